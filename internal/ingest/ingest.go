@@ -1,0 +1,63 @@
+// Package ingest owns the contract between the doors that receive telemetry
+// (OTLP, X-Ray, Honeycomb events) and whatever stores it: the Consumer
+// interface, the error kinds that decide between "retry later" and "never
+// retry", and the Batcher that groups many small requests into one durable
+// commit. Receivers know a Consumer, never a store.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+// Consumer takes events for an environment. A nil error means the events
+// are durable. After the call the events belong to the consumer: the caller
+// must not modify or reuse the slice.
+type Consumer interface {
+	Consume(ctx context.Context, env string, events []model.Event) error
+}
+
+// ConsumerFunc adapts a function to Consumer.
+type ConsumerFunc func(ctx context.Context, env string, events []model.Event) error
+
+// Consume calls f.
+func (f ConsumerFunc) Consume(ctx context.Context, env string, events []model.Event) error {
+	return f(ctx, env, events)
+}
+
+// ErrOverloaded means the consumer cannot take more now; the sender should
+// retry later (HTTP 429/503 with Retry-After, gRPC Unavailable).
+var ErrOverloaded = errors.New("overloaded: retry later")
+
+// ErrShuttingDown means the consumer is closing; retryable like ErrOverloaded.
+var ErrShuttingDown = errors.New("shutting down")
+
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent marks err as not worth retrying: the same input will fail again
+// (HTTP 400, gRPC InvalidArgument).
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// Permanentf is Permanent(fmt.Errorf(...)).
+func Permanentf(format string, args ...any) error { return Permanent(fmt.Errorf(format, args...)) }
+
+// IsPermanent reports whether err (or one it wraps) was marked Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}
+
+// IsRetryable reports whether the sender should retry: overload, shutdown,
+// or any error not marked permanent (a failing disk may recover).
+func IsRetryable(err error) bool { return err != nil && !IsPermanent(err) }

@@ -1,0 +1,155 @@
+// Package store defines what tracecomb asks of a trace store: durable batch
+// writes of model events, a trace by id, datasets and columns, and filtered
+// scans with predicates pushed down. Implementations live in subpackages
+// (duckdb, clickhouse) and all pass the conformance suite in storetest.
+//
+// Contracts that hold for every implementation:
+//   - Every call is scoped to one environment; nothing ever crosses it.
+//   - Write returning nil means committed: the events survive kill -9.
+//   - OTLP and Honeycomb events are appended (a span sent twice is stored
+//     twice). X-Ray events (Source == model.SourceXRay) with a non-zero span
+//     id replace any stored X-Ray event with the same trace and span id, so an
+//     in-progress segment completed later is one span.
+//   - Returned events belong to the caller; the store keeps no reference.
+//   - All methods are safe for concurrent use.
+package store
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+// ErrNotFound is returned (wrapped) when a named dataset does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Batch is a set of events for one environment.
+type Batch struct {
+	Env    string // environment slug
+	Events []model.Event
+}
+
+// Writer stores events.
+type Writer interface {
+	// Write stores all batches in one commit. A nil error means every event
+	// is durable. On error nothing of the call is visible.
+	Write(ctx context.Context, batches []Batch) error
+}
+
+// Dataset describes a dataset of an environment.
+type Dataset struct {
+	Name          string // as first seen (dataset names are case-insensitive)
+	Slug          string // lowercase, non-alphanumerics replaced by '-'
+	CreatedAt     time.Time
+	LastWrittenAt time.Time
+	Columns       int
+}
+
+// Column describes a column (a field key) of a dataset.
+type Column struct {
+	KeyName     string
+	Type        model.Kind
+	CreatedAt   time.Time
+	LastWritten time.Time
+}
+
+// Reader reads what was written.
+type Reader interface {
+	// Trace returns every event (spans, span events, links) of the trace in
+	// the environment, across all datasets, ordered by time. An unknown trace
+	// gives an empty slice and a nil error.
+	Trace(ctx context.Context, env string, id model.TraceID) ([]model.Event, error)
+	// Datasets lists the environment's datasets, ordered by name.
+	Datasets(ctx context.Context, env string) ([]Dataset, error)
+	// Columns lists a dataset's columns (hot fields included), ordered by
+	// key name. dataset "" lists the union over the environment. An unknown
+	// dataset gives ErrNotFound.
+	Columns(ctx context.Context, env, dataset string) ([]Column, error)
+	// Scan streams the events that match q, newest first. The iterator is
+	// single-use; stopping early releases its resources.
+	Scan(ctx context.Context, env string, q ScanQuery) iter.Seq2[model.Event, error]
+}
+
+// Store is a complete trace store.
+type Store interface {
+	Writer
+	Reader
+	// Close flushes and releases everything; safe to call twice.
+	Close() error
+}
+
+// ScanQuery selects events.
+type ScanQuery struct {
+	Start, End  time.Time // event time in [Start, End); zero = unbounded
+	Datasets    []string  // empty = all datasets of the environment
+	Filters     []Filter
+	Combination Combination // how Filters combine; default AND
+	Limit       int         // 0 = no limit
+	// TraceIDs, when non-empty, restricts the scan to these traces.
+	TraceIDs []model.TraceID
+}
+
+// Combination joins filters.
+type Combination uint8
+
+// Filter combinations.
+const (
+	And Combination = iota
+	Or
+)
+
+// Op is a filter operator, named as Honeycomb's query specification names it.
+type Op string
+
+// Filter operators.
+const (
+	OpEq             Op = "="
+	OpNe             Op = "!="
+	OpGt             Op = ">"
+	OpGe             Op = ">="
+	OpLt             Op = "<"
+	OpLe             Op = "<="
+	OpStartsWith     Op = "starts-with"
+	OpNotStartsWith  Op = "does-not-start-with"
+	OpEndsWith       Op = "ends-with"
+	OpNotEndsWith    Op = "does-not-end-with"
+	OpExists         Op = "exists"
+	OpNotExists      Op = "does-not-exist"
+	OpContains       Op = "contains"
+	OpNotContains    Op = "does-not-contain"
+	OpIn             Op = "in"
+	OpNotIn          Op = "not-in"
+)
+
+// Filter is one predicate on a column (a Honeycomb field name, hot or not).
+// Exists/NotExists take no value; In/NotIn take Values; the others take
+// Value. Comparisons follow Honeycomb: a value is compared as the column's
+// type where it converts, and an event without the column matches only the
+// negative operators (!=, does-not-*, not-in, does-not-exist).
+type Filter struct {
+	Column string
+	Op     Op
+	Value  model.Value
+	Values []model.Value
+}
+
+// Slug returns the Honeycomb dataset slug of a name: lowercase, every
+// character other than a-z and 0-9 replaced by '-'.
+func Slug(name string) string {
+	b := []byte(name)
+	out := make([]byte, 0, len(b))
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			out = append(out, byte(r))
+		case r >= 'A' && r <= 'Z':
+			out = append(out, byte(r-'A'+'a'))
+		default:
+			out = append(out, '-')
+		}
+	}
+	return string(out)
+}
