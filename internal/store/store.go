@@ -106,22 +106,22 @@ type Op string
 
 // Filter operators.
 const (
-	OpEq             Op = "="
-	OpNe             Op = "!="
-	OpGt             Op = ">"
-	OpGe             Op = ">="
-	OpLt             Op = "<"
-	OpLe             Op = "<="
-	OpStartsWith     Op = "starts-with"
-	OpNotStartsWith  Op = "does-not-start-with"
-	OpEndsWith       Op = "ends-with"
-	OpNotEndsWith    Op = "does-not-end-with"
-	OpExists         Op = "exists"
-	OpNotExists      Op = "does-not-exist"
-	OpContains       Op = "contains"
-	OpNotContains    Op = "does-not-contain"
-	OpIn             Op = "in"
-	OpNotIn          Op = "not-in"
+	OpEq            Op = "="
+	OpNe            Op = "!="
+	OpGt            Op = ">"
+	OpGe            Op = ">="
+	OpLt            Op = "<"
+	OpLe            Op = "<="
+	OpStartsWith    Op = "starts-with"
+	OpNotStartsWith Op = "does-not-start-with"
+	OpEndsWith      Op = "ends-with"
+	OpNotEndsWith   Op = "does-not-end-with"
+	OpExists        Op = "exists"
+	OpNotExists     Op = "does-not-exist"
+	OpContains      Op = "contains"
+	OpNotContains   Op = "does-not-contain"
+	OpIn            Op = "in"
+	OpNotIn         Op = "not-in"
 )
 
 // Filter is one predicate on a column (a Honeycomb field name, hot or not).
