@@ -1,0 +1,515 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The registry keeps the team's environments and keys in one JSON file,
+// FileName, in the data directory. The file is the source of truth, so the
+// `tracecomb keys` commands work whether or not a server is running: they
+// change the file under an exclusive flock and replace it atomically
+// (write temp, fsync, rename, fsync dir), and a running server notices the
+// new modification time within PollInterval and reloads it. That is how a
+// revoked key stops working within a second without any admin endpoint.
+//
+// Honeycomb keys are stored as SHA-256 hashes of the whole key: generated
+// keys carry 160 random bits of secret, so a fast hash is as safe as a slow
+// one and lets every request be checked with one map lookup. AWS-style
+// secret access keys must be kept in the clear (SigV4 is an HMAC keyed by
+// the secret), which is why the file is written with mode 0600.
+
+// FileName is the registry file's name inside the data directory.
+const FileName = "auth.json"
+
+// PollInterval is how often a running registry checks the file for changes.
+const PollInterval = 250 * time.Millisecond
+
+// DefaultEnv is the environment the first start creates, as Honeycomb does.
+const DefaultEnv = "test"
+
+const formatVersion = 1
+
+// Environment is one environment of the team.
+type Environment struct {
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// KeyRecord is a stored Honeycomb-style key (never its secret).
+type KeyRecord struct {
+	ID        string     `json:"id"`
+	Env       string     `json:"env"`
+	Name      string     `json:"name,omitempty"`
+	Hash      string     `json:"sha256"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// AWSKeyRecord is a stored AWS-style access key pair for SigV4.
+type AWSKeyRecord struct {
+	AccessKeyID     string     `json:"access_key_id"`
+	SecretAccessKey string     `json:"secret_access_key"`
+	Env             string     `json:"env"`
+	CreatedAt       time.Time  `json:"created_at"`
+	RevokedAt       *time.Time `json:"revoked_at,omitempty"`
+}
+
+type fileData struct {
+	Version      int            `json:"version"`
+	Team         string         `json:"team"`
+	Environments []Environment  `json:"environments"`
+	Keys         []KeyRecord    `json:"keys"`
+	AWSKeys      []AWSKeyRecord `json:"aws_keys"`
+}
+
+// Registry is the file-backed set of environments and keys. It implements
+// Authenticator.
+type Registry struct {
+	path   string
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	data    fileData
+	byHash  map[[32]byte]*KeyRecord
+	byAWS   map[string]*AWSKeyRecord
+	modTime time.Time
+	size    int64
+}
+
+// Open loads (or creates, empty) the registry in dir.
+func Open(dir string, logger *slog.Logger) (*Registry, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create data directory: %w", err)
+	}
+	r := &Registry{path: filepath.Join(dir, FileName), logger: logger, now: time.Now}
+	if err := r.reload(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Bootstrap makes sure the team has at least one environment and key. On an
+// empty registry it creates environment "test" and one key — the given one
+// when key is non-empty, else a new random key — and returns the new key's
+// secret, to be shown once. On a registry that already has keys it returns
+// "" (and, when key is non-empty, makes sure that key exists in "test", so a
+// compose file's fixed key keeps working).
+func (r *Registry) Bootstrap(key string) (created string, err error) {
+	err = r.update(func(d *fileData) error {
+		if len(d.Keys) > 0 {
+			if key == "" {
+				return nil
+			}
+			h := hashKey(key)
+			for _, k := range d.Keys {
+				if k.Hash == h {
+					return nil
+				}
+			}
+		}
+		ensureEnv(d, DefaultEnv, r.now())
+		secret := key
+		if secret == "" {
+			secret = newIngestKey()
+		}
+		d.Keys = append(d.Keys, KeyRecord{ID: keyID(secret), Env: DefaultEnv, Name: "bootstrap", Hash: hashKey(secret), CreatedAt: r.now().UTC()})
+		created = secret
+		return nil
+	})
+	return created, err
+}
+
+// CreateKey creates a key in env (creating the environment when it does not
+// exist) and returns the record and the secret, which is not stored.
+func (r *Registry) CreateKey(env, name string) (KeyRecord, string, error) {
+	if err := validEnvName(env); err != nil {
+		return KeyRecord{}, "", err
+	}
+	var rec KeyRecord
+	secret := newIngestKey()
+	err := r.update(func(d *fileData) error {
+		e := ensureEnv(d, env, r.now())
+		rec = KeyRecord{ID: keyID(secret), Env: e.Slug, Name: name, Hash: hashKey(secret), CreatedAt: r.now().UTC()}
+		d.Keys = append(d.Keys, rec)
+		return nil
+	})
+	return rec, secret, err
+}
+
+// CreateAWSKey creates an AWS-style access key pair in env.
+func (r *Registry) CreateAWSKey(env string) (AWSKeyRecord, error) {
+	if err := validEnvName(env); err != nil {
+		return AWSKeyRecord{}, err
+	}
+	var rec AWSKeyRecord
+	err := r.update(func(d *fileData) error {
+		e := ensureEnv(d, env, r.now())
+		rec = AWSKeyRecord{AccessKeyID: newAccessKeyID(), SecretAccessKey: newSecretAccessKey(), Env: e.Slug, CreatedAt: r.now().UTC()}
+		d.AWSKeys = append(d.AWSKeys, rec)
+		return nil
+	})
+	return rec, err
+}
+
+// ErrNoSuchKey is returned by Revoke for an id it does not know.
+var ErrNoSuchKey = errors.New("no such key")
+
+// Revoke disables a key by its id (a Honeycomb key id or an AWS access key
+// id). Revoking twice is not an error.
+func (r *Registry) Revoke(id string) error {
+	return r.update(func(d *fileData) error {
+		now := r.now().UTC()
+		for i := range d.Keys {
+			if d.Keys[i].ID == id {
+				if d.Keys[i].RevokedAt == nil {
+					d.Keys[i].RevokedAt = &now
+				}
+				return nil
+			}
+		}
+		for i := range d.AWSKeys {
+			if d.AWSKeys[i].AccessKeyID == id {
+				if d.AWSKeys[i].RevokedAt == nil {
+					d.AWSKeys[i].RevokedAt = &now
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: %q", ErrNoSuchKey, id)
+	})
+}
+
+// Keys lists the Honeycomb-style keys, oldest first.
+func (r *Registry) Keys() []KeyRecord {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return append([]KeyRecord(nil), r.data.Keys...)
+}
+
+// AWSKeys lists the AWS-style keys, oldest first (secrets included).
+func (r *Registry) AWSKeys() []AWSKeyRecord {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return append([]AWSKeyRecord(nil), r.data.AWSKeys...)
+}
+
+// Environments lists the environments, ordered by slug.
+func (r *Registry) Environments() []Environment {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	envs := append([]Environment(nil), r.data.Environments...)
+	sort.Slice(envs, func(i, j int) bool { return envs[i].Slug < envs[j].Slug })
+	return envs
+}
+
+// Environment returns one environment by slug.
+func (r *Registry) Environment(slug string) (Environment, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, e := range r.data.Environments {
+		if e.Slug == slug {
+			return e, true
+		}
+	}
+	return Environment{}, false
+}
+
+// Team returns the team's name.
+func (r *Registry) Team() string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.data.Team
+}
+
+// Authenticate implements Authenticator.
+func (r *Registry) Authenticate(_ context.Context, key string) (Principal, error) {
+	key = strings.TrimSpace(key)
+	if key == "" {
+		return Principal{}, ErrMissingKey
+	}
+	h := sha256.Sum256([]byte(key))
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	rec, ok := r.byHash[h]
+	if !ok {
+		return Principal{}, ErrUnknownKey
+	}
+	if rec.RevokedAt != nil {
+		return Principal{}, ErrDisabledKey
+	}
+	p := Principal{KeyID: rec.ID, Env: rec.Env, EnvName: rec.Env, Team: r.data.Team}
+	for _, e := range r.data.Environments {
+		if e.Slug == rec.Env {
+			p.EnvName = e.Name
+		}
+	}
+	return p, nil
+}
+
+// LookupAWS returns the secret and environment of an active AWS access key.
+func (r *Registry) LookupAWS(accessKeyID string) (secret, env string, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	rec, found := r.byAWS[accessKeyID]
+	if !found || rec.RevokedAt != nil {
+		return "", "", false
+	}
+	return rec.SecretAccessKey, rec.Env, true
+}
+
+// Watch reloads the file whenever it changes, until ctx is done.
+func (r *Registry) Watch(ctx context.Context) {
+	t := time.NewTicker(PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if r.changed() {
+				if err := r.reload(); err != nil {
+					r.logger.Warn("cannot reload key registry", "path", r.path, "err", err)
+				} else {
+					r.logger.Info("key registry reloaded", "path", r.path)
+				}
+			}
+		}
+	}
+}
+
+func (r *Registry) changed() bool {
+	fi, err := os.Stat(r.path)
+	if err != nil {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return !fi.ModTime().Equal(r.modTime) || fi.Size() != r.size
+}
+
+func (r *Registry) reload() error {
+	d, fi, err := readFile(r.path)
+	if err != nil {
+		return err
+	}
+	r.install(d, fi)
+	return nil
+}
+
+func (r *Registry) install(d fileData, fi os.FileInfo) {
+	byHash := make(map[[32]byte]*KeyRecord, len(d.Keys))
+	for i := range d.Keys {
+		raw, err := hex.DecodeString(d.Keys[i].Hash)
+		if err != nil || len(raw) != 32 {
+			r.logger.Warn("key registry: bad hash, key ignored", "id", d.Keys[i].ID)
+			continue
+		}
+		byHash[[32]byte(raw)] = &d.Keys[i]
+	}
+	byAWS := make(map[string]*AWSKeyRecord, len(d.AWSKeys))
+	for i := range d.AWSKeys {
+		byAWS[d.AWSKeys[i].AccessKeyID] = &d.AWSKeys[i]
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.data, r.byHash, r.byAWS = d, byHash, byAWS
+	if fi != nil {
+		r.modTime, r.size = fi.ModTime(), fi.Size()
+	}
+}
+
+func readFile(path string) (fileData, os.FileInfo, error) {
+	d := fileData{Version: formatVersion, Team: "tracecomb"}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return d, nil, nil
+	}
+	if err != nil {
+		return d, nil, fmt.Errorf("cannot read key registry: %w", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return d, nil, fmt.Errorf("cannot stat key registry: %w", err)
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, nil, fmt.Errorf("key registry %s is corrupt: %w", path, err)
+	}
+	if d.Version > formatVersion {
+		return d, nil, fmt.Errorf("key registry %s has format version %d; this build knows up to %d", path, d.Version, formatVersion)
+	}
+	return d, fi, nil
+}
+
+// update applies fn to the file's current content under an exclusive lock
+// and writes the result atomically.
+func (r *Registry) update(fn func(*fileData) error) error {
+	lock, err := os.OpenFile(r.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot open registry lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("cannot lock registry: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing releases it too
+
+	d, _, err := readFile(r.path)
+	if err != nil {
+		return err
+	}
+	before, _ := json.Marshal(d)
+	if err := fn(&d); err != nil {
+		return err
+	}
+	d.Version = formatVersion
+	after, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	if compact, _ := json.Marshal(d); bytes.Equal(compact, before) {
+		return r.reload()
+	}
+	if err := writeAtomic(r.path, append(after, '\n')); err != nil {
+		return err
+	}
+	return r.reload()
+}
+
+func writeAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".auth-*.tmp")
+	if err != nil {
+		return fmt.Errorf("cannot write key registry: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) //nolint:errcheck // gone after a successful rename
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write key registry: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot sync key registry: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("cannot replace key registry: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() //nolint:errcheck // best effort: the rename is already visible
+		d.Close()
+	}
+	return nil
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _.-]{0,254}$`)
+
+func validEnvName(name string) error {
+	if !envNameRE.MatchString(name) {
+		return fmt.Errorf("invalid environment name %q: 1-255 letters, digits, space, '_', '.', '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// EnvSlug returns the slug of an environment name (lowercase, runs of other
+// characters as '-').
+func EnvSlug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(name) {
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
+
+func ensureEnv(d *fileData, name string, now time.Time) Environment {
+	slug := EnvSlug(name)
+	for _, e := range d.Environments {
+		if e.Slug == slug {
+			return e
+		}
+	}
+	e := Environment{Slug: slug, Name: name, CreatedAt: now.UTC()}
+	d.Environments = append(d.Environments, e)
+	return e
+}
+
+func hashKey(key string) string {
+	h := sha256.Sum256([]byte(strings.TrimSpace(key)))
+	return hex.EncodeToString(h[:])
+}
+
+// keyID is the public id of a key: for a generated key (Honeycomb's shape:
+// "hcaik_" + 26-character id + 32-character secret) its first 32
+// characters; for a key chosen by the user, "hcaik_" + a hash-derived id.
+func keyID(key string) string {
+	if len(key) == 64 && strings.HasPrefix(key, "hcaik_") {
+		return key[:32]
+	}
+	h := sha256.Sum256([]byte("id:" + key))
+	return "hcaik_" + strings.ToLower(b32.EncodeToString(h[:]))[:26]
+}
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // never happens on Linux
+	}
+	return b
+}
+
+// newIngestKey returns a new key in Honeycomb's ingest key shape: 64
+// characters, "hcaik_" + 26 lowercase base32 + 32 lowercase hex.
+func newIngestKey() string {
+	id := strings.ToLower(b32.EncodeToString(randBytes(17)))[:26]
+	return "hcaik_" + id + hex.EncodeToString(randBytes(16))
+}
+
+func newAccessKeyID() string {
+	return "AKIA" + b32.EncodeToString(randBytes(10))[:16]
+}
+
+func newSecretAccessKey() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	b := randBytes(40)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
