@@ -1,0 +1,224 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+// EnvEvents is one environment's share of a flush.
+type EnvEvents struct {
+	Env    string
+	Events []model.Event
+}
+
+// FlushFunc durably writes one group of requests in a single commit. nil
+// means every event in it is durable.
+type FlushFunc func(ctx context.Context, groups []EnvEvents) error
+
+// BatcherConfig sizes the group commit.
+type BatcherConfig struct {
+	// MaxPendingEvents bounds the events accepted but not yet committed;
+	// beyond it Consume returns ErrOverloaded at once.
+	MaxPendingEvents int
+	// MaxFlushEvents caps the events of one commit.
+	MaxFlushEvents int
+	// FlushTimeout bounds one commit.
+	FlushTimeout time.Duration
+}
+
+// DefaultBatcherConfig returns the defaults.
+func DefaultBatcherConfig() BatcherConfig {
+	return BatcherConfig{MaxPendingEvents: 500_000, MaxFlushEvents: 50_000, FlushTimeout: 30 * time.Second}
+}
+
+// Batcher is a Consumer that groups concurrent requests into few commits
+// (group commit): a request waits while the commit before it runs, and the
+// next commit takes everything that queued up meanwhile. One writer
+// goroutine calls the FlushFunc, which suits single-writer stores. Consume
+// returns only after the commit that holds its events, so a nil error
+// still means durable; many small requests cost one commit, not one each.
+type Batcher struct {
+	cfg    BatcherConfig
+	flush  FlushFunc
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*pending
+	pending int // events in queue
+	closed  bool
+	done    chan struct{}
+
+	mStored   prometheus.Counter
+	mRejected prometheus.Counter
+	mLatency  prometheus.Histogram
+	mSize     prometheus.Histogram
+	mErrors   prometheus.Counter
+}
+
+type pending struct {
+	env    string
+	events []model.Event
+	done   chan error
+}
+
+// NewBatcher starts a batcher; Close stops it after flushing.
+func NewBatcher(cfg BatcherConfig, flush FlushFunc, logger *slog.Logger, reg prometheus.Registerer) *Batcher {
+	def := DefaultBatcherConfig()
+	if cfg.MaxPendingEvents <= 0 {
+		cfg.MaxPendingEvents = def.MaxPendingEvents
+	}
+	if cfg.MaxFlushEvents <= 0 {
+		cfg.MaxFlushEvents = def.MaxFlushEvents
+	}
+	if cfg.FlushTimeout <= 0 {
+		cfg.FlushTimeout = def.FlushTimeout
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Batcher{
+		cfg: cfg, flush: flush, logger: logger, done: make(chan struct{}),
+		mStored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracecomb_events_stored_total", Help: "Events committed to the store.",
+		}),
+		mRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracecomb_events_rejected_overload_total", Help: "Events refused because too many were pending.",
+		}),
+		mErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracecomb_store_commit_errors_total", Help: "Commits that failed.",
+		}),
+		mLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tracecomb_store_commit_seconds", Help: "Time to commit one batch.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		mSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tracecomb_store_commit_events", Help: "Events per commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
+		}),
+	}
+	b.cond = sync.NewCond(&b.mu)
+	if reg != nil {
+		reg.MustRegister(b.mStored, b.mRejected, b.mErrors, b.mLatency, b.mSize)
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tracecomb_ingest_pending_events", Help: "Events accepted and waiting for a commit.",
+		}, func() float64 { b.mu.Lock(); defer b.mu.Unlock(); return float64(b.pending) }))
+	}
+	go b.run()
+	return b
+}
+
+// Consume implements Consumer: it returns once the events are committed,
+// with ErrOverloaded when too many are pending, ErrShuttingDown after Close
+// began, or the store's error.
+func (b *Batcher) Consume(ctx context.Context, env string, events []model.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	p := &pending{env: env, events: events, done: make(chan error, 1)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return ErrShuttingDown
+	}
+	if b.pending > 0 && b.pending+len(events) > b.cfg.MaxPendingEvents {
+		b.mu.Unlock()
+		b.mRejected.Add(float64(len(events)))
+		return ErrOverloaded
+	}
+	b.queue = append(b.queue, p)
+	b.pending += len(events)
+	b.cond.Signal()
+	b.mu.Unlock()
+
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		// The events may still be committed; the sender will retry and,
+		// for OTLP, may store a duplicate, which OTLP allows.
+		return ctx.Err()
+	}
+}
+
+func (b *Batcher) run() {
+	defer close(b.done)
+	for {
+		b.mu.Lock()
+		for len(b.queue) == 0 && !b.closed {
+			b.cond.Wait()
+		}
+		if len(b.queue) == 0 && b.closed {
+			b.mu.Unlock()
+			return
+		}
+		// Take requests up to MaxFlushEvents (at least one).
+		n, events := 0, 0
+		for n < len(b.queue) && (n == 0 || events+len(b.queue[n].events) <= b.cfg.MaxFlushEvents) {
+			events += len(b.queue[n].events)
+			n++
+		}
+		batch := make([]*pending, n)
+		copy(batch, b.queue[:n])
+		b.queue = append(b.queue[:0], b.queue[n:]...)
+		b.mu.Unlock()
+
+		err := b.commit(batch, events)
+
+		b.mu.Lock()
+		b.pending -= events
+		b.mu.Unlock()
+		for _, p := range batch {
+			p.done <- err
+		}
+	}
+}
+
+func (b *Batcher) commit(batch []*pending, events int) error {
+	groups := make([]EnvEvents, 0, len(batch))
+	idx := make(map[string]int, 2)
+	for _, p := range batch {
+		i, ok := idx[p.env]
+		if !ok {
+			i = len(groups)
+			idx[p.env] = i
+			groups = append(groups, EnvEvents{Env: p.env, Events: make([]model.Event, 0, len(p.events))})
+		}
+		groups[i].Events = append(groups[i].Events, p.events...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.FlushTimeout)
+	defer cancel()
+	start := time.Now()
+	err := b.flush(ctx, groups)
+	b.mLatency.Observe(time.Since(start).Seconds())
+	b.mSize.Observe(float64(events))
+	if err != nil {
+		b.mErrors.Inc()
+		b.logger.Error("commit failed", "events", events, "err", err)
+		return err
+	}
+	b.mStored.Add(float64(events))
+	return nil
+}
+
+// Close stops accepting, commits everything already accepted and returns
+// when done or when ctx ends. Safe to call twice.
+func (b *Batcher) Close(ctx context.Context) error {
+	b.mu.Lock()
+	b.closed = true
+	b.cond.Broadcast()
+	b.mu.Unlock()
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+		return errors.Join(errors.New("batcher: pending events not committed before shutdown deadline"), ctx.Err())
+	}
+}

@@ -1,0 +1,179 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+func events(n int) []model.Event {
+	ev := make([]model.Event, n)
+	for i := range ev {
+		ev[i].Name = "span"
+	}
+	return ev
+}
+
+func TestBatcherGroupsConcurrentRequests(t *testing.T) {
+	var mu sync.Mutex
+	var flushes, stored int
+	perEnv := map[string]int{}
+	gate := make(chan struct{})
+	flush := func(ctx context.Context, groups []EnvEvents) error {
+		<-gate
+		mu.Lock()
+		defer mu.Unlock()
+		flushes++
+		for _, g := range groups {
+			stored += len(g.Events)
+			perEnv[g.Env] += len(g.Events)
+		}
+		return nil
+	}
+	reg := prometheus.NewRegistry()
+	b := NewBatcher(BatcherConfig{}, flush, nil, reg)
+	const requests = 200
+	var wg sync.WaitGroup
+	for i := range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			env := "a"
+			if i%2 == 1 {
+				env = "b"
+			}
+			if err := b.Consume(context.Background(), env, events(3)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	// Let the first commit block until all requests are queued behind it.
+	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.queue) >= requests-1 })
+	close(gate)
+	wg.Wait()
+	if stored != requests*3 || perEnv["a"] != requests/2*3 || perEnv["b"] != requests/2*3 {
+		t.Fatalf("stored %d (%v), want %d split evenly", stored, perEnv, requests*3)
+	}
+	if flushes > 3 {
+		t.Fatalf("%d commits for %d concurrent requests; want them grouped", flushes, requests)
+	}
+	if got := testutil.ToFloat64(b.mStored); got != requests*3 {
+		t.Fatalf("stored metric %v", got)
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBatcherReportsStoreErrorsToEveryWaiter(t *testing.T) {
+	boom := errors.New("disk full")
+	b := NewBatcher(BatcherConfig{}, func(context.Context, []EnvEvents) error { return boom }, nil, nil)
+	defer b.Close(context.Background())
+	if err := b.Consume(context.Background(), "x", events(1)); !errors.Is(err, boom) {
+		t.Fatalf("Consume = %v, want the store's error", err)
+	}
+	if !IsRetryable(boom) {
+		t.Fatal("a store error must be retryable")
+	}
+}
+
+func TestBatcherOverload(t *testing.T) {
+	gate := make(chan struct{})
+	b := NewBatcher(BatcherConfig{MaxPendingEvents: 10}, func(context.Context, []EnvEvents) error { <-gate; return nil }, nil, nil)
+	first := make(chan error)
+	go func() { first <- b.Consume(context.Background(), "x", events(8)) }()
+	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.pending == 8 })
+	if err := b.Consume(context.Background(), "x", events(5)); !errors.Is(err, ErrOverloaded) {
+		t.Fatalf("Consume over the limit = %v, want ErrOverloaded", err)
+	}
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// A single request bigger than the limit is still taken when nothing waits.
+	if err := b.Consume(context.Background(), "x", events(50)); err != nil {
+		t.Fatalf("lone big request refused: %v", err)
+	}
+	b.Close(context.Background())
+}
+
+func TestBatcherCloseFlushesAndRefuses(t *testing.T) {
+	var stored atomic.Int64
+	gate := make(chan struct{})
+	b := NewBatcher(BatcherConfig{}, func(_ context.Context, g []EnvEvents) error {
+		<-gate
+		for _, e := range g {
+			stored.Add(int64(len(e.Events)))
+		}
+		return nil
+	}, nil, nil)
+	errs := make(chan error, 5)
+	for range 5 {
+		go func() { errs <- b.Consume(context.Background(), "x", events(2)) }()
+	}
+	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.pending == 10 })
+	closed := make(chan error)
+	go func() { closed <- b.Close(context.Background()) }()
+	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.closed })
+	if err := b.Consume(context.Background(), "x", events(1)); !errors.Is(err, ErrShuttingDown) {
+		t.Fatalf("Consume after Close = %v", err)
+	}
+	close(gate)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if stored.Load() != 10 {
+		t.Fatalf("stored %d, want every accepted event flushed on Close", stored.Load())
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal("second Close:", err)
+	}
+}
+
+// waitUntil polls cond; the test's own timeout bounds it.
+func waitUntil(cond func() bool) {
+	for !cond() {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	err := Permanentf("bad span %d", 3)
+	if !IsPermanent(err) || IsRetryable(err) || err.Error() != "bad span 3" {
+		t.Fatalf("Permanentf: %v", err)
+	}
+	wrapped := errors.Join(errors.New("ctx"), err)
+	if !IsPermanent(wrapped) {
+		t.Fatal("wrapped permanent not detected")
+	}
+	if Permanent(nil) != nil || IsRetryable(nil) {
+		t.Fatal("nil handling")
+	}
+}
+
+func BenchmarkBatcherConsume(b *testing.B) {
+	bt := NewBatcher(BatcherConfig{}, func(context.Context, []EnvEvents) error { return nil }, nil, nil)
+	defer bt.Close(context.Background())
+	ev := events(10)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := bt.Consume(context.Background(), "x", ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
