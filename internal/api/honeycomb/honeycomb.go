@@ -1,0 +1,244 @@
+// Package honeycomb serves Honeycomb's v1 API surface over tracecomb's
+// store: /1/auth, /1/datasets, /1/columns, and tracecomb's own trace
+// endpoint /api/traces/{trace_id}, which the web UI uses too. Every request
+// is scoped to the environment of its key.
+package honeycomb
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/api"
+	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+// Reader is what the handlers read from the store.
+type Reader interface {
+	Trace(ctx context.Context, env string, id model.TraceID) ([]model.Event, error)
+	Datasets(ctx context.Context, env string) ([]store.Dataset, error)
+	Columns(ctx context.Context, env, dataset string) ([]store.Column, error)
+}
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	Auth   auth.Authenticator
+	Store  Reader
+	Logger *slog.Logger
+}
+
+// Register adds the routes to mux.
+func Register(mux *http.ServeMux, d Deps) {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{d}
+	route := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, api.RequireKey(d.Auth, fn)) }
+	route("GET /1/auth", h.auth)
+	route("GET /1/datasets", h.datasets)
+	route("GET /1/datasets/{slug}", h.dataset)
+	route("GET /1/columns/{dataset}", h.columns)
+	route("GET /api/traces/{trace_id}", h.trace)
+}
+
+type handler struct{ d Deps }
+
+func (h *handler) auth(w http.ResponseWriter, r *http.Request) {
+	p, _ := api.PrincipalFrom(r.Context())
+	access := map[string]bool{
+		"events": true, "markers": true, "triggers": true, "boards": true, "queries": true,
+		"columns": true, "createDatasets": true, "create_datasets": true, "slos": true,
+		"recipients": true, "privateBoards": true,
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{
+		"id":             p.KeyID,
+		"type":           "configuration",
+		"api_key_access": access,
+		"environment":    map[string]string{"name": p.EnvName, "slug": p.Env},
+		"team":           map[string]string{"name": p.Team, "slug": auth.EnvSlug(p.Team)},
+	})
+}
+
+type datasetJSON struct {
+	Name                string         `json:"name"`
+	Description         string         `json:"description"`
+	Slug                string         `json:"slug"`
+	ExpandJSONDepth     int            `json:"expand_json_depth"`
+	Settings            map[string]any `json:"settings"`
+	CreatedAt           time.Time      `json:"created_at"`
+	LastWrittenAt       *time.Time     `json:"last_written_at"`
+	RegularColumnsCount *int           `json:"regular_columns_count"`
+}
+
+func toDatasetJSON(d store.Dataset) datasetJSON {
+	out := datasetJSON{
+		Name: d.Name, Slug: d.Slug, CreatedAt: d.CreatedAt.UTC(),
+		Settings: map[string]any{"delete_protected": false},
+	}
+	if !d.LastWrittenAt.IsZero() {
+		t := d.LastWrittenAt.UTC()
+		out.LastWrittenAt = &t
+	}
+	n := d.Columns
+	out.RegularColumnsCount = &n
+	return out
+}
+
+func (h *handler) datasets(w http.ResponseWriter, r *http.Request) {
+	p, _ := api.PrincipalFrom(r.Context())
+	ds, err := h.d.Store.Datasets(r.Context(), p.Env)
+	if err != nil {
+		h.internal(w, "list datasets", err)
+		return
+	}
+	out := make([]datasetJSON, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, toDatasetJSON(d))
+	}
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+// findDataset resolves a dataset named in a URL by slug or, case-insensitively, by name.
+func (h *handler) findDataset(ctx context.Context, env, ref string) (store.Dataset, bool, error) {
+	ds, err := h.d.Store.Datasets(ctx, env)
+	if err != nil {
+		return store.Dataset{}, false, err
+	}
+	for _, d := range ds {
+		if d.Slug == ref || strings.EqualFold(d.Name, ref) {
+			return d, true, nil
+		}
+	}
+	return store.Dataset{}, false, nil
+}
+
+func (h *handler) dataset(w http.ResponseWriter, r *http.Request) {
+	p, _ := api.PrincipalFrom(r.Context())
+	d, ok, err := h.findDataset(r.Context(), p.Env, r.PathValue("slug"))
+	if err != nil {
+		h.internal(w, "read dataset", err)
+		return
+	}
+	if !ok {
+		api.WriteError(w, http.StatusNotFound, "Dataset not found")
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, toDatasetJSON(d))
+}
+
+type columnJSON struct {
+	ID          string    `json:"id"`
+	KeyName     string    `json:"key_name"`
+	Hidden      bool      `json:"hidden"`
+	Description string    `json:"description"`
+	Type        string    `json:"type"`
+	LastWritten time.Time `json:"last_written"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func (h *handler) columns(w http.ResponseWriter, r *http.Request) {
+	p, _ := api.PrincipalFrom(r.Context())
+	ref := r.PathValue("dataset")
+	name := ""
+	if ref != "__all__" {
+		d, ok, err := h.findDataset(r.Context(), p.Env, ref)
+		if err != nil {
+			h.internal(w, "read dataset", err)
+			return
+		}
+		if !ok {
+			api.WriteError(w, http.StatusNotFound, "Dataset not found")
+			return
+		}
+		name = d.Name
+	}
+	cols, err := h.d.Store.Columns(r.Context(), p.Env, name)
+	if errors.Is(err, store.ErrNotFound) {
+		api.WriteError(w, http.StatusNotFound, "Dataset not found")
+		return
+	}
+	if err != nil {
+		h.internal(w, "list columns", err)
+		return
+	}
+	out := make([]columnJSON, 0, len(cols))
+	for _, c := range cols {
+		out = append(out, columnJSON{
+			ID: columnID(c.KeyName), KeyName: c.KeyName, Type: c.Type.String(),
+			LastWritten: c.LastWritten.UTC(), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.LastWritten.UTC(),
+		})
+	}
+	if key := r.URL.Query().Get("key_name"); key != "" {
+		for _, c := range out {
+			if c.KeyName == key {
+				api.WriteJSON(w, http.StatusOK, c)
+				return
+			}
+		}
+		api.WriteError(w, http.StatusNotFound, "Column not found")
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+// columnID derives a stable short id from the key name (Honeycomb's ids are
+// opaque ~11-character strings).
+func columnID(key string) string {
+	const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	b := make([]byte, 11)
+	for i := range b {
+		b[i] = alphabet[h%uint64(len(alphabet))]
+		h /= uint64(len(alphabet))
+		if h == 0 {
+			h = 0x9e3779b97f4a7c15 ^ uint64(i)
+		}
+	}
+	return string(b)
+}
+
+func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
+	p, _ := api.PrincipalFrom(r.Context())
+	id, err := model.ParseTraceID(r.PathValue("trace_id"))
+	if err != nil {
+		api.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	events, err := h.d.Store.Trace(r.Context(), p.Env, id)
+	if err != nil {
+		h.internal(w, "read trace", err)
+		return
+	}
+	if len(events) == 0 {
+		api.WriteError(w, http.StatusNotFound, "trace not found")
+		return
+	}
+	buf := make([]byte, 0, 512*len(events))
+	buf = append(buf, `{"trace_id":"`...)
+	buf = append(buf, id.String()...)
+	buf = append(buf, `","events":[`...)
+	for i := range events {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = events[i].AppendJSON(buf)
+	}
+	buf = append(buf, "]}\n"...)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(buf) //nolint:errcheck // the client went away
+}
+
+func (h *handler) internal(w http.ResponseWriter, what string, err error) {
+	h.d.Logger.Error("cannot "+what, "err", err)
+	api.WriteError(w, http.StatusInternalServerError, "internal error: cannot "+what)
+}

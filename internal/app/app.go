@@ -1,0 +1,271 @@
+// Package app is tracecomb's composition root: it turns a Config into
+// running doors (OTLP/gRPC, the HTTP API door, the X-Ray daemon door, the
+// UI), wires them to the ingest batcher, the store and the key registry,
+// and shuts them down in order — doors first, then the batcher (which
+// commits what was accepted), then the store. Nothing imports app.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+
+	"github.com/tracecomb/tracecomb/internal/api/honeycomb"
+	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/ingest"
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+// StoreFileName is the DuckDB database file inside the data directory.
+const StoreFileName = "tracecomb.duckdb"
+
+// Addrs are the addresses the doors actually listen on (useful with port 0).
+type Addrs struct {
+	OTLPGRPC string
+	HTTP     string
+	XRay     string
+	UI       string
+}
+
+// App is a running tracecomb server.
+type App struct {
+	cfg      Config
+	logger   *slog.Logger
+	metrics  *prometheus.Registry
+	registry *auth.Registry
+	store    store.Store
+	batcher  *ingest.Batcher
+
+	grpcServer *grpc.Server
+	httpServer *http.Server
+	uiServer   *http.Server
+	stoppers   []func(context.Context) error // extra doors, stopped first
+
+	listeners []net.Listener
+	addrs     Addrs
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	errc      chan error
+	shutdown  sync.Once
+	shutErr   error
+}
+
+// New opens the data directory (key registry and store), creating
+// environment "test" and its first key on a new directory; the new key, if
+// any, is printed once to out.
+func New(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	reg, err := auth.Open(cfg.DataDir, logger)
+	if err != nil {
+		return nil, err
+	}
+	key, err := reg.Bootstrap(cfg.BootstrapKey)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the first key: %w", err)
+	}
+	if key != "" && key != cfg.BootstrapKey {
+		fmt.Fprintf(out, "Created environment %q with API key (shown once, keep it):\n\n    %s\n\nSend traces with:\n    OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost%s\n    OTEL_EXPORTER_OTLP_HEADERS=x-honeycomb-team=%s\n\n",
+			auth.DefaultEnv, key, portOf(cfg.HTTPAddr), key)
+	}
+	st, err := openStore(ctx, filepath.Join(cfg.DataDir, StoreFileName), logger)
+	if err != nil {
+		return nil, err
+	}
+	m := prometheus.NewRegistry()
+	m.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &App{cfg: cfg, logger: logger, metrics: m, registry: reg, store: st, errc: make(chan error, 8)}
+	a.batcher = ingest.NewBatcher(ingest.BatcherConfig{MaxPendingEvents: cfg.MaxPendingEvents}, a.flush, logger, m)
+	return a, nil
+}
+
+func (a *App) flush(ctx context.Context, groups []ingest.EnvEvents) error {
+	batches := make([]store.Batch, len(groups))
+	for i, g := range groups {
+		batches[i] = store.Batch{Env: g.Env, Events: g.Events}
+	}
+	return a.store.Write(ctx, batches)
+}
+
+// Consumer is the ingest entry every door hands events to.
+func (a *App) Consumer() ingest.Consumer { return a.batcher }
+
+// Registry returns the key registry.
+func (a *App) Registry() *auth.Registry { return a.registry }
+
+// Store returns the store.
+func (a *App) Store() store.Store { return a.store }
+
+// Addrs returns the bound addresses; valid after Start.
+func (a *App) Addrs() Addrs { return a.addrs }
+
+// Start binds every door and serves in the background. Errors of a door
+// after start are reported by Wait.
+func (a *App) Start(ctx context.Context) error {
+	ctx, a.cancel = context.WithCancel(ctx)
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); a.registry.Watch(ctx) }()
+
+	deps := a.doorDeps()
+	a.grpcServer = newGRPCServer(deps)
+
+	mux := http.NewServeMux()
+	registerOTLPHTTP(mux, deps)
+	honeycomb.Register(mux, honeycomb.Deps{Auth: a.registry, Store: a.store, Logger: a.logger})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }) //nolint:errcheck
+	if err := a.registerXRay(ctx, mux); err != nil {
+		return err
+	}
+
+	// The HTTP door also takes OTLP/gRPC (h2c), as Honeycomb's single
+	// endpoint does, split on the content type.
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			a.grpcServer.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	a.httpServer = &http.Server{Handler: root, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+
+	httpLn, err := a.listen("tcp", a.cfg.HTTPAddr, "http")
+	if err != nil {
+		return err
+	}
+	a.addrs.HTTP = httpLn.Addr().String()
+	a.serve("http", func() error { return a.httpServer.Serve(httpLn) })
+
+	if a.cfg.OTLPGRPCAddr != "" {
+		ln, err := a.listen("tcp", a.cfg.OTLPGRPCAddr, "otlp-grpc")
+		if err != nil {
+			return err
+		}
+		a.addrs.OTLPGRPC = ln.Addr().String()
+		a.serve("otlp-grpc", func() error { return a.grpcServer.Serve(ln) })
+	}
+	if err := a.startXRayDaemon(ctx); err != nil {
+		return err
+	}
+	if err := a.startUI(ctx); err != nil {
+		return err
+	}
+	a.logger.Info("tracecomb started", "data_dir", a.cfg.DataDir, "http", a.addrs.HTTP, "otlp_grpc", a.addrs.OTLPGRPC, "xray", a.addrs.XRay, "ui", a.addrs.UI)
+	return nil
+}
+
+func (a *App) listen(network, addr, door string) (net.Listener, error) {
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s door: cannot listen on %s: %w", door, addr, err)
+	}
+	a.listeners = append(a.listeners, ln)
+	a.logger.Info("listening", "door", door, "addr", ln.Addr().String())
+	return ln, nil
+}
+
+func (a *App) serve(door string, fn func() error) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) && !errors.Is(err, net.ErrClosed) {
+			a.errc <- fmt.Errorf("%s door: %w", door, err)
+		}
+	}()
+}
+
+// Wait blocks until ctx ends or a door fails.
+func (a *App) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-a.errc:
+		return err
+	}
+}
+
+// Shutdown stops the doors, commits what was accepted and closes the store,
+// in that order, within ctx. Safe to call twice.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.shutdown.Do(func() {
+		var errs []error
+		for i := len(a.stoppers) - 1; i >= 0; i-- {
+			errs = append(errs, a.stoppers[i](ctx))
+		}
+		if a.httpServer != nil {
+			errs = append(errs, a.httpServer.Shutdown(ctx))
+		}
+		if a.uiServer != nil {
+			errs = append(errs, a.uiServer.Shutdown(ctx))
+		}
+		if a.grpcServer != nil {
+			stopped := make(chan struct{})
+			go func() { a.grpcServer.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				a.grpcServer.Stop()
+			}
+		}
+		a.logger.Info("doors closed; committing accepted events")
+		errs = append(errs, a.batcher.Close(ctx))
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.wg.Wait()
+		errs = append(errs, a.store.Close())
+		a.shutErr = errors.Join(errs...)
+		a.logger.Info("tracecomb stopped", "err", a.shutErr)
+	})
+	return a.shutErr
+}
+
+// Run starts tracecomb and serves until ctx ends, then shuts down.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) error {
+	a, err := New(ctx, cfg, logger, out)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, a.Shutdown(sctx))
+	}
+	waitErr := a.Wait(ctx)
+	logger.Info("shutting down", "reason", reasonOf(ctx, waitErr))
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(waitErr, a.Shutdown(sctx))
+}
+
+func reasonOf(ctx context.Context, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return context.Cause(ctx).Error()
+}
+
+func portOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return addr[i:]
+	}
+	return ":" + addr
+}
+

@@ -1,0 +1,159 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/auth"
+)
+
+const usage = `tracecomb: Honeycomb-compatible OTLP endpoint and AWS X-Ray daemon + API, one store.
+
+Usage:
+  tracecomb serve [flags]                 run the server (tracecomb serve -h for flags)
+  tracecomb keys create --env NAME [--name N] [--aws]
+                                          create an API key (or an AWS access key pair)
+  tracecomb keys list                     list keys (never their secrets)
+  tracecomb keys revoke ID                revoke a key by id (effective within a second)
+  tracecomb version
+
+The keys commands work on --data-dir (env TRACECOMB_DATA_DIR, default ./tracecomb-data)
+whether or not a server is running on it.
+`
+
+// Version is the build's version, set with -ldflags "-X ...app.Version=v1.2.3".
+var Version = "dev"
+
+// Main runs the command line and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serveCmd(ctx, args[1:], stdout, stderr)
+	case "keys":
+		err = keysCmd(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "tracecomb", Version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "tracecomb: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "tracecomb:", err)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tracecomb:", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	logger := cfg.NewLogger(os.Stderr)
+	return Run(ctx, cfg, logger, stdout)
+}
+
+func keysCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{errors.New("keys: want create, list or revoke")}
+	}
+	dataDir := DefaultConfig().DataDir
+	if v, ok := os.LookupEnv("TRACECOMB_DATA_DIR"); ok {
+		dataDir = v
+	}
+	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&dataDir, "data-dir", dataDir, "data directory (env TRACECOMB_DATA_DIR)")
+	env := fs.String("env", auth.DefaultEnv, "environment of the new key (created if missing)")
+	name := fs.String("name", "", "a label for the new key")
+	aws := fs.Bool("aws", false, "create an AWS access key pair for SigV4-signed X-Ray API calls")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	reg, err := auth.Open(dataDir, nil)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "create":
+		if *aws {
+			rec, err := reg.CreateAWSKey(*env)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Environment: %s\nAWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", rec.Env, rec.AccessKeyID, rec.SecretAccessKey)
+			return nil
+		}
+		rec, secret, err := reg.CreateKey(*env, *name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Environment: %s\nKey id:      %s\nKey (shown once): %s\n", rec.Env, rec.ID, secret)
+		return nil
+	case "list":
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tKIND\tENV\tNAME\tCREATED\tSTATUS")
+		for _, k := range reg.Keys() {
+			fmt.Fprintf(tw, "%s\thoneycomb\t%s\t%s\t%s\t%s\n", k.ID, k.Env, k.Name, k.CreatedAt.Format(time.RFC3339), status(k.RevokedAt))
+		}
+		for _, k := range reg.AWSKeys() {
+			fmt.Fprintf(tw, "%s\taws\t%s\t\t%s\t%s\n", k.AccessKeyID, k.Env, k.CreatedAt.Format(time.RFC3339), status(k.RevokedAt))
+		}
+		return tw.Flush()
+	case "revoke":
+		if fs.NArg() != 1 {
+			return usageError{errors.New("keys revoke: want exactly one key id")}
+		}
+		if err := reg.Revoke(fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Revoked %s\n", fs.Arg(0))
+		return nil
+	}
+	return usageError{fmt.Errorf("keys: unknown subcommand %q", args[0])}
+}
+
+func status(revoked *time.Time) string {
+	if revoked != nil {
+		return "revoked " + revoked.Format(time.RFC3339)
+	}
+	return "active"
+}

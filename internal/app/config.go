@@ -1,0 +1,119 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the root configuration of `tracecomb serve`: one struct, filled
+// from flags, each flag also settable by the environment variable named in
+// its help (flags win).
+type Config struct {
+	DataDir      string
+	BootstrapKey string
+
+	OTLPGRPCAddr string // OTLP/gRPC
+	HTTPAddr     string // OTLP/HTTP, Honeycomb API, X-Ray API, /metrics
+	XRayAddr     string // X-Ray daemon door, UDP and TCP
+	XRayEnv      string // environment the unauthenticated daemon door writes to
+	UIAddr       string
+
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+
+	MaxPendingEvents int
+}
+
+// DefaultConfig returns the defaults: the doors on their well-known ports.
+// The keyed doors listen on every interface (every call needs a key); the
+// X-Ray daemon door, which like the real daemon has no auth, and the UI,
+// open without a key, listen on loopback only.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:          "./tracecomb-data",
+		OTLPGRPCAddr:     ":4317",
+		HTTPAddr:         ":4318",
+		XRayAddr:         "127.0.0.1:2000",
+		XRayEnv:          "test",
+		UIAddr:           "127.0.0.1:8080",
+		LogLevel:         "info",
+		LogFormat:        "text",
+		ShutdownTimeout:  30 * time.Second,
+		MaxPendingEvents: 500_000,
+	}
+}
+
+// BindFlags registers every field on fs with its environment variable as
+// default.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	str := func(p *string, name, env, usage string) {
+		if v, ok := os.LookupEnv(env); ok {
+			*p = v
+		}
+		fs.StringVar(p, name, *p, usage+" (env "+env+")")
+	}
+	str(&c.DataDir, "data-dir", "TRACECOMB_DATA_DIR", "directory holding the store and the key registry")
+	str(&c.BootstrapKey, "bootstrap-key", "TRACECOMB_BOOTSTRAP_KEY", "on first start, make this the first key of environment \"test\"")
+	str(&c.OTLPGRPCAddr, "otlp-grpc-addr", "TRACECOMB_OTLP_GRPC_ADDR", "OTLP/gRPC listen address (empty disables)")
+	str(&c.HTTPAddr, "http-addr", "TRACECOMB_HTTP_ADDR", "OTLP/HTTP, Honeycomb and X-Ray API listen address")
+	str(&c.XRayAddr, "xray-addr", "TRACECOMB_XRAY_ADDR", "X-Ray daemon listen address, UDP segments and TCP API (empty disables)")
+	str(&c.XRayEnv, "xray-env", "TRACECOMB_XRAY_ENV", "environment the X-Ray daemon door writes to and reads from")
+	str(&c.UIAddr, "ui-addr", "TRACECOMB_UI_ADDR", "web UI listen address (empty disables)")
+	str(&c.LogLevel, "log-level", "TRACECOMB_LOG_LEVEL", "debug, info, warn or error")
+	str(&c.LogFormat, "log-format", "TRACECOMB_LOG_FORMAT", "text or json")
+	if v, ok := os.LookupEnv("TRACECOMB_SHUTDOWN_TIMEOUT"); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.ShutdownTimeout = d
+		}
+	}
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown may take to flush (env TRACECOMB_SHUTDOWN_TIMEOUT)")
+	fs.IntVar(&c.MaxPendingEvents, "max-pending-events", c.MaxPendingEvents, "events accepted but not yet committed before ingest answers 429/503")
+}
+
+// Validate fails fast on a configuration that cannot work.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if c.HTTPAddr == "" {
+		errs = append(errs, errors.New("--http-addr must not be empty"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if c.XRayEnv == "" {
+		errs = append(errs, errors.New("--xray-env must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// NewLogger builds the process logger from the config.
+func (c *Config) NewLogger(w *os.File) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test of the project, installing what the tests need on a fresh
+# machine first (Debian packages, npm packages) and starting the services
+# they talk to. Used by `make test` and by CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+# --- tools the tests drive -------------------------------------------------
+need=()
+[ -x /usr/bin/aws ] || need+=(awscli)
+[ -x /usr/bin/clickhouse-server ] || [ -x /usr/bin/clickhouse ] || need+=(clickhouse-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+export TRACECOMB_AWS_CLI=/usr/bin/aws
+
+# --- services --------------------------------------------------------------
+if [ -x scripts/clickhouse.sh ]; then
+  log "starting ClickHouse"
+  eval "$(scripts/clickhouse.sh start)"
+  trap 'scripts/clickhouse.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+
+# --- static checks ---------------------------------------------------------
+log "gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' | grep -v '^bench/') 2>/dev/null || true)
+if [ -n "$bad" ]; then echo "gofmt would change:"; echo "$bad"; exit 1; fi
+log "go vet"
+go vet ./...
+
+# --- Go tests --------------------------------------------------------------
+log "go test -race"
+go test -race -timeout 20m -count=1 ./...
+
+# --- UI tests --------------------------------------------------------------
+if [ -f web/package.json ]; then
+  log "web UI tests"
+  make -s web-test
+fi
+log "all tests passed"
