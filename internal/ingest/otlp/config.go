@@ -1,0 +1,116 @@
+package otlp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/ingest"
+)
+
+// Config is the user-facing configuration of the OTLP trace receiver.
+type Config struct {
+	// MaxBodyBytes caps the request body as sent (before decompression);
+	// larger bodies get 413. Also the gRPC maximum receive message size.
+	MaxBodyBytes int64
+	// MaxDecompressedBytes caps a body after decompression (413 beyond),
+	// which stops compression bombs.
+	MaxDecompressedBytes int64
+	// RetryAfter is what retryable failures (overload, shutdown, store
+	// errors) tell the sender to wait: HTTP Retry-After, gRPC RetryInfo.
+	RetryAfter time.Duration
+}
+
+// DefaultConfig returns Honeycomb's limits: a 20 MiB body, 100 MiB once
+// decompressed, retry after one second.
+func DefaultConfig() Config {
+	return Config{
+		MaxBodyBytes:         20 << 20,
+		MaxDecompressedBytes: 100 << 20,
+		RetryAfter:           time.Second,
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, fmt.Errorf("otlp: MaxBodyBytes must be positive, got %d", c.MaxBodyBytes))
+	}
+	if c.MaxDecompressedBytes < c.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("otlp: MaxDecompressedBytes (%d) must be at least MaxBodyBytes (%d)", c.MaxDecompressedBytes, c.MaxBodyBytes))
+	}
+	if c.RetryAfter < 0 {
+		errs = append(errs, fmt.Errorf("otlp: RetryAfter must not be negative, got %v", c.RetryAfter))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.MaxDecompressedBytes == 0 {
+		c.MaxDecompressedBytes = max(d.MaxDecompressedBytes, c.MaxBodyBytes)
+	}
+	if c.RetryAfter == 0 {
+		c.RetryAfter = d.RetryAfter
+	}
+	return c
+}
+
+// Deps are what the receiver is wired to.
+type Deps struct {
+	Logger     *slog.Logger          // nil: discard
+	Registerer prometheus.Registerer // nil: metrics are kept but not registered
+	Auth       auth.Authenticator    // required
+	Consumer   ingest.Consumer       // required
+}
+
+// receiver is the logic both transports share.
+type receiver struct {
+	cfg      Config
+	auth     auth.Authenticator
+	consumer ingest.Consumer
+	log      *slog.Logger
+	m        *metrics
+	limiter  logLimiter
+}
+
+func newReceiver(cfg Config, deps Deps) (*receiver, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Auth == nil || deps.Consumer == nil {
+		return nil, errors.New("otlp: Deps.Auth and Deps.Consumer are required")
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(deps.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &receiver{cfg: cfg, auth: deps.Auth, consumer: deps.Consumer, log: log.With("component", "otlp"), m: m}, nil
+}
+
+// logLimiter lets one message through per interval, so problems that
+// repeat per request do not flood the log.
+type logLimiter struct{ next atomic.Int64 }
+
+const logInterval = 10 * time.Second
+
+func (l *logLimiter) allow() bool {
+	now := time.Now().UnixNano()
+	n := l.next.Load()
+	return now >= n && l.next.CompareAndSwap(n, now+int64(logInterval))
+}

@@ -1,0 +1,43 @@
+// Package otlp owns the OTLP trace door: it decodes OTLP
+// ExportTraceServiceRequests (binary protobuf and OTLP/JSON, over HTTP or
+// gRPC), authenticates the Honeycomb key, maps every span, span event and
+// link to a Honeycomb event (model.Event) with Honeycomb's field names and
+// hands each request's events to an ingest.Consumer in one call.
+//
+// Wiring (the app owns listeners and shutdown):
+//
+//	h, err := otlp.NewHTTPHandler(cfg, deps) // POST /v1/traces and /v1/traces/
+//	mux.Handle(otlp.PathTraces, h)
+//	mux.Handle(otlp.PathTracesSlash, h)
+//
+//	s := grpc.NewServer(otlp.GRPCServerOptions(cfg)...)
+//	err = otlp.RegisterGRPC(s, cfg, deps) // opentelemetry.proto.collector.trace.v1.TraceService
+//
+// cfg is a Config (DefaultConfig: 20 MiB bodies, 100 MiB decompressed,
+// Retry-After 1 s); deps is a Deps (logger, Prometheus registerer,
+// auth.Authenticator, ingest.Consumer). The HTTP handler and the gRPC
+// service may share one registerer: the tracecomb_otlp_* collectors are
+// registered once and reused.
+//
+// HTTP answers as the OTLP spec and Honeycomb do:
+//
+//	200  ExportTraceServiceResponse in the request's encoding ({} in JSON),
+//	     with partial_success when spans had invalid ids
+//	400  unparseable body ("failed to parse OTLP request body: ..."),
+//	     unknown Content-Encoding, or a permanent consumer error
+//	401  missing, unknown or disabled key, with Honeycomb's message
+//	413  body over MaxBodyBytes, or over MaxDecompressedBytes once inflated
+//	415  content type other than application/(x-)protobuf or application/json
+//	429  consumer overloaded (Retry-After)
+//	503  consumer shutting down or failing, key store failing (Retry-After)
+//
+// Failure bodies are a google.rpc.Status in the request's encoding; in JSON
+// exactly {"message":"..."}, as Honeycomb writes it. gRPC maps the same
+// cases to Unauthenticated, InvalidArgument and Unavailable (with RetryInfo).
+// Nothing reaches the consumer unless the key is valid.
+//
+// The key is read from x-honeycomb-team (or X-Hny-Team); the environment is
+// the key's. The dataset of each ResourceSpans is its trimmed service.name,
+// or unknown_service when that is missing, blank or starts with
+// unknown_service.
+package otlp

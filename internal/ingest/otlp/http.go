@@ -1,0 +1,285 @@
+package otlp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	statuspb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tracecomb/tracecomb/internal/auth"
+)
+
+// Paths the HTTP handler serves.
+const (
+	PathTraces      = "/v1/traces"
+	PathTracesSlash = "/v1/traces/"
+)
+
+const (
+	msgUnsupportedType = "unsupported content-type, valid types are: application/protobuf, application/x-protobuf, application/json"
+	msgParseFailed     = "failed to parse OTLP request body"
+	msgTooLarge        = "request body too large"
+	headerHnyTeam      = "X-Hny-Team"
+)
+
+type encoding uint8
+
+const (
+	encProtobuf encoding = iota
+	encJSON
+)
+
+// contentType picks the body encoding from a Content-Type header;
+// parameters such as charset are ignored.
+func contentType(h string) (enc encoding, mediaType string, ok bool) {
+	mt, _, _ := strings.Cut(h, ";")
+	mt = strings.TrimSpace(mt)
+	switch {
+	case strings.EqualFold(mt, "application/x-protobuf"):
+		return encProtobuf, "application/x-protobuf", true
+	case strings.EqualFold(mt, "application/protobuf"):
+		return encProtobuf, "application/protobuf", true
+	case strings.EqualFold(mt, "application/json"):
+		return encJSON, "application/json", true
+	}
+	return 0, "", false
+}
+
+// httpHandler serves OTLP/HTTP trace exports.
+type httpHandler struct{ r *receiver }
+
+// NewHTTPHandler returns the OTLP/HTTP handler for POST /v1/traces and
+// /v1/traces/; mount it on both patterns. Other paths get 404, other
+// methods 405.
+func NewHTTPHandler(cfg Config, deps Deps) (http.Handler, error) {
+	r, err := newReceiver(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	return &httpHandler{r: r}, nil
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer keeps rare huge bodies from pinning memory in the pool.
+const maxPooledBuffer = 4 << 20
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		b.Reset()
+		bufPool.Put(b)
+	}
+}
+
+var (
+	gzipPool sync.Pool // *gzip.Reader
+	zstdPool sync.Pool // *zstd.Decoder
+)
+
+func (h *httpHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	code := h.serve(w, req)
+	h.r.m.requests.WithLabelValues(transportHTTP, strconv.Itoa(code)).Inc()
+}
+
+func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request) int {
+	if req.URL.Path != PathTraces && req.URL.Path != PathTracesSlash {
+		http.NotFound(w, req)
+		return http.StatusNotFound
+	}
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeText(w, http.StatusMethodNotAllowed, "method not allowed, use POST")
+		return http.StatusMethodNotAllowed
+	}
+	enc, mediaType, ok := contentType(req.Header.Get("Content-Type"))
+	if !ok {
+		writeText(w, http.StatusUnsupportedMediaType, msgUnsupportedType)
+		return http.StatusUnsupportedMediaType
+	}
+	fail := func(status int, c codes.Code, msg string) int {
+		writeStatus(w, enc, mediaType, status, c, msg)
+		return status
+	}
+
+	key := req.Header.Get(auth.HeaderTeam)
+	if key == "" {
+		key = req.Header.Get(headerHnyTeam)
+	}
+	principal, o, err := h.r.authenticate(req.Context(), key)
+	switch o {
+	case outcomeUnauthorized:
+		return fail(http.StatusUnauthorized, codes.Unauthenticated, err.Error())
+	case outcomeOK:
+	default:
+		h.retryAfter(w)
+		return fail(http.StatusServiceUnavailable, codes.Unavailable, "authentication is unavailable, retry later")
+	}
+
+	ce := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding")))
+	switch ce {
+	case "", "identity", "gzip", "x-gzip", "zstd":
+	default:
+		return fail(http.StatusBadRequest, codes.InvalidArgument,
+			"unsupported content-encoding "+strconv.Quote(ce)+", valid encodings are: gzip, zstd, identity")
+	}
+	if req.ContentLength > h.r.cfg.MaxBodyBytes {
+		return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge)
+	}
+	raw := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(raw)
+	if req.ContentLength > 0 {
+		raw.Grow(int(req.ContentLength))
+	}
+	if tooBig, err := readLimited(raw, req.Body, h.r.cfg.MaxBodyBytes); tooBig {
+		return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge)
+	} else if err != nil {
+		return fail(http.StatusBadRequest, codes.InvalidArgument, "failed to read request body: "+err.Error())
+	}
+	body := raw.Bytes()
+	if ce == "gzip" || ce == "x-gzip" || ce == "zstd" {
+		plain := bufPool.Get().(*bytes.Buffer)
+		defer putBuf(plain)
+		tooBig, err := decompress(plain, body, ce, h.r.cfg.MaxDecompressedBytes)
+		if tooBig {
+			return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge+" after decompression")
+		}
+		if err != nil {
+			return fail(http.StatusBadRequest, codes.InvalidArgument, "failed to decompress request body ("+ce+"): "+err.Error())
+		}
+		body = plain.Bytes()
+	}
+
+	var res Result
+	if enc == encJSON {
+		res, err = DecodeJSON(body)
+	} else {
+		res, err = DecodeProtobuf(body)
+	}
+	if err != nil {
+		return fail(http.StatusBadRequest, codes.InvalidArgument, msgParseFailed+": "+err.Error())
+	}
+
+	switch o, err := h.r.consume(req.Context(), transportHTTP, principal.Env, res); o {
+	case outcomeOK:
+	case outcomeBadData:
+		return fail(http.StatusBadRequest, codes.InvalidArgument, err.Error())
+	case outcomeOverloaded:
+		h.retryAfter(w)
+		return fail(http.StatusTooManyRequests, codes.Unavailable, err.Error())
+	default:
+		h.retryAfter(w)
+		return fail(http.StatusServiceUnavailable, codes.Unavailable, "temporarily unable to store spans, retry later: "+err.Error())
+	}
+
+	w.Header().Set("Content-Type", mediaType)
+	w.WriteHeader(http.StatusOK)
+	if enc == encJSON {
+		_, _ = w.Write(appendResponseJSON(nil, res))
+		return http.StatusOK
+	}
+	resp := &coltracepb.ExportTraceServiceResponse{}
+	if res.Rejected > 0 {
+		resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{
+			RejectedSpans: int64(res.Rejected),
+			ErrorMessage:  res.RejectMessage,
+		}
+	}
+	b, _ := proto.Marshal(resp)
+	_, _ = w.Write(b)
+	return http.StatusOK
+}
+
+func (h *httpHandler) retryAfter(w http.ResponseWriter) {
+	secs := int64((h.r.cfg.RetryAfter + 999_999_999) / 1e9)
+	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+}
+
+// readLimited reads r into buf, reporting tooBig past limit bytes.
+func readLimited(buf *bytes.Buffer, r io.Reader, limit int64) (tooBig bool, err error) {
+	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	if n > limit {
+		return true, nil
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return true, nil
+	}
+	return false, err
+}
+
+func decompress(dst *bytes.Buffer, src []byte, ce string, limit int64) (tooBig bool, err error) {
+	if ce == "zstd" {
+		d, _ := zstdPool.Get().(*zstd.Decoder)
+		if d == nil {
+			d, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)))
+			if err != nil {
+				return false, err
+			}
+		}
+		if err := d.Reset(bytes.NewReader(src)); err != nil {
+			zstdPool.Put(d)
+			return false, err
+		}
+		tooBig, err = readLimited(dst, d, limit)
+		_ = d.Reset(nil)
+		zstdPool.Put(d)
+		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+			return true, nil
+		}
+		return tooBig, err
+	}
+	z, _ := gzipPool.Get().(*gzip.Reader)
+	if z == nil {
+		z = new(gzip.Reader)
+	}
+	defer gzipPool.Put(z)
+	if err := z.Reset(bytes.NewReader(src)); err != nil {
+		return false, err
+	}
+	return readLimited(dst, z, limit)
+}
+
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg)
+}
+
+// writeStatus writes a failure as a google.rpc.Status in the request's
+// encoding. The JSON form is {"message":"..."}, as Honeycomb answers; the
+// protobuf form also carries the gRPC code.
+func writeStatus(w http.ResponseWriter, enc encoding, mediaType string, status int, c codes.Code, msg string) {
+	w.Header().Set("Content-Type", mediaType)
+	w.WriteHeader(status)
+	if enc == encJSON {
+		b := append([]byte(`{"message":`), appendJSONString(nil, msg)...)
+		_, _ = w.Write(append(b, '}'))
+		return
+	}
+	b, _ := proto.Marshal(&statuspb.Status{Code: int32(c), Message: msg})
+	_, _ = w.Write(b)
+}
+
+// appendResponseJSON writes an ExportTraceServiceResponse in OTLP/JSON:
+// {} on full success, partialSuccess otherwise.
+func appendResponseJSON(dst []byte, res Result) []byte {
+	if res.Rejected == 0 {
+		return append(dst, "{}"...)
+	}
+	dst = append(dst, `{"partialSuccess":{"rejectedSpans":"`...)
+	dst = strconv.AppendInt(dst, int64(res.Rejected), 10)
+	dst = append(dst, `","errorMessage":`...)
+	dst = appendJSONString(dst, res.RejectMessage)
+	return append(dst, "}}"...)
+}

@@ -1,0 +1,72 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/ingest"
+)
+
+// outcome classifies a failure the way both transports report it.
+type outcome int
+
+const (
+	outcomeOK           outcome = iota
+	outcomeUnauthorized         // HTTP 401, gRPC Unauthenticated
+	outcomeBadData              // HTTP 400, gRPC InvalidArgument
+	outcomeOverloaded           // HTTP 429, gRPC Unavailable (retry)
+	outcomeUnavailable          // HTTP 503, gRPC Unavailable (retry)
+)
+
+// authenticate resolves the presented key. Honeycomb's own errors are
+// unauthorized; anything else (the key store failing) is retryable.
+func (r *receiver) authenticate(ctx context.Context, key string) (auth.Principal, outcome, error) {
+	if key == "" {
+		return auth.Principal{}, outcomeUnauthorized, auth.ErrMissingKey
+	}
+	p, err := r.auth.Authenticate(ctx, key)
+	switch {
+	case err == nil:
+		return p, outcomeOK, nil
+	case errors.Is(err, auth.ErrMissingKey), errors.Is(err, auth.ErrUnknownKey), errors.Is(err, auth.ErrDisabledKey):
+		return p, outcomeUnauthorized, err
+	}
+	if r.limiter.allow() {
+		r.log.Warn("authenticating an OTLP request failed", "err", err)
+	}
+	return p, outcomeUnavailable, err
+}
+
+// consume hands the decoded events to the consumer (one call per request)
+// and counts them.
+func (r *receiver) consume(ctx context.Context, transport, env string, res Result) (outcome, error) {
+	r.m.spansReceived.WithLabelValues(transport).Add(float64(res.Spans + res.Rejected))
+	if res.Rejected > 0 {
+		r.m.spansRejected.WithLabelValues(transport).Add(float64(res.Rejected))
+	}
+	if len(res.Events) == 0 {
+		return outcomeOK, nil
+	}
+	n := len(res.Events)
+	err := r.consumer.Consume(ctx, env, res.Events)
+	if err == nil {
+		r.m.events.WithLabelValues(transport).Add(float64(n))
+		return outcomeOK, nil
+	}
+	var o outcome
+	switch {
+	case errors.Is(err, ingest.ErrOverloaded):
+		o = outcomeOverloaded
+	case errors.Is(err, ingest.ErrShuttingDown):
+		o = outcomeUnavailable
+	case ingest.IsPermanent(err):
+		o = outcomeBadData
+	default:
+		o = outcomeUnavailable
+	}
+	if o != outcomeOverloaded && ctx.Err() == nil && r.limiter.allow() {
+		r.log.Warn("storing OTLP spans failed", "transport", transport, "env", env, "events", n, "err", err)
+	}
+	return o, err
+}
