@@ -69,7 +69,7 @@ func (c Config) withDefaults() Config {
 // Deps are what the receiver is wired to.
 type Deps struct {
 	Logger     *slog.Logger          // nil: discard
-	Registerer prometheus.Registerer // nil: metrics are kept but not registered
+	Metrics    prometheus.Registerer // nil: metrics are kept but not registered
 	Auth       auth.Authenticator    // required
 	Consumer   ingest.Consumer       // required
 }
@@ -96,11 +96,19 @@ func newReceiver(cfg Config, deps Deps) (*receiver, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(deps.Registerer)
+	m, err := newMetrics(deps.Metrics)
 	if err != nil {
 		return nil, err
 	}
 	return &receiver{cfg: cfg, auth: deps.Auth, consumer: deps.Consumer, log: log.With("component", "otlp"), m: m}, nil
+}
+
+func mustReceiver(cfg Config, deps Deps) *receiver {
+	r, err := newReceiver(cfg, deps)
+	if err != nil {
+		panic(err)
+	}
+	return r
 }
 
 // logLimiter lets one message through per interval, so problems that

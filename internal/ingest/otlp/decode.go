@@ -252,7 +252,7 @@ func (c *converter) alloc(n int) []model.Attr {
 	}
 	l := len(c.arena)
 	c.arena = c.arena[:l+n]
-	return c.arena[l:l:l+n]
+	return c.arena[l : l : l+n]
 }
 
 func (c *converter) resource(rs *tracepb.ResourceSpans) {

@@ -6,15 +6,15 @@
 //
 // Wiring (the app owns listeners and shutdown):
 //
-//	h, err := otlp.NewHTTPHandler(cfg, deps) // POST /v1/traces and /v1/traces/
+//	h := otlp.NewHTTPHandler(cfg, deps) // POST /v1/traces and /v1/traces/
 //	mux.Handle(otlp.PathTraces, h)
 //	mux.Handle(otlp.PathTracesSlash, h)
 //
 //	s := grpc.NewServer(otlp.GRPCServerOptions(cfg)...)
-//	err = otlp.RegisterGRPC(s, cfg, deps) // opentelemetry.proto.collector.trace.v1.TraceService
+//	otlp.RegisterGRPC(s, cfg, deps) // opentelemetry.proto.collector.trace.v1.TraceService
 //
 // cfg is a Config (DefaultConfig: 20 MiB bodies, 100 MiB decompressed,
-// Retry-After 1 s); deps is a Deps (logger, Prometheus registerer,
+// Retry-After 1 s); deps is a Deps (Logger, Metrics registerer,
 // auth.Authenticator, ingest.Consumer). The HTTP handler and the gRPC
 // service may share one registerer: the tracecomb_otlp_* collectors are
 // registered once and reused.

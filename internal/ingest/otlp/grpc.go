@@ -24,15 +24,12 @@ func GRPCServerOptions(cfg Config) []grpc.ServerOption {
 }
 
 // RegisterGRPC registers the OTLP TraceService on s. Create s with
-// GRPCServerOptions(cfg) among its options.
-func RegisterGRPC(s *grpc.Server, cfg Config, deps Deps) error {
-	svc, err := NewTraceService(cfg, deps)
-	if err != nil {
-		return err
-	}
+// GRPCServerOptions(cfg) among its options. It panics like NewHTTPHandler
+// on invalid cfg or deps.
+func RegisterGRPC(s *grpc.Server, cfg Config, deps Deps) {
+	svc := &TraceService{r: mustReceiver(cfg, deps)}
 	coltracepb.RegisterTraceServiceServer(s, svc)
 	svc.r.log.Info("OTLP trace service registered on gRPC server")
-	return nil
 }
 
 // TraceService implements the OTLP collector TraceService over gRPC.

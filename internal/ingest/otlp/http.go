@@ -60,13 +60,10 @@ type httpHandler struct{ r *receiver }
 
 // NewHTTPHandler returns the OTLP/HTTP handler for POST /v1/traces and
 // /v1/traces/; mount it on both patterns. Other paths get 404, other
-// methods 405.
-func NewHTTPHandler(cfg Config, deps Deps) (http.Handler, error) {
-	r, err := newReceiver(cfg, deps)
-	if err != nil {
-		return nil, err
-	}
-	return &httpHandler{r: r}, nil
+// methods 405. Zero Config fields take their defaults. It panics if cfg is
+// invalid or deps lacks Auth or Consumer (a wiring mistake).
+func NewHTTPHandler(cfg Config, deps Deps) http.Handler {
+	return &httpHandler{r: mustReceiver(cfg, deps)}
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
