@@ -102,7 +102,8 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	env := fs.String("env", auth.DefaultEnv, "environment of the new key (created if missing)")
 	name := fs.String("name", "", "a label for the new key")
 	aws := fs.Bool("aws", false, "create an AWS access key pair for SigV4-signed X-Ray API calls")
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
@@ -139,13 +140,13 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return tw.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
+		if len(positional) != 1 {
 			return usageError{errors.New("keys revoke: want exactly one key id")}
 		}
-		if err := reg.Revoke(fs.Arg(0)); err != nil {
+		if err := reg.Revoke(positional[0]); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Revoked %s\n", fs.Arg(0))
+		fmt.Fprintf(stdout, "Revoked %s\n", positional[0])
 		return nil
 	}
 	return usageError{fmt.Errorf("keys: unknown subcommand %q", args[0])}
@@ -156,4 +157,20 @@ func status(revoked *time.Time) string {
 		return "revoked " + revoked.Format(time.RFC3339)
 	}
 	return "active"
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments (`keys revoke ID --data-dir d` as well as `keys revoke --data-dir d ID`).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }

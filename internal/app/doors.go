@@ -33,7 +33,7 @@ func openStore(ctx context.Context, path string, logger *slog.Logger) (store.Sto
 
 func newGRPCServer(d doorDeps) *grpc.Server {
 	cfg := otlp.DefaultConfig()
-	s := grpc.NewServer(grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)))
+	s := grpc.NewServer(otlp.GRPCServerOptions(cfg)...)
 	otlp.RegisterGRPC(s, cfg, otlp.Deps{Logger: d.logger.With("door", "otlp-grpc"), Metrics: d.metrics, Auth: d.auth, Consumer: d.consumer})
 	return s
 }

@@ -1,0 +1,230 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real binary as a separate process: what a user runs,
+// killed the way machines die.
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func tracecombBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tracecomb-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tracecomb")
+		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/tracecomb").CombinedOutput()
+		if err != nil {
+			binErr = &buildError{out}
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+type buildError struct{ out []byte }
+
+func (e *buildError) Error() string { return "go build: " + string(e.out) }
+
+type proc struct {
+	cmd    *exec.Cmd
+	addrs  map[string]string
+	stdout *bytes.Buffer
+	exited chan error
+}
+
+// startProc starts `tracecomb serve` on free ports and waits until it logs
+// that it started.
+func startProc(t *testing.T, dataDir string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"serve", "--data-dir", dataDir, "--log-format", "json",
+		"--http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0", "--xray-addr", "127.0.0.1:0", "--ui-addr", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(tracecombBinary(t), args...)
+	cmd.Env = os.Environ()
+	stdout := &bytes.Buffer{}
+	cmd.Stdout = stdout
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stdout: stdout, exited: make(chan error, 1)}
+	started := make(chan map[string]string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "tracecomb started" {
+				m := map[string]string{}
+				for _, k := range []string{"http", "otlp_grpc", "xray", "ui"} {
+					if s, ok := line[k].(string); ok {
+						m[k] = s
+					}
+				}
+				started <- m
+			}
+			if testing.Verbose() {
+				t.Log(sc.Text())
+			}
+		}
+	}()
+	go func() { p.exited <- cmd.Wait() }()
+	select {
+	case p.addrs = <-started:
+	case err := <-p.exited:
+		t.Fatalf("tracecomb exited before starting: %v", err)
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("tracecomb did not start within 60s")
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	return p
+}
+
+func TestKill9AfterAckLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir, "--bootstrap-key", "durable-key")
+	base := "http://" + p.addrs["http"]
+	// The SDK's Shutdown returns after the server answered 200 to the export.
+	sc := sendWithSDK(t, "http/protobuf", base, "durable-key", "durable")
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+
+	p2 := startProc(t, dir)
+	var tr traceResponse
+	if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+sc.TraceID().String(), "durable-key", &tr); code != 200 || len(tr.Events) != 4 {
+		t.Fatalf("after kill -9 and restart: %d, %d events; want all 4", code, len(tr.Events))
+	}
+}
+
+func TestSIGTERMFlushesAndExitsZero(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir, "--bootstrap-key", "term-key")
+	sc := sendWithSDK(t, "grpc", "http://"+p.addrs["otlp_grpc"], "term-key", "term")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30s of SIGTERM")
+	}
+	p2 := startProc(t, dir)
+	var tr traceResponse
+	if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+sc.TraceID().String(), "term-key", &tr); code != 200 || len(tr.Events) != 4 {
+		t.Fatalf("after SIGTERM and restart: %d, %d events", code, len(tr.Events))
+	}
+}
+
+func TestFirstStartPrintsKeyOnceAndKeysCommands(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir)
+	out := p.stdout.String()
+	i := strings.Index(out, "hcaik_")
+	if i < 0 || len(out) < i+64 {
+		t.Fatalf("first start did not print a key: %q", out)
+	}
+	key := out[i : i+64]
+	base := "http://" + p.addrs["http"]
+	var auth map[string]any
+	if code := getJSON(t, base+"/1/auth", key, &auth); code != 200 {
+		t.Fatalf("printed key does not work: %d", code)
+	}
+
+	// keys create / list / revoke work while the server runs.
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(tracecombBinary(t), append(args, "--data-dir", dir)...)
+		outb, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("tracecomb %v: %v\n%s", args, err, outb)
+		}
+		return string(outb)
+	}
+	created := run("keys", "create", "--env", "staging")
+	var newKey, newID string
+	for _, line := range strings.Split(created, "\n") {
+		if v, ok := strings.CutPrefix(line, "Key (shown once): "); ok {
+			newKey = v
+		}
+		if v, ok := strings.CutPrefix(line, "Key id:"); ok {
+			newID = strings.TrimSpace(v)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for getJSON(t, base+"/1/auth", newKey, &auth) != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("new key not accepted by the running server")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if env := auth["environment"].(map[string]any); env["slug"] != "staging" {
+		t.Fatalf("new key's environment %v", env)
+	}
+	if list := run("keys", "list"); !strings.Contains(list, newID) || strings.Contains(list, newKey) {
+		t.Fatalf("keys list must show ids, never secrets:\n%s", list)
+	}
+	run("keys", "revoke", newID)
+	revoked := time.Now()
+	for {
+		var e map[string]any
+		if code := getJSON(t, base+"/1/auth", newKey, &e); code == 401 {
+			if e["error"] != "attempted to use disabled API key" {
+				t.Fatalf("revoked key error %v", e)
+			}
+			break
+		}
+		if time.Since(revoked) > 5*time.Second {
+			t.Fatal("revoked key still accepted after 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("revocation effective after %v", time.Since(revoked))
+
+	// A second start prints no key.
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited
+	p2 := startProc(t, dir)
+	if strings.Contains(p2.stdout.String(), "hcaik_") {
+		t.Fatal("second start printed a key again")
+	}
+}
+
+func TestBadFlagsFailFast(t *testing.T) {
+	cmd := exec.Command(tracecombBinary(t), "serve", "--log-format", "xml", "--data-dir", t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !bytes.Contains(out, []byte("--log-format")) {
+		t.Fatalf("bad flag: %v %s", err, out)
+	}
+}
