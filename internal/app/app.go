@@ -268,4 +268,3 @@ func portOf(addr string) string {
 	}
 	return ":" + addr
 }
-

@@ -56,7 +56,10 @@ func testApp(t *testing.T, dataDir string) (*App, string) {
 
 type testLogWriter struct{ t *testing.T }
 
-func (w *testLogWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w *testLogWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // sendWithSDK sends one trace (a server span with a client child and an
 // error grandchild carrying a span event) through the official OTel SDK,
