@@ -1,0 +1,375 @@
+package xray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tracecomb/tracecomb/internal/ingest"
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+// ReadBufferSize is the per-read buffer: a datagram longer than this is
+// truncated (and then rejected as bad JSON), as it is by the X-Ray daemon.
+const ReadBufferSize = 64 * 1024
+
+// Config configures the UDP side of the X-Ray daemon door. Zero fields take
+// the defaults of DefaultConfig.
+type Config struct {
+	// Addr is the UDP address to listen on (default 127.0.0.1:2000, the
+	// X-Ray daemon's; ":0" or "127.0.0.1:0" picks a free port).
+	Addr string
+	// Env is the environment every received segment is stored in; the
+	// daemon port has no keys (default "test").
+	Env string
+	// Readers is the number of goroutines reading and decoding datagrams
+	// (default 2, as the X-Ray daemon).
+	Readers int
+	// BatchEvents is how many spans are collected before the consumer is
+	// called (default 500).
+	BatchEvents int
+	// FlushInterval is the longest a received span waits for its batch to
+	// fill (default 100ms).
+	FlushInterval time.Duration
+	// QueueDocuments bounds the decoded documents waiting for the consumer;
+	// past it new documents are dropped and counted (default 10000).
+	QueueDocuments int
+	// ConsumeTimeout bounds one call of the consumer (default 10s).
+	ConsumeTimeout time.Duration
+	// SocketBuffer is the kernel receive buffer asked for, in bytes, to
+	// absorb bursts (default 4 MiB; the kernel may grant less).
+	SocketBuffer int
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr:           "127.0.0.1:2000",
+		Env:            "test",
+		Readers:        2,
+		BatchEvents:    500,
+		FlushInterval:  100 * time.Millisecond,
+		QueueDocuments: 10000,
+		ConsumeTimeout: 10 * time.Second,
+		SocketBuffer:   4 << 20,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Addr == "" {
+		c.Addr = d.Addr
+	}
+	if c.Env == "" {
+		c.Env = d.Env
+	}
+	if c.Readers == 0 {
+		c.Readers = d.Readers
+	}
+	if c.BatchEvents == 0 {
+		c.BatchEvents = d.BatchEvents
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = d.FlushInterval
+	}
+	if c.QueueDocuments == 0 {
+		c.QueueDocuments = d.QueueDocuments
+	}
+	if c.ConsumeTimeout == 0 {
+		c.ConsumeTimeout = d.ConsumeTimeout
+	}
+	if c.SocketBuffer == 0 {
+		c.SocketBuffer = d.SocketBuffer
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot work (after defaults).
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("xray daemon: address %q: %w", c.Addr, err))
+	}
+	if c.Readers < 0 || c.BatchEvents < 0 || c.QueueDocuments < 0 || c.SocketBuffer < 0 {
+		errs = append(errs, errors.New("xray daemon: readers, batch size, queue size and socket buffer must be positive"))
+	}
+	if c.FlushInterval < 0 || c.ConsumeTimeout < 0 {
+		errs = append(errs, errors.New("xray daemon: flush interval and consume timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Settings are what the program, not the user, gives a Daemon.
+type Settings struct {
+	Logger     *slog.Logger          // nil: discard
+	Registerer prometheus.Registerer // nil: metrics are kept but not exported
+}
+
+// Daemon receives X-Ray segment datagrams over UDP, as the X-Ray daemon does
+// on port 2000, decodes them and hands the spans to a Consumer in batches.
+// Readers never wait for the consumer: when it falls behind, the bounded
+// queue fills and further documents are dropped and counted. Malformed
+// datagrams are counted by reason and logged at most once a second.
+type Daemon struct {
+	cfg    Config
+	next   ingest.Consumer
+	log    *slog.Logger
+	m      *metrics
+	reject *rateLimited
+	drop   *rateLimited
+
+	mu      sync.Mutex
+	state   int // 0 new, 1 running, 2 stopped
+	conn    net.PacketConn
+	queue   chan []model.Event
+	readers sync.WaitGroup
+	done    chan struct{}
+	runCtx  context.Context
+	stopRun context.CancelFunc
+}
+
+// NewDaemon checks cfg and registers the daemon's metrics; Start listens.
+func NewDaemon(cfg Config, next ingest.Consumer, set Settings) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if next == nil {
+		return nil, errors.New("xray daemon: nil consumer")
+	}
+	cfg = cfg.withDefaults()
+	log := set.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &Daemon{
+		cfg:    cfg,
+		next:   next,
+		log:    log,
+		reject: &rateLimited{every: time.Second},
+		drop:   &rateLimited{every: time.Second},
+		queue:  make(chan []model.Event, cfg.QueueDocuments),
+		done:   make(chan struct{}),
+	}
+	d.m = newMetrics(func() float64 { return float64(len(d.queue)) })
+	if set.Registerer != nil {
+		if err := d.m.register(set.Registerer); err != nil {
+			return nil, fmt.Errorf("xray daemon: metrics: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// Start binds the UDP socket and starts the readers and the batcher. The
+// context only bounds binding.
+func (d *Daemon) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state != 0 {
+		return errors.New("xray daemon: already started")
+	}
+	var lc net.ListenConfig
+	conn, err := lc.ListenPacket(ctx, "udp", d.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("xray daemon: listen %s: %w", d.cfg.Addr, err)
+	}
+	if u, ok := conn.(*net.UDPConn); ok && d.cfg.SocketBuffer > 0 {
+		_ = u.SetReadBuffer(d.cfg.SocketBuffer) // best effort: the kernel caps it
+	}
+	d.conn = conn
+	d.state = 1
+	d.runCtx, d.stopRun = context.WithCancel(context.WithoutCancel(ctx))
+	for range d.cfg.Readers {
+		d.readers.Add(1)
+		go d.read(conn)
+	}
+	go d.batch()
+	d.log.Info("x-ray daemon listening", "udp", conn.LocalAddr().String(), "env", d.cfg.Env)
+	return nil
+}
+
+// Addr returns the bound address, or nil before Start.
+func (d *Daemon) Addr() net.Addr {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.conn == nil {
+		return nil
+	}
+	return d.conn.LocalAddr()
+}
+
+// Shutdown stops reading, then hands everything already received to the
+// consumer. It returns ctx's error if that does not finish in time (the
+// consumer's context is then cancelled). It is safe to call more than once
+// and before Start.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.mu.Lock()
+	state := d.state
+	d.state = 2
+	d.mu.Unlock()
+	if state != 1 {
+		if state == 2 {
+			select {
+			case <-d.done:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	err := d.conn.Close()
+	d.readers.Wait()
+	close(d.queue)
+	select {
+	case <-d.done:
+	case <-ctx.Done():
+		d.stopRun()
+		return ctx.Err()
+	}
+	d.stopRun()
+	d.log.Info("x-ray daemon stopped")
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (d *Daemon) read(conn net.PacketConn) {
+	defer d.readers.Done()
+	buf := make([]byte, ReadBufferSize)
+	for {
+		n, _, err := conn.ReadFrom(buf)
+		if n > 0 {
+			d.handle(buf[:n])
+		}
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// A transient error (e.g. ICMP noise); keep reading.
+			d.reject.log(d.log, "x-ray daemon: read error", "err", err)
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// handle decodes one datagram and queues its spans. It never blocks.
+func (d *Daemon) handle(p []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			d.m.rejected.WithLabelValues(reasonInternal).Inc()
+			d.reject.log(d.log, "x-ray daemon: datagram crashed the decoder", "panic", fmt.Sprint(r))
+		}
+	}()
+	d.m.received.Inc()
+	doc, err := SplitDatagram(p)
+	if err != nil {
+		reason := err.(*DatagramError).Reason
+		d.m.rejected.WithLabelValues(reason).Inc()
+		d.reject.log(d.log, "x-ray daemon: datagram rejected", "reason", reason, "bytes", len(p))
+		return
+	}
+	events, err := Decode(doc)
+	if err != nil {
+		var se *SegmentError
+		reason := reasonInternal
+		detail := err.Error()
+		id := ""
+		if errors.As(err, &se) {
+			reason, detail, id = se.ErrorCode, se.Detail, se.ID
+		}
+		d.m.rejected.WithLabelValues(reason).Inc()
+		d.reject.log(d.log, "x-ray daemon: segment rejected", "reason", reason, "id", id, "detail", detail)
+		return
+	}
+	select {
+	case d.queue <- events:
+	default:
+		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
+		d.drop.log(d.log, "x-ray daemon: queue full, segment dropped", "queue", d.cfg.QueueDocuments)
+	}
+}
+
+// batch collects queued documents into batches for the consumer until the
+// queue is closed, then flushes what is left.
+func (d *Daemon) batch() {
+	defer close(d.done)
+	var (
+		events []model.Event
+		docs   int
+	)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		timer.Stop()
+		if len(events) > 0 {
+			d.flush(events, docs)
+		}
+		events, docs = nil, 0
+	}
+	for {
+		select {
+		case evs, ok := <-d.queue:
+			if !ok {
+				flush()
+				return
+			}
+			if len(events) == 0 {
+				timer.Reset(d.cfg.FlushInterval)
+			}
+			events = append(events, evs...)
+			docs++
+			if len(events) >= d.cfg.BatchEvents {
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+func (d *Daemon) flush(events []model.Event, docs int) {
+	ctx, cancel := context.WithTimeout(d.runCtx, d.cfg.ConsumeTimeout)
+	defer cancel()
+	n := len(events)
+	if err := d.next.Consume(ctx, d.cfg.Env, events); err != nil {
+		d.m.dropped.WithLabelValues(dropConsumer).Add(float64(docs))
+		d.drop.log(d.log, "x-ray daemon: consumer failed, segments dropped", "segments", docs, "spans", n, "err", err)
+		return
+	}
+	d.m.spans.Add(float64(n))
+}
+
+// rateLimited logs at most once per interval, reporting how many messages
+// it held back in between.
+type rateLimited struct {
+	every      time.Duration
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (r *rateLimited) log(l *slog.Logger, msg string, args ...any) {
+	r.mu.Lock()
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < r.every {
+		r.suppressed++
+		r.mu.Unlock()
+		return
+	}
+	n := r.suppressed
+	r.suppressed = 0
+	r.last = now
+	r.mu.Unlock()
+	if n > 0 {
+		args = append(args, "suppressed", n)
+	}
+	l.Warn(msg, args...)
+}

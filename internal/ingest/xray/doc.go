@@ -1,0 +1,115 @@
+// Package xray owns the X-Ray daemon door: the UDP datagrams that X-Ray
+// SDKs send to port 2000, and the conversion of X-Ray segment documents into
+// tracecomb's one trace model (model.Event). The X-Ray API (PutTraceSegments
+// and the rest) lives in internal/api/xray and uses Decode and SegmentError
+// from here.
+//
+// # Datagrams
+//
+// One datagram is one document:
+//
+//	{"format": "json", "version": 1}\n{"trace_id": "1-…", "id": "…", …}
+//
+// The header line is valid when "format" is "json" (any case) and "version"
+// is the integer 1, with or without spaces. A datagram without a header line,
+// with a bad header or with an empty body is rejected; so is a body that is
+// not a valid document. Rejections are counted by reason in
+// tracecomb_xray_segments_rejected_total.
+//
+// # Documents
+//
+// A document is a segment (complete, or in progress: in_progress:true and no
+// end_time) or an independent subsegment (type:"subsegment" with trace_id
+// and parent_id). Decode checks what X-Ray checks and reports a
+// *SegmentError whose ErrorCode is MissingId, InvalidId, InvalidTraceId,
+// InvalidName (missing, empty, longer than 200 characters, or a character
+// other than Unicode letters, digits, space and _ . : / % & # = + \ - @),
+// InvalidParentId, MissingStartTime, MissingEndTime (neither end_time nor
+// in_progress), InvalidTime, InvalidNamespace (not aws, remote or local),
+// SubsegmentsTooDeep, DocumentTooLarge (over 64 kB) or InvalidDocument (not
+// a JSON object; this one carries no ID). An invalid embedded subsegment
+// rejects the whole document. Unknown keys are ignored; a known key with a
+// value of the wrong type is ignored as if absent.
+//
+// # Mapping
+//
+// Every (sub)segment becomes one span event (Source model.SourceXRay,
+// SampleRate 1) whose Doc is its own document as sent, minus its
+// "subsegments" member:
+//
+//	trace_id / id / parent_id   TraceID / SpanID / ParentID (an embedded
+//	                            subsegment's parent is the enclosing one)
+//	name                        Name; for a segment also service.name and
+//	                            Dataset (trimmed; blank or unknown_service… →
+//	                            "unknown_service"), inherited by embedded
+//	                            subsegments
+//	start_time, end_time        Time, DurationMs (0 while in progress, and
+//	                            aws.xray.inprogress=true)
+//	segment / namespace         span.kind server for a segment; client for
+//	                            namespace remote or aws (aws also sets
+//	                            aws.service = name); internal otherwise;
+//	                            aws.xray.namespace = namespace
+//	error, fault, throttle      aws.xray.error/fault/throttle; Error and
+//	                            status_code 2 when fault or error
+//	http.request                http.method, http.url, http.user_agent,
+//	                            http.client_ip, aws.xray.x_forwarded_for,
+//	                            aws.xray.traced
+//	http.response               http.status_code, http.response_content_length
+//	                            (a number or a numeric string; -1 is omitted)
+//	aws (span)                  aws.<key> for each scalar (account_id,
+//	                            operation, region, request_id, queue_url,
+//	                            table_name, …), JSON text for lists and
+//	                            objects; retries → aws.xray.retries
+//	aws (resource-like)         ec2 → host.id, host.type, host.image.id,
+//	                            cloud.availability_zone; ecs → container.*,
+//	                            aws.ecs.*; eks → k8s.pod.name,
+//	                            k8s.cluster.name, container.id;
+//	                            elastic_beanstalk → service.namespace,
+//	                            service.version, service.instance.id; xray →
+//	                            telemetry.sdk.{name,version,language},
+//	                            aws.xray.{auto_instrumentation,
+//	                            sampling_rule_name}; cloudwatch_logs →
+//	                            aws.log.group.{names,arns}; account_id on a
+//	                            segment → cloud.account.id; cloud.provider=aws
+//	service                     service.version, process.runtime.{name,version}
+//	origin                      cloud.platform (aws_ec2, aws_ecs, …) and
+//	                            aws.xray.origin
+//	resource_arn                aws.xray.resource_arn
+//	user                        enduser.id
+//	sql                         db.connection_string (or url), db.name (from
+//	                            url), db.system (database_type, lower case),
+//	                            db.statement, db.user,
+//	                            aws.xray.sql.{database_version,
+//	                            driver_version,preparation}
+//	cause                       aws.xray.cause = the cause as compact JSON;
+//	                            from the first exception: exception.type,
+//	                            exception.message, exception.stacktrace,
+//	                            aws.xray.exception.{id,remote,truncated,
+//	                            skipped,cause}; a string cause is
+//	                            aws.xray.exception.id
+//	annotations                 the same key with the value's type (string,
+//	                            integer, float, boolean); a key already taken
+//	                            by a hot field or a mapped attribute goes to
+//	                            aws.xray.annotations.<key> instead
+//	metadata                    aws.xray.metadata.<namespace> = the
+//	                            namespace's object as compact JSON
+//
+// The resource-like attributes of a segment are repeated on each of its
+// embedded subsegments, as OTLP resource attributes are on every span.
+//
+// An independent subsegment does not say which service it belongs to: its
+// spans get an empty service.name, Dataset "unknown_service" and
+// aws.xray.independent_subsegment=true, so that a reader that knows the
+// parent (the stored (sub)segment with the same trace id and its parent_id)
+// can place it in the parent's service.
+//
+// # Daemon
+//
+// Daemon listens on UDP (127.0.0.1:2000 by default), reads with a 64 KiB
+// buffer in Config.Readers goroutines, decodes, and queues the spans in a
+// bounded queue; one batcher hands them to an ingest.Consumer for one
+// environment in batches of up to Config.BatchEvents spans or every
+// Config.FlushInterval. When the queue is full new documents are dropped and
+// counted; nothing waits for the consumer but the batcher. Shutdown stops
+// reading and flushes what was received.
+package xray

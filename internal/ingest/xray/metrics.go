@@ -1,0 +1,66 @@
+package xray
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Labels of the dropped and rejected counters beyond the datagram reasons
+// and segment error codes.
+const (
+	reasonInternal = "internal_error" // the decoder failed unexpectedly
+	dropQueueFull  = "queue_full"     // the consumer fell behind
+	dropConsumer   = "consumer_error" // the consumer returned an error
+)
+
+type metrics struct {
+	received prometheus.Counter
+	rejected *prometheus.CounterVec
+	dropped  *prometheus.CounterVec
+	spans    prometheus.Counter
+	queue    prometheus.GaugeFunc
+}
+
+func newMetrics(queueLen func() float64) *metrics {
+	m := &metrics{
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracecomb_xray_segments_received_total",
+			Help: "Datagrams received on the X-Ray daemon UDP port.",
+		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracecomb_xray_segments_rejected_total",
+			Help: "Datagrams dropped as malformed, by reason (bad header, empty body, or the segment error code).",
+		}, []string{"reason"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracecomb_xray_segments_dropped_total",
+			Help: "Valid segment documents lost because the consumer was too slow or failed.",
+		}, []string{"reason"}),
+		spans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracecomb_xray_spans_consumed_total",
+			Help: "Spans decoded from X-Ray segments and accepted by the consumer.",
+		}),
+		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tracecomb_xray_queue_documents",
+			Help: "Decoded segment documents waiting for the consumer.",
+		}, queueLen),
+	}
+	// Every reason shows up from the start, at zero.
+	for _, r := range []string{ReasonNoHeader, ReasonBadHeader, ReasonEmptyBody, reasonInternal} {
+		m.rejected.WithLabelValues(r)
+	}
+	for _, c := range ErrorCodes {
+		m.rejected.WithLabelValues(c)
+	}
+	m.dropped.WithLabelValues(dropQueueFull)
+	m.dropped.WithLabelValues(dropConsumer)
+	return m
+}
+
+func (m *metrics) register(r prometheus.Registerer) error {
+	var errs []error
+	for _, c := range []prometheus.Collector{m.received, m.rejected, m.dropped, m.spans, m.queue} {
+		errs = append(errs, r.Register(c))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,1028 @@
+package xray
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+// MaxDocumentSize is the largest segment document X-Ray accepts (64 kB).
+const MaxDocumentSize = 64 * 1024
+
+// MaxNameLength is the longest (sub)segment name X-Ray accepts.
+const MaxNameLength = 200
+
+// maxDepth bounds how deeply subsegments may nest in one document. SDKs nest
+// a handful of levels; the bound keeps decoding linear in practice.
+const maxDepth = 64
+
+// unknownService is Honeycomb's dataset for spans without a usable
+// service.name.
+const unknownService = "unknown_service"
+
+// Error codes of a rejected document, as PutTraceSegments reports them in
+// UnprocessedTraceSegments. MissingId, InvalidTraceId and InvalidName are the
+// codes X-Ray itself sends; the others name the remaining rules of the
+// segment document schema.
+const (
+	CodeInvalidDocument  = "InvalidDocument" // not a JSON object; the error has no ID
+	CodeDocumentTooLarge = "DocumentTooLarge"
+	CodeMissingID        = "MissingId"
+	CodeInvalidID        = "InvalidId"
+	CodeInvalidTraceID   = "InvalidTraceId"
+	CodeInvalidParentID  = "InvalidParentId"
+	CodeInvalidName      = "InvalidName"
+	CodeMissingStartTime = "MissingStartTime"
+	CodeMissingEndTime   = "MissingEndTime"
+	CodeInvalidTime      = "InvalidTime"
+	CodeInvalidNamespace = "InvalidNamespace"
+	CodeTooDeep          = "SubsegmentsTooDeep"
+)
+
+// ErrorCodes lists every code a SegmentError can carry.
+var ErrorCodes = []string{
+	CodeInvalidDocument, CodeDocumentTooLarge, CodeMissingID, CodeInvalidID,
+	CodeInvalidTraceID, CodeInvalidParentID, CodeInvalidName, CodeMissingStartTime,
+	CodeMissingEndTime, CodeInvalidTime, CodeInvalidNamespace, CodeTooDeep,
+}
+
+// SegmentError is a document that X-Ray would not accept. ID, ErrorCode and
+// Message are the fields of an UnprocessedTraceSegment; Detail says, for
+// logs and humans, what exactly is wrong.
+type SegmentError struct {
+	ID        string // the top-level document's id; "" when it could not be read
+	ErrorCode string // one of the Code constants
+	Message   string // as X-Ray words it: "Invalid segment. ErrorCode: MissingId"
+	Detail    string
+}
+
+func (e *SegmentError) Error() string {
+	if e.ID == "" {
+		return fmt.Sprintf("x-ray document rejected: %s: %s", e.ErrorCode, e.Detail)
+	}
+	return fmt.Sprintf("x-ray document %s rejected: %s: %s", e.ID, e.ErrorCode, e.Detail)
+}
+
+func docError(id, code string, sub bool, detail string, args ...any) *SegmentError {
+	kind := "segment"
+	if sub {
+		kind = "subsegment"
+	}
+	return &SegmentError{
+		ID:        id,
+		ErrorCode: code,
+		Message:   "Invalid " + kind + ". ErrorCode: " + code,
+		Detail:    fmt.Sprintf(detail, args...),
+	}
+}
+
+// Decode converts one X-Ray segment document into events, one span per
+// (sub)segment; see AppendDocument.
+func Decode(doc []byte) ([]model.Event, error) {
+	return AppendDocument(nil, doc)
+}
+
+// AppendDocument decodes one X-Ray segment document (a segment, an
+// in-progress segment or an independent subsegment with type "subsegment")
+// and appends one span per (sub)segment to dst, parents before children. On
+// error dst is returned unchanged with a *SegmentError.
+//
+// The mapping (see the package comment for the whole table):
+//   - A segment is a server span; its trimmed name is service.name and the
+//     Dataset (blank or unknown_service… → "unknown_service").
+//   - Embedded subsegments, recursively, are child spans with ParentID = the
+//     enclosing (sub)segment's id, the segment's trace id, service.name and
+//     Dataset, and the segment's resource-like attributes. Kind client for
+//     namespace remote or aws (aws also sets aws.service = name), else
+//     internal.
+//   - An independent subsegment does not say which service it belongs to:
+//     service.name is left empty, Dataset is "unknown_service" and the
+//     attribute aws.xray.independent_subsegment=true marks it, so that a
+//     reader that knows the parent (the stored segment with the same trace
+//     id) can put it in its service.
+//   - Event.Doc is the (sub)segment's own document, byte for byte as sent,
+//     with its "subsegments" member removed: each child has its own Doc.
+//
+// The input is not retained; Docs are copies.
+func AppendDocument(dst []model.Event, doc []byte) ([]model.Event, error) {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) > MaxDocumentSize {
+		return dst, docError(peekID(doc), CodeDocumentTooLarge, false,
+			"document is %d bytes; the limit is %d", len(doc), MaxDocumentSize)
+	}
+	if len(doc) == 0 || doc[0] != '{' {
+		return dst, docError("", CodeInvalidDocument, false, "not a JSON object")
+	}
+	if !json.Valid(doc) {
+		return dst, docError("", CodeInvalidDocument, false, "%v", jsonSyntaxError(doc))
+	}
+	// One copy of the input backs every Doc that needs no cutting.
+	own := bytes.Clone(doc)
+	n := len(dst)
+	d := decoder{out: dst}
+	if err := d.node(own, nil, model.SpanID{}, 0); err != nil {
+		clear(d.out[n:])
+		return d.out[:n], err
+	}
+	return d.out, nil
+}
+
+func jsonSyntaxError(doc []byte) error {
+	var v any
+	err := json.Unmarshal(doc, &v)
+	if err == nil {
+		err = errors.New("invalid JSON")
+	}
+	return err
+}
+
+// peekID finds the top-level "id" string of a document without decoding it.
+func peekID(doc []byte) string {
+	var id string
+	_, _ = objectMembers(doc, 0, func(m member) {
+		if string(m.key) == "id" && m.valStart < m.end && doc[m.valStart] == '"' {
+			var s string
+			if json.Unmarshal(doc[m.valStart:m.end], &s) == nil {
+				id = s
+			}
+		}
+	})
+	return id
+}
+
+// rawDoc holds the fields of a (sub)segment document that the mapping reads.
+// Unknown keys are ignored; a value of the wrong type leaves its field empty.
+type rawDoc struct {
+	Name        json.RawMessage            `json:"name"`
+	ID          json.RawMessage            `json:"id"`
+	TraceID     json.RawMessage            `json:"trace_id"`
+	ParentID    json.RawMessage            `json:"parent_id"`
+	StartTime   json.RawMessage            `json:"start_time"`
+	EndTime     json.RawMessage            `json:"end_time"`
+	InProgress  bool                       `json:"in_progress"`
+	Type        string                     `json:"type"`
+	Namespace   string                     `json:"namespace"`
+	Error       bool                       `json:"error"`
+	Fault       bool                       `json:"fault"`
+	Throttle    bool                       `json:"throttle"`
+	Traced      *bool                      `json:"traced"`
+	User        string                     `json:"user"`
+	Origin      string                     `json:"origin"`
+	ResourceARN string                     `json:"resource_arn"`
+	HTTP        *rawHTTP                   `json:"http"`
+	AWS         map[string]json.RawMessage `json:"aws"`
+	SQL         *rawSQL                    `json:"sql"`
+	Service     *rawService                `json:"service"`
+	Annotations map[string]json.RawMessage `json:"annotations"`
+	Metadata    map[string]json.RawMessage `json:"metadata"`
+	Cause       json.RawMessage            `json:"cause"`
+}
+
+type rawHTTP struct {
+	Request *struct {
+		Method        string `json:"method"`
+		URL           string `json:"url"`
+		UserAgent     string `json:"user_agent"`
+		ClientIP      string `json:"client_ip"`
+		XForwardedFor *bool  `json:"x_forwarded_for"`
+		Traced        *bool  `json:"traced"`
+	} `json:"request"`
+	Response *struct {
+		Status        json.RawMessage `json:"status"`
+		ContentLength json.RawMessage `json:"content_length"`
+	} `json:"response"`
+}
+
+type rawSQL struct {
+	ConnectionString string `json:"connection_string"`
+	URL              string `json:"url"`
+	SanitizedQuery   string `json:"sanitized_query"`
+	DatabaseType     string `json:"database_type"`
+	DatabaseVersion  string `json:"database_version"`
+	DriverVersion    string `json:"driver_version"`
+	User             string `json:"user"`
+	Preparation      string `json:"preparation"`
+}
+
+type rawService struct {
+	Version         string `json:"version"`
+	Runtime         string `json:"runtime"`
+	RuntimeVersion  string `json:"runtime_version"`
+	Compiler        string `json:"compiler"`
+	CompilerVersion string `json:"compiler_version"`
+}
+
+// segCtx is what embedded subsegments inherit from their segment.
+type segCtx struct {
+	rootID   string // the top-level document's id, for errors
+	traceID  model.TraceID
+	service  string
+	dataset  string
+	resource []model.Attr
+	indep    bool // the top-level document is an independent subsegment
+}
+
+type decoder struct {
+	out []model.Event
+}
+
+// node decodes the (sub)segment whose document is doc; seg is nil for the
+// top-level document.
+func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) error {
+	var r rawDoc
+	if err := json.Unmarshal(doc, &r); err != nil {
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			id := ""
+			if seg != nil {
+				id = seg.rootID
+			}
+			return docError(id, CodeInvalidDocument, seg != nil, "%v", err)
+		}
+		// A field of the wrong type is left empty; the rules below catch
+		// the required ones.
+	}
+	top := seg == nil
+	sub := !top || r.Type == "subsegment"
+	id, hasID := jsonString(r.ID)
+	rootID := id
+	if !top {
+		rootID = seg.rootID
+	}
+	fail := func(code, detail string, args ...any) error {
+		return docError(rootID, code, sub, detail, args...)
+	}
+
+	// Required fields, in the order X-Ray's schema lists them. A required
+	// field of the wrong JSON type counts as missing.
+	if !hasID || id == "" {
+		return fail(CodeMissingID, "missing id")
+	}
+	spanID, err := model.ParseSpanID(id)
+	if err != nil || spanID.IsZero() {
+		return fail(CodeInvalidID, "id %q: want 16 hex digits, not all zero", id)
+	}
+	var traceID model.TraceID
+	if top {
+		tid, ok := jsonString(r.TraceID)
+		if !ok {
+			return fail(CodeInvalidTraceID, "missing trace_id")
+		}
+		traceID, err = model.ParseXRayTraceID(tid)
+		if err != nil || traceID.IsZero() {
+			return fail(CodeInvalidTraceID, "trace_id %q: want 1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy", tid)
+		}
+	} else {
+		traceID = seg.traceID // optional on embedded subsegments; the tree is one trace
+	}
+	name, ok := jsonString(r.Name)
+	if !ok {
+		return fail(CodeInvalidName, "missing name")
+	}
+	if msg := checkName(name); msg != "" {
+		return fail(CodeInvalidName, "name %q: %s", truncate(name, 64), msg)
+	}
+	start, ok := jsonNumber(r.StartTime)
+	if !ok {
+		return fail(CodeMissingStartTime, "missing start_time")
+	}
+	if !validEpoch(start) {
+		return fail(CodeInvalidTime, "start_time %v is not epoch seconds", start)
+	}
+	end, hasEnd := jsonNumber(r.EndTime)
+	inProgress := !hasEnd
+	if inProgress && !r.InProgress {
+		return fail(CodeMissingEndTime, "neither end_time nor in_progress:true")
+	}
+	if hasEnd && !validEpoch(end) {
+		return fail(CodeInvalidTime, "end_time %v is not epoch seconds", end)
+	}
+	if top {
+		pid, hasParent := jsonString(r.ParentID)
+		if r.Type == "subsegment" && (!hasParent || pid == "") {
+			// An independent subsegment must say where it hangs.
+			return fail(CodeInvalidParentID, "an independent subsegment needs a parent_id")
+		}
+		if hasParent && pid != "" {
+			parent, err = model.ParseSpanID(pid)
+			if err != nil || parent.IsZero() {
+				return fail(CodeInvalidParentID, "parent_id %q: want 16 hex digits", pid)
+			}
+		}
+	}
+	switch r.Namespace {
+	case "", "local", "remote", "aws":
+	default:
+		return fail(CodeInvalidNamespace, "namespace %q: want aws, remote or local", r.Namespace)
+	}
+
+	// Find the children and this node's own document.
+	own, children, err := splitSubsegments(doc)
+	if err != nil {
+		return fail(CodeInvalidDocument, "subsegments: %v", err)
+	}
+	if len(children) > 0 && depth >= maxDepth {
+		return fail(CodeTooDeep, "subsegments nest deeper than %d levels", maxDepth)
+	}
+
+	if top {
+		seg = &segCtx{rootID: rootID, traceID: traceID}
+		if r.Type == "subsegment" {
+			seg.indep = true
+			seg.dataset = unknownService
+		} else {
+			seg.service = strings.TrimSpace(name)
+			seg.dataset = datasetOf(seg.service)
+		}
+	}
+
+	e := model.Event{
+		Dataset:     seg.dataset,
+		Time:        epochTime(start),
+		Source:      model.SourceXRay,
+		TraceID:     traceID,
+		SpanID:      spanID,
+		ParentID:    parent,
+		Name:        name,
+		ServiceName: seg.service,
+		SampleRate:  1,
+		Doc:         own,
+	}
+	if !inProgress {
+		ms := math.Round((end-start)*1e6) / 1e3
+		if ms > 0 {
+			e.DurationMs = ms
+		}
+	}
+	switch {
+	case top && !sub:
+		e.SpanKind = "server"
+	case r.Namespace == "remote" || r.Namespace == "aws":
+		e.SpanKind = "client"
+	default:
+		e.SpanKind = "internal"
+	}
+	if r.Fault || r.Error {
+		e.Error = true
+		e.StatusCode = 2
+	}
+
+	var a attrs
+	if top {
+		// Resource-like fields of the segment, inherited by its embedded
+		// subsegments as OTLP resource attributes are by every span.
+		resourceAttrs(&a, &r, !sub)
+		seg.resource = slices.Clone(a.list)
+	} else {
+		a.list = slices.Clone(seg.resource)
+		resourceAttrs(&a, &r, false)
+	}
+	spanAttrs(&a, &r, name, seg, top, inProgress)
+	e.Attrs = a.list
+	d.out = append(d.out, e)
+
+	for _, c := range children {
+		if err := d.node(c, seg, spanID, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitSubsegments returns doc without its "subsegments" member(s) and the
+// documents of the subsegments (of the last such member, as encoding/json
+// reads duplicates). The returned slices alias doc when nothing is cut.
+func splitSubsegments(doc []byte) (own []byte, children [][]byte, err error) {
+	var members []member
+	if _, err = objectMembers(doc, 0, func(m member) { members = append(members, m) }); err != nil {
+		return nil, nil, err
+	}
+	var arr []byte
+	cut := 0
+	for _, m := range members {
+		if string(m.key) == "subsegments" {
+			arr = doc[m.valStart:m.end]
+			cut++
+		}
+	}
+	if cut == 0 {
+		return doc, nil, nil
+	}
+	// Rebuild the object from the members that stay, each with the
+	// separator that preceded it in the original.
+	own = make([]byte, 0, len(doc))
+	own = append(own, doc[:members[0].start]...)
+	first := true
+	for i, m := range members {
+		if string(m.key) == "subsegments" {
+			continue
+		}
+		if !first {
+			own = append(own, doc[members[i-1].end:m.start]...)
+		}
+		own = append(own, doc[m.start:m.end]...)
+		first = false
+	}
+	own = append(own, doc[members[len(members)-1].end:]...)
+	if string(arr) == "null" {
+		return own, nil, nil
+	}
+	if len(arr) == 0 || arr[0] != '[' {
+		return nil, nil, errors.New("not an array")
+	}
+	var bad error
+	err = arrayElements(arr, 0, func(s, e int) {
+		if arr[s] != '{' {
+			bad = errors.New("an element is not an object")
+			return
+		}
+		children = append(children, arr[s:e:e])
+	})
+	if err == nil {
+		err = bad
+	}
+	return own, children, err
+}
+
+// checkName returns why a (sub)segment name is not acceptable, or "".
+// X-Ray allows up to 200 Unicode letters, digits, spaces and _ . : / % & # = + \ - @.
+func checkName(s string) string {
+	if s == "" {
+		return "empty"
+	}
+	if !utf8.ValidString(s) {
+		return "not valid UTF-8"
+	}
+	if n := utf8.RuneCountInString(s); n > MaxNameLength {
+		return fmt.Sprintf("%d characters; the limit is %d", n, MaxNameLength)
+	}
+	for _, c := range s {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			continue
+		}
+		switch c {
+		case ' ', '_', '.', ':', '/', '%', '&', '#', '=', '+', '\\', '-', '@':
+			continue
+		}
+		return fmt.Sprintf("character %q is not allowed", c)
+	}
+	return ""
+}
+
+// datasetOf applies Honeycomb's dataset rule to a trimmed service name.
+func datasetOf(service string) string {
+	if service == "" || strings.HasPrefix(service, unknownService) {
+		return unknownService
+	}
+	return service
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// validEpoch accepts epoch seconds from 1970 to well past any real clock.
+func validEpoch(f float64) bool { return f >= 0 && f < 1e11 }
+
+// epochTime converts X-Ray's float epoch seconds to a time with microsecond
+// precision, the precision a float64 holds at today's epoch.
+func epochTime(f float64) time.Time {
+	sec := math.Floor(f)
+	us := math.Round((f - sec) * 1e6)
+	return time.Unix(int64(sec), int64(us)*1000).UTC()
+}
+
+// attrs collects attributes, each key once (a later value replaces).
+type attrs struct{ list []model.Attr }
+
+func (a *attrs) has(k string) bool {
+	for i := range a.list {
+		if a.list[i].Key == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *attrs) set(k string, v model.Value) {
+	for i := range a.list {
+		if a.list[i].Key == k {
+			a.list[i].Value = v
+			return
+		}
+	}
+	a.list = append(a.list, model.Attr{Key: k, Value: v})
+}
+
+func (a *attrs) str(k, v string) {
+	if v != "" {
+		a.set(k, model.Str(v))
+	}
+}
+
+func (a *attrs) boolp(k string, v *bool) {
+	if v != nil {
+		a.set(k, model.Bool(*v))
+	}
+}
+
+// resourceAttrs maps the fields that describe where a segment runs.
+func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
+	if r.Service != nil {
+		a.str("service.version", r.Service.Version)
+		a.str("process.runtime.name", r.Service.Runtime)
+		a.str("process.runtime.version", r.Service.RuntimeVersion)
+		a.str("aws.xray.service.compiler", r.Service.Compiler)
+		a.str("aws.xray.service.compiler_version", r.Service.CompilerVersion)
+	}
+	if segment && (r.AWS != nil || strings.HasPrefix(r.Origin, "AWS::")) {
+		a.str("cloud.provider", "aws")
+	}
+	if r.Origin != "" {
+		a.str("cloud.platform", cloudPlatform(r.Origin))
+		a.str("aws.xray.origin", r.Origin)
+	}
+	a.str("aws.xray.resource_arn", r.ResourceARN)
+	if r.AWS == nil {
+		return
+	}
+	if segment {
+		if raw, ok := r.AWS["account_id"]; ok {
+			if s, ok := jsonString(raw); ok {
+				a.str("cloud.account.id", s)
+			}
+		}
+	}
+	if raw, ok := r.AWS["ec2"]; ok {
+		var v struct {
+			InstanceID       string `json:"instance_id"`
+			InstanceSize     string `json:"instance_size"`
+			AmiID            string `json:"ami_id"`
+			AvailabilityZone string `json:"availability_zone"`
+		}
+		_ = json.Unmarshal(raw, &v)
+		a.str("host.id", v.InstanceID)
+		a.str("host.type", v.InstanceSize)
+		a.str("host.image.id", v.AmiID)
+		a.str("cloud.availability_zone", v.AvailabilityZone)
+	}
+	if raw, ok := r.AWS["ecs"]; ok {
+		var v struct {
+			Container        string `json:"container"`
+			ContainerID      string `json:"container_id"`
+			ContainerARN     string `json:"container_arn"`
+			TaskARN          string `json:"task_arn"`
+			TaskFamily       string `json:"task_family"`
+			ClusterARN       string `json:"cluster_arn"`
+			AvailabilityZone string `json:"availability_zone"`
+			LaunchType       string `json:"launch_type"`
+		}
+		_ = json.Unmarshal(raw, &v)
+		a.str("container.name", v.Container)
+		a.str("container.id", v.ContainerID)
+		a.str("aws.ecs.container.arn", v.ContainerARN)
+		a.str("aws.ecs.task.arn", v.TaskARN)
+		a.str("aws.ecs.task.family", v.TaskFamily)
+		a.str("aws.ecs.cluster.arn", v.ClusterARN)
+		a.str("cloud.availability_zone", v.AvailabilityZone)
+		a.str("aws.ecs.launchtype", strings.ToLower(v.LaunchType))
+	}
+	if raw, ok := r.AWS["eks"]; ok {
+		var v struct {
+			Pod         string `json:"pod"`
+			ClusterName string `json:"cluster_name"`
+			ContainerID string `json:"container_id"`
+		}
+		_ = json.Unmarshal(raw, &v)
+		a.str("k8s.pod.name", v.Pod)
+		a.str("k8s.cluster.name", v.ClusterName)
+		a.str("container.id", v.ContainerID)
+	}
+	if raw, ok := r.AWS["elastic_beanstalk"]; ok {
+		var v struct {
+			EnvironmentName string          `json:"environment_name"`
+			VersionLabel    string          `json:"version_label"`
+			DeploymentID    json.RawMessage `json:"deployment_id"`
+		}
+		_ = json.Unmarshal(raw, &v)
+		a.str("service.namespace", v.EnvironmentName)
+		a.str("service.version", v.VersionLabel)
+		if s, ok := jsonScalarText(v.DeploymentID); ok {
+			a.str("service.instance.id", s)
+		}
+	}
+	if raw, ok := r.AWS["xray"]; ok {
+		var v struct {
+			SDK                 string `json:"sdk"`
+			SDKVersion          string `json:"sdk_version"`
+			AutoInstrumentation *bool  `json:"auto_instrumentation"`
+			SamplingRuleName    string `json:"sampling_rule_name"`
+		}
+		_ = json.Unmarshal(raw, &v)
+		a.str("telemetry.sdk.name", v.SDK)
+		a.str("telemetry.sdk.version", v.SDKVersion)
+		a.str("telemetry.sdk.language", sdkLanguage(v.SDK))
+		a.boolp("aws.xray.auto_instrumentation", v.AutoInstrumentation)
+		a.str("aws.xray.sampling_rule_name", v.SamplingRuleName)
+	}
+	if raw, ok := r.AWS["cloudwatch_logs"]; ok {
+		var v []struct {
+			LogGroup string `json:"log_group"`
+			ARN      string `json:"arn"`
+		}
+		_ = json.Unmarshal(raw, &v)
+		var groups, arns []string
+		for _, g := range v {
+			if g.LogGroup != "" {
+				groups = append(groups, g.LogGroup)
+			}
+			if g.ARN != "" {
+				arns = append(arns, g.ARN)
+			}
+		}
+		if len(groups) > 0 {
+			b, _ := json.Marshal(groups)
+			a.str("aws.log.group.names", string(b))
+		}
+		if len(arns) > 0 {
+			b, _ := json.Marshal(arns)
+			a.str("aws.log.group.arns", string(b))
+		}
+	}
+}
+
+// awsResourceKeys are the members of "aws" that resourceAttrs maps.
+var awsResourceKeys = map[string]bool{
+	"ec2": true, "ecs": true, "eks": true, "elastic_beanstalk": true, "xray": true, "cloudwatch_logs": true,
+}
+
+// spanAttrs maps the fields that describe the work a (sub)segment did.
+func spanAttrs(a *attrs, r *rawDoc, name string, seg *segCtx, top, inProgress bool) {
+	if inProgress {
+		a.set("aws.xray.inprogress", model.Bool(true))
+	}
+	if top && seg.indep {
+		a.set("aws.xray.independent_subsegment", model.Bool(true))
+	}
+	a.str("aws.xray.namespace", r.Namespace)
+	if r.Namespace == "aws" {
+		a.str("aws.service", name)
+	}
+	a.str("enduser.id", r.User)
+	a.boolp("aws.xray.traced", r.Traced)
+	if r.Error {
+		a.set("aws.xray.error", model.Bool(true))
+	}
+	if r.Fault {
+		a.set("aws.xray.fault", model.Bool(true))
+	}
+	if r.Throttle {
+		a.set("aws.xray.throttle", model.Bool(true))
+	}
+
+	if h := r.HTTP; h != nil {
+		if q := h.Request; q != nil {
+			a.str("http.method", q.Method)
+			a.str("http.url", q.URL)
+			a.str("http.user_agent", q.UserAgent)
+			a.str("http.client_ip", q.ClientIP)
+			a.boolp("aws.xray.x_forwarded_for", q.XForwardedFor)
+			a.boolp("aws.xray.traced", q.Traced)
+		}
+		if p := h.Response; p != nil {
+			if n, ok := jsonInt(p.Status); ok && n > 0 {
+				a.set("http.status_code", model.Int(n))
+			}
+			if n, ok := jsonInt(p.ContentLength); ok && n >= 0 {
+				a.set("http.response_content_length", model.Int(n))
+			}
+		}
+	}
+
+	if r.AWS != nil {
+		for _, k := range sortedKeys(r.AWS) {
+			raw := r.AWS[k]
+			switch {
+			case awsResourceKeys[k]:
+				continue
+			case k == "retries":
+				if n, ok := jsonInt(raw); ok {
+					a.set("aws.xray.retries", model.Int(n))
+				}
+				continue
+			}
+			if v, ok := jsonScalar(raw); ok {
+				a.set("aws."+k, v)
+			} else if s := compactJSON(raw); s != "" && s != "null" {
+				a.set("aws."+k, model.Str(s))
+			}
+		}
+	}
+
+	if q := r.SQL; q != nil {
+		conn := q.ConnectionString
+		if conn == "" {
+			conn = q.URL
+		}
+		a.str("db.connection_string", conn)
+		a.str("db.name", dbName(q.URL))
+		a.str("db.system", strings.ToLower(q.DatabaseType))
+		a.str("db.statement", q.SanitizedQuery)
+		a.str("db.user", q.User)
+		a.str("aws.xray.sql.database_version", q.DatabaseVersion)
+		a.str("aws.xray.sql.driver_version", q.DriverVersion)
+		a.str("aws.xray.sql.preparation", q.Preparation)
+	}
+
+	if len(r.Cause) > 0 {
+		causeAttrs(a, r.Cause)
+	}
+
+	// Annotations keep their key and type. A key that a hot field or one of
+	// the mapped attributes above already uses goes to
+	// aws.xray.annotations.<key> instead, so nothing is overwritten.
+	for _, k := range sortedKeys(r.Annotations) {
+		v, ok := jsonScalar(r.Annotations[k])
+		if !ok {
+			continue // X-Ray annotations are strings, numbers or booleans
+		}
+		key := k
+		if reservedKey(k) || a.has(k) {
+			key = "aws.xray.annotations." + k
+		}
+		a.set(key, v)
+	}
+	for _, ns := range sortedKeys(r.Metadata) {
+		if s := compactJSON(r.Metadata[ns]); s != "" && s != "null" {
+			a.set("aws.xray.metadata."+ns, model.Str(s))
+		}
+	}
+}
+
+// causeAttrs maps a cause: an exception id (a string) or an object with
+// exceptions, of which the first becomes exception.*.
+func causeAttrs(a *attrs, raw json.RawMessage) {
+	s := compactJSON(raw)
+	if s == "" || s == "null" {
+		return
+	}
+	a.set("aws.xray.cause", model.Str(s))
+	if id, ok := jsonString(raw); ok {
+		a.str("aws.xray.exception.id", id)
+		return
+	}
+	var c struct {
+		WorkingDirectory string `json:"working_directory"`
+		Exceptions       []struct {
+			ID        string `json:"id"`
+			Message   string `json:"message"`
+			Type      string `json:"type"`
+			Remote    *bool  `json:"remote"`
+			Truncated *int64 `json:"truncated"`
+			Skipped   *int64 `json:"skipped"`
+			Cause     string `json:"cause"`
+			Stack     []struct {
+				Path  string          `json:"path"`
+				Line  json.RawMessage `json:"line"`
+				Label string          `json:"label"`
+			} `json:"stack"`
+		} `json:"exceptions"`
+	}
+	_ = json.Unmarshal(raw, &c)
+	if len(c.Exceptions) == 0 {
+		return
+	}
+	x := c.Exceptions[0]
+	a.str("exception.type", x.Type)
+	a.str("exception.message", x.Message)
+	if len(x.Stack) > 0 {
+		var b strings.Builder
+		if x.Type != "" {
+			b.WriteString(x.Type)
+		}
+		if x.Message != "" {
+			b.WriteString(": ")
+			b.WriteString(x.Message)
+		}
+		for _, f := range x.Stack {
+			b.WriteString("\n\tat ")
+			b.WriteString(f.Label)
+			b.WriteString("(")
+			b.WriteString(f.Path)
+			if n, ok := jsonInt(f.Line); ok {
+				b.WriteString(":")
+				b.WriteString(strconv.FormatInt(n, 10))
+			}
+			b.WriteString(")")
+		}
+		a.set("exception.stacktrace", model.Str(b.String()))
+	}
+	a.str("aws.xray.exception.id", x.ID)
+	a.boolp("aws.xray.exception.remote", x.Remote)
+	if x.Truncated != nil {
+		a.set("aws.xray.exception.truncated", model.Int(*x.Truncated))
+	}
+	if x.Skipped != nil {
+		a.set("aws.xray.exception.skipped", model.Int(*x.Skipped))
+	}
+	a.str("aws.xray.exception.cause", x.Cause)
+	if len(c.Exceptions) > 1 {
+		a.set("aws.xray.exception.count", model.Int(int64(len(c.Exceptions))))
+	}
+}
+
+// reservedKey reports whether an attribute may not use key: the hot fields
+// that Event keeps as members, and the timestamp its JSON form adds.
+func reservedKey(k string) bool {
+	switch k {
+	case model.FieldTraceID, model.FieldSpanID, model.FieldParentID, model.FieldName,
+		model.FieldServiceName, model.FieldDurationMs, model.FieldSpanKind, model.FieldType,
+		model.FieldStatusCode, model.FieldError, model.FieldAnnotationType, model.FieldTimestamp:
+		return true
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// jsonScalar converts a JSON string, number or boolean to a Value: an
+// integral number that fits is an integer, any other a float.
+func jsonScalar(raw []byte) (model.Value, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return model.Value{}, false
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return model.Value{}, false
+		}
+		return model.Str(s), true
+	case 't':
+		return model.Bool(true), string(raw) == "true"
+	case 'f':
+		return model.Bool(false), string(raw) == "false"
+	case '{', '[', 'n':
+		return model.Value{}, false
+	}
+	if bytes.IndexAny(raw, ".eE") < 0 {
+		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			return model.Int(n), true
+		}
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		return model.Value{}, false
+	}
+	return model.Float(f), true
+}
+
+// jsonScalarText returns a scalar as text (a number as written).
+func jsonScalarText(raw []byte) (string, bool) {
+	v, ok := jsonScalar(raw)
+	if !ok {
+		return "", false
+	}
+	return v.String(), true
+}
+
+// jsonNumber reads a JSON number (not a string holding one).
+func jsonNumber(raw []byte) (float64, bool) {
+	v, ok := jsonScalar(raw)
+	switch {
+	case !ok:
+		return 0, false
+	case v.Kind == model.KindInt:
+		return float64(v.Int), true
+	case v.Kind == model.KindFloat:
+		return v.Flt, true
+	}
+	return 0, false
+}
+
+func jsonString(raw []byte) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// jsonInt reads an integer written as a number or as a string holding one
+// (X-Ray SDKs have sent content_length both ways).
+func jsonInt(raw []byte) (int64, bool) {
+	v, ok := jsonScalar(raw)
+	if !ok {
+		return 0, false
+	}
+	switch v.Kind {
+	case model.KindInt:
+		return v.Int, true
+	case model.KindFloat:
+		if v.Flt == math.Trunc(v.Flt) && math.Abs(v.Flt) < 1<<53 {
+			return int64(v.Flt), true
+		}
+	case model.KindString:
+		if n, err := strconv.ParseInt(strings.TrimSpace(v.Str), 10, 64); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func compactJSON(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return ""
+	}
+	return b.String()
+}
+
+// dbName takes the database name from an X-Ray sql url such as
+// "host:5432/orders" or "postgresql://host/orders?sslmode=disable".
+func dbName(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	i := strings.LastIndexByte(u, '/')
+	if i < 0 {
+		return ""
+	}
+	return u[i+1:]
+}
+
+// cloudPlatform maps an X-Ray origin to OpenTelemetry's cloud.platform.
+func cloudPlatform(origin string) string {
+	switch {
+	case origin == "AWS::EC2::Instance":
+		return "aws_ec2"
+	case strings.HasPrefix(origin, "AWS::ECS::"):
+		return "aws_ecs"
+	case strings.HasPrefix(origin, "AWS::EKS::"):
+		return "aws_eks"
+	case origin == "AWS::ElasticBeanstalk::Environment":
+		return "aws_elastic_beanstalk"
+	case strings.HasPrefix(origin, "AWS::Lambda"):
+		return "aws_lambda"
+	case strings.HasPrefix(origin, "AWS::AppRunner::"):
+		return "aws_app_runner"
+	case strings.HasPrefix(origin, "AWS::APIGateway::"):
+		return "aws_api_gateway"
+	}
+	return ""
+}
+
+// sdkLanguage derives telemetry.sdk.language from an X-Ray SDK name such
+// as "X-Ray for Go".
+func sdkLanguage(sdk string) string {
+	rest, ok := strings.CutPrefix(sdk, "X-Ray for ")
+	if !ok {
+		return ""
+	}
+	switch strings.ToLower(rest) {
+	case "go":
+		return "go"
+	case "python":
+		return "python"
+	case "java":
+		return "java"
+	case "node.js", "nodejs":
+		return "nodejs"
+	case ".net", "dotnet":
+		return "dotnet"
+	case "ruby":
+		return "ruby"
+	}
+	return strings.ToLower(rest)
+}
