@@ -237,18 +237,18 @@ func TestDecodeAnnotationsAndErrors(t *testing.T) {
 		t.Errorf("error %v status %d, want true 2", e.Error, e.StatusCode)
 	}
 	want := map[string]model.Value{
-		"customer_tier":                     model.Str("gold"),
-		"retries":                           model.Int(2),
-		"ratio":                             model.Float(0.25),
-		"big":                               model.Float(12345678901234567890),
-		"premium":                           model.Bool(true),
-		"aws.xray.annotations.name":         model.Str("shadow"),
-		"aws.xray.annotations.http.method":  model.Str("shadow too"),
-		"http.method":                       model.Str("PUT"),
-		"aws.xray.error":                    model.Bool(true),
-		"aws.xray.metadata.debug":           model.Str(`{"raw":true}`),
-		"aws.xray.metadata.default":         model.Str(`{"note":"hello \"world\"","nested":{"a":[1,{"b":null}]}}`),
-		"http.status_code":                  model.Int(404),
+		"customer_tier":                    model.Str("gold"),
+		"retries":                          model.Int(2),
+		"ratio":                            model.Float(0.25),
+		"big":                              model.Float(12345678901234567890),
+		"premium":                          model.Bool(true),
+		"aws.xray.annotations.name":        model.Str("shadow"),
+		"aws.xray.annotations.http.method": model.Str("shadow too"),
+		"http.method":                      model.Str("PUT"),
+		"aws.xray.error":                   model.Bool(true),
+		"aws.xray.metadata.debug":          model.Str(`{"raw":true}`),
+		"aws.xray.metadata.default":        model.Str(`{"note":"hello \"world\"","nested":{"a":[1,{"b":null}]}}`),
+		"http.status_code":                 model.Int(404),
 	}
 	for k, v := range want {
 		if got, ok := e.Get(k); !ok || got != v {
