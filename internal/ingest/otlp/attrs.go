@@ -26,6 +26,10 @@ func (c *converter) put(e *model.Event, key string, v model.Value) {
 	hot, bit := classify(key)
 	c.mask |= bit
 	if hot {
+		if key == model.FieldServiceName && v.Kind != model.KindString {
+			// service.name is a string column everywhere; keep the value as text.
+			v = model.Str(v.String())
+		}
 		if c.deferHot {
 			c.baseHot = append(c.baseHot, model.Attr{Key: key, Value: v})
 			return

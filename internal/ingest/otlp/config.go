@@ -68,10 +68,10 @@ func (c Config) withDefaults() Config {
 
 // Deps are what the receiver is wired to.
 type Deps struct {
-	Logger     *slog.Logger          // nil: discard
-	Metrics    prometheus.Registerer // nil: metrics are kept but not registered
-	Auth       auth.Authenticator    // required
-	Consumer   ingest.Consumer       // required
+	Logger   *slog.Logger          // nil: discard
+	Metrics  prometheus.Registerer // nil: metrics are kept but not registered
+	Auth     auth.Authenticator    // required
+	Consumer ingest.Consumer       // required
 }
 
 // receiver is the logic both transports share.
