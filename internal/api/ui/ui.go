@@ -1,0 +1,457 @@
+// Package ui is tracecomb's UI door: one http.Handler that serves the
+// embedded web app (with a fallback to index.html for the app's own
+// routes) and the JSON API the app calls, all under /ui-api/.
+//
+// The UI reuses the real API handlers instead of duplicating them: it
+// authenticates the browser, then forwards
+//
+//	/ui-api/hc/<path>   to Deps.API at /<path> (Honeycomb API, query API,
+//	                    tracecomb's /api/traces), with the caller's
+//	                    Principal in the request context (api.WithPrincipal)
+//	/ui-api/xray/<Op>   to Deps.XRay at /<Op> (the X-Ray API handler
+//	                    without its SigV4 wrapper), with the environment in
+//	                    the context (Deps.XRayEnv, i.e. xray.WithEnv)
+//
+// and answers the Settings endpoints (environments and keys) itself from
+// Deps.Registry.
+//
+// Two ways in. Open (the door is bound to a loopback address): no login;
+// the app names the environment in the X-Tracecomb-Env header (default
+// Config.DefaultEnv), and the Host header must be a loopback name so that
+// other sites cannot reach the door through DNS rebinding. Login (any
+// other bind): the browser posts a key to /ui-api/login; the door keeps it
+// in an HttpOnly, SameSite=Strict cookie and forwards every call with
+// X-Honeycomb-Team set from it, so a revoked key stops working at once.
+// Either way every /ui-api call must carry the X-Tracecomb-UI header, which
+// a cross-site form cannot send, and the door answers no CORS preflight.
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/api"
+	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/web"
+)
+
+// Header and cookie names.
+const (
+	HeaderUI     = "X-Tracecomb-UI"  // required on every /ui-api call
+	HeaderEnv    = "X-Tracecomb-Env" // open mode: the environment slug
+	CookieName   = "tracecomb_session"
+	apiPrefix    = "/ui-api/"
+	maxBodyBytes = 1 << 20
+)
+
+// Registry is what the door needs of the key registry (auth.Registry).
+type Registry interface {
+	auth.Authenticator
+	Environments() []auth.Environment
+	Environment(slug string) (auth.Environment, bool)
+	Keys() []auth.KeyRecord
+	CreateKey(env, name string) (auth.KeyRecord, string, error)
+	Revoke(id string) error
+	Team() string
+}
+
+// Config configures the door. Zero fields take defaults.
+type Config struct {
+	// Open serves without login (set it when the door is bound to a
+	// loopback address); otherwise a key is asked for.
+	Open bool
+	// DefaultEnv is the environment of open mode when the app names none
+	// (default auth.DefaultEnv, "test").
+	DefaultEnv string
+	// SecureCookie marks the session cookie Secure (behind TLS).
+	SecureCookie bool
+	// SessionTTL is the session cookie's lifetime (default 12 h).
+	SessionTTL time.Duration
+	// Endpoints are shown in the "add your data" panel: the OTLP/HTTP
+	// endpoint URL, the OTLP/gRPC address and the X-Ray daemon address.
+	OTLPHTTPEndpoint string
+	OTLPGRPCEndpoint string
+	XRayDaemonAddr   string
+	// Assets are the app's files (default web.Assets()).
+	Assets fs.FS
+}
+
+// Deps are the door's collaborators.
+type Deps struct {
+	// API is the API door's handler (Honeycomb and query API). Required.
+	API http.Handler
+	// XRay is the X-Ray API handler without SigV4; nil answers 404 on
+	// /ui-api/xray/.
+	XRay http.Handler
+	// XRayEnv returns ctx carrying the environment for XRay
+	// (xray.WithEnv). Required with XRay.
+	XRayEnv func(ctx context.Context, env string) context.Context
+	// Registry lists, creates and revokes keys. Required.
+	Registry Registry
+	Logger   *slog.Logger
+}
+
+type handler struct {
+	cfg    Config
+	deps   Deps
+	assets http.Handler
+	fsys   fs.FS
+	mux    *http.ServeMux
+}
+
+// New returns the UI door's handler.
+func New(cfg Config, deps Deps) http.Handler {
+	if cfg.DefaultEnv == "" {
+		cfg.DefaultEnv = auth.DefaultEnv
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.Assets == nil {
+		cfg.Assets, _ = web.Assets()
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.API == nil {
+		deps.API = http.NotFoundHandler()
+	}
+	h := &handler{cfg: cfg, deps: deps, fsys: cfg.Assets, assets: http.FileServerFS(cfg.Assets), mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /ui-api/session", h.session)
+	h.mux.HandleFunc("POST /ui-api/login", h.login)
+	h.mux.HandleFunc("POST /ui-api/logout", h.logout)
+	h.mux.Handle("GET /ui-api/settings", h.authed(h.settings))
+	h.mux.Handle("POST /ui-api/settings/keys", h.authed(h.createKey))
+	h.mux.Handle("POST /ui-api/settings/keys/{id}/revoke", h.authed(h.revokeKey))
+	h.mux.Handle("/ui-api/hc/", h.authed(h.forwardAPI))
+	h.mux.Handle("/ui-api/xray/", h.authed(h.forwardXRay))
+	h.mux.HandleFunc("/ui-api/", func(w http.ResponseWriter, _ *http.Request) {
+		api.WriteError(w, http.StatusNotFound, "not found")
+	})
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Open && !loopbackHost(r.Host) {
+		http.Error(w, "this UI is served to loopback names only (localhost, 127.0.0.1, [::1])", http.StatusMisdirectedRequest)
+		return
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	if strings.HasPrefix(r.URL.Path, apiPrefix) {
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Header.Get(HeaderUI) == "" {
+			api.WriteError(w, http.StatusForbidden, "missing "+HeaderUI+" header")
+			return
+		}
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	h.serveAsset(w, r)
+}
+
+// serveAsset serves a file of the app, or index.html for any other path
+// (the app's own routes), never a directory listing.
+func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+	if name != "" && name != "index.html" {
+		if fi, err := fs.Stat(h.fsys, name); err == nil && !fi.IsDir() {
+			if strings.HasPrefix(name, "assets/") {
+				// Vite names built assets by content hash.
+				w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+			}
+			h.assets.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(name, "assets/") {
+			http.NotFound(w, r)
+			return
+		}
+	}
+	b, err := fs.ReadFile(h.fsys, "index.html")
+	if err != nil {
+		http.Error(w, "index.html missing", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(b) //nolint:errcheck // the client went away
+}
+
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// caller is who a /ui-api call acts as.
+type caller struct {
+	p   auth.Principal
+	key string // login mode: the session's key
+}
+
+type callerKey struct{}
+
+// authed resolves the caller (open: the named environment; login: the
+// session cookie's key) or answers 401.
+func (h *handler) authed(fn func(http.ResponseWriter, *http.Request, caller)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, status, msg := h.resolve(r)
+		if status != 0 {
+			api.WriteError(w, status, msg)
+			return
+		}
+		fn(w, r, c)
+	})
+}
+
+func (h *handler) resolve(r *http.Request) (caller, int, string) {
+	if h.cfg.Open {
+		slug := strings.TrimSpace(r.Header.Get(HeaderEnv))
+		if slug == "" {
+			slug = h.cfg.DefaultEnv
+		}
+		env, ok := h.deps.Registry.Environment(slug)
+		if !ok {
+			return caller{}, http.StatusNotFound, "unknown environment " + slug
+		}
+		return caller{p: auth.Principal{KeyID: "ui", Env: env.Slug, EnvName: env.Name, Team: h.deps.Registry.Team()}}, 0, ""
+	}
+	ck, err := r.Cookie(CookieName)
+	if err != nil || ck.Value == "" {
+		return caller{}, http.StatusUnauthorized, "log in with an API key"
+	}
+	p, err := h.deps.Registry.Authenticate(r.Context(), ck.Value)
+	if err != nil {
+		return caller{}, http.StatusUnauthorized, err.Error()
+	}
+	return caller{p: p, key: ck.Value}, 0, ""
+}
+
+type envJSON struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+type sessionJSON struct {
+	Mode         string    `json:"mode"` // "open" or "login"
+	LoggedIn     bool      `json:"logged_in"`
+	Team         string    `json:"team,omitempty"`
+	Env          *envJSON  `json:"env,omitempty"`
+	Environments []envJSON `json:"environments"`
+	Endpoints    struct {
+		OTLPHTTP   string `json:"otlp_http"`
+		OTLPGRPC   string `json:"otlp_grpc"`
+		XRayDaemon string `json:"xray_daemon"`
+	} `json:"endpoints"`
+	XRay bool `json:"xray"`
+}
+
+func (h *handler) session(w http.ResponseWriter, r *http.Request) {
+	out := sessionJSON{Mode: "login", Environments: []envJSON{}, XRay: h.deps.XRay != nil}
+	if h.cfg.Open {
+		out.Mode = "open"
+	}
+	c, status, _ := h.resolve(r)
+	if status == 0 {
+		out.LoggedIn = true
+		out.Team = c.p.Team
+		out.Env = &envJSON{Slug: c.p.Env, Name: c.p.EnvName}
+		out.Environments = h.visibleEnvs(c)
+		out.Endpoints.OTLPHTTP = h.cfg.OTLPHTTPEndpoint
+		out.Endpoints.OTLPGRPC = h.cfg.OTLPGRPCEndpoint
+		out.Endpoints.XRayDaemon = h.cfg.XRayDaemonAddr
+	}
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+// visibleEnvs: every environment when open; the key's own when logged in.
+func (h *handler) visibleEnvs(c caller) []envJSON {
+	var out []envJSON
+	for _, e := range h.deps.Registry.Environments() {
+		if h.cfg.Open || e.Slug == c.p.Env {
+			out = append(out, envJSON{Slug: e.Slug, Name: e.Name})
+		}
+	}
+	if out == nil {
+		out = []envJSON{}
+	}
+	return out
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		api.WriteError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Open {
+		api.WriteError(w, http.StatusBadRequest, "this UI is open on loopback; no login needed")
+		return
+	}
+	var in struct {
+		Key string `json:"key"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	key := strings.TrimSpace(in.Key)
+	if _, err := h.deps.Registry.Authenticate(r.Context(), key); err != nil {
+		api.WriteError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: key, Path: "/", HttpOnly: true, Secure: h.cfg.SecureCookie,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(h.cfg.SessionTTL / time.Second),
+	})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) logout(w http.ResponseWriter, _ *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, Secure: h.cfg.SecureCookie, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type keyJSON struct {
+	ID        string     `json:"id"`
+	Env       string     `json:"env"`
+	Name      string     `json:"name"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Current   bool       `json:"current,omitempty"` // the key this session logged in with
+}
+
+func (h *handler) settings(w http.ResponseWriter, _ *http.Request, c caller) {
+	keys := []keyJSON{}
+	for _, k := range h.deps.Registry.Keys() {
+		if !h.cfg.Open && k.Env != c.p.Env {
+			continue
+		}
+		keys = append(keys, keyJSON{ID: k.ID, Env: k.Env, Name: k.Name, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, Current: !h.cfg.Open && k.ID == c.p.KeyID})
+	}
+	api.WriteJSON(w, http.StatusOK, map[string]any{"environments": h.visibleEnvs(c), "keys": keys})
+}
+
+func (h *handler) createKey(w http.ResponseWriter, r *http.Request, c caller) {
+	var in struct {
+		Env  string `json:"env"`
+		Name string `json:"name"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	in.Env, in.Name = strings.TrimSpace(in.Env), strings.TrimSpace(in.Name)
+	if in.Env == "" {
+		in.Env = c.p.Env
+	}
+	if !h.cfg.Open && in.Env != c.p.Env {
+		api.WriteError(w, http.StatusForbidden, "a key can only create keys in its own environment")
+		return
+	}
+	if len(in.Name) > 100 {
+		api.WriteError(w, http.StatusBadRequest, "key name is longer than 100 characters")
+		return
+	}
+	rec, secret, err := h.deps.Registry.CreateKey(in.Env, in.Name)
+	if err != nil {
+		api.WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	h.deps.Logger.Info("key created from the UI", "key_id", rec.ID, "env", rec.Env, "by", c.p.KeyID)
+	api.WriteJSON(w, http.StatusCreated, map[string]any{
+		"key":    keyJSON{ID: rec.ID, Env: rec.Env, Name: rec.Name, CreatedAt: rec.CreatedAt},
+		"secret": secret,
+	})
+}
+
+func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, c caller) {
+	id := r.PathValue("id")
+	var found *auth.KeyRecord
+	for _, k := range h.deps.Registry.Keys() {
+		if k.ID == id {
+			found = &k
+			break
+		}
+	}
+	if found == nil || (!h.cfg.Open && found.Env != c.p.Env) {
+		api.WriteError(w, http.StatusNotFound, "no such key")
+		return
+	}
+	if err := h.deps.Registry.Revoke(id); err != nil {
+		if errors.Is(err, auth.ErrNoSuchKey) {
+			api.WriteError(w, http.StatusNotFound, "no such key")
+			return
+		}
+		api.WriteError(w, http.StatusInternalServerError, "cannot revoke the key")
+		h.deps.Logger.Error("revoke key", "key_id", id, "err", err)
+		return
+	}
+	h.deps.Logger.Info("key revoked from the UI", "key_id", id, "by", c.p.KeyID)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// forwardAPI hands /ui-api/hc/<path> to the API handler as /<path>.
+func (h *handler) forwardAPI(w http.ResponseWriter, r *http.Request, c caller) {
+	r2 := stripped(r, "/ui-api/hc")
+	r2.Header.Del("Cookie")
+	r2.Header.Del(HeaderUI)
+	r2.Header.Del(HeaderEnv)
+	if c.key != "" {
+		r2.Header.Set("X-Honeycomb-Team", c.key)
+	} else {
+		r2.Header.Del("X-Honeycomb-Team")
+		r2 = r2.WithContext(api.WithPrincipal(r2.Context(), c.p))
+	}
+	h.deps.API.ServeHTTP(w, r2)
+}
+
+// forwardXRay hands /ui-api/xray/<Op> to the X-Ray handler as /<Op>, with
+// the caller's environment in the context.
+func (h *handler) forwardXRay(w http.ResponseWriter, r *http.Request, c caller) {
+	if h.deps.XRay == nil || h.deps.XRayEnv == nil {
+		api.WriteError(w, http.StatusNotFound, "the X-Ray API is not enabled")
+		return
+	}
+	r2 := stripped(r, "/ui-api/xray")
+	r2.Header.Del("Cookie")
+	r2.Header.Del("Authorization")
+	r2 = r2.WithContext(h.deps.XRayEnv(r2.Context(), c.p.Env))
+	h.deps.XRay.ServeHTTP(w, r2)
+}
+
+func stripped(r *http.Request, prefix string) *http.Request {
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+	r2.URL.RawPath = ""
+	if r.URL.RawPath != "" {
+		r2.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
+	}
+	r2.RequestURI = ""
+	return r2
+}
