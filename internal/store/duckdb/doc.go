@@ -1,0 +1,82 @@
+// Package duckdb is tracecomb's embedded trace store: one DuckDB database
+// file under the data directory, implementing store.Store.
+//
+// # Schema (format version 1)
+//
+// Catalog tables, shared by all environments:
+//
+//	format(version)                         on-disk format; only moves forward
+//	envs(id, slug)                          environments, id → tables below
+//	datasets(env, id, name, slug, created_ns, last_written_ns)
+//	attr_columns(env, id, key, kind)        physical attribute columns a<id>
+//	dataset_columns(env, ds, key, kind, created_ns, last_written_ns)
+//
+// Per environment N (so environments never share rows, columns or scans):
+//
+//	events_N   one row per event (span, span event, link)
+//	traces_N   (trace_hi, trace_lo, min_ts, max_ts), one row per trace per Write
+//
+// events_N columns:
+//
+//	ts BIGINT               event time, unix nanoseconds
+//	ds INTEGER              dataset id (datasets.id)
+//	source UTINYINT         model.Source: 0 otlp, 1 xray, 2 events
+//	trace_hi, trace_lo      the 16-byte trace id as two big-endian BIGINTs
+//	                        (two's complement: DuckDB parameters cannot carry
+//	                        uint64 values above 2^63)
+//	span_id, parent_id      BIGINT, NULL when zero
+//	name, service_name, span_kind, annotation_type   VARCHAR, NULL when ""
+//	duration_ms DOUBLE, status_code BIGINT           NULL for span events and
+//	                                                 links (unless non-zero)
+//	error BOOLEAN           TRUE or NULL (Honeycomb writes error only when true)
+//	sample_rate BIGINT, doc BLOB (the X-Ray segment document, NULL otherwise)
+//	ov_str, ov_int, ov_flt, ov_bool   MAP(VARCHAR, <type>): overflow attributes
+//	a1, a2, …               one typed column per (attribute key, value type)
+//
+// Every attribute key gets its own typed column the first time it is
+// written (ALTER TABLE ADD COLUMN inside the writing transaction), named
+// a<id> so no user text ever becomes an identifier; attr_columns maps ids to
+// keys. A key written with a second type gets a second column, so nothing is
+// coerced or lost. Once an environment has Config.MaxAttributeColumns
+// attribute columns, new keys go into the ov_* map of their type. One column
+// per key is what makes attribute filters and GROUP BY fast: DuckDB reads
+// only the columns a query names, and low-cardinality strings are
+// dictionary-compressed. A NULL costs next to nothing on disk.
+//
+// # Resolving a Honeycomb field name
+//
+// A field name maps to, in order: the hot column (see hotExprs; trace and
+// span ids are compared in their Honeycomb hex form), every a<id> column of
+// that key, and the overflow maps holding the key (ov_x['key']). Filters are
+// compiled by package sqlgen against that list; values are always
+// parameters, identifiers are always quoted. A query engine should resolve
+// fields the same way (see resolver) and read the ts/ds/duration_ms columns
+// directly.
+//
+// # Trace by id
+//
+// traces_N records, for each Write, each trace's min and max ts. Trace reads
+// the trace's time range from it (a scan of one row per trace per write,
+// about a tenth of the events) and then reads events_N with
+// "ts BETWEEN lo AND hi AND trace_hi = ? AND trace_lo = ?": events are
+// appended in roughly time order, so DuckDB's per-row-group min/max (zone
+// maps) on ts skip all but a few row groups.
+//
+// # Writes and durability
+//
+// Write holds one mutex (DuckDB has one writer) and runs one transaction on
+// a dedicated connection: new environments' tables, new attribute columns,
+// the X-Ray replacements (DELETE of stored X-Ray events with the same trace
+// and span id, bounded by traces_N's time range), an Appender restricted to
+// the columns the batch uses, the traces_N rows, and the catalog rows that
+// changed (datasets and dataset_columns with their last-written times, kept
+// in memory and persisted once per commit). COMMIT makes DuckDB write the
+// transaction to its write-ahead log and fsync it before returning, so a
+// Write that returned nil survives kill -9; on error the transaction rolls
+// back and the in-memory catalog is discarded with it.
+//
+// The in-memory catalog (registry) is copied for each write and published
+// only after COMMIT, under a lock that readers hold while they start their
+// query, so a reader always knows every column of the rows it can see.
+// Readers use the database/sql pool and run concurrently.
+package duckdb

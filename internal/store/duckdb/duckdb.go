@@ -1,0 +1,361 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+// formatVersion is the on-disk format this code writes. It only moves
+// forward: Open upgrades older files and refuses newer ones.
+const formatVersion = 1
+
+// Config configures the DuckDB store.
+type Config struct {
+	// Path is the database file (created if missing), usually a file under
+	// the data directory. Required.
+	Path string
+	// MaxAttributeColumns caps the typed attribute columns per environment;
+	// fields seen after the cap live in the overflow maps. Default 1000.
+	MaxAttributeColumns int
+	// Threads is DuckDB's worker thread count; 0 keeps DuckDB's default
+	// (the number of cores).
+	Threads int
+	// MemoryLimit is DuckDB's memory_limit, e.g. "512MB"; "" keeps DuckDB's
+	// default (80% of RAM).
+	MemoryLimit string
+	// Now is the clock for created and last-written times; default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxAttributeColumns <= 0 {
+		c.MaxAttributeColumns = 1000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Store is the DuckDB trace store. It implements store.Store.
+type Store struct {
+	cfg Config
+	log *slog.Logger
+	db  *sql.DB
+
+	wmu sync.Mutex // serialises writes (DuckDB has one writer)
+	wc  *sql.Conn  // the write connection, guarded by wmu
+
+	// pubMu orders publishing a registry after a commit against readers
+	// taking a registry and starting their query, so a reader never sees
+	// rows whose columns its registry does not know.
+	pubMu sync.RWMutex
+	reg   atomic.Pointer[registry]
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// ErrClosed is returned by calls on a closed store.
+var ErrClosed = errors.New("duckdb store: closed")
+
+// Open opens (or creates) the store at cfg.Path.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
+	cfg.setDefaults()
+	if cfg.Path == "" {
+		return nil, errors.New("duckdb store: Config.Path is required")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if dir := filepath.Dir(cfg.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("duckdb store: create data directory: %w", err)
+		}
+	}
+	connector, err := duckdb.NewConnector(cfg.Path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb store: open %s: %w", cfg.Path, err)
+	}
+	db := sql.OpenDB(connector)
+	s := &Store{cfg: cfg, log: logger, db: db}
+	if err := s.init(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	logger.Info("duckdb store opened", "path", cfg.Path, "environments", len(s.reg.Load().envs))
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	if s.cfg.Threads > 0 {
+		if _, err := s.db.ExecContext(ctx, fmt.Sprintf("SET GLOBAL threads = %d", s.cfg.Threads)); err != nil {
+			return fmt.Errorf("duckdb store: set threads: %w", err)
+		}
+	}
+	if s.cfg.MemoryLimit != "" {
+		if _, err := s.db.ExecContext(ctx, "SET GLOBAL memory_limit = '"+escapeLiteral(s.cfg.MemoryLimit)+"'"); err != nil {
+			return fmt.Errorf("duckdb store: set memory_limit: %w", err)
+		}
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	reg, err := s.loadRegistry(ctx)
+	if err != nil {
+		return err
+	}
+	s.reg.Store(reg)
+	wc, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("duckdb store: write connection: %w", err)
+	}
+	s.wc = wc
+	return nil
+}
+
+// catalogDDL creates the catalog tables of format version 1.
+var catalogDDL = []string{
+	`CREATE TABLE format (version INTEGER NOT NULL)`,
+	`CREATE TABLE envs (id INTEGER PRIMARY KEY, slug VARCHAR NOT NULL UNIQUE)`,
+	`CREATE TABLE datasets (env INTEGER NOT NULL, id INTEGER NOT NULL, name VARCHAR NOT NULL,
+		slug VARCHAR NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL,
+		PRIMARY KEY (env, id))`,
+	`CREATE TABLE attr_columns (env INTEGER NOT NULL, id INTEGER NOT NULL, key VARCHAR NOT NULL,
+		kind UTINYINT NOT NULL, PRIMARY KEY (env, id))`,
+	`CREATE TABLE dataset_columns (env INTEGER NOT NULL, ds INTEGER NOT NULL, key VARCHAR NOT NULL,
+		kind UTINYINT NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL,
+		PRIMARY KEY (env, ds, key, kind))`,
+}
+
+// eventsDDL returns the DDL of an environment's tables.
+func eventsDDL(e *envReg) []string {
+	return []string{
+		`CREATE TABLE ` + e.eventsTable() + ` (
+			ts BIGINT NOT NULL,
+			ds INTEGER NOT NULL,
+			source UTINYINT NOT NULL,
+			trace_hi BIGINT NOT NULL,
+			trace_lo BIGINT NOT NULL,
+			span_id BIGINT,
+			parent_id BIGINT,
+			name VARCHAR,
+			service_name VARCHAR,
+			duration_ms DOUBLE,
+			span_kind VARCHAR,
+			status_code BIGINT,
+			error BOOLEAN,
+			annotation_type VARCHAR,
+			sample_rate BIGINT,
+			doc BLOB,
+			ov_str MAP(VARCHAR, VARCHAR),
+			ov_int MAP(VARCHAR, BIGINT),
+			ov_flt MAP(VARCHAR, DOUBLE),
+			ov_bool MAP(VARCHAR, BOOLEAN))`,
+		`CREATE TABLE ` + e.tracesTable() + ` (
+			trace_hi BIGINT NOT NULL,
+			trace_lo BIGINT NOT NULL,
+			min_ts BIGINT NOT NULL,
+			max_ts BIGINT NOT NULL)`,
+	}
+}
+
+// hotColumns are the fixed columns of an events table, in table order.
+var hotColumns = []string{
+	"ts", "ds", "source", "trace_hi", "trace_lo", "span_id", "parent_id", "name", "service_name",
+	"duration_ms", "span_kind", "status_code", "error", "annotation_type", "sample_rate", "doc",
+}
+
+var overflowColumns = [4]string{
+	model.KindString: "ov_str", model.KindInt: "ov_int", model.KindFloat: "ov_flt", model.KindBool: "ov_bool",
+}
+
+func attrSQLType(k model.Kind) string {
+	switch k {
+	case model.KindInt:
+		return "BIGINT"
+	case model.KindFloat:
+		return "DOUBLE"
+	case model.KindBool:
+		return "BOOLEAN"
+	}
+	return "VARCHAR"
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx,
+		`SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'format'`).Scan(&n); err != nil {
+		return fmt.Errorf("duckdb store: read format: %w", err)
+	}
+	if n == 0 {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("duckdb store: create schema: %w", err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		for _, q := range catalogDDL {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("duckdb store: create schema: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO format VALUES (?)`, formatVersion); err != nil {
+			return fmt.Errorf("duckdb store: create schema: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("duckdb store: create schema: %w", err)
+		}
+		return nil
+	}
+	var v int
+	if err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM format`).Scan(&v); err != nil {
+		return fmt.Errorf("duckdb store: read format: %w", err)
+	}
+	if v > formatVersion {
+		return fmt.Errorf("duckdb store: %s has format version %d, newer than this build's %d", s.cfg.Path, v, formatVersion)
+	}
+	// Version 1 is the first; later versions add their upgrades here.
+	return nil
+}
+
+func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {
+	reg := newRegistry()
+	byID := map[int]*envReg{}
+	err := s.each(ctx, `SELECT id, slug FROM envs ORDER BY id`, func(rows *sql.Rows) error {
+		var id int
+		var slug string
+		if err := rows.Scan(&id, &slug); err != nil {
+			return err
+		}
+		e := newEnvReg(id, slug)
+		reg.envs[slug] = e
+		byID[id] = e
+		reg.nextEnv = max(reg.nextEnv, id+1)
+		return nil
+	})
+	if err == nil {
+		err = s.each(ctx, `SELECT env, id, name, slug, created_ns, last_written_ns FROM datasets ORDER BY env, id`, func(rows *sql.Rows) error {
+			var env int
+			d := &dsReg{cols: map[colKey]dsCol{}}
+			if err := rows.Scan(&env, &d.id, &d.name, &d.slug, &d.created, &d.last); err != nil {
+				return err
+			}
+			e := byID[env]
+			if e == nil {
+				return fmt.Errorf("dataset %q of unknown environment %d", d.name, env)
+			}
+			e.datasets[lower(d.name)] = d
+			e.dsByID[d.id] = d
+			e.nextDS = max(e.nextDS, d.id+1)
+			return nil
+		})
+	}
+	if err == nil {
+		err = s.each(ctx, `SELECT env, id, key, kind FROM attr_columns ORDER BY env, id`, func(rows *sql.Rows) error {
+			var env int
+			a := &attrCol{}
+			var kind uint8
+			if err := rows.Scan(&env, &a.id, &a.key, &kind); err != nil {
+				return err
+			}
+			a.kind = model.Kind(kind)
+			a.name = fmt.Sprintf("a%d", a.id)
+			e := byID[env]
+			if e == nil {
+				return fmt.Errorf("column %q of unknown environment %d", a.key, env)
+			}
+			k := colKey{a.key, a.kind}
+			e.attrs[k] = a
+			e.attrList = append(e.attrList, a)
+			e.byKey[a.key] = append(e.byKey[a.key], a)
+			e.nextCol = max(e.nextCol, a.id+1)
+			return nil
+		})
+	}
+	if err == nil {
+		err = s.each(ctx, `SELECT env, ds, key, kind, created_ns, last_written_ns FROM dataset_columns`, func(rows *sql.Rows) error {
+			var env int
+			var ds int32
+			var key string
+			var kind uint8
+			var c dsCol
+			if err := rows.Scan(&env, &ds, &key, &kind, &c.created, &c.last); err != nil {
+				return err
+			}
+			e := byID[env]
+			if e == nil || e.dsByID[ds] == nil {
+				return fmt.Errorf("column %q of unknown dataset %d/%d", key, env, ds)
+			}
+			k := colKey{key, model.Kind(kind)}
+			e.dsByID[ds].cols[k] = c
+			if hk, hot := hotKinds[key]; !(hot && hk == k.kind) && e.attrs[k] == nil {
+				e.overflow[k] = true
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("duckdb store: load catalog: %w", err)
+	}
+	return reg, nil
+}
+
+func (s *Store) each(ctx context.Context, q string, fn func(*sql.Rows) error) error {
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Close checkpoints and closes the database; safe to call twice.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		s.closed.Store(true)
+		var errs []error
+		if s.wc != nil {
+			if _, err := s.wc.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+			}
+			errs = append(errs, s.wc.Close())
+		}
+		errs = append(errs, s.db.Close())
+		s.closeErr = errors.Join(errs...)
+		s.log.Info("duckdb store closed", "path", s.cfg.Path, "err", s.closeErr)
+	})
+	return s.closeErr
+}
+
+func escapeLiteral(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

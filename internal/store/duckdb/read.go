@@ -1,0 +1,403 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"sort"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/store/sqlgen"
+)
+
+var dialect = sqlgen.DuckDB()
+
+// hotExprs maps the hot Honeycomb fields to SQL over the events table.
+// Ids are compared in their Honeycomb text form.
+var hotExprs = map[string]sqlgen.Column{
+	model.FieldTraceID: {Kind: model.KindString, Expr: `CASE WHEN "trace_hi" = 0 AND "trace_lo" = 0 THEN NULL ` +
+		`WHEN "trace_hi" = 0 THEN printf('%016x', "trace_lo") ELSE printf('%016x%016x', "trace_hi", "trace_lo") END`},
+	model.FieldSpanID:         {Kind: model.KindString, Expr: `printf('%016x', "span_id")`},
+	model.FieldParentID:       {Kind: model.KindString, Expr: `printf('%016x', "parent_id")`},
+	model.FieldName:           {Kind: model.KindString, Expr: `"name"`},
+	model.FieldServiceName:    {Kind: model.KindString, Expr: `"service_name"`},
+	model.FieldDurationMs:     {Kind: model.KindFloat, Expr: `"duration_ms"`},
+	model.FieldSpanKind:       {Kind: model.KindString, Expr: `"span_kind"`},
+	model.FieldType:           {Kind: model.KindString, Expr: `"span_kind"`},
+	model.FieldStatusCode:     {Kind: model.KindInt, Expr: `"status_code"`},
+	model.FieldError:          {Kind: model.KindBool, Expr: `"error"`},
+	model.FieldAnnotationType: {Kind: model.KindString, Expr: `"annotation_type"`},
+}
+
+// Resolver maps Honeycomb field names of an environment to SQL expressions
+// over its events table: the hot column, then one typed attribute column
+// per type the field was written with, then the overflow maps.
+func resolver(e *envReg) sqlgen.Resolver {
+	return func(field string) []sqlgen.Column {
+		var out []sqlgen.Column
+		if h, ok := hotExprs[field]; ok {
+			out = append(out, h)
+		}
+		for _, a := range e.byKey[field] {
+			out = append(out, sqlgen.Column{Expr: dialect.Quote(a.name), Kind: a.kind})
+		}
+		for k := model.KindString; k <= model.KindBool; k++ {
+			if e.overflow[colKey{field, k}] {
+				out = append(out, sqlgen.Column{Expr: dialect.Quote(overflowColumns[k]) + "[?]", Args: []any{field}, Kind: k})
+			}
+		}
+		return out
+	}
+}
+
+// snapshot returns the published registry and holds readers' side of
+// pubMu until release, so the caller can start its query consistently.
+func (s *Store) snapshot() (*registry, func()) {
+	s.pubMu.RLock()
+	return s.reg.Load(), s.pubMu.RUnlock
+}
+
+func (e *envReg) findDataset(name string) *dsReg {
+	if d := e.datasets[lower(name)]; d != nil {
+		return d
+	}
+	for _, d := range e.datasets {
+		if d.slug == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// Datasets lists the environment's datasets ordered by name.
+func (s *Store) Datasets(ctx context.Context, env string) ([]store.Dataset, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	reg, release := s.snapshot()
+	defer release()
+	e := reg.envs[env]
+	if e == nil {
+		return []store.Dataset{}, nil
+	}
+	out := make([]store.Dataset, 0, len(e.datasets))
+	for _, d := range e.datasets {
+		out = append(out, store.Dataset{
+			Name: d.name, Slug: d.slug,
+			CreatedAt:     time.Unix(0, d.created).UTC(),
+			LastWrittenAt: time.Unix(0, d.last).UTC(),
+			Columns:       len(columns(d.cols)),
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Columns lists a dataset's columns (or the environment's with dataset "").
+// A dataset is found by name (case-insensitively) or by slug.
+func (s *Store) Columns(ctx context.Context, env, dataset string) ([]store.Column, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	reg, release := s.snapshot()
+	defer release()
+	e := reg.envs[env]
+	if dataset == "" {
+		if e == nil {
+			return []store.Column{}, nil
+		}
+		sets := make([]map[colKey]dsCol, 0, len(e.datasets))
+		for _, d := range e.datasets {
+			sets = append(sets, d.cols)
+		}
+		return columns(sets...), nil
+	}
+	if e == nil {
+		return nil, fmt.Errorf("dataset %q: %w", dataset, store.ErrNotFound)
+	}
+	d := e.findDataset(dataset)
+	if d == nil {
+		return nil, fmt.Errorf("dataset %q: %w", dataset, store.ErrNotFound)
+	}
+	return columns(d.cols), nil
+}
+
+// selectList is the column list every read selects, and how to decode it.
+func selectList(e *envReg) (string, []*attrCol) {
+	var sb strings.Builder
+	for i, c := range hotColumns {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(dialect.Quote(c))
+	}
+	for _, c := range overflowColumns {
+		sb.WriteString(", " + c)
+	}
+	for _, a := range e.attrList {
+		sb.WriteString(", " + a.name)
+	}
+	return sb.String(), e.attrList
+}
+
+// Trace returns a trace's events ordered by time. The traces table gives
+// the trace's time range, which lets DuckDB's zone maps on ts skip every
+// row group outside it.
+func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]model.Event, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	reg, release := s.snapshot()
+	e := reg.envs[env]
+	if e == nil {
+		release()
+		return []model.Event{}, nil
+	}
+	tk := splitTrace(id)
+	var lo, hi sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT min(min_ts), max(max_ts) FROM `+e.tracesTable()+
+		` WHERE trace_hi = ? AND trace_lo = ?`, tk.hi, tk.lo).Scan(&lo, &hi)
+	if err != nil {
+		release()
+		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+	}
+	if !lo.Valid {
+		release()
+		return []model.Event{}, nil
+	}
+	list, attrs := selectList(e)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+list+` FROM `+e.eventsTable()+
+		` WHERE ts BETWEEN ? AND ? AND trace_hi = ? AND trace_lo = ? ORDER BY ts, rowid`, lo.Int64, hi.Int64, tk.hi, tk.lo)
+	release()
+	if err != nil {
+		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+	}
+	defer rows.Close()
+	out := []model.Event{}
+	dec := newDecoder(e, attrs)
+	for rows.Next() {
+		ev, err := dec.decode(rows)
+		if err != nil {
+			return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// ScanSQL compiles a scan into SQL and parameters; ok is false when the scan
+// can match nothing (unknown environment or datasets).
+func scanSQL(e *envReg, q store.ScanQuery) (query string, args []any, attrs []*attrCol, ok bool, err error) {
+	var where []string
+	if !q.Start.IsZero() {
+		where = append(where, "ts >= ?")
+		args = append(args, q.Start.UnixNano())
+	}
+	if !q.End.IsZero() {
+		where = append(where, "ts < ?")
+		args = append(args, q.End.UnixNano())
+	}
+	if len(q.Datasets) > 0 {
+		var ids []string
+		seen := map[int32]bool{}
+		for _, name := range q.Datasets {
+			if d := e.findDataset(name); d != nil && !seen[d.id] {
+				seen[d.id] = true
+				ids = append(ids, fmt.Sprint(d.id))
+			}
+		}
+		if len(ids) == 0 {
+			return "", nil, nil, false, nil
+		}
+		where = append(where, "ds IN ("+strings.Join(ids, ", ")+")")
+	}
+	if len(q.TraceIDs) > 0 {
+		var ors []string
+		for _, id := range q.TraceIDs {
+			tk := splitTrace(id)
+			ors = append(ors, "(trace_hi = ? AND trace_lo = ?)")
+			args = append(args, tk.hi, tk.lo)
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	if len(q.Filters) > 0 {
+		f, fargs, err := dialect.Where(q.Filters, q.Combination, resolver(e))
+		if err != nil {
+			return "", nil, nil, false, err
+		}
+		where = append(where, f)
+		args = append(args, fargs...)
+	}
+	list, attrs := selectList(e)
+	var sb strings.Builder
+	sb.WriteString("SELECT " + list + " FROM " + e.eventsTable())
+	if len(where) > 0 {
+		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	sb.WriteString(" ORDER BY ts DESC, rowid DESC")
+	if q.Limit > 0 {
+		fmt.Fprintf(&sb, " LIMIT %d", q.Limit)
+	}
+	return sb.String(), args, attrs, true, nil
+}
+
+// Scan streams matching events newest first.
+func (s *Store) Scan(ctx context.Context, env string, q store.ScanQuery) iter.Seq2[model.Event, error] {
+	return func(yield func(model.Event, error) bool) {
+		if s.closed.Load() {
+			yield(model.Event{}, ErrClosed)
+			return
+		}
+		reg, release := s.snapshot()
+		e := reg.envs[env]
+		if e == nil {
+			release()
+			return
+		}
+		query, args, attrs, ok, err := scanSQL(e, q)
+		if err != nil {
+			release()
+			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
+			return
+		}
+		if !ok {
+			release()
+			return
+		}
+		rows, err := s.db.QueryContext(ctx, query, args...)
+		release()
+		if err != nil {
+			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
+			return
+		}
+		defer rows.Close()
+		dec := newDecoder(e, attrs)
+		for rows.Next() {
+			ev, err := dec.decode(rows)
+			if err != nil {
+				yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
+				return
+			}
+			if !yield(ev, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
+		}
+	}
+}
+
+// decoder turns result rows of selectList into events.
+type decoder struct {
+	env   *envReg
+	attrs []*attrCol
+	vals  []any
+	dest  []any
+}
+
+func newDecoder(e *envReg, attrs []*attrCol) *decoder {
+	n := len(hotColumns) + len(overflowColumns) + len(attrs)
+	d := &decoder{env: e, attrs: attrs, vals: make([]any, n), dest: make([]any, n)}
+	for i := range d.vals {
+		d.dest[i] = &d.vals[i]
+	}
+	return d
+}
+
+func (d *decoder) decode(rows *sql.Rows) (model.Event, error) {
+	clear(d.vals)
+	if err := rows.Scan(d.dest...); err != nil {
+		return model.Event{}, err
+	}
+	v := d.vals
+	var ev model.Event
+	ts, _ := v[0].(int64)
+	ev.Time = time.Unix(0, ts).UTC()
+	dsID, _ := v[1].(int32)
+	if ds := d.env.dsByID[dsID]; ds != nil {
+		ev.Dataset = ds.name
+	}
+	src, _ := v[2].(uint8)
+	ev.Source = model.Source(src)
+	hi, _ := v[3].(int64)
+	lo, _ := v[4].(int64)
+	binary.BigEndian.PutUint64(ev.TraceID[:8], uint64(hi))
+	binary.BigEndian.PutUint64(ev.TraceID[8:], uint64(lo))
+	if x, ok := v[5].(int64); ok {
+		binary.BigEndian.PutUint64(ev.SpanID[:], uint64(x))
+	}
+	if x, ok := v[6].(int64); ok {
+		binary.BigEndian.PutUint64(ev.ParentID[:], uint64(x))
+	}
+	ev.Name, _ = v[7].(string)
+	ev.ServiceName, _ = v[8].(string)
+	ev.DurationMs, _ = v[9].(float64)
+	ev.SpanKind, _ = v[10].(string)
+	ev.StatusCode, _ = v[11].(int64)
+	ev.Error, _ = v[12].(bool)
+	ev.AnnotationType, _ = v[13].(string)
+	ev.SampleRate, _ = v[14].(int64)
+	if b, ok := v[15].([]byte); ok {
+		ev.Doc = b
+	}
+	base := len(hotColumns)
+	nAttrs := 0
+	for i := range d.attrs {
+		if v[base+len(overflowColumns)+i] != nil {
+			nAttrs++
+		}
+	}
+	var ovs [4]duckdb.OrderedMap
+	for k := range overflowColumns {
+		if m, ok := v[base+k].(duckdb.OrderedMap); ok {
+			ovs[k] = m
+			nAttrs += m.Len()
+		}
+	}
+	if nAttrs > 0 {
+		ev.Attrs = make([]model.Attr, 0, nAttrs)
+	}
+	for i, a := range d.attrs {
+		x := v[base+len(overflowColumns)+i]
+		if x == nil {
+			continue
+		}
+		ev.Attrs = append(ev.Attrs, model.Attr{Key: a.key, Value: toValue(a.kind, x)})
+	}
+	for k := range ovs {
+		keys, vals := ovs[k].Keys(), ovs[k].Values()
+		for i, mk := range keys {
+			if key, ok := mk.(string); ok && vals[i] != nil {
+				ev.Attrs = append(ev.Attrs, model.Attr{Key: key, Value: toValue(model.Kind(k), vals[i])})
+			}
+		}
+	}
+	return ev, nil
+}
+
+func toValue(k model.Kind, x any) model.Value {
+	switch k {
+	case model.KindInt:
+		i, _ := x.(int64)
+		return model.Int(i)
+	case model.KindFloat:
+		f, _ := x.(float64)
+		return model.Float(f)
+	case model.KindBool:
+		b, _ := x.(bool)
+		return model.Bool(b)
+	}
+	s, _ := x.(string)
+	return model.Str(s)
+}

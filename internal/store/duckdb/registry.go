@@ -1,0 +1,206 @@
+package duckdb
+
+import (
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+// colKey names a field with one value type. A field written with two types
+// is two colKeys (and two physical columns).
+type colKey struct {
+	key  string
+	kind model.Kind
+}
+
+// attrCol is a physical attribute column of an environment's events table.
+// Immutable once created; shared between registry copies.
+type attrCol struct {
+	id   int
+	key  string
+	kind model.Kind
+	name string // physical column name, "a<id>"
+}
+
+// dsCol is what a dataset knows about one of its fields.
+type dsCol struct {
+	created, last int64 // unix ns
+}
+
+type dsReg struct {
+	id            int32
+	name, slug    string
+	created, last int64
+	dirty, isNew  bool
+	cols          map[colKey]dsCol
+	dirtyCols     map[colKey]struct{} // touched by the write in progress
+}
+
+type envReg struct {
+	id       int
+	slug     string
+	isNew    bool
+	nextCol  int
+	nextDS   int32
+	attrs    map[colKey]*attrCol
+	attrList []*attrCol // in creation order
+	newAttrs []*attrCol // created by the write in progress
+	byKey    map[string][]*attrCol
+	overflow map[colKey]bool   // fields kept in the ov_* maps
+	datasets map[string]*dsReg // by lowercase name
+	dsByID   map[int32]*dsReg
+}
+
+// registry is the in-memory image of the catalog tables. Readers use a
+// published copy; a write works on a clone that is published only after its
+// transaction committed.
+type registry struct {
+	nextEnv int
+	envs    map[string]*envReg
+}
+
+func newRegistry() *registry {
+	return &registry{nextEnv: 1, envs: map[string]*envReg{}}
+}
+
+func newEnvReg(id int, slug string) *envReg {
+	return &envReg{
+		id: id, slug: slug, nextCol: 1, nextDS: 1,
+		attrs:    map[colKey]*attrCol{},
+		byKey:    map[string][]*attrCol{},
+		overflow: map[colKey]bool{},
+		datasets: map[string]*dsReg{},
+		dsByID:   map[int32]*dsReg{},
+	}
+}
+
+func (e *envReg) eventsTable() string { return "events_" + strconv.Itoa(e.id) }
+func (e *envReg) tracesTable() string { return "traces_" + strconv.Itoa(e.id) }
+
+// clone copies everything a write may change.
+func (r *registry) clone() *registry {
+	c := &registry{nextEnv: r.nextEnv, envs: make(map[string]*envReg, len(r.envs))}
+	for k, e := range r.envs {
+		ne := *e
+		ne.isNew = false
+		ne.newAttrs = nil
+		ne.attrs = maps.Clone(e.attrs)
+		ne.attrList = e.attrList[:len(e.attrList):len(e.attrList)]
+		ne.byKey = make(map[string][]*attrCol, len(e.byKey))
+		for k, v := range e.byKey {
+			ne.byKey[k] = v[:len(v):len(v)]
+		}
+		ne.overflow = maps.Clone(e.overflow)
+		ne.datasets = make(map[string]*dsReg, len(e.datasets))
+		ne.dsByID = make(map[int32]*dsReg, len(e.dsByID))
+		for lk, d := range e.datasets {
+			nd := *d
+			nd.dirty, nd.isNew = false, false
+			nd.dirtyCols = nil
+			nd.cols = maps.Clone(d.cols)
+			ne.datasets[lk] = &nd
+			ne.dsByID[nd.id] = &nd
+		}
+		c.envs[k] = &ne
+	}
+	return c
+}
+
+// env returns the environment, creating it in the registry when create is set.
+func (r *registry) env(slug string, create bool) *envReg {
+	if e := r.envs[slug]; e != nil || !create {
+		return e
+	}
+	e := newEnvReg(r.nextEnv, slug)
+	e.isNew = true
+	r.nextEnv++
+	r.envs[slug] = e
+	return e
+}
+
+// dataset returns the dataset named name (case-insensitively), creating it.
+func (e *envReg) dataset(name string, now int64) *dsReg {
+	lk := strings.ToLower(name)
+	if d := e.datasets[lk]; d != nil {
+		return d
+	}
+	d := &dsReg{id: e.nextDS, name: name, slug: store.Slug(name), created: now, last: now,
+		isNew: true, dirty: true, cols: map[colKey]dsCol{}}
+	e.nextDS++
+	e.datasets[lk] = d
+	e.dsByID[d.id] = d
+	return d
+}
+
+// attr returns the physical column for a field, creating one while the
+// environment has fewer than max; nil means the field lives in overflow.
+func (e *envReg) attr(k colKey, max int) *attrCol {
+	if a := e.attrs[k]; a != nil {
+		return a
+	}
+	if e.overflow[k] || len(e.attrList) >= max {
+		e.overflow[k] = true
+		return nil
+	}
+	a := &attrCol{id: e.nextCol, key: k.key, kind: k.kind, name: "a" + strconv.Itoa(e.nextCol)}
+	e.nextCol++
+	e.attrs[k] = a
+	e.attrList = append(e.attrList, a)
+	e.byKey[k.key] = append(e.byKey[k.key], a)
+	e.newAttrs = append(e.newAttrs, a)
+	return a
+}
+
+// touch records that dataset d got field k at now.
+func (d *dsReg) touch(k colKey, now int64) {
+	c, ok := d.cols[k]
+	if ok && c.last == now {
+		return
+	}
+	if !ok {
+		c.created = now
+	}
+	c.last = now
+	d.cols[k] = c
+	if d.dirtyCols == nil {
+		d.dirtyCols = map[colKey]struct{}{}
+	}
+	d.dirtyCols[k] = struct{}{}
+}
+
+// columns folds dataset columns into one store.Column per key: the type is
+// the one first seen, created the earliest, last written the latest.
+func columns(sets ...map[colKey]dsCol) []store.Column {
+	type acc struct {
+		col          store.Column
+		firstCreated int64
+		last         int64
+	}
+	by := map[string]*acc{}
+	for _, set := range sets {
+		for k, c := range set {
+			a := by[k.key]
+			if a == nil {
+				by[k.key] = &acc{col: store.Column{KeyName: k.key, Type: k.kind}, firstCreated: c.created, last: c.last}
+				continue
+			}
+			if c.created < a.firstCreated || (c.created == a.firstCreated && k.kind < a.col.Type) {
+				a.firstCreated, a.col.Type = c.created, k.kind
+			}
+			a.last = max(a.last, c.last)
+		}
+	}
+	out := make([]store.Column, 0, len(by))
+	for _, a := range by {
+		a.col.CreatedAt = time.Unix(0, a.firstCreated).UTC()
+		a.col.LastWritten = time.Unix(0, a.last).UTC()
+		out = append(out, a.col)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].KeyName < out[j].KeyName })
+	return out
+}

@@ -1,0 +1,532 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+func lower(s string) string { return strings.ToLower(s) }
+
+// hotKinds are the hot fields and their types, as Columns reports them.
+var hotKinds = map[string]model.Kind{
+	model.FieldTraceID:        model.KindString,
+	model.FieldSpanID:         model.KindString,
+	model.FieldParentID:       model.KindString,
+	model.FieldName:           model.KindString,
+	model.FieldServiceName:    model.KindString,
+	model.FieldDurationMs:     model.KindFloat,
+	model.FieldSpanKind:       model.KindString,
+	model.FieldType:           model.KindString,
+	model.FieldStatusCode:     model.KindInt,
+	model.FieldError:          model.KindBool,
+	model.FieldAnnotationType: model.KindString,
+}
+
+var (
+	ckTraceID    = colKey{model.FieldTraceID, model.KindString}
+	ckSpanID     = colKey{model.FieldSpanID, model.KindString}
+	ckParentID   = colKey{model.FieldParentID, model.KindString}
+	ckName       = colKey{model.FieldName, model.KindString}
+	ckService    = colKey{model.FieldServiceName, model.KindString}
+	ckDuration   = colKey{model.FieldDurationMs, model.KindFloat}
+	ckSpanKind   = colKey{model.FieldSpanKind, model.KindString}
+	ckType       = colKey{model.FieldType, model.KindString}
+	ckStatus     = colKey{model.FieldStatusCode, model.KindInt}
+	ckError      = colKey{model.FieldError, model.KindBool}
+	ckAnnotation = colKey{model.FieldAnnotationType, model.KindString}
+)
+
+type traceKey struct{ hi, lo int64 }
+
+type xrayKey struct {
+	trace traceKey
+	span  int64
+}
+
+// spanInt is a span id as the BIGINT stored for it (two's complement of
+// the big-endian bytes).
+func spanInt(s model.SpanID) int64 { return int64(binary.BigEndian.Uint64(s[:])) }
+
+func splitTrace(t model.TraceID) traceKey {
+	return traceKey{int64(binary.BigEndian.Uint64(t[:8])), int64(binary.BigEndian.Uint64(t[8:]))}
+}
+
+// envWrite is the part of a Write for one environment.
+type envWrite struct {
+	env    *envReg
+	events []*model.Event
+	ds     []*dsReg // dataset of events[i]
+}
+
+// Write stores all batches in one DuckDB transaction. See the package
+// comment for what a commit guarantees.
+func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
+	n := 0
+	for _, b := range batches {
+		n += len(b.Events)
+	}
+	if n == 0 {
+		return nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	now := s.cfg.Now().UnixNano()
+	reg := s.reg.Load().clone()
+
+	// Group events by environment, resolving datasets and fields against
+	// the registry copy.
+	var writes []*envWrite
+	byEnv := map[string]*envWrite{}
+	for _, b := range batches {
+		if len(b.Events) == 0 {
+			continue
+		}
+		w := byEnv[b.Env]
+		if w == nil {
+			w = &envWrite{env: reg.env(b.Env, true)}
+			byEnv[b.Env] = w
+			writes = append(writes, w)
+		}
+		for i := range b.Events {
+			e := &b.Events[i]
+			d := w.env.dataset(e.Dataset, now)
+			if d.last != now {
+				d.last, d.dirty = now, true
+			}
+			touchHot(d, e, now)
+			for _, a := range e.Attrs {
+				k := colKey{a.Key, a.Value.Kind}
+				d.touch(k, now)
+				w.env.attr(k, s.cfg.MaxAttributeColumns)
+			}
+			w.events = append(w.events, e)
+			w.ds = append(w.ds, d)
+		}
+	}
+
+	err := s.wc.Raw(func(dc any) error {
+		conn, ok := dc.(driverConn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION", nil); err != nil {
+			return err
+		}
+		if err := s.writeTx(ctx, conn, writes, now); err != nil {
+			_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
+			return errors.Join(err, rerr)
+		}
+		// Publish the registry under the lock readers take, so a reader
+		// starting now sees both the rows and their columns.
+		s.pubMu.Lock()
+		defer s.pubMu.Unlock()
+		if _, err := conn.ExecContext(ctx, "COMMIT", nil); err != nil {
+			_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
+			return errors.Join(err, rerr)
+		}
+		s.reg.Store(reg)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("duckdb store: write %d events: %w", n, err)
+	}
+	return nil
+}
+
+type driverConn interface {
+	driver.Conn
+	driver.ExecerContext
+	driver.QueryerContext
+}
+
+func touchHot(d *dsReg, e *model.Event, now int64) {
+	if !e.TraceID.IsZero() {
+		d.touch(ckTraceID, now)
+	}
+	if !e.SpanID.IsZero() {
+		d.touch(ckSpanID, now)
+	}
+	if !e.ParentID.IsZero() {
+		d.touch(ckParentID, now)
+	}
+	if e.Name != "" {
+		d.touch(ckName, now)
+	}
+	if e.ServiceName != "" {
+		d.touch(ckService, now)
+	}
+	if e.IsSpan() || e.DurationMs != 0 {
+		d.touch(ckDuration, now)
+	}
+	if e.SpanKind != "" {
+		d.touch(ckSpanKind, now)
+		d.touch(ckType, now)
+	}
+	if e.IsSpan() || e.StatusCode != 0 {
+		d.touch(ckStatus, now)
+	}
+	if e.Error {
+		d.touch(ckError, now)
+	}
+	if e.AnnotationType != "" {
+		d.touch(ckAnnotation, now)
+	}
+}
+
+func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite, now int64) error {
+	exec := func(q string, args ...any) error {
+		nv := make([]driver.NamedValue, len(args))
+		for i, a := range args {
+			nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		_, err := conn.ExecContext(ctx, q, nv)
+		return err
+	}
+	for _, w := range writes {
+		e := w.env
+		if e.isNew {
+			if err := exec(`INSERT INTO envs VALUES (?, ?)`, int32(e.id), e.slug); err != nil {
+				return err
+			}
+			for _, q := range eventsDDL(e) {
+				if err := exec(q); err != nil {
+					return err
+				}
+			}
+		}
+		for _, a := range e.newAttrs {
+			if err := exec(`ALTER TABLE ` + e.eventsTable() + ` ADD COLUMN ` + a.name + ` ` + attrSQLType(a.kind)); err != nil {
+				return err
+			}
+			if err := exec(`INSERT INTO attr_columns VALUES (?, ?, ?, ?)`, int32(e.id), int32(a.id), a.key, uint8(a.kind)); err != nil {
+				return err
+			}
+		}
+		events, dss := w.events, w.ds
+		events, dss, xkeys := dedupXRay(events, dss)
+		if len(xkeys) > 0 {
+			if err := s.deleteXRay(ctx, conn, exec, e, xkeys); err != nil {
+				return fmt.Errorf("replace X-Ray segments: %w", err)
+			}
+		}
+		if err := s.appendEvents(conn, e, events, dss); err != nil {
+			return err
+		}
+		if err := s.appendTraces(conn, e, events); err != nil {
+			return err
+		}
+		if err := s.persistCatalog(exec, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dedupXRay drops X-Ray events that a later X-Ray event of the same batch
+// replaces, and returns the keys of the X-Ray events left.
+func dedupXRay(events []*model.Event, dss []*dsReg) ([]*model.Event, []*dsReg, []xrayKey) {
+	var last map[xrayKey]int
+	for i, e := range events {
+		if e.Source != model.SourceXRay || e.SpanID.IsZero() {
+			continue
+		}
+		if last == nil {
+			last = map[xrayKey]int{}
+		}
+		last[xrayKey{splitTrace(e.TraceID), spanInt(e.SpanID)}] = i
+	}
+	if len(last) == 0 {
+		return events, dss, nil
+	}
+	keys := make([]xrayKey, 0, len(last))
+	outE := events[:0:0]
+	outD := dss[:0:0]
+	for i, e := range events {
+		if e.Source == model.SourceXRay && !e.SpanID.IsZero() {
+			k := xrayKey{splitTrace(e.TraceID), spanInt(e.SpanID)}
+			if last[k] != i {
+				continue
+			}
+			keys = append(keys, k)
+		}
+		outE = append(outE, e)
+		outD = append(outD, dss[i])
+	}
+	return outE, outD, keys
+}
+
+// deleteXRay deletes stored X-Ray events with the given trace and span ids.
+// The traces table bounds the time range so DuckDB's zone maps skip the
+// rest of the events table.
+func (s *Store) deleteXRay(ctx context.Context, conn driverConn, exec func(string, ...any) error, e *envReg, keys []xrayKey) error {
+	const chunk = 500
+	for len(keys) > 0 {
+		part := keys[:min(chunk, len(keys))]
+		keys = keys[len(part):]
+		var sb strings.Builder
+		args := make([]driver.NamedValue, 0, 2*len(part))
+		seen := map[traceKey]bool{}
+		for _, k := range part {
+			if seen[k.trace] {
+				continue
+			}
+			seen[k.trace] = true
+			if len(args) > 0 {
+				sb.WriteString(" OR ")
+			}
+			fmt.Fprintf(&sb, "(trace_hi = $%d AND trace_lo = $%d)", len(args)+1, len(args)+2)
+			args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: k.trace.hi},
+				driver.NamedValue{Ordinal: len(args) + 2, Value: k.trace.lo})
+		}
+		rows, err := conn.QueryContext(ctx, `SELECT min(min_ts), max(max_ts) FROM `+e.tracesTable()+` WHERE `+sb.String(), args)
+		if err != nil {
+			return err
+		}
+		vals := make([]driver.Value, 2)
+		err = rows.Next(vals)
+		_ = rows.Close()
+		if err != nil {
+			return err
+		}
+		if vals[0] == nil {
+			continue // none of these traces has stored events
+		}
+		lo, hi := vals[0].(int64), vals[1].(int64)
+		var del strings.Builder
+		dargs := []any{lo, hi}
+		del.WriteString(`DELETE FROM ` + e.eventsTable() + ` WHERE ts BETWEEN ? AND ? AND source = 1 AND (`)
+		for i, k := range part {
+			if i > 0 {
+				del.WriteString(" OR ")
+			}
+			del.WriteString("(trace_hi = ? AND trace_lo = ? AND span_id = ?)")
+			dargs = append(dargs, k.trace.hi, k.trace.lo, k.span)
+		}
+		del.WriteString(")")
+		if err := exec(del.String(), dargs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendEvents appends the events with one Appender restricted to the
+// columns this write uses.
+func (s *Store) appendEvents(conn driverConn, e *envReg, events []*model.Event, dss []*dsReg) error {
+	// Which attribute columns and overflow maps does this write use?
+	colIdx := map[*attrCol]int{}
+	var used []*attrCol
+	var ovUsed [4]bool
+	for _, ev := range events {
+		for _, a := range ev.Attrs {
+			ac := e.attrs[colKey{a.Key, a.Value.Kind}]
+			if ac == nil {
+				ovUsed[a.Value.Kind&3] = true
+				continue
+			}
+			if _, ok := colIdx[ac]; !ok {
+				colIdx[ac] = -1
+				used = append(used, ac)
+			}
+		}
+	}
+	slices.SortFunc(used, func(a, b *attrCol) int { return a.id - b.id })
+	cols := slices.Clone(hotColumns)
+	var ovIdx [4]int
+	for k, u := range ovUsed {
+		if u {
+			ovIdx[k] = len(cols)
+			cols = append(cols, overflowColumns[k])
+		}
+	}
+	for _, ac := range used {
+		colIdx[ac] = len(cols)
+		cols = append(cols, ac.name)
+	}
+	app, err := duckdb.NewAppenderWithColumns(conn, "", "main", e.eventsTable(), cols)
+	if err != nil {
+		return err
+	}
+	row := make([]driver.Value, len(cols))
+	for i, ev := range events {
+		clear(row)
+		fillHot(row, ev, dss[i].id)
+		var ov [4]duckdb.Map
+		for _, a := range ev.Attrs {
+			k := colKey{a.Key, a.Value.Kind}
+			ac := e.attrs[k]
+			if ac == nil {
+				kk := a.Value.Kind & 3
+				if ov[kk] == nil {
+					ov[kk] = duckdb.Map{}
+				}
+				ov[kk][a.Key] = attrValue(a.Value)
+				continue
+			}
+			row[colIdx[ac]] = attrValue(a.Value)
+		}
+		for k, m := range ov {
+			if m != nil {
+				row[ovIdx[k]] = m
+			}
+		}
+		if err := app.AppendRow(row...); err != nil {
+			_ = app.Close()
+			return fmt.Errorf("append event: %w", err)
+		}
+	}
+	if err := app.Close(); err != nil {
+		return fmt.Errorf("append events: %w", err)
+	}
+	return nil
+}
+
+func attrValue(v model.Value) driver.Value {
+	switch v.Kind {
+	case model.KindInt:
+		return v.Int
+	case model.KindFloat:
+		return v.Flt
+	case model.KindBool:
+		return v.Int != 0
+	}
+	return v.Str
+}
+
+func nullStr(s string) driver.Value {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func fillHot(row []driver.Value, e *model.Event, ds int32) {
+	var ts int64
+	if !e.Time.IsZero() {
+		ts = e.Time.UnixNano()
+	}
+	tk := splitTrace(e.TraceID)
+	row[0] = ts
+	row[1] = ds
+	row[2] = uint8(e.Source)
+	row[3] = tk.hi
+	row[4] = tk.lo
+	if !e.SpanID.IsZero() {
+		row[5] = spanInt(e.SpanID)
+	}
+	if !e.ParentID.IsZero() {
+		row[6] = spanInt(e.ParentID)
+	}
+	row[7] = nullStr(e.Name)
+	row[8] = nullStr(e.ServiceName)
+	if e.IsSpan() || e.DurationMs != 0 {
+		row[9] = e.DurationMs
+	}
+	row[10] = nullStr(e.SpanKind)
+	if e.IsSpan() || e.StatusCode != 0 {
+		row[11] = e.StatusCode
+	}
+	if e.Error {
+		row[12] = true
+	}
+	row[13] = nullStr(e.AnnotationType)
+	row[14] = e.SampleRate
+	if e.Doc != nil {
+		row[15] = e.Doc
+	}
+}
+
+// appendTraces records each trace's time range in this write.
+func (s *Store) appendTraces(conn driverConn, e *envReg, events []*model.Event) error {
+	type span struct{ lo, hi int64 }
+	ranges := map[traceKey]span{}
+	var order []traceKey
+	for _, ev := range events {
+		var ts int64
+		if !ev.Time.IsZero() {
+			ts = ev.Time.UnixNano()
+		}
+		k := splitTrace(ev.TraceID)
+		r, ok := ranges[k]
+		if !ok {
+			ranges[k] = span{ts, ts}
+			order = append(order, k)
+			continue
+		}
+		ranges[k] = span{min(r.lo, ts), max(r.hi, ts)}
+	}
+	app, err := duckdb.NewAppender(conn, "", "main", e.tracesTable())
+	if err != nil {
+		return err
+	}
+	for _, k := range order {
+		r := ranges[k]
+		if err := app.AppendRow(k.hi, k.lo, r.lo, r.hi); err != nil {
+			_ = app.Close()
+			return fmt.Errorf("append trace: %w", err)
+		}
+	}
+	if err := app.Close(); err != nil {
+		return fmt.Errorf("append traces: %w", err)
+	}
+	return nil
+}
+
+// persistCatalog writes the datasets and dataset columns this write
+// created or touched.
+func (s *Store) persistCatalog(exec func(string, ...any) error, e *envReg) error {
+	env := int32(e.id)
+	var dsArgs []any
+	var colArgs []any
+	for _, d := range e.datasets {
+		if d.dirty {
+			dsArgs = append(dsArgs, env, d.id, d.name, d.slug, d.created, d.last)
+		}
+		for k := range d.dirtyCols {
+			c := d.cols[k]
+			colArgs = append(colArgs, env, d.id, k.key, uint8(k.kind), c.created, c.last)
+		}
+	}
+	if err := upsertRows(exec, "datasets", 6, dsArgs); err != nil {
+		return err
+	}
+	return upsertRows(exec, "dataset_columns", 6, colArgs)
+}
+
+// upsertRows runs INSERT OR REPLACE with many rows per statement.
+func upsertRows(exec func(string, ...any) error, table string, width int, args []any) error {
+	const rowsPerStmt = 200
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	for len(args) > 0 {
+		n := min(len(args)/width, rowsPerStmt)
+		var sb strings.Builder
+		sb.WriteString("INSERT OR REPLACE INTO " + table + " VALUES ")
+		for i := range n {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(ph)
+		}
+		if err := exec(sb.String(), args[:n*width]...); err != nil {
+			return fmt.Errorf("persist %s: %w", table, err)
+		}
+		args = args[n*width:]
+	}
+	return nil
+}
+
+var _ = strconv.Itoa
