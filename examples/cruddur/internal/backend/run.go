@@ -48,6 +48,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.Ad
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	shutErr := hs.Shutdown(sctx)
+	srv.Close()
 	if serveErr == nil {
 		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 			serveErr = err

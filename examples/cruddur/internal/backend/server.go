@@ -30,15 +30,16 @@ const (
 
 // Server is the Cruddur backend's HTTP handler with its tracing.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	tel      Telemetry
-	tracer   trace.Tracer
-	client   *http.Client
-	upstream string
-	now      func() time.Time
-	mux      *http.ServeMux
-	handler  http.Handler
+	cfg       Config
+	log       *slog.Logger
+	tel       Telemetry
+	tracer    trace.Tracer
+	client    *http.Client
+	transport *http.Transport
+	upstream  string
+	now       func() time.Time
+	mux       *http.ServeMux
+	handler   http.Handler
 }
 
 // NewServer builds the handler. upstream is the URL that home activities
@@ -55,9 +56,10 @@ func NewServer(cfg Config, logger *slog.Logger, tel Telemetry, upstream string) 
 		mux:      http.NewServeMux(),
 	}
 	// X-Ray subsegment outside, OTel client span inside: both headers go out.
+	s.transport = http.DefaultTransport.(*http.Transport).Clone()
 	s.client = xray.Client(&http.Client{
 		Timeout: 5 * time.Second,
-		Transport: otelhttp.NewTransport(http.DefaultTransport,
+		Transport: otelhttp.NewTransport(s.transport,
 			otelhttp.WithTracerProvider(tel.TracerProvider),
 			otelhttp.WithPropagators(tel.Propagator)),
 	})
@@ -75,6 +77,9 @@ func NewServer(cfg Config, logger *slog.Logger, tel Telemetry, upstream string) 
 	s.handler = h
 	return s
 }
+
+// Close releases the outgoing client's idle connections.
+func (s *Server) Close() { s.transport.CloseIdleConnections() }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
