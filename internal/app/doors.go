@@ -49,6 +49,3 @@ func (a *App) registerXRay(ctx context.Context, mux *http.ServeMux) error { retu
 
 // startXRayDaemon starts the X-Ray daemon door (UDP segments, TCP API).
 func (a *App) startXRayDaemon(ctx context.Context) error { return nil }
-
-// startUI starts the web UI door.
-func (a *App) startUI(ctx context.Context) error { return nil }
