@@ -1,0 +1,80 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/store/sqlgen"
+)
+
+var _ store.Aggregator = (*Store)(nil)
+
+// Aggregate runs a Honeycomb-style aggregate query over the environment's
+// events table; sqlgen compiles it for DuckDB.
+func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuery) (store.AggregateResult, error) {
+	empty := store.AggregateResult{Rows: []store.Row{}, Series: []store.SeriesPoint{}}
+	if s.closed.Load() {
+		return empty, ErrClosed
+	}
+	reg, release := s.snapshot()
+	e := reg.envs[env]
+	release()
+	if e == nil {
+		return empty, nil
+	}
+	src := sqlgen.AggSource{
+		Table:      e.eventsTable(),
+		Time:       `"ts"`,
+		SampleRate: `"sample_rate"`,
+		Duration:   `"duration_ms"`,
+		Resolve:    resolver(e),
+	}
+	if len(q.Datasets) > 0 {
+		var ids []string
+		seen := map[int32]bool{}
+		for _, name := range q.Datasets {
+			if d := e.findDataset(name); d != nil && !seen[d.id] {
+				seen[d.id] = true
+				ids = append(ids, strconv.Itoa(int(d.id)))
+			}
+		}
+		if len(ids) == 0 {
+			return empty, nil
+		}
+		src.Scope = `"ds" IN (` + strings.Join(ids, ", ") + `)`
+	}
+	res, err := dialect.Aggregate(ctx, q, src, s.queryRows)
+	if err != nil {
+		return empty, fmt.Errorf("duckdb store: %w", err)
+	}
+	return res, nil
+}
+
+// queryRows runs a statement and returns all its rows.
+func (s *Store) queryRows(ctx context.Context, query string, args []any) ([][]any, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		dest := make([]any, len(cols))
+		for i := range vals {
+			dest[i] = &vals[i]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		out = append(out, vals)
+	}
+	return out, rows.Err()
+}

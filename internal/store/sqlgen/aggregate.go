@@ -1,0 +1,1022 @@
+package sqlgen
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+// AggSource describes the table an aggregate query reads, in the
+// dialect's SQL. Expressions must quote their identifiers.
+type AggSource struct {
+	Table      string // FROM target
+	Time       string // event time as int64 nanoseconds since the epoch
+	SampleRate string // sample rate (NULL or < 1 counts as 1)
+	Duration   string // span duration in ms, NULL for events that are not spans
+	// Scope is an extra predicate (e.g. the datasets), "" for none.
+	Scope     string
+	ScopeArgs []any
+	Resolve   Resolver
+}
+
+// QueryFunc runs one SQL statement and returns its rows as driver values.
+type QueryFunc func(ctx context.Context, query string, args []any) ([][]any, error)
+
+// Stmt is one SQL statement with its parameters.
+type Stmt struct {
+	Name string // what the statement computes: rows, series, heatmap-bounds, …
+	SQL  string
+	Args []any
+}
+
+// expr is SQL text with the parameters it references, in order.
+type expr struct {
+	sql  string
+	args []any
+}
+
+func (e expr) wrap(pre, post string) expr { return expr{pre + e.sql + post, e.args} }
+
+// sqlBuilder concatenates SQL text and parameters in the same order.
+type sqlBuilder struct {
+	sb   strings.Builder
+	args []any
+}
+
+func (b *sqlBuilder) s(parts ...string) *sqlBuilder {
+	for _, p := range parts {
+		b.sb.WriteString(p)
+	}
+	return b
+}
+
+func (b *sqlBuilder) e(x expr) *sqlBuilder {
+	b.sb.WriteString(x.sql)
+	b.args = append(b.args, x.args...)
+	return b
+}
+
+func (b *sqlBuilder) p(v any) *sqlBuilder {
+	b.sb.WriteString("?")
+	b.args = append(b.args, v)
+	return b
+}
+
+func (b *sqlBuilder) stmt(name string) Stmt {
+	return Stmt{Name: name, SQL: b.sb.String(), Args: b.args}
+}
+
+// aggFuncs are the aggregate spellings that differ between engines.
+type aggFuncs struct {
+	percentile    func(x string, p float64) string
+	countDistinct func(x string) string
+	intDiv        func(a, b string) string
+	floorInt      func(x string) string
+}
+
+func (d Dialect) agg() aggFuncs {
+	if d.Name == "clickhouse" {
+		return aggFuncs{
+			percentile:    func(x string, p float64) string { return "quantileExactLow(" + ftoa(p) + ")(" + x + ")" },
+			countDistinct: func(x string) string { return "uniqExact(" + x + ")" },
+			intDiv:        func(a, b string) string { return "intDiv(" + a + ", " + b + ")" },
+			floorInt:      func(x string) string { return "toInt64(floor(" + x + "))" },
+		}
+	}
+	return aggFuncs{
+		percentile:    func(x string, p float64) string { return "quantile_disc(" + x + ", " + ftoa(p) + ")" },
+		countDistinct: func(x string) string { return "count(DISTINCT " + x + ")" },
+		intDiv:        func(a, b string) string { return "(" + a + " // " + b + ")" },
+		floorInt:      func(x string) string { return "CAST(floor(" + x + ") AS BIGINT)" },
+	}
+}
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// calcKey identifies a calculation for deduplication.
+type calcKey struct {
+	op  store.CalcOp
+	col string
+	p   float64
+}
+
+func keyOf(c store.Calc) calcKey { return calcKey{c.Op, c.Column, c.Percentile} }
+
+// inSQL reports whether the main statement computes c.
+func inSQL(op store.CalcOp) bool {
+	switch op {
+	case store.CalcConcurrency, store.CalcHeatmap, store.CalcRateAvg, store.CalcRateSum, store.CalcRateMax:
+		return false
+	}
+	return true
+}
+
+// AggPlan is an aggregate query compiled for one dialect and source.
+type AggPlan struct {
+	d      Dialect
+	f      aggFuncs
+	q      store.AggregateQuery
+	src    AggSource
+	groups []expr
+	where  expr
+	weight string
+
+	sqlCalcs []store.Calc
+	sqlIdx   map[calcKey]int
+	heatCols []string // distinct HEATMAP columns
+	conc     bool
+	rates    bool
+	goSide   bool          // order, havings and limit applied in Go
+	gran     time.Duration // series bucket width (internal when only rates need it)
+	orders   []store.AggOrder
+}
+
+// PlanAggregate compiles q. It validates nothing the query layer has
+// validated already, but never produces SQL from unquoted user input.
+func (d Dialect) PlanAggregate(q store.AggregateQuery, src AggSource) (*AggPlan, error) {
+	if len(q.Calcs) == 0 {
+		q.Calcs = []store.Calc{{Op: store.CalcCount}}
+	}
+	if q.Limit <= 0 {
+		q.Limit = 1000
+	}
+	if q.HeatmapBuckets <= 0 {
+		q.HeatmapBuckets = store.DefaultHeatmapBuckets
+	}
+	if !q.End.After(q.Start) {
+		return nil, fmt.Errorf("empty time range [%s, %s)", q.Start, q.End)
+	}
+	p := &AggPlan{d: d, f: d.agg(), q: q, src: src, sqlIdx: map[calcKey]int{}}
+	p.weight = "1"
+	if !q.UsageMode {
+		sr := src.SampleRate
+		p.weight = "(CASE WHEN " + sr + " IS NULL OR " + sr + " < 1 THEN 1 ELSE " + sr + " END)"
+	}
+	for _, b := range q.Breakdowns {
+		p.groups = append(p.groups, p.valueExpr(b))
+	}
+	var wb sqlBuilder
+	wb.s(src.Time, " >= ").p(q.Start.UnixNano()).s(" AND ", src.Time, " < ").p(q.End.UnixNano())
+	if src.Scope != "" {
+		wb.e(expr{" AND " + src.Scope, src.ScopeArgs})
+	}
+	if len(q.Filters) > 0 {
+		w, args, err := d.Where(q.Filters, q.Combination, src.Resolve)
+		if err != nil {
+			return nil, err
+		}
+		wb.e(expr{" AND " + w, args})
+	}
+	p.where = expr{wb.sb.String(), wb.args}
+
+	addSQL := func(c store.Calc) error {
+		if !inSQL(c.Op) {
+			return nil
+		}
+		if _, err := p.calcExpr(c); err != nil {
+			return err
+		}
+		if _, ok := p.sqlIdx[keyOf(c)]; !ok {
+			p.sqlIdx[keyOf(c)] = len(p.sqlCalcs)
+			p.sqlCalcs = append(p.sqlCalcs, c)
+		}
+		return nil
+	}
+	for _, c := range q.Calcs {
+		if err := addSQL(c); err != nil {
+			return nil, err
+		}
+		switch c.Op {
+		case store.CalcHeatmap:
+			if !containsStr(p.heatCols, c.Column) {
+				p.heatCols = append(p.heatCols, c.Column)
+			}
+		case store.CalcConcurrency:
+			p.conc = true
+		case store.CalcRateAvg, store.CalcRateSum, store.CalcRateMax:
+			p.rates = true
+			b, _ := store.RateBase(c)
+			if err := addSQL(b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	p.orders = q.Orders
+	if len(p.orders) == 0 {
+		for _, c := range q.Calcs {
+			if c.Op != store.CalcHeatmap {
+				c := c
+				p.orders = []store.AggOrder{{Calc: &c, Desc: true}}
+				break
+			}
+		}
+	}
+	for _, o := range p.orders {
+		if o.Calc == nil {
+			if indexStr(q.Breakdowns, o.Breakdown) < 0 {
+				return nil, fmt.Errorf("order by %q, which is not a breakdown", o.Breakdown)
+			}
+			continue
+		}
+		if !inSQL(o.Calc.Op) {
+			if o.Calc.Op == store.CalcHeatmap {
+				return nil, fmt.Errorf("cannot order by HEATMAP")
+			}
+			if p.calcPos(*o.Calc) < 0 {
+				return nil, fmt.Errorf("order by %s, which is not a calculation of the query", o.Calc.Op)
+			}
+			p.goSide = true
+			continue
+		}
+		if err := addSQL(*o.Calc); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range q.Havings {
+		if !inSQL(h.Calc.Op) {
+			if h.Calc.Op == store.CalcHeatmap {
+				return nil, fmt.Errorf("having cannot use HEATMAP")
+			}
+			if p.calcPos(h.Calc) < 0 {
+				return nil, fmt.Errorf("having on %s, which is not a calculation of the query", h.Calc.Op)
+			}
+			p.goSide = true
+			continue
+		}
+		if err := addSQL(h.Calc); err != nil {
+			return nil, err
+		}
+	}
+	p.gran = q.Granularity
+	if p.gran <= 0 && p.rates {
+		p.gran = max(q.End.Sub(q.Start)/100, time.Second)
+	}
+	return p, nil
+}
+
+func containsStr(l []string, s string) bool { return indexStr(l, s) >= 0 }
+
+func indexStr(l []string, s string) int {
+	for i, x := range l {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// calcPos is the index of c in the query's calculations, or -1.
+func (p *AggPlan) calcPos(c store.Calc) int {
+	for i, x := range p.q.Calcs {
+		if keyOf(x) == keyOf(c) {
+			return i
+		}
+	}
+	return -1
+}
+
+// numeric is a field's numeric value as a double: its integer and float
+// expressions coalesced; NULL when it has none.
+func (p *AggPlan) numeric(field string) expr {
+	var parts []string
+	var args []any
+	for _, c := range p.src.Resolve(field) {
+		if c.Kind == model.KindInt || c.Kind == model.KindFloat {
+			x := c.Expr
+			if c.Kind == model.KindInt {
+				x = p.d.ToDouble(x)
+			}
+			parts = append(parts, x)
+			args = append(args, c.Args...)
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return expr{sql: p.d.ToDouble("NULL")}
+	case 1:
+		return expr{parts[0], args}
+	}
+	return expr{"COALESCE(" + strings.Join(parts, ", ") + ")", args}
+}
+
+// valueExpr is a field as one value for grouping and COUNT_DISTINCT: the
+// typed expression itself when there is one, else the text of the first
+// non-null one.
+func (p *AggPlan) valueExpr(field string) expr {
+	cols := p.src.Resolve(field)
+	switch len(cols) {
+	case 0:
+		return expr{sql: "NULL"}
+	case 1:
+		return expr{cols[0].Expr, cols[0].Args}
+	}
+	var parts []string
+	var args []any
+	for _, c := range cols {
+		x := c.Expr
+		if c.Kind != model.KindString {
+			x = p.d.ToString(x)
+		}
+		parts = append(parts, x)
+		args = append(args, c.Args...)
+	}
+	return expr{"COALESCE(" + strings.Join(parts, ", ") + ")", args}
+}
+
+// calcExpr is the SQL aggregate of a calculation computed in SQL.
+func (p *AggPlan) calcExpr(c store.Calc) (expr, error) {
+	w := p.weight
+	switch c.Op {
+	case store.CalcCount:
+		if p.q.UsageMode {
+			return expr{sql: p.d.ToDouble("count(*)")}, nil
+		}
+		return expr{sql: p.d.ToDouble("sum(" + w + ")")}, nil
+	case store.CalcSum:
+		n := p.numeric(c.Column)
+		if p.q.UsageMode {
+			return n.wrap("sum(", ")"), nil
+		}
+		return n.wrap("sum(", " * "+w+")"), nil
+	case store.CalcAvg:
+		n := p.numeric(c.Column)
+		if p.q.UsageMode {
+			return n.wrap("avg(", ")"), nil
+		}
+		var b sqlBuilder
+		b.s("(sum(").e(n).s(" * ", w, ") / sum(CASE WHEN ").e(n).s(" IS NOT NULL THEN ", w, " END))")
+		return expr{b.sb.String(), b.args}, nil
+	case store.CalcMin:
+		return p.numeric(c.Column).wrap("min(", ")"), nil
+	case store.CalcMax:
+		return p.numeric(c.Column).wrap("max(", ")"), nil
+	case store.CalcCountDistinct:
+		v := p.valueExpr(c.Column)
+		return expr{p.d.ToDouble(p.f.countDistinct(v.sql)), v.args}, nil
+	case store.CalcPercentile:
+		if !(c.Percentile > 0 && c.Percentile < 1) {
+			return expr{}, fmt.Errorf("percentile %v out of (0, 1)", c.Percentile)
+		}
+		n := p.numeric(c.Column)
+		return expr{p.f.percentile(n.sql, c.Percentile), n.args}, nil
+	}
+	return expr{}, fmt.Errorf("calculation %q is not computed in SQL", c.Op)
+}
+
+func (p *AggPlan) selectGroups(b *sqlBuilder) {
+	for i, g := range p.groups {
+		b.e(g).s(" AS g", strconv.Itoa(i), ", ")
+	}
+}
+
+func (p *AggPlan) groupBy(b *sqlBuilder, extra ...string) {
+	names := append([]string(nil), extra...)
+	for i := range p.groups {
+		names = append(names, "g"+strconv.Itoa(i))
+	}
+	if len(names) > 0 {
+		b.s(" GROUP BY ", strings.Join(names, ", "))
+	}
+}
+
+// timeBucket is the 0-based series bucket index of the event time t.
+func (p *AggPlan) timeBucket(t string) expr {
+	return expr{p.f.intDiv("("+t+" - ?)", "?"), []any{p.q.Start.UnixNano(), int64(p.gran)}}
+}
+
+// RowsStmt is the statement of the result rows (groups with the SQL
+// calculations c0, c1, …, and the event count n_).
+func (p *AggPlan) RowsStmt() Stmt {
+	var in sqlBuilder
+	in.s("SELECT ")
+	p.selectGroups(&in)
+	for i, c := range p.sqlCalcs {
+		x, _ := p.calcExpr(c)
+		in.e(x).s(" AS c", strconv.Itoa(i), ", ")
+	}
+	in.s("count(*) AS n_ FROM ", p.src.Table, " WHERE ").e(p.where)
+	p.groupBy(&in)
+
+	var b sqlBuilder
+	b.s("SELECT * FROM (").e(expr{in.sb.String(), in.args}).s(") AS q WHERE n_ > 0")
+	if !p.goSide {
+		for _, h := range p.q.Havings {
+			b.s(" AND c", strconv.Itoa(p.sqlIdx[keyOf(h.Calc)]), " ", string(h.Op), " ").p(h.Value)
+		}
+		var terms []string
+		used := map[int]bool{}
+		for _, o := range p.orders {
+			dir := " ASC"
+			if o.Desc {
+				dir = " DESC"
+			}
+			if o.Calc != nil {
+				terms = append(terms, "c"+strconv.Itoa(p.sqlIdx[keyOf(*o.Calc)])+dir+" NULLS LAST")
+				continue
+			}
+			i := indexStr(p.q.Breakdowns, o.Breakdown)
+			used[i] = true
+			terms = append(terms, "g"+strconv.Itoa(i)+dir+" NULLS LAST")
+		}
+		for i := range p.groups {
+			if !used[i] {
+				terms = append(terms, "g"+strconv.Itoa(i)+" ASC NULLS LAST")
+			}
+		}
+		if len(terms) > 0 {
+			b.s(" ORDER BY ", strings.Join(terms, ", "))
+		}
+		b.s(" LIMIT ", strconv.Itoa(p.q.Limit))
+	}
+	return b.stmt("rows")
+}
+
+// SeriesStmt is the statement of the time series: bucket index tb, groups,
+// and the SQL calculations.
+func (p *AggPlan) SeriesStmt() Stmt {
+	var b sqlBuilder
+	b.s("SELECT ").e(p.timeBucket(p.src.Time)).s(" AS tb, ")
+	p.selectGroups(&b)
+	for i, c := range p.sqlCalcs {
+		x, _ := p.calcExpr(c)
+		b.e(x).s(" AS c", strconv.Itoa(i), ", ")
+	}
+	b.s("count(*) AS n_ FROM ", p.src.Table, " WHERE ").e(p.where)
+	p.groupBy(&b, "tb")
+	return b.stmt("series")
+}
+
+// HeatmapBoundsStmt selects min and max of every HEATMAP column.
+func (p *AggPlan) HeatmapBoundsStmt() Stmt {
+	var b sqlBuilder
+	b.s("SELECT ")
+	for i, col := range p.heatCols {
+		if i > 0 {
+			b.s(", ")
+		}
+		n := p.numeric(col)
+		b.s("min(").e(n).s("), max(").e(n).s(")")
+	}
+	b.s(" FROM ", p.src.Table, " WHERE ").e(p.where)
+	return b.stmt("heatmap-bounds")
+}
+
+// HeatmapStmt counts the values of one HEATMAP column per group (and per
+// time bucket when series is set) and bucket hb, given the bounds.
+func (p *AggPlan) HeatmapStmt(col string, lo, width float64, series bool) Stmt {
+	n := p.numeric(col)
+	var b sqlBuilder
+	b.s("SELECT ")
+	var extra []string
+	if series {
+		b.e(p.timeBucket(p.src.Time)).s(" AS tb, ")
+		extra = append(extra, "tb")
+	}
+	p.selectGroups(&b)
+	b.s("least(").s(p.f.floorInt("(" + n.sql + " - ?) / ?")).s(", ")
+	b.args = append(b.args, n.args...)
+	b.args = append(b.args, lo, width)
+	b.p(int64(p.q.HeatmapBuckets - 1)).s(") AS hb, ")
+	b.s(p.d.ToDouble("sum("+p.weight+")"), " AS n FROM ", p.src.Table, " WHERE ").e(p.where).s(" AND ").e(n).s(" IS NOT NULL")
+	p.groupBy(&b, append(extra, "hb")...)
+	return b.stmt("heatmap")
+}
+
+// ConcurrencyStmt computes the largest number of spans in progress at once
+// per group (and per time bucket when series is set).
+func (p *AggPlan) ConcurrencyStmt(series bool) Stmt {
+	part := func(t, d string) expr {
+		var b sqlBuilder
+		b.s("SELECT ")
+		p.selectGroups(&b)
+		b.s(t, " AS t, ", d, " AS d FROM ", p.src.Table, " WHERE ").e(p.where).s(" AND ", p.src.Duration, " IS NOT NULL")
+		return expr{b.sb.String(), b.args}
+	}
+	end := p.src.Time + " + " + p.f.floorInt(p.src.Duration+" * 1000000")
+	var u sqlBuilder
+	u.e(part(p.src.Time, p.weight)).s(" UNION ALL ").e(part(end, "-"+p.weight))
+
+	var gnames []string
+	for i := range p.groups {
+		gnames = append(gnames, "g"+strconv.Itoa(i))
+	}
+	var w sqlBuilder
+	w.s("SELECT ")
+	for _, g := range gnames {
+		w.s(g, ", ")
+	}
+	w.s("t, sum(d) OVER (")
+	if len(gnames) > 0 {
+		w.s("PARTITION BY ", strings.Join(gnames, ", "), " ")
+	}
+	w.s("ORDER BY t, d ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c FROM (").e(expr{u.sb.String(), u.args}).s(") AS u")
+
+	var b sqlBuilder
+	b.s("SELECT ")
+	var extra []string
+	if series {
+		b.e(p.timeBucket("t")).s(" AS tb, ")
+		extra = append(extra, "tb")
+	}
+	for _, g := range gnames {
+		b.s(g, ", ")
+	}
+	b.s(p.d.ToDouble("max(c)"), " AS c FROM (").e(expr{w.sb.String(), w.args}).s(") AS w")
+	if series {
+		b.s(" WHERE t < ").p(p.q.End.UnixNano())
+	}
+	all := append(extra, gnames...)
+	if len(all) > 0 {
+		b.s(" GROUP BY ", strings.Join(all, ", "))
+	}
+	return b.stmt("concurrency")
+}
+
+// Statements lists every statement the plan runs, with placeholder heatmap
+// bounds; for golden tests and EXPLAIN.
+func (p *AggPlan) Statements() []Stmt {
+	out := []Stmt{p.RowsStmt()}
+	series := p.gran > 0
+	if series {
+		out = append(out, p.SeriesStmt())
+	}
+	if len(p.heatCols) > 0 {
+		out = append(out, p.HeatmapBoundsStmt())
+		for _, c := range p.heatCols {
+			out = append(out, p.HeatmapStmt(c, 0, 1, false))
+			if series {
+				out = append(out, p.HeatmapStmt(c, 0, 1, true))
+			}
+		}
+	}
+	if p.conc {
+		out = append(out, p.ConcurrencyStmt(false))
+		if series {
+			out = append(out, p.ConcurrencyStmt(true))
+		}
+	}
+	return out
+}
+
+// Aggregate compiles q and runs it with run.
+func (d Dialect) Aggregate(ctx context.Context, q store.AggregateQuery, src AggSource, run QueryFunc) (store.AggregateResult, error) {
+	p, err := d.PlanAggregate(q, src)
+	if err != nil {
+		return store.AggregateResult{}, err
+	}
+	return p.Run(ctx, run)
+}
+
+// group is one result group being assembled.
+type group struct {
+	vals  []any
+	sql   []store.CalcValue // by sqlCalcs index
+	heat  map[string]map[int]float64
+	conc  store.CalcValue
+	order int
+	row   store.Row
+}
+
+// bucketVals are one group's values in one time bucket.
+type bucketVals struct {
+	sql  []store.CalcValue
+	heat map[string]map[int]float64
+	conc store.CalcValue
+	has  bool
+}
+
+// Run executes the plan.
+func (p *AggPlan) Run(ctx context.Context, run QueryFunc) (store.AggregateResult, error) {
+	ng := len(p.groups)
+	rows, err := p.exec(ctx, run, p.RowsStmt())
+	if err != nil {
+		return store.AggregateResult{}, err
+	}
+	groups := make(map[string]*group, len(rows))
+	var order []*group
+	for _, r := range rows {
+		g := &group{vals: normGroup(r[:ng]), order: len(order)}
+		for i := range p.sqlCalcs {
+			g.sql = append(g.sql, calcValue(r[ng+i]))
+		}
+		groups[groupKey(g.vals)] = g
+		order = append(order, g)
+	}
+	if len(order) == 0 {
+		return store.AggregateResult{Rows: []store.Row{}, Series: []store.SeriesPoint{}}, nil
+	}
+	series := p.gran > 0
+	nb := 0
+	if series {
+		nb = int((p.q.End.Sub(p.q.Start) + p.gran - 1) / p.gran)
+	}
+	buckets := map[string][]bucketVals{} // group key → per bucket
+	bucket := func(key string, tb any) *bucketVals {
+		i, ok := asInt(tb)
+		if !ok || i < 0 || i >= int64(nb) {
+			return nil
+		}
+		bs := buckets[key]
+		if bs == nil {
+			bs = make([]bucketVals, nb)
+			buckets[key] = bs
+		}
+		return &bs[i]
+	}
+	if series {
+		rs, err := p.exec(ctx, run, p.SeriesStmt())
+		if err != nil {
+			return store.AggregateResult{}, err
+		}
+		for _, r := range rs {
+			key := groupKey(normGroup(r[1 : 1+ng]))
+			if groups[key] == nil {
+				continue
+			}
+			if b := bucket(key, r[0]); b != nil {
+				b.has = true
+				for i := range p.sqlCalcs {
+					b.sql = append(b.sql, calcValue(r[1+ng+i]))
+				}
+			}
+		}
+	}
+	var lo, width []float64
+	if len(p.heatCols) > 0 {
+		rs, err := p.exec(ctx, run, p.HeatmapBoundsStmt())
+		if err != nil {
+			return store.AggregateResult{}, err
+		}
+		for i := range p.heatCols {
+			l, ok1 := asFloat(rs[0][2*i])
+			h, ok2 := asFloat(rs[0][2*i+1])
+			if !ok1 || !ok2 {
+				l, h = 0, 0
+			}
+			lo = append(lo, l)
+			width = append(width, store.HeatmapBounds(l, h, p.q.HeatmapBuckets))
+		}
+		for ci, col := range p.heatCols {
+			for _, ser := range []bool{false, true} {
+				if ser && !series {
+					continue
+				}
+				rs, err := p.exec(ctx, run, p.HeatmapStmt(col, lo[ci], width[ci], ser))
+				if err != nil {
+					return store.AggregateResult{}, err
+				}
+				off := 0
+				if ser {
+					off = 1
+				}
+				for _, r := range rs {
+					key := groupKey(normGroup(r[off : off+ng]))
+					g := groups[key]
+					if g == nil {
+						continue
+					}
+					hb, _ := asInt(r[off+ng])
+					n, _ := asFloat(r[off+ng+1])
+					var m *map[string]map[int]float64
+					if ser {
+						b := bucket(key, r[0])
+						if b == nil {
+							continue
+						}
+						b.has = true
+						m = &b.heat
+					} else {
+						m = &g.heat
+					}
+					if *m == nil {
+						*m = map[string]map[int]float64{}
+					}
+					if (*m)[col] == nil {
+						(*m)[col] = map[int]float64{}
+					}
+					(*m)[col][int(hb)] += n
+				}
+			}
+		}
+	}
+	if p.conc {
+		for _, ser := range []bool{false, true} {
+			if ser && !series {
+				continue
+			}
+			rs, err := p.exec(ctx, run, p.ConcurrencyStmt(ser))
+			if err != nil {
+				return store.AggregateResult{}, err
+			}
+			off := 0
+			if ser {
+				off = 1
+			}
+			for _, r := range rs {
+				key := groupKey(normGroup(r[off : off+ng]))
+				g := groups[key]
+				if g == nil {
+					continue
+				}
+				v := calcValue(r[off+ng])
+				if ser {
+					if b := bucket(key, r[0]); b != nil {
+						b.has = true
+						b.conc = v
+					}
+				} else {
+					g.conc = v
+				}
+			}
+		}
+	}
+
+	hm := func(col string, counts map[int]float64) *store.Heatmap {
+		ci := indexStr(p.heatCols, col)
+		return store.NewHeatmap(lo[ci], width[ci], p.q.HeatmapBuckets, counts)
+	}
+	bucketTime := func(i int) time.Time { return p.q.Start.Add(time.Duration(i) * p.gran) }
+	// Rates per group: per bucket and mean.
+	rateOf := func(key string, c store.Calc) (map[time.Time]float64, store.CalcValue) {
+		base, _ := store.RateBase(c)
+		bi := p.sqlIdx[keyOf(base)]
+		vals := map[time.Time]float64{}
+		for i, b := range buckets[key] {
+			if b.has && len(b.sql) > bi && !b.sql[bi].Null {
+				vals[bucketTime(i)] = b.sql[bi].Num
+			}
+		}
+		return store.Rates(vals, p.q.Start, p.q.End, p.gran)
+	}
+	rates := map[string]map[int]map[time.Time]float64{} // group → calc index → bucket rates
+	for key, g := range groups {
+		g.row = store.Row{Group: g.vals, Values: make([]store.CalcValue, len(p.q.Calcs))}
+		for i, c := range p.q.Calcs {
+			switch {
+			case inSQL(c.Op):
+				g.row.Values[i] = g.sql[p.sqlIdx[keyOf(c)]]
+			case c.Op == store.CalcHeatmap:
+				g.row.Values[i] = store.CalcValue{Heatmap: hm(c.Column, g.heat[c.Column])}
+			case c.Op == store.CalcConcurrency:
+				g.row.Values[i] = g.conc
+				if g.conc == (store.CalcValue{}) {
+					g.row.Values[i] = store.CalcValue{Num: 0}
+				}
+			default:
+				per, mean := rateOf(key, c)
+				g.row.Values[i] = mean
+				if rates[key] == nil {
+					rates[key] = map[int]map[time.Time]float64{}
+				}
+				rates[key][i] = per
+			}
+		}
+	}
+	if p.goSide {
+		kept := order[:0]
+		for _, g := range order {
+			if p.passHavings(g) {
+				kept = append(kept, g)
+			}
+		}
+		order = kept
+		sort.SliceStable(order, func(i, j int) bool { return p.less(order[i], order[j]) })
+		if len(order) > p.q.Limit {
+			order = order[:p.q.Limit]
+		}
+	}
+	res := store.AggregateResult{Rows: make([]store.Row, len(order)), Series: []store.SeriesPoint{}}
+	for i, g := range order {
+		res.Rows[i] = g.row
+	}
+	if p.q.Granularity > 0 {
+		for bi := 0; bi < nb; bi++ {
+			for _, g := range order {
+				key := groupKey(g.vals)
+				bs := buckets[key]
+				if bs == nil || !bs[bi].has {
+					continue
+				}
+				b := bs[bi]
+				t := bucketTime(bi)
+				pt := store.SeriesPoint{Time: t, Row: store.Row{Group: g.vals, Values: make([]store.CalcValue, len(p.q.Calcs))}}
+				for i, c := range p.q.Calcs {
+					switch {
+					case inSQL(c.Op):
+						if len(b.sql) > 0 {
+							pt.Values[i] = b.sql[p.sqlIdx[keyOf(c)]]
+						} else {
+							pt.Values[i] = zeroOf(c)
+						}
+					case c.Op == store.CalcHeatmap:
+						pt.Values[i] = store.CalcValue{Heatmap: hm(c.Column, b.heat[c.Column])}
+					case c.Op == store.CalcConcurrency:
+						pt.Values[i] = b.conc
+						if b.conc == (store.CalcValue{}) {
+							pt.Values[i] = store.CalcValue{Num: 0}
+						}
+					default:
+						if r, ok := rates[key][i][t]; ok {
+							pt.Values[i] = store.CalcValue{Num: r}
+						} else {
+							pt.Values[i] = store.CalcValue{Null: true}
+						}
+					}
+				}
+				res.Series = append(res.Series, pt)
+			}
+		}
+	}
+	return res, nil
+}
+
+func zeroOf(c store.Calc) store.CalcValue {
+	if c.Op == store.CalcCount {
+		return store.CalcValue{}
+	}
+	return store.CalcValue{Null: true}
+}
+
+func (p *AggPlan) exec(ctx context.Context, run QueryFunc, st Stmt) ([][]any, error) {
+	rows, err := run(ctx, st.SQL, st.Args)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate %s: %w", st.Name, err)
+	}
+	return rows, nil
+}
+
+// value returns g's value of calculation c (which is in the query or SQL).
+func (p *AggPlan) value(g *group, c store.Calc) store.CalcValue {
+	if i := p.calcPos(c); i >= 0 {
+		return g.row.Values[i]
+	}
+	if i, ok := p.sqlIdx[keyOf(c)]; ok {
+		return g.sql[i]
+	}
+	return store.CalcValue{Null: true}
+}
+
+func (p *AggPlan) passHavings(g *group) bool {
+	for _, h := range p.q.Havings {
+		v := p.value(g, h.Calc)
+		if v.Null || v.Heatmap != nil || !store.CompareHaving(v.Num, h.Op, h.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *AggPlan) less(a, b *group) bool {
+	used := map[int]bool{}
+	for _, o := range p.orders {
+		var c int
+		if o.Calc != nil {
+			va, vb := p.value(a, *o.Calc), p.value(b, *o.Calc)
+			switch {
+			case va.Null && vb.Null:
+				c = 0
+			case va.Null:
+				return false // nulls last either way
+			case vb.Null:
+				return true
+			case va.Num < vb.Num:
+				c = -1
+			case va.Num > vb.Num:
+				c = 1
+			}
+		} else {
+			i := indexStr(p.q.Breakdowns, o.Breakdown)
+			used[i] = true
+			va, vb := a.vals[i], b.vals[i]
+			if (va == nil) != (vb == nil) {
+				return vb == nil
+			}
+			c = store.CompareGroupValues(va, vb)
+		}
+		if o.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c < 0
+		}
+	}
+	for i := range a.vals {
+		if used[i] {
+			continue
+		}
+		if c := store.CompareGroupValues(a.vals[i], b.vals[i]); c != 0 {
+			return c < 0
+		}
+	}
+	return a.order < b.order
+}
+
+// normGroup converts driver values of breakdowns to string, int64,
+// float64, bool or nil.
+func normGroup(vals []any) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		switch x := v.(type) {
+		case nil, string, int64, float64, bool:
+			out[i] = x
+		case []byte:
+			out[i] = string(x)
+		case int8, int16, int32, int, uint8, uint16, uint32, uint64, uint:
+			n, _ := asInt(x)
+			out[i] = n
+		case float32:
+			out[i] = float64(x)
+		case *big.Int:
+			out[i] = x.Int64()
+		default:
+			out[i] = fmt.Sprint(x)
+		}
+	}
+	return out
+}
+
+func groupKey(vals []any) string {
+	var sb strings.Builder
+	for _, v := range vals {
+		switch x := v.(type) {
+		case nil:
+			sb.WriteString("n;")
+		case string:
+			sb.WriteString("s")
+			sb.WriteString(strconv.Itoa(len(x)))
+			sb.WriteString(":")
+			sb.WriteString(x)
+		case int64:
+			sb.WriteString("i" + strconv.FormatInt(x, 10) + ";")
+		case float64:
+			sb.WriteString("f" + strconv.FormatFloat(x, 'g', -1, 64) + ";")
+		case bool:
+			sb.WriteString("b" + strconv.FormatBool(x) + ";")
+		}
+	}
+	return sb.String()
+}
+
+func calcValue(v any) store.CalcValue {
+	f, ok := asFloat(v)
+	if !ok || math.IsNaN(f) {
+		return store.CalcValue{Null: true}
+	}
+	return store.CalcValue{Num: f}
+}
+
+func asFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case *big.Int:
+		f, _ := new(big.Float).SetInt(x).Float64()
+		return f, true
+	case nil:
+		return 0, false
+	}
+	if i, ok := asInt(v); ok {
+		return float64(i), true
+	}
+	return 0, false
+}
+
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int32:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case int:
+		return int64(x), true
+	case uint8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case uint64:
+		return int64(x), true
+	case uint:
+		return int64(x), true
+	case float64:
+		return int64(x), true
+	case *big.Int:
+		return x.Int64(), true
+	}
+	return 0, false
+}
