@@ -1,0 +1,154 @@
+package otlp
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+// fuzzSeeds returns the testdata requests as OTLP/JSON and as protobuf.
+func fuzzSeeds(f *testing.F) (jsonSeeds, pbSeeds [][]byte) {
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seeds: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		jsonSeeds = append(jsonSeeds, b)
+		var tb testing.TB = f
+		pb, err := proto.Marshal(parseJSONRequest(tb, b))
+		if err != nil {
+			f.Fatal(err)
+		}
+		pbSeeds = append(pbSeeds, pb)
+	}
+	pbSeeds = append(pbSeeds, benchRequestProto(f, 2, 3, 4))
+	return jsonSeeds, pbSeeds
+}
+
+// checkResult holds for every successful decode: every event has a valid
+// trace id, spans a valid span id, the rest a parent, and the counts add up.
+func checkResult(t *testing.T, res Result) {
+	spans := 0
+	for i := range res.Events {
+		e := &res.Events[i]
+		if e.TraceID.IsZero() {
+			t.Fatalf("event %d has a zero trace id", i)
+		}
+		if e.Dataset == "" || e.ServiceName == "" || e.SampleRate < 1 {
+			t.Fatalf("event %d: dataset %q service %q sample rate %d", i, e.Dataset, e.ServiceName, e.SampleRate)
+		}
+		switch e.AnnotationType {
+		case "":
+			spans++
+			if e.SpanID.IsZero() {
+				t.Fatalf("span %d has a zero span id", i)
+			}
+		case model.AnnotationSpanEvent, model.AnnotationLink:
+			if e.ParentID.IsZero() {
+				t.Fatalf("annotation %d has no parent", i)
+			}
+		}
+		_ = e.AppendJSON(nil)
+	}
+	if spans != res.Spans {
+		t.Fatalf("%d span events, Spans=%d", spans, res.Spans)
+	}
+	if (res.Rejected > 0) != (res.RejectMessage != "") {
+		t.Fatalf("rejected %d with message %q", res.Rejected, res.RejectMessage)
+	}
+}
+
+func FuzzDecodeProtobuf(f *testing.F) {
+	_, pbSeeds := fuzzSeeds(f)
+	for _, s := range pbSeeds {
+		f.Add(s)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0x0a, 0x02, 0x12, 0x00})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		res, err := DecodeProtobuf(body)
+		if err != nil {
+			return
+		}
+		checkResult(t, res)
+	})
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	jsonSeeds, _ := fuzzSeeds(f)
+	for _, s := range jsonSeeds {
+		f.Add(s)
+	}
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","parentSpanId":"zz"}]}]}]}`))
+	f.Add([]byte(`{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"0AF7651916CD43DD8448EB211C80319C","span_id":"t61rcWkgMzE="}]}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		res, err := DecodeJSON(body)
+		if err != nil {
+			return
+		}
+		checkResult(t, res)
+	})
+}
+
+func FuzzHTTPHandler(f *testing.F) {
+	jsonSeeds, pbSeeds := fuzzSeeds(f)
+	for _, s := range jsonSeeds {
+		f.Add(s, "application/json", "", true)
+	}
+	for _, s := range pbSeeds {
+		f.Add(s, "application/x-protobuf", "", true)
+	}
+	f.Add(gzipped(f, pbSeeds[0]), "application/protobuf", "gzip", true)
+	f.Add(zstded(f, jsonSeeds[0]), "application/json; charset=utf-8", "zstd", false)
+	f.Add([]byte("x"), "text/html", "br", true)
+
+	f.Fuzz(func(t *testing.T, body []byte, contentType, encoding string, withKey bool) {
+		rec := &recorder{}
+		h := NewHTTPHandler(Config{MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20}, newDeps(rec, nil))
+		req := httptest.NewRequest(http.MethodPost, PathTraces, bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Content-Encoding", encoding)
+		if withKey {
+			req.Header.Set("X-Honeycomb-Team", goodKey)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200:
+			for _, c := range rec.all() {
+				checkResult(t, Result{Events: c.events, Spans: countSpans(c.events)})
+			}
+		case 400, 401, 413, 415:
+			if len(rec.all()) != 0 {
+				t.Fatalf("status %d but the consumer was called", w.Code)
+			}
+			if w.Code == 401 && withKey {
+				t.Fatal("401 with a good key")
+			}
+		default:
+			t.Fatalf("unexpected status %d: %s", w.Code, w.Body.Bytes())
+		}
+	})
+}
+
+func countSpans(events []model.Event) int {
+	n := 0
+	for i := range events {
+		if events[i].IsSpan() {
+			n++
+		}
+	}
+	return n
+}
