@@ -66,6 +66,8 @@ const (
 	scRCEnt = scRCEntity | scRCEntityRT
 )
 
+// scopeNames describe scopes for error messages; a combined entry is used
+// when all of its bits are present.
 var scopeNames = []struct {
 	s    scope
 	name string
@@ -73,8 +75,10 @@ var scopeNames = []struct {
 	{scTrace, "at the top level"},
 	{scService, "inside service(...) braces"},
 	{scEdge, "inside edge(...) braces"},
+	{scRCSvc, "inside rootcause.*.service braces"},
 	{scRCService, "inside rootcause.fault.service or rootcause.error.service braces"},
 	{scRCServiceRT, "inside rootcause.responsetime.service braces"},
+	{scRCEnt, "inside rootcause.*.entity braces"},
 	{scRCEntity, "inside rootcause.fault.entity or rootcause.error.entity braces"},
 	{scRCEntityRT, "inside rootcause.responsetime.entity braces"},
 	{scRCException, "inside rootcause.fault.exception or rootcause.error.exception braces"},
@@ -83,8 +87,9 @@ var scopeNames = []struct {
 func (s scope) describe() string {
 	var parts []string
 	for _, n := range scopeNames {
-		if s&n.s != 0 {
+		if s&n.s == n.s {
 			parts = append(parts, n.name)
+			s &^= n.s
 		}
 	}
 	switch len(parts) {

@@ -176,14 +176,14 @@ func lex(src string) ([]token, error) {
 			toks = append(toks, token{kind: tIdent, pos: start, end: i, text: src[start:i], val: src[start:i]})
 			continue
 		case c == '&' || c == '|':
-			return nil, newError(src, i, fmt.Sprintf("unexpected %q", c), fmt.Sprintf("write %c%c or %s", c, c, map[byte]string{'&': "AND", '|': "OR"}[c]))
+			return nil, newError(src, i, fmt.Sprintf("unexpected %q", string(c)), fmt.Sprintf("write %c%c or %s", c, c, map[byte]string{'&': "AND", '|': "OR"}[c]))
 		default:
 			r, _ := utf8.DecodeRuneInString(src[i:])
 			want := "expected a keyword, a value, an operator or a parenthesis"
 			if r == '\'' || r == '“' || r == '”' {
 				want = `strings are written in straight double quotes ("…")`
 			}
-			return nil, newError(src, i, fmt.Sprintf("unexpected character %q", r), want)
+			return nil, newError(src, i, fmt.Sprintf("unexpected character %q", string(r)), want)
 		}
 		toks = append(toks, token{kind: k, pos: start, end: i, text: src[start:i]})
 	}

@@ -168,9 +168,15 @@ func (p *parser) parseAtom(sc scope) Node {
 		p.depth--
 		return x
 	case tIdent:
+		if isWord(t, "and") || isWord(t, "or") {
+			w := strings.ToUpper(t.text)
+			p.fail(t, "unexpected "+w, "expected a condition before "+w)
+		}
 		return p.parsePred(sc)
 	case tEOF:
 		p.fail(t, "unexpected end of expression", "expected a condition")
+	case tAnd, tOr:
+		p.fail(t, "unexpected "+t.describe(), "expected a condition before "+t.text)
 	case tString:
 		p.fail(t, "unexpected "+t.describe(), "expected a keyword; a string can only follow an operator")
 	case tNumber:
