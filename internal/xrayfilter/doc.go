@@ -32,11 +32,42 @@
 //
 // Evaluation (Expr.Match) works on Trace, a flat list of segments and
 // subsegments with the fields the language reads, and never panics on missing
-// fields: a comparison with a field the trace lacks is false, and its negation
-// true. Trace-level keywords read the root segment (ok, error, fault,
-// throttle, responsetime, http.*) or any segment (user, availabilityzone,
-// instance.id, resource.arn, annotations); service(t){f} holds when some
-// service-graph node matches t and f holds on one of that node's segments;
-// edge(a,b){f} holds when some call from a to b has a caller subsegment on
-// which f holds.
+// fields: a comparison with a field the trace lacks is false (an empty string,
+// a zero status, an unfinished segment's times), and its negation true.
+//
+// At the top level:
+//   - ok, error, fault, throttle, responsetime (end − start) and http.* read
+//     the root segment: the earliest segment document without a parent in the
+//     trace;
+//   - duration is max end − min start over all (sub)segments;
+//   - partial: a (sub)segment is in progress, a subsegment's parent is
+//     missing, or Trace.Partial is set; inferred: the graph has an inferred
+//     node;
+//   - user, availabilityzone, instance.id, resource.arn and annotation.K hold
+//     when some (sub)segment's value satisfies the comparison (annotations
+//     compare only values of the same type: numbers with numbers, strings with
+//     strings, booleans with booleans);
+//   - service(t){f} holds when some node of the trace's service graph matches
+//     t (by name, or by the keys given to id()) and f holds on one of that
+//     node's segments; the graph has a node per (segment name, origin,
+//     account), an inferred node per aws, remote or sql subsegment that no
+//     segment continues (named by its DynamoDB table if any, typed AWS::Name,
+//     AWS::DynamoDB::Table, remote or Database::SQL) and a client node per
+//     root segment; inside the braces root, inferred, name and type describe
+//     the node and the other keywords the segment (for an inferred node, the
+//     calling subsegment);
+//   - edge(a,b){f} holds when a node matching a calls a node matching b and f
+//     holds on the calling (sub)segment;
+//   - group.name and group.arn evaluate the group's expression, found through
+//     a GroupResolver;
+//   - rootcause.K.service, .entity and .exception hold when some service,
+//     entity or exception of Trace.RootCauses' list K satisfies the braces,
+//     where first, last and index give the position in the service list or
+//     entity path, remote and coverage come from the entity, inferred, name
+//     and type from the service, name and message from the exception;
+//     rootcause.json partially matches the lists rendered as the X-Ray API
+//     renders them.
+//
+// Expr.Hints extracts necessary conditions (names, annotation keys, response
+// time and duration ranges) that a store can check before loading a trace.
 package xrayfilter

@@ -93,9 +93,7 @@ func (ev *evaluator) trace(n Node) bool {
 		var v bool
 		switch n.Keyword {
 		case KwPartial:
-			for i := range ev.t.Segments {
-				v = v || ev.t.Segments[i].InProgress
-			}
+			v = ev.partial()
 		case KwInferred:
 			for i := range ev.graph().nodes {
 				v = v || ev.g.nodes[i].inferred
@@ -187,6 +185,29 @@ func (ev *evaluator) trace(n Node) bool {
 		return ev.rootCause(n)
 	case *RootCauseJSON:
 		return ev.rootCauseJSON(n)
+	}
+	return false
+}
+
+// partial reports whether the trace is known to be incomplete: the caller
+// says so, a (sub)segment is in progress, or a subsegment's parent is
+// missing.
+func (ev *evaluator) partial() bool {
+	if ev.t.Partial {
+		return true
+	}
+	for i := range ev.t.Segments {
+		if ev.t.Segments[i].InProgress {
+			return true
+		}
+	}
+	for i := range ev.t.Segments {
+		s := &ev.t.Segments[i]
+		if s.Subsegment {
+			if _, ok := ev.graph().byID[s.ParentID]; !ok {
+				return true
+			}
+		}
 	}
 	return false
 }

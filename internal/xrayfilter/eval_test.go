@@ -73,6 +73,11 @@ func TestMatchGraph(t *testing.T) {
 		{`edge("api", "backend") { responsetime > 0.55 }`, false},
 		{`edge("frontend", "backend")`, false},
 		{`edge(id(type: "AWS::ECS::Container"), id(type: "AWS::Lambda::Function"))`, true},
+		// The client node calls the root.
+		{`service(id(name: "frontend", type: "client"))`, true},
+		{`service(id(type: "client")) { ok }`, false}, // it has no segments
+		{`edge(id(type: "client"), "frontend") { ok AND responsetime = 3 }`, true},
+		{`edge(id(type: "client"), "api")`, false},
 		// Trace-level keywords.
 		{`ok`, true},
 		{`error`, false},
@@ -128,6 +133,26 @@ func TestMatchRoot(t *testing.T) {
 				t.Errorf("Match = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestMatchPartial(t *testing.T) {
+	tests := []struct {
+		name string
+		tr   *Trace
+		want bool
+	}{
+		{"complete", trace(segment(1, "api", 1, 2), sub(2, 1, "h", 1, 2)), false},
+		{"segment in progress", trace(segment(1, "api", 1, 0, inProgress)), true},
+		{"subsegment in progress", trace(segment(1, "api", 1, 2), sub(2, 1, "h", 1, 0, inProgress)), true},
+		{"subsegment without its parent", trace(segment(1, "api", 1, 2), sub(3, 2, "h", 1, 2)), true},
+		{"marked by the caller", &Trace{Partial: true, Segments: []Segment{segment(1, "api", 1, 2)}}, true},
+	}
+	e := mustParse(t, "partial")
+	for _, tt := range tests {
+		if got := e.Match(tt.tr, nil); got != tt.want {
+			t.Errorf("%s: partial = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 

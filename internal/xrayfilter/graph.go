@@ -2,10 +2,11 @@ package xrayfilter
 
 import "github.com/tracecomb/tracecomb/internal/model"
 
-// graph is the service graph of one trace, as spec'd for GetServiceGraph:
-// one node per (segment name, origin, account), one inferred node per
-// aws/remote/sql subsegment without a downstream segment, and an edge per
-// call, remembering the caller (sub)segment.
+// graph is the service graph of one trace, built as GetServiceGraph builds
+// it: one node per (segment name, origin, account), one inferred node per
+// aws/remote/sql subsegment without a downstream segment, a client node (type
+// "client", no segments of its own) per root segment, and an edge per call,
+// remembering the caller (sub)segment.
 type graph struct {
 	byID  map[model.SpanID]int
 	nodes []gnode
@@ -100,7 +101,9 @@ func buildGraph(segs []Segment) *graph {
 			index[k] = ni
 			g.nodes = append(g.nodes, gnode{name: k.name, typ: k.typ, account: k.account, inferred: k.inferred})
 		}
-		g.nodes[ni].segs = append(g.nodes[ni].segs, seg)
+		if seg >= 0 {
+			g.nodes[ni].segs = append(g.nodes[ni].segs, seg)
+		}
 		return ni
 	}
 	for i := range segs {
@@ -122,6 +125,19 @@ func buildGraph(segs []Segment) *graph {
 		if name, typ, ok := inferredName(s); ok {
 			segNode[i] = addNode(nodeKey{name: name, typ: typ, inferred: true}, i)
 		}
+	}
+	// A client node calls each root segment; the edge's caller is the root
+	// segment itself, whose stats the client edge carries.
+	for i := range segs {
+		s := &segs[i]
+		if s.Subsegment || s.Inferred {
+			continue
+		}
+		if p, ok := g.byID[s.ParentID]; ok && !s.ParentID.IsZero() && p != i {
+			continue
+		}
+		c := addNode(nodeKey{name: s.Name, typ: "client"}, -1)
+		g.edges = append(g.edges, gedge{from: c, to: segNode[i], caller: i})
 	}
 	// Edges: a segment whose parent is in the trace, and each inferred call.
 	for i := range segs {

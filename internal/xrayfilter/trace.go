@@ -11,6 +11,10 @@ type Trace struct {
 	// order. Subsegments point to their parent (a segment or a subsegment)
 	// through ParentID.
 	Segments []Segment
+	// Partial marks a trace known to miss segments (for the partial
+	// keyword, which is also true when a segment is in progress or a
+	// subsegment's parent is absent).
+	Partial bool
 	// RootCauses holds the trace summary's root-cause lists; nil when they
 	// are not known, so that rootcause predicates are false.
 	RootCauses *RootCauses
