@@ -12,7 +12,6 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/tracecomb/tracecomb/internal/model"
 )
@@ -31,18 +30,16 @@ type Result struct {
 	RejectMessage string
 }
 
-var (
-	protoUnmarshal = proto.UnmarshalOptions{}
-	jsonUnmarshal  = protojson.UnmarshalOptions{DiscardUnknown: true}
-)
+var jsonUnmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
 
-// DecodeProtobuf decodes a binary protobuf ExportTraceServiceRequest.
+// DecodeProtobuf decodes a binary protobuf ExportTraceServiceRequest. The
+// events do not alias body.
 func DecodeProtobuf(body []byte) (Result, error) {
-	var req coltracepb.ExportTraceServiceRequest
-	if err := protoUnmarshal.Unmarshal(body, &req); err != nil {
+	req, err := decodeProtobufRequest(body)
+	if err != nil {
 		return Result{}, err
 	}
-	return Convert(&req), nil
+	return Convert(req), nil
 }
 
 // DecodeJSON decodes an OTLP/JSON ExportTraceServiceRequest: lowerCamelCase

@@ -131,7 +131,7 @@ func decodeFile(t *testing.T, name string) Result {
 	return res
 }
 
-func field(t *testing.T, e *model.Event, key string) (model.Value, bool) {
+func getField(t *testing.T, e *model.Event, key string) (model.Value, bool) {
 	t.Helper()
 	return e.Get(key)
 }
@@ -151,7 +151,7 @@ func TestDecodeMapping(t *testing.T) {
 	retry, exc, before, link := &res.Events[1], &res.Events[2], &res.Events[3], &res.Events[4]
 
 	str := func(e *model.Event, key string) string {
-		v, ok := field(t, e, key)
+		v, ok := getField(t, e, key)
 		if !ok {
 			return "<absent>"
 		}

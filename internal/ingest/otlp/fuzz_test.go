@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tracecomb/tracecomb/internal/model"
@@ -82,6 +83,15 @@ func FuzzDecodeProtobuf(f *testing.F) {
 			return
 		}
 		checkResult(t, res)
+		// The hand-written wire decoder must agree with proto.Unmarshal
+		// wherever proto.Unmarshal accepts the input.
+		var req coltracepb.ExportTraceServiceRequest
+		if proto.Unmarshal(body, &req) != nil {
+			return
+		}
+		if got, want := render(res), render(Convert(&req)); !bytes.Equal(got, want) {
+			t.Fatalf("wire decoder and proto.Unmarshal differ:\n got %s\nwant %s", got, want)
+		}
 	})
 }
 

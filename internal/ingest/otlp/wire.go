@@ -1,0 +1,539 @@
+package otlp
+
+import (
+	"errors"
+	"math"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// The binary protobuf path is the hottest code in tracecomb, so it does not
+// use proto.Unmarshal, which allocates every message, oneof wrapper and
+// string on its own. wireDecoder reads the protobuf wire format directly
+// into the same generated types, taking the structs from chunked slabs,
+// and every string as a substring of one copy of the body. The result
+// means exactly what proto.Unmarshal would produce (FuzzDecodeProtobuf
+// checks that), except that strings are not checked for valid UTF-8:
+// like the OpenTelemetry Collector, tracecomb keeps such a span rather
+// than failing the whole request.
+
+var errRecursion = errors.New("exceeded maximum recursion depth")
+
+type wireDecoder struct {
+	body []byte
+	str  string // string(body): strings are substrings of it
+	// depth counts nested AnyValues, as proto.Unmarshal does.
+	depth int
+
+	resourceSpans slab[tracepb.ResourceSpans]
+	resources     slab[resourcepb.Resource]
+	scopeSpans    slab[tracepb.ScopeSpans]
+	scopes        slab[commonpb.InstrumentationScope]
+	spans         slab[tracepb.Span]
+	events        slab[tracepb.Span_Event]
+	links         slab[tracepb.Span_Link]
+	statuses      slab[tracepb.Status]
+	kvs           slab[commonpb.KeyValue]
+	anys          slab[commonpb.AnyValue]
+	strVals       slab[commonpb.AnyValue_StringValue]
+	intVals       slab[commonpb.AnyValue_IntValue]
+	dblVals       slab[commonpb.AnyValue_DoubleValue]
+	boolVals      slab[commonpb.AnyValue_BoolValue]
+
+	// Stacks that collect a message's repeated children before they are
+	// copied into an exactly sized slice.
+	rsStack   []*tracepb.ResourceSpans
+	ssStack   []*tracepb.ScopeSpans
+	spanStack []*tracepb.Span
+	evStack   []*tracepb.Span_Event
+	linkStack []*tracepb.Span_Link
+	kvStack   []*commonpb.KeyValue
+	anyStack  []*commonpb.AnyValue
+
+	rsPtrs   ptrSlab[tracepb.ResourceSpans]
+	ssPtrs   ptrSlab[tracepb.ScopeSpans]
+	spanPtrs ptrSlab[tracepb.Span]
+	evPtrs   ptrSlab[tracepb.Span_Event]
+	linkPtrs ptrSlab[tracepb.Span_Link]
+	kvPtrs   ptrSlab[commonpb.KeyValue]
+	anyPtrs  ptrSlab[commonpb.AnyValue]
+}
+
+// slab hands out pointers to zeroed values allocated in growing chunks.
+type slab[T any] struct{ buf []T }
+
+func (s *slab[T]) next() *T {
+	if len(s.buf) == cap(s.buf) {
+		s.buf = make([]T, 0, min(max(2*cap(s.buf), 16), 4096))
+	}
+	s.buf = s.buf[:len(s.buf)+1]
+	return &s.buf[len(s.buf)-1]
+}
+
+// ptrSlab hands out pointer slices carved from shared chunks.
+type ptrSlab[T any] struct{ buf []*T }
+
+// take copies src into a slice from the slab with len and cap len(src).
+func (s *ptrSlab[T]) take(src []*T) []*T {
+	n := len(src)
+	if n == 0 {
+		return nil
+	}
+	if len(s.buf)+n > cap(s.buf) {
+		s.buf = make([]*T, 0, max(min(max(2*cap(s.buf), 64), 8192), n))
+	}
+	l := len(s.buf)
+	s.buf = append(s.buf, src...)
+	return s.buf[l : l+n : l+n]
+}
+
+// finish moves stack[start:] into a slab slice appended to dst and pops it.
+func finish[T any](dst []*T, stack *[]*T, start int, s *ptrSlab[T]) []*T {
+	items := (*stack)[start:]
+	if len(dst) == 0 {
+		dst = s.take(items)
+	} else {
+		dst = append(dst, items...) // a repeated field split by a merge: rare
+	}
+	clear(items)
+	*stack = (*stack)[:start]
+	return dst
+}
+
+// field is one decoded field of a message.
+type field struct {
+	num    protowire.Number
+	typ    protowire.Type
+	u      uint64 // varint, fixed32 or fixed64 value
+	val    []byte // bytes value
+	valOff int    // offset of val in the body
+}
+
+// fields iterates the fields of a message occupying body[off:off+len(b)].
+type fields struct {
+	b   []byte
+	off int
+	err error
+	f   field
+}
+
+func (it *fields) next() bool {
+	if len(it.b) == 0 || it.err != nil {
+		return false
+	}
+	num, typ, n := protowire.ConsumeTag(it.b)
+	if n < 0 {
+		it.err = protowire.ParseError(n)
+		return false
+	}
+	it.skip(n)
+	it.f = field{num: num, typ: typ}
+	switch typ {
+	case protowire.VarintType:
+		it.f.u, n = protowire.ConsumeVarint(it.b)
+	case protowire.Fixed64Type:
+		it.f.u, n = protowire.ConsumeFixed64(it.b)
+	case protowire.Fixed32Type:
+		var v uint32
+		v, n = protowire.ConsumeFixed32(it.b)
+		it.f.u = uint64(v)
+	case protowire.BytesType:
+		it.f.val, n = protowire.ConsumeBytes(it.b)
+		it.f.valOff = it.off + n - len(it.f.val)
+	default:
+		n = protowire.ConsumeFieldValue(num, typ, it.b)
+	}
+	if n < 0 {
+		it.err = protowire.ParseError(n)
+		return false
+	}
+	it.skip(n)
+	return true
+}
+
+func (it *fields) skip(n int) {
+	it.b = it.b[n:]
+	it.off += n
+}
+
+func (d *wireDecoder) fieldsOf(f *field) fields { return fields{b: f.val, off: f.valOff} }
+
+func (d *wireDecoder) string(f *field) string { return d.str[f.valOff : f.valOff+len(f.val)] }
+
+// bytes returns a bytes value; it aliases the body.
+func (d *wireDecoder) bytes(f *field) []byte {
+	if len(f.val) == 0 {
+		return []byte{}
+	}
+	return f.val[:len(f.val):len(f.val)]
+}
+
+// decodeProtobufRequest reads a binary ExportTraceServiceRequest. The
+// result's bytes fields alias body; its strings do not.
+func decodeProtobufRequest(body []byte) (*coltracepb.ExportTraceServiceRequest, error) {
+	d := &wireDecoder{body: body, str: string(body)}
+	req := &coltracepb.ExportTraceServiceRequest{}
+	it := fields{b: body}
+	start := len(d.rsStack)
+	for it.next() {
+		if it.f.num == 1 && it.f.typ == protowire.BytesType {
+			rs := d.resourceSpans.next()
+			if err := d.resourceSpansMsg(&it.f, rs); err != nil {
+				return nil, err
+			}
+			d.rsStack = append(d.rsStack, rs)
+		}
+	}
+	if it.err != nil {
+		return nil, it.err
+	}
+	req.ResourceSpans = finish(req.ResourceSpans, &d.rsStack, start, &d.rsPtrs)
+	return req, nil
+}
+
+func (d *wireDecoder) resourceSpansMsg(f *field, rs *tracepb.ResourceSpans) error {
+	it := d.fieldsOf(f)
+	start := len(d.ssStack)
+	for it.next() {
+		if it.f.typ != protowire.BytesType {
+			continue
+		}
+		switch it.f.num {
+		case 1:
+			if rs.Resource == nil {
+				rs.Resource = d.resources.next()
+			}
+			if err := d.resourceMsg(&it.f, rs.Resource); err != nil {
+				return err
+			}
+		case 2:
+			ss := d.scopeSpans.next()
+			if err := d.scopeSpansMsg(&it.f, ss); err != nil {
+				return err
+			}
+			d.ssStack = append(d.ssStack, ss)
+		case 3:
+			rs.SchemaUrl = d.string(&it.f)
+		}
+	}
+	rs.ScopeSpans = finish(rs.ScopeSpans, &d.ssStack, start, &d.ssPtrs)
+	return it.err
+}
+
+func (d *wireDecoder) resourceMsg(f *field, r *resourcepb.Resource) error {
+	it := d.fieldsOf(f)
+	start := len(d.kvStack)
+	for it.next() {
+		switch {
+		case it.f.num == 1 && it.f.typ == protowire.BytesType:
+			if err := d.pushKeyValue(&it.f); err != nil {
+				return err
+			}
+		case it.f.num == 2 && it.f.typ == protowire.VarintType:
+			r.DroppedAttributesCount = uint32(it.f.u)
+		}
+	}
+	r.Attributes = finish(r.Attributes, &d.kvStack, start, &d.kvPtrs)
+	return it.err
+}
+
+func (d *wireDecoder) scopeSpansMsg(f *field, ss *tracepb.ScopeSpans) error {
+	it := d.fieldsOf(f)
+	start := len(d.spanStack)
+	for it.next() {
+		if it.f.typ != protowire.BytesType {
+			continue
+		}
+		switch it.f.num {
+		case 1:
+			if ss.Scope == nil {
+				ss.Scope = d.scopes.next()
+			}
+			if err := d.scopeMsg(&it.f, ss.Scope); err != nil {
+				return err
+			}
+		case 2:
+			sp := d.spans.next()
+			if err := d.spanMsg(&it.f, sp); err != nil {
+				return err
+			}
+			d.spanStack = append(d.spanStack, sp)
+		case 3:
+			ss.SchemaUrl = d.string(&it.f)
+		}
+	}
+	ss.Spans = finish(ss.Spans, &d.spanStack, start, &d.spanPtrs)
+	return it.err
+}
+
+func (d *wireDecoder) scopeMsg(f *field, s *commonpb.InstrumentationScope) error {
+	it := d.fieldsOf(f)
+	start := len(d.kvStack)
+	for it.next() {
+		switch {
+		case it.f.num == 1 && it.f.typ == protowire.BytesType:
+			s.Name = d.string(&it.f)
+		case it.f.num == 2 && it.f.typ == protowire.BytesType:
+			s.Version = d.string(&it.f)
+		case it.f.num == 3 && it.f.typ == protowire.BytesType:
+			if err := d.pushKeyValue(&it.f); err != nil {
+				return err
+			}
+		case it.f.num == 4 && it.f.typ == protowire.VarintType:
+			s.DroppedAttributesCount = uint32(it.f.u)
+		}
+	}
+	s.Attributes = finish(s.Attributes, &d.kvStack, start, &d.kvPtrs)
+	return it.err
+}
+
+func (d *wireDecoder) spanMsg(f *field, sp *tracepb.Span) error {
+	it := d.fieldsOf(f)
+	kvStart, evStart, linkStart := len(d.kvStack), len(d.evStack), len(d.linkStack)
+	for it.next() {
+		switch it.f.typ {
+		case protowire.BytesType:
+			switch it.f.num {
+			case 1:
+				sp.TraceId = d.bytes(&it.f)
+			case 2:
+				sp.SpanId = d.bytes(&it.f)
+			case 3:
+				sp.TraceState = d.string(&it.f)
+			case 4:
+				sp.ParentSpanId = d.bytes(&it.f)
+			case 5:
+				sp.Name = d.string(&it.f)
+			case 9:
+				if err := d.pushKeyValue(&it.f); err != nil {
+					return err
+				}
+			case 11:
+				ev := d.events.next()
+				if err := d.eventMsg(&it.f, ev); err != nil {
+					return err
+				}
+				d.evStack = append(d.evStack, ev)
+			case 13:
+				l := d.links.next()
+				if err := d.linkMsg(&it.f, l); err != nil {
+					return err
+				}
+				d.linkStack = append(d.linkStack, l)
+			case 15:
+				if sp.Status == nil {
+					sp.Status = d.statuses.next()
+				}
+				if err := d.statusMsg(&it.f, sp.Status); err != nil {
+					return err
+				}
+			}
+		case protowire.VarintType:
+			switch it.f.num {
+			case 6:
+				sp.Kind = tracepb.Span_SpanKind(int32(it.f.u))
+			case 10:
+				sp.DroppedAttributesCount = uint32(it.f.u)
+			case 12:
+				sp.DroppedEventsCount = uint32(it.f.u)
+			case 14:
+				sp.DroppedLinksCount = uint32(it.f.u)
+			}
+		case protowire.Fixed64Type:
+			switch it.f.num {
+			case 7:
+				sp.StartTimeUnixNano = it.f.u
+			case 8:
+				sp.EndTimeUnixNano = it.f.u
+			}
+		case protowire.Fixed32Type:
+			if it.f.num == 16 {
+				sp.Flags = uint32(it.f.u)
+			}
+		}
+	}
+	sp.Attributes = finish(sp.Attributes, &d.kvStack, kvStart, &d.kvPtrs)
+	sp.Events = finish(sp.Events, &d.evStack, evStart, &d.evPtrs)
+	sp.Links = finish(sp.Links, &d.linkStack, linkStart, &d.linkPtrs)
+	return it.err
+}
+
+func (d *wireDecoder) eventMsg(f *field, ev *tracepb.Span_Event) error {
+	it := d.fieldsOf(f)
+	start := len(d.kvStack)
+	for it.next() {
+		switch {
+		case it.f.num == 1 && it.f.typ == protowire.Fixed64Type:
+			ev.TimeUnixNano = it.f.u
+		case it.f.num == 2 && it.f.typ == protowire.BytesType:
+			ev.Name = d.string(&it.f)
+		case it.f.num == 3 && it.f.typ == protowire.BytesType:
+			if err := d.pushKeyValue(&it.f); err != nil {
+				return err
+			}
+		case it.f.num == 4 && it.f.typ == protowire.VarintType:
+			ev.DroppedAttributesCount = uint32(it.f.u)
+		}
+	}
+	ev.Attributes = finish(ev.Attributes, &d.kvStack, start, &d.kvPtrs)
+	return it.err
+}
+
+func (d *wireDecoder) linkMsg(f *field, l *tracepb.Span_Link) error {
+	it := d.fieldsOf(f)
+	start := len(d.kvStack)
+	for it.next() {
+		switch {
+		case it.f.num == 1 && it.f.typ == protowire.BytesType:
+			l.TraceId = d.bytes(&it.f)
+		case it.f.num == 2 && it.f.typ == protowire.BytesType:
+			l.SpanId = d.bytes(&it.f)
+		case it.f.num == 3 && it.f.typ == protowire.BytesType:
+			l.TraceState = d.string(&it.f)
+		case it.f.num == 4 && it.f.typ == protowire.BytesType:
+			if err := d.pushKeyValue(&it.f); err != nil {
+				return err
+			}
+		case it.f.num == 5 && it.f.typ == protowire.VarintType:
+			l.DroppedAttributesCount = uint32(it.f.u)
+		case it.f.num == 6 && it.f.typ == protowire.Fixed32Type:
+			l.Flags = uint32(it.f.u)
+		}
+	}
+	l.Attributes = finish(l.Attributes, &d.kvStack, start, &d.kvPtrs)
+	return it.err
+}
+
+func (d *wireDecoder) statusMsg(f *field, st *tracepb.Status) error {
+	it := d.fieldsOf(f)
+	for it.next() {
+		switch {
+		case it.f.num == 2 && it.f.typ == protowire.BytesType:
+			st.Message = d.string(&it.f)
+		case it.f.num == 3 && it.f.typ == protowire.VarintType:
+			st.Code = tracepb.Status_StatusCode(int32(it.f.u))
+		}
+	}
+	return it.err
+}
+
+// pushKeyValue decodes a KeyValue and pushes it on kvStack.
+func (d *wireDecoder) pushKeyValue(f *field) error {
+	kv := d.kvs.next()
+	it := d.fieldsOf(f)
+	for it.next() {
+		if it.f.typ != protowire.BytesType {
+			continue
+		}
+		switch it.f.num {
+		case 1:
+			kv.Key = d.string(&it.f)
+		case 2:
+			if kv.Value == nil {
+				kv.Value = d.anys.next()
+			}
+			if err := d.anyValueMsg(&it.f, kv.Value); err != nil {
+				return err
+			}
+		}
+	}
+	if it.err != nil {
+		return it.err
+	}
+	d.kvStack = append(d.kvStack, kv)
+	return nil
+}
+
+func (d *wireDecoder) anyValueMsg(f *field, av *commonpb.AnyValue) error {
+	d.depth++
+	defer func() { d.depth-- }()
+	if d.depth > protowire.DefaultRecursionLimit/2 {
+		return errRecursion
+	}
+	it := d.fieldsOf(f)
+	for it.next() {
+		switch it.f.typ {
+		case protowire.BytesType:
+			switch it.f.num {
+			case 1:
+				v := d.strVals.next()
+				v.StringValue = d.string(&it.f)
+				av.Value = v
+			case 5:
+				arr, ok := av.Value.(*commonpb.AnyValue_ArrayValue)
+				if !ok {
+					arr = &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{}}
+				}
+				if err := d.arrayMsg(&it.f, arr.ArrayValue); err != nil {
+					return err
+				}
+				av.Value = arr
+			case 6:
+				kvl, ok := av.Value.(*commonpb.AnyValue_KvlistValue)
+				if !ok {
+					kvl = &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{}}
+				}
+				if err := d.kvListMsg(&it.f, kvl.KvlistValue); err != nil {
+					return err
+				}
+				av.Value = kvl
+			case 7:
+				av.Value = &commonpb.AnyValue_BytesValue{BytesValue: d.bytes(&it.f)}
+			}
+		case protowire.VarintType:
+			switch it.f.num {
+			case 2:
+				v := d.boolVals.next()
+				v.BoolValue = it.f.u != 0
+				av.Value = v
+			case 3:
+				v := d.intVals.next()
+				v.IntValue = int64(it.f.u)
+				av.Value = v
+			}
+		case protowire.Fixed64Type:
+			if it.f.num == 4 {
+				v := d.dblVals.next()
+				v.DoubleValue = math.Float64frombits(it.f.u)
+				av.Value = v
+			}
+		}
+	}
+	return it.err
+}
+
+func (d *wireDecoder) arrayMsg(f *field, arr *commonpb.ArrayValue) error {
+	it := d.fieldsOf(f)
+	start := len(d.anyStack)
+	for it.next() {
+		if it.f.num == 1 && it.f.typ == protowire.BytesType {
+			av := d.anys.next()
+			if err := d.anyValueMsg(&it.f, av); err != nil {
+				return err
+			}
+			d.anyStack = append(d.anyStack, av)
+		}
+	}
+	arr.Values = finish(arr.Values, &d.anyStack, start, &d.anyPtrs)
+	return it.err
+}
+
+func (d *wireDecoder) kvListMsg(f *field, kvl *commonpb.KeyValueList) error {
+	d.depth++
+	defer func() { d.depth-- }()
+	it := d.fieldsOf(f)
+	start := len(d.kvStack)
+	for it.next() {
+		if it.f.num == 1 && it.f.typ == protowire.BytesType {
+			if err := d.pushKeyValue(&it.f); err != nil {
+				return err
+			}
+		}
+	}
+	kvl.Values = finish(kvl.Values, &d.kvStack, start, &d.kvPtrs)
+	return it.err
+}
