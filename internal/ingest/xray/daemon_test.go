@@ -1,0 +1,528 @@
+package xray
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/tracecomb/tracecomb/internal/ingest"
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+var nopConsumer = ingest.ConsumerFunc(func(context.Context, string, []model.Event) error { return nil })
+
+// sumVec adds up a counter vector over every label value the daemon uses.
+func sumVec(t testing.TB, v *prometheus.CounterVec) float64 {
+	t.Helper()
+	labels := append([]string{ReasonNoHeader, ReasonBadHeader, ReasonEmptyBody, reasonInternal, dropQueueFull, dropConsumer}, ErrorCodes...)
+	total := 0.0
+	for _, l := range labels {
+		total += testutil.ToFloat64(v.WithLabelValues(l))
+	}
+	return total
+}
+
+// sink is a consumer that records every call.
+type sink struct {
+	mu      sync.Mutex
+	calls   [][]model.Event
+	envs    []string
+	arrived chan struct{}
+	block   chan struct{} // when non-nil, Consume waits for it to close
+	fail    error
+}
+
+func newSink() *sink { return &sink{arrived: make(chan struct{}, 1000)} }
+
+func (s *sink) Consume(ctx context.Context, env string, events []model.Event) error {
+	if s.block != nil {
+		select {
+		case <-s.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	if s.fail != nil {
+		err := s.fail
+		s.fail = nil
+		s.mu.Unlock()
+		return err
+	}
+	s.calls = append(s.calls, events)
+	s.envs = append(s.envs, env)
+	s.mu.Unlock()
+	select {
+	case s.arrived <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *sink) events() []model.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all []model.Event
+	for _, c := range s.calls {
+		all = append(all, c...)
+	}
+	return all
+}
+
+func (s *sink) find(id string) (model.Event, bool) {
+	for _, e := range s.events() {
+		if e.SpanID.String() == id {
+			return e, true
+		}
+	}
+	return model.Event{}, false
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func startDaemon(t *testing.T, cfg Config, c ingest.Consumer, set Settings) *Daemon {
+	t.Helper()
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	d, err := NewDaemon(cfg, c, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return d
+}
+
+func dial(t *testing.T, d *Daemon) net.Conn {
+	t.Helper()
+	c, err := net.Dial("udp", d.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func send(t *testing.T, c net.Conn, p string) {
+	t.Helper()
+	if _, err := c.Write([]byte(p)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// segment returns a one-span segment datagram with the given id.
+func segment(id string) string {
+	return `{"format":"json","version":1}` + "\n" +
+		`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"` + id + `","name":"svc","start_time":1.5e9,"end_time":1.6e9}`
+}
+
+func spanID(i int) string { return fmt.Sprintf("%016x", i+1) }
+
+func TestDaemonDelivers(t *testing.T) {
+	s := newSink()
+	d := startDaemon(t, Config{Env: "prod"}, s, Settings{})
+	c := dial(t, d)
+	p, err := os.ReadFile("testdata/datagram_go_sdk.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, c, string(p))
+	send(t, c, segment("00000000000000aa"))
+	eventually(t, "both documents", func() bool { return len(s.events()) == 4 })
+	if e, ok := s.find("2a2b3c4d5e6f7082"); !ok || e.ParentID.String() != "1a2b3c4d5e6f7081" || e.ServiceName != "e2e-svc" {
+		t.Errorf("remote subsegment: %+v", e)
+	}
+	s.mu.Lock()
+	for _, env := range s.envs {
+		if env != "prod" {
+			t.Errorf("env %q, want prod", env)
+		}
+	}
+	s.mu.Unlock()
+	if got := testutil.ToFloat64(d.m.received); got != 2 {
+		t.Errorf("received = %v, want 2", got)
+	}
+	eventually(t, "spans counted", func() bool { return testutil.ToFloat64(d.m.spans) == 4 })
+}
+
+func TestDaemonBatches(t *testing.T) {
+	s := newSink()
+	d := startDaemon(t, Config{BatchEvents: 10, FlushInterval: time.Hour}, s, Settings{})
+	c := dial(t, d)
+	for i := range 30 {
+		send(t, c, segment(spanID(i)))
+	}
+	eventually(t, "three batches", func() bool { return len(s.events()) == 30 })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.calls) != 3 {
+		t.Fatalf("%d consumer calls, want 3", len(s.calls))
+	}
+	for _, c := range s.calls {
+		if len(c) != 10 {
+			t.Errorf("batch of %d, want 10", len(c))
+		}
+	}
+	if s.envs[0] != "test" {
+		t.Errorf("default env %q, want test", s.envs[0])
+	}
+}
+
+func TestDaemonFlushInterval(t *testing.T) {
+	s := newSink()
+	d := startDaemon(t, Config{BatchEvents: 1000, FlushInterval: 10 * time.Millisecond}, s, Settings{})
+	c := dial(t, d)
+	send(t, c, segment(spanID(1)))
+	eventually(t, "a partial batch after the interval", func() bool { return len(s.events()) == 1 })
+}
+
+func TestDaemonShutdownFlushes(t *testing.T) {
+	s := newSink()
+	d, err := NewDaemon(Config{Addr: "127.0.0.1:0", BatchEvents: 1000, FlushInterval: time.Hour}, s, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown before Start: %v", err)
+	}
+	d, err = NewDaemon(Config{Addr: "127.0.0.1:0", BatchEvents: 1000, FlushInterval: time.Hour}, s, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err == nil {
+		t.Error("second Start succeeded")
+	}
+	c := dial(t, d)
+	for i := range 5 {
+		send(t, c, segment(spanID(i)))
+	}
+	eventually(t, "5 datagrams read", func() bool { return testutil.ToFloat64(d.m.received) == 5 })
+	if n := len(s.events()); n != 0 {
+		t.Fatalf("%d events delivered before the batch filled", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.events()); n != 5 {
+		t.Fatalf("%d events after Shutdown, want 5", n)
+	}
+	if err := d.Shutdown(ctx); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
+}
+
+func TestDaemonShutdownDeadline(t *testing.T) {
+	s := newSink()
+	s.block = make(chan struct{}) // never released: the consumer hangs until its context ends
+	d, err := NewDaemon(Config{Addr: "127.0.0.1:0", BatchEvents: 1}, s, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, d)
+	send(t, c, segment(spanID(1)))
+	eventually(t, "datagram read", func() bool { return testutil.ToFloat64(d.m.received) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := d.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the deadline", err)
+	}
+	// The consumer's context was cancelled: the batcher ends.
+	<-d.done
+}
+
+func TestDaemonRejects(t *testing.T) {
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
+	reg := prometheus.NewRegistry()
+	s := newSink()
+	d := startDaemon(t, Config{}, s, Settings{Logger: logger, Registerer: reg})
+	c := dial(t, d)
+	bad := []struct {
+		p      string
+		reason string
+	}{
+		{segDoc, ReasonNoHeader},
+		{`{"format":"json","version":2}` + "\n" + segDoc, ReasonBadHeader},
+		{`{"format":"json","version":1}` + "\n", ReasonEmptyBody},
+		{`{"format":"json","version":1}` + "\n{", CodeInvalidDocument},
+		{`{"format":"json","version":1}` + "\n" + `{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","name":"a","start_time":1,"end_time":2}`, CodeMissingID},
+		{`{"format":"json","version":1}` + "\n" + `{"trace_id":"1-x","id":"6b55dcc497934f1a","name":"a","start_time":1,"end_time":2}`, CodeInvalidTraceID},
+		{`{"format":"json","version":1}` + "\n" + `{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"6b55dcc497934f1a","name":"a*","start_time":1,"end_time":2}`, CodeInvalidName},
+	}
+	start := time.Now()
+	const rounds = 20
+	for range rounds {
+		for _, b := range bad {
+			send(t, c, b.p)
+		}
+	}
+	send(t, c, segment("00000000000000ff"))
+	eventually(t, "the valid segment", func() bool { _, ok := s.find("00000000000000ff"); return ok })
+	eventually(t, "all datagrams read", func() bool { return testutil.ToFloat64(d.m.received) == rounds*float64(len(bad))+1 })
+	for _, b := range bad {
+		if got := testutil.ToFloat64(d.m.rejected.WithLabelValues(b.reason)); got != rounds {
+			t.Errorf("rejected{reason=%s} = %v, want %d", b.reason, got, rounds)
+		}
+	}
+	// Rate-limited: at most one line per second (plus one for the start).
+	logMu.Lock()
+	lines := strings.Count(logs.String(), "rejected")
+	out := logs.String()
+	logMu.Unlock()
+	if max := int(time.Since(start)/time.Second) + 1; lines < 1 || lines > max {
+		t.Errorf("%d log lines about rejections, want 1..%d:\n%s", lines, max, out)
+	}
+	// The metrics are exported under their documented names.
+	want := map[string]bool{
+		"tracecomb_xray_segments_received_total": false, "tracecomb_xray_segments_rejected_total": false,
+		"tracecomb_xray_segments_dropped_total": false, "tracecomb_xray_spans_consumed_total": false,
+		"tracecomb_xray_queue_documents": false,
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		want[mf.GetName()] = true
+	}
+	for name, ok := range want {
+		if !ok {
+			t.Errorf("metric %s not registered", name)
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestDaemonSlowConsumer(t *testing.T) {
+	s := newSink()
+	s.block = make(chan struct{})
+	d := startDaemon(t, Config{BatchEvents: 1, QueueDocuments: 2}, s, Settings{})
+	c := dial(t, d)
+	const n = 50
+	for i := range n {
+		send(t, c, segment(spanID(i)))
+	}
+	// One document is with the (blocked) consumer, up to two wait in the
+	// queue, and the rest are dropped: the readers kept reading meanwhile.
+	dropped := func() float64 { return testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull)) }
+	eventually(t, "every datagram accounted for", func() bool {
+		return dropped()+float64(len(d.queue))+1 == n
+	})
+	if dropped := dropped(); dropped < n-3 {
+		t.Errorf("dropped %v of %d with a queue of 2", dropped, n)
+	}
+	close(s.block)
+	eventually(t, "queued documents delivered", func() bool { return float64(len(s.events())) == n-dropped() })
+	send(t, c, segment("00000000000000fe"))
+	eventually(t, "a new segment after the stall", func() bool { _, ok := s.find("00000000000000fe"); return ok })
+}
+
+func TestDaemonConsumerError(t *testing.T) {
+	s := newSink()
+	s.fail = ingest.ErrOverloaded
+	d := startDaemon(t, Config{BatchEvents: 1}, s, Settings{})
+	c := dial(t, d)
+	send(t, c, segment(spanID(1)))
+	eventually(t, "the failure counted", func() bool { return testutil.ToFloat64(d.m.dropped.WithLabelValues(dropConsumer)) == 1 })
+	send(t, c, segment(spanID(2)))
+	eventually(t, "the next segment", func() bool { _, ok := s.find(spanID(2)); return ok })
+}
+
+// A stream of broken datagrams over real UDP neither crashes nor stalls the
+// daemon: a valid segment sent after it still arrives.
+func TestDaemonSurvivesFuzzedStream(t *testing.T) {
+	s := newSink()
+	d := startDaemon(t, Config{}, s, Settings{})
+	c := dial(t, d)
+	seeds := [][]byte{[]byte(segment("0000000000000001"))}
+	if p, err := os.ReadFile("testdata/datagram_go_sdk.txt"); err == nil {
+		seeds = append(seeds, p)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 3000
+	for i := range n {
+		p := mutate(rng, seeds[i%len(seeds)])
+		if _, err := c.Write(p); err != nil {
+			// A datagram too large to send is the sender's problem.
+			continue
+		}
+		if i%200 == 0 {
+			time.Sleep(time.Millisecond) // let the readers keep up so the kernel keeps the stream
+		}
+	}
+	// UDP may lose datagrams under a flood; resend the valid segment until
+	// it arrives, which only a live daemon can make happen.
+	const id = "0123456789abcdef"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		send(t, c, segment(id))
+		if _, ok := s.find(id); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a valid segment did not arrive after the fuzzed stream")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if testutil.ToFloat64(d.m.received) < n/2 {
+		t.Errorf("only %v of %d datagrams received", testutil.ToFloat64(d.m.received), n)
+	}
+	if sumVec(t, d.m.rejected) == 0 {
+		t.Error("no datagram of the fuzzed stream was rejected")
+	}
+	if got := testutil.ToFloat64(d.m.rejected.WithLabelValues(reasonInternal)); got != 0 {
+		t.Errorf("%v datagrams crashed the decoder", got)
+	}
+}
+
+// mutate breaks a datagram the ways a network or a buggy sender might.
+func mutate(rng *rand.Rand, seed []byte) []byte {
+	p := bytes.Clone(seed)
+	switch rng.IntN(7) {
+	case 0: // truncate
+		return p[:rng.IntN(len(p)+1)]
+	case 1: // flip bytes
+		for range 1 + rng.IntN(8) {
+			p[rng.IntN(len(p))] = byte(rng.IntN(256))
+		}
+		return p
+	case 2: // random garbage
+		g := make([]byte, rng.IntN(2048))
+		for i := range g {
+			g[i] = byte(rng.IntN(256))
+		}
+		return g
+	case 3: // drop the header
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			return p[i+1:]
+		}
+		return p
+	case 4: // duplicate a slice
+		i, j := rng.IntN(len(p)), rng.IntN(len(p))
+		if i > j {
+			i, j = j, i
+		}
+		return append(p[:j:j], p[i:]...)
+	case 5: // deep nesting
+		return append([]byte(`{"format":"json","version":1}`+"\n"), bytes.Repeat([]byte("["), 5000+rng.IntN(20000))...)
+	default: // insert a byte
+		i := rng.IntN(len(p) + 1)
+		const chars = "{}[],:\"\\\n0"
+		return append(p[:i:i], append([]byte{chars[rng.IntN(len(chars))]}, p[i:]...)...)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"zero takes defaults", Config{}, true},
+		{"explicit", Config{Addr: "0.0.0.0:2000", Env: "prod", Readers: 4}, true},
+		{"no port", Config{Addr: "localhost"}, false},
+		{"negative readers", Config{Readers: -1}, false},
+		{"negative interval", Config{FlushInterval: -time.Second}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if (err == nil) != tt.ok {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tt.ok)
+			}
+			if !tt.ok {
+				if _, err := NewDaemon(tt.cfg, nopConsumer, Settings{}); err == nil {
+					t.Fatal("NewDaemon accepted a bad config")
+				}
+			}
+		})
+	}
+	if d := DefaultConfig(); d.Addr != "127.0.0.1:2000" || d.Env != "test" || d.BatchEvents != 500 || d.FlushInterval != 100*time.Millisecond {
+		t.Errorf("defaults: %+v", d)
+	}
+	if _, err := NewDaemon(Config{}, nil, Settings{}); err == nil {
+		t.Error("NewDaemon accepted a nil consumer")
+	}
+	reg := prometheus.NewRegistry()
+	if _, err := NewDaemon(Config{}, nopConsumer, Settings{Registerer: reg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewDaemon(Config{}, nopConsumer, Settings{Registerer: reg}); err == nil {
+		t.Error("registering the metrics twice succeeded")
+	}
+}
+
+func BenchmarkDaemonHandle(b *testing.B) {
+	p, err := os.ReadFile("testdata/datagram_go_sdk.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := NewDaemon(Config{QueueDocuments: 1}, nopConsumer, Settings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		d.handle(p)
+		select {
+		case <-d.queue:
+		default:
+		}
+	}
+}
