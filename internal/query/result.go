@@ -1,0 +1,89 @@
+package query
+
+import (
+	"context"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+// AllDatasets is the dataset slug that queries a whole environment.
+const AllDatasets = "__all__"
+
+// Data is the "data" member of Honeycomb's query result.
+type Data struct {
+	Series  []SeriesRow `json:"series"`
+	Results []ResultRow `json:"results"`
+}
+
+// ResultRow is one group: its breakdown values and one value per
+// calculation, keyed by the calculation's label.
+type ResultRow struct {
+	Data map[string]any `json:"data"`
+}
+
+// SeriesRow is one group's values in one time bucket.
+type SeriesRow struct {
+	Time time.Time      `json:"time"`
+	Data map[string]any `json:"data"`
+}
+
+// RunOptions adjust one run of a plan.
+type RunOptions struct {
+	Dataset       string // a dataset slug or name; AllDatasets or "" for the environment
+	DisableSeries bool
+	Limit         int // overrides the spec's limit when > 0
+}
+
+// Run runs a plan on a store and shapes the result.
+func Run(ctx context.Context, agg store.Aggregator, env string, p Plan, opt RunOptions) (Data, error) {
+	out := Data{Series: []SeriesRow{}, Results: []ResultRow{}}
+	if p.Empty {
+		return out, nil
+	}
+	q := p.Query
+	if opt.Dataset != "" && opt.Dataset != AllDatasets {
+		q.Datasets = []string{opt.Dataset}
+	}
+	if opt.DisableSeries {
+		q.Granularity = 0
+	}
+	if opt.Limit > 0 {
+		q.Limit = opt.Limit
+	}
+	res, err := agg.Aggregate(ctx, env, q)
+	if err != nil {
+		return out, err
+	}
+	for _, r := range res.Rows {
+		out.Results = append(out.Results, ResultRow{Data: rowData(q, p.Labels, r)})
+	}
+	for _, s := range res.Series {
+		out.Series = append(out.Series, SeriesRow{Time: s.Time.UTC(), Data: rowData(q, p.Labels, s.Row)})
+	}
+	return out, nil
+}
+
+func rowData(q store.AggregateQuery, labels []string, r store.Row) map[string]any {
+	m := make(map[string]any, len(r.Group)+len(r.Values))
+	for i, b := range q.Breakdowns {
+		if i < len(r.Group) {
+			m[b] = r.Group[i]
+		}
+	}
+	for i, l := range labels {
+		if i >= len(r.Values) {
+			break
+		}
+		v := r.Values[i]
+		switch {
+		case v.Heatmap != nil:
+			m[l] = v.Heatmap
+		case v.Null:
+			m[l] = nil
+		default:
+			m[l] = v.Num
+		}
+	}
+	return m
+}
