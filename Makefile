@@ -1,11 +1,36 @@
-# tracecomb — the README's two commands are `make run` and `make test`.
-.PHONY: run test build
+# The Week 2 lesson without Docker: tracecomb in place of Honeycomb and the
+# X-Ray daemon, and the Cruddur backend sending to it
+# (examples/cruddur/README.md, "Run the lesson locally").
 
-run: ## build (UI included when its sources are there) and start tracecomb with the embedded store
-	./scripts/run.sh
+GO ?= go
+LOADGEN_FLAGS ?= -url http://127.0.0.1:4567 -rate 50 -concurrency 4 -duration 30s
 
-test: ## every test, installing what the tests need on a fresh machine
-	./scripts/test.sh
+.PHONY: lesson backend loadgen
 
-build:
-	go build -o bin/tracecomb ./cmd/tracecomb
+# Build tracecomb and the backend, then run both (Ctrl-C stops them).
+lesson: backend
+	$(GO) build -o bin/tracecomb ./cmd/tracecomb
+	bin/cruddur-lesson
+
+# Build the Cruddur backend.
+backend:
+	$(GO) build -o bin/cruddur-backend ./examples/cruddur/cmd/backend
+
+# Build the load generator and drive the running backend with LOADGEN_FLAGS.
+loadgen:
+	$(GO) build -o bin/cruddur-loadgen ./examples/cruddur/cmd/loadgen
+	bin/cruddur-loadgen $(LOADGEN_FLAGS)
+
+# --- web UI (sources in web/, built into internal/web/dist, embedded by go build) ---
+.PHONY: web web-test
+
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web: web/node_modules/.package-lock.json ## build the web UI into internal/web/dist
+	cd web && npm run -s build
+	touch internal/web/dist/.keep
+
+web-test: web ## browser tests: real tracecomb binary, OTel JS SDK, Chromium via playwright-core
+	cd web && npm test
