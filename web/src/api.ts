@@ -1,0 +1,110 @@
+// Calls to the UI door's JSON API (/ui-api/...). Every call carries the
+// X-Tracecomb-UI header the door requires, and the selected environment.
+
+export class APIError extends Error {
+  constructor(
+    public status: number,
+    message: string,
+    public code = "",
+  ) {
+    super(message);
+  }
+}
+
+const ENV_KEY = "tracecomb.env";
+
+export function selectedEnv(): string {
+  return localStorage.getItem(ENV_KEY) ?? "";
+}
+
+export function selectEnv(slug: string) {
+  localStorage.setItem(ENV_KEY, slug);
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { "X-Tracecomb-UI": "1" };
+  const env = selectedEnv();
+  if (env) headers["X-Tracecomb-Env"] = env;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch("/ui-api" + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  const text = await res.text();
+  let data: any = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { error: text };
+    }
+  }
+  if (!res.ok) {
+    const msg = data?.error ?? data?.Message ?? data?.message ?? data?.detail ?? data?.title ?? res.statusText;
+    const code = res.headers.get("X-Amzn-ErrorType")?.split(":")[0] ?? data?.__type ?? "";
+    throw new APIError(res.status, String(msg), code);
+  }
+  return data as T;
+}
+
+export const get = <T>(path: string) => call<T>("GET", path);
+export const post = <T>(path: string, body?: unknown) => call<T>("POST", path, body);
+
+// Honeycomb-side API (forwarded to the API door).
+export const hc = {
+  get: <T>(path: string) => get<T>("/hc" + path),
+  post: <T>(path: string, body?: unknown) => post<T>("/hc" + path, body),
+};
+
+// X-Ray API (forwarded to the X-Ray handler).
+export const xray = <T>(op: string, body: unknown = {}) => post<T>("/xray/" + op, body);
+
+export interface Env {
+  slug: string;
+  name: string;
+}
+
+export interface Session {
+  mode: "open" | "login";
+  logged_in: boolean;
+  team?: string;
+  env?: Env;
+  environments: Env[];
+  endpoints: { otlp_http: string; otlp_grpc: string; xray_daemon: string };
+  xray: boolean;
+}
+
+export interface Dataset {
+  name: string;
+  slug: string;
+  description: string;
+  created_at: string;
+  last_written_at: string | null;
+  regular_columns_count: number | null;
+}
+
+export interface Column {
+  id: string;
+  key_name: string;
+  type: string;
+  hidden: boolean;
+  last_written: string;
+}
+
+export interface KeyInfo {
+  id: string;
+  env: string;
+  name: string;
+  created_at: string;
+  revoked_at?: string;
+  current?: boolean;
+}
+
+export type HEvent = Record<string, unknown>;
+
+export interface TraceResponse {
+  trace_id: string;
+  events: HEvent[];
+}

@@ -1,0 +1,132 @@
+import { StrictMode, Suspense, lazy, useCallback, useEffect, useState } from "react";
+import { createRoot } from "react-dom/client";
+import { APIError, get, post, selectEnv, selectedEnv, type Session } from "./api";
+import { Link, useLocation } from "./router";
+import { Home } from "./pages/Home";
+import { TracePage } from "./pages/Trace";
+import { Settings } from "./pages/Settings";
+import { ErrorBox } from "./ui";
+import "./styles.css";
+
+// The pages that pull in chart and graph libraries load on demand.
+const QueryPage = lazy(() => import("./pages/Query"));
+const ServiceMap = lazy(() => import("./pages/ServiceMap"));
+const XRayPage = lazy(() => import("./pages/XRay"));
+
+function Login({ onDone }: { onDone: () => void }) {
+  const [key, setKey] = useState("");
+  const [err, setErr] = useState<unknown>(null);
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setErr(null);
+    try {
+      await post("/login", { key });
+      onDone();
+    } catch (e) {
+      setErr(e);
+    }
+  };
+  return (
+    <div className="login">
+      <h1>tracecomb</h1>
+      <p>This UI is reachable from other machines, so it asks for an API key of your environment.</p>
+      <form onSubmit={submit}>
+        <label>
+          API key
+          <input type="password" name="key" autoComplete="current-password" value={key} onChange={(e) => setKey(e.target.value)} autoFocus />
+        </label>
+        <button type="submit" disabled={!key}>Log in</button>
+      </form>
+      <ErrorBox error={err} />
+    </div>
+  );
+}
+
+const NAV: [string, string][] = [
+  ["/", "Home"],
+  ["/query", "Query"],
+  ["/traces", "Traces"],
+  ["/map", "Service map"],
+  ["/xray", "X-Ray"],
+  ["/settings", "Settings"],
+];
+
+function App() {
+  const loc = useLocation();
+  const [session, setSession] = useState<Session | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const load = useCallback(() => {
+    get<Session>("/session")
+      .then((s) => {
+        // A stored environment that no longer exists falls back to the default.
+        if (s.mode === "open" && selectedEnv() && s.env?.slug !== selectedEnv()) selectEnv(s.env?.slug ?? "");
+        setSession(s);
+      })
+      .catch((e) => {
+        if (e instanceof APIError && e.status === 404 && selectedEnv()) {
+          selectEnv("");
+          load();
+          return;
+        }
+        setErr(e);
+      });
+  }, []);
+  useEffect(load, [load]);
+
+  if (err) return <ErrorBox error={err} />;
+  if (!session) return <div className="loading">Loading…</div>;
+  if (!session.logged_in) return <Login onDone={load} />;
+
+  const active = (p: string) => (p === "/" ? loc.path === "/" : loc.path.startsWith(p));
+  let page: React.ReactNode;
+  if (loc.path === "/") page = <Home session={session} />;
+  else if (loc.path.startsWith("/trace/")) page = <TracePage id={decodeURIComponent(loc.path.slice(7))} />;
+  else if (loc.path === "/query" || loc.path === "/traces") page = <QueryPage session={session} />;
+  else if (loc.path === "/map") page = <ServiceMap session={session} />;
+  else if (loc.path.startsWith("/xray")) page = <XRayPage session={session} />;
+  else if (loc.path === "/settings") page = <Settings session={session} onChange={load} />;
+  else page = <p>Nothing here. <Link href="/">Home</Link></p>;
+
+  return (
+    <div className="app">
+      <header>
+        <Link href="/" className="brand">tracecomb</Link>
+        <nav>
+          {NAV.map(([p, label]) => (
+            <Link key={p} href={p} className={active(p) ? "active" : ""}>{label}</Link>
+          ))}
+        </nav>
+        <div className="env">
+          {session.mode === "open" ? (
+            <select
+              aria-label="Environment"
+              value={session.env?.slug}
+              onChange={(e) => {
+                selectEnv(e.target.value);
+                window.location.reload();
+              }}
+            >
+              {session.environments.map((e) => (
+                <option key={e.slug} value={e.slug}>{e.name}</option>
+              ))}
+            </select>
+          ) : (
+            <>
+              <span className="env-name">{session.env?.name}</span>
+              <button className="link" onClick={() => post("/logout").then(load)}>Log out</button>
+            </>
+          )}
+        </div>
+      </header>
+      <main>
+        <Suspense fallback={<div className="loading">Loading…</div>}>{page}</Suspense>
+      </main>
+    </div>
+  );
+}
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

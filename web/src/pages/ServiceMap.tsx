@@ -1,0 +1,5 @@
+import type { Session } from "../api";
+
+export default function ServiceMap(_: { session: Session }) {
+  return <p className="muted">Coming soon.</p>;
+}

@@ -1,0 +1,135 @@
+import { useCallback, useEffect, useState } from "react";
+import { get, post, type Env, type KeyInfo, type Session } from "../api";
+import { CopyButton, ErrorBox, fmtAgo } from "../ui";
+
+interface SettingsData {
+  environments: Env[];
+  keys: KeyInfo[];
+}
+
+export function Settings({ session, onChange }: { session: Session; onChange: () => void }) {
+  const [data, setData] = useState<SettingsData | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const [env, setEnv] = useState(session.env?.slug ?? "");
+  const [name, setName] = useState("");
+  const [created, setCreated] = useState<{ key: KeyInfo; secret: string } | null>(null);
+
+  const load = useCallback(() => {
+    get<SettingsData>("/settings").then(setData, setErr);
+  }, []);
+  useEffect(load, [load]);
+
+  const create = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setErr(null);
+    try {
+      const r = await post<{ key: KeyInfo; secret: string }>("/settings/keys", { env, name });
+      setCreated(r);
+      setName("");
+      load();
+      if (!session.environments.some((x) => x.slug === r.key.env)) onChange();
+    } catch (e) {
+      setErr(e);
+    }
+  };
+  const revoke = async (k: KeyInfo) => {
+    if (!confirm(`Revoke key ${k.id}${k.name ? ` (${k.name})` : ""}? Senders using it will be refused at once.`)) return;
+    setErr(null);
+    try {
+      await post(`/settings/keys/${encodeURIComponent(k.id)}/revoke`);
+      if (k.current) {
+        onChange();
+        return;
+      }
+      load();
+    } catch (e) {
+      setErr(e);
+    }
+  };
+
+  return (
+    <div className="settings">
+      <section className="card">
+        <h2>Environments</h2>
+        <p className="muted">
+          Team <b>{session.team}</b>. Every key belongs to one environment and sees only its data.
+        </p>
+        <ul className="envs" data-testid="environments">
+          {(data?.environments ?? []).map((e) => (
+            <li key={e.slug}>
+              <b>{e.name}</b> <code>{e.slug}</code> · {data?.keys.filter((k) => k.env === e.slug && !k.revoked_at).length ?? 0} active keys
+            </li>
+          ))}
+        </ul>
+      </section>
+      <section className="card">
+        <h2>Create an API key</h2>
+        <form className="inline" onSubmit={create}>
+          <label>
+            Environment
+            {session.mode === "open" ? (
+              <input list="env-list" value={env} onChange={(e) => setEnv(e.target.value)} name="env" placeholder="test" />
+            ) : (
+              <input value={env} disabled name="env" />
+            )}
+            <datalist id="env-list">
+              {session.environments.map((e) => (
+                <option key={e.slug} value={e.slug} />
+              ))}
+            </datalist>
+          </label>
+          <label>
+            Name <input value={name} onChange={(e) => setName(e.target.value)} name="name" placeholder="e.g. cruddur backend" maxLength={100} />
+          </label>
+          <button type="submit" disabled={!env}>Create key</button>
+        </form>
+        {session.mode === "open" && <p className="muted">A new environment name creates the environment.</p>}
+        {created && (
+          <div className="notice" data-testid="created-key">
+            <p>
+              New key <code>{created.key.id}</code> for <b>{created.key.env}</b>. Copy it now: it is shown only once.
+            </p>
+            <div className="snippet">
+              <pre data-testid="secret">{created.secret}</pre>
+              <CopyButton text={created.secret} />
+            </div>
+            <button className="small" onClick={() => setCreated(null)}>I have saved it</button>
+          </div>
+        )}
+        <ErrorBox error={err} />
+      </section>
+      <section className="card">
+        <h2>API keys</h2>
+        <table className="grid" data-testid="keys">
+          <thead>
+            <tr>
+              <th>Id</th>
+              <th>Name</th>
+              <th>Environment</th>
+              <th>Created</th>
+              <th>Status</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {(data?.keys ?? []).map((k) => (
+              <tr key={k.id} className={k.revoked_at ? "revoked" : ""} data-key-id={k.id}>
+                <td>
+                  <code>{k.id}</code>
+                </td>
+                <td>
+                  {k.name}
+                  {k.current && <span className="muted"> (this session)</span>}
+                </td>
+                <td>{k.env}</td>
+                <td title={k.created_at}>{fmtAgo(k.created_at)}</td>
+                <td>{k.revoked_at ? <span title={k.revoked_at}>revoked {fmtAgo(k.revoked_at)}</span> : "active"}</td>
+                <td>{!k.revoked_at && <button className="small danger" onClick={() => revoke(k)}>Revoke</button>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </div>
+  );
+}

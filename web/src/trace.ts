@@ -1,0 +1,152 @@
+// Turns a trace's flat Honeycomb events into a span tree.
+import type { HEvent } from "./api";
+
+export interface Span {
+  id: string;
+  parent: string;
+  name: string;
+  service: string;
+  start: number; // ms since the epoch, sub-ms precision kept
+  dur: number; // ms
+  error: boolean;
+  ev: HEvent;
+  children: Span[];
+  events: HEvent[]; // span events
+  links: HEvent[];
+  depth: number;
+  count: number; // spans in this subtree, itself included
+}
+
+export interface Tree {
+  roots: Span[];
+  spans: Span[];
+  start: number;
+  end: number;
+  services: string[];
+}
+
+// parseTime reads an RFC 3339 timestamp keeping digits past the
+// millisecond (Date.parse drops them), or a number of epoch seconds/ms.
+export function parseTime(v: unknown): number {
+  if (typeof v === "number") return v > 1e12 ? v : v * 1000;
+  if (typeof v !== "string") return NaN;
+  const m = /^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$/.exec(v);
+  if (!m) return Date.parse(v);
+  const base = Date.parse(m[1] + (m[3] || "Z"));
+  const frac = m[2] ? parseFloat("0" + m[2]) * 1000 : 0;
+  return base + frac;
+}
+
+const str = (v: unknown) => (v === undefined || v === null ? "" : String(v));
+
+export function isError(ev: HEvent): boolean {
+  if (ev["error"] === true || ev["error"] === "true") return true;
+  const sc = ev["status_code"];
+  if (sc === 2 || sc === "2" || sc === "ERROR" || sc === "STATUS_CODE_ERROR") return true;
+  return ev["aws.xray.fault"] === true || ev["fault"] === true;
+}
+
+export function buildTree(events: HEvent[]): Tree {
+  const byId = new Map<string, Span>();
+  const spans: Span[] = [];
+  const annotations: HEvent[] = [];
+  for (const ev of events) {
+    const kind = str(ev["meta.annotation_type"]);
+    if (kind === "span_event" || kind === "link") {
+      annotations.push(ev);
+      continue;
+    }
+    const start = parseTime(ev["timestamp"]);
+    const dur = Number(ev["duration_ms"] ?? 0) || 0;
+    const s: Span = {
+      id: str(ev["trace.span_id"]),
+      parent: str(ev["trace.parent_id"]),
+      name: str(ev["name"]) || "(unnamed)",
+      service: str(ev["service.name"]),
+      start,
+      dur,
+      error: isError(ev),
+      ev,
+      children: [],
+      events: [],
+      links: [],
+      depth: 0,
+      count: 1,
+    };
+    spans.push(s);
+    if (s.id && !byId.has(s.id)) byId.set(s.id, s);
+  }
+  for (const a of annotations) {
+    const owner = byId.get(str(a["trace.parent_id"]));
+    if (!owner) continue;
+    if (str(a["meta.annotation_type"]) === "link") owner.links.push(a);
+    else owner.events.push(a);
+  }
+  const roots: Span[] = [];
+  for (const s of spans) {
+    const p = s.parent && s.parent !== s.id ? byId.get(s.parent) : undefined;
+    if (p && p !== s) p.children.push(s);
+    else roots.push(s);
+  }
+  const byStart = (a: Span, b: Span) => a.start - b.start || a.name.localeCompare(b.name);
+  roots.sort(byStart);
+  // Depths and subtree sizes, iteratively (traces can be deep); a cycle
+  // in bad data is cut by the visited set.
+  const visited = new Set<Span>();
+  const order: Span[] = [];
+  const stack = roots.map((r) => r).reverse();
+  while (stack.length) {
+    const s = stack.pop()!;
+    if (visited.has(s)) continue;
+    visited.add(s);
+    order.push(s);
+    s.children.sort(byStart);
+    for (let i = s.children.length - 1; i >= 0; i--) {
+      s.children[i].depth = s.depth + 1;
+      stack.push(s.children[i]);
+    }
+  }
+  // Spans caught in a parent cycle become roots.
+  for (const s of spans) {
+    if (!visited.has(s)) {
+      s.depth = 0;
+      s.children = [];
+      roots.push(s);
+      visited.add(s);
+      order.push(s);
+    }
+  }
+  for (let i = order.length - 1; i >= 0; i--) {
+    const s = order[i];
+    s.count = 1 + s.children.reduce((n, c) => n + c.count, 0);
+  }
+  let start = Infinity,
+    end = -Infinity;
+  const services = new Set<string>();
+  for (const s of spans) {
+    if (isFinite(s.start)) {
+      start = Math.min(start, s.start);
+      end = Math.max(end, s.start + s.dur);
+    }
+    if (s.service) services.add(s.service);
+  }
+  if (!isFinite(start)) start = end = 0;
+  return { roots, spans, start, end, services: [...services].sort() };
+}
+
+// visibleRows lists the spans shown when the spans in collapsed hide their
+// subtrees, in tree order.
+export function visibleRows(roots: Span[], collapsed: Set<Span>): Span[] {
+  const out: Span[] = [];
+  const stack = [...roots].reverse();
+  const seen = new Set<Span>();
+  while (stack.length) {
+    const s = stack.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    out.push(s);
+    if (collapsed.has(s)) continue;
+    for (let i = s.children.length - 1; i >= 0; i--) stack.push(s.children[i]);
+  }
+  return out;
+}
