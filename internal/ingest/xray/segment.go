@@ -239,8 +239,14 @@ type decoder struct {
 // node decodes the (sub)segment whose document is doc; seg is nil for the
 // top-level document.
 func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) error {
+	// Cut the children out first, so that each byte is decoded once, by
+	// the (sub)segment it belongs to.
+	own, children, splitErr := splitSubsegments(doc)
+	if splitErr != nil {
+		own = doc
+	}
 	var r rawDoc
-	if err := json.Unmarshal(doc, &r); err != nil {
+	if err := json.Unmarshal(own, &r); err != nil {
 		var te *json.UnmarshalTypeError
 		if !errors.As(err, &te) {
 			id := ""
@@ -326,10 +332,8 @@ func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) 
 		return fail(CodeInvalidNamespace, "namespace %q: want aws, remote or local", r.Namespace)
 	}
 
-	// Find the children and this node's own document.
-	own, children, err := splitSubsegments(doc)
-	if err != nil {
-		return fail(CodeInvalidDocument, "subsegments: %v", err)
+	if splitErr != nil {
+		return fail(CodeInvalidDocument, "subsegments: %v", splitErr)
 	}
 	if len(children) > 0 && depth >= maxDepth {
 		return fail(CodeTooDeep, "subsegments nest deeper than %d levels", maxDepth)
