@@ -37,6 +37,7 @@ type evaluator struct {
 	depth  int
 	root   int // index of the root segment, -1 none, -2 not yet computed
 	g      *graph
+	ids    map[model.SpanID]int // segment index by id, built on first use
 	causes []any // root causes as JSON values, for rootcause.json
 }
 
@@ -59,8 +60,8 @@ func (ev *evaluator) rootIndex() int {
 	}
 	pick(func(s *Segment) bool { return s.ParentID.IsZero() })
 	if best < 0 {
-		g := ev.graph()
-		pick(func(s *Segment) bool { _, ok := g.byID[s.ParentID]; return !ok })
+		ids := ev.byID()
+		pick(func(s *Segment) bool { _, ok := ids[s.ParentID]; return !ok })
 	}
 	ev.root = best
 	return best
@@ -73,9 +74,16 @@ func (ev *evaluator) rootSeg() *Segment {
 	return nil
 }
 
+func (ev *evaluator) byID() map[model.SpanID]int {
+	if ev.ids == nil {
+		ev.ids = indexIDs(ev.t.Segments)
+	}
+	return ev.ids
+}
+
 func (ev *evaluator) graph() *graph {
 	if ev.g == nil {
-		ev.g = buildGraph(ev.t.Segments)
+		ev.g = buildGraph(ev.t.Segments, ev.byID())
 	}
 	return ev.g
 }
@@ -204,7 +212,7 @@ func (ev *evaluator) partial() bool {
 	for i := range ev.t.Segments {
 		s := &ev.t.Segments[i]
 		if s.Subsegment {
-			if _, ok := ev.graph().byID[s.ParentID]; !ok {
+			if _, ok := ev.byID()[s.ParentID]; !ok {
 				return true
 			}
 		}

@@ -58,15 +58,21 @@ func inferredName(s *Segment) (name, typ string, ok bool) {
 	return "", "", false
 }
 
-func buildGraph(segs []Segment) *graph {
-	g := &graph{byID: make(map[model.SpanID]int, len(segs))}
+// indexIDs maps each non-zero segment id to its first index.
+func indexIDs(segs []Segment) map[model.SpanID]int {
+	ids := make(map[model.SpanID]int, len(segs))
 	for i := range segs {
 		if id := segs[i].ID; !id.IsZero() {
-			if _, dup := g.byID[id]; !dup {
-				g.byID[id] = i
+			if _, dup := ids[id]; !dup {
+				ids[id] = i
 			}
 		}
 	}
+	return ids
+}
+
+func buildGraph(segs []Segment, byID map[model.SpanID]int) *graph {
+	g := &graph{byID: byID}
 	// top[i] is the segment (document) enclosing (sub)segment i, or -1.
 	top := make([]int, len(segs))
 	for i := range top {
