@@ -36,6 +36,11 @@ type Config struct {
 	// MemoryLimit is DuckDB's memory_limit, e.g. "512MB"; "" keeps DuckDB's
 	// default (80% of RAM).
 	MemoryLimit string
+	// CatalogFlushInterval is how often the datasets' and columns'
+	// last-written times are persisted (they move in memory with every
+	// Write; new datasets and columns are persisted with the Write that
+	// creates them). Default 5s; Close flushes too.
+	CatalogFlushInterval time.Duration
 	// Now is the clock for created and last-written times; default time.Now.
 	Now func() time.Time
 }
@@ -43,6 +48,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.MaxAttributeColumns <= 0 {
 		c.MaxAttributeColumns = 1000
+	}
+	if c.CatalogFlushInterval <= 0 {
+		c.CatalogFlushInterval = 5 * time.Second
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -57,6 +65,11 @@ type Store struct {
 
 	wmu sync.Mutex // serialises writes (DuckDB has one writer)
 	wc  *sql.Conn  // the write connection, guarded by wmu
+	// catalogDirty is set when last-written times moved since the last
+	// catalog flush; guarded by wmu.
+	catalogDirty bool
+	stopFlush    chan struct{}
+	flushDone    chan struct{}
 
 	// pubMu orders publishing a registry after a commit against readers
 	// taking a registry and starting their query, so a reader never sees
@@ -126,21 +139,46 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("duckdb store: write connection: %w", err)
 	}
 	s.wc = wc
+	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
+	go s.flushLoop()
 	return nil
+}
+
+// flushLoop persists the catalog's last-written times periodically.
+func (s *Store) flushLoop() {
+	defer close(s.flushDone)
+	t := time.NewTicker(s.cfg.CatalogFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopFlush:
+			return
+		case <-t.C:
+			s.wmu.Lock()
+			if s.catalogDirty && !s.closed.Load() {
+				if err := s.flushCatalog(context.Background()); err != nil {
+					s.log.Warn("duckdb store: persisting last-written times failed", "err", err)
+				} else {
+					s.catalogDirty = false
+				}
+			}
+			s.wmu.Unlock()
+		}
+	}
 }
 
 // catalogDDL creates the catalog tables of format version 1.
 var catalogDDL = []string{
 	`CREATE TABLE format (version INTEGER NOT NULL)`,
 	`CREATE TABLE envs (id INTEGER PRIMARY KEY, slug VARCHAR NOT NULL UNIQUE)`,
+	// No primary keys: the store is their only writer and keeps them
+	// unique, and DuckDB's index maintenance would dominate small writes.
 	`CREATE TABLE datasets (env INTEGER NOT NULL, id INTEGER NOT NULL, name VARCHAR NOT NULL,
-		slug VARCHAR NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL,
-		PRIMARY KEY (env, id))`,
+		slug VARCHAR NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL)`,
 	`CREATE TABLE attr_columns (env INTEGER NOT NULL, id INTEGER NOT NULL, key VARCHAR NOT NULL,
-		kind UTINYINT NOT NULL, PRIMARY KEY (env, id))`,
+		kind UTINYINT NOT NULL)`,
 	`CREATE TABLE dataset_columns (env INTEGER NOT NULL, ds INTEGER NOT NULL, key VARCHAR NOT NULL,
-		kind UTINYINT NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL,
-		PRIMARY KEY (env, ds, key, kind))`,
+		kind UTINYINT NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL)`,
 }
 
 // eventsDDL returns the DDL of an environment's tables.
@@ -332,10 +370,19 @@ func (s *Store) each(ctx context.Context, q string, fn func(*sql.Rows) error) er
 // Close checkpoints and closes the database; safe to call twice.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.stopFlush != nil {
+			close(s.stopFlush)
+			<-s.flushDone
+		}
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 		s.closed.Store(true)
 		var errs []error
+		if s.wc != nil && s.catalogDirty {
+			if err := s.flushCatalog(context.Background()); err != nil {
+				errs = append(errs, fmt.Errorf("persist catalog: %w", err))
+			}
+		}
 		if s.wc != nil {
 			if _, err := s.wc.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
 				errs = append(errs, fmt.Errorf("checkpoint: %w", err))

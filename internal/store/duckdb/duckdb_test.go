@@ -2,13 +2,23 @@ package duckdb
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/model"
 
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/storetest"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 func openTest(t testing.TB, cfg Config) *Store {
 	t.Helper()
@@ -34,4 +44,161 @@ func TestConformance(t *testing.T) {
 // column, so nearly every attribute lives in the overflow maps.
 func TestConformanceOverflow(t *testing.T) {
 	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{MaxAttributeColumns: 1}) })
+}
+
+// TestReopen checks that everything, the catalog included, survives Close
+// and Open, and that writes after reopening extend it.
+func TestReopen(t *testing.T) {
+	for _, maxCols := range []int{1000, 1} {
+		t.Run(fmt.Sprintf("maxcols=%d", maxCols), func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "db.duckdb")
+			clock := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+			now := func() time.Time { return clock }
+			cfg := Config{Path: path, MaxAttributeColumns: maxCols, Now: now, Threads: 2}
+			ev := func(n int, attrs ...model.Attr) model.Event {
+				return model.Event{Dataset: "Shop", Time: time.Unix(int64(n), 0).UTC(), TraceID: model.TraceID{1, byte(n)},
+					SpanID: model.SpanID{1, byte(n)}, Name: "op", ServiceName: "shop", SampleRate: 1, Attrs: attrs}
+			}
+			s := openTest(t, cfg)
+			e1 := ev(1, model.Attr{Key: "a", Value: model.Str("x")}, model.Attr{Key: "b", Value: model.Int(1)})
+			if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{e1}}}); err != nil {
+				t.Fatal(err)
+			}
+			clock = clock.Add(time.Hour)
+			if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{ev(2, model.Attr{Key: "a", Value: model.Str("y")})}}}); err != nil {
+				t.Fatal(err)
+			}
+			wantDS, _ := s.Datasets(ctx, "prod")
+			wantCols, _ := s.Columns(ctx, "prod", "shop")
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			s2 := openTest(t, cfg)
+			gotDS, _ := s2.Datasets(ctx, "prod")
+			gotCols, _ := s2.Columns(ctx, "prod", "shop")
+			if !reflect.DeepEqual(gotDS, wantDS) {
+				t.Errorf("datasets after reopen:\n got %+v\nwant %+v", gotDS, wantDS)
+			}
+			if !reflect.DeepEqual(gotCols, wantCols) {
+				t.Errorf("columns after reopen:\n got %+v\nwant %+v", gotCols, wantCols)
+			}
+			for _, c := range gotCols {
+				if c.KeyName == "a" && !c.LastWritten.Equal(clock) {
+					t.Errorf("a last written %v, want %v", c.LastWritten, clock)
+				}
+				if c.KeyName == "b" && !c.LastWritten.Equal(clock.Add(-time.Hour)) {
+					t.Errorf("b last written %v, want %v", c.LastWritten, clock.Add(-time.Hour))
+				}
+			}
+			// New columns and datasets continue the numbering.
+			e3 := ev(3, model.Attr{Key: "c", Value: model.Bool(true)}, model.Attr{Key: "a", Value: model.Str("z")})
+			e3.Dataset = "other"
+			if err := s2.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{e3}}}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s2.Trace(ctx, "prod", e1.TraceID)
+			if err != nil || len(got) != 1 || len(got[0].Attrs) != 2 {
+				t.Fatalf("trace after reopen: %+v, %v", got, err)
+			}
+			got, err = s2.Trace(ctx, "prod", e3.TraceID)
+			if err != nil || len(got) != 1 || len(got[0].Attrs) != 2 || got[0].Dataset != "other" {
+				t.Fatalf("new trace after reopen: %+v, %v", got, err)
+			}
+			ds, _ := s2.Datasets(ctx, "prod")
+			if len(ds) != 2 {
+				t.Fatalf("datasets: %+v", ds)
+			}
+		})
+	}
+}
+
+// TestCatalogFlushedPeriodically checks last-written times reach the disk
+// without a Close (a crash keeps at most one flush interval of them).
+func TestCatalogFlushedPeriodically(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Config{CatalogFlushInterval: 10 * time.Millisecond})
+	e := model.Event{Dataset: "d", Time: time.Now(), TraceID: model.TraceID{1}, SpanID: model.SpanID{1}, Name: "x", SampleRate: 1}
+	for range 2 {
+		if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{e}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _ := s.Datasets(ctx, "prod")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var last int64
+		if err := s.db.QueryRow(`SELECT last_written_ns FROM datasets`).Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		if last == want[0].LastWrittenAt.UnixNano() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("persisted last written %d, want %d", last, want[0].LastWrittenAt.UnixNano())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestNewerFormatRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	s := openTest(t, Config{Path: path})
+	if _, err := s.db.Exec(`UPDATE format SET version = ?`, formatVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), Config{Path: path}, nil)
+	if err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Open of a newer format: err %v, want a refusal", err)
+	}
+}
+
+func TestConfigPathRequired(t *testing.T) {
+	if _, err := Open(context.Background(), Config{}, nil); err == nil {
+		t.Fatal("Open without a path succeeded")
+	}
+}
+
+// TestScanSQLGolden pins the SQL a scan compiles to.
+func TestScanSQLGolden(t *testing.T) {
+	e := newEnvReg(3, "prod")
+	e.dataset("api", 1)
+	e.attr(colKey{"http.status", model.KindInt}, 10)
+	e.attr(colKey{"http.status", model.KindString}, 10)
+	e.overflow[colKey{"rare", model.KindFloat}] = true
+	start := time.Unix(100, 0)
+	q := store.ScanQuery{
+		Start: start, End: start.Add(time.Hour), Datasets: []string{"API"},
+		TraceIDs:    []model.TraceID{{1}},
+		Combination: store.Or,
+		Filters: []store.Filter{
+			{Column: "http.status", Op: store.OpGe, Value: model.Int(500)},
+			{Column: "rare", Op: store.OpLt, Value: model.Float(0.5)},
+			{Column: "trace.parent_id", Op: store.OpNotExists},
+			{Column: "error", Op: store.OpEq, Value: model.Bool(true)},
+		},
+		Limit: 50,
+	}
+	query, args, _, ok, err := scanSQL(e, q)
+	if err != nil || !ok {
+		t.Fatalf("scanSQL: %v, %v", ok, err)
+	}
+	got := fmt.Sprintf("%s\n-- args: %#v\n", query, args)
+	path := filepath.Join("testdata", "scan.sql")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("scan SQL differs from %s (go test -update rewrites it):\n%s", path, got)
+	}
 }

@@ -38,7 +38,7 @@ type dsReg struct {
 	created, last int64
 	dirty, isNew  bool
 	cols          map[colKey]dsCol
-	dirtyCols     map[colKey]struct{} // touched by the write in progress
+	newCols       []colKey // created by the write in progress
 }
 
 type envReg struct {
@@ -101,7 +101,7 @@ func (r *registry) clone() *registry {
 		for lk, d := range e.datasets {
 			nd := *d
 			nd.dirty, nd.isNew = false, false
-			nd.dirtyCols = nil
+			nd.newCols = nil
 			nd.cols = maps.Clone(d.cols)
 			ne.datasets[lk] = &nd
 			ne.dsByID[nd.id] = &nd
@@ -164,13 +164,10 @@ func (d *dsReg) touch(k colKey, now int64) {
 	}
 	if !ok {
 		c.created = now
+		d.newCols = append(d.newCols, k)
 	}
 	c.last = now
 	d.cols[k] = c
-	if d.dirtyCols == nil {
-		d.dirtyCols = map[colKey]struct{}{}
-	}
-	d.dirtyCols[k] = struct{}{}
 }
 
 // columns folds dataset columns into one store.Column per key: the type is

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -139,6 +138,7 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 			return errors.Join(err, rerr)
 		}
 		s.reg.Store(reg)
+		s.catalogDirty = true
 		return nil
 	})
 	if err != nil {
@@ -229,7 +229,7 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 		if err := s.appendTraces(conn, e, events); err != nil {
 			return err
 		}
-		if err := s.persistCatalog(exec, e); err != nil {
+		if err := s.persistNew(conn, e); err != nil {
 			return err
 		}
 	}
@@ -486,47 +486,112 @@ func (s *Store) appendTraces(conn driverConn, e *envReg, events []*model.Event) 
 	return nil
 }
 
-// persistCatalog writes the datasets and dataset columns this write
-// created or touched.
-func (s *Store) persistCatalog(exec func(string, ...any) error, e *envReg) error {
+// persistNew writes the datasets and dataset columns this write created.
+// Last-written times of existing ones move only in memory; flushCatalog
+// persists them every Config.CatalogFlushInterval and on Close.
+func (s *Store) persistNew(conn driverConn, e *envReg) error {
 	env := int32(e.id)
-	var dsArgs []any
-	var colArgs []any
+	var newDS []*dsReg
+	n := 0
 	for _, d := range e.datasets {
-		if d.dirty {
-			dsArgs = append(dsArgs, env, d.id, d.name, d.slug, d.created, d.last)
+		if d.isNew {
+			newDS = append(newDS, d)
 		}
-		for k := range d.dirtyCols {
-			c := d.cols[k]
-			colArgs = append(colArgs, env, d.id, k.key, uint8(k.kind), c.created, c.last)
+		n += len(d.newCols)
+	}
+	if len(newDS) > 0 {
+		if err := appendRows(conn, "datasets", func(app *duckdb.Appender) error {
+			for _, d := range newDS {
+				if err := app.AppendRow(env, d.id, d.name, d.slug, d.created, d.last); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
-	if err := upsertRows(exec, "datasets", 6, dsArgs); err != nil {
-		return err
+	if n == 0 {
+		return nil
 	}
-	return upsertRows(exec, "dataset_columns", 6, colArgs)
+	return appendRows(conn, "dataset_columns", func(app *duckdb.Appender) error {
+		for _, d := range e.datasets {
+			for _, k := range d.newCols {
+				c := d.cols[k]
+				if err := app.AppendRow(env, d.id, k.key, uint8(k.kind), c.created, c.last); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
-// upsertRows runs INSERT OR REPLACE with many rows per statement.
-func upsertRows(exec func(string, ...any) error, table string, width int, args []any) error {
-	const rowsPerStmt = 200
-	ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
-	for len(args) > 0 {
-		n := min(len(args)/width, rowsPerStmt)
-		var sb strings.Builder
-		sb.WriteString("INSERT OR REPLACE INTO " + table + " VALUES ")
-		for i := range n {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString(ph)
-		}
-		if err := exec(sb.String(), args[:n*width]...); err != nil {
-			return fmt.Errorf("persist %s: %w", table, err)
-		}
-		args = args[n*width:]
+// appendRows appends to a table with fill and closes the appender.
+func appendRows(conn driverConn, table string, fill func(*duckdb.Appender) error) error {
+	app, err := duckdb.NewAppender(conn, "", "main", table)
+	if err != nil {
+		return fmt.Errorf("append %s: %w", table, err)
+	}
+	if err := fill(app); err != nil {
+		_ = app.Close()
+		return fmt.Errorf("append %s: %w", table, err)
+	}
+	if err := app.Close(); err != nil {
+		return fmt.Errorf("append %s: %w", table, err)
 	}
 	return nil
 }
 
-var _ = strconv.Itoa
+// flushCatalog rewrites the datasets and dataset_columns tables from the
+// published registry, persisting last-written times. Callers hold wmu.
+func (s *Store) flushCatalog(ctx context.Context) error {
+	reg := s.reg.Load()
+	return s.wc.Raw(func(dc any) error {
+		conn, ok := dc.(driverConn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION", nil); err != nil {
+			return err
+		}
+		err := func() error {
+			for _, q := range []string{"DELETE FROM datasets", "DELETE FROM dataset_columns"} {
+				if _, err := conn.ExecContext(ctx, q, nil); err != nil {
+					return err
+				}
+			}
+			err := appendRows(conn, "datasets", func(app *duckdb.Appender) error {
+				for _, e := range reg.envs {
+					for _, d := range e.datasets {
+						if err := app.AppendRow(int32(e.id), d.id, d.name, d.slug, d.created, d.last); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return appendRows(conn, "dataset_columns", func(app *duckdb.Appender) error {
+				for _, e := range reg.envs {
+					for _, d := range e.datasets {
+						for k, c := range d.cols {
+							if err := app.AppendRow(int32(e.id), d.id, k.key, uint8(k.kind), c.created, c.last); err != nil {
+								return err
+							}
+						}
+					}
+				}
+				return nil
+			})
+		}()
+		if err != nil {
+			_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
+			return errors.Join(err, rerr)
+		}
+		_, err = conn.ExecContext(ctx, "COMMIT", nil)
+		return err
+	})
+}

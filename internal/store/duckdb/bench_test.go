@@ -1,0 +1,247 @@
+package duckdb
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+// The read benchmarks share one fixture of -duckdb.spans spans, built once.
+// go test -run '^$' -bench . -duckdb.spans 1000000 measures at 1M spans.
+var fixtureSpans = flag.Int("duckdb.spans", 20000, "spans in the read benchmarks' fixture")
+
+// gen produces the benchmark workload: traces of 10 spans across 10
+// services, 11 attributes per span drawn from 97 keys and 1000 values.
+type gen struct {
+	rng    *rand.Rand
+	keys   []string
+	values []string
+	now    time.Time
+}
+
+func newGen(seed uint64) *gen {
+	g := &gen{rng: rand.New(rand.NewPCG(seed, 1)), now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for i := range 97 {
+		g.keys = append(g.keys, fmt.Sprintf("attr.key_%02d", i))
+	}
+	for i := range 1000 {
+		g.values = append(g.values, fmt.Sprintf("value-%04d", i))
+	}
+	return g
+}
+
+// batch returns n spans (n/10 whole traces) and the trace ids.
+func (g *gen) batch(n int) ([]model.Event, []model.TraceID) {
+	evs := make([]model.Event, 0, n)
+	var ids []model.TraceID
+	for len(evs) < n {
+		var tid model.TraceID
+		for i := range tid {
+			tid[i] = byte(g.rng.Uint32())
+		}
+		ids = append(ids, tid)
+		var parent model.SpanID
+		for s := 0; s < 10 && len(evs) < n; s++ {
+			var sid model.SpanID
+			for i := range sid {
+				sid[i] = byte(g.rng.Uint32())
+			}
+			svc := fmt.Sprintf("service-%d", s)
+			attrs := make([]model.Attr, 11)
+			for i := range attrs {
+				attrs[i] = model.Attr{Key: g.keys[g.rng.IntN(len(g.keys))], Value: model.Str(g.values[g.rng.IntN(len(g.values))])}
+			}
+			g.now = g.now.Add(time.Duration(g.rng.IntN(200)) * time.Microsecond)
+			evs = append(evs, model.Event{
+				Dataset: svc, ServiceName: svc, Time: g.now, Source: model.SourceOTLP,
+				TraceID: tid, SpanID: sid, ParentID: parent,
+				Name: fmt.Sprintf("op-%d", g.rng.IntN(50)), DurationMs: float64(g.rng.IntN(1_000_000)) / 1000,
+				SpanKind: "server", SampleRate: 1, Attrs: dedupAttrs(attrs),
+			})
+			parent = sid
+		}
+	}
+	return evs, ids
+}
+
+func dedupAttrs(attrs []model.Attr) []model.Attr {
+	seen := map[string]bool{}
+	out := attrs[:0]
+	for _, a := range attrs {
+		if !seen[a.Key] {
+			seen[a.Key] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func benchOpen(b *testing.B, dir string) *Store {
+	s, err := Open(context.Background(), Config{Path: filepath.Join(dir, "bench.duckdb")}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+func BenchmarkWrite(b *testing.B) {
+	s := benchOpen(b, b.TempDir())
+	defer s.Close()
+	g := newGen(1)
+	const batch = 1000
+	batches := make([][]model.Event, 16)
+	for i := range batches {
+		batches[i], _ = g.batch(batch)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.Write(ctx, []store.Batch{{Env: "bench", Events: batches[i%len(batches)]}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
+}
+
+type fixture struct {
+	s     *Store
+	dir   string
+	ids   []model.TraceID
+	spans int
+	bytes int64
+}
+
+var (
+	fixOnce sync.Once
+	fix     *fixture
+	fixErr  error
+)
+
+// readFixture builds (once) a store of -duckdb.spans spans and reports its
+// size on disk after a checkpoint.
+func readFixture(b *testing.B) *fixture {
+	fixOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tracecomb-bench-")
+		if err != nil {
+			fixErr = err
+			return
+		}
+		s, err := Open(context.Background(), Config{Path: filepath.Join(dir, "bench.duckdb")}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			fixErr = err
+			return
+		}
+		f := &fixture{s: s, dir: dir}
+		g := newGen(2)
+		start := time.Now()
+		for f.spans < *fixtureSpans {
+			evs, ids := g.batch(min(5000, *fixtureSpans-f.spans))
+			if err := s.Write(context.Background(), []store.Batch{{Env: "bench", Events: evs}}); err != nil {
+				fixErr = err
+				return
+			}
+			f.spans += len(evs)
+			f.ids = append(f.ids, ids...)
+		}
+		took := time.Since(start)
+		if _, err := s.db.Exec("CHECKPOINT"); err != nil {
+			fixErr = err
+			return
+		}
+		_ = filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				f.bytes += fi.Size()
+			}
+			return nil
+		})
+		fmt.Fprintf(os.Stderr, "fixture: %d spans written in %v (%.0f spans/s), %d bytes on disk, %.1f bytes/span\n",
+			f.spans, took.Round(time.Millisecond), float64(f.spans)/took.Seconds(), f.bytes, float64(f.bytes)/float64(f.spans))
+		fix = f
+	})
+	if fixErr != nil {
+		b.Fatal(fixErr)
+	}
+	return fix
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fix != nil {
+		_ = fix.s.Close()
+		_ = os.RemoveAll(fix.dir)
+	}
+	os.Exit(code)
+}
+
+func BenchmarkTraceByID(b *testing.B) {
+	f := readFixture(b)
+	ctx := context.Background()
+	b.ReportMetric(float64(f.bytes)/float64(f.spans), "disk-bytes/span")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := f.ids[(i*7919)%len(f.ids)]
+		evs, err := f.s.Trace(ctx, "bench", id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(evs) == 0 {
+			b.Fatalf("trace %s: no events", id)
+		}
+	}
+}
+
+func BenchmarkScanAttributeFilter(b *testing.B) {
+	f := readFixture(b)
+	ctx := context.Background()
+	q := store.ScanQuery{
+		Datasets: []string{"service-3"},
+		Filters:  []store.Filter{{Column: "attr.key_42", Op: store.OpEq, Value: model.Str("value-0123")}},
+		Limit:    100,
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		for _, err := range f.s.Scan(ctx, "bench", q) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		b.Fatal("filter matched nothing")
+	}
+}
+
+// BenchmarkCountAttributeFilter is the shape of a query engine's filtered
+// COUNT: it measures the attribute filter itself, without decoding rows.
+func BenchmarkCountAttributeFilter(b *testing.B) {
+	f := readFixture(b)
+	e := f.s.reg.Load().envs["bench"]
+	where, args, err := dialect.Where([]store.Filter{{Column: "attr.key_42", Op: store.OpEq, Value: model.Str("value-0123")}}, store.And, resolver(e))
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := "SELECT count(*) FROM " + e.eventsTable() + " WHERE " + where
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var n int64
+		if err := f.s.db.QueryRow(q, args...).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+-- none
+TRUE
+-- args: []interface {}(nil)
+
+-- eq_string
+("name" IS NOT NULL AND "name" = ?)
+-- args: []interface {}{"GET /"}
+
+-- ne_string
+NOT ("name" IS NOT NULL AND "name" = ?)
+-- args: []interface {}{"GET /"}
+
+-- eq_two_types
+(("a1" IS NOT NULL AND "a1" = ?) OR ("a2" IS NOT NULL AND "a2" = ?))
+-- args: []interface {}{500, "500"}
+
+-- gt_two_types_unconvertible
+("a2" IS NOT NULL AND "a2" > ?)
+-- args: []interface {}{"abc"}
+
+-- gt_int_by_fraction
+(("a1" IS NOT NULL AND CAST("a1" AS DOUBLE) > ?) OR ("a2" IS NOT NULL AND "a2" > ?))
+-- args: []interface {}{499.5, "499.5"}
+
+-- le_float_from_int
+("duration_ms" IS NOT NULL AND "duration_ms" <= ?)
+-- args: []interface {}{100}
+
+-- bool_eq
+("a3" IS NOT NULL AND "a3" = ?)
+-- args: []interface {}{true}
+
+-- starts_with_int
+(("a1" IS NOT NULL AND starts_with(CAST("a1" AS VARCHAR), ?)) OR ("a2" IS NOT NULL AND starts_with("a2", ?)))
+-- args: []interface {}{"5", "5"}
+
+-- does_not_end_with
+NOT ("name" IS NOT NULL AND ends_with("name", ?))
+-- args: []interface {}{"/health"}
+
+-- contains
+("name" IS NOT NULL AND contains("name", ?))
+-- args: []interface {}{"api"}
+
+-- does_not_contain
+NOT ("name" IS NOT NULL AND contains("name", ?))
+-- args: []interface {}{"api"}
+
+-- exists
+(("a1" IS NOT NULL) OR ("a2" IS NOT NULL))
+-- args: []interface {}(nil)
+
+-- does_not_exist
+NOT ("a3" IS NOT NULL)
+-- args: []interface {}(nil)
+
+-- in
+(("a1" IS NOT NULL AND "a1" IN (?, ?)) OR ("a2" IS NOT NULL AND "a2" IN (?, ?, ?)))
+-- args: []interface {}{500, 503, "500", "503", "x"}
+
+-- not_in
+NOT ("name" IS NOT NULL AND "name" IN (?, ?))
+-- args: []interface {}{"a", "b"}
+
+-- overflow
+("ov_str"[?] IS NOT NULL AND "ov_str"[?] = ?)
+-- args: []interface {}{"rare", "rare", "x"}
+
+-- unknown_eq
+FALSE
+-- args: []interface {}(nil)
+
+-- unknown_ne
+NOT FALSE
+-- args: []interface {}(nil)
+
+-- quoted_identifier
+("we""ird" IS NOT NULL AND "we""ird" = ?)
+-- args: []interface {}{"'; DROP TABLE x; --"}
+
+-- and
+(("name" IS NOT NULL AND "name" = ?) AND ("duration_ms" IS NOT NULL AND "duration_ms" > ?))
+-- args: []interface {}{"a", 10}
+
+-- or
+(("name" IS NOT NULL AND "name" = ?) OR NOT ("a3" IS NOT NULL))
+-- args: []interface {}{"a"}
+
