@@ -38,7 +38,7 @@ type evaluator struct {
 	root   int // index of the root segment, -1 none, -2 not yet computed
 	g      *graph
 	ids    map[model.SpanID]int // segment index by id, built on first use
-	causes []any // root causes as JSON values, for rootcause.json
+	causes []any                // root causes as JSON values, for rootcause.json
 }
 
 func (ev *evaluator) rootIndex() int {
