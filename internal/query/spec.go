@@ -290,6 +290,20 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 			q.Orders = append(q.Orders, store.AggOrder{Breakdown: o.Column, Desc: desc})
 			continue
 		}
+		named := -1
+		for j, c := range calcs {
+			if c.Name != "" && c.Name == o.Op {
+				named = j
+			}
+		}
+		if named >= 0 {
+			scc := q.Calcs[named]
+			if scc.Op == store.CalcHeatmap {
+				return p, invalid(f+".op", "cannot order by HEATMAP")
+			}
+			q.Orders = append(q.Orders, store.AggOrder{Calc: &scc, Desc: desc})
+			continue
+		}
 		var col *string
 		if o.Column != "" {
 			c := o.Column
@@ -306,12 +320,6 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 		for _, c := range q.Calcs {
 			if c == sc {
 				found = true
-			}
-		}
-		// A calculation may also be named by its label.
-		for j, c := range calcs {
-			if c.Name != "" && c.Name == o.Op {
-				sc, found = q.Calcs[j], true
 			}
 		}
 		if !found {
