@@ -169,15 +169,13 @@ func (s *sigV4) verify(r *http.Request) (string, *APIError) {
 		return "", forbidden(CodeUnrecognizedClient, msgUnknownKey)
 	}
 	now := s.cfg.Now().UTC()
-	if d := now.Sub(signTime); d > s.cfg.MaxSkew || -d > s.cfg.MaxSkew {
-		rel := "earlier"
-		bound := now.Add(-s.cfg.MaxSkew)
-		sign := "-"
-		if d < 0 {
-			rel, bound, sign = "later", now.Add(s.cfg.MaxSkew), "+"
-		}
-		return "", forbidden(CodeInvalidSignature, fmt.Sprintf("Signature expired: %s is now %s than %s (%s %s %d min.)",
-			amzDate, rel, bound.Format(amzDateFormat), now.Format(amzDateFormat), sign, int(s.cfg.MaxSkew/time.Minute)))
+	skewMin := int(s.cfg.MaxSkew / time.Minute)
+	if d := now.Sub(signTime); d > s.cfg.MaxSkew {
+		return "", forbidden(CodeInvalidSignature, fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %d min.)",
+			amzDate, now.Add(-s.cfg.MaxSkew).Format(amzDateFormat), now.Format(amzDateFormat), skewMin))
+	} else if -d > s.cfg.MaxSkew {
+		return "", forbidden(CodeInvalidSignature, fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + %d min.)",
+			amzDate, now.Add(s.cfg.MaxSkew).Format(amzDateFormat), now.Format(amzDateFormat), skewMin))
 	}
 
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.cfg.MaxBodyBytes))
