@@ -99,7 +99,7 @@ function Waterfall({ traceId, tree }: { traceId: string; tree: Tree }) {
                 return (
                   <div
                     key={idx + ":" + s.id}
-                    className={"wf-row" + (selected === s ? " selected" : "") + (s.error ? " error" : "")}
+                    className={"wf-row" + (selected === s ? " selected" : "") + (s.error ? " has-error" : "")}
                     style={{ top: idx * ROW, height: ROW }}
                     onClick={() => setSelected(s)}
                     data-testid="span-row"
@@ -131,7 +131,7 @@ function Waterfall({ traceId, tree }: { traceId: string; tree: Tree }) {
                       {s.events.map((e, j) => (
                         <div key={j} className="evt" title={String(e["name"] ?? "event")} style={{ left: `${((parseTime(e["timestamp"]) - tree.start) / total) * 100}%` }} />
                       ))}
-                      <span className="bar-label" style={{ left: `min(calc(${left + width}% + 4px), calc(100% - 60px))` }}>{fmtDuration(s.dur)}</span>
+                      <span className="bar-label" style={{ left: `calc(${left + width}% + 4px)` }}>{fmtDuration(s.dur)}</span>
                     </div>
                   </div>
                 );

@@ -1,0 +1,141 @@
+// Test harness: builds and starts the real tracecomb binary, sends spans
+// with the OpenTelemetry JS SDK, and drives Debian's Chromium through
+// playwright-core.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const screenshotDir = join(repoRoot, "docs/screenshots");
+
+const CHROMIUM = process.env.TRACECOMB_CHROMIUM ?? "/usr/bin/chromium";
+
+// startServer builds ./cmd/tracecomb (with the embedded UI as built) and
+// runs it on free ports; it resolves with the bound addresses from the
+// "tracecomb started" log line.
+export async function startServer({ key = "test-bootstrap-key-0123456789", uiAddr = "127.0.0.1:0", extraArgs = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "tracecomb-ui-"));
+  const bin = join(dir, "tracecomb");
+  execFileSync("go", ["build", "-o", bin, "./cmd/tracecomb"], { cwd: repoRoot, stdio: "inherit" });
+  const dataDir = join(dir, "data");
+  mkdirSync(dataDir);
+  const args = [
+    "serve", "--data-dir", dataDir, "--bootstrap-key", key,
+    "--http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0", "--xray-addr", "127.0.0.1:0",
+    "--ui-addr", uiAddr, "--log-format", "json", ...extraArgs,
+  ];
+  const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const logs = [];
+  const addrs = await new Promise((resolveAddrs, reject) => {
+    const timer = setTimeout(() => reject(new Error("tracecomb did not start:\n" + logs.join("\n"))), 120_000);
+    proc.on("exit", (code) => reject(new Error(`tracecomb exited with ${code}:\n${logs.join("\n")}`)));
+    createInterface({ input: proc.stderr }).on("line", (line) => {
+      logs.push(line);
+      if (logs.length > 500) logs.shift();
+      try {
+        const rec = JSON.parse(line);
+        if (rec.msg === "tracecomb started") {
+          clearTimeout(timer);
+          resolveAddrs({ http: rec.http, otlpGrpc: rec.otlp_grpc, xray: rec.xray, ui: rec.ui });
+        }
+      } catch {
+        /* not JSON */
+      }
+    });
+  });
+  return {
+    ...addrs,
+    key,
+    dataDir,
+    logs,
+    uiURL: `http://${addrs.ui}`,
+    apiURL: `http://${addrs.http}`,
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill("SIGTERM");
+        await new Promise((r) => proc.once("exit", r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// tracer returns an OTel tracer for a service exporting OTLP/HTTP protobuf
+// to the server, and a flush function.
+export function tracer(server, service, key = server.key) {
+  const exporter = new OTLPTraceExporter({ url: `${server.apiURL}/v1/traces`, headers: { "x-honeycomb-team": key } });
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }),
+    spanProcessors: [new BatchSpanProcessor(exporter, { maxExportBatchSize: 1000, maxQueueSize: 20000, scheduledDelayMillis: 100 })],
+  });
+  return {
+    tracer: provider.getTracer("tracecomb-ui-test"),
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), "tracecomb-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 860 },
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function api(server, method, path, body, key = server.key) {
+  const res = await fetch(server.apiURL + path, {
+    method,
+    headers: { "X-Honeycomb-Team": key, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}
+
+// waitFor polls fn until it returns a truthy value.
+export async function waitFor(fn, what, timeoutMs = 20_000) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ": " + last : ""}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export function shot(page, name) {
+  mkdirSync(screenshotDir, { recursive: true });
+  return page.screenshot({ path: join(screenshotDir, name + ".png") });
+}

@@ -1,0 +1,195 @@
+// Browser tests of the web UI against the real tracecomb binary.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { context as otelContext, trace, SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { startServer, tracer, launchBrowser, api, waitFor, shot } from "./harness.mjs";
+
+let server, browser;
+const traceIds = {};
+
+// sendCheckoutTrace sends one trace across two services:
+// frontend "GET /checkout" -> frontend "POST backend" (client)
+//   -> backend "POST /api/orders" -> backend "INSERT orders" (error, with an event).
+async function sendCheckoutTrace() {
+  const fe = tracer(server, "frontend");
+  const be = tracer(server, "backend");
+  const now = Date.now();
+  const t = (ms) => new Date(now - 5000 + ms);
+  const root = fe.tracer.startSpan("GET /checkout", { kind: SpanKind.SERVER, startTime: t(0), attributes: { "http.route": "/checkout", "user.id": "u-42" } });
+  const rootCtx = trace.setSpan(otelContext.active(), root);
+  const client = fe.tracer.startSpan("POST backend", { kind: SpanKind.CLIENT, startTime: t(10) }, rootCtx);
+  const clientCtx = trace.setSpan(otelContext.active(), client);
+  const server_ = be.tracer.startSpan("POST /api/orders", { kind: SpanKind.SERVER, startTime: t(15) }, clientCtx);
+  const serverCtx = trace.setSpan(otelContext.active(), server_);
+  const db = be.tracer.startSpan("INSERT orders", { kind: SpanKind.CLIENT, startTime: t(20), attributes: { "db.system": "postgresql" } }, serverCtx);
+  db.addEvent("retrying", { attempt: 2 }, t(40));
+  db.setStatus({ code: SpanStatusCode.ERROR, message: "deadlock detected" });
+  db.end(t(80));
+  server_.end(t(90));
+  client.end(t(95));
+  root.end(t(120));
+  await Promise.all([fe.flush(), be.flush()]);
+  await Promise.all([fe.shutdown(), be.shutdown()]);
+  return root.spanContext().traceId;
+}
+
+async function sendBigTrace(n) {
+  const svc = ["checkout", "payments", "inventory", "search"].map((s) => tracer(server, s));
+  const now = Date.now() - 60_000;
+  const root = svc[0].tracer.startSpan("batch job", { startTime: new Date(now) });
+  const parents = [trace.setSpan(otelContext.active(), root)];
+  for (let i = 1; i < n; i++) {
+    const tr = svc[i % svc.length].tracer;
+    const parent = parents[Math.floor(Math.random() * parents.length)];
+    const start = now + i * 2;
+    const s = tr.startSpan(`step ${i}`, { startTime: new Date(start) }, parent);
+    if (i % 97 === 0) s.setStatus({ code: SpanStatusCode.ERROR });
+    s.end(new Date(start + 1 + (i % 50)));
+    if (parents.length < 200) parents.push(trace.setSpan(otelContext.active(), s));
+  }
+  root.end(new Date(now + n * 2 + 100));
+  await Promise.all(svc.map((s) => s.flush()));
+  await Promise.all(svc.map((s) => s.shutdown()));
+  return root.spanContext().traceId;
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  traceIds.checkout = await sendCheckoutTrace();
+  await waitFor(async () => (await api(server, "GET", "/api/traces/" + traceIds.checkout)).body?.events?.length >= 5, "the checkout trace to be stored");
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function page() {
+  const p = await browser.context.newPage();
+  p.on("pageerror", (e) => {
+    throw e;
+  });
+  return p;
+}
+
+test("home lists the datasets and shows the add-your-data settings", async () => {
+  const p = await page();
+  await p.goto(server.uiURL + "/");
+  const table = p.getByTestId("datasets");
+  await table.getByText("frontend", { exact: true }).waitFor();
+  await table.getByText("backend", { exact: true }).waitFor();
+  const snippet = await p.getByTestId("snippet").innerText();
+  assert.match(snippet, new RegExp(`OTEL_EXPORTER_OTLP_ENDPOINT=http://${server.http.replace(/\./g, "\\.")}`));
+  assert.match(snippet, /OTEL_EXPORTER_OTLP_HEADERS=x-honeycomb-team=<YOUR_API_KEY>/);
+  // A key created from the panel is filled in and works against the API.
+  await p.getByRole("button", { name: "Create an API key for these settings" }).click();
+  await p.getByTestId("new-key").waitFor();
+  const filled = await p.getByTestId("snippet").innerText();
+  const key = /x-honeycomb-team=(\S+)/.exec(filled)[1];
+  assert.notEqual(key, "<YOUR_API_KEY>");
+  const auth = await api(server, "GET", "/1/auth", undefined, key);
+  assert.equal(auth.status, 200);
+  assert.equal(auth.body.environment.slug, "test");
+  await p.getByRole("tab", { name: "Python (OpenTelemetry)" }).click();
+  assert.match(await p.getByTestId("snippet").innerText(), /OTEL_EXPORTER_OTLP_PROTOCOL=http\/protobuf/);
+  await p.getByRole("tab", { name: "AWS X-Ray SDK" }).click();
+  assert.match(await p.getByTestId("snippet").innerText(), new RegExp(`AWS_XRAY_DAEMON_ADDRESS=${server.xray ? server.xray.replace(/\./g, "\\.") : "127\\.0\\.0\\.1:2000"}`));
+  await p.getByRole("tab", { name: "Go (OpenTelemetry)" }).click();
+  await shot(p, "home");
+  await p.close();
+});
+
+test("the trace opens and the waterfall shows every span", async () => {
+  const p = await page();
+  await p.goto(`${server.uiURL}/trace/${traceIds.checkout}`);
+  await p.getByTestId("span-count").getByText("4 spans").waitFor();
+  const rows = p.getByTestId("span-row");
+  assert.equal(await rows.count(), 4);
+  const names = await rows.locator(".span-name").allInnerTexts();
+  assert.deepEqual(names, ["GET /checkout", "POST backend", "POST /api/orders", "INSERT orders"]);
+  // Tree order is parent before child, indented by depth.
+  const pads = await rows.locator(".wf-name").evaluateAll((els) => els.map((e) => parseInt(e.style.paddingLeft)));
+  assert.ok(pads[0] < pads[1] && pads[1] < pads[2] && pads[2] < pads[3], `indentation ${pads}`);
+  // Rows sit one under the other.
+  const ys = await rows.evaluateAll((els) => els.map((e) => e.getBoundingClientRect().top));
+  for (let i = 1; i < ys.length; i++) assert.equal(Math.round(ys[i] - ys[i - 1]), 24, `row tops ${ys}`);
+  // The failing span is marked and its detail shows the status and the event.
+  const dbRow = rows.filter({ hasText: "INSERT orders" });
+  assert.match(await dbRow.getAttribute("class"), /has-error/);
+  await dbRow.click();
+  const detail = p.getByTestId("span-detail");
+  await detail.getByText("deadlock detected").waitFor();
+  await detail.getByText("Span events (1)").waitFor();
+  await detail.locator("summary", { hasText: "retrying" }).waitFor();
+  await detail.getByText("postgresql").waitFor();
+  // Collapsing the backend server span hides its child.
+  await rows.filter({ hasText: "POST /api/orders" }).getByRole("button", { name: "Collapse" }).click();
+  assert.equal(await rows.count(), 3);
+  await rows.filter({ hasText: "POST /api/orders" }).getByRole("button", { name: "Expand" }).click();
+  assert.equal(await rows.count(), 4);
+  await dbRow.click();
+  await shot(p, "trace");
+  await p.close();
+});
+
+test("a 10,000-span trace renders a window of rows and scrolls to the last span", async () => {
+  const n = 10_000;
+  const id = await sendBigTrace(n);
+  await waitFor(async () => (await api(server, "GET", "/api/traces/" + id)).body?.events?.length === n, "the big trace to be stored", 60_000);
+  const p = await page();
+  const t0 = Date.now();
+  await p.goto(`${server.uiURL}/trace/${id}`);
+  await p.getByTestId("span-count").getByText(`${n} spans`).waitFor();
+  const loadMs = Date.now() - t0;
+  const rendered = await p.getByTestId("span-row").count();
+  assert.ok(rendered > 10 && rendered < 200, `rendered ${rendered} rows of ${n}`);
+  const scroller = p.getByTestId("waterfall");
+  const t1 = Date.now();
+  await scroller.evaluate((el) => {
+    el.scrollTop = el.scrollHeight;
+  });
+  await p.getByTestId("span-row").last().waitFor();
+  await waitFor(async () => (await p.getByTestId("span-row").count()) < 200 && (await scroller.evaluate((el) => el.scrollTop > 0)), "rows after scrolling");
+  const scrollMs = Date.now() - t1;
+  // The last row in tree order is now rendered.
+  const lastTop = await p.getByTestId("span-row").evaluateAll((els) => Math.max(...els.map((e) => parseInt(e.style.top))));
+  assert.equal(lastTop, (n - 1) * 24);
+  console.log(`# 10k-span trace: page ready in ${loadMs} ms, scroll to end in ${scrollMs} ms, ${rendered} rows in the DOM`);
+  await scroller.evaluate((el) => {
+    el.scrollTop = 0;
+  });
+  await shot(p, "trace-10k");
+  await p.close();
+});
+
+test("a key created in Settings works and can be revoked", async () => {
+  const p = await page();
+  await p.goto(server.uiURL + "/settings");
+  await p.getByTestId("environments").locator("code", { hasText: /^test$/ }).waitFor();
+  await p.locator("input[name=name]").fill("ui test key");
+  await p.getByRole("button", { name: "Create key" }).click();
+  const secret = (await p.getByTestId("secret").innerText()).trim();
+  assert.ok(secret.length >= 20, secret);
+  const ok = await api(server, "GET", "/1/auth", undefined, secret);
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body.environment.slug, "test");
+  // The new key is listed and sends data.
+  const keyRow = p.getByTestId("keys").locator("tr", { hasText: "ui test key" });
+  await keyRow.waitFor();
+  await shot(p, "settings");
+  p.once("dialog", (d) => d.accept());
+  await keyRow.getByRole("button", { name: "Revoke" }).click();
+  await keyRow.getByText(/revoked/).waitFor();
+  const refused = await api(server, "GET", "/1/auth", undefined, secret);
+  assert.equal(refused.status, 401);
+  assert.match(refused.body.error, /disabled/);
+  await p.close();
+});
+
+test("an unknown trace id shows the API's error", async () => {
+  const p = await page();
+  await p.goto(`${server.uiURL}/trace/00000000000000000000000000000001`);
+  await p.getByRole("alert").waitFor();
+  await p.close();
+});
