@@ -1,0 +1,421 @@
+package xray
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/ingest"
+	ingestxray "github.com/tracecomb/tracecomb/internal/ingest/xray"
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/servicegraph"
+	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/xrayfilter"
+)
+
+// TraceReader is what the trace operations read from the store.
+type TraceReader interface {
+	Trace(ctx context.Context, env string, id model.TraceID) ([]model.Event, error)
+	Scan(ctx context.Context, env string, q store.ScanQuery) iter.Seq2[model.Event, error]
+}
+
+// TraceDeps are what the trace operations need. Store and Consumer are
+// required; zero fields of the rest take defaults.
+type TraceDeps struct {
+	// Store reads stored traces.
+	Store TraceReader
+	// Consumer takes the spans of PutTraceSegments.
+	Consumer ingest.Consumer
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// MaxWindow caps EndTime − StartTime of a query (default 24 h).
+	MaxWindow time.Duration
+	// MaxTraces caps the traces one query reads (default 10000); the
+	// newest are kept.
+	MaxTraces int
+	// Slack widens a query's scan so that traces and spans that started
+	// before the window but reach into it are seen whole (default 10 min).
+	Slack time.Duration
+}
+
+type traceOps struct {
+	h *Handler
+	d TraceDeps
+}
+
+// RegisterTraceOperations registers the operations that write and read
+// stored traces: PutTraceSegments (/TraceSegments), BatchGetTraces
+// (/Traces), GetTraceSummaries (/TraceSummaries), GetTraceGraph
+// (/TraceGraph), GetServiceGraph (/ServiceGraph) and
+// GetTimeSeriesServiceStatistics (/TimeSeriesServiceStatistics).
+func (h *Handler) RegisterTraceOperations(d TraceDeps) error {
+	if d.Store == nil || d.Consumer == nil {
+		return errors.New("xray: TraceDeps.Store and TraceDeps.Consumer are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.MaxWindow <= 0 {
+		d.MaxWindow = 24 * time.Hour
+	}
+	if d.MaxTraces <= 0 {
+		d.MaxTraces = 10000
+	}
+	if d.Slack <= 0 {
+		d.Slack = 10 * time.Minute
+	}
+	o := &traceOps{h: h, d: d}
+	h.Handle("/TraceSegments", "PutTraceSegments", o.putTraceSegments)
+	h.Handle("/Traces", "BatchGetTraces", o.batchGetTraces)
+	h.Handle("/TraceSummaries", "GetTraceSummaries", o.getTraceSummaries)
+	h.Handle("/TraceGraph", "GetTraceGraph", o.getTraceGraph)
+	h.Handle("/ServiceGraph", "GetServiceGraph", o.getServiceGraph)
+	h.Handle("/TimeSeriesServiceStatistics", "GetTimeSeriesServiceStatistics", o.getTimeSeriesServiceStatistics)
+	return nil
+}
+
+// consumeError maps a consumer's error to X-Ray's.
+func consumeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ingest.ErrOverloaded), errors.Is(err, ingest.ErrShuttingDown):
+		return Throttled()
+	case ingest.IsPermanent(err):
+		return InvalidRequest("%v", err)
+	}
+	return err
+}
+
+type unprocessedSegment struct {
+	ID        string `json:"Id,omitempty"`
+	ErrorCode string `json:"ErrorCode"`
+	Message   string `json:"Message"`
+}
+
+func (o *traceOps) putTraceSegments(ctx context.Context, env string, body []byte) (any, error) {
+	var in struct {
+		TraceSegmentDocuments *[]string `json:"TraceSegmentDocuments"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.TraceSegmentDocuments == nil {
+		return nil, InvalidRequest("1 validation error detected: Value null at 'traceSegmentDocuments' failed to satisfy constraint: Member must not be null")
+	}
+	out := struct {
+		UnprocessedTraceSegments []unprocessedSegment `json:"UnprocessedTraceSegments"`
+	}{[]unprocessedSegment{}}
+	var events []model.Event
+	for _, doc := range *in.TraceSegmentDocuments {
+		var err error
+		events, err = ingestxray.AppendDocument(events, []byte(doc))
+		if err != nil {
+			var se *ingestxray.SegmentError
+			if errors.As(err, &se) {
+				out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, unprocessedSegment{ID: se.ID, ErrorCode: se.ErrorCode, Message: se.Message})
+				continue
+			}
+			out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, unprocessedSegment{ErrorCode: "InvalidDocument", Message: "Invalid segment. ErrorCode: InvalidDocument"})
+		}
+	}
+	if len(events) > 0 {
+		if err := consumeError(o.d.Consumer.Consume(ctx, env, events)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// parseTraceID accepts an X-Ray trace id (1-xxxxxxxx-yyyy…) or 32 hex
+// digits.
+func parseTraceID(s string) (model.TraceID, bool) {
+	if strings.HasPrefix(s, "1-") {
+		id, err := model.ParseXRayTraceID(s)
+		return id, err == nil
+	}
+	id, err := model.ParseTraceID(s)
+	return id, err == nil && !id.IsZero()
+}
+
+// loadTrace reads one trace and sees it as X-Ray entities; nil when it has
+// no spans.
+func (o *traceOps) loadTrace(ctx context.Context, env string, id model.TraceID) (*traceEntities, error) {
+	events, err := o.d.Store.Trace(ctx, env, id)
+	if err != nil {
+		return nil, err
+	}
+	t := assembleTrace(id, events)
+	if len(t.docs) == 0 {
+		return nil, nil
+	}
+	return t, nil
+}
+
+type traceOut struct {
+	ID            string         `json:"Id"`
+	Duration      float64        `json:"Duration"`
+	LimitExceeded bool           `json:"LimitExceeded"`
+	Segments      []traceSegment `json:"Segments"`
+}
+
+func checkTraceIDs(ids *[]string) error {
+	if ids == nil {
+		return InvalidRequest("1 validation error detected: Value null at 'traceIds' failed to satisfy constraint: Member must not be null")
+	}
+	for i, s := range *ids {
+		if len(s) < 1 || len(s) > 35 {
+			return InvalidRequest("1 validation error detected: Value '%s' at 'traceIds.%d.member' failed to satisfy constraint: Member must have length between 1 and 35", truncateValue(s), i+1)
+		}
+	}
+	return nil
+}
+
+func truncateValue(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+func (o *traceOps) batchGetTraces(ctx context.Context, env string, body []byte) (any, error) {
+	var in struct {
+		TraceIDs  *[]string `json:"TraceIds"`
+		NextToken *string   `json:"NextToken"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := checkTraceIDs(in.TraceIDs); err != nil {
+		return nil, err
+	}
+	ids, next, err := page(*in.TraceIDs, in.NextToken, o.h.cfg.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Traces              []traceOut `json:"Traces"`
+		UnprocessedTraceIDs []string   `json:"UnprocessedTraceIds"`
+		NextToken           *string    `json:"NextToken,omitempty"`
+	}{Traces: []traceOut{}, UnprocessedTraceIDs: []string{}, NextToken: next}
+	seen := map[model.TraceID]bool{}
+	for _, s := range ids {
+		id, ok := parseTraceID(s)
+		if !ok {
+			out.UnprocessedTraceIDs = append(out.UnprocessedTraceIDs, s)
+			continue
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		t, err := o.loadTrace(ctx, env, id)
+		if err != nil {
+			return nil, err
+		}
+		if t == nil {
+			out.UnprocessedTraceIDs = append(out.UnprocessedTraceIDs, s)
+			continue
+		}
+		g := xrayfilter.BuildGraph(t.view.Segments)
+		start, end := t.bounds()
+		out.Traces = append(out.Traces, traceOut{
+			ID:       id.XRay(),
+			Duration: roundMs(end - start),
+			Segments: t.segmentDocuments(&g),
+		})
+	}
+	return out, nil
+}
+
+func roundMs(s float64) float64 { return math.Round(s*1000) / 1000 }
+
+func (o *traceOps) getTraceGraph(ctx context.Context, env string, body []byte) (any, error) {
+	var in struct {
+		TraceIDs  *[]string `json:"TraceIds"`
+		NextToken *string   `json:"NextToken"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if err := checkTraceIDs(in.TraceIDs); err != nil {
+		return nil, err
+	}
+	if in.NextToken != nil {
+		if _, ok := parseToken(*in.NextToken); !ok {
+			return nil, InvalidRequest("Invalid NextToken.")
+		}
+	}
+	b := servicegraph.NewBuilder()
+	seen := map[model.TraceID]bool{}
+	for _, s := range *in.TraceIDs {
+		id, ok := parseTraceID(s)
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		t, err := o.loadTrace(ctx, env, id)
+		if err != nil {
+			return nil, err
+		}
+		if t == nil {
+			continue
+		}
+		g := xrayfilter.BuildGraph(t.view.Segments)
+		b.Add(t.view.Segments, &g)
+	}
+	return struct {
+		Services []servicegraph.Service `json:"Services"`
+	}{b.Services()}, nil
+}
+
+// window is a validated query time range.
+type window struct {
+	start, end time.Time
+	s, e       float64 // the same as epoch seconds
+}
+
+func (o *traceOps) window(start, end *float64) (window, error) {
+	if start == nil {
+		return window{}, InvalidRequest("1 validation error detected: Value null at 'startTime' failed to satisfy constraint: Member must not be null")
+	}
+	if end == nil {
+		return window{}, InvalidRequest("1 validation error detected: Value null at 'endTime' failed to satisfy constraint: Member must not be null")
+	}
+	if math.IsNaN(*start) || math.IsNaN(*end) || math.IsInf(*start, 0) || math.IsInf(*end, 0) || *start < 0 || *end > 1e11 {
+		return window{}, InvalidRequest("StartTime and EndTime must be epoch seconds.")
+	}
+	if *end < *start {
+		return window{}, InvalidRequest("EndTime must not be before StartTime.")
+	}
+	w := window{start: secondsTime(*start), end: secondsTime(*end), s: *start, e: *end}
+	if w.end.Sub(w.start) > o.d.MaxWindow {
+		return window{}, InvalidRequest("The time range between StartTime and EndTime must not exceed %s.", formatHours(o.d.MaxWindow))
+	}
+	return w, nil
+}
+
+func formatHours(d time.Duration) string {
+	if d%time.Hour == 0 {
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return strconv.FormatInt(int64(d/time.Hour), 10) + " hours"
+	}
+	return d.String()
+}
+
+func secondsTime(s float64) time.Time {
+	sec, frac := math.Modf(s)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
+}
+
+// scanTraces reads the spans stored between from and to, grouped by trace
+// (newest trace first), at most MaxTraces traces.
+func (o *traceOps) scanTraces(ctx context.Context, env string, from, to time.Time) ([]model.TraceID, map[model.TraceID][]model.Event, error) {
+	var order []model.TraceID
+	byTrace := map[model.TraceID][]model.Event{}
+	for ev, err := range o.d.Store.Scan(ctx, env, store.ScanQuery{Start: from, End: to}) {
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ev.IsSpan() || ev.TraceID.IsZero() || ev.SpanID.IsZero() {
+			continue
+		}
+		evs, ok := byTrace[ev.TraceID]
+		if !ok {
+			if len(order) >= o.d.MaxTraces {
+				continue
+			}
+			order = append(order, ev.TraceID)
+		}
+		byTrace[ev.TraceID] = append(evs, ev)
+	}
+	// Scan answers newest first; traces are assembled in time order.
+	for _, evs := range byTrace {
+		for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
+			evs[i], evs[j] = evs[j], evs[i]
+		}
+	}
+	return order, byTrace, nil
+}
+
+// groupFilter resolves GroupName / GroupARN to the group's parsed filter
+// (nil for a group without one).
+func (o *traceOps) groupFilter(ctx context.Context, env string, name, arn *string) (*xrayfilter.Expr, error) {
+	if name == nil && arn == nil {
+		return nil, nil
+	}
+	g, err := o.h.meta.Group(ctx, env, name, arn)
+	if err != nil {
+		return nil, err
+	}
+	if g.FilterExpression == "" {
+		return nil, nil
+	}
+	expr, err := xrayfilter.Parse(g.FilterExpression)
+	if err != nil {
+		return nil, InvalidRequest("The filter expression of group %s is invalid: %v", g.GroupName, err)
+	}
+	return expr, nil
+}
+
+// groupResolver resolves group.name and group.arn in filter expressions,
+// parsing each group's filter once per request.
+func (o *traceOps) groupResolver(ctx context.Context, env string) xrayfilter.GroupResolver {
+	cache := map[[2]string]*xrayfilter.Expr{}
+	known := map[[2]string]bool{}
+	return func(name, arn string) (*xrayfilter.Expr, bool) {
+		k := [2]string{name, arn}
+		if ok, done := known[k]; done {
+			return cache[k], ok
+		}
+		var np, ap *string
+		if name != "" {
+			np = &name
+		}
+		if arn != "" {
+			ap = &arn
+		}
+		if np == nil && ap == nil {
+			return nil, false
+		}
+		g, err := o.h.meta.Group(ctx, env, np, ap)
+		if err != nil {
+			known[k] = false
+			return nil, false
+		}
+		var expr *xrayfilter.Expr
+		if g.FilterExpression != "" {
+			if expr, err = xrayfilter.Parse(g.FilterExpression); err != nil {
+				known[k] = false
+				return nil, false
+			}
+		}
+		cache[k], known[k] = expr, true
+		return expr, true
+	}
+}
+
+// parseFilter parses a request's filter expression; a bad one is an
+// InvalidRequestException naming what is wrong and where.
+func parseFilter(member string, s *string, maxLen int) (*xrayfilter.Expr, error) {
+	if s == nil {
+		return nil, nil
+	}
+	if len(*s) > maxLen {
+		return nil, InvalidRequest("1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", member, maxLen)
+	}
+	if strings.TrimSpace(*s) == "" {
+		return nil, nil
+	}
+	expr, err := xrayfilter.Parse(*s)
+	if err != nil {
+		return nil, InvalidRequest("Invalid filter expression: %v", err)
+	}
+	return expr, nil
+}
