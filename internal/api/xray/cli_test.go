@@ -211,6 +211,25 @@ func TestAWSCLI(t *testing.T) {
 				t.Errorf("update-sampling-rule: %v", out)
 			}
 		}},
+		{args: []string{"xray", "get-sampling-targets", "--sampling-statistics-documents",
+			"RuleName=Cruddur,ClientID=0123456789abcdef01234567,Timestamp=2026-11-25T12:00:00Z,RequestCount=40,SampledCount=4,BorrowCount=0"}, check: func(t *testing.T, out map[string]any) {
+			d := member(out, "SamplingTargetDocuments", 0)
+			if member(d, "RuleName") != "Cruddur" || member(d, "ReservoirQuota") != 2.0 || member(d, "Interval") != 10.0 || member(d, "FixedRate") != 0.25 {
+				t.Errorf("get-sampling-targets: %v", out)
+			}
+		}},
+		{args: []string{"xray", "get-sampling-statistic-summaries"}, check: func(t *testing.T, out map[string]any) {
+			if member(out, "SamplingStatisticSummaries", 0, "RuleName") != "Cruddur" || member(out, "SamplingStatisticSummaries", 0, "RequestCount") != 40.0 {
+				t.Errorf("get-sampling-statistic-summaries: %v", out)
+			}
+		}},
+		{args: []string{"xray", "tag-resource", "--resource-arn", "arn:aws:xray:us-east-1:000000000000:sampling-rule/Cruddur", "--tags", "Key=team,Value=cruddur"}},
+		{args: []string{"xray", "list-tags-for-resource", "--resource-arn", "arn:aws:xray:us-east-1:000000000000:sampling-rule/Cruddur"}, check: func(t *testing.T, out map[string]any) {
+			if member(out, "Tags", 0, "Key") != "team" || member(out, "Tags", 0, "Value") != "cruddur" {
+				t.Errorf("list-tags-for-resource: %v", out)
+			}
+		}},
+		{args: []string{"xray", "tag-resource", "--resource-arn", "arn:aws:xray:us-east-1:000000000000:sampling-rule/None", "--tags", "Key=a,Value=b"}, code: CodeResourceNotFound, msg: "Resource not found"},
 		{args: badRule("Priority=10000,FixedRate=0.1"), code: CodeInvalidRequest, msg: "'samplingRule.priority' failed to satisfy constraint: Member must have value less than or equal to 9999"},
 		{args: badRule("Priority=5,FixedRate=1.5"), code: CodeInvalidRequest, msg: "'samplingRule.fixedRate' failed to satisfy constraint: Member must have value between 0 and 1"},
 		{args: []string{"xray", "create-sampling-rule", "--cli-input-json", "file://testdata/xray.json"}, code: CodeInvalidRequest, msg: "A sampling rule with name Cruddur already exists."},

@@ -116,7 +116,7 @@ func TestOperations(t *testing.T) {
 		{name: "group: no name", path: "/CreateGroup", body: `{}`, status: 400, code: CodeInvalidRequest, substr: "'groupName' failed to satisfy constraint: Member must not be null"},
 		{name: "group: name 33", path: "/CreateGroup", body: `{"GroupName":` + long(33) + `}`, status: 400, code: CodeInvalidRequest, substr: "Member must have length less than or equal to 32"},
 		{name: "group: bad characters", path: "/CreateGroup", body: `{"GroupName":"my group"}`, status: 400, code: CodeInvalidRequest, substr: "only letters, digits and '-'"},
-		{name: "group: bad filter", path: "/CreateGroup", body: `{"GroupName":"Bad","FilterExpression":"service(\"x\""}`, status: 400, code: CodeInvalidRequest, substr: "Invalid filter expression"},
+		{name: "group: bad filter", path: "/CreateGroup", body: `{"GroupName":"Bad","FilterExpression":"service(\"x\""}`, status: 400, code: CodeInvalidRequest, substr: `Invalid filter expression: unexpected end of expression at column 12: expected \")\" after the service name`},
 		{name: "group: notifications without insights", path: "/CreateGroup", body: `{"GroupName":"N","InsightsConfiguration":{"NotificationsEnabled":true}}`, status: 400, code: CodeInvalidRequest, substr: "insights enabled"},
 		{name: "group: with insights and tags", path: "/CreateGroup", body: `{"GroupName":"Insightful","InsightsConfiguration":{"InsightsEnabled":true},"Tags":[{"Key":"env","Value":"dev"}]}`, status: 200, substr: `"InsightsEnabled":true`},
 		{name: "group: get by name", path: "/GetGroup", body: `{"GroupName":"Cruddur"}`, status: 200, substr: `"GroupName":"Cruddur"`},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/sampling"
+	"github.com/tracecomb/tracecomb/internal/xrayfilter"
 )
 
 type fakeClock struct {
@@ -27,32 +28,12 @@ func (c *fakeClock) Add(d time.Duration) {
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-// testFilter stands in for the filter-expression parser: it rejects
-// unbalanced parentheses and quotes.
+// testFilter validates group filter expressions with the real parser, as
+// the app does.
 func testFilter(expr string) error {
-	depth := 0
-	for _, c := range expr {
-		switch c {
-		case '(':
-			depth++
-		case ')':
-			depth--
-		}
-		if depth < 0 {
-			return errUnbalanced
-		}
-	}
-	if depth != 0 || strings.Count(expr, `"`)%2 != 0 {
-		return errUnbalanced
-	}
-	return nil
+	_, err := xrayfilter.Parse(expr)
+	return err
 }
-
-type filterError string
-
-func (e filterError) Error() string { return string(e) }
-
-const errUnbalanced = filterError("unbalanced parentheses or quotes")
 
 type harness struct {
 	h    *Handler
