@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,41 +28,83 @@ const lessonKey = "tracecomb-e2e-key"
 // waitBound bounds every wait for a process or for data to arrive.
 const waitBound = 60 * time.Second
 
-func TestLessonEndToEnd(t *testing.T) {
+// lesson is tracecomb and the backend, running, wired as the lesson wires them.
+type lesson struct {
+	httpAddr, xrayAddr, base string
+	tracecomb, backend       *proc
+}
+
+// bins holds tracecomb and the backend, built once by TestMain.
+var bins string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Short() {
+		dir, err := os.MkdirTemp("", "cruddur-e2e-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		bins = dir
+		for out, pkg := range map[string]string{"tracecomb": "../../cmd/tracecomb", "backend": "./cmd/backend"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, b)
+				os.RemoveAll(dir)
+				os.Exit(1)
+			}
+		}
+	}
+	code := m.Run()
+	if bins != "" {
+		os.RemoveAll(bins)
+	}
+	os.Exit(code)
+}
+
+// startTracecomb starts tracecomb on free loopback ports with the lesson's key.
+func startTracecomb(t *testing.T) *lesson {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs tracecomb and the backend; not in -short")
 	}
-	bin := t.TempDir()
-	build(t, filepath.Join(bin, "tracecomb"), "../../cmd/tracecomb")
-	build(t, filepath.Join(bin, "backend"), "./cmd/backend")
-
-	httpAddr := freeTCP(t)
-	xrayAddr := freeTCPAndUDP(t)
-	tracecomb := start(t, "tracecomb", exec.Command(filepath.Join(bin, "tracecomb"), "serve",
+	l := &lesson{httpAddr: freeTCP(t), xrayAddr: freeTCPAndUDP(t)}
+	l.tracecomb = start(t, "tracecomb", exec.Command(filepath.Join(bins, "tracecomb"), "serve",
 		"--data-dir", t.TempDir(),
 		"--bootstrap-key", lessonKey,
 		"--otlp-grpc-addr", freeTCP(t),
-		"--http-addr", httpAddr,
-		"--xray-addr", xrayAddr,
+		"--http-addr", l.httpAddr,
+		"--xray-addr", l.xrayAddr,
 		"--ui-addr", freeTCP(t),
 	), nil)
-	waitHTTP(t, tracecomb, "http://"+httpAddr+"/healthz")
+	waitHTTP(t, l.tracecomb, "http://"+l.httpAddr+"/healthz")
+	return l
+}
 
-	backendAddr := freeTCP(t)
-	_, port, _ := net.SplitHostPort(backendAddr)
-	base := "http://127.0.0.1:" + port
-	backend := start(t, "backend", exec.Command(filepath.Join(bin, "backend")), []string{
+// startBackend starts the backend with the lesson's variables pointing at
+// tracecomb.
+func (l *lesson) startBackend(t *testing.T) {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(freeTCP(t))
+	l.base = "http://127.0.0.1:" + port
+	l.backend = start(t, "backend", exec.Command(filepath.Join(bins, "backend")), []string{
 		"PORT=" + port,
 		"FRONTEND_URL=http://localhost:3000",
-		"BACKEND_URL=" + base,
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + httpAddr,
+		"BACKEND_URL=" + l.base,
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + l.httpAddr,
 		"OTEL_EXPORTER_OTLP_HEADERS=x-honeycomb-team=" + lessonKey,
 		"OTEL_SERVICE_NAME=backend-flask",
 		"AWS_XRAY_URL=",
-		"AWS_XRAY_DAEMON_ADDRESS=" + xrayAddr,
+		"AWS_XRAY_DAEMON_ADDRESS=" + l.xrayAddr,
 		"AWS_REGION=us-west-1",
 	})
-	waitHTTP(t, backend, base+"/api/health")
+	waitHTTP(t, l.backend, l.base+"/api/health")
+}
+
+func TestLessonEndToEnd(t *testing.T) {
+	l := startTracecomb(t)
+	l.startBackend(t)
+	base, httpAddr, backend := l.base, l.httpAddr, l.backend
 
 	calls := []struct {
 		method, path, body string
@@ -162,15 +206,6 @@ func TestLessonEndToEnd(t *testing.T) {
 	}
 }
 
-func build(t *testing.T, out, pkg string) {
-	t.Helper()
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-	}
-}
-
 // freeTCP returns a loopback address whose TCP port was free a moment ago.
 func freeTCP(t *testing.T) string {
 	t.Helper()
@@ -205,8 +240,26 @@ func freeTCPAndUDP(t *testing.T) string {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *syncBuffer
 	done chan error
+}
+
+// syncBuffer is a process's output, written by exec while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // start runs cmd with the environment minus OTEL_* and AWS_* plus env, and
@@ -219,7 +272,7 @@ func start(t *testing.T, name string, cmd *exec.Cmd, env []string) *proc {
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
-	p := &proc{name: name, cmd: cmd, out: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout = p.out
 	cmd.Stderr = p.out
 	if err := cmd.Start(); err != nil {
