@@ -394,16 +394,32 @@ func cloneRecord(r RuleRecord) RuleRecord {
 
 // MatchRule returns the rule of env that applies to req (at worst Default).
 func (m *Manager) MatchRule(ctx context.Context, env string, req Request) (Rule, error) {
-	recs, err := m.Rules(ctx, env)
-	if err != nil {
-		return Rule{}, err
-	}
-	for _, r := range recs {
-		if r.Rule.Matches(req) {
-			return r.Rule, nil
+	var out Rule
+	err := m.read(env, func(st *envState) error {
+		var best *RuleRecord
+		for _, r := range st.rules {
+			if best != nil && !ruleBefore(&r.Rule, &best.Rule) {
+				continue
+			}
+			if r.Rule.Matches(req) {
+				best = r
+			}
 		}
+		if best == nil {
+			best = st.rules[DefaultRuleName]
+		}
+		out = cloneRecord(*best).Rule
+		return nil
+	})
+	return out, err
+}
+
+// ruleBefore reports whether a is evaluated before b.
+func ruleBefore(a, b *Rule) bool {
+	if a.Priority != b.Priority {
+		return a.Priority < b.Priority
 	}
-	return recs[len(recs)-1].Rule, nil
+	return a.RuleName < b.RuleName
 }
 
 // CreateRule adds a rule (CreateSamplingRule).
