@@ -26,7 +26,12 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func TestMain(m *testing.M) {
 	// The X-Ray SDK prefers this variable over the address a test gives it.
 	os.Unsetenv("AWS_XRAY_DAEMON_ADDRESS")
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m,
+		// The SDK's centralized sampling pollers (started by the first
+		// decision in TestRunFlushesOnShutdown) have no way to stop.
+		goleak.IgnoreTopFunction("github.com/aws/aws-xray-sdk-go/strategy/sampling.(*CentralizedStrategy).startRulePoller.func2"),
+		goleak.IgnoreTopFunction("github.com/aws/aws-xray-sdk-go/strategy/sampling.(*CentralizedStrategy).startTargetPoller.func1"),
+	)
 }
 
 // fixedNow is the clock of the golden files.
