@@ -160,32 +160,189 @@ func peekID(doc []byte) string {
 	return id
 }
 
-// rawDoc holds the fields of a (sub)segment document that the mapping reads.
-// Unknown keys are ignored; a value of the wrong type leaves its field empty.
+// rawDoc holds the members of a (sub)segment document that the mapping
+// reads, matched by their exact key. Unknown keys are ignored; a value of
+// the wrong type is treated as absent.
 type rawDoc struct {
-	Name        json.RawMessage            `json:"name"`
-	ID          json.RawMessage            `json:"id"`
-	TraceID     json.RawMessage            `json:"trace_id"`
-	ParentID    json.RawMessage            `json:"parent_id"`
-	StartTime   json.RawMessage            `json:"start_time"`
-	EndTime     json.RawMessage            `json:"end_time"`
-	InProgress  bool                       `json:"in_progress"`
-	Type        string                     `json:"type"`
-	Namespace   string                     `json:"namespace"`
-	Error       bool                       `json:"error"`
-	Fault       bool                       `json:"fault"`
-	Throttle    bool                       `json:"throttle"`
-	Traced      *bool                      `json:"traced"`
-	User        string                     `json:"user"`
-	Origin      string                     `json:"origin"`
-	ResourceARN string                     `json:"resource_arn"`
-	HTTP        *rawHTTP                   `json:"http"`
-	AWS         map[string]json.RawMessage `json:"aws"`
-	SQL         *rawSQL                    `json:"sql"`
-	Service     *rawService                `json:"service"`
-	Annotations map[string]json.RawMessage `json:"annotations"`
-	Metadata    map[string]json.RawMessage `json:"metadata"`
-	Cause       json.RawMessage            `json:"cause"`
+	Name, ID, TraceID, ParentID, StartTime, EndTime []byte // raw JSON values
+
+	InProgress   bool
+	Type         string
+	Namespace    string
+	BadNamespace bool // present but not a string
+	Error        bool
+	Fault        bool
+	Throttle     bool
+	Traced       *bool
+	User         string
+	Origin       string
+	ResourceARN  string
+	HTTP         *rawHTTP
+	SQL          *rawSQL
+	Service      *rawService
+	AWS          []kv // members of "aws", in document order
+	Annotations  []kv
+	Metadata     []kv
+	Cause        []byte
+}
+
+// kv is one member of a JSON object: its key and raw value.
+type kv struct {
+	key string
+	raw []byte
+}
+
+func lookup(list []kv, key string) ([]byte, bool) {
+	for i := len(list) - 1; i >= 0; i-- { // the last duplicate wins, as in encoding/json
+		if list[i].key == key {
+			return list[i].raw, true
+		}
+	}
+	return nil, false
+}
+
+// readDoc reads one (sub)segment document, which must be valid JSON: its
+// fields, its own document (doc without "subsegments"), and the documents
+// of its embedded subsegments.
+func readDoc(doc []byte) (r rawDoc, own []byte, children [][]byte, err error) {
+	members := make([]member, 0, 16)
+	if _, err = objectMembers(doc, 0, func(m member) { members = append(members, m) }); err != nil {
+		return r, nil, nil, err
+	}
+	var subs []byte
+	cut := false
+	for i := range members {
+		m := &members[i]
+		key := m.key
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = []byte(memberKey(key))
+		}
+		v := doc[m.valStart:m.end]
+		switch string(key) {
+		case "subsegments":
+			subs, cut = v, true
+			m.key = nil // marks the member to cut
+		case "name":
+			r.Name = v
+		case "id":
+			r.ID = v
+		case "trace_id":
+			r.TraceID = v
+		case "parent_id":
+			r.ParentID = v
+		case "start_time":
+			r.StartTime = v
+		case "end_time":
+			r.EndTime = v
+		case "in_progress":
+			r.InProgress = string(v) == "true"
+		case "type":
+			r.Type, _ = jsonString(v)
+		case "namespace":
+			var ok bool
+			r.Namespace, ok = jsonString(v)
+			r.BadNamespace = !ok && string(v) != "null"
+		case "error":
+			r.Error = string(v) == "true"
+		case "fault":
+			r.Fault = string(v) == "true"
+		case "throttle":
+			r.Throttle = string(v) == "true"
+		case "traced":
+			if b, ok := jsonBool(v); ok {
+				r.Traced = &b
+			}
+		case "user":
+			r.User, _ = jsonString(v)
+		case "origin":
+			r.Origin, _ = jsonString(v)
+		case "resource_arn":
+			r.ResourceARN, _ = jsonString(v)
+		case "http":
+			if v[0] == '{' {
+				r.HTTP = new(rawHTTP)
+				_ = json.Unmarshal(v, r.HTTP) // a mistyped member is left empty
+			}
+		case "sql":
+			if v[0] == '{' {
+				r.SQL = new(rawSQL)
+				_ = json.Unmarshal(v, r.SQL)
+			}
+		case "service":
+			if v[0] == '{' {
+				r.Service = new(rawService)
+				_ = json.Unmarshal(v, r.Service)
+			}
+		case "aws":
+			r.AWS = objectKVs(v)
+		case "annotations":
+			r.Annotations = objectKVs(v)
+		case "metadata":
+			r.Metadata = objectKVs(v)
+		case "cause":
+			r.Cause = v
+		}
+	}
+	if !cut {
+		return r, doc, nil, nil
+	}
+	// Rebuild the object from the members that stay, each with the
+	// separator that preceded it in the original.
+	own = make([]byte, 0, len(doc))
+	own = append(own, doc[:members[0].start]...)
+	first := true
+	for i, m := range members {
+		if m.key == nil {
+			continue
+		}
+		if !first {
+			own = append(own, doc[members[i-1].end:m.start]...)
+		}
+		own = append(own, doc[m.start:m.end]...)
+		first = false
+	}
+	own = append(own, doc[members[len(members)-1].end:]...)
+	if string(subs) == "null" {
+		return r, own, nil, nil
+	}
+	if subs[0] != '[' {
+		return r, own, nil, errors.New("not an array")
+	}
+	var bad error
+	err = arrayElements(subs, 0, func(s, e int) {
+		if subs[s] != '{' {
+			bad = errors.New("an element is not an object")
+			return
+		}
+		children = append(children, subs[s:e:e])
+	})
+	if err == nil {
+		err = bad
+	}
+	return r, own, children, err
+}
+
+// memberKey returns a member's key, decoding escapes when there are any.
+func memberKey(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw)
+	}
+	quoted := make([]byte, 0, len(raw)+2)
+	quoted = append(append(append(quoted, '"'), raw...), '"')
+	s, _ := jsonString(quoted)
+	return s
+}
+
+// objectKVs lists the members of a JSON object; anything else gives nil.
+func objectKVs(v []byte) []kv {
+	if len(v) == 0 || v[0] != '{' {
+		return nil
+	}
+	var list []kv
+	_, _ = objectMembers(v, 0, func(m member) {
+		list = append(list, kv{memberKey(m.key), v[m.valStart:m.end]})
+	})
+	return list
 }
 
 type rawHTTP struct {
@@ -239,24 +396,13 @@ type decoder struct {
 // node decodes the (sub)segment whose document is doc; seg is nil for the
 // top-level document.
 func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) error {
-	// Cut the children out first, so that each byte is decoded once, by
-	// the (sub)segment it belongs to.
-	own, children, splitErr := splitSubsegments(doc)
-	if splitErr != nil {
-		own = doc
-	}
-	var r rawDoc
-	if err := json.Unmarshal(own, &r); err != nil {
-		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) {
-			id := ""
-			if seg != nil {
-				id = seg.rootID
-			}
-			return docError(id, CodeInvalidDocument, seg != nil, "%v", err)
+	r, own, children, splitErr := readDoc(doc)
+	if own == nil {
+		id := ""
+		if seg != nil {
+			id = seg.rootID
 		}
-		// A field of the wrong type is left empty; the rules below catch
-		// the required ones.
+		return docError(id, CodeInvalidDocument, seg != nil, "%v", splitErr)
 	}
 	top := seg == nil
 	sub := !top || r.Type == "subsegment"
@@ -328,6 +474,9 @@ func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) 
 	}
 	switch r.Namespace {
 	case "", "local", "remote", "aws":
+		if r.BadNamespace {
+			return fail(CodeInvalidNamespace, "namespace is not a string")
+		}
 	default:
 		return fail(CodeInvalidNamespace, "namespace %q: want aws, remote or local", r.Namespace)
 	}
@@ -386,9 +535,10 @@ func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) 
 		// Resource-like fields of the segment, inherited by its embedded
 		// subsegments as OTLP resource attributes are by every span.
 		resourceAttrs(&a, &r, !sub)
-		seg.resource = slices.Clone(a.list)
+		seg.resource = slices.Clip(a.list)
+		a.list = append(make([]model.Attr, 0, len(a.list)+16), a.list...)
 	} else {
-		a.list = slices.Clone(seg.resource)
+		a.list = append(make([]model.Attr, 0, len(seg.resource)+16), seg.resource...)
 		resourceAttrs(&a, &r, false)
 	}
 	spanAttrs(&a, &r, name, seg, top, inProgress)
@@ -401,61 +551,6 @@ func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) 
 		}
 	}
 	return nil
-}
-
-// splitSubsegments returns doc without its "subsegments" member(s) and the
-// documents of the subsegments (of the last such member, as encoding/json
-// reads duplicates). The returned slices alias doc when nothing is cut.
-func splitSubsegments(doc []byte) (own []byte, children [][]byte, err error) {
-	var members []member
-	if _, err = objectMembers(doc, 0, func(m member) { members = append(members, m) }); err != nil {
-		return nil, nil, err
-	}
-	var arr []byte
-	cut := 0
-	for _, m := range members {
-		if string(m.key) == "subsegments" {
-			arr = doc[m.valStart:m.end]
-			cut++
-		}
-	}
-	if cut == 0 {
-		return doc, nil, nil
-	}
-	// Rebuild the object from the members that stay, each with the
-	// separator that preceded it in the original.
-	own = make([]byte, 0, len(doc))
-	own = append(own, doc[:members[0].start]...)
-	first := true
-	for i, m := range members {
-		if string(m.key) == "subsegments" {
-			continue
-		}
-		if !first {
-			own = append(own, doc[members[i-1].end:m.start]...)
-		}
-		own = append(own, doc[m.start:m.end]...)
-		first = false
-	}
-	own = append(own, doc[members[len(members)-1].end:]...)
-	if string(arr) == "null" {
-		return own, nil, nil
-	}
-	if len(arr) == 0 || arr[0] != '[' {
-		return nil, nil, errors.New("not an array")
-	}
-	var bad error
-	err = arrayElements(arr, 0, func(s, e int) {
-		if arr[s] != '{' {
-			bad = errors.New("an element is not an object")
-			return
-		}
-		children = append(children, arr[s:e:e])
-	})
-	if err == nil {
-		err = bad
-	}
-	return own, children, err
 }
 
 // checkName returns why a (sub)segment name is not acceptable, or "".
@@ -564,13 +659,13 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 		return
 	}
 	if segment {
-		if raw, ok := r.AWS["account_id"]; ok {
+		if raw, ok := lookup(r.AWS, "account_id"); ok {
 			if s, ok := jsonString(raw); ok {
 				a.str("cloud.account.id", s)
 			}
 		}
 	}
-	if raw, ok := r.AWS["ec2"]; ok {
+	if raw, ok := lookup(r.AWS, "ec2"); ok {
 		var v struct {
 			InstanceID       string `json:"instance_id"`
 			InstanceSize     string `json:"instance_size"`
@@ -583,7 +678,7 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 		a.str("host.image.id", v.AmiID)
 		a.str("cloud.availability_zone", v.AvailabilityZone)
 	}
-	if raw, ok := r.AWS["ecs"]; ok {
+	if raw, ok := lookup(r.AWS, "ecs"); ok {
 		var v struct {
 			Container        string `json:"container"`
 			ContainerID      string `json:"container_id"`
@@ -604,7 +699,7 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 		a.str("cloud.availability_zone", v.AvailabilityZone)
 		a.str("aws.ecs.launchtype", strings.ToLower(v.LaunchType))
 	}
-	if raw, ok := r.AWS["eks"]; ok {
+	if raw, ok := lookup(r.AWS, "eks"); ok {
 		var v struct {
 			Pod         string `json:"pod"`
 			ClusterName string `json:"cluster_name"`
@@ -615,7 +710,7 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 		a.str("k8s.cluster.name", v.ClusterName)
 		a.str("container.id", v.ContainerID)
 	}
-	if raw, ok := r.AWS["elastic_beanstalk"]; ok {
+	if raw, ok := lookup(r.AWS, "elastic_beanstalk"); ok {
 		var v struct {
 			EnvironmentName string          `json:"environment_name"`
 			VersionLabel    string          `json:"version_label"`
@@ -628,7 +723,7 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 			a.str("service.instance.id", s)
 		}
 	}
-	if raw, ok := r.AWS["xray"]; ok {
+	if raw, ok := lookup(r.AWS, "xray"); ok {
 		var v struct {
 			SDK                 string `json:"sdk"`
 			SDKVersion          string `json:"sdk_version"`
@@ -642,7 +737,7 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 		a.boolp("aws.xray.auto_instrumentation", v.AutoInstrumentation)
 		a.str("aws.xray.sampling_rule_name", v.SamplingRuleName)
 	}
-	if raw, ok := r.AWS["cloudwatch_logs"]; ok {
+	if raw, ok := lookup(r.AWS, "cloudwatch_logs"); ok {
 		var v []struct {
 			LogGroup string `json:"log_group"`
 			ARN      string `json:"arn"`
@@ -717,8 +812,8 @@ func spanAttrs(a *attrs, r *rawDoc, name string, seg *segCtx, top, inProgress bo
 	}
 
 	if r.AWS != nil {
-		for _, k := range sortedKeys(r.AWS) {
-			raw := r.AWS[k]
+		for _, m := range r.AWS {
+			k, raw := m.key, m.raw
 			switch {
 			case awsResourceKeys[k]:
 				continue
@@ -758,8 +853,9 @@ func spanAttrs(a *attrs, r *rawDoc, name string, seg *segCtx, top, inProgress bo
 	// Annotations keep their key and type. A key that a hot field or one of
 	// the mapped attributes above already uses goes to
 	// aws.xray.annotations.<key> instead, so nothing is overwritten.
-	for _, k := range sortedKeys(r.Annotations) {
-		v, ok := jsonScalar(r.Annotations[k])
+	for _, m := range r.Annotations {
+		k := m.key
+		v, ok := jsonScalar(m.raw)
 		if !ok {
 			continue // X-Ray annotations are strings, numbers or booleans
 		}
@@ -769,9 +865,9 @@ func spanAttrs(a *attrs, r *rawDoc, name string, seg *segCtx, top, inProgress bo
 		}
 		a.set(key, v)
 	}
-	for _, ns := range sortedKeys(r.Metadata) {
-		if s := compactJSON(r.Metadata[ns]); s != "" && s != "null" {
-			a.set("aws.xray.metadata."+ns, model.Str(s))
+	for _, m := range r.Metadata {
+		if s := compactJSON(m.raw); s != "" && s != "null" {
+			a.set("aws.xray.metadata."+m.key, model.Str(s))
 		}
 	}
 }
@@ -860,18 +956,6 @@ func reservedKey(k string) bool {
 	return false
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	if len(m) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // jsonScalar converts a JSON string, number or boolean to a Value: an
 // integral number that fits is an integer, any other a float.
 func jsonScalar(raw []byte) (model.Value, bool) {
@@ -881,11 +965,8 @@ func jsonScalar(raw []byte) (model.Value, bool) {
 	}
 	switch raw[0] {
 	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return model.Value{}, false
-		}
-		return model.Str(s), true
+		s, ok := jsonString(raw)
+		return model.Str(s), ok
 	case 't':
 		return model.Bool(true), string(raw) == "true"
 	case 'f':
@@ -928,16 +1009,40 @@ func jsonNumber(raw []byte) (float64, bool) {
 	return 0, false
 }
 
+// jsonBool reads a JSON true or false.
+func jsonBool(raw []byte) (bool, bool) {
+	switch string(raw) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
+
+// jsonString reads a JSON string.
 func jsonString(raw []byte) (string, bool) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '"' {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", false
+	}
+	if in := raw[1 : len(raw)-1]; bytes.IndexByte(in, '\\') < 0 && bytes.IndexByte(in, '"') < 0 && utf8.Valid(in) && !hasControl(in) {
+		return string(in), true // nothing to unescape
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
 		return "", false
 	}
 	return s, true
+}
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 // jsonInt reads an integer written as a number or as a string holding one
