@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-xray-sdk-go/daemoncfg"
@@ -174,12 +175,24 @@ func xrayHeaderBridge(next http.Handler) http.Handler {
 }
 
 // XRayLogger adapts l to the X-Ray SDK's logger (install it with
-// xray.SetLogger, which is process-wide).
-func XRayLogger(l *slog.Logger) xraylog.Logger { return xrayLogger{l} }
+// xray.SetLogger, which is process-wide). The SDK logs one error per segment
+// it cannot send (no daemon listening, say); warnings and errors are
+// therefore limited to one every 10 seconds, with a count of those dropped.
+func XRayLogger(l *slog.Logger) xraylog.Logger {
+	return &xrayLogger{l: l, every: 10 * time.Second, now: time.Now}
+}
 
-type xrayLogger struct{ l *slog.Logger }
+type xrayLogger struct {
+	l     *slog.Logger
+	every time.Duration
+	now   func() time.Time
 
-func (x xrayLogger) Log(level xraylog.LogLevel, msg fmt.Stringer) {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (x *xrayLogger) Log(level xraylog.LogLevel, msg fmt.Stringer) {
 	var lv slog.Level
 	switch level {
 	case xraylog.LogLevelDebug:
@@ -192,7 +205,24 @@ func (x xrayLogger) Log(level xraylog.LogLevel, msg fmt.Stringer) {
 		lv = slog.LevelError
 	}
 	ctx := context.Background()
-	if x.l.Enabled(ctx, lv) {
-		x.l.Log(ctx, lv, msg.String(), "component", "xray-sdk")
+	if !x.l.Enabled(ctx, lv) {
+		return
 	}
+	attrs := []any{"component", "xray-sdk"}
+	if lv >= slog.LevelWarn {
+		x.mu.Lock()
+		now := x.now()
+		if !x.last.IsZero() && now.Sub(x.last) < x.every {
+			x.suppressed++
+			x.mu.Unlock()
+			return
+		}
+		x.last = now
+		if x.suppressed > 0 {
+			attrs = append(attrs, "suppressed", x.suppressed)
+			x.suppressed = 0
+		}
+		x.mu.Unlock()
+	}
+	x.l.Log(ctx, lv, msg.String(), attrs...)
 }

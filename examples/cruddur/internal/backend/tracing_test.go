@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-xray-sdk-go/xraylog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -456,5 +458,33 @@ func BenchmarkServe(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+type stringer string
+
+func (s stringer) String() string { return string(s) }
+
+func TestXRayLoggerLimitsErrors(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Unix(1000, 0)
+	lg := XRayLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))).(*xrayLogger)
+	lg.now = func() time.Time { return now }
+	lg.Log(xraylog.LogLevelError, stringer("e1"))
+	lg.Log(xraylog.LogLevelError, stringer("e2"))
+	lg.Log(xraylog.LogLevelWarn, stringer("w3"))
+	lg.Log(xraylog.LogLevelInfo, stringer("i4"))
+	now = now.Add(11 * time.Second)
+	lg.Log(xraylog.LogLevelError, stringer("e5"))
+	out := buf.String()
+	for _, want := range []string{"msg=e1", "msg=i4", "msg=e5 component=xray-sdk suppressed=2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, not := range []string{"msg=e2", "msg=w3"} {
+		if strings.Contains(out, not) {
+			t.Errorf("log has %q:\n%s", not, out)
+		}
 	}
 }
