@@ -26,10 +26,12 @@
 // other than Unicode letters, digits, space and _ . : / % & # = + \ - @),
 // InvalidParentId, MissingStartTime, MissingEndTime (neither end_time nor
 // in_progress), InvalidTime, InvalidNamespace (not aws, remote or local),
-// SubsegmentsTooDeep, DocumentTooLarge (over 64 kB) or InvalidDocument (not
-// a JSON object; this one carries no ID). An invalid embedded subsegment
-// rejects the whole document. Unknown keys are ignored; a known key with a
-// value of the wrong type is ignored as if absent.
+// SubsegmentsTooDeep (more than 64 levels), DocumentTooLarge (over 64 kB)
+// or InvalidDocument (not a JSON object; this one carries no ID). An invalid
+// embedded subsegment rejects the whole document, with the top-level id.
+// Keys match exactly (escapes decoded); unknown keys, such as the Go SDK's
+// "Dummy", are ignored; a known key with a value of the wrong type counts as
+// absent.
 //
 // # Mapping
 //
@@ -88,14 +90,17 @@
 //	                            skipped,cause}; a string cause is
 //	                            aws.xray.exception.id
 //	annotations                 the same key with the value's type (string,
-//	                            integer, float, boolean); a key already taken
-//	                            by a hot field or a mapped attribute goes to
+//	                            integer, float, boolean; null, lists and
+//	                            objects are dropped); a key already taken by
+//	                            a hot field or a mapped attribute goes to
 //	                            aws.xray.annotations.<key> instead
 //	metadata                    aws.xray.metadata.<namespace> = the
 //	                            namespace's object as compact JSON
 //
-// The resource-like attributes of a segment are repeated on each of its
-// embedded subsegments, as OTLP resource attributes are on every span.
+// Attributes come in a fixed order: resource-like, then span fields, then
+// annotations and metadata in document order. The resource-like attributes
+// of a segment are repeated on each of its embedded subsegments, as OTLP
+// resource attributes are on every span.
 //
 // An independent subsegment does not say which service it belongs to: its
 // spans get an empty service.name, Dataset "unknown_service" and
