@@ -336,6 +336,26 @@ func drawTimeHeatmap(w io.Writer, label string, series []SeriesRow) {
 		cols = append(cols, col{p.Time, heatBuckets(p.Data[label])})
 	}
 	sort.Slice(cols, func(i, j int) bool { return cols[i].t.Before(cols[j].t) })
+	// Buckets without events are not in the series: put empty columns in
+	// the gaps, with the smallest step between buckets as the width.
+	var step time.Duration
+	for i := 1; i < len(cols); i++ {
+		if d := cols[i].t.Sub(cols[i-1].t); d > 0 && (step == 0 || d < step) {
+			step = d
+		}
+	}
+	if step > 0 && len(cols) > 1 && cols[len(cols)-1].t.Sub(cols[0].t)/step < 500 {
+		var filled []col
+		for i, c := range cols {
+			if i > 0 {
+				for t := cols[i-1].t.Add(step); t.Before(c.t); t = t.Add(step) {
+					filled = append(filled, col{t: t})
+				}
+			}
+			filled = append(filled, c)
+		}
+		cols = filled
+	}
 	n := 0
 	maxc := 0.0
 	for _, c := range cols {
