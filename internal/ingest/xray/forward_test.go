@@ -325,3 +325,25 @@ func TestForwarderShutdownSends(t *testing.T) {
 		t.Fatalf("%d documents sent by Shutdown, want 3", got)
 	}
 }
+
+// FuzzForwarderConfig feeds arbitrary config files to the parser: it never
+// panics, and whatever it accepts is a valid configuration.
+func FuzzForwarderConfig(f *testing.F) {
+	files, _ := os.ReadDir("testdata/daemon")
+	for _, e := range files {
+		b, err := readTestFile(e.Name())
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseForwarderArgs([]string{"-c", "fuzz.yaml"}, nil, func(string) ([]byte, error) { return data, nil })
+		if err != nil {
+			return
+		}
+		if verr := cfg.Validate(); verr != nil {
+			t.Fatalf("accepted an invalid config: %v", verr)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package xray
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -52,6 +53,15 @@ func TestXRaySDKEndToEnd(t *testing.T) {
 
 	front := httptest.NewServer(xraysdk.Handler(xraysdk.NewFixedSegmentNamer("e2e-front"),
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/many" {
+				// More subsegments than the SDK keeps in one document: it
+				// streams completed ones as independent subsegments.
+				for i := range manySteps {
+					_ = xraysdk.Capture(r.Context(), fmt.Sprintf("step-%02d", i), func(context.Context) error { return nil })
+				}
+				_, _ = io.WriteString(w, "many")
+				return
+			}
 			if r.URL.Path == "/boom" {
 				http.Error(w, "boom", http.StatusInternalServerError)
 				return
@@ -87,7 +97,7 @@ func TestXRaySDKEndToEnd(t *testing.T) {
 
 	plain := &http.Client{Transport: &http.Transport{}}
 	defer plain.Transport.(*http.Transport).CloseIdleConnections()
-	for _, path := range []string{"/hello", "/boom"} {
+	for _, path := range []string{"/hello", "/boom", "/many"} {
 		resp, err := plain.Get(front.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -106,14 +116,21 @@ func TestXRaySDKEndToEnd(t *testing.T) {
 	}
 	eventually(t, "the SDK's segments", func() bool {
 		m := byName()
-		return len(m["e2e-front"]) == 2 && len(m["e2e-downstream"]) == 1
+		steps := 0
+		for i := range manySteps {
+			steps += len(m[fmt.Sprintf("step-%02d", i)])
+		}
+		return len(m["e2e-front"]) == 3 && len(m["e2e-downstream"]) == 1 && steps == manySteps
 	})
 	m := byName()
-	var hello, boom model.Event
+	var hello, boom, many model.Event
 	for _, e := range m["e2e-front"] {
-		if u, _ := e.Get("http.url"); strings.HasSuffix(u.Str, "/boom") {
+		switch u, _ := e.Get("http.url"); {
+		case strings.HasSuffix(u.Str, "/boom"):
 			boom = e
-		} else {
+		case strings.HasSuffix(u.Str, "/many"):
+			many = e
+		default:
 			hello = e
 		}
 	}
@@ -193,4 +210,32 @@ func TestXRaySDKEndToEnd(t *testing.T) {
 	if hello.Error {
 		t.Error("a 200 segment marked as error")
 	}
+
+	// Streamed and embedded subsegments: each step exactly once, under the
+	// segment, in its trace. Streamed ones do not name their service.
+	streamed := 0
+	for i := range manySteps {
+		steps := m[fmt.Sprintf("step-%02d", i)]
+		if len(steps) != 1 {
+			t.Errorf("step %d arrived %d times", i, len(steps))
+			continue
+		}
+		e := steps[0]
+		if e.TraceID != many.TraceID || e.ParentID != many.SpanID || e.SpanKind != "internal" {
+			t.Errorf("step %d: trace %v parent %v kind %s", i, e.TraceID, e.ParentID, e.SpanKind)
+		}
+		if v, ok := e.Get("aws.xray.independent_subsegment"); ok && v.AsBool() {
+			streamed++
+			if e.ServiceName != "" || e.Dataset != "unknown_service" {
+				t.Errorf("streamed step %d: service %q dataset %q", i, e.ServiceName, e.Dataset)
+			}
+		} else if e.ServiceName != "e2e-front" {
+			t.Errorf("embedded step %d: service %q", i, e.ServiceName)
+		}
+	}
+	if streamed == 0 || streamed == manySteps {
+		t.Errorf("%d of %d steps streamed; the SDK streams past 20 subsegments", streamed, manySteps)
+	}
 }
+
+const manySteps = 30
