@@ -80,6 +80,7 @@ type aggFuncs struct {
 	countDistinct func(x string) string
 	intDiv        func(a, b string) string
 	floorInt      func(x string) string
+	isFinite      func(x string) string
 }
 
 func (d Dialect) agg() aggFuncs {
@@ -89,6 +90,7 @@ func (d Dialect) agg() aggFuncs {
 			countDistinct: func(x string) string { return "uniqExact(" + x + ")" },
 			intDiv:        func(a, b string) string { return "intDiv(" + a + ", " + b + ")" },
 			floorInt:      func(x string) string { return "toInt64(floor(" + x + "))" },
+			isFinite:      func(x string) string { return "isFinite(" + x + ")" },
 		}
 	}
 	return aggFuncs{
@@ -96,6 +98,7 @@ func (d Dialect) agg() aggFuncs {
 		countDistinct: func(x string) string { return "count(DISTINCT " + x + ")" },
 		intDiv:        func(a, b string) string { return "(" + a + " // " + b + ")" },
 		floorInt:      func(x string) string { return "CAST(floor(" + x + ") AS BIGINT)" },
+		isFinite:      func(x string) string { return "isfinite(" + x + ")" },
 	}
 }
 
@@ -118,6 +121,9 @@ func inSQL(op store.CalcOp) bool {
 	}
 	return true
 }
+
+// MaxSeriesBuckets caps the time buckets of a series.
+const MaxSeriesBuckets = 10000
 
 // AggPlan is an aggregate query compiled for one dialect and source.
 type AggPlan struct {
@@ -257,7 +263,10 @@ func (d Dialect) PlanAggregate(q store.AggregateQuery, src AggSource) (*AggPlan,
 	}
 	p.gran = q.Granularity
 	if p.gran <= 0 && p.rates {
-		p.gran = max(q.End.Sub(q.Start)/100, time.Second)
+		p.gran = max(q.End.Sub(q.Start)/100, time.Nanosecond)
+	}
+	if p.gran > 0 && q.End.Sub(q.Start)/p.gran > MaxSeriesBuckets {
+		return nil, fmt.Errorf("granularity %v gives more than %d time buckets", p.gran, MaxSeriesBuckets)
 	}
 	return p, nil
 }
@@ -305,6 +314,13 @@ func (p *AggPlan) numeric(field string) expr {
 		return expr{parts[0], args}
 	}
 	return expr{"COALESCE(" + strings.Join(parts, ", ") + ")", args}
+}
+
+// finite is numeric(field) with NaN and infinities as NULL, for the
+// heatmap's bucket arithmetic.
+func (p *AggPlan) finite(field string) expr {
+	n := p.numeric(field)
+	return expr{"(CASE WHEN " + p.f.isFinite(n.sql) + " THEN " + n.sql + " END)", append(append([]any(nil), n.args...), n.args...)}
 }
 
 // valueExpr is a field as one value for grouping and COUNT_DISTINCT: the
@@ -462,7 +478,7 @@ func (p *AggPlan) HeatmapBoundsStmt() Stmt {
 		if i > 0 {
 			b.s(", ")
 		}
-		n := p.numeric(col)
+		n := p.finite(col)
 		b.s("min(").e(n).s("), max(").e(n).s(")")
 	}
 	b.s(" FROM ", p.src.Table, " WHERE ").e(p.where)
@@ -472,7 +488,7 @@ func (p *AggPlan) HeatmapBoundsStmt() Stmt {
 // HeatmapStmt counts the values of one HEATMAP column per group (and per
 // time bucket when series is set) and bucket hb, given the bounds.
 func (p *AggPlan) HeatmapStmt(col string, lo, width float64, series bool) Stmt {
-	n := p.numeric(col)
+	n := p.finite(col)
 	var b sqlBuilder
 	b.s("SELECT ")
 	var extra []string
@@ -497,10 +513,11 @@ func (p *AggPlan) ConcurrencyStmt(series bool) Stmt {
 		var b sqlBuilder
 		b.s("SELECT ")
 		p.selectGroups(&b)
-		b.s(t, " AS t, ", d, " AS d FROM ", p.src.Table, " WHERE ").e(p.where).s(" AND ", p.src.Duration, " IS NOT NULL")
+		b.s(t, " AS t, ", d, " AS d FROM ", p.src.Table, " WHERE ").e(p.where).s(" AND ", p.f.isFinite(p.src.Duration))
 		return expr{b.sb.String(), b.args}
 	}
-	end := p.src.Time + " + " + p.f.floorInt(p.src.Duration+" * 1000000")
+	// Durations are capped (at about 11 days) so the end time cannot overflow.
+	end := p.src.Time + " + " + p.f.floorInt("least("+p.src.Duration+" * 1000000, 1e15)")
 	var u sqlBuilder
 	u.e(part(p.src.Time, p.weight)).s(" UNION ALL ").e(part(end, "-"+p.weight))
 

@@ -408,6 +408,30 @@ func RunAggregate(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("NonFiniteValues", func(t *testing.T) {
+		var evs []model.Event
+		for i, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1, 2} {
+			evs = append(evs, span("weird", tid(uint64(400+i)), sid(uint64(i+1)), model.SpanID{}, base.Add(time.Duration(i)*time.Millisecond), "w",
+				a("x", model.Float(v))))
+		}
+		evs[0].DurationMs = math.Inf(1)
+		write(t, s, "nonfinite", evs...)
+		q := store.AggregateQuery{Start: base, End: base.Add(time.Second), HeatmapBuckets: 2, Granularity: 100 * time.Millisecond,
+			Calcs: []store.Calc{{Op: store.CalcCount}, {Op: store.CalcHeatmap, Column: "x"}, {Op: store.CalcConcurrency}, {Op: store.CalcSum, Column: "x"}}}
+		res, err := agg.Aggregate(context.Background(), "nonfinite", q)
+		if err != nil {
+			t.Fatalf("Aggregate: %v", err)
+		}
+		if len(res.Rows) != 1 {
+			t.Fatalf("rows %+v", res.Rows)
+		}
+		checkValue(t, res.Rows[0].Values[0], 5)
+		h := res.Rows[0].Values[1].Heatmap
+		if h == nil || len(h.Buckets) != 2 || h.Buckets[0].Count+h.Buckets[1].Count != 2 {
+			t.Fatalf("heatmap of the finite values: %+v", h)
+		}
+	})
+
 	t.Run("EmptyEnvironment", func(t *testing.T) {
 		res, err := agg.Aggregate(context.Background(), "nobody", apiQ())
 		if err != nil {

@@ -1,0 +1,52 @@
+-- count: rows
+SELECT * FROM (SELECT toFloat64(sum((CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END))) AS c0, count(*) AS n_ FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2)) AS q WHERE n_ > 0 ORDER BY c0 DESC NULLS LAST LIMIT 1000;
+-- args: [1767322800000000000 1767326400000000000]
+
+-- count_p99_by_name: rows
+SELECT * FROM (SELECT `name` AS g0, toFloat64(sum((CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END))) AS c0, quantileExactLow(0.99)(`duration_ms`) AS c1, count(*) AS n_ FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`a1` IS NOT NULL AND `a1` >= ?) OR (`a2` IS NOT NULL AND `a2` >= ?)) GROUP BY g0) AS q WHERE n_ > 0 ORDER BY c0 DESC NULLS LAST, g0 ASC NULLS LAST LIMIT 1000;
+-- args: [1767322800000000000 1767326400000000000 500 500]
+
+-- every_sql_calc_usage_mode: rows
+SELECT * FROM (SELECT toFloat64(count(*)) AS c0, sum(`ov_flt`[?]) AS c1, avg(`duration_ms`) AS c2, min(toFloat64(`a1`)) AS c3, max(toFloat64(`a1`)) AS c4, toFloat64(uniqExact(COALESCE(toString(`a1`), `a2`))) AS c5, count(*) AS n_ FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2)) AS q WHERE n_ > 0 ORDER BY c0 DESC NULLS LAST LIMIT 1000;
+-- args: [rare 1767322800000000000 1767326400000000000]
+
+-- weighted_avg_having_order_limit: rows
+SELECT * FROM (SELECT COALESCE(toString(`a1`), `a2`) AS g0, `name` AS g1, (sum(`duration_ms` * (CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END)) / sum(CASE WHEN `duration_ms` IS NOT NULL THEN (CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END) END)) AS c0, toFloat64(sum((CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END))) AS c1, count(*) AS n_ FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) GROUP BY g0, g1) AS q WHERE n_ > 0 AND c1 > ? ORDER BY g1 DESC NULLS LAST, g0 ASC NULLS LAST LIMIT 5;
+-- args: [1767322800000000000 1767326400000000000 10]
+
+-- heatmap_concurrency_series: rows
+SELECT * FROM (SELECT `name` AS g0, count(*) AS n_ FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`name` IS NOT NULL AND startsWith(`name`, ?)) OR (`ov_flt`[?] IS NOT NULL)) GROUP BY g0) AS q WHERE n_ > 0;
+-- args: [1767322800000000000 1767326400000000000 GET rare]
+
+-- heatmap_concurrency_series: series
+SELECT intDiv((`ts` - ?), ?) AS tb, `name` AS g0, count(*) AS n_ FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`name` IS NOT NULL AND startsWith(`name`, ?)) OR (`ov_flt`[?] IS NOT NULL)) GROUP BY tb, g0;
+-- args: [1767322800000000000 60000000000 1767322800000000000 1767326400000000000 GET rare]
+
+-- heatmap_concurrency_series: heatmap-bounds
+SELECT min((CASE WHEN isFinite(`duration_ms`) THEN `duration_ms` END)), max((CASE WHEN isFinite(`duration_ms`) THEN `duration_ms` END)) FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`name` IS NOT NULL AND startsWith(`name`, ?)) OR (`ov_flt`[?] IS NOT NULL));
+-- args: [1767322800000000000 1767326400000000000 GET rare]
+
+-- heatmap_concurrency_series: heatmap
+SELECT `name` AS g0, least(toInt64(floor(((CASE WHEN isFinite(`duration_ms`) THEN `duration_ms` END) - ?) / ?)), ?) AS hb, toFloat64(sum((CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END))) AS n FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`name` IS NOT NULL AND startsWith(`name`, ?)) OR (`ov_flt`[?] IS NOT NULL)) AND (CASE WHEN isFinite(`duration_ms`) THEN `duration_ms` END) IS NOT NULL GROUP BY hb, g0;
+-- args: [0 1 29 1767322800000000000 1767326400000000000 GET rare]
+
+-- heatmap_concurrency_series: heatmap
+SELECT intDiv((`ts` - ?), ?) AS tb, `name` AS g0, least(toInt64(floor(((CASE WHEN isFinite(`duration_ms`) THEN `duration_ms` END) - ?) / ?)), ?) AS hb, toFloat64(sum((CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END))) AS n FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`name` IS NOT NULL AND startsWith(`name`, ?)) OR (`ov_flt`[?] IS NOT NULL)) AND (CASE WHEN isFinite(`duration_ms`) THEN `duration_ms` END) IS NOT NULL GROUP BY tb, hb, g0;
+-- args: [1767322800000000000 60000000000 0 1 29 1767322800000000000 1767326400000000000 GET rare]
+
+-- heatmap_concurrency_series: concurrency
+SELECT g0, toFloat64(max(c)) AS c FROM (SELECT g0, t, sum(d) OVER (PARTITION BY g0 ORDER BY t, d ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c FROM (SELECT `name` AS g0, `ts` AS t, (CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END) AS d FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`name` IS NOT NULL AND startsWith(`name`, ?)) OR (`ov_flt`[?] IS NOT NULL)) AND isFinite(`duration_ms`) UNION ALL SELECT `name` AS g0, `ts` + toInt64(floor(least(`duration_ms` * 1000000, 1e15))) AS t, -(CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END) AS d FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`name` IS NOT NULL AND startsWith(`name`, ?)) OR (`ov_flt`[?] IS NOT NULL)) AND isFinite(`duration_ms`)) AS u) AS w GROUP BY g0;
+-- args: [1767322800000000000 1767326400000000000 GET rare 1767322800000000000 1767326400000000000 GET rare]
+
+-- heatmap_concurrency_series: concurrency
+SELECT intDiv((t - ?), ?) AS tb, g0, toFloat64(max(c)) AS c FROM (SELECT g0, t, sum(d) OVER (PARTITION BY g0 ORDER BY t, d ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c FROM (SELECT `name` AS g0, `ts` AS t, (CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END) AS d FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`name` IS NOT NULL AND startsWith(`name`, ?)) OR (`ov_flt`[?] IS NOT NULL)) AND isFinite(`duration_ms`) UNION ALL SELECT `name` AS g0, `ts` + toInt64(floor(least(`duration_ms` * 1000000, 1e15))) AS t, -(CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END) AS d FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) AND ((`name` IS NOT NULL AND startsWith(`name`, ?)) OR (`ov_flt`[?] IS NOT NULL)) AND isFinite(`duration_ms`)) AS u) AS w WHERE t < ? GROUP BY tb, g0;
+-- args: [1767322800000000000 60000000000 1767322800000000000 1767326400000000000 GET rare 1767322800000000000 1767326400000000000 GET rare 1767326400000000000]
+
+-- rate: rows
+SELECT * FROM (SELECT sum(`duration_ms` * (CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END)) AS c0, count(*) AS n_ FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2)) AS q WHERE n_ > 0;
+-- args: [1767322800000000000 1767326400000000000]
+
+-- rate: series
+SELECT intDiv((`ts` - ?), ?) AS tb, sum(`duration_ms` * (CASE WHEN `sample_rate` IS NULL OR `sample_rate` < 1 THEN 1 ELSE `sample_rate` END)) AS c0, count(*) AS n_ FROM `events_1` WHERE `ts` >= ? AND `ts` < ? AND `ds` IN (1, 2) GROUP BY tb;
+-- args: [1767322800000000000 36000000000 1767322800000000000 1767326400000000000]
+
