@@ -217,8 +217,27 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 	if len(s.Breakdowns) > MaxListLen {
 		return p, invalid("breakdowns", "at most %d breakdowns are allowed, got %d", MaxListLen, len(s.Breakdowns))
 	}
-	if len(s.CalculatedFields) > 0 {
-		return p, invalid("calculated_fields", "calculated fields are not supported by this server")
+	if len(s.CalculatedFields) > MaxListLen {
+		return p, invalid("calculated_fields", "at most %d calculated fields are allowed, got %d", MaxListLen, len(s.CalculatedFields))
+	}
+	for i, cf := range s.CalculatedFields {
+		f := fmt.Sprintf("calculated_fields[%d]", i)
+		if strings.TrimSpace(cf.Name) == "" {
+			return p, missing(f+".name", "a calculated field needs a name")
+		}
+		for _, prev := range s.CalculatedFields[:i] {
+			if prev.Name == cf.Name {
+				return p, invalid(f+".name", "duplicate calculated field %q", cf.Name)
+			}
+		}
+		if strings.TrimSpace(cf.Expression) == "" {
+			return p, missing(f+".expression", "a calculated field needs an expression")
+		}
+		e, err := ParseExpr(cf.Expression)
+		if err != nil {
+			return p, invalid(f+".expression", "%v", err)
+		}
+		q.CalculatedFields = append(q.CalculatedFields, store.CalculatedField{Name: cf.Name, Expr: e})
 	}
 	if len(s.Formulas) > 0 {
 		return p, invalid("formulas", "formulas are not supported by this server")

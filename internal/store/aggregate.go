@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/tracecomb/tracecomb/internal/model"
 )
 
 // CalcOp is a calculation of Honeycomb's query specification.
@@ -93,6 +95,27 @@ type AggregateQuery struct {
 	HeatmapBuckets int
 	// UsageMode disables scaling by sample rate.
 	UsageMode bool
+	// CalculatedFields are derived columns usable by name anywhere a field
+	// is (filters, breakdowns, calculations, other calculated fields
+	// defined before them).
+	CalculatedFields []CalculatedField
+}
+
+// CalculatedField is a named derived column.
+type CalculatedField struct {
+	Name string
+	Expr Expr
+}
+
+// Expr is an expression of Honeycomb's derived-column language: a
+// function call (Func with Args), a column reference (Column) or a literal
+// (Lit; a nil Lit with no Func and no Column is null). Function names are
+// upper case; the query layer checks names and argument counts.
+type Expr struct {
+	Func   string
+	Args   []Expr
+	Column string
+	Lit    *model.Value
 }
 
 // Row is one group of a result.

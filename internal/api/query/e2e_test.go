@@ -339,7 +339,7 @@ func TestBadSpecs(t *testing.T) {
 		{"having bad op", `{"havings":[{"calculate_op":"COUNT","op":"~","value":1}]}`, 422, "havings[0].op"},
 		{"having without value", `{"havings":[{"calculate_op":"COUNT","op":">"}]}`, 422, "havings[0].value"},
 		{"blank breakdown", `{"breakdowns":[""]}`, 422, "breakdowns[0]"},
-		{"calculated fields", `{"calculated_fields":[{"name":"x","expression":"1"}]}`, 422, "calculated_fields"},
+		{"bad calculated field", `{"calculated_fields":[{"name":"x","expression":"IF(1"}]}`, 422, "calculated_fields[0].expression"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -435,6 +435,7 @@ func FuzzQuerySpec(f *testing.F) {
 		`{"start_time":0,"end_time":1}`,
 		`{"limit":1000,"usage_mode":true,"breakdowns":["a","b"],"orders":[{"column":"b"}]}`,
 		`{"calculations":[{"op":"COUNT_DISTINCT","column":"trace.trace_id"},{"op":"MIN","column":"duration_ms","name":"fastest"}],"orders":[{"op":"fastest"}]}`,
+		`{"calculated_fields":[{"name":"slow","expression":"IF(GTE($duration_ms, 500), \"slow\", \"fast\")"}],"breakdowns":["slow"],"calculations":[{"op":"HEATMAP","column":"slow"}]}`,
 		`[1,2]`, `null`, `{"calculations":[null]}`, `{"filters":[{"column":"x","op":"=","value":{"a":1}}]}`,
 	} {
 		f.Add([]byte(s))

@@ -81,6 +81,7 @@ type aggFuncs struct {
 	intDiv        func(a, b string) string
 	floorInt      func(x string) string
 	isFinite      func(x string) string
+	tryDouble     func(x string) string
 }
 
 func (d Dialect) agg() aggFuncs {
@@ -91,6 +92,7 @@ func (d Dialect) agg() aggFuncs {
 			intDiv:        func(a, b string) string { return "intDiv(" + a + ", " + b + ")" },
 			floorInt:      func(x string) string { return "toInt64(floor(" + x + "))" },
 			isFinite:      func(x string) string { return "isFinite(" + x + ")" },
+			tryDouble:     func(x string) string { return "toFloat64OrNull(" + x + ")" },
 		}
 	}
 	return aggFuncs{
@@ -99,6 +101,7 @@ func (d Dialect) agg() aggFuncs {
 		intDiv:        func(a, b string) string { return "(" + a + " // " + b + ")" },
 		floorInt:      func(x string) string { return "CAST(floor(" + x + ") AS BIGINT)" },
 		isFinite:      func(x string) string { return "isfinite(" + x + ")" },
+		tryDouble:     func(x string) string { return "TRY_CAST(" + x + " AS DOUBLE)" },
 	}
 }
 
@@ -161,6 +164,27 @@ func (d Dialect) PlanAggregate(q store.AggregateQuery, src AggSource) (*AggPlan,
 		return nil, fmt.Errorf("empty time range [%s, %s)", q.Start, q.End)
 	}
 	p := &AggPlan{d: d, f: d.agg(), q: q, src: src, sqlIdx: map[calcKey]int{}}
+	if len(q.CalculatedFields) > 0 {
+		// Each calculated field resolves to its compiled expression; it
+		// sees the fields defined before it.
+		resolve := src.Resolve
+		for _, cf := range q.CalculatedFields {
+			col, err := p.compileDerived(cf.Expr, resolve, 0)
+			if err != nil {
+				return nil, fmt.Errorf("calculated field %q: %w", cf.Name, err)
+			}
+			prev, name := resolve, cf.Name
+			c := Column{Expr: col.sql, Args: col.args, Kind: col.kind}
+			resolve = func(field string) []Column {
+				if field == name {
+					return []Column{c}
+				}
+				return prev(field)
+			}
+		}
+		p.src.Resolve = resolve
+		src = p.src
+	}
 	p.weight = "1"
 	if !q.UsageMode {
 		sr := src.SampleRate
@@ -1036,4 +1060,306 @@ func asInt(v any) (int64, bool) {
 		return x.Int64(), true
 	}
 	return 0, false
+}
+
+// typed is a compiled derived-column expression.
+type typed struct {
+	expr
+	kind model.Kind
+}
+
+func isNum(k model.Kind) bool { return k == model.KindInt || k == model.KindFloat }
+
+func (p *AggPlan) asNum(t typed) typed {
+	switch t.kind {
+	case model.KindInt, model.KindFloat:
+		return t
+	case model.KindBool:
+		return typed{t.wrap("(CASE WHEN ", " THEN 1 ELSE 0 END)"), model.KindInt}
+	}
+	return typed{expr{p.f.tryDouble(t.sql), t.args}, model.KindFloat}
+}
+
+func (p *AggPlan) asFloat(t typed) typed {
+	t = p.asNum(t)
+	if t.kind == model.KindInt {
+		return typed{expr{p.d.ToDouble(t.sql), t.args}, model.KindFloat}
+	}
+	return t
+}
+
+func (p *AggPlan) asStr(t typed) typed {
+	if t.kind == model.KindString {
+		return t
+	}
+	return typed{expr{p.d.ToString(t.sql), t.args}, model.KindString}
+}
+
+func (p *AggPlan) asBool(t typed) typed {
+	switch t.kind {
+	case model.KindBool:
+		return t
+	case model.KindString:
+		return typed{t.wrap("(lower(", ") = 'true')"), model.KindBool}
+	}
+	return typed{t.wrap("(", " <> 0)"), model.KindBool}
+}
+
+// unify converts values to one kind: their common kind, floats for mixed
+// numbers, else strings.
+func (p *AggPlan) unify(ts []typed) []typed {
+	kind := ts[0].kind
+	same, nums := true, true
+	for _, t := range ts {
+		same = same && t.kind == kind
+		nums = nums && isNum(t.kind)
+	}
+	out := make([]typed, len(ts))
+	for i, t := range ts {
+		switch {
+		case same:
+			out[i] = t
+		case nums:
+			out[i] = p.asFloat(t)
+		default:
+			out[i] = p.asStr(t)
+		}
+	}
+	return out
+}
+
+func join(ts []typed, pre, sep, post string, kind model.Kind) typed {
+	var b sqlBuilder
+	b.s(pre)
+	for i, t := range ts {
+		if i > 0 {
+			b.s(sep)
+		}
+		b.e(t.expr)
+	}
+	b.s(post)
+	return typed{expr{b.sb.String(), b.args}, kind}
+}
+
+// compileDerived compiles a derived-column expression to SQL.
+func (p *AggPlan) compileDerived(e store.Expr, resolve Resolver, depth int) (typed, error) {
+	if depth > 100 {
+		return typed{}, fmt.Errorf("expression nested too deeply")
+	}
+	switch {
+	case e.Column != "":
+		cols := resolve(e.Column)
+		switch len(cols) {
+		case 0:
+			return typed{expr{sql: "NULL"}, model.KindString}, nil
+		case 1:
+			return typed{expr{cols[0].Expr, cols[0].Args}, cols[0].Kind}, nil
+		}
+		var ts []typed
+		for _, c := range cols {
+			ts = append(ts, typed{expr{c.Expr, c.Args}, c.Kind})
+		}
+		u := p.unify(ts)
+		return join(u, "COALESCE(", ", ", ")", u[0].kind), nil
+	case e.Func == "":
+		if e.Lit == nil {
+			return typed{expr{sql: "NULL"}, model.KindString}, nil
+		}
+		v := *e.Lit
+		switch v.Kind {
+		case model.KindInt:
+			return typed{expr{sql: strconv.FormatInt(v.Int, 10)}, model.KindInt}, nil
+		case model.KindFloat:
+			if math.IsNaN(v.Flt) || math.IsInf(v.Flt, 0) {
+				return typed{expr{sql: "NULL"}, model.KindFloat}, nil
+			}
+			return typed{expr{sql: p.d.ToDouble(strconv.FormatFloat(v.Flt, 'g', -1, 64))}, model.KindFloat}, nil
+		case model.KindBool:
+			if v.AsBool() {
+				return typed{expr{sql: "TRUE"}, model.KindBool}, nil
+			}
+			return typed{expr{sql: "FALSE"}, model.KindBool}, nil
+		}
+		return typed{expr{p.d.ToString("?"), []any{v.Str}}, model.KindString}, nil
+	}
+	args := make([]typed, len(e.Args))
+	for i, a := range e.Args {
+		t, err := p.compileDerived(a, resolve, depth+1)
+		if err != nil {
+			return typed{}, err
+		}
+		args[i] = t
+	}
+	need := func(n int) error {
+		if len(args) < n {
+			return fmt.Errorf("%s needs %d arguments", e.Func, n)
+		}
+		return nil
+	}
+	mapAll := func(f func(typed) typed) []typed {
+		out := make([]typed, len(args))
+		for i, a := range args {
+			out[i] = f(a)
+		}
+		return out
+	}
+	var err error
+	switch e.Func {
+	case "IF":
+		if err = need(2); err != nil {
+			break
+		}
+		vals := args[1:]
+		if len(vals) == 1 {
+			vals = append(vals, typed{expr{sql: "NULL"}, vals[0].kind})
+		}
+		u := p.unify(vals)
+		var b sqlBuilder
+		b.s("(CASE WHEN ").e(p.asBool(args[0]).expr).s(" THEN ").e(u[0].expr).s(" ELSE ").e(u[1].expr).s(" END)")
+		return typed{expr{b.sb.String(), b.args}, u[0].kind}, nil
+	case "COALESCE":
+		if err = need(1); err != nil {
+			break
+		}
+		u := p.unify(args)
+		return join(u, "COALESCE(", ", ", ")", u[0].kind), nil
+	case "EQUALS", "IN":
+		if err = need(2); err != nil {
+			break
+		}
+		u := p.unify(args)
+		if e.Func == "EQUALS" {
+			return join(u, "(", " = ", ")", model.KindBool), nil
+		}
+		rest := join(u[1:], "(", ", ", "))", model.KindBool)
+		var b sqlBuilder
+		b.s("(").e(u[0].expr).s(" IN ").e(rest.expr)
+		return typed{expr{b.sb.String(), b.args}, model.KindBool}, nil
+	case "LT", "LTE", "GT", "GTE":
+		if err = need(2); err != nil {
+			break
+		}
+		op := map[string]string{"LT": " < ", "LTE": " <= ", "GT": " > ", "GTE": " >= "}[e.Func]
+		pair := args[:2]
+		if isNum(pair[0].kind) || isNum(pair[1].kind) {
+			pair = []typed{p.asFloat(pair[0]), p.asFloat(pair[1])}
+		} else {
+			pair = p.unify(pair)
+		}
+		return join(pair, "(", op, ")", model.KindBool), nil
+	case "EXISTS":
+		if err = need(1); err != nil {
+			break
+		}
+		return typed{args[0].wrap("(", " IS NOT NULL)"), model.KindBool}, nil
+	case "NOT":
+		if err = need(1); err != nil {
+			break
+		}
+		return typed{p.asBool(args[0]).wrap("(NOT ", ")"), model.KindBool}, nil
+	case "AND", "OR":
+		if err = need(1); err != nil {
+			break
+		}
+		return join(mapAll(p.asBool), "(", " "+e.Func+" ", ")", model.KindBool), nil
+	case "SUM", "MUL":
+		if err = need(1); err != nil {
+			break
+		}
+		op := map[string]string{"SUM": " + ", "MUL": " * "}[e.Func]
+		return join(mapAll(p.asFloat), "(", op, ")", model.KindFloat), nil
+	case "SUB":
+		if err = need(2); err != nil {
+			break
+		}
+		return join(mapAll(p.asFloat)[:2], "(", " - ", ")", model.KindFloat), nil
+	case "DIV", "MOD":
+		if err = need(2); err != nil {
+			break
+		}
+		op := map[string]string{"DIV": " / ", "MOD": " % "}[e.Func]
+		a, b := p.asFloat(args[0]), p.asFloat(args[1])
+		var sb sqlBuilder
+		sb.s("(").e(a.expr).s(op, "NULLIF(").e(b.expr).s(", 0))")
+		return typed{expr{sb.sb.String(), sb.args}, model.KindFloat}, nil
+	case "MIN", "MAX":
+		if err = need(1); err != nil {
+			break
+		}
+		fn := map[string]string{"MIN": "least(", "MAX": "greatest("}[e.Func]
+		return join(mapAll(p.asFloat), fn, ", ", ")", model.KindFloat), nil
+	case "LOG10":
+		if err = need(1); err != nil {
+			break
+		}
+		a := p.asFloat(args[0])
+		return typed{a.wrap("log10(CASE WHEN ", " > 0 THEN "+a.sql+" END)"), model.KindFloat}.withArgs(a.args, 2), nil
+	case "BUCKET":
+		if err = need(2); err != nil {
+			break
+		}
+		a, b := p.asFloat(args[0]), p.asFloat(args[1])
+		var sb sqlBuilder
+		sb.s("(floor(").e(a.expr).s(" / NULLIF(").e(b.expr).s(", 0)) * ").e(b.expr).s(")")
+		return typed{expr{sb.sb.String(), sb.args}, model.KindFloat}, nil
+	case "INT":
+		if err = need(1); err != nil {
+			break
+		}
+		a := p.asFloat(args[0])
+		return typed{expr{p.f.floorInt("(CASE WHEN " + p.f.isFinite(a.sql) + " THEN " + a.sql + " END)"), append(append([]any(nil), a.args...), a.args...)}, model.KindInt}, nil
+	case "FLOAT":
+		if err = need(1); err != nil {
+			break
+		}
+		return p.asFloat(args[0]), nil
+	case "STRING":
+		if err = need(1); err != nil {
+			break
+		}
+		return p.asStr(args[0]), nil
+	case "BOOL":
+		if err = need(1); err != nil {
+			break
+		}
+		return p.asBool(args[0]), nil
+	case "CONCAT":
+		if err = need(1); err != nil {
+			break
+		}
+		return join(mapAll(p.asStr), "concat(", ", ", ")", model.KindString), nil
+	case "STARTS_WITH", "ENDS_WITH", "CONTAINS":
+		if err = need(2); err != nil {
+			break
+		}
+		a, b := p.asStr(args[0]), p.asStr(args[1])
+		fn := map[string]func(string, string) string{"STARTS_WITH": p.d.StartsWith, "ENDS_WITH": p.d.EndsWith, "CONTAINS": p.d.Contains}[e.Func]
+		return typed{expr{fn(a.sql, b.sql), append(append([]any(nil), a.args...), b.args...)}, model.KindBool}, nil
+	case "TO_LOWER", "TO_UPPER":
+		if err = need(1); err != nil {
+			break
+		}
+		fn := map[string]string{"TO_LOWER": "lower(", "TO_UPPER": "upper("}[e.Func]
+		return typed{p.asStr(args[0]).wrap(fn, ")"), model.KindString}, nil
+	case "LENGTH":
+		if err = need(1); err != nil {
+			break
+		}
+		return typed{p.asStr(args[0]).wrap("length(", ")"), model.KindInt}, nil
+	case "EVENT_TIMESTAMP":
+		return typed{expr{sql: "(" + p.d.ToDouble(p.src.Time) + " / 1e9)"}, model.KindFloat}, nil
+	default:
+		err = fmt.Errorf("unknown function %s", e.Func)
+	}
+	return typed{}, err
+}
+
+// withArgs repeats args n times (for expressions that use an operand n
+// times).
+func (t typed) withArgs(args []any, n int) typed {
+	t.args = nil
+	for range n {
+		t.args = append(t.args, args...)
+	}
+	return t
 }

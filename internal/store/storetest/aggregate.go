@@ -408,6 +408,65 @@ func RunAggregate(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("CalculatedFields", func(t *testing.T) {
+		col := func(c string) store.Expr { return store.Expr{Column: c} }
+		lit := func(v model.Value) store.Expr { return store.Expr{Lit: &v} }
+		fn := func(name string, args ...store.Expr) store.Expr { return store.Expr{Func: name, Args: args} }
+		count := store.Calc{Op: store.CalcCount}
+		tests := []struct {
+			name   string
+			fields []store.CalculatedField
+			mod    func(q *store.AggregateQuery)
+			want   string
+		}{
+			{"IF in a breakdown", []store.CalculatedField{{Name: "speed", Expr: fn("IF", fn("GTE", col("duration_ms"), lit(model.Int(50))), lit(model.Str("slow")), lit(model.Str("fast")))}},
+				func(q *store.AggregateQuery) { q.Breakdowns = []string{"speed"} }, "slow=6; fast=4"},
+			{"arithmetic in a filter", []store.CalculatedField{{Name: "tens", Expr: fn("DIV", col("duration_ms"), lit(model.Int(10)))}},
+				func(q *store.AggregateQuery) {
+					q.Filters = []store.Filter{{Column: "tens", Op: store.OpGt, Value: model.Int(5)}}
+				}, "=5"},
+			{"SUM of MUL", []store.CalculatedField{{Name: "double", Expr: fn("MUL", col("size"), lit(model.Float(2)))}},
+				func(q *store.AggregateQuery) { q.Calcs = []store.Calc{{Op: store.CalcSum, Column: "double"}} }, "=108"},
+			{"CONCAT equals", []store.CalculatedField{{Name: "shout", Expr: fn("CONCAT", col("name"), lit(model.Str("!")))}},
+				func(q *store.AggregateQuery) {
+					q.Filters = []store.Filter{{Column: "shout", Op: store.OpEq, Value: model.Str("GET /a!")}}
+				}, "=6"},
+			{"EXISTS breakdown", []store.CalculatedField{{Name: "sized", Expr: fn("EXISTS", col("size"))}},
+				func(q *store.AggregateQuery) { q.Breakdowns = []string{"sized"} }, "true=8; false=2"},
+			{"COALESCE", []store.CalculatedField{{Name: "size0", Expr: fn("COALESCE", col("size"), lit(model.Int(0)))}},
+				func(q *store.AggregateQuery) {
+					q.Calcs = []store.Calc{{Op: store.CalcMin, Column: "size0"}, {Op: store.CalcSum, Column: "size0"}}
+				}, "=0,54"},
+			{"chained INT bucket", []store.CalculatedField{
+				{Name: "thirds", Expr: fn("DIV", col("duration_ms"), lit(model.Int(30)))},
+				{Name: "bucket", Expr: fn("INT", col("thirds"))}},
+				func(q *store.AggregateQuery) {
+					q.Breakdowns = []string{"bucket"}
+					q.Orders = []store.AggOrder{{Breakdown: "bucket"}}
+				}, "0=2; 1=3; 2=3; 3=2"},
+			{"string functions", []store.CalculatedField{{Name: "short", Expr: fn("AND",
+				fn("EQUALS", fn("LENGTH", col("user")), lit(model.Int(2))),
+				fn("STARTS_WITH", fn("TO_UPPER", col("user")), lit(model.Str("U"))),
+				fn("NOT", fn("CONTAINS", col("user"), lit(model.Str("3")))))}},
+				func(q *store.AggregateQuery) { q.Breakdowns = []string{"short"} }, "true=8; false=2"},
+			{"IN, LT, MAX", []store.CalculatedField{{Name: "x", Expr: fn("IF", fn("OR",
+				fn("IN", col("user"), lit(model.Str("u0")), lit(model.Str("u1"))),
+				fn("LT", fn("MAX", col("duration_ms"), lit(model.Int(20))), lit(model.Int(25)))), lit(model.Int(1)), lit(model.Int(0)))}},
+				func(q *store.AggregateQuery) { q.Calcs = []store.Calc{{Op: store.CalcSum, Column: "x"}} }, "=6"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				q := apiQ()
+				q.Calcs = []store.Calc{count}
+				q.CalculatedFields = tc.fields
+				tc.mod(&q)
+				if got := showRows(run(t, q).Rows); got != tc.want {
+					t.Fatalf("rows:\n got  %s\n want %s", got, tc.want)
+				}
+			})
+		}
+	})
+
 	t.Run("NonFiniteValues", func(t *testing.T) {
 		var evs []model.Event
 		for i, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1, 2} {
