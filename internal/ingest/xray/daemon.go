@@ -338,6 +338,7 @@ func (d *Daemon) batch() {
 func (d *Daemon) flush(events []model.Event, docs int) {
 	ctx, cancel := context.WithTimeout(d.runCtx, d.cfg.ConsumeTimeout)
 	defer cancel()
+	events = dedupe(events)
 	n := len(events)
 	if err := d.next.Consume(ctx, d.cfg.Env, events); err != nil {
 		d.m.dropped.WithLabelValues(dropConsumer).Add(float64(docs))
@@ -372,4 +373,41 @@ func (r *rateLimited) log(l *slog.Logger, msg string, args ...any) {
 		args = append(args, "suppressed", n)
 	}
 	l.Warn(msg, args...)
+}
+
+// dedupe keeps one span per (trace id, span id) in a batch: SDKs may send
+// the same segment twice (the Go SDK can, when a request's context ends
+// while the segment is being closed), and an in-progress segment is
+// followed by its complete form. The last complete form wins; an
+// in-progress form never replaces a complete one. Order is kept. Spans that
+// arrive in different batches are left for the store, which keeps one span
+// per id.
+func dedupe(events []model.Event) []model.Event {
+	if len(events) < 2 {
+		return events
+	}
+	type key struct {
+		t model.TraceID
+		s model.SpanID
+	}
+	at := make(map[key]int, len(events))
+	out := events[:0]
+	for _, e := range events {
+		k := key{e.TraceID, e.SpanID}
+		i, seen := at[k]
+		switch {
+		case !seen:
+			at[k] = len(out)
+			out = append(out, e)
+		case !inProgress(&e) || inProgress(&out[i]):
+			out[i] = e
+		}
+	}
+	clear(events[len(out):])
+	return out
+}
+
+func inProgress(e *model.Event) bool {
+	v, ok := e.Get("aws.xray.inprogress")
+	return ok && v.Kind == model.KindBool && v.AsBool()
 }

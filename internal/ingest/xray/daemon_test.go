@@ -526,3 +526,41 @@ func BenchmarkDaemonHandle(b *testing.B) {
 		}
 	}
 }
+
+func TestDedupe(t *testing.T) {
+	ev := func(id string, doc string, inProgress bool) model.Event {
+		sid, err := model.ParseSpanID(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := model.Event{TraceID: model.TraceID{1}, SpanID: sid, Doc: []byte(doc)}
+		if inProgress {
+			e.Attrs = []model.Attr{{Key: "aws.xray.inprogress", Value: model.Bool(true)}}
+		}
+		return e
+	}
+	tests := []struct {
+		name string
+		in   []model.Event
+		want []string // Docs in order
+	}{
+		{"empty", nil, nil},
+		{"distinct", []model.Event{ev("0000000000000001", "a", false), ev("0000000000000002", "b", false)}, []string{"a", "b"}},
+		{"exact duplicate", []model.Event{ev("0000000000000001", "a", false), ev("0000000000000002", "b", false), ev("0000000000000001", "a", false)}, []string{"a", "b"}},
+		{"in progress then complete", []model.Event{ev("0000000000000001", "open", true), ev("0000000000000001", "done", false)}, []string{"done"}},
+		{"complete then late in progress", []model.Event{ev("0000000000000001", "done", false), ev("0000000000000001", "open", true)}, []string{"done"}},
+		{"two in progress", []model.Event{ev("0000000000000001", "open1", true), ev("0000000000000001", "open2", true)}, []string{"open2"}},
+		{"same span id, other trace", []model.Event{ev("0000000000000001", "a", false), {TraceID: model.TraceID{2}, SpanID: model.SpanID{0, 0, 0, 0, 0, 0, 0, 1}, Doc: []byte("c")}}, []string{"a", "c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, e := range dedupe(tt.in) {
+				got = append(got, string(e.Doc))
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
