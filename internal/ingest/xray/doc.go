@@ -115,6 +115,8 @@
 // bounded queue; one batcher hands them to an ingest.Consumer for one
 // environment in batches of up to Config.BatchEvents spans or every
 // Config.FlushInterval. When the queue is full new documents are dropped and
-// counted; nothing waits for the consumer but the batcher. Shutdown stops
-// reading and flushes what was received.
+// counted; nothing waits for the consumer but the batcher. Within a batch
+// one span is kept per (trace id, span id): a complete form replaces an
+// in-progress one, and a repeated document (SDKs do send some twice) is sent
+// once. Shutdown stops reading and flushes what was received.
 package xray
