@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	xrayapi "github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -346,4 +348,54 @@ func FuzzForwarderConfig(f *testing.F) {
 			t.Fatalf("accepted an invalid config: %v", verr)
 		}
 	})
+}
+
+func TestForwarderClients(t *testing.T) {
+	var mu sync.Mutex
+	var auth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"UnprocessedTraceSegments":[]}`)
+	}))
+	defer srv.Close()
+	cfg := DefaultForwarderConfig()
+	cfg.Endpoint, cfg.Region = srv.URL, "eu-central-1"
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.Transport.(*http.Transport).CloseIdleConnections()
+
+	put := func(creds aws.CredentialsProvider) {
+		t.Helper()
+		in := &xrayapi.PutTraceSegmentsInput{TraceSegmentDocuments: []string{`{}`}}
+		if _, err := cfg.NewXRayClient(hc, creds).PutTraceSegments(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(nil)
+	put(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKIDTRACECOMB", SecretAccessKey: "secret", Source: "test"}, nil
+	}))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(auth) != 2 {
+		t.Fatalf("%d calls", len(auth))
+	}
+	if auth[0] != "" {
+		t.Errorf("unsigned call carries Authorization %q", auth[0])
+	}
+	if !strings.HasPrefix(auth[1], "AWS4-HMAC-SHA256 Credential=AKIDTRACECOMB/") || !strings.Contains(auth[1], "/eu-central-1/xray/aws4_request") {
+		t.Errorf("signed call: Authorization %q", auth[1])
+	}
+
+	cfg.ProxyAddress, cfg.NoVerifySSL = "http://proxy.internal:3128", true
+	tr := cfg.HTTPClient().Transport.(*http.Transport)
+	req, _ := http.NewRequest(http.MethodPost, "https://tracecomb.example.com/TraceSegments", nil)
+	if u, err := tr.Proxy(req); err != nil || u == nil || u.Host != "proxy.internal:3128" {
+		t.Errorf("proxy = %v, %v", u, err)
+	}
+	if !tr.TLSClientConfig.InsecureSkipVerify {
+		t.Error("NoVerifySSL not applied")
+	}
 }
