@@ -177,9 +177,9 @@ type rawDoc struct {
 	User         string
 	Origin       string
 	ResourceARN  string
-	HTTP         *rawHTTP
-	SQL          *rawSQL
-	Service      *rawService
+	HTTP         []kv // members of "http"
+	SQL          []kv
+	Service      []kv
 	AWS          []kv // members of "aws", in document order
 	Annotations  []kv
 	Metadata     []kv
@@ -259,20 +259,11 @@ func readDoc(doc []byte) (r rawDoc, own []byte, children [][]byte, err error) {
 		case "resource_arn":
 			r.ResourceARN, _ = jsonString(v)
 		case "http":
-			if v[0] == '{' {
-				r.HTTP = new(rawHTTP)
-				_ = json.Unmarshal(v, r.HTTP) // a mistyped member is left empty
-			}
+			r.HTTP = objectKVs(v)
 		case "sql":
-			if v[0] == '{' {
-				r.SQL = new(rawSQL)
-				_ = json.Unmarshal(v, r.SQL)
-			}
+			r.SQL = objectKVs(v)
 		case "service":
-			if v[0] == '{' {
-				r.Service = new(rawService)
-				_ = json.Unmarshal(v, r.Service)
-			}
+			r.Service = objectKVs(v)
 		case "aws":
 			r.AWS = objectKVs(v)
 		case "annotations":
@@ -345,38 +336,27 @@ func objectKVs(v []byte) []kv {
 	return list
 }
 
-type rawHTTP struct {
-	Request *struct {
-		Method        string `json:"method"`
-		URL           string `json:"url"`
-		UserAgent     string `json:"user_agent"`
-		ClientIP      string `json:"client_ip"`
-		XForwardedFor *bool  `json:"x_forwarded_for"`
-		Traced        *bool  `json:"traced"`
-	} `json:"request"`
-	Response *struct {
-		Status        json.RawMessage `json:"status"`
-		ContentLength json.RawMessage `json:"content_length"`
-	} `json:"response"`
+// kvString returns the string member key of an object, or "".
+func kvString(list []kv, key string) string {
+	raw, ok := lookup(list, key)
+	if !ok {
+		return ""
+	}
+	s, _ := jsonString(raw)
+	return s
 }
 
-type rawSQL struct {
-	ConnectionString string `json:"connection_string"`
-	URL              string `json:"url"`
-	SanitizedQuery   string `json:"sanitized_query"`
-	DatabaseType     string `json:"database_type"`
-	DatabaseVersion  string `json:"database_version"`
-	DriverVersion    string `json:"driver_version"`
-	User             string `json:"user"`
-	Preparation      string `json:"preparation"`
-}
-
-type rawService struct {
-	Version         string `json:"version"`
-	Runtime         string `json:"runtime"`
-	RuntimeVersion  string `json:"runtime_version"`
-	Compiler        string `json:"compiler"`
-	CompilerVersion string `json:"compiler_version"`
+// kvBool returns the boolean member key of an object, or nil.
+func kvBool(list []kv, key string) *bool {
+	raw, ok := lookup(list, key)
+	if !ok {
+		return nil
+	}
+	b, ok := jsonBool(raw)
+	if !ok {
+		return nil
+	}
+	return &b
 }
 
 // segCtx is what embedded subsegments inherit from their segment.
@@ -640,12 +620,12 @@ func (a *attrs) boolp(k string, v *bool) {
 
 // resourceAttrs maps the fields that describe where a segment runs.
 func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
-	if r.Service != nil {
-		a.str("service.version", r.Service.Version)
-		a.str("process.runtime.name", r.Service.Runtime)
-		a.str("process.runtime.version", r.Service.RuntimeVersion)
-		a.str("aws.xray.service.compiler", r.Service.Compiler)
-		a.str("aws.xray.service.compiler_version", r.Service.CompilerVersion)
+	if sv := r.Service; sv != nil {
+		a.str("service.version", kvString(sv, "version"))
+		a.str("process.runtime.name", kvString(sv, "runtime"))
+		a.str("process.runtime.version", kvString(sv, "runtime_version"))
+		a.str("aws.xray.service.compiler", kvString(sv, "compiler"))
+		a.str("aws.xray.service.compiler_version", kvString(sv, "compiler_version"))
 	}
 	if segment && (r.AWS != nil || strings.HasPrefix(r.Origin, "AWS::")) {
 		a.str("cloud.provider", "aws")
@@ -792,20 +772,24 @@ func spanAttrs(a *attrs, r *rawDoc, name string, seg *segCtx, top, inProgress bo
 		a.set("aws.xray.throttle", model.Bool(true))
 	}
 
-	if h := r.HTTP; h != nil {
-		if q := h.Request; q != nil {
-			a.str("http.method", q.Method)
-			a.str("http.url", q.URL)
-			a.str("http.user_agent", q.UserAgent)
-			a.str("http.client_ip", q.ClientIP)
-			a.boolp("aws.xray.x_forwarded_for", q.XForwardedFor)
-			a.boolp("aws.xray.traced", q.Traced)
-		}
-		if p := h.Response; p != nil {
-			if n, ok := jsonInt(p.Status); ok && n > 0 {
+	if raw, ok := lookup(r.HTTP, "request"); ok {
+		q := objectKVs(raw)
+		a.str("http.method", kvString(q, "method"))
+		a.str("http.url", kvString(q, "url"))
+		a.str("http.user_agent", kvString(q, "user_agent"))
+		a.str("http.client_ip", kvString(q, "client_ip"))
+		a.boolp("aws.xray.x_forwarded_for", kvBool(q, "x_forwarded_for"))
+		a.boolp("aws.xray.traced", kvBool(q, "traced"))
+	}
+	if raw, ok := lookup(r.HTTP, "response"); ok {
+		p := objectKVs(raw)
+		if raw, ok := lookup(p, "status"); ok {
+			if n, ok := jsonInt(raw); ok && n > 0 {
 				a.set("http.status_code", model.Int(n))
 			}
-			if n, ok := jsonInt(p.ContentLength); ok && n >= 0 {
+		}
+		if raw, ok := lookup(p, "content_length"); ok {
+			if n, ok := jsonInt(raw); ok && n >= 0 {
 				a.set("http.response_content_length", model.Int(n))
 			}
 		}
@@ -832,18 +816,19 @@ func spanAttrs(a *attrs, r *rawDoc, name string, seg *segCtx, top, inProgress bo
 	}
 
 	if q := r.SQL; q != nil {
-		conn := q.ConnectionString
+		url := kvString(q, "url")
+		conn := kvString(q, "connection_string")
 		if conn == "" {
-			conn = q.URL
+			conn = url
 		}
 		a.str("db.connection_string", conn)
-		a.str("db.name", dbName(q.URL))
-		a.str("db.system", strings.ToLower(q.DatabaseType))
-		a.str("db.statement", q.SanitizedQuery)
-		a.str("db.user", q.User)
-		a.str("aws.xray.sql.database_version", q.DatabaseVersion)
-		a.str("aws.xray.sql.driver_version", q.DriverVersion)
-		a.str("aws.xray.sql.preparation", q.Preparation)
+		a.str("db.name", dbName(url))
+		a.str("db.system", strings.ToLower(kvString(q, "database_type")))
+		a.str("db.statement", kvString(q, "sanitized_query"))
+		a.str("db.user", kvString(q, "user"))
+		a.str("aws.xray.sql.database_version", kvString(q, "database_version"))
+		a.str("aws.xray.sql.driver_version", kvString(q, "driver_version"))
+		a.str("aws.xray.sql.preparation", kvString(q, "preparation"))
 	}
 
 	if len(r.Cause) > 0 {
