@@ -36,6 +36,14 @@
 // cases to Unauthenticated, InvalidArgument and Unavailable (with RetryInfo).
 // Nothing reaches the consumer unless the key is valid.
 //
+// The decoders are usable on their own: DecodeProtobuf and DecodeJSON turn
+// a request body into a Result (events, accepted and rejected span counts,
+// the partial-success message), Convert does the same for an already
+// decoded request (the gRPC path). Binary protobuf is read by a
+// hand-written wire decoder (wire.go) that allocates per chunk of spans,
+// not per field; OTLP/JSON goes through protojson after its hex ids are
+// rewritten to base64 (jsonids.go).
+//
 // The key is read from x-honeycomb-team (or X-Hny-Team); the environment is
 // the key's. The dataset of each ResourceSpans is its trimmed service.name,
 // or unknown_service when that is missing, blank or starts with

@@ -63,7 +63,9 @@ type httpHandler struct{ r *receiver }
 // methods 405. Zero Config fields take their defaults. It panics if cfg is
 // invalid or deps lacks Auth or Consumer (a wiring mistake).
 func NewHTTPHandler(cfg Config, deps Deps) http.Handler {
-	return &httpHandler{r: mustReceiver(cfg, deps)}
+	r := mustReceiver(cfg, deps)
+	r.log.Info("OTLP/HTTP trace handler ready", "max_body_bytes", r.cfg.MaxBodyBytes)
+	return &httpHandler{r: r}
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
