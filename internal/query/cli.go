@@ -53,10 +53,19 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprint(stderr, cliUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
+	// Flags may come before or after the query words.
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		words = append(words, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	src := strings.TrimSpace(strings.Join(fs.Args(), " "))
+	src := strings.TrimSpace(strings.Join(words, " "))
 	if src == "" {
 		fs.Usage()
 		return errors.New("no query given")

@@ -77,6 +77,7 @@ func TestRunCLI(t *testing.T) {
 	}{
 		{"table", []string{"-d", "backend-flask", "COUNT, P99(duration_ms), AVG(duration_ms) GROUP BY name ORDER BY COUNT DESC LAST 2h"}, "table.txt"},
 		{"filter", []string{"COUNT WHERE http.status_code >= 500 GROUP BY name LAST 2h"}, "filter.txt"},
+		{"flags after the query", []string{"COUNT WHERE http.status_code >= 500", "GROUP BY name LAST 2h", "-d", "backend-flask"}, "filter.txt"},
 		{"heatmap by name", []string{"HEATMAP(duration_ms) GROUP BY name LAST 2h"}, "heatmap_rows.txt"},
 		{"empty", []string{"COUNT WHERE name = nothing LAST 2h"}, "empty.txt"},
 	}

@@ -3,6 +3,7 @@ package query
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -425,7 +426,14 @@ func (p *parser) value() (any, error) {
 		}
 		if _, err := strconv.ParseFloat(t.text, 64); err == nil && !strings.ContainsAny(t.text, "xXpP_") && !strings.EqualFold(t.text, "inf") &&
 			!strings.EqualFold(t.text, "infinity") && !strings.EqualFold(t.text, "nan") && !strings.HasPrefix(t.text, "+") {
-			return json.Number(t.text), nil
+			// Canonical JSON spelling: 0007 is 7, .5 is 0.5.
+			if n, err := strconv.ParseInt(t.text, 10, 64); err == nil {
+				return json.Number(strconv.FormatInt(n, 10)), nil
+			}
+			f, _ := strconv.ParseFloat(t.text, 64)
+			if !math.IsInf(f, 0) {
+				return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), nil
+			}
 		}
 		return t.text, nil
 	}
