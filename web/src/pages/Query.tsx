@@ -1,5 +1,501 @@
-import type { Session } from "../api";
+import { useEffect, useMemo, useState } from "react";
+import { hc, type Column, type Dataset, type Session } from "../api";
+import { Link, navigate, useLocation } from "../router";
+import { ErrorBox, fmtDuration } from "../ui";
+import { HeatmapChartView, TimeChart, type LineSeries } from "../Chart";
+import {
+  CALC_OPS, FILTER_OPS, HAVING_OPS, NO_VALUE_OPS, TIME_RANGES, UNARY_OPS,
+  clean, filterValueText, groupFilters, groupKey, isHeatmap, label, parseFilterValue,
+  type Filter, type QueryResult, type ResultData, type Spec,
+} from "../querySpec";
 
-export default function Query(_: { session: Session }) {
-  return <p className="muted">Coming soon.</p>;
+const DEFAULT_SPEC: Spec = { calculations: [{ op: "COUNT" }], time_range: 7200 };
+const TRACES_SPEC: Spec = {
+  calculations: [{ op: "MAX", column: "duration_ms" }],
+  breakdowns: ["trace.trace_id", "service.name", "name"],
+  filters: [{ column: "trace.parent_id", op: "does-not-exist" }],
+  orders: [{ op: "MAX", column: "duration_ms", order: "descending" }],
+  limit: 50,
+  time_range: 3600,
+};
+
+// runQuery creates the query, runs it and polls until complete.
+async function runQuery(dataset: string, spec: Spec, opts: { disable_series?: boolean } = {}): Promise<ResultData> {
+  const q = await hc.post<{ id: string }>(`/1/queries/${encodeURIComponent(dataset)}`, spec);
+  let r = await hc.post<QueryResult>(`/1/query_results/${encodeURIComponent(dataset)}`, { query_id: q.id, ...opts });
+  for (let i = 0; !r.complete && i < 100; i++) {
+    await new Promise((res) => setTimeout(res, 250));
+    r = await hc.get<QueryResult>(`/1/query_results/${encodeURIComponent(dataset)}/${r.id}`);
+  }
+  if (!r.complete || !r.data) throw new Error("the query did not complete");
+  return r.data;
+}
+
+export function queryURL(dataset: string, spec: Spec, path = "/query") {
+  return path + "?" + new URLSearchParams({ dataset, q: JSON.stringify(spec) }).toString();
+}
+
+export default function QueryPage(_: { session: Session }) {
+  const loc = useLocation();
+  const isTraces = loc.path === "/traces";
+  const dataset = loc.params.get("dataset") || "__all__";
+  const qParam = loc.params.get("q");
+  const savedId = loc.params.get("query");
+  const [datasets, setDatasets] = useState<Dataset[]>([]);
+  const [columns, setColumns] = useState<Column[]>([]);
+  const [draft, setDraft] = useState<Spec>(DEFAULT_SPEC);
+  const [ran, setRan] = useState<Spec | null>(null);
+  const [data, setData] = useState<ResultData | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const [running, setRunning] = useState(false);
+  const [drill, setDrill] = useState<{ title: string; filters: Filter[]; start?: number; end?: number } | null>(null);
+
+  useEffect(() => {
+    hc.get<Dataset[]>("/1/datasets").then(setDatasets, () => setDatasets([]));
+  }, []);
+  useEffect(() => {
+    hc.get<Column[]>(`/1/columns/${encodeURIComponent(dataset)}`).then(setColumns, () => setColumns([]));
+  }, [dataset]);
+
+  // The URL holds the query; a change of URL (re)runs it.
+  useEffect(() => {
+    let cancelled = false;
+    const run = async () => {
+      let spec: Spec;
+      try {
+        if (qParam) spec = JSON.parse(qParam);
+        else if (savedId) spec = await hc.get<Spec>(`/1/queries/${encodeURIComponent(dataset)}/${encodeURIComponent(savedId)}`);
+        else spec = isTraces ? TRACES_SPEC : DEFAULT_SPEC;
+      } catch (e) {
+        setErr(e);
+        return;
+      }
+      delete (spec as any).id;
+      setDraft(spec);
+      setDrill(null);
+      setErr(null);
+      setRunning(true);
+      try {
+        const d = await runQuery(dataset, spec);
+        if (!cancelled) {
+          setData(d);
+          setRan(spec);
+        }
+      } catch (e) {
+        if (!cancelled) {
+          setErr(e);
+          setData(null);
+        }
+      } finally {
+        if (!cancelled) setRunning(false);
+      }
+    };
+    run();
+    return () => {
+      cancelled = true;
+    };
+  }, [dataset, qParam, savedId, isTraces]);
+
+  const submit = (e?: React.FormEvent) => {
+    e?.preventDefault();
+    navigate(queryURL(dataset, clean(draft), loc.path));
+  };
+
+  return (
+    <div className="query">
+      <form className="card" onSubmit={submit} data-testid="query-builder">
+        <div className="inline">
+          <label>
+            Dataset
+            <select value={dataset} onChange={(e) => navigate(queryURL(e.target.value, clean(draft), loc.path))} name="dataset">
+              <option value="__all__">All datasets</option>
+              {datasets.map((d) => (
+                <option key={d.slug} value={d.slug}>{d.name}</option>
+              ))}
+            </select>
+          </label>
+          <TimePicker spec={draft} onChange={setDraft} />
+          <button type="submit" disabled={running}>{running ? "Running…" : "Run query"}</button>
+        </div>
+        <Builder spec={draft} onChange={setDraft} columns={columns} />
+        <datalist id="columns">
+          {columns.map((c) => (
+            <option key={c.id} value={c.key_name} />
+          ))}
+        </datalist>
+      </form>
+      <ErrorBox error={err} />
+      {data && ran && (
+        <Results
+          dataset={dataset}
+          spec={ran}
+          data={data}
+          onDrill={(d) => setDrill(d)}
+        />
+      )}
+      {drill && ran && <TracesBehind dataset={dataset} spec={ran} drill={drill} onClose={() => setDrill(null)} />}
+    </div>
+  );
+}
+
+function TimePicker({ spec, onChange }: { spec: Spec; onChange: (s: Spec) => void }) {
+  const absolute = spec.start_time !== undefined && spec.end_time !== undefined;
+  return (
+    <label>
+      Time
+      <select
+        name="time_range"
+        value={absolute ? "abs" : String(spec.time_range ?? 7200)}
+        onChange={(e) => {
+          const { start_time: _s, end_time: _e, granularity: _g, ...rest } = spec;
+          onChange({ ...rest, time_range: Number(e.target.value) });
+        }}
+      >
+        {absolute && (
+          <option value="abs">
+            {new Date(spec.start_time! * 1000).toISOString().slice(0, 16)} – {new Date(spec.end_time! * 1000).toISOString().slice(11, 16)} UTC
+          </option>
+        )}
+        {TIME_RANGES.map(([s, l]) => (
+          <option key={s} value={s}>{l}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Builder({ spec, onChange, columns }: { spec: Spec; onChange: (s: Spec) => void; columns: Column[] }) {
+  const set = <K extends keyof Spec>(k: K, v: Spec[K]) => onChange({ ...spec, [k]: v });
+  const calcs = spec.calculations ?? [];
+  const filters = spec.filters ?? [];
+  const breakdowns = spec.breakdowns ?? [];
+  const orders = spec.orders ?? [];
+  const havings = spec.havings ?? [];
+  const orderTerms = [...breakdowns.map((b) => ({ key: "col:" + b, label: b, term: { column: b } })), ...calcs.map((c) => ({ key: "calc:" + label(c), label: label(c), term: { op: c.op, ...(c.column ? { column: c.column } : {}) } }))];
+  const colInput = (value: string | undefined, onValue: (v: string) => void, name: string) => (
+    <input list="columns" value={value ?? ""} onChange={(e) => onValue(e.target.value)} placeholder="column" aria-label={name} name={name} autoComplete="off" />
+  );
+  const numericCols = columns.filter((c) => c.type === "integer" || c.type === "float");
+  return (
+    <div className="qb">
+      <div className="clause">VISUALIZE</div>
+      <div className="terms" data-testid="visualize">
+        {calcs.map((c, i) => (
+          <span className="term" key={i}>
+            <select value={c.op} onChange={(e) => set("calculations", calcs.map((x, j) => (j === i ? { ...x, op: e.target.value } : x)))} aria-label="calculation">
+              {CALC_OPS.map((o) => (
+                <option key={o}>{o}</option>
+              ))}
+            </select>
+            {!UNARY_OPS.has(c.op) && colInput(c.column, (v) => set("calculations", calcs.map((x, j) => (j === i ? { ...x, column: v } : x))), "calculation column")}
+            <button type="button" className="x" aria-label="remove" onClick={() => set("calculations", calcs.filter((_, j) => j !== i))}>×</button>
+          </span>
+        ))}
+        <button type="button" className="small" onClick={() => set("calculations", [...calcs, { op: "COUNT" }])}>+ add</button>
+        {numericCols.length > 0 && calcs.every((c) => c.op !== "HEATMAP") && (
+          <button type="button" className="small" onClick={() => set("calculations", [...calcs, { op: "HEATMAP", column: "duration_ms" }])}>+ HEATMAP(duration_ms)</button>
+        )}
+      </div>
+      <div className="clause">WHERE</div>
+      <div className="terms" data-testid="where">
+        {filters.map((f, i) => (
+          <span className="term" key={i}>
+            {colInput(f.column, (v) => set("filters", filters.map((x, j) => (j === i ? { ...x, column: v } : x))), "filter column")}
+            <select value={f.op} onChange={(e) => set("filters", filters.map((x, j) => (j === i ? { ...x, op: e.target.value, value: NO_VALUE_OPS.has(e.target.value) ? undefined : x.value } : x)))} aria-label="filter operator">
+              {FILTER_OPS.map((o) => (
+                <option key={o}>{o}</option>
+              ))}
+            </select>
+            {!NO_VALUE_OPS.has(f.op) && (
+              <input
+                defaultValue={filterValueText(f.value)}
+                onBlur={(e) => set("filters", filters.map((x, j) => (j === i ? { ...x, value: parseFilterValue(x.op, e.target.value) } : x)))}
+                placeholder="value"
+                aria-label="filter value"
+              />
+            )}
+            <button type="button" className="x" aria-label="remove" onClick={() => set("filters", filters.filter((_, j) => j !== i))}>×</button>
+          </span>
+        ))}
+        <button type="button" className="small" onClick={() => set("filters", [...filters, { column: "", op: "=" }])}>+ add</button>
+        {filters.length > 1 && (
+          <select value={spec.filter_combination ?? "AND"} onChange={(e) => set("filter_combination", e.target.value as "AND" | "OR")} aria-label="filter combination">
+            <option>AND</option>
+            <option>OR</option>
+          </select>
+        )}
+      </div>
+      <div className="clause">GROUP BY</div>
+      <div className="terms" data-testid="group-by">
+        {breakdowns.map((b, i) => (
+          <span className="term" key={i}>
+            {colInput(b, (v) => set("breakdowns", breakdowns.map((x, j) => (j === i ? v : x))), "group by column")}
+            <button type="button" className="x" aria-label="remove" onClick={() => set("breakdowns", breakdowns.filter((_, j) => j !== i))}>×</button>
+          </span>
+        ))}
+        <button type="button" className="small" onClick={() => set("breakdowns", [...breakdowns, ""])}>+ add</button>
+      </div>
+      <div className="clause">ORDER BY</div>
+      <div className="terms">
+        {orders.map((o, i) => {
+          const key = o.op ? "calc:" + label({ op: o.op, column: o.column }) : "col:" + o.column;
+          return (
+            <span className="term" key={i}>
+              <select value={key} onChange={(e) => set("orders", orders.map((x, j) => (j === i ? { ...orderTerms.find((t) => t.key === e.target.value)!.term, order: x.order } : x)))} aria-label="order term">
+                {!orderTerms.some((t) => t.key === key) && <option value={key}>{key.slice(key.indexOf(":") + 1)}</option>}
+                {orderTerms.map((t) => (
+                  <option key={t.key} value={t.key}>{t.label}</option>
+                ))}
+              </select>
+              <select value={o.order ?? "ascending"} onChange={(e) => set("orders", orders.map((x, j) => (j === i ? { ...x, order: e.target.value as "ascending" | "descending" } : x)))} aria-label="order direction">
+                <option value="descending">desc</option>
+                <option value="ascending">asc</option>
+              </select>
+              <button type="button" className="x" aria-label="remove" onClick={() => set("orders", orders.filter((_, j) => j !== i))}>×</button>
+            </span>
+          );
+        })}
+        {orderTerms.length > 0 && (
+          <button type="button" className="small" onClick={() => set("orders", [...orders, { ...orderTerms[orderTerms.length - 1].term, order: "descending" }])}>+ add</button>
+        )}
+      </div>
+      <div className="clause">LIMIT</div>
+      <div className="terms">
+        <input type="number" min={1} max={1000} value={spec.limit ?? ""} placeholder="100" onChange={(e) => set("limit", e.target.value ? Number(e.target.value) : undefined)} aria-label="limit" style={{ width: 90 }} />
+      </div>
+      <div className="clause">HAVING</div>
+      <div className="terms">
+        {havings.map((h, i) => (
+          <span className="term" key={i}>
+            <select
+              value={label({ op: h.calculate_op, column: h.column })}
+              onChange={(e) => {
+                const c = calcs.find((c) => label(c) === e.target.value)!;
+                set("havings", havings.map((x, j) => (j === i ? { ...x, calculate_op: c.op, column: c.column } : x)));
+              }}
+              aria-label="having calculation"
+            >
+              {calcs.filter((c) => c.op !== "HEATMAP").map((c) => (
+                <option key={label(c)}>{label(c)}</option>
+              ))}
+            </select>
+            <select value={h.op} onChange={(e) => set("havings", havings.map((x, j) => (j === i ? { ...x, op: e.target.value } : x)))} aria-label="having operator">
+              {HAVING_OPS.map((o) => (
+                <option key={o}>{o}</option>
+              ))}
+            </select>
+            <input type="number" value={h.value} onChange={(e) => set("havings", havings.map((x, j) => (j === i ? { ...x, value: Number(e.target.value) } : x)))} style={{ width: 90 }} aria-label="having value" />
+            <button type="button" className="x" aria-label="remove" onClick={() => set("havings", havings.filter((_, j) => j !== i))}>×</button>
+          </span>
+        ))}
+        {calcs.some((c) => c.op !== "HEATMAP") && (
+          <button
+            type="button"
+            className="small"
+            onClick={() => {
+              const c = calcs.find((c) => c.op !== "HEATMAP")!;
+              set("havings", [...havings, { calculate_op: c.op, ...(c.column ? { column: c.column } : {}), op: ">", value: 0 }]);
+            }}
+          >
+            + add
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function fmtCell(v: unknown, col: string): React.ReactNode {
+  if (v === null || v === undefined) return <span className="muted">–</span>;
+  if (isHeatmap(v)) return <span className="muted">{v.buckets.reduce((n, b) => n + b.count, 0)} values</span>;
+  if (typeof v === "number") {
+    if (/duration_ms/.test(col)) return fmtDuration(v);
+    return Number.isInteger(v) ? String(v) : v.toFixed(3);
+  }
+  return String(v);
+}
+
+function Results({ dataset, spec, data, onDrill }: { dataset: string; spec: Spec; data: ResultData; onDrill: (d: { title: string; filters: Filter[]; start?: number; end?: number }) => void }) {
+  const breakdowns = spec.breakdowns ?? [];
+  const calcs = spec.calculations?.length ? spec.calculations : [{ op: "COUNT" }];
+  const times = useMemo(() => [...new Set(data.series.map((s) => Date.parse(s.time)))].sort((a, b) => a - b), [data]);
+  const step = times.length > 1 ? times[1] - times[0] : (spec.time_range ?? 7200) * 1000;
+
+  const charts = calcs.map((c) => {
+    const l = label(c);
+    if (c.op === "HEATMAP") {
+      // Sum every group's buckets per time; bounds are the query's.
+      let bounds: { lower: number; upper: number }[] = [];
+      const counts = new Map<string, number>();
+      for (const s of data.series) {
+        const v = s.data[l];
+        if (!isHeatmap(v)) continue;
+        if (v.buckets.length > bounds.length) bounds = v.buckets.map((b) => ({ lower: b.lower, upper: b.upper }));
+        const ti = times.indexOf(Date.parse(s.time));
+        v.buckets.forEach((b, bi) => counts.set(ti + ":" + bi, (counts.get(ti + ":" + bi) ?? 0) + b.count));
+      }
+      const cells: [number, number, number][] = [];
+      counts.forEach((n, k) => {
+        const [ti, bi] = k.split(":").map(Number);
+        cells.push([ti, bi, n]);
+      });
+      cells.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      return (
+        <HeatmapChartView
+          key={l}
+          title={l}
+          times={times}
+          buckets={bounds}
+          cells={cells}
+          onCell={(cell) =>
+            onDrill({
+              title: `${l} ${fmtCell(cell.lower, c.column ?? "")}–${fmtCell(cell.upper, c.column ?? "")} at ${new Date(cell.time).toISOString().slice(11, 19)}`,
+              filters: [
+                { column: c.column!, op: ">=", value: cell.lower },
+                { column: c.column!, op: "<=", value: cell.upper },
+              ],
+              start: Math.floor(cell.time / 1000),
+              end: Math.ceil((cell.time + step) / 1000),
+            })
+          }
+        />
+      );
+    }
+    const groups = new Map<string, LineSeries>();
+    const groupData = new Map<string, Record<string, unknown>>();
+    for (const s of data.series) {
+      const k = groupKey(breakdowns, s.data);
+      if (!groups.has(k)) {
+        groups.set(k, { name: k, points: [] });
+        groupData.set(k, s.data);
+      }
+      const v = s.data[l];
+      groups.get(k)!.points.push([Date.parse(s.time), typeof v === "number" ? v : null]);
+    }
+    const series = [...groups.values()];
+    series.forEach((g) => g.points.sort((a, b) => a[0] - b[0]));
+    return (
+      <TimeChart
+        key={l}
+        title={l}
+        series={series}
+        onPoint={(p) =>
+          onDrill({
+            title: `${p.series} at ${new Date(p.time).toISOString().slice(11, 19)}`,
+            filters: groupFilters(breakdowns, groupData.get(p.series) ?? {}),
+            start: Math.floor(p.time / 1000),
+            end: Math.ceil((p.time + step) / 1000),
+          })
+        }
+      />
+    );
+  });
+
+  const cols = [...breakdowns, ...calcs.map(label)];
+  return (
+    <div className="card">
+      {breakdowns.includes("trace.trace_id") ? null : data.series.length > 0 ? charts : <p className="muted">No time series in this result.</p>}
+      <h3 style={{ marginTop: 16 }}>Results ({data.results.length})</h3>
+      <table className="grid" data-testid="results">
+        <thead>
+          <tr>
+            {cols.map((c) => (
+              <th key={c} className={breakdowns.includes(c) ? "" : "num"}>{c}</th>
+            ))}
+            <th></th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.results.map((r, i) => (
+            <tr key={i}>
+              {cols.map((c) => (
+                <td key={c} className={breakdowns.includes(c) ? "" : "num"}>
+                  {c === "trace.trace_id" && r.data[c] ? <Link href={"/trace/" + encodeURIComponent(String(r.data[c]))}>{String(r.data[c])}</Link> : fmtCell(r.data[c], c)}
+                </td>
+              ))}
+              <td>
+                {!breakdowns.includes("trace.trace_id") && (
+                  <button type="button" className="link" onClick={() => onDrill({ title: groupKey(breakdowns, r.data), filters: groupFilters(breakdowns, r.data) })}>
+                    traces
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="muted">
+        Query in the URL: share this page's address. <Link href={queryURL(dataset, spec)}>Permalink</Link>
+      </p>
+    </div>
+  );
+}
+
+// TracesBehind lists the slowest traces among the events behind a chart
+// point, a heatmap cell or a result row.
+function TracesBehind({ dataset, spec, drill, onClose }: { dataset: string; spec: Spec; drill: { title: string; filters: Filter[]; start?: number; end?: number }; onClose: () => void }) {
+  const [rows, setRows] = useState<Record<string, unknown>[] | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  const tspec = useMemo<Spec>(() => {
+    const s: Spec = {
+      calculations: [{ op: "MAX", column: "duration_ms" }, { op: "COUNT" }],
+      breakdowns: ["trace.trace_id"],
+      filters: [...(spec.filters ?? []), ...drill.filters],
+      orders: [{ op: "MAX", column: "duration_ms", order: "descending" }],
+      limit: 20,
+    };
+    if (spec.filter_combination === "OR" && spec.filters?.length) {
+      // Keep the query's OR semantics only when the drill adds nothing.
+      if (drill.filters.length === 0) s.filter_combination = "OR";
+    }
+    if (drill.start !== undefined && drill.end !== undefined) {
+      s.start_time = drill.start;
+      s.end_time = Math.max(drill.end, drill.start + 1);
+    } else if (spec.start_time !== undefined && spec.end_time !== undefined) {
+      s.start_time = spec.start_time;
+      s.end_time = spec.end_time;
+    } else s.time_range = spec.time_range ?? 7200;
+    return s;
+  }, [spec, drill]);
+  useEffect(() => {
+    setRows(null);
+    setErr(null);
+    runQuery(dataset, tspec, { disable_series: true }).then((d) => setRows(d.results.map((r) => r.data)), setErr);
+  }, [dataset, tspec]);
+  return (
+    <div className="card" data-testid="traces-behind">
+      <div className="inline" style={{ justifyContent: "space-between" }}>
+        <h3>Traces behind {drill.title}</h3>
+        <button type="button" className="small" onClick={onClose}>Close</button>
+      </div>
+      <ErrorBox error={err} />
+      {!rows && !err && <p className="muted">Loading…</p>}
+      {rows && rows.length === 0 && <p className="muted">No traces.</p>}
+      {rows && rows.length > 0 && (
+        <table className="grid">
+          <thead>
+            <tr>
+              <th>Trace</th>
+              <th className="num">Slowest span</th>
+              <th className="num">Matching spans</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r, i) => (
+              <tr key={i}>
+                <td>
+                  <Link href={"/trace/" + encodeURIComponent(String(r["trace.trace_id"]))}>{String(r["trace.trace_id"])}</Link>
+                </td>
+                <td className="num">{fmtCell(r["MAX(duration_ms)"], "duration_ms")}</td>
+                <td className="num">{fmtCell(r["COUNT"], "")}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p className="muted">
+        <Link href={queryURL(dataset, tspec)}>Open as a query</Link>
+      </p>
+    </div>
+  );
 }
