@@ -65,7 +65,7 @@ func (s *Stats) Count(seg *xrayfilter.Segment) bool {
 	default:
 		s.OkCount++
 	}
-	s.TotalResponseTime += rt
+	s.TotalResponseTime = math.Round((s.TotalResponseTime+rt)*1e6) / 1e6
 	return true
 }
 
@@ -78,15 +78,16 @@ func (s *Stats) Merge(o Stats) {
 	s.FaultStatistics.OtherCount += o.FaultStatistics.OtherCount
 	s.FaultStatistics.TotalCount += o.FaultStatistics.TotalCount
 	s.TotalCount += o.TotalCount
-	s.TotalResponseTime += o.TotalResponseTime
+	s.TotalResponseTime = math.Round((s.TotalResponseTime+o.TotalResponseTime)*1e6) / 1e6
 }
 
-// ResponseTime returns a completed (sub)segment's end − start in seconds.
+// ResponseTime returns a completed (sub)segment's end − start in seconds,
+// to the millisecond.
 func ResponseTime(seg *xrayfilter.Segment) (float64, bool) {
 	if seg.InProgress || seg.End == 0 || seg.End < seg.Start {
 		return 0, false
 	}
-	return seg.End - seg.Start, true
+	return math.Round((seg.End-seg.Start)*1000) / 1000, true
 }
 
 // HistogramEntry is one bucket: a response time in seconds (to the
