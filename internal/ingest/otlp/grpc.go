@@ -7,7 +7,10 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // OTel SDKs may send gzip-compressed messages
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -16,12 +19,39 @@ import (
 )
 
 // GRPCServerOptions returns the options the gRPC server carrying the trace
-// service needs: the receive limit of cfg.MaxBodyBytes (applied to the
-// decompressed message).
+// service should have: the receive limit of cfg.MaxBodyBytes (applied to
+// the decompressed message) and a codec that reads trace export requests
+// with the allocation-lean wire decoder (every other message goes to the
+// standard protobuf codec).
 func GRPCServerOptions(cfg Config) []grpc.ServerOption {
 	cfg = cfg.withDefaults()
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes))}
+	return []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)),
+		grpc.ForceServerCodecV2(traceCodec{base: encoding.GetCodecV2(grpcproto.Name)}),
+	}
 }
+
+// traceCodec decodes ExportTraceServiceRequest with the wire decoder and
+// delegates everything else to base.
+type traceCodec struct{ base encoding.CodecV2 }
+
+func (c traceCodec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
+
+func (c traceCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	req, ok := v.(*coltracepb.ExportTraceServiceRequest)
+	if !ok {
+		return c.base.Unmarshal(data, v)
+	}
+	// Materialize copies: the request may alias it after data is freed.
+	parsed, err := decodeProtobufRequest(data.Materialize())
+	if err != nil {
+		return err
+	}
+	req.ResourceSpans = parsed.ResourceSpans
+	return nil
+}
+
+func (c traceCodec) Name() string { return c.base.Name() }
 
 // RegisterGRPC registers the OTLP TraceService on s. Create s with
 // GRPCServerOptions(cfg) among its options. It panics like NewHTTPHandler

@@ -13,6 +13,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -124,5 +127,32 @@ func TestGRPCMaxMessage(t *testing.T) {
 	}
 	if len(rec.all()) != 0 {
 		t.Error("oversized message reached the consumer")
+	}
+}
+
+// TestTraceCodec: the server codec reads trace requests like proto.Unmarshal
+// and hands other messages to the standard codec.
+func TestTraceCodec(t *testing.T) {
+	_, pbBody, _, _ := testBodies(t)
+	c := GRPCServerOptions(Config{})
+	if len(c) != 2 {
+		t.Fatalf("%d server options", len(c))
+	}
+	codec := traceCodec{base: encoding.GetCodecV2(grpcproto.Name)}
+	var got, want coltracepb.ExportTraceServiceRequest
+	mustf(t, codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(pbBody)}, &got), "codec")
+	mustf(t, proto.Unmarshal(pbBody, &want), "proto")
+	if !proto.Equal(&got, &want) {
+		t.Error("codec and proto.Unmarshal disagree")
+	}
+	if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer([]byte{0xff, 0xff})}, &got); err == nil {
+		t.Error("garbage: want an error")
+	}
+	var st errdetails.RetryInfo
+	b, err := codec.Marshal(&errdetails.RetryInfo{})
+	mustf(t, err, "marshal")
+	mustf(t, codec.Unmarshal(b, &st), "other message")
+	if codec.Name() != "proto" {
+		t.Errorf("name %q", codec.Name())
 	}
 }

@@ -32,16 +32,16 @@ const (
 	headerHnyTeam      = "X-Hny-Team"
 )
 
-type encoding uint8
+type bodyEncoding uint8
 
 const (
-	encProtobuf encoding = iota
+	encProtobuf bodyEncoding = iota
 	encJSON
 )
 
 // contentType picks the body encoding from a Content-Type header;
 // parameters such as charset are ignored.
-func contentType(h string) (enc encoding, mediaType string, ok bool) {
+func contentType(h string) (enc bodyEncoding, mediaType string, ok bool) {
 	mt, _, _ := strings.Cut(h, ";")
 	mt = strings.TrimSpace(mt)
 	switch {
@@ -258,7 +258,7 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 // writeStatus writes a failure as a google.rpc.Status in the request's
 // encoding. The JSON form is {"message":"..."}, as Honeycomb answers; the
 // protobuf form also carries the gRPC code.
-func writeStatus(w http.ResponseWriter, enc encoding, mediaType string, status int, c codes.Code, msg string) {
+func writeStatus(w http.ResponseWriter, enc bodyEncoding, mediaType string, status int, c codes.Code, msg string) {
 	w.Header().Set("Content-Type", mediaType)
 	w.WriteHeader(status)
 	if enc == encJSON {
