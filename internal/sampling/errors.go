@@ -19,6 +19,14 @@ const (
 	RuleLimitExceeded
 	// TooManyTags: more tags on a resource than Config.MaxTags.
 	TooManyTags
+	// InvalidPolicyRevision: a PolicyRevisionId that does not match.
+	InvalidPolicyRevision
+	// MalformedPolicy: a policy document that is not a JSON object.
+	MalformedPolicy
+	// PolicyCountLimit: more resource policies than allowed.
+	PolicyCountLimit
+	// PolicySizeLimit: a policy document larger than allowed.
+	PolicySizeLimit
 )
 
 // Error is a rejected request. Message is fit to send to the client as is.

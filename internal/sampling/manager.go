@@ -151,6 +151,7 @@ type envState struct {
 	groups         map[string]*Group
 	encryption     Encryption
 	lastRuleChange time.Time
+	policies       map[string]*Policy
 
 	// In memory only.
 	clients map[string]map[string]*clientStat // rule → ClientID → stat
@@ -163,12 +164,14 @@ type persisted struct {
 	Groups               []Group      `json:"Groups"`
 	Encryption           Encryption   `json:"Encryption"`
 	LastRuleModification time.Time    `json:"LastRuleModification"`
+	Policies             []Policy     `json:"Policies,omitempty"`
 }
 
 func (m *Manager) newEnvState() *envState {
 	st := &envState{
 		rules:      map[string]*RuleRecord{},
 		groups:     map[string]*Group{},
+		policies:   map[string]*Policy{},
 		encryption: Encryption{Type: "NONE"},
 		clients:    map[string]map[string]*clientStat{},
 		windows:    map[windowKey]*StatisticSummary{},
@@ -188,6 +191,9 @@ func (st *envState) persisted() persisted {
 	for _, name := range sortedKeys(st.groups) {
 		p.Groups = append(p.Groups, *st.groups[name])
 	}
+	for _, name := range sortedKeys(st.policies) {
+		p.Policies = append(p.Policies, *st.policies[name])
+	}
 	return p
 }
 
@@ -203,6 +209,11 @@ func (st *envState) load(p persisted) {
 	for i := range p.Groups {
 		g := p.Groups[i]
 		st.groups[g.GroupName] = &g
+	}
+	st.policies = map[string]*Policy{}
+	for i := range p.Policies {
+		pol := p.Policies[i]
+		st.policies[pol.PolicyName] = &pol
 	}
 	if p.Encryption.Type != "" {
 		st.encryption = p.Encryption

@@ -467,6 +467,9 @@ func TestPersistence(t *testing.T) {
 	if _, err := m.PutEncryptionConfig(ctx, "test", ptr("KMS"), ptr("alias/x")); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := m.PutResourcePolicy(ctx, "test", ptr("p1"), ptr(`{"Statement":[]}`), nil); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := m.CreateGroup(ctx, "odd/env name", GroupSpec{GroupName: ptr("Other")}); err != nil {
 		t.Fatal(err)
 	}
@@ -492,6 +495,9 @@ func TestPersistence(t *testing.T) {
 	e, _ := m2.EncryptionConfig(ctx, "test")
 	if e.Type != "KMS" || e.KeyID != "alias/x" {
 		t.Fatalf("reloaded encryption %+v", e)
+	}
+	if pols, _ := m2.ResourcePolicies(ctx, "test"); len(pols) != 1 || pols[0].PolicyRevisionID != "1" {
+		t.Fatalf("reloaded policies %+v", pols)
 	}
 	if gs, _ := m2.Groups(ctx, "odd/env name"); len(gs) != 2 {
 		t.Fatalf("odd env groups %+v", gs)
@@ -681,5 +687,21 @@ func BenchmarkMatchRule(b *testing.B) {
 		if _, err := m.MatchRule(ctx, "test", req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestPolicyLimit(t *testing.T) {
+	ctx := context.Background()
+	m, _ := newManager(t, "")
+	for i := range 5 {
+		if _, err := m.PutResourcePolicy(ctx, "test", ptr(fmt.Sprintf("p%d", i)), ptr(`{}`), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.PutResourcePolicy(ctx, "test", ptr("p5"), ptr(`{}`), nil); kindOf(err) != PolicyCountLimit {
+		t.Fatalf("sixth policy: %v", err)
+	}
+	if _, err := m.PutResourcePolicy(ctx, "test", ptr("p0"), ptr(`{}`), nil); err != nil {
+		t.Fatalf("replacing an existing policy at the limit: %v", err)
 	}
 }

@@ -6,7 +6,8 @@
 // Layout: handler.go holds the Handler, its Config and the router from
 // POST paths to operations; wire.go the shared JSON, error and paging
 // helpers; one file per group of operations (sampling.go, groups.go,
-// resources.go for tags/encryption/telemetry, stubs.go for operations
+// resources.go for tags/encryption/telemetry, policies.go for
+// resource policies (stored, not enforced), stubs.go for operations
 // answered with empty results). sigv4.go is the SigV4 verification
 // middleware for the authenticated door. The environment a request acts on
 // travels in its context (WithEnv / EnvFrom).

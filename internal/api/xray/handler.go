@@ -88,6 +88,7 @@ func New(cfg Config) (*Handler, error) {
 	h.registerSampling()
 	h.registerGroups()
 	h.registerResources()
+	h.registerPolicies()
 	h.registerStubs()
 	return h, nil
 }

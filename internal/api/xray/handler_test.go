@@ -177,7 +177,19 @@ func TestOperations(t *testing.T) {
 		{name: "stub: update indexing rule", path: "/UpdateIndexingRule", body: `{"Name":"Default","Rule":{}}`, status: 404, code: CodeResourceNotFound},
 		{name: "stub: segment destination", path: "/GetTraceSegmentDestination", body: ``, status: 200, substr: `{"Destination":"XRay","Status":"ACTIVE"}`},
 		{name: "stub: segment destination to logs", path: "/UpdateTraceSegmentDestination", body: `{"Destination":"CloudWatchLogs"}`, status: 400, code: CodeInvalidRequest, substr: "not supported"},
-		{name: "stub: resource policies", path: "/ListResourcePolicies", body: `{}`, status: 200, substr: `{"ResourcePolicies":[]}`},
+		// Resource policies.
+		{name: "policies: none", path: "/ListResourcePolicies", body: `{}`, status: 200, substr: `{"ResourcePolicies":[]}`},
+		{name: "policy: create only", path: "/PutResourcePolicy", body: `{"PolicyName":"sns","PolicyDocument":` + policyDoc + `,"PolicyRevisionId":"0"}`, status: 200, substr: `"PolicyRevisionId":"1","LastUpdatedTime":1795608120`},
+		{name: "policy: create only again", path: "/PutResourcePolicy", body: `{"PolicyName":"sns","PolicyDocument":` + policyDoc + `,"PolicyRevisionId":"0"}`, status: 400, code: CodeInvalidPolicyRevision, substr: "already exists"},
+		{name: "policy: update", path: "/PutResourcePolicy", body: `{"PolicyName":"sns","PolicyDocument":` + policyDoc + `,"PolicyRevisionId":"1"}`, status: 200, substr: `"PolicyRevisionId":"2"`},
+		{name: "policy: stale revision", path: "/PutResourcePolicy", body: `{"PolicyName":"sns","PolicyDocument":` + policyDoc + `,"PolicyRevisionId":"1"}`, status: 400, code: CodeInvalidPolicyRevision, substr: "does not match"},
+		{name: "policy: not JSON", path: "/PutResourcePolicy", body: `{"PolicyName":"bad","PolicyDocument":"{nope"}`, status: 400, code: CodeMalformedPolicy, substr: "not a JSON object"},
+		{name: "policy: too large", path: "/PutResourcePolicy", body: `{"PolicyName":"big","PolicyDocument":"{\"x\":\"` + strings.Repeat("x", 5200) + `\"}"}`, status: 400, code: CodePolicySizeLimit, substr: "at most 5120 bytes"},
+		{name: "policy: bad name", path: "/PutResourcePolicy", body: `{"PolicyName":"a b","PolicyDocument":"{}"}`, status: 400, code: CodeInvalidRequest, substr: "'policyName' failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		{name: "policies: one", path: "/ListResourcePolicies", body: `{}`, status: 200, substr: `"PolicyName":"sns"`},
+		{name: "policy: delete stale revision", path: "/DeleteResourcePolicy", body: `{"PolicyName":"sns","PolicyRevisionId":"1"}`, status: 400, code: CodeInvalidPolicyRevision},
+		{name: "policy: delete", path: "/DeleteResourcePolicy", body: `{"PolicyName":"sns","PolicyRevisionId":"2"}`, status: 200, substr: `{}`},
+		{name: "policy: delete no name", path: "/DeleteResourcePolicy", body: `{}`, status: 400, code: CodeInvalidRequest, substr: "'policyName'"},
 		// Protocol.
 		{name: "protocol: unknown path", path: "/NoSuchOperation", body: `{}`, status: 404, code: CodeUnknownOperation},
 		{name: "protocol: malformed JSON", path: "/GetSamplingRules", body: `{"NextToken":`, status: 400, code: CodeInvalidRequest, substr: "not valid JSON"},
@@ -210,6 +222,8 @@ func TestOperations(t *testing.T) {
 	}
 	checkGolden(t, "operations.golden", golden.Bytes())
 }
+
+const policyDoc = `"{\"Version\":\"2012-10-17\",\"Statement\":[]}"`
 
 func tooManyTags() string {
 	var tags []string

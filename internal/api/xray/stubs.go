@@ -6,8 +6,8 @@ import (
 	"regexp"
 )
 
-// Operations answered with empty results: insights, indexing rules, the
-// trace segment destination and resource policies are not modelled, but
+// Operations answered with empty results: insights, indexing rules and the
+// trace segment destination are not modelled, but
 // clients that probe them get well-formed answers.
 
 func (h *Handler) registerStubs() {
@@ -19,7 +19,6 @@ func (h *Handler) registerStubs() {
 	h.Handle("/UpdateIndexingRule", "UpdateIndexingRule", h.updateIndexingRule)
 	h.Handle("/GetTraceSegmentDestination", "GetTraceSegmentDestination", h.getTraceSegmentDestination)
 	h.Handle("/UpdateTraceSegmentDestination", "UpdateTraceSegmentDestination", h.updateTraceSegmentDestination)
-	h.Handle("/ListResourcePolicies", "ListResourcePolicies", h.listResourcePolicies)
 }
 
 var insightIDPattern = regexp.MustCompile(`^[a-zA-Z0-9]{8}-[a-zA-Z0-9]{4}-[a-zA-Z0-9]{4}-[a-zA-Z0-9]{4}-[a-zA-Z0-9]{12}$`)
@@ -161,14 +160,4 @@ func (h *Handler) updateTraceSegmentDestination(ctx context.Context, env string,
 		return nil, InvalidRequest("1 validation error detected: Value '%s' at 'destination' failed to satisfy constraint: Member must satisfy enum value set: [XRay, CloudWatchLogs]", *in.Destination)
 	}
 	return destination{"XRay", "ACTIVE"}, nil
-}
-
-func (h *Handler) listResourcePolicies(ctx context.Context, env string, body []byte) (any, error) {
-	var in nextTokenInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	return struct {
-		ResourcePolicies []struct{} `json:"ResourcePolicies"`
-	}{[]struct{}{}}, nil
 }

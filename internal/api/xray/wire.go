@@ -17,27 +17,31 @@ import (
 
 // X-Ray error codes.
 const (
-	CodeInvalidRequest       = "InvalidRequestException"
-	CodeResourceNotFound     = "ResourceNotFoundException"
-	CodeThrottled            = "ThrottledException"
-	CodeRuleLimitExceeded    = "RuleLimitExceededException"
-	CodeTooManyTags          = "TooManyTagsException"
-	CodeUnknownOperation     = "UnknownOperationException"
-	CodeInternalFailure      = "InternalFailure"
-	CodeRequestTooLarge      = "RequestEntityTooLargeException"
-	CodeMissingToken         = "MissingAuthenticationTokenException"
-	CodeUnrecognizedClient   = "UnrecognizedClientException"
-	CodeInvalidSignature     = "InvalidSignatureException"
-	CodeIncompleteSignature  = "IncompleteSignatureException"
-	headerErrorType          = "X-Amzn-ErrorType"
-	headerRequestID          = "X-Amzn-RequestId"
-	contentTypeJSON          = "application/json"
-	defaultMaxBodyBytes      = 1 << 20
-	defaultPageSize          = 100
-	nextTokenPrefix          = "tc1:"
-	maxNextTokenLen          = 100
-	errMessageInternal       = "An internal error occurred while processing the request."
-	errMessageUnknownOperate = "Unknown operation"
+	CodeInvalidRequest        = "InvalidRequestException"
+	CodeResourceNotFound      = "ResourceNotFoundException"
+	CodeThrottled             = "ThrottledException"
+	CodeRuleLimitExceeded     = "RuleLimitExceededException"
+	CodeTooManyTags           = "TooManyTagsException"
+	CodeUnknownOperation      = "UnknownOperationException"
+	CodeInternalFailure       = "InternalFailure"
+	CodeRequestTooLarge       = "RequestEntityTooLargeException"
+	CodeMissingToken          = "MissingAuthenticationTokenException"
+	CodeUnrecognizedClient    = "UnrecognizedClientException"
+	CodeInvalidSignature      = "InvalidSignatureException"
+	CodeIncompleteSignature   = "IncompleteSignatureException"
+	CodeInvalidPolicyRevision = "InvalidPolicyRevisionIdException"
+	CodeMalformedPolicy       = "MalformedPolicyDocumentException"
+	CodePolicyCountLimit      = "PolicyCountLimitExceededException"
+	CodePolicySizeLimit       = "PolicySizeLimitExceededException"
+	headerErrorType           = "X-Amzn-ErrorType"
+	headerRequestID           = "X-Amzn-RequestId"
+	contentTypeJSON           = "application/json"
+	defaultMaxBodyBytes       = 1 << 20
+	defaultPageSize           = 100
+	nextTokenPrefix           = "tc1:"
+	maxNextTokenLen           = 100
+	errMessageInternal        = "An internal error occurred while processing the request."
+	errMessageUnknownOperate  = "Unknown operation"
 )
 
 // APIError is an error answered in X-Ray's shape: status, the
@@ -76,6 +80,14 @@ func toAPIError(err error) *APIError {
 			return &APIError{Status: http.StatusBadRequest, Code: CodeRuleLimitExceeded, Message: se.Message}
 		case sampling.TooManyTags:
 			return &APIError{Status: http.StatusBadRequest, Code: CodeTooManyTags, Message: se.Message, ResourceName: se.ResourceName}
+		case sampling.InvalidPolicyRevision:
+			return &APIError{Status: http.StatusBadRequest, Code: CodeInvalidPolicyRevision, Message: se.Message}
+		case sampling.MalformedPolicy:
+			return &APIError{Status: http.StatusBadRequest, Code: CodeMalformedPolicy, Message: se.Message}
+		case sampling.PolicyCountLimit:
+			return &APIError{Status: http.StatusBadRequest, Code: CodePolicyCountLimit, Message: se.Message}
+		case sampling.PolicySizeLimit:
+			return &APIError{Status: http.StatusBadRequest, Code: CodePolicySizeLimit, Message: se.Message}
 		default:
 			return &APIError{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: se.Message}
 		}
