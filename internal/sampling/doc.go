@@ -1,11 +1,12 @@
 // Package sampling owns the X-Ray control-plane state of every environment:
 // centralized sampling rules (with the undeletable Default rule), the
 // statistics SDK instances report and the targets computed from them
-// (GetSamplingTargets), X-Ray groups, resource tags, resource policies (stored, not
-// enforced) and the encryption configuration. Groups, tags and encryption live here rather than in a
-// package of their own because they share the per-environment persistence:
-// one JSON document per environment under Config.Dir, written atomically
-// (temporary file, fsync, rename, fsync of the directory).
+// (GetSamplingTargets), X-Ray groups, resource tags, resource policies
+// (stored, not enforced) and the encryption configuration. Groups, tags,
+// policies and encryption live here rather than in a package of their own
+// because they share the per-environment persistence: one JSON document per
+// environment under Config.Dir, written atomically (temporary file, fsync,
+// rename, fsync of the directory).
 //
 // Statistics and the reservoir shares of SDK instances are kept in memory
 // only; they rebuild themselves within one reporting interval.
