@@ -86,16 +86,16 @@ func dedupAttrs(attrs []model.Attr) []model.Attr {
 	return out
 }
 
-func benchOpen(b *testing.B, dir string) *Store {
-	s, err := Open(context.Background(), Config{Path: filepath.Join(dir, "bench.duckdb")}, slog.New(slog.DiscardHandler))
+func BenchmarkWrite(b *testing.B) {
+	b.Run("staged", func(b *testing.B) { benchWrite(b, false) })
+	b.Run("direct", func(b *testing.B) { benchWrite(b, true) })
+}
+
+func benchWrite(b *testing.B, direct bool) {
+	s, err := Open(context.Background(), Config{Path: filepath.Join(b.TempDir(), "bench.duckdb"), directAppend: direct}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return s
-}
-
-func BenchmarkWrite(b *testing.B) {
-	s := benchOpen(b, b.TempDir())
 	defer s.Close()
 	g := newGen(1)
 	const batch = 1000

@@ -43,6 +43,10 @@ type Config struct {
 	CatalogFlushInterval time.Duration
 	// Now is the clock for created and last-written times; default time.Now.
 	Now func() time.Time
+
+	// directAppend appends straight into the events table instead of
+	// through the staging table (kept for benchmarks comparing the two).
+	directAppend bool
 }
 
 func (c *Config) setDefaults() {
@@ -139,6 +143,10 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("duckdb store: write connection: %w", err)
 	}
 	s.wc = wc
+	if _, err := wc.ExecContext(ctx, stageDDL); err != nil {
+		_ = wc.Close()
+		return fmt.Errorf("duckdb store: create staging table: %w", err)
+	}
 	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
 	go s.flushLoop()
 	return nil

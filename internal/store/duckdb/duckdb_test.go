@@ -202,3 +202,9 @@ func TestScanSQLGolden(t *testing.T) {
 		t.Errorf("scan SQL differs from %s (go test -update rewrites it):\n%s", path, got)
 	}
 }
+
+// TestConformanceDirectAppend covers the unstaged write path the
+// benchmarks compare against.
+func TestConformanceDirectAppend(t *testing.T) {
+	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{directAppend: true}) })
+}

@@ -223,10 +223,14 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 				return fmt.Errorf("replace X-Ray segments: %w", err)
 			}
 		}
-		if err := s.appendEvents(conn, e, events, dss); err != nil {
-			return err
-		}
-		if err := s.appendTraces(conn, e, events); err != nil {
+		if s.cfg.directAppend {
+			if err := s.appendEvents(conn, e, events, dss); err != nil {
+				return err
+			}
+			if err := s.appendTraces(conn, e, events); err != nil {
+				return err
+			}
+		} else if err := s.stageEvents(ctx, conn, e, events, dss); err != nil {
 			return err
 		}
 		if err := s.persistNew(conn, e); err != nil {
