@@ -467,6 +467,28 @@ func RunAggregate(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("XRaySegmentsAreSpans", func(t *testing.T) {
+		var evs []model.Event
+		for i := 1; i <= 3; i++ {
+			e := span("xray-svc", tid(uint64(500+i)), sid(uint64(i)), model.SpanID{}, base.Add(time.Duration(i)*time.Millisecond), "segment",
+				a("http.status", model.Int(int64(200+100*i))))
+			e.Source = model.SourceXRay
+			e.DurationMs = float64(i)
+			evs = append(evs, e)
+		}
+		write(t, s, "xray", evs...)
+		q := store.AggregateQuery{Start: base, End: base.Add(time.Second), Breakdowns: []string{"service.name"},
+			Calcs:   []store.Calc{{Op: store.CalcCount}, {Op: store.CalcMax, Column: "duration_ms"}},
+			Filters: []store.Filter{{Column: "http.status", Op: store.OpGe, Value: model.Int(300)}}}
+		res, err := agg.Aggregate(context.Background(), "xray", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := showRows(res.Rows); got != "xray-svc=2,3" {
+			t.Fatalf("rows %s, want xray-svc=2,3", got)
+		}
+	})
+
 	t.Run("NonFiniteValues", func(t *testing.T) {
 		var evs []model.Event
 		for i, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), 1, 2} {
