@@ -37,13 +37,32 @@ func (c *converter) put(e *model.Event, key string, v model.Value) {
 		e.Set(key, v)
 		return
 	}
-	for i := range e.Attrs {
-		if e.Attrs[i].Key == key {
-			e.Attrs[i].Value = v
-			return
+	if b := keyBit(key); c.bloom&b == 0 {
+		c.bloom |= b // certainly a new key: skip the scan
+	} else {
+		for i := range e.Attrs {
+			if e.Attrs[i].Key == key {
+				e.Attrs[i].Value = v
+				return
+			}
 		}
 	}
 	e.Attrs = append(e.Attrs, model.Attr{Key: key, Value: v})
+}
+
+// keyBit maps a key to one of 64 bits; the set of bits of an event's keys
+// (converter.bloom) tells most new keys apart without scanning Attrs.
+func keyBit(key string) uint64 {
+	n := len(key)
+	if n == 0 {
+		return 1
+	}
+	h := uint32(n)*0x9e3779b1 ^ uint32(key[0])<<16 ^ uint32(key[n-1])<<8 ^ uint32(key[n/2])
+	if n > 1 {
+		h ^= uint32(key[n-2]) << 24
+	}
+	h *= 0x85ebca6b
+	return 1 << (h >> 26)
 }
 
 // putAll flattens OTLP attributes onto e; later ones win.

@@ -226,13 +226,15 @@ type converter struct {
 
 	// Per ScopeSpans: resource and scope attributes plus the scope-level
 	// husky fields, merged once and copied into every event.
-	base     []model.Attr
-	baseHot  []model.Attr // hot-field attributes, applied with Event.Set in order
-	baseMask uint32
+	base      []model.Attr
+	baseHot   []model.Attr // hot-field attributes, applied with Event.Set in order
+	baseMask  uint32
+	baseBloom uint64
 
 	// Per event being built.
 	mask     uint32
-	deferHot bool // building base: hot keys go to baseHot
+	bloom    uint64 // keyBit of every attribute key the event has
+	deferHot bool   // building base: hot keys go to baseHot
 }
 
 func (c *converter) reject(sp *tracepb.Span, why string) {
@@ -294,6 +296,7 @@ func (c *converter) buildBase(rs *tracepb.ResourceSpans, ss *tracepb.ScopeSpans,
 	e.Attrs = c.base[:0]
 	c.baseHot = c.baseHot[:0]
 	c.mask = 0
+	c.bloom = 0
 	c.deferHot = true
 	scope := ss.GetScope()
 	if name := scope.GetName(); name != "" {
@@ -316,6 +319,7 @@ func (c *converter) buildBase(rs *tracepb.ResourceSpans, ss *tracepb.ScopeSpans,
 	c.deferHot = false
 	c.base = e.Attrs
 	c.baseMask = c.mask
+	c.baseBloom = c.bloom
 }
 
 // instrumentationPrefixes are scope-name prefixes of the OpenTelemetry and
@@ -350,10 +354,11 @@ func isInstrumentationLibrary(name string) bool {
 func (c *converter) begin(e *model.Event, n int) {
 	e.Attrs = c.alloc(len(c.base) + n + huskyExtras)
 	e.Attrs = append(e.Attrs, c.base...)
-	for _, a := range c.baseHot {
-		e.Set(a.Key, a.Value)
-	}
 	c.mask = c.baseMask
+	c.bloom = c.baseBloom
+	for _, a := range c.baseHot {
+		e.Set(a.Key, a.Value) // hot keys: never compared with other attributes
+	}
 }
 
 // add sets a husky field unless an attribute of that name is present.
@@ -362,6 +367,7 @@ func (c *converter) add(e *model.Event, bit uint32, key string, v model.Value) {
 		return
 	}
 	c.mask |= bit
+	c.bloom |= keyBit(key)
 	e.Attrs = append(e.Attrs, model.Attr{Key: key, Value: v})
 }
 

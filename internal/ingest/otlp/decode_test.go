@@ -534,3 +534,34 @@ func TestProtojsonBase64IDsAccepted(t *testing.T) {
 		t.Errorf("base64-id JSON decoded differently:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestDecodeProtobufInvalidUTF8: a string that is not UTF-8 keeps its span
+// (proto.Unmarshal would fail the whole request).
+func TestDecodeProtobufInvalidUTF8(t *testing.T) {
+	body, err := os.ReadFile("testdata/basic.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := proto.Marshal(parseJSONRequest(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Replace(pb, []byte("box-1"), []byte("\xff\xfe-1"), 1)
+	if bytes.Equal(bad, pb) {
+		t.Fatal("marker not found")
+	}
+	var req coltracepb.ExportTraceServiceRequest
+	if proto.Unmarshal(bad, &req) == nil {
+		t.Fatal("proto.Unmarshal accepted invalid UTF-8; the test no longer shows the difference")
+	}
+	res, err := DecodeProtobuf(bad)
+	if err != nil {
+		t.Fatalf("DecodeProtobuf: %v", err)
+	}
+	if res.Spans != 3 {
+		t.Errorf("spans %d, want 3", res.Spans)
+	}
+	if v, _ := res.Events[0].Get("host.name"); v.Str != "\xff\xfe-1" {
+		t.Errorf("host.name %q", v.Str)
+	}
+}
