@@ -479,7 +479,7 @@ func RunAggregate(t *testing.T, open func(t *testing.T) store.Store) {
 		write(t, s, "xray", evs...)
 		q := store.AggregateQuery{Start: base, End: base.Add(time.Second), Breakdowns: []string{"service.name"},
 			Calcs:   []store.Calc{{Op: store.CalcCount}, {Op: store.CalcMax, Column: "duration_ms"}},
-			Filters: []store.Filter{{Column: "http.status", Op: store.OpGe, Value: model.Int(300)}}}
+			Filters: []store.Filter{{Column: "http.status", Op: store.OpGt, Value: model.Int(300)}}}
 		res, err := agg.Aggregate(context.Background(), "xray", q)
 		if err != nil {
 			t.Fatal(err)
