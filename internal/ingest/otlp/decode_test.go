@@ -546,7 +546,7 @@ func TestDecodeProtobufInvalidUTF8(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := bytes.Replace(pb, []byte("box-1"), []byte("\xff\xfe-1"), 1)
+	bad := bytes.Replace(pb, []byte("box-1"), []byte("\xff\xfe-1!"), 1)
 	if bytes.Equal(bad, pb) {
 		t.Fatal("marker not found")
 	}
@@ -561,7 +561,7 @@ func TestDecodeProtobufInvalidUTF8(t *testing.T) {
 	if res.Spans != 3 {
 		t.Errorf("spans %d, want 3", res.Spans)
 	}
-	if v, _ := res.Events[0].Get("host.name"); v.Str != "\xff\xfe-1" {
+	if v, _ := res.Events[0].Get("host.name"); v.Str != "\xff\xfe-1!" {
 		t.Errorf("host.name %q", v.Str)
 	}
 }
