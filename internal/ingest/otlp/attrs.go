@@ -34,7 +34,62 @@ func (c *converter) put(e *model.Event, key string, v model.Value) {
 			c.baseHot = append(c.baseHot, model.Attr{Key: key, Value: v})
 			return
 		}
+		c.setHot(e, key, v)
+		return
+	}
+	c.putAttr(e, key, v)
+}
+
+// setHot assigns a hot field. A value Event.Set would keep as an ordinary
+// attribute (wrong type, unparseable id) takes the indexed attribute path
+// instead, so no input can make attribute handling quadratic.
+func (c *converter) setHot(e *model.Event, key string, v model.Value) {
+	fits := false
+	switch key {
+	case model.FieldName, model.FieldServiceName, model.FieldSpanKind, model.FieldAnnotationType:
+		fits = v.Kind == model.KindString
+	case model.FieldDurationMs:
+		fits = v.Kind == model.KindFloat || v.Kind == model.KindInt
+	case model.FieldStatusCode:
+		fits = v.Kind == model.KindInt
+	case model.FieldError:
+		fits = v.Kind == model.KindBool
+	case model.FieldTraceID:
+		if v.Kind == model.KindString {
+			_, err := model.ParseTraceID(v.Str)
+			fits = err == nil
+		}
+	case model.FieldSpanID, model.FieldParentID:
+		if v.Kind == model.KindString {
+			_, err := model.ParseSpanID(v.Str)
+			fits = err == nil
+		}
+	case model.FieldType:
+		if v.Kind == model.KindString && v.Str == e.SpanKind {
+			return // Honeycomb's repeat of span.kind: the member holds it
+		}
+	}
+	if fits {
 		e.Set(key, v)
+		return
+	}
+	c.putAttr(e, key, v)
+}
+
+// indexFrom is the attribute count from which an event's keys are looked
+// up in a map rather than scanned.
+const indexFrom = 32
+
+// putAttr sets an ordinary attribute, replacing one of the same key.
+func (c *converter) putAttr(e *model.Event, key string, v model.Value) {
+	if len(e.Attrs) >= indexFrom {
+		c.ensureIndex(e)
+		if i, ok := c.index[key]; ok {
+			e.Attrs[i].Value = v
+			return
+		}
+		c.index[key] = len(e.Attrs)
+		e.Attrs = append(e.Attrs, model.Attr{Key: key, Value: v})
 		return
 	}
 	if b := keyBit(key); c.bloom&b == 0 {
@@ -48,6 +103,23 @@ func (c *converter) put(e *model.Event, key string, v model.Value) {
 		}
 	}
 	e.Attrs = append(e.Attrs, model.Attr{Key: key, Value: v})
+}
+
+// ensureIndex maps the current event's keys to their positions, once per
+// event (gen changes with every event).
+func (c *converter) ensureIndex(e *model.Event) {
+	if c.index != nil && c.indexGen == c.gen {
+		return
+	}
+	if c.index == nil {
+		c.index = make(map[string]int, 2*indexFrom)
+	} else {
+		clear(c.index)
+	}
+	for i := range e.Attrs {
+		c.index[e.Attrs[i].Key] = i
+	}
+	c.indexGen = c.gen
 }
 
 // keyBit maps a key to one of 64 bits; the set of bits of an event's keys

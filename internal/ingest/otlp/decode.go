@@ -234,7 +234,10 @@ type converter struct {
 	// Per event being built.
 	mask     uint32
 	bloom    uint64 // keyBit of every attribute key the event has
-	deferHot bool   // building base: hot keys go to baseHot
+	gen      int    // counts events (and bases) begun
+	index    map[string]int
+	indexGen int  // the gen index was built for
+	deferHot bool // building base: hot keys go to baseHot
 }
 
 func (c *converter) reject(sp *tracepb.Span, why string) {
@@ -297,6 +300,7 @@ func (c *converter) buildBase(rs *tracepb.ResourceSpans, ss *tracepb.ScopeSpans,
 	c.baseHot = c.baseHot[:0]
 	c.mask = 0
 	c.bloom = 0
+	c.gen++
 	c.deferHot = true
 	scope := ss.GetScope()
 	if name := scope.GetName(); name != "" {
@@ -356,8 +360,9 @@ func (c *converter) begin(e *model.Event, n int) {
 	e.Attrs = append(e.Attrs, c.base...)
 	c.mask = c.baseMask
 	c.bloom = c.baseBloom
+	c.gen++
 	for _, a := range c.baseHot {
-		e.Set(a.Key, a.Value) // hot keys: never compared with other attributes
+		c.setHot(e, a.Key, a.Value)
 	}
 }
 
@@ -367,8 +372,7 @@ func (c *converter) add(e *model.Event, bit uint32, key string, v model.Value) {
 		return
 	}
 	c.mask |= bit
-	c.bloom |= keyBit(key)
-	e.Attrs = append(e.Attrs, model.Attr{Key: key, Value: v})
+	c.putAttr(e, key, v)
 }
 
 func (c *converter) span(sp *tracepb.Span) {

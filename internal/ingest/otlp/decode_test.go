@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -563,5 +564,49 @@ func TestDecodeProtobufInvalidUTF8(t *testing.T) {
 	}
 	if v, _ := res.Events[0].Get("host.name"); v.Str != "\xff\xfe-1!" {
 		t.Errorf("host.name %q", v.Str)
+	}
+}
+
+// TestDecodeManyAttributes exercises the indexed attribute path: later
+// duplicates win, wrong-typed hot fields stay single attributes.
+func TestDecodeManyAttributes(t *testing.T) {
+	sp := benchRequest(1, 1, 0)
+	span := sp.ResourceSpans[0].ScopeSpans[0].Spans[0]
+	for round := 0; round < 2; round++ {
+		for i := 0; i < 100; i++ {
+			span.Attributes = append(span.Attributes, kvInt(fmt.Sprintf("k%d", i), int64(round*1000+i)))
+		}
+		span.Attributes = append(span.Attributes, kvInt("name", int64(round)), kvStr("trace.span_id", "not an id"))
+	}
+	res := Convert(sp)
+	e := &res.Events[0]
+	seen := map[string]int{}
+	for _, a := range e.Attrs {
+		seen[a.Key]++
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("key %q appears %d times", k, n)
+		}
+	}
+	for i := 0; i < 100; i++ {
+		if v, _ := e.Get(fmt.Sprintf("k%d", i)); v.Int != int64(1000+i) {
+			t.Fatalf("k%d = %d, want the later %d", i, v.Int, 1000+i)
+		}
+	}
+	if e.Name != "GET /api/item/0" {
+		t.Errorf("an integer name attribute replaced the span name: %q", e.Name)
+	}
+	var name, sid model.Value
+	for _, a := range e.Attrs {
+		switch a.Key {
+		case "name":
+			name = a.Value
+		case "trace.span_id":
+			sid = a.Value
+		}
+	}
+	if name.Kind != model.KindInt || name.Int != 1 || sid.Str != "not an id" {
+		t.Errorf("wrong-typed hot fields: name %v, trace.span_id %v", name, sid)
 	}
 }
