@@ -436,6 +436,9 @@ func FuzzQuerySpec(f *testing.F) {
 		`{"limit":1000,"usage_mode":true,"breakdowns":["a","b"],"orders":[{"column":"b"}]}`,
 		`{"calculations":[{"op":"COUNT_DISTINCT","column":"trace.trace_id"},{"op":"MIN","column":"duration_ms","name":"fastest"}],"orders":[{"op":"fastest"}]}`,
 		`{"calculated_fields":[{"name":"slow","expression":"IF(GTE($duration_ms, 500), \"slow\", \"fast\")"}],"breakdowns":["slow"],"calculations":[{"op":"HEATMAP","column":"slow"}]}`,
+		`{"calculated_fields":[{"name":"i","expression":"INT(MUL($a, 1e300))"},{"name":"j","expression":"IF(IN($b, 1, \"2\"), CONCAT($name, LENGTH($b)), EVENT_TIMESTAMP())"}],"breakdowns":["i","j"],"calculations":[{"op":"SUM","column":"i"},{"op":"P50","column":"j"},{"op":"CONCURRENCY"}],"filters":[{"column":"j","op":"exists"}]}`,
+		`{"calculations":[{"op":"HEATMAP","column":"b"},{"op":"COUNT_DISTINCT","column":"c"},{"op":"RATE_AVG","column":"a"}],"calculated_fields":[{"name":"c","expression":"GT($a, 10)"}],"breakdowns":["c","b"],"orders":[{"op":"RATE_AVG","column":"a","order":"descending"}],"havings":[{"calculate_op":"RATE_AVG","column":"a","op":"!=","value":0}],"time_range":3600,"granularity":4}`,
+		`{"calculations":[{"op":"CONCURRENCY"},{"op":"P001","column":"name"},{"op":"AVG","column":"a"}],"breakdowns":["name"],"filters":[{"column":"a","op":"in","value":[1,"2",2.5,true]},{"column":"b","op":"not-in","value":["1"]}],"filter_combination":"OR","granularity":720}`,
 		`[1,2]`, `null`, `{"calculations":[null]}`, `{"filters":[{"column":"x","op":"=","value":{"a":1}}]}`,
 	} {
 		f.Add([]byte(s))

@@ -82,6 +82,7 @@ type aggFuncs struct {
 	floorInt      func(x string) string
 	isFinite      func(x string) string
 	tryDouble     func(x string) string
+	tryFloorInt   func(x string) string // NULL when out of range
 }
 
 func (d Dialect) agg() aggFuncs {
@@ -93,6 +94,7 @@ func (d Dialect) agg() aggFuncs {
 			floorInt:      func(x string) string { return "toInt64(floor(" + x + "))" },
 			isFinite:      func(x string) string { return "isFinite(" + x + ")" },
 			tryDouble:     func(x string) string { return "toFloat64OrNull(" + x + ")" },
+			tryFloorInt:   func(x string) string { return "toInt64OrNull(toString(floor(" + x + ")))" },
 		}
 	}
 	return aggFuncs{
@@ -102,6 +104,7 @@ func (d Dialect) agg() aggFuncs {
 		floorInt:      func(x string) string { return "CAST(floor(" + x + ") AS BIGINT)" },
 		isFinite:      func(x string) string { return "isfinite(" + x + ")" },
 		tryDouble:     func(x string) string { return "TRY_CAST(" + x + " AS DOUBLE)" },
+		tryFloorInt:   func(x string) string { return "TRY_CAST(floor(" + x + ") AS BIGINT)" },
 	}
 }
 
@@ -1307,7 +1310,7 @@ func (p *AggPlan) compileDerived(e store.Expr, resolve Resolver, depth int) (typ
 			break
 		}
 		a := p.asFloat(args[0])
-		return typed{expr{p.f.floorInt("(CASE WHEN " + p.f.isFinite(a.sql) + " THEN " + a.sql + " END)"), append(append([]any(nil), a.args...), a.args...)}, model.KindInt}, nil
+		return typed{expr{p.f.tryFloorInt("(CASE WHEN " + p.f.isFinite(a.sql) + " THEN " + a.sql + " END)"), append(append([]any(nil), a.args...), a.args...)}, model.KindInt}, nil
 	case "FLOAT":
 		if err = need(1); err != nil {
 			break
