@@ -95,7 +95,7 @@ export function HeatmapChartView({
     },
     grid: { left: 70, right: 20, top: 20, bottom: 60 },
     xAxis: { type: "category", data: times.map((t) => new Date(t).toISOString().slice(11, 16)), splitArea: { show: false } },
-    yAxis: { type: "category", data: buckets.map((b) => fmt(b.lower)), splitArea: { show: false } },
+    yAxis: { type: "category", data: buckets.map((b) => fmt(b.lower)), splitArea: { show: false }, axisLabel: { interval: Math.max(0, Math.ceil(buckets.length / 8) - 1) } },
     visualMap: { min: 0, max: Math.max(max, 1), calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, inRange: { color: ["#f8fafc", "#93c5fd", "#2563eb", "#7c3aed", "#db2777"] } },
     series: [{ name: title, type: "heatmap", data: cells.filter((c) => c[2] > 0), emphasis: { itemStyle: { borderColor: "#111", borderWidth: 1 } } }],
   };
