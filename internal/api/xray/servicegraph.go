@@ -14,7 +14,9 @@ import (
 
 // windowTraces reads the traces with spans overlapping [w.s, w.e] and sees
 // each as X-Ray entities made of those spans only; the newest trace first.
-func (o *traceOps) windowTraces(ctx context.Context, env string, w window) ([]*traceEntities, error) {
+// With full false the traces are seen only as far as the service graph
+// needs (see assembleTrace).
+func (o *traceOps) windowTraces(ctx context.Context, env string, w window, full bool) ([]*traceEntities, error) {
 	order, byTrace, err := o.scanTraces(ctx, env, w.start.Add(-o.d.Slack), w.end.Add(time.Nanosecond))
 	if err != nil {
 		return nil, err
@@ -33,7 +35,7 @@ func (o *traceOps) windowTraces(ctx context.Context, env string, w window) ([]*t
 		if len(kept) == 0 {
 			continue
 		}
-		if t := assembleTrace(id, kept); len(t.docs) > 0 {
+		if t := assembleTrace(id, kept, full); len(t.view.Segments) > 0 {
 			out = append(out, t)
 		}
 	}
@@ -89,7 +91,7 @@ func (o *traceOps) getServiceGraph(ctx context.Context, env string, body []byte)
 	if err != nil {
 		return nil, err
 	}
-	traces, err := o.windowTraces(ctx, env, w)
+	traces, err := o.windowTraces(ctx, env, w, filter != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +196,7 @@ func (o *traceOps) getTimeSeriesServiceStatistics(ctx context.Context, env strin
 	if err != nil {
 		return nil, err
 	}
-	traces, err := o.windowTraces(ctx, env, w)
+	traces, err := o.windowTraces(ctx, env, w, filter != nil)
 	if err != nil {
 		return nil, err
 	}

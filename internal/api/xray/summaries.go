@@ -327,8 +327,8 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 	processed := 0
 	var sums []traceSummary
 	for _, id := range order {
-		t := assembleTrace(id, byTrace[id])
-		if len(t.docs) == 0 {
+		t := assembleTrace(id, byTrace[id], true)
+		if len(t.view.Segments) == 0 {
 			continue
 		}
 		matched, ok := inRange(t, rangeType, w)

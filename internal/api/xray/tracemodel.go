@@ -43,7 +43,11 @@ type traceEntities struct {
 // assembleTrace turns a trace's stored events into its X-Ray entities. Span
 // events and links are skipped; spans stored twice under one id are kept
 // once (a complete X-Ray span over an in-progress one, else the later).
-func assembleTrace(id model.TraceID, events []model.Event) *traceEntities {
+//
+// With full false, X-Ray spans are seen through their attributes only (no
+// documents, no annotations, no http request): enough for the service
+// graph, and much cheaper than decoding every document.
+func assembleTrace(id model.TraceID, events []model.Event, full bool) *traceEntities {
 	t := &traceEntities{id: id, view: xrayfilter.Trace{ID: id}}
 	idx := make(map[model.SpanID]int, len(events))
 	for i := range events {
@@ -51,7 +55,12 @@ func assembleTrace(id model.TraceID, events []model.Event) *traceEntities {
 		if !ev.IsSpan() || ev.SpanID.IsZero() {
 			continue
 		}
-		ent := spanEntity(ev)
+		var ent entity
+		if full || ev.Source != model.SourceXRay {
+			ent = spanEntity(ev)
+		} else {
+			ent = entity{seg: graphSegment(ev)}
+		}
 		if j, ok := idx[ev.SpanID]; ok {
 			if ent.seg.InProgress && !t.view.Segments[j].InProgress {
 				continue
@@ -59,7 +68,7 @@ func assembleTrace(id model.TraceID, events []model.Event) *traceEntities {
 			t.docs[j], t.view.Segments[j] = ent.doc, ent.seg
 			continue
 		}
-		idx[ev.SpanID] = len(t.docs)
+		idx[ev.SpanID] = len(t.view.Segments)
 		t.docs = append(t.docs, ent.doc)
 		t.view.Segments = append(t.view.Segments, ent.seg)
 	}
@@ -89,6 +98,50 @@ func spanEntity(ev *model.Event) entity {
 		s.Start = epochSeconds(ev)
 	}
 	return entity{doc: doc, seg: s}
+}
+
+// graphSegment is the view of a stored X-Ray span that the service graph
+// needs, read from the attributes the X-Ray decoder writes.
+func graphSegment(ev *model.Event) xrayfilter.Segment {
+	s := xrayfilter.Segment{
+		ID: ev.SpanID, ParentID: ev.ParentID, Subsegment: !isSegmentSpan(ev), Name: ev.Name,
+		Start: epochSeconds(ev),
+	}
+	for i := range ev.Attrs {
+		a := &ev.Attrs[i]
+		switch a.Key {
+		case "aws.xray.namespace":
+			s.Namespace = a.Value.Str
+		case "aws.table_name":
+			s.TableName = a.Value.String()
+		case "aws.xray.origin":
+			s.Origin = a.Value.Str
+		case "cloud.account.id":
+			s.AccountID = a.Value.Str
+		case "aws.xray.inprogress":
+			s.InProgress = a.Value.AsBool()
+		case "aws.xray.error":
+			s.Error = a.Value.AsBool()
+		case "aws.xray.fault":
+			s.Fault = a.Value.AsBool()
+		case "aws.xray.throttle":
+			s.Throttle = a.Value.AsBool()
+		case "http.status_code":
+			s.HTTP.Status = int(a.Value.Int)
+		case "db.connection_string", "db.system", "db.statement", "db.user", "aws.xray.sql.database_version",
+			"aws.xray.sql.driver_version", "aws.xray.sql.preparation":
+			s.SQL = true
+		}
+	}
+	if !s.Subsegment {
+		s.Origin, s.AccountID = attrStr(ev, "aws.xray.origin"), attrStr(ev, "cloud.account.id")
+	} else {
+		s.Origin, s.AccountID = "", ""
+	}
+	if !s.InProgress {
+		s.End = s.Start + ev.DurationMs/1000
+	}
+	return s
 }
 
 // isSegmentSpan reports whether a span is an X-Ray segment (not a

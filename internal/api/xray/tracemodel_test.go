@@ -3,6 +3,8 @@ package xray
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -132,7 +134,7 @@ func TestAssembleTrace(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tr := assembleTrace(tmTrace, c.events)
+			tr := assembleTrace(tmTrace, c.events, true)
 			var got []string
 			for _, s := range tr.view.Segments {
 				got = append(got, fmt.Sprintf("%s:%v:%s:%v", s.ID, s.Subsegment, s.ParentID, s.InProgress))
@@ -145,7 +147,7 @@ func TestAssembleTrace(t *testing.T) {
 
 	// The document of the segment embeds both subsegments and an inferred
 	// document stands for the aws call.
-	tr := assembleTrace(tmTrace, append(append(append([]model.Event{}, inProgress...), complete...), independent...))
+	tr := assembleTrace(tmTrace, append(append(append([]model.Event{}, inProgress...), complete...), independent...), true)
 	g := xrayfilter.BuildGraph(tr.view.Segments)
 	docs := tr.segmentDocuments(&g)
 	if len(docs) != 2 {
@@ -192,5 +194,47 @@ func TestTraceEpoch(t *testing.T) {
 	}
 	if _, ok := traceEpoch(w3c, float64(t0.Add(time.Hour).Unix())); ok {
 		t.Error("a random W3C id was taken for a time")
+	}
+}
+
+// TestGraphSegmentAgreesWithDocument checks that the cheap attribute view
+// of stored X-Ray spans, used for the service graph, agrees with the view
+// decoded from their documents on every field the graph reads.
+func TestGraphSegmentAgreesWithDocument(t *testing.T) {
+	raw, err := os.ReadFile("testdata/traces/segments.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []json.RawMessage
+	if err := json.Unmarshal(raw, &docs); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range docs {
+		evs, err := ingestxray.Decode(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range evs {
+			full := spanEntity(&evs[i]).seg
+			want := xrayfilter.Segment{ID: full.ID, ParentID: full.ParentID, Subsegment: full.Subsegment, Namespace: full.Namespace,
+				SQL: full.SQL, TableName: full.TableName, Name: full.Name, InProgress: full.InProgress,
+				Error: full.Error, Fault: full.Fault, Throttle: full.Throttle, HTTP: xrayfilter.HTTP{Status: full.HTTP.Status}}
+			if !full.Subsegment {
+				want.Origin, want.AccountID = full.Origin, full.AccountID
+			}
+			got := graphSegment(&evs[i])
+			if math.Abs(got.Start-full.Start) > 1e-6 || math.Abs(got.End-full.End) > 1e-6 {
+				t.Errorf("%s: times %v..%v, want %v..%v", full.ID, got.Start, got.End, full.Start, full.End)
+			}
+			got.Start, got.End = 0, 0
+			if g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); g != w {
+				t.Errorf("attribute view\n got %s\nwant %s", g, w)
+			}
+			n++
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d spans compared", n)
 	}
 }

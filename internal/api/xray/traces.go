@@ -149,8 +149,8 @@ func (o *traceOps) loadTrace(ctx context.Context, env string, id model.TraceID) 
 	if err != nil {
 		return nil, err
 	}
-	t := assembleTrace(id, events)
-	if len(t.docs) == 0 {
+	t := assembleTrace(id, events, true)
+	if len(t.view.Segments) == 0 {
 		return nil, nil
 	}
 	return t, nil
