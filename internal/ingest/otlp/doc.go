@@ -39,10 +39,19 @@
 // The decoders are usable on their own: DecodeProtobuf and DecodeJSON turn
 // a request body into a Result (events, accepted and rejected span counts,
 // the partial-success message), Convert does the same for an already
-// decoded request (the gRPC path). Binary protobuf is read by a
-// hand-written wire decoder (wire.go) that allocates per chunk of spans,
-// not per field; OTLP/JSON goes through protojson after its hex ids are
-// rewritten to base64 (jsonids.go).
+// decoded request. Binary protobuf is read by a hand-written wire decoder
+// (wire.go) that allocates per chunk of spans, not per field; the codec in
+// GRPCServerOptions uses it for gRPC too. OTLP/JSON goes through protojson
+// after its hex ids are rewritten to base64 (jsonids.go).
+//
+// Mapping choices beyond Honeycomb's rules (spec §1.5): every event carries
+// ServiceName (the resource's service.name, else the dataset); a
+// non-string service.name is kept as its text; the tracestate threshold
+// sample rate is rounded to the nearest integer (not randomised), so
+// decoding is deterministic; spans whose strings are not valid UTF-8 are
+// kept as sent; spans with a trace id other than 16 non-zero bytes, a span
+// id other than 8 non-zero bytes or a parent id of the wrong length are
+// rejected and counted in partial_success.
 //
 // The key is read from x-honeycomb-team (or X-Hny-Team); the environment is
 // the key's. The dataset of each ResourceSpans is its trimmed service.name,
