@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/tracecomb/tracecomb/internal/api/honeycomb"
+	xrayapi "github.com/tracecomb/tracecomb/internal/api/xray"
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/store"
@@ -52,6 +53,7 @@ type App struct {
 	grpcServer *grpc.Server
 	httpServer *http.Server
 	uiServer   *http.Server
+	xray       *xrayapi.Handler
 	stoppers   []func(context.Context) error // extra doors, stopped first
 
 	listeners []net.Listener

@@ -43,9 +43,3 @@ func registerOTLPHTTP(mux *http.ServeMux, d doorDeps) {
 	mux.Handle("POST /v1/traces", h)
 	mux.Handle("POST /v1/traces/", h)
 }
-
-// registerXRay adds the X-Ray API to the HTTP door.
-func (a *App) registerXRay(ctx context.Context, mux *http.ServeMux) error { return nil }
-
-// startXRayDaemon starts the X-Ray daemon door (UDP segments, TCP API).
-func (a *App) startXRayDaemon(ctx context.Context) error { return nil }

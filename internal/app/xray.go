@@ -1,0 +1,121 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"log/slog"
+
+	xrayapi "github.com/tracecomb/tracecomb/internal/api/xray"
+	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
+	"github.com/tracecomb/tracecomb/internal/sampling"
+	"github.com/tracecomb/tracecomb/internal/xrayfilter"
+)
+
+// xrayMaxBody bounds X-Ray API bodies: PutTraceSegments carries up to 50
+// documents of 64 KiB, as the real daemon batches them.
+const xrayMaxBody = 8 << 20
+
+// newXRayHandler builds the X-Ray API (control plane and trace operations)
+// over the store; it is mounted on the API door behind SigV4, on the daemon
+// door unsigned for one environment, and on the UI door.
+func (a *App) newXRayHandler() (*xrayapi.Handler, error) {
+	meta, err := sampling.New(sampling.Config{
+		Dir:            filepath.Join(a.cfg.DataDir, "xray"),
+		ValidateFilter: func(expr string) error { _, err := xrayfilter.Parse(expr); return err },
+		Logger:         a.logger.With("component", "sampling"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	h, err := xrayapi.New(xrayapi.Config{Meta: meta, MaxBodyBytes: xrayMaxBody, Logger: a.logger.With("component", "xray-api")})
+	if err != nil {
+		return nil, err
+	}
+	if err := h.RegisterTraceOperations(xrayapi.TraceDeps{Store: a.store, Consumer: a.batcher}); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// registerXRay mounts the X-Ray API on the API door: every operation's
+// POST path, SigV4-verified against the AWS key pairs of the registry.
+func (a *App) registerXRay(_ context.Context, mux *http.ServeMux) error {
+	h, err := a.newXRayHandler()
+	if err != nil {
+		return err
+	}
+	a.xray = h
+	signed, err := xrayapi.SigV4(xrayapi.SigV4Config{Credentials: awsCredentials{a.registry}, MaxBodyBytes: xrayMaxBody}, h)
+	if err != nil {
+		return err
+	}
+	paths := make([]string, 0, len(h.Operations()))
+	for p := range h.Operations() {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		mux.Handle("POST "+p, signed)
+	}
+	return nil
+}
+
+// startXRayDaemon opens the X-Ray daemon door: UDP segment datagrams and,
+// on the same TCP port, the X-Ray API unsigned for --xray-env, as the real
+// daemon's proxy serves the SDKs' sampling calls.
+func (a *App) startXRayDaemon(ctx context.Context) error {
+	if a.cfg.XRayAddr == "" {
+		return nil
+	}
+	ln, err := a.listen("tcp", a.cfg.XRayAddr, "xray-tcp")
+	if err != nil {
+		return err
+	}
+	a.addrs.XRay = ln.Addr().String()
+	env := a.cfg.XRayEnv
+	h := a.xray
+	tcp := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r.WithContext(xrayapi.WithEnv(r.Context(), env)))
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	a.serve("xray-tcp", func() error { return tcp.Serve(ln) })
+	a.stoppers = append(a.stoppers, tcp.Shutdown)
+
+	// UDP on the port the TCP listener got (they share it, as the daemon's do).
+	udpAddr := ln.Addr().(*net.TCPAddr)
+	cfg := xrayingest.DefaultConfig()
+	cfg.Addr = net.JoinHostPort(udpAddr.IP.String(), fmt.Sprint(udpAddr.Port))
+	cfg.Env = env
+	d, err := xrayingest.NewDaemon(cfg, a.batcher, xrayingest.Settings{Logger: a.logger.With("door", "xray-udp"), Registerer: a.metrics})
+	if err != nil {
+		return err
+	}
+	if err := d.Start(ctx); err != nil {
+		return fmt.Errorf("xray door: %w", err)
+	}
+	a.logger.Info("listening", "door", "xray-udp", "addr", d.Addr().String())
+	// Stoppers run last-added first: the UDP daemon flushes before the
+	// batcher closes.
+	a.stoppers = append(a.stoppers, d.Shutdown)
+	return nil
+}
+
+// awsCredentials lets SigV4 look up the registry's AWS key pairs.
+type awsCredentials struct {
+	r interface {
+		LookupAWS(id string) (secret, env string, ok bool)
+	}
+}
+
+func (c awsCredentials) Lookup(accessKeyID string) (secret, env string, ok bool) {
+	return c.r.LookupAWS(accessKeyID)
+}
