@@ -89,7 +89,9 @@ type AggregateQuery struct {
 	Havings     []Having
 	Limit       int // maximum result rows; 0 = 1000
 	// Granularity is the width of the time series buckets; 0 = no series.
-	// Buckets start at Start.
+	// Buckets are aligned to multiples of Granularity since the Unix epoch,
+	// so the first one may begin before Start (it still holds only events
+	// in [Start, End)).
 	Granularity time.Duration
 	// HeatmapBuckets is the number of buckets of every HEATMAP; 0 = 30.
 	HeatmapBuckets int
@@ -151,7 +153,7 @@ type HeatmapBucket struct {
 
 // SeriesPoint is one group's values in one time bucket.
 type SeriesPoint struct {
-	Time time.Time // the bucket's start
+	Time time.Time // the bucket's start (a multiple of the granularity)
 	Row
 }
 

@@ -430,9 +430,23 @@ func (p *AggPlan) groupBy(b *sqlBuilder, extra ...string) {
 	}
 }
 
+// origin is the start of the first time bucket: Start rounded down to a
+// multiple of the granularity since the Unix epoch, so buckets fall on
+// round times (whole minutes for a one-minute granularity). The first
+// bucket may therefore begin before Start; it holds only events from Start.
+func (p *AggPlan) origin() time.Time {
+	ns := p.q.Start.UnixNano()
+	g := int64(p.gran)
+	o := ns / g * g
+	if o > ns {
+		o -= g
+	}
+	return time.Unix(0, o).UTC()
+}
+
 // timeBucket is the 0-based series bucket index of the event time t.
 func (p *AggPlan) timeBucket(t string) expr {
-	return expr{p.f.intDiv("("+t+" - ?)", "?"), []any{p.q.Start.UnixNano(), int64(p.gran)}}
+	return expr{p.f.intDiv("("+t+" - ?)", "?"), []any{p.origin().UnixNano(), int64(p.gran)}}
 }
 
 // RowsStmt is the statement of the result rows (groups with the SQL
@@ -660,7 +674,7 @@ func (p *AggPlan) Run(ctx context.Context, run QueryFunc) (store.AggregateResult
 	series := p.gran > 0
 	nb := 0
 	if series {
-		nb = int((p.q.End.Sub(p.q.Start) + p.gran - 1) / p.gran)
+		nb = int((p.q.End.Sub(p.origin()) + p.gran - 1) / p.gran)
 	}
 	buckets := map[string][]bucketVals{} // group key → per bucket
 	bucket := func(key string, tb any) *bucketVals {
@@ -787,7 +801,7 @@ func (p *AggPlan) Run(ctx context.Context, run QueryFunc) (store.AggregateResult
 		ci := indexStr(p.heatCols, col)
 		return store.NewHeatmap(lo[ci], width[ci], p.q.HeatmapBuckets, counts)
 	}
-	bucketTime := func(i int) time.Time { return p.q.Start.Add(time.Duration(i) * p.gran) }
+	bucketTime := func(i int) time.Time { return p.origin().Add(time.Duration(i) * p.gran) }
 	// Rates per group: per bucket and mean.
 	rateOf := func(key string, c store.Calc) (map[time.Time]float64, store.CalcValue) {
 		base, _ := store.RateBase(c)
@@ -798,7 +812,7 @@ func (p *AggPlan) Run(ctx context.Context, run QueryFunc) (store.AggregateResult
 				vals[bucketTime(i)] = b.sql[bi].Num
 			}
 		}
-		return store.Rates(vals, p.q.Start, p.q.End, p.gran)
+		return store.Rates(vals, p.origin(), p.q.End, p.gran)
 	}
 	rates := map[string]map[int]map[time.Time]float64{} // group → calc index → bucket rates
 	for key, g := range groups {

@@ -378,22 +378,30 @@ func RunAggregate(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		row := res.Rows[0].Values
 		checkValue(t, row[0], 10)
-		checkValue(t, row[2], 0)   // rates 5000, -5000
-		checkValue(t, row[3], 600) // rates 1000, 200
-		checkValue(t, row[4], 750) // rates 900, 600
+		// Buckets fall on multiples of 50 ms since the epoch: base is
+		// …07.123456789, so they start at …07.100, .150, .200 and hold
+		// spans 1–2, 3–7 and 8–10.
+		checkValue(t, row[2], 2400) // sums 30, 250, 270: rates 4400, 400
+		checkValue(t, row[3], 800)  // maxima 20, 70, 100: rates 1000, 600
+		checkValue(t, row[4], 750)  // means 15, 50, 90: rates 700, 800
 		checkValue(t, row[5], 5)
-		if len(res.Series) != 3 {
-			t.Fatalf("got %d series points, want 3: %+v", len(res.Series), res.Series)
+		// The fourth bucket (…07.250) has no span starting in it, but three
+		// spans still in progress: it is there for CONCURRENCY.
+		if len(res.Series) != 4 {
+			t.Fatalf("got %d series points, want 4: %+v", len(res.Series), res.Series)
 		}
-		wantCounts := []float64{4, 5, 1}
-		wantRateSum := []float64{math.NaN(), 5000, -5000}
+		wantCounts := []float64{2, 5, 3, 0}
+		wantRateSum := []float64{math.NaN(), 4400, 400, math.NaN()}
+		wantConc := []float64{1, 4, 5, 3}
 		total := 0.0
 		for i, pt := range res.Series {
-			if want := base.Add(time.Duration(i) * 50 * time.Millisecond); !pt.Time.Equal(want) {
+			origin := time.Unix(0, base.UnixNano()/int64(q.Granularity)*int64(q.Granularity))
+			if want := origin.Add(time.Duration(i) * 50 * time.Millisecond); !pt.Time.Equal(want) {
 				t.Fatalf("point %d at %v, want %v", i, pt.Time, want)
 			}
 			checkValue(t, pt.Values[0], wantCounts[i])
 			checkValue(t, pt.Values[2], wantRateSum[i])
+			checkValue(t, pt.Values[5], wantConc[i])
 			hsum := 0.0
 			for _, b := range pt.Values[1].Heatmap.Buckets {
 				hsum += b.Count
