@@ -1,8 +1,13 @@
 // Package query owns Honeycomb's query specification: decoding and
 // validating a spec (with Honeycomb's 400/422 errors naming the field),
-// turning it into the typed plan a store runs (store.AggregateQuery),
-// shaping a store's result as Honeycomb's query result, the short terminal
-// query syntax (Parse) and the terminal command (RunCLI).
+// calculated fields (ParseExpr), turning a spec into the typed plan a store
+// runs (store.AggregateQuery), shaping a store's result as Honeycomb's
+// query result (Run), the short terminal query syntax (Parse) and the
+// terminal command (RunCLI).
+//
+// Deliberate differences from Honeycomb: start and end times are not
+// truncated to whole minutes (results are exact), there is no retention
+// window, and formulas and per-calculation filters are refused with a 422.
 package query
 
 import (
@@ -249,7 +254,7 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 	seen := map[string]bool{}
 	for i, c := range calcs {
 		f := fmt.Sprintf("calculations[%d]", i)
-		sc, err := checkCalc(f, c.Op, c.Column, false)
+		sc, err := checkCalc(f, c.Op, c.Column)
 		if err != nil {
 			return p, err
 		}
@@ -328,7 +333,7 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 			c := o.Column
 			col = &c
 		}
-		sc, err := checkCalc(f, o.Op, col, true)
+		sc, err := checkCalc(f, o.Op, col)
 		if err != nil {
 			return p, err
 		}
@@ -352,7 +357,7 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 		if h.CalculateOp == "" {
 			return p, missing(f+".calculate_op", "calculate_op is required")
 		}
-		sc, err := checkCalc(f, h.CalculateOp, h.Column, true)
+		sc, err := checkCalc(f, h.CalculateOp, h.Column)
 		if err != nil {
 			return p, err
 		}
@@ -406,9 +411,8 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-// checkCalc validates an op and its column. In orders and havings
-// (lenient) a percentile or RATE op without a column is still an error.
-func checkCalc(field, op string, column *string, _ bool) (store.Calc, error) {
+// checkCalc validates an op and its column.
+func checkCalc(field, op string, column *string) (store.Calc, error) {
 	if op == "" {
 		return store.Calc{}, missing(field+".op", "op is required")
 	}
