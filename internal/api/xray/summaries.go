@@ -55,8 +55,8 @@ type availabilityZone struct {
 	Name string `json:"Name"`
 }
 
-// traceSummary is X-Ray's TraceSummary. Root-cause lists are always empty:
-// tracecomb does not analyse root causes.
+// traceSummary is X-Ray's TraceSummary. Response-time root causes are
+// always empty.
 type traceSummary struct {
 	ID                     string                           `json:"Id"`
 	StartTime              float64                          `json:"StartTime"`
@@ -74,8 +74,8 @@ type traceSummary struct {
 	InstanceIDs            []instanceID                     `json:"InstanceIds"`
 	AvailabilityZones      []availabilityZone               `json:"AvailabilityZones"`
 	EntryPoint             *serviceID                       `json:"EntryPoint,omitempty"`
-	FaultRootCauses        []struct{}                       `json:"FaultRootCauses"`
-	ErrorRootCauses        []struct{}                       `json:"ErrorRootCauses"`
+	FaultRootCauses        []rootCause                      `json:"FaultRootCauses"`
+	ErrorRootCauses        []rootCause                      `json:"ErrorRootCauses"`
 	ResponseTimeRootCauses []struct{}                       `json:"ResponseTimeRootCauses"`
 	Revision               int                              `json:"Revision"`
 	MatchedEventTime       *float64                         `json:"MatchedEventTime,omitempty"`
@@ -99,8 +99,8 @@ func summarize(t *traceEntities, g *xrayfilter.Graph) traceSummary {
 		ResourceARNs:           []resourceARN{},
 		InstanceIDs:            []instanceID{},
 		AvailabilityZones:      []availabilityZone{},
-		FaultRootCauses:        []struct{}{},
-		ErrorRootCauses:        []struct{}{},
+		FaultRootCauses:        []rootCause{},
+		ErrorRootCauses:        []rootCause{},
 		ResponseTimeRootCauses: []struct{}{},
 		Revision:               1,
 	}
@@ -339,11 +339,14 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 			continue
 		}
 		processed++
+		g := xrayfilter.BuildGraph(t.view.Segments)
+		faults, errs := rootCauses(t, &g)
+		t.view.RootCauses = filterRootCauses(faults, errs)
 		if filter != nil && !filter.Match(&t.view, resolve) {
 			continue
 		}
-		g := xrayfilter.BuildGraph(t.view.Segments)
 		s := summarize(t, &g)
+		s.FaultRootCauses, s.ErrorRootCauses = faults, errs
 		if rangeType == "Event" {
 			m := roundMs(matched)
 			s.MatchedEventTime = &m

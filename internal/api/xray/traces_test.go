@@ -174,6 +174,7 @@ func TestTraceOperationsGolden(t *testing.T) {
 		{"summaries_annotation", "/TraceSummaries", `{` + win + `, "FilterExpression": "annotation.user_id = \"u1\""}`},
 		{"summaries_fault", "/TraceSummaries", `{` + win + `, "FilterExpression": "fault OR throttle"}`},
 		{"summaries_otel_edge", "/TraceSummaries", `{` + win + `, "FilterExpression": "edge(\"checkout\", \"inventory\") AND annotation.order_id = \"o-17\""}`},
+		{"summaries_rootcause", "/TraceSummaries", `{` + win + `, "FilterExpression": "rootcause.fault.service { name = \"SNS\" }"}`},
 		{"summaries_group", "/TraceSummaries", `{` + win + `, "FilterExpression": "group.name = \"frontend-only\""}`},
 		{"summaries_bad_expression", "/TraceSummaries", `{` + win + `, "FilterExpression": ` + jsonString(badExpr) + `}`},
 		{"summaries_event_range", "/TraceSummaries", `{"StartTime": 1795608030.1, "EndTime": 1795608031, "TimeRangeType": "Event"}`},

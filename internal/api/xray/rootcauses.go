@@ -1,0 +1,203 @@
+package xray
+
+import (
+	"encoding/json"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/xrayfilter"
+)
+
+// Root causes of a trace's faults and errors.
+//
+// A root cause is a (sub)segment that carries the flag (fault; or error or
+// throttle) while none of the (sub)segments below it does. Its path is the
+// chain of services from the root segment down to it: each service with
+// the names of its (sub)segments on the way (EntityPath), the last entity
+// with the exceptions of its cause. A call to an aws, remote or sql
+// subsegment that no segment continues ends in the inferred service it
+// stands for. ClientImpacting is true when the root segment carries the
+// flag too. Response-time root causes are not computed.
+
+type rootCauseException struct {
+	Name    string `json:"Name,omitempty"`
+	Message string `json:"Message,omitempty"`
+}
+
+type rootCauseEntity struct {
+	Name       string               `json:"Name"`
+	Exceptions []rootCauseException `json:"Exceptions"`
+	Remote     bool                 `json:"Remote"`
+}
+
+type rootCauseService struct {
+	Name       string            `json:"Name"`
+	Names      []string          `json:"Names"`
+	Type       string            `json:"Type,omitempty"`
+	AccountID  string            `json:"AccountId,omitempty"`
+	EntityPath []rootCauseEntity `json:"EntityPath"`
+	Inferred   bool              `json:"Inferred"`
+}
+
+type rootCause struct {
+	Services        []rootCauseService `json:"Services"`
+	ClientImpacting bool               `json:"ClientImpacting"`
+}
+
+// rootCauses computes the fault and error root causes of a trace.
+func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs []rootCause) {
+	segs := t.view.Segments
+	idx := make(map[model.SpanID]int, len(segs))
+	for i := range segs {
+		idx[segs[i].ID] = i
+	}
+	parent := make([]int, len(segs))
+	children := make([][]int, len(segs))
+	for i := range segs {
+		parent[i] = -1
+		if p, ok := idx[segs[i].ParentID]; ok && !segs[i].ParentID.IsZero() && p != i {
+			parent[i] = p
+			children[p] = append(children[p], i)
+		}
+	}
+	segNode := make([]int, len(segs))
+	inferredNode := make([]int, len(segs))
+	for i := range segNode {
+		segNode[i], inferredNode[i] = -1, -1
+	}
+	for ni := range g.Nodes {
+		for _, si := range g.Nodes[ni].Segments {
+			if g.Nodes[ni].Inferred && segs[si].Subsegment {
+				inferredNode[si] = ni
+			} else {
+				segNode[si] = ni
+			}
+		}
+	}
+	root := rootIndex(segs)
+	isFault := func(s *xrayfilter.Segment) bool { return s.Fault }
+	isError := func(s *xrayfilter.Segment) bool { return !s.Fault && (s.Error || s.Throttle) }
+	build := func(flag func(*xrayfilter.Segment) bool) []rootCause {
+		out := []rootCause{}
+		below := make([]int8, len(segs)) // 0 unknown, 1 no flag below, 2 flag below
+		var flagBelow func(i, depth int) bool
+		flagBelow = func(i, depth int) bool {
+			if below[i] != 0 {
+				return below[i] == 2
+			}
+			found := false
+			if depth < len(segs) {
+				for _, c := range children[i] {
+					if flag(&segs[c]) || flagBelow(c, depth+1) {
+						found = true
+					}
+				}
+			}
+			below[i] = 1
+			if found {
+				below[i] = 2
+			}
+			return found
+		}
+		seen := map[string]bool{}
+		for i := range segs {
+			if !flag(&segs[i]) || flagBelow(i, 0) {
+				continue
+			}
+			rc := t.causePath(i, parent, segNode, inferredNode, g)
+			key, _ := json.Marshal(rc)
+			if seen[string(key)] {
+				continue
+			}
+			seen[string(key)] = true
+			rc.ClientImpacting = root >= 0 && flag(&segs[root])
+			out = append(out, rc)
+		}
+		return out
+	}
+	return build(isFault), build(isError)
+}
+
+// causePath is the chain of services from the root down to entity leaf.
+func (t *traceEntities) causePath(leaf int, parent, segNode, inferredNode []int, g *xrayfilter.Graph) rootCause {
+	segs := t.view.Segments
+	var chain []int
+	for i, steps := leaf, 0; i >= 0 && steps <= len(segs); i, steps = parent[i], steps+1 {
+		chain = append(chain, i)
+	}
+	var rc rootCause
+	for k := len(chain) - 1; k >= 0; k-- {
+		i := chain[k]
+		s := &segs[i]
+		if !s.Subsegment || len(rc.Services) == 0 {
+			svc := rootCauseService{Name: s.Name, Names: []string{s.Name}, EntityPath: []rootCauseEntity{}}
+			if n := segNode[i]; n >= 0 {
+				nd := &g.Nodes[n]
+				svc = rootCauseService{Name: nd.Name, Names: []string{nd.Name}, Type: nd.Type, AccountID: nd.AccountID, EntityPath: []rootCauseEntity{}}
+			}
+			rc.Services = append(rc.Services, svc)
+		}
+		last := &rc.Services[len(rc.Services)-1]
+		ent := rootCauseEntity{Name: s.Name, Exceptions: []rootCauseException{}, Remote: s.Namespace == "remote" || s.Namespace == "aws"}
+		if i == leaf {
+			ent.Exceptions = causeExceptions(t.docs[i])
+		}
+		last.EntityPath = append(last.EntityPath, ent)
+	}
+	if n := inferredNode[leaf]; n >= 0 {
+		nd := &g.Nodes[n]
+		rc.Services = append(rc.Services, rootCauseService{Name: nd.Name, Names: []string{nd.Name}, Type: nd.Type, Inferred: true,
+			EntityPath: []rootCauseEntity{{Name: nd.Name, Exceptions: []rootCauseException{}, Remote: true}}})
+	}
+	return rc
+}
+
+// causeExceptions reads the exceptions of a document's cause.
+func causeExceptions(doc []byte) []rootCauseException {
+	out := []rootCauseException{}
+	if len(doc) == 0 {
+		return out
+	}
+	var d struct {
+		Cause json.RawMessage `json:"cause"`
+	}
+	if json.Unmarshal(doc, &d) != nil || len(d.Cause) == 0 || d.Cause[0] != '{' {
+		return out
+	}
+	var c struct {
+		Exceptions []struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"exceptions"`
+	}
+	if json.Unmarshal(d.Cause, &c) != nil {
+		return out
+	}
+	for _, x := range c.Exceptions {
+		out = append(out, rootCauseException{Name: x.Type, Message: x.Message})
+	}
+	return out
+}
+
+// filterRootCauses converts root causes to the filter view.
+func filterRootCauses(fault, errs []rootCause) *xrayfilter.RootCauses {
+	conv := func(list []rootCause) []xrayfilter.Cause {
+		out := make([]xrayfilter.Cause, 0, len(list))
+		for _, rc := range list {
+			c := xrayfilter.Cause{ClientImpacting: rc.ClientImpacting}
+			for _, s := range rc.Services {
+				cs := xrayfilter.CauseService{Name: s.Name, Names: s.Names, Type: s.Type, AccountID: s.AccountID, Inferred: s.Inferred}
+				for _, e := range s.EntityPath {
+					ce := xrayfilter.CauseEntity{Name: e.Name, Remote: e.Remote}
+					for _, x := range e.Exceptions {
+						ce.Exceptions = append(ce.Exceptions, xrayfilter.CauseException{Name: x.Name, Message: x.Message})
+					}
+					cs.EntityPath = append(cs.EntityPath, ce)
+				}
+				c.Services = append(c.Services, cs)
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	return &xrayfilter.RootCauses{Fault: conv(fault), Error: conv(errs)}
+}
