@@ -42,7 +42,7 @@ export async function startServer({ key = "test-bootstrap-key-0123456789", uiAdd
       if (logs.length > 500) logs.shift();
       try {
         const rec = JSON.parse(line);
-        if (rec.msg === "tracecomb started") {
+        if (rec.msg === "tracecomb started" && rec.ui) {
           clearTimeout(timer);
           resolveAddrs({ http: rec.http, otlpGrpc: rec.otlp_grpc, xray: rec.xray, ui: rec.ui });
         }

@@ -1,5 +1,7 @@
 // Browser tests of the web UI against the real tracecomb binary.
 import { test, before, after } from "node:test";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import assert from "node:assert/strict";
 import { context as otelContext, trace, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { startServer, tracer, launchBrowser, api, waitFor, shot } from "./harness.mjs";
@@ -191,5 +193,168 @@ test("an unknown trace id shows the API's error", async () => {
   const p = await page();
   await p.goto(`${server.uiURL}/trace/00000000000000000000000000000001`);
   await p.getByRole("alert").waitFor();
+  await p.close();
+});
+
+// --- pages over the query and X-Ray APIs ------------------------------------
+
+// Absolute minutes keep the UI's run and the API's run on the same buckets.
+function fixedWindow() {
+  const end = Math.ceil(Date.now() / 60000) * 60 + 60;
+  return { start_time: end - 3600, end_time: end };
+}
+
+async function runAPIQuery(spec) {
+  const q = await api(server, "POST", "/1/queries/__all__", spec);
+  assert.equal(q.status, 200, JSON.stringify(q.body));
+  const r = await api(server, "POST", "/1/query_results/__all__", { query_id: q.body.id });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.complete, true);
+  return r.body.data;
+}
+
+async function queryAPIAvailable(t) {
+  const r = await api(server, "POST", "/1/queries/__all__", { calculations: [{ op: "COUNT" }] });
+  if (r.status === 404) {
+    t.skip("this build of tracecomb does not serve the Query Data API (POST /1/queries answers 404)");
+    return false;
+  }
+  return true;
+}
+
+async function xrayAvailable(t, p) {
+  const s = await p.evaluate(() => fetch("/ui-api/session", { headers: { "X-Tracecomb-UI": "1" } }).then((r) => r.json()));
+  if (!s.xray) {
+    t.skip("this build of tracecomb does not give the UI door the X-Ray API");
+    return false;
+  }
+  return true;
+}
+
+test("a COUNT/P99 GROUP BY query charts the API's values; HEATMAP renders; traces are one click away", async (t) => {
+  if (!(await queryAPIAvailable(t))) return;
+  const spec = {
+    calculations: [{ op: "COUNT" }, { op: "P99", column: "duration_ms" }, { op: "HEATMAP", column: "duration_ms" }],
+    breakdowns: ["service.name"],
+    ...fixedWindow(),
+  };
+  const want = await runAPIQuery(spec);
+  const p = await page();
+  await p.goto(`${server.uiURL}/query?` + new URLSearchParams({ dataset: "__all__", q: JSON.stringify(spec) }));
+  await p.getByTestId("results").waitFor();
+  for (const label of ["COUNT", "P99(duration_ms)"]) {
+    const chart = p.locator(`[data-testid=chart][data-title="${label}"]`);
+    await chart.locator("canvas").first().waitFor();
+    const got = JSON.parse(await chart.getAttribute("data-series"));
+    const expect = {};
+    for (const s of want.series) {
+      const g = String(s.data["service.name"]);
+      (expect[g] ??= []).push([Date.parse(s.time), s.data[label] ?? null]);
+    }
+    assert.deepEqual(Object.fromEntries(got.map((s) => [s.name, s.points])), Object.fromEntries(Object.entries(expect).map(([g, pts]) => [g, pts.sort((a, b) => a[0] - b[0])])), label);
+  }
+  const heat = p.getByTestId("heatmap");
+  await heat.locator("canvas").first().waitFor();
+  const cells = JSON.parse(await heat.getAttribute("data-cells"));
+  const total = cells.reduce((n, c) => n + c[2], 0);
+  let apiTotal = 0;
+  for (const s of want.series) for (const b of s.data["HEATMAP(duration_ms)"]?.buckets ?? []) apiTotal += b.count;
+  assert.ok(total > 0);
+  assert.equal(total, apiTotal, "heatmap cells hold the API's counts");
+  // The results table matches the API's rows.
+  const rows = await p.getByTestId("results").locator("tbody tr").count();
+  assert.equal(rows, want.results.length);
+  await shot(p, "query");
+  // Traces behind the backend row, then the trace.
+  await p.getByTestId("results").locator("tr", { hasText: "backend" }).getByRole("button", { name: "traces" }).click();
+  const behind = p.getByTestId("traces-behind");
+  await behind.getByRole("link", { name: traceIds.checkout }).click();
+  await p.getByTestId("span-count").getByText("4 spans").waitFor();
+  // The traces page lists root spans with links to their traces.
+  await p.goto(server.uiURL + "/traces");
+  await p.getByTestId("results").getByRole("link", { name: traceIds.checkout }).waitFor();
+  await shot(p, "traces");
+  await p.close();
+});
+
+test("the service map shows the services and the edge between them", async (t) => {
+  const p = await page();
+  await p.goto(server.uiURL + "/");
+  if (!(await xrayAvailable(t, p))) return p.close();
+  await p.goto(server.uiURL + "/map");
+  const map = p.getByTestId("service-map");
+  await map.locator("canvas").first().waitFor();
+  const edges = await waitFor(async () => {
+    const e = JSON.parse((await map.getAttribute("data-edges")) ?? "[]");
+    return e.length > 0 && e;
+  }, "service graph edges");
+  const nodes = JSON.parse(await map.getAttribute("data-nodes"));
+  assert.ok(nodes.includes("frontend") && nodes.includes("backend"), `nodes ${nodes}`);
+  assert.ok(edges.some(([a, b]) => a === "frontend" && b === "backend"), `edges ${JSON.stringify(edges)}`);
+  await shot(p, "service-map");
+  await p.close();
+});
+
+test("X-Ray: filter errors point at their column; groups and sampling rules are created, edited and deleted", async (t) => {
+  const p = await page();
+  await p.goto(server.uiURL + "/");
+  if (!(await xrayAvailable(t, p))) return p.close();
+  await p.goto(server.uiURL + "/xray");
+  await p.getByTestId("trace-summaries").waitFor();
+  await p.locator("textarea[name=filter]").fill('service("backend") AND responsetime >');
+  await p.getByRole("button", { name: "Search traces" }).click();
+  const fe = p.getByTestId("filter-error");
+  await fe.waitFor();
+  const caret = (await fe.locator("pre").innerText()).split("\n")[1];
+  const col = Number(/column (\d+)/.exec(await fe.innerText())[1]);
+  assert.equal(caret.indexOf("^"), col - 1);
+  await p.locator("textarea[name=filter]").fill('service("backend")');
+  await p.getByRole("button", { name: "Search traces" }).click();
+  await p.getByTestId("trace-summaries").getByRole("link").first().waitFor();
+  await shot(p, "xray-traces");
+
+  // Groups: the API's validation shows in the form.
+  await p.goto(server.uiURL + "/xray/groups");
+  await p.locator("input[name=GroupName]").fill("slow-backend");
+  await p.locator("textarea[name=FilterExpression]").fill('service("backend") AND responsetime >');
+  await p.getByRole("button", { name: "Create group" }).click();
+  await p.getByRole("alert").waitFor();
+  await p.locator("textarea[name=FilterExpression]").fill('service("backend") AND responsetime > 1');
+  await p.getByRole("button", { name: "Create group" }).click();
+  const row = p.getByTestId("groups").locator('tr[data-group="slow-backend"]');
+  await row.waitFor();
+  await row.getByRole("button", { name: "Edit" }).click();
+  await p.locator("textarea[name=FilterExpression]").fill('service("backend") AND responsetime > 2');
+  await p.getByRole("button", { name: "Save group" }).click();
+  await row.getByText("responsetime > 2").waitFor();
+  await shot(p, "xray-groups");
+  p.once("dialog", (d) => d.accept());
+  await row.getByRole("button", { name: "Delete" }).click();
+  await row.waitFor({ state: "detached" });
+
+  // Sampling rules: created in the UI, read back by the AWS CLI.
+  await p.goto(server.uiURL + "/xray/rules");
+  await p.getByTestId("rules").locator('tr[data-rule="Default"]').waitFor();
+  await p.locator("input[name=RuleName]").fill("checkout-rule");
+  await p.locator("input[name=Priority]").fill("100");
+  await p.locator("input[name=FixedRate]").fill("2");
+  await p.getByRole("button", { name: "Create rule" }).click();
+  await p.getByRole("alert").waitFor(); // FixedRate must be within 0..1
+  await p.locator("input[name=FixedRate]").fill("0.25");
+  await p.locator("input[name=ServiceName]").fill("frontend");
+  await p.getByRole("button", { name: "Create rule" }).click();
+  await p.getByTestId("rules").locator('tr[data-rule="checkout-rule"]').waitFor();
+  await shot(p, "xray-rules");
+  const aws = process.env.TRACECOMB_AWS_CLI ?? "/usr/bin/aws";
+  if (server.xray && existsSync(aws)) {
+    const out = execFileSync(aws, ["xray", "get-sampling-rules", "--endpoint-url", `http://${server.xray}`, "--region", "us-east-1", "--output", "json"], {
+      env: { ...process.env, AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_PAGER: "" },
+    }).toString();
+    const rule = JSON.parse(out).SamplingRuleRecords.find((r) => r.SamplingRule.RuleName === "checkout-rule");
+    assert.ok(rule, out);
+    assert.equal(rule.SamplingRule.FixedRate, 0.25);
+    assert.equal(rule.SamplingRule.ServiceName, "frontend");
+    assert.equal(rule.SamplingRule.Priority, 100);
+  }
   await p.close();
 });
