@@ -56,10 +56,13 @@ func assembleTrace(id model.TraceID, events []model.Event, full bool) *traceEnti
 			continue
 		}
 		var ent entity
-		if full || ev.Source != model.SourceXRay {
+		switch {
+		case full:
 			ent = spanEntity(ev)
-		} else {
+		case ev.Source == model.SourceXRay && len(ev.Doc) > 0:
 			ent = entity{seg: graphSegment(ev)}
+		default:
+			ent = entity{seg: renderedSegment(ev)}
 		}
 		if j, ok := idx[ev.SpanID]; ok {
 			if ent.seg.InProgress && !t.view.Segments[j].InProgress {
@@ -258,6 +261,38 @@ var mappedAttrs = map[string]bool{
 // renderSpan renders a span that came without an X-Ray document (OTLP or
 // Honeycomb events) as an X-Ray segment or subsegment document.
 func renderSpan(ev *model.Event) []byte {
+	d := renderDoc(ev)
+	out, err := json.Marshal(d)
+	if err != nil {
+		// Only non-finite floats can fail; drop the free-form parts.
+		d.Annotations, d.Metadata = nil, nil
+		out, _ = json.Marshal(d)
+	}
+	return out
+}
+
+// renderedSegment is the graph's view of a rendered span (see
+// graphSegment), without encoding and decoding its document.
+func renderedSegment(ev *model.Event) xrayfilter.Segment {
+	d := renderDoc(ev)
+	s := xrayfilter.Segment{
+		ID: ev.SpanID, ParentID: ev.ParentID, Subsegment: !isSegmentSpan(ev), Namespace: d.Namespace,
+		SQL: d.SQL != nil, Name: d.Name, Origin: d.Origin, Start: d.StartTime, End: d.EndTime,
+		Error: d.Error, Fault: d.Fault, Throttle: d.Throttle, User: d.User,
+	}
+	if v, ok := d.AWS["table_name"].(string); ok {
+		s.TableName = v
+	}
+	if v, ok := d.AWS["account_id"].(string); ok && !s.Subsegment {
+		s.AccountID = v
+	}
+	if d.HTTP != nil && d.HTTP.Response != nil {
+		s.HTTP.Status = int(d.HTTP.Response.Status)
+	}
+	return s
+}
+
+func renderDoc(ev *model.Event) renderedDoc {
 	seg := isSegmentSpan(ev)
 	start := epochSeconds(ev)
 	d := renderedDoc{
@@ -364,13 +399,7 @@ func renderSpan(ev *model.Event) []byte {
 		}
 		d.Metadata["default"][a.Key] = jsonValue(a.Value)
 	}
-	out, err := json.Marshal(d)
-	if err != nil {
-		// Only non-finite floats can fail; drop the free-form parts.
-		d.Annotations, d.Metadata = nil, nil
-		out, _ = json.Marshal(d)
-	}
-	return out
+	return d
 }
 
 func jsonValue(v model.Value) any {

@@ -94,6 +94,12 @@ func TestRenderSpan(t *testing.T) {
 			if g, w := fmt.Sprintf("%+v", ent.seg), fmt.Sprintf("%+v", c.seg); g != w {
 				t.Errorf("segment view\n got %s\nwant %s", g, w)
 			}
+			// The graph's cheap view agrees on what the graph reads.
+			quick, full := renderedSegment(&c.ev), ent.seg
+			full.Annotations, full.HTTP = nil, xrayfilter.HTTP{Status: full.HTTP.Status}
+			if g, w := fmt.Sprintf("%+v", quick), fmt.Sprintf("%+v", full); g != w {
+				t.Errorf("renderedSegment\n got %s\nwant %s", g, w)
+			}
 			// Every rendered document is one X-Ray itself would accept.
 			if !c.ev.ParentID.IsZero() && c.ev.SpanKind != "server" {
 				return
