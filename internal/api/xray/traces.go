@@ -30,8 +30,6 @@ type TraceDeps struct {
 	Store TraceReader
 	// Consumer takes the spans of PutTraceSegments.
 	Consumer ingest.Consumer
-	// Now is the clock (default time.Now).
-	Now func() time.Time
 	// MaxWindow caps EndTime − StartTime of a query (default 24 h).
 	MaxWindow time.Duration
 	// MaxTraces caps the traces one query reads (default 10000); the
@@ -55,9 +53,6 @@ type traceOps struct {
 func (h *Handler) RegisterTraceOperations(d TraceDeps) error {
 	if d.Store == nil || d.Consumer == nil {
 		return errors.New("xray: TraceDeps.Store and TraceDeps.Consumer are required")
-	}
-	if d.Now == nil {
-		d.Now = time.Now
 	}
 	if d.MaxWindow <= 0 {
 		d.MaxWindow = 24 * time.Hour

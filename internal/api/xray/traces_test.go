@@ -50,7 +50,7 @@ func newTraceHarness(t testing.TB, pageSize int) *traceHarness {
 	consumer := ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
 		return st.Write(ctx, []store.Batch{{Env: env, Events: events}})
 	})
-	if err := h.RegisterTraceOperations(TraceDeps{Store: st, Consumer: consumer, Now: clk.Now}); err != nil {
+	if err := h.RegisterTraceOperations(TraceDeps{Store: st, Consumer: consumer}); err != nil {
 		t.Fatal(err)
 	}
 	return &traceHarness{harness: &harness{h: h, m: m, clk: clk}, st: st}
@@ -155,7 +155,8 @@ func TestTraceOperationsGolden(t *testing.T) {
 	ctx := context.Background()
 	frontend := "frontend-only"
 	filter := `service("frontend")`
-	if _, err := th.m.CreateGroup(ctx, "test", sampling.GroupSpec{GroupName: &frontend, FilterExpression: &filter}); err != nil {
+	group, err := th.m.CreateGroup(ctx, "test", sampling.GroupSpec{GroupName: &frontend, FilterExpression: &filter})
+	if err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -163,6 +164,8 @@ func TestTraceOperationsGolden(t *testing.T) {
 	}{
 		{"service_graph", "/ServiceGraph", `{` + win + `}`},
 		{"service_graph_group", "/ServiceGraph", `{` + win + `, "GroupName": "frontend-only"}`},
+		{"service_graph_group_arn", "/ServiceGraph", `{` + win + `, "GroupARN": ` + jsonString(group.GroupARN) + `}`},
+		{"timeseries_group", "/TimeSeriesServiceStatistics", `{` + win + `, "GroupName": "frontend-only", "EntitySelectorExpression": "service(\"backend-flask\")"}`},
 		{"service_graph_default_group", "/ServiceGraph", `{"StartTime": 1795608005, "EndTime": 1795608015, "GroupName": "Default"}`},
 		{"service_graph_unknown_group", "/ServiceGraph", `{` + win + `, "GroupName": "nope"}`},
 		{"service_graph_no_start", "/ServiceGraph", `{"EndTime": 1795608120}`},
