@@ -324,9 +324,21 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 		return nil, err
 	}
 	resolve := o.groupResolver(ctx, env)
+	var hints xrayfilter.Hints
+	if filter != nil {
+		hints = filter.Hints()
+	}
 	processed := 0
 	var sums []traceSummary
 	for _, id := range order {
+		if filter != nil && hintsExclude(hints, byTrace[id]) {
+			// The trace cannot match; it still counts as processed when
+			// its time is in range (seen through the cheap graph view).
+			if _, ok := inRange(assembleTrace(id, byTrace[id], false), rangeType, w); ok && (rate >= 1 || !sampledOut(id, rate)) {
+				processed++
+			}
+			continue
+		}
 		t := assembleTrace(id, byTrace[id], true)
 		if len(t.view.Segments) == 0 {
 			continue
@@ -410,4 +422,45 @@ func inRange(t *traceEntities, rangeType string, w window) (matched float64, ok 
 		e = math.Floor(start)
 	}
 	return e, e >= w.s && (e < w.e || w.e == w.s && e == w.s)
+}
+
+// hintsExclude reports whether a trace's stored spans show, before their
+// documents are decoded, that the trace cannot satisfy an expression with
+// these hints: an annotation key that no span carries, or (for traces made
+// only of X-Ray spans, whose names are their documents' names) a name that
+// is neither a span's name nor a DynamoDB table name.
+func hintsExclude(h xrayfilter.Hints, evs []model.Event) bool {
+	for _, k := range h.AnnotationKeys {
+		found := false
+		for i := range evs {
+			if _, ok := attr(&evs[i], k, "aws.xray.annotations."+k); ok {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return true
+		}
+	}
+	if len(h.Names) == 0 {
+		return false
+	}
+	for i := range evs {
+		if evs[i].IsSpan() && (evs[i].Source != model.SourceXRay || len(evs[i].Doc) == 0) {
+			return false
+		}
+	}
+	for _, name := range h.Names {
+		found := false
+		for i := range evs {
+			if evs[i].Name == name || attrStr(&evs[i], "aws.table_name") == name {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return true
+		}
+	}
+	return false
 }

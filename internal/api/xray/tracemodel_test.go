@@ -244,3 +244,45 @@ func TestGraphSegmentAgreesWithDocument(t *testing.T) {
 		t.Fatalf("only %d spans compared", n)
 	}
 }
+
+func TestHintsExclude(t *testing.T) {
+	const tid = "1-5759e988-bd862e3fe1be46a994272793"
+	xr, err := ingestxray.Decode([]byte(`{"trace_id":"` + tid + `","id":"1000000000000001","name":"api","start_time":1,"end_time":2,
+		"annotations":{"user_id":"u1","name":"taken"},
+		"subsegments":[{"id":"1000000000000002","name":"DynamoDB","namespace":"aws","start_time":1.1,"end_time":1.2,"aws":{"table_name":"users"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otel := []model.Event{otelSpan("server", model.SpanID{}, model.Attr{Key: "order_id", Value: model.Str("o")})}
+	cases := []struct {
+		expr    string
+		evs     []model.Event
+		exclude bool
+	}{
+		{`service("api")`, xr, false},
+		{`service("users")`, xr, false},
+		{`service("web")`, xr, true},
+		{`annotation.user_id = "u1"`, xr, false},
+		{`annotation.name = "taken"`, xr, false},
+		{`annotation.other = 1`, xr, true},
+		{`service("web") OR fault`, xr, false},
+		{`service("svc")`, otel, false},
+		{`service("elsewhere")`, otel, false}, // OTel names are known only once rendered
+		{`annotation.order_id = "o"`, otel, false},
+		{`annotation.user_id = "u1"`, otel, true},
+	}
+	for _, c := range cases {
+		expr, err := xrayfilter.Parse(c.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hintsExclude(expr.Hints(), c.evs); got != c.exclude {
+			t.Errorf("%s: exclude = %v, want %v", c.expr, got, c.exclude)
+		}
+		// Never exclude a trace that matches.
+		tr := assembleTrace(tmTrace, c.evs, true)
+		if hintsExclude(expr.Hints(), c.evs) && expr.Match(&tr.view, nil) {
+			t.Errorf("%s: a matching trace was excluded", c.expr)
+		}
+	}
+}
