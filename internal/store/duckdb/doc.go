@@ -65,15 +65,37 @@
 // # Writes and durability
 //
 // Write holds one mutex (DuckDB has one writer) and runs one transaction on
-// a dedicated connection: new environments' tables, new attribute columns,
-// the X-Ray replacements (DELETE of stored X-Ray events with the same trace
-// and span id, bounded by traces_N's time range), an Appender restricted to
-// the columns the batch uses, the traces_N rows, and the catalog rows that
-// changed (datasets and dataset_columns with their last-written times, kept
-// in memory and persisted once per commit). COMMIT makes DuckDB write the
-// transaction to its write-ahead log and fsync it before returning, so a
-// Write that returned nil survives kill -9; on error the transaction rolls
-// back and the in-memory catalog is discarded with it.
+// a dedicated connection: new environments' tables, new attribute columns
+// (ALTER TABLE … ADD COLUMN), the X-Ray replacements (DELETE of stored X-Ray
+// events with the same trace and span id, bounded by traces_N's time range;
+// within one Write the last one wins), the events, their traces_N rows, and
+// the catalog rows of new datasets and columns.
+//
+// Events go through a staging table (stage.go): the Appender fills a
+// temporary table of the write connection with narrow rows (hot columns
+// plus each kind's attributes as a list of attribute column ids and a list
+// of values), then one INSERT INTO events_N … SELECT v_str[list_position(
+// k_str, 17)] AS a17, … FROM stage spreads them into the typed columns
+// inside DuckDB. Appending straight into the wide table (Config's unexported
+// directAppend, kept for the benchmark) costs one cgo call per cell, and
+// with ~100 attribute columns of which ~11 are set per span that is mostly
+// NULLs; the staged path measured about 2× faster on this machine.
+//
+// Durability: COMMIT writes the transaction to <file>.wal and fsyncs it
+// before returning (checked with strace: exactly one fsync of the WAL per
+// Write), so a Write that returned nil survives kill -9 and the WAL is
+// replayed on the next Open. DuckDB checkpoints the WAL into the database
+// file when it passes checkpoint_threshold (16 MB), inside a commit, which
+// makes that one commit slow. On error the transaction rolls back and the
+// in-memory catalog copy is dropped with it.
+//
+// Last-written times of datasets and columns move in memory with every
+// Write and are persisted by a background flush every
+// Config.CatalogFlushInterval (default 5 s; rewriting the two small catalog
+// tables by Appender) and on Close: updating ~1000 catalog rows per commit
+// cost more than the events themselves. After a crash they may be up to one
+// interval old; created times and the column mapping are always committed
+// with the data.
 //
 // The in-memory catalog (registry) is copied for each write and published
 // only after COMMIT, under a lock that readers hold while they start their
