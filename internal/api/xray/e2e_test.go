@@ -241,6 +241,11 @@ func TestEndToEndXRaySDKAndCLI(t *testing.T) {
 	if e := edgeTo(svcs, backendNode, "users-api", ""); e == nil || e.TotalCount != 3 || e.OkCount != 3 {
 		t.Errorf("backend-flask → users-api edge = %+v, want 3 ok calls", e)
 	}
+	for _, s := range svcs {
+		if s.Type == "remote" {
+			t.Errorf("inferred remote node %q: the call to users-api is continued by its segment", s.Name)
+		}
+	}
 	if usersNode.Root {
 		t.Error("users-api is marked a root; it is only called by backend-flask")
 	}
