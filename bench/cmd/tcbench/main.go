@@ -1,0 +1,218 @@
+// Command tcbench runs tracecomb and Jaeger v2 (memory and Badger storage)
+// side by side on this machine with the same workload, alternating the
+// order of the systems between repetitions, and reports the median of each
+// figure and the ratio tracecomb/Jaeger. With -out it writes the Markdown
+// report and with -plot an SVG of ingest throughput over time; -quick runs
+// a small workload and prints one line per ratio.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	tracecomb := flag.String("tracecomb", ".cache/tracecomb", "tracecomb binary")
+	jaeger := flag.String("jaeger", ".cache/jaeger", "Jaeger v2 binary")
+	out := flag.String("out", "", "write the Markdown report here")
+	plot := flag.String("plot", "", "write the throughput SVG here")
+	plotRef := flag.String("plot-ref", "bench/throughput.svg", "the SVG's path as the report links it")
+	quick := flag.Bool("quick", false, "small workload, one repetition; print the ratios")
+	spans := flag.Int("spans", 500_000, "spans sent over OTLP/HTTP per system and repetition")
+	grpcSpans := flag.Int("grpc-spans", 100_000, "spans sent over OTLP/gRPC after the HTTP ones")
+	reps := flag.Int("reps", 3, "repetitions")
+	lookups := flag.Int("lookups", 200, "trace-by-id lookups per run")
+	searches := flag.Int("searches", 30, "searches per run")
+	conc := flag.Int("concurrency", 4, "concurrent exporters")
+	only := flag.String("systems", strings.Join(systems, ","), "systems to run, comma-separated")
+	flag.Parse()
+	systems = strings.Split(*only, ",")
+
+	sz := sizes{HTTPSpans: *spans, GRPCSpans: *grpcSpans, Reps: *reps, Lookups: *lookups, Searches: *searches,
+		Concurrency: *conc, TracesPerBatch: 50,
+		XRayRates: []float64{1000, 2000, 5000, 10000, 20000, 40000}, XRayStep: 2 * time.Second}
+	if *quick {
+		sz = sizes{HTTPSpans: 30_000, GRPCSpans: 10_000, Reps: 1, Lookups: 30, Searches: 5, Concurrency: *conc,
+			TracesPerBatch: 50, XRayRates: []float64{2000, 5000, 10000}, XRayStep: 500 * time.Millisecond}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, *tracecomb, *jaeger, sz)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *quick {
+		printRatios(os.Stdout, rep)
+	}
+	if *plot != "" {
+		if err := os.MkdirAll(filepath.Dir(*plot), 0o755); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*plot, []byte(throughputSVG(rep)), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(markdown(rep, *plotRef)), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+type report struct {
+	Sizes      sizes
+	Machine    machine
+	Versions   map[string]string
+	Runs       map[string][]runFigures // by system, in repetition order
+	XRay       []xrayStep
+	Started    time.Time
+	Took       time.Duration
+	LoadBefore string
+	LoadAfter  string
+}
+
+var allSystems = []string{"tracecomb", "jaeger-memory", "jaeger-badger"}
+
+// systems are the ones this invocation runs.
+var systems = allSystems
+
+func run(ctx context.Context, tcBin, jBin string, sz sizes) (*report, error) {
+	rep := &report{Sizes: sz, Machine: readMachine(), Runs: map[string][]runFigures{}, Started: time.Now(), LoadBefore: loadavg()}
+	rep.Versions = versions(tcBin, jBin)
+	log.Printf("generating %d+%d spans", sz.HTTPSpans, sz.GRPCSpans)
+	w, err := makeWorkload(sz)
+	if err != nil {
+		return nil, err
+	}
+	for r := 0; r < sz.Reps; r++ {
+		order := slices.Clone(systems)
+		if r%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, name := range order {
+			dir, err := os.MkdirTemp("", "tcbench-")
+			if err != nil {
+				return nil, err
+			}
+			var s *server
+			switch name {
+			case "tracecomb":
+				s, err = startTracecomb(ctx, tcBin, dir)
+			case "jaeger-memory":
+				s, err = startJaeger(ctx, jBin, dir, false)
+			default:
+				s, err = startJaeger(ctx, jBin, dir, true)
+			}
+			if err != nil {
+				return nil, err
+			}
+			log.Printf("rep %d: %s", r+1, name)
+			f, err := runSystem(ctx, s, w, sz)
+			if err != nil {
+				s.kill()
+				return nil, fmt.Errorf("rep %d %s: %w (logs in %s)", r+1, name, err, dir)
+			}
+			log.Printf("rep %d: %s: %.0f spans/s (HTTP), %.0f (gRPC), %.2f CPU s/100k, %.0f MB, %.1f B/span, by id p50 %.2f ms, search p50 %.2f ms %s",
+				r+1, name, f.HTTPSpansPS, f.GRPCSpansPS, f.CPUPer100k, f.PeakRSSMB, f.DiskPerSpan, f.ByIDP50, f.SearchP50, f.SearchNote)
+			rep.Runs[name] = append(rep.Runs[name], f)
+			os.RemoveAll(dir)
+		}
+	}
+	log.Printf("X-Ray UDP ramp")
+	rep.XRay, err = runXRay(ctx, tcBin, sz)
+	if err != nil {
+		return nil, err
+	}
+	rep.Took = time.Since(rep.Started)
+	rep.LoadAfter = loadavg()
+	return rep, nil
+}
+
+type machine struct {
+	CPUs   int
+	Model  string
+	MemGiB float64
+	Kernel string
+}
+
+func readMachine() machine {
+	var m machine
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			switch strings.TrimSpace(k) {
+			case "processor":
+				m.CPUs++
+			case "model name":
+				m.Model = strings.TrimSpace(v)
+			}
+		}
+	}
+	if kb := memTotalKB(); kb > 0 {
+		m.MemGiB = float64(kb) / (1 << 20)
+	}
+	if out, err := exec.Command("uname", "-r").Output(); err == nil {
+		m.Kernel = strings.TrimSpace(string(out))
+	}
+	return m
+}
+
+func memTotalKB() int64 {
+	b, _ := os.ReadFile("/proc/meminfo")
+	var kb int64
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
+			fmt.Sscan(v, &kb)
+		}
+	}
+	return kb
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// versions reads module versions from the binaries' build info.
+func versions(tcBin, jBin string) map[string]string {
+	v := map[string]string{}
+	if out, err := exec.Command("go", "version").Output(); err == nil {
+		v["go"] = strings.TrimSpace(string(out))
+	}
+	if out, err := exec.Command("go", "version", "-m", jBin).Output(); err == nil {
+		for _, l := range strings.Split(string(out), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 3 && f[0] == "mod" || len(f) >= 3 && f[0] == "dep" && f[1] == "github.com/jaegertracing/jaeger" {
+				if f[1] == "github.com/jaegertracing/jaeger" {
+					v["jaeger"] = f[2]
+				}
+			}
+		}
+	}
+	if out, err := exec.Command("go", "version", "-m", tcBin).Output(); err == nil {
+		for _, l := range strings.Split(string(out), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 2 && f[0] == "build" && strings.HasPrefix(f[1], "vcs.revision=") {
+				v["tracecomb"] = strings.TrimPrefix(f[1], "vcs.revision=")[:12]
+			}
+			if len(f) >= 3 && f[0] == "dep" && f[1] == "github.com/duckdb/duckdb-go/v2" {
+				v["duckdb-go"] = f[2]
+			}
+		}
+	}
+	return v
+}

@@ -1,0 +1,421 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tracecomb/tracecomb/bench/loadgen"
+	"github.com/tracecomb/tracecomb/bench/workload"
+)
+
+// runFigures are the measurements of one system in one repetition.
+type runFigures struct {
+	System       string
+	HTTPSpansPS  float64 // OTLP/HTTP spans/s, until stored
+	GRPCSpansPS  float64 // OTLP/gRPC spans/s, until stored
+	DoorSpansPS  float64 // OTLP/HTTP spans/s the door accepted (not waiting for storage)
+	CPUPer100k   float64
+	PeakRSSMB    float64
+	DiskPerSpan  float64 // allocated bytes / stored spans; 0 for memory
+	DiskApparent float64
+	Spans        int64 // stored
+	Rejected     int64
+	Errored      int64
+	Pushbacks    int64
+	ByIDP50      float64 // ms
+	ByIDP99      float64
+	ByIDFound    int
+	ByIDTotal    int
+	SearchP50    float64
+	SearchP99    float64
+	SearchFound  int
+	SearchTotal  int
+	SearchNote   string
+	Timeline     []int64
+	Tick         time.Duration
+	FirstErr     string
+}
+
+type sizes struct {
+	HTTPSpans, GRPCSpans int
+	Reps                 int
+	Lookups, Searches    int
+	XRayRates            []float64
+	XRayStep             time.Duration
+	Concurrency          int
+	TracesPerBatch       int
+}
+
+// workloadSet is the encoded workload, the same bytes for every system.
+type workloadSet struct {
+	http, grpc []workload.Batch
+	samples    []workload.Sample
+}
+
+func makeWorkload(sz sizes) (*workloadSet, error) {
+	g := workload.New(42)
+	h, s1, err := g.Batches(sz.HTTPSpans, sz.TracesPerBatch)
+	if err != nil {
+		return nil, err
+	}
+	gr, s2, err := g.Batches(sz.GRPCSpans, sz.TracesPerBatch)
+	if err != nil {
+		return nil, err
+	}
+	return &workloadSet{http: h, grpc: gr, samples: append(s1, s2...)}, nil
+}
+
+func sumSpans(bs []workload.Batch) (n int64) {
+	for _, b := range bs {
+		n += int64(b.Spans)
+	}
+	return n
+}
+
+// waitStored polls until the server reports want spans stored.
+func waitStored(ctx context.Context, s *server, want int64, limit time.Duration) (int64, error) {
+	deadline := time.Now().Add(limit)
+	var n int64
+	var err error
+	for time.Now().Before(deadline) {
+		n, err = s.stored(ctx)
+		if err == nil && n >= want {
+			return n, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return n, fmt.Errorf("%s: %d of %d spans stored after %s (%v)", s.name, n, want, limit, err)
+}
+
+func runSystem(ctx context.Context, s *server, w *workloadSet, sz sizes) (runFigures, error) {
+	f := runFigures{System: s.name, Tick: 250 * time.Millisecond}
+	hexp := loadgen.NewHTTP(s.otlpHTTP, s.headers)
+	defer hexp.Close()
+	gexp, err := loadgen.NewGRPC(s.otlpGRPC, s.headers)
+	if err != nil {
+		return f, err
+	}
+	defer gexp.Close()
+	cfg := loadgen.Config{Concurrency: sz.Concurrency, Tick: f.Tick}
+
+	cpu0 := cpuSeconds(s.pid())
+	t0 := time.Now()
+	r := loadgen.Run(ctx, hexp, w.http, cfg)
+	f.DoorSpansPS = float64(r.Accepted) / r.Elapsed.Seconds()
+	stored, err := waitStored(ctx, s, r.Accepted, 120*time.Second)
+	if err != nil {
+		return f, err
+	}
+	f.HTTPSpansPS = float64(r.Accepted) / time.Since(t0).Seconds()
+	f.Timeline = r.Timeline
+	t1 := time.Now()
+	g := loadgen.Run(ctx, gexp, w.grpc, cfg)
+	stored, err = waitStored(ctx, s, stored+g.Accepted, 120*time.Second)
+	if err != nil {
+		return f, err
+	}
+	f.GRPCSpansPS = float64(g.Accepted) / time.Since(t1).Seconds()
+	cpu := cpuSeconds(s.pid()) - cpu0
+	f.Spans = stored
+	f.CPUPer100k = cpu / float64(stored) * 1e5
+	f.Rejected, f.Errored, f.Pushbacks = r.Rejected+g.Rejected, r.Errored+g.Errored, r.Pushbacks+g.Pushbacks
+	for _, e := range []error{r.FirstErr, g.FirstErr} {
+		if e != nil && f.FirstErr == "" {
+			f.FirstErr = e.Error()
+		}
+	}
+
+	// Lookups: evenly spread over the samples.
+	var lat []float64
+	cl := &http.Client{Timeout: 30 * time.Second}
+	for i := 0; i < sz.Lookups; i++ {
+		smp := w.samples[i*len(w.samples)/sz.Lookups]
+		start := time.Now()
+		ok, err := getTrace(ctx, cl, s, smp.TraceIDHex())
+		if err != nil {
+			return f, err
+		}
+		lat = append(lat, ms(time.Since(start)))
+		if ok {
+			f.ByIDFound++
+		}
+	}
+	f.ByIDTotal = len(lat)
+	f.ByIDP50, f.ByIDP99 = pct(lat, 50), pct(lat, 99)
+
+	lat = lat[:0]
+	for i := 0; i < sz.Searches; i++ {
+		smp := w.samples[(i*len(w.samples)/sz.Searches+len(w.samples)/(2*sz.Searches))%len(w.samples)]
+		start := time.Now()
+		found, note, err := search(ctx, cl, s, smp)
+		if err != nil {
+			return f, err
+		}
+		if note != "" {
+			f.SearchNote = note
+			break
+		}
+		lat = append(lat, ms(time.Since(start)))
+		if found {
+			f.SearchFound++
+		}
+	}
+	f.SearchTotal = len(lat)
+	f.SearchP50, f.SearchP99 = pct(lat, 50), pct(lat, 99)
+
+	f.PeakRSSMB = float64(statusKB(s.pid(), "VmHWM")) / 1024
+	if err := s.stop(); err != nil {
+		return f, fmt.Errorf("%s stop: %w", s.name, err)
+	}
+	if s.dataDir != "" {
+		alloc, app := diskBytes(s.dataDir)
+		f.DiskPerSpan = float64(alloc) / float64(f.Spans)
+		f.DiskApparent = float64(app) / float64(f.Spans)
+	}
+	return f, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func pct(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func get(ctx context.Context, cl *http.Client, u string, hdr map[string]string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := cl.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func post(ctx context.Context, cl *http.Client, u string, hdr map[string]string, body any) (int, http.Header, []byte, error) {
+	jb, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(jb))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := cl.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b, err
+}
+
+// getTrace fetches a trace by id; ok reports that it came back with its
+// spans.
+func getTrace(ctx context.Context, cl *http.Client, s *server, id string) (bool, error) {
+	code, body, err := get(ctx, cl, s.query+"/api/traces/"+id, s.headers)
+	if err != nil {
+		return false, err
+	}
+	if code == http.StatusNotFound {
+		return false, nil
+	}
+	if code != http.StatusOK {
+		return false, fmt.Errorf("%s GET /api/traces/%s: %d %.200s", s.name, id, code, body)
+	}
+	// Both answer JSON that names every span id; count span ids loosely.
+	return bytes.Count(body, []byte(`"spanID"`))+bytes.Count(body, []byte(`"span_id"`))+
+		bytes.Count(body, []byte(`"trace.span_id"`)) >= workload.SpansPerTrace, nil
+}
+
+// search finds traces of a service with an attribute value. A non-empty
+// note says the API is not there.
+func search(ctx context.Context, cl *http.Client, s *server, smp workload.Sample) (bool, string, error) {
+	if s.name == "tracecomb" {
+		return searchTracecomb(ctx, cl, s, smp)
+	}
+	now := time.Now()
+	q := url.Values{}
+	q.Set("service", smp.Service)
+	q.Set("tags", fmt.Sprintf(`{%q:%q}`, smp.Key, smp.Value))
+	q.Set("limit", "20")
+	q.Set("start", fmt.Sprint(now.Add(-2*time.Hour).UnixMicro()))
+	q.Set("end", fmt.Sprint(now.Add(time.Minute).UnixMicro()))
+	code, body, err := get(ctx, cl, s.query+"/api/traces?"+q.Encode(), nil)
+	if err != nil {
+		return false, "", err
+	}
+	if code != http.StatusOK {
+		return false, "", fmt.Errorf("%s search: %d %.200s", s.name, code, body)
+	}
+	var out struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	_ = json.Unmarshal(body, &out)
+	return len(out.Data) > 0, "", nil
+}
+
+// searchTracecomb runs the search as a Honeycomb Query Data API client
+// does: create the query, create its result, read the result.
+func searchTracecomb(ctx context.Context, cl *http.Client, s *server, smp workload.Sample) (bool, string, error) {
+	spec := map[string]any{
+		"breakdowns":   []string{"trace.trace_id"},
+		"calculations": []map[string]any{{"op": "COUNT"}},
+		"filters": []map[string]any{
+			{"column": "service.name", "op": "=", "value": smp.Service},
+			{"column": smp.Key, "op": "=", "value": smp.Value},
+		},
+		"time_range": 7200,
+		"limit":      20,
+	}
+	code, _, body, err := post(ctx, cl, s.query+"/1/queries/__all__", s.headers, spec)
+	if err != nil {
+		return false, "", err
+	}
+	if code == http.StatusNotFound && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+		return false, "Query Data API not served by this build", nil
+	}
+	if code != http.StatusOK {
+		return false, "", fmt.Errorf("create query: %d %.300s", code, body)
+	}
+	var q struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &q); err != nil || q.ID == "" {
+		return false, "", fmt.Errorf("create query: %.300s", body)
+	}
+	code, hdr, body, err := post(ctx, cl, s.query+"/1/query_results/__all__", s.headers, map[string]any{"query_id": q.ID, "disable_series": true})
+	if err != nil {
+		return false, "", err
+	}
+	if code != http.StatusCreated && code != http.StatusOK {
+		return false, "", fmt.Errorf("create result: %d %.300s", code, body)
+	}
+	loc := hdr.Get("Location")
+	var res struct {
+		ID       string `json:"id"`
+		Complete bool   `json:"complete"`
+	}
+	_ = json.Unmarshal(body, &res)
+	if loc == "" {
+		loc = "/1/query_results/__all__/" + res.ID
+	}
+	for i := 0; i < 100; i++ {
+		code, body, err = get(ctx, cl, s.query+loc, s.headers)
+		if err != nil {
+			return false, "", err
+		}
+		if code != http.StatusOK {
+			return false, "", fmt.Errorf("get result: %d %.300s", code, body)
+		}
+		var out struct {
+			Complete bool `json:"complete"`
+			Data     struct {
+				Results []json.RawMessage `json:"results"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal(body, &out)
+		if out.Complete {
+			return len(out.Data.Results) > 0, "", nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false, "", fmt.Errorf("result never complete")
+}
+
+// xrayStep is one rate of the X-Ray UDP ramp.
+type xrayStep struct {
+	Rate           float64
+	Sent, Received int64
+	Stored         int64
+	ReceivedAll    bool
+}
+
+// runXRay ramps the datagram rate against a fresh tracecomb and reports
+// each step.
+func runXRay(ctx context.Context, bin string, sz sizes) ([]xrayStep, error) {
+	dir, err := os.MkdirTemp("", "tcbench-xray-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	s, err := startTracecomb(ctx, bin, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop() //nolint:errcheck
+	g := workload.New(7)
+	var steps []xrayStep
+	var recv0, stored0 int64
+	for _, rate := range sz.XRayRates {
+		n := int(rate * sz.XRayStep.Seconds())
+		sent, err := loadgen.SendUDP(ctx, s.xray, rate, n, g.XRaySegment)
+		if err != nil {
+			return steps, err
+		}
+		st := xrayStep{Rate: rate, Sent: int64(sent)}
+		// Let the door drain, then read the counters.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			r, err := scrape(ctx, s.metrics, "tracecomb_xray_segments_received_total")
+			if err != nil {
+				return steps, err
+			}
+			st.Received = r - recv0
+			if st.Received >= st.Sent || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		deadline = time.Now().Add(10 * time.Second)
+		for {
+			n, err := s.stored(ctx)
+			if err != nil {
+				return steps, err
+			}
+			st.Stored = n - stored0
+			if st.Stored >= st.Received || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		recv0 += st.Received
+		stored0 += st.Stored
+		st.ReceivedAll = st.Received >= st.Sent && st.Stored >= st.Received
+		steps = append(steps, st)
+		if !st.ReceivedAll {
+			break
+		}
+	}
+	return steps, nil
+}
+
+func runStrings(fs []runFigures) string {
+	var b strings.Builder
+	for _, f := range fs {
+		fmt.Fprintf(&b, "%+v\n", f)
+	}
+	return b.String()
+}
