@@ -279,10 +279,11 @@ func (o *traceOps) getTimeSeriesServiceStatistics(ctx context.Context, env strin
 
 // traceEpoch returns the time a trace id names (its first 4 bytes, for
 // X-Ray ids), or ok false when those bytes are not a plausible time for a
-// trace that started at start (W3C ids are random).
+// trace that started at start, more than an hour away (W3C ids are
+// random).
 func traceEpoch(id model.TraceID, start float64) (float64, bool) {
 	e := float64(uint32(id[0])<<24 | uint32(id[1])<<16 | uint32(id[2])<<8 | uint32(id[3]))
-	if start > 0 && math.Abs(e-start) > 30*24*3600 {
+	if start > 0 && math.Abs(e-start) > 3600 {
 		return 0, false
 	}
 	return e, true
