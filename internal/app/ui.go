@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/api/ui"
+	xrayapi "github.com/tracecomb/tracecomb/internal/api/xray"
 )
 
 // startUI starts the web UI door. It is open (no login) when bound to a
@@ -26,16 +27,22 @@ func (a *App) startUI(ctx context.Context) error {
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
 		open = tcp.IP.IsLoopback()
 	}
+	deps := ui.Deps{
+		API:      a.httpServer.Handler,
+		Registry: a.registry,
+		Logger:   a.logger.With("door", "ui"),
+	}
+	if a.xray != nil {
+		// The X-Ray API without its SigV4 wrapper: the UI door has
+		// authenticated the browser and names the environment.
+		deps.XRay, deps.XRayEnv = a.xray, xrayapi.WithEnv
+	}
 	h := ui.New(ui.Config{
 		Open:             open,
 		OTLPHTTPEndpoint: "http://" + displayAddr(a.addrs.HTTP),
 		OTLPGRPCEndpoint: displayAddr(a.addrs.OTLPGRPC),
 		XRayDaemonAddr:   displayAddr(a.addrs.XRay),
-	}, ui.Deps{
-		API:      a.httpServer.Handler,
-		Registry: a.registry,
-		Logger:   a.logger.With("door", "ui"),
-	})
+	}, deps)
 	a.uiServer = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 	a.serve("ui", func() error { return a.uiServer.Serve(ln) })
 	return nil

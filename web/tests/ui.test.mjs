@@ -358,3 +358,33 @@ test("X-Ray: filter errors point at their column; groups and sampling rules are 
   }
   await p.close();
 });
+
+test("bound to a non-loopback address, the UI asks for a key and keeps it in an HttpOnly cookie", async () => {
+  const other = await startServer({ uiAddr: "0.0.0.0:0" });
+  const port = other.ui.slice(other.ui.lastIndexOf(":") + 1);
+  const url = `http://127.0.0.1:${port}`;
+  const p = await page();
+  try {
+    await p.goto(url + "/settings");
+    await p.getByRole("button", { name: "Log in" }).waitFor();
+    await p.locator("input[name=key]").fill("not-a-key");
+    await p.getByRole("button", { name: "Log in" }).click();
+    await p.getByRole("alert").getByText(/unknown API key/).waitFor();
+    await p.locator("input[name=key]").fill(other.key);
+    await p.getByRole("button", { name: "Log in" }).click();
+    await p.getByTestId("keys").waitFor();
+    const cookies = await browser.context.cookies(url);
+    const session = cookies.find((c) => c.name === "tracecomb_session");
+    assert.ok(session && session.httpOnly && session.sameSite === "Strict", JSON.stringify(cookies));
+    assert.equal(await p.evaluate(() => document.cookie), "");
+    // Without the UI header the door refuses, so other sites cannot post forms to it.
+    const bare = await p.evaluate(() => fetch("/ui-api/settings").then((r) => r.status));
+    assert.equal(bare, 403);
+    await p.getByRole("button", { name: "Log out" }).click();
+    await p.getByRole("button", { name: "Log in" }).waitFor();
+  } finally {
+    await p.close();
+    await browser.context.clearCookies();
+    await other.stop();
+  }
+});

@@ -1,0 +1,84 @@
+// Unit tests of the span-tree builder (src/trace.ts), bundled with esbuild.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL, fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+let buildTree, visibleRows, parseTime;
+
+before(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tracecomb-trace-"));
+  const out = join(dir, "trace.mjs");
+  await build({ entryPoints: [fileURLToPath(new URL("../src/trace.ts", import.meta.url))], bundle: true, format: "esm", outfile: out, logLevel: "silent" });
+  ({ buildTree, visibleRows, parseTime } = await import(pathToFileURL(out).href));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const span = (id, parent, ms, dur, extra = {}) => ({
+  "trace.span_id": id,
+  "trace.parent_id": parent,
+  name: "s" + id,
+  "service.name": "svc",
+  timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, ms)).toISOString(),
+  duration_ms: dur,
+  ...extra,
+});
+
+test("parseTime keeps digits past the millisecond and reads epoch numbers", () => {
+  const cases = [
+    ["2026-01-01T00:00:00.123456789Z", Date.UTC(2026, 0, 1) + 123.456789],
+    ["2026-01-01T00:00:00Z", Date.UTC(2026, 0, 1)],
+    ["2026-01-01T01:00:00.5+01:00", Date.UTC(2026, 0, 1) + 500],
+    [1767225600, 1767225600000],
+    [1767225600123, 1767225600123],
+  ];
+  for (const [in_, want] of cases) assert.ok(Math.abs(parseTime(in_) - want) < 1e-6, `${in_}: ${parseTime(in_)} != ${want}`);
+  assert.ok(Number.isNaN(parseTime(undefined)));
+});
+
+test("buildTree nests children in start order, attaches span events and links, and marks errors", () => {
+  const t = buildTree([
+    span("b", "a", 20, 5),
+    span("a", "", 0, 100),
+    span("c", "a", 10, 5, { error: true }),
+    { "meta.annotation_type": "span_event", "trace.parent_id": "c", name: "retry", timestamp: "2026-01-01T00:00:00.012Z" },
+    { "meta.annotation_type": "link", "trace.parent_id": "b", "trace.link.trace_id": "x" },
+    span("d", "c", 11, 1, { status_code: 2 }),
+  ]);
+  assert.equal(t.spans.length, 4);
+  assert.deepEqual(t.roots.map((s) => s.id), ["a"]);
+  assert.deepEqual(t.roots[0].children.map((s) => s.id), ["c", "b"]);
+  const c = t.roots[0].children[0];
+  assert.equal(c.events.length, 1);
+  assert.equal(t.roots[0].children[1].links.length, 1);
+  assert.deepEqual(t.spans.filter((s) => s.error).map((s) => s.id).sort(), ["c", "d"]);
+  assert.equal(t.roots[0].count, 4);
+  assert.equal(c.children[0].depth, 2);
+  assert.equal(t.end - t.start, 100);
+});
+
+test("orphans become roots and parent cycles do not loop", () => {
+  const t = buildTree([span("x", "missing", 5, 1), span("p", "q", 0, 1), span("q", "p", 1, 1), span("r", "", 2, 1)]);
+  assert.equal(t.spans.length, 4);
+  const ids = visibleRows(t.roots, new Set()).map((s) => s.id).sort();
+  assert.deepEqual(ids, ["p", "q", "r", "x"]);
+});
+
+test("visibleRows hides collapsed subtrees", () => {
+  const t = buildTree([span("a", "", 0, 10), span("b", "a", 1, 1), span("c", "b", 2, 1), span("d", "a", 3, 1)]);
+  const b = t.spans.find((s) => s.id === "b");
+  assert.deepEqual(visibleRows(t.roots, new Set()).map((s) => s.id), ["a", "b", "c", "d"]);
+  assert.deepEqual(visibleRows(t.roots, new Set([b])).map((s) => s.id), ["a", "b", "d"]);
+});
+
+test("a 10,000-deep chain builds without recursion", () => {
+  const evs = [span("0", "", 0, 1)];
+  for (let i = 1; i < 10000; i++) evs.push(span(String(i), String(i - 1), i, 1));
+  const t = buildTree(evs);
+  assert.equal(t.roots.length, 1);
+  assert.equal(t.roots[0].count, 10000);
+  assert.equal(visibleRows(t.roots, new Set()).length, 10000);
+});
