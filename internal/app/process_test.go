@@ -43,6 +43,24 @@ func tracecombBinary(t *testing.T) string {
 	return binPath
 }
 
+// syncBuffer is a bytes.Buffer safe to read while the process writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 type buildError struct{ out []byte }
 
 func (e *buildError) Error() string { return "go build: " + string(e.out) }
@@ -50,7 +68,7 @@ func (e *buildError) Error() string { return "go build: " + string(e.out) }
 type proc struct {
 	cmd    *exec.Cmd
 	addrs  map[string]string
-	stdout *bytes.Buffer
+	stdout *syncBuffer
 	exited chan error
 }
 
@@ -62,7 +80,7 @@ func startProc(t *testing.T, dataDir string, extra ...string) *proc {
 		"--http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0", "--xray-addr", "127.0.0.1:0", "--ui-addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(tracecombBinary(t), args...)
 	cmd.Env = os.Environ()
-	stdout := &bytes.Buffer{}
+	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
