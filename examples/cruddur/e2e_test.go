@@ -1,7 +1,8 @@
-// End-to-end test of the lesson: tracecomb and the Cruddur backend built
+// End-to-end tests of the lesson: tracecomb and the Cruddur backend built
 // and started as separate processes on free ports, wired with the lesson's
-// variables, every route called, and the OpenTelemetry spans read back
-// through tracecomb's trace API.
+// variables; every route called and the OpenTelemetry spans read back
+// through tracecomb's trace API (this file), and the lesson's X-Ray steps
+// run with the aws CLI against tracecomb's daemon door (e2e_xray_test.go).
 package cruddur_test
 
 import (
@@ -190,7 +191,9 @@ func TestLessonEndToEnd(t *testing.T) {
 	if now, _ := custom["app.now"].(string); !strings.HasSuffix(now, "+00:00") {
 		t.Errorf("app.now %v", custom["app.now"])
 	}
-	client := find(home, kind("client"))
+	// The OTel client span (the X-Ray subsegment of the same call is a
+	// client span too, named after the host).
+	client := find(home, kind("client"), named("HTTP GET"))
 	if client == nil {
 		t.Fatalf("no client span in %v", home)
 	}
