@@ -128,6 +128,9 @@ func (a *App) Start(ctx context.Context) error {
 	mux := http.NewServeMux()
 	registerOTLPHTTP(mux, deps)
 	honeycomb.Register(mux, honeycomb.Deps{Auth: a.registry, Store: a.store, Logger: a.logger})
+	if err := a.registerQuery(mux); err != nil {
+		return err
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }) //nolint:errcheck
 	if err := a.registerXRay(ctx, mux); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/query"
 )
 
 const usage = `tracecomb: Honeycomb-compatible OTLP endpoint and AWS X-Ray daemon + API, one store.
@@ -21,6 +22,9 @@ Usage:
                                           create an API key (or an AWS access key pair)
   tracecomb keys list                     list keys (never their secrets)
   tracecomb keys revoke ID                revoke a key by id (effective within a second)
+  tracecomb query [-d DATASET] 'COUNT, P99(duration_ms) WHERE … GROUP BY … LAST 1h'
+                                          run a query against a running server
+  tracecomb daemon [X-Ray daemon flags]   stand-alone X-Ray daemon forwarding to a server
   tracecomb version
 
 The keys commands work on --data-dir (env TRACECOMB_DATA_DIR, default ./tracecomb-data)
@@ -42,6 +46,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, args[1:], stdout, stderr)
 	case "keys":
 		err = keysCmd(args[1:], stdout, stderr)
+	case "query":
+		err = query.RunCLI(ctx, args[1:], stdout, stderr)
+	case "daemon":
+		err = daemonCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tracecomb", Version)
 	case "help", "-h", "--help":
