@@ -2,6 +2,7 @@ package xray
 
 import (
 	"encoding/json"
+	"math"
 
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/xrayfilter"
@@ -16,7 +17,11 @@ import (
 // with the exceptions of its cause. A call to an aws, remote or sql
 // subsegment that no segment continues ends in the inferred service it
 // stands for. ClientImpacting is true when the root segment carries the
-// flag too. Response-time root causes are not computed.
+// flag too.
+//
+// The response-time root cause follows, from the root segment down, the
+// child (subsegment, or segment continuing a call) that took longest; each
+// entity on the way has its Coverage, its duration over the root's.
 
 type rootCauseException struct {
 	Name    string `json:"Name,omitempty"`
@@ -25,7 +30,8 @@ type rootCauseException struct {
 
 type rootCauseEntity struct {
 	Name       string               `json:"Name"`
-	Exceptions []rootCauseException `json:"Exceptions"`
+	Coverage   *float64             `json:"Coverage,omitempty"`
+	Exceptions []rootCauseException `json:"Exceptions,omitempty"`
 	Remote     bool                 `json:"Remote"`
 }
 
@@ -44,7 +50,7 @@ type rootCause struct {
 }
 
 // rootCauses computes the fault and error root causes of a trace.
-func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs []rootCause) {
+func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs, slow []rootCause) {
 	segs := t.view.Segments
 	idx := make(map[model.SpanID]int, len(segs))
 	for i := range segs {
@@ -114,7 +120,53 @@ func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs []rootCause)
 		}
 		return out
 	}
-	return build(isFault), build(isError)
+	slow = []rootCause{}
+	if root >= 0 {
+		if total, ok := responseTime(&segs[root]); ok && total > 0 {
+			leaf := root
+			for steps := 0; len(children[leaf]) > 0 && steps < len(segs); steps++ {
+				best, bestRT := -1, -1.0
+				for _, c := range children[leaf] {
+					if rt, ok := responseTime(&segs[c]); ok && rt > bestRT {
+						best, bestRT = c, rt
+					}
+				}
+				if best < 0 {
+					break
+				}
+				leaf = best
+			}
+			rc := t.causePath(leaf, parent, segNode, inferredNode, g)
+			for si := range rc.Services {
+				for ei := range rc.Services[si].EntityPath {
+					rc.Services[si].EntityPath[ei].Exceptions = nil
+				}
+			}
+			// Coverage of each entity on the path, in the path's order.
+			var chain []int
+			for i, steps := leaf, 0; i >= 0 && steps <= len(segs); i, steps = parent[i], steps+1 {
+				chain = append([]int{i}, chain...)
+			}
+			k := 0
+			for si := range rc.Services {
+				for ei := range rc.Services[si].EntityPath {
+					var cov float64
+					if k < len(chain) {
+						rt, _ := responseTime(&segs[chain[k]])
+						cov = math.Round(rt/total*1000) / 1000
+					} else { // the inferred service's entity
+						rt, _ := responseTime(&segs[leaf])
+						cov = math.Round(rt/total*1000) / 1000
+					}
+					rc.Services[si].EntityPath[ei].Coverage = &cov
+					k++
+				}
+			}
+			rc.ClientImpacting = true
+			slow = append(slow, rc)
+		}
+	}
+	return build(isFault), build(isError), slow
 }
 
 // causePath is the chain of services from the root down to entity leaf.
@@ -179,7 +231,7 @@ func causeExceptions(doc []byte) []rootCauseException {
 }
 
 // filterRootCauses converts root causes to the filter view.
-func filterRootCauses(fault, errs []rootCause) *xrayfilter.RootCauses {
+func filterRootCauses(fault, errs, slow []rootCause) *xrayfilter.RootCauses {
 	conv := func(list []rootCause) []xrayfilter.Cause {
 		out := make([]xrayfilter.Cause, 0, len(list))
 		for _, rc := range list {
@@ -188,6 +240,9 @@ func filterRootCauses(fault, errs []rootCause) *xrayfilter.RootCauses {
 				cs := xrayfilter.CauseService{Name: s.Name, Names: s.Names, Type: s.Type, AccountID: s.AccountID, Inferred: s.Inferred}
 				for _, e := range s.EntityPath {
 					ce := xrayfilter.CauseEntity{Name: e.Name, Remote: e.Remote}
+					if e.Coverage != nil {
+						ce.Coverage = *e.Coverage
+					}
 					for _, x := range e.Exceptions {
 						ce.Exceptions = append(ce.Exceptions, xrayfilter.CauseException{Name: x.Name, Message: x.Message})
 					}
@@ -199,5 +254,5 @@ func filterRootCauses(fault, errs []rootCause) *xrayfilter.RootCauses {
 		}
 		return out
 	}
-	return &xrayfilter.RootCauses{Fault: conv(fault), Error: conv(errs)}
+	return &xrayfilter.RootCauses{Fault: conv(fault), Error: conv(errs), ResponseTime: conv(slow)}
 }

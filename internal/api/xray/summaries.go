@@ -55,8 +55,7 @@ type availabilityZone struct {
 	Name string `json:"Name"`
 }
 
-// traceSummary is X-Ray's TraceSummary. Response-time root causes are
-// always empty.
+// traceSummary is X-Ray's TraceSummary.
 type traceSummary struct {
 	ID                     string                           `json:"Id"`
 	StartTime              float64                          `json:"StartTime"`
@@ -76,7 +75,7 @@ type traceSummary struct {
 	EntryPoint             *serviceID                       `json:"EntryPoint,omitempty"`
 	FaultRootCauses        []rootCause                      `json:"FaultRootCauses"`
 	ErrorRootCauses        []rootCause                      `json:"ErrorRootCauses"`
-	ResponseTimeRootCauses []struct{}                       `json:"ResponseTimeRootCauses"`
+	ResponseTimeRootCauses []rootCause                      `json:"ResponseTimeRootCauses"`
 	Revision               int                              `json:"Revision"`
 	MatchedEventTime       *float64                         `json:"MatchedEventTime,omitempty"`
 }
@@ -101,7 +100,7 @@ func summarize(t *traceEntities, g *xrayfilter.Graph) traceSummary {
 		AvailabilityZones:      []availabilityZone{},
 		FaultRootCauses:        []rootCause{},
 		ErrorRootCauses:        []rootCause{},
-		ResponseTimeRootCauses: []struct{}{},
+		ResponseTimeRootCauses: []rootCause{},
 		Revision:               1,
 	}
 	// nodeOf[i] is the node of the segment enclosing (sub)segment i.
@@ -352,13 +351,13 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 		}
 		processed++
 		g := xrayfilter.BuildGraph(t.view.Segments)
-		faults, errs := rootCauses(t, &g)
-		t.view.RootCauses = filterRootCauses(faults, errs)
+		faults, errs, slow := rootCauses(t, &g)
+		t.view.RootCauses = filterRootCauses(faults, errs, slow)
 		if filter != nil && !filter.Match(&t.view, resolve) {
 			continue
 		}
 		s := summarize(t, &g)
-		s.FaultRootCauses, s.ErrorRootCauses = faults, errs
+		s.FaultRootCauses, s.ErrorRootCauses, s.ResponseTimeRootCauses = faults, errs, slow
 		if rangeType == "Event" {
 			m := roundMs(matched)
 			s.MatchedEventTime = &m

@@ -178,6 +178,7 @@ func TestTraceOperationsGolden(t *testing.T) {
 		{"summaries_fault", "/TraceSummaries", `{` + win + `, "FilterExpression": "fault OR throttle"}`},
 		{"summaries_otel_edge", "/TraceSummaries", `{` + win + `, "FilterExpression": "edge(\"checkout\", \"inventory\") AND annotation.order_id = \"o-17\""}`},
 		{"summaries_rootcause", "/TraceSummaries", `{` + win + `, "FilterExpression": "rootcause.fault.service { name = \"SNS\" }"}`},
+		{"summaries_rootcause_responsetime", "/TraceSummaries", `{` + win + `, "FilterExpression": "rootcause.responsetime.entity { name = \"render\" AND coverage > 0.3 }"}`},
 		{"summaries_group", "/TraceSummaries", `{` + win + `, "FilterExpression": "group.name = \"frontend-only\""}`},
 		{"summaries_bad_expression", "/TraceSummaries", `{` + win + `, "FilterExpression": ` + jsonString(badExpr) + `}`},
 		{"summaries_event_range", "/TraceSummaries", `{"StartTime": 1795608030.1, "EndTime": 1795608031, "TimeRangeType": "Event"}`},
