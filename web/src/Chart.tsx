@@ -3,10 +3,10 @@
 import { useEffect, useRef } from "react";
 import * as echarts from "echarts/core";
 import { LineChart, HeatmapChart } from "echarts/charts";
-import { GridComponent, TooltipComponent, LegendComponent, VisualMapComponent, DataZoomComponent } from "echarts/components";
+import { GridComponent, TooltipComponent, LegendComponent, VisualMapComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 
-echarts.use([LineChart, HeatmapChart, GridComponent, TooltipComponent, LegendComponent, VisualMapComponent, DataZoomComponent, CanvasRenderer]);
+echarts.use([LineChart, HeatmapChart, GridComponent, TooltipComponent, LegendComponent, VisualMapComponent, CanvasRenderer]);
 
 export interface LineSeries {
   name: string;

@@ -1,3 +1,5 @@
+import { hc } from "./api";
+
 // Honeycomb query specs as the query builder edits them, and the pieces of
 // a result it draws.
 
@@ -124,3 +126,16 @@ export function groupKey(breakdowns: string[], data: Record<string, unknown>): s
 export function groupFilters(breakdowns: string[], data: Record<string, unknown>): Filter[] {
   return breakdowns.map((b) => (data[b] === null || data[b] === undefined ? { column: b, op: "does-not-exist" } : { column: b, op: "=", value: data[b] }));
 }
+
+// runQuery creates the query, runs it and polls until complete.
+export async function runQuery(dataset: string, spec: Spec, opts: { disable_series?: boolean } = {}): Promise<ResultData> {
+  const q = await hc.post<{ id: string }>(`/1/queries/${encodeURIComponent(dataset)}`, spec);
+  let r = await hc.post<QueryResult>(`/1/query_results/${encodeURIComponent(dataset)}`, { query_id: q.id, ...opts });
+  for (let i = 0; !r.complete && i < 100; i++) {
+    await new Promise((res) => setTimeout(res, 250));
+    r = await hc.get<QueryResult>(`/1/query_results/${encodeURIComponent(dataset)}/${r.id}`);
+  }
+  if (!r.complete || !r.data) throw new Error("the query did not complete");
+  return r.data;
+}
+

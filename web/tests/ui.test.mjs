@@ -81,6 +81,10 @@ test("home lists the datasets and shows the add-your-data settings", async () =>
   const table = p.getByTestId("datasets");
   await table.getByText("frontend", { exact: true }).waitFor();
   await table.getByText("backend", { exact: true }).waitFor();
+  // Recent activity comes from the query API, when this build serves it.
+  const probe = await api(server, "POST", "/1/queries/frontend", { calculations: [{ op: "COUNT" }] });
+  const cell = table.locator("tr", { hasText: "frontend" }).getByTestId("recent-count");
+  await cell.getByText(probe.status === 404 ? "–" : "2", { exact: true }).waitFor();
   const snippet = await p.getByTestId("snippet").innerText();
   assert.match(snippet, new RegExp(`OTEL_EXPORTER_OTLP_ENDPOINT=http://${server.http.replace(/\./g, "\\.")}`));
   assert.match(snippet, /OTEL_EXPORTER_OTLP_HEADERS=x-honeycomb-team=<YOUR_API_KEY>/);

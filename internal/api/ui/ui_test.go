@@ -324,3 +324,45 @@ func TestLoopbackHost(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkForwardAPI(b *testing.B) {
+	reg, err := auth.Open(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := reg.Bootstrap(""); err != nil {
+		b.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	honeycomb.Register(mux, honeycomb.Deps{Auth: reg})
+	h := New(Config{Open: true, Assets: fstest.MapFS{"index.html": {Data: []byte("x")}}}, Deps{API: mux, Registry: reg})
+	r := httptest.NewRequest("GET", "/ui-api/hc/1/auth", nil)
+	r.Host = "127.0.0.1:8080"
+	r.Header.Set(HeaderUI, "1")
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+func BenchmarkAsset(b *testing.B) {
+	reg, err := auth.Open(b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := New(Config{Open: true, Assets: fstest.MapFS{"index.html": {Data: []byte("x")}, "assets/a.js": {Data: make([]byte, 64<<10)}}}, Deps{Registry: reg})
+	r := httptest.NewRequest("GET", "/assets/a.js", nil)
+	r.Host = "localhost"
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}

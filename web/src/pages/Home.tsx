@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { hc, post, type Dataset, type KeyInfo, type Session } from "../api";
 import { Link, navigate } from "../router";
 import { CopyButton, ErrorBox, fmtAgo } from "../ui";
+import { runQuery } from "../querySpec";
 
 function queryHref(dataset: string, q?: object) {
   const p = new URLSearchParams({ dataset });
@@ -14,9 +15,30 @@ export function Home({ session }: { session: Session }) {
   const [err, setErr] = useState<unknown>(null);
   const [traceId, setTraceId] = useState("");
 
+  const [counts, setCounts] = useState<Record<string, number | null>>({});
   useEffect(() => {
     hc.get<Dataset[]>("/1/datasets").then(setDatasets, setErr);
   }, []);
+  // Spans in the last hour per dataset, when the query API is there.
+  useEffect(() => {
+    if (!datasets) return;
+    let cancelled = false;
+    (async () => {
+      for (const d of datasets.slice(0, 30)) {
+        try {
+          const r = await runQuery(d.slug, { calculations: [{ op: "COUNT" }], time_range: 3600 }, { disable_series: true });
+          const n = Number(r.results[0]?.data["COUNT"] ?? 0);
+          if (!cancelled) setCounts((c) => ({ ...c, [d.slug]: n }));
+        } catch {
+          if (!cancelled) setCounts((c) => ({ ...c, [d.slug]: null }));
+          return;
+        }
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [datasets]);
 
   const sorted = [...(datasets ?? [])].sort((a, b) => (b.last_written_at ?? "").localeCompare(a.last_written_at ?? ""));
 
@@ -34,6 +56,7 @@ export function Home({ session }: { session: Session }) {
               <tr>
                 <th>Dataset</th>
                 <th>Last event</th>
+                <th className="num">Events, last hour</th>
                 <th>Columns</th>
                 <th>Created</th>
                 <th></th>
@@ -46,6 +69,7 @@ export function Home({ session }: { session: Session }) {
                     <Link href={queryHref(d.slug)}>{d.name}</Link>
                   </td>
                   <td title={d.last_written_at ?? ""}>{fmtAgo(d.last_written_at)}</td>
+                  <td className="num" data-testid="recent-count">{counts[d.slug] === undefined ? "…" : counts[d.slug] === null ? "–" : counts[d.slug]}</td>
                   <td>{d.regular_columns_count ?? "–"}</td>
                   <td title={d.created_at}>{fmtAgo(d.created_at)}</td>
                   <td className="actions">

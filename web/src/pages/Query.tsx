@@ -6,7 +6,7 @@ import { HeatmapChartView, TimeChart, type LineSeries } from "../Chart";
 import {
   CALC_OPS, FILTER_OPS, HAVING_OPS, NO_VALUE_OPS, TIME_RANGES, UNARY_OPS,
   clean, filterValueText, groupFilters, groupKey, isHeatmap, label, parseFilterValue,
-  type Filter, type QueryResult, type ResultData, type Spec,
+  runQuery, type Filter, type ResultData, type Spec,
 } from "../querySpec";
 
 const DEFAULT_SPEC: Spec = { calculations: [{ op: "COUNT" }], time_range: 7200 };
@@ -18,18 +18,6 @@ const TRACES_SPEC: Spec = {
   limit: 50,
   time_range: 3600,
 };
-
-// runQuery creates the query, runs it and polls until complete.
-async function runQuery(dataset: string, spec: Spec, opts: { disable_series?: boolean } = {}): Promise<ResultData> {
-  const q = await hc.post<{ id: string }>(`/1/queries/${encodeURIComponent(dataset)}`, spec);
-  let r = await hc.post<QueryResult>(`/1/query_results/${encodeURIComponent(dataset)}`, { query_id: q.id, ...opts });
-  for (let i = 0; !r.complete && i < 100; i++) {
-    await new Promise((res) => setTimeout(res, 250));
-    r = await hc.get<QueryResult>(`/1/query_results/${encodeURIComponent(dataset)}/${r.id}`);
-  }
-  if (!r.complete || !r.data) throw new Error("the query did not complete");
-  return r.data;
-}
 
 export function queryURL(dataset: string, spec: Spec, path = "/query") {
   return path + "?" + new URLSearchParams({ dataset, q: JSON.stringify(spec) }).toString();
