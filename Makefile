@@ -46,3 +46,25 @@ web: web/node_modules/.package-lock.json ## build the web UI into internal/web/d
 
 web-test: web ## browser tests: real tracecomb binary, OTel JS SDK, Chromium via playwright-core
 	cd web && npm test
+
+# --- benchmarks: tracecomb and Jaeger v2 side by side (bench/, its own module) ---
+# Jaeger is built from its Go module on first use (several minutes on 2 cores)
+# and cached in bench/.cache/.
+.PHONY: bench bench-quick bench-bins
+BENCH_CACHE := bench/.cache
+BENCH_FLAGS ?=
+
+$(BENCH_CACHE)/jaeger: bench/go.mod bench/go.sum
+	mkdir -p $(BENCH_CACHE)
+	cd bench && $(GO) build -o .cache/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
+
+bench-bins: $(BENCH_CACHE)/jaeger
+	$(GO) build -o $(BENCH_CACHE)/tracecomb ./cmd/tracecomb
+	cd bench && $(GO) build -o .cache/tcbench ./cmd/tcbench
+
+bench: bench-bins ## full comparison; writes docs/benchmarks.md and docs/bench/throughput.svg
+	cd bench && .cache/tcbench -tracecomb .cache/tracecomb -jaeger .cache/jaeger \
+		-out ../docs/benchmarks.md -plot ../docs/bench/throughput.svg -plot-ref bench/throughput.svg $(BENCH_FLAGS)
+
+bench-quick: bench-bins ## small workload, one repetition, one line per ratio (under a minute once built)
+	cd bench && .cache/tcbench -quick -tracecomb .cache/tracecomb -jaeger .cache/jaeger $(BENCH_FLAGS)

@@ -28,10 +28,10 @@ func main() {
 	plot := flag.String("plot", "", "write the throughput SVG here")
 	plotRef := flag.String("plot-ref", "bench/throughput.svg", "the SVG's path as the report links it")
 	quick := flag.Bool("quick", false, "small workload, one repetition; print the ratios")
-	spans := flag.Int("spans", 500_000, "spans sent over OTLP/HTTP per system and repetition")
-	grpcSpans := flag.Int("grpc-spans", 100_000, "spans sent over OTLP/gRPC after the HTTP ones")
+	spans := flag.Int("spans", 200_000, "spans sent over OTLP/HTTP per system and repetition")
+	grpcSpans := flag.Int("grpc-spans", 40_000, "spans sent over OTLP/gRPC after the HTTP ones")
 	reps := flag.Int("reps", 3, "repetitions")
-	lookups := flag.Int("lookups", 200, "trace-by-id lookups per run")
+	lookups := flag.Int("lookups", 100, "trace-by-id lookups per run")
 	searches := flag.Int("searches", 30, "searches per run")
 	conc := flag.Int("concurrency", 4, "concurrent exporters")
 	only := flag.String("systems", strings.Join(systems, ","), "systems to run, comma-separated")
@@ -122,8 +122,9 @@ func run(ctx context.Context, tcBin, jBin string, sz sizes) (*report, error) {
 				s.kill()
 				return nil, fmt.Errorf("rep %d %s: %w (logs in %s)", r+1, name, err, dir)
 			}
-			log.Printf("rep %d: %s: %.0f spans/s (HTTP), %.0f (gRPC), %.2f CPU s/100k, %.0f MB, %.1f B/span, by id p50 %.2f ms, search p50 %.2f ms %s",
-				r+1, name, f.HTTPSpansPS, f.GRPCSpansPS, f.CPUPer100k, f.PeakRSSMB, f.DiskPerSpan, f.ByIDP50, f.SearchP50, f.SearchNote)
+			log.Printf("rep %d: %s: %.0f spans/s (HTTP), %.0f (gRPC), %.2f CPU s/100k, %.0f MB, %.1f B/span, by id p50 %.2f ms, search p50 %.2f ms %s; found %d/%d by id, %d/%d searches; rejected %d errored %d pushbacks %d %s",
+				r+1, name, f.HTTPSpansPS, f.GRPCSpansPS, f.CPUPer100k, f.PeakRSSMB, f.DiskPerSpan, f.ByIDP50, f.SearchP50, f.SearchNote,
+				f.ByIDFound, f.ByIDTotal, f.SearchFound, f.SearchTotal, f.Rejected, f.Errored, f.Pushbacks, f.FirstErr)
 			rep.Runs[name] = append(rep.Runs[name], f)
 			os.RemoveAll(dir)
 		}
