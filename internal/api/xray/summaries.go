@@ -324,8 +324,10 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 	}
 	resolve := o.groupResolver(ctx, env)
 	var hints xrayfilter.Hints
+	needCauses := false // the filter reads root causes
 	if filter != nil {
 		hints = filter.Hints()
+		needCauses = readsRootCauses(filter.Root)
 	}
 	processed := 0
 	var sums []traceSummary
@@ -351,10 +353,16 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 		}
 		processed++
 		g := xrayfilter.BuildGraph(t.view.Segments)
-		faults, errs, slow := rootCauses(t, &g)
-		t.view.RootCauses = filterRootCauses(faults, errs, slow)
+		var faults, errs, slow []rootCause
+		if needCauses {
+			faults, errs, slow = rootCauses(t, &g)
+			t.view.RootCauses = filterRootCauses(faults, errs, slow)
+		}
 		if filter != nil && !filter.Match(&t.view, resolve) {
 			continue
+		}
+		if !needCauses {
+			faults, errs, slow = rootCauses(t, &g)
 		}
 		s := summarize(t, &g)
 		s.FaultRootCauses, s.ErrorRootCauses, s.ResponseTimeRootCauses = faults, errs, slow
@@ -460,6 +468,26 @@ func hintsExclude(h xrayfilter.Hints, evs []model.Event) bool {
 		if !found {
 			return true
 		}
+	}
+	return false
+}
+
+// readsRootCauses reports whether an expression may read root causes
+// (rootcause predicates, or a group whose expression might).
+func readsRootCauses(n xrayfilter.Node) bool {
+	switch n := n.(type) {
+	case *xrayfilter.And:
+		return readsRootCauses(n.Left) || readsRootCauses(n.Right)
+	case *xrayfilter.Or:
+		return readsRootCauses(n.Left) || readsRootCauses(n.Right)
+	case *xrayfilter.Not:
+		return readsRootCauses(n.X)
+	case *xrayfilter.Service:
+		return n.Filter != nil && readsRootCauses(n.Filter)
+	case *xrayfilter.Edge:
+		return n.Filter != nil && readsRootCauses(n.Filter)
+	case *xrayfilter.RootCause, *xrayfilter.RootCauseJSON, *xrayfilter.Group:
+		return true
 	}
 	return false
 }
