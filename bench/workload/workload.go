@@ -60,6 +60,10 @@ type Batch struct {
 type Generator struct {
 	rng *rand.Rand
 	now func() time.Time
+	// next and step, when step > 0, give trace k the start next+k*step,
+	// spreading traces evenly over a window as a steady stream would.
+	next time.Time
+	step time.Duration
 }
 
 // New returns a generator seeded with seed.
@@ -105,6 +109,10 @@ func (g *Generator) Traces(n int) (*coltracepb.ExportTraceServiceRequest, Sample
 		var tid [16]byte
 		g.id(tid[:])
 		start := base.Add(time.Duration(g.rng.IntN(1000)) * time.Millisecond)
+		if g.step > 0 {
+			start = g.next
+			g.next = g.next.Add(g.step)
+		}
 		var parent []byte
 		for s := 0; s < SpansPerTrace; s++ {
 			sid := make([]byte, 8)
@@ -144,9 +152,17 @@ func (g *Generator) Traces(n int) (*coltracepb.ExportTraceServiceRequest, Sample
 	return req, sample
 }
 
+// Window is the time the traces of one Batches call are spread over,
+// ending now: the timestamps of a steady stream, not of one burst.
+const Window = 30 * time.Minute
+
 // Batches generates batches of tracesPerBatch traces until at least spans
-// spans, encoded, with one sample per batch.
+// spans, encoded, with one sample per batch. Trace start times are spread
+// evenly over the Window before now.
 func (g *Generator) Batches(spans, tracesPerBatch int) ([]Batch, []Sample, error) {
+	traces := max(1, (spans+SpansPerTrace-1)/SpansPerTrace)
+	g.next, g.step = g.now().Add(-Window), Window/time.Duration(traces)
+	defer func() { g.step = 0 }()
 	var out []Batch
 	var samples []Sample
 	for total := 0; total < spans; {

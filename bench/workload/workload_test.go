@@ -103,6 +103,9 @@ func TestBatchesRoundTrip(t *testing.T) {
 		if total < tt.spans {
 			t.Errorf("total %d < %d", total, tt.spans)
 		}
+		if total > tt.spans+tt.per*SpansPerTrace {
+			t.Errorf("total %d < %d", total, tt.spans)
+		}
 	}
 }
 
@@ -147,5 +150,27 @@ func TestXRaySegment(t *testing.T) {
 	}
 	if len(d) > 64*1024 {
 		t.Errorf("datagram of %d bytes exceeds 64 KiB", len(d))
+	}
+}
+
+func TestBatchesSpreadOverWindow(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	g := New(9)
+	g.now = func() time.Time { return now }
+	bs, _, err := g.Batches(1000, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, last coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(bs[0].Body, &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := proto.Unmarshal(bs[len(bs)-1].Body, &last); err != nil {
+		t.Fatal(err)
+	}
+	lo := time.Unix(0, int64(first.ResourceSpans[0].ScopeSpans[0].Spans[0].StartTimeUnixNano))
+	hi := time.Unix(0, int64(last.ResourceSpans[0].ScopeSpans[0].Spans[0].StartTimeUnixNano))
+	if !lo.Equal(now.Add(-Window)) || hi.Before(now.Add(-Window/10)) || hi.After(now) {
+		t.Errorf("traces start from %v to %v, want the %v before %v", lo, hi, Window, now)
 	}
 }
