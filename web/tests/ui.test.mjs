@@ -360,6 +360,15 @@ test("X-Ray: filter errors point at their column; groups and sampling rules are 
     assert.equal(rule.SamplingRule.ServiceName, "frontend");
     assert.equal(rule.SamplingRule.Priority, 100);
   }
+  // Edit, then delete.
+  const ruleRow = p.getByTestId("rules").locator('tr[data-rule="checkout-rule"]');
+  await ruleRow.getByRole("button", { name: "Edit" }).click();
+  await p.locator("input[name=FixedRate]").fill("0.5");
+  await p.getByRole("button", { name: "Save rule" }).click();
+  await ruleRow.getByText("50.0%").waitFor();
+  p.once("dialog", (d) => d.accept());
+  await ruleRow.getByRole("button", { name: "Delete" }).click();
+  await ruleRow.waitFor({ state: "detached" });
   await p.close();
 });
 
