@@ -36,6 +36,13 @@ type Config struct {
 	// MemoryLimit is DuckDB's memory_limit, e.g. "512MB"; "" keeps DuckDB's
 	// default (80% of RAM).
 	MemoryLimit string
+	// DisabledCompression is DuckDB's disabled_compression_methods. Default
+	// "fsst": FSST-compressed strings are ~2× smaller than dictionary ones
+	// here, but fetching one vector of an FSST segment decodes the segment
+	// from its start, which made reading a trace's rows (all attribute
+	// columns at a random place) 10–25× slower. "none" keeps DuckDB's
+	// defaults.
+	DisabledCompression string
 	// CatalogFlushInterval is how often the datasets' and columns'
 	// last-written times are persisted (they move in memory with every
 	// Write; new datasets and columns are persisted with the Write that
@@ -52,6 +59,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.MaxAttributeColumns <= 0 {
 		c.MaxAttributeColumns = 1000
+	}
+	if c.DisabledCompression == "" {
+		c.DisabledCompression = "fsst"
 	}
 	if c.CatalogFlushInterval <= 0 {
 		c.CatalogFlushInterval = 5 * time.Second
@@ -128,6 +138,11 @@ func (s *Store) init(ctx context.Context) error {
 	if s.cfg.MemoryLimit != "" {
 		if _, err := s.db.ExecContext(ctx, "SET GLOBAL memory_limit = '"+escapeLiteral(s.cfg.MemoryLimit)+"'"); err != nil {
 			return fmt.Errorf("duckdb store: set memory_limit: %w", err)
+		}
+	}
+	if s.cfg.DisabledCompression != "none" {
+		if _, err := s.db.ExecContext(ctx, "SET GLOBAL disabled_compression_methods = '"+escapeLiteral(s.cfg.DisabledCompression)+"'"); err != nil {
+			return fmt.Errorf("duckdb store: set disabled_compression_methods: %w", err)
 		}
 	}
 	if err := s.migrate(ctx); err != nil {

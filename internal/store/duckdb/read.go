@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -195,16 +196,16 @@ func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]mode
 	return out, nil
 }
 
-// ScanSQL compiles a scan into SQL and parameters; ok is false when the scan
-// can match nothing (unknown environment or datasets).
-func scanSQL(e *envReg, q store.ScanQuery) (query string, args []any, attrs []*attrCol, ok bool, err error) {
-	var where []string
+// scanWhere compiles a scan's conditions; ok is false when the scan can
+// match nothing (unknown datasets).
+func scanWhere(e *envReg, q store.ScanQuery) (where string, args []any, ok bool, err error) {
+	var conds []string
 	if !q.Start.IsZero() {
-		where = append(where, "ts >= ?")
+		conds = append(conds, "ts >= ?")
 		args = append(args, q.Start.UnixNano())
 	}
 	if !q.End.IsZero() {
-		where = append(where, "ts < ?")
+		conds = append(conds, "ts < ?")
 		args = append(args, q.End.UnixNano())
 	}
 	if len(q.Datasets) > 0 {
@@ -217,9 +218,9 @@ func scanSQL(e *envReg, q store.ScanQuery) (query string, args []any, attrs []*a
 			}
 		}
 		if len(ids) == 0 {
-			return "", nil, nil, false, nil
+			return "", nil, false, nil
 		}
-		where = append(where, "ds IN ("+strings.Join(ids, ", ")+")")
+		conds = append(conds, "ds IN ("+strings.Join(ids, ", ")+")")
 	}
 	if len(q.TraceIDs) > 0 {
 		var ors []string
@@ -228,27 +229,34 @@ func scanSQL(e *envReg, q store.ScanQuery) (query string, args []any, attrs []*a
 			ors = append(ors, "(trace_hi = ? AND trace_lo = ?)")
 			args = append(args, tk.hi, tk.lo)
 		}
-		where = append(where, "("+strings.Join(ors, " OR ")+")")
+		conds = append(conds, "("+strings.Join(ors, " OR ")+")")
 	}
 	if len(q.Filters) > 0 {
 		f, fargs, err := dialect.Where(q.Filters, q.Combination, resolver(e))
 		if err != nil {
-			return "", nil, nil, false, err
+			return "", nil, false, err
 		}
-		where = append(where, f)
+		conds = append(conds, f)
 		args = append(args, fargs...)
 	}
+	if len(conds) == 0 {
+		return "TRUE", args, true, nil
+	}
+	return strings.Join(conds, " AND "), args, true, nil
+}
+
+// scanSQL compiles a scan into one query selecting whole rows.
+func scanSQL(e *envReg, q store.ScanQuery) (query string, args []any, attrs []*attrCol, ok bool, err error) {
+	where, args, ok, err := scanWhere(e, q)
+	if !ok || err != nil {
+		return "", nil, nil, ok, err
+	}
 	list, attrs := selectList(e)
-	var sb strings.Builder
-	sb.WriteString("SELECT " + list + " FROM " + e.eventsTable())
-	if len(where) > 0 {
-		sb.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
-	sb.WriteString(" ORDER BY ts DESC, rowid DESC")
+	query = "SELECT " + list + " FROM " + e.eventsTable() + " WHERE " + where + " ORDER BY ts DESC, rowid DESC"
 	if q.Limit > 0 {
-		fmt.Fprintf(&sb, " LIMIT %d", q.Limit)
+		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
-	return sb.String(), args, attrs, true, nil
+	return query, args, attrs, true, nil
 }
 
 // Scan streams matching events newest first.
@@ -264,22 +272,34 @@ func (s *Store) Scan(ctx context.Context, env string, q store.ScanQuery) iter.Se
 			release()
 			return
 		}
-		query, args, attrs, ok, err := scanSQL(e, q)
-		if err != nil {
+		var rows *sql.Rows
+		var attrs []*attrCol
+		var err error
+		done := func() {}
+		if q.Limit > 0 {
+			var d func()
+			rows, attrs, d, err = s.scanTopN(ctx, e, q, release)
+			if d != nil {
+				done = d
+			}
+		} else {
+			var query string
+			var args []any
+			var ok bool
+			query, args, attrs, ok, err = scanSQL(e, q)
+			if err == nil && ok {
+				rows, err = s.db.QueryContext(ctx, query, args...)
+			}
 			release()
+		}
+		if err != nil {
 			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
 			return
 		}
-		if !ok {
-			release()
+		if rows == nil {
 			return
 		}
-		rows, err := s.db.QueryContext(ctx, query, args...)
-		release()
-		if err != nil {
-			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
-			return
-		}
+		defer done()
 		defer rows.Close()
 		dec := newDecoder(e, attrs)
 		for rows.Next() {
@@ -296,6 +316,54 @@ func (s *Store) Scan(ctx context.Context, env string, q store.ScanQuery) iter.Se
 			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
 		}
 	}
+}
+
+// scanTopN runs a limited scan in two steps in one transaction: the row
+// ids of the newest matches (reading only the filter columns and ts), then
+// those rows whole. Sorting whole wide rows to keep the newest few is what
+// made a one-step limited scan slow. It calls release once its snapshot
+// is taken.
+func (s *Store) scanTopN(ctx context.Context, e *envReg, q store.ScanQuery, release func()) (*sql.Rows, []*attrCol, func(), error) {
+	where, args, ok, err := scanWhere(e, q)
+	if err != nil || !ok {
+		release()
+		return nil, nil, nil, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	ids, err := func() ([]string, error) {
+		defer release()
+		rows, err := tx.QueryContext(ctx, "SELECT rowid FROM "+e.eventsTable()+" WHERE "+where+
+			fmt.Sprintf(" ORDER BY ts DESC, rowid DESC LIMIT %d", q.Limit), args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var ids []string
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ids = append(ids, strconv.FormatInt(id, 10))
+		}
+		return ids, rows.Err()
+	}()
+	if err != nil || len(ids) == 0 {
+		_ = tx.Rollback()
+		return nil, nil, nil, err
+	}
+	list, attrs := selectList(e)
+	rows, err := tx.QueryContext(ctx, "SELECT "+list+" FROM "+e.eventsTable()+" WHERE rowid IN ("+
+		strings.Join(ids, ", ")+") ORDER BY ts DESC, rowid DESC")
+	if err != nil {
+		_ = tx.Rollback()
+		return nil, nil, nil, err
+	}
+	return rows, attrs, func() { _ = rows.Close(); _ = tx.Rollback() }, nil
 }
 
 // decoder turns result rows of selectList into events.
