@@ -42,13 +42,13 @@ function useChart(option: echarts.EChartsCoreOption, onClick: (p: any) => void) 
   return el;
 }
 
-export function TimeChart({ title, series, onPoint }: { title: string; series: LineSeries[]; onPoint: (p: PointClick) => void }) {
+export function TimeChart({ title, series, range, onPoint }: { title: string; series: LineSeries[]; range?: [number, number]; onPoint: (p: PointClick) => void }) {
   const option = {
     animation: false,
     tooltip: { trigger: "axis", confine: true },
     legend: { type: "scroll", bottom: 0 },
     grid: { left: 60, right: 20, top: 20, bottom: 50 },
-    xAxis: { type: "time" },
+    xAxis: { type: "time", ...(range ? { min: range[0], max: range[1] } : {}) },
     yAxis: { type: "value", scale: false },
     series: series.map((s) => ({ name: s.name, type: "line", showSymbol: s.points.length < 60, symbolSize: 6, connectNulls: false, data: s.points })),
   };

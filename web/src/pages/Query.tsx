@@ -309,6 +309,13 @@ function Results({ dataset, spec, data, onDrill }: { dataset: string; spec: Spec
   const times = useMemo(() => [...new Set(data.series.map((s) => Date.parse(s.time)))].sort((a, b) => a - b), [data]);
   const step = times.length > 1 ? times[1] - times[0] : (spec.time_range ?? 7200) * 1000;
 
+  // The x axis spans the query's window, not only the buckets with data.
+  const range = useMemo<[number, number]>(() => {
+    if (spec.start_time !== undefined && spec.end_time !== undefined) return [spec.start_time * 1000, spec.end_time * 1000];
+    const end = spec.end_time !== undefined ? spec.end_time * 1000 : Date.now();
+    const span = (spec.time_range ?? 7200) * 1000;
+    return spec.start_time !== undefined ? [spec.start_time * 1000, spec.start_time * 1000 + span] : [end - span, end];
+  }, [spec, data]);
   const charts = calcs.map((c) => {
     const l = label(c);
     if (c.op === "HEATMAP") {
@@ -367,6 +374,7 @@ function Results({ dataset, spec, data, onDrill }: { dataset: string; spec: Spec
         key={l}
         title={l}
         series={series}
+        range={range}
         onPoint={(p) =>
           onDrill({
             title: `${p.series} at ${new Date(p.time).toISOString().slice(11, 19)}`,
