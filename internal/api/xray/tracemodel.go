@@ -50,10 +50,19 @@ type traceEntities struct {
 func assembleTrace(id model.TraceID, events []model.Event, full bool) *traceEntities {
 	t := &traceEntities{id: id, view: xrayfilter.Trace{ID: id}}
 	idx := make(map[model.SpanID]int, len(events))
+	bridged, reparent := bridgedSpans(events)
 	for i := range events {
 		ev := &events[i]
 		if !ev.IsSpan() || ev.SpanID.IsZero() {
 			continue
+		}
+		if _, ok := bridged[ev.SpanID]; ok {
+			continue
+		}
+		if p, ok := reparent[ev.SpanID]; ok {
+			e := *ev
+			e.ParentID = p
+			ev = &e
 		}
 		var ent entity
 		switch {
@@ -76,6 +85,54 @@ func assembleTrace(id model.TraceID, events []model.Event, full bool) *traceEnti
 		t.view.Segments = append(t.view.Segments, ent.seg)
 	}
 	return t
+}
+
+// bridgedSpans finds the requests that an app traced twice, with an
+// OpenTelemetry server span and, inside it, an X-Ray segment of the same
+// service (both SDKs sharing the trace, as the Cruddur backend does). The
+// X-Ray view keeps one of the two — the X-Ray segment, which is what the
+// SDK meant X-Ray to see — so the service graph counts each request once.
+// It returns the OTel span ids to leave out and the new parents of the
+// spans around them: the segment takes the OTel span's parent, and the OTel
+// span's other children move under the segment.
+func bridgedSpans(events []model.Event) (bridged map[model.SpanID]model.SpanID, reparent map[model.SpanID]model.SpanID) {
+	byID := make(map[model.SpanID]*model.Event, len(events))
+	for i := range events {
+		ev := &events[i]
+		if ev.IsSpan() && !ev.SpanID.IsZero() && ev.Source != model.SourceXRay {
+			byID[ev.SpanID] = ev
+		}
+	}
+	for i := range events {
+		seg := &events[i]
+		if seg.Source != model.SourceXRay || !seg.IsSpan() || !isSegmentSpan(seg) || seg.ParentID.IsZero() {
+			continue
+		}
+		otel, ok := byID[seg.ParentID]
+		if !ok || otel.SpanKind != "server" || otel.ServiceName != seg.ServiceName {
+			continue
+		}
+		if _, done := bridged[otel.SpanID]; done {
+			continue
+		}
+		if bridged == nil {
+			bridged, reparent = map[model.SpanID]model.SpanID{}, map[model.SpanID]model.SpanID{}
+		}
+		bridged[otel.SpanID] = seg.SpanID
+		reparent[seg.SpanID] = otel.ParentID
+	}
+	if bridged == nil {
+		return nil, nil
+	}
+	for i := range events {
+		ev := &events[i]
+		if seg, ok := bridged[ev.ParentID]; ok && ev.SpanID != seg && ev.IsSpan() {
+			if _, isSeg := reparent[ev.SpanID]; !isSeg {
+				reparent[ev.SpanID] = seg
+			}
+		}
+	}
+	return bridged, reparent
 }
 
 // spanEntity returns the document and filter view of one span.
