@@ -101,4 +101,30 @@
 // only after COMMIT, under a lock that readers hold while they start their
 // query, so a reader always knows every column of the rows it can see.
 // Readers use the database/sql pool and run concurrently.
+//
+// # Scans
+//
+// Scan compiles ScanQuery into one WHERE clause (ts range, ds IN (…), trace
+// id pairs, then the filters via sqlgen). Without a limit it streams whole
+// rows ordered by ts DESC. With a limit it runs two statements in one read
+// transaction: the row ids of the newest matches (reading only ts and the
+// filtered columns), then those rows whole by rowid.
+//
+// # Known limits (measured, see the benchmarks in bench_test.go)
+//
+//   - Sparse attribute columns are not free: DuckDB stores every row of
+//     every column (dictionary codes plus a validity mask), so with 97
+//     attribute keys of which 11 are set per span, each span costs roughly
+//     one to two bytes per attribute column. The benchmark workload (random
+//     keys) therefore takes several hundred bytes per span on disk; services
+//     that always send the same keys fill their columns and compress far
+//     better. Splitting events tables per dataset, or keeping only
+//     frequently queried keys as columns, are the next steps.
+//   - Materialising whole events (Trace, Scan) reads every attribute column
+//     at the rows' positions, so its cost grows with the number of
+//     attribute columns. FSST string compression is disabled by default
+//     (Config.DisabledCompression) because its segments cannot be read at a
+//     random position without decoding from the segment's start.
+//   - Aggregations and filters read only the columns they name and are the
+//     fast path (a filtered COUNT reads two columns).
 package duckdb
