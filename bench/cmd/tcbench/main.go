@@ -28,8 +28,8 @@ func main() {
 	plot := flag.String("plot", "", "write the throughput SVG here")
 	plotRef := flag.String("plot-ref", "bench/throughput.svg", "the SVG's path as the report links it")
 	quick := flag.Bool("quick", false, "small workload, one repetition; print the ratios")
-	spans := flag.Int("spans", 200_000, "spans sent over OTLP/HTTP per system and repetition")
-	grpcSpans := flag.Int("grpc-spans", 40_000, "spans sent over OTLP/gRPC after the HTTP ones")
+	spans := flag.Int("spans", 400_000, "spans sent over OTLP/HTTP per system and repetition")
+	grpcSpans := flag.Int("grpc-spans", 100_000, "spans sent over OTLP/gRPC after the HTTP ones")
 	reps := flag.Int("reps", 3, "repetitions")
 	lookups := flag.Int("lookups", 100, "trace-by-id lookups per run")
 	searches := flag.Int("searches", 30, "searches per run")
@@ -42,8 +42,8 @@ func main() {
 		Concurrency: *conc, TracesPerBatch: 50,
 		XRayRates: []float64{1000, 2000, 5000, 10000, 20000, 40000}, XRayStep: 2 * time.Second}
 	if *quick {
-		sz = sizes{HTTPSpans: 30_000, GRPCSpans: 10_000, Reps: 1, Lookups: 30, Searches: 5, Concurrency: *conc,
-			TracesPerBatch: 50, XRayRates: []float64{2000, 5000, 10000}, XRayStep: 500 * time.Millisecond}
+		sz = sizes{HTTPSpans: 20_000, GRPCSpans: 5_000, Reps: 1, Lookups: 20, Searches: 5, Concurrency: *conc,
+			TracesPerBatch: 50, XRayRates: []float64{2000, 5000, 10000}, XRayStep: 300 * time.Millisecond}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
