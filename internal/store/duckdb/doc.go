@@ -14,7 +14,8 @@
 // Per environment N (so environments never share rows, columns or scans):
 //
 //	events_N   one row per event (span, span event, link)
-//	traces_N   (trace_hi, trace_lo, min_ts, max_ts), one row per trace per Write
+//	traces_N   (trace_hi, trace_lo, ds, min_ts, max_ts), one row per trace and
+//	           dataset per Write
 //
 // events_N columns:
 //
@@ -55,12 +56,13 @@
 //
 // # Trace by id
 //
-// traces_N records, for each Write, each trace's min and max ts. Trace reads
-// the trace's time range from it (a scan of one row per trace per write,
+// traces_N records, for each Write, each trace's datasets and min and max
+// ts. Trace reads the trace's time range and datasets from it (a scan of one row per trace per write,
 // about a tenth of the events) and then reads events_N with
 // "ts BETWEEN lo AND hi AND trace_hi = ? AND trace_lo = ?": events are
 // appended in roughly time order, so DuckDB's per-row-group min/max (zone
-// maps) on ts skip all but a few row groups.
+// maps) on ts skip all but a few row groups. It selects only the attribute
+// columns of the trace's datasets (Scan likewise with ScanQuery.Datasets).
 //
 // # Writes and durability
 //

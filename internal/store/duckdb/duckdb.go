@@ -231,6 +231,7 @@ func eventsDDL(e *envReg) []string {
 		`CREATE TABLE ` + e.tracesTable() + ` (
 			trace_hi BIGINT NOT NULL,
 			trace_lo BIGINT NOT NULL,
+			ds INTEGER NOT NULL,
 			min_ts BIGINT NOT NULL,
 			max_ts BIGINT NOT NULL)`,
 	}

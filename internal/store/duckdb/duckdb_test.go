@@ -166,7 +166,8 @@ func TestConfigPathRequired(t *testing.T) {
 // TestScanSQLGolden pins the SQL a scan compiles to.
 func TestScanSQLGolden(t *testing.T) {
 	e := newEnvReg(3, "prod")
-	e.dataset("api", 1)
+	// Only the dataset's own columns are read: a1, not a2.
+	e.dataset("api", 1).touch(colKey{"http.status", model.KindInt}, 1)
 	e.attr(colKey{"http.status", model.KindInt}, 10)
 	e.attr(colKey{"http.status", model.KindString}, 10)
 	e.overflow[colKey{"rare", model.KindFloat}] = true

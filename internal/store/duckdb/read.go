@@ -130,8 +130,24 @@ func (s *Store) Columns(ctx context.Context, env, dataset string) ([]store.Colum
 	return columns(d.cols), nil
 }
 
-// selectList is the column list every read selects, and how to decode it.
-func selectList(e *envReg) (string, []*attrCol) {
+// selectList is the column list every read selects, and how to decode it:
+// the hot columns, the overflow maps and the attribute columns of the
+// given datasets (all of them when dss is nil). Reading fewer columns is
+// what makes materialising events cheaper.
+func selectList(e *envReg, dss []*dsReg) (string, []*attrCol) {
+	attrs := e.attrList
+	if dss != nil {
+		attrs = nil
+		for _, a := range e.attrList {
+			k := colKey{a.key, a.kind}
+			for _, d := range dss {
+				if _, ok := d.cols[k]; ok {
+					attrs = append(attrs, a)
+					break
+				}
+			}
+		}
+	}
 	var sb strings.Builder
 	for i, c := range hotColumns {
 		if i > 0 {
@@ -142,10 +158,10 @@ func selectList(e *envReg) (string, []*attrCol) {
 	for _, c := range overflowColumns {
 		sb.WriteString(", " + c)
 	}
-	for _, a := range e.attrList {
+	for _, a := range attrs {
 		sb.WriteString(", " + a.name)
 	}
-	return sb.String(), e.attrList
+	return sb.String(), attrs
 }
 
 // Trace returns a trace's events ordered by time. The traces table gives
@@ -163,8 +179,9 @@ func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]mode
 	}
 	tk := splitTrace(id)
 	var lo, hi sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT min(min_ts), max(max_ts) FROM `+e.tracesTable()+
-		` WHERE trace_hi = ? AND trace_lo = ?`, tk.hi, tk.lo).Scan(&lo, &hi)
+	var dsList any
+	err := s.db.QueryRowContext(ctx, `SELECT min(min_ts), max(max_ts), list(DISTINCT ds) FROM `+e.tracesTable()+
+		` WHERE trace_hi = ? AND trace_lo = ?`, tk.hi, tk.lo).Scan(&lo, &hi, &dsList)
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
@@ -173,7 +190,15 @@ func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]mode
 		release()
 		return []model.Event{}, nil
 	}
-	list, attrs := selectList(e)
+	dss := []*dsReg{}
+	if l, ok := dsList.([]any); ok {
+		for _, x := range l {
+			if id, ok := x.(int32); ok && e.dsByID[id] != nil {
+				dss = append(dss, e.dsByID[id])
+			}
+		}
+	}
+	list, attrs := selectList(e, dss)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+list+` FROM `+e.eventsTable()+
 		` WHERE ts BETWEEN ? AND ? AND trace_hi = ? AND trace_lo = ? ORDER BY ts, rowid`, lo.Int64, hi.Int64, tk.hi, tk.lo)
 	release()
@@ -245,13 +270,27 @@ func scanWhere(e *envReg, q store.ScanQuery) (where string, args []any, ok bool,
 	return strings.Join(conds, " AND "), args, true, nil
 }
 
+// scanDatasets returns the datasets a scan is restricted to, nil for all.
+func scanDatasets(e *envReg, q store.ScanQuery) []*dsReg {
+	if len(q.Datasets) == 0 {
+		return nil
+	}
+	dss := []*dsReg{}
+	for _, name := range q.Datasets {
+		if d := e.findDataset(name); d != nil {
+			dss = append(dss, d)
+		}
+	}
+	return dss
+}
+
 // scanSQL compiles a scan into one query selecting whole rows.
 func scanSQL(e *envReg, q store.ScanQuery) (query string, args []any, attrs []*attrCol, ok bool, err error) {
 	where, args, ok, err := scanWhere(e, q)
 	if !ok || err != nil {
 		return "", nil, nil, ok, err
 	}
-	list, attrs := selectList(e)
+	list, attrs := selectList(e, scanDatasets(e, q))
 	query = "SELECT " + list + " FROM " + e.eventsTable() + " WHERE " + where + " ORDER BY ts DESC, rowid DESC"
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
@@ -356,7 +395,7 @@ func (s *Store) scanTopN(ctx context.Context, e *envReg, q store.ScanQuery, rele
 		_ = tx.Rollback()
 		return nil, nil, nil, err
 	}
-	list, attrs := selectList(e)
+	list, attrs := selectList(e, scanDatasets(e, q))
 	rows, err := tx.QueryContext(ctx, "SELECT "+list+" FROM "+e.eventsTable()+" WHERE rowid IN ("+
 		strings.Join(ids, ", ")+") ORDER BY ts DESC, rowid DESC")
 	if err != nil {

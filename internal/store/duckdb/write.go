@@ -227,7 +227,7 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 			if err := s.appendEvents(conn, e, events, dss); err != nil {
 				return err
 			}
-			if err := s.appendTraces(conn, e, events); err != nil {
+			if err := s.appendTraces(conn, e, events, dss); err != nil {
 				return err
 			}
 		} else if err := s.stageEvents(ctx, conn, e, events, dss); err != nil {
@@ -454,17 +454,21 @@ func fillHot(row []driver.Value, e *model.Event, ds int32) {
 	}
 }
 
-// appendTraces records each trace's time range in this write.
-func (s *Store) appendTraces(conn driverConn, e *envReg, events []*model.Event) error {
+// appendTraces records each trace's time range per dataset in this write.
+func (s *Store) appendTraces(conn driverConn, e *envReg, events []*model.Event, dss []*dsReg) error {
+	type key struct {
+		trace traceKey
+		ds    int32
+	}
 	type span struct{ lo, hi int64 }
-	ranges := map[traceKey]span{}
-	var order []traceKey
-	for _, ev := range events {
+	ranges := map[key]span{}
+	var order []key
+	for i, ev := range events {
 		var ts int64
 		if !ev.Time.IsZero() {
 			ts = ev.Time.UnixNano()
 		}
-		k := splitTrace(ev.TraceID)
+		k := key{splitTrace(ev.TraceID), dss[i].id}
 		r, ok := ranges[k]
 		if !ok {
 			ranges[k] = span{ts, ts}
@@ -479,7 +483,7 @@ func (s *Store) appendTraces(conn driverConn, e *envReg, events []*model.Event) 
 	}
 	for _, k := range order {
 		r := ranges[k]
-		if err := app.AppendRow(k.hi, k.lo, r.lo, r.hi); err != nil {
+		if err := app.AppendRow(k.trace.hi, k.trace.lo, k.ds, r.lo, r.hi); err != nil {
 			_ = app.Close()
 			return fmt.Errorf("append trace: %w", err)
 		}

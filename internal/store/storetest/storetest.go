@@ -691,9 +691,13 @@ func testScanQuery(t *testing.T, s store.Store) {
 			}
 		})
 	}
-	// Scan returns whole events.
+	// Scan returns whole events, with or without datasets and a limit.
 	got := scan(t, s, "test", store.ScanQuery{TraceIDs: []model.TraceID{tid(100)}})
 	assertEvents(t, got, evs[:1])
+	got = scan(t, s, "test", store.ScanQuery{Datasets: []string{"api"}, TraceIDs: []model.TraceID{tid(100)}, Limit: 5})
+	assertEvents(t, got, evs[:1])
+	got = scan(t, s, "test", store.ScanQuery{Datasets: []string{"worker", "api"}, Limit: 2})
+	assertEvents(t, got, []model.Event{evs[4], evs[3]})
 }
 
 func testScanStopEarly(t *testing.T, s store.Store) {
