@@ -1,7 +1,7 @@
 // Package duckdb is tracecomb's embedded trace store: one DuckDB database
 // file under the data directory, implementing store.Store.
 //
-// # Schema (format version 1)
+// # Schema (format version 2; see formatVersion for the history)
 //
 // Catalog tables, shared by all environments:
 //
@@ -14,7 +14,7 @@
 // Per environment N (so environments never share rows, columns or scans):
 //
 //	events_N   one row per event (span, span event, link)
-//	traces_N   (trace_hi, trace_lo, ds, min_ts, max_ts), one row per trace and
+//	traces_N   (trace_hi, trace_lo, min_ts, max_ts, ds), one row per trace and
 //	           dataset per Write
 //
 // events_N columns:

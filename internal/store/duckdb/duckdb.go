@@ -20,7 +20,10 @@ import (
 
 // formatVersion is the on-disk format this code writes. It only moves
 // forward: Open upgrades older files and refuses newer ones.
-const formatVersion = 1
+//
+//	1  first format
+//	2  traces_N gains ds (appended; 0 on rows written by version 1)
+const formatVersion = 2
 
 // Config configures the DuckDB store.
 type Config struct {
@@ -231,9 +234,9 @@ func eventsDDL(e *envReg) []string {
 		`CREATE TABLE ` + e.tracesTable() + ` (
 			trace_hi BIGINT NOT NULL,
 			trace_lo BIGINT NOT NULL,
-			ds INTEGER NOT NULL,
 			min_ts BIGINT NOT NULL,
-			max_ts BIGINT NOT NULL)`,
+			max_ts BIGINT NOT NULL,
+			ds INTEGER NOT NULL DEFAULT 0)`,
 	}
 }
 
@@ -291,8 +294,49 @@ func (s *Store) migrate(ctx context.Context) error {
 	if v > formatVersion {
 		return fmt.Errorf("duckdb store: %s has format version %d, newer than this build's %d", s.cfg.Path, v, formatVersion)
 	}
-	// Version 1 is the first; later versions add their upgrades here.
+	if v < 2 {
+		if err := s.upgradeTo2(ctx); err != nil {
+			return fmt.Errorf("duckdb store: upgrade %s to format 2: %w", s.cfg.Path, err)
+		}
+		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", v, "to", 2)
+	}
 	return nil
+}
+
+// upgradeTo2 adds traces_N.ds to every environment, in one transaction.
+func (s *Store) upgradeTo2(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM envs`)
+	if err != nil {
+		return err
+	}
+	var ids []int
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		e := &envReg{id: id}
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+e.tracesTable()+` ADD COLUMN ds INTEGER DEFAULT 0`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE format SET version = 2`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {

@@ -209,3 +209,39 @@ func TestScanSQLGolden(t *testing.T) {
 func TestConformanceDirectAppend(t *testing.T) {
 	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{directAppend: true}) })
 }
+
+// TestUpgradeFrom1 turns a store back into format 1 (no traces_N.ds) and
+// checks Open upgrades it and reads its traces whole.
+func TestUpgradeFrom1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	ev := model.Event{Dataset: "shop", Time: time.Unix(10, 0).UTC(), TraceID: model.TraceID{9}, SpanID: model.SpanID{1},
+		Name: "op", SampleRate: 1, Attrs: []model.Attr{{Key: "k", Value: model.Str("v")}}}
+	s := openTest(t, Config{Path: path})
+	if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{ev}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE traces_1 DROP COLUMN ds`, `UPDATE format SET version = 1`} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openTest(t, Config{Path: path})
+	var v int
+	if err := s2.db.QueryRow(`SELECT version FROM format`).Scan(&v); err != nil || v != formatVersion {
+		t.Fatalf("format version %d (%v), want %d", v, err, formatVersion)
+	}
+	ev2 := ev
+	ev2.SpanID = model.SpanID{2}
+	ev2.Time = ev.Time.Add(time.Second)
+	if err := s2.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{ev2}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s2.Trace(ctx, "prod", ev.TraceID)
+	if err != nil || len(got) != 2 || len(got[0].Attrs) != 1 || len(got[1].Attrs) != 1 {
+		t.Fatalf("trace after upgrade: %+v, %v", got, err)
+	}
+}

@@ -190,12 +190,18 @@ func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]mode
 		release()
 		return []model.Event{}, nil
 	}
+	// The trace's datasets; nil (every column) when one is unknown, as on
+	// rows written before format 2 (ds 0).
 	dss := []*dsReg{}
 	if l, ok := dsList.([]any); ok {
 		for _, x := range l {
-			if id, ok := x.(int32); ok && e.dsByID[id] != nil {
-				dss = append(dss, e.dsByID[id])
+			id, _ := x.(int32)
+			d := e.dsByID[id]
+			if d == nil {
+				dss = nil
+				break
 			}
+			dss = append(dss, d)
 		}
 	}
 	list, attrs := selectList(e, dss)

@@ -151,7 +151,7 @@ func (s *Store) stageEvents(ctx context.Context, conn driverConn, e *envReg, eve
 	if _, err := conn.ExecContext(ctx, q, nil); err != nil {
 		return fmt.Errorf("insert staged events: %w", err)
 	}
-	q = "INSERT INTO " + e.tracesTable() + " SELECT trace_hi, trace_lo, ds, min(ts), max(ts) FROM stage GROUP BY trace_hi, trace_lo, ds"
+	q = "INSERT INTO " + e.tracesTable() + " (trace_hi, trace_lo, ds, min_ts, max_ts) SELECT trace_hi, trace_lo, ds, min(ts), max(ts) FROM stage GROUP BY trace_hi, trace_lo, ds"
 	if _, err := conn.ExecContext(ctx, q, nil); err != nil {
 		return fmt.Errorf("insert trace ranges: %w", err)
 	}

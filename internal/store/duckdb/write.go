@@ -477,7 +477,7 @@ func (s *Store) appendTraces(conn driverConn, e *envReg, events []*model.Event, 
 		}
 		ranges[k] = span{min(r.lo, ts), max(r.hi, ts)}
 	}
-	app, err := duckdb.NewAppender(conn, "", "main", e.tracesTable())
+	app, err := duckdb.NewAppenderWithColumns(conn, "", "main", e.tracesTable(), []string{"trace_hi", "trace_lo", "ds", "min_ts", "max_ts"})
 	if err != nil {
 		return err
 	}
