@@ -87,12 +87,12 @@ func dedupAttrs(attrs []model.Attr) []model.Attr {
 }
 
 func BenchmarkWrite(b *testing.B) {
-	b.Run("staged", func(b *testing.B) { benchWrite(b, false) })
-	b.Run("direct", func(b *testing.B) { benchWrite(b, true) })
+	b.Run("direct", func(b *testing.B) { benchWrite(b, false) })
+	b.Run("staged", func(b *testing.B) { benchWrite(b, true) })
 }
 
-func benchWrite(b *testing.B, direct bool) {
-	s, err := Open(context.Background(), Config{Path: filepath.Join(b.TempDir(), "bench.duckdb"), directAppend: direct}, slog.New(slog.DiscardHandler))
+func benchWrite(b *testing.B, staged bool) {
+	s, err := Open(context.Background(), Config{Path: filepath.Join(b.TempDir(), "bench.duckdb"), staged: staged}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -73,15 +73,17 @@
 // within one Write the last one wins), the events, their traces_N rows, and
 // the catalog rows of new datasets and columns.
 //
-// Events go through a staging table (stage.go): the Appender fills a
-// temporary table of the write connection with narrow rows (hot columns
-// plus each kind's attributes as a list of attribute column ids and a list
-// of values), then one INSERT INTO events_N … SELECT v_str[list_position(
-// k_str, 17)] AS a17, … FROM stage spreads them into the typed columns
-// inside DuckDB. Appending straight into the wide table (Config's unexported
-// directAppend, kept for the benchmark) costs one cgo call per cell, and
-// with ~100 attribute columns of which ~11 are set per span that is mostly
-// NULLs; the staged path measured about 2× faster on this machine.
+// Events are appended with a duckdb-go Appender restricted to the columns
+// the write uses (hot columns, the overflow maps in use, the attribute
+// columns in use), inside the transaction; an Appender appends into the
+// connection's open transaction, so ROLLBACK drops it too. The Appender
+// costs one cgo call per cell, NULLs included, and with one column per
+// attribute most cells are NULL. stage.go has the alternative (an
+// unexported Config switch): narrow rows with attributes as lists into a
+// temporary table, then one INSERT … SELECT spreading them into columns
+// inside DuckDB. It measured ~2× faster while the machine was saturated by
+// other processes (fewer cgo calls) but 15–25% slower on a quiet machine,
+// so the direct Appender is the default.
 //
 // Durability: COMMIT writes the transaction to <file>.wal and fsyncs it
 // before returning (checked with strace: exactly one fsync of the WAL per

@@ -54,9 +54,10 @@ type Config struct {
 	// Now is the clock for created and last-written times; default time.Now.
 	Now func() time.Time
 
-	// directAppend appends straight into the events table instead of
-	// through the staging table (kept for benchmarks comparing the two).
-	directAppend bool
+	// staged writes events through the staging table instead of appending
+	// straight into the events table (see stage.go; kept for the benchmark
+	// comparing the two).
+	staged bool
 }
 
 func (c *Config) setDefaults() {

@@ -204,10 +204,10 @@ func TestScanSQLGolden(t *testing.T) {
 	}
 }
 
-// TestConformanceDirectAppend covers the unstaged write path the
-// benchmarks compare against.
-func TestConformanceDirectAppend(t *testing.T) {
-	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{directAppend: true}) })
+// TestConformanceStaged covers the staged write path the benchmarks
+// compare against.
+func TestConformanceStaged(t *testing.T) {
+	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{staged: true}) })
 }
 
 // TestUpgradeFrom1 turns a store back into format 1 (no traces_N.ds) and

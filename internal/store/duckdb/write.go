@@ -223,15 +223,17 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 				return fmt.Errorf("replace X-Ray segments: %w", err)
 			}
 		}
-		if s.cfg.directAppend {
+		if s.cfg.staged {
+			if err := s.stageEvents(ctx, conn, e, events, dss); err != nil {
+				return err
+			}
+		} else {
 			if err := s.appendEvents(conn, e, events, dss); err != nil {
 				return err
 			}
 			if err := s.appendTraces(conn, e, events, dss); err != nil {
 				return err
 			}
-		} else if err := s.stageEvents(ctx, conn, e, events, dss); err != nil {
-			return err
 		}
 		if err := s.persistNew(conn, e); err != nil {
 			return err
