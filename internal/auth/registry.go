@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tracecomb/tracecomb/internal/fsutil"
 )
 
 // The registry keeps the team's environments and keys in one JSON file,
@@ -391,43 +393,10 @@ func (r *Registry) update(fn func(*fileData) error) error {
 	if compact, _ := json.Marshal(d); bytes.Equal(compact, before) {
 		return r.reload()
 	}
-	if err := writeAtomic(r.path, append(after, '\n')); err != nil {
+	if err := fsutil.WriteFileAtomic(r.path, append(after, '\n'), 0o600); err != nil {
 		return err
 	}
 	return r.reload()
-}
-
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".auth-*.tmp")
-	if err != nil {
-		return fmt.Errorf("cannot write key registry: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) //nolint:errcheck // gone after a successful rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("cannot write key registry: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("cannot sync key registry: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("cannot replace key registry: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() //nolint:errcheck // best effort: the rename is already visible
-		d.Close()
-	}
-	return nil
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _.-]{0,254}$`)

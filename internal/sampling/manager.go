@@ -14,6 +14,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/tracecomb/tracecomb/internal/fsutil"
 )
 
 // FilterValidator checks an X-Ray filter expression (the app plugs in the
@@ -319,44 +321,7 @@ func (m *Manager) save(env string, st *envState) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(m.cfg.Dir, fileName(env)), append(b, '\n'))
-}
-
-// writeFileAtomic replaces path with data: a temporary file in the same
-// directory is written and synced, renamed over path, and the directory is
-// synced so the rename itself survives a crash.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return fsutil.WriteFileAtomic(filepath.Join(m.cfg.Dir, fileName(env)), append(b, '\n'), 0o644)
 }
 
 func (m *Manager) arnPrefix() string {
