@@ -34,9 +34,11 @@ func main() {
 	lookups := flag.Int("lookups", 100, "trace-by-id lookups per run")
 	searches := flag.Int("searches", 30, "searches per run")
 	conc := flag.Int("concurrency", 4, "concurrent exporters")
+	keep := flag.Bool("keep", false, "keep every run's data directory and logs (their paths are logged)")
 	only := flag.String("systems", strings.Join(systems, ","), "systems to run, comma-separated")
 	flag.Parse()
 	systems = strings.Split(*only, ",")
+	keepDirs = *keep
 
 	sz := sizes{HTTPSpans: *spans, GRPCSpans: *grpcSpans, Reps: *reps, Lookups: *lookups, Searches: *searches,
 		Concurrency: *conc, TracesPerBatch: 50,
@@ -83,6 +85,9 @@ type report struct {
 
 var allSystems = []string{"tracecomb", "jaeger-memory", "jaeger-badger"}
 
+// keepDirs keeps the runs' directories.
+var keepDirs bool
+
 // systems are the ones this invocation runs.
 var systems = allSystems
 
@@ -126,7 +131,11 @@ func run(ctx context.Context, tcBin, jBin string, sz sizes) (*report, error) {
 				r+1, name, f.HTTPSpansPS, f.GRPCSpansPS, f.CPUPer100k, f.PeakRSSMB, f.DiskPerSpan, f.ByIDP50, f.SearchP50, f.SearchNote,
 				f.ByIDFound, f.ByIDTotal, f.SearchFound, f.SearchTotal, f.Rejected, f.Errored, f.Pushbacks, f.FirstErr)
 			rep.Runs[name] = append(rep.Runs[name], f)
-			os.RemoveAll(dir)
+			if keepDirs {
+				log.Printf("kept %s", dir)
+			} else {
+				os.RemoveAll(dir)
+			}
 		}
 	}
 	log.Printf("X-Ray UDP ramp")
