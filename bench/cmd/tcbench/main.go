@@ -224,5 +224,10 @@ func versions(tcBin, jBin string) map[string]string {
 			}
 		}
 	}
+	if _, ok := v["tracecomb"]; !ok {
+		if out, err := exec.Command("git", "-C", "..", "rev-parse", "--short=12", "HEAD").Output(); err == nil {
+			v["tracecomb"] = strings.TrimSpace(string(out)) + " (HEAD of the checkout the binary was built from)"
+		}
+	}
 	return v
 }

@@ -83,7 +83,7 @@ func printRatios(w io.Writer, r *report) {
 func bestXRay(steps []xrayStep) float64 {
 	best := 0.0
 	for _, s := range steps {
-		if s.ReceivedAll {
+		if s.ReceivedAll && s.StoredAll {
 			best = s.Rate
 		}
 	}
@@ -172,16 +172,17 @@ func markdown(r *report, plotRef string) string {
 		}
 	}
 	p("\n## Throughput over time\n\n")
-	p("Spans accepted per second over OTLP/HTTP during the first repetition (250 ms buckets).\n\n")
+	p("Spans accepted per second over OTLP/HTTP during the first repetition (1 s buckets).\n\n")
 	p("![throughput over time](%s)\n\n", plotRef)
 	p("## X-Ray daemon door (tracecomb only)\n\n")
 	p("Datagrams (a header line and one segment with 11 annotations each) sent over UDP at a fixed rate for %s per step\n", r.Sizes.XRayStep)
 	p("to a fresh tracecomb; received is the change of `tracecomb_xray_segments_received_total`, stored the change of\n")
-	p("`tracecomb_events_stored_total`. The ramp stops at the first step that loses a datagram. The real X-Ray daemon\n")
-	p("cannot run here, so there is no ratio.\n\n")
-	p("| rate (datagrams/s) | sent | received | stored | lossless |\n|---:|---:|---:|---:|---|\n")
+	p("`tracecomb_events_stored_total` within 20 s after the step, dropped the change of\n")
+	p("`tracecomb_xray_segments_dropped_total`. The ramp stops at the first step that loses a datagram or does not store\n")
+	p("every segment. The real X-Ray daemon cannot run here, so there is no ratio.\n\n")
+	p("| rate (datagrams/s) | sent | received | dropped | stored | all received | all stored |\n|---:|---:|---:|---:|---:|---|---|\n")
 	for _, s := range r.XRay {
-		p("| %.0f | %d | %d | %d | %v |\n", s.Rate, s.Sent, s.Received, s.Stored, s.ReceivedAll)
+		p("| %.0f | %d | %d | %d | %d | %v | %v |\n", s.Rate, s.Sent, s.Received, s.Dropped, s.Stored, s.ReceivedAll, s.StoredAll)
 	}
 	p("\nHighest lossless rate: %s datagrams/s.\n\n", num(bestXRay(r.XRay)))
 	p("## Goals\n\n")

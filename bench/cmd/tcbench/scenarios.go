@@ -97,7 +97,7 @@ func waitStored(ctx context.Context, s *server, want int64, limit time.Duration)
 }
 
 func runSystem(ctx context.Context, s *server, w *workloadSet, sz sizes) (runFigures, error) {
-	f := runFigures{System: s.name, Tick: 250 * time.Millisecond}
+	f := runFigures{System: s.name, Tick: time.Second}
 	hexp := loadgen.NewHTTP(s.otlpHTTP, s.headers)
 	defer hexp.Close()
 	gexp, err := loadgen.NewGRPC(s.otlpGRPC, s.headers)
@@ -349,8 +349,10 @@ func searchTracecomb(ctx context.Context, cl *http.Client, s *server, smp worklo
 type xrayStep struct {
 	Rate           float64
 	Sent, Received int64
+	Dropped        int64 // tracecomb_xray_segments_dropped_total: received, not queued
 	Stored         int64
-	ReceivedAll    bool
+	ReceivedAll    bool // every datagram received and none dropped
+	StoredAll      bool
 }
 
 // runXRay ramps the datagram rate against a fresh tracecomb and reports
@@ -368,7 +370,7 @@ func runXRay(ctx context.Context, bin string, sz sizes) ([]xrayStep, error) {
 	defer s.stop() //nolint:errcheck
 	g := workload.New(7)
 	var steps []xrayStep
-	var recv0, stored0 int64
+	var recv0, stored0, dropped0 int64
 	for _, rate := range sz.XRayRates {
 		n := int(rate * sz.XRayStep.Seconds())
 		sent, err := loadgen.SendUDP(ctx, s.xray, rate, n, g.XRaySegment)
@@ -389,7 +391,13 @@ func runXRay(ctx context.Context, bin string, sz sizes) ([]xrayStep, error) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		deadline = time.Now().Add(10 * time.Second)
+		d, err := scrape(ctx, s.metrics, "tracecomb_xray_segments_dropped_total")
+		if err != nil {
+			return steps, err
+		}
+		st.Dropped = d - dropped0
+		dropped0 = d
+		deadline = time.Now().Add(20 * time.Second)
 		for {
 			n, err := s.stored(ctx)
 			if err != nil {
@@ -403,9 +411,10 @@ func runXRay(ctx context.Context, bin string, sz sizes) ([]xrayStep, error) {
 		}
 		recv0 += st.Received
 		stored0 += st.Stored
-		st.ReceivedAll = st.Received >= st.Sent && st.Stored >= st.Received
+		st.ReceivedAll = st.Received >= st.Sent && st.Dropped == 0
+		st.StoredAll = st.Stored >= st.Received
 		steps = append(steps, st)
-		if !st.ReceivedAll {
+		if !st.ReceivedAll || !st.StoredAll {
 			break
 		}
 	}

@@ -90,7 +90,7 @@ func TestReportRendersEveryFigure(t *testing.T) {
 	for i, s := range allSystems {
 		r.Runs[s] = []runFigures{{System: s, HTTPSpansPS: float64(1000 * (i + 1)), ByIDP50: 2, Tick: time.Second, Timeline: []int64{10, 20}}}
 	}
-	r.XRay = []xrayStep{{Rate: 1000, Sent: 10, Received: 10, Stored: 10, ReceivedAll: true}}
+	r.XRay = []xrayStep{{Rate: 1000, Sent: 10, Received: 10, Stored: 10, ReceivedAll: true, StoredAll: true}}
 	md := markdown(r, "bench/throughput.svg")
 	for _, want := range []string{"| ingest OTLP/HTTP (until stored) | spans/s | 1000 | 2000 | 3000 | 0.50 | 0.33 |", "v1.76.0", "Highest lossless rate: 1000"} {
 		if !strings.Contains(md, want) {
