@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/api"
+	"github.com/tracecomb/tracecomb/internal/fsutil"
 	"github.com/tracecomb/tracecomb/internal/query"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
@@ -94,30 +95,7 @@ func (m *markerStore) save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(m.path), ".markers-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) //nolint:errcheck // gone after the rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), m.path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(m.path)); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
+	return fsutil.WriteFileAtomic(m.path, b, 0o644)
 }
 
 // markerDataset is the key markers are kept under: the dataset's slug, or
