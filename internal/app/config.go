@@ -21,6 +21,7 @@ type Config struct {
 	HTTPAddr     string // OTLP/HTTP, Honeycomb API, X-Ray API, /metrics
 	XRayAddr     string // X-Ray daemon door, UDP and TCP
 	XRayEnv      string // environment the unauthenticated daemon door writes to
+	AWSRegion    string // region in X-Ray ARNs (groups, sampling rules)
 	UIAddr       string
 
 	LogLevel        string
@@ -41,6 +42,7 @@ func DefaultConfig() Config {
 		HTTPAddr:         ":4318",
 		XRayAddr:         "127.0.0.1:2000",
 		XRayEnv:          "test",
+		AWSRegion:        "us-east-1",
 		UIAddr:           "127.0.0.1:8080",
 		LogLevel:         "info",
 		LogFormat:        "text",
@@ -64,6 +66,10 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	str(&c.HTTPAddr, "http-addr", "TRACECOMB_HTTP_ADDR", "OTLP/HTTP, Honeycomb and X-Ray API listen address")
 	str(&c.XRayAddr, "xray-addr", "TRACECOMB_XRAY_ADDR", "X-Ray daemon listen address, UDP segments and TCP API (empty disables)")
 	str(&c.XRayEnv, "xray-env", "TRACECOMB_XRAY_ENV", "environment the X-Ray daemon door writes to and reads from")
+	if v := os.Getenv("AWS_REGION"); v != "" {
+		c.AWSRegion = v
+	}
+	str(&c.AWSRegion, "aws-region", "TRACECOMB_AWS_REGION", "region shown in X-Ray ARNs (default from AWS_REGION, else us-east-1)")
 	str(&c.UIAddr, "ui-addr", "TRACECOMB_UI_ADDR", "web UI listen address (empty disables)")
 	str(&c.LogLevel, "log-level", "TRACECOMB_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TRACECOMB_LOG_FORMAT", "text or json")

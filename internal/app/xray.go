@@ -27,6 +27,7 @@ const xrayMaxBody = 8 << 20
 func (a *App) newXRayHandler() (*xrayapi.Handler, error) {
 	meta, err := sampling.New(sampling.Config{
 		Dir:            filepath.Join(a.cfg.DataDir, "xray"),
+		Region:         a.cfg.AWSRegion,
 		ValidateFilter: func(expr string) error { _, err := xrayfilter.Parse(expr); return err },
 		Logger:         a.logger.With("component", "sampling"),
 	})
