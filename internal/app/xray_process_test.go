@@ -67,7 +67,9 @@ func TestLessonXRayCommandsAgainstTheBinary(t *testing.T) {
 	unsigned := []string{"AWS_ACCESS_KEY_ID=anything", "AWS_SECRET_ACCESS_KEY=anything", "AWS_DEFAULT_REGION=us-west-1"}
 
 	// The lesson's three commands.
-	var group struct{ Group struct{ GroupName, FilterExpression string } }
+	var group struct {
+		Group struct{ GroupName, FilterExpression string }
+	}
 	runAWS(t, unsigned, daemon, &group, "create-group", "--group-name", "Cruddur", "--filter-expression", `service("backend-flask")`)
 	if group.Group.GroupName != "Cruddur" || group.Group.FilterExpression != `service("backend-flask")` {
 		t.Fatalf("create-group: %+v", group)
