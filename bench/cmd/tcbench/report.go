@@ -193,6 +193,7 @@ func markdown(r *report, plotRef string) string {
 	p("| ≤ 40 disk bytes per span | %s |\n", num(r.med("tracecomb", figures[5])))
 	p("| trace by id ≤ 5 ms p50 (goal at 10M spans; measured at %d) | %s ms |\n", r.Sizes.HTTPSpans+r.Sizes.GRPCSpans, num(r.med("tracecomb", figures[7])))
 	p("| peak RSS ≤ 512 MB while ingesting at full speed | %s MB |\n", num(r.med("tracecomb", figures[4])))
+	p("\nWhere tracecomb's ingest time goes: [bench/profile.md](bench/profile.md).\n")
 	p("\nRun it again with `make bench` (a full run) or `make bench-quick` (a small workload, one repetition, ratios on stdout).\n")
 	return b.String()
 }
