@@ -51,6 +51,13 @@ type Config struct {
 	// Write; new datasets and columns are persisted with the Write that
 	// creates them). Default 5s; Close flushes too.
 	CatalogFlushInterval time.Duration
+	// CheckpointThreshold is the WAL size at which DuckDB checkpoints (inside
+	// the commit that crosses it). Default "64MB" instead of DuckDB's 16MB:
+	// BenchmarkIngestPath over 1M spans (1,000-span requests) went from
+	// 10.0k to 17.0k spans/s and its peak RSS from 884 MB to 506 MB, since
+	// fewer, larger checkpoints recompress each row group fewer times. A
+	// restart replays at most that much WAL.
+	CheckpointThreshold string
 	// Now is the clock for created and last-written times; default time.Now.
 	Now func() time.Time
 
@@ -66,6 +73,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DisabledCompression == "" {
 		c.DisabledCompression = "fsst"
+	}
+	if c.CheckpointThreshold == "" {
+		c.CheckpointThreshold = "64MB"
 	}
 	if c.CatalogFlushInterval <= 0 {
 		c.CatalogFlushInterval = 5 * time.Second
@@ -147,6 +157,11 @@ func (s *Store) init(ctx context.Context) error {
 	if s.cfg.DisabledCompression != "none" {
 		if _, err := s.db.ExecContext(ctx, "SET GLOBAL disabled_compression_methods = '"+escapeLiteral(s.cfg.DisabledCompression)+"'"); err != nil {
 			return fmt.Errorf("duckdb store: set disabled_compression_methods: %w", err)
+		}
+	}
+	if s.cfg.CheckpointThreshold != "" {
+		if _, err := s.db.ExecContext(ctx, "SET GLOBAL checkpoint_threshold = '"+escapeLiteral(s.cfg.CheckpointThreshold)+"'"); err != nil {
+			return fmt.Errorf("duckdb store: set checkpoint_threshold: %w", err)
 		}
 	}
 	if err := s.migrate(ctx); err != nil {
