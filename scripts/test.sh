@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what the tests need on a fresh
-# machine first (Debian packages, npm packages) and starting the services
-# they talk to. Used by `make test` and by CI.
+# machine first (Debian packages; npm packages through make web-test). The
+# tests start the servers they talk to themselves. Used by `make test` and CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +10,6 @@ log() { printf '\n== %s\n' "$*"; }
 # --- tools the tests drive -------------------------------------------------
 need=()
 [ -x /usr/bin/aws ] || need+=(awscli)
-[ -x /usr/bin/clickhouse-server ] || [ -x /usr/bin/clickhouse ] || need+=(clickhouse-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
@@ -20,16 +19,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 export TRACECOMB_AWS_CLI=/usr/bin/aws
 
-# --- services --------------------------------------------------------------
-if [ -x scripts/clickhouse.sh ]; then
-  log "starting ClickHouse"
-  eval "$(scripts/clickhouse.sh start)"
-  trap 'scripts/clickhouse.sh stop >/dev/null 2>&1 || true' EXIT
-fi
-
 # --- static checks ---------------------------------------------------------
 log "gofmt"
-bad=$(gofmt -l $(git ls-files '*.go' | grep -v '^bench/') 2>/dev/null || true)
+bad=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$bad" ]; then echo "gofmt would change:"; echo "$bad"; exit 1; fi
 log "go vet"
 go vet ./...
@@ -37,6 +29,10 @@ go vet ./...
 # --- Go tests --------------------------------------------------------------
 log "go test -race"
 go test -race -timeout 20m -count=1 ./...
+
+# The benchmark harness is its own module (it builds Jaeger as a tool).
+log "bench module: go vet, go test"
+(cd bench && go vet ./... && go test -count=1 ./...)
 
 # --- UI tests --------------------------------------------------------------
 if [ -f web/package.json ]; then
