@@ -87,49 +87,60 @@ func assembleTrace(id model.TraceID, events []model.Event, full bool) *traceEnti
 	return t
 }
 
-// bridgedSpans finds the requests that an app traced twice, with an
-// OpenTelemetry server span and, inside it, an X-Ray segment of the same
-// service (both SDKs sharing the trace, as the Cruddur backend does). The
-// X-Ray view keeps one of the two — the X-Ray segment, which is what the
-// SDK meant X-Ray to see — so the service graph counts each request once.
-// It returns the OTel span ids to leave out and the new parents of the
-// spans around them: the segment takes the OTel span's parent, and the OTel
-// span's other children move under the segment.
+// bridgedSpans decides which spans the X-Ray view leaves out when an app
+// traces with both SDKs at once (as the Cruddur backend does): in a trace
+// where a service reported X-Ray segments, that service's OpenTelemetry
+// spans describe the same requests again, so the X-Ray view keeps what the
+// X-Ray SDK reported — what the app meant X-Ray to see — and each request
+// counts once in the service graph. Services that sent only OTel spans
+// stay in the view, rendered as segments. It returns the OTel span ids to
+// leave out and the new parents of spans whose parent was left out: the
+// nearest ancestor that stays (zero when there is none).
 func bridgedSpans(events []model.Event) (bridged map[model.SpanID]model.SpanID, reparent map[model.SpanID]model.SpanID) {
-	byID := make(map[model.SpanID]*model.Event, len(events))
+	var xrayServices map[string]bool
 	for i := range events {
 		ev := &events[i]
-		if ev.IsSpan() && !ev.SpanID.IsZero() && ev.Source != model.SourceXRay {
-			byID[ev.SpanID] = ev
+		if ev.Source == model.SourceXRay && ev.IsSpan() && ev.ServiceName != "" {
+			if xrayServices == nil {
+				xrayServices = map[string]bool{}
+			}
+			xrayServices[ev.ServiceName] = true
 		}
 	}
-	for i := range events {
-		seg := &events[i]
-		if seg.Source != model.SourceXRay || !seg.IsSpan() || !isSegmentSpan(seg) || seg.ParentID.IsZero() {
-			continue
-		}
-		otel, ok := byID[seg.ParentID]
-		if !ok || otel.SpanKind != "server" || otel.ServiceName != seg.ServiceName {
-			continue
-		}
-		if _, done := bridged[otel.SpanID]; done {
-			continue
-		}
-		if bridged == nil {
-			bridged, reparent = map[model.SpanID]model.SpanID{}, map[model.SpanID]model.SpanID{}
-		}
-		bridged[otel.SpanID] = seg.SpanID
-		reparent[seg.SpanID] = otel.ParentID
-	}
-	if bridged == nil {
+	if xrayServices == nil {
 		return nil, nil
 	}
 	for i := range events {
 		ev := &events[i]
-		if seg, ok := bridged[ev.ParentID]; ok && ev.SpanID != seg && ev.IsSpan() {
-			if _, isSeg := reparent[ev.SpanID]; !isSeg {
-				reparent[ev.SpanID] = seg
+		if ev.Source != model.SourceXRay && ev.IsSpan() && !ev.SpanID.IsZero() && xrayServices[ev.ServiceName] {
+			if bridged == nil {
+				bridged = map[model.SpanID]model.SpanID{}
 			}
+			bridged[ev.SpanID] = ev.ParentID
+		}
+	}
+	if bridged == nil {
+		return nil, nil
+	}
+	reparent = map[model.SpanID]model.SpanID{}
+	for i := range events {
+		ev := &events[i]
+		if !ev.IsSpan() || ev.SpanID.IsZero() {
+			continue
+		}
+		if _, gone := bridged[ev.SpanID]; gone {
+			continue
+		}
+		p, moved := ev.ParentID, false
+		for hops := 0; hops <= len(bridged); hops++ { // bounded: parent cycles end too
+			up, gone := bridged[p]
+			if !gone {
+				break
+			}
+			p, moved = up, true
+		}
+		if moved {
+			reparent[ev.SpanID] = p
 		}
 	}
 	return bridged, reparent
