@@ -23,7 +23,9 @@ import (
 //
 //	1  first format
 //	2  traces_N gains ds (appended; 0 on rows written by version 1)
-const formatVersion = 2
+//	3  attr_columns gains promoted: fields start in the overflow maps and
+//	   get a column once dense (Config.MinColumnDensity)
+const formatVersion = 3
 
 // Config configures the DuckDB store.
 type Config struct {
@@ -33,6 +35,21 @@ type Config struct {
 	// MaxAttributeColumns caps the typed attribute columns per environment;
 	// fields seen after the cap live in the overflow maps. Default 1000.
 	MaxAttributeColumns int
+	// MinColumnDensity is the share of an environment's events that must
+	// carry a field before the field gets its own typed column; until then
+	// (and for fields that never get there) it lives in the overflow maps.
+	// Default 0.5, where a column and the maps cost about the same bytes:
+	// a column stores a validity bit and a dictionary code for every row,
+	// ~11 bits with 1000 distinct values, present or not, while a map entry
+	// costs its key's and value's codes, ~17 bits, only where present.
+	// Columns make filters and GROUP BY on a field ~20× faster than map
+	// look-ups (measured: 5.5 vs 120 ms over 500k events), so dense fields
+	// get them. Negative: every field gets a column on first sight (the
+	// layout before format 3).
+	MinColumnDensity float64
+	// MinColumnEvents is how many events of an environment are counted
+	// (since Open) before any field is judged dense. Default 1000.
+	MinColumnEvents int64
 	// Threads is DuckDB's worker thread count; 0 keeps DuckDB's default
 	// (the number of cores).
 	Threads int
@@ -60,16 +77,17 @@ type Config struct {
 	CheckpointThreshold string
 	// Now is the clock for created and last-written times; default time.Now.
 	Now func() time.Time
-
-	// staged writes events through the staging table instead of appending
-	// straight into the events table (see stage.go; kept for the benchmark
-	// comparing the two).
-	staged bool
 }
 
 func (c *Config) setDefaults() {
 	if c.MaxAttributeColumns <= 0 {
 		c.MaxAttributeColumns = 1000
+	}
+	if c.MinColumnDensity == 0 {
+		c.MinColumnDensity = 0.5
+	}
+	if c.MinColumnEvents <= 0 {
+		c.MinColumnEvents = 1000
 	}
 	if c.DisabledCompression == "" {
 		c.DisabledCompression = "fsst"
@@ -96,6 +114,8 @@ type Store struct {
 	// catalogDirty is set when last-written times moved since the last
 	// catalog flush; guarded by wmu.
 	catalogDirty bool
+	// stats are the field densities per environment slug; guarded by wmu.
+	stats map[string]*keyStats
 	stopFlush    chan struct{}
 	flushDone    chan struct{}
 
@@ -134,7 +154,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("duckdb store: open %s: %w", cfg.Path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{cfg: cfg, log: logger, db: db}
+	s := &Store{cfg: cfg, log: logger, db: db, stats: map[string]*keyStats{}}
 	if err := s.init(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -177,10 +197,6 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("duckdb store: write connection: %w", err)
 	}
 	s.wc = wc
-	if _, err := wc.ExecContext(ctx, stageDDL); err != nil {
-		_ = wc.Close()
-		return fmt.Errorf("duckdb store: create staging table: %w", err)
-	}
 	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
 	go s.flushLoop()
 	return nil
@@ -209,7 +225,7 @@ func (s *Store) flushLoop() {
 	}
 }
 
-// catalogDDL creates the catalog tables of format version 1.
+// catalogDDL creates the catalog tables of the current format version.
 var catalogDDL = []string{
 	`CREATE TABLE format (version INTEGER NOT NULL)`,
 	`CREATE TABLE envs (id INTEGER PRIMARY KEY, slug VARCHAR NOT NULL UNIQUE)`,
@@ -218,7 +234,7 @@ var catalogDDL = []string{
 	`CREATE TABLE datasets (env INTEGER NOT NULL, id INTEGER NOT NULL, name VARCHAR NOT NULL,
 		slug VARCHAR NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL)`,
 	`CREATE TABLE attr_columns (env INTEGER NOT NULL, id INTEGER NOT NULL, key VARCHAR NOT NULL,
-		kind UTINYINT NOT NULL)`,
+		kind UTINYINT NOT NULL, promoted BOOLEAN DEFAULT false)`,
 	`CREATE TABLE dataset_columns (env INTEGER NOT NULL, ds INTEGER NOT NULL, key VARCHAR NOT NULL,
 		kind UTINYINT NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL)`,
 }
@@ -315,8 +331,32 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("duckdb store: upgrade %s to format 2: %w", s.cfg.Path, err)
 		}
 		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", v, "to", 2)
+		v = 2
+	}
+	if v < 3 {
+		if err := s.upgradeTo3(ctx); err != nil {
+			return fmt.Errorf("duckdb store: upgrade %s to format 3: %w", s.cfg.Path, err)
+		}
+		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", v, "to", 3)
 	}
 	return nil
+}
+
+// upgradeTo3 adds attr_columns.promoted (false: every column of an older
+// file was created at its field's first event).
+func (s *Store) upgradeTo3(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `ALTER TABLE attr_columns ADD COLUMN promoted BOOLEAN DEFAULT false`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE format SET version = 3`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // upgradeTo2 adds traces_N.ds to every environment, in one transaction.
@@ -388,11 +428,11 @@ func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {
 		})
 	}
 	if err == nil {
-		err = s.each(ctx, `SELECT env, id, key, kind FROM attr_columns ORDER BY env, id`, func(rows *sql.Rows) error {
+		err = s.each(ctx, `SELECT env, id, key, kind, promoted FROM attr_columns ORDER BY env, id`, func(rows *sql.Rows) error {
 			var env int
 			a := &attrCol{}
 			var kind uint8
-			if err := rows.Scan(&env, &a.id, &a.key, &kind); err != nil {
+			if err := rows.Scan(&env, &a.id, &a.key, &kind, &a.promoted); err != nil {
 				return err
 			}
 			a.kind = model.Kind(kind)
@@ -406,6 +446,9 @@ func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {
 			e.attrList = append(e.attrList, a)
 			e.byKey[a.key] = append(e.byKey[a.key], a)
 			e.nextCol = max(e.nextCol, a.id+1)
+			if a.promoted {
+				e.overflow[k] = true
+			}
 			return nil
 		})
 	}

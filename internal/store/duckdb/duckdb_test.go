@@ -40,10 +40,21 @@ func TestConformance(t *testing.T) {
 	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{}) })
 }
 
-// TestConformanceOverflow runs the suite with room for one attribute
-// column, so nearly every attribute lives in the overflow maps.
+// TestConformanceOverflow runs the suite with columns created eagerly but
+// room for only one, so every other attribute lives in the overflow maps.
 func TestConformanceOverflow(t *testing.T) {
-	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{MaxAttributeColumns: 1}) })
+	storetest.RunAll(t, func(t *testing.T) store.Store {
+		return openTest(t, Config{MaxAttributeColumns: 1, MinColumnDensity: -1})
+	})
+}
+
+// TestConformancePromotion runs the suite with fields judged dense after
+// two events, so most fields are promoted from the overflow maps to
+// columns partway through a test and reads must see both.
+func TestConformancePromotion(t *testing.T) {
+	storetest.RunAll(t, func(t *testing.T) store.Store {
+		return openTest(t, Config{MinColumnEvents: 2, MinColumnDensity: 0.2})
+	})
 }
 
 // TestReopen checks that everything, the catalog included, survives Close
@@ -168,8 +179,8 @@ func TestScanSQLGolden(t *testing.T) {
 	e := newEnvReg(3, "prod")
 	// Only the dataset's own columns are read: a1, not a2.
 	e.dataset("api", 1).touch(colKey{"http.status", model.KindInt}, 1)
-	e.attr(colKey{"http.status", model.KindInt}, 10)
-	e.attr(colKey{"http.status", model.KindString}, 10)
+	e.attr(colKey{"http.status", model.KindInt}, 10, true)
+	e.attr(colKey{"http.status", model.KindString}, 10, true)
 	e.overflow[colKey{"rare", model.KindFloat}] = true
 	start := time.Unix(100, 0)
 	q := store.ScanQuery{
@@ -204,24 +215,26 @@ func TestScanSQLGolden(t *testing.T) {
 	}
 }
 
-// TestConformanceStaged covers the staged write path the benchmarks
-// compare against.
-func TestConformanceStaged(t *testing.T) {
-	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{staged: true}) })
+// TestConformanceEagerColumns covers the layout where every field gets a
+// column at its first event (MinColumnDensity < 0).
+func TestConformanceEagerColumns(t *testing.T) {
+	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{MinColumnDensity: -1}) })
 }
 
-// TestUpgradeFrom1 turns a store back into format 1 (no traces_N.ds) and
-// checks Open upgrades it and reads its traces whole.
+// TestUpgradeFrom1 turns a store back into format 1 (no traces_N.ds, no
+// attr_columns.promoted, a column per field) and checks Open upgrades it
+// and reads its traces whole.
 func TestUpgradeFrom1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "db.duckdb")
 	ev := model.Event{Dataset: "shop", Time: time.Unix(10, 0).UTC(), TraceID: model.TraceID{9}, SpanID: model.SpanID{1},
 		Name: "op", SampleRate: 1, Attrs: []model.Attr{{Key: "k", Value: model.Str("v")}}}
-	s := openTest(t, Config{Path: path})
+	s := openTest(t, Config{Path: path, MinColumnDensity: -1})
 	if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{ev}}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`ALTER TABLE traces_1 DROP COLUMN ds`, `UPDATE format SET version = 1`} {
+	for _, q := range []string{`ALTER TABLE traces_1 DROP COLUMN ds`, `ALTER TABLE attr_columns DROP COLUMN promoted`,
+		`UPDATE format SET version = 1`} {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -244,4 +257,82 @@ func TestUpgradeFrom1(t *testing.T) {
 	if err != nil || len(got) != 2 || len(got[0].Attrs) != 1 || len(got[1].Attrs) != 1 {
 		t.Fatalf("trace after upgrade: %+v, %v", got, err)
 	}
+}
+
+// TestPromotion writes a field on every event and one on a tenth of them:
+// both start in the overflow map; after MinColumnEvents events the dense
+// one gets a column, marked promoted, and the sparse one never does.
+// Filters and traces see every value, before and after a reopen.
+func TestPromotion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	cfg := Config{Path: path, MinColumnEvents: 100}
+	s := openTest(t, cfg)
+	const n = 300
+	var traceOfFirst model.TraceID
+	for b := 0; b < n/50; b++ {
+		evs := make([]model.Event, 50)
+		for i := range evs {
+			k := b*50 + i
+			evs[i] = model.Event{Dataset: "shop", Time: time.Unix(int64(100+k), 0).UTC(),
+				TraceID: model.TraceID{byte(k >> 8), byte(k), 1}, SpanID: model.SpanID{1}, Name: "op", SampleRate: 1,
+				Attrs: []model.Attr{{Key: "dense", Value: model.Str(fmt.Sprint("v", k%7))}}}
+			if k%10 == 0 {
+				evs[i].Attrs = append(evs[i].Attrs, model.Attr{Key: "sparse", Value: model.Int(int64(k))})
+			}
+			if k == 0 {
+				traceOfFirst = evs[i].TraceID
+			}
+		}
+		if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(s *Store, when string) {
+		t.Helper()
+		var cols []string
+		rows, err := s.db.Query(`SELECT key || ':' || promoted FROM attr_columns ORDER BY key`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			cols = append(cols, c)
+		}
+		rows.Close()
+		if fmt.Sprint(cols) != "[dense:true]" {
+			t.Errorf("%s: attribute columns %v, want [dense:true]", when, cols)
+		}
+		for _, tc := range []struct {
+			f    store.Filter
+			want int
+		}{
+			{store.Filter{Column: "dense", Op: store.OpEq, Value: model.Str("v3")}, 43},
+			{store.Filter{Column: "dense", Op: store.OpExists}, n},
+			{store.Filter{Column: "sparse", Op: store.OpGe, Value: model.Int(150)}, 15},
+		} {
+			got := 0
+			for _, err := range s.Scan(ctx, "prod", store.ScanQuery{Filters: []store.Filter{tc.f}}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got++
+			}
+			if got != tc.want {
+				t.Errorf("%s: %v matched %d events, want %d", when, tc.f, got, tc.want)
+			}
+		}
+		tr, err := s.Trace(ctx, "prod", traceOfFirst)
+		if err != nil || len(tr) != 1 || len(tr[0].Attrs) != 2 {
+			t.Errorf("%s: first trace %+v, %v", when, tr, err)
+		}
+	}
+	check(s, "before reopen")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(openTest(t, cfg), "after reopen")
 }

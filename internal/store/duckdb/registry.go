@@ -25,6 +25,10 @@ type attrCol struct {
 	key  string
 	kind model.Kind
 	name string // physical column name, "a<id>"
+	// promoted is set on a column created for a field that already lived
+	// in the overflow maps: rows written before it keep the field there,
+	// so reads look in both.
+	promoted bool
 }
 
 // dsCol is what a dataset knows about one of its fields.
@@ -137,17 +141,19 @@ func (e *envReg) dataset(name string, now int64) *dsReg {
 	return d
 }
 
-// attr returns the physical column for a field, creating one while the
-// environment has fewer than max; nil means the field lives in overflow.
-func (e *envReg) attr(k colKey, max int) *attrCol {
+// attr returns the physical column for a field; nil means the field lives
+// in the overflow maps. A column is created when dense is set (the field is
+// on enough of the environment's events, see keyStats) while the
+// environment has fewer than max columns.
+func (e *envReg) attr(k colKey, max int, dense bool) *attrCol {
 	if a := e.attrs[k]; a != nil {
 		return a
 	}
-	if e.overflow[k] || len(e.attrList) >= max {
+	if !dense || len(e.attrList) >= max {
 		e.overflow[k] = true
 		return nil
 	}
-	a := &attrCol{id: e.nextCol, key: k.key, kind: k.kind, name: "a" + strconv.Itoa(e.nextCol)}
+	a := &attrCol{id: e.nextCol, key: k.key, kind: k.kind, name: "a" + strconv.Itoa(e.nextCol), promoted: e.overflow[k]}
 	e.nextCol++
 	e.attrs[k] = a
 	e.attrList = append(e.attrList, a)
@@ -200,4 +206,26 @@ func columns(sets ...map[colKey]dsCol) []store.Column {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].KeyName < out[j].KeyName })
 	return out
+}
+
+// keyStats counts, per environment, the events written since Open and how
+// many of them carried each field: the density that decides whether a
+// field gets its own column. Approximate by design (counted before the
+// commit, reset by a restart); guarded by Store.wmu.
+type keyStats struct {
+	events int64
+	keys   map[colKey]int64
+}
+
+// dense reports whether field k is on at least minDensity of the events
+// counted, once at least minEvents were. A negative minDensity makes every
+// field dense at once (a column per field from its first event).
+func (ks *keyStats) dense(k colKey, minDensity float64, minEvents int64) bool {
+	if minDensity < 0 {
+		return true
+	}
+	if ks.events < minEvents || ks.events == 0 {
+		return false
+	}
+	return float64(ks.keys[k]) >= minDensity*float64(ks.events)
 }

@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
 	"encoding/binary"
@@ -100,6 +101,11 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 			byEnv[b.Env] = w
 			writes = append(writes, w)
 		}
+		ks := s.stats[b.Env]
+		if ks == nil {
+			ks = &keyStats{keys: map[colKey]int64{}}
+			s.stats[b.Env] = ks
+		}
 		for i := range b.Events {
 			e := &b.Events[i]
 			d := w.env.dataset(e.Dataset, now)
@@ -107,10 +113,12 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 				d.last, d.dirty = now, true
 			}
 			touchHot(d, e, now)
+			ks.events++
 			for _, a := range e.Attrs {
 				k := colKey{a.Key, a.Value.Kind}
+				ks.keys[k]++
 				d.touch(k, now)
-				w.env.attr(k, s.cfg.MaxAttributeColumns)
+				w.env.attr(k, s.cfg.MaxAttributeColumns, ks.dense(k, s.cfg.MinColumnDensity, s.cfg.MinColumnEvents))
 			}
 			w.events = append(w.events, e)
 			w.ds = append(w.ds, d)
@@ -212,28 +220,23 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 			if err := exec(`ALTER TABLE ` + e.eventsTable() + ` ADD COLUMN ` + a.name + ` ` + attrSQLType(a.kind)); err != nil {
 				return err
 			}
-			if err := exec(`INSERT INTO attr_columns VALUES (?, ?, ?, ?)`, int32(e.id), int32(a.id), a.key, uint8(a.kind)); err != nil {
+			if err := exec(`INSERT INTO attr_columns VALUES (?, ?, ?, ?, ?)`, int32(e.id), int32(a.id), a.key, uint8(a.kind), a.promoted); err != nil {
 				return err
 			}
 		}
 		events, dss := w.events, w.ds
 		events, dss, xkeys := dedupXRay(events, dss)
+		events, dss = byTrace(events, dss)
 		if len(xkeys) > 0 {
 			if err := s.deleteXRay(ctx, conn, exec, e, xkeys); err != nil {
 				return fmt.Errorf("replace X-Ray segments: %w", err)
 			}
 		}
-		if s.cfg.staged {
-			if err := s.stageEvents(ctx, conn, e, events, dss); err != nil {
-				return err
-			}
-		} else {
-			if err := s.appendEvents(conn, e, events, dss); err != nil {
-				return err
-			}
-			if err := s.appendTraces(conn, e, events, dss); err != nil {
-				return err
-			}
+		if err := s.appendEvents(conn, e, events, dss); err != nil {
+			return err
+		}
+		if err := s.appendTraces(conn, e, events, dss); err != nil {
+			return err
 		}
 		if err := s.persistNew(conn, e); err != nil {
 			return err
@@ -241,6 +244,31 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 	}
 	return nil
 }
+
+// byTrace orders a write's events by trace id, keeping their order within
+// a trace. Requests carry spans grouped by service, so a trace's spans are
+// spread over the request; stored side by side, its trace_hi and trace_lo
+// values form runs that DuckDB compresses to one value per run (16 bytes
+// per trace instead of per span), and a trace's rows share vectors when
+// read back.
+func byTrace(events []*model.Event, dss []*dsReg) ([]*model.Event, []*dsReg) {
+	if slices.IsSortedFunc(events, cmpTrace) {
+		return events, dss
+	}
+	idx := make([]int, len(events))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmpTrace(events[a], events[b]) })
+	outE := make([]*model.Event, len(events))
+	outD := make([]*dsReg, len(events))
+	for i, j := range idx {
+		outE[i], outD[i] = events[j], dss[j]
+	}
+	return outE, outD
+}
+
+func cmpTrace(a, b *model.Event) int { return bytes.Compare(a.TraceID[:], b.TraceID[:]) }
 
 // dedupXRay drops X-Ray events that a later X-Ray event of the same batch
 // replaces, and returns the keys of the X-Ray events left.
@@ -456,39 +484,40 @@ func fillHot(row []driver.Value, e *model.Event, ds int32) {
 	}
 }
 
-// appendTraces records each trace's time range per dataset in this write.
+// appendTraces records each trace's time range in this write: one row per
+// trace, with its dataset when the write has the trace's events in one
+// dataset and 0 (every dataset) when in several. A row per trace and
+// dataset was as many rows as spans for traces crossing a service per span.
 func (s *Store) appendTraces(conn driverConn, e *envReg, events []*model.Event, dss []*dsReg) error {
-	type key struct {
-		trace traceKey
-		ds    int32
-	}
-	type span struct{ lo, hi int64 }
-	ranges := map[key]span{}
-	var order []key
-	for i, ev := range events {
-		var ts int64
-		if !ev.Time.IsZero() {
-			ts = ev.Time.UnixNano()
-		}
-		k := key{splitTrace(ev.TraceID), dss[i].id}
-		r, ok := ranges[k]
-		if !ok {
-			ranges[k] = span{ts, ts}
-			order = append(order, k)
-			continue
-		}
-		ranges[k] = span{min(r.lo, ts), max(r.hi, ts)}
-	}
 	app, err := duckdb.NewAppenderWithColumns(conn, "", "main", e.tracesTable(), []string{"trace_hi", "trace_lo", "ds", "min_ts", "max_ts"})
 	if err != nil {
 		return err
 	}
-	for _, k := range order {
-		r := ranges[k]
-		if err := app.AppendRow(k.trace.hi, k.trace.lo, k.ds, r.lo, r.hi); err != nil {
+	// events are ordered by trace (byTrace), so a trace is a run.
+	for i := 0; i < len(events); {
+		tid := events[i].TraceID
+		ds := dss[i].id
+		lo, hi := int64(0), int64(0)
+		j := i
+		for ; j < len(events) && events[j].TraceID == tid; j++ {
+			var ts int64
+			if !events[j].Time.IsZero() {
+				ts = events[j].Time.UnixNano()
+			}
+			if j == i {
+				lo, hi = ts, ts
+			}
+			lo, hi = min(lo, ts), max(hi, ts)
+			if dss[j].id != ds {
+				ds = 0
+			}
+		}
+		tk := splitTrace(tid)
+		if err := app.AppendRow(tk.hi, tk.lo, ds, lo, hi); err != nil {
 			_ = app.Close()
 			return fmt.Errorf("append trace: %w", err)
 		}
+		i = j
 	}
 	if err := app.Close(); err != nil {
 		return fmt.Errorf("append traces: %w", err)
