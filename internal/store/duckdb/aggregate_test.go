@@ -31,5 +31,7 @@ func TestAggregateConformance(t *testing.T) {
 // TestAggregateConformanceOverflow keeps nearly every attribute in the
 // overflow maps.
 func TestAggregateConformanceOverflow(t *testing.T) {
-	storetest.RunAggregate(t, func(t *testing.T) store.Store { return openAggregate(t, Config{MaxAttributeColumns: 1, MinColumnDensity: -1}) })
+	storetest.RunAggregate(t, func(t *testing.T) store.Store {
+		return openAggregate(t, Config{MaxAttributeColumns: 1, MinColumnDensity: -1})
+	})
 }

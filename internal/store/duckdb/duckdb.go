@@ -115,9 +115,9 @@ type Store struct {
 	// catalog flush; guarded by wmu.
 	catalogDirty bool
 	// stats are the field densities per environment slug; guarded by wmu.
-	stats map[string]*keyStats
-	stopFlush    chan struct{}
-	flushDone    chan struct{}
+	stats     map[string]*keyStats
+	stopFlush chan struct{}
+	flushDone chan struct{}
 
 	// pubMu orders publishing a registry after a commit against readers
 	// taking a registry and starting their query, so a reader never sees
