@@ -29,6 +29,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 
 	MaxPendingEvents int
+	// StoreMemoryLimit caps the embedded store's memory (DuckDB's
+	// memory_limit: its buffer pool and query state; beyond it DuckDB
+	// evicts pages and spills to disk).
+	StoreMemoryLimit string
 }
 
 // DefaultConfig returns the defaults: the doors on their well-known ports.
@@ -48,6 +52,7 @@ func DefaultConfig() Config {
 		LogFormat:        "text",
 		ShutdownTimeout:  30 * time.Second,
 		MaxPendingEvents: 500_000,
+		StoreMemoryLimit: "256MB",
 	}
 }
 
@@ -71,6 +76,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	}
 	str(&c.AWSRegion, "aws-region", "TRACECOMB_AWS_REGION", "region shown in X-Ray ARNs (default from AWS_REGION, else us-east-1)")
 	str(&c.UIAddr, "ui-addr", "TRACECOMB_UI_ADDR", "web UI listen address (empty disables)")
+	str(&c.StoreMemoryLimit, "store-memory-limit", "TRACECOMB_STORE_MEMORY_LIMIT", "memory cap of the embedded store, e.g. 256MB or 2GB (empty: 80% of RAM)")
 	str(&c.LogLevel, "log-level", "TRACECOMB_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TRACECOMB_LOG_FORMAT", "text or json")
 	if v, ok := os.LookupEnv("TRACECOMB_SHUTDOWN_TIMEOUT"); ok {

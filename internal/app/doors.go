@@ -27,8 +27,8 @@ func (a *App) doorDeps() doorDeps {
 	return doorDeps{logger: a.logger, metrics: a.metrics, auth: a.registry, consumer: a.batcher}
 }
 
-func openStore(ctx context.Context, path string, logger *slog.Logger) (store.Store, error) {
-	return duckdb.Open(ctx, duckdb.Config{Path: path}, logger.With("component", "store"))
+func openStore(ctx context.Context, path, memoryLimit string, logger *slog.Logger) (store.Store, error) {
+	return duckdb.Open(ctx, duckdb.Config{Path: path, MemoryLimit: memoryLimit}, logger.With("component", "store"))
 }
 
 func newGRPCServer(d doorDeps) *grpc.Server {

@@ -23,8 +23,9 @@ import (
 //
 //	1  first format
 //	2  traces_N gains ds (appended; 0 on rows written by version 1)
-//	3  attr_columns gains promoted: fields start in the overflow maps and
-//	   get a column once dense (Config.MinColumnDensity)
+//	3  attr_columns gains promoted: fields start in the overflow lists and
+//	   get a column once dense (Config.MinColumnDensity); the overflow MAP
+//	   per type becomes two lists, keys and values
 const formatVersion = 3
 
 // Config configures the DuckDB store.
@@ -259,10 +260,10 @@ func eventsDDL(e *envReg) []string {
 			annotation_type VARCHAR,
 			sample_rate BIGINT,
 			doc BLOB,
-			ov_str MAP(VARCHAR, VARCHAR),
-			ov_int MAP(VARCHAR, BIGINT),
-			ov_flt MAP(VARCHAR, DOUBLE),
-			ov_bool MAP(VARCHAR, BOOLEAN))`,
+			ovk_str VARCHAR[], ovv_str VARCHAR[],
+			ovk_int VARCHAR[], ovv_int BIGINT[],
+			ovk_flt VARCHAR[], ovv_flt DOUBLE[],
+			ovk_bool VARCHAR[], ovv_bool BOOLEAN[])`,
 		`CREATE TABLE ` + e.tracesTable() + ` (
 			trace_hi BIGINT NOT NULL,
 			trace_lo BIGINT NOT NULL,
@@ -278,9 +279,22 @@ var hotColumns = []string{
 	"duration_ms", "span_kind", "status_code", "error", "annotation_type", "sample_rate", "doc",
 }
 
-var overflowColumns = [4]string{
-	model.KindString: "ov_str", model.KindInt: "ov_int", model.KindFloat: "ov_flt", model.KindBool: "ov_bool",
-}
+// overflowKeys and overflowVals are, per value type, the two parallel lists
+// holding an event's overflow fields: names and values. Format 2 had one
+// MAP per type; appending a MAP through the Go driver builds a Go map per
+// entry, and two lists measured 1.7× faster to write (32k → 55k events/s
+// with 11 fields each), the same size on disk and the same speed to query.
+var (
+	overflowKeys = [4]string{
+		model.KindString: "ovk_str", model.KindInt: "ovk_int", model.KindFloat: "ovk_flt", model.KindBool: "ovk_bool",
+	}
+	overflowVals = [4]string{
+		model.KindString: "ovv_str", model.KindInt: "ovv_int", model.KindFloat: "ovv_flt", model.KindBool: "ovv_bool",
+	}
+	formerOverflowMaps = [4]string{
+		model.KindString: "ov_str", model.KindInt: "ov_int", model.KindFloat: "ov_flt", model.KindBool: "ov_bool",
+	}
+)
 
 func attrSQLType(k model.Kind) string {
 	switch k {
@@ -343,46 +357,77 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // upgradeTo3 adds attr_columns.promoted (false: every column of an older
-// file was created at its field's first event).
+// file was created at its field's first event) and turns each overflow MAP
+// into a keys and a values list. DuckDB does not commit an UPDATE of a
+// table altered in the same transaction, so the steps run one by one; each
+// is idempotent and the version moves last, so an interrupted upgrade
+// resumes on the next Open.
 func (s *Store) upgradeTo3(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	ids, err := s.envIDs(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, `ALTER TABLE attr_columns ADD COLUMN promoted BOOLEAN DEFAULT false`); err != nil {
-		return err
+	var steps []string
+	for _, id := range ids {
+		t := (&envReg{id: id}).eventsTable()
+		for k := model.KindString; k <= model.KindBool; k++ {
+			steps = append(steps,
+				`ALTER TABLE `+t+` ADD COLUMN IF NOT EXISTS `+overflowKeys[k]+` VARCHAR[]`,
+				`ALTER TABLE `+t+` ADD COLUMN IF NOT EXISTS `+overflowVals[k]+` `+attrSQLType(k)+`[]`)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE format SET version = 3`); err != nil {
-		return err
+	for _, id := range ids {
+		t := (&envReg{id: id}).eventsTable()
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?`,
+			t, formerOverflowMaps[model.KindString]).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			continue // converted by an interrupted upgrade
+		}
+		for k := model.KindString; k <= model.KindBool; k++ {
+			m := formerOverflowMaps[k]
+			steps = append(steps, `UPDATE `+t+` SET `+overflowKeys[k]+` = map_keys(`+m+`), `+overflowVals[k]+` = map_values(`+m+`) WHERE `+m+` IS NOT NULL`)
+		}
+		for k := model.KindString; k <= model.KindBool; k++ {
+			steps = append(steps, `ALTER TABLE `+t+` DROP COLUMN IF EXISTS `+formerOverflowMaps[k])
+		}
 	}
-	return tx.Commit()
+	steps = append(steps, `ALTER TABLE attr_columns ADD COLUMN IF NOT EXISTS promoted BOOLEAN DEFAULT false`, `UPDATE format SET version = 3`)
+	for _, q := range steps {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// envIDs lists the ids of the environments in the file.
+func (s *Store) envIDs(ctx context.Context) ([]int, error) {
+	var ids []int
+	err := s.each(ctx, `SELECT id FROM envs ORDER BY id`, func(rows *sql.Rows) error {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	})
+	return ids, err
 }
 
 // upgradeTo2 adds traces_N.ds to every environment, in one transaction.
 func (s *Store) upgradeTo2(ctx context.Context) error {
+	ids, err := s.envIDs(ctx)
+	if err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM envs`)
-	if err != nil {
-		return err
-	}
-	var ids []int
-	for rows.Next() {
-		var id int
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	for _, id := range ids {
 		e := &envReg{id: id}
 		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+e.tracesTable()+` ADD COLUMN ds INTEGER DEFAULT 0`); err != nil {

@@ -222,21 +222,29 @@ func TestConformanceEagerColumns(t *testing.T) {
 }
 
 // TestUpgradeFrom1 turns a store back into format 1 (no traces_N.ds, no
-// attr_columns.promoted, a column per field) and checks Open upgrades it
-// and reads its traces whole.
+// attr_columns.promoted, a column per field, overflow fields in MAPs) and
+// checks Open upgrades it and reads its traces whole.
 func TestUpgradeFrom1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "db.duckdb")
 	ev := model.Event{Dataset: "shop", Time: time.Unix(10, 0).UTC(), TraceID: model.TraceID{9}, SpanID: model.SpanID{1},
-		Name: "op", SampleRate: 1, Attrs: []model.Attr{{Key: "k", Value: model.Str("v")}}}
-	s := openTest(t, Config{Path: path, MinColumnDensity: -1})
+		Name: "op", SampleRate: 1, Attrs: []model.Attr{{Key: "k", Value: model.Str("v")}, {Key: "o", Value: model.Int(7)}}}
+	s := openTest(t, Config{Path: path, MinColumnDensity: -1, MaxAttributeColumns: 1})
 	if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{ev}}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`ALTER TABLE traces_1 DROP COLUMN ds`, `ALTER TABLE attr_columns DROP COLUMN promoted`,
-		`UPDATE format SET version = 1`} {
+	back := []string{`ALTER TABLE traces_1 DROP COLUMN ds`, `ALTER TABLE attr_columns DROP COLUMN promoted`}
+	for k := model.KindString; k <= model.KindBool; k++ {
+		m, ks, vs := formerOverflowMaps[k], overflowKeys[k], overflowVals[k]
+		back = append(back,
+			`ALTER TABLE events_1 ADD COLUMN `+m+` MAP(VARCHAR, `+attrSQLType(k)+`)`,
+			`UPDATE events_1 SET `+m+` = map(`+ks+`, `+vs+`) WHERE `+ks+` IS NOT NULL`,
+			`ALTER TABLE events_1 DROP COLUMN `+ks, `ALTER TABLE events_1 DROP COLUMN `+vs)
+	}
+	back = append(back, `UPDATE format SET version = 1`)
+	for _, q := range back {
 		if _, err := s.db.Exec(q); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	if err := s.Close(); err != nil {
@@ -254,8 +262,23 @@ func TestUpgradeFrom1(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := s2.Trace(ctx, "prod", ev.TraceID)
-	if err != nil || len(got) != 2 || len(got[0].Attrs) != 1 || len(got[1].Attrs) != 1 {
+	if err != nil || len(got) != 2 {
 		t.Fatalf("trace after upgrade: %+v, %v", got, err)
+	}
+	for _, g := range got {
+		if !reflect.DeepEqual(g.Attrs, ev.Attrs) {
+			t.Errorf("attributes after upgrade %+v, want %+v", g.Attrs, ev.Attrs)
+		}
+	}
+	n := 0
+	for _, err := range s2.Scan(ctx, "prod", store.ScanQuery{Filters: []store.Filter{{Column: "o", Op: store.OpEq, Value: model.Int(7)}}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("filter on the overflow field after upgrade matched %d events, want 2", n)
 	}
 }
 

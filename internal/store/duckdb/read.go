@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
@@ -51,7 +50,8 @@ func resolver(e *envReg) sqlgen.Resolver {
 		}
 		for k := model.KindString; k <= model.KindBool; k++ {
 			if e.overflow[colKey{field, k}] {
-				out = append(out, sqlgen.Column{Expr: dialect.Quote(overflowColumns[k]) + "[?]", Args: []any{field}, Kind: k})
+				out = append(out, sqlgen.Column{Expr: dialect.Quote(overflowVals[k]) + "[list_position(" + dialect.Quote(overflowKeys[k]) + ", ?)]",
+					Args: []any{field}, Kind: k})
 			}
 		}
 		return out
@@ -155,8 +155,8 @@ func selectList(e *envReg, dss []*dsReg) (string, []*attrCol) {
 		}
 		sb.WriteString(dialect.Quote(c))
 	}
-	for _, c := range overflowColumns {
-		sb.WriteString(", " + c)
+	for k := range overflowKeys {
+		sb.WriteString(", " + overflowKeys[k] + ", " + overflowVals[k])
 	}
 	for _, a := range attrs {
 		sb.WriteString(", " + a.name)
@@ -420,7 +420,7 @@ type decoder struct {
 }
 
 func newDecoder(e *envReg, attrs []*attrCol) *decoder {
-	n := len(hotColumns) + len(overflowColumns) + len(attrs)
+	n := len(hotColumns) + 2*len(overflowKeys) + len(attrs)
 	d := &decoder{env: e, attrs: attrs, vals: make([]any, n), dest: make([]any, n)}
 	for i := range d.vals {
 		d.dest[i] = &d.vals[i]
@@ -465,34 +465,36 @@ func (d *decoder) decode(rows *sql.Rows) (model.Event, error) {
 		ev.Doc = b
 	}
 	base := len(hotColumns)
+	attrBase := base + 2*len(overflowKeys)
 	nAttrs := 0
 	for i := range d.attrs {
-		if v[base+len(overflowColumns)+i] != nil {
+		if v[attrBase+i] != nil {
 			nAttrs++
 		}
 	}
-	var ovs [4]duckdb.OrderedMap
-	for k := range overflowColumns {
-		if m, ok := v[base+k].(duckdb.OrderedMap); ok {
-			ovs[k] = m
-			nAttrs += m.Len()
+	var ovk, ovv [4][]any
+	for k := range overflowKeys {
+		keys, _ := v[base+2*k].([]any)
+		vals, _ := v[base+2*k+1].([]any)
+		if len(keys) == len(vals) {
+			ovk[k], ovv[k] = keys, vals
+			nAttrs += len(keys)
 		}
 	}
 	if nAttrs > 0 {
 		ev.Attrs = make([]model.Attr, 0, nAttrs)
 	}
 	for i, a := range d.attrs {
-		x := v[base+len(overflowColumns)+i]
+		x := v[attrBase+i]
 		if x == nil {
 			continue
 		}
 		ev.Attrs = append(ev.Attrs, model.Attr{Key: a.key, Value: toValue(a.kind, x)})
 	}
-	for k := range ovs {
-		keys, vals := ovs[k].Keys(), ovs[k].Values()
-		for i, mk := range keys {
-			if key, ok := mk.(string); ok && vals[i] != nil {
-				ev.Attrs = append(ev.Attrs, model.Attr{Key: key, Value: toValue(model.Kind(k), vals[i])})
+	for k := range ovk {
+		for i, mk := range ovk[k] {
+			if key, ok := mk.(string); ok && ovv[k][i] != nil {
+				ev.Attrs = append(ev.Attrs, model.Attr{Key: key, Value: toValue(model.Kind(k), ovv[k][i])})
 			}
 		}
 	}

@@ -384,7 +384,7 @@ func (s *Store) appendEvents(conn driverConn, e *envReg, events []*model.Event, 
 	for k, u := range ovUsed {
 		if u {
 			ovIdx[k] = len(cols)
-			cols = append(cols, overflowColumns[k])
+			cols = append(cols, overflowKeys[k], overflowVals[k])
 		}
 	}
 	for _, ac := range used {
@@ -399,23 +399,21 @@ func (s *Store) appendEvents(conn driverConn, e *envReg, events []*model.Event, 
 	for i, ev := range events {
 		clear(row)
 		fillHot(row, ev, dss[i].id)
-		var ov [4]duckdb.Map
+		var ovk, ovv [4][]any
 		for _, a := range ev.Attrs {
 			k := colKey{a.Key, a.Value.Kind}
 			ac := e.attrs[k]
 			if ac == nil {
 				kk := a.Value.Kind & 3
-				if ov[kk] == nil {
-					ov[kk] = duckdb.Map{}
-				}
-				ov[kk][a.Key] = attrValue(a.Value)
+				ovk[kk] = append(ovk[kk], a.Key)
+				ovv[kk] = append(ovv[kk], attrValue(a.Value))
 				continue
 			}
 			row[colIdx[ac]] = attrValue(a.Value)
 		}
-		for k, m := range ov {
-			if m != nil {
-				row[ovIdx[k]] = m
+		for k := range ovk {
+			if ovk[k] != nil {
+				row[ovIdx[k]], row[ovIdx[k]+1] = ovk[k], ovv[k]
 			}
 		}
 		if err := app.AppendRow(row...); err != nil {
