@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/sqlgen"
