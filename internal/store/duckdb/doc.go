@@ -1,21 +1,22 @@
 // Package duckdb is tracecomb's embedded trace store: one DuckDB database
 // file under the data directory, implementing store.Store.
 //
-// # Schema (format version 2; see formatVersion for the history)
+// # Schema (format version 3; see formatVersion for the history)
 //
 // Catalog tables, shared by all environments:
 //
 //	format(version)                         on-disk format; only moves forward
 //	envs(id, slug)                          environments, id → tables below
 //	datasets(env, id, name, slug, created_ns, last_written_ns)
-//	attr_columns(env, id, key, kind)        physical attribute columns a<id>
+//	attr_columns(env, id, key, kind, promoted)  physical attribute columns a<id>
 //	dataset_columns(env, ds, key, kind, created_ns, last_written_ns)
 //
 // Per environment N (so environments never share rows, columns or scans):
 //
 //	events_N   one row per event (span, span event, link)
-//	traces_N   (trace_hi, trace_lo, min_ts, max_ts, ds), one row per trace and
-//	           dataset per Write
+//	traces_N   (trace_hi, trace_lo, min_ts, max_ts, ds), one row per trace per
+//	           Write (ds 0 when the trace's events of that Write are in
+//	           several datasets)
 //
 // events_N columns:
 //
@@ -31,24 +32,38 @@
 //	                                                 links (unless non-zero)
 //	error BOOLEAN           TRUE or NULL (Honeycomb writes error only when true)
 //	sample_rate BIGINT, doc BLOB (the X-Ray segment document, NULL otherwise)
-//	ov_str, ov_int, ov_flt, ov_bool   MAP(VARCHAR, <type>): overflow attributes
-//	a1, a2, …               one typed column per (attribute key, value type)
+//	ovk_str, ovv_str, …     per value type, two parallel lists: the names
+//	                        and values of the event's overflow attributes
+//	a1, a2, …               one typed column per dense (attribute key, value
+//	                        type)
 //
-// Every attribute key gets its own typed column the first time it is
-// written (ALTER TABLE ADD COLUMN inside the writing transaction), named
-// a<id> so no user text ever becomes an identifier; attr_columns maps ids to
-// keys. A key written with a second type gets a second column, so nothing is
-// coerced or lost. Once an environment has Config.MaxAttributeColumns
-// attribute columns, new keys go into the ov_* map of their type. One column
-// per key is what makes attribute filters and GROUP BY fast: DuckDB reads
-// only the columns a query names, and low-cardinality strings are
-// dictionary-compressed. A NULL costs next to nothing on disk.
+// An attribute starts in the overflow lists of its type. Once at least
+// Config.MinColumnEvents events of the environment were counted since Open
+// and the key is on at least Config.MinColumnDensity of them (default half),
+// it gets its own typed column (ALTER TABLE ADD COLUMN inside the writing
+// transaction), named a<id> so no user text ever becomes an identifier;
+// attr_columns maps ids to keys and marks columns created for a key already
+// in the lists as promoted, so reads keep looking in both. A key written
+// with a second type gets a second column, so nothing is coerced or lost;
+// Config.MaxAttributeColumns caps the columns per environment.
+//
+// Why two layouts: a column stores a validity bit and a dictionary code for
+// every row, present or not (~11 bits per row with 1000 distinct values),
+// while a list entry costs its key's and its value's codes only where
+// present (~17 bits). A dense key is smaller as a column and ~20× faster
+// to filter and group by (DuckDB reads only the column); a sparse key is
+// several times smaller in the lists. With Jaeger's benchmark workload
+// (11 keys of 97 per span, each on 11% of spans) the layout with a column
+// per key took 250 bytes per span and 15k spans/s to write; with the lists,
+// 61 bytes and 29k spans/s (BenchmarkWrite, BenchmarkTraceByID's fixture).
+// The price is that a filter on a sparse key reads the whole lists column
+// (134 vs 6 ms over 500k events, BenchmarkCountAttributeFilter).
 //
 // # Resolving a Honeycomb field name
 //
 // A field name maps to, in order: the hot column (see hotExprs; trace and
 // span ids are compared in their Honeycomb hex form), every a<id> column of
-// that key, and the overflow maps holding the key (ov_x['key']). Filters are
+// that key, and the overflow lists holding the key (ovv_x[list_position(ovk_x, 'key')]). Filters are
 // compiled by package sqlgen against that list; values are always
 // parameters, identifiers are always quoted. A query engine should resolve
 // fields the same way (see resolver) and read the ts/ds/duration_ms columns
@@ -56,9 +71,12 @@
 //
 // # Trace by id
 //
-// traces_N records, for each Write, each trace's datasets and min and max
-// ts. Trace reads the trace's time range and datasets from it (a scan of one row per trace per write,
-// about a tenth of the events) and then reads events_N with
+// Write stores each environment's events ordered by trace id (keeping
+// their order within a trace), so a trace's rows are adjacent and its ids
+// compress to one run. traces_N records, for each Write, each trace's
+// datasets and min and max ts. Trace reads the trace's time range and
+// datasets from it (a scan of one row per trace per write, about a tenth
+// of the events) and then reads events_N with
 // "ts BETWEEN lo AND hi AND trace_hi = ? AND trace_lo = ?": events are
 // appended in roughly time order, so DuckDB's per-row-group min/max (zone
 // maps) on ts skip all but a few row groups. It selects only the attribute
@@ -74,16 +92,12 @@
 // the catalog rows of new datasets and columns.
 //
 // Events are appended with a duckdb-go Appender restricted to the columns
-// the write uses (hot columns, the overflow maps in use, the attribute
+// the write uses (hot columns, the overflow lists in use, the attribute
 // columns in use), inside the transaction; an Appender appends into the
 // connection's open transaction, so ROLLBACK drops it too. The Appender
-// costs one cgo call per cell, NULLs included, and with one column per
-// attribute most cells are NULL. stage.go has the alternative (an
-// unexported Config switch): narrow rows with attributes as lists into a
-// temporary table, then one INSERT … SELECT spreading them into columns
-// inside DuckDB. It measured ~2× faster while the machine was saturated by
-// other processes (fewer cgo calls) but 15–25% slower on a quiet machine,
-// so the direct Appender is the default.
+// costs a cgo call per cell, NULLs included, which is one more reason to
+// keep sparse keys out of columns. (Lists appended as Go MAP values cost a
+// Go map per entry in the driver; two plain lists are 1.7× faster.)
 //
 // Durability: COMMIT writes the transaction to <file>.wal and fsyncs it
 // before returning (checked with strace: exactly one fsync of the WAL per
@@ -116,14 +130,10 @@
 //
 // # Known limits (measured, see the benchmarks in bench_test.go)
 //
-//   - Sparse attribute columns are not free: DuckDB stores every row of
-//     every column (dictionary codes plus a validity mask), so with 97
-//     attribute keys of which 11 are set per span, each span costs roughly
-//     one to two bytes per attribute column. The benchmark workload (random
-//     keys) therefore takes several hundred bytes per span on disk; services
-//     that always send the same keys fill their columns and compress far
-//     better. Splitting events tables per dataset, or keeping only
-//     frequently queried keys as columns, are the next steps.
+//   - Span and parent ids are random 64-bit values DuckDB stores as they
+//     are: 16 of the ~61 bytes per span of the benchmark workload. The
+//     attribute lists are ~25 more (dictionary codes of keys and values).
+//   - A filter or GROUP BY on a key in the lists reads every event's lists.
 //   - Materialising whole events (Trace, Scan) reads every attribute column
 //     at the rows' positions, so its cost grows with the number of
 //     attribute columns. FSST string compression is disabled by default
