@@ -238,10 +238,10 @@ func TestUpgradeFrom1(t *testing.T) {
 		m, ks, vs := formerOverflowMaps[k], overflowKeys[k], overflowVals[k]
 		back = append(back,
 			`ALTER TABLE events_1 ADD COLUMN `+m+` MAP(VARCHAR, `+attrSQLType(k)+`)`,
-			`UPDATE events_1 SET `+m+` = map(`+ks+`, `+vs+`) WHERE `+ks+` IS NOT NULL`,
+			`UPDATE events_1 SET `+m+` = map(list_transform(`+ks+`, x -> km.names[x]), `+vs+`) FROM (SELECT map(list(id), list(key)) AS names FROM overflow_keys WHERE env = 1) AS km WHERE `+ks+` IS NOT NULL`,
 			`ALTER TABLE events_1 DROP COLUMN `+ks, `ALTER TABLE events_1 DROP COLUMN `+vs)
 	}
-	back = append(back, `UPDATE format SET version = 1`)
+	back = append(back, `DROP TABLE overflow_keys`, `UPDATE format SET version = 1`)
 	for _, q := range back {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

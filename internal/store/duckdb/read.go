@@ -48,9 +48,9 @@ func resolver(e *envReg) sqlgen.Resolver {
 			out = append(out, sqlgen.Column{Expr: dialect.Quote(a.name), Kind: a.kind})
 		}
 		for k := model.KindString; k <= model.KindBool; k++ {
-			if e.overflow[colKey{field, k}] {
+			if id, ok := e.keyIDs[field]; ok && e.overflow[colKey{field, k}] {
 				out = append(out, sqlgen.Column{Expr: dialect.Quote(overflowVals[k]) + "[list_position(" + dialect.Quote(overflowKeys[k]) + ", ?)]",
-					Args: []any{field}, Kind: k})
+					Args: []any{id}, Kind: k})
 			}
 		}
 		return out
@@ -491,8 +491,9 @@ func (d *decoder) decode(rows *sql.Rows) (model.Event, error) {
 		ev.Attrs = append(ev.Attrs, model.Attr{Key: a.key, Value: toValue(a.kind, x)})
 	}
 	for k := range ovk {
-		for i, mk := range ovk[k] {
-			if key, ok := mk.(string); ok && ovv[k][i] != nil {
+		for i, x := range ovk[k] {
+			id, _ := x.(int32)
+			if key, ok := d.env.keyNames[id]; ok && ovv[k][i] != nil {
 				ev.Attrs = append(ev.Attrs, model.Attr{Key: key, Value: toValue(model.Kind(k), ovv[k][i])})
 			}
 		}

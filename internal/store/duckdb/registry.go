@@ -55,7 +55,14 @@ type envReg struct {
 	attrList []*attrCol // in creation order
 	newAttrs []*attrCol // created by the write in progress
 	byKey    map[string][]*attrCol
-	overflow map[colKey]bool   // fields kept in the ov_* maps
+	overflow map[colKey]bool // fields kept in the overflow lists
+	// keyIDs and keyNames number the keys of the overflow lists (the
+	// lists hold ids, not names); shared between registry copies until a
+	// write adds a key (copy on write, see keyID).
+	keyIDs   map[string]int32
+	keyNames map[int32]string
+	keysOwn  bool              // keyIDs/keyNames belong to this copy
+	newKeys  []string          // added by the write in progress
 	datasets map[string]*dsReg // by lowercase name
 	dsByID   map[int32]*dsReg
 }
@@ -78,6 +85,9 @@ func newEnvReg(id int, slug string) *envReg {
 		attrs:    map[colKey]*attrCol{},
 		byKey:    map[string][]*attrCol{},
 		overflow: map[colKey]bool{},
+		keyIDs:   map[string]int32{},
+		keyNames: map[int32]string{},
+		keysOwn:  true,
 		datasets: map[string]*dsReg{},
 		dsByID:   map[int32]*dsReg{},
 	}
@@ -93,6 +103,8 @@ func (r *registry) clone() *registry {
 		ne := *e
 		ne.isNew = false
 		ne.newAttrs = nil
+		ne.newKeys = nil
+		ne.keysOwn = false
 		ne.attrs = maps.Clone(e.attrs)
 		ne.attrList = e.attrList[:len(e.attrList):len(e.attrList)]
 		ne.byKey = make(map[string][]*attrCol, len(e.byKey))
@@ -151,6 +163,7 @@ func (e *envReg) attr(k colKey, max int, dense bool) *attrCol {
 	}
 	if !dense || len(e.attrList) >= max {
 		e.overflow[k] = true
+		e.keyID(k.key)
 		return nil
 	}
 	a := &attrCol{id: e.nextCol, key: k.key, kind: k.kind, name: "a" + strconv.Itoa(e.nextCol), promoted: e.overflow[k]}
@@ -160,6 +173,21 @@ func (e *envReg) attr(k colKey, max int, dense bool) *attrCol {
 	e.byKey[k.key] = append(e.byKey[k.key], a)
 	e.newAttrs = append(e.newAttrs, a)
 	return a
+}
+
+// keyID returns the overflow-list id of key, numbering it if new.
+func (e *envReg) keyID(key string) int32 {
+	if id, ok := e.keyIDs[key]; ok {
+		return id
+	}
+	if !e.keysOwn {
+		e.keyIDs, e.keyNames, e.keysOwn = maps.Clone(e.keyIDs), maps.Clone(e.keyNames), true
+	}
+	id := int32(len(e.keyIDs) + 1)
+	e.keyIDs[key] = id
+	e.keyNames[id] = key
+	e.newKeys = append(e.newKeys, key)
+	return id
 }
 
 // touch records that dataset d got field k at now.

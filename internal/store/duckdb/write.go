@@ -216,6 +216,18 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 				}
 			}
 		}
+		if len(e.newKeys) > 0 {
+			if err := appendRows(conn, "overflow_keys", func(app *duckdb.Appender) error {
+				for _, k := range e.newKeys {
+					if err := app.AppendRow(int32(e.id), e.keyIDs[k], k); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
 		for _, a := range e.newAttrs {
 			if err := exec(`ALTER TABLE ` + e.eventsTable() + ` ADD COLUMN ` + a.name + ` ` + attrSQLType(a.kind)); err != nil {
 				return err
@@ -405,7 +417,7 @@ func (s *Store) appendEvents(conn driverConn, e *envReg, events []*model.Event, 
 			ac := e.attrs[k]
 			if ac == nil {
 				kk := a.Value.Kind & 3
-				ovk[kk] = append(ovk[kk], a.Key)
+				ovk[kk] = append(ovk[kk], e.keyIDs[a.Key])
 				ovv[kk] = append(ovv[kk], attrValue(a.Value))
 				continue
 			}
