@@ -64,9 +64,30 @@ func splitTrace(t model.TraceID) traceKey {
 
 // envWrite is the part of a Write for one environment.
 type envWrite struct {
-	env    *envReg
-	events []*model.Event
-	ds     []*dsReg // dataset of events[i]
+	env   *envReg
+	items []item
+	// slots are the distinct fields of this write; slotOf indexes them.
+	slots  []fieldSlot
+	slotOf map[colKey]int32
+}
+
+// item is one event of a write with its dataset and, per attribute, the
+// index of its field's slot.
+type item struct {
+	ev    *model.Event
+	ds    *dsReg
+	slots []int32
+}
+
+// fieldSlot is one field of a write: resolved once per write to its column
+// (or overflow key id), so the per-attribute work is a slice index.
+type fieldSlot struct {
+	k      colKey
+	n      int64  // events of this write carrying it
+	lastDS *dsReg // the dataset it was last touched in
+	col    *attrCol
+	keyID  int32 // overflow key id when col is nil
+	pos    int   // column position in the Appender's row (appendEvents)
 }
 
 // Write stores all batches in one DuckDB transaction. See the package
@@ -97,15 +118,15 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 		}
 		w := byEnv[b.Env]
 		if w == nil {
-			w = &envWrite{env: reg.env(b.Env, true)}
+			w = &envWrite{env: reg.env(b.Env, true), slotOf: map[colKey]int32{}}
 			byEnv[b.Env] = w
 			writes = append(writes, w)
 		}
-		ks := s.stats[b.Env]
-		if ks == nil {
-			ks = &keyStats{keys: map[colKey]int64{}}
-			s.stats[b.Env] = ks
+		nattrs := 0
+		for i := range b.Events {
+			nattrs += len(b.Events[i].Attrs)
 		}
+		flat := make([]int32, 0, nattrs)
 		for i := range b.Events {
 			e := &b.Events[i]
 			d := w.env.dataset(e.Dataset, now)
@@ -113,15 +134,41 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 				d.last, d.dirty = now, true
 			}
 			touchHot(d, e, now)
-			ks.events++
+			start := len(flat)
 			for _, a := range e.Attrs {
 				k := colKey{a.Key, a.Value.Kind}
-				ks.keys[k]++
-				d.touch(k, now)
-				w.env.attr(k, s.cfg.MaxAttributeColumns, ks.dense(k, s.cfg.MinColumnDensity, s.cfg.MinColumnEvents))
+				si, ok := w.slotOf[k]
+				if !ok {
+					si = int32(len(w.slots))
+					w.slotOf[k] = si
+					w.slots = append(w.slots, fieldSlot{k: k})
+				}
+				sl := &w.slots[si]
+				sl.n++
+				if sl.lastDS != d {
+					sl.lastDS = d
+					d.touch(k, now)
+				}
+				flat = append(flat, si)
 			}
-			w.events = append(w.events, e)
-			w.ds = append(w.ds, d)
+			w.items = append(w.items, item{ev: e, ds: d, slots: flat[start:len(flat):len(flat)]})
+		}
+	}
+	// Count the fields and resolve each to its column or overflow key.
+	for _, w := range writes {
+		ks := s.stats[w.env.slug]
+		if ks == nil {
+			ks = &keyStats{keys: map[colKey]int64{}}
+			s.stats[w.env.slug] = ks
+		}
+		ks.events += int64(len(w.items))
+		for i := range w.slots {
+			sl := &w.slots[i]
+			ks.keys[sl.k] += sl.n
+			sl.col = w.env.attr(sl.k, s.cfg.MaxAttributeColumns, ks.dense(sl.k, s.cfg.MinColumnDensity, s.cfg.MinColumnEvents))
+			if sl.col == nil {
+				sl.keyID = w.env.keyIDs[sl.k.key]
+			}
 		}
 	}
 
@@ -236,18 +283,17 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 				return err
 			}
 		}
-		events, dss := w.events, w.ds
-		events, dss, xkeys := dedupXRay(events, dss)
-		events, dss = byTrace(events, dss)
+		items, xkeys := dedupXRay(w.items)
+		items = byTrace(items)
 		if len(xkeys) > 0 {
 			if err := s.deleteXRay(ctx, conn, exec, e, xkeys); err != nil {
 				return fmt.Errorf("replace X-Ray segments: %w", err)
 			}
 		}
-		if err := s.appendEvents(conn, e, events, dss); err != nil {
+		if err := s.appendEvents(conn, e, items, w.slots); err != nil {
 			return err
 		}
-		if err := s.appendTraces(conn, e, events, dss); err != nil {
+		if err := s.appendTraces(conn, e, items); err != nil {
 			return err
 		}
 		if err := s.persistNew(conn, e); err != nil {
@@ -263,30 +309,23 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 // values form runs that DuckDB compresses to one value per run (16 bytes
 // per trace instead of per span), and a trace's rows share vectors when
 // read back.
-func byTrace(events []*model.Event, dss []*dsReg) ([]*model.Event, []*dsReg) {
-	if slices.IsSortedFunc(events, cmpTrace) {
-		return events, dss
+func byTrace(items []item) []item {
+	if slices.IsSortedFunc(items, cmpTrace) {
+		return items
 	}
-	idx := make([]int, len(events))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmpTrace(events[a], events[b]) })
-	outE := make([]*model.Event, len(events))
-	outD := make([]*dsReg, len(events))
-	for i, j := range idx {
-		outE[i], outD[i] = events[j], dss[j]
-	}
-	return outE, outD
+	out := slices.Clone(items)
+	slices.SortStableFunc(out, cmpTrace)
+	return out
 }
 
-func cmpTrace(a, b *model.Event) int { return bytes.Compare(a.TraceID[:], b.TraceID[:]) }
+func cmpTrace(a, b item) int { return bytes.Compare(a.ev.TraceID[:], b.ev.TraceID[:]) }
 
 // dedupXRay drops X-Ray events that a later X-Ray event of the same batch
 // replaces, and returns the keys of the X-Ray events left.
-func dedupXRay(events []*model.Event, dss []*dsReg) ([]*model.Event, []*dsReg, []xrayKey) {
+func dedupXRay(items []item) ([]item, []xrayKey) {
 	var last map[xrayKey]int
-	for i, e := range events {
+	for i, it := range items {
+		e := it.ev
 		if e.Source != model.SourceXRay || e.SpanID.IsZero() {
 			continue
 		}
@@ -296,12 +335,12 @@ func dedupXRay(events []*model.Event, dss []*dsReg) ([]*model.Event, []*dsReg, [
 		last[xrayKey{splitTrace(e.TraceID), spanInt(e.SpanID)}] = i
 	}
 	if len(last) == 0 {
-		return events, dss, nil
+		return items, nil
 	}
 	keys := make([]xrayKey, 0, len(last))
-	outE := events[:0:0]
-	outD := dss[:0:0]
-	for i, e := range events {
+	out := items[:0:0]
+	for i, it := range items {
+		e := it.ev
 		if e.Source == model.SourceXRay && !e.SpanID.IsZero() {
 			k := xrayKey{splitTrace(e.TraceID), spanInt(e.SpanID)}
 			if last[k] != i {
@@ -309,10 +348,9 @@ func dedupXRay(events []*model.Event, dss []*dsReg) ([]*model.Event, []*dsReg, [
 			}
 			keys = append(keys, k)
 		}
-		outE = append(outE, e)
-		outD = append(outD, dss[i])
+		out = append(out, it)
 	}
-	return outE, outD, keys
+	return out, keys
 }
 
 // deleteXRay deletes stored X-Ray events with the given trace and span ids.
@@ -372,22 +410,17 @@ func (s *Store) deleteXRay(ctx context.Context, conn driverConn, exec func(strin
 
 // appendEvents appends the events with one Appender restricted to the
 // columns this write uses.
-func (s *Store) appendEvents(conn driverConn, e *envReg, events []*model.Event, dss []*dsReg) error {
-	// Which attribute columns and overflow maps does this write use?
-	colIdx := map[*attrCol]int{}
+func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []fieldSlot) error {
+	// Which attribute columns and overflow lists does this write use?
 	var used []*attrCol
 	var ovUsed [4]bool
-	for _, ev := range events {
-		for _, a := range ev.Attrs {
-			ac := e.attrs[colKey{a.Key, a.Value.Kind}]
-			if ac == nil {
-				ovUsed[a.Value.Kind&3] = true
-				continue
+	for i := range slots {
+		if c := slots[i].col; c != nil {
+			if !slices.Contains(used, c) {
+				used = append(used, c)
 			}
-			if _, ok := colIdx[ac]; !ok {
-				colIdx[ac] = -1
-				used = append(used, ac)
-			}
+		} else {
+			ovUsed[slots[i].k.kind&3] = true
 		}
 	}
 	slices.SortFunc(used, func(a, b *attrCol) int { return a.id - b.id })
@@ -400,31 +433,41 @@ func (s *Store) appendEvents(conn driverConn, e *envReg, events []*model.Event, 
 		}
 	}
 	for _, ac := range used {
-		colIdx[ac] = len(cols)
+		pos := len(cols)
 		cols = append(cols, ac.name)
+		for i := range slots {
+			if slots[i].col == ac {
+				slots[i].pos = pos
+			}
+		}
 	}
 	app, err := duckdb.NewAppenderWithColumns(conn, "", "main", e.eventsTable(), cols)
 	if err != nil {
 		return err
 	}
 	row := make([]driver.Value, len(cols))
-	for i, ev := range events {
+	// The Appender copies every value into its chunk during AppendRow, so
+	// the overflow lists' buffers are reused from row to row.
+	var ovk, ovv [4][]any
+	for _, it := range items {
+		ev := it.ev
 		clear(row)
-		fillHot(row, ev, dss[i].id)
-		var ovk, ovv [4][]any
-		for _, a := range ev.Attrs {
-			k := colKey{a.Key, a.Value.Kind}
-			ac := e.attrs[k]
-			if ac == nil {
+		fillHot(row, ev, it.ds.id)
+		for k := range ovk {
+			ovk[k], ovv[k] = ovk[k][:0], ovv[k][:0]
+		}
+		for j, a := range ev.Attrs {
+			sl := &slots[it.slots[j]]
+			if sl.col == nil {
 				kk := a.Value.Kind & 3
-				ovk[kk] = append(ovk[kk], e.keyIDs[a.Key])
+				ovk[kk] = append(ovk[kk], sl.keyID)
 				ovv[kk] = append(ovv[kk], attrValue(a.Value))
 				continue
 			}
-			row[colIdx[ac]] = attrValue(a.Value)
+			row[sl.pos] = attrValue(a.Value)
 		}
 		for k := range ovk {
-			if ovk[k] != nil {
+			if len(ovk[k]) > 0 {
 				row[ovIdx[k]], row[ovIdx[k]+1] = ovk[k], ovv[k]
 			}
 		}
@@ -498,27 +541,27 @@ func fillHot(row []driver.Value, e *model.Event, ds int32) {
 // trace, with its dataset when the write has the trace's events in one
 // dataset and 0 (every dataset) when in several. A row per trace and
 // dataset was as many rows as spans for traces crossing a service per span.
-func (s *Store) appendTraces(conn driverConn, e *envReg, events []*model.Event, dss []*dsReg) error {
+func (s *Store) appendTraces(conn driverConn, e *envReg, items []item) error {
 	app, err := duckdb.NewAppenderWithColumns(conn, "", "main", e.tracesTable(), []string{"trace_hi", "trace_lo", "ds", "min_ts", "max_ts"})
 	if err != nil {
 		return err
 	}
 	// events are ordered by trace (byTrace), so a trace is a run.
-	for i := 0; i < len(events); {
-		tid := events[i].TraceID
-		ds := dss[i].id
+	for i := 0; i < len(items); {
+		tid := items[i].ev.TraceID
+		ds := items[i].ds.id
 		lo, hi := int64(0), int64(0)
 		j := i
-		for ; j < len(events) && events[j].TraceID == tid; j++ {
+		for ; j < len(items) && items[j].ev.TraceID == tid; j++ {
 			var ts int64
-			if !events[j].Time.IsZero() {
-				ts = events[j].Time.UnixNano()
+			if t := items[j].ev.Time; !t.IsZero() {
+				ts = t.UnixNano()
 			}
 			if j == i {
 				lo, hi = ts, ts
 			}
 			lo, hi = min(lo, ts), max(hi, ts)
-			if dss[j].id != ds {
+			if items[j].ds.id != ds {
 				ds = 0
 			}
 		}
