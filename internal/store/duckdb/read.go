@@ -177,10 +177,12 @@ func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]mode
 		return []model.Event{}, nil
 	}
 	tk := splitTrace(id)
+	// min and max of ds instead of the list of datasets: aggregating a
+	// list cost ~1.4 ms per lookup at 1M spans.
 	var lo, hi sql.NullInt64
-	var dsList any
-	err := s.db.QueryRowContext(ctx, `SELECT min(min_ts), max(max_ts), list(DISTINCT ds) FROM `+e.tracesTable()+
-		` WHERE trace_hi = ? AND trace_lo = ?`, tk.hi, tk.lo).Scan(&lo, &hi, &dsList)
+	var dsMin, dsMax sql.NullInt32
+	err := s.db.QueryRowContext(ctx, `SELECT min(min_ts), max(max_ts), min(ds), max(ds) FROM `+e.tracesTable()+
+		` WHERE trace_hi = ? AND trace_lo = ?`, tk.hi, tk.lo).Scan(&lo, &hi, &dsMin, &dsMax)
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
@@ -189,39 +191,49 @@ func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]mode
 		release()
 		return []model.Event{}, nil
 	}
-	// The trace's datasets; nil (every column) when one is unknown, as on
-	// rows written before format 2 (ds 0).
-	dss := []*dsReg{}
-	if l, ok := dsList.([]any); ok {
-		for _, x := range l {
-			id, _ := x.(int32)
-			d := e.dsByID[id]
-			if d == nil {
-				dss = nil
-				break
-			}
-			dss = append(dss, d)
-		}
+	// Only the trace's dataset's attribute columns when it has one; every
+	// column when it has several or one is unknown (ds 0: rows of a write
+	// holding the trace in several datasets, or written before format 2).
+	var dss []*dsReg
+	if d := e.dsByID[dsMin.Int32]; d != nil && dsMin == dsMax {
+		dss = []*dsReg{d}
 	}
 	list, attrs := selectList(e, dss)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+list+` FROM `+e.eventsTable()+
-		` WHERE ts BETWEEN ? AND ? AND trace_hi = ? AND trace_lo = ? ORDER BY ts, rowid`, lo.Int64, hi.Int64, tk.hi, tk.lo)
+	// Ordered here, not by ORDER BY: sorting in DuckDB made the query
+	// ~1.6 ms slower at 1M spans.
+	rows, err := s.db.QueryContext(ctx, `SELECT rowid, `+list+` FROM `+e.eventsTable()+
+		` WHERE ts BETWEEN ? AND ? AND trace_hi = ? AND trace_lo = ?`, lo.Int64, hi.Int64, tk.hi, tk.lo)
 	release()
 	if err != nil {
 		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
 	}
 	defer rows.Close()
-	out := []model.Event{}
+	type rowEvent struct {
+		rowid int64
+		ev    model.Event
+	}
+	var got []rowEvent
 	dec := newDecoder(e, attrs)
+	dec.withRowID()
 	for rows.Next() {
 		ev, err := dec.decode(rows)
 		if err != nil {
 			return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
 		}
-		out = append(out, ev)
+		got = append(got, rowEvent{dec.rowid, ev})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+	}
+	sort.Slice(got, func(i, j int) bool {
+		if ti, tj := got[i].ev.Time, got[j].ev.Time; !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return got[i].rowid < got[j].rowid
+	})
+	out := make([]model.Event, len(got))
+	for i := range got {
+		out[i] = got[i].ev
 	}
 	return out, nil
 }
@@ -416,6 +428,14 @@ type decoder struct {
 	attrs []*attrCol
 	vals  []any
 	dest  []any
+	// rowid is the row's rowid when withRowID made the decoder expect it
+	// as the first column.
+	rowid int64
+}
+
+// withRowID makes the decoder read a leading rowid column into d.rowid.
+func (d *decoder) withRowID() {
+	d.dest = append([]any{&d.rowid}, d.dest...)
 }
 
 func newDecoder(e *envReg, attrs []*attrCol) *decoder {
