@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -84,7 +83,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (*
 		fmt.Fprintf(out, "Created environment %q with API key (shown once, keep it):\n\n    %s\n\nSend traces with:\n    OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost%s\n    OTEL_EXPORTER_OTLP_HEADERS=x-honeycomb-team=%s\n\n",
 			auth.DefaultEnv, key, portOf(cfg.HTTPAddr), key)
 	}
-	st, err := openStore(ctx, filepath.Join(cfg.DataDir, StoreFileName), cfg.StoreMemoryLimit, logger)
+	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +34,10 @@ type Config struct {
 	// memory_limit: its buffer pool and query state; beyond it DuckDB
 	// evicts pages and spills to disk).
 	StoreMemoryLimit string
+	// StoreColumnDensity is the share of an environment's events a field
+	// must be on to get its own column in the store (see
+	// duckdb.Config.MinColumnDensity); negative: every field gets one.
+	StoreColumnDensity float64
 }
 
 // DefaultConfig returns the defaults: the doors on their well-known ports.
@@ -41,18 +46,19 @@ type Config struct {
 // open without a key, listen on loopback only.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:          "./tracecomb-data",
-		OTLPGRPCAddr:     ":4317",
-		HTTPAddr:         ":4318",
-		XRayAddr:         "127.0.0.1:2000",
-		XRayEnv:          "test",
-		AWSRegion:        "us-east-1",
-		UIAddr:           "127.0.0.1:8080",
-		LogLevel:         "info",
-		LogFormat:        "text",
-		ShutdownTimeout:  30 * time.Second,
-		MaxPendingEvents: 500_000,
-		StoreMemoryLimit: "256MB",
+		DataDir:            "./tracecomb-data",
+		OTLPGRPCAddr:       ":4317",
+		HTTPAddr:           ":4318",
+		XRayAddr:           "127.0.0.1:2000",
+		XRayEnv:            "test",
+		AWSRegion:          "us-east-1",
+		UIAddr:             "127.0.0.1:8080",
+		LogLevel:           "info",
+		LogFormat:          "text",
+		ShutdownTimeout:    30 * time.Second,
+		MaxPendingEvents:   500_000,
+		StoreMemoryLimit:   "256MB",
+		StoreColumnDensity: 0.5,
 	}
 }
 
@@ -86,6 +92,13 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	}
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown may take to flush (env TRACECOMB_SHUTDOWN_TIMEOUT)")
 	fs.IntVar(&c.MaxPendingEvents, "max-pending-events", c.MaxPendingEvents, "events accepted but not yet committed before ingest answers 429/503")
+	if v, ok := os.LookupEnv("TRACECOMB_STORE_COLUMN_DENSITY"); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			c.StoreColumnDensity = f
+		}
+	}
+	fs.Float64Var(&c.StoreColumnDensity, "store-column-density", c.StoreColumnDensity,
+		"share of events a field must be on to get its own column (faster queries on it); rarer fields share compact lists; -1: a column for every field (env TRACECOMB_STORE_COLUMN_DENSITY)")
 }
 
 // Validate fails fast on a configuration that cannot work.
@@ -96,6 +109,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTPAddr == "" {
 		errs = append(errs, errors.New("--http-addr must not be empty"))
+	}
+	if c.StoreColumnDensity == 0 || c.StoreColumnDensity > 1 {
+		errs = append(errs, fmt.Errorf("--store-column-density must be in (0, 1], or negative for a column per field; got %v", c.StoreColumnDensity))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -27,8 +28,12 @@ func (a *App) doorDeps() doorDeps {
 	return doorDeps{logger: a.logger, metrics: a.metrics, auth: a.registry, consumer: a.batcher}
 }
 
-func openStore(ctx context.Context, path, memoryLimit string, logger *slog.Logger) (store.Store, error) {
-	return duckdb.Open(ctx, duckdb.Config{Path: path, MemoryLimit: memoryLimit}, logger.With("component", "store"))
+func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (store.Store, error) {
+	return duckdb.Open(ctx, duckdb.Config{
+		Path:             filepath.Join(cfg.DataDir, StoreFileName),
+		MemoryLimit:      cfg.StoreMemoryLimit,
+		MinColumnDensity: cfg.StoreColumnDensity,
+	}, logger.With("component", "store"))
 }
 
 func newGRPCServer(d doorDeps) *grpc.Server {

@@ -1,0 +1,49 @@
+package app
+
+import (
+	"flag"
+	"strings"
+	"testing"
+)
+
+func TestConfigStoreFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		env     map[string]string
+		density float64
+		limit   string
+		err     string
+	}{
+		{args: nil, density: 0.5, limit: "256MB"},
+		{args: []string{"-store-column-density", "-1", "-store-memory-limit", "1GB"}, density: -1, limit: "1GB"},
+		{env: map[string]string{"TRACECOMB_STORE_COLUMN_DENSITY": "0.2", "TRACECOMB_STORE_MEMORY_LIMIT": "512MB"}, density: 0.2, limit: "512MB"},
+		{env: map[string]string{"TRACECOMB_STORE_COLUMN_DENSITY": "0.2"}, args: []string{"-store-column-density", "0.9"}, density: 0.9, limit: "256MB"},
+		{args: []string{"-store-column-density", "0"}, err: "--store-column-density"},
+		{args: []string{"-store-column-density", "1.5"}, err: "--store-column-density"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			c := DefaultConfig()
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			c.BindFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Validate()
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("Validate() = %v, want an error naming %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.StoreColumnDensity != tc.density || c.StoreMemoryLimit != tc.limit {
+				t.Errorf("density %v, memory limit %q; want %v, %q", c.StoreColumnDensity, c.StoreMemoryLimit, tc.density, tc.limit)
+			}
+		})
+	}
+}
