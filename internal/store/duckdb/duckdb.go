@@ -27,7 +27,8 @@ import (
 //	2  traces_N gains ds (appended; 0 on rows written by version 1)
 //	3  attr_columns gains promoted: fields start in the overflow lists and
 //	   get a column once dense (Config.MinColumnDensity); the overflow MAP
-//	   per type becomes two lists, keys and values
+//	   per type becomes two lists, key ids (overflow_keys) and values;
+//	   traces_N is split into tracesBuckets tables traces_N_B
 const formatVersion = 3
 
 // Config configures the DuckDB store.
@@ -249,7 +250,7 @@ const overflowKeysDDL = `CREATE TABLE overflow_keys (env INTEGER NOT NULL, id IN
 
 // eventsDDL returns the DDL of an environment's tables.
 func eventsDDL(e *envReg) []string {
-	return []string{
+	ddl := []string{
 		`CREATE TABLE ` + e.eventsTable() + ` (
 			ts BIGINT NOT NULL,
 			ds INTEGER NOT NULL,
@@ -271,13 +272,20 @@ func eventsDDL(e *envReg) []string {
 			ovk_int INTEGER[], ovv_int BIGINT[],
 			ovk_flt INTEGER[], ovv_flt DOUBLE[],
 			ovk_bool INTEGER[], ovv_bool BOOLEAN[])`,
-		`CREATE TABLE ` + e.tracesTable() + ` (
+	}
+	for b := range tracesBuckets {
+		ddl = append(ddl, tracesDDL(e.tracesTable(b)))
+	}
+	return ddl
+}
+
+func tracesDDL(table string) string {
+	return `CREATE TABLE ` + table + ` (
 			trace_hi BIGINT NOT NULL,
 			trace_lo BIGINT NOT NULL,
 			min_ts BIGINT NOT NULL,
 			max_ts BIGINT NOT NULL,
-			ds INTEGER NOT NULL DEFAULT 0)`,
-	}
+			ds INTEGER NOT NULL DEFAULT 0)`
 }
 
 // hotColumns are the fixed columns of an events table, in table order.
@@ -421,6 +429,23 @@ func (s *Store) upgradeTo3(ctx context.Context) error {
 			steps = append(steps, `ALTER TABLE `+t+` DROP COLUMN IF EXISTS `+formerOverflowMaps[k])
 		}
 	}
+	// Split each trace index into its buckets.
+	for _, id := range ids {
+		e := &envReg{id: id}
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name = ?`, e.legacyTracesTable()).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		for b := range tracesBuckets {
+			steps = append(steps, `DROP TABLE IF EXISTS `+e.tracesTable(b), tracesDDL(e.tracesTable(b)),
+				`INSERT INTO `+e.tracesTable(b)+` SELECT trace_hi, trace_lo, min_ts, max_ts, ds FROM `+e.legacyTracesTable()+
+					` WHERE (trace_lo >> 60) & 15 = `+strconv.Itoa(b))
+		}
+		steps = append(steps, `DROP TABLE `+e.legacyTracesTable())
+	}
 	steps = append(steps, `ALTER TABLE attr_columns ADD COLUMN IF NOT EXISTS promoted BOOLEAN DEFAULT false`, `UPDATE format SET version = 3`)
 	for _, q := range steps {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
@@ -457,7 +482,7 @@ func (s *Store) upgradeTo2(ctx context.Context) error {
 	defer func() { _ = tx.Rollback() }()
 	for _, id := range ids {
 		e := &envReg{id: id}
-		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+e.tracesTable()+` ADD COLUMN ds INTEGER DEFAULT 0`); err != nil {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+e.legacyTracesTable()+` ADD COLUMN ds INTEGER DEFAULT 0`); err != nil {
 			return err
 		}
 	}

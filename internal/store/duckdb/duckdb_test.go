@@ -233,7 +233,14 @@ func TestUpgradeFrom1(t *testing.T) {
 	if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{ev}}}); err != nil {
 		t.Fatal(err)
 	}
-	back := []string{`ALTER TABLE traces_1 DROP COLUMN ds`, `ALTER TABLE attr_columns DROP COLUMN promoted`}
+	var buckets []string
+	for b := range tracesBuckets {
+		buckets = append(buckets, fmt.Sprintf(`SELECT trace_hi, trace_lo, min_ts, max_ts FROM traces_1_%d`, b))
+	}
+	back := []string{`CREATE TABLE traces_1 AS ` + strings.Join(buckets, " UNION ALL "), `ALTER TABLE attr_columns DROP COLUMN promoted`}
+	for b := range tracesBuckets {
+		back = append(back, fmt.Sprintf(`DROP TABLE traces_1_%d`, b))
+	}
 	for k := model.KindString; k <= model.KindBool; k++ {
 		m, ks, vs := formerOverflowMaps[k], overflowKeys[k], overflowVals[k]
 		back = append(back,

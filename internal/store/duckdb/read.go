@@ -181,7 +181,7 @@ func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]mode
 	// list cost ~1.4 ms per lookup at 1M spans.
 	var lo, hi sql.NullInt64
 	var dsMin, dsMax sql.NullInt32
-	err := s.db.QueryRowContext(ctx, `SELECT min(min_ts), max(max_ts), min(ds), max(ds) FROM `+e.tracesTable()+
+	err := s.db.QueryRowContext(ctx, `SELECT min(min_ts), max(max_ts), min(ds), max(ds) FROM `+e.tracesTable(traceBucket(tk))+
 		` WHERE trace_hi = ? AND trace_lo = ?`, tk.hi, tk.lo).Scan(&lo, &hi, &dsMin, &dsMax)
 	if err != nil {
 		release()

@@ -361,7 +361,8 @@ func (s *Store) deleteXRay(ctx context.Context, conn driverConn, exec func(strin
 	for len(keys) > 0 {
 		part := keys[:min(chunk, len(keys))]
 		keys = keys[len(part):]
-		var sb strings.Builder
+		// The traces' time range, from the buckets holding them.
+		var conds [tracesBuckets]strings.Builder
 		args := make([]driver.NamedValue, 0, 2*len(part))
 		seen := map[traceKey]bool{}
 		for _, k := range part {
@@ -369,14 +370,21 @@ func (s *Store) deleteXRay(ctx context.Context, conn driverConn, exec func(strin
 				continue
 			}
 			seen[k.trace] = true
-			if len(args) > 0 {
-				sb.WriteString(" OR ")
+			c := &conds[traceBucket(k.trace)]
+			if c.Len() > 0 {
+				c.WriteString(" OR ")
 			}
-			fmt.Fprintf(&sb, "(trace_hi = $%d AND trace_lo = $%d)", len(args)+1, len(args)+2)
+			fmt.Fprintf(c, "(trace_hi = $%d AND trace_lo = $%d)", len(args)+1, len(args)+2)
 			args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: k.trace.hi},
 				driver.NamedValue{Ordinal: len(args) + 2, Value: k.trace.lo})
 		}
-		rows, err := conn.QueryContext(ctx, `SELECT min(min_ts), max(max_ts) FROM `+e.tracesTable()+` WHERE `+sb.String(), args)
+		var union []string
+		for b := range conds {
+			if conds[b].Len() > 0 {
+				union = append(union, `SELECT min_ts, max_ts FROM `+e.tracesTable(b)+` WHERE `+conds[b].String())
+			}
+		}
+		rows, err := conn.QueryContext(ctx, `SELECT min(min_ts), max(max_ts) FROM (`+strings.Join(union, " UNION ALL ")+`)`, args)
 		if err != nil {
 			return err
 		}
@@ -542,15 +550,16 @@ func fillHot(row []driver.Value, e *model.Event, ds int32) {
 // dataset and 0 (every dataset) when in several. A row per trace and
 // dataset was as many rows as spans for traces crossing a service per span.
 func (s *Store) appendTraces(conn driverConn, e *envReg, items []item) error {
-	app, err := duckdb.NewAppenderWithColumns(conn, "", "main", e.tracesTable(), []string{"trace_hi", "trace_lo", "ds", "min_ts", "max_ts"})
-	if err != nil {
-		return err
+	type traceRow struct {
+		tk     traceKey
+		ds     int32
+		lo, hi int64
 	}
+	var buckets [tracesBuckets][]traceRow
 	// events are ordered by trace (byTrace), so a trace is a run.
 	for i := 0; i < len(items); {
 		tid := items[i].ev.TraceID
-		ds := items[i].ds.id
-		lo, hi := int64(0), int64(0)
+		r := traceRow{tk: splitTrace(tid), ds: items[i].ds.id}
 		j := i
 		for ; j < len(items) && items[j].ev.TraceID == tid; j++ {
 			var ts int64
@@ -558,22 +567,34 @@ func (s *Store) appendTraces(conn driverConn, e *envReg, items []item) error {
 				ts = t.UnixNano()
 			}
 			if j == i {
-				lo, hi = ts, ts
+				r.lo, r.hi = ts, ts
 			}
-			lo, hi = min(lo, ts), max(hi, ts)
-			if items[j].ds.id != ds {
-				ds = 0
+			r.lo, r.hi = min(r.lo, ts), max(r.hi, ts)
+			if items[j].ds.id != r.ds {
+				r.ds = 0
 			}
 		}
-		tk := splitTrace(tid)
-		if err := app.AppendRow(tk.hi, tk.lo, ds, lo, hi); err != nil {
-			_ = app.Close()
-			return fmt.Errorf("append trace: %w", err)
-		}
+		b := traceBucket(r.tk)
+		buckets[b] = append(buckets[b], r)
 		i = j
 	}
-	if err := app.Close(); err != nil {
-		return fmt.Errorf("append traces: %w", err)
+	for b, rows := range buckets {
+		if len(rows) == 0 {
+			continue
+		}
+		app, err := duckdb.NewAppenderWithColumns(conn, "", "main", e.tracesTable(b), []string{"trace_hi", "trace_lo", "ds", "min_ts", "max_ts"})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := app.AppendRow(r.tk.hi, r.tk.lo, r.ds, r.lo, r.hi); err != nil {
+				_ = app.Close()
+				return fmt.Errorf("append trace: %w", err)
+			}
+		}
+		if err := app.Close(); err != nil {
+			return fmt.Errorf("append traces: %w", err)
+		}
 	}
 	return nil
 }
