@@ -38,6 +38,7 @@ type Addrs struct {
 	HTTP     string
 	XRay     string
 	UI       string
+	Pprof    string
 }
 
 // App is a running tracecomb server.
@@ -49,11 +50,12 @@ type App struct {
 	store    store.Store
 	batcher  *ingest.Batcher
 
-	grpcServer *grpc.Server
-	httpServer *http.Server
-	uiServer   *http.Server
-	xray       *xrayapi.Handler
-	stoppers   []func(context.Context) error // extra doors, stopped first
+	grpcServer  *grpc.Server
+	httpServer  *http.Server
+	uiServer    *http.Server
+	pprofServer *http.Server
+	xray        *xrayapi.Handler
+	stoppers    []func(context.Context) error // extra doors, stopped first
 
 	listeners []net.Listener
 	addrs     Addrs
@@ -171,6 +173,9 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.startUI(ctx); err != nil {
 		return err
 	}
+	if err := a.startPprof(ctx); err != nil {
+		return err
+	}
 	a.logger.Info("tracecomb started", "data_dir", a.cfg.DataDir, "http", a.addrs.HTTP, "otlp_grpc", a.addrs.OTLPGRPC, "xray", a.addrs.XRay, "ui", a.addrs.UI)
 	return nil
 }
@@ -215,6 +220,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		if a.httpServer != nil {
 			errs = append(errs, a.httpServer.Shutdown(ctx))
+		}
+		if a.pprofServer != nil {
+			errs = append(errs, a.pprofServer.Shutdown(ctx))
 		}
 		if a.uiServer != nil {
 			errs = append(errs, a.uiServer.Shutdown(ctx))

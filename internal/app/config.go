@@ -24,6 +24,7 @@ type Config struct {
 	XRayEnv      string // environment the unauthenticated daemon door writes to
 	AWSRegion    string // region in X-Ray ARNs (groups, sampling rules)
 	UIAddr       string
+	PprofAddr    string // Go profiling door; empty (the default) disables it
 
 	LogLevel        string
 	LogFormat       string
@@ -82,6 +83,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	}
 	str(&c.AWSRegion, "aws-region", "TRACECOMB_AWS_REGION", "region shown in X-Ray ARNs (default from AWS_REGION, else us-east-1)")
 	str(&c.UIAddr, "ui-addr", "TRACECOMB_UI_ADDR", "web UI listen address (empty disables)")
+	str(&c.PprofAddr, "pprof-addr", "TRACECOMB_PPROF_ADDR", "Go pprof listen address, no auth: bind to loopback (empty, the default, disables)")
 	str(&c.StoreMemoryLimit, "store-memory-limit", "TRACECOMB_STORE_MEMORY_LIMIT", "memory cap of the embedded store, e.g. 256MB or 2GB (empty: 80% of RAM)")
 	str(&c.LogLevel, "log-level", "TRACECOMB_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TRACECOMB_LOG_FORMAT", "text or json")

@@ -1,7 +1,11 @@
 package app
 
 import (
+	"context"
 	"flag"
+	"io"
+	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -45,5 +49,36 @@ func TestConfigStoreFlags(t *testing.T) {
 				t.Errorf("density %v, memory limit %q; want %v, %q", c.StoreColumnDensity, c.StoreMemoryLimit, tc.density, tc.limit)
 			}
 		})
+	}
+}
+
+// TestPprofDoor starts the server with --pprof-addr on a free port and
+// reads a heap profile from it; without the flag there is no such door.
+func TestPprofDoor(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr, cfg.PprofAddr = "127.0.0.1:0", "", "", "", "127.0.0.1:0"
+	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown(context.Background()) //nolint:errcheck
+	if a.Addrs().Pprof == "" {
+		t.Fatal("no pprof address")
+	}
+	resp, err := http.Get("http://" + a.Addrs().Pprof + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "heap profile") {
+		t.Fatalf("heap profile: %d %.200s", resp.StatusCode, body)
+	}
+	if DefaultConfig().PprofAddr != "" {
+		t.Error("the pprof door is on by default")
 	}
 }
