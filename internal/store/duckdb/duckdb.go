@@ -28,7 +28,8 @@ import (
 //	3  attr_columns gains promoted: fields start in the overflow lists and
 //	   get a column once dense (Config.MinColumnDensity); the overflow MAP
 //	   per type becomes two lists, key ids (overflow_keys) and values;
-//	   traces_N is split into tracesBuckets tables traces_N_B
+//	   traces_N is split into tracesBuckets tables traces_N_B, written in
+//	   bulk; events_N.wseq and trace_index_state (see traceindex.go)
 const formatVersion = 3
 
 // Config configures the DuckDB store.
@@ -79,6 +80,10 @@ type Config struct {
 	// fewer, larger checkpoints recompress each row group fewer times. A
 	// restart replays at most that much WAL.
 	CheckpointThreshold string
+	// TraceIndexFlushRows is how many trace index rows (one per trace per
+	// Write) an environment keeps in memory before a commit writes them to
+	// the index tables (see traceindex.go). Default 32768 (~1 MB).
+	TraceIndexFlushRows int
 	// Now is the clock for created and last-written times; default time.Now.
 	Now func() time.Time
 }
@@ -89,6 +94,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MinColumnDensity == 0 {
 		c.MinColumnDensity = 0.5
+	}
+	if c.TraceIndexFlushRows <= 0 {
+		c.TraceIndexFlushRows = 32768
 	}
 	if c.MinColumnEvents <= 0 {
 		c.MinColumnEvents = 1000
@@ -119,7 +127,11 @@ type Store struct {
 	// catalog flush; guarded by wmu.
 	catalogDirty bool
 	// stats are the field densities per environment slug; guarded by wmu.
-	stats     map[string]*keyStats
+	stats map[string]*keyStats
+	// wseq is the sequence number of the last Write; guarded by wmu.
+	wseq int64
+	// idx holds trace index rows not yet in the index tables.
+	idx       traceIndex
 	stopFlush chan struct{}
 	flushDone chan struct{}
 
@@ -158,7 +170,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("duckdb store: open %s: %w", cfg.Path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{cfg: cfg, log: logger, db: db, stats: map[string]*keyStats{}}
+	s := &Store{cfg: cfg, log: logger, db: db, stats: map[string]*keyStats{}, idx: newTraceIndex()}
 	if err := s.init(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -194,6 +206,9 @@ func (s *Store) init(ctx context.Context) error {
 	reg, err := s.loadRegistry(ctx)
 	if err != nil {
 		return err
+	}
+	if err := s.recoverIndex(ctx, reg); err != nil {
+		return fmt.Errorf("duckdb store: %w", err)
 	}
 	s.reg.Store(reg)
 	wc, err := s.db.Conn(ctx)
@@ -242,7 +257,12 @@ var catalogDDL = []string{
 	`CREATE TABLE dataset_columns (env INTEGER NOT NULL, ds INTEGER NOT NULL, key VARCHAR NOT NULL,
 		kind UTINYINT NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL)`,
 	overflowKeysDDL,
+	indexStateDDL,
 }
+
+// indexStateDDL records, per environment, the last Write whose trace index
+// rows are in the index tables (format 3).
+const indexStateDDL = `CREATE TABLE trace_index_state (env INTEGER NOT NULL, wseq BIGINT NOT NULL)`
 
 // overflowKeysDDL numbers the keys held in the overflow lists, per
 // environment (format 3).
@@ -268,6 +288,7 @@ func eventsDDL(e *envReg) []string {
 			annotation_type VARCHAR,
 			sample_rate BIGINT,
 			doc BLOB,
+			wseq BIGINT,
 			ovk_str INTEGER[], ovv_str VARCHAR[],
 			ovk_int INTEGER[], ovv_int BIGINT[],
 			ovk_flt INTEGER[], ovv_flt DOUBLE[],
@@ -393,8 +414,15 @@ func (s *Store) upgradeTo3(ctx context.Context) error {
 	if n == 0 {
 		steps = append(steps, overflowKeysDDL)
 	}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name = 'trace_index_state'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		steps = append(steps, indexStateDDL)
+	}
 	for _, id := range ids {
 		t := (&envReg{id: id}).eventsTable()
+		steps = append(steps, `ALTER TABLE `+t+` ADD COLUMN IF NOT EXISTS wseq BIGINT DEFAULT 0`)
 		for k := model.KindString; k <= model.KindBool; k++ {
 			steps = append(steps,
 				`ALTER TABLE `+t+` ADD COLUMN IF NOT EXISTS `+overflowKeys[k]+` INTEGER[]`,
@@ -618,6 +646,11 @@ func (s *Store) Close() error {
 		defer s.wmu.Unlock()
 		s.closed.Store(true)
 		var errs []error
+		if s.wc != nil {
+			if err := s.flushPendingIndex(context.Background()); err != nil {
+				errs = append(errs, fmt.Errorf("write trace index: %w", err))
+			}
+		}
 		if s.wc != nil && s.catalogDirty {
 			if err := s.flushCatalog(context.Background()); err != nil {
 				errs = append(errs, fmt.Errorf("persist catalog: %w", err))

@@ -229,7 +229,7 @@ func TestUpgradeFrom1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db.duckdb")
 	ev := model.Event{Dataset: "shop", Time: time.Unix(10, 0).UTC(), TraceID: model.TraceID{9}, SpanID: model.SpanID{1},
 		Name: "op", SampleRate: 1, Attrs: []model.Attr{{Key: "k", Value: model.Str("v")}, {Key: "o", Value: model.Int(7)}}}
-	s := openTest(t, Config{Path: path, MinColumnDensity: -1, MaxAttributeColumns: 1})
+	s := openTest(t, Config{Path: path, MinColumnDensity: -1, MaxAttributeColumns: 1, TraceIndexFlushRows: 1})
 	if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{ev}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,8 @@ func TestUpgradeFrom1(t *testing.T) {
 			`UPDATE events_1 SET `+m+` = map(list_transform(`+ks+`, x -> km.names[x]), `+vs+`) FROM (SELECT map(list(id), list(key)) AS names FROM overflow_keys WHERE env = 1) AS km WHERE `+ks+` IS NOT NULL`,
 			`ALTER TABLE events_1 DROP COLUMN `+ks, `ALTER TABLE events_1 DROP COLUMN `+vs)
 	}
-	back = append(back, `DROP TABLE overflow_keys`, `UPDATE format SET version = 1`)
+	back = append(back, `DROP TABLE overflow_keys`, `DROP TABLE trace_index_state`, `ALTER TABLE events_1 DROP COLUMN wseq`,
+		`UPDATE format SET version = 1`)
 	for _, q := range back {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -286,6 +287,76 @@ func TestUpgradeFrom1(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("filter on the overflow field after upgrade matched %d events, want 2", n)
+	}
+}
+
+// TestConformanceIndexEveryWrite runs the suite with the trace index
+// written to its tables in every commit (the default keeps the rows of
+// small writes in memory until Close).
+func TestConformanceIndexEveryWrite(t *testing.T) {
+	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{TraceIndexFlushRows: 1}) })
+}
+
+// TestTraceIndexRecovery loses the in-memory trace index rows, as a crash
+// would, and checks Open rebuilds them from the events: every trace is
+// found again, and later writes and lookups work.
+func TestTraceIndexRecovery(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	cfg := Config{Path: path, TraceIndexFlushRows: 25}
+	s := openTest(t, cfg)
+	var ids []model.TraceID
+	for w := 0; w < 5; w++ {
+		var evs []model.Event
+		for tr := 0; tr < 10; tr++ {
+			id := model.TraceID{byte(w), byte(tr), 0xf0 + byte(tr)} // spread over buckets via the last bytes
+			id[8] = byte(tr * 17)
+			ids = append(ids, id)
+			for sp := 0; sp < 3; sp++ {
+				evs = append(evs, model.Event{Dataset: fmt.Sprint("svc-", sp), Time: time.Unix(int64(1000+w*10+sp), 0).UTC(),
+					TraceID: id, SpanID: model.SpanID{byte(sp + 1)}, Name: "op", SampleRate: 1})
+			}
+		}
+		if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var inTables int
+	for b := range tracesBuckets {
+		var n int
+		if err := s.db.QueryRow(fmt.Sprintf(`SELECT count(*) FROM traces_1_%d`, b)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		inTables += n
+	}
+	if inTables == 0 || inTables >= len(ids) {
+		t.Fatalf("%d of %d traces in the index tables; want some but not all (the rest pending)", inTables, len(ids))
+	}
+	s.idx = newTraceIndex() // the crash: pending rows gone
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openTest(t, cfg)
+	for _, id := range ids {
+		got, err := s2.Trace(ctx, "prod", id)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("trace %s after recovery: %d events, %v", id, len(got), err)
+		}
+	}
+	var indexed int64
+	if err := s2.db.QueryRow(`SELECT wseq FROM trace_index_state WHERE env = 1`).Scan(&indexed); err != nil || indexed != 5 {
+		t.Fatalf("indexed up to write %d (%v), want 5", indexed, err)
+	}
+	id := model.TraceID{9, 9, 9}
+	if err := s2.Write(ctx, []store.Batch{{Env: "prod", Events: []model.Event{{Dataset: "svc-0", Time: time.Unix(5000, 0).UTC(),
+		TraceID: id, SpanID: model.SpanID{1}, Name: "op", SampleRate: 1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if s2.wseq != 6 {
+		t.Errorf("write sequence %d after reopen and one write, want 6", s2.wseq)
+	}
+	if got, err := s2.Trace(ctx, "prod", id); err != nil || len(got) != 1 {
+		t.Fatalf("new trace: %d events, %v", len(got), err)
 	}
 }
 

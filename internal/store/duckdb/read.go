@@ -177,8 +177,11 @@ func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]mode
 		return []model.Event{}, nil
 	}
 	tk := splitTrace(id)
-	// min and max of ds instead of the list of datasets: aggregating a
-	// list cost ~1.4 ms per lookup at 1M spans.
+	// The index rows still in memory first, then the index table (see
+	// traceindex.go for why this order is consistent). min and max of ds
+	// instead of the list of datasets: aggregating a list cost ~1.4 ms per
+	// lookup at 1M spans.
+	pend, inMem := s.idx.lookup(e.id, tk)
 	var lo, hi sql.NullInt64
 	var dsMin, dsMax sql.NullInt32
 	err := s.db.QueryRowContext(ctx, `SELECT min(min_ts), max(max_ts), min(ds), max(ds) FROM `+e.tracesTable(traceBucket(tk))+
@@ -186,6 +189,15 @@ func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]mode
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+	}
+	if inMem {
+		if !lo.Valid {
+			lo, hi = sql.NullInt64{Int64: pend.lo, Valid: true}, sql.NullInt64{Int64: pend.hi, Valid: true}
+			dsMin, dsMax = sql.NullInt32{Int32: pend.ds, Valid: true}, sql.NullInt32{Int32: pend.ds, Valid: true}
+		} else {
+			lo.Int64, hi.Int64 = min(lo.Int64, pend.lo), max(hi.Int64, pend.hi)
+			dsMin.Int32, dsMax.Int32 = min(dsMin.Int32, pend.ds), max(dsMax.Int32, pend.ds)
+		}
 	}
 	if !lo.Valid {
 		release()

@@ -66,6 +66,10 @@ func splitTrace(t model.TraceID) traceKey {
 type envWrite struct {
 	env   *envReg
 	items []item
+	// index is this write's trace index rows; indexFlushed is set when the
+	// write's transaction put every pending row in the index tables.
+	index        *[tracesBuckets][]traceRow
+	indexFlushed bool
 	// slots are the distinct fields of this write; slotOf indexes them.
 	slots  []fieldSlot
 	slotOf map[colKey]int32
@@ -180,7 +184,7 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 		if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION", nil); err != nil {
 			return err
 		}
-		if err := s.writeTx(ctx, conn, writes, now); err != nil {
+		if err := s.writeTx(ctx, conn, writes, s.wseq+1); err != nil {
 			_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(err, rerr)
 		}
@@ -193,6 +197,10 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 			return errors.Join(err, rerr)
 		}
 		s.reg.Store(reg)
+		s.wseq++
+		for _, w := range writes {
+			s.idx.add(w.env.id, w.index, w.indexFlushed)
+		}
 		s.catalogDirty = true
 		return nil
 	})
@@ -242,7 +250,7 @@ func touchHot(d *dsReg, e *model.Event, now int64) {
 	}
 }
 
-func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite, now int64) error {
+func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite, seq int64) error {
 	exec := func(q string, args ...any) error {
 		nv := make([]driver.NamedValue, len(args))
 		for i, a := range args {
@@ -290,11 +298,15 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 				return fmt.Errorf("replace X-Ray segments: %w", err)
 			}
 		}
-		if err := s.appendEvents(conn, e, items, w.slots); err != nil {
+		if err := s.appendEvents(conn, e, items, w.slots, seq); err != nil {
 			return err
 		}
-		if err := s.appendTraces(conn, e, items); err != nil {
-			return err
+		w.index = traceRows(items)
+		if all, n := s.idx.snapshot(e.id, w.index); n >= s.cfg.TraceIndexFlushRows {
+			if err := flushIndex(ctx, conn, e, all, seq); err != nil {
+				return fmt.Errorf("write trace index: %w", err)
+			}
+			w.indexFlushed = true
 		}
 		if err := s.persistNew(conn, e); err != nil {
 			return err
@@ -394,10 +406,21 @@ func (s *Store) deleteXRay(ctx context.Context, conn driverConn, exec func(strin
 		if err != nil {
 			return err
 		}
-		if vals[0] == nil {
+		lo, hi, found := int64(0), int64(0), vals[0] != nil
+		if found {
+			lo, hi = vals[0].(int64), vals[1].(int64)
+		}
+		for tk := range seen {
+			if r, ok := s.idx.lookup(e.id, tk); ok {
+				if !found {
+					lo, hi, found = r.lo, r.hi, true
+				}
+				lo, hi = min(lo, r.lo), max(hi, r.hi)
+			}
+		}
+		if !found {
 			continue // none of these traces has stored events
 		}
-		lo, hi := vals[0].(int64), vals[1].(int64)
 		var del strings.Builder
 		dargs := []any{lo, hi}
 		del.WriteString(`DELETE FROM ` + e.eventsTable() + ` WHERE ts BETWEEN ? AND ? AND source = 1 AND (`)
@@ -418,7 +441,7 @@ func (s *Store) deleteXRay(ctx context.Context, conn driverConn, exec func(strin
 
 // appendEvents appends the events with one Appender restricted to the
 // columns this write uses.
-func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []fieldSlot) error {
+func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []fieldSlot, seq int64) error {
 	// Which attribute columns and overflow lists does this write use?
 	var used []*attrCol
 	var ovUsed [4]bool
@@ -432,7 +455,8 @@ func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []f
 		}
 	}
 	slices.SortFunc(used, func(a, b *attrCol) int { return a.id - b.id })
-	cols := slices.Clone(hotColumns)
+	cols := append(slices.Clone(hotColumns), "wseq")
+	seqPos := len(cols) - 1
 	var ovIdx [4]int
 	for k, u := range ovUsed {
 		if u {
@@ -461,6 +485,7 @@ func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []f
 		ev := it.ev
 		clear(row)
 		fillHot(row, ev, it.ds.id)
+		row[seqPos] = seq
 		for k := range ovk {
 			ovk[k], ovv[k] = ovk[k][:0], ovv[k][:0]
 		}
@@ -543,60 +568,6 @@ func fillHot(row []driver.Value, e *model.Event, ds int32) {
 	if e.Doc != nil {
 		row[15] = e.Doc
 	}
-}
-
-// appendTraces records each trace's time range in this write: one row per
-// trace, with its dataset when the write has the trace's events in one
-// dataset and 0 (every dataset) when in several. A row per trace and
-// dataset was as many rows as spans for traces crossing a service per span.
-func (s *Store) appendTraces(conn driverConn, e *envReg, items []item) error {
-	type traceRow struct {
-		tk     traceKey
-		ds     int32
-		lo, hi int64
-	}
-	var buckets [tracesBuckets][]traceRow
-	// events are ordered by trace (byTrace), so a trace is a run.
-	for i := 0; i < len(items); {
-		tid := items[i].ev.TraceID
-		r := traceRow{tk: splitTrace(tid), ds: items[i].ds.id}
-		j := i
-		for ; j < len(items) && items[j].ev.TraceID == tid; j++ {
-			var ts int64
-			if t := items[j].ev.Time; !t.IsZero() {
-				ts = t.UnixNano()
-			}
-			if j == i {
-				r.lo, r.hi = ts, ts
-			}
-			r.lo, r.hi = min(r.lo, ts), max(r.hi, ts)
-			if items[j].ds.id != r.ds {
-				r.ds = 0
-			}
-		}
-		b := traceBucket(r.tk)
-		buckets[b] = append(buckets[b], r)
-		i = j
-	}
-	for b, rows := range buckets {
-		if len(rows) == 0 {
-			continue
-		}
-		app, err := duckdb.NewAppenderWithColumns(conn, "", "main", e.tracesTable(b), []string{"trace_hi", "trace_lo", "ds", "min_ts", "max_ts"})
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
-			if err := app.AppendRow(r.tk.hi, r.tk.lo, r.ds, r.lo, r.hi); err != nil {
-				_ = app.Close()
-				return fmt.Errorf("append trace: %w", err)
-			}
-		}
-		if err := app.Close(); err != nil {
-			return fmt.Errorf("append traces: %w", err)
-		}
-	}
-	return nil
 }
 
 // persistNew writes the datasets and dataset columns this write created.
