@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -191,11 +192,14 @@ func BenchmarkTraceByID(b *testing.B) {
 	f := readFixture(b)
 	ctx := context.Background()
 	b.ReportMetric(float64(f.bytes)/float64(f.spans), "disk-bytes/span")
+	took := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		id := f.ids[(i*7919)%len(f.ids)]
+		start := time.Now()
 		evs, err := f.s.Trace(ctx, "bench", id)
+		took = append(took, time.Since(start))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -203,6 +207,10 @@ func BenchmarkTraceByID(b *testing.B) {
 			b.Fatalf("trace %s: no events", id)
 		}
 	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 }
 
 func BenchmarkScanAttributeFilter(b *testing.B) {
