@@ -181,7 +181,7 @@ func TestScanSQLGolden(t *testing.T) {
 	e.dataset("api", 1).touch(colKey{"http.status", model.KindInt}, 1)
 	e.attr(colKey{"http.status", model.KindInt}, 10, true)
 	e.attr(colKey{"http.status", model.KindString}, 10, true)
-	e.overflow[colKey{"rare", model.KindFloat}] = true
+	e.attr(colKey{"rare", model.KindFloat}, 10, false) // sparse: an overflow list
 	start := time.Unix(100, 0)
 	q := store.ScanQuery{
 		Start: start, End: start.Add(time.Hour), Datasets: []string{"API"},

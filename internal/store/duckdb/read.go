@@ -154,7 +154,7 @@ func selectList(e *envReg, dss []*dsReg) (string, []*attrCol) {
 		}
 		sb.WriteString(dialect.Quote(c))
 	}
-	for k := range overflowKeys {
+	for _, k := range e.overflowKinds() {
 		sb.WriteString(", " + overflowKeys[k] + ", " + overflowVals[k])
 	}
 	for _, a := range attrs {
@@ -438,8 +438,10 @@ func (s *Store) scanTopN(ctx context.Context, e *envReg, q store.ScanQuery, rele
 type decoder struct {
 	env   *envReg
 	attrs []*attrCol
-	vals  []any
-	dest  []any
+	// ovKinds are the value types whose overflow lists are selected.
+	ovKinds []int
+	vals    []any
+	dest    []any
 	// rowid is the row's rowid when withRowID made the decoder expect it
 	// as the first column.
 	rowid int64
@@ -451,8 +453,9 @@ func (d *decoder) withRowID() {
 }
 
 func newDecoder(e *envReg, attrs []*attrCol) *decoder {
-	n := len(hotColumns) + 2*len(overflowKeys) + len(attrs)
-	d := &decoder{env: e, attrs: attrs, vals: make([]any, n), dest: make([]any, n)}
+	kinds := e.overflowKinds()
+	n := len(hotColumns) + 2*len(kinds) + len(attrs)
+	d := &decoder{env: e, attrs: attrs, ovKinds: kinds, vals: make([]any, n), dest: make([]any, n)}
 	for i := range d.vals {
 		d.dest[i] = &d.vals[i]
 	}
@@ -496,7 +499,7 @@ func (d *decoder) decode(rows *sql.Rows) (model.Event, error) {
 		ev.Doc = b
 	}
 	base := len(hotColumns)
-	attrBase := base + 2*len(overflowKeys)
+	attrBase := base + 2*len(d.ovKinds)
 	nAttrs := 0
 	for i := range d.attrs {
 		if v[attrBase+i] != nil {
@@ -504,9 +507,9 @@ func (d *decoder) decode(rows *sql.Rows) (model.Event, error) {
 		}
 	}
 	var ovk, ovv [4][]any
-	for k := range overflowKeys {
-		keys, _ := v[base+2*k].([]any)
-		vals, _ := v[base+2*k+1].([]any)
+	for i, k := range d.ovKinds {
+		keys, _ := v[base+2*i].([]any)
+		vals, _ := v[base+2*i+1].([]any)
 		if len(keys) == len(vals) {
 			ovk[k], ovv[k] = keys, vals
 			nAttrs += len(keys)
