@@ -55,8 +55,9 @@ func TestBatcherGroupsConcurrentRequests(t *testing.T) {
 			}
 		}()
 	}
-	// Let the first commit block until all requests are queued behind it.
-	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.queue) >= requests-1 })
+	// Let the first commit block until every request is accepted: in the
+	// blocked commit (which may have taken more than one) or queued behind it.
+	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.pending == requests*3 })
 	close(gate)
 	wg.Wait()
 	if stored != requests*3 || perEnv["a"] != requests/2*3 || perEnv["b"] != requests/2*3 {
