@@ -572,7 +572,7 @@ func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {
 			e.byKey[a.key] = append(e.byKey[a.key], a)
 			e.nextCol = max(e.nextCol, a.id+1)
 			if a.promoted {
-				e.overflow[k] = true
+				e.setOverflow(k)
 			}
 			return nil
 		})
@@ -610,7 +610,7 @@ func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {
 			k := colKey{key, model.Kind(kind)}
 			e.dsByID[ds].cols[k] = c
 			if hk, hot := hotKinds[key]; !(hot && hk == k.kind) && e.attrs[k] == nil {
-				e.overflow[k] = true
+				e.setOverflow(k)
 			}
 			return nil
 		})

@@ -56,6 +56,7 @@ type envReg struct {
 	newAttrs []*attrCol // created by the write in progress
 	byKey    map[string][]*attrCol
 	overflow map[colKey]bool // fields kept in the overflow lists
+	ovHas    [4]bool         // value types with a field in overflow (setOverflow)
 	// keyIDs and keyNames number the keys of the overflow lists (the
 	// lists hold ids, not names); shared between registry copies until a
 	// write adds a key (copy on write, see keyID).
@@ -181,7 +182,7 @@ func (e *envReg) attr(k colKey, max int, dense bool) *attrCol {
 		return a
 	}
 	if !dense || len(e.attrList) >= max {
-		e.overflow[k] = true
+		e.setOverflow(k)
 		e.keyID(k.key)
 		return nil
 	}
@@ -194,22 +195,18 @@ func (e *envReg) attr(k colKey, max int, dense bool) *attrCol {
 	return a
 }
 
+// setOverflow records that field k lives (also) in the overflow lists.
+func (e *envReg) setOverflow(k colKey) {
+	e.overflow[k] = true
+	e.ovHas[k.kind&3] = true
+}
+
 // overflowKinds lists the value types that have fields in the overflow
 // lists. Reads select only those lists: fetching the vectors of every
 // list column around a trace's rows cost ~1 ms of a 10M-span lookup.
 func (e *envReg) overflowKinds() []int {
-	var has [4]bool
-	n := 0
-	for k := range e.overflow {
-		if kk := k.kind & 3; !has[kk] {
-			has[kk] = true
-			if n++; n == len(has) {
-				break
-			}
-		}
-	}
-	kinds := make([]int, 0, n)
-	for k, h := range has {
+	kinds := make([]int, 0, len(e.ovHas))
+	for k, h := range e.ovHas {
 		if h {
 			kinds = append(kinds, k)
 		}
