@@ -40,12 +40,27 @@ web/node_modules/.package-lock.json: web/package-lock.json web/package.json
 	cd web && npm ci --no-audit --no-fund
 	touch $@
 
-web: web/node_modules/.package-lock.json ## build the web UI into internal/web/dist
-	cd web && npm run -s build
-	touch internal/web/dist/.keep
+# The build is redone only when a UI source changed since the last one: the
+# stamp is written after vite succeeds, and the directories are listed too so
+# that a deleted file counts as a change.
+WEB_SRC := $(shell find web/src web/public -print 2>/dev/null) \
+	web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+WEB_STAMP := internal/web/dist/.stamp
 
+$(WEB_STAMP): web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run -s build
+	touch internal/web/dist/.keep $@
+
+web: $(WEB_STAMP) ## build the web UI into internal/web/dist (only when its sources changed)
+
+# Screenshots go to web/build/screenshots (git-ignored); `make screenshots`
+# writes them to docs/screenshots instead.
 web-test: web ## browser tests: real tracecomb binary, OTel JS SDK, Chromium via playwright-core
 	cd web && npm test
+
+.PHONY: screenshots
+screenshots: web ## the browser tests, writing their screenshots to docs/screenshots
+	cd web && TRACECOMB_SCREENSHOTS=docs/screenshots npm test
 
 # --- benchmarks: tracecomb and Jaeger v2 side by side (bench/, its own module) ---
 # Jaeger is built from its Go module on first use (several minutes on 2 cores)

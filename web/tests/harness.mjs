@@ -14,7 +14,10 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const screenshotDir = join(repoRoot, "docs/screenshots");
+// Screenshots go to web/build/screenshots (git-ignored), or to the directory
+// TRACECOMB_SCREENSHOTS names (relative to the repository root), e.g.
+// docs/screenshots when `make screenshots` refreshes the documentation's.
+export const screenshotDir = resolve(repoRoot, process.env.TRACECOMB_SCREENSHOTS || "web/build/screenshots");
 
 const CHROMIUM = process.env.TRACECOMB_CHROMIUM ?? "/usr/bin/chromium";
 
