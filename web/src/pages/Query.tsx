@@ -3,6 +3,7 @@ import { hc, type Column, type Dataset, type Session } from "../api";
 import { Link, navigate, useLocation } from "../router";
 import { ErrorBox, fmtDuration } from "../ui";
 import { HeatmapChartView, TimeChart, type LineSeries } from "../Chart";
+import { bucketTimes, fillPoints, isCounting, queryWindow } from "../buckets";
 import {
   CALC_OPS, FILTER_OPS, HAVING_OPS, NO_VALUE_OPS, TIME_RANGES, UNARY_OPS,
   clean, filterValueText, groupFilters, groupKey, isHeatmap, label, parseFilterValue,
@@ -19,8 +20,8 @@ const TRACES_SPEC: Spec = {
   time_range: 3600,
 };
 
-export function queryURL(dataset: string, spec: Spec, path = "/query") {
-  return path + "?" + new URLSearchParams({ dataset, q: JSON.stringify(spec) }).toString();
+export function queryURL(dataset: string, spec: Spec, path = "/query", omitMissing = false) {
+  return path + "?" + new URLSearchParams({ dataset, q: JSON.stringify(spec), ...(omitMissing ? { omit_missing: "1" } : {}) }).toString();
 }
 
 export default function QueryPage(_: { session: Session }) {
@@ -32,7 +33,8 @@ export default function QueryPage(_: { session: Session }) {
   const [datasets, setDatasets] = useState<Dataset[]>([]);
   const [columns, setColumns] = useState<Column[]>([]);
   const [draft, setDraft] = useState<Spec>(DEFAULT_SPEC);
-  const [ran, setRan] = useState<Spec | null>(null);
+  const [ran, setRan] = useState<{ spec: Spec; at: number } | null>(null);
+  const omitMissing = loc.params.get("omit_missing") === "1";
   const [data, setData] = useState<ResultData | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const [running, setRunning] = useState(false);
@@ -64,10 +66,11 @@ export default function QueryPage(_: { session: Session }) {
       setErr(null);
       setRunning(true);
       try {
+        const at = Date.now();
         const d = await runQuery(dataset, spec);
         if (!cancelled) {
           setData(d);
-          setRan(spec);
+          setRan({ spec, at });
         }
       } catch (e) {
         if (!cancelled) {
@@ -86,7 +89,7 @@ export default function QueryPage(_: { session: Session }) {
 
   const submit = (e?: React.FormEvent) => {
     e?.preventDefault();
-    navigate(queryURL(dataset, clean(draft), loc.path));
+    navigate(queryURL(dataset, clean(draft), loc.path, omitMissing));
   };
 
   return (
@@ -95,7 +98,7 @@ export default function QueryPage(_: { session: Session }) {
         <div className="inline">
           <label>
             Dataset
-            <select value={dataset} onChange={(e) => navigate(queryURL(e.target.value, clean(draft), loc.path))} name="dataset">
+            <select value={dataset} onChange={(e) => navigate(queryURL(e.target.value, clean(draft), loc.path, omitMissing))} name="dataset">
               <option value="__all__">All datasets</option>
               {datasets.map((d) => (
                 <option key={d.slug} value={d.slug}>{d.name}</option>
@@ -116,12 +119,20 @@ export default function QueryPage(_: { session: Session }) {
       {data && ran && (
         <Results
           dataset={dataset}
-          spec={ran}
+          spec={ran.spec}
+          ranAt={ran.at}
           data={data}
+          omitMissing={omitMissing}
+          onOmitMissing={(on) => {
+            const p = new URLSearchParams(loc.params);
+            if (on) p.set("omit_missing", "1");
+            else p.delete("omit_missing");
+            navigate(loc.path + "?" + p.toString(), true);
+          }}
           onDrill={(d) => setDrill(d)}
         />
       )}
-      {drill && ran && <TracesBehind dataset={dataset} spec={ran} drill={drill} onClose={() => setDrill(null)} />}
+      {drill && ran && <TracesBehind dataset={dataset} spec={ran.spec} drill={drill} onClose={() => setDrill(null)} />}
     </div>
   );
 }
@@ -303,30 +314,44 @@ function fmtCell(v: unknown, col: string): React.ReactNode {
   return String(v);
 }
 
-function Results({ dataset, spec, data, onDrill }: { dataset: string; spec: Spec; data: ResultData; onDrill: (d: { title: string; filters: Filter[]; start?: number; end?: number }) => void }) {
+function Results({
+  dataset,
+  spec,
+  ranAt,
+  data,
+  omitMissing,
+  onOmitMissing,
+  onDrill,
+}: {
+  dataset: string;
+  spec: Spec;
+  ranAt: number;
+  data: ResultData;
+  omitMissing: boolean;
+  onOmitMissing: (on: boolean) => void;
+  onDrill: (d: { title: string; filters: Filter[]; start?: number; end?: number }) => void;
+}) {
   const breakdowns = spec.breakdowns ?? [];
   const calcs = spec.calculations?.length ? spec.calculations : [{ op: "COUNT" }];
-  const times = useMemo(() => [...new Set(data.series.map((s) => Date.parse(s.time)))].sort((a, b) => a - b), [data]);
-  const step = times.length > 1 ? times[1] - times[0] : (spec.time_range ?? 7200) * 1000;
-
-  // The x axis spans the query's window, not only the buckets with data.
-  const range = useMemo<[number, number]>(() => {
-    if (spec.start_time !== undefined && spec.end_time !== undefined) return [spec.start_time * 1000, spec.end_time * 1000];
-    const end = spec.end_time !== undefined ? spec.end_time * 1000 : Date.now();
-    const span = (spec.time_range ?? 7200) * 1000;
-    return spec.start_time !== undefined ? [spec.start_time * 1000, spec.start_time * 1000 + span] : [end - span, end];
-  }, [spec, data]);
+  // Every bucket of the query's window, not only those with events: the
+  // API leaves a group's empty buckets out of its series.
+  const win = useMemo(() => queryWindow(spec, ranAt), [spec, ranAt]);
+  const times = useMemo(() => bucketTimes(win, data.series.map((s) => Date.parse(s.time))), [win, data]);
+  const step = win.granularity;
+  const range: [number, number] = [times[0] ?? win.start, Math.max(win.end, (times[times.length - 1] ?? win.end) + step)];
+  const hasGaps = calcs.some((c) => c.op !== "HEATMAP" && !isCounting(c.op));
   const charts = calcs.map((c) => {
     const l = label(c);
     if (c.op === "HEATMAP") {
       // Sum every group's buckets per time; bounds are the query's.
       let bounds: { lower: number; upper: number }[] = [];
       const counts = new Map<string, number>();
+      const index = new Map(times.map((t, i) => [t, i]));
       for (const s of data.series) {
         const v = s.data[l];
         if (!isHeatmap(v)) continue;
         if (v.buckets.length > bounds.length) bounds = v.buckets.map((b) => ({ lower: b.lower, upper: b.upper }));
-        const ti = times.indexOf(Date.parse(s.time));
+        const ti = index.get(Date.parse(s.time))!;
         v.buckets.forEach((b, bi) => counts.set(ti + ":" + bi, (counts.get(ti + ":" + bi) ?? 0) + b.count));
       }
       const cells: [number, number, number][] = [];
@@ -340,6 +365,7 @@ function Results({ dataset, spec, data, onDrill }: { dataset: string; spec: Spec
           key={l}
           title={l}
           times={times}
+          granularity={step}
           buckets={bounds}
           cells={cells}
           onCell={(cell) =>
@@ -367,14 +393,14 @@ function Results({ dataset, spec, data, onDrill }: { dataset: string; spec: Spec
       const v = s.data[l];
       groups.get(k)!.points.push([Date.parse(s.time), typeof v === "number" ? v : null]);
     }
-    const series = [...groups.values()];
-    series.forEach((g) => g.points.sort((a, b) => a[0] - b[0]));
+    const series = [...groups.values()].map((g) => ({ name: g.name, points: fillPoints(c.op, g.points, times, omitMissing), real: g.points.map((p) => p[0]) }));
     return (
       <TimeChart
         key={l}
         title={l}
         series={series}
         range={range}
+        connectNulls={omitMissing}
         onPoint={(p) =>
           onDrill({
             title: `${p.series} at ${new Date(p.time).toISOString().slice(11, 19)}`,
@@ -390,6 +416,11 @@ function Results({ dataset, spec, data, onDrill }: { dataset: string; spec: Spec
   const cols = [...breakdowns, ...calcs.map(label)];
   return (
     <div className="card">
+      {!breakdowns.includes("trace.trace_id") && data.series.length > 0 && hasGaps && (
+        <label className="muted graph-setting" title="A bucket without events is drawn as 0, as Honeycomb does; with this setting, the line of an AVG, a percentile, MIN or MAX goes straight across such buckets instead. Counts stay 0.">
+          <input type="checkbox" name="omit_missing" checked={omitMissing} onChange={(e) => onOmitMissing(e.target.checked)} /> Omit missing values
+        </label>
+      )}
       {breakdowns.includes("trace.trace_id") ? null : data.series.length > 0 ? charts : <p className="muted">No time series in this result.</p>}
       <h3 style={{ marginTop: 16 }}>Results ({data.results.length})</h3>
       <table className="grid" data-testid="results">

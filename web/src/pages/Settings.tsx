@@ -103,8 +103,8 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
         <table className="grid" data-testid="keys">
           <thead>
             <tr>
-              <th>Id</th>
               <th>Name</th>
+              <th>Id</th>
               <th>Environment</th>
               <th>Created</th>
               <th>Status</th>
@@ -114,12 +114,12 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
           <tbody>
             {(data?.keys ?? []).map((k) => (
               <tr key={k.id} className={k.revoked_at ? "revoked" : ""} data-key-id={k.id}>
-                <td>
-                  <code>{k.id}</code>
+                <td data-testid="key-name">
+                  {k.name ? <b>{k.name}</b> : <code>{k.id}</code>}
+                  {k.current && <span className="muted"> (this session)</span>}
                 </td>
                 <td>
-                  {k.name}
-                  {k.current && <span className="muted"> (this session)</span>}
+                  <code>{k.id}</code>
                 </td>
                 <td>{k.env}</td>
                 <td title={k.created_at}>{fmtAgo(k.created_at)}</td>
