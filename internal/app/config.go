@@ -23,8 +23,12 @@ type Config struct {
 	XRayAddr     string // X-Ray daemon door, UDP and TCP
 	XRayEnv      string // environment the unauthenticated daemon door writes to
 	AWSRegion    string // region in X-Ray ARNs (groups, sampling rules)
-	UIAddr       string
-	PprofAddr    string // Go profiling door; empty (the default) disables it
+	// XRayIncludeOTel makes the X-Ray API read the OpenTelemetry data sent
+	// to Honeycomb's doors too (tracecomb's own joined view); off, it shows
+	// what AWS X-Ray would: only what was sent to X-Ray's doors.
+	XRayIncludeOTel bool
+	UIAddr          string
+	PprofAddr       string // Go profiling door; empty (the default) disables it
 
 	LogLevel        string
 	LogFormat       string
@@ -78,10 +82,17 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	str(&c.HTTPAddr, "http-addr", "TRACECOMB_HTTP_ADDR", "OTLP/HTTP, Honeycomb and X-Ray API listen address")
 	str(&c.XRayAddr, "xray-addr", "TRACECOMB_XRAY_ADDR", "X-Ray daemon listen address, UDP segments and TCP API (empty disables)")
 	str(&c.XRayEnv, "xray-env", "TRACECOMB_XRAY_ENV", "environment the X-Ray daemon door writes to and reads from")
-	if v := os.Getenv("AWS_REGION"); v != "" {
-		c.AWSRegion = v
+	for _, env := range []string{"AWS_DEFAULT_REGION", "AWS_REGION"} { // the AWS CLI prefers AWS_REGION
+		if v := os.Getenv(env); v != "" {
+			c.AWSRegion = v
+		}
 	}
-	str(&c.AWSRegion, "aws-region", "TRACECOMB_AWS_REGION", "region shown in X-Ray ARNs (default from AWS_REGION, else us-east-1)")
+	str(&c.AWSRegion, "aws-region", "TRACECOMB_AWS_REGION", "region shown in X-Ray ARNs (default from AWS_REGION or AWS_DEFAULT_REGION, else us-east-1)")
+	if v, ok := os.LookupEnv("TRACECOMB_XRAY_INCLUDE_OTEL"); ok {
+		c.XRayIncludeOTel, _ = strconv.ParseBool(v)
+	}
+	fs.BoolVar(&c.XRayIncludeOTel, "xray-include-otel", c.XRayIncludeOTel,
+		"the X-Ray API also reads the OpenTelemetry spans sent to the Honeycomb doors (one map of both; AWS X-Ray shows only what its own doors got) (env TRACECOMB_XRAY_INCLUDE_OTEL)")
 	str(&c.UIAddr, "ui-addr", "TRACECOMB_UI_ADDR", "web UI listen address (empty disables)")
 	str(&c.PprofAddr, "pprof-addr", "TRACECOMB_PPROF_ADDR", "Go pprof listen address, no auth: bind to loopback (empty, the default, disables)")
 	str(&c.StoreMemoryLimit, "store-memory-limit", "TRACECOMB_STORE_MEMORY_LIMIT", "memory cap of the embedded store, e.g. 256MB or 2GB (empty: 80% of RAM)")

@@ -12,6 +12,7 @@ import (
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/ingest/otlp"
+	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/duckdb"
 )
@@ -25,7 +26,19 @@ type doorDeps struct {
 }
 
 func (a *App) doorDeps() doorDeps {
-	return doorDeps{logger: a.logger, metrics: a.metrics, auth: a.registry, consumer: a.batcher}
+	return doorDeps{logger: a.logger, metrics: a.metrics, auth: a.registry, consumer: a.doorConsumer(model.DoorHoneycomb)}
+}
+
+// doorConsumer is the ingest entry of a service's doors: it commits their
+// events in the store environment that door's reads use (store.DoorEnv),
+// so each API sees only what was sent to its own service.
+func (a *App) doorConsumer(d model.Door) ingest.Consumer {
+	if d == model.DoorHoneycomb {
+		return a.batcher
+	}
+	return ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
+		return a.batcher.Consume(ctx, store.DoorEnv(env, d), events)
+	})
 }
 
 func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (store.Store, error) {

@@ -35,7 +35,7 @@ func (a *App) startUI(ctx context.Context) error {
 	if a.xray != nil {
 		// The X-Ray API without its SigV4 wrapper: the UI door has
 		// authenticated the browser and names the environment.
-		deps.XRay, deps.XRayEnv = a.xray, xrayapi.WithEnv
+		deps.XRay, deps.XRayEnv, deps.XRayDoors = a.xray, xrayapi.WithEnv, xrayapi.WithDoors
 	}
 	h := ui.New(ui.Config{
 		Open:             open,

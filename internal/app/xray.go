@@ -13,6 +13,7 @@ import (
 
 	xrayapi "github.com/tracecomb/tracecomb/internal/api/xray"
 	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
+	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/sampling"
 	"github.com/tracecomb/tracecomb/internal/xrayfilter"
 )
@@ -38,7 +39,11 @@ func (a *App) newXRayHandler() (*xrayapi.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := h.RegisterTraceOperations(xrayapi.TraceDeps{Store: a.store, Consumer: a.batcher}); err != nil {
+	doors := []model.Door{model.DoorXRay}
+	if a.cfg.XRayIncludeOTel {
+		doors = append(doors, model.DoorHoneycomb)
+	}
+	if err := h.RegisterTraceOperations(xrayapi.TraceDeps{Store: a.store, Doors: doors, Consumer: a.doorConsumer(model.DoorXRay)}); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -96,7 +101,7 @@ func (a *App) startXRayDaemon(ctx context.Context) error {
 	cfg := xrayingest.DefaultConfig()
 	cfg.Addr = net.JoinHostPort(udpAddr.IP.String(), fmt.Sprint(udpAddr.Port))
 	cfg.Env = env
-	d, err := xrayingest.NewDaemon(cfg, a.batcher, xrayingest.Settings{Logger: a.logger.With("door", "xray-udp"), Registerer: a.metrics})
+	d, err := xrayingest.NewDaemon(cfg, a.doorConsumer(model.DoorXRay), xrayingest.Settings{Logger: a.logger.With("door", "xray-udp"), Registerer: a.metrics})
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,8 @@ const (
 	AnnotationLink      = "link"
 )
 
-// Source tells which door an event came in by.
+// Source tells how an event was encoded when it came in: an OTLP span, an
+// X-Ray segment document or a Honeycomb event.
 type Source uint8
 
 // Sources.
@@ -53,6 +54,37 @@ func (s Source) String() string {
 		return "events"
 	}
 	return "unknown"
+}
+
+// Door names the service whose doors an event was sent to. Each API shows
+// what its real service would show: Honeycomb's API reads what was sent to
+// Honeycomb's doors (OTLP with a Honeycomb key, the Events API), X-Ray's API
+// what was sent to X-Ray's (the daemon's UDP port, PutTraceSegments). The
+// store keeps each door's events apart (store.DoorEnv).
+type Door uint8
+
+// Doors.
+const (
+	DoorHoneycomb Door = iota
+	DoorXRay
+)
+
+func (d Door) String() string {
+	if d == DoorXRay {
+		return "xray"
+	}
+	return "honeycomb"
+}
+
+// ParseDoor reads a Door's String form.
+func ParseDoor(s string) (Door, bool) {
+	switch s {
+	case "honeycomb":
+		return DoorHoneycomb, true
+	case "xray":
+		return DoorXRay, true
+	}
+	return 0, false
 }
 
 // Kind is a typed value's type, named as Honeycomb names column types.

@@ -1,7 +1,9 @@
 // Package honeycomb serves Honeycomb's v1 API surface over tracecomb's
 // store: /1/auth, /1/datasets, /1/columns, and tracecomb's own trace
 // endpoint /api/traces/{trace_id}, which the web UI uses too. Every request
-// is scoped to the environment of its key.
+// is scoped to the environment of its key. Datasets and columns are those
+// of the events sent to Honeycomb's doors only (store.DoorEnv), as
+// Honeycomb would show them; /api/traces joins both services' events.
 package honeycomb
 
 import (
@@ -9,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -207,6 +210,12 @@ func columnID(key string) string {
 	return string(b)
 }
 
+// trace answers tracecomb's joined view of a trace: the events sent to
+// Honeycomb's doors and to X-Ray's with this trace id (?door=honeycomb or
+// ?door=xray reads one only), ordered by time, each marked with
+// meta.tracecomb.door (the service it was sent to) and
+// meta.tracecomb.source (how it was encoded: otlp, xray or events). The
+// Honeycomb and X-Ray APIs never join them: each shows only its own.
 func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	p, _ := api.PrincipalFrom(r.Context())
 	id, err := model.ParseTraceID(r.PathValue("trace_id"))
@@ -214,24 +223,56 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	events, err := h.d.Store.Trace(r.Context(), p.Env, id)
-	if err != nil {
-		h.internal(w, "read trace", err)
-		return
+	doors := []model.Door{model.DoorHoneycomb, model.DoorXRay}
+	if v := r.URL.Query().Get("door"); v != "" {
+		d, ok := model.ParseDoor(v)
+		if !ok {
+			api.WriteError(w, http.StatusBadRequest, "door must be honeycomb or xray")
+			return
+		}
+		doors = []model.Door{d}
 	}
-	if len(events) == 0 {
+	type marked struct {
+		ev   *model.Event
+		door model.Door
+	}
+	var all []marked
+	var present []string
+	for _, d := range doors {
+		events, err := h.d.Store.Trace(r.Context(), store.DoorEnv(p.Env, d), id)
+		if err != nil {
+			h.internal(w, "read trace", err)
+			return
+		}
+		if len(events) > 0 {
+			present = append(present, d.String())
+		}
+		for i := range events {
+			all = append(all, marked{&events[i], d})
+		}
+	}
+	if len(all) == 0 {
 		api.WriteError(w, http.StatusNotFound, "trace not found")
 		return
 	}
-	buf := make([]byte, 0, 512*len(events))
+	slices.SortStableFunc(all, func(a, b marked) int { return a.ev.Time.Compare(b.ev.Time) })
+	buf := make([]byte, 0, 512*len(all))
 	buf = append(buf, `{"trace_id":"`...)
 	buf = append(buf, id.String()...)
-	buf = append(buf, `","events":[`...)
-	for i := range events {
+	buf = append(buf, `","doors":["`...)
+	buf = append(buf, strings.Join(present, `","`)...)
+	buf = append(buf, `"],"events":[`...)
+	for i, m := range all {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = events[i].AppendJSON(buf)
+		buf = m.ev.AppendJSON(buf)
+		buf = buf[:len(buf)-1] // reopen the object to mark it
+		buf = append(buf, `,"meta.tracecomb.door":"`...)
+		buf = append(buf, m.door.String()...)
+		buf = append(buf, `","meta.tracecomb.source":"`...)
+		buf = append(buf, m.ev.Source.String()...)
+		buf = append(buf, `"}`...)
 	}
 	buf = append(buf, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

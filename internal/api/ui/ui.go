@@ -35,18 +35,24 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/api"
 	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/web"
 )
 
 // Header and cookie names.
 const (
-	HeaderUI     = "X-Tracecomb-UI"  // required on every /ui-api call
-	HeaderEnv    = "X-Tracecomb-Env" // open mode: the environment slug
+	HeaderUI  = "X-Tracecomb-UI"  // required on every /ui-api call
+	HeaderEnv = "X-Tracecomb-Env" // open mode: the environment slug
+	// HeaderDoors names the doors whose data the X-Ray views read, comma
+	// separated ("xray", "honeycomb" or both); absent: the X-Ray API's own.
+	HeaderDoors  = "X-Tracecomb-Doors"
 	CookieName   = "tracecomb_session"
 	apiPrefix    = "/ui-api/"
 	maxBodyBytes = 1 << 20
@@ -94,6 +100,10 @@ type Deps struct {
 	// XRayEnv returns ctx carrying the environment for XRay
 	// (xray.WithEnv). Required with XRay.
 	XRayEnv func(ctx context.Context, env string) context.Context
+	// XRayDoors returns ctx asking XRay to read the events sent to these
+	// doors (xray.WithDoors), for a request that names them in the
+	// X-Tracecomb-Doors header. Optional: without it the header is ignored.
+	XRayDoors func(ctx context.Context, doors ...model.Door) context.Context
 	// Registry lists, creates and revokes keys. Required.
 	Registry Registry
 	Logger   *slog.Logger
@@ -441,8 +451,22 @@ func (h *handler) forwardXRay(w http.ResponseWriter, r *http.Request, c caller) 
 	r2 := stripped(r, "/ui-api/xray")
 	r2.Header.Del("Cookie")
 	r2.Header.Del("Authorization")
-	r2 = r2.WithContext(h.deps.XRayEnv(r2.Context(), c.p.Env))
-	h.deps.XRay.ServeHTTP(w, r2)
+	ctx := h.deps.XRayEnv(r2.Context(), c.p.Env)
+	if v := r.Header.Get(HeaderDoors); v != "" && h.deps.XRayDoors != nil {
+		var doors []model.Door
+		for _, s := range strings.Split(v, ",") {
+			d, ok := model.ParseDoor(strings.TrimSpace(s))
+			if !ok {
+				api.WriteError(w, http.StatusBadRequest, HeaderDoors+": unknown door "+strconv.Quote(strings.TrimSpace(s))+" (want xray, honeycomb or both, comma separated)")
+				return
+			}
+			if !slices.Contains(doors, d) {
+				doors = append(doors, d)
+			}
+		}
+		ctx = h.deps.XRayDoors(ctx, doors...)
+	}
+	h.deps.XRay.ServeHTTP(w, r2.WithContext(ctx))
 }
 
 func stripped(r *http.Request, prefix string) *http.Request {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	ingestxray "github.com/tracecomb/tracecomb/internal/ingest/xray"
+	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/sampling"
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/duckdb"
@@ -49,7 +50,11 @@ func startE2E(t *testing.T) *e2eServer {
 		}
 		return st.Write(ctx, batches)
 	}, nil, nil)
-	d, err := ingestxray.NewDaemon(ingestxray.Config{Addr: "127.0.0.1:0", Env: "test", FlushInterval: 5 * time.Millisecond}, b, ingestxray.Settings{})
+	// X-Ray's doors write to the environment's X-Ray part, as the app wires them.
+	xrayDoor := ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
+		return b.Consume(ctx, store.DoorEnv(env, model.DoorXRay), events)
+	})
+	d, err := ingestxray.NewDaemon(ingestxray.Config{Addr: "127.0.0.1:0", Env: "test", FlushInterval: 5 * time.Millisecond}, xrayDoor, ingestxray.Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +69,7 @@ func startE2E(t *testing.T) *e2eServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.RegisterTraceOperations(TraceDeps{Store: st, Consumer: b}); err != nil {
+	if err := h.RegisterTraceOperations(TraceDeps{Store: st, Consumer: xrayDoor}); err != nil {
 		t.Fatal(err)
 	}
 	api := httptest.NewServer(h)

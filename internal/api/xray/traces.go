@@ -3,7 +3,6 @@ package xray
 import (
 	"context"
 	"errors"
-	"iter"
 	"math"
 	"strconv"
 	"strings"
@@ -17,18 +16,18 @@ import (
 	"github.com/tracecomb/tracecomb/internal/xrayfilter"
 )
 
-// TraceReader is what the trace operations read from the store.
-type TraceReader interface {
-	Trace(ctx context.Context, env string, id model.TraceID) ([]model.Event, error)
-	Scan(ctx context.Context, env string, q store.ScanQuery) iter.Seq2[model.Event, error]
-}
-
 // TraceDeps are what the trace operations need. Store and Consumer are
 // required; zero fields of the rest take defaults.
 type TraceDeps struct {
-	// Store reads stored traces.
-	Store TraceReader
-	// Consumer takes the spans of PutTraceSegments.
+	// Store reads stored traces. The operations read an environment's
+	// events through store.DoorView with Doors (or the doors a request's
+	// context names, see WithDoors).
+	Store store.Reader
+	// Doors are the doors whose events the X-Ray API reads by default:
+	// model.DoorXRay only (what AWS X-Ray would show) when empty.
+	Doors []model.Door
+	// Consumer takes the spans of PutTraceSegments for an environment,
+	// writing them where X-Ray's doors write (store.DoorEnv).
 	Consumer ingest.Consumer
 	// MaxWindow caps EndTime − StartTime of a query (default 24 h).
 	MaxWindow time.Duration
@@ -41,8 +40,26 @@ type TraceDeps struct {
 }
 
 type traceOps struct {
-	h *Handler
-	d TraceDeps
+	h    *Handler
+	d    TraceDeps
+	view store.Reader // d.Store through d.Doors
+}
+
+type doorsKey struct{}
+
+// WithDoors returns ctx asking the trace operations to read the events sent
+// to these doors instead of TraceDeps.Doors: tracecomb's own views (the UI
+// can show X-Ray's service graph of the OpenTelemetry data, or of both).
+func WithDoors(ctx context.Context, doors ...model.Door) context.Context {
+	return context.WithValue(ctx, doorsKey{}, doors)
+}
+
+// reader is the store as the request's doors see it.
+func (o *traceOps) reader(ctx context.Context) store.Reader {
+	if d, ok := ctx.Value(doorsKey{}).([]model.Door); ok && len(d) > 0 {
+		return store.DoorView(o.d.Store, d...)
+	}
+	return o.view
 }
 
 // RegisterTraceOperations registers the operations that write and read
@@ -54,6 +71,9 @@ func (h *Handler) RegisterTraceOperations(d TraceDeps) error {
 	if d.Store == nil || d.Consumer == nil {
 		return errors.New("xray: TraceDeps.Store and TraceDeps.Consumer are required")
 	}
+	if len(d.Doors) == 0 {
+		d.Doors = []model.Door{model.DoorXRay}
+	}
 	if d.MaxWindow <= 0 {
 		d.MaxWindow = 24 * time.Hour
 	}
@@ -63,7 +83,7 @@ func (h *Handler) RegisterTraceOperations(d TraceDeps) error {
 	if d.Slack <= 0 {
 		d.Slack = 10 * time.Minute
 	}
-	o := &traceOps{h: h, d: d}
+	o := &traceOps{h: h, d: d, view: store.DoorView(d.Store, d.Doors...)}
 	h.Handle("/TraceSegments", "PutTraceSegments", o.putTraceSegments)
 	h.Handle("/Traces", "BatchGetTraces", o.batchGetTraces)
 	h.Handle("/TraceSummaries", "GetTraceSummaries", o.getTraceSummaries)
@@ -140,7 +160,7 @@ func parseTraceID(s string) (model.TraceID, bool) {
 // loadTrace reads one trace and sees it as X-Ray entities; nil when it has
 // no spans.
 func (o *traceOps) loadTrace(ctx context.Context, env string, id model.TraceID) (*traceEntities, error) {
-	events, err := o.d.Store.Trace(ctx, env, id)
+	events, err := o.reader(ctx).Trace(ctx, env, id)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +334,7 @@ func secondsTime(s float64) time.Time {
 func (o *traceOps) scanTraces(ctx context.Context, env string, from, to time.Time) ([]model.TraceID, map[model.TraceID][]model.Event, error) {
 	var order []model.TraceID
 	byTrace := map[model.TraceID][]model.Event{}
-	for ev, err := range o.d.Store.Scan(ctx, env, store.ScanQuery{Start: from, End: to}) {
+	for ev, err := range o.reader(ctx).Scan(ctx, env, store.ScanQuery{Start: from, End: to}) {
 		if err != nil {
 			return nil, nil, err
 		}

@@ -81,7 +81,7 @@ func benchTraces(b *testing.B, th *traceHarness, n int) {
 			span("DynamoDB", "backend-flask", "client", 3, sid(2), `,"namespace":"aws","aws":{"table_name":"users"}`),
 		)
 	}
-	if err := th.st.Write(context.Background(), []store.Batch{{Env: "test", Events: events}}); err != nil {
+	if err := th.st.Write(context.Background(), []store.Batch{{Env: store.DoorEnv("test", model.DoorXRay), Events: events}}); err != nil {
 		b.Fatal(err)
 	}
 }

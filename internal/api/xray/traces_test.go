@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +32,16 @@ func validateFilter(expr string) error {
 	return err
 }
 
+// newTraceHarness serves the trace operations over a fresh store, writing
+// PutTraceSegments where the app writes X-Ray's doors (store.DoorEnv). The
+// operations read both doors, as --xray-include-otel makes them, so that
+// the OTel spans seedTraces writes to the Honeycomb door are converted to
+// segments; TestDoors checks the default, X-Ray's door only.
 func newTraceHarness(t testing.TB, pageSize int) *traceHarness {
+	return newTraceHarnessDoors(t, pageSize, model.DoorXRay, model.DoorHoneycomb)
+}
+
+func newTraceHarnessDoors(t testing.TB, pageSize int, doors ...model.Door) *traceHarness {
 	t.Helper()
 	ctx := context.Background()
 	st, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(t.TempDir(), "tc.duckdb"), Threads: 1}, nil)
@@ -48,9 +59,9 @@ func newTraceHarness(t testing.TB, pageSize int) *traceHarness {
 		t.Fatal(err)
 	}
 	consumer := ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
-		return st.Write(ctx, []store.Batch{{Env: env, Events: events}})
+		return st.Write(ctx, []store.Batch{{Env: store.DoorEnv(env, model.DoorXRay), Events: events}})
 	})
-	if err := h.RegisterTraceOperations(TraceDeps{Store: st, Consumer: consumer}); err != nil {
+	if err := h.RegisterTraceOperations(TraceDeps{Store: st, Doors: doors, Consumer: consumer}); err != nil {
 		t.Fatal(err)
 	}
 	return &traceHarness{harness: &harness{h: h, m: m, clk: clk}, st: st}
@@ -257,5 +268,58 @@ func TestRegisterTraceOperationsNeedsDeps(t *testing.T) {
 	hs := newHarness(t, nil)
 	if err := hs.h.RegisterTraceOperations(TraceDeps{}); err == nil {
 		t.Fatal("no error without a store and a consumer")
+	}
+}
+
+// TestDoors: by default the X-Ray API reads only what was sent to X-Ray's
+// doors, as AWS X-Ray would; WithDoors chooses the Honeycomb door's OTel
+// spans, or both.
+func TestDoors(t *testing.T) {
+	th := newTraceHarnessDoors(t, 100) // no doors: the default
+	th.seed(t)
+	xrayOnly := []string{traceD, "1-6b06cdd4-ccccccccccccccccccccccc3", "1-6b06cdca-bbbbbbbbbbbbbbbbbbbbbbb2", traceA}
+	cases := []struct {
+		name  string
+		doors []model.Door
+		want  []string
+	}{
+		{"default", nil, xrayOnly},
+		{"honeycomb", []model.Door{model.DoorHoneycomb}, []string{traceE}},
+		{"both", []model.Door{model.DoorXRay, model.DoorHoneycomb}, append([]string{traceE}, xrayOnly...)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			if c.doors != nil {
+				ctx = WithDoors(ctx, c.doors...)
+			}
+			r := th.do(ctx, http.MethodPost, "/TraceSummaries", `{`+win+`}`)
+			var out struct {
+				TraceSummaries       []struct{ Id string }
+				TracesProcessedCount int
+			}
+			if err := json.Unmarshal([]byte(r.body), &out); r.status != 200 || err != nil {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			var ids []string
+			for _, s := range out.TraceSummaries {
+				ids = append(ids, s.Id)
+			}
+			if !slices.Equal(ids, c.want) || out.TracesProcessedCount != len(c.want) {
+				t.Errorf("summaries %v (processed %d), want %v", ids, out.TracesProcessedCount, c.want)
+			}
+			// The service graph names the OTel-only services only when the
+			// Honeycomb door is read.
+			r = th.do(ctx, http.MethodPost, "/ServiceGraph", `{`+win+`}`)
+			hasCheckout := strings.Contains(r.body, `"Name":"checkout"`)
+			if wantCheckout := slices.Contains(c.want, traceE); hasCheckout != wantCheckout {
+				t.Errorf("service graph names checkout: %v, want %v", hasCheckout, wantCheckout)
+			}
+			// A trace by id follows the same doors.
+			r = th.do(ctx, http.MethodPost, "/Traces", `{"TraceIds":["`+traceE+`"]}`)
+			if got, want := strings.Contains(r.body, `"Segments":[{`), slices.Contains(c.want, traceE); got != want {
+				t.Errorf("BatchGetTraces(%s) has segments: %v, want %v: %s", traceE, got, want, r.body)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite every store.Store passes:
 // round trips of every field and value kind, traces by id, environment
-// isolation, datasets and columns, duplicate and X-Ray replacement rules,
+// isolation, each door's events apart (store.DoorEnv, store.DoorView),
+// datasets and columns, duplicate and X-Ray replacement rules,
 // scans with every filter operator, large traces, concurrent writers and
 // Close. A store's own test calls RunAll with a function that opens a fresh,
 // empty store for each subtest.
@@ -39,6 +40,7 @@ func RunAll(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TraceAcrossDatasets", testTraceAcrossDatasets},
 		{"UnknownTrace", testUnknownTrace},
 		{"EnvironmentIsolation", testEnvironmentIsolation},
+		{"Doors", testDoors},
 		{"Datasets", testDatasets},
 		{"Columns", testColumns},
 		{"DuplicatesKept", testDuplicatesKept},
@@ -834,5 +836,109 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	}
 	if tr := trace(t, s, "test", tid(3)); len(tr) != 10 {
 		t.Fatalf("trace 3: %d events, want 10", len(tr))
+	}
+}
+
+// testDoors: what was sent to X-Ray's doors lives in DoorEnv(env, DoorXRay)
+// and nothing of it reaches the Honeycomb door's reads; DoorView joins them.
+func testDoors(t *testing.T, s store.Store) {
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	hcEnv, xrEnv := store.DoorEnv("test", model.DoorHoneycomb), store.DoorEnv("test", model.DoorXRay)
+	if hcEnv != "test" || xrEnv == hcEnv {
+		t.Fatalf("DoorEnv: honeycomb %q, xray %q", hcEnv, xrEnv)
+	}
+	otel := span("backend-flask", tid(1), sid(1), model.SpanID{}, base, "GET /api/activities/home", a("shared", model.Int(1)), a("otel.only", model.Str("x")))
+	seg := span("127.0.0.1:4567", tid(1), sid(2), model.SpanID{}, base.Add(time.Millisecond), "127.0.0.1:4567", a("shared", model.Int(2)))
+	seg.Source, seg.Doc = model.SourceXRay, []byte(`{"name":"127.0.0.1:4567"}`)
+	seg2 := span("backend-flask", tid(2), sid(3), model.SpanID{}, base.Add(2*time.Millisecond), "backend-flask", a("xray.only", model.Bool(true)))
+	seg2.Source = model.SourceXRay
+	write(t, s, hcEnv, otel)
+	write(t, s, xrEnv, seg, seg2)
+
+	ctx := context.Background()
+	hc := store.DoorView(s, model.DoorHoneycomb)
+	xr := store.DoorView(s, model.DoorXRay)
+	both := store.DoorView(s, model.DoorHoneycomb, model.DoorXRay)
+
+	dsNames := func(r store.Reader) string {
+		list, err := r.Datasets(ctx, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range list {
+			out = append(out, d.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct {
+		name string
+		r    store.Reader
+		want string
+	}{{"honeycomb", hc, "backend-flask"}, {"xray", xr, "127.0.0.1:4567,backend-flask"}, {"both", both, "127.0.0.1:4567,backend-flask"}} {
+		if got := dsNames(c.r); got != c.want {
+			t.Errorf("%s: datasets %s, want %s", c.name, got, c.want)
+		}
+	}
+	if got := dsNames(s); got != "backend-flask" {
+		t.Errorf("the environment itself (Honeycomb's door) lists %s", got)
+	}
+
+	colKeys := func(r store.Reader, ds string) map[string]bool {
+		cols, err := r.Columns(ctx, "test", ds)
+		if err != nil {
+			t.Fatalf("Columns(%q): %v", ds, err)
+		}
+		m := map[string]bool{}
+		for _, c := range cols {
+			m[c.KeyName] = true
+		}
+		return m
+	}
+	if c := colKeys(hc, "backend-flask"); !c["otel.only"] || c["xray.only"] {
+		t.Errorf("honeycomb columns of backend-flask: %v", c)
+	}
+	if c := colKeys(both, "backend-flask"); !c["otel.only"] || !c["xray.only"] || !c["shared"] {
+		t.Errorf("joined columns of backend-flask: %v", c)
+	}
+	if _, err := hc.Columns(ctx, "test", "127.0.0.1:4567"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("honeycomb columns of an X-Ray-only dataset: %v, want ErrNotFound", err)
+	}
+	if _, err := both.Columns(ctx, "test", "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("joined columns of an unknown dataset: %v, want ErrNotFound", err)
+	}
+
+	assertEvents(t, trace(t, s, hcEnv, tid(1)), []model.Event{otel})
+	joined, err := both.Trace(ctx, "test", tid(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEvents(t, joined, []model.Event{otel, seg})
+	if got, err := xr.Trace(ctx, "test", tid(1)); err != nil || len(got) != 1 || got[0].Source != model.SourceXRay {
+		t.Errorf("X-Ray door's trace: %d events, %v", len(got), err)
+	}
+
+	var got []model.Event
+	for ev, err := range both.Scan(ctx, "test", store.ScanQuery{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ev)
+	}
+	assertEvents(t, got, []model.Event{seg2, seg, otel}) // newest first across doors
+	got = got[:0]
+	for ev, err := range both.Scan(ctx, "test", store.ScanQuery{Limit: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ev)
+	}
+	assertEvents(t, got, []model.Event{seg2, seg})
+	for ev, err := range both.Scan(ctx, "test", store.ScanQuery{}) { // stopping early releases both scans
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = ev
+		break
 	}
 }

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"iter"
+	"slices"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+// DoorEnv names the store environment that holds what was sent to door d
+// of environment env. Honeycomb's doors write to env itself; X-Ray's to
+// env + "/xray", a name no environment slug can take (slugs are a-z, 0-9
+// and '-'), so each door's events have their own tables, datasets and
+// columns, and no read of one door can see the other's.
+func DoorEnv(env string, d model.Door) string {
+	if d == model.DoorXRay {
+		return env + "/xray"
+	}
+	return env
+}
+
+// DoorView returns a Reader that reads, for each environment it is asked
+// about, what was sent to the given doors of it (in DoorEnv's
+// environments). With one door it only renames the environment; with
+// several it joins their answers: a trace's events from every door, scans
+// merged newest first, datasets and columns united by name.
+func DoorView(r Reader, doors ...model.Door) Reader {
+	return doorView{r: r, doors: slices.Clone(doors)}
+}
+
+type doorView struct {
+	r     Reader
+	doors []model.Door
+}
+
+func (v doorView) Trace(ctx context.Context, env string, id model.TraceID) ([]model.Event, error) {
+	if len(v.doors) == 1 {
+		return v.r.Trace(ctx, DoorEnv(env, v.doors[0]), id)
+	}
+	var out []model.Event
+	for _, d := range v.doors {
+		evs, err := v.r.Trace(ctx, DoorEnv(env, d), id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	slices.SortStableFunc(out, func(a, b model.Event) int { return a.Time.Compare(b.Time) })
+	return out, nil
+}
+
+func (v doorView) Datasets(ctx context.Context, env string) ([]Dataset, error) {
+	if len(v.doors) == 1 {
+		return v.r.Datasets(ctx, DoorEnv(env, v.doors[0]))
+	}
+	byName := map[string]int{}
+	var out []Dataset
+	for _, d := range v.doors {
+		list, err := v.r.Datasets(ctx, DoorEnv(env, d))
+		if err != nil {
+			return nil, err
+		}
+		for _, ds := range list {
+			i, ok := byName[ds.Slug]
+			if !ok {
+				byName[ds.Slug] = len(out)
+				out = append(out, ds)
+				continue
+			}
+			o := &out[i]
+			if ds.CreatedAt.Before(o.CreatedAt) {
+				o.CreatedAt = ds.CreatedAt
+			}
+			if ds.LastWrittenAt.After(o.LastWrittenAt) {
+				o.LastWrittenAt = ds.LastWrittenAt
+			}
+			o.Columns = max(o.Columns, ds.Columns)
+		}
+	}
+	slices.SortFunc(out, func(a, b Dataset) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func (v doorView) Columns(ctx context.Context, env, dataset string) ([]Column, error) {
+	if len(v.doors) == 1 {
+		return v.r.Columns(ctx, DoorEnv(env, v.doors[0]), dataset)
+	}
+	byKey := map[Column]int{}
+	var out []Column
+	found := false
+	for _, d := range v.doors {
+		list, err := v.r.Columns(ctx, DoorEnv(env, d), dataset)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		found = true
+		for _, c := range list {
+			k := Column{KeyName: c.KeyName, Type: c.Type}
+			i, ok := byKey[k]
+			if !ok {
+				byKey[k] = len(out)
+				out = append(out, c)
+				continue
+			}
+			o := &out[i]
+			if c.CreatedAt.Before(o.CreatedAt) {
+				o.CreatedAt = c.CreatedAt
+			}
+			if c.LastWritten.After(o.LastWritten) {
+				o.LastWritten = c.LastWritten
+			}
+		}
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	slices.SortStableFunc(out, func(a, b Column) int { return cmp.Compare(a.KeyName, b.KeyName) })
+	return out, nil
+}
+
+// Scan merges the doors' scans, newest first; the limit applies to the
+// merged stream.
+func (v doorView) Scan(ctx context.Context, env string, q ScanQuery) iter.Seq2[model.Event, error] {
+	if len(v.doors) == 1 {
+		return v.r.Scan(ctx, DoorEnv(env, v.doors[0]), q)
+	}
+	return func(yield func(model.Event, error) bool) {
+		type head struct {
+			next func() (model.Event, error, bool)
+			ev   model.Event
+			ok   bool
+		}
+		heads := make([]*head, len(v.doors))
+		for i, d := range v.doors {
+			next, stop := iter.Pull2(v.r.Scan(ctx, DoorEnv(env, d), q))
+			defer stop()
+			heads[i] = &head{next: next}
+		}
+		advance := func(h *head) error {
+			ev, err, ok := h.next()
+			h.ev, h.ok = ev, ok && err == nil
+			return err
+		}
+		for _, h := range heads {
+			if err := advance(h); err != nil {
+				yield(model.Event{}, err)
+				return
+			}
+		}
+		n := 0
+		for q.Limit == 0 || n < q.Limit {
+			var best *head
+			for _, h := range heads {
+				if h.ok && (best == nil || h.ev.Time.After(best.ev.Time)) {
+					best = h
+				}
+			}
+			if best == nil {
+				return
+			}
+			if !yield(best.ev, nil) {
+				return
+			}
+			n++
+			if err := advance(best); err != nil {
+				yield(model.Event{}, err)
+				return
+			}
+		}
+	}
+}
