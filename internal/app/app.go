@@ -22,10 +22,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
+	"github.com/tracecomb/tracecomb/internal/api"
 	"github.com/tracecomb/tracecomb/internal/api/honeycomb"
 	xrayapi "github.com/tracecomb/tracecomb/internal/api/xray"
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/ingest"
+	"github.com/tracecomb/tracecomb/internal/ingest/otlp"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
 
@@ -45,6 +47,7 @@ type Addrs struct {
 type App struct {
 	cfg      Config
 	logger   *slog.Logger
+	out      io.Writer // the start-up banner and the one-time key
 	metrics  *prometheus.Registry
 	registry *auth.Registry
 	store    store.Store
@@ -57,7 +60,9 @@ type App struct {
 	xray        *xrayapi.Handler
 	stoppers    []func(context.Context) error // extra doors, stopped first
 
+	rejects   ingest.RejectLog // requests to unknown paths
 	listeners []net.Listener
+	serving   []func() // doors bound and waiting for Start to serve them
 	addrs     Addrs
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -66,9 +71,9 @@ type App struct {
 	shutErr   error
 }
 
-// New opens the data directory (key registry and store), creating
-// environment "test" and its first key on a new directory; the new key, if
-// any, is printed once to out.
+// New opens the data directory (key registry and store). Start binds the
+// doors and, on a new directory, creates environment "test" and its first
+// key, which the banner printed to out shows once.
 func New(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -77,21 +82,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (*
 	if err != nil {
 		return nil, err
 	}
-	key, err := reg.Bootstrap(cfg.BootstrapKey)
-	if err != nil {
-		return nil, fmt.Errorf("cannot create the first key: %w", err)
-	}
-	if key != "" && key != cfg.BootstrapKey {
-		fmt.Fprintf(out, "Created environment %q with API key (shown once, keep it):\n\n    %s\n\nSend traces with:\n    OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost%s\n    OTEL_EXPORTER_OTLP_HEADERS=x-honeycomb-team=%s\n\n",
-			auth.DefaultEnv, key, portOf(cfg.HTTPAddr), key)
-	}
 	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	m := prometheus.NewRegistry()
 	m.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := &App{cfg: cfg, logger: logger, metrics: m, registry: reg, store: st, errc: make(chan error, 8)}
+	a := &App{cfg: cfg, logger: logger, out: out, metrics: m, registry: reg, store: st, errc: make(chan error, 8)}
 	a.batcher = ingest.NewBatcher(ingest.BatcherConfig{MaxPendingEvents: cfg.MaxPendingEvents}, a.flush, logger, m)
 	return a, nil
 }
@@ -145,6 +142,10 @@ func (a *App) Start(ctx context.Context) error {
 			a.grpcServer.ServeHTTP(w, r)
 			return
 		}
+		if _, pattern := mux.Handler(r); pattern == "" && !otherMethodServed(mux, r) {
+			a.unknownPath(w, r)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 	var protocols http.Protocols
@@ -176,28 +177,90 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.startPprof(ctx); err != nil {
 		return err
 	}
+	// Every door is bound: only now is the first key created (a start
+	// that cannot bind loses nothing) and the banner printed; then the
+	// doors serve.
+	key, err := a.registry.Bootstrap(a.cfg.BootstrapKey)
+	if err != nil {
+		return fmt.Errorf("cannot create the first key: %w", err)
+	}
+	a.printBanner(key)
+	for _, fn := range a.serving {
+		fn()
+	}
+	a.serving = nil
 	a.logger.Info("tracecomb started", "data_dir", a.cfg.DataDir, "http", a.addrs.HTTP, "otlp_grpc", a.addrs.OTLPGRPC, "xray", a.addrs.XRay, "ui", a.addrs.UI)
 	return nil
+}
+
+// otherMethodServed reports whether r's path is served for another method
+// (the mux then answers 405 with Allow).
+func otherMethodServed(mux *http.ServeMux, r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		if _, pattern := mux.Handler(r2); pattern != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownPath answers a path that no API of the door serves with a 404 that
+// says what is served, and logs it (rate-limited): a client configured with
+// a wrong URL would otherwise leave the server's log silent.
+func (a *App) unknownPath(w http.ResponseWriter, r *http.Request) {
+	msg := otlp.WrongPathMessage(r.URL.Path) + "; the Honeycomb API is under /1/, the X-Ray API takes POSTs such as /TraceSummaries"
+	a.rejects.Warn(a.logger, "rejected a request to an unknown path", "door", "http", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "status", http.StatusNotFound)
+	api.WriteError(w, http.StatusNotFound, msg)
+}
+
+// doorFlag names the flag (and variable) that sets a door's address.
+func doorFlag(door string) string {
+	switch door {
+	case "http":
+		return "--http-addr (TRACECOMB_HTTP_ADDR)"
+	case "otlp-grpc":
+		return "--otlp-grpc-addr (TRACECOMB_OTLP_GRPC_ADDR)"
+	case "xray-tcp", "xray-udp":
+		return "--xray-addr (TRACECOMB_XRAY_ADDR)"
+	case "ui":
+		return "--ui-addr (TRACECOMB_UI_ADDR)"
+	case "pprof":
+		return "--pprof-addr (TRACECOMB_PPROF_ADDR)"
+	}
+	return "its flag"
+}
+
+// bindError says which door could not bind and which flag moves it.
+func bindError(door, addr string, err error) error {
+	return fmt.Errorf("%s door: cannot listen on %s: %w; choose another address with %s", door, addr, err, doorFlag(door))
 }
 
 func (a *App) listen(network, addr, door string) (net.Listener, error) {
 	ln, err := net.Listen(network, addr)
 	if err != nil {
-		return nil, fmt.Errorf("%s door: cannot listen on %s: %w", door, addr, err)
+		return nil, bindError(door, addr, err)
 	}
 	a.listeners = append(a.listeners, ln)
 	a.logger.Info("listening", "door", door, "addr", ln.Addr().String())
 	return ln, nil
 }
 
+// serve runs a bound door once Start has bound them all.
 func (a *App) serve(door string, fn func() error) {
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) && !errors.Is(err, net.ErrClosed) {
-			a.errc <- fmt.Errorf("%s door: %w", door, err)
-		}
-	}()
+	a.serving = append(a.serving, func() {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) && !errors.Is(err, net.ErrClosed) {
+				a.errc <- fmt.Errorf("%s door: %w", door, err)
+			}
+		}()
+	})
 }
 
 // Wait blocks until ctx ends or a door fails.
@@ -235,6 +298,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 			case <-ctx.Done():
 				a.grpcServer.Stop()
 			}
+		}
+		for _, ln := range a.listeners { // bound by a Start that failed before serving
+			_ = ln.Close() // the servers closed the others already
 		}
 		a.logger.Info("doors closed; committing accepted events")
 		errs = append(errs, a.batcher.Close(ctx))

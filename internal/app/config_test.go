@@ -82,3 +82,34 @@ func TestPprofDoor(t *testing.T) {
 		t.Error("the pprof door is on by default")
 	}
 }
+
+// TestConfigRegion: ARNs take the region from --aws-region, else
+// AWS_REGION, else AWS_DEFAULT_REGION (as the AWS CLI reads them), else
+// us-east-1.
+func TestConfigRegion(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		region, defaultRegion string
+		args                  []string
+		want                  string
+	}{
+		{"none", "", "", nil, "us-east-1"},
+		{"AWS_DEFAULT_REGION", "", "eu-west-2", nil, "eu-west-2"},
+		{"AWS_REGION wins", "us-west-1", "eu-west-2", nil, "us-west-1"},
+		{"flag wins", "us-west-1", "eu-west-2", []string{"-aws-region", "ap-south-1"}, "ap-south-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("AWS_REGION", tc.region)
+			t.Setenv("AWS_DEFAULT_REGION", tc.defaultRegion)
+			c := DefaultConfig()
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			c.BindFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if c.AWSRegion != tc.want {
+				t.Errorf("region %q, want %q", c.AWSRegion, tc.want)
+			}
+		})
+	}
+}

@@ -106,7 +106,7 @@ func (a *App) startXRayDaemon(ctx context.Context) error {
 		return err
 	}
 	if err := d.Start(ctx); err != nil {
-		return fmt.Errorf("xray door: %w", err)
+		return bindError("xray-udp", cfg.Addr, err)
 	}
 	a.logger.Info("listening", "door", "xray-udp", "addr", d.Addr().String())
 	// Stoppers run last-added first: the UDP daemon flushes before the

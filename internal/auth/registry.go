@@ -37,6 +37,12 @@ import (
 // secret access keys must be kept in the clear (SigV4 is an HMAC keyed by
 // the secret), which is why the file is written with mode 0600.
 
+// Names of the keys Bootstrap creates, so that Settings tells them apart.
+const (
+	FirstKeyName     = "first key (generated at first start)"
+	BootstrapKeyName = "--bootstrap-key"
+)
+
 // FileName is the registry file's name inside the data directory.
 const FileName = "auth.json"
 
@@ -132,11 +138,11 @@ func (r *Registry) Bootstrap(key string) (created string, err error) {
 			}
 		}
 		ensureEnv(d, DefaultEnv, r.now())
-		secret := key
+		secret, name := key, BootstrapKeyName
 		if secret == "" {
-			secret = newIngestKey()
+			secret, name = newIngestKey(), FirstKeyName
 		}
-		d.Keys = append(d.Keys, KeyRecord{ID: keyID(secret), Env: DefaultEnv, Name: "bootstrap", Hash: hashKey(secret), CreatedAt: r.now().UTC()})
+		d.Keys = append(d.Keys, KeyRecord{ID: keyID(secret), Env: DefaultEnv, Name: name, Hash: hashKey(secret), CreatedAt: r.now().UTC()})
 		created = secret
 		return nil
 	})

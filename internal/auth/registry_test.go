@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,27 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBootstrapKeyNames: the generated first key and a --bootstrap-key one
+// carry names that tell them apart in Settings and `keys list`.
+func TestBootstrapKeyNames(t *testing.T) {
+	r, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Bootstrap(""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Bootstrap("tracecomb-lesson-key"); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, k := range r.Keys() {
+		names = append(names, k.Name)
+	}
+	if len(names) != 2 || !slices.Contains(names, FirstKeyName) || !slices.Contains(names, BootstrapKeyName) {
+		t.Fatalf("bootstrap key names %q, want %q and %q", names, FirstKeyName, BootstrapKeyName)
 	}
 }

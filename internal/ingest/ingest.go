@@ -9,6 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/tracecomb/tracecomb/internal/model"
 )
@@ -61,3 +64,29 @@ func IsPermanent(err error) bool {
 // IsRetryable reports whether the sender should retry: overload, shutdown,
 // or any error not marked permanent (a failing disk may recover).
 func IsRetryable(err error) bool { return err != nil && !IsPermanent(err) }
+
+// RejectLog logs requests a door refused (a wrong key, path or body) at
+// most once per interval (10 s when zero), each line saying how many were
+// not logged since the last, so that a misconfigured client is visible in
+// the server's log without flooding it. The zero value is ready to use.
+type RejectLog struct {
+	Interval   time.Duration
+	next       atomic.Int64
+	suppressed atomic.Int64
+}
+
+// Warn logs msg with args at warn level, unless a line was logged less
+// than Interval ago.
+func (l *RejectLog) Warn(log *slog.Logger, msg string, args ...any) {
+	every := l.Interval
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	now := time.Now().UnixNano()
+	n := l.next.Load()
+	if now < n || !l.next.CompareAndSwap(n, now+int64(every)) {
+		l.suppressed.Add(1)
+		return
+	}
+	log.Warn(msg, append(args, "not_logged_since_last", l.suppressed.Swap(0))...)
+}

@@ -82,6 +82,7 @@ type receiver struct {
 	log      *slog.Logger
 	m        *metrics
 	limiter  logLimiter
+	rejects  ingest.RejectLog
 }
 
 func newReceiver(cfg Config, deps Deps) (*receiver, error) {
@@ -109,6 +110,12 @@ func mustReceiver(cfg Config, deps Deps) *receiver {
 		panic(err)
 	}
 	return r
+}
+
+// rejected logs (rate-limited) a request the receiver refused: a wrong key
+// or path would otherwise leave the server's log silent.
+func (r *receiver) rejected(transport, remote, status, reason string) {
+	r.rejects.Warn(r.log, "rejected an OTLP request", "transport", transport, "remote", remote, "status", status, "reason", reason)
 }
 
 // logLimiter lets one message through per interval, so problems that

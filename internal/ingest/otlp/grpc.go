@@ -12,6 +12,7 @@ import (
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -81,7 +82,15 @@ func NewTraceService(cfg Config, deps Deps) (*TraceService, error) {
 // Export implements coltracepb.TraceServiceServer.
 func (s *TraceService) Export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
 	resp, err := s.export(ctx, req)
-	s.r.m.requests.WithLabelValues(transportGRPC, status.Code(err).String()).Inc()
+	c := status.Code(err)
+	s.r.m.requests.WithLabelValues(transportGRPC, c.String()).Inc()
+	if err != nil {
+		remote := ""
+		if p, ok := peer.FromContext(ctx); ok {
+			remote = p.Addr.String()
+		}
+		s.r.rejected(transportGRPC, remote, c.String(), status.Convert(err).Message())
+	}
 	return resp, err
 }
 

@@ -86,26 +86,44 @@ var (
 )
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	code := h.serve(w, req)
+	var reason string
+	code := h.serve(w, req, &reason)
 	h.r.m.requests.WithLabelValues(transportHTTP, strconv.Itoa(code)).Inc()
+	if code >= 400 {
+		h.r.rejected(transportHTTP, req.RemoteAddr, strconv.Itoa(code), reason)
+	}
 }
 
-func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request) int {
+// WrongPathMessage is the 404 answer to a path that is not an OTLP/HTTP
+// path, saying how the usual misconfigurations are fixed.
+func WrongPathMessage(path string) string {
+	if strings.HasSuffix(strings.TrimSuffix(path, "/"), PathTraces) {
+		return "unknown path " + path + ": OTEL_EXPORTER_OTLP_ENDPOINT is the base URL (http://host:4318) and the SDK appends " +
+			PathTraces + " itself; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the one that takes the whole URL"
+	}
+	return "unknown path " + path + ": OTLP/HTTP traces go to " + PathTraces
+}
+
+func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, reason *string) int {
 	if req.URL.Path != PathTraces && req.URL.Path != PathTracesSlash {
-		http.NotFound(w, req)
+		*reason = WrongPathMessage(req.URL.Path)
+		writeText(w, http.StatusNotFound, *reason)
 		return http.StatusNotFound
 	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeText(w, http.StatusMethodNotAllowed, "method not allowed, use POST")
+		*reason = "method not allowed, use POST"
+		writeText(w, http.StatusMethodNotAllowed, *reason)
 		return http.StatusMethodNotAllowed
 	}
 	enc, mediaType, ok := contentType(req.Header.Get("Content-Type"))
 	if !ok {
+		*reason = msgUnsupportedType
 		writeText(w, http.StatusUnsupportedMediaType, msgUnsupportedType)
 		return http.StatusUnsupportedMediaType
 	}
 	fail := func(status int, c codes.Code, msg string) int {
+		*reason = msg
 		writeStatus(w, enc, mediaType, status, c, msg)
 		return status
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -127,7 +128,8 @@ func TestHTTPHandler(t *testing.T) {
 		{name: "permanent", contentType: js, body: jsonBody, consumerErr: ingest.Permanentf("event too big"), wantStatus: 400, wantCT: js, wantMsg: "event too big", wantCode: codes.InvalidArgument},
 
 		{name: "GET", method: http.MethodGet, contentType: pb, wantStatus: 405, wantCT: "text/plain; charset=utf-8", wantMsg: "POST"},
-		{name: "other path", path: "/v1/metrics", contentType: pb, body: pbBody, wantStatus: 404, wantCT: "text/plain; charset=utf-8", wantMsg: "not found"},
+		{name: "other path", path: "/v1/traces/x", contentType: pb, body: pbBody, wantStatus: 404, wantCT: "text/plain; charset=utf-8", wantMsg: "unknown path /v1/traces/x: OTLP/HTTP traces go to /v1/traces"},
+		{name: "endpoint with the path appended", path: "/v1/traces/v1/traces", contentType: pb, body: pbBody, wantStatus: 404, wantCT: "text/plain; charset=utf-8", wantMsg: "OTEL_EXPORTER_OTLP_ENDPOINT is the base URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -324,5 +326,37 @@ func TestAuthStoreFailing(t *testing.T) {
 	}
 	if len(rec.all()) != 0 {
 		t.Error("consumer called although authentication failed")
+	}
+}
+
+// TestRejectedLogged: a refused request leaves a warning in the server's
+// log with its reason and remote address, rate-limited.
+func TestRejectedLogged(t *testing.T) {
+	var logs bytes.Buffer
+	h := NewHTTPHandler(Config{}, Deps{
+		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
+		Auth:     testAuth,
+		Consumer: &recorder{},
+	})
+	_, pbBody, _, _ := testBodies(t)
+	for range 3 {
+		req := httptest.NewRequest(http.MethodPost, PathTraces, bytes.NewReader(pbBody))
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set(auth.HeaderTeam, "wrong-key")
+		req.RemoteAddr = "198.51.100.7:4711"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", rec.Code)
+		}
+	}
+	out := logs.String()
+	if n := strings.Count(out, "rejected an OTLP request"); n != 1 {
+		t.Fatalf("%d rejection lines for 3 rejections within the interval, want 1:\n%s", n, out)
+	}
+	for _, want := range []string{"remote=198.51.100.7:4711", "status=401", "transport=http", "reason="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
 	}
 }
