@@ -21,8 +21,8 @@ export function selectEnv(slug: string) {
   localStorage.setItem(ENV_KEY, slug);
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { "X-Tracecomb-UI": "1" };
+async function call<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
+  const headers: Record<string, string> = { ...extra, "X-Tracecomb-UI": "1" };
   const env = selectedEnv();
   if (env) headers["X-Tracecomb-Env"] = env;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -50,7 +50,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 }
 
 export const get = <T>(path: string) => call<T>("GET", path);
-export const post = <T>(path: string, body?: unknown) => call<T>("POST", path, body);
+export const post = <T>(path: string, body?: unknown, headers?: Record<string, string>) => call<T>("POST", path, body, headers);
 
 // Honeycomb-side API (forwarded to the API door).
 export const hc = {
@@ -58,8 +58,15 @@ export const hc = {
   post: <T>(path: string, body?: unknown) => post<T>("/hc" + path, body),
 };
 
+// Which data the X-Ray views read, on the UI door only (header
+// X-Tracecomb-Doors): "xray", what was sent to X-Ray's doors, as AWS X-Ray
+// shows it (the default); "honeycomb", the same views computed over the
+// OpenTelemetry data sent to Honeycomb's doors; "honeycomb,xray", both.
+export type Doors = "xray" | "honeycomb" | "honeycomb,xray";
+export const DOORS: Doors[] = ["xray", "honeycomb", "honeycomb,xray"];
+
 // X-Ray API (forwarded to the X-Ray handler).
-export const xray = <T>(op: string, body: unknown = {}) => post<T>("/xray/" + op, body);
+export const xray = <T>(op: string, body: unknown = {}, doors?: Doors) => post<T>("/xray/" + op, body, doors ? { "X-Tracecomb-Doors": doors } : undefined);
 
 export interface Env {
   slug: string;
@@ -107,4 +114,6 @@ export type HEvent = Record<string, unknown>;
 export interface TraceResponse {
   trace_id: string;
   events: HEvent[];
+  // The doors the trace's events were sent to: "honeycomb", "xray".
+  doors?: string[];
 }

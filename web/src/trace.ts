@@ -6,6 +6,11 @@ export interface Span {
   parent: string;
   name: string;
   service: string;
+  // Which SDK or API produced the span ("otlp", "xray", "events") and which
+  // service's doors it was sent to ("honeycomb", "xray"); "" when the
+  // server does not say.
+  source: string;
+  door: string;
   start: number; // ms since the epoch, sub-ms precision kept
   dur: number; // ms
   error: boolean;
@@ -23,6 +28,7 @@ export interface Tree {
   start: number;
   end: number;
   services: string[];
+  sources: string[]; // the spans' sources, sorted
 }
 
 // parseTime reads an RFC 3339 timestamp keeping digits past the
@@ -63,6 +69,8 @@ export function buildTree(events: HEvent[]): Tree {
       parent: str(ev["trace.parent_id"]),
       name: str(ev["name"]) || "(unnamed)",
       service: str(ev["service.name"]),
+      source: str(ev["meta.tracecomb.source"]),
+      door: str(ev["meta.tracecomb.door"]),
       start,
       dur,
       error: isError(ev),
@@ -123,7 +131,9 @@ export function buildTree(events: HEvent[]): Tree {
   let start = Infinity,
     end = -Infinity;
   const services = new Set<string>();
+  const sources = new Set<string>();
   for (const s of spans) {
+    if (s.source) sources.add(s.source);
     if (isFinite(s.start)) {
       start = Math.min(start, s.start);
       end = Math.max(end, s.start + s.dur);
@@ -131,8 +141,17 @@ export function buildTree(events: HEvent[]): Tree {
     if (s.service) services.add(s.service);
   }
   if (!isFinite(start)) start = end = 0;
-  return { roots, spans, start, end, services: [...services].sort() };
+  return { roots, spans, start, end, services: [...services].sort(), sources: [...sources].sort() };
 }
+
+// SOURCES names what produced a span, for its badge.
+export const SOURCES: Record<string, { badge: string; title: string }> = {
+  otlp: { badge: "OTel", title: "an OpenTelemetry SDK (OTLP)" },
+  xray: { badge: "X-Ray", title: "an X-Ray SDK (segment documents)" },
+  events: { badge: "Events", title: "Honeycomb's Events API" },
+};
+
+export const DOOR_NAMES: Record<string, string> = { honeycomb: "Honeycomb", xray: "X-Ray" };
 
 // visibleRows lists the spans shown when the spans in collapsed hide their
 // subtrees, in tree order.

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
+import { createSocket } from "node:dgram";
 import { chromium } from "playwright-core";
 import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -26,8 +27,9 @@ const CHROMIUM = process.env.TRACECOMB_CHROMIUM ?? "/usr/bin/chromium";
 // "tracecomb started" log line.
 export async function startServer({ key = "test-bootstrap-key-0123456789", uiAddr = "127.0.0.1:0", extraArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "tracecomb-ui-"));
-  const bin = join(dir, "tracecomb");
-  execFileSync("go", ["build", "-o", bin, "./cmd/tracecomb"], { cwd: repoRoot, stdio: "inherit" });
+  // TRACECOMB_BIN runs a binary built beforehand instead of building one.
+  const bin = process.env.TRACECOMB_BIN ? resolve(process.env.TRACECOMB_BIN) : join(dir, "tracecomb");
+  if (!process.env.TRACECOMB_BIN) execFileSync("go", ["build", "-o", bin, "./cmd/tracecomb"], { cwd: repoRoot, stdio: "inherit" });
   const dataDir = join(dir, "data");
   mkdirSync(dataDir);
   const args = [
@@ -141,4 +143,53 @@ export async function waitFor(fn, what, timeoutMs = 20_000) {
 export function shot(page, name) {
   mkdirSync(screenshotDir, { recursive: true });
   return page.screenshot({ path: join(screenshotDir, name + ".png") });
+}
+
+// --- X-Ray: segments sent to the server's X-Ray daemon door -----------------
+
+// newTraceHex is a W3C trace id whose first 8 hex digits are a recent Unix
+// time in seconds, as an X-Ray trace id's are, so it is both.
+export function newTraceHex(epoch = Math.floor(Date.now() / 1000)) {
+  return epoch.toString(16).padStart(8, "0") + randomHex(24);
+}
+
+export function randomHex(n) {
+  let s = "";
+  while (s.length < n) s += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, "0");
+  return s.slice(0, n);
+}
+
+// xrayTraceId writes a W3C trace id the X-Ray way: 1-<8 hex>-<24 hex>.
+export const xrayTraceId = (hex) => `1-${hex.slice(0, 8)}-${hex.slice(8)}`;
+
+// putSegments sends segment documents with PutTraceSegments to the daemon
+// door (unsigned there, as on the real daemon's TCP port).
+export async function putSegments(server, docs) {
+  for (let i = 0; i < docs.length; i += 50) {
+    const res = await fetch(`http://${server.xray}/TraceSegments`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ TraceSegmentDocuments: docs.slice(i, i + 50).map((d) => JSON.stringify(d)) }),
+    });
+    const body = await res.json();
+    if (res.status !== 200 || body.UnprocessedTraceSegments?.length) throw new Error(`PutTraceSegments: ${res.status} ${JSON.stringify(body)}`);
+  }
+}
+
+// sendSegmentUDP sends one segment document as an X-Ray SDK does: a UDP
+// datagram with the daemon's header line.
+export async function sendSegmentUDP(server, doc) {
+  const sock = createSocket("udp4");
+  const [host, port] = [server.xray.slice(0, server.xray.lastIndexOf(":")), Number(server.xray.slice(server.xray.lastIndexOf(":") + 1))];
+  try {
+    await new Promise((res, rej) => sock.send(Buffer.from('{"format":"json","version":1}\n' + JSON.stringify(doc)), port, host, (e) => (e ? rej(e) : res())));
+  } finally {
+    sock.close();
+  }
+}
+
+// xrayAPI calls an X-Ray API operation on the daemon door (unsigned).
+export async function xrayAPI(server, op, body = {}) {
+  const res = await fetch(`http://${server.xray}/${op}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
 }

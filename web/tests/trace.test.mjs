@@ -82,3 +82,14 @@ test("a 10,000-deep chain builds without recursion", () => {
   assert.equal(t.roots[0].count, 10000);
   assert.equal(visibleRows(t.roots, new Set()).length, 10000);
 });
+
+test("buildTree reads which SDK produced each span and which door it came in by", () => {
+  const t = buildTree([
+    span("a", "", 0, 10, { "meta.tracecomb.source": "otlp", "meta.tracecomb.door": "honeycomb" }),
+    span("b", "a", 1, 5, { "meta.tracecomb.source": "xray", "meta.tracecomb.door": "xray" }),
+    span("c", "a", 2, 1),
+  ]);
+  const by = Object.fromEntries(t.spans.map((s) => [s.id, [s.source, s.door]]));
+  assert.deepEqual(by, { a: ["otlp", "honeycomb"], b: ["xray", "xray"], c: ["", ""] });
+  assert.deepEqual(t.sources, ["otlp", "xray"]);
+});

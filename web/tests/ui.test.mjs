@@ -114,6 +114,11 @@ test("the trace opens and the waterfall shows every span", async () => {
   assert.equal(await rows.count(), 4);
   const names = await rows.locator(".span-name").allInnerTexts();
   assert.deepEqual(names, ["GET /checkout", "POST backend", "POST /api/orders", "INSERT orders"]);
+  // Every span came from the OTel SDK to Honeycomb's door: each is marked
+  // so, and there is no joined-view note.
+  assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.dataset.source + "/" + e.dataset.door)), Array(4).fill("otlp/honeycomb"));
+  assert.deepEqual(await rows.getByTestId("source-badge").allInnerTexts(), Array(4).fill("OTel"));
+  assert.equal(await p.getByTestId("joined-note").count(), 0);
   // Tree order is parent before child, indented by depth.
   const pads = await rows.locator(".wf-name").evaluateAll((els) => els.map((e) => parseInt(e.style.paddingLeft)));
   assert.ok(pads[0] < pads[1] && pads[1] < pads[2] && pads[2] < pads[3], `indentation ${pads}`);
@@ -183,6 +188,15 @@ test("a key created in Settings works and can be revoked", async () => {
   // The new key is listed and sends data.
   const keyRow = p.getByTestId("keys").locator("tr", { hasText: "ui test key" });
   await keyRow.waitFor();
+  // Each key shows its name, or its id when it has none.
+  assert.equal(await keyRow.getByTestId("key-name").innerText(), "ui test key");
+  const listed = await p.evaluate(() => fetch("/ui-api/settings", { headers: { "X-Tracecomb-UI": "1" } }).then((r) => r.json()));
+  const cells = await p.getByTestId("keys").locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.dataset.keyId, tr.querySelector("[data-testid=key-name]").textContent]));
+  assert.equal(cells.length, listed.keys.length);
+  for (const [id, text] of cells) {
+    const k = listed.keys.find((x) => x.id === id);
+    assert.ok(text.startsWith(k.name || k.id), `key ${id}: "${text}"`);
+  }
   await shot(p, "settings");
   p.once("dialog", (d) => d.accept());
   await keyRow.getByRole("button", { name: "Revoke" }).click();
@@ -246,16 +260,23 @@ test("a COUNT/P99 GROUP BY query charts the API's values; HEATMAP renders; trace
   const p = await page();
   await p.goto(`${server.uiURL}/query?` + new URLSearchParams({ dataset: "__all__", q: JSON.stringify(spec) }));
   await p.getByTestId("results").waitFor();
+  // The query's buckets: a 1-hour window at the server's automatic
+  // granularity (60 s), aligned to the minute.
+  const buckets = [];
+  for (let t = spec.start_time; t < spec.end_time; t += 60) buckets.push(t * 1000);
   for (const label of ["COUNT", "P99(duration_ms)"]) {
     const chart = p.locator(`[data-testid=chart][data-title="${label}"]`);
     await chart.locator("canvas").first().waitFor();
     const got = JSON.parse(await chart.getAttribute("data-series"));
+    // Every group has a point in every bucket: the API's value where it has
+    // one, 0 elsewhere.
     const expect = {};
-    for (const s of want.series) {
-      const g = String(s.data["service.name"]);
-      (expect[g] ??= []).push([Date.parse(s.time), s.data[label] ?? null]);
-    }
-    assert.deepEqual(Object.fromEntries(got.map((s) => [s.name, s.points])), Object.fromEntries(Object.entries(expect).map(([g, pts]) => [g, pts.sort((a, b) => a[0] - b[0])])), label);
+    for (const s of want.series) (expect[String(s.data["service.name"])] ??= new Map()).set(Date.parse(s.time), s.data[label] ?? null);
+    assert.deepEqual(
+      Object.fromEntries(got.map((s) => [s.name, s.points])),
+      Object.fromEntries(Object.entries(expect).map(([g, m]) => [g, buckets.map((t) => [t, m.has(t) ? m.get(t) : 0])])),
+      label,
+    );
   }
   const heat = p.getByTestId("heatmap");
   await heat.locator("canvas").first().waitFor();
@@ -265,10 +286,19 @@ test("a COUNT/P99 GROUP BY query charts the API's values; HEATMAP renders; trace
   for (const s of want.series) for (const b of s.data["HEATMAP(duration_ms)"]?.buckets ?? []) apiTotal += b.count;
   assert.ok(total > 0);
   assert.equal(total, apiTotal, "heatmap cells hold the API's counts");
+  // Its time axis is the query's buckets, and its legend's ranges cover the
+  // counts from 1 to the largest cell's.
+  assert.deepEqual(JSON.parse(await heat.getAttribute("data-times")), buckets);
+  const legend = JSON.parse(await heat.getAttribute("data-legend"));
+  assert.equal(legend[0][0], 1);
+  assert.equal(legend[legend.length - 1][1], Math.max(...cells.map((c) => c[2])));
+  for (let i = 1; i < legend.length; i++) assert.equal(legend[i][0], legend[i - 1][1] + 1, JSON.stringify(legend));
   // The results table matches the API's rows.
   const rows = await p.getByTestId("results").locator("tbody tr").count();
   assert.equal(rows, want.results.length);
   await shot(p, "query");
+  await heat.scrollIntoViewIfNeeded();
+  await shot(p, "query-heatmap");
   // Traces behind the backend row, then the trace.
   await p.getByTestId("results").locator("tr", { hasText: "backend" }).getByRole("button", { name: "traces" }).click();
   const behind = p.getByTestId("traces-behind");
@@ -281,21 +311,48 @@ test("a COUNT/P99 GROUP BY query charts the API's values; HEATMAP renders; trace
   await p.close();
 });
 
-test("the service map shows the services and the edge between them", async (t) => {
+test("a series is a line: empty buckets between two with spans are 0 (and null for P99 with 'Omit missing values')", async (t) => {
+  if (!(await queryAPIAvailable(t))) return;
+  // Ten one-minute buckets; spans in the 6th and the 8th, none in the 7th.
+  const end = Math.ceil(Date.now() / 60000) * 60;
+  const start = end - 600;
+  const z = tracer(server, "zerofill");
+  const spanAt = (sec, ms) => z.tracer.startSpan("tick", { startTime: new Date(sec * 1000) }).end(new Date(sec * 1000 + ms));
+  for (const ms of [5, 10, 15]) spanAt(end - 300 + 10, ms);
+  for (const ms of [20, 40]) spanAt(end - 180 + 20, ms);
+  await z.flush();
+  await z.shutdown();
+  const spec = {
+    calculations: [{ op: "COUNT" }, { op: "P99", column: "duration_ms" }],
+    filters: [{ column: "service.name", op: "=", value: "zerofill" }],
+    start_time: start,
+    end_time: end,
+    granularity: 60,
+  };
+  await waitFor(async () => (await runAPIQuery(spec)).series.length === 2, "the spans to be stored");
   const p = await page();
-  await p.goto(server.uiURL + "/");
-  if (!(await xrayAvailable(t, p))) return p.close();
-  await p.goto(server.uiURL + "/map");
-  const map = p.getByTestId("service-map");
-  await map.locator("canvas").first().waitFor();
-  const edges = await waitFor(async () => {
-    const e = JSON.parse((await map.getAttribute("data-edges")) ?? "[]");
-    return e.length > 0 && e;
-  }, "service graph edges");
-  const nodes = JSON.parse(await map.getAttribute("data-nodes"));
-  assert.ok(nodes.includes("frontend") && nodes.includes("backend"), `nodes ${nodes}`);
-  assert.ok(edges.some(([a, b]) => a === "frontend" && b === "backend"), `edges ${JSON.stringify(edges)}`);
-  await shot(p, "service-map");
+  await p.goto(`${server.uiURL}/query?` + new URLSearchParams({ dataset: "__all__", q: JSON.stringify(spec) }));
+  const series = async (label) => {
+    const chart = p.locator(`[data-testid=chart][data-title="${label}"]`);
+    await chart.locator("canvas").first().waitFor();
+    const s = JSON.parse(await chart.getAttribute("data-series"));
+    assert.equal(s.length, 1);
+    return new Map(s[0].points.map(([t, v]) => [t / 1000 - start, v]));
+  };
+  const count = await series("COUNT");
+  assert.equal(count.size, 10, "a point in every bucket");
+  assert.equal(count.get(300), 3);
+  assert.equal(count.get(360), 0, "the empty bucket between the two is 0");
+  assert.equal(count.get(420), 2);
+  for (const [off, v] of count) if (off !== 300 && off !== 420) assert.equal(v, 0, `bucket +${off}s`);
+  const p99 = await series("P99(duration_ms)");
+  assert.ok(p99.get(300) >= 10 && p99.get(420) >= 20, JSON.stringify([...p99]));
+  assert.equal(p99.get(360), 0, "P99 is drawn as 0 by default, as Honeycomb draws it");
+  // Omit missing values: the P99 line goes across the empty bucket, the count stays 0.
+  await p.getByLabel("Omit missing values").check();
+  await waitFor(async () => new URL(p.url()).searchParams.get("omit_missing") === "1", "the setting in the URL");
+  await waitFor(async () => (await series("P99(duration_ms)")).get(360) === null, "P99's empty bucket to be null");
+  assert.equal((await series("COUNT")).get(360), 0);
   await p.close();
 });
 
@@ -303,7 +360,8 @@ test("X-Ray: filter errors point at their column; groups and sampling rules are 
   const p = await page();
   await p.goto(server.uiURL + "/");
   if (!(await xrayAvailable(t, p))) return p.close();
-  await p.goto(server.uiURL + "/xray");
+  // The spans here are OpenTelemetry's: tracecomb's own view shows them.
+  await p.goto(server.uiURL + "/xray?doors=honeycomb");
   await p.getByTestId("trace-summaries").waitFor();
   await p.locator("textarea[name=filter]").fill('service("backend") AND responsetime >');
   await p.getByRole("button", { name: "Search traces" }).click();
@@ -315,7 +373,6 @@ test("X-Ray: filter errors point at their column; groups and sampling rules are 
   await p.locator("textarea[name=filter]").fill('service("backend")');
   await p.getByRole("button", { name: "Search traces" }).click();
   await p.getByTestId("trace-summaries").getByRole("link").first().waitFor();
-  await shot(p, "xray-traces");
 
   // Groups: the API's validation shows in the form.
   await p.goto(server.uiURL + "/xray/groups");

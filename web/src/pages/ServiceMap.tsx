@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import cytoscape from "cytoscape";
-import { xray, type Session } from "../api";
+import { xray, type Doors, type Session } from "../api";
+import { DoorsPicker, useDoors } from "../doors";
 import { navigate } from "../router";
 import { colorFor, ErrorBox, fmtDuration } from "../ui";
 import { TIME_RANGES } from "../querySpec";
@@ -35,12 +36,12 @@ function share(n: number | undefined, total: number | undefined) {
 }
 
 // loadGraph reads every page of GetServiceGraph.
-async function loadGraph(seconds: number): Promise<Service[]> {
+async function loadGraph(seconds: number, doors: Doors): Promise<Service[]> {
   const end = Math.floor(Date.now() / 1000);
   const out: Service[] = [];
   let token: string | undefined;
   for (let i = 0; i < 20; i++) {
-    const g = await xray<Graph>("ServiceGraph", { StartTime: end - seconds, EndTime: end, ...(token ? { NextToken: token } : {}) });
+    const g = await xray<Graph>("ServiceGraph", { StartTime: end - seconds, EndTime: end, ...(token ? { NextToken: token } : {}) }, doors);
     out.push(...(g.Services ?? []));
     token = g.NextToken;
     if (!token) break;
@@ -48,10 +49,67 @@ async function loadGraph(seconds: number): Promise<Service[]> {
   return out;
 }
 
+// The X-Ray console draws a node of type "client" (the callers of a
+// service that have no upstream segment) as a person named "Clients".
+export const CLIENT_LABEL = "Clients";
+
+const nodeName = (s: Service) => (s.Type === "client" ? CLIENT_LABEL : s.Name ?? "?");
+
+// A person, for client nodes.
+const PERSON =
+  "data:image/svg+xml;utf8," +
+  encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><circle cx="12" cy="8" r="4.2" fill="#475569"/><path d="M3.5 21c0-4.7 3.8-7.6 8.5-7.6s8.5 2.9 8.5 7.6z" fill="#475569"/></svg>',
+  );
+
+// Layout: columns by depth from the nodes nobody calls (clients first), left
+// to right, with room between columns for an edge's label and between rows
+// for a node's label, so labels never sit on a node.
+const COL = 300;
+const ROW = 150;
+
+export function layers(services: Service[]): Map<number, { x: number; y: number }> {
+  const ids = services.map((s) => s.ReferenceId);
+  const incoming = new Map<number, number>(ids.map((id) => [id, 0]));
+  for (const s of services) for (const e of s.Edges ?? []) if (e.ReferenceId !== s.ReferenceId) incoming.set(e.ReferenceId, (incoming.get(e.ReferenceId) ?? 0) + 1);
+  const depth = new Map<number, number>();
+  const byId = new Map(services.map((s) => [s.ReferenceId, s]));
+  const queue = ids.filter((id) => !incoming.get(id));
+  if (queue.length === 0 && ids.length) queue.push(ids[0]);
+  for (const id of queue) depth.set(id, 0);
+  // Longest path from a root, bounded so a cycle cannot loop.
+  for (let i = 0; i < queue.length && i < 10_000; i++) {
+    const id = queue[i];
+    const d = depth.get(id)!;
+    for (const e of byId.get(id)?.Edges ?? []) {
+      if (e.ReferenceId === id || !byId.has(e.ReferenceId)) continue;
+      if ((depth.get(e.ReferenceId) ?? -1) < d + 1 && d + 1 < ids.length) {
+        depth.set(e.ReferenceId, d + 1);
+        queue.push(e.ReferenceId);
+      }
+    }
+  }
+  for (const id of ids) if (!depth.has(id)) depth.set(id, 0);
+  const cols = new Map<number, number[]>();
+  for (const id of ids) {
+    const d = depth.get(id)!;
+    if (!cols.has(d)) cols.set(d, []);
+    cols.get(d)!.push(id);
+  }
+  const pos = new Map<number, { x: number; y: number }>();
+  for (const [d, col] of cols) {
+    col.sort((a, b) => nodeName(byId.get(a)!).localeCompare(nodeName(byId.get(b)!)) || a - b);
+    col.forEach((id, i) => pos.set(id, { x: d * COL, y: (i - (col.length - 1) / 2) * ROW }));
+  }
+  return pos;
+}
+
 export default function ServiceMap({ session }: { session: Session }) {
+  const [doors, setDoors] = useDoors();
   const [range, setRange] = useState(3600);
   const [services, setServices] = useState<Service[] | null>(null);
   const [err, setErr] = useState<unknown>(null);
+  const [overlaps, setOverlaps] = useState<number | null>(null);
   const box = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -60,18 +118,22 @@ export default function ServiceMap({ session }: { session: Session }) {
       return;
     }
     setErr(null);
-    loadGraph(range).then(setServices, setErr);
-  }, [range, session.xray]);
+    setServices(null);
+    setOverlaps(null);
+    loadGraph(range, doors).then(setServices, setErr);
+  }, [range, session.xray, doors]);
 
   const elements = useMemo(() => {
     if (!services) return [];
     const minutes = range / 60;
+    const pos = layers(services);
     const els: cytoscape.ElementDefinition[] = [];
     for (const s of services) {
       const st = s.SummaryStatistics;
       const total = st?.TotalCount ?? 0;
-      const lines = [s.Name ?? "?"];
-      if (s.Type && s.Type !== "client") lines.push(s.Type);
+      const client = s.Type === "client";
+      const lines = [nodeName(s)];
+      if (s.Type && !client) lines.push(s.Type);
       if (total > 0) {
         lines.push(`${(total / minutes).toFixed(2)}/min`);
         lines.push(`err ${share(st?.ErrorStatistics?.TotalCount, total)} · fault ${share(st?.FaultStatistics?.TotalCount, total)}`);
@@ -83,10 +145,12 @@ export default function ServiceMap({ session }: { session: Session }) {
           id: "n" + s.ReferenceId,
           label: lines.join("\n"),
           name: s.Name ?? "",
-          color: s.Type === "client" ? "#94a3b8" : colorFor(s.Name ?? ""),
-          border: faulty ? "#dc2626" : erring ? "#d97706" : "#e5e7eb",
-          shape: s.Type === "client" ? "ellipse" : s.State === "unknown" ? "diamond" : "round-rectangle",
+          color: client ? "#e2e8f0" : colorFor(s.Name ?? ""),
+          border: faulty ? "#dc2626" : erring ? "#d97706" : client ? "#94a3b8" : "#e5e7eb",
+          shape: client ? "ellipse" : s.State === "unknown" ? "diamond" : "round-rectangle",
+          image: client ? PERSON : "none",
         },
+        position: pos.get(s.ReferenceId),
       });
     }
     for (const s of services) {
@@ -118,12 +182,18 @@ export default function ServiceMap({ session }: { session: Session }) {
           style: {
             shape: "data(shape)" as any,
             "background-color": "data(color)",
+            "background-image": "data(image)" as any,
+            "background-fit": "contain",
+            "background-clip": "node",
+            "background-width": "70%",
+            "background-height": "70%",
             "border-color": "data(border)",
             "border-width": 3,
             label: "data(label)",
             "text-wrap": "wrap",
             "text-valign": "bottom",
             "text-margin-y": 6,
+            "text-max-width": "200px",
             "font-size": 11,
             color: "#1f2937",
             width: 46,
@@ -140,25 +210,50 @@ export default function ServiceMap({ session }: { session: Session }) {
             "curve-style": "bezier",
             label: "data(label)",
             "font-size": 10,
-            color: "#475569",
+            color: "#334155",
+            // Along the edge, lifted off the line, on a white ground.
+            "text-rotation": "autorotate",
+            "text-margin-y": -9,
             "text-background-color": "#fff",
-            "text-background-opacity": 0.9,
+            "text-background-opacity": 0.95,
             "text-background-padding": "2px",
+            "text-background-shape": "roundrectangle",
           },
         },
       ],
-      layout: { name: "breadthfirst", directed: true, spacingFactor: 1.5, padding: 30 } as any,
+      layout: { name: "preset", padding: 40, fit: true } as any,
+      minZoom: 0.3,
+      maxZoom: 2,
     });
+    // Labels must not sit on nodes: count the edge labels whose box meets a
+    // node or its label (the page exposes the count; the browser tests read it).
+    const nodeBoxes = cy.nodes().map((n) => n.boundingBox({ includeLabels: true } as any));
+    let hits = 0;
+    cy.edges().forEach((e) => {
+      if (!e.data("label")) return;
+      const b = e.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true } as any);
+      if (!(b.w > 0 && b.h > 0)) return;
+      if (nodeBoxes.some((n) => b.x1 < n.x2 && b.x2 > n.x1 && b.y1 < n.y2 && b.y2 > n.y1)) hits++;
+    });
+    setOverlaps(hits);
     cy.on("tap", "node", (e) => {
       const id = Number(String(e.target.id()).slice(1));
       const svc = services.find((s) => s.ReferenceId === id);
-      if (svc?.Name && svc.Type !== "client") openQuery.current(svc.Name);
+      if (svc?.Name && svc.Type !== "client") openService.current(svc.Name);
     });
     return () => cy.destroy();
   }, [elements, services]);
 
-  const openQuery = useRef((_: string) => {});
-  openQuery.current = (name: string) => {
+  // A click on a service shows its data: its traces in the X-Ray view for
+  // X-Ray data, its spans in the query builder for OpenTelemetry data.
+  const openService = useRef((_: string) => {});
+  openService.current = (name: string) => {
+    if (doors !== "honeycomb") {
+      const p = new URLSearchParams({ filter: `service(${JSON.stringify(name)})` });
+      if (doors !== "xray") p.set("doors", doors);
+      navigate("/xray?" + p.toString());
+      return;
+    }
     const spec = {
       calculations: [{ op: "COUNT" }, { op: "P99", column: "duration_ms" }, { op: "HEATMAP", column: "duration_ms" }],
       filters: [{ column: "service.name", op: "=", value: name }],
@@ -168,6 +263,7 @@ export default function ServiceMap({ session }: { session: Session }) {
     navigate("/query?" + new URLSearchParams({ dataset: "__all__", q: JSON.stringify(spec) }).toString());
   };
 
+  const byRef = new Map((services ?? []).map((s) => [s.ReferenceId, s]));
   return (
     <div className="servicemap">
       <div className="inline">
@@ -177,12 +273,26 @@ export default function ServiceMap({ session }: { session: Session }) {
             <option key={s} value={s}>{l}</option>
           ))}
         </select>
-        <span className="muted">From X-Ray's GetServiceGraph. Click a service to query its spans.</span>
+        <DoorsPicker doors={doors} onChange={setDoors} />
+        <span className="muted">
+          From X-Ray's GetServiceGraph{doors === "xray" ? "" : doors === "honeycomb" ? ", computed over the OpenTelemetry spans sent to Honeycomb's doors" : ", over X-Ray and OpenTelemetry data joined"}. Click a service to see {doors === "honeycomb" ? "its spans" : "its traces"}.
+        </span>
       </div>
       <ErrorBox error={err} />
       {services && services.length === 0 && <p className="muted">No services in this time range.</p>}
       <div style={{ display: "flex", gap: 12 }}>
-        <div className="map" ref={box} data-testid="service-map" data-nodes={JSON.stringify((services ?? []).map((s) => s.Name))} data-edges={JSON.stringify((services ?? []).flatMap((s) => (s.Edges ?? []).map((e) => [s.Name, services!.find((x) => x.ReferenceId === e.ReferenceId)?.Name])))} style={{ flex: 1 }} />
+        <div
+          className="map"
+          ref={box}
+          data-testid="service-map"
+          data-doors={doors}
+          data-loaded={services ? "1" : "0"}
+          data-nodes={JSON.stringify((services ?? []).map(nodeName))}
+          data-types={JSON.stringify((services ?? []).map((s) => s.Type ?? ""))}
+          data-edges={JSON.stringify((services ?? []).flatMap((s) => (s.Edges ?? []).map((e) => [nodeName(s), byRef.has(e.ReferenceId) ? nodeName(byRef.get(e.ReferenceId)!) : "?"])))}
+          data-label-overlaps={overlaps ?? ""}
+          style={{ flex: 1 }}
+        />
       </div>
     </div>
   );

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { hc, type HEvent, type TraceResponse } from "../api";
-import { buildTree, parseTime, visibleRows, type Span, type Tree } from "../trace";
+import { buildTree, DOOR_NAMES, parseTime, SOURCES, visibleRows, type Span, type Tree } from "../trace";
 import { colorFor, ErrorBox, fmtDuration } from "../ui";
 
 const ROW = 24; // px per waterfall row
@@ -17,10 +17,21 @@ export function TracePage({ id }: { id: string }) {
   const tree = useMemo(() => (data ? buildTree(data.events) : null), [data]);
   if (err) return <ErrorBox error={err} />;
   if (!tree || !data) return <div className="loading">Loading trace…</div>;
-  return <Waterfall traceId={data.trace_id} tree={tree} />;
+  return <Waterfall traceId={data.trace_id} tree={tree} doors={data.doors ?? []} />;
 }
 
-function Waterfall({ traceId, tree }: { traceId: string; tree: Tree }) {
+export function SourceBadge({ span }: { span: Span }) {
+  const src = SOURCES[span.source];
+  if (!src) return null;
+  const door = DOOR_NAMES[span.door];
+  return (
+    <span className={"src-badge src-" + span.source} title={`Produced by ${src.title}${door ? `, sent to ${door}'s doors` : ""}`} data-testid="source-badge">
+      {src.badge}
+    </span>
+  );
+}
+
+function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; doors: string[] }) {
   const [collapsed, setCollapsed] = useState<Set<Span>>(() => new Set());
   const [selected, setSelected] = useState<Span | null>(tree.roots[0] ?? null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -29,6 +40,12 @@ function Waterfall({ traceId, tree }: { traceId: string; tree: Tree }) {
   const rows = useMemo(() => visibleRows(tree.roots, collapsed), [tree, collapsed]);
   const total = Math.max(tree.end - tree.start, 1e-3);
   const errors = useMemo(() => tree.spans.filter((s) => s.error).length, [tree]);
+  const bySource = useMemo(() => {
+    const m = new Map<string, number>();
+    for (const s of tree.spans) if (s.source) m.set(s.source, (m.get(s.source) ?? 0) + 1);
+    return m;
+  }, [tree]);
+  const joined = doors.includes("honeycomb") && doors.includes("xray");
 
   useEffect(() => {
     const el = scroller.current;
@@ -62,11 +79,26 @@ function Waterfall({ traceId, tree }: { traceId: string; tree: Tree }) {
         <h2>
           Trace <code data-testid="trace-id">{traceId}</code>
         </h2>
+        {joined && (
+          <div className="notice joined-note" data-testid="joined-note">
+            <b>tracecomb's joined view:</b> spans from Honeycomb and X-Ray joined by trace id — each service alone shows only its own. Each span is marked with the SDK that produced it.
+          </div>
+        )}
         <div className="trace-stats">
           <span data-testid="span-count">{tree.spans.length} spans</span>
           <span>{fmtDuration(total)}</span>
           <span>{new Date(tree.start).toISOString()}</span>
           {errors > 0 && <span className="err-text">{errors} with errors</span>}
+          {bySource.size > 0 && (
+            <span className="legend" data-testid="source-legend">
+              {[...bySource].map(([src, n]) => (
+                <span key={src} className="svc">
+                  <span className={"src-badge src-" + src}>{SOURCES[src]?.badge ?? src}</span>
+                  {n}
+                </span>
+              ))}
+            </span>
+          )}
           <span className="legend">
             {tree.services.map((s) => (
               <span key={s} className="svc">
@@ -104,6 +136,8 @@ function Waterfall({ traceId, tree }: { traceId: string; tree: Tree }) {
                     onClick={() => setSelected(s)}
                     data-testid="span-row"
                     data-span-id={s.id}
+                    data-source={s.source}
+                    data-door={s.door}
                   >
                     <div className="wf-name" style={{ paddingLeft: 6 + s.depth * 14 }}>
                       {s.children.length > 0 ? (
@@ -122,6 +156,7 @@ function Waterfall({ traceId, tree }: { traceId: string; tree: Tree }) {
                       )}
                       <i className="svc-dot" style={{ background: color }} title={s.service} />
                       {s.error && <span className="err-mark" title="error">!</span>}
+                      <SourceBadge span={s} />
                       <span className="svc-name">{s.service}</span>
                       <span className="span-name">{s.name}</span>
                       {collapsed.has(s) && <span className="muted"> +{s.count - 1}</span>}
@@ -198,6 +233,12 @@ function Detail({ span, t0 }: { span: Span; t0: number }) {
       </h3>
       <p className="muted">
         {span.service} · {fmtDuration(span.dur)} · starts at +{fmtDuration(span.start - t0)}
+        {SOURCES[span.source] && (
+          <>
+            {" "}
+            · <SourceBadge span={span} /> sent {DOOR_NAMES[span.door] ? `to ${DOOR_NAMES[span.door]}` : ""} by {SOURCES[span.source].title}
+          </>
+        )}
         {span.error && <span className="err-text"> · error</span>}
       </p>
       <h4>Fields</h4>

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
-import { APIError, xray, type Session } from "../api";
+import { APIError, xray, type Doors, type Session } from "../api";
+import { DoorsPicker, useDoors } from "../doors";
 import { Link, useLocation } from "../router";
 import { ErrorBox, fmtDuration } from "../ui";
 import { TIME_RANGES } from "../querySpec";
@@ -67,47 +68,92 @@ interface TraceSummary {
   ServiceIds?: { Name?: string }[];
 }
 
+interface SummariesPage {
+  TraceSummaries?: TraceSummary[];
+  NextToken?: string;
+  TracesProcessedCount?: number;
+}
+
+// A search as it was run: its window and filter stay fixed while later
+// pages are loaded.
+interface Search {
+  start: number;
+  end: number;
+  expr: string;
+  doors: Doors;
+}
+
+// PAGES_PER_LOAD pages of GetTraceSummaries (100 summaries each by default)
+// are read per search and per "Load more".
+const PAGES_PER_LOAD = 5;
+
+const newestFirst = (a: TraceSummary, b: TraceSummary) => (b.StartTime ?? 0) - (a.StartTime ?? 0) || a.Id.localeCompare(b.Id);
+
 function Traces() {
-  const [expr, setExpr] = useState("");
+  const [doors, setDoors] = useDoors();
+  const loc = useLocation();
+  const [expr, setExpr] = useState(() => loc.params.get("filter") ?? "");
   const [range, setRange] = useState(3600);
   const [rows, setRows] = useState<TraceSummary[] | null>(null);
   const [scanned, setScanned] = useState<number | null>(null);
+  const [next, setNext] = useState<string | undefined>(undefined);
+  const [search, setSearch] = useState<Search | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const run = useCallback(async () => {
+
+  // load reads up to PAGES_PER_LOAD pages of a search from token on and
+  // adds them to what is shown. TracesProcessedCount is the whole query's
+  // (every page repeats it), so it is taken as is, never added up.
+  const load = useCallback(async (s: Search, token: string | undefined, shown: TraceSummary[]) => {
     setErr(null);
     setBusy(true);
     try {
-      const end = Math.floor(Date.now() / 1000);
-      const out: TraceSummary[] = [];
-      let token: string | undefined;
-      let processed = 0;
-      for (let i = 0; i < 10; i++) {
-        const r = await xray<{ TraceSummaries?: TraceSummary[]; NextToken?: string; TracesProcessedCount?: number }>("TraceSummaries", {
-          StartTime: end - range,
-          EndTime: end,
-          ...(expr.trim() ? { FilterExpression: expr } : {}),
-          ...(token ? { NextToken: token } : {}),
-        });
-        out.push(...(r.TraceSummaries ?? []));
-        processed += r.TracesProcessedCount ?? 0;
+      const out = [...shown];
+      const seen = new Set(out.map((t) => t.Id));
+      let processed: number | null = null;
+      for (let i = 0; i < PAGES_PER_LOAD; i++) {
+        const r = await xray<SummariesPage>(
+          "TraceSummaries",
+          {
+            StartTime: s.start,
+            EndTime: s.end,
+            ...(s.expr.trim() ? { FilterExpression: s.expr } : {}),
+            ...(token ? { NextToken: token } : {}),
+          },
+          s.doors,
+        );
+        for (const t of r.TraceSummaries ?? []) {
+          if (!seen.has(t.Id)) {
+            seen.add(t.Id);
+            out.push(t);
+          }
+        }
+        if (r.TracesProcessedCount !== undefined) processed = r.TracesProcessedCount;
         token = r.NextToken;
-        if (!token || out.length >= 500) break;
+        if (!token) break;
       }
+      out.sort(newestFirst);
+      setSearch(s);
       setRows(out);
-      setScanned(processed);
+      setNext(token);
+      if (processed !== null) setScanned(processed);
     } catch (e) {
       setErr(e);
-      setRows(null);
+      if (!token) setRows(null);
     } finally {
       setBusy(false);
     }
-  }, [expr, range]);
+  }, []);
+  const run = (d = doors) => {
+    const end = Math.floor(Date.now() / 1000);
+    setNext(undefined);
+    load({ start: end - range, end, expr, doors: d }, undefined, []);
+  };
   useEffect(() => {
     run();
-    // Run once on open; later runs are asked for.
+    // Run on open and when the data picker changes; other runs are asked for.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  }, [doors]);
   return (
     <div className="card">
       <form
@@ -116,6 +162,9 @@ function Traces() {
           run();
         }}
       >
+        <div className="inline">
+          <DoorsPicker doors={doors} onChange={setDoors} />
+        </div>
         <label style={{ display: "block" }}>
           <span className="muted">Filter expression, e.g. <code>service("backend") AND responsetime &gt; 0.05</code> or <code>fault = true</code></span>
           <textarea rows={2} value={expr} onChange={(e) => setExpr(e.target.value)} name="filter" spellCheck={false} style={{ fontFamily: "ui-monospace, monospace" }} />
@@ -127,15 +176,20 @@ function Traces() {
             ))}
           </select>
           <button type="submit" disabled={busy}>{busy ? "Searching…" : "Search traces"}</button>
-          {scanned !== null && rows && <span className="muted">{rows.length} matching of {scanned} traces scanned</span>}
+          {scanned !== null && rows && (
+            <span className="muted" data-testid="xray-counts" data-matching={rows.length} data-scanned={scanned} data-more={next ? "1" : "0"}>
+              {next ? `first ${rows.length} matching (more match)` : `${rows.length} matching`} of {scanned} traces scanned
+            </span>
+          )}
         </div>
       </form>
-      <FilterError expr={expr} error={err} />
+      <FilterError expr={search?.expr ?? expr} error={err} />
       {rows && (
         <table className="grid" data-testid="trace-summaries">
           <thead>
             <tr>
               <th>Trace</th>
+              <th>Started</th>
               <th>Entry point</th>
               <th>Method</th>
               <th>URL</th>
@@ -147,10 +201,11 @@ function Traces() {
           </thead>
           <tbody>
             {rows.map((t) => (
-              <tr key={t.Id}>
+              <tr key={t.Id} data-trace-id={t.Id}>
                 <td>
                   <Link href={"/trace/" + encodeURIComponent(t.Id)}>{t.Id}</Link>
                 </td>
+                <td title={t.StartTime !== undefined ? new Date(t.StartTime * 1000).toISOString() : ""}>{t.StartTime !== undefined ? new Date(t.StartTime * 1000).toLocaleTimeString() : ""}</td>
                 <td>{t.EntryPoint?.Name}</td>
                 <td>{t.Http?.HttpMethod}</td>
                 <td>{t.Http?.HttpURL}</td>
@@ -164,6 +219,14 @@ function Traces() {
             ))}
           </tbody>
         </table>
+      )}
+      {rows && next && search && (
+        <div className="inline">
+          <button type="button" disabled={busy} onClick={() => load(search, next, rows)}>
+            {busy ? "Loading…" : "Load more"}
+          </button>
+          <span className="muted">{rows.length} shown; X-Ray has more matching traces in this time range.</span>
+        </div>
       )}
     </div>
   );
