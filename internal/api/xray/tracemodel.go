@@ -51,6 +51,10 @@ func assembleTrace(id model.TraceID, events []model.Event, full bool) *traceEnti
 	t := &traceEntities{id: id, view: xrayfilter.Trace{ID: id}}
 	idx := make(map[model.SpanID]int, len(events))
 	bridged, reparent := bridgedSpans(events)
+	var exceptions map[model.SpanID][]*model.Event
+	if full {
+		exceptions = exceptionEvents(events)
+	}
 	for i := range events {
 		ev := &events[i]
 		if !ev.IsSpan() || ev.SpanID.IsZero() {
@@ -67,7 +71,7 @@ func assembleTrace(id model.TraceID, events []model.Event, full bool) *traceEnti
 		var ent entity
 		switch {
 		case full:
-			ent = spanEntity(ev)
+			ent = spanEntity(ev, exceptions[ev.SpanID]...)
 		case ev.Source == model.SourceXRay && len(ev.Doc) > 0:
 			ent = entity{seg: graphSegment(ev)}
 		default:
@@ -146,17 +150,40 @@ func bridgedSpans(events []model.Event) (bridged map[model.SpanID]model.SpanID, 
 	return bridged, reparent
 }
 
-// spanEntity returns the document and filter view of one span.
-func spanEntity(ev *model.Event) entity {
+// exceptionEvents returns the OpenTelemetry "exception" span events of a
+// trace by the id of their span.
+func exceptionEvents(events []model.Event) map[model.SpanID][]*model.Event {
+	var out map[model.SpanID][]*model.Event
+	for i := range events {
+		ev := &events[i]
+		if isExceptionEvent(ev) {
+			if out == nil {
+				out = map[model.SpanID][]*model.Event{}
+			}
+			out[ev.ParentID] = append(out[ev.ParentID], ev)
+		}
+	}
+	return out
+}
+
+// isExceptionEvent reports whether ev is an OpenTelemetry span event
+// recording an exception (semantic conventions: event name "exception").
+func isExceptionEvent(ev *model.Event) bool {
+	return ev.AnnotationType == model.AnnotationSpanEvent && ev.Name == "exception" && ev.Source != model.SourceXRay
+}
+
+// spanEntity returns the document and filter view of one span; exceptions
+// are its exception span events (spans without an X-Ray document only).
+func spanEntity(ev *model.Event, exceptions ...*model.Event) entity {
 	var doc []byte
 	if ev.Source == model.SourceXRay && len(ev.Doc) > 0 {
 		doc = ev.Doc
 	} else {
-		doc = renderSpan(ev)
+		doc = renderSpan(ev, exceptions...)
 	}
 	segs, err := xrayfilter.SegmentsFromDocument(doc)
 	if err != nil || len(segs) == 0 {
-		doc = renderSpan(ev)
+		doc = renderSpan(ev, exceptions...)
 		segs, _ = xrayfilter.SegmentsFromDocument(doc)
 	}
 	var s xrayfilter.Segment
@@ -277,6 +304,16 @@ type renderedRequest struct {
 	ClientIP  string `json:"client_ip,omitempty"`
 }
 
+type renderedCause struct {
+	Exceptions []renderedException `json:"exceptions"`
+}
+
+type renderedException struct {
+	ID      string `json:"id"`
+	Type    string `json:"type,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
 type renderedResponse struct {
 	Status        int64 `json:"status,omitempty"`
 	ContentLength int64 `json:"content_length,omitempty"`
@@ -296,6 +333,7 @@ type renderedDoc struct {
 	Throttle    bool                      `json:"throttle,omitempty"`
 	Fault       bool                      `json:"fault,omitempty"`
 	HTTP        *renderedHTTP             `json:"http,omitempty"`
+	Cause       *renderedCause            `json:"cause,omitempty"`
 	AWS         map[string]any            `json:"aws,omitempty"`
 	SQL         map[string]any            `json:"sql,omitempty"`
 	Annotations map[string]any            `json:"annotations,omitempty"`
@@ -315,6 +353,7 @@ var platformOrigins = map[string]string{
 // are not repeated in its metadata.
 var mappedAttrs = map[string]bool{
 	"http.request.method": true, "http.method": true, "url.full": true, "http.url": true,
+	"url.scheme": true, "url.path": true, "url.query": true, "http.scheme": true, "http.target": true,
 	"http.response.status_code": true, "http.status_code": true, "user_agent.original": true,
 	"http.user_agent": true, "client.address": true, "http.client_ip": true,
 	"http.response_content_length": true, "http.response.body.size": true,
@@ -327,9 +366,20 @@ var mappedAttrs = map[string]bool{
 }
 
 // renderSpan renders a span that came without an X-Ray document (OTLP or
-// Honeycomb events) as an X-Ray segment or subsegment document.
-func renderSpan(ev *model.Event) []byte {
+// Honeycomb events) as an X-Ray segment or subsegment document; its
+// exception span events become the document's cause.
+func renderSpan(ev *model.Event, exceptions ...*model.Event) []byte {
 	d := renderDoc(ev)
+	for i, x := range exceptions {
+		if d.Cause == nil {
+			d.Cause = &renderedCause{}
+		}
+		d.Cause.Exceptions = append(d.Cause.Exceptions, renderedException{
+			ID:      exceptionID(ev.SpanID, i),
+			Type:    attrStr(x, "exception.type"),
+			Message: attrStr(x, "exception.message"),
+		})
+	}
 	out, err := json.Marshal(d)
 	if err != nil {
 		// Only non-finite floats can fail; drop the free-form parts.
@@ -395,7 +445,7 @@ func renderDoc(ev *model.Event) renderedDoc {
 
 	status := attrInt(ev, "http.response.status_code", "http.status_code")
 	method := attrStr(ev, "http.request.method", "http.method")
-	url := attrStr(ev, "url.full", "http.url")
+	url := spanURL(ev)
 	if method != "" || url != "" || status != 0 {
 		h := &renderedHTTP{}
 		req := renderedRequest{Method: method, URL: url,
@@ -468,6 +518,48 @@ func renderDoc(ev *model.Event) renderedDoc {
 		d.Metadata["default"][a.Key] = jsonValue(a.Value)
 	}
 	return d
+}
+
+// exceptionID is the 16-hex-digit id of a span's i-th exception, stable
+// across reads.
+func exceptionID(span model.SpanID, i int) string {
+	h := fnv.New64a()
+	h.Write(span[:])
+	h.Write([]byte{byte(i), byte(i >> 8)})
+	return strconv.FormatUint(h.Sum64()|1<<63, 16)
+}
+
+// spanURL is the URL of an HTTP span under the old and the new HTTP
+// semantic conventions: url.full or http.url when given (client spans),
+// else put together from scheme, host, port and target as server spans
+// record them (url.scheme, server.address, server.port, url.path,
+// url.query; or http.scheme, http.host / net.host.name, net.host.port,
+// http.target).
+func spanURL(ev *model.Event) string {
+	if u := attrStr(ev, "url.full", "http.url"); u != "" {
+		return u
+	}
+	target := attrStr(ev, "url.path")
+	if target != "" {
+		if q := attrStr(ev, "url.query"); q != "" {
+			target += "?" + q
+		}
+	} else {
+		target = attrStr(ev, "http.target")
+	}
+	host := attrStr(ev, "server.address", "http.host", "net.host.name")
+	if host == "" || target == "" {
+		return ""
+	}
+	scheme := attrStr(ev, "url.scheme", "http.scheme")
+	if scheme == "" {
+		scheme = "http"
+	}
+	if port := attrInt(ev, "server.port", "net.host.port"); port > 0 && !strings.Contains(host, ":") &&
+		!(scheme == "http" && port == 80) && !(scheme == "https" && port == 443) {
+		host += ":" + strconv.FormatInt(port, 10)
+	}
+	return scheme + "://" + host + target
 }
 
 func jsonValue(v model.Value) any {

@@ -1,6 +1,7 @@
 package xray
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 
 	ingestxray "github.com/tracecomb/tracecomb/internal/ingest/xray"
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/xrayfilter"
 )
 
@@ -284,5 +286,109 @@ func TestHintsExclude(t *testing.T) {
 		if hintsExclude(expr.Hints(), c.evs) && expr.Match(&tr.view, nil) {
 			t.Errorf("%s: a matching trace was excluded", c.expr)
 		}
+	}
+}
+
+// TestRenderSpanURL: server spans carry no url.full; their URL is put
+// together from the old or the new HTTP semantic conventions.
+func TestRenderSpanURL(t *testing.T) {
+	a := func(k string, v model.Value) model.Attr { return model.Attr{Key: k, Value: v} }
+	for _, c := range []struct {
+		name  string
+		attrs []model.Attr
+		want  string
+	}{
+		{"client url.full", []model.Attr{a("url.full", model.Str("https://api.example.com/x?y=1"))}, "https://api.example.com/x?y=1"},
+		{"old http.url", []model.Attr{a("http.url", model.Str("http://h/p"))}, "http://h/p"},
+		{"new server conventions", []model.Attr{a("url.scheme", model.Str("http")), a("server.address", model.Str("127.0.0.1")),
+			a("server.port", model.Int(4567)), a("url.path", model.Str("/api/activities/home")), a("url.query", model.Str("a=b"))},
+			"http://127.0.0.1:4567/api/activities/home?a=b"},
+		{"old server conventions", []model.Attr{a("http.scheme", model.Str("https")), a("http.host", model.Str("cruddur.example")),
+			a("http.target", model.Str("/api/message_groups"))}, "https://cruddur.example/api/message_groups"},
+		{"default port left out", []model.Attr{a("url.scheme", model.Str("https")), a("server.address", model.Str("h")),
+			a("server.port", model.Int(443)), a("url.path", model.Str("/"))}, "https://h/"},
+		{"net.host.name and port", []model.Attr{a("net.host.name", model.Str("h")), a("net.host.port", model.Int(8080)),
+			a("http.target", model.Str("/t"))}, "http://h:8080/t"},
+		{"no host: no URL", []model.Attr{a("url.path", model.Str("/t"))}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ev := otelSpan("server", model.SpanID{}, append(c.attrs, a("http.request.method", model.Str("GET")))...)
+			var doc struct {
+				HTTP struct{ Request struct{ URL string } }
+			}
+			if err := json.Unmarshal(renderSpan(&ev), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc.HTTP.Request.URL != c.want {
+				t.Errorf("url %q, want %q", doc.HTTP.Request.URL, c.want)
+			}
+		})
+	}
+}
+
+// TestOTelSummaryURLAndCause: a summary built from OTel spans carries the
+// request's URL and, from the span's exception events, the root cause's
+// exception.
+func TestOTelSummaryURLAndCause(t *testing.T) {
+	th := newTraceHarness(t, 100)
+	tid, _ := model.ParseTraceID("6b06cdc0aaaaaaaaaaaaaaaaaaaaaaaa")
+	sid, _ := model.ParseSpanID("e000000000000001")
+	at := t0.Add(30 * time.Second)
+	a := func(k string, v model.Value) model.Attr { return model.Attr{Key: k, Value: v} }
+	events := []model.Event{
+		{Dataset: "backend-flask", Source: model.SourceOTLP, Time: at, TraceID: tid, SpanID: sid, Name: "GET /api/activities/home",
+			ServiceName: "backend-flask", DurationMs: 40, SpanKind: "server", StatusCode: 2, Error: true, SampleRate: 1,
+			Attrs: []model.Attr{a("http.request.method", model.Str("GET")), a("url.scheme", model.Str("http")),
+				a("server.address", model.Str("localhost")), a("server.port", model.Int(4567)),
+				a("url.path", model.Str("/api/activities/home")), a("http.response.status_code", model.Int(500))}},
+		{Dataset: "backend-flask", Source: model.SourceOTLP, Time: at.Add(time.Millisecond), TraceID: tid, ParentID: sid,
+			Name: "exception", ServiceName: "backend-flask", AnnotationType: model.AnnotationSpanEvent, SampleRate: 1,
+			Attrs: []model.Attr{a("exception.type", model.Str("KeyError")), a("exception.message", model.Str("'handle'"))}},
+	}
+	if err := th.st.Write(context.Background(), []store.Batch{{Env: "test", Events: events}}); err != nil {
+		t.Fatal(err)
+	}
+	r := th.post("/TraceSummaries", `{`+win+`, "FilterExpression": "service(\"backend-flask\") AND fault"}`)
+	var out struct {
+		TraceSummaries []struct {
+			Id              string
+			Http            struct{ HttpURL string }
+			FaultRootCauses []struct {
+				Services []struct {
+					EntityPath []struct {
+						Exceptions []struct{ Name, Message string }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.body), &out); err != nil || r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	var found bool
+	for _, s := range out.TraceSummaries {
+		if s.Id != tid.XRay() {
+			continue
+		}
+		found = true
+		if s.Http.HttpURL != "http://localhost:4567/api/activities/home" {
+			t.Errorf("HttpURL %q", s.Http.HttpURL)
+		}
+		var excs []string
+		for _, rc := range s.FaultRootCauses {
+			for _, svc := range rc.Services {
+				for _, e := range svc.EntityPath {
+					for _, x := range e.Exceptions {
+						excs = append(excs, x.Name+": "+x.Message)
+					}
+				}
+			}
+		}
+		if len(excs) != 1 || excs[0] != "KeyError: 'handle'" {
+			t.Errorf("fault root cause exceptions %q, want the exception event's", excs)
+		}
+	}
+	if !found {
+		t.Fatalf("no summary of %s: %s", tid.XRay(), r.body)
 	}
 }

@@ -338,8 +338,8 @@ func (o *traceOps) scanTraces(ctx context.Context, env string, from, to time.Tim
 		if err != nil {
 			return nil, nil, err
 		}
-		if !ev.IsSpan() || ev.TraceID.IsZero() || ev.SpanID.IsZero() {
-			continue
+		if ev.TraceID.IsZero() || !(ev.IsSpan() && !ev.SpanID.IsZero() || isExceptionEvent(&ev)) {
+			continue // spans, and the exception events that become causes
 		}
 		evs, ok := byTrace[ev.TraceID]
 		if !ok {
