@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
+# The tests must leave the work tree as they found it (nothing written into
+# tracked or unignored paths); checked at the end.
+tree_state() { git status --porcelain=v1 --untracked-files=all 2>/dev/null | LC_ALL=C sort; }
+before=$(tree_state)
+
 # --- tools the tests drive -------------------------------------------------
 need=()
 [ -x /usr/bin/aws ] || need+=(awscli)
@@ -38,5 +43,12 @@ log "bench module: go vet, go test"
 if [ -f web/package.json ]; then
   log "web UI tests"
   make -s web-test
+fi
+log "work tree as the tests found it?"
+after=$(tree_state)
+if [ "$before" != "$after" ]; then
+  echo "the tests changed the work tree:"
+  diff <(echo "$before") <(echo "$after") || true
+  exit 1
 fi
 log "all tests passed"
