@@ -43,6 +43,11 @@ log "bench module: go vet, go test"
 if [ -f web/package.json ]; then
   log "web UI tests"
   make -s web-test
+  log "an unchanged UI is not rebuilt (make run builds it only when its sources changed)"
+  if ! make -q internal/web/dist/.stamp; then
+    echo "make run would rebuild the UI although no source of it changed"
+    exit 1
+  fi
 fi
 log "work tree as the tests found it?"
 after=$(tree_state)
