@@ -367,7 +367,8 @@ test("X-Ray: filter errors point at their column; groups and sampling rules are 
   await p.getByRole("button", { name: "Search traces" }).click();
   const fe = p.getByTestId("filter-error");
   await fe.waitFor();
-  const caret = (await fe.locator("pre").innerText()).split("\n")[1];
+  const [line, caret] = (await fe.locator("pre").innerText()).split("\n");
+  assert.equal(line, 'service("backend") AND responsetime >', "the error shows the searched expression");
   const col = Number(/column (\d+)/.exec(await fe.innerText())[1]);
   assert.equal(caret.indexOf("^"), col - 1);
   await p.locator("textarea[name=filter]").fill('service("backend")');

@@ -107,6 +107,7 @@ function Traces() {
   const load = useCallback(async (s: Search, token: string | undefined, shown: TraceSummary[]) => {
     setErr(null);
     setBusy(true);
+    setSearch(s);
     try {
       const out = [...shown];
       const seen = new Set(out.map((t) => t.Id));
@@ -133,13 +134,12 @@ function Traces() {
         if (!token) break;
       }
       out.sort(newestFirst);
-      setSearch(s);
       setRows(out);
       setNext(token);
       if (processed !== null) setScanned(processed);
     } catch (e) {
       setErr(e);
-      if (!token) setRows(null);
+      if (shown.length === 0) setRows(null);
     } finally {
       setBusy(false);
     }
