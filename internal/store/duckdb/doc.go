@@ -1,7 +1,7 @@
 // Package duckdb is tracecomb's embedded trace store: one DuckDB database
 // file under the data directory, implementing store.Store.
 //
-// # Schema (format version 3; see formatVersion for the history)
+// # Schema (format version 4; see formatVersion for the history)
 //
 // Catalog tables, shared by all environments:
 //
@@ -13,7 +13,9 @@
 //	overflow_keys(env, id, key)             ids of the keys in the lists
 //	trace_index_state(env, wseq)            index complete up to this Write
 //
-// Per environment N (so environments never share rows, columns or scans):
+// Per environment N (so environments never share rows, columns or scans;
+// what came in by an environment's X-Ray doors is an environment of its
+// own, store.DoorEnv):
 //
 //	events_N   one row per event (span, span event, link)
 //	traces_N_B the trace index, B = 0…15 by the top bits of the trace id's

@@ -30,7 +30,9 @@ import (
 //	   per type becomes two lists, key ids (overflow_keys) and values;
 //	   traces_N is split into tracesBuckets tables traces_N_B, written in
 //	   bulk; events_N.wseq and trace_index_state (see traceindex.go)
-const formatVersion = 3
+//	4  what came in by an environment's X-Ray doors lives in an environment
+//	   of its own (store.DoorEnv); upgradeTo4 moves older X-Ray rows there
+const formatVersion = 4
 
 // Config configures the DuckDB store.
 type Config struct {
@@ -200,7 +202,8 @@ func (s *Store) init(ctx context.Context) error {
 			return fmt.Errorf("duckdb store: set checkpoint_threshold: %w", err)
 		}
 	}
-	if err := s.migrate(ctx); err != nil {
+	version, err := s.migrate(ctx)
+	if err != nil {
 		return err
 	}
 	reg, err := s.loadRegistry(ctx)
@@ -216,6 +219,12 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("duckdb store: write connection: %w", err)
 	}
 	s.wc = wc
+	if version < 4 {
+		if err := s.upgradeTo4(ctx); err != nil {
+			return fmt.Errorf("duckdb store: upgrade %s to format 4: %w", s.cfg.Path, err)
+		}
+		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", version, "to", 4)
+	}
 	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
 	go s.flushLoop()
 	return nil
@@ -347,52 +356,56 @@ func attrSQLType(k model.Kind) string {
 	return "VARCHAR"
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate creates the schema of a new file or upgrades an older one to
+// format 3, returning the file's version; upgrades past 3 need the
+// registry and run in init.
+func (s *Store) migrate(ctx context.Context) (int, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx,
 		`SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'format'`).Scan(&n); err != nil {
-		return fmt.Errorf("duckdb store: read format: %w", err)
+		return 0, fmt.Errorf("duckdb store: read format: %w", err)
 	}
 	if n == 0 {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("duckdb store: create schema: %w", err)
+			return 0, fmt.Errorf("duckdb store: create schema: %w", err)
 		}
 		defer func() { _ = tx.Rollback() }()
 		for _, q := range catalogDDL {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("duckdb store: create schema: %w", err)
+				return 0, fmt.Errorf("duckdb store: create schema: %w", err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO format VALUES (?)`, formatVersion); err != nil {
-			return fmt.Errorf("duckdb store: create schema: %w", err)
+			return 0, fmt.Errorf("duckdb store: create schema: %w", err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("duckdb store: create schema: %w", err)
+			return 0, fmt.Errorf("duckdb store: create schema: %w", err)
 		}
-		return nil
+		return formatVersion, nil
 	}
 	var v int
 	if err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM format`).Scan(&v); err != nil {
-		return fmt.Errorf("duckdb store: read format: %w", err)
+		return 0, fmt.Errorf("duckdb store: read format: %w", err)
 	}
 	if v > formatVersion {
-		return fmt.Errorf("duckdb store: %s has format version %d, newer than this build's %d", s.cfg.Path, v, formatVersion)
+		return 0, fmt.Errorf("duckdb store: %s has format version %d, newer than this build's %d", s.cfg.Path, v, formatVersion)
 	}
 	if v < 2 {
 		if err := s.upgradeTo2(ctx); err != nil {
-			return fmt.Errorf("duckdb store: upgrade %s to format 2: %w", s.cfg.Path, err)
+			return 0, fmt.Errorf("duckdb store: upgrade %s to format 2: %w", s.cfg.Path, err)
 		}
 		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", v, "to", 2)
 		v = 2
 	}
 	if v < 3 {
 		if err := s.upgradeTo3(ctx); err != nil {
-			return fmt.Errorf("duckdb store: upgrade %s to format 3: %w", s.cfg.Path, err)
+			return 0, fmt.Errorf("duckdb store: upgrade %s to format 3: %w", s.cfg.Path, err)
 		}
 		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", v, "to", 3)
+		v = 3
 	}
-	return nil
+	return v, nil
 }
 
 // upgradeTo3 adds attr_columns.promoted (false: every column of an older

@@ -437,3 +437,89 @@ func TestPromotion(t *testing.T) {
 	}
 	check(openTest(t, cfg), "after reopen")
 }
+
+// TestUpgradeTo4 stores X-Ray and OTel events in one environment as format
+// 3 did, and checks Open moves the X-Ray ones into the environment's X-Ray
+// part, with the datasets and columns only they had.
+func TestUpgradeTo4(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	at := time.Unix(1795608000, 0).UTC()
+	otel := model.Event{Dataset: "backend-flask", Time: at, Source: model.SourceOTLP, TraceID: model.TraceID{1}, SpanID: model.SpanID{1},
+		Name: "GET /api/activities/home", ServiceName: "backend-flask", SpanKind: "server", SampleRate: 1,
+		Attrs: []model.Attr{{Key: "http.route", Value: model.Str("/api/activities/home")}}}
+	seg := func(ds string, span byte, key string) model.Event {
+		return model.Event{Dataset: ds, Time: at.Add(time.Millisecond), Source: model.SourceXRay, TraceID: model.TraceID{2}, SpanID: model.SpanID{span},
+			Name: ds, ServiceName: ds, SpanKind: "server", SampleRate: 1, Doc: []byte(`{"name":"` + ds + `"}`),
+			Attrs: []model.Attr{{Key: key, Value: model.Bool(true)}}}
+	}
+	s := openTest(t, Config{Path: path})
+	if err := s.Write(ctx, []store.Batch{{Env: "test", Events: []model.Event{
+		otel, seg("127.0.0.1:4567", 2, "aws.xray.sampled"), seg("backend-flask", 3, "aws.xray.only"),
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.Exec(`UPDATE format SET version = 3`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := openTest(t, Config{Path: path})
+	var v int
+	if err := s2.db.QueryRow(`SELECT version FROM format`).Scan(&v); err != nil || v != 4 {
+		t.Fatalf("format version %d (%v), want 4", v, err)
+	}
+	names := func(env string) []string {
+		list, err := s2.Datasets(ctx, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range list {
+			out = append(out, d.Name)
+		}
+		return out
+	}
+	xrayEnv := store.DoorEnv("test", model.DoorXRay)
+	if got := names("test"); !reflect.DeepEqual(got, []string{"backend-flask"}) {
+		t.Errorf("Honeycomb's datasets after the upgrade: %v", got)
+	}
+	if got := names(xrayEnv); !reflect.DeepEqual(got, []string{"127.0.0.1:4567", "backend-flask"}) {
+		t.Errorf("X-Ray's datasets after the upgrade: %v", got)
+	}
+	cols, err := s2.Columns(ctx, "test", "backend-flask")
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := map[string]bool{}
+	for _, c := range cols {
+		has[c.KeyName] = true
+	}
+	if !has["http.route"] || has["aws.xray.only"] {
+		t.Errorf("Honeycomb's columns of backend-flask after the upgrade: %v", has)
+	}
+	if got, err := s2.Trace(ctx, "test", model.TraceID{2}); err != nil || len(got) != 0 {
+		t.Errorf("the X-Ray trace is still in Honeycomb's part: %d events, %v", len(got), err)
+	}
+	got, err := s2.Trace(ctx, xrayEnv, model.TraceID{2})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("the X-Ray trace in its part: %d events, %v", len(got), err)
+	}
+	for _, g := range got {
+		if g.Source != model.SourceXRay || string(g.Doc) != `{"name":"`+g.Dataset+`"}` {
+			t.Errorf("moved event %+v", g)
+		}
+	}
+	if got, err := s2.Trace(ctx, "test", model.TraceID{1}); err != nil || len(got) != 1 || got[0].Name != otel.Name {
+		t.Errorf("the OTel trace after the upgrade: %+v, %v", got, err)
+	}
+	if err := s2.Close(); err != nil { // the catalog flush keeps the cut datasets out
+		t.Fatal(err)
+	}
+	s3 := openTest(t, Config{Path: path})
+	if list, _ := s3.Datasets(ctx, "test"); len(list) != 1 {
+		t.Errorf("after reopening, Honeycomb's datasets: %+v", list)
+	}
+}
