@@ -221,6 +221,16 @@ test("service map: X-Ray's graph by default (client node as the console labels i
   assert.ok(!s.nodes.includes("otel-frontend") && !s.nodes.includes("otel-backend"), `OTel services in X-Ray's view: ${s.nodes}`);
   assert.equal(s.overlaps, 0, "edge labels overlapping nodes");
   await shot(p, "service-map");
+  // A click on a service opens its X-Ray traces.
+  const map = p.getByTestId("service-map");
+  const at = JSON.parse(await map.getAttribute("data-positions")).find(([n]) => n === "orders-api")[1];
+  await map.click({ position: { x: at[0], y: at[1] } });
+  await waitFor(async () => new URL(p.url()).pathname === "/xray", "the X-Ray traces page");
+  assert.equal(new URL(p.url()).searchParams.get("filter"), 'service("orders-api")');
+  const counts = p.getByTestId("xray-counts");
+  await waitFor(async () => (await counts.getAttribute("data-matching")) === "6", "orders-api's 6 traces");
+  await p.goto(server.uiURL + "/map");
+  await mapState(p);
 
   // tracecomb's own view over the OpenTelemetry data.
   await p.getByRole("radio", { name: "OpenTelemetry (tracecomb)" }).check();

@@ -110,6 +110,8 @@ export default function ServiceMap({ session }: { session: Session }) {
   const [services, setServices] = useState<Service[] | null>(null);
   const [err, setErr] = useState<unknown>(null);
   const [overlaps, setOverlaps] = useState<number | null>(null);
+  // Where each node is drawn (rendered px in the map), for the browser tests.
+  const [drawn, setDrawn] = useState<Record<string, [number, number]>>({});
   const box = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -236,6 +238,7 @@ export default function ServiceMap({ session }: { session: Session }) {
       if (nodeBoxes.some((n) => b.x1 < n.x2 && b.x2 > n.x1 && b.y1 < n.y2 && b.y2 > n.y1)) hits++;
     });
     setOverlaps(hits);
+    setDrawn(Object.fromEntries(cy.nodes().map((n) => [n.id(), [Math.round(n.renderedPosition().x), Math.round(n.renderedPosition().y)]])));
     cy.on("tap", "node", (e) => {
       const id = Number(String(e.target.id()).slice(1));
       const svc = services.find((s) => s.ReferenceId === id);
@@ -291,6 +294,7 @@ export default function ServiceMap({ session }: { session: Session }) {
           data-types={JSON.stringify((services ?? []).map((s) => s.Type ?? ""))}
           data-edges={JSON.stringify((services ?? []).flatMap((s) => (s.Edges ?? []).map((e) => [nodeName(s), byRef.has(e.ReferenceId) ? nodeName(byRef.get(e.ReferenceId)!) : "?"])))}
           data-label-overlaps={overlaps ?? ""}
+          data-positions={JSON.stringify((services ?? []).map((s) => [nodeName(s), drawn["n" + s.ReferenceId] ?? null]))}
           style={{ flex: 1 }}
         />
       </div>
