@@ -214,7 +214,7 @@ func otherMethodServed(mux *http.ServeMux, r *http.Request) bool {
 // a wrong URL would otherwise leave the server's log silent.
 func (a *App) unknownPath(w http.ResponseWriter, r *http.Request) {
 	msg := otlp.WrongPathMessage(r.URL.Path) + "; the Honeycomb API is under /1/, the X-Ray API takes POSTs such as /TraceSummaries"
-	a.rejects.Warn(a.logger, "rejected a request to an unknown path", "door", "http", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "status", http.StatusNotFound)
+	a.rejects.Warn(a.logger, "404", "rejected a request to an unknown path", "door", "http", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "status", http.StatusNotFound)
 	api.WriteError(w, http.StatusNotFound, msg)
 }
 

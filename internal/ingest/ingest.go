@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,27 +67,35 @@ func IsPermanent(err error) bool {
 func IsRetryable(err error) bool { return err != nil && !IsPermanent(err) }
 
 // RejectLog logs requests a door refused (a wrong key, path or body) at
-// most once per interval (10 s when zero), each line saying how many were
-// not logged since the last, so that a misconfigured client is visible in
-// the server's log without flooding it. The zero value is ready to use.
+// most once per interval (10 s when zero) for each kind of refusal (the
+// caller's kind, e.g. the status code: a bounded set), each line saying how
+// many of that kind were not logged since the last, so that a
+// misconfigured client is visible in the server's log without flooding it.
+// The zero value is ready to use.
 type RejectLog struct {
-	Interval   time.Duration
+	Interval time.Duration
+	kinds    sync.Map // kind → *rejectKind
+}
+
+type rejectKind struct {
 	next       atomic.Int64
 	suppressed atomic.Int64
 }
 
-// Warn logs msg with args at warn level, unless a line was logged less
-// than Interval ago.
-func (l *RejectLog) Warn(log *slog.Logger, msg string, args ...any) {
+// Warn logs msg with args at warn level, unless a refusal of the same kind
+// was logged less than Interval ago.
+func (l *RejectLog) Warn(log *slog.Logger, kind, msg string, args ...any) {
 	every := l.Interval
 	if every <= 0 {
 		every = 10 * time.Second
 	}
+	v, _ := l.kinds.LoadOrStore(kind, &rejectKind{})
+	k := v.(*rejectKind)
 	now := time.Now().UnixNano()
-	n := l.next.Load()
-	if now < n || !l.next.CompareAndSwap(n, now+int64(every)) {
-		l.suppressed.Add(1)
+	n := k.next.Load()
+	if now < n || !k.next.CompareAndSwap(n, now+int64(every)) {
+		k.suppressed.Add(1)
 		return
 	}
-	log.Warn(msg, append(args, "not_logged_since_last", l.suppressed.Swap(0))...)
+	log.Warn(msg, append(args, "not_logged_since_last", k.suppressed.Swap(0))...)
 }

@@ -115,7 +115,7 @@ func mustReceiver(cfg Config, deps Deps) *receiver {
 // rejected logs (rate-limited) a request the receiver refused: a wrong key
 // or path would otherwise leave the server's log silent.
 func (r *receiver) rejected(transport, remote, status, reason string) {
-	r.rejects.Warn(r.log, "rejected an OTLP request", "transport", transport, "remote", remote, "status", status, "reason", reason)
+	r.rejects.Warn(r.log, status, "rejected an OTLP request", "transport", transport, "remote", remote, "status", status, "reason", reason)
 }
 
 // logLimiter lets one message through per interval, so problems that
