@@ -1,13 +1,18 @@
 // End-to-end tests of the lesson: tracecomb and the Cruddur backend built
 // and started as separate processes on free ports, wired with the lesson's
 // variables; every route called and the OpenTelemetry spans read back
-// through tracecomb's trace API (this file), and the lesson's X-Ray steps
-// run with the aws CLI against tracecomb's daemon door (e2e_xray_test.go).
+// through tracecomb's trace API (this file); the lesson's X-Ray steps run
+// with the aws CLI against tracecomb's daemon door, and the joined view
+// with the opt-in shared trace id (e2e_xray_test.go); what the Honeycomb
+// and X-Ray APIs count under X-Ray sampling and dynamic naming
+// (e2e_views_test.go).
 package cruddur_test
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -83,12 +88,14 @@ func startTracecomb(t *testing.T) *lesson {
 }
 
 // startBackend starts the backend with the lesson's variables pointing at
-// tracecomb.
-func (l *lesson) startBackend(t *testing.T) {
+// tracecomb, plus env (NAME=value, overriding them), and waits until it
+// accepts connections. It makes no request, so that every trace the
+// backend sends comes from the test's own requests.
+func (l *lesson) startBackend(t *testing.T, env ...string) {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(freeTCP(t))
 	l.base = "http://127.0.0.1:" + port
-	l.backend = start(t, "backend", exec.Command(filepath.Join(bins, "backend")), []string{
+	l.backend = start(t, "backend", exec.Command(filepath.Join(bins, "backend")), append([]string{
 		"PORT=" + port,
 		"FRONTEND_URL=http://localhost:3000",
 		"BACKEND_URL=" + l.base,
@@ -98,8 +105,8 @@ func (l *lesson) startBackend(t *testing.T) {
 		"AWS_XRAY_URL=",
 		"AWS_XRAY_DAEMON_ADDRESS=" + l.xrayAddr,
 		"AWS_REGION=us-west-1",
-	})
-	waitHTTP(t, l.backend, l.base+"/api/health")
+	}, env...))
+	waitTCP(t, l.backend, "127.0.0.1:"+port)
 }
 
 func TestLessonEndToEnd(t *testing.T) {
@@ -134,6 +141,11 @@ func TestLessonEndToEnd(t *testing.T) {
 		if c.body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
+		// The OpenTelemetry trace is the caller's, as a traced frontend
+		// would start it, so the test knows its id: the backend's two
+		// SDKs share no id (the lesson's default).
+		traceIDs[i] = randomHex(t, 16)
+		req.Header.Set("traceparent", "00-"+traceIDs[i]+"-"+randomHex(t, 8)+"-01")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -143,13 +155,6 @@ func TestLessonEndToEnd(t *testing.T) {
 		if resp.StatusCode != c.status {
 			t.Errorf("%s %s: status %d, want %d", c.method, c.path, resp.StatusCode, c.status)
 		}
-		// The X-Ray header carries the shared trace id: Root=1-xxxxxxxx-yyyy...
-		root := strings.TrimPrefix(strings.Split(resp.Header.Get("X-Amzn-Trace-Id"), ";")[0], "Root=")
-		parts := strings.Split(root, "-")
-		if len(parts) != 3 || len(parts[1]) != 8 || len(parts[2]) != 24 {
-			t.Fatalf("%s %s: X-Amzn-Trace-Id %q", c.method, c.path, resp.Header.Get("X-Amzn-Trace-Id"))
-		}
-		traceIDs[i] = parts[1] + parts[2]
 	}
 	http.DefaultClient.CloseIdleConnections()
 
@@ -173,6 +178,13 @@ func TestLessonEndToEnd(t *testing.T) {
 		if server["trace.trace_id"] != traceIDs[i] {
 			t.Errorf("%s %s: trace.trace_id %v", c.method, c.path, server["trace.trace_id"])
 		}
+		// Only OpenTelemetry's spans: the X-Ray SDK traced the request
+		// under an id of its own.
+		if e := find(events, func(e map[string]any) bool {
+			return e["meta.tracecomb.door"] != "honeycomb" || e["meta.tracecomb.source"] != "otlp"
+		}); e != nil {
+			t.Errorf("%s %s: an event not sent to Honeycomb's door in the OTel trace: %v", c.method, c.path, e)
+		}
 	}
 
 	// Home: the custom span and the outgoing call, both under the server span,
@@ -191,8 +203,7 @@ func TestLessonEndToEnd(t *testing.T) {
 	if now, _ := custom["app.now"].(string); !strings.HasSuffix(now, "+00:00") {
 		t.Errorf("app.now %v", custom["app.now"])
 	}
-	// The OTel client span (the X-Ray subsegment of the same call is a
-	// client span too, named after the host).
+	// The OTel client span.
 	client := find(home, kind("client"), named("HTTP GET"))
 	if client == nil {
 		t.Fatalf("no client span in %v", home)
@@ -207,6 +218,16 @@ func TestLessonEndToEnd(t *testing.T) {
 	if health["trace.parent_id"] != client["trace.span_id"] {
 		t.Errorf("upstream server span parent %v, want the client span %v", health["trace.parent_id"], client["trace.span_id"])
 	}
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
 }
 
 // freeTCP returns a loopback address whose TCP port was free a moment ago.
@@ -307,6 +328,25 @@ func (p *proc) stop(t *testing.T) {
 		<-p.done
 		t.Errorf("%s did not stop on SIGTERM", p.name)
 	}
+}
+
+// waitTCP waits until p accepts TCP connections on addr.
+func waitTCP(t *testing.T, p *proc, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(waitBound)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("%s exited: %v\n%s", p.name, err, p.out.String())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never listened on %s\n%s", p.name, addr, p.out.String())
 }
 
 func waitHTTP(t *testing.T, p *proc, url string) {

@@ -195,9 +195,9 @@ func TestLessonXRay(t *testing.T) {
 		}
 		found = true
 		st := s.SummaryStatistics
-		// The service is traced twice (OTel and X-Ray); in a trace the X-Ray
-		// SDK reported, the X-Ray view keeps its segments only, so each
-		// request counts once: the one 404 is exactly one error.
+		// The X-Ray API reads only what was sent to X-Ray, so the OTel spans
+		// of the same requests are not counted: the one 404 is exactly one
+		// error.
 		if st.ErrorStatistics.TotalCount != 1 || st.FaultStatistics.TotalCount != 0 {
 			t.Errorf("backend-flask errors %d faults %d, want exactly 1 and 0", st.ErrorStatistics.TotalCount, st.FaultStatistics.TotalCount)
 		}
@@ -212,16 +212,51 @@ func TestLessonXRay(t *testing.T) {
 	if !found {
 		t.Errorf("no backend-flask service in the graph: %s", rawGraph)
 	}
+}
 
-	// One trace on both sides: the X-Ray segment of home is a child of the
-	// OpenTelemetry server span of the same request.
-	homeID := strings.ReplaceAll(strings.TrimPrefix(home, "1-"), "-", "")
+// TestJoinedView turns on CRUDDUR_SHARE_TRACE_ID, which is not in the
+// lesson, so that both SDKs trace a request under one id: tracecomb's own
+// trace API (not Honeycomb's, not X-Ray's) then shows the X-Ray segment as
+// a child of the OpenTelemetry server span, each event marked with the
+// door it was sent to and its encoding.
+func TestJoinedView(t *testing.T) {
+	l := startTracecomb(t)
+	// The request carries no X-Amzn-Trace-Id (the bridge derives one), so
+	// X-Ray's rules decide: this one samples everything, and before the
+	// SDK has fetched it its local fallback samples the first request of
+	// each second.
+	l.aws(t, nil, awsCLI(), "xray", "create-sampling-rule", "--endpoint-url", "http://"+l.xrayAddr, "--no-sign-request",
+		"--sampling-rule", `{"RuleName":"e2e-all","ResourceARN":"*","Priority":1,"FixedRate":1,"ReservoirSize":0,`+
+			`"ServiceName":"backend-flask","ServiceType":"*","Host":"*","HTTPMethod":"*","URLPath":"*","Version":1}`)
+	l.startBackend(t, "CRUDDUR_SHARE_TRACE_ID=1")
+	req, _ := http.NewRequest("GET", l.base+"/api/activities/home", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	root, _, _ := strings.Cut(resp.Header.Get("X-Amzn-Trace-Id"), ";")
+	homeID := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(root, "Root="), "1-"), "-", "")
+	if len(homeID) != 32 {
+		t.Fatalf("X-Amzn-Trace-Id %q", resp.Header.Get("X-Amzn-Trace-Id"))
+	}
+	http.DefaultClient.CloseIdleConnections()
+	l.backend.stop(t)
+
 	events := readTrace(t, "http://"+l.httpAddr, homeID, func(evs []map[string]any) bool {
 		return find(evs, kind("server"), named("backend-flask")) != nil && find(evs, named("GET /api/activities/home")) != nil
 	})
 	otelServer := find(events, kind("server"), named("GET /api/activities/home"))
 	underOTel := func(e map[string]any) bool { return e["trace.parent_id"] == otelServer["trace.span_id"] }
-	if find(events, kind("server"), named("backend-flask"), underOTel) == nil {
-		t.Errorf("no X-Ray segment under the OTel server span %v in %v", otelServer["trace.span_id"], events)
+	segment := find(events, kind("server"), named("backend-flask"), underOTel)
+	if segment == nil {
+		t.Fatalf("no X-Ray segment under the OTel server span %v in %v", otelServer["trace.span_id"], events)
+	}
+	if otelServer["meta.tracecomb.door"] != "honeycomb" || otelServer["meta.tracecomb.source"] != "otlp" {
+		t.Errorf("OTel server span marked door %v source %v", otelServer["meta.tracecomb.door"], otelServer["meta.tracecomb.source"])
+	}
+	if segment["meta.tracecomb.door"] != "xray" || segment["meta.tracecomb.source"] != "xray" {
+		t.Errorf("X-Ray segment marked door %v source %v", segment["meta.tracecomb.door"], segment["meta.tracecomb.source"])
 	}
 }

@@ -23,9 +23,14 @@ func main() {
 	}))
 	xray.SetLogger(backend.XRayLogger(logger.With()))
 
+	cfg, err := backend.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		logger.Error("bad configuration", "err", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := backend.Run(ctx, backend.ConfigFromEnv(os.Getenv), logger, nil); err != nil {
+	if err := backend.Run(ctx, cfg, logger, nil); err != nil {
 		logger.Error("cruddur backend failed", "err", err)
 		os.Exit(1)
 	}

@@ -1,20 +1,26 @@
 package backend
 
 import (
+	"fmt"
 	"net"
+	"strconv"
 	"time"
 )
 
-// DefaultServiceName is the service name the lesson's X-Ray group and
-// sampling rule select, used when OTEL_SERVICE_NAME is not set.
-const DefaultServiceName = "backend-flask"
+// XRayServiceName is the X-Ray segment name when the Host header does not
+// match the dynamic naming pattern: the lesson's
+// xray_recorder.configure(service='backend-flask', ...), fixed in its code
+// and independent of OTEL_SERVICE_NAME. The lesson's X-Ray group and
+// sampling rule select it.
+const XRayServiceName = "backend-flask"
 
 // DefaultPort is the port of the original backend.
 const DefaultPort = "4567"
 
 // Config configures the backend. ConfigFromEnv fills it from the lesson's
-// environment variables; the OpenTelemetry exporter reads its own standard
-// variables and is not configured here.
+// environment variables; the OpenTelemetry exporter and resource read
+// their own standard variables (OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME)
+// and are not configured here.
 type Config struct {
 	// Addr is the listen address (":4567"; PORT replaces the port).
 	Addr string
@@ -22,15 +28,28 @@ type Config struct {
 	// BACKEND_URL), as the original allows them.
 	FrontendURL string
 	BackendURL  string
-	// ServiceName is the OTel service name when OTEL_SERVICE_NAME is unset,
-	// and the X-Ray segment name when the Host header does not match XRayURL.
-	ServiceName string
-	// XRayURL is the dynamic naming pattern (AWS_XRAY_URL): a Host header
-	// matching it (with * and ? wildcards) names the segment.
+	// OTelServiceName is OTEL_SERVICE_NAME as read at start, for the log
+	// only: the OpenTelemetry SDK reads the variable itself (unset, the
+	// service is the SDK's unknown_service:<executable>, as in the lesson's
+	// Python).
+	OTelServiceName string
+	// XRayServiceName names the X-Ray segment when the Host header does
+	// not match XRayURL (the lesson's service='backend-flask').
+	XRayServiceName string
+	// XRayURL is the dynamic naming pattern (AWS_XRAY_URL, the lesson's
+	// dynamic_naming): a Host header matching it (with * and ? wildcards)
+	// names the segment.
 	XRayURL string
 	// XRayDaemonAddr is the X-Ray daemon (AWS_XRAY_DAEMON_ADDRESS), UDP for
 	// segments and TCP for sampling rules; "127.0.0.1:2000" when empty.
 	XRayDaemonAddr string
+	// ShareTraceID (CRUDDUR_SHARE_TRACE_ID) makes both SDKs trace a request
+	// under one trace id: OpenTelemetry ids are made in X-Ray's layout and
+	// a request without an X-Amzn-Trace-Id header gets one derived from the
+	// OpenTelemetry server span. Not part of the lesson, whose two SDKs
+	// each keep a trace id of their own; it is for tracecomb's joined view
+	// of a trace. Off by default.
+	ShareTraceID bool
 	// UpstreamURL is called by home activities through the instrumented HTTP
 	// client (CRUDDUR_UPSTREAM_URL); empty means this server's /api/health,
 	// "off" disables the call.
@@ -43,28 +62,34 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr:            ":" + DefaultPort,
-		ServiceName:     DefaultServiceName,
+		XRayServiceName: XRayServiceName,
 		XRayDaemonAddr:  "127.0.0.1:2000",
 		ShutdownTimeout: 10 * time.Second,
 	}
 }
 
 // ConfigFromEnv returns DefaultConfig with the lesson's variables applied.
-// getenv is os.Getenv in main and a map lookup in tests.
-func ConfigFromEnv(getenv func(string) string) Config {
+// getenv is os.Getenv in main and a map lookup in tests. The only value it
+// can reject is a CRUDDUR_SHARE_TRACE_ID that is not a boolean.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
 	if p := getenv("PORT"); p != "" {
 		c.Addr = net.JoinHostPort("", p)
 	}
 	c.FrontendURL = getenv("FRONTEND_URL")
 	c.BackendURL = getenv("BACKEND_URL")
-	if n := getenv("OTEL_SERVICE_NAME"); n != "" {
-		c.ServiceName = n
-	}
+	c.OTelServiceName = getenv("OTEL_SERVICE_NAME")
 	c.XRayURL = getenv("AWS_XRAY_URL")
 	if a := getenv("AWS_XRAY_DAEMON_ADDRESS"); a != "" {
 		c.XRayDaemonAddr = a
 	}
+	if v := getenv("CRUDDUR_SHARE_TRACE_ID"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("CRUDDUR_SHARE_TRACE_ID=%q: want 1 or 0 (true or false)", v)
+		}
+		c.ShareTraceID = b
+	}
 	c.UpstreamURL = getenv("CRUDDUR_UPSTREAM_URL")
-	return c
+	return c, nil
 }

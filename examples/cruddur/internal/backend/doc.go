@@ -8,21 +8,28 @@
 //     OTEL_SERVICE_NAME, ...); server spans from otelhttp named after the
 //     route; client spans for outgoing calls; the custom span
 //     "home-activities-mock-data" with app.now and app.result_length.
-//   - AWS X-Ray: the SDK's HTTP handler with a dynamic segment namer
-//     (AWS_XRAY_URL, fallback OTEL_SERVICE_NAME or "backend-flask"), the
-//     daemon at AWS_XRAY_DAEMON_ADDRESS, centralized sampling, a "mock-data"
+//   - AWS X-Ray: the SDK's HTTP handler with a dynamic segment namer (the
+//     lesson's service='backend-flask', dynamic_naming=AWS_XRAY_URL: a Host
+//     header matching AWS_XRAY_URL names the segment, any other gets
+//     "backend-flask", whatever OTEL_SERVICE_NAME says), the daemon at
+//     AWS_XRAY_DAEMON_ADDRESS, centralized sampling, a "mock-data"
 //     subsegment in user activities with annotations and metadata, and
 //     subsegments for outgoing calls.
 //
-// The two SDKs share one trace id: OpenTelemetry trace ids are generated
-// with X-Ray's layout (the first 4 bytes are the Unix time in seconds), and
-// a request that carries no X-Amzn-Trace-Id header gets one derived from the
-// OpenTelemetry server span (Root from its trace id, Parent its span id)
-// before the X-Ray handler sees it. The X-Ray segment is then a child of the
-// OpenTelemetry server span in any store that joins both, such as tracecomb.
-// The sampling decisions stay independent: OpenTelemetry samples by its own
-// sampler (OTEL_TRACES_SAMPLER, default always on) and X-Ray by its rules.
+// As in the lesson, the two SDKs know nothing of each other: each makes its
+// own trace id and its own sampling decision (OpenTelemetry by its sampler,
+// OTEL_TRACES_SAMPLER, default always on; X-Ray by its rules), so Honeycomb
+// sees every request and X-Ray the sampled ones, under different ids.
 //
-// Middleware order, outermost first: otelhttp, the X-Ray header bridge,
-// the X-Ray handler, CORS, the routes.
+// CRUDDUR_SHARE_TRACE_ID=1 (Config.ShareTraceID), which is not in the
+// lesson, makes them share one trace id for tracecomb's joined view of a
+// trace: OpenTelemetry trace ids are generated with X-Ray's layout (the
+// first 4 bytes are the Unix time in seconds), and a request that carries
+// no X-Amzn-Trace-Id header gets one derived from the OpenTelemetry server
+// span (Root from its trace id, Parent its span id) before the X-Ray
+// handler sees it. The X-Ray segment is then a child of the OpenTelemetry
+// server span in a store that joins both. Sampling stays independent.
+//
+// Middleware order, outermost first: otelhttp, the X-Ray header bridge
+// (with ShareTraceID only), the X-Ray handler, CORS, the routes.
 package backend

@@ -30,7 +30,7 @@ func FuzzPostBodies(f *testing.F) {
 		f.Fatal(err)
 	}
 	tp := sdktrace.NewTracerProvider()
-	srv := NewServer(Config{ServiceName: DefaultServiceName}, nilLogger(), Telemetry{TracerProvider: tp, Propagator: Propagator(), XRay: xctx}, "")
+	srv := NewServer(Config{XRayServiceName: XRayServiceName}, nilLogger(), Telemetry{TracerProvider: tp, Propagator: Propagator(), XRay: xctx}, "")
 	f.Cleanup(srv.Close)
 	paths := []string{"/api/activities", "/api/activities/68f126b0-1ceb-4a33-88be-d90fa7109eee/reply", "/api/messages"}
 	ok := map[int]bool{200: true, 400: true, 404: true, 413: true, 415: true, 422: true}

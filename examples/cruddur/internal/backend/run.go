@@ -30,8 +30,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.Ad
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("cruddur backend listening", "addr", ln.Addr().String(), "service", cfg.ServiceName,
-		"xray_daemon", cfg.XRayDaemonAddr, "upstream", upstream)
+	logger.Info("cruddur backend listening", "addr", ln.Addr().String(), "otel_service", cfg.OTelServiceName,
+		"xray_service", cfg.XRayServiceName, "xray_url", cfg.XRayURL, "xray_daemon", cfg.XRayDaemonAddr,
+		"share_trace_id", cfg.ShareTraceID, "upstream", upstream)
 	if ready != nil {
 		ready(ln.Addr())
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,9 +68,12 @@ func TestRunFlushesOnShutdown(t *testing.T) {
 	t.Setenv("OTEL_SERVICE_NAME", "backend-test")
 	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")
 
-	cfg := ConfigFromEnv(func(k string) string {
+	cfg, err := ConfigFromEnv(func(k string) string {
 		return map[string]string{"OTEL_SERVICE_NAME": "backend-test", "AWS_XRAY_DAEMON_ADDRESS": d.addr}[k]
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.Addr = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -119,6 +123,9 @@ func TestRunFlushesOnShutdown(t *testing.T) {
 			t.Errorf("x-honeycomb-team %q", k)
 		}
 	}
-	// The segments went to the daemon address from the configuration.
-	d.wait(t, "for home", func(doc map[string]any) bool { return doc["name"] == "backend-test" })
+	// The segments went to the daemon address from the configuration, named
+	// as the lesson's X-Ray code names them whatever OTEL_SERVICE_NAME says.
+	d.wait(t, "for home", func(doc map[string]any) bool {
+		return doc["name"] == XRayServiceName && strings.HasSuffix(str(path(doc, "http", "request", "url")), "/api/activities/home")
+	})
 }

@@ -67,8 +67,10 @@ func NewServer(cfg Config, logger *slog.Logger, tel Telemetry, upstream string) 
 
 	var h http.Handler = http.HandlerFunc(s.serveAPI)
 	h = newCORS(cfg.FrontendURL, cfg.BackendURL).wrap(h)
-	h = xray.HandlerWithContext(tel.XRay, xray.NewDynamicSegmentNamer(cfg.ServiceName, cfg.XRayURL), h)
-	h = xrayHeaderBridge(h)
+	h = xray.HandlerWithContext(tel.XRay, xray.NewDynamicSegmentNamer(cfg.XRayServiceName, cfg.XRayURL), h)
+	if cfg.ShareTraceID {
+		h = xrayHeaderBridge(h)
+	}
 	h = otelhttp.NewHandler(h, "",
 		otelhttp.WithTracerProvider(tel.TracerProvider),
 		otelhttp.WithPropagators(tel.Propagator),

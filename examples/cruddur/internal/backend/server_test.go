@@ -57,18 +57,20 @@ type testEnv struct {
 }
 
 // newTestEnv serves a backend on a loopback port, recording its OTel spans
-// in memory and receiving its X-Ray segments on a UDP socket.
+// in memory and receiving its X-Ray segments on a UDP socket. The OTel ids
+// are made as SetupTelemetry makes them for cfg (X-Ray's layout only with
+// cfg.ShareTraceID).
 func newTestEnv(t testing.TB, cfg Config) *testEnv {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithIDGenerator(NewXRayIDGenerator()))
+	tp := sdktrace.NewTracerProvider(TracerProviderOptions(cfg, sdktrace.WithSpanProcessor(rec))...)
 	d := newUDPDaemon(t)
 	xctx, err := XRayContext(d.addr, alwaysSample(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ServiceName == "" {
-		cfg.ServiceName = DefaultServiceName
+	if cfg.XRayServiceName == "" {
+		cfg.XRayServiceName = XRayServiceName
 	}
 	tel := Telemetry{TracerProvider: tp, Propagator: Propagator(), XRay: xctx}
 	srv := NewServer(cfg, nilLogger(), tel, "")

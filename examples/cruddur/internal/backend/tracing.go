@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -38,22 +40,22 @@ type Telemetry struct {
 // SetupTelemetry builds the lesson's tracing from the environment: the
 // OTLP/HTTP exporter and the resource read the standard OTEL_* variables
 // themselves; X-Ray uses cfg.XRayDaemonAddr (which the SDK also overrides
-// from AWS_XRAY_DAEMON_ADDRESS) with centralized sampling. The returned
-// shutdown flushes the batch span processor.
+// from AWS_XRAY_DAEMON_ADDRESS) with centralized sampling. The two SDKs
+// make their trace ids independently, as in the lesson, unless
+// cfg.ShareTraceID. The returned shutdown flushes the batch span processor.
 func SetupTelemetry(ctx context.Context, cfg Config) (Telemetry, func(context.Context) error, error) {
 	exp, err := otlptracehttp.New(ctx)
 	if err != nil {
 		return Telemetry{}, nil, fmt.Errorf("cannot create the OTLP exporter: %w", err)
 	}
-	res, err := Resource(ctx, cfg.ServiceName)
+	res, err := Resource(ctx)
 	if err != nil {
 		return Telemetry{}, nil, err
 	}
-	tp := sdktrace.NewTracerProvider(
+	tp := sdktrace.NewTracerProvider(TracerProviderOptions(cfg,
 		sdktrace.WithBatcher(exp),
 		sdktrace.WithResource(res),
-		sdktrace.WithIDGenerator(NewXRayIDGenerator()),
-	)
+	)...)
 	strategy, err := sampling.NewCentralizedStrategy()
 	if err != nil {
 		return Telemetry{}, nil, fmt.Errorf("cannot create the X-Ray sampling strategy: %w", err)
@@ -66,11 +68,23 @@ func SetupTelemetry(ctx context.Context, cfg Config) (Telemetry, func(context.Co
 	return tel, tp.Shutdown, nil
 }
 
-// Resource is the OTel resource: service.name defaults to serviceName, and
-// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override it.
-func Resource(ctx context.Context, serviceName string) (*resource.Resource, error) {
+// TracerProviderOptions returns opts plus, when cfg.ShareTraceID, the id
+// generator that makes OpenTelemetry trace ids valid X-Ray trace ids.
+func TracerProviderOptions(cfg Config, opts ...sdktrace.TracerProviderOption) []sdktrace.TracerProviderOption {
+	if cfg.ShareTraceID {
+		opts = append(opts, sdktrace.WithIDGenerator(NewXRayIDGenerator()))
+	}
+	return opts
+}
+
+// Resource is the OTel resource as the SDK makes it: service.name from
+// OTEL_SERVICE_NAME (or OTEL_RESOURCE_ATTRIBUTES), else the SDK's
+// unknown_service:<executable>; the SDK and host attributes.
+func Resource(ctx context.Context) (*resource.Resource, error) {
 	res, err := resource.New(ctx,
-		resource.WithAttributes(attribute.String("service.name", serviceName)),
+		// resource.Default() has this default too, but it reads the
+		// environment once per process.
+		resource.WithAttributes(attribute.String("service.name", defaultServiceName())),
 		resource.WithFromEnv(),
 		resource.WithTelemetrySDK(),
 		resource.WithHost(),
@@ -79,6 +93,16 @@ func Resource(ctx context.Context, serviceName string) (*resource.Resource, erro
 		return nil, fmt.Errorf("cannot build the OTel resource: %w", err)
 	}
 	return res, nil
+}
+
+// defaultServiceName is the OTel SDK's service.name when none is
+// configured: unknown_service:<executable>.
+func defaultServiceName() string {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	return "unknown_service:" + filepath.Base(exe)
 }
 
 // Propagator is W3C trace context plus baggage, Python's default too.
@@ -111,7 +135,8 @@ func XRayContext(daemonAddr string, strategy sampling.Strategy) (context.Context
 
 // XRayIDGenerator makes OTel ids that are valid X-Ray ids too: the first 4
 // bytes of a trace id are the Unix time in seconds, the other 12 random, so
-// "1-" + hex[0:8] + "-" + hex[8:32] is the same trace on both sides.
+// "1-" + hex[0:8] + "-" + hex[8:32] is the same trace on both sides. It is
+// used only with Config.ShareTraceID.
 type XRayIDGenerator struct {
 	now func() time.Time
 }
@@ -162,7 +187,8 @@ func XRayHeader(sc trace.SpanContext, now time.Time) (string, bool) {
 }
 
 // xrayHeaderBridge gives a request without an X-Amzn-Trace-Id header one
-// derived from the OTel server span in its context.
+// derived from the OTel server span in its context. NewServer installs it
+// only with Config.ShareTraceID.
 func xrayHeaderBridge(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get(xray.TraceIDHeaderKey) == "" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -155,7 +156,9 @@ func path(doc map[string]any, keys ...string) any {
 
 func TestHomeActivitiesTracing(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, Config{})
+	// The opt-in shared trace id (not the lesson's), so that the X-Ray
+	// segment can be checked to hang under the OTel server span.
+	e := newTestEnv(t, Config{ShareTraceID: true})
 	if r := e.do(t, "GET", "/api/activities/home", "", "", nil); r.status != 200 {
 		t.Fatalf("status %d", r.status)
 	}
@@ -199,13 +202,14 @@ func TestHomeActivitiesTracing(t *testing.T) {
 		t.Error("the upstream's server span is not a child of the client span")
 	}
 
-	// X-Ray: the segment shares the OTel trace id and hangs under the OTel
-	// server span; the outgoing call is a remote subsegment.
+	// X-Ray: with ShareTraceID the segment shares the OTel trace id and
+	// hangs under the OTel server span; the outgoing call is a remote
+	// subsegment.
 	tid := xrayTraceID(server.SpanContext().TraceID())
 	seg := e.daemon.wait(t, "for home", func(d map[string]any) bool {
 		return strings.HasSuffix(str(path(d, "http", "request", "url")), "/api/activities/home")
 	})
-	if seg["name"] != DefaultServiceName {
+	if seg["name"] != XRayServiceName {
 		t.Errorf("segment name %v", seg["name"])
 	}
 	if seg["trace_id"] != tid {
@@ -235,6 +239,51 @@ func TestHomeActivitiesTracing(t *testing.T) {
 	})
 	if hseg["trace_id"] != tid || hseg["parent_id"] != remote["id"] {
 		t.Errorf("health segment trace %v parent %v, want %s under %v", hseg["trace_id"], hseg["parent_id"], tid, remote["id"])
+	}
+}
+
+// TestTraceIDsOfTheirOwn checks the lesson's default: the two SDKs trace
+// a request independently, each under a trace id of its own, the X-Ray
+// segment a root with no parent, named after the lesson's fixed service
+// whatever the OTel service is called.
+func TestTraceIDsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, Config{OTelServiceName: "cruddur-otel"})
+	const n = 5
+	for range n {
+		if r := e.do(t, "GET", "/api/message_groups", "", "", nil); r.status != 200 {
+			t.Fatalf("status %d", r.status)
+		}
+	}
+	otelIDs := map[string]bool{}
+	deadline := time.Now().Add(waitBound)
+	for len(otelIDs) < n && time.Now().Before(deadline) {
+		for _, s := range e.spans.Ended() {
+			if s.Name() == "GET /api/message_groups" {
+				otelIDs[xrayTraceID(s.SpanContext().TraceID())] = true
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(otelIDs) != n {
+		t.Fatalf("%d OTel server spans, want %d", len(otelIDs), n)
+	}
+	xrayIDs := map[string]bool{}
+	for i := range n {
+		seg := e.daemon.wait(t, fmt.Sprint("number ", i+1), func(d map[string]any) bool {
+			return strings.HasSuffix(str(path(d, "http", "request", "url")), "/api/message_groups") && !xrayIDs[str(d["trace_id"])]
+		})
+		id := str(seg["trace_id"])
+		xrayIDs[id] = true
+		if id == "" || otelIDs[id] {
+			t.Errorf("segment trace_id %q, want one of its own (OTel ids %v)", id, otelIDs)
+		}
+		if p, ok := seg["parent_id"]; ok {
+			t.Errorf("segment %s: parent_id %v, want a root segment", id, p)
+		}
+		if seg["name"] != XRayServiceName {
+			t.Errorf("segment %s: name %v, want %s", id, seg["name"], XRayServiceName)
+		}
 	}
 }
 
@@ -296,7 +345,7 @@ func TestErrorStatusOnBothSides(t *testing.T) {
 
 func TestSegmentNaming(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, Config{ServiceName: "cruddur-api", XRayURL: "*.example.com"})
+	e := newTestEnv(t, Config{XRayServiceName: "cruddur-api", XRayURL: "*.example.com"})
 	tests := []struct{ host, want string }{
 		{"api.example.com", "api.example.com"},
 		{"API.EXAMPLE.COM", "API.EXAMPLE.COM"},
@@ -385,7 +434,9 @@ func TestResourceFromEnv(t *testing.T) {
 	tests := []struct {
 		name, svcEnv, attrsEnv, want string
 	}{
-		{"default", "", "", "backend-flask"},
+		// Unset, the SDK's own default, as the lesson's Python SDK has one
+		// (unknown_service there).
+		{"default", "", "", "unknown_service:"},
 		{"OTEL_SERVICE_NAME", "cruddur", "", "cruddur"},
 		{"OTEL_RESOURCE_ATTRIBUTES", "", "service.name=from-attrs,deployment.environment=dev", "from-attrs"},
 	}
@@ -393,13 +444,20 @@ func TestResourceFromEnv(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("OTEL_SERVICE_NAME", tt.svcEnv)
 			t.Setenv("OTEL_RESOURCE_ATTRIBUTES", tt.attrsEnv)
-			res, err := Resource(t.Context(), DefaultServiceName)
+			res, err := Resource(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, _ := res.Set().Value("service.name")
-			if got.AsString() != tt.want {
+			if tt.svcEnv == "" && tt.attrsEnv == "" {
+				if !strings.HasPrefix(got.AsString(), tt.want) {
+					t.Errorf("service.name %q, want the prefix %q", got.AsString(), tt.want)
+				}
+			} else if got.AsString() != tt.want {
 				t.Errorf("service.name %q, want %q", got.AsString(), tt.want)
+			}
+			if v, _ := res.Set().Value("telemetry.sdk.language"); v.AsString() != "go" {
+				t.Errorf("telemetry.sdk.language %q", v.AsString())
 			}
 		})
 	}
@@ -409,15 +467,33 @@ func TestConfigFromEnv(t *testing.T) {
 	env := map[string]string{
 		"PORT": "5000", "FRONTEND_URL": "http://f", "BACKEND_URL": "http://b", "OTEL_SERVICE_NAME": "svc",
 		"AWS_XRAY_URL": "*4567*", "AWS_XRAY_DAEMON_ADDRESS": "xray-daemon:2000", "CRUDDUR_UPSTREAM_URL": "http://u/x",
+		"CRUDDUR_SHARE_TRACE_ID": "1",
 	}
-	got := ConfigFromEnv(func(k string) string { return env[k] })
-	want := Config{Addr: ":5000", FrontendURL: "http://f", BackendURL: "http://b", ServiceName: "svc",
-		XRayURL: "*4567*", XRayDaemonAddr: "xray-daemon:2000", UpstreamURL: "http://u/x", ShutdownTimeout: 10 * time.Second}
+	got, err := ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// OTEL_SERVICE_NAME does not name the X-Ray segments: the lesson's
+	// service='backend-flask' does.
+	want := Config{Addr: ":5000", FrontendURL: "http://f", BackendURL: "http://b", OTelServiceName: "svc",
+		XRayServiceName: "backend-flask", XRayURL: "*4567*", XRayDaemonAddr: "xray-daemon:2000",
+		ShareTraceID: true, UpstreamURL: "http://u/x", ShutdownTimeout: 10 * time.Second}
 	if got != want {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}
-	if got := ConfigFromEnv(func(string) string { return "" }); got != DefaultConfig() {
-		t.Errorf("empty environment: %+v", got)
+	got, err = ConfigFromEnv(func(string) string { return "" })
+	if err != nil || got != DefaultConfig() || got.ShareTraceID {
+		t.Errorf("empty environment: %+v, %v", got, err)
+	}
+	for v, want := range map[string]bool{"0": false, "false": false, "true": true} {
+		got, err := ConfigFromEnv(func(k string) string { return map[string]string{"CRUDDUR_SHARE_TRACE_ID": v}[k] })
+		if err != nil || got.ShareTraceID != want {
+			t.Errorf("CRUDDUR_SHARE_TRACE_ID=%s: %v, %v", v, got.ShareTraceID, err)
+		}
+	}
+	if _, err := ConfigFromEnv(func(k string) string { return map[string]string{"CRUDDUR_SHARE_TRACE_ID": "yes"}[k] }); err == nil ||
+		!strings.Contains(err.Error(), "CRUDDUR_SHARE_TRACE_ID") {
+		t.Errorf("CRUDDUR_SHARE_TRACE_ID=yes: err %v, want one naming the variable", err)
 	}
 }
 
@@ -440,13 +516,13 @@ func TestUpstreamURL(t *testing.T) {
 func BenchmarkServe(b *testing.B) {
 	for _, p := range []string{"/api/activities/@andrewbrown", "/api/message_groups"} {
 		b.Run(p, func(b *testing.B) {
-			tp := sdktrace.NewTracerProvider(sdktrace.WithIDGenerator(NewXRayIDGenerator()))
+			tp := sdktrace.NewTracerProvider()
 			d := newUDPDaemon(b)
 			xctx, err := XRayContext(d.addr, alwaysSample(b))
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv := NewServer(Config{ServiceName: DefaultServiceName}, nilLogger(), Telemetry{TracerProvider: tp, Propagator: Propagator(), XRay: xctx}, "")
+			srv := NewServer(Config{XRayServiceName: XRayServiceName}, nilLogger(), Telemetry{TracerProvider: tp, Propagator: Propagator(), XRay: xctx}, "")
 			defer srv.Close()
 			req := httptest.NewRequest(http.MethodGet, p, nil)
 			b.ReportAllocs()

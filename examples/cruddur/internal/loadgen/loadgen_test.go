@@ -38,7 +38,7 @@ func newBackend(t *testing.T) (*httptest.Server, *tracetest.SpanRecorder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := backend.NewServer(backend.Config{ServiceName: backend.DefaultServiceName}, slog.New(slog.DiscardHandler),
+	srv := backend.NewServer(backend.Config{XRayServiceName: backend.XRayServiceName}, slog.New(slog.DiscardHandler),
 		backend.Telemetry{TracerProvider: tp, Propagator: backend.Propagator(), XRay: xctx}, "")
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
