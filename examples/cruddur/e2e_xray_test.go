@@ -260,3 +260,21 @@ func TestJoinedView(t *testing.T) {
 		t.Errorf("X-Ray segment marked door %v source %v", segment["meta.tracecomb.door"], segment["meta.tracecomb.source"])
 	}
 }
+
+// TestLessonScriptRegion: `make lesson` starts tracecomb with the lesson's
+// region (us-west-1, unless AWS_REGION says otherwise), so the ARNs of the
+// group and rule it creates name the region the lesson's console links do.
+func TestLessonScriptRegion(t *testing.T) {
+	b, err := os.ReadFile("../../bin/cruddur-lesson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(b)
+	serve, _, _ := strings.Cut(script[strings.Index(script, `"$root/bin/tracecomb" serve`):], "&\n")
+	if !strings.Contains(serve, `--aws-region "${AWS_REGION:-us-west-1}"`) {
+		t.Errorf("the lesson script starts tracecomb without the lesson's region:\n%s", serve)
+	}
+	if !strings.Contains(script, `AWS_REGION="${AWS_REGION:-us-west-1}"`) {
+		t.Error("the lesson script gives the backend another region than tracecomb")
+	}
+}
