@@ -333,23 +333,31 @@ func (p *proc) stop(t *testing.T) {
 // waitTCP waits until p accepts TCP connections on addr.
 func waitTCP(t *testing.T, p *proc, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(waitBound)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-p.done:
-			t.Fatalf("%s exited: %v\n%s", p.name, err, p.out.String())
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+	waitUp(t, p, "listened on "+addr, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
 			c.Close()
-			return
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s never listened on %s\n%s", p.name, addr, p.out.String())
+		return err == nil
+	})
 }
 
+// waitHTTP waits until p answers url with 200.
 func waitHTTP(t *testing.T, p *proc, url string) {
+	t.Helper()
+	waitUp(t, p, "answered "+url, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+// waitUp polls up until it holds, failing when p exits first or waitBound
+// passes.
+func waitUp(t *testing.T, p *proc, what string, up func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitBound)
 	for time.Now().Before(deadline) {
@@ -358,16 +366,12 @@ func waitHTTP(t *testing.T, p *proc, url string) {
 			t.Fatalf("%s exited: %v\n%s", p.name, err, p.out.String())
 		default:
 		}
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+		if up() {
+			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s never answered %s\n%s", p.name, url, p.out.String())
+	t.Fatalf("%s never %s\n%s", p.name, what, p.out.String())
 }
 
 // readTrace polls tracecomb's trace API until ready accepts the events.

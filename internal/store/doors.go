@@ -6,6 +6,7 @@ import (
 	"errors"
 	"iter"
 	"slices"
+	"time"
 
 	"github.com/tracecomb/tracecomb/internal/model"
 )
@@ -56,30 +57,18 @@ func (v doorView) Datasets(ctx context.Context, env string) ([]Dataset, error) {
 	if len(v.doors) == 1 {
 		return v.r.Datasets(ctx, DoorEnv(env, v.doors[0]))
 	}
-	byName := map[string]int{}
-	var out []Dataset
+	var lists [][]Dataset
 	for _, d := range v.doors {
 		list, err := v.r.Datasets(ctx, DoorEnv(env, d))
 		if err != nil {
 			return nil, err
 		}
-		for _, ds := range list {
-			i, ok := byName[ds.Slug]
-			if !ok {
-				byName[ds.Slug] = len(out)
-				out = append(out, ds)
-				continue
-			}
-			o := &out[i]
-			if ds.CreatedAt.Before(o.CreatedAt) {
-				o.CreatedAt = ds.CreatedAt
-			}
-			if ds.LastWrittenAt.After(o.LastWrittenAt) {
-				o.LastWrittenAt = ds.LastWrittenAt
-			}
-			o.Columns = max(o.Columns, ds.Columns)
-		}
+		lists = append(lists, list)
 	}
+	out := unite(lists, func(d Dataset) string { return d.Slug }, func(o *Dataset, d Dataset) {
+		o.CreatedAt, o.LastWrittenAt = earliest(o.CreatedAt, d.CreatedAt), latest(o.LastWrittenAt, d.LastWrittenAt)
+		o.Columns = max(o.Columns, d.Columns)
+	})
 	slices.SortFunc(out, func(a, b Dataset) int { return cmp.Compare(a.Name, b.Name) })
 	return out, nil
 }
@@ -88,9 +77,7 @@ func (v doorView) Columns(ctx context.Context, env, dataset string) ([]Column, e
 	if len(v.doors) == 1 {
 		return v.r.Columns(ctx, DoorEnv(env, v.doors[0]), dataset)
 	}
-	byKey := map[Column]int{}
-	var out []Column
-	found := false
+	var lists [][]Column
 	for _, d := range v.doors {
 		list, err := v.r.Columns(ctx, DoorEnv(env, d), dataset)
 		if errors.Is(err, ErrNotFound) {
@@ -99,29 +86,49 @@ func (v doorView) Columns(ctx context.Context, env, dataset string) ([]Column, e
 		if err != nil {
 			return nil, err
 		}
-		found = true
-		for _, c := range list {
-			k := Column{KeyName: c.KeyName, Type: c.Type}
-			i, ok := byKey[k]
-			if !ok {
-				byKey[k] = len(out)
-				out = append(out, c)
-				continue
-			}
-			o := &out[i]
-			if c.CreatedAt.Before(o.CreatedAt) {
-				o.CreatedAt = c.CreatedAt
-			}
-			if c.LastWritten.After(o.LastWritten) {
-				o.LastWritten = c.LastWritten
-			}
-		}
+		lists = append(lists, list)
 	}
-	if !found {
+	if len(lists) == 0 {
 		return nil, ErrNotFound
 	}
+	out := unite(lists, func(c Column) Column { return Column{KeyName: c.KeyName, Type: c.Type} }, func(o *Column, c Column) {
+		o.CreatedAt, o.LastWritten = earliest(o.CreatedAt, c.CreatedAt), latest(o.LastWritten, c.LastWritten)
+	})
 	slices.SortStableFunc(out, func(a, b Column) int { return cmp.Compare(a.KeyName, b.KeyName) })
 	return out, nil
+}
+
+// unite returns the union of lists by key, merging an item into the first
+// one with its key.
+func unite[T any, K comparable](lists [][]T, key func(T) K, merge func(*T, T)) []T {
+	at := map[K]int{}
+	var out []T
+	for _, list := range lists {
+		for _, x := range list {
+			k := key(x)
+			if i, ok := at[k]; ok {
+				merge(&out[i], x)
+				continue
+			}
+			at[k] = len(out)
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // Scan merges the doors' scans, newest first; the limit applies to the

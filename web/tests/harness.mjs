@@ -101,6 +101,14 @@ export async function launchBrowser() {
   });
   return {
     context,
+    // page opens a tab whose uncaught errors fail the test.
+    async page() {
+      const p = await context.newPage();
+      p.on("pageerror", (e) => {
+        throw e;
+      });
+      return p;
+    },
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

@@ -67,13 +67,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function page() {
-  const p = await browser.context.newPage();
-  p.on("pageerror", (e) => {
-    throw e;
-  });
-  return p;
-}
+const page = () => browser.page();
 
 test("home lists the datasets and shows the add-your-data settings", async () => {
   const p = await page();

@@ -18,13 +18,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function page() {
-  const p = await browser.context.newPage();
-  p.on("pageerror", (e) => {
-    throw e;
-  });
-  return p;
-}
+const page = () => browser.page();
 
 // A segment as an X-Ray SDK writes it; times in seconds.
 function segment(traceHex, name, start, dur, extra = {}) {
