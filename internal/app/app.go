@@ -339,10 +339,3 @@ func reasonOf(ctx context.Context, err error) string {
 	}
 	return context.Cause(ctx).Error()
 }
-
-func portOf(addr string) string {
-	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
-		return addr[i:]
-	}
-	return ":" + addr
-}
