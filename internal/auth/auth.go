@@ -18,12 +18,96 @@ var (
 // HeaderTeam is the header (HTTP) or metadata key (gRPC) carrying the key.
 const HeaderTeam = "x-honeycomb-team"
 
+// KeyKind is a kind of key, as Honeycomb has them.
+type KeyKind string
+
+// Key kinds. A key stored before kinds existed has none and keeps the
+// powers it had: every permission (see Principal.Legacy).
+const (
+	KindIngest        KeyKind = "ingest"        // sends data, nothing else
+	KindConfiguration KeyKind = "configuration" // what its Access allows
+	KindManagement    KeyKind = "management"    // the team's /2 API
+)
+
+// Permission is one of Honeycomb's key permissions, named as /1/auth's
+// api_key_access names them.
+type Permission string
+
+// Permissions.
+const (
+	PermEvents         Permission = "events" // send events (any ingest door)
+	PermCreateDatasets Permission = "createDatasets"
+	PermMarkers        Permission = "markers"
+	PermTriggers       Permission = "triggers"
+	PermBoards         Permission = "boards"
+	PermQueries        Permission = "queries"
+	PermColumns        Permission = "columns"
+	PermSLOs           Permission = "slos"
+	PermRecipients     Permission = "recipients"
+	PermPrivateBoards  Permission = "privateBoards"
+)
+
+// Permissions lists every permission in api_key_access order.
+func Permissions() []Permission {
+	return []Permission{PermEvents, PermMarkers, PermTriggers, PermBoards, PermQueries, PermColumns,
+		PermCreateDatasets, PermSLOs, PermRecipients, PermPrivateBoards}
+}
+
 // Principal is who a key speaks for.
 type Principal struct {
 	KeyID   string // public id of the key (never the secret)
 	Env     string // environment slug: the tenant every read and write is scoped to
 	EnvName string
 	Team    string
+	Kind    KeyKind
+	// Access holds the permissions of a configuration key.
+	Access map[Permission]bool
+	// Legacy is set for a key stored before kinds existed (and for a
+	// --bootstrap-key): it may do everything, as every key could then.
+	Legacy bool
+}
+
+// Can reports whether p may do perm: an ingest key may send events and
+// create datasets, a configuration key what its Access says, a legacy key
+// anything; a management key nothing of the v1 API.
+func (p Principal) Can(perm Permission) bool {
+	switch {
+	case p.Legacy:
+		return true
+	case p.Kind == KindIngest:
+		return perm == PermEvents || perm == PermCreateDatasets
+	case p.Kind == KindConfiguration:
+		return p.Access[perm]
+	}
+	return false
+}
+
+// ErrForbidden is returned (wrapped in a *ForbiddenError) by Check.
+var ErrForbidden = errors.New("forbidden")
+
+// ForbiddenError says which permission a key lacks.
+type ForbiddenError struct {
+	Kind KeyKind
+	Perm Permission
+}
+
+func (e *ForbiddenError) Error() string {
+	if e.Kind == KindIngest {
+		return "this is an ingest key: it can only send data; use a configuration key with the '" + string(e.Perm) + "' permission"
+	}
+	return "this API key does not have the '" + string(e.Perm) + "' permission"
+}
+
+func (e *ForbiddenError) Unwrap() error { return ErrForbidden }
+
+// Check returns nil when p may do perm and a *ForbiddenError otherwise
+// (HTTP 403 on Honeycomb's API, 401 on an ingest door, as Honeycomb
+// answers an unusable key there).
+func (p Principal) Check(perm Permission) error {
+	if p.Can(perm) {
+		return nil
+	}
+	return &ForbiddenError{Kind: p.Kind, Perm: perm}
 }
 
 // Authenticator resolves a presented key. It returns ErrMissingKey for an

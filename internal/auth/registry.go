@@ -63,12 +63,17 @@ type Environment struct {
 
 // KeyRecord is a stored Honeycomb-style key (never its secret).
 type KeyRecord struct {
-	ID        string     `json:"id"`
-	Env       string     `json:"env"`
-	Name      string     `json:"name,omitempty"`
-	Hash      string     `json:"sha256"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	ID   string `json:"id"`
+	Env  string `json:"env"`
+	Name string `json:"name,omitempty"`
+	Hash string `json:"sha256"`
+	// Kind is the key's kind; empty for a key stored before kinds existed
+	// or given by --bootstrap-key, which may do everything.
+	Kind KeyKind `json:"kind,omitempty"`
+	// Access lists a configuration key's permissions.
+	Access    []Permission `json:"access,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+	RevokedAt *time.Time   `json:"revoked_at,omitempty"`
 }
 
 // AWSKeyRecord is a stored AWS-style access key pair for SigV4.
@@ -267,7 +272,13 @@ func (r *Registry) Authenticate(_ context.Context, key string) (Principal, error
 	if rec.RevokedAt != nil {
 		return Principal{}, ErrDisabledKey
 	}
-	p := Principal{KeyID: rec.ID, Env: rec.Env, EnvName: rec.Env, Team: r.data.Team}
+	p := Principal{KeyID: rec.ID, Env: rec.Env, EnvName: rec.Env, Team: r.data.Team, Kind: rec.Kind, Legacy: rec.Kind == ""}
+	if rec.Kind == KindConfiguration {
+		p.Access = make(map[Permission]bool, len(rec.Access))
+		for _, perm := range rec.Access {
+			p.Access[perm] = true
+		}
+	}
 	for _, e := range r.data.Environments {
 		if e.Slug == rec.Env {
 			p.EnvName = e.Name

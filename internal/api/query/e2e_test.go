@@ -522,7 +522,7 @@ func TestMarkers(t *testing.T) {
 	// Markers survive a restart: a new handler over the same directory.
 	mux := http.NewServeMux()
 	if err := apiquery.Register(mux, apiquery.Deps{Auth: auth.AuthenticatorFunc(func(context.Context, string) (auth.Principal, error) {
-		return auth.Principal{Env: "test"}, nil
+		return auth.Principal{Env: "test", Legacy: true}, nil
 	}), Store: srv.store, MarkersDir: filepath.Join(srv.dir, "markers")}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ var testAuth = auth.AuthenticatorFunc(func(_ context.Context, key string) (auth.
 	case "":
 		return auth.Principal{}, auth.ErrMissingKey
 	case goodKey:
-		return auth.Principal{KeyID: "hcaik_01jdn2n65j7kfecwmt3902a9gm", Env: testEnv, EnvName: "Test"}, nil
+		return auth.Principal{KeyID: "hcaik_01jdn2n65j7kfecwmt3902a9gm", Env: testEnv, EnvName: "Test", Kind: auth.KindIngest}, nil
 	case disabledKey:
 		return auth.Principal{}, auth.ErrDisabledKey
 	}

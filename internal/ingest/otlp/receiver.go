@@ -28,6 +28,9 @@ func (r *receiver) authenticate(ctx context.Context, key string) (auth.Principal
 	p, err := r.auth.Authenticate(ctx, key)
 	switch {
 	case err == nil:
+		if err := p.Check(auth.PermEvents); err != nil { // a configuration key without "Send Events"
+			return p, outcomeUnauthorized, err
+		}
 		return p, outcomeOK, nil
 	case errors.Is(err, auth.ErrMissingKey), errors.Is(err, auth.ErrUnknownKey), errors.Is(err, auth.ErrDisabledKey):
 		return p, outcomeUnauthorized, err
