@@ -1,22 +1,18 @@
 package otlp
 
 import (
-	"bytes"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/ingest"
 )
 
 // Paths the HTTP handler serves.
@@ -67,23 +63,6 @@ func NewHTTPHandler(cfg Config, deps Deps) http.Handler {
 	r.log.Info("OTLP/HTTP trace handler ready", "max_body_bytes", r.cfg.MaxBodyBytes)
 	return &httpHandler{r: r}
 }
-
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// maxPooledBuffer keeps rare huge bodies from pinning memory in the pool.
-const maxPooledBuffer = 4 << 20
-
-func putBuf(b *bytes.Buffer) {
-	if b.Cap() <= maxPooledBuffer {
-		b.Reset()
-		bufPool.Put(b)
-	}
-}
-
-var (
-	gzipPool sync.Pool // *gzip.Reader
-	zstdPool sync.Pool // *zstd.Decoder
-)
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var reason string
@@ -152,21 +131,21 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, reason *st
 	if req.ContentLength > h.r.cfg.MaxBodyBytes {
 		return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge)
 	}
-	raw := bufPool.Get().(*bytes.Buffer)
-	defer putBuf(raw)
+	raw := ingest.GetBuffer()
+	defer ingest.PutBuffer(raw)
 	if req.ContentLength > 0 {
 		raw.Grow(int(req.ContentLength))
 	}
-	if tooBig, err := readLimited(raw, req.Body, h.r.cfg.MaxBodyBytes); tooBig {
+	if tooBig, err := ingest.ReadLimited(raw, req.Body, h.r.cfg.MaxBodyBytes); tooBig {
 		return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge)
 	} else if err != nil {
 		return fail(http.StatusBadRequest, codes.InvalidArgument, "failed to read request body: "+err.Error())
 	}
 	body := raw.Bytes()
 	if ce == "gzip" || ce == "x-gzip" || ce == "zstd" {
-		plain := bufPool.Get().(*bytes.Buffer)
-		defer putBuf(plain)
-		tooBig, err := decompress(plain, body, ce, h.r.cfg.MaxDecompressedBytes)
+		plain := ingest.GetBuffer()
+		defer ingest.PutBuffer(plain)
+		tooBig, err := ingest.Decompress(plain, body, ce, h.r.cfg.MaxDecompressedBytes)
 		if tooBig {
 			return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge+" after decompression")
 		}
@@ -219,51 +198,6 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, reason *st
 func (h *httpHandler) retryAfter(w http.ResponseWriter) {
 	secs := int64((h.r.cfg.RetryAfter + 999_999_999) / 1e9)
 	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-}
-
-// readLimited reads r into buf, reporting tooBig past limit bytes.
-func readLimited(buf *bytes.Buffer, r io.Reader, limit int64) (tooBig bool, err error) {
-	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
-	if n > limit {
-		return true, nil
-	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return true, nil
-	}
-	return false, err
-}
-
-func decompress(dst *bytes.Buffer, src []byte, ce string, limit int64) (tooBig bool, err error) {
-	if ce == "zstd" {
-		d, _ := zstdPool.Get().(*zstd.Decoder)
-		if d == nil {
-			d, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)))
-			if err != nil {
-				return false, err
-			}
-		}
-		if err := d.Reset(bytes.NewReader(src)); err != nil {
-			zstdPool.Put(d)
-			return false, err
-		}
-		tooBig, err = readLimited(dst, d, limit)
-		_ = d.Reset(nil)
-		zstdPool.Put(d)
-		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
-			return true, nil
-		}
-		return tooBig, err
-	}
-	z, _ := gzipPool.Get().(*gzip.Reader)
-	if z == nil {
-		z = new(gzip.Reader)
-	}
-	defer gzipPool.Put(z)
-	if err := z.Reset(bytes.NewReader(src)); err != nil {
-		return false, err
-	}
-	return readLimited(dst, z, limit)
 }
 
 func writeText(w http.ResponseWriter, status int, msg string) {
