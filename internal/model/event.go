@@ -219,7 +219,12 @@ type Event struct {
 }
 
 // IsSpan reports whether the event is a span (not a span event or link).
-func (e *Event) IsSpan() bool { return e.AnnotationType == "" }
+// An event sent to Honeycomb's Events API is a span only when it carries a
+// span id (a beeline's span); any other is a plain event, which has a
+// duration_ms or status_code only if it was sent one.
+func (e *Event) IsSpan() bool {
+	return e.AnnotationType == "" && (e.Source != SourceEvents || !e.SpanID.IsZero())
+}
 
 // Set assigns a field by its Honeycomb name, routing hot fields to their
 // struct members (a value of the wrong type for a hot field is kept as an
@@ -317,7 +322,7 @@ func (e *Event) Get(key string) (Value, bool) {
 	case FieldServiceName:
 		return Str(e.ServiceName), e.ServiceName != ""
 	case FieldDurationMs:
-		return Float(e.DurationMs), e.IsSpan()
+		return Float(e.DurationMs), e.IsSpan() || e.DurationMs != 0
 	case FieldSpanKind:
 		return Str(e.SpanKind), e.SpanKind != ""
 	case FieldType:
@@ -325,7 +330,7 @@ func (e *Event) Get(key string) (Value, bool) {
 			return Str(e.SpanKind), true
 		}
 	case FieldStatusCode:
-		return Int(e.StatusCode), e.IsSpan()
+		return Int(e.StatusCode), e.IsSpan() || e.StatusCode != 0
 	case FieldError:
 		return Bool(true), e.Error
 	case FieldAnnotationType:
