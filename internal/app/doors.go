@@ -49,6 +49,8 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (store.Stor
 	}, logger.With("component", "store"))
 }
 
+// newGRPCServer serves OTLP's TraceService, LogsService and MetricsService,
+// on the gRPC door and (through the API door's h2c split) on the API door.
 func newGRPCServer(d doorDeps) *grpc.Server {
 	cfg := otlp.DefaultConfig()
 	s := grpc.NewServer(otlp.GRPCServerOptions(cfg)...)
@@ -56,8 +58,13 @@ func newGRPCServer(d doorDeps) *grpc.Server {
 	return s
 }
 
+// registerOTLPHTTP mounts OTLP/HTTP traces, logs and metrics: POST
+// /v1/traces, /v1/logs and /v1/metrics, each also with a trailing slash
+// (whose subtree reaches the handler, which answers a path such as
+// /v1/logs/v1/logs with how to set the endpoint).
 func registerOTLPHTTP(mux *http.ServeMux, d doorDeps) {
 	h := otlp.NewHTTPHandler(otlp.DefaultConfig(), otlp.Deps{Logger: d.logger.With("door", "otlp-http"), Metrics: d.metrics, Auth: d.auth, Consumer: d.consumer})
-	mux.Handle("POST /v1/traces", h)
-	mux.Handle("POST /v1/traces/", h)
+	for _, p := range otlp.Paths {
+		mux.Handle("POST "+p, h)
+	}
 }

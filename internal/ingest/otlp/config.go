@@ -13,7 +13,8 @@ import (
 	"github.com/tracecomb/tracecomb/internal/ingest"
 )
 
-// Config is the user-facing configuration of the OTLP trace receiver.
+// Config is the user-facing configuration of the OTLP receiver (every
+// signal, both transports).
 type Config struct {
 	// MaxBodyBytes caps the request body as sent (before decompression);
 	// larger bodies get 413. Also the gRPC maximum receive message size.
@@ -21,20 +22,31 @@ type Config struct {
 	// MaxDecompressedBytes caps a body after decompression (413 beyond),
 	// which stops compression bombs.
 	MaxDecompressedBytes int64
+	// MaxDecodedBytes caps the memory the events decoded from one logs or
+	// metrics request may take (413 beyond, never worth a retry). Resource
+	// and scope attributes are copied onto every event that carries them,
+	// so a small body can expand a lot; this bound is checked before any
+	// event is built.
+	MaxDecodedBytes int64
 	// RetryAfter is what retryable failures (overload, shutdown, store
 	// errors) tell the sender to wait: HTTP Retry-After, gRPC RetryInfo.
 	RetryAfter time.Duration
 }
 
 // DefaultConfig returns Honeycomb's limits: a 20 MiB body, 100 MiB once
-// decompressed, retry after one second.
+// decompressed, retry after one second; and tracecomb's own bound of
+// 512 MiB of decoded events per logs or metrics request.
 func DefaultConfig() Config {
 	return Config{
 		MaxBodyBytes:         20 << 20,
 		MaxDecompressedBytes: 100 << 20,
+		MaxDecodedBytes:      DefaultMaxDecodedBytes,
 		RetryAfter:           time.Second,
 	}
 }
+
+// DefaultMaxDecodedBytes is the default Config.MaxDecodedBytes.
+const DefaultMaxDecodedBytes = 512 << 20
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
@@ -44,6 +56,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxDecompressedBytes < c.MaxBodyBytes {
 		errs = append(errs, fmt.Errorf("otlp: MaxDecompressedBytes (%d) must be at least MaxBodyBytes (%d)", c.MaxDecompressedBytes, c.MaxBodyBytes))
+	}
+	if c.MaxDecodedBytes < 0 {
+		errs = append(errs, fmt.Errorf("otlp: MaxDecodedBytes must not be negative, got %d", c.MaxDecodedBytes))
 	}
 	if c.RetryAfter < 0 {
 		errs = append(errs, fmt.Errorf("otlp: RetryAfter must not be negative, got %v", c.RetryAfter))
@@ -59,6 +74,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDecompressedBytes == 0 {
 		c.MaxDecompressedBytes = max(d.MaxDecompressedBytes, c.MaxBodyBytes)
+	}
+	if c.MaxDecodedBytes == 0 {
+		c.MaxDecodedBytes = d.MaxDecodedBytes
 	}
 	if c.RetryAfter == 0 {
 		c.RetryAfter = d.RetryAfter

@@ -16,14 +16,18 @@ import (
 	"github.com/tracecomb/tracecomb/internal/model"
 )
 
-// Result is what one OTLP trace export request decodes to.
+// Result is what one OTLP export request decodes to.
 type Result struct {
-	// Events holds, per accepted span, its span events, then its links,
-	// then the span itself.
+	// Events holds the events to store. For traces: per accepted span, its
+	// span events, then its links, then the span itself. For logs: one per
+	// log record. For metrics: one per resource, scope, attribute set and
+	// second, carrying every metric of that series as columns.
 	Events []model.Event
-	// Spans counts the accepted spans, Rejected the spans dropped for an
-	// invalid trace id, span id or parent span id.
-	Spans    int
+	// Accepted counts the accepted items: spans, log records or data
+	// points. Rejected counts those dropped (spans with an invalid trace
+	// id, span id or parent span id; data points without a metric name or
+	// value or with inconsistent buckets).
+	Accepted int
 	Rejected int
 	// RejectMessage explains the rejections (OTLP partial_success
 	// error_message); empty when nothing was rejected.
@@ -68,7 +72,7 @@ func Convert(req *coltracepb.ExportTraceServiceRequest) Result {
 	for _, rs := range req.GetResourceSpans() {
 		c.resource(rs)
 	}
-	res := Result{Events: c.events, Spans: c.spans, Rejected: c.rejected}
+	res := Result{Events: c.events, Accepted: c.spans, Rejected: c.rejected}
 	if c.rejected > 0 {
 		res.RejectMessage = fmt.Sprintf("%d span(s) rejected for invalid ids; first: %s", c.rejected, c.firstReject)
 	}
@@ -154,6 +158,12 @@ const (
 	bitExcEscaped
 	bitSampleRate
 	bitSampleRateUpper
+	bitSeverity
+	bitSeverityCode
+	bitSeverityText
+	bitFlags
+	bitEventName
+	bitBody
 )
 
 // classify tells whether key is one of Event's hot fields (routed through
@@ -208,6 +218,18 @@ func classify(key string) (hot bool, bit uint32) {
 		return false, bitSampleRate
 	case keySampleRateUpper:
 		return false, bitSampleRateUpper
+	case fieldSeverity:
+		return false, bitSeverity
+	case fieldSeverityCode:
+		return false, bitSeverityCode
+	case fieldSeverityText:
+		return false, bitSeverityText
+	case fieldFlags:
+		return false, bitFlags
+	case fieldEventName:
+		return false, bitEventName
+	case fieldBody:
+		return false, bitBody
 	}
 	return false, 0
 }
@@ -231,6 +253,9 @@ type converter struct {
 	baseMask  uint32
 	baseBloom uint64
 
+	// chunk is the preferred size of a new arena chunk (0: 256).
+	chunk int
+
 	// Per event being built.
 	mask     uint32
 	bloom    uint64 // keyBit of every attribute key the event has
@@ -250,7 +275,7 @@ func (c *converter) reject(sp *tracepb.Span, why string) {
 // alloc hands out an empty slice with room for n attributes from the arena.
 func (c *converter) alloc(n int) []model.Attr {
 	if len(c.arena)+n > cap(c.arena) {
-		c.arena = make([]model.Attr, 0, max(n, 256))
+		c.arena = make([]model.Attr, 0, max(n, c.chunk, 256))
 	}
 	l := len(c.arena)
 	c.arena = c.arena[:l+n]
@@ -283,7 +308,7 @@ func (c *converter) resource(rs *tracepb.ResourceSpans) {
 		if ss == nil || len(ss.GetSpans()) == 0 {
 			continue
 		}
-		c.buildBase(rs, ss, resAttrs)
+		c.buildBase(rs.GetSchemaUrl(), ss.GetScope(), ss.GetSchemaUrl(), resAttrs)
 		for _, sp := range ss.GetSpans() {
 			if sp != nil {
 				c.span(sp)
@@ -294,7 +319,7 @@ func (c *converter) resource(rs *tracepb.ResourceSpans) {
 
 // buildBase merges, lowest precedence first, the scope-level husky fields,
 // the resource attributes and the scope attributes.
-func (c *converter) buildBase(rs *tracepb.ResourceSpans, ss *tracepb.ScopeSpans, resAttrs []*commonpb.KeyValue) {
+func (c *converter) buildBase(resourceSchema string, scope *commonpb.InstrumentationScope, scopeSchema string, resAttrs []*commonpb.KeyValue) {
 	var e model.Event
 	e.Attrs = c.base[:0]
 	c.baseHot = c.baseHot[:0]
@@ -302,7 +327,6 @@ func (c *converter) buildBase(rs *tracepb.ResourceSpans, ss *tracepb.ScopeSpans,
 	c.bloom = 0
 	c.gen++
 	c.deferHot = true
-	scope := ss.GetScope()
 	if name := scope.GetName(); name != "" {
 		c.put(&e, fieldLibraryName, model.Str(name))
 		if isInstrumentationLibrary(name) {
@@ -312,10 +336,10 @@ func (c *converter) buildBase(rs *tracepb.ResourceSpans, ss *tracepb.ScopeSpans,
 	if v := scope.GetVersion(); v != "" {
 		c.put(&e, fieldLibraryVersion, model.Str(v))
 	}
-	if u := rs.GetSchemaUrl(); u != "" {
+	if u := resourceSchema; u != "" {
 		c.put(&e, fieldResourceSchema, model.Str(u))
 	}
-	if u := ss.GetSchemaUrl(); u != "" {
+	if u := scopeSchema; u != "" {
 		c.put(&e, fieldScopeSchema, model.Str(u))
 	}
 	c.putAll(&e, resAttrs)

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 func render(res Result) []byte {
 	var b []byte
 	b = append(b, `{"spans":`...)
-	b = strconv.AppendInt(b, int64(res.Spans), 10)
+	b = strconv.AppendInt(b, int64(res.Accepted), 10)
 	b = append(b, `,"rejected":`...)
 	b = strconv.AppendInt(b, int64(res.Rejected), 10)
 	b = append(b, `,"reject_message":`...)
@@ -141,8 +141,8 @@ func getField(t *testing.T, e *model.Event, key string) (model.Value, bool) {
 // golden file cannot hide them.
 func TestDecodeMapping(t *testing.T) {
 	res := decodeFile(t, "basic.json")
-	if res.Spans != 3 || res.Rejected != 0 {
-		t.Fatalf("spans=%d rejected=%d, want 3 and 0", res.Spans, res.Rejected)
+	if res.Accepted != 3 || res.Rejected != 0 {
+		t.Fatalf("spans=%d rejected=%d, want 3 and 0", res.Accepted, res.Rejected)
 	}
 	// span events, links, then the span: root (1), then child's 3 events + 1 link + span, then the third.
 	if len(res.Events) != 1+5+1 {
@@ -287,8 +287,8 @@ func TestDecodeDatasets(t *testing.T) {
 
 func TestDecodeRejected(t *testing.T) {
 	res := decodeFile(t, "rejected.json")
-	if res.Rejected != 6 || res.Spans != 2 || len(res.Events) != 2 {
-		t.Fatalf("rejected=%d spans=%d events=%d; want 6, 2, 2", res.Rejected, res.Spans, len(res.Events))
+	if res.Rejected != 6 || res.Accepted != 2 || len(res.Events) != 2 {
+		t.Fatalf("rejected=%d spans=%d events=%d; want 6, 2, 2", res.Rejected, res.Accepted, len(res.Events))
 	}
 	if !strings.Contains(res.RejectMessage, "6 span(s) rejected") || !strings.Contains(res.RejectMessage, `"no trace id"`) {
 		t.Errorf("reject message %q", res.RejectMessage)
@@ -559,8 +559,8 @@ func TestDecodeProtobufInvalidUTF8(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DecodeProtobuf: %v", err)
 	}
-	if res.Spans != 3 {
-		t.Errorf("spans %d, want 3", res.Spans)
+	if res.Accepted != 3 {
+		t.Errorf("spans %d, want 3", res.Accepted)
 	}
 	if v, _ := res.Events[0].Get("host.name"); v.Str != "\xff\xfe-1!" {
 		t.Errorf("host.name %q", v.Str)

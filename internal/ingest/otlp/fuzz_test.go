@@ -62,8 +62,8 @@ func checkResult(t *testing.T, res Result) {
 		}
 		_ = e.AppendJSON(nil)
 	}
-	if spans != res.Spans {
-		t.Fatalf("%d span events, Spans=%d", spans, res.Spans)
+	if spans != res.Accepted {
+		t.Fatalf("%d span events, Accepted=%d", spans, res.Accepted)
 	}
 	if (res.Rejected > 0) != (res.RejectMessage != "") {
 		t.Fatalf("rejected %d with message %q", res.Rejected, res.RejectMessage)
@@ -138,7 +138,7 @@ func FuzzHTTPHandler(f *testing.F) {
 		switch w.Code {
 		case 200:
 			for _, c := range rec.all() {
-				checkResult(t, Result{Events: c.events, Spans: countSpans(c.events)})
+				checkResult(t, Result{Events: c.events, Accepted: countSpans(c.events)})
 			}
 		case 400, 401, 413, 415:
 			if len(rec.all()) != 0 {

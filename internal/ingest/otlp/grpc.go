@@ -3,6 +3,8 @@ package otlp
 import (
 	"context"
 
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -19,48 +21,57 @@ import (
 	"github.com/tracecomb/tracecomb/internal/auth"
 )
 
-// GRPCServerOptions returns the options the gRPC server carrying the trace
-// service should have: the receive limit of cfg.MaxBodyBytes (applied to
-// the decompressed message) and a codec that reads trace export requests
-// with the allocation-lean wire decoder (every other message goes to the
-// standard protobuf codec).
+// GRPCServerOptions returns the options the gRPC server carrying the OTLP
+// services should have: the receive limit of cfg.MaxBodyBytes (applied to
+// the decompressed message) and a codec that reads trace and logs export
+// requests with the allocation-lean wire decoder (every other message goes
+// to the standard protobuf codec).
 func GRPCServerOptions(cfg Config) []grpc.ServerOption {
 	cfg = cfg.withDefaults()
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)),
-		grpc.ForceServerCodecV2(traceCodec{base: encoding.GetCodecV2(grpcproto.Name)}),
+		grpc.ForceServerCodecV2(wireCodec{base: encoding.GetCodecV2(grpcproto.Name)}),
 	}
 }
 
-// traceCodec decodes ExportTraceServiceRequest with the wire decoder and
-// delegates everything else to base.
-type traceCodec struct{ base encoding.CodecV2 }
+// wireCodec decodes ExportTraceServiceRequest and ExportLogsServiceRequest
+// with the wire decoder and delegates everything else to base.
+type wireCodec struct{ base encoding.CodecV2 }
 
-func (c traceCodec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
+func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
 
-func (c traceCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	req, ok := v.(*coltracepb.ExportTraceServiceRequest)
-	if !ok {
-		return c.base.Unmarshal(data, v)
+func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	switch req := v.(type) {
+	case *coltracepb.ExportTraceServiceRequest:
+		// Materialize copies: the request may alias it after data is freed.
+		parsed, err := decodeProtobufRequest(data.Materialize())
+		if err != nil {
+			return err
+		}
+		req.ResourceSpans = parsed.ResourceSpans
+		return nil
+	case *collogspb.ExportLogsServiceRequest:
+		parsed, err := decodeLogsRequest(data.Materialize())
+		if err != nil {
+			return err
+		}
+		req.ResourceLogs = parsed.ResourceLogs
+		return nil
 	}
-	// Materialize copies: the request may alias it after data is freed.
-	parsed, err := decodeProtobufRequest(data.Materialize())
-	if err != nil {
-		return err
-	}
-	req.ResourceSpans = parsed.ResourceSpans
-	return nil
+	return c.base.Unmarshal(data, v)
 }
 
-func (c traceCodec) Name() string { return c.base.Name() }
+func (c wireCodec) Name() string { return c.base.Name() }
 
-// RegisterGRPC registers the OTLP TraceService on s. Create s with
-// GRPCServerOptions(cfg) among its options. It panics like NewHTTPHandler
-// on invalid cfg or deps.
+// RegisterGRPC registers the OTLP TraceService, LogsService and
+// MetricsService on s. Create s with GRPCServerOptions(cfg) among its
+// options. It panics like NewHTTPHandler on invalid cfg or deps.
 func RegisterGRPC(s *grpc.Server, cfg Config, deps Deps) {
-	svc := &TraceService{r: mustReceiver(cfg, deps)}
-	coltracepb.RegisterTraceServiceServer(s, svc)
-	svc.r.log.Info("OTLP trace service registered on gRPC server")
+	r := mustReceiver(cfg, deps)
+	coltracepb.RegisterTraceServiceServer(s, &TraceService{r: r})
+	collogspb.RegisterLogsServiceServer(s, &LogsService{r: r})
+	colmetricspb.RegisterMetricsServiceServer(s, &MetricsService{r: r})
+	r.log.Info("OTLP trace, logs and metrics services registered on gRPC server")
 }
 
 // TraceService implements the OTLP collector TraceService over gRPC.
@@ -81,58 +92,95 @@ func NewTraceService(cfg Config, deps Deps) (*TraceService, error) {
 
 // Export implements coltracepb.TraceServiceServer.
 func (s *TraceService) Export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
-	resp, err := s.export(ctx, req)
+	res, err := s.r.grpcExport(ctx, sigTraces, func(RequestInfo) (Result, error) { return Convert(req), nil })
+	if err != nil {
+		return nil, err
+	}
+	return sigTraces.responseProto(res).(*coltracepb.ExportTraceServiceResponse), nil
+}
+
+// LogsService implements the OTLP collector LogsService over gRPC.
+type LogsService struct {
+	collogspb.UnimplementedLogsServiceServer
+	r *receiver
+}
+
+// Export implements collogspb.LogsServiceServer.
+func (s *LogsService) Export(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (*collogspb.ExportLogsServiceResponse, error) {
+	res, err := s.r.grpcExport(ctx, sigLogs, func(ri RequestInfo) (Result, error) { return ConvertLogs(req, ri) })
+	if err != nil {
+		return nil, err
+	}
+	return sigLogs.responseProto(res).(*collogspb.ExportLogsServiceResponse), nil
+}
+
+// MetricsService implements the OTLP collector MetricsService over gRPC.
+type MetricsService struct {
+	colmetricspb.UnimplementedMetricsServiceServer
+	r *receiver
+}
+
+// Export implements colmetricspb.MetricsServiceServer.
+func (s *MetricsService) Export(ctx context.Context, req *colmetricspb.ExportMetricsServiceRequest) (*colmetricspb.ExportMetricsServiceResponse, error) {
+	res, err := s.r.grpcExport(ctx, sigMetrics, func(ri RequestInfo) (Result, error) { return ConvertMetrics(req, ri) })
+	if err != nil {
+		return nil, err
+	}
+	return sigMetrics.responseProto(res).(*colmetricspb.ExportMetricsServiceResponse), nil
+}
+
+// grpcExport is what every gRPC Export does: authenticate the key in the
+// metadata, convert, hand the events to the consumer, map failures to gRPC
+// codes, count the request and log a refusal.
+func (r *receiver) grpcExport(ctx context.Context, sig signalKind, convert func(RequestInfo) (Result, error)) (Result, error) {
+	res, err := r.grpcExportOnce(ctx, sig, convert)
 	c := status.Code(err)
-	s.r.m.requests.WithLabelValues(transportGRPC, c.String()).Inc()
+	r.m.requests.WithLabelValues(signals[sig].name, transportGRPC, c.String()).Inc()
 	if err != nil {
 		remote := ""
 		if p, ok := peer.FromContext(ctx); ok {
 			remote = p.Addr.String()
 		}
-		s.r.rejected(transportGRPC, remote, c.String(), status.Convert(err).Message())
+		r.rejected(transportGRPC, remote, c.String(), status.Convert(err).Message())
 	}
-	return resp, err
+	return res, err
 }
 
-func (s *TraceService) export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+func (r *receiver) grpcExportOnce(ctx context.Context, sig signalKind, convert func(RequestInfo) (Result, error)) (Result, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	key := firstValue(md, auth.HeaderTeam)
 	if key == "" {
 		key = firstValue(md, headerHnyTeam)
 	}
-	principal, o, err := s.r.authenticate(ctx, key)
+	principal, o, err := r.authenticate(ctx, key)
 	switch o {
 	case outcomeOK:
 	case outcomeUnauthorized:
-		return nil, status.Error(codes.Unauthenticated, err.Error())
+		return Result{}, status.Error(codes.Unauthenticated, err.Error())
 	default:
-		return nil, s.unavailable("authentication is unavailable, retry later")
+		return Result{}, r.unavailable("authentication is unavailable, retry later")
 	}
 
-	res := Convert(req)
-	switch o, err := s.r.consume(ctx, transportGRPC, principal.Env, res); o {
+	res, err := convert(RequestInfo{Dataset: firstValue(md, headerDataset), MaxDecodedBytes: r.cfg.MaxDecodedBytes})
+	if err != nil {
+		return Result{}, status.Error(codes.InvalidArgument, err.Error())
+	}
+	switch o, err := r.consume(ctx, transportGRPC, sig, principal.Env, res); o {
 	case outcomeOK:
 	case outcomeBadData:
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		return Result{}, status.Error(codes.InvalidArgument, err.Error())
 	case outcomeOverloaded:
-		return nil, s.unavailable(err.Error())
+		return Result{}, r.unavailable(err.Error())
 	default:
-		return nil, s.unavailable("temporarily unable to store spans, retry later: " + err.Error())
+		return Result{}, r.unavailable("temporarily unable to store " + signals[sig].items + ", retry later: " + err.Error())
 	}
-	resp := &coltracepb.ExportTraceServiceResponse{}
-	if res.Rejected > 0 {
-		resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{
-			RejectedSpans: int64(res.Rejected),
-			ErrorMessage:  res.RejectMessage,
-		}
-	}
-	return resp, nil
+	return res, nil
 }
 
 // unavailable is a retryable gRPC error carrying RetryInfo.
-func (s *TraceService) unavailable(msg string) error {
+func (r *receiver) unavailable(msg string) error {
 	st := status.New(codes.Unavailable, msg)
-	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(s.r.cfg.RetryAfter)}); err == nil {
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(r.cfg.RetryAfter)}); err == nil {
 		st = d
 	}
 	return st.Err()

@@ -138,7 +138,7 @@ func TestTraceCodec(t *testing.T) {
 	if len(c) != 2 {
 		t.Fatalf("%d server options", len(c))
 	}
-	codec := traceCodec{base: encoding.GetCodecV2(grpcproto.Name)}
+	codec := wireCodec{base: encoding.GetCodecV2(grpcproto.Name)}
 	var got, want coltracepb.ExportTraceServiceRequest
 	mustf(t, codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(pbBody)}, &got), "codec")
 	mustf(t, proto.Unmarshal(pbBody, &want), "proto")

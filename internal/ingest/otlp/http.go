@@ -1,12 +1,12 @@
 package otlp
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -15,17 +15,12 @@ import (
 	"github.com/tracecomb/tracecomb/internal/ingest"
 )
 
-// Paths the HTTP handler serves.
-const (
-	PathTraces      = "/v1/traces"
-	PathTracesSlash = "/v1/traces/"
-)
-
 const (
 	msgUnsupportedType = "unsupported content-type, valid types are: application/protobuf, application/x-protobuf, application/json"
 	msgParseFailed     = "failed to parse OTLP request body"
 	msgTooLarge        = "request body too large"
 	headerHnyTeam      = "X-Hny-Team"
+	headerDataset      = "X-Honeycomb-Dataset"
 )
 
 type bodyEncoding uint8
@@ -51,40 +46,36 @@ func contentType(h string) (enc bodyEncoding, mediaType string, ok bool) {
 	return 0, "", false
 }
 
-// httpHandler serves OTLP/HTTP trace exports.
+// httpHandler serves OTLP/HTTP exports of every signal.
 type httpHandler struct{ r *receiver }
 
-// NewHTTPHandler returns the OTLP/HTTP handler for POST /v1/traces and
-// /v1/traces/; mount it on both patterns. Other paths get 404, other
-// methods 405. Zero Config fields take their defaults. It panics if cfg is
-// invalid or deps lacks Auth or Consumer (a wiring mistake).
+// NewHTTPHandler returns the OTLP/HTTP handler for POST /v1/traces,
+// /v1/logs and /v1/metrics, each with or without a trailing slash; mount it
+// on every pattern in Paths. Other paths get 404, other methods 405. Zero
+// Config fields take their defaults. It panics if cfg is invalid or deps
+// lacks Auth or Consumer (a wiring mistake).
 func NewHTTPHandler(cfg Config, deps Deps) http.Handler {
 	r := mustReceiver(cfg, deps)
-	r.log.Info("OTLP/HTTP trace handler ready", "max_body_bytes", r.cfg.MaxBodyBytes)
+	r.log.Info("OTLP/HTTP handler ready (traces, logs, metrics)", "max_body_bytes", r.cfg.MaxBodyBytes)
 	return &httpHandler{r: r}
 }
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var reason string
-	code := h.serve(w, req, &reason)
-	h.r.m.requests.WithLabelValues(transportHTTP, strconv.Itoa(code)).Inc()
+	sig, known := signalOf(req.URL.Path)
+	code := h.serve(w, req, sig, known, &reason)
+	label := "unknown"
+	if known {
+		label = signals[sig].name
+	}
+	h.r.m.requests.WithLabelValues(label, transportHTTP, strconv.Itoa(code)).Inc()
 	if code >= 400 {
 		h.r.rejected(transportHTTP, req.RemoteAddr, strconv.Itoa(code), reason)
 	}
 }
 
-// WrongPathMessage is the 404 answer to a path that is not an OTLP/HTTP
-// path, saying how the usual misconfigurations are fixed.
-func WrongPathMessage(path string) string {
-	if strings.HasSuffix(strings.TrimSuffix(path, "/"), PathTraces) {
-		return "unknown path " + path + ": OTEL_EXPORTER_OTLP_ENDPOINT is the base URL (http://host:4318) and the SDK appends " +
-			PathTraces + " itself; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the one that takes the whole URL"
-	}
-	return "unknown path " + path + ": OTLP/HTTP traces go to " + PathTraces
-}
-
-func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, reason *string) int {
-	if req.URL.Path != PathTraces && req.URL.Path != PathTracesSlash {
+func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, sig signalKind, known bool, reason *string) int {
+	if !known {
 		*reason = WrongPathMessage(req.URL.Path)
 		writeText(w, http.StatusNotFound, *reason)
 		return http.StatusNotFound
@@ -155,17 +146,16 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, reason *st
 		body = plain.Bytes()
 	}
 
-	var res Result
-	if enc == encJSON {
-		res, err = DecodeJSON(body)
-	} else {
-		res, err = DecodeProtobuf(body)
-	}
-	if err != nil {
+	res, err := sig.decode(enc, body, RequestInfo{Dataset: req.Header.Get(headerDataset), MaxDecodedBytes: h.r.cfg.MaxDecodedBytes})
+	var tooMuch *DecodedTooLargeError
+	switch {
+	case errors.As(err, &tooMuch):
+		return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, err.Error())
+	case err != nil:
 		return fail(http.StatusBadRequest, codes.InvalidArgument, msgParseFailed+": "+err.Error())
 	}
 
-	switch o, err := h.r.consume(req.Context(), transportHTTP, principal.Env, res); o {
+	switch o, err := h.r.consume(req.Context(), transportHTTP, sig, principal.Env, res); o {
 	case outcomeOK:
 	case outcomeBadData:
 		return fail(http.StatusBadRequest, codes.InvalidArgument, err.Error())
@@ -174,23 +164,16 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, reason *st
 		return fail(http.StatusTooManyRequests, codes.Unavailable, err.Error())
 	default:
 		h.retryAfter(w)
-		return fail(http.StatusServiceUnavailable, codes.Unavailable, "temporarily unable to store spans, retry later: "+err.Error())
+		return fail(http.StatusServiceUnavailable, codes.Unavailable, "temporarily unable to store "+signals[sig].items+", retry later: "+err.Error())
 	}
 
 	w.Header().Set("Content-Type", mediaType)
 	w.WriteHeader(http.StatusOK)
 	if enc == encJSON {
-		_, _ = w.Write(appendResponseJSON(nil, res))
+		_, _ = w.Write(sig.appendResponseJSON(nil, res))
 		return http.StatusOK
 	}
-	resp := &coltracepb.ExportTraceServiceResponse{}
-	if res.Rejected > 0 {
-		resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{
-			RejectedSpans: int64(res.Rejected),
-			ErrorMessage:  res.RejectMessage,
-		}
-	}
-	b, _ := proto.Marshal(resp)
+	b, _ := proto.Marshal(sig.responseProto(res))
 	_, _ = w.Write(b)
 	return http.StatusOK
 }
@@ -220,17 +203,4 @@ func writeStatus(w http.ResponseWriter, enc bodyEncoding, mediaType string, stat
 	}
 	b, _ := proto.Marshal(&statuspb.Status{Code: int32(c), Message: msg})
 	_, _ = w.Write(b)
-}
-
-// appendResponseJSON writes an ExportTraceServiceResponse in OTLP/JSON:
-// {} on full success, partialSuccess otherwise.
-func appendResponseJSON(dst []byte, res Result) []byte {
-	if res.Rejected == 0 {
-		return append(dst, "{}"...)
-	}
-	dst = append(dst, `{"partialSuccess":{"rejectedSpans":"`...)
-	dst = strconv.AppendInt(dst, int64(res.Rejected), 10)
-	dst = append(dst, `","errorMessage":`...)
-	dst = appendJSONString(dst, res.RejectMessage)
-	return append(dst, "}}"...)
 }

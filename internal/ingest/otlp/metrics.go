@@ -9,10 +9,12 @@ import (
 // metrics are shared by the HTTP and gRPC doors; registering twice on one
 // Registerer reuses the collectors already there.
 type metrics struct {
-	spansReceived *prometheus.CounterVec // transport
-	spansRejected *prometheus.CounterVec // transport
-	events        *prometheus.CounterVec // transport
-	requests      *prometheus.CounterVec // transport, code
+	// received and rejected count the items of each signal (spans, log
+	// records, data points), indexed by signalKind.
+	received [numSignals]*prometheus.CounterVec // transport
+	rejected [numSignals]*prometheus.CounterVec // transport
+	events   *prometheus.CounterVec             // signal, transport
+	requests *prometheus.CounterVec             // signal, transport, code
 }
 
 const (
@@ -22,27 +24,34 @@ const (
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
-		spansReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tracecomb_otlp_spans_received_total",
-			Help: "OTLP spans received, valid or not.",
-		}, []string{"transport"}),
-		spansRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tracecomb_otlp_spans_rejected_total",
-			Help: "OTLP spans rejected for invalid trace, span or parent ids.",
-		}, []string{"transport"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracecomb_otlp_events_total",
-			Help: "Events (spans, span events, links) handed to the consumer and accepted.",
-		}, []string{"transport"}),
+			Help: "Events (spans, span events, links, log records, metric events) handed to the consumer and accepted.",
+		}, []string{"signal", "transport"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracecomb_otlp_requests_total",
-			Help: "OTLP export requests by transport and response code (HTTP status or gRPC code).",
-		}, []string{"transport", "code"}),
+			Help: "OTLP export requests by signal, transport and response code (HTTP status or gRPC code).",
+		}, []string{"signal", "transport", "code"}),
+	}
+	for k := range signalKind(numSignals) {
+		s := signals[k]
+		m.received[k] = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracecomb_otlp_" + s.metricItems + "_received_total",
+			Help: "OTLP " + s.items + " received, valid or not.",
+		}, []string{"transport"})
+		m.rejected[k] = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracecomb_otlp_" + s.metricItems + "_rejected_total",
+			Help: "OTLP " + s.items + " rejected (" + s.rejectWhy + ").",
+		}, []string{"transport"})
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, p := range []**prometheus.CounterVec{&m.spansReceived, &m.spansRejected, &m.events, &m.requests} {
+	all := []**prometheus.CounterVec{&m.events, &m.requests}
+	for k := range m.received {
+		all = append(all, &m.received[k], &m.rejected[k])
+	}
+	for _, p := range all {
 		if err := reg.Register(*p); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

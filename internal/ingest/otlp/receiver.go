@@ -43,10 +43,10 @@ func (r *receiver) authenticate(ctx context.Context, key string) (auth.Principal
 
 // consume hands the decoded events to the consumer (one call per request)
 // and counts them.
-func (r *receiver) consume(ctx context.Context, transport, env string, res Result) (outcome, error) {
-	r.m.spansReceived.WithLabelValues(transport).Add(float64(res.Spans + res.Rejected))
+func (r *receiver) consume(ctx context.Context, transport string, sig signalKind, env string, res Result) (outcome, error) {
+	r.m.received[sig].WithLabelValues(transport).Add(float64(res.Accepted + res.Rejected))
 	if res.Rejected > 0 {
-		r.m.spansRejected.WithLabelValues(transport).Add(float64(res.Rejected))
+		r.m.rejected[sig].WithLabelValues(transport).Add(float64(res.Rejected))
 	}
 	if len(res.Events) == 0 {
 		return outcomeOK, nil
@@ -54,7 +54,7 @@ func (r *receiver) consume(ctx context.Context, transport, env string, res Resul
 	n := len(res.Events)
 	err := r.consumer.Consume(ctx, env, res.Events)
 	if err == nil {
-		r.m.events.WithLabelValues(transport).Add(float64(n))
+		r.m.events.WithLabelValues(signals[sig].name, transport).Add(float64(n))
 		return outcomeOK, nil
 	}
 	var o outcome
@@ -69,7 +69,7 @@ func (r *receiver) consume(ctx context.Context, transport, env string, res Resul
 		o = outcomeUnavailable
 	}
 	if o != outcomeOverloaded && ctx.Err() == nil && r.limiter.allow() {
-		r.log.Warn("storing OTLP spans failed", "transport", transport, "env", env, "events", n, "err", err)
+		r.log.Warn("storing OTLP "+signals[sig].items+" failed", "transport", transport, "env", env, "events", n, "err", err)
 	}
 	return o, err
 }
