@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/tracecomb/tracecomb/internal/auth"
@@ -26,9 +27,66 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n')) //nolint:errcheck // the client went away
 }
 
-// WriteError writes Honeycomb's v1 error body {"error": msg}.
-func WriteError(w http.ResponseWriter, status int, msg string) {
-	WriteJSON(w, status, map[string]string{"error": msg})
+// Problem is Honeycomb's v1 error body, an RFC 7807 problem detail whose
+// "error" member is also what clients of the older {"error": msg} body
+// read.
+type Problem struct {
+	Status     int           `json:"status"`
+	Type       string        `json:"type"`
+	Title      string        `json:"title"`
+	Error      string        `json:"error"`
+	Detail     string        `json:"detail"`
+	TypeDetail []ProblemItem `json:"type_detail,omitempty"`
+}
+
+// ProblemItem names one invalid field of a 422.
+type ProblemItem struct {
+	Field       string `json:"field"`
+	Code        string `json:"code"` // invalid, missing, incorrect_type, already_exists
+	Description string `json:"description"`
+}
+
+// problemKinds are the type and title of each status, as Honeycomb's
+// problem bodies carry them.
+func problemKind(status int) (typ, title string) {
+	const base = "https://api.honeycomb.io/problems/"
+	switch status {
+	case http.StatusBadRequest:
+		return base + "bad-request", "The request could not be read."
+	case http.StatusUnauthorized:
+		return base + "unauthenticated", "The API key is missing or invalid."
+	case http.StatusForbidden:
+		return base + "forbidden", "The API key does not have permission for this operation."
+	case http.StatusNotFound:
+		return base + "not-found", "The requested resource cannot be found."
+	case http.StatusMethodNotAllowed:
+		return base + "method-not-allowed", "The method is not allowed on this resource."
+	case http.StatusConflict:
+		return base + "conflict", "The request conflicts with the current state of the resource."
+	case http.StatusRequestEntityTooLarge:
+		return base + "request-too-large", "The request body is too large."
+	case http.StatusUnprocessableEntity:
+		return base + "validation-failed", "The provided input is invalid."
+	case http.StatusTooManyRequests:
+		return base + "rate-limited", "You have exceeded your rate limit."
+	case http.StatusServiceUnavailable:
+		return base + "unavailable", "The service is unavailable; retry later."
+	}
+	return base + "internal-error", "Something went wrong."
+}
+
+// WriteError writes Honeycomb's v1 error body for status with msg as its
+// error and detail.
+func WriteError(w http.ResponseWriter, status int, msg string, items ...ProblemItem) {
+	typ, title := problemKind(status)
+	b, err := json.Marshal(Problem{Status: status, Type: typ, Title: title, Error: msg, Detail: msg, TypeDetail: items})
+	if err != nil {
+		http.Error(w, `{"error":"cannot encode response"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n')) //nolint:errcheck // the client went away
 }
 
 type principalKey struct{}
@@ -53,24 +111,74 @@ func TeamKey(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("X-Hny-Team"))
 }
 
-// RequireKey authenticates every request with its Honeycomb key and answers
-// 401 with Honeycomb's message when the key is missing, unknown or revoked.
-// A request whose context already carries a Principal was authenticated by
-// an in-process door (the UI door forwarding a browser's call) and passes
-// as that Principal; remote clients cannot set a context value.
-func RequireKey(a auth.Authenticator, next http.Handler) http.Handler {
+// RequireKey authenticates every request with its Honeycomb key and lets
+// it through when the key may do perm (auth.PermAnyKey: any key, ingest
+// keys too). It answers 401 with Honeycomb's message when the key is
+// missing, unknown or revoked, and 403 when it lacks the permission. A
+// request whose context already carries a Principal was authenticated by
+// an in-process door (the UI door forwarding a browser's call) and is
+// checked as that Principal; remote clients cannot set a context value.
+func RequireKey(a auth.Authenticator, perm auth.Permission, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := PrincipalFrom(r.Context()); ok {
-			next.ServeHTTP(w, r)
+		p, ok := PrincipalFrom(r.Context())
+		if !ok {
+			var err error
+			p, err = a.Authenticate(r.Context(), TeamKey(r))
+			if err != nil {
+				status := http.StatusUnauthorized
+				if !errors.Is(err, auth.ErrMissingKey) && !errors.Is(err, auth.ErrUnknownKey) && !errors.Is(err, auth.ErrDisabledKey) {
+					status = http.StatusInternalServerError
+				}
+				WriteError(w, status, err.Error())
+				return
+			}
+			r = r.WithContext(WithPrincipal(r.Context(), p))
+		}
+		if err := p.Check(perm); err != nil {
+			WriteError(w, http.StatusForbidden, err.Error())
 			return
 		}
-		p, err := a.Authenticate(r.Context(), TeamKey(r))
-		if err != nil {
-			status := http.StatusUnauthorized
-			if !errors.Is(err, auth.ErrMissingKey) && !errors.Is(err, auth.ErrUnknownKey) && !errors.Is(err, auth.ErrDisabledKey) {
-				status = http.StatusInternalServerError
-			}
-			WriteError(w, status, err.Error())
+		next.ServeHTTP(w, r)
+	})
+}
+
+// BearerKey returns the key of an "Authorization: Bearer <key>" header, as
+// Honeycomb's /2 API takes management keys ("<id>:<secret>").
+func BearerKey(r *http.Request) string {
+	v := r.Header.Get("Authorization")
+	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		return strings.TrimSpace(v[7:])
+	}
+	return ""
+}
+
+// WriteV2Error writes the /2 API's JSON:API error body.
+func WriteV2Error(w http.ResponseWriter, status int, code, msg string) {
+	b, _ := json.Marshal(map[string]any{"errors": []map[string]any{{
+		"status": strconv.Itoa(status), "code": code, "title": http.StatusText(status), "detail": msg,
+	}}})
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n')) //nolint:errcheck // the client went away
+}
+
+// RequireManagementKey authenticates a /2 API request by its management
+// key (Authorization: Bearer <id>:<secret>), answering 401 in the /2 API's
+// error body otherwise.
+func RequireManagementKey(a auth.Authenticator, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := BearerKey(r)
+		if key == "" {
+			WriteV2Error(w, http.StatusUnauthorized, "unauthorized", "missing 'Authorization: Bearer <management key>' header")
+			return
+		}
+		p, err := a.Authenticate(r.Context(), key)
+		switch {
+		case err != nil:
+			WriteV2Error(w, http.StatusUnauthorized, "unauthorized", err.Error())
+			return
+		case p.Kind != auth.KindManagement:
+			WriteV2Error(w, http.StatusUnauthorized, "unauthorized", "the /2 API takes a management key (tracecomb keys create --kind management)")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))

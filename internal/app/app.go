@@ -143,8 +143,12 @@ func (a *App) Start(ctx context.Context) error {
 			a.grpcServer.ServeHTTP(w, r)
 			return
 		}
-		if _, pattern := mux.Handler(r); pattern == "" && !otherMethodServed(mux, r) {
-			a.unknownPath(w, r)
+		if _, pattern := mux.Handler(r); pattern == "" {
+			if allow := otherMethods(mux, r); len(allow) > 0 {
+				a.wrongMethod(w, r, allow)
+			} else {
+				a.unknownPath(w, r)
+			}
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -181,11 +185,11 @@ func (a *App) Start(ctx context.Context) error {
 	// Every door is bound: only now is the first key created (a start
 	// that cannot bind loses nothing) and the banner printed; then the
 	// doors serve.
-	key, err := a.registry.Bootstrap(a.cfg.BootstrapKey)
+	keys, err := a.registry.Bootstrap(a.cfg.BootstrapKey)
 	if err != nil {
 		return fmt.Errorf("cannot create the first key: %w", err)
 	}
-	a.printBanner(key)
+	a.printBanner(keys)
 	for _, fn := range a.serving {
 		fn()
 	}
@@ -194,9 +198,10 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// otherMethodServed reports whether r's path is served for another method
-// (the mux then answers 405 with Allow).
-func otherMethodServed(mux *http.ServeMux, r *http.Request) bool {
+// otherMethods lists the methods r's path is served for (none: the path is
+// unknown).
+func otherMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		if m == r.Method {
 			continue
@@ -204,10 +209,27 @@ func otherMethodServed(mux *http.ServeMux, r *http.Request) bool {
 		r2 := r.Clone(r.Context())
 		r2.Method = m
 		if _, pattern := mux.Handler(r2); pattern != "" {
-			return true
+			allow = append(allow, m)
 		}
 	}
-	return false
+	return allow
+}
+
+// wrongMethod answers 405 with Allow, in Honeycomb's error body under its
+// API's paths and in OTLP's plain text elsewhere.
+func (a *App) wrongMethod(w http.ResponseWriter, r *http.Request, allow []string) {
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	msg := "method " + r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allow, " or ")
+	if isHoneycombAPIPath(r.URL.Path) {
+		api.WriteError(w, http.StatusMethodNotAllowed, msg)
+		return
+	}
+	http.Error(w, msg, http.StatusMethodNotAllowed)
+}
+
+// isHoneycombAPIPath reports whether p is under Honeycomb's API (/1/, /2/).
+func isHoneycombAPIPath(p string) bool {
+	return strings.HasPrefix(p, "/1/") || strings.HasPrefix(p, "/2/")
 }
 
 // unknownPath answers a path that no API of the door serves with a 404 that
@@ -215,6 +237,9 @@ func otherMethodServed(mux *http.ServeMux, r *http.Request) bool {
 // a wrong URL would otherwise leave the server's log silent.
 func (a *App) unknownPath(w http.ResponseWriter, r *http.Request) {
 	msg := otlp.WrongPathMessage(r.URL.Path) + "; the Honeycomb API is under /1/, the X-Ray API takes POSTs such as /TraceSummaries"
+	if isHoneycombAPIPath(r.URL.Path) {
+		msg = "unknown API route " + r.Method + " " + r.URL.Path
+	}
 	a.rejects.Warn(a.logger, "404", "rejected a request to an unknown path", "door", "http", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "status", http.StatusNotFound)
 	api.WriteError(w, http.StatusNotFound, msg)
 }

@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracecomb/tracecomb/internal/auth"
 )
 
 // testApp starts tracecomb in-process on free loopback ports with a fixed
@@ -265,7 +267,8 @@ func TestAuthFailuresStoreNothing(t *testing.T) {
 
 func TestEnvironmentsNeverSeeEachOther(t *testing.T) {
 	a, keyTest := testApp(t, t.TempDir())
-	_, keyProd, err := a.Registry().CreateKey("production", "")
+	// A configuration key with every permission sends and reads.
+	_, keyProd, err := a.Registry().CreateKey(auth.KeySpec{Env: "production", Kind: auth.KindConfiguration})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,9 @@ import (
 )
 
 // printBanner tells a new user, once every door listens, where everything
-// is and how to point the lesson's clients at it. key is the first key when
-// Start just created it (shown only this once), else "".
-func (a *App) printBanner(key string) {
+// is and how to point the lesson's clients at it. keys are the keys Start
+// just created (shown only this once), if any.
+func (a *App) printBanner(keys []auth.CreatedKey) {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	httpURL := "http://" + displayAddr(a.addrs.HTTP)
@@ -28,14 +28,24 @@ func (a *App) printBanner(key string) {
 	w("\n")
 	keyRef := "$KEY"
 	switch {
-	case key != "" && key != a.cfg.BootstrapKey:
-		w("Created environment %q with API key (shown once, keep it):\n\n    %s\n\n", auth.DefaultEnv, key)
-		keyRef = key
-	case key != "":
-		w("Created environment %q with the key given by --bootstrap-key.\n\n", auth.DefaultEnv)
-		keyRef = key
+	case len(keys) == 1 && keys[0].Secret == a.cfg.BootstrapKey:
+		w("Created environment %q with the key given by --bootstrap-key. It may send and read: a local\n"+
+			"convenience for scripts; Honeycomb's keys are either ingest keys (send) or configuration keys.\n\n", auth.DefaultEnv)
+		keyRef = keys[0].Secret
+	case len(keys) > 0:
+		w("Created environment %q with two keys (shown once, keep them):\n\n", auth.DefaultEnv)
+		for _, k := range keys {
+			switch k.Kind {
+			case auth.KindIngest:
+				w("    ingest key         %-64s  sends data (OTLP, the Events API)\n", k.Secret)
+				keyRef = k.Secret
+			case auth.KindConfiguration:
+				w("    configuration key  %-64s  the API and the UI (every permission)\n", k.Secret)
+			}
+		}
+		w("\n")
 	default:
-		w("API keys: tracecomb keys list; a new one: tracecomb keys create --env %s (KEY below is yours).\n\n", auth.DefaultEnv)
+		w("API keys: tracecomb keys list; a new one: tracecomb keys create --env %s --kind ingest|configuration.\n\n", auth.DefaultEnv)
 	}
 	w("OpenTelemetry, as to Honeycomb:\n")
 	w("    export OTEL_EXPORTER_OTLP_ENDPOINT=%s\n", httpURL)

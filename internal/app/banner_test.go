@@ -67,12 +67,18 @@ func TestBanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := ""
-	if _, rest, ok := strings.Cut(out, "(shown once, keep it):\n\n    "); ok {
-		key, _, _ = strings.Cut(rest, "\n")
+	key, config := "", ""
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "ingest" && f[1] == "key" {
+			key = f[2]
+		}
+		if len(f) >= 3 && f[0] == "configuration" && f[1] == "key" {
+			config = f[2]
+		}
 	}
-	if !strings.HasPrefix(key, "hcaik_") {
-		t.Fatalf("the first good start shows no new key:\n%s", out)
+	if !strings.HasPrefix(key, "hcaik_") || len(config) != 22 {
+		t.Fatalf("the first good start shows no new ingest and configuration keys:\n%s", out)
 	}
 	for _, want := range []string{
 		"Web UI          http://127.0.0.1:",
@@ -90,7 +96,7 @@ func TestBanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out, key) || !strings.Contains(out, "tracecomb keys list") {
+	if strings.Contains(out, key) || strings.Contains(out, config) || !strings.Contains(out, "tracecomb keys list") {
 		t.Errorf("a later start shows the key again or not how to find one:\n%s", out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -18,7 +19,7 @@ const usage = `tracecomb: Honeycomb-compatible OTLP endpoint and AWS X-Ray daemo
 
 Usage:
   tracecomb serve [flags]                 run the server (tracecomb serve -h for flags)
-  tracecomb keys create --env NAME [--name N] [--aws]
+  tracecomb keys create --env NAME [--kind ingest|configuration|management] [--permissions P,…] [--name N] [--aws]
                                           create an API key (or an AWS access key pair)
   tracecomb keys list                     list keys (never their secrets)
   tracecomb keys revoke ID                revoke a key by id (effective within a second)
@@ -109,6 +110,8 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&dataDir, "data-dir", dataDir, "data directory (env TRACECOMB_DATA_DIR)")
 	env := fs.String("env", auth.DefaultEnv, "environment of the new key (created if missing)")
 	name := fs.String("name", "", "a label for the new key")
+	kind := fs.String("kind", string(auth.KindIngest), "ingest (sends data), configuration (the API: see --permissions) or management (the team's /2 API)")
+	perms := fs.String("permissions", "", "a configuration key's permissions, comma-separated: "+permissionList()+" (default: all)")
 	aws := fs.Bool("aws", false, "create an AWS access key pair for SigV4-signed X-Ray API calls")
 	positional, err := parseInterspersed(fs, args[1:])
 	if err != nil {
@@ -131,17 +134,33 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "Environment: %s\nAWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", rec.Env, rec.AccessKeyID, rec.SecretAccessKey)
 			return nil
 		}
-		rec, secret, err := reg.CreateKey(*env, *name)
+		access, err := auth.ParsePermissions(*perms)
 		if err != nil {
-			return err
+			return usageError{err}
 		}
-		fmt.Fprintf(stdout, "Environment: %s\nKey id:      %s\nKey (shown once): %s\n", rec.Env, rec.ID, secret)
+		spec := auth.KeySpec{Env: *env, Name: *name, Kind: auth.KeyKind(*kind), Access: access}
+		if spec.Kind == auth.KindManagement {
+			spec.Env = "" // a team key
+		}
+		rec, secret, err := reg.CreateKey(spec)
+		if err != nil {
+			return usageError{err}
+		}
+		if rec.Kind == auth.KindManagement {
+			fmt.Fprintf(stdout, "Team key:    management (the /2 API: Authorization: Bearer <key>)\nKey id:      %s\nKey (shown once): %s\n", rec.ID, secret)
+			return nil
+		}
+		fmt.Fprintf(stdout, "Environment: %s\nKind:        %s\nKey id:      %s\nKey (shown once): %s\n", rec.Env, rec.Kind, rec.ID, secret)
 		return nil
 	case "list":
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tKIND\tENV\tNAME\tCREATED\tSTATUS")
 		for _, k := range reg.Keys() {
-			fmt.Fprintf(tw, "%s\thoneycomb\t%s\t%s\t%s\t%s\n", k.ID, k.Env, k.Name, k.CreatedAt.Format(time.RFC3339), status(k.RevokedAt))
+			kind := string(k.Kind)
+			if k.Kind == "" {
+				kind = "any (may do everything)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, kind, k.Env, k.Name, k.CreatedAt.Format(time.RFC3339), status(k.RevokedAt))
 		}
 		for _, k := range reg.AWSKeys() {
 			fmt.Fprintf(tw, "%s\taws\t%s\t\t%s\t%s\n", k.AccessKeyID, k.Env, k.CreatedAt.Format(time.RFC3339), status(k.RevokedAt))
@@ -181,4 +200,12 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+func permissionList() string {
+	var names []string
+	for _, p := range auth.Permissions() {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ",")
 }

@@ -168,7 +168,13 @@ func TestSIGTERMFlushesAndExitsZero(t *testing.T) {
 func TestFirstStartPrintsKeyOnceAndKeysCommands(t *testing.T) {
 	dir := t.TempDir()
 	p := startProc(t, dir)
+	// The banner is printed just before the "started" log line; its copy
+	// from the pipe may trail that line a little.
 	out := p.stdout.String()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out, "OTEL_SERVICE_NAME") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		out = p.stdout.String()
+	}
 	i := strings.Index(out, "hcaik_")
 	if i < 0 || len(out) < i+64 {
 		t.Fatalf("first start did not print a key: %q", out)

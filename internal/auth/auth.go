@@ -45,6 +45,12 @@ const (
 	PermSLOs           Permission = "slos"
 	PermRecipients     Permission = "recipients"
 	PermPrivateBoards  Permission = "privateBoards"
+
+	// PermAnyKey is what /1/auth asks: any key, ingest keys too.
+	PermAnyKey Permission = "*"
+	// PermRead is what reading an environment's datasets asks: any
+	// configuration key, whatever its permissions.
+	PermRead Permission = "read"
 )
 
 // Permissions lists every permission in api_key_access order.
@@ -56,6 +62,7 @@ func Permissions() []Permission {
 // Principal is who a key speaks for.
 type Principal struct {
 	KeyID   string // public id of the key (never the secret)
+	KeyName string
 	Env     string // environment slug: the tenant every read and write is scoped to
 	EnvName string
 	Team    string
@@ -74,10 +81,12 @@ func (p Principal) Can(perm Permission) bool {
 	switch {
 	case p.Legacy:
 		return true
+	case perm == PermAnyKey:
+		return p.Kind == KindIngest || p.Kind == KindConfiguration
 	case p.Kind == KindIngest:
 		return perm == PermEvents || perm == PermCreateDatasets
 	case p.Kind == KindConfiguration:
-		return p.Access[perm]
+		return perm == PermRead || p.Access[perm]
 	}
 	return false
 }
@@ -92,10 +101,20 @@ type ForbiddenError struct {
 }
 
 func (e *ForbiddenError) Error() string {
-	if e.Kind == KindIngest {
-		return "this is an ingest key: it can only send data; use a configuration key with the '" + string(e.Perm) + "' permission"
+	switch {
+	case e.Kind == KindIngest:
+		return "this is an ingest key: it can only send data; this call needs a configuration key" + e.needs()
+	case e.Kind == KindManagement:
+		return "this is a management key: it works on the team's /2 API only"
 	}
-	return "this API key does not have the '" + string(e.Perm) + "' permission"
+	return "this API key does not have the permission this call needs" + e.needs()
+}
+
+func (e *ForbiddenError) needs() string {
+	if e.Perm == PermRead || e.Perm == PermAnyKey {
+		return ""
+	}
+	return " ('" + string(e.Perm) + "')"
 }
 
 func (e *ForbiddenError) Unwrap() error { return ErrForbidden }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -39,8 +40,9 @@ import (
 
 // Names of the keys Bootstrap creates, so that Settings tells them apart.
 const (
-	FirstKeyName     = "first key (generated at first start)"
-	BootstrapKeyName = "--bootstrap-key"
+	FirstKeyName       = "first ingest key (generated at first start)"
+	FirstConfigKeyName = "first configuration key (generated at first start)"
+	BootstrapKeyName   = "--bootstrap-key"
 )
 
 // FileName is the registry file's name inside the data directory.
@@ -120,16 +122,25 @@ func Open(dir string, logger *slog.Logger) (*Registry, error) {
 	if err := r.reload(); err != nil {
 		return nil, err
 	}
+	for _, k := range r.Keys() {
+		if k.Kind == "" && k.Name != BootstrapKeyName && k.RevokedAt == nil {
+			logger.Info("a key created before key kinds keeps every permission (send, read, configure); "+
+				"create ingest and configuration keys with `tracecomb keys create --kind` and revoke it when you can",
+				"key", k.ID, "name", k.Name)
+		}
+	}
 	return r, nil
 }
 
 // Bootstrap makes sure the team has at least one environment and key. On an
-// empty registry it creates environment "test" and one key — the given one
-// when key is non-empty, else a new random key — and returns the new key's
-// secret, to be shown once. On a registry that already has keys it returns
-// "" (and, when key is non-empty, makes sure that key exists in "test", so a
-// compose file's fixed key keeps working).
-func (r *Registry) Bootstrap(key string) (created string, err error) {
+// empty registry it creates environment "test" and, when key is empty, an
+// ingest key (to send data) and a configuration key with every permission
+// (for the API and the UI), returning both secrets to be shown once. When
+// key is non-empty it makes sure that key exists in "test" (so a compose
+// file's fixed key keeps working), as a key that may do everything, and
+// returns it when it was created. On a registry that already has keys and
+// no key is given it creates nothing.
+func (r *Registry) Bootstrap(key string) (created []CreatedKey, err error) {
 	err = r.update(func(d *fileData) error {
 		if len(d.Keys) > 0 {
 			if key == "" {
@@ -143,32 +154,136 @@ func (r *Registry) Bootstrap(key string) (created string, err error) {
 			}
 		}
 		ensureEnv(d, DefaultEnv, r.now())
-		secret, name := key, BootstrapKeyName
-		if secret == "" {
-			secret, name = newIngestKey(), FirstKeyName
+		if key != "" {
+			rec := KeyRecord{ID: keyID(key), Env: DefaultEnv, Name: BootstrapKeyName, Hash: hashKey(key), CreatedAt: r.now().UTC()}
+			d.Keys = append(d.Keys, rec)
+			created = append(created, CreatedKey{rec, key})
+			return nil
 		}
-		d.Keys = append(d.Keys, KeyRecord{ID: keyID(secret), Env: DefaultEnv, Name: name, Hash: hashKey(secret), CreatedAt: r.now().UTC()})
-		created = secret
+		for _, spec := range []KeySpec{
+			{Env: DefaultEnv, Name: FirstKeyName, Kind: KindIngest},
+			{Env: DefaultEnv, Name: FirstConfigKeyName, Kind: KindConfiguration},
+		} {
+			rec, secret := newKey(spec, DefaultEnv, r.now())
+			d.Keys = append(d.Keys, rec)
+			created = append(created, CreatedKey{rec, secret})
+		}
 		return nil
 	})
 	return created, err
 }
 
-// CreateKey creates a key in env (creating the environment when it does not
-// exist) and returns the record and the secret, which is not stored.
-func (r *Registry) CreateKey(env, name string) (KeyRecord, string, error) {
-	if err := validEnvName(env); err != nil {
-		return KeyRecord{}, "", err
+// CreatedKey is a new key's record and its secret, which is not stored.
+type CreatedKey struct {
+	KeyRecord
+	Secret string
+}
+
+// KeySpec describes a key to create.
+type KeySpec struct {
+	Env  string // environment name (created when missing; "" for a management key)
+	Name string
+	Kind KeyKind // KindIngest when empty
+	// Access lists a configuration key's permissions; empty means every
+	// permission.
+	Access []Permission
+}
+
+// ParsePermissions reads a comma-separated list of permission names
+// (api_key_access names, e.g. "queries,columns,markers").
+func ParsePermissions(s string) ([]Permission, error) {
+	var out []Permission
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !slices.Contains(Permissions(), Permission(f)) {
+			return nil, fmt.Errorf("unknown permission %q (want some of %s)", f, permissionNames())
+		}
+		out = append(out, Permission(f))
+	}
+	return out, nil
+}
+
+func permissionNames() string {
+	var names []string
+	for _, p := range Permissions() {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ", ")
+}
+
+// CreateKey creates a key (creating its environment when it does not
+// exist) and returns the record and the secret, which is not stored. A
+// management key belongs to the team and is presented as
+// "Authorization: Bearer <id>:<secret>", which is what the secret holds.
+func (r *Registry) CreateKey(spec KeySpec) (KeyRecord, string, error) {
+	if spec.Kind == "" {
+		spec.Kind = KindIngest
+	}
+	switch spec.Kind {
+	case KindIngest, KindConfiguration:
+		if err := validEnvName(spec.Env); err != nil {
+			return KeyRecord{}, "", err
+		}
+	case KindManagement:
+		if spec.Env != "" {
+			return KeyRecord{}, "", errors.New("a management key belongs to the team, not to an environment")
+		}
+	default:
+		return KeyRecord{}, "", fmt.Errorf("unknown key kind %q (want ingest, configuration or management)", spec.Kind)
+	}
+	if len(spec.Access) > 0 && spec.Kind != KindConfiguration {
+		return KeyRecord{}, "", errors.New("only configuration keys have permissions to choose")
 	}
 	var rec KeyRecord
-	secret := newIngestKey()
+	var secret string
 	err := r.update(func(d *fileData) error {
-		e := ensureEnv(d, env, r.now())
-		rec = KeyRecord{ID: keyID(secret), Env: e.Slug, Name: name, Hash: hashKey(secret), CreatedAt: r.now().UTC()}
+		env := ""
+		if spec.Kind != KindManagement {
+			env = ensureEnv(d, spec.Env, r.now()).Slug
+		}
+		rec, secret = newKey(spec, env, r.now())
 		d.Keys = append(d.Keys, rec)
 		return nil
 	})
 	return rec, secret, err
+}
+
+// newKey makes a key of spec's kind in environment env: an ingest key in
+// Honeycomb's shape ("hcaik_" + 26-character id + 32-character secret, the
+// id its first 32 characters), a configuration key as a 22-character token
+// with an "hcalk_" id, a management key as "hcamk_<id>:<secret>".
+func newKey(spec KeySpec, env string, now time.Time) (KeyRecord, string) {
+	rec := KeyRecord{Env: env, Name: spec.Name, Kind: spec.Kind, CreatedAt: now.UTC()}
+	var secret string
+	switch spec.Kind {
+	case KindConfiguration:
+		secret = randomToken(22)
+		rec.ID = "hcalk_" + strings.ToLower(b32.EncodeToString(randBytes(17)))[:26]
+		rec.Access = slices.Clone(spec.Access)
+		if len(rec.Access) == 0 {
+			rec.Access = Permissions()
+		}
+	case KindManagement:
+		rec.ID = "hcamk_" + strings.ToLower(b32.EncodeToString(randBytes(17)))[:26]
+		secret = rec.ID + ":" + hex.EncodeToString(randBytes(16))
+	default:
+		secret = newIngestKey()
+		rec.ID = keyID(secret)
+	}
+	rec.Hash = hashKey(secret)
+	return rec, secret
+}
+
+func randomToken(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := randBytes(n)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)] // 256 % 62 bias: < 0.5% per character, fine for a 131-bit token
+	}
+	return string(b)
 }
 
 // CreateAWSKey creates an AWS-style access key pair in env.
@@ -272,7 +387,7 @@ func (r *Registry) Authenticate(_ context.Context, key string) (Principal, error
 	if rec.RevokedAt != nil {
 		return Principal{}, ErrDisabledKey
 	}
-	p := Principal{KeyID: rec.ID, Env: rec.Env, EnvName: rec.Env, Team: r.data.Team, Kind: rec.Kind, Legacy: rec.Kind == ""}
+	p := Principal{KeyID: rec.ID, KeyName: rec.Name, Env: rec.Env, EnvName: rec.Env, Team: r.data.Team, Kind: rec.Kind, Legacy: rec.Kind == ""}
 	if rec.Kind == KindConfiguration {
 		p.Access = make(map[Permission]bool, len(rec.Access))
 		for _, perm := range rec.Access {

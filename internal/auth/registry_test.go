@@ -11,36 +11,52 @@ import (
 	"time"
 )
 
+// TestBootstrapCreatesTestEnvOnce: a new registry gets environment "test"
+// with an ingest key (Honeycomb's 64-character shape, send only) and a
+// configuration key (22 characters, every permission); a second bootstrap
+// creates nothing; no secret is stored.
 func TestBootstrapCreatesTestEnvOnce(t *testing.T) {
 	dir := t.TempDir()
 	r, err := Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := r.Bootstrap("")
+	keys, err := r.Bootstrap("")
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("Bootstrap = %d keys, %v; want an ingest and a configuration key", len(keys), err)
+	}
+	ingest, config := keys[0], keys[1]
+	if ingest.Kind != KindIngest || len(ingest.Secret) != 64 || !strings.HasPrefix(ingest.Secret, "hcaik_") {
+		t.Fatalf("ingest key %+v: want Honeycomb's 64-character ingest key shape", ingest)
+	}
+	if config.Kind != KindConfiguration || len(config.Secret) != 22 || !strings.HasPrefix(config.ID, "hcalk_") {
+		t.Fatalf("configuration key %+v: want a 22-character token with an hcalk_ id", config)
+	}
+	p, err := r.Authenticate(context.Background(), ingest.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(key) != 64 || !strings.HasPrefix(key, "hcaik_") {
-		t.Fatalf("bootstrap key %q: want Honeycomb's 64-character ingest key shape", key)
+	if p.Env != DefaultEnv || p.KeyID != ingest.Secret[:32] || !p.Can(PermEvents) || p.Can(PermQueries) || p.Can(PermRead) {
+		t.Fatalf("ingest principal = %+v", p)
 	}
-	p, err := r.Authenticate(context.Background(), key)
+	p, err = r.Authenticate(context.Background(), config.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Env != DefaultEnv || p.KeyID != key[:32] {
-		t.Fatalf("principal = %+v", p)
+	for _, perm := range append(Permissions(), PermRead, PermAnyKey) {
+		if !p.Can(perm) {
+			t.Errorf("the first configuration key cannot %s", perm)
+		}
 	}
-	again, err := r.Bootstrap("")
-	if err != nil || again != "" {
-		t.Fatalf("second bootstrap created %q, %v; want nothing", again, err)
+	if again, err := r.Bootstrap(""); err != nil || len(again) != 0 {
+		t.Fatalf("second bootstrap created %v, %v; want nothing", again, err)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(raw), key[32:]) {
-		t.Fatal("the key's secret is stored in the clear")
+	if strings.Contains(string(raw), ingest.Secret[32:]) || strings.Contains(string(raw), config.Secret) {
+		t.Fatal("a key's secret is stored in the clear")
 	}
 	fi, _ := os.Stat(filepath.Join(dir, FileName))
 	if fi.Mode().Perm() != 0o600 {
@@ -48,32 +64,107 @@ func TestBootstrapCreatesTestEnvOnce(t *testing.T) {
 	}
 }
 
+// TestBootstrapWithChosenKey: --bootstrap-key's key may do everything (a
+// local convenience for scripts), is added once, and a later start with
+// another fixed key adds that one too.
 func TestBootstrapWithChosenKey(t *testing.T) {
 	dir := t.TempDir()
 	r, _ := Open(dir, nil)
-	if k, err := r.Bootstrap("compose-key"); err != nil || k != "compose-key" {
-		t.Fatalf("Bootstrap = %q, %v", k, err)
+	secrets := func(keys []CreatedKey) []string {
+		var out []string
+		for _, k := range keys {
+			out = append(out, k.Secret)
+		}
+		return out
 	}
-	// A later start with another fixed key adds it; with none adds nothing.
-	if k, _ := r.Bootstrap("second-key"); k != "second-key" {
-		t.Fatalf("second fixed key not added: %q", k)
+	if k, err := r.Bootstrap("compose-key"); err != nil || !slices.Equal(secrets(k), []string{"compose-key"}) {
+		t.Fatalf("Bootstrap = %v, %v", secrets(k), err)
 	}
-	if k, _ := r.Bootstrap("compose-key"); k != "" {
+	if k, _ := r.Bootstrap("second-key"); !slices.Equal(secrets(k), []string{"second-key"}) {
+		t.Fatalf("second fixed key not added: %v", secrets(k))
+	}
+	if k, _ := r.Bootstrap("compose-key"); len(k) != 0 {
 		t.Fatalf("existing fixed key added twice")
 	}
 	if n := len(r.Keys()); n != 2 {
 		t.Fatalf("%d keys, want 2", n)
 	}
 	for _, k := range []string{"compose-key", " compose-key ", "second-key"} {
-		if _, err := r.Authenticate(context.Background(), k); err != nil {
-			t.Errorf("Authenticate(%q) = %v", k, err)
+		p, err := r.Authenticate(context.Background(), k)
+		if err != nil || !p.Legacy || !p.Can(PermEvents) || !p.Can(PermQueries) {
+			t.Errorf("Authenticate(%q) = %+v, %v; want a key that may send and read", k, p, err)
 		}
+	}
+}
+
+// TestKeyKinds: what each kind may do, as Honeycomb's keys.
+func TestKeyKinds(t *testing.T) {
+	r, _ := Open(t.TempDir(), nil)
+	create := func(spec KeySpec) Principal {
+		t.Helper()
+		_, secret, err := r.CreateKey(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := r.Authenticate(context.Background(), secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ingest := create(KeySpec{Env: "prod", Kind: KindIngest})
+	queriesOnly := create(KeySpec{Env: "prod", Kind: KindConfiguration, Access: []Permission{PermQueries, PermColumns}})
+	mgmt := create(KeySpec{Kind: KindManagement})
+	for _, c := range []struct {
+		name string
+		p    Principal
+		perm Permission
+		want bool
+	}{
+		{"ingest sends", ingest, PermEvents, true},
+		{"ingest creates datasets", ingest, PermCreateDatasets, true},
+		{"ingest reads no datasets", ingest, PermRead, false},
+		{"ingest runs no queries", ingest, PermQueries, false},
+		{"ingest may call /1/auth", ingest, PermAnyKey, true},
+		{"configuration key queries", queriesOnly, PermQueries, true},
+		{"configuration key reads datasets", queriesOnly, PermRead, true},
+		{"configuration key without markers", queriesOnly, PermMarkers, false},
+		{"configuration key without events cannot send", queriesOnly, PermEvents, false},
+		{"management key has no v1 powers", mgmt, PermQueries, false},
+		{"management key cannot call /1/auth", mgmt, PermAnyKey, false},
+	} {
+		if got := c.p.Can(c.perm); got != c.want {
+			t.Errorf("%s: Can(%s) = %v", c.name, c.perm, got)
+		}
+		if err := c.p.Check(c.perm); (err == nil) != c.want || (err != nil && !errors.Is(err, ErrForbidden)) {
+			t.Errorf("%s: Check(%s) = %v", c.name, c.perm, err)
+		}
+	}
+	if mgmt.Env != "" || mgmt.Kind != KindManagement {
+		t.Errorf("management principal %+v: want the team's, no environment", mgmt)
+	}
+	for _, bad := range []KeySpec{
+		{Env: "prod", Kind: "admin"},
+		{Env: "prod", Kind: KindIngest, Access: []Permission{PermQueries}},
+		{Env: "prod", Kind: KindManagement},
+		{Env: "", Kind: KindIngest},
+	} {
+		if _, _, err := r.CreateKey(bad); err == nil {
+			t.Errorf("CreateKey(%+v) accepted", bad)
+		}
+	}
+	if _, err := ParsePermissions("queries, columns"); err != nil {
+		t.Error(err)
+	}
+	if _, err := ParsePermissions("queries,admin"); err == nil || !strings.Contains(err.Error(), "admin") {
+		t.Errorf("ParsePermissions accepted an unknown permission: %v", err)
 	}
 }
 
 func TestAuthenticateErrors(t *testing.T) {
 	r, _ := Open(t.TempDir(), nil)
-	key, _ := r.Bootstrap("")
+	keys, _ := r.Bootstrap("")
+	key := keys[0].Secret
 	tests := []struct {
 		key  string
 		want error
@@ -102,7 +193,7 @@ func TestKeysAcrossProcessesAndRevocation(t *testing.T) {
 
 	// Another process (the keys command) opens the same directory.
 	cli, _ := Open(dir, nil)
-	rec, secret, err := cli.CreateKey("Production", "ci")
+	rec, secret, err := cli.CreateKey(KeySpec{Env: "Production", Name: "ci"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +242,7 @@ func TestAWSKeys(t *testing.T) {
 func TestInvalidEnvName(t *testing.T) {
 	r, _ := Open(t.TempDir(), nil)
 	for _, name := range []string{"", " lead", "a/b", strings.Repeat("x", 256)} {
-		if _, _, err := r.CreateKey(name, ""); err == nil {
+		if _, _, err := r.CreateKey(KeySpec{Env: name}); err == nil {
 			t.Errorf("CreateKey(%q) accepted", name)
 		}
 	}
@@ -201,7 +292,7 @@ func TestBootstrapKeyNames(t *testing.T) {
 	for _, k := range r.Keys() {
 		names = append(names, k.Name)
 	}
-	if len(names) != 2 || !slices.Contains(names, FirstKeyName) || !slices.Contains(names, BootstrapKeyName) {
-		t.Fatalf("bootstrap key names %q, want %q and %q", names, FirstKeyName, BootstrapKeyName)
+	if want := []string{FirstKeyName, FirstConfigKeyName, BootstrapKeyName}; !slices.Equal(names, want) {
+		t.Fatalf("bootstrap key names %q, want %q", names, want)
 	}
 }

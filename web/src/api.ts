@@ -104,6 +104,9 @@ export interface KeyInfo {
   id: string;
   env: string;
   name: string;
+  /** ingest, configuration, management, or "" for a key that may do everything */
+  kind: string;
+  permissions?: string[];
   created_at: string;
   revoked_at?: string;
   current?: boolean;

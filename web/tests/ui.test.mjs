@@ -182,8 +182,14 @@ test("a key created in Settings works and can be revoked", async () => {
   // The new key is listed and sends data.
   const keyRow = p.getByTestId("keys").locator("tr", { hasText: "ui test key" });
   await keyRow.waitFor();
-  // Each key shows its name, or its id when it has none.
+  // Each key shows its name, or its id when it has none, and its kind:
+  // made here with the default kind, it is an ingest key, as /1/auth says.
   assert.equal(await keyRow.getByTestId("key-name").innerText(), "ui test key");
+  assert.equal(await keyRow.getByTestId("key-kind").innerText(), "ingest");
+  assert.equal(ok.body.type, "ingest");
+  const denied = await api(server, "GET", "/1/datasets", undefined, secret);
+  assert.equal(denied.status, 403);
+  assert.equal(denied.body.type, "https://api.honeycomb.io/problems/forbidden");
   const listed = await p.evaluate(() => fetch("/ui-api/settings", { headers: { "X-Tracecomb-UI": "1" } }).then((r) => r.json()));
   const cells = await p.getByTestId("keys").locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.dataset.keyId, tr.querySelector("[data-testid=key-name]").textContent]));
   assert.equal(cells.length, listed.keys.length);

@@ -8,6 +8,7 @@ package honeycomb
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -41,30 +42,63 @@ func Register(mux *http.ServeMux, d Deps) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{d}
-	route := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, api.RequireKey(d.Auth, fn)) }
-	route("GET /1/auth", h.auth)
-	route("GET /1/datasets", h.datasets)
-	route("GET /1/datasets/{slug}", h.dataset)
-	route("GET /1/columns/{dataset}", h.columns)
-	route("GET /api/traces/{trace_id}", h.trace)
+	route := func(pattern string, perm auth.Permission, fn http.HandlerFunc) {
+		mux.Handle(pattern, api.RequireKey(d.Auth, perm, fn))
+	}
+	route("GET /1/auth", auth.PermAnyKey, h.auth)
+	route("GET /1/datasets", auth.PermRead, h.datasets)
+	route("GET /1/datasets/{slug}", auth.PermRead, h.dataset)
+	route("GET /1/columns/{dataset}", auth.PermColumns, h.columns)
+	route("GET /api/traces/{trace_id}", auth.PermQueries, h.trace)
+	mux.Handle("GET /2/auth", api.RequireManagementKey(d.Auth, http.HandlerFunc(h.auth2)))
 }
 
 type handler struct{ d Deps }
 
+// auth answers /1/auth as Honeycomb does for the key's kind: an ingest key
+// reports only createDatasets, a configuration key its permissions (with
+// create_datasets spelled both ways, as Terraform reads it); a key from
+// before kinds reports every permission, as it may do everything.
 func (h *handler) auth(w http.ResponseWriter, r *http.Request) {
 	p, _ := api.PrincipalFrom(r.Context())
-	access := map[string]bool{
-		"events": true, "markers": true, "triggers": true, "boards": true, "queries": true,
-		"columns": true, "createDatasets": true, "create_datasets": true, "slos": true,
-		"recipients": true, "privateBoards": true,
+	typ := "configuration"
+	access := map[string]bool{}
+	if p.Kind == auth.KindIngest {
+		typ = "ingest"
+		access[string(auth.PermCreateDatasets)] = true
+	} else {
+		for _, perm := range auth.Permissions() {
+			access[string(perm)] = p.Can(perm)
+		}
+		access["create_datasets"] = access[string(auth.PermCreateDatasets)]
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{
 		"id":             p.KeyID,
-		"type":           "configuration",
+		"type":           typ,
 		"api_key_access": access,
 		"environment":    map[string]string{"name": p.EnvName, "slug": p.Env},
 		"team":           map[string]string{"name": p.Team, "slug": auth.EnvSlug(p.Team)},
 	})
+}
+
+// auth2 answers /2/auth for a management key, in JSON:API as Honeycomb's
+// v2 API does: the key, its scopes and its team.
+func (h *handler) auth2(w http.ResponseWriter, r *http.Request) {
+	p, _ := api.PrincipalFrom(r.Context())
+	team := auth.EnvSlug(p.Team)
+	b, _ := json.Marshal(map[string]any{
+		"data": map[string]any{
+			"id": p.KeyID, "type": "api-keys",
+			"attributes": map[string]any{
+				"name": p.KeyName, "key_type": string(auth.KindManagement), "disabled": false,
+				"scopes": []string{"api-keys:read", "api-keys:write", "environments:read", "environments:write"},
+			},
+			"relationships": map[string]any{"team": map[string]any{"data": map[string]string{"id": team, "type": "teams"}}},
+		},
+		"included": []map[string]any{{"id": team, "type": "teams", "attributes": map[string]string{"name": p.Team, "slug": team}}},
+	})
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.Write(append(b, '\n')) //nolint:errcheck // the client went away
 }
 
 type datasetJSON struct {

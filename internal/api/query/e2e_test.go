@@ -480,6 +480,15 @@ func FuzzQuerySpec(f *testing.F) {
 
 func TestMarkers(t *testing.T) {
 	srv := startServer(t)
+	// Markers belong to datasets that exist (or to __all__), as on Honeycomb.
+	if code, _, body := do(t, "POST", srv.url+"/1/markers/backend-flask", `{"message":"too early"}`); code != 404 || !strings.Contains(string(body), "Dataset not found") {
+		t.Fatalf("marker on a dataset that does not exist: %d %s", code, body)
+	}
+	if err := srv.store.Write(context.Background(), []store.Batch{{Env: "test", Events: []model.Event{{
+		Dataset: "backend-flask", Time: time.Now(), Name: "GET /", ServiceName: "backend-flask", SampleRate: 1,
+	}}}}); err != nil {
+		t.Fatal(err)
+	}
 	code, _, body := do(t, "POST", srv.url+"/1/markers/backend-flask", `{"message":"deploy 42","type":"deploy","start_time":1700000000,"url":"https://ci/42"}`)
 	if code != 201 {
 		t.Fatalf("create: %d %s", code, body)

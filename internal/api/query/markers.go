@@ -158,6 +158,9 @@ func validMarker(w http.ResponseWriter, mk *Marker) bool {
 }
 
 func (h *handler) createMarker(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.checkDataset(w, r); !ok { // 404 on a dataset that does not exist, as Honeycomb answers
+		return
+	}
 	in, ok := decodeMarker(w, r)
 	if !ok {
 		return
@@ -184,6 +187,9 @@ func (h *handler) createMarker(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) listMarkers(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.checkDataset(w, r); !ok { // 404 on a dataset that does not exist, as Honeycomb answers
+		return
+	}
 	m := h.markers
 	ds := markerDataset(r)
 	m.mu.Lock()
@@ -209,6 +215,9 @@ func (m *markerStore) find(env, ds, id string) int {
 }
 
 func (h *handler) updateMarker(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.checkDataset(w, r); !ok { // 404 on a dataset that does not exist, as Honeycomb answers
+		return
+	}
 	in, ok := decodeMarker(w, r)
 	if !ok {
 		return
@@ -240,6 +249,9 @@ func (h *handler) updateMarker(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteMarker(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.checkDataset(w, r); !ok { // 404 on a dataset that does not exist, as Honeycomb answers
+		return
+	}
 	m := h.markers
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -92,15 +92,19 @@ func Register(mux *http.ServeMux, d Deps) error {
 		return err
 	}
 	h := &handler{d: d, queries: newLRU[savedQuery](d.MaxQueries), results: newLRU[*savedResult](d.MaxResults), markers: markers}
-	route := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, api.RequireKey(d.Auth, fn)) }
-	route("POST /1/queries/{dataset}", h.createQuery)
-	route("GET /1/queries/{dataset}/{id}", h.getQuery)
-	route("POST /1/query_results/{dataset}", h.createResult)
-	route("GET /1/query_results/{dataset}/{id}", h.getResult)
-	route("POST /1/markers/{dataset}", h.createMarker)
-	route("GET /1/markers/{dataset}", h.listMarkers)
-	route("PUT /1/markers/{dataset}/{id}", h.updateMarker)
-	route("DELETE /1/markers/{dataset}/{id}", h.deleteMarker)
+	route := func(pattern string, perm auth.Permission, fn http.HandlerFunc) {
+		mux.Handle(pattern, api.RequireKey(d.Auth, perm, fn))
+	}
+	// Honeycomb's permissions: a query spec is "Manage Queries and
+	// Columns", running it "Run Queries", markers "Manage Markers".
+	route("POST /1/queries/{dataset}", auth.PermColumns, h.createQuery)
+	route("GET /1/queries/{dataset}/{id}", auth.PermColumns, h.getQuery)
+	route("POST /1/query_results/{dataset}", auth.PermQueries, h.createResult)
+	route("GET /1/query_results/{dataset}/{id}", auth.PermQueries, h.getResult)
+	route("POST /1/markers/{dataset}", auth.PermMarkers, h.createMarker)
+	route("GET /1/markers/{dataset}", auth.PermMarkers, h.listMarkers)
+	route("PUT /1/markers/{dataset}/{id}", auth.PermMarkers, h.updateMarker)
+	route("DELETE /1/markers/{dataset}/{id}", auth.PermMarkers, h.deleteMarker)
 	return nil
 }
 
@@ -169,20 +173,7 @@ func writeSpecError(w http.ResponseWriter, err error) {
 }
 
 func writeProblem(w http.ResponseWriter, field, code, msg string) {
-	body := map[string]any{
-		"status": http.StatusUnprocessableEntity,
-		"type":   "https://api.honeycomb.io/problems/validation-failed",
-		"title":  "The provided input is invalid.",
-		"error":  msg,
-		"detail": msg,
-		"type_detail": []map[string]string{{
-			"field": field, "code": code, "description": msg,
-		}},
-	}
-	b, _ := json.Marshal(body)
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(http.StatusUnprocessableEntity)
-	w.Write(append(b, '\n')) //nolint:errcheck // the client went away
+	api.WriteError(w, http.StatusUnprocessableEntity, msg, api.ProblemItem{Field: field, Code: code, Description: msg})
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {

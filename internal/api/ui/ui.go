@@ -64,7 +64,7 @@ type Registry interface {
 	Environments() []auth.Environment
 	Environment(slug string) (auth.Environment, bool)
 	Keys() []auth.KeyRecord
-	CreateKey(env, name string) (auth.KeyRecord, string, error)
+	CreateKey(spec auth.KeySpec) (auth.KeyRecord, string, error)
 	Revoke(id string) error
 	Team() string
 }
@@ -349,10 +349,14 @@ func (h *handler) logout(w http.ResponseWriter, _ *http.Request) {
 }
 
 type keyJSON struct {
-	ID        string     `json:"id"`
-	Env       string     `json:"env"`
-	Name      string     `json:"name"`
-	CreatedAt time.Time  `json:"created_at"`
+	ID   string `json:"id"`
+	Env  string `json:"env"`
+	Name string `json:"name"`
+	// Kind is ingest, configuration, management, or "" for a key that may
+	// do everything (created before key kinds, or --bootstrap-key).
+	Kind      auth.KeyKind      `json:"kind"`
+	Access    []auth.Permission `json:"permissions,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	Current   bool       `json:"current,omitempty"` // the key this session logged in with
 }
@@ -363,17 +367,36 @@ func (h *handler) settings(w http.ResponseWriter, _ *http.Request, c caller) {
 		if !h.cfg.Open && k.Env != c.p.Env {
 			continue
 		}
-		keys = append(keys, keyJSON{ID: k.ID, Env: k.Env, Name: k.Name, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, Current: !h.cfg.Open && k.ID == c.p.KeyID})
+		keys = append(keys, keyJSON{ID: k.ID, Env: k.Env, Name: k.Name, Kind: k.Kind, Access: k.Access, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, Current: !h.cfg.Open && k.ID == c.p.KeyID})
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{"environments": h.visibleEnvs(c), "keys": keys})
 }
 
 func (h *handler) createKey(w http.ResponseWriter, r *http.Request, c caller) {
 	var in struct {
-		Env  string `json:"env"`
-		Name string `json:"name"`
+		Env         string `json:"env"`
+		Name        string `json:"name"`
+		Kind        string `json:"kind"`        // ingest (default) or configuration
+		Permissions string `json:"permissions"` // configuration keys: comma-separated; empty = all
 	}
 	if !decodeBody(w, r, &in) {
+		return
+	}
+	if !h.mayManageKeys(c) {
+		api.WriteError(w, http.StatusForbidden, "only a configuration key with every permission can create or revoke keys")
+		return
+	}
+	kind := auth.KeyKind(strings.TrimSpace(in.Kind))
+	if kind == "" {
+		kind = auth.KindIngest
+	}
+	if kind != auth.KindIngest && kind != auth.KindConfiguration {
+		api.WriteError(w, http.StatusBadRequest, "kind must be ingest or configuration (management keys are made with `tracecomb keys create --kind management`)")
+		return
+	}
+	perms, err := auth.ParsePermissions(in.Permissions)
+	if err != nil {
+		api.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	in.Env, in.Name = strings.TrimSpace(in.Env), strings.TrimSpace(in.Name)
@@ -388,19 +411,34 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, c caller) {
 		api.WriteError(w, http.StatusBadRequest, "key name is longer than 100 characters")
 		return
 	}
-	rec, secret, err := h.deps.Registry.CreateKey(in.Env, in.Name)
+	rec, secret, err := h.deps.Registry.CreateKey(auth.KeySpec{Env: in.Env, Name: in.Name, Kind: kind, Access: perms})
 	if err != nil {
 		api.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	h.deps.Logger.Info("key created from the UI", "key_id", rec.ID, "env", rec.Env, "by", c.p.KeyID)
 	api.WriteJSON(w, http.StatusCreated, map[string]any{
-		"key":    keyJSON{ID: rec.ID, Env: rec.Env, Name: rec.Name, CreatedAt: rec.CreatedAt},
+		"key":    keyJSON{ID: rec.ID, Env: rec.Env, Name: rec.Name, Kind: rec.Kind, Access: rec.Access, CreatedAt: rec.CreatedAt},
 		"secret": secret,
 	})
 }
 
+// mayManageKeys: the open (loopback) UI, a key that may do everything, or
+// a configuration key with every permission.
+func (h *handler) mayManageKeys(c caller) bool {
+	for _, perm := range auth.Permissions() {
+		if !c.p.Can(perm) {
+			return false
+		}
+	}
+	return true
+}
+
 func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, c caller) {
+	if !h.mayManageKeys(c) {
+		api.WriteError(w, http.StatusForbidden, "only a configuration key with every permission can create or revoke keys")
+		return
+	}
 	id := r.PathValue("id")
 	var found *auth.KeyRecord
 	for _, k := range h.deps.Registry.Keys() {

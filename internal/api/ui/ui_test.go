@@ -28,11 +28,12 @@ func newFixture(t *testing.T, open bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := reg.Bootstrap("")
+	keys, err := reg.Bootstrap("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := reg.CreateKey("prod", "prod key"); err != nil {
+	key := keys[1].Secret // the configuration key: a UI login reads and manages keys
+	if _, _, err := reg.CreateKey(auth.KeySpec{Env: "prod", Name: "prod key", Kind: auth.KindConfiguration}); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -245,7 +246,20 @@ func TestLoginMode(t *testing.T) {
 	// The session sees only its own environment's keys.
 	m := decode(t, f.do(t, call{method: "GET", path: "/ui-api/settings", cookie: ck}))
 	keys := m["keys"].([]any)
-	if len(keys) != 1 || keys[0].(map[string]any)["current"] != true || len(m["environments"].([]any)) != 1 {
+	current := 0
+	for _, k := range keys {
+		km := k.(map[string]any)
+		if km["env"] != "test" {
+			t.Errorf("the session sees a key of %v", km["env"])
+		}
+		if km["current"] == true {
+			current++
+			if km["kind"] != "configuration" {
+				t.Errorf("the session's key is listed as %v", km["kind"])
+			}
+		}
+	}
+	if len(keys) != 2 || current != 1 || len(m["environments"].([]any)) != 1 {
 		t.Fatalf("settings = %v", m)
 	}
 	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys", cookie: ck, body: `{"env":"prod","name":"x"}`}); w.Code != 403 {
@@ -261,7 +275,13 @@ func TestLoginMode(t *testing.T) {
 		t.Fatalf("revoke in other env: %d %s", w.Code, w.Body)
 	}
 	// Revoking the session's own key ends the session at once.
-	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys/" + keys[0].(map[string]any)["id"].(string) + "/revoke", cookie: ck}); w.Code != 204 {
+	ownID := keys[0].(map[string]any)["id"].(string)
+	for _, k := range keys {
+		if k.(map[string]any)["current"] == true {
+			ownID = k.(map[string]any)["id"].(string)
+		}
+	}
+	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys/" + ownID + "/revoke", cookie: ck}); w.Code != 204 {
 		t.Fatalf("revoke own key: %d %s", w.Code, w.Body)
 	}
 	if w := f.do(t, call{method: "GET", path: "/ui-api/hc/1/auth", cookie: ck}); w.Code != 401 || !strings.Contains(w.Body.String(), "disabled") {

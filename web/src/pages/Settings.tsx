@@ -12,6 +12,7 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
   const [err, setErr] = useState<unknown>(null);
   const [env, setEnv] = useState(session.env?.slug ?? "");
   const [name, setName] = useState("");
+  const [kind, setKind] = useState("ingest");
   const [created, setCreated] = useState<{ key: KeyInfo; secret: string } | null>(null);
 
   const load = useCallback(() => {
@@ -23,7 +24,7 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
     e.preventDefault();
     setErr(null);
     try {
-      const r = await post<{ key: KeyInfo; secret: string }>("/settings/keys", { env, name });
+      const r = await post<{ key: KeyInfo; secret: string }>("/settings/keys", { env, name, kind });
       setCreated(r);
       setName("");
       load();
@@ -81,9 +82,21 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
           <label>
             Name <input value={name} onChange={(e) => setName(e.target.value)} name="name" placeholder="e.g. cruddur backend" maxLength={100} />
           </label>
+          <label>
+            Kind
+            <select value={kind} onChange={(e) => setKind(e.target.value)} name="kind">
+              <option value="ingest">ingest: sends data</option>
+              <option value="configuration">configuration: the API and the UI</option>
+            </select>
+          </label>
           <button type="submit" disabled={!env}>Create key</button>
         </form>
-        {session.mode === "open" && <p className="muted">A new environment name creates the environment.</p>}
+        <p className="muted">
+          As on Honeycomb, an ingest key only sends data (OTLP, the Events API); a configuration key reads and configures
+          (queries, columns, markers) with every permission when made here (<code>tracecomb keys create --kind configuration
+          --permissions …</code> chooses them).
+          {session.mode === "open" && " A new environment name creates the environment."}
+        </p>
         {created && (
           <div className="notice" data-testid="created-key">
             <p>
@@ -105,6 +118,7 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
             <tr>
               <th>Name</th>
               <th>Id</th>
+              <th>Kind</th>
               <th>Environment</th>
               <th>Created</th>
               <th>Status</th>
@@ -120,6 +134,9 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
                 </td>
                 <td>
                   <code>{k.id}</code>
+                </td>
+                <td data-testid="key-kind" title={k.permissions?.join(", ")}>
+                  {k.kind || "any (may do everything)"}
                 </td>
                 <td>{k.env}</td>
                 <td title={k.created_at}>{fmtAgo(k.created_at)}</td>
