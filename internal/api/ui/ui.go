@@ -357,8 +357,8 @@ type keyJSON struct {
 	Kind      auth.KeyKind      `json:"kind"`
 	Access    []auth.Permission `json:"permissions,omitempty"`
 	CreatedAt time.Time         `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Current   bool       `json:"current,omitempty"` // the key this session logged in with
+	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
+	Current   bool              `json:"current,omitempty"` // the key this session logged in with
 }
 
 func (h *handler) settings(w http.ResponseWriter, _ *http.Request, c caller) {
