@@ -1,5 +1,6 @@
 // Package loadgen sends pre-encoded OTLP export requests to a server over
-// OTLP/HTTP (protobuf) or OTLP/gRPC, as fast as the server accepts them or
+// OTLP/HTTP (protobuf) or OTLP/gRPC (and other signals' requests, OTLP logs
+// or Honeycomb Events API batches, over HTTP), as fast as the server accepts them or
 // at a fixed rate, and counts accepted, rejected (the server pushed back
 // or refused spans) and errored spans. It also sends X-Ray daemon UDP
 // datagrams at a fixed rate.
@@ -8,15 +9,18 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tracecomb/tracecomb/bench/workload"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -36,33 +40,41 @@ const (
 	Failed           // anything else
 )
 
-// Exporter sends one encoded ExportTraceServiceRequest and reports how many
-// spans the server refused in a partial success.
+// Exporter sends one encoded request (an ExportTraceServiceRequest, or a
+// request of another signal to b.Path) and reports how many items the
+// server refused in a partial success.
 type Exporter interface {
-	Export(ctx context.Context, body []byte) (Outcome, int64, error)
+	Export(ctx context.Context, b workload.Batch) (Outcome, int64, error)
 	Close() error
 }
 
-// HTTPExporter posts to {Endpoint}/v1/traces.
+// HTTPExporter posts to {Endpoint}/v1/traces, or to {Endpoint}{b.Path}.
 type HTTPExporter struct {
-	URL     string
-	Headers map[string]string
-	Client  *http.Client
+	Endpoint string
+	Headers  map[string]string
+	Client   *http.Client
 }
 
 // NewHTTP returns an exporter to endpoint (scheme://host:port).
 func NewHTTP(endpoint string, headers map[string]string) *HTTPExporter {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
-	return &HTTPExporter{URL: endpoint + "/v1/traces", Headers: headers, Client: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+	return &HTTPExporter{Endpoint: endpoint, Headers: headers, Client: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
 }
 
 // Export implements Exporter.
-func (e *HTTPExporter) Export(ctx context.Context, body []byte) (Outcome, int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(body))
+func (e *HTTPExporter) Export(ctx context.Context, b workload.Batch) (Outcome, int64, error) {
+	path, ct := b.Path, b.ContentType
+	if path == "" {
+		path = "/v1/traces"
+	}
+	if ct == "" {
+		ct = "application/x-protobuf"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.Endpoint+path, bytes.NewReader(b.Body))
 	if err != nil {
 		return Failed, 0, err
 	}
-	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Type", ct)
 	for k, v := range e.Headers {
 		req.Header.Set(k, v)
 	}
@@ -73,6 +85,27 @@ func (e *HTTPExporter) Export(ctx context.Context, body []byte) (Outcome, int64,
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(resp.Body)
 	switch {
+	case resp.StatusCode == http.StatusOK && strings.HasPrefix(path, "/1/batch/"):
+		// One status per event, in order; anything but 202 was refused.
+		var statuses []struct {
+			Status int `json:"status"`
+		}
+		if err := json.Unmarshal(rb, &statuses); err != nil || len(statuses) != b.Spans {
+			return Failed, 0, fmt.Errorf("batch answer of %d statuses for %d events: %v %.200s", len(statuses), b.Spans, err, rb)
+		}
+		var refused int64
+		for _, s := range statuses {
+			if s.Status != http.StatusAccepted {
+				refused++
+			}
+		}
+		return Accepted, refused, nil
+	case resp.StatusCode == http.StatusOK && path == "/v1/logs":
+		var out collogspb.ExportLogsServiceResponse
+		if len(rb) > 0 && proto.Unmarshal(rb, &out) == nil && out.PartialSuccess != nil {
+			return Accepted, out.PartialSuccess.RejectedLogRecords, nil
+		}
+		return Accepted, 0, nil
 	case resp.StatusCode == http.StatusOK:
 		var out coltracepb.ExportTraceServiceResponse
 		if len(rb) > 0 && proto.Unmarshal(rb, &out) == nil && out.PartialSuccess != nil {
@@ -117,9 +150,13 @@ func NewGRPC(addr string, headers map[string]string) (*GRPCExporter, error) {
 
 const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
-// Export implements Exporter.
-func (e *GRPCExporter) Export(ctx context.Context, body []byte) (Outcome, int64, error) {
+// Export implements Exporter (trace export requests only).
+func (e *GRPCExporter) Export(ctx context.Context, b workload.Batch) (Outcome, int64, error) {
+	if b.Path != "" {
+		return Failed, 0, fmt.Errorf("the gRPC exporter sends trace exports, not %s", b.Path)
+	}
 	ctx = metadata.NewOutgoingContext(ctx, e.md)
+	body := b.Body
 	var resp []byte
 	err := e.conn.Invoke(ctx, exportMethod, &body, &resp, grpc.ForceCodec(rawCodec{}))
 	switch status.Code(err) {
@@ -207,7 +244,7 @@ func Run(ctx context.Context, exp Exporter, batches []workload.Batch, cfg Config
 				}
 				backoff := 5 * time.Millisecond
 				for try := 0; ; try++ {
-					out, refused, err := exp.Export(ctx, b.Body)
+					out, refused, err := exp.Export(ctx, b)
 					if out == Accepted {
 						rejected.Add(refused)
 						record(int64(b.Spans) - refused)

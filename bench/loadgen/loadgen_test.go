@@ -2,14 +2,17 @@ package loadgen
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tracecomb/tracecomb/bench/workload"
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -77,5 +80,47 @@ func TestSendUDP(t *testing.T) {
 	n, _, err := pc.ReadFrom(buf)
 	if err != nil || string(buf[:len(workload.XRayHeader)]) != workload.XRayHeader || n <= len(workload.XRayHeader) {
 		t.Errorf("first datagram %q, %v", buf[:n], err)
+	}
+}
+
+// TestRunOtherSignals: Events API batches go to their own path as JSON and
+// a refused event in the per-event answer counts as rejected; log exports
+// go to /v1/logs and their partial success counts too.
+func TestRunOtherSignals(t *testing.T) {
+	sig, err := workload.New(2).SignalBatches(200, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/1/batch/") && r.Header.Get("Content-Type") == "application/json":
+			var events []map[string]any
+			if err := json.NewDecoder(r.Body).Decode(&events); err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			out := make([]map[string]int, len(events))
+			for i := range out {
+				out[i] = map[string]int{"status": 202}
+			}
+			out[0]["status"] = 400         // one refused per batch
+			json.NewEncoder(w).Encode(out) //nolint:errcheck
+		case r.URL.Path == "/v1/logs":
+			b, _ := proto.Marshal(&collogspb.ExportLogsServiceResponse{PartialSuccess: &collogspb.ExportLogsPartialSuccess{RejectedLogRecords: 2}})
+			w.Write(b) //nolint:errcheck
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	exp := NewHTTP(srv.URL, nil)
+	defer exp.Close()
+	ev := Run(context.Background(), exp, sig.Events, Config{Concurrency: 2})
+	if ev.Errored != 0 || ev.Accepted+ev.Rejected != 200 || ev.Rejected != int64(len(sig.Events)) {
+		t.Errorf("events: accepted %d rejected %d errored %d (%v), want 200 in %d batches, one refused each", ev.Accepted, ev.Rejected, ev.Errored, ev.FirstErr, len(sig.Events))
+	}
+	lg := Run(context.Background(), exp, sig.Logs, Config{Concurrency: 2})
+	if lg.Errored != 0 || lg.Accepted != 200-2*int64(len(sig.Logs)) {
+		t.Errorf("logs: accepted %d rejected %d errored %d (%v)", lg.Accepted, lg.Rejected, lg.Errored, lg.FirstErr)
 	}
 }

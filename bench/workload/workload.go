@@ -50,10 +50,13 @@ type Sample struct {
 // TraceIDHex is the 32-digit lowercase hex trace id.
 func (s Sample) TraceIDHex() string { return hex.EncodeToString(s.TraceID[:]) }
 
-// Batch is one encoded OTLP export request.
+// Batch is one encoded request: an OTLP trace export (Path and
+// ContentType empty), or a request of another signal to Path.
 type Batch struct {
-	Body  []byte // protobuf ExportTraceServiceRequest
-	Spans int
+	Path        string // e.g. /1/batch/svc-3 or /v1/logs; "" for the exporter's own
+	ContentType string
+	Body        []byte // protobuf ExportTraceServiceRequest, unless Path says otherwise
+	Spans       int    // items carried: spans, events or log records
 }
 
 // Generator makes deterministic traces from a seed.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -172,5 +173,43 @@ func TestBatchesSpreadOverWindow(t *testing.T) {
 	hi := time.Unix(0, int64(last.ResourceSpans[0].ScopeSpans[0].Spans[0].StartTimeUnixNano))
 	if !lo.Equal(now.Add(-Window)) || hi.Before(now.Add(-Window/10)) || hi.After(now) {
 		t.Errorf("traces start from %v to %v, want the %v before %v", lo, hi, Window, now)
+	}
+}
+
+// TestSignalBatches: the three encodings carry the same spans, item for
+// item: events with the span's Honeycomb fields and attributes, log
+// records with its trace context.
+func TestSignalBatches(t *testing.T) {
+	sig, err := New(3).SignalBatches(1000, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(bs []Batch) (n int) {
+		for _, b := range bs {
+			n += b.Spans
+		}
+		return n
+	}
+	if count(sig.Traces) != 1000 || count(sig.Events) != 1000 || count(sig.Logs) != 1000 {
+		t.Fatalf("items: traces %d events %d logs %d, want 1000 each", count(sig.Traces), count(sig.Events), count(sig.Logs))
+	}
+	var events []struct {
+		Time string         `json:"time"`
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(sig.Events[0].Body, &events); err != nil {
+		t.Fatal(err)
+	}
+	e := events[0].Data
+	if !strings.HasPrefix(sig.Events[0].Path, "/1/batch/svc-") || e["service.name"] == nil || len(e["trace.trace_id"].(string)) != 32 || len(e) < 6+AttrsPerSpan {
+		t.Errorf("event %s %v", sig.Events[0].Path, e)
+	}
+	var logs collogspb.ExportLogsServiceRequest
+	if err := proto.Unmarshal(sig.Logs[0].Body, &logs); err != nil {
+		t.Fatal(err)
+	}
+	rec := logs.ResourceLogs[0].ScopeLogs[0].LogRecords[0]
+	if sig.Logs[0].Path != "/v1/logs" || len(rec.TraceId) != 16 || len(rec.SpanId) != 8 || len(rec.Attributes) != AttrsPerSpan || rec.Body.GetStringValue() == "" {
+		t.Errorf("log record %v", rec)
 	}
 }

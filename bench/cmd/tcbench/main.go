@@ -34,6 +34,7 @@ func main() {
 	lookups := flag.Int("lookups", 100, "trace-by-id lookups per run")
 	searches := flag.Int("searches", 30, "searches per run")
 	conc := flag.Int("concurrency", 4, "concurrent exporters")
+	signalSpans := flag.Int("signal-spans", 200_000, "spans sent as each signal (OTLP traces, Events API, OTLP logs) to tracecomb")
 	keep := flag.Bool("keep", false, "keep every run's data directory and logs (their paths are logged)")
 	only := flag.String("systems", strings.Join(systems, ","), "systems to run, comma-separated")
 	flag.Parse()
@@ -41,11 +42,11 @@ func main() {
 	keepDirs = *keep
 
 	sz := sizes{HTTPSpans: *spans, GRPCSpans: *grpcSpans, Reps: *reps, Lookups: *lookups, Searches: *searches,
-		Concurrency: *conc, TracesPerBatch: 50,
+		Concurrency: *conc, TracesPerBatch: 50, SignalSpans: *signalSpans,
 		XRayRates: []float64{1000, 2000, 5000, 10000, 20000, 40000}, XRayStep: 2 * time.Second}
 	if *quick {
 		sz = sizes{HTTPSpans: 20_000, GRPCSpans: 5_000, Reps: 1, Lookups: 20, Searches: 5, Concurrency: *conc,
-			TracesPerBatch: 50, XRayRates: []float64{2000, 5000, 10000}, XRayStep: 300 * time.Millisecond}
+			TracesPerBatch: 50, SignalSpans: 20_000, XRayRates: []float64{2000, 5000, 10000}, XRayStep: 300 * time.Millisecond}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -77,6 +78,7 @@ type report struct {
 	Versions   map[string]string
 	Runs       map[string][]runFigures // by system, in repetition order
 	XRay       []xrayStep
+	Signals    [][]signalFigures // by repetition, in runSignals' order
 	Started    time.Time
 	Took       time.Duration
 	LoadBefore string
@@ -136,6 +138,13 @@ func run(ctx context.Context, tcBin, jBin string, sz sizes) (*report, error) {
 			} else {
 				os.RemoveAll(dir)
 			}
+		}
+	}
+	if slices.Contains(systems, "tracecomb") {
+		log.Printf("signals: %d spans as OTLP traces, Events API batches and OTLP logs", sz.SignalSpans)
+		rep.Signals, err = runSignals(ctx, tcBin, sz)
+		if err != nil {
+			return nil, err
 		}
 	}
 	log.Printf("X-Ray UDP ramp")

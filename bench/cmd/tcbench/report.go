@@ -78,6 +78,13 @@ func printRatios(w io.Writer, r *report) {
 		}
 	}
 	fmt.Fprintf(w, "%-32s tracecomb                = %s datagrams/s without loss\n", "X-Ray UDP", num(bestXRay(r.XRay)))
+	if len(r.Signals) > 0 {
+		spans := medianSignal(r.Signals, 0, func(f signalFigures) float64 { return f.ItemsPS })
+		for i := 1; i < len(r.Signals[0]); i++ {
+			v := medianSignal(r.Signals, i, func(f signalFigures) float64 { return f.ItemsPS })
+			fmt.Fprintf(w, "%-32s tracecomb / OTLP spans   = %-6s (%s vs %s items/s)\n", r.Signals[0][i].Signal, ratio(v, spans), num(v), num(spans))
+		}
+	}
 }
 
 func bestXRay(steps []xrayStep) float64 {
@@ -186,6 +193,22 @@ func markdown(r *report, plotRef string) string {
 		p("| %.0f | %d | %d | %d | %d | %v | %v |\n", s.Rate, s.Sent, s.Received, s.Dropped, s.Stored, s.ReceivedAll, s.StoredAll)
 	}
 	p("\nHighest lossless rate: %s datagrams/s.\n\n", num(bestXRay(r.XRay)))
+	if len(r.Signals) > 0 {
+		p("## The same spans as events and logs (tracecomb only)\n\n")
+		p("%d spans of the workload above, each sent to a fresh tracecomb three ways over HTTP from %d concurrent senders:\n", r.Sizes.SignalSpans, r.Sizes.Concurrency)
+		p("as OTLP trace exports (protobuf), as Honeycomb Events API batches (`POST /1/batch/{service}`, JSON, one event per\n")
+		p("span with the span's Honeycomb fields and its 11 attributes) and as OTLP log exports (protobuf, one log record per\n")
+		p("span with its attributes, its name as the body and its trace context). Items/s until stored as above; median of\n")
+		p("%d repetitions. Jaeger has neither the Events API nor a log store, so there is no Jaeger column.\n\n", len(r.Signals))
+		p("| signal | items/s until stored | / OTLP spans | CPU s per 100k items |\n|---|---:|---:|---:|\n")
+		spans := medianSignal(r.Signals, 0, func(f signalFigures) float64 { return f.ItemsPS })
+		for i, f := range r.Signals[0] {
+			v := medianSignal(r.Signals, i, func(f signalFigures) float64 { return f.ItemsPS })
+			cpu := medianSignal(r.Signals, i, func(f signalFigures) float64 { return f.CPUPer100k })
+			p("| %s | %s | %s | %s |\n", f.Signal, num(v), ratio(v, spans), num(cpu))
+		}
+		p("\n")
+	}
 	p("## Goals\n\n")
 	ing := figures[0]
 	p("| goal | measured |\n|---|---|\n")
@@ -193,6 +216,11 @@ func markdown(r *report, plotRef string) string {
 	p("| ≤ 40 disk bytes per span | %s |\n", num(r.med("tracecomb", figures[5])))
 	p("| trace by id ≤ 5 ms p50 (goal at 10M spans; measured at %d) | %s ms |\n", r.Sizes.HTTPSpans+r.Sizes.GRPCSpans, num(r.med("tracecomb", figures[7])))
 	p("| peak RSS ≤ 512 MB while ingesting at full speed | %s MB |\n", num(r.med("tracecomb", figures[4])))
+	if len(r.Signals) > 0 {
+		spans := medianSignal(r.Signals, 0, func(f signalFigures) float64 { return f.ItemsPS })
+		events := medianSignal(r.Signals, 1, func(f signalFigures) float64 { return f.ItemsPS })
+		p("| Events API events/s within 20%% of OTLP spans/s | %s× |\n", ratio(events, spans))
+	}
 	p("\nWhere tracecomb's ingest time goes: [bench/profile.md](bench/profile.md).\n")
 	p("\nRun it again with `make bench` (a full run) or `make bench-quick` (a small workload, one repetition, ratios on stdout).\n")
 	return b.String()

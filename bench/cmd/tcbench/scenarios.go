@@ -53,6 +53,7 @@ type sizes struct {
 	XRayStep             time.Duration
 	Concurrency          int
 	TracesPerBatch       int
+	SignalSpans          int // spans sent as each signal by runSignals
 }
 
 // workloadSet is the encoded workload, the same bytes for every system.

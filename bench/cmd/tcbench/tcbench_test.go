@@ -91,8 +91,10 @@ func TestReportRendersEveryFigure(t *testing.T) {
 		r.Runs[s] = []runFigures{{System: s, HTTPSpansPS: float64(1000 * (i + 1)), ByIDP50: 2, Tick: time.Second, Timeline: []int64{10, 20}}}
 	}
 	r.XRay = []xrayStep{{Rate: 1000, Sent: 10, Received: 10, Stored: 10, ReceivedAll: true, StoredAll: true}}
+	r.Signals = [][]signalFigures{{{Signal: "OTLP spans", ItemsPS: 40000, CPUPer100k: 2}, {Signal: "Events API", ItemsPS: 34000, CPUPer100k: 3}, {Signal: "OTLP logs", ItemsPS: 20000}}}
 	md := markdown(r, "bench/throughput.svg")
-	for _, want := range []string{"| ingest OTLP/HTTP (until stored) | spans/s | 1000 | 2000 | 3000 | 0.50 | 0.33 |", "v1.76.0", "Highest lossless rate: 1000"} {
+	for _, want := range []string{"| ingest OTLP/HTTP (until stored) | spans/s | 1000 | 2000 | 3000 | 0.50 | 0.33 |", "v1.76.0", "Highest lossless rate: 1000",
+		"| Events API | 34000 | 0.85 | 3.00 |", "| OTLP logs | 20000 | 0.50 | n/a |", "| Events API events/s within 20% of OTLP spans/s | 0.85× |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -103,7 +105,7 @@ func TestReportRendersEveryFigure(t *testing.T) {
 	}
 	var b strings.Builder
 	printRatios(&b, r)
-	if !strings.Contains(b.String(), "tracecomb/jaeger-badger = 0.33") {
+	if !strings.Contains(b.String(), "tracecomb/jaeger-badger = 0.33") || !strings.Contains(b.String(), "OTLP logs") {
 		t.Errorf("ratios:\n%s", b.String())
 	}
 }
