@@ -29,7 +29,10 @@ function Login({ onDone }: { onDone: () => void }) {
   return (
     <div className="login">
       <h1>tracecomb</h1>
-      <p>This UI is reachable from other machines, so it asks for an API key of your environment.</p>
+      <p>
+        This UI is reachable from other machines, so it asks for an API key of your environment: a configuration key (an
+        ingest key can only send data).
+      </p>
       <form onSubmit={submit}>
         <label>
           API key
