@@ -96,7 +96,7 @@ func benchRequestProto(tb testing.TB, traces, spans, attrs int) []byte {
 
 // toOTLPJSON renders a request as OTLP/JSON: protojson, then ids from
 // base64 to hex.
-func toOTLPJSON(tb testing.TB, req *coltracepb.ExportTraceServiceRequest) []byte {
+func toOTLPJSON(tb testing.TB, req proto.Message) []byte {
 	b, err := protojson.Marshal(req)
 	if err != nil {
 		tb.Fatal(err)

@@ -1,17 +1,21 @@
-// Package otlp owns the OTLP trace door: it decodes OTLP
-// ExportTraceServiceRequests (binary protobuf and OTLP/JSON, over HTTP or
-// gRPC), authenticates the Honeycomb key, maps every span, span event and
-// link to a Honeycomb event (model.Event) with Honeycomb's field names and
-// hands each request's events to an ingest.Consumer in one call.
+// Package otlp owns the OTLP doors: it decodes OTLP export requests of
+// every signal (traces, logs, metrics; binary protobuf and OTLP/JSON, over
+// HTTP or gRPC), authenticates the Honeycomb key, maps every span, span
+// event, link, log record and metric data point to Honeycomb events
+// (model.Event) with Honeycomb's field names and hands each request's
+// events to an ingest.Consumer in one call. The three signals share the
+// body handling, authentication, limits, error mapping and metrics; only
+// the decoders and the response messages differ (signal.go).
 //
 // Wiring (the app owns listeners and shutdown):
 //
-//	h := otlp.NewHTTPHandler(cfg, deps) // POST /v1/traces and /v1/traces/
-//	mux.Handle(otlp.PathTraces, h)
-//	mux.Handle(otlp.PathTracesSlash, h)
+//	h := otlp.NewHTTPHandler(cfg, deps) // POST /v1/traces, /v1/logs, /v1/metrics (and with a trailing /)
+//	for _, p := range otlp.Paths {
+//		mux.Handle(p, h)
+//	}
 //
 //	s := grpc.NewServer(otlp.GRPCServerOptions(cfg)...)
-//	otlp.RegisterGRPC(s, cfg, deps) // opentelemetry.proto.collector.trace.v1.TraceService
+//	otlp.RegisterGRPC(s, cfg, deps) // TraceService, LogsService, MetricsService
 //
 // cfg is a Config (DefaultConfig: 20 MiB bodies, 100 MiB decompressed,
 // Retry-After 1 s); deps is a Deps (Logger, Metrics registerer,
@@ -21,12 +25,14 @@
 //
 // HTTP answers as the OTLP spec and Honeycomb do:
 //
-//	200  ExportTraceServiceResponse in the request's encoding ({} in JSON),
-//	     with partial_success when spans had invalid ids
+//	200  Export{Trace,Logs,Metrics}ServiceResponse in the request's
+//	     encoding ({} in JSON), with partial_success when spans had invalid
+//	     ids or data points were invalid
 //	400  unparseable body ("failed to parse OTLP request body: ..."),
 //	     unknown Content-Encoding, or a permanent consumer error
 //	401  missing, unknown or disabled key, with Honeycomb's message
-//	413  body over MaxBodyBytes, or over MaxDecompressedBytes once inflated
+//	413  body over MaxBodyBytes, or over MaxDecompressedBytes once inflated,
+//	     or (logs, metrics) events that would take over MaxDecodedBytes
 //	415  content type other than application/(x-)protobuf or application/json
 //	429  consumer overloaded (Retry-After)
 //	503  consumer shutting down or failing, key store failing (Retry-After)
@@ -57,4 +63,24 @@
 // the key's. The dataset of each ResourceSpans is its trimmed service.name,
 // or unknown_service when that is missing, blank or starts with
 // unknown_service.
+//
+// Logs (logs.go, ConvertLogs) become one event per record as Honeycomb
+// stores them: severity, severity_code, severity_text, flags, event.name,
+// body (a kvlist flattened as body.*), meta.signal_type "log", and with a
+// trace context trace.trace_id, trace.parent_id and meta.annotation_type
+// "span_event", so a log shows on its span in the trace view; the dataset
+// is service.name, else the x-honeycomb-dataset header, else
+// unknown_log_source. Binary logs go through the wire decoder
+// (wire_logs.go) too.
+//
+// Metrics (otlpmetrics.go, ConvertMetrics) become events in the header's
+// dataset, else unknown_metrics, one column per metric name (histograms
+// and summaries as name.count, .sum, .avg, .min, .max, .pNN), the points
+// sharing resource, scope, attributes and second merged into one event;
+// docs/metrics.md says how each kind is stored and queried. Metrics are
+// decoded with proto.Unmarshal.
+//
+// The events of one logs or metrics request are bounded by
+// Config.MaxDecodedBytes before any is built (resource and scope
+// attributes count once per event that copies them).
 package otlp

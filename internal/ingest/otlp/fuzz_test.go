@@ -112,22 +112,31 @@ func FuzzDecodeJSON(f *testing.F) {
 	})
 }
 
+// FuzzHTTPHandler feeds bodies, content types and encodings to every
+// signal's path: the answer is a success with consistent events or a
+// client error with nothing stored.
 func FuzzHTTPHandler(f *testing.F) {
 	jsonSeeds, pbSeeds := fuzzSeeds(f)
 	for _, s := range jsonSeeds {
-		f.Add(s, "application/json", "", true)
+		f.Add(s, "application/json", "", true, uint8(sigTraces))
 	}
 	for _, s := range pbSeeds {
-		f.Add(s, "application/x-protobuf", "", true)
+		f.Add(s, "application/x-protobuf", "", true, uint8(sigTraces))
 	}
-	f.Add(gzipped(f, pbSeeds[0]), "application/protobuf", "gzip", true)
-	f.Add(zstded(f, jsonSeeds[0]), "application/json; charset=utf-8", "zstd", false)
-	f.Add([]byte("x"), "text/html", "br", true)
+	f.Add(gzipped(f, pbSeeds[0]), "application/protobuf", "gzip", true, uint8(sigTraces))
+	f.Add(zstded(f, jsonSeeds[0]), "application/json; charset=utf-8", "zstd", false, uint8(sigTraces))
+	f.Add([]byte("x"), "text/html", "br", true, uint8(sigTraces))
+	for _, sc := range signalCases {
+		js, pb := signalSeeds(f, sc)
+		f.Add(js[0], "application/json", "", true, uint8(sc.sig))
+		f.Add(gzipped(f, pb[0]), "application/x-protobuf", "gzip", true, uint8(sc.sig))
+	}
 
-	f.Fuzz(func(t *testing.T, body []byte, contentType, encoding string, withKey bool) {
+	f.Fuzz(func(t *testing.T, body []byte, contentType, encoding string, withKey bool, signal uint8) {
+		sig := signalKind(signal % uint8(numSignals))
 		rec := &recorder{}
-		h := NewHTTPHandler(Config{MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20}, newDeps(rec, nil))
-		req := httptest.NewRequest(http.MethodPost, PathTraces, bytes.NewReader(body))
+		h := NewHTTPHandler(Config{MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, MaxDecodedBytes: 64 << 20}, newDeps(rec, nil))
+		req := httptest.NewRequest(http.MethodPost, signals[sig].path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
 		req.Header.Set("Content-Encoding", encoding)
 		if withKey {
@@ -138,7 +147,11 @@ func FuzzHTTPHandler(f *testing.F) {
 		switch w.Code {
 		case 200:
 			for _, c := range rec.all() {
-				checkResult(t, Result{Events: c.events, Accepted: countSpans(c.events)})
+				if sig == sigTraces {
+					checkResult(t, Result{Events: c.events, Accepted: countSpans(c.events)})
+				} else {
+					checkSignalResult(t, sig, Result{Events: c.events, Accepted: len(c.events)})
+				}
 			}
 		case 400, 401, 413, 415:
 			if len(rec.all()) != 0 {

@@ -203,11 +203,14 @@ func (mc *metricConverter) metric(m *metricspb.Metric) {
 		mc.numberPoints(m, name, d.Sum.GetDataPoints())
 	case *metricspb.Metric_Histogram:
 		for _, dp := range d.Histogram.GetDataPoints() {
-			if dp == nil || !mc.check(m, name, dp.GetFlags()) {
+			if dp == nil {
 				continue
 			}
+			why := ""
 			if n := len(dp.BucketCounts); n != 0 && n != len(dp.ExplicitBounds)+1 {
-				mc.reject(m, fmt.Sprintf("%d bucket counts for %d explicit bounds, want one more count than bounds", n, len(dp.ExplicitBounds)))
+				why = fmt.Sprintf("%d bucket counts for %d explicit bounds, want one more count than bounds", n, len(dp.ExplicitBounds))
+			}
+			if !mc.check(m, name, dp.GetFlags(), why) {
 				continue
 			}
 			e := mc.event(dp.TimeUnixNano, dp.Attributes)
@@ -220,11 +223,14 @@ func (mc *metricConverter) metric(m *metricspb.Metric) {
 		}
 	case *metricspb.Metric_ExponentialHistogram:
 		for _, dp := range d.ExponentialHistogram.GetDataPoints() {
-			if dp == nil || !mc.check(m, name, dp.GetFlags()) {
+			if dp == nil {
 				continue
 			}
+			why := ""
 			if dp.Scale < -10 || dp.Scale > 20 {
-				mc.reject(m, fmt.Sprintf("exponential histogram scale %d outside [-10, 20]", dp.Scale))
+				why = fmt.Sprintf("exponential histogram scale %d outside [-10, 20]", dp.Scale)
+			}
+			if !mc.check(m, name, dp.GetFlags(), why) {
 				continue
 			}
 			e := mc.event(dp.TimeUnixNano, dp.Attributes)
@@ -239,7 +245,7 @@ func (mc *metricConverter) metric(m *metricspb.Metric) {
 		}
 	case *metricspb.Metric_Summary:
 		for _, dp := range d.Summary.GetDataPoints() {
-			if dp == nil || !mc.check(m, name, dp.GetFlags()) {
+			if dp == nil || !mc.check(m, name, dp.GetFlags(), "") {
 				continue
 			}
 			e := mc.event(dp.TimeUnixNano, dp.Attributes)
@@ -259,11 +265,15 @@ func (mc *metricConverter) metric(m *metricspb.Metric) {
 	}
 }
 
-// check counts a point as accepted or rejected; false means it adds
-// nothing (rejected, or flagged as having no recorded value).
-func (mc *metricConverter) check(m *metricspb.Metric, name string, flags uint32) bool {
+// check counts a point as accepted or rejected (why says why it is
+// invalid, "" if it is not); false means it adds nothing (rejected, or
+// flagged as having no recorded value).
+func (mc *metricConverter) check(m *metricspb.Metric, name string, flags uint32, why string) bool {
 	if name == "" {
-		mc.reject(m, "a metric needs a name")
+		why = "a metric needs a name"
+	}
+	if why != "" {
+		mc.reject(m, why)
 		return false
 	}
 	mc.accepted++
@@ -276,18 +286,18 @@ func (mc *metricConverter) numberPoints(m *metricspb.Metric, name string, dps []
 			continue
 		}
 		var v model.Value
+		why := ""
 		switch x := dp.Value.(type) {
 		case *metricspb.NumberDataPoint_AsInt:
 			v = model.Int(x.AsInt)
 		case *metricspb.NumberDataPoint_AsDouble:
 			v = model.Float(x.AsDouble)
 		default:
-			if name != "" && dp.GetFlags()&uint32(metricspb.DataPointFlags_DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) == 0 {
-				mc.reject(m, "a number data point without a value")
-				continue
+			if dp.GetFlags()&uint32(metricspb.DataPointFlags_DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK) == 0 {
+				why = "a number data point without a value"
 			}
 		}
-		if !mc.check(m, name, dp.GetFlags()) {
+		if !mc.check(m, name, dp.GetFlags(), why) {
 			continue
 		}
 		mc.value(mc.event(dp.TimeUnixNano, dp.Attributes), name, v)
