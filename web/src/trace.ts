@@ -17,6 +17,7 @@ export interface Span {
   ev: HEvent;
   children: Span[];
   events: HEvent[]; // span events
+  logs: HEvent[]; // log records written inside the span (OTLP logs with its trace context)
   links: HEvent[];
   depth: number;
   count: number; // spans in this subtree, itself included
@@ -52,6 +53,39 @@ export function isError(ev: HEvent): boolean {
   return ev["aws.xray.fault"] === true || ev["fault"] === true;
 }
 
+// isLog tells a log record from a span event: Honeycomb stores a log that
+// carries trace context as a span event of its span (trace.parent_id is
+// the span's id), with meta.signal_type "log".
+export function isLog(ev: HEvent): boolean {
+  return str(ev["meta.signal_type"]) === "log";
+}
+
+// logSeverity is a log's severity in lower case (trace, debug, info, warn,
+// error, fatal), "" when it has none.
+export function logSeverity(ev: HEvent): string {
+  const sev = str(ev["severity"]).toLowerCase();
+  if (sev && sev !== "unspecified") return sev;
+  return str(ev["severity_text"]).toLowerCase();
+}
+
+// logMessage is the text a log says: its body (a kvlist body's message or
+// msg field when it has one), else its event name.
+export function logMessage(ev: HEvent): string {
+  for (const k of ["body.message", "body.msg", "body"]) {
+    const v = ev[k];
+    if (v !== undefined && v !== null && v !== "") return typeof v === "string" ? v.trim() : JSON.stringify(v);
+  }
+  return str(ev["event.name"]) || str(ev["name"]) || "(empty log)";
+}
+
+// eventLabel names a span event or log for the waterfall: a log's severity
+// and message, an event's name.
+export function eventLabel(ev: HEvent): string {
+  if (!isLog(ev)) return str(ev["name"]) || "event";
+  const sev = logSeverity(ev);
+  return (sev ? sev.toUpperCase() + " " : "") + logMessage(ev);
+}
+
 export function buildTree(events: HEvent[]): Tree {
   const byId = new Map<string, Span>();
   const spans: Span[] = [];
@@ -77,6 +111,7 @@ export function buildTree(events: HEvent[]): Tree {
       ev,
       children: [],
       events: [],
+      logs: [],
       links: [],
       depth: 0,
       count: 1,
@@ -88,6 +123,7 @@ export function buildTree(events: HEvent[]): Tree {
     const owner = byId.get(str(a["trace.parent_id"]));
     if (!owner) continue;
     if (str(a["meta.annotation_type"]) === "link") owner.links.push(a);
+    else if (isLog(a)) owner.logs.push(a);
     else owner.events.push(a);
   }
   const roots: Span[] = [];

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { hc, type HEvent, type TraceResponse } from "../api";
-import { buildTree, DOOR_NAMES, parseTime, SOURCES, visibleRows, type Span, type Tree } from "../trace";
+import { buildTree, DOOR_NAMES, eventLabel, logMessage, logSeverity, parseTime, SOURCES, visibleRows, type Span, type Tree } from "../trace";
 import { colorFor, ErrorBox, fmtDuration } from "../ui";
 
 const ROW = 24; // px per waterfall row
@@ -40,6 +40,7 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
   const rows = useMemo(() => visibleRows(tree.roots, collapsed), [tree, collapsed]);
   const total = Math.max(tree.end - tree.start, 1e-3);
   const errors = useMemo(() => tree.spans.filter((s) => s.error).length, [tree]);
+  const logs = useMemo(() => tree.spans.reduce((n, s) => n + s.logs.length, 0), [tree]);
   const bySource = useMemo(() => {
     const m = new Map<string, number>();
     for (const s of tree.spans) if (s.source) m.set(s.source, (m.get(s.source) ?? 0) + 1);
@@ -89,6 +90,7 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
           <span>{fmtDuration(total)}</span>
           <span>{new Date(tree.start).toISOString()}</span>
           {errors > 0 && <span className="err-text">{errors} with errors</span>}
+          {logs > 0 && <span data-testid="log-count">{logs} {logs === 1 ? "log" : "logs"}</span>}
           {bySource.size > 0 && (
             <span className="legend" data-testid="source-legend">
               {[...bySource].map(([src, n]) => (
@@ -159,12 +161,26 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
                       <SourceBadge span={s} />
                       <span className="svc-name">{s.service}</span>
                       <span className="span-name">{s.name}</span>
+                      {s.logs.length > 0 && (
+                        <span className={"log-chip sev-" + (logSeverity(s.logs[0]) || "none")} data-testid="log-chip" title={s.logs.map(eventLabel).join("\n")}>
+                          {s.logs.length} {s.logs.length === 1 ? "log" : "logs"}
+                        </span>
+                      )}
                       {collapsed.has(s) && <span className="muted"> +{s.count - 1}</span>}
                     </div>
                     <div className="wf-bars">
                       <div className="bar" style={{ left: `${left}%`, width: `${width}%`, background: s.error ? "#dc2626" : color }} />
                       {s.events.map((e, j) => (
-                        <div key={j} className="evt" title={String(e["name"] ?? "event")} style={{ left: `${((parseTime(e["timestamp"]) - tree.start) / total) * 100}%` }} />
+                        <div key={j} className="evt" title={eventLabel(e)} style={{ left: `${((parseTime(e["timestamp"]) - tree.start) / total) * 100}%` }} />
+                      ))}
+                      {s.logs.map((e, j) => (
+                        <div
+                          key={"log" + j}
+                          className={"evt log sev-" + (logSeverity(e) || "none")}
+                          data-testid="log-marker"
+                          title={eventLabel(e)}
+                          style={{ left: `${((parseTime(e["timestamp"]) - tree.start) / total) * 100}%` }}
+                        />
                       ))}
                       <span className="bar-label" style={{ left: `calc(${left + width}% + 4px)` }}>{fmtDuration(s.dur)}</span>
                     </div>
@@ -250,6 +266,20 @@ function Detail({ span, t0 }: { span: Span; t0: number }) {
             <details key={i} open={span.events.length <= 3}>
               <summary>
                 {String(e["name"] ?? "event")} <span className="muted">+{fmtDuration(parseTime(e["timestamp"]) - span.start)}</span>
+              </summary>
+              <Fields ev={e} skip={(k) => k.startsWith("trace.") || k === "meta.annotation_type"} />
+            </details>
+          ))}
+        </>
+      )}
+      {span.logs.length > 0 && (
+        <>
+          <h4>Logs ({span.logs.length})</h4>
+          {span.logs.map((e, i) => (
+            <details key={i} open={span.logs.length <= 3} data-testid="span-log">
+              <summary>
+                <span className={"sev sev-" + (logSeverity(e) || "none")}>{(logSeverity(e) || "log").toUpperCase()}</span> {logMessage(e)}{" "}
+                <span className="muted">+{fmtDuration(parseTime(e["timestamp"]) - span.start)}</span>
               </summary>
               <Fields ev={e} skip={(k) => k.startsWith("trace.") || k === "meta.annotation_type"} />
             </details>
