@@ -130,7 +130,11 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.registerQuery(mux); err != nil {
 		return err
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics}))
+	var metrics http.Handler = promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics})
+	if !a.cfg.MetricsPublic {
+		metrics = api.RequireKey(a.registry, auth.PermRead, metrics)
+	}
+	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }) //nolint:errcheck
 	if err := a.registerXRay(ctx, mux); err != nil {
 		return err

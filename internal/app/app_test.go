@@ -300,7 +300,13 @@ func TestEnvironmentsNeverSeeEachOther(t *testing.T) {
 func TestMetricsEndpoint(t *testing.T) {
 	a, key := testApp(t, t.TempDir())
 	sendWithSDK(t, "http/protobuf", "http://"+a.Addrs().HTTP, key, "m")
-	resp, err := http.Get("http://" + a.Addrs().HTTP + "/metrics")
+	// Without a key /metrics is refused (--metrics-public opens it).
+	if code := getJSON(t, "http://"+a.Addrs().HTTP+"/metrics", "", nil); code != 401 {
+		t.Errorf("/metrics without a key: %d, want 401", code)
+	}
+	req, _ := http.NewRequest("GET", "http://"+a.Addrs().HTTP+"/metrics", nil)
+	req.Header.Set("X-Honeycomb-Team", key)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

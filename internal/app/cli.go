@@ -94,6 +94,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err}
 	}
 	logger := cfg.NewLogger(os.Stderr)
+	privateFiles()
 	return Run(ctx, cfg, logger, stdout)
 }
 

@@ -29,6 +29,9 @@ type Config struct {
 	XRayIncludeOTel bool
 	UIAddr          string
 	PprofAddr       string // Go profiling door; empty (the default) disables it
+	// MetricsPublic serves /metrics without a key (for a scraper that
+	// cannot send one); off, it takes a configuration key.
+	MetricsPublic bool
 
 	LogLevel        string
 	LogFormat       string
@@ -45,15 +48,14 @@ type Config struct {
 	StoreColumnDensity float64
 }
 
-// DefaultConfig returns the defaults: the doors on their well-known ports.
-// The keyed doors listen on every interface (every call needs a key); the
-// X-Ray daemon door, which like the real daemon has no auth, and the UI,
-// open without a key, listen on loopback only.
+// DefaultConfig returns the defaults: the doors on their well-known ports,
+// every one on loopback; listening on other interfaces is a choice made by
+// giving an address (e.g. --http-addr :4318).
 func DefaultConfig() Config {
 	return Config{
 		DataDir:            "./tracecomb-data",
-		OTLPGRPCAddr:       ":4317",
-		HTTPAddr:           ":4318",
+		OTLPGRPCAddr:       "127.0.0.1:4317",
+		HTTPAddr:           "127.0.0.1:4318",
 		XRayAddr:           "127.0.0.1:2000",
 		XRayEnv:            "test",
 		AWSRegion:          "us-east-1",
@@ -78,8 +80,8 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	}
 	str(&c.DataDir, "data-dir", "TRACECOMB_DATA_DIR", "directory holding the store and the key registry")
 	str(&c.BootstrapKey, "bootstrap-key", "TRACECOMB_BOOTSTRAP_KEY", "on first start, make this the first key of environment \"test\"")
-	str(&c.OTLPGRPCAddr, "otlp-grpc-addr", "TRACECOMB_OTLP_GRPC_ADDR", "OTLP/gRPC listen address (empty disables)")
-	str(&c.HTTPAddr, "http-addr", "TRACECOMB_HTTP_ADDR", "OTLP/HTTP, Honeycomb and X-Ray API listen address")
+	str(&c.OTLPGRPCAddr, "otlp-grpc-addr", "TRACECOMB_OTLP_GRPC_ADDR", "OTLP/gRPC listen address, loopback by default; :4317 for every interface (empty disables)")
+	str(&c.HTTPAddr, "http-addr", "TRACECOMB_HTTP_ADDR", "OTLP/HTTP, Honeycomb and X-Ray API listen address, loopback by default; :4318 for every interface")
 	str(&c.XRayAddr, "xray-addr", "TRACECOMB_XRAY_ADDR", "X-Ray daemon listen address, UDP segments and TCP API (empty disables)")
 	str(&c.XRayEnv, "xray-env", "TRACECOMB_XRAY_ENV", "environment the X-Ray daemon door writes to and reads from")
 	for _, env := range []string{"AWS_DEFAULT_REGION", "AWS_REGION"} { // the AWS CLI prefers AWS_REGION
@@ -95,6 +97,10 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"the X-Ray API also reads the OpenTelemetry spans sent to the Honeycomb doors (one map of both; AWS X-Ray shows only what its own doors got) (env TRACECOMB_XRAY_INCLUDE_OTEL)")
 	str(&c.UIAddr, "ui-addr", "TRACECOMB_UI_ADDR", "web UI listen address (empty disables)")
 	str(&c.PprofAddr, "pprof-addr", "TRACECOMB_PPROF_ADDR", "Go pprof listen address, no auth: bind to loopback (empty, the default, disables)")
+	if v, ok := os.LookupEnv("TRACECOMB_METRICS_PUBLIC"); ok {
+		c.MetricsPublic, _ = strconv.ParseBool(v)
+	}
+	fs.BoolVar(&c.MetricsPublic, "metrics-public", c.MetricsPublic, "serve /metrics without a key (default: a configuration key is needed) (env TRACECOMB_METRICS_PUBLIC)")
 	str(&c.StoreMemoryLimit, "store-memory-limit", "TRACECOMB_STORE_MEMORY_LIMIT", "memory cap of the embedded store, e.g. 256MB or 2GB (empty: 80% of RAM)")
 	str(&c.LogLevel, "log-level", "TRACECOMB_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TRACECOMB_LOG_FORMAT", "text or json")

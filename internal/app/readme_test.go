@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // TestREADME keeps the README's promises checkable: it names every
@@ -45,6 +47,41 @@ func TestREADME(t *testing.T) {
 		}
 		if !regexp.MustCompile(`(?m)^\s+-` + regexp.QuoteMeta(name) + `\b`).MatchString(usage.String()) {
 			t.Errorf("the README mentions --%s, which no tracecomb command takes", name)
+		}
+	}
+}
+
+// TestComposeFiles: both compose files parse, and the one against tracecomb
+// publishes its doors on the host's loopback only (its key is well known
+// and the X-Ray door takes no credentials).
+func TestComposeFiles(t *testing.T) {
+	for _, name := range []string{"docker-compose.yml", "docker-compose.honeycomb.yml"} {
+		raw, err := os.ReadFile("../../" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct {
+			Services map[string]struct {
+				Ports []string `yaml:"ports"`
+			} `yaml:"services"`
+		}
+		if err := yaml.Unmarshal(raw, &f); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(f.Services) == 0 {
+			t.Fatalf("%s has no services", name)
+		}
+		if name != "docker-compose.yml" {
+			continue
+		}
+		tc, ok := f.Services["tracecomb"]
+		if !ok || len(tc.Ports) == 0 {
+			t.Fatalf("%s: no tracecomb service with ports", name)
+		}
+		for _, p := range tc.Ports {
+			if !strings.HasPrefix(p, "127.0.0.1:") {
+				t.Errorf("%s publishes %q beyond the host's loopback", name, p)
+			}
 		}
 	}
 }

@@ -60,7 +60,8 @@ func startTracecomb(ctx context.Context, bin, dir string) (*server, error) {
 	httpAddr, grpcAddr, xrayAddr := freePort(), freePort(), freeUDPPort()
 	s.otlpHTTP, s.otlpGRPC, s.query, s.metrics, s.xray = "http://"+httpAddr, grpcAddr, "http://"+httpAddr, "http://"+httpAddr+"/metrics", xrayAddr
 	s.cmd = exec.Command(bin, "serve", "--data-dir", s.dataDir, "--bootstrap-key", benchKey, "--http-addr", httpAddr,
-		"--otlp-grpc-addr", grpcAddr, "--xray-addr", xrayAddr, "--ui-addr", "", "--log-format", "json", "--log-level", "warn")
+		"--otlp-grpc-addr", grpcAddr, "--xray-addr", xrayAddr, "--ui-addr", "", "--log-format", "json", "--log-level", "warn",
+		"--metrics-public") // the harness scrapes /metrics without a key
 	s.stored = func(ctx context.Context) (int64, error) {
 		return scrape(ctx, s.metrics, "tracecomb_events_stored_total")
 	}
