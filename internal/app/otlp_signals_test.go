@@ -187,16 +187,22 @@ func columnTypes(t *testing.T, base, key, dataset string) map[string]string {
 }
 
 // TestOTelLogsAndMetricsSDK: the OTel Go SDK's log and metric exporters,
-// over OTLP/HTTP and gRPC, export to tracecomb; the logs land in the
+// over OTLP/HTTP, gRPC on the gRPC door and gRPC on the API door (h2c),
+// export to tracecomb; the logs land in the
 // service's dataset and the metrics in unknown_metrics (no dataset
 // header), both queryable and in /1/columns; the log written inside a
 // span is a span event of that span in /api/traces.
 func TestOTelLogsAndMetricsSDK(t *testing.T) {
-	for _, protocol := range []string{"http/protobuf", "grpc"} {
-		t.Run(protocol, func(t *testing.T) {
+	for _, c := range []struct{ name, protocol string }{
+		{"http/protobuf", "http/protobuf"},
+		{"grpc", "grpc"},
+		{"grpc on the API door (h2c)", "grpc"},
+	} {
+		protocol := c.protocol
+		t.Run(c.name, func(t *testing.T) {
 			a, key := testApp(t, t.TempDir())
 			endpoint := "http://" + a.Addrs().HTTP
-			if protocol == "grpc" {
+			if c.name == "grpc" {
 				endpoint = "http://" + a.Addrs().OTLPGRPC
 			}
 			const service = "jobs-worker"

@@ -202,6 +202,7 @@ func (mc *metricConverter) metric(m *metricspb.Metric) {
 	case *metricspb.Metric_Sum:
 		mc.numberPoints(m, name, d.Sum.GetDataPoints())
 	case *metricspb.Metric_Histogram:
+		cols := distColumns(name)
 		for _, dp := range d.Histogram.GetDataPoints() {
 			if dp == nil {
 				continue
@@ -214,14 +215,15 @@ func (mc *metricConverter) metric(m *metricspb.Metric) {
 				continue
 			}
 			e := mc.event(dp.TimeUnixNano, dp.Attributes)
-			mc.stats(e, name, dp.Count, dp.Sum, dp.Min, dp.Max)
+			mc.stats(e, &cols, dp.Count, dp.Sum, dp.Min, dp.Max)
 			if dp.Count > 0 && len(dp.ExplicitBounds) > 0 && len(dp.BucketCounts) > 0 {
-				for _, p := range percentiles {
-					mc.value(e, name+p.suffix, model.Float(explicitPercentile(dp.Count, dp.BucketCounts, dp.ExplicitBounds, p.p)))
+				for i, p := range percentiles {
+					mc.value(e, cols.pct[i], model.Float(explicitPercentile(dp.Count, dp.BucketCounts, dp.ExplicitBounds, p.p)))
 				}
 			}
 		}
 	case *metricspb.Metric_ExponentialHistogram:
+		cols := distColumns(name)
 		for _, dp := range d.ExponentialHistogram.GetDataPoints() {
 			if dp == nil {
 				continue
@@ -234,29 +236,30 @@ func (mc *metricConverter) metric(m *metricspb.Metric) {
 				continue
 			}
 			e := mc.event(dp.TimeUnixNano, dp.Attributes)
-			mc.stats(e, name, dp.Count, dp.Sum, dp.Min, dp.Max)
+			mc.stats(e, &cols, dp.Count, dp.Sum, dp.Min, dp.Max)
 			if dp.Count > 0 {
-				for _, p := range percentiles {
+				for i, p := range percentiles {
 					if v, ok := exponentialPercentile(dp, p.p); ok {
-						mc.value(e, name+p.suffix, model.Float(v))
+						mc.value(e, cols.pct[i], model.Float(v))
 					}
 				}
 			}
 		}
 	case *metricspb.Metric_Summary:
+		cols := distColumns(name)
 		for _, dp := range d.Summary.GetDataPoints() {
 			if dp == nil || !mc.check(m, name, dp.GetFlags(), "") {
 				continue
 			}
 			e := mc.event(dp.TimeUnixNano, dp.Attributes)
 			sum := dp.Sum
-			mc.stats(e, name, dp.Count, &sum, nil, nil)
+			mc.stats(e, &cols, dp.Count, &sum, nil, nil)
 			for _, q := range dp.QuantileValues {
 				switch qv := q.GetQuantile(); {
 				case qv == 0:
-					mc.value(e, name+".min", model.Float(q.GetValue()))
+					mc.value(e, cols.min, model.Float(q.GetValue()))
 				case qv == 1:
-					mc.value(e, name+".max", model.Float(q.GetValue()))
+					mc.value(e, cols.max, model.Float(q.GetValue()))
 				case qv > 0 && qv < 1:
 					mc.value(e, quantileKey(name, qv), model.Float(q.GetValue()))
 				}
@@ -304,20 +307,35 @@ func (mc *metricConverter) numberPoints(m *metricspb.Metric, name string, dps []
 	}
 }
 
+// distCols are the column names of a distribution metric, made once per
+// metric rather than per point.
+type distCols struct {
+	count, sum, avg, min, max string
+	pct                       [len(percentiles)]string
+}
+
+func distColumns(name string) distCols {
+	c := distCols{count: name + ".count", sum: name + ".sum", avg: name + ".avg", min: name + ".min", max: name + ".max"}
+	for i, p := range percentiles {
+		c.pct[i] = name + p.suffix
+	}
+	return c
+}
+
 // stats writes the count, sum, average, min and max a distribution has.
-func (mc *metricConverter) stats(e int, name string, count uint64, sum, lo, hi *float64) {
-	mc.value(e, name+".count", model.Int(int64(min(count, math.MaxInt64))))
+func (mc *metricConverter) stats(e int, cols *distCols, count uint64, sum, lo, hi *float64) {
+	mc.value(e, cols.count, model.Int(int64(min(count, math.MaxInt64))))
 	if sum != nil {
-		mc.value(e, name+".sum", model.Float(*sum))
+		mc.value(e, cols.sum, model.Float(*sum))
 		if count > 0 {
-			mc.value(e, name+".avg", model.Float(*sum/float64(count)))
+			mc.value(e, cols.avg, model.Float(*sum/float64(count)))
 		}
 	}
 	if lo != nil {
-		mc.value(e, name+".min", model.Float(*lo))
+		mc.value(e, cols.min, model.Float(*lo))
 	}
 	if hi != nil {
-		mc.value(e, name+".max", model.Float(*hi))
+		mc.value(e, cols.max, model.Float(*hi))
 	}
 }
 
