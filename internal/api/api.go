@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -183,4 +184,40 @@ func RequireManagementKey(a auth.Authenticator, next http.Handler) http.Handler 
 		}
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
+}
+
+// LoopbackHost reports whether a Host header names this machine's loopback
+// (localhost, *.localhost, 127.0.0.0/8, ::1), as a door bound to loopback
+// expects: any other name reached it through DNS rebinding.
+func LoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// BrowserOriginated says why r looks sent by a web page (an Origin header,
+// a Sec-Fetch-Site other than "none", or a body type an HTML form or a
+// "simple" cross-site fetch can send), or "" when it does not. Doors
+// without credentials refuse such requests: a page the user visits must
+// not be able to write to them or read them.
+func BrowserOriginated(r *http.Request) string {
+	if o := r.Header.Get("Origin"); o != "" {
+		return "requests from web pages (Origin " + o + ") are refused"
+	}
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "none" {
+		return "requests from web pages (Sec-Fetch-Site " + s + ") are refused"
+	}
+	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	switch strings.ToLower(strings.TrimSpace(mt)) {
+	case "text/plain", "application/x-www-form-urlencoded", "multipart/form-data":
+		return "Content-Type " + mt + " is refused: send application/json"
+	}
+	return ""
 }

@@ -58,6 +58,7 @@ type App struct {
 	uiServer    *http.Server
 	pprofServer *http.Server
 	xray        *xrayapi.Handler
+	xraySigned  http.Handler                  // xray behind SigV4, as the API door mounts it
 	stoppers    []func(context.Context) error // extra doors, stopped first
 
 	rejects   ingest.RejectLog // requests to unknown paths

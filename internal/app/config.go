@@ -27,8 +27,12 @@ type Config struct {
 	// to Honeycomb's doors too (tracecomb's own joined view); off, it shows
 	// what AWS X-Ray would: only what was sent to X-Ray's doors.
 	XRayIncludeOTel bool
-	UIAddr          string
-	PprofAddr       string // Go profiling door; empty (the default) disables it
+	// XRayDoorSigV4 makes the daemon door require SigV4 (a key pair from
+	// `tracecomb keys create --aws`) for every X-Ray API call but the SDKs'
+	// sampling calls.
+	XRayDoorSigV4 bool
+	UIAddr        string
+	PprofAddr     string // Go profiling door; empty (the default) disables it
 	// MetricsPublic serves /metrics without a key (for a scraper that
 	// cannot send one); off, it takes a configuration key.
 	MetricsPublic bool
@@ -97,6 +101,11 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"the X-Ray API also reads the OpenTelemetry spans sent to the Honeycomb doors (one map of both; AWS X-Ray shows only what its own doors got) (env TRACECOMB_XRAY_INCLUDE_OTEL)")
 	str(&c.UIAddr, "ui-addr", "TRACECOMB_UI_ADDR", "web UI listen address (empty disables)")
 	str(&c.PprofAddr, "pprof-addr", "TRACECOMB_PPROF_ADDR", "Go pprof listen address, no auth: bind to loopback (empty, the default, disables)")
+	if v, ok := os.LookupEnv("TRACECOMB_XRAY_DOOR_SIGV4"); ok {
+		c.XRayDoorSigV4, _ = strconv.ParseBool(v)
+	}
+	fs.BoolVar(&c.XRayDoorSigV4, "xray-door-sigv4", c.XRayDoorSigV4,
+		"the X-Ray daemon door requires SigV4-signed calls (key pairs from `tracecomb keys create --aws`), except the SDKs' sampling calls (env TRACECOMB_XRAY_DOOR_SIGV4)")
 	if v, ok := os.LookupEnv("TRACECOMB_METRICS_PUBLIC"); ok {
 		c.MetricsPublic, _ = strconv.ParseBool(v)
 	}

@@ -61,6 +61,7 @@ func (a *App) registerXRay(_ context.Context, mux *http.ServeMux) error {
 	if err != nil {
 		return err
 	}
+	a.xraySigned = signed
 	paths := make([]string, 0, len(h.Operations()))
 	for p := range h.Operations() {
 		paths = append(paths, p)
@@ -74,7 +75,9 @@ func (a *App) registerXRay(_ context.Context, mux *http.ServeMux) error {
 
 // startXRayDaemon opens the X-Ray daemon door: UDP segment datagrams and,
 // on the same TCP port, the X-Ray API unsigned for --xray-env, as the real
-// daemon's proxy serves the SDKs' sampling calls.
+// daemon's proxy serves the SDKs' sampling calls (with --xray-door-sigv4,
+// every other operation must be signed). The door refuses what a web page
+// could send it and, bound to loopback, foreign Host headers.
 func (a *App) startXRayDaemon(ctx context.Context) error {
 	if a.cfg.XRayAddr == "" {
 		return nil
@@ -86,10 +89,23 @@ func (a *App) startXRayDaemon(ctx context.Context) error {
 	a.addrs.XRay = ln.Addr().String()
 	env := a.cfg.XRayEnv
 	h := a.xray
+	unsigned := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(xrayapi.WithEnv(r.Context(), env)))
+	})
+	var door http.Handler = unsigned
+	if a.cfg.XRayDoorSigV4 {
+		signed := a.xraySigned
+		door = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/GetSamplingRules" || r.URL.Path == "/SamplingTargets" {
+				unsigned.ServeHTTP(w, r) // the SDKs' own calls, which the real daemon signs for them
+				return
+			}
+			signed.ServeHTTP(w, r)
+		})
+	}
+	door = xrayapi.GuardDaemonDoor(xrayapi.DaemonGuardConfig{LoopbackOnly: ln.Addr().(*net.TCPAddr).IP.IsLoopback()}, door)
 	tcp := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h.ServeHTTP(w, r.WithContext(xrayapi.WithEnv(r.Context(), env)))
-		}),
+		Handler:           door,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}

@@ -32,7 +32,6 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"path"
 	"slices"
@@ -150,7 +149,7 @@ func New(cfg Config, deps Deps) http.Handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.cfg.Open && !loopbackHost(r.Host) {
+	if h.cfg.Open && !api.LoopbackHost(r.Host) {
 		http.Error(w, "this UI is served to loopback names only (localhost, 127.0.0.1, [::1])", http.StatusMisdirectedRequest)
 		return
 	}
@@ -200,19 +199,6 @@ func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Write(b) //nolint:errcheck // the client went away
-}
-
-func loopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // caller is who a /ui-api call acts as.

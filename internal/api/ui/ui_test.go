@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/tracecomb/tracecomb/internal/api"
 	"github.com/tracecomb/tracecomb/internal/api/honeycomb"
 	"github.com/tracecomb/tracecomb/internal/auth"
 )
@@ -339,8 +340,8 @@ func TestLoopbackHost(t *testing.T) {
 		"127.5.5.5": true, "10.0.0.1:80": false, "example.com": false, "localhost.example.com": false, "": false,
 	}
 	for in, want := range tests {
-		if got := loopbackHost(in); got != want {
-			t.Errorf("loopbackHost(%q) = %v, want %v", in, got, want)
+		if got := api.LoopbackHost(in); got != want {
+			t.Errorf("LoopbackHost(%q) = %v, want %v", in, got, want)
 		}
 	}
 }
