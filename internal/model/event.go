@@ -308,8 +308,23 @@ func (e *Event) Set(key string, v Value) {
 	e.Attrs = append(e.Attrs, Attr{Key: key, Value: v})
 }
 
-// Get returns a field by its Honeycomb name, hot fields included.
+// Get returns a field by its Honeycomb name, hot fields included: the
+// member when it holds the field, else an attribute of that name (a value
+// Set kept because it did not fit the member).
 func (e *Event) Get(key string) (Value, bool) {
+	if v, ok := e.member(key); ok {
+		return v, true
+	}
+	for i := range e.Attrs {
+		if e.Attrs[i].Key == key {
+			return e.Attrs[i].Value, true
+		}
+	}
+	return Value{}, false
+}
+
+// member returns a hot field held by its struct member.
+func (e *Event) member(key string) (Value, bool) {
 	switch key {
 	case FieldTraceID:
 		return Str(e.TraceID.HoneycombString()), !e.TraceID.IsZero()
@@ -323,12 +338,8 @@ func (e *Event) Get(key string) (Value, bool) {
 		return Str(e.ServiceName), e.ServiceName != ""
 	case FieldDurationMs:
 		return Float(e.DurationMs), e.IsSpan() || e.DurationMs != 0
-	case FieldSpanKind:
+	case FieldSpanKind, FieldType:
 		return Str(e.SpanKind), e.SpanKind != ""
-	case FieldType:
-		if e.SpanKind != "" {
-			return Str(e.SpanKind), true
-		}
 	case FieldStatusCode:
 		return Int(e.StatusCode), e.IsSpan() || e.StatusCode != 0
 	case FieldError:
@@ -336,19 +347,15 @@ func (e *Event) Get(key string) (Value, bool) {
 	case FieldAnnotationType:
 		return Str(e.AnnotationType), e.AnnotationType != ""
 	}
-	for i := range e.Attrs {
-		if e.Attrs[i].Key == key {
-			return e.Attrs[i].Value, true
-		}
-	}
 	return Value{}, false
 }
 
 // Range calls fn for every field the event has, hot fields first, in the
-// order Honeycomb users read them. It stops when fn returns false.
+// order Honeycomb users read them, then the attributes. It stops when fn
+// returns false.
 func (e *Event) Range(fn func(key string, v Value) bool) {
 	for _, k := range hotFields {
-		if v, ok := e.Get(k); ok {
+		if v, ok := e.member(k); ok {
 			if !fn(k, v) {
 				return
 			}

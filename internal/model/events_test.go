@@ -71,3 +71,23 @@ func TestSetKeepsUnparseableIDs(t *testing.T) {
 		t.Fatalf("fields = %v", m)
 	}
 }
+
+// A hot field name kept as an attribute (Set could not route it) is found
+// by Get and shown once by Range.
+func TestHotNamedAttributes(t *testing.T) {
+	var e Event
+	e.Source = SourceEvents
+	e.Set(FieldType, Str("http_request")) // no span kind: an ordinary field
+	e.Set(FieldName, Int(7))
+	if v, ok := e.Get(FieldType); !ok || v.Str != "http_request" {
+		t.Fatalf("Get(type) = %v %v", v, ok)
+	}
+	if v, ok := e.Get(FieldName); !ok || v.Int != 7 {
+		t.Fatalf("Get(name) = %v %v", v, ok)
+	}
+	seen := map[string]int{}
+	e.Range(func(k string, _ Value) bool { seen[k]++; return true })
+	if seen[FieldType] != 1 || seen[FieldName] != 1 || len(seen) != 2 {
+		t.Fatalf("Range saw %v", seen)
+	}
+}

@@ -1,0 +1,234 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	libhoney "github.com/honeycombio/libhoney-go"
+	"github.com/honeycombio/libhoney-go/transmission"
+)
+
+// eventsQueryCount runs COUNT over the last two hours of dataset through
+// the Query Data API (create the query, create a result, poll it) and
+// returns the one result row's COUNT.
+func eventsQueryCount(t *testing.T, base, key, dataset string) float64 {
+	t.Helper()
+	call := func(method, path string, body any) (int, http.Header, []byte) {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, base+path, rd)
+		req.Header.Set("X-Honeycomb-Team", key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, out
+	}
+	code, _, body := call("POST", "/1/queries/"+dataset, map[string]any{"calculations": []map[string]any{{"op": "COUNT"}}, "time_range": 7200})
+	var q struct {
+		ID string `json:"id"`
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &q) != nil || q.ID == "" {
+		t.Fatalf("create query: %d %s", code, body)
+	}
+	code, hdr, body := call("POST", "/1/query_results/"+dataset, map[string]any{"query_id": q.ID})
+	if code != http.StatusCreated {
+		t.Fatalf("create query result: %d %s", code, body)
+	}
+	for range 300 {
+		code, _, body = call("GET", hdr.Get("Location"), nil)
+		var r struct {
+			Complete bool `json:"complete"`
+			Data     struct {
+				Results []struct {
+					Data map[string]any `json:"data"`
+				} `json:"results"`
+			} `json:"data"`
+		}
+		if code != http.StatusOK || json.Unmarshal(body, &r) != nil {
+			t.Fatalf("query result: %d %s", code, body)
+		}
+		if r.Complete {
+			if len(r.Data.Results) != 1 {
+				t.Fatalf("want one result row: %s", body)
+			}
+			n, ok := r.Data.Results[0].Data["COUNT"].(float64)
+			if !ok {
+				t.Fatalf("no COUNT in %s", body)
+			}
+			return n
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("query result never completed")
+	return 0
+}
+
+// The real libhoney-go, in its default batching, sends 100,000 events to
+// tracecomb; every tenth carries sample rate 10. Every response is a 202
+// and COUNT is the sample-rate-weighted total exactly.
+func TestLibhoneyGo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 100,000 events")
+	}
+	a, key := testApp(t, t.TempDir())
+	base := "http://" + a.Addrs().HTTP
+	const (
+		n       = 100_000
+		dataset = "libhoney-go"
+	)
+	// libhoney's default transmission, only told to wait rather than drop
+	// when its queues are full (its defaults drop past 10,000 pending
+	// events): batching, concurrency, zstd and JSON stay libhoney's.
+	tx := &transmission.Honeycomb{
+		MaxBatchSize:         libhoney.DefaultMaxBatchSize,
+		BatchTimeout:         libhoney.DefaultBatchTimeout,
+		MaxConcurrentBatches: libhoney.DefaultMaxConcurrentBatches,
+		PendingWorkCapacity:  libhoney.DefaultPendingWorkCapacity,
+		BlockOnSend:          true,
+		BlockOnResponse:      true,
+	}
+	client, err := libhoney.NewClient(libhoney.ClientConfig{APIKey: key, Dataset: dataset, APIHost: base, Transmission: tx})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		errs     []string
+		seen     = make([]bool, n)
+		dups     int
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range client.TxResponses() {
+			mu.Lock()
+			statuses[r.StatusCode]++
+			if r.Err != nil && len(errs) < 5 {
+				errs = append(errs, fmt.Sprintf("%d %v %s", r.StatusCode, r.Err, r.Body))
+			}
+			if i, ok := r.Metadata.(int); ok {
+				if seen[i] {
+					dups++
+				}
+				seen[i] = true
+			}
+			mu.Unlock()
+		}
+	}()
+
+	start := time.Now()
+	wantCount := 0
+	for i := range n {
+		ev := client.NewEvent()
+		ev.Metadata = i
+		ev.AddField("name", "work")
+		ev.AddField("i", i)
+		ev.AddField("ratio", float64(i)/n)
+		ev.AddField("even", i%2 == 0)
+		ev.AddField("endpoint", fmt.Sprintf("/api/%d", i%20))
+		ev.AddField("nested", map[string]any{"shard": i % 4})
+		ev.Timestamp = start.Add(-time.Duration(i%600) * time.Second)
+		if i%10 == 0 {
+			ev.SampleRate = 10
+			wantCount += 10
+		} else {
+			wantCount++
+		}
+		if err := ev.SendPresampled(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client.Close() // flushes, then closes TxResponses
+	<-done
+	sent := time.Since(start)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if statuses[http.StatusAccepted] != n || len(statuses) != 1 || dups != 0 {
+		t.Fatalf("responses by status %v (%d duplicates), want %d × 202; first errors: %q", statuses, dups, n, errs)
+	}
+	for i, ok := range seen {
+		if !ok {
+			t.Fatalf("no response for event %d", i)
+		}
+	}
+	count := eventsQueryCount(t, base, key, dataset)
+	t.Logf("libhoney-go: %d events sent and committed in %v (%.0f events/s); COUNT = %.0f", n, sent.Round(time.Millisecond), n/sent.Seconds(), count)
+	if count != float64(wantCount) {
+		t.Fatalf("COUNT = %v, want the sample-rate-weighted %d", count, wantCount)
+	}
+
+	// The fields as Honeycomb types them: integers, floats, booleans,
+	// strings, and the nested object as JSON text (expand_json_depth 0).
+	var cols []struct {
+		KeyName string `json:"key_name"`
+		Type    string `json:"type"`
+	}
+	if code := getJSON(t, base+"/1/columns/"+dataset, key, &cols); code != http.StatusOK {
+		t.Fatalf("columns: %d", code)
+	}
+	types := map[string]string{}
+	for _, c := range cols {
+		types[c.KeyName] = c.Type
+	}
+	for k, want := range map[string]string{"i": "integer", "ratio": "float", "even": "boolean", "endpoint": "string", "nested": "string", "name": "string"} {
+		if types[k] != want {
+			t.Errorf("column %s: type %q, want %q (all: %v)", k, types[k], want, types)
+		}
+	}
+	if _, ok := types["duration_ms"]; ok {
+		t.Errorf("a duration_ms column appeared though no event has one: %v", types)
+	}
+}
+
+// A batch with one malformed event stores the others and answers 400 for
+// that one only.
+func TestEventsBatchWithMalformedEvent(t *testing.T) {
+	a, key := testApp(t, t.TempDir())
+	base := "http://" + a.Addrs().HTTP
+	post := func(body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+"/1/batch/Mixed%20Batch", strings.NewReader(body))
+		req.Header.Set("X-Honeycomb-Team", key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := post(`[{"data":{"n":1}},{"data":"not an object"},{"data":{"n":3},"samplerate":5}]`)
+	if code != http.StatusOK || body != `[{"status":202},{"status":400,"error":"Request body is malformed and cannot be read."},{"status":202}]` {
+		t.Fatalf("%d %s", code, body)
+	}
+	// Dataset names are case-insensitive: a different casing is the same dataset.
+	if code, body := post(`[{"data":{"n":4}}]`); code != http.StatusOK || body != `[{"status":202}]` {
+		t.Fatalf("%d %s", code, body)
+	}
+	if got := eventsQueryCount(t, base, key, "mixed batch"); got != 1+5+1 {
+		t.Fatalf("COUNT = %v, want 7 (1 + 5 × 1 + 1)", got)
+	}
+	var datasets []map[string]any
+	if code := getJSON(t, base+"/1/datasets", key, &datasets); code != http.StatusOK || len(datasets) != 1 || datasets[0]["name"] != "Mixed Batch" {
+		t.Fatalf("datasets %d %v", code, datasets)
+	}
+}
