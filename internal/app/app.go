@@ -161,7 +161,8 @@ func (a *App) Start(ctx context.Context) error {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
-	a.httpServer = &http.Server{Handler: root, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.httpServer = a.newHTTPServer(root)
+	a.httpServer.Protocols = &protocols
 
 	httpLn, err := a.listen("tcp", a.cfg.HTTPAddr, "http")
 	if err != nil {
@@ -201,6 +202,45 @@ func (a *App) Start(ctx context.Context) error {
 	a.serving = nil
 	a.logger.Info("tracecomb started", "data_dir", a.cfg.DataDir, "http", a.addrs.HTTP, "otlp_grpc", a.addrs.OTLPGRPC, "xray", a.addrs.XRay, "ui", a.addrs.UI)
 	return nil
+}
+
+// doorGrace is how long a stopping door lets its requests in flight
+// finish: a fifth of the shutdown timeout, at most 5 s, leaving the rest
+// for the commit of what was acknowledged.
+func (a *App) doorGrace() time.Duration {
+	return min(5*time.Second, a.cfg.ShutdownTimeout/5)
+}
+
+// stopHTTP stops a door's server: no new connections, the requests in
+// flight get doorGrace to finish, then every connection still open is
+// closed.
+func (a *App) stopHTTP(door string, s *http.Server) func(context.Context) error {
+	return func(ctx context.Context) error {
+		gctx, cancel := context.WithTimeout(ctx, a.doorGrace())
+		defer cancel()
+		err := s.Shutdown(gctx)
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			a.logger.Warn("closing connections still open after the grace period", "door", door, "grace", a.doorGrace())
+			_ = s.Close() // the listeners are closed already
+			return nil
+		}
+		return err
+	}
+}
+
+// newHTTPServer is a door's HTTP server, with timeouts that bound what one
+// slow or idle client can hold: the request headers must arrive within
+// 10 s, the whole request (a 20 MiB body at 175 KB/s) within 2 min, and an
+// idle keep-alive connection is closed after 2 min.
+func (a *App) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // otherMethods lists the methods r's path is served for (none: the path is
@@ -305,31 +345,53 @@ func (a *App) Wait(ctx context.Context) error {
 }
 
 // Shutdown stops the doors, commits what was accepted and closes the store,
-// in that order, within ctx. Safe to call twice.
+// in that order, within ctx. Safe to call twice. The doors stop together:
+// each stops accepting at once and gives the requests in flight a grace
+// period (doorGrace) to finish, then closes the connections still open (a
+// slow client's request was not acknowledged, so its sender retries and
+// nothing acknowledged is lost).
 func (a *App) Shutdown(ctx context.Context) error {
 	a.shutdown.Do(func() {
+		var mu sync.Mutex
 		var errs []error
-		for i := len(a.stoppers) - 1; i >= 0; i-- {
-			errs = append(errs, a.stoppers[i](ctx))
+		var doors sync.WaitGroup
+		stop := func(fn func(context.Context) error) {
+			doors.Add(1)
+			go func() {
+				defer doors.Done()
+				err := fn(ctx)
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}()
 		}
-		if a.httpServer != nil {
-			errs = append(errs, a.httpServer.Shutdown(ctx))
-		}
-		if a.pprofServer != nil {
-			errs = append(errs, a.pprofServer.Shutdown(ctx))
-		}
-		if a.uiServer != nil {
-			errs = append(errs, a.uiServer.Shutdown(ctx))
-		}
-		if a.grpcServer != nil {
-			stopped := make(chan struct{})
-			go func() { a.grpcServer.GracefulStop(); close(stopped) }()
-			select {
-			case <-stopped:
-			case <-ctx.Done():
-				a.grpcServer.Stop()
+		for _, s := range []struct {
+			name string
+			srv  *http.Server
+		}{{"http", a.httpServer}, {"pprof", a.pprofServer}, {"ui", a.uiServer}} {
+			if s.srv != nil {
+				stop(a.stopHTTP(s.name, s.srv))
 			}
 		}
+		for _, fn := range a.stoppers {
+			stop(fn)
+		}
+		if a.grpcServer != nil {
+			stop(func(ctx context.Context) error {
+				gctx, cancel := context.WithTimeout(ctx, a.doorGrace())
+				defer cancel()
+				stopped := make(chan struct{})
+				go func() { a.grpcServer.GracefulStop(); close(stopped) }()
+				select {
+				case <-stopped:
+				case <-gctx.Done():
+					a.logger.Warn("closing gRPC calls still running after the grace period", "door", "otlp-grpc")
+					a.grpcServer.Stop()
+				}
+				return nil
+			})
+		}
+		doors.Wait()
 		for _, ln := range a.listeners { // bound by a Start that failed before serving
 			_ = ln.Close() // the servers closed the others already
 		}

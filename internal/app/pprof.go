@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/pprof"
-	"time"
 )
 
 // startPprof starts the profiling door (Go's net/http/pprof handlers) when
@@ -28,7 +26,8 @@ func (a *App) startPprof(ctx context.Context) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	a.pprofServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.pprofServer = a.newHTTPServer(mux)
+	a.pprofServer.WriteTimeout = 0 // a CPU profile takes as long as it was asked to
 	a.serve("pprof", func() error { return a.pprofServer.Serve(ln) })
 	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -268,5 +270,40 @@ func TestBadFlagsFailFast(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !bytes.Contains(out, []byte("--log-format")) {
 		t.Fatalf("bad flag: %v %s", err, out)
+	}
+}
+
+// TestShutdownWithSlowClients: a client sending its body a byte at a time
+// (on the keyed API door and the X-Ray door) does not hold shutdown: the
+// doors close it after their grace period and tracecomb exits 0 within
+// --shutdown-timeout, with what it acknowledged stored.
+func TestShutdownWithSlowClients(t *testing.T) {
+	dir := t.TempDir()
+	p := startProc(t, dir, "--bootstrap-key", "slow-key-0123456789", "--shutdown-timeout", "10s")
+	sc := sendWithSDK(t, "http/protobuf", "http://"+p.addrs["http"], "slow-key-0123456789", "slow")
+	for _, c := range []struct{ addr, path string }{{p.addrs["http"], "/v1/traces"}, {p.addrs["xray"], "/TraceSummaries"}} {
+		conn, err := net.Dial("tcp", c.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-Honeycomb-Team: slow-key-0123456789\r\nContent-Length: 1000\r\n\r\n{", c.path, c.addr)
+	}
+	time.Sleep(200 * time.Millisecond) // the requests are in flight
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM with slow clients: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("tracecomb did not exit after SIGTERM (shutdown timeout 10s)")
+	}
+	p2 := startProc(t, dir)
+	var tr traceResponse
+	if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+sc.TraceID().String(), "slow-key-0123456789", &tr); code != 200 || len(tr.Events) != 4 {
+		t.Fatalf("the acknowledged trace after shutdown: %d, %d events", code, len(tr.Events))
 	}
 }

@@ -2,10 +2,7 @@ package app
 
 import (
 	"context"
-	"log/slog"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/tracecomb/tracecomb/internal/api/ui"
 	xrayapi "github.com/tracecomb/tracecomb/internal/api/xray"
@@ -43,7 +40,7 @@ func (a *App) startUI(ctx context.Context) error {
 		OTLPGRPCEndpoint: displayAddr(a.addrs.OTLPGRPC),
 		XRayDaemonAddr:   displayAddr(a.addrs.XRay),
 	}, deps)
-	a.uiServer = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.uiServer = a.newHTTPServer(h)
 	a.serve("ui", func() error { return a.uiServer.Serve(ln) })
 	return nil
 }

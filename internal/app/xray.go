@@ -7,9 +7,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
-	"time"
-
-	"log/slog"
 
 	xrayapi "github.com/tracecomb/tracecomb/internal/api/xray"
 	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
@@ -104,13 +101,9 @@ func (a *App) startXRayDaemon(ctx context.Context) error {
 		})
 	}
 	door = xrayapi.GuardDaemonDoor(xrayapi.DaemonGuardConfig{LoopbackOnly: ln.Addr().(*net.TCPAddr).IP.IsLoopback()}, door)
-	tcp := &http.Server{
-		Handler:           door,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
-	}
+	tcp := a.newHTTPServer(door)
 	a.serve("xray-tcp", func() error { return tcp.Serve(ln) })
-	a.stoppers = append(a.stoppers, tcp.Shutdown)
+	a.stoppers = append(a.stoppers, a.stopHTTP("xray-tcp", tcp))
 
 	// UDP on the port the TCP listener got (they share it, as the daemon's do).
 	udpAddr := ln.Addr().(*net.TCPAddr)
