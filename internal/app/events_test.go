@@ -78,29 +78,32 @@ func eventsQueryCount(t *testing.T, base, key, dataset string) float64 {
 	return 0
 }
 
-// The real libhoney-go, in its default batching, sends 100,000 events to
-// tracecomb; every tenth carries sample rate 10. Every response is a 202
-// and COUNT is the sample-rate-weighted total exactly.
+// The real libhoney-go, in its default batching (JSON, zstd), sends
+// 100,000 events to tracecomb; every tenth carries sample rate 10. Every
+// response is a 202 and COUNT is the sample-rate-weighted total exactly.
+// With msgpack encoding, 10,000 more to another dataset, the same.
 func TestLibhoneyGo(t *testing.T) {
 	if testing.Short() {
-		t.Skip("sends 100,000 events")
+		t.Skip("sends 110,000 events")
 	}
 	a, key := testApp(t, t.TempDir())
 	base := "http://" + a.Addrs().HTTP
-	const (
-		n       = 100_000
-		dataset = "libhoney-go"
-	)
+	t.Run("json", func(t *testing.T) { libhoneyGoSend(t, base, key, "libhoney-go", 100_000, false) })
+	t.Run("msgpack", func(t *testing.T) { libhoneyGoSend(t, base, key, "libhoney-go msgpack", 10_000, true) })
+}
+
+func libhoneyGoSend(t *testing.T, base, key, dataset string, n int, msgpack bool) {
 	// libhoney's default transmission, only told to wait rather than drop
 	// when its queues are full (its defaults drop past 10,000 pending
-	// events): batching, concurrency, zstd and JSON stay libhoney's.
+	// events): batching, concurrency and zstd stay libhoney's defaults.
 	tx := &transmission.Honeycomb{
-		MaxBatchSize:         libhoney.DefaultMaxBatchSize,
-		BatchTimeout:         libhoney.DefaultBatchTimeout,
-		MaxConcurrentBatches: libhoney.DefaultMaxConcurrentBatches,
-		PendingWorkCapacity:  libhoney.DefaultPendingWorkCapacity,
-		BlockOnSend:          true,
-		BlockOnResponse:      true,
+		MaxBatchSize:          libhoney.DefaultMaxBatchSize,
+		BatchTimeout:          libhoney.DefaultBatchTimeout,
+		MaxConcurrentBatches:  libhoney.DefaultMaxConcurrentBatches,
+		PendingWorkCapacity:   libhoney.DefaultPendingWorkCapacity,
+		BlockOnSend:           true,
+		BlockOnResponse:       true,
+		EnableMsgpackEncoding: msgpack,
 	}
 	client, err := libhoney.NewClient(libhoney.ClientConfig{APIKey: key, Dataset: dataset, APIHost: base, Transmission: tx})
 	if err != nil {
@@ -140,7 +143,7 @@ func TestLibhoneyGo(t *testing.T) {
 		ev.Metadata = i
 		ev.AddField("name", "work")
 		ev.AddField("i", i)
-		ev.AddField("ratio", float64(i)/n)
+		ev.AddField("ratio", float64(i)/float64(n))
 		ev.AddField("even", i%2 == 0)
 		ev.AddField("endpoint", fmt.Sprintf("/api/%d", i%20))
 		ev.AddField("nested", map[string]any{"shard": i % 4})
@@ -170,7 +173,7 @@ func TestLibhoneyGo(t *testing.T) {
 		}
 	}
 	count := eventsQueryCount(t, base, key, dataset)
-	t.Logf("libhoney-go: %d events sent and committed in %v (%.0f events/s); COUNT = %.0f", n, sent.Round(time.Millisecond), n/sent.Seconds(), count)
+	t.Logf("libhoney-go: %d events sent and committed in %v (%.0f events/s); COUNT = %.0f", n, sent.Round(time.Millisecond), float64(n)/sent.Seconds(), count)
 	if count != float64(wantCount) {
 		t.Fatalf("COUNT = %v, want the sample-rate-weighted %d", count, wantCount)
 	}

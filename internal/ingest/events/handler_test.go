@@ -48,6 +48,7 @@ type harness struct {
 	gate      chan struct{} // when set, commits wait for it…
 	entered   chan struct{} // …after saying so here
 	datasets  map[string]bool
+	depths    map[string]int // expand_json_depth by dataset (lower case); 0 for others
 }
 
 type syncBuffer struct {
@@ -69,7 +70,7 @@ func (s *syncBuffer) String() string {
 
 func newHarness(t *testing.T, cfg Config, maxPending int) *harness {
 	t.Helper()
-	h := &harness{t: t, keys: map[string]string{}, metrics: prometheus.NewRegistry(), logs: &syncBuffer{}, datasets: map[string]bool{"existing": true}}
+	h := &harness{t: t, keys: map[string]string{}, metrics: prometheus.NewRegistry(), logs: &syncBuffer{}, datasets: map[string]bool{"existing": true}, depths: map[string]int{}}
 	reg, err := auth.Open(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +104,11 @@ func newHarness(t *testing.T, cfg Config, maxPending int) *harness {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			return env == "test" && h.datasets[strings.ToLower(ds)], nil
+		},
+		ExpandJSONDepth: func(_ context.Context, env, ds string) int {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.depths[strings.ToLower(ds)]
 		},
 		Now: func() time.Time { return now },
 	})
@@ -448,4 +454,29 @@ func TestHandlerRetryable(t *testing.T) {
 		}
 		golden(t, "shutting_down", answer(h.do(request{path: "/1/batch/ds", key: "ingest", body: []byte(threeEvents)})))
 	})
+}
+
+// The dataset's expand_json_depth comes from Deps.ExpandJSONDepth: nested
+// objects become dotted fields to that depth, deeper ones JSON text.
+func TestHandlerExpandJSONDepth(t *testing.T) {
+	h := newHarness(t, Config{}, 0)
+	h.mu.Lock()
+	h.depths["deep"] = 2
+	h.mu.Unlock()
+	const body = `[{"data":{"req":{"headers":{"host":{"name":"x"}},"method":"GET"}}}]`
+	for _, ds := range []string{"flat", "Deep"} {
+		if rec := h.do(request{path: "/1/batch/" + ds, key: "ingest", body: []byte(body)}); rec.Code != 200 {
+			t.Fatalf("%s: %d %s", ds, rec.Code, rec.Body)
+		}
+	}
+	evs := h.stored()
+	if len(evs) != 2 {
+		t.Fatalf("%d events", len(evs))
+	}
+	if got, want := fields(&evs[0]), map[string]any{"req": `{"headers":{"host":{"name":"x"}},"method":"GET"}`}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("depth 0: %v", got)
+	}
+	if got, want := fields(&evs[1]), map[string]any{"req.headers.host": `{"name":"x"}`, "req.method": "GET"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("depth 2: %v", got)
+	}
 }
