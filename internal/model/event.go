@@ -218,12 +218,12 @@ type Event struct {
 	Doc []byte
 }
 
-// IsSpan reports whether the event is a span (not a span event or link).
-// An event sent to Honeycomb's Events API is a span only when it carries a
-// span id (a beeline's span); any other is a plain event, which has a
+// IsSpan reports whether the event is a span: it has a span id and is not
+// a span event or link. Anything else (a log record, a metric event, an
+// Events API event without a span id) is a plain event, which has a
 // duration_ms or status_code only if it was sent one.
 func (e *Event) IsSpan() bool {
-	return e.AnnotationType == "" && (e.Source != SourceEvents || !e.SpanID.IsZero())
+	return e.AnnotationType == "" && !e.SpanID.IsZero()
 }
 
 // Set assigns a field by its Honeycomb name, routing hot fields to their

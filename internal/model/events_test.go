@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// Events API events are spans only with a span id; a plain event shows no
-// duration_ms or status_code it was not sent, but keeps those it was.
+// An event is a span only with a span id (and no annotation type); a plain
+// event (an Events API event, a log record) shows no duration_ms or
+// status_code it was not sent, but keeps those it was.
 func TestEventsSourceSpanOrPlainEvent(t *testing.T) {
 	fields := func(e *Event) map[string]any {
 		t.Helper()
@@ -40,10 +41,19 @@ func TestEventsSourceSpanOrPlainEvent(t *testing.T) {
 		t.Fatalf("span fields = %v, want duration_ms and status_code", got)
 	}
 
-	// Other sources are unchanged: a span without a span id is a span.
-	otlp := Event{Source: SourceOTLP}
-	if !otlp.IsSpan() {
-		t.Fatal("an OTLP span without a span id is no longer a span")
+	// The rule holds for every source: an OTLP log record without trace
+	// context (no span id) is a plain event, an OTLP span has a span id.
+	logRecord := Event{Source: SourceOTLP, Attrs: []Attr{{Key: "severity", Value: Str("info")}}}
+	if logRecord.IsSpan() {
+		t.Fatal("an OTLP log record without a span id is a span")
+	}
+	if got := fields(&logRecord); got[FieldDurationMs] != nil || got[FieldStatusCode] != nil {
+		t.Fatalf("log record fields = %v, want no duration_ms or status_code", got)
+	}
+	otlpSpan := Event{Source: SourceOTLP}
+	otlpSpan.Set(FieldSpanID, Str("53995c3f42cd8ad8"))
+	if !otlpSpan.IsSpan() {
+		t.Fatal("an OTLP span is not a span")
 	}
 	ev := Event{Source: SourceEvents, AnnotationType: AnnotationSpanEvent}
 	ev.Set(FieldSpanID, Str("53995c3f42cd8ad8"))
