@@ -27,13 +27,17 @@ type Config struct {
 	// MaxFields caps the fields of one event (after nested objects are
 	// expanded).
 	MaxFields int
+	// MaxBatchEvents caps the events of one batch, which bounds the memory
+	// a small, well-compressed body of tiny events can take.
+	MaxBatchEvents int
 	// RetryAfter is what a 503 tells the sender to wait.
 	RetryAfter time.Duration
 }
 
 // DefaultConfig returns Honeycomb's limits: a batch of 5,000,000 bytes, a
-// single event's body and any event of 1,000,000 bytes, 2,000 fields; 100
-// MiB once decompressed; retry after one second.
+// single event's body and any event of 1,000,000 bytes, 2,000 fields; and
+// tracecomb's: 100 MiB once decompressed, 100,000 events in a batch; retry
+// after one second.
 func DefaultConfig() Config {
 	return Config{
 		MaxBatchBytes:        5_000_000,
@@ -41,6 +45,7 @@ func DefaultConfig() Config {
 		MaxDecompressedBytes: 100 << 20,
 		MaxEventBytes:        1_000_000,
 		MaxFields:            2000,
+		MaxBatchEvents:       100_000,
 		RetryAfter:           time.Second,
 	}
 }
@@ -54,8 +59,8 @@ func (c Config) Validate() error {
 	if c.MaxDecompressedBytes < c.MaxBatchBytes || c.MaxDecompressedBytes < c.MaxEventBodyBytes {
 		errs = append(errs, fmt.Errorf("events: MaxDecompressedBytes (%d) must be at least the body limits", c.MaxDecompressedBytes))
 	}
-	if c.MaxEventBytes <= 0 || c.MaxFields <= 0 {
-		errs = append(errs, fmt.Errorf("events: MaxEventBytes (%d) and MaxFields (%d) must be positive", c.MaxEventBytes, c.MaxFields))
+	if c.MaxEventBytes <= 0 || c.MaxFields <= 0 || c.MaxBatchEvents <= 0 {
+		errs = append(errs, fmt.Errorf("events: MaxEventBytes (%d), MaxFields (%d) and MaxBatchEvents (%d) must be positive", c.MaxEventBytes, c.MaxFields, c.MaxBatchEvents))
 	}
 	if c.RetryAfter < 0 {
 		errs = append(errs, fmt.Errorf("events: RetryAfter must not be negative, got %v", c.RetryAfter))
@@ -80,6 +85,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxFields == 0 {
 		c.MaxFields = d.MaxFields
+	}
+	if c.MaxBatchEvents == 0 {
+		c.MaxBatchEvents = d.MaxBatchEvents
 	}
 	if c.RetryAfter == 0 {
 		c.RetryAfter = d.RetryAfter

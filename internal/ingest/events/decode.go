@@ -61,6 +61,9 @@ type Options struct {
 	// 1,000,000 bytes and 2,000 fields.
 	MaxEventBytes int
 	MaxFields     int
+	// MaxEvents caps a batch's events (a bigger batch is too large); zero
+	// takes 100,000.
+	MaxEvents int
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +72,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFields <= 0 {
 		o.MaxFields = DefaultConfig().MaxFields
+	}
+	if o.MaxEvents <= 0 {
+		o.MaxEvents = DefaultConfig().MaxBatchEvents
 	}
 	o.ExpandDepth = min(max(o.ExpandDepth, 0), MaxExpandDepth)
 	if o.Now.IsZero() {
@@ -115,6 +121,10 @@ func (e *Error) Error() string {
 }
 
 func badRequest(msg, detail string) *Error { return &Error{Status: 400, Message: msg, Detail: detail} }
+
+func tooManyEvents(max int) *Error {
+	return badRequest(MsgTooLarge, "more than "+strconv.Itoa(max)+" events in a batch")
+}
 
 // DecodeBatch decodes a /1/batch body. A body that cannot be read as an
 // array of events is an *Error (400); a bad event is a 400 in its Status

@@ -369,6 +369,18 @@ func TestBatchErrors(t *testing.T) {
 			}
 		})
 	}
+	// Past MaxEvents a batch is too large, in either format.
+	o := opts(0)
+	o.MaxEvents = 3
+	four := []map[string]any{{"data": map[string]any{"a": 1}}, {}, {}, {}}
+	for format, body := range map[Format][]byte{FormatJSON: []byte(`[{"data":{"a":1}},{},{},{}]`), FormatMsgpack: mustMsgpack(t, four)} {
+		if _, err := DecodeBatch(body, format, o); err == nil || err.(*Error).Message != MsgTooLarge {
+			t.Errorf("%v: 4 events past a limit of 3: %v", format, err)
+		}
+		if b, err := DecodeBatch(body, format, Options{Dataset: "ds", Now: now, MaxEvents: 4}); err != nil || len(b.Status) != 4 {
+			t.Errorf("%v: 4 events within a limit of 4: %v", format, err)
+		}
+	}
 	// An empty array is an empty answer.
 	if b := batchJSON(t, `[]`, 0); len(b.Status) != 0 {
 		t.Fatalf("[] → %+v", b.Status)

@@ -178,7 +178,7 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 		body = plain.Bytes()
 	}
 
-	opt := Options{Dataset: ds, Now: received, MaxEventBytes: h.cfg.MaxEventBytes, MaxFields: h.cfg.MaxFields}
+	opt := Options{Dataset: ds, Now: received, MaxEventBytes: h.cfg.MaxEventBytes, MaxFields: h.cfg.MaxFields, MaxEvents: h.cfg.MaxBatchEvents}
 	if h.deps.ExpandJSONDepth != nil {
 		opt.ExpandDepth = h.deps.ExpandJSONDepth(ctx, p.Env, ds)
 	}
@@ -187,8 +187,7 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 	if endpoint == endpointEvents {
 		ev, err := DecodeEvent(body, format, r.Header.Get(HeaderEventTime), r.Header.Get(HeaderSampleRate), opt)
 		if err != nil {
-			var e *Error
-			errors.As(err, &e)
+			e := asError(err)
 			if !isBlank(body) {
 				h.m.received.WithLabelValues(endpoint).Inc()
 				h.m.rejected.WithLabelValues(endpoint).Inc()
@@ -199,8 +198,7 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 	} else {
 		batch, err = DecodeBatch(body, format, opt)
 		if err != nil {
-			var e *Error
-			errors.As(err, &e)
+			e := asError(err)
 			return fail(e.Status, e.Message, format.String()+": "+e.Error())
 		}
 	}
@@ -245,6 +243,16 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(AppendStatuses(make([]byte, 0, 16*len(batch.Status)+2), batch.Status))
 	return o
+}
+
+// asError returns the decoders' *Error (any other error, which they do
+// not return, as a malformed body).
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return badRequest(MsgMalformed, err.Error())
 }
 
 // authenticate resolves the key: 401 with Honeycomb's message for a

@@ -275,6 +275,7 @@ func TestHandlerAnswers(t *testing.T) {
 		{"batch_too_large", request{path: "/1/batch/ds", key: "ingest", headers: jsonCT, body: big}, 0},
 		{"batch_too_large_chunked", request{path: "/1/batch/ds", key: "ingest", headers: jsonCT, body: big, noLen: true}, 0},
 		{"batch_compressed_bomb", request{path: "/1/batch/ds", key: "ingest", headers: hdrs("Content-Encoding", "gzip"), body: gz(t, bytes.Repeat([]byte(" "), 11<<20))}, 0},
+		{"batch_too_many_events", request{path: "/1/batch/ds", key: "ingest", headers: jsonCT, body: []byte("[" + strings.Repeat(`{"data":{"n":1}},`, 100_000) + `{"data":{"n":1}}]`)}, 0},
 		{"batch_protobuf_content_type", request{path: "/1/batch/ds", key: "ingest", headers: hdrs("Content-Type", "application/x-protobuf"), body: []byte("\x0a\x0b\x12\x09\x0a\x07backend")}, 0},
 		{"event_json", request{path: "/1/events/ds", key: "ingest", headers: hdrs("Content-Type", "application/json", HeaderEventTime, "1779710340", HeaderSampleRate, "4"), body: []byte(`{"method":"GET","duration_ms":32}`)}, 1},
 		{"event_curl_default_content_type", request{path: "/1/events/ds", key: "ingest", headers: hdrs("Content-Type", "application/x-www-form-urlencoded"), body: []byte(`{"method":"GET"}`)}, 1},

@@ -331,6 +331,9 @@ func (b *builder) jsonBatch(body []byte) (Batch, error) {
 		if c := r.peek(); c == ']' || c == 0 {
 			break
 		}
+		if len(out.Status) == b.opt.MaxEvents {
+			return Batch{}, tooManyEvents(b.opt.MaxEvents)
+		}
 		start := r.i
 		b.begin()
 		t, rate := b.opt.Now, int64(1)

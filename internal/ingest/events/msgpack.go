@@ -462,6 +462,9 @@ func (b *builder) msgpackBatch(body []byte) (Batch, error) {
 	if n > m.rd.Len() {
 		return Batch{}, badRequest(MsgMalformed, errTruncated.Error())
 	}
+	if n > b.opt.MaxEvents {
+		return Batch{}, tooManyEvents(b.opt.MaxEvents)
+	}
 	out := b.presize(len(body))
 	for range n {
 		start := m.pos()
