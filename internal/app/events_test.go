@@ -20,6 +20,12 @@ import (
 // returns the one result row's COUNT.
 func eventsQueryCount(t *testing.T, base, key, dataset string) float64 {
 	t.Helper()
+	return eventsQueryCountWhere(t, base, key, dataset, nil)
+}
+
+// eventsQueryCountWhere is eventsQueryCount with filters.
+func eventsQueryCountWhere(t *testing.T, base, key, dataset string, filters []map[string]any) float64 {
+	t.Helper()
 	call := func(method, path string, body any) (int, http.Header, []byte) {
 		t.Helper()
 		var rd io.Reader
@@ -38,7 +44,11 @@ func eventsQueryCount(t *testing.T, base, key, dataset string) float64 {
 		out, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, resp.Header, out
 	}
-	code, _, body := call("POST", "/1/queries/"+dataset, map[string]any{"calculations": []map[string]any{{"op": "COUNT"}}, "time_range": 7200})
+	spec := map[string]any{"calculations": []map[string]any{{"op": "COUNT"}}, "time_range": 7200}
+	if filters != nil {
+		spec["filters"] = filters
+	}
+	code, _, body := call("POST", "/1/queries/"+dataset, spec)
 	var q struct {
 		ID string `json:"id"`
 	}
@@ -63,7 +73,11 @@ func eventsQueryCount(t *testing.T, base, key, dataset string) float64 {
 			t.Fatalf("query result: %d %s", code, body)
 		}
 		if r.Complete {
-			if len(r.Data.Results) != 1 {
+			switch len(r.Data.Results) {
+			case 0:
+				return 0 // nothing matched
+			case 1:
+			default:
 				t.Fatalf("want one result row: %s", body)
 			}
 			n, ok := r.Data.Results[0].Data["COUNT"].(float64)
@@ -233,5 +247,64 @@ func TestEventsBatchWithMalformedEvent(t *testing.T) {
 	var datasets []map[string]any
 	if code := getJSON(t, base+"/1/datasets", key, &datasets); code != http.StatusOK || len(datasets) != 1 || datasets[0]["name"] != "Mixed Batch" {
 		t.Fatalf("datasets %d %v", code, datasets)
+	}
+}
+
+// A beeline's spans sent to /1/batch make a trace (ids, parent, duration
+// in the members); a beeline's UUID trace id is kept as sent and
+// queryable; a plain event has no duration_ms or status_code it did not
+// send.
+func TestEventsBeelineSpans(t *testing.T) {
+	a, key := testApp(t, t.TempDir())
+	base := "http://" + a.Addrs().HTTP
+	const (
+		tid  = "0af7651916cd43dd8448eb211c80319c"
+		uuid = "7f8c2b8e-6a3e-4a35-9a63-1d2e0d4b5c6a"
+	)
+	body := `[
+		{"data":{"trace.trace_id":"` + tid + `","trace.span_id":"b7ad6b7169203331","name":"GET /home","service.name":"beeline-app","duration_ms":12.5}},
+		{"data":{"trace.trace_id":"` + tid + `","trace.span_id":"00f067aa0ba902b7","trace.parent_id":"b7ad6b7169203331","name":"db.query","duration_ms":3}},
+		{"data":{"trace.trace_id":"` + uuid + `","trace.span_id":"` + uuid + `","name":"old beeline"}},
+		{"data":{"endpoint":"/foo","status_code":0}}
+	]`
+	req, _ := http.NewRequest("POST", base+"/1/batch/beeline-app", strings.NewReader(body))
+	req.Header.Set("X-Honeycomb-Team", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(b) != `[{"status":202},{"status":202},{"status":202},{"status":202}]` {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+
+	var tr traceResponse
+	if code := getJSON(t, base+"/api/traces/"+tid, key, &tr); code != http.StatusOK || len(tr.Events) != 2 {
+		t.Fatalf("trace: %d %+v", code, tr)
+	}
+	byName := map[string]map[string]any{}
+	for _, ev := range tr.Events {
+		byName[fmt.Sprint(ev["name"])] = ev
+	}
+	root, child := byName["GET /home"], byName["db.query"]
+	if root == nil || child == nil || child["trace.parent_id"] != root["trace.span_id"] || root["duration_ms"] != 12.5 || child["duration_ms"] != 3.0 || root["meta.tracecomb.source"] != "events" {
+		t.Fatalf("trace events %v", tr.Events)
+	}
+
+	if n := eventsQueryCountWhere(t, base, key, "beeline-app", []map[string]any{{"column": "trace.trace_id", "op": "=", "value": uuid}}); n != 1 {
+		t.Fatalf("COUNT where trace.trace_id = the UUID: %v", n)
+	}
+	if n := eventsQueryCountWhere(t, base, key, "beeline-app", []map[string]any{{"column": "duration_ms", "op": "exists"}}); n != 2 {
+		t.Fatalf("COUNT where duration_ms exists: %v, want the 2 spans that sent one", n)
+	}
+	// The plain event keeps the status_code 0 it sent; the UUID event (not a
+	// span: its span id is no span id) has none. (A span has status_code 0
+	// when it sent none, as every span in tracecomb's model.)
+	if n := eventsQueryCountWhere(t, base, key, "beeline-app", []map[string]any{{"column": "endpoint", "op": "=", "value": "/foo"}, {"column": "status_code", "op": "=", "value": 0}}); n != 1 {
+		t.Fatalf("COUNT where endpoint = /foo and status_code = 0: %v", n)
+	}
+	if n := eventsQueryCountWhere(t, base, key, "beeline-app", []map[string]any{{"column": "trace.trace_id", "op": "=", "value": uuid}, {"column": "status_code", "op": "exists"}}); n != 0 {
+		t.Fatalf("COUNT where the UUID event has a status_code: %v", n)
 	}
 }
