@@ -220,9 +220,9 @@ func libhoneyGoSend(t *testing.T, base, key, dataset string, n int, msgpack bool
 func TestEventsBatchWithMalformedEvent(t *testing.T) {
 	a, key := testApp(t, t.TempDir())
 	base := "http://" + a.Addrs().HTTP
-	post := func(body string) (int, string) {
+	post := func(path, body string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", base+"/1/batch/Mixed%20Batch", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
 		req.Header.Set("X-Honeycomb-Team", key)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -233,12 +233,12 @@ func TestEventsBatchWithMalformedEvent(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	code, body := post(`[{"data":{"n":1}},{"data":"not an object"},{"data":{"n":3},"samplerate":5}]`)
+	code, body := post("/1/batch/Mixed%20Batch", `[{"data":{"n":1}},{"data":"not an object"},{"data":{"n":3},"samplerate":5}]`)
 	if code != http.StatusOK || body != `[{"status":202},{"status":400,"error":"Request body is malformed and cannot be read."},{"status":202}]` {
 		t.Fatalf("%d %s", code, body)
 	}
 	// Dataset names are case-insensitive: a different casing is the same dataset.
-	if code, body := post(`[{"data":{"n":4}}]`); code != http.StatusOK || body != `[{"status":202}]` {
+	if code, body := post("/1/batch/MIXED%20batch", `[{"data":{"n":4}}]`); code != http.StatusOK || body != `[{"status":202}]` {
 		t.Fatalf("%d %s", code, body)
 	}
 	if got := eventsQueryCount(t, base, key, "mixed batch"); got != 1+5+1 {
