@@ -14,7 +14,7 @@ import (
 // signalFigures are tracecomb's figures for one signal of the same spans
 // in one repetition.
 type signalFigures struct {
-	Signal     string // "OTLP spans", "Events API /1/batch", "OTLP logs"
+	Signal     string // "OTLP spans (…)", "Events API (…)", "OTLP logs (…)"
 	ItemsPS    float64
 	CPUPer100k float64
 	Items      int64
@@ -31,10 +31,20 @@ func runSignals(ctx context.Context, bin string, sz sizes) ([][]signalFigures, e
 	if err != nil {
 		return nil, err
 	}
+	// Each signal is sent as its usual client sends it: OTLP exporters with
+	// the harness's concurrency; libhoney in batches of 50 events per
+	// dataset with up to 80 batches in flight (its defaults), and, for
+	// comparison, with the OTLP senders' concurrency too.
 	kinds := []struct {
-		name    string
-		batches []workload.Batch
-	}{{"OTLP spans (/v1/traces)", sig.Traces}, {"Events API (/1/batch, JSON)", sig.Events}, {"OTLP logs (/v1/logs)", sig.Logs}}
+		name        string
+		batches     []workload.Batch
+		concurrency int
+	}{
+		{fmt.Sprintf("OTLP spans (/v1/traces, %d in flight)", sz.Concurrency), sig.Traces, sz.Concurrency},
+		{"Events API (/1/batch, JSON, 80 in flight as libhoney sends)", sig.Events, libhoneyInFlight},
+		{fmt.Sprintf("Events API (/1/batch, JSON, %d in flight)", sz.Concurrency), sig.Events, sz.Concurrency},
+		{fmt.Sprintf("OTLP logs (/v1/logs, %d in flight)", sz.Concurrency), sig.Logs, sz.Concurrency},
+	}
 	var reps [][]signalFigures
 	for r := 0; r < sz.Reps; r++ {
 		var rep []signalFigures
@@ -47,7 +57,7 @@ func runSignals(ctx context.Context, bin string, sz sizes) ([][]signalFigures, e
 			if err != nil {
 				return reps, err
 			}
-			f, err := runSignal(ctx, s, k.name, k.batches, sz)
+			f, err := runSignal(ctx, s, k.name, k.batches, k.concurrency)
 			s.stop() //nolint:errcheck // figures are taken
 			os.RemoveAll(dir)
 			if err != nil {
@@ -61,13 +71,16 @@ func runSignals(ctx context.Context, bin string, sz sizes) ([][]signalFigures, e
 	return reps, nil
 }
 
-func runSignal(ctx context.Context, s *server, name string, batches []workload.Batch, sz sizes) (signalFigures, error) {
+// libhoneyInFlight is libhoney's default MaxConcurrentBatches.
+const libhoneyInFlight = 80
+
+func runSignal(ctx context.Context, s *server, name string, batches []workload.Batch, concurrency int) (signalFigures, error) {
 	f := signalFigures{Signal: name}
 	exp := loadgen.NewHTTP(s.otlpHTTP, s.headers)
 	defer exp.Close()
 	cpu0 := cpuSeconds(s.pid())
 	t0 := time.Now()
-	res := loadgen.Run(ctx, exp, batches, loadgen.Config{Concurrency: sz.Concurrency})
+	res := loadgen.Run(ctx, exp, batches, loadgen.Config{Concurrency: concurrency})
 	if res.FirstErr != nil {
 		f.FirstErr = res.FirstErr.Error()
 	}

@@ -91,7 +91,7 @@ func TestReportRendersEveryFigure(t *testing.T) {
 		r.Runs[s] = []runFigures{{System: s, HTTPSpansPS: float64(1000 * (i + 1)), ByIDP50: 2, Tick: time.Second, Timeline: []int64{10, 20}}}
 	}
 	r.XRay = []xrayStep{{Rate: 1000, Sent: 10, Received: 10, Stored: 10, ReceivedAll: true, StoredAll: true}}
-	r.Signals = [][]signalFigures{{{Signal: "OTLP spans", ItemsPS: 40000, CPUPer100k: 2}, {Signal: "Events API", ItemsPS: 34000, CPUPer100k: 3}, {Signal: "OTLP logs", ItemsPS: 20000}}}
+	r.Signals = [][]signalFigures{{{Signal: "OTLP spans", ItemsPS: 40000, CPUPer100k: 2}, {Signal: "Events API", ItemsPS: 34000, CPUPer100k: 3}, {Signal: "Events API (4)", ItemsPS: 10000}, {Signal: "OTLP logs", ItemsPS: 20000}}}
 	md := markdown(r, "bench/throughput.svg")
 	for _, want := range []string{"| ingest OTLP/HTTP (until stored) | spans/s | 1000 | 2000 | 3000 | 0.50 | 0.33 |", "v1.76.0", "Highest lossless rate: 1000",
 		"| Events API | 34000 | 0.85 | 3.00 |", "| OTLP logs | 20000 | 0.50 | n/a |", "| Events API events/s within 20% of OTLP spans/s | 0.85× |"} {
