@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 
 	"github.com/tracecomb/tracecomb/internal/api"
@@ -311,11 +312,29 @@ func bindError(door, addr string, err error) error {
 	return fmt.Errorf("%s door: cannot listen on %s: %w; choose another address with %s", door, addr, err, doorFlag(door))
 }
 
+// maxConns caps a door's open connections, as shares of the process's
+// file descriptor limit: an eighth for each door without credentials (the
+// X-Ray daemon door, the UI), a quarter for each keyed door, so that
+// connections to one door can never use up the descriptors and take the
+// others (and /healthz) down. Connections past the cap wait in the
+// kernel's accept queue.
+func maxConns(door string) int {
+	limit := fdLimit()
+	switch door {
+	case "http", "otlp-grpc":
+		return max(64, limit/4)
+	case "pprof":
+		return 16
+	}
+	return max(64, limit/8)
+}
+
 func (a *App) listen(network, addr, door string) (net.Listener, error) {
 	ln, err := net.Listen(network, addr)
 	if err != nil {
 		return nil, bindError(door, addr, err)
 	}
+	ln = netutil.LimitListener(ln, maxConns(door))
 	a.listeners = append(a.listeners, ln)
 	a.logger.Info("listening", "door", door, "addr", ln.Addr().String())
 	return ln, nil

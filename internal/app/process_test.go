@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,7 +82,13 @@ func startProc(t *testing.T, dataDir string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"serve", "--data-dir", dataDir, "--log-format", "json",
 		"--http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0", "--xray-addr", "127.0.0.1:0", "--ui-addr", "127.0.0.1:0"}, extra...)
-	cmd := exec.Command(tracecombBinary(t), args...)
+	return startCmd(t, exec.Command(tracecombBinary(t), args...))
+}
+
+// startCmd starts cmd, a tracecomb serve command, and waits until it says
+// it started.
+func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
 	cmd.Env = os.Environ()
 	stdout := &syncBuffer{}
 	cmd.Stdout = stdout
@@ -305,5 +312,45 @@ func TestShutdownWithSlowClients(t *testing.T) {
 	var tr traceResponse
 	if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+sc.TraceID().String(), "slow-key-0123456789", &tr); code != 200 || len(tr.Events) != 4 {
 		t.Fatalf("the acknowledged trace after shutdown: %d, %d events", code, len(tr.Events))
+	}
+}
+
+// TestIdleConnectionsCannotTakeDoorsDown: with 512 file descriptors, 600
+// idle connections to the X-Ray daemon door (which takes no credentials)
+// leave the API door, /healthz included, answering: each door may hold
+// only its share of the descriptors.
+func TestIdleConnectionsCannotTakeDoorsDown(t *testing.T) {
+	dir := t.TempDir()
+	bin := tracecombBinary(t)
+	cmd := exec.Command("sh", "-c", `ulimit -n 512 && exec "$0" "$@"`, bin, "serve", "--data-dir", dir, "--log-format", "json",
+		"--http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0", "--xray-addr", "127.0.0.1:0", "--ui-addr", "127.0.0.1:0")
+	p := startCmd(t, cmd)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 600 {
+		c, err := net.DialTimeout("tcp", p.addrs["xray"], 2*time.Second)
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(500 * time.Millisecond) // let the server accept what it will
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + p.addrs["http"] + "/healthz")
+	if err != nil {
+		t.Fatalf("/healthz with %d idle X-Ray connections: %v", len(conns), err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/healthz: %d", resp.StatusCode)
+	}
+	select {
+	case err := <-p.exited:
+		t.Fatalf("tracecomb exited: %v", err)
+	default:
 	}
 }
