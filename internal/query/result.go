@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/store"
@@ -68,7 +69,7 @@ func rowData(q store.AggregateQuery, labels []string, r store.Row) map[string]an
 	m := make(map[string]any, len(r.Group)+len(r.Values))
 	for i, b := range q.Breakdowns {
 		if i < len(r.Group) {
-			m[b] = r.Group[i]
+			m[b] = finite(r.Group[i])
 		}
 	}
 	for i, l := range labels {
@@ -79,11 +80,19 @@ func rowData(q store.AggregateQuery, labels []string, r store.Row) map[string]an
 		switch {
 		case v.Heatmap != nil:
 			m[l] = v.Heatmap
-		case v.Null:
-			m[l] = nil
+		case v.Null, math.IsNaN(v.Num), math.IsInf(v.Num, 0):
+			m[l] = nil // JSON has no infinities: Honeycomb answers null
 		default:
 			m[l] = v.Num
 		}
 	}
 	return m
+}
+
+// finite returns v, or nil for a float that is NaN or infinite.
+func finite(v any) any {
+	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return nil
+	}
+	return v
 }

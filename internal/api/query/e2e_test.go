@@ -553,3 +553,27 @@ func TestMarkers(t *testing.T) {
 		t.Fatalf("env markers: %v", l)
 	}
 }
+
+// TestNonFiniteResults: a calculation that overflows to infinity answers
+// null, as Honeycomb does, instead of failing to encode the result.
+func TestNonFiniteResults(t *testing.T) {
+	srv := startServer(t)
+	e := model.Event{Dataset: "svc", ServiceName: "svc", Time: time.Now().Add(-time.Minute), Name: "op", DurationMs: 5,
+		SampleRate: 1, Source: model.SourceOTLP}
+	e.TraceID[0], e.SpanID[0] = 1, 1
+	if err := srv.store.Write(context.Background(), []store.Batch{{Env: "test", Events: []model.Event{e}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := runQuery(t, srv.url, "svc", map[string]any{
+		"calculated_fields": []map[string]string{{"name": "huge", "expression": "MUL($duration_ms, 1e308, 1e308)"}},
+		"calculations":      []map[string]string{{"op": "SUM", "column": "huge"}, {"op": "COUNT"}},
+		"time_range":        3600,
+	})
+	if len(r.Data.Results) != 1 {
+		t.Fatalf("results %+v", r.Data.Results)
+	}
+	row := r.Data.Results[0].Data
+	if v, ok := row["SUM(huge)"]; !ok || v != nil || row["COUNT"] != float64(1) {
+		t.Fatalf("row %v: want SUM(huge) null and COUNT 1", row)
+	}
+}
