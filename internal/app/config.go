@@ -129,6 +129,9 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"share of events a field must be on to get its own column (faster queries on it); rarer fields share compact lists; -1: a column for every field (env TRACECOMB_STORE_COLUMN_DENSITY)")
 }
 
+// minBootstrapKey is the shortest --bootstrap-key accepted.
+const minBootstrapKey = 16
+
 // Validate fails fast on a configuration that cannot work.
 func (c *Config) Validate() error {
 	var errs []error
@@ -149,6 +152,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if k := strings.TrimSpace(c.BootstrapKey); k != "" && len(k) < minBootstrapKey {
+		errs = append(errs, fmt.Errorf("--bootstrap-key must be at least %d characters (a guessable key would open the environment to anyone who can reach a door)", minBootstrapKey))
 	}
 	if c.XRayEnv == "" {
 		errs = append(errs, errors.New("--xray-env must not be empty"))

@@ -113,3 +113,16 @@ func TestConfigRegion(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigBootstrapKeyLength: a guessable --bootstrap-key is refused.
+func TestConfigBootstrapKeyLength(t *testing.T) {
+	c := DefaultConfig()
+	c.BootstrapKey = "k"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--bootstrap-key must be at least 16") {
+		t.Errorf("a 1-character key: %v", err)
+	}
+	c.BootstrapKey = "tracecomb-lesson-key"
+	if err := c.Validate(); err != nil {
+		t.Errorf("a 20-character key: %v", err)
+	}
+}

@@ -72,7 +72,7 @@ func otlpRequest(events []model.Event) []byte {
 func BenchmarkIngestPath(b *testing.B) {
 	cfg := DefaultConfig()
 	cfg.DataDir = b.TempDir()
-	cfg.BootstrapKey = "bench-key"
+	cfg.BootstrapKey = "bench-key-0123456789"
 	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", "", "", ""
 	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
 	if err != nil {
@@ -98,7 +98,7 @@ func BenchmarkIngestPath(b *testing.B) {
 		for pb.Next() {
 			req, _ := http.NewRequest("POST", url, bytes.NewReader(bodies[i%len(bodies)]))
 			req.Header.Set("Content-Type", "application/x-protobuf")
-			req.Header.Set("X-Honeycomb-Team", "bench-key")
+			req.Header.Set("X-Honeycomb-Team", "bench-key-0123456789")
 			resp, err := client.Do(req)
 			if err != nil {
 				b.Error(err)

@@ -137,10 +137,10 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 
 func TestKill9AfterAckLosesNothing(t *testing.T) {
 	dir := t.TempDir()
-	p := startProc(t, dir, "--bootstrap-key", "durable-key")
+	p := startProc(t, dir, "--bootstrap-key", "durable-key-0123456789")
 	base := "http://" + p.addrs["http"]
 	// The SDK's Shutdown returns after the server answered 200 to the export.
-	sc := sendWithSDK(t, "http/protobuf", base, "durable-key", "durable")
+	sc := sendWithSDK(t, "http/protobuf", base, "durable-key-0123456789", "durable")
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -148,15 +148,15 @@ func TestKill9AfterAckLosesNothing(t *testing.T) {
 
 	p2 := startProc(t, dir)
 	var tr traceResponse
-	if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+sc.TraceID().String(), "durable-key", &tr); code != 200 || len(tr.Events) != 4 {
+	if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+sc.TraceID().String(), "durable-key-0123456789", &tr); code != 200 || len(tr.Events) != 4 {
 		t.Fatalf("after kill -9 and restart: %d, %d events; want all 4", code, len(tr.Events))
 	}
 }
 
 func TestSIGTERMFlushesAndExitsZero(t *testing.T) {
 	dir := t.TempDir()
-	p := startProc(t, dir, "--bootstrap-key", "term-key")
-	sc := sendWithSDK(t, "grpc", "http://"+p.addrs["otlp_grpc"], "term-key", "term")
+	p := startProc(t, dir, "--bootstrap-key", "term-key-0123456789")
+	sc := sendWithSDK(t, "grpc", "http://"+p.addrs["otlp_grpc"], "term-key-0123456789", "term")
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestSIGTERMFlushesAndExitsZero(t *testing.T) {
 	}
 	p2 := startProc(t, dir)
 	var tr traceResponse
-	if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+sc.TraceID().String(), "term-key", &tr); code != 200 || len(tr.Events) != 4 {
+	if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+sc.TraceID().String(), "term-key-0123456789", &tr); code != 200 || len(tr.Events) != 4 {
 		t.Fatalf("after SIGTERM and restart: %d, %d events", code, len(tr.Events))
 	}
 }

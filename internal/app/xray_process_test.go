@@ -62,7 +62,7 @@ func sendSegment(t *testing.T, addr string, doc map[string]any) {
 // a key pair from `tracecomb keys create --aws`.
 func TestLessonXRayCommandsAgainstTheBinary(t *testing.T) {
 	dir := t.TempDir()
-	p := startProc(t, dir, "--bootstrap-key", "xray-key")
+	p := startProc(t, dir, "--bootstrap-key", "xray-key-0123456789")
 	daemon := "http://" + p.addrs["xray"]
 	unsigned := []string{"AWS_ACCESS_KEY_ID=anything", "AWS_SECRET_ACCESS_KEY=anything", "AWS_DEFAULT_REGION=us-west-1"}
 
@@ -220,7 +220,7 @@ func TestLessonXRayCommandsAgainstTheBinary(t *testing.T) {
 // sampling calls pass through to it.
 func TestDaemonCommandForwardsToServer(t *testing.T) {
 	dir := t.TempDir()
-	p := startProc(t, dir, "--bootstrap-key", "fwd-key")
+	p := startProc(t, dir, "--bootstrap-key", "fwd-key-0123456789")
 
 	// A free port for the forwarder (UDP and TCP on the same number).
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -255,7 +255,7 @@ func TestDaemonCommandForwardsToServer(t *testing.T) {
 	// The segment arrives (after the forwarder's 1 s idle flush) as a span.
 	hexID := strings.ReplaceAll(traceID[2:], "-", "")
 	var tr traceResponse
-	for getJSON(t, "http://"+p.addrs["http"]+"/api/traces/"+hexID, "fwd-key", &tr) != 200 {
+	for getJSON(t, "http://"+p.addrs["http"]+"/api/traces/"+hexID, "fwd-key-0123456789", &tr) != 200 {
 		if time.Now().After(deadline) {
 			t.Fatalf("forwarded segment never stored; daemon log:\n%s", logs.String())
 		}

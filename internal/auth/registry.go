@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
@@ -32,9 +33,14 @@ import (
 // new modification time within PollInterval and reloads it. That is how a
 // revoked key stops working within a second without any admin endpoint.
 //
-// Honeycomb keys are stored as SHA-256 hashes of the whole key: generated
-// keys carry 160 random bits of secret, so a fast hash is as safe as a slow
-// one and lets every request be checked with one map lookup. AWS-style
+// Honeycomb keys are stored as SHA-256 hashes of a per-key random salt
+// followed by the key: generated keys carry 128 or more random bits, so a
+// fast hash is as safe as a slow one; the salt keeps a chosen key (such as
+// --bootstrap-key's) from being found by hashing guesses once for every
+// registry. A request finds its key's record by the key's public id where
+// the key contains it (ingest keys, management keys), else among the few
+// keys that do not (configuration keys, chosen keys), remembering in
+// memory which record a key verified against. AWS-style
 // secret access keys must be kept in the clear (SigV4 is an HMAC keyed by
 // the secret), which is why the file is written with mode 0600.
 
@@ -68,7 +74,10 @@ type KeyRecord struct {
 	ID   string `json:"id"`
 	Env  string `json:"env"`
 	Name string `json:"name,omitempty"`
+	// Hash is the hex SHA-256 of Salt's bytes followed by the key (of the
+	// key alone for a key stored before salts).
 	Hash string `json:"sha256"`
+	Salt string `json:"salt,omitempty"` // hex, 16 random bytes per key
 	// Kind is the key's kind; empty for a key stored before kinds existed
 	// or given by --bootstrap-key, which may do everything.
 	Kind KeyKind `json:"kind,omitempty"`
@@ -102,9 +111,17 @@ type Registry struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	mu      sync.RWMutex
-	data    fileData
-	byHash  map[[32]byte]*KeyRecord
+	mu     sync.RWMutex
+	data   fileData
+	byHash map[[32]byte]*KeyRecord // keys stored before salts, by their hash
+	byID   map[string]*KeyRecord   // salted keys whose id is part of the key
+	// undivided are the salted keys that do not carry their id
+	// (configuration keys, chosen keys): a key is checked against each.
+	undivided []*KeyRecord
+	// seen remembers, in memory only, the record a key (by its unsalted
+	// SHA-256) verified against; at most one entry per record.
+	seenMu  sync.Mutex
+	seen    map[[32]byte]*KeyRecord
 	byAWS   map[string]*AWSKeyRecord
 	modTime time.Time
 	size    int64
@@ -146,16 +163,16 @@ func (r *Registry) Bootstrap(key string) (created []CreatedKey, err error) {
 			if key == "" {
 				return nil
 			}
-			h := hashKey(key)
-			for _, k := range d.Keys {
-				if k.Hash == h {
+			for i := range d.Keys {
+				if matches(&d.Keys[i], key) {
 					return nil
 				}
 			}
 		}
 		ensureEnv(d, DefaultEnv, r.now())
 		if key != "" {
-			rec := KeyRecord{ID: keyID(key), Env: DefaultEnv, Name: BootstrapKeyName, Hash: hashKey(key), CreatedAt: r.now().UTC()}
+			rec := KeyRecord{ID: keyID(key), Env: DefaultEnv, Name: BootstrapKeyName, CreatedAt: r.now().UTC()}
+			rec.Salt, rec.Hash = saltedHash(key)
 			d.Keys = append(d.Keys, rec)
 			created = append(created, CreatedKey{rec, key})
 			return nil
@@ -273,7 +290,7 @@ func newKey(spec KeySpec, env string, now time.Time) (KeyRecord, string) {
 		secret = newIngestKey()
 		rec.ID = keyID(secret)
 	}
-	rec.Hash = hashKey(secret)
+	rec.Salt, rec.Hash = saltedHash(secret)
 	return rec, secret
 }
 
@@ -380,8 +397,8 @@ func (r *Registry) Authenticate(_ context.Context, key string) (Principal, error
 	h := sha256.Sum256([]byte(key))
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	rec, ok := r.byHash[h]
-	if !ok {
+	rec := r.find(h, key)
+	if rec == nil {
 		return Principal{}, ErrUnknownKey
 	}
 	if rec.RevokedAt != nil {
@@ -400,6 +417,37 @@ func (r *Registry) Authenticate(_ context.Context, key string) (Principal, error
 		}
 	}
 	return p, nil
+}
+
+// find returns the record of key (whose unsalted SHA-256 is h), or nil.
+// The caller holds r.mu for reading.
+func (r *Registry) find(h [32]byte, key string) *KeyRecord {
+	if rec, ok := r.byHash[h]; ok { // stored before salts
+		return rec
+	}
+	r.seenMu.Lock()
+	rec, ok := r.seen[h]
+	r.seenMu.Unlock()
+	if ok {
+		return rec
+	}
+	var candidates []*KeyRecord
+	if id, ok := derivedID(key); ok {
+		if rec, ok := r.byID[id]; ok {
+			candidates = append(candidates, rec)
+		}
+	} else {
+		candidates = r.undivided
+	}
+	for _, rec := range candidates {
+		if matches(rec, key) {
+			r.seenMu.Lock()
+			r.seen[h] = rec
+			r.seenMu.Unlock()
+			return rec
+		}
+	}
+	return nil
 }
 
 // LookupAWS returns the secret and environment of an active AWS access key.
@@ -453,14 +501,24 @@ func (r *Registry) reload() error {
 }
 
 func (r *Registry) install(d fileData, fi os.FileInfo) {
-	byHash := make(map[[32]byte]*KeyRecord, len(d.Keys))
+	byHash := map[[32]byte]*KeyRecord{}
+	byID := map[string]*KeyRecord{}
+	var undivided []*KeyRecord
 	for i := range d.Keys {
-		raw, err := hex.DecodeString(d.Keys[i].Hash)
+		rec := &d.Keys[i]
+		raw, err := hex.DecodeString(rec.Hash)
 		if err != nil || len(raw) != 32 {
-			r.logger.Warn("key registry: bad hash, key ignored", "id", d.Keys[i].ID)
+			r.logger.Warn("key registry: bad hash, key ignored", "id", rec.ID)
 			continue
 		}
-		byHash[[32]byte(raw)] = &d.Keys[i]
+		switch {
+		case rec.Salt == "":
+			byHash[[32]byte(raw)] = rec
+		case rec.Kind == KindIngest || rec.Kind == KindManagement:
+			byID[rec.ID] = rec
+		default:
+			undivided = append(undivided, rec)
+		}
 	}
 	byAWS := make(map[string]*AWSKeyRecord, len(d.AWSKeys))
 	for i := range d.AWSKeys {
@@ -468,7 +526,10 @@ func (r *Registry) install(d fileData, fi os.FileInfo) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.data, r.byHash, r.byAWS = d, byHash, byAWS
+	r.data, r.byHash, r.byID, r.undivided, r.byAWS = d, byHash, byID, undivided, byAWS
+	r.seenMu.Lock()
+	r.seen = map[[32]byte]*KeyRecord{}
+	r.seenMu.Unlock()
 	if fi != nil {
 		r.modTime, r.size = fi.ModTime(), fi.Size()
 	}
@@ -567,6 +628,41 @@ func ensureEnv(d *fileData, name string, now time.Time) Environment {
 	e := Environment{Slug: slug, Name: name, CreatedAt: now.UTC()}
 	d.Environments = append(d.Environments, e)
 	return e
+}
+
+// saltedHash returns a new random salt and the key's hash with it.
+func saltedHash(key string) (salt, hash string) {
+	salt = hex.EncodeToString(randBytes(16))
+	return salt, hashWithSalt(salt, key)
+}
+
+func hashWithSalt(salt, key string) string {
+	raw, _ := hex.DecodeString(salt)
+	h := sha256.New()
+	h.Write(raw)
+	h.Write([]byte(strings.TrimSpace(key)))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// matches reports whether key is rec's key.
+func matches(rec *KeyRecord, key string) bool {
+	want := hashKey(key)
+	if rec.Salt != "" {
+		want = hashWithSalt(rec.Salt, key)
+	}
+	return subtle.ConstantTimeCompare([]byte(want), []byte(rec.Hash)) == 1
+}
+
+// derivedID is the public id a key carries in itself: an ingest key's
+// first 32 characters, a management key's part before the colon.
+func derivedID(key string) (string, bool) {
+	if len(key) == 64 && strings.HasPrefix(key, "hc") && key[3:6] == "ik_" {
+		return key[:32], true
+	}
+	if id, _, ok := strings.Cut(key, ":"); ok && strings.HasPrefix(id, "hcamk_") {
+		return id, true
+	}
+	return "", false
 }
 
 func hashKey(key string) string {

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -294,5 +295,45 @@ func TestBootstrapKeyNames(t *testing.T) {
 	}
 	if want := []string{FirstKeyName, FirstConfigKeyName, BootstrapKeyName}; !slices.Equal(names, want) {
 		t.Fatalf("bootstrap key names %q, want %q", names, want)
+	}
+}
+
+// TestSaltedHashes: every key is stored with a salt of its own, so equal
+// guesses hash differently per key; a registry written before salts keeps
+// its keys working.
+func TestSaltedHashes(t *testing.T) {
+	dir := t.TempDir()
+	r, _ := Open(dir, nil)
+	keys, err := r.Bootstrap("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := r.Keys()
+	if recs[0].Salt == "" || recs[1].Salt == "" || recs[0].Salt == recs[1].Salt {
+		t.Fatalf("salts %q, %q: want one of its own per key", recs[0].Salt, recs[1].Salt)
+	}
+	for i, k := range keys {
+		if recs[i].Hash == hashKey(k.Secret) {
+			t.Errorf("key %d is stored as the plain SHA-256 of the key", i)
+		}
+	}
+
+	// A registry file from before salts: the hash is SHA-256 of the key.
+	old := t.TempDir()
+	file := fmt.Sprintf(`{"version":1,"team":"tracecomb","environments":[{"slug":"test","name":"test"}],
+		"keys":[{"id":"hcaik_old","env":"test","name":"old","sha256":%q,"created_at":"2026-01-01T00:00:00Z"}]}`, hashKey("an-old-key-from-before"))
+	if err := os.WriteFile(filepath.Join(old, FileName), []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Open(old, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r2.Authenticate(context.Background(), "an-old-key-from-before")
+	if err != nil || p.KeyID != "hcaik_old" || !p.Legacy {
+		t.Fatalf("old key: %+v, %v", p, err)
+	}
+	if _, err := r2.Authenticate(context.Background(), "an-old-key-from-beforE"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("a wrong key: %v", err)
 	}
 }
