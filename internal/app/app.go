@@ -63,6 +63,8 @@ type App struct {
 	stoppers    []func(context.Context) error // extra doors, stopped first
 
 	rejects   ingest.RejectLog // requests to unknown paths
+	// authFailures slows key guessing on the API door (429 per address).
+	authFailures api.FailureLimiter
 	listeners []net.Listener
 	serving   []func() // doors bound and waiting for Start to serve them
 	addrs     Addrs
@@ -144,6 +146,7 @@ func (a *App) Start(ctx context.Context) error {
 
 	// The HTTP door also takes OTLP/gRPC (h2c), as Honeycomb's single
 	// endpoint does, split on the content type.
+	limited := api.LimitAuthFailures(&a.authFailures, mux)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			a.grpcServer.ServeHTTP(w, r)
@@ -157,7 +160,7 @@ func (a *App) Start(ctx context.Context) error {
 			}
 			return
 		}
-		mux.ServeHTTP(w, r)
+		limited.ServeHTTP(w, r)
 	})
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)

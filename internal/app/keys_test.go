@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -130,5 +131,31 @@ func TestKeyKindsOverHTTP(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// TestAuthFailuresLimited: an address that fails authentication 20 times
+// a minute on the API gets 429 with Retry-After, even with a good key;
+// ingest paths are not limited (their senders retry).
+func TestAuthFailuresLimited(t *testing.T) {
+	a, key := testApp(t, t.TempDir())
+	base := "http://" + a.Addrs().HTTP
+	for i := range 20 {
+		if code, _, _ := call(t, "GET", base+"/1/auth", fmt.Sprintf("guess-%d", i), "", false); code != 401 {
+			t.Fatalf("guess %d: %d", i, code)
+		}
+	}
+	req, _ := http.NewRequest("GET", base+"/1/auth", nil)
+	req.Header.Set("X-Honeycomb-Team", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("after 20 failures: %d (Retry-After %q)", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if code, _, _ := call(t, "POST", base+"/1/batch/svc", "guess", "[]", false); code != 401 {
+		t.Errorf("the Events API is limited too: %d", code)
 	}
 }

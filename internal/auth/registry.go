@@ -401,6 +401,25 @@ func (r *Registry) Authenticate(_ context.Context, key string) (Principal, error
 	if rec == nil {
 		return Principal{}, ErrUnknownKey
 	}
+	return r.principal(rec)
+}
+
+// PrincipalByID returns the Principal of the key with this public id, as
+// Authenticate would for the key itself: a session that logged in with a
+// key keeps only its id and is refused the moment the key is revoked.
+func (r *Registry) PrincipalByID(id string) (Principal, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for i := range r.data.Keys {
+		if r.data.Keys[i].ID == id {
+			return r.principal(&r.data.Keys[i])
+		}
+	}
+	return Principal{}, ErrUnknownKey
+}
+
+// principal is who rec speaks for; the caller holds r.mu for reading.
+func (r *Registry) principal(rec *KeyRecord) (Principal, error) {
 	if rec.RevokedAt != nil {
 		return Principal{}, ErrDisabledKey
 	}

@@ -63,6 +63,7 @@ type Registry interface {
 	Environments() []auth.Environment
 	Environment(slug string) (auth.Environment, bool)
 	Keys() []auth.KeyRecord
+	PrincipalByID(id string) (auth.Principal, error)
 	CreateKey(spec auth.KeySpec) (auth.KeyRecord, string, error)
 	Revoke(id string) error
 	Team() string
@@ -109,11 +110,13 @@ type Deps struct {
 }
 
 type handler struct {
-	cfg    Config
-	deps   Deps
-	assets http.Handler
-	fsys   fs.FS
-	mux    *http.ServeMux
+	cfg      Config
+	deps     Deps
+	assets   http.Handler
+	fsys     fs.FS
+	mux      *http.ServeMux
+	sessions *sessionStore
+	logins   api.FailureLimiter // failed logins per address
 }
 
 // New returns the UI door's handler.
@@ -133,7 +136,8 @@ func New(cfg Config, deps Deps) http.Handler {
 	if deps.API == nil {
 		deps.API = http.NotFoundHandler()
 	}
-	h := &handler{cfg: cfg, deps: deps, fsys: cfg.Assets, assets: http.FileServerFS(cfg.Assets), mux: http.NewServeMux()}
+	sessions := newSessionStore(cfg.SessionTTL, 10_000)
+	h := &handler{cfg: cfg, deps: deps, fsys: cfg.Assets, assets: http.FileServerFS(cfg.Assets), mux: http.NewServeMux(), sessions: sessions}
 	h.mux.HandleFunc("GET /ui-api/session", h.session)
 	h.mux.HandleFunc("POST /ui-api/login", h.login)
 	h.mux.HandleFunc("POST /ui-api/logout", h.logout)
@@ -203,14 +207,15 @@ func (h *handler) serveAsset(w http.ResponseWriter, r *http.Request) {
 
 // caller is who a /ui-api call acts as.
 type caller struct {
-	p   auth.Principal
-	key string // login mode: the session's key
+	p auth.Principal
+	// session is the principal of the key the browser logged in with, if
+	// it did (in login mode, p itself).
+	session *auth.Principal
+	token   string
 }
 
-type callerKey struct{}
-
 // authed resolves the caller (open: the named environment; login: the
-// session cookie's key) or answers 401.
+// session's key) or answers 401.
 func (h *handler) authed(fn func(http.ResponseWriter, *http.Request, caller)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, status, msg := h.resolve(r)
@@ -223,26 +228,41 @@ func (h *handler) authed(fn func(http.ResponseWriter, *http.Request, caller)) ht
 }
 
 func (h *handler) resolve(r *http.Request) (caller, int, string) {
-	if h.cfg.Open {
-		slug := strings.TrimSpace(r.Header.Get(HeaderEnv))
-		if slug == "" {
-			slug = h.cfg.DefaultEnv
+	var c caller
+	if ck, err := r.Cookie(CookieName); err == nil && ck.Value != "" {
+		keyID, ok := h.sessions.get(ck.Value)
+		if ok {
+			p, err := h.deps.Registry.PrincipalByID(keyID)
+			if err == nil {
+				c.session, c.token = &p, ck.Value
+			} else {
+				h.sessions.end(ck.Value) // the key was revoked
+				if !h.cfg.Open {
+					return caller{}, http.StatusUnauthorized, err.Error()
+				}
+			}
+		} else if !h.cfg.Open {
+			return caller{}, http.StatusUnauthorized, "the session ended; log in again"
 		}
-		env, ok := h.deps.Registry.Environment(slug)
-		if !ok {
-			return caller{}, http.StatusNotFound, "unknown environment " + slug
+	}
+	if !h.cfg.Open {
+		if c.session == nil {
+			return caller{}, http.StatusUnauthorized, "log in with an API key"
 		}
-		return caller{p: auth.Principal{KeyID: "ui", Env: env.Slug, EnvName: env.Name, Team: h.deps.Registry.Team(), Legacy: true}}, 0, "" // open on loopback: the machine's user may do anything
+		c.p = *c.session
+		return c, 0, ""
 	}
-	ck, err := r.Cookie(CookieName)
-	if err != nil || ck.Value == "" {
-		return caller{}, http.StatusUnauthorized, "log in with an API key"
+	slug := strings.TrimSpace(r.Header.Get(HeaderEnv))
+	if slug == "" {
+		slug = h.cfg.DefaultEnv
 	}
-	p, err := h.deps.Registry.Authenticate(r.Context(), ck.Value)
-	if err != nil {
-		return caller{}, http.StatusUnauthorized, err.Error()
+	env, ok := h.deps.Registry.Environment(slug)
+	if !ok {
+		return caller{}, http.StatusNotFound, "unknown environment " + slug
 	}
-	return caller{p: p, key: ck.Value}, 0, ""
+	// Open on loopback: reading needs no key; managing keys needs a session.
+	c.p = auth.Principal{KeyID: "ui", Env: env.Slug, EnvName: env.Name, Team: h.deps.Registry.Team(), Legacy: true}
+	return c, 0, ""
 }
 
 type envJSON struct {
@@ -251,8 +271,11 @@ type envJSON struct {
 }
 
 type sessionJSON struct {
-	Mode         string    `json:"mode"` // "open" or "login"
-	LoggedIn     bool      `json:"logged_in"`
+	Mode     string `json:"mode"` // "open" or "login"
+	LoggedIn bool   `json:"logged_in"`
+	// KeyLogin is set when the browser logged in with a key (needed for
+	// key management in open mode).
+	KeyLogin     bool      `json:"key_login"`
 	Team         string    `json:"team,omitempty"`
 	Env          *envJSON  `json:"env,omitempty"`
 	Environments []envJSON `json:"environments"`
@@ -272,6 +295,7 @@ func (h *handler) session(w http.ResponseWriter, r *http.Request) {
 	c, status, _ := h.resolve(r)
 	if status == 0 {
 		out.LoggedIn = true
+		out.KeyLogin = c.session != nil
 		out.Team = c.p.Team
 		out.Env = &envJSON{Slug: c.p.Env, Name: c.p.EnvName}
 		out.Environments = h.visibleEnvs(c)
@@ -306,9 +330,14 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// login starts a server-side session for a key (in open mode too, where
+// only key management needs one); the browser gets a random token in an
+// HttpOnly, SameSite=Strict cookie, never the key. Failures are limited
+// per address (429 with Retry-After).
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
-	if h.cfg.Open {
-		api.WriteError(w, http.StatusBadRequest, "this UI is open on loopback; no login needed")
+	addr := api.ClientAddr(r)
+	if wait, blocked := h.logins.Blocked(addr); blocked {
+		api.WriteTooManyFailures(w, wait)
 		return
 	}
 	var in struct {
@@ -317,19 +346,25 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	key := strings.TrimSpace(in.Key)
-	if _, err := h.deps.Registry.Authenticate(r.Context(), key); err != nil {
+	p, err := h.deps.Registry.Authenticate(r.Context(), strings.TrimSpace(in.Key))
+	if err != nil {
+		h.logins.Fail(addr)
 		api.WriteError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
+	token := h.sessions.create(p.KeyID)
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: key, Path: "/", HttpOnly: true, Secure: h.cfg.SecureCookie,
+		Name: CookieName, Value: token, Path: "/", HttpOnly: true, Secure: h.cfg.SecureCookie,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(h.cfg.SessionTTL / time.Second),
 	})
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *handler) logout(w http.ResponseWriter, _ *http.Request) {
+// logout ends the session on the server and clears the cookie.
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	if ck, err := r.Cookie(CookieName); err == nil {
+		h.sessions.end(ck.Value)
+	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, Secure: h.cfg.SecureCookie, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -347,15 +382,23 @@ type keyJSON struct {
 	Current   bool              `json:"current,omitempty"` // the key this session logged in with
 }
 
+// settings lists the environments and, to a browser logged in with a key,
+// the keys it may see: every key when the UI is open on loopback, its own
+// environment's otherwise. Without a key login the keys are not listed
+// (login_required): any local process can reach the open UI.
 func (h *handler) settings(w http.ResponseWriter, _ *http.Request, c caller) {
+	if c.session == nil {
+		api.WriteJSON(w, http.StatusOK, map[string]any{"environments": h.visibleEnvs(c), "keys": nil, "login_required": true})
+		return
+	}
 	keys := []keyJSON{}
 	for _, k := range h.deps.Registry.Keys() {
-		if !h.cfg.Open && k.Env != c.p.Env {
+		if !h.cfg.Open && k.Env != c.session.Env {
 			continue
 		}
-		keys = append(keys, keyJSON{ID: k.ID, Env: k.Env, Name: k.Name, Kind: k.Kind, Access: k.Access, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, Current: !h.cfg.Open && k.ID == c.p.KeyID})
+		keys = append(keys, keyJSON{ID: k.ID, Env: k.Env, Name: k.Name, Kind: k.Kind, Access: k.Access, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt, Current: k.ID == c.session.KeyID})
 	}
-	api.WriteJSON(w, http.StatusOK, map[string]any{"environments": h.visibleEnvs(c), "keys": keys})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"environments": h.visibleEnvs(c), "keys": keys, "login_required": false})
 }
 
 func (h *handler) createKey(w http.ResponseWriter, r *http.Request, c caller) {
@@ -369,7 +412,7 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	if !h.mayManageKeys(c) {
-		api.WriteError(w, http.StatusForbidden, "only a configuration key with every permission can create or revoke keys")
+		api.WriteError(w, http.StatusForbidden, "log in with a configuration key that has every permission to create or revoke keys")
 		return
 	}
 	kind := auth.KeyKind(strings.TrimSpace(in.Kind))
@@ -389,7 +432,7 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, c caller) {
 	if in.Env == "" {
 		in.Env = c.p.Env
 	}
-	if !h.cfg.Open && in.Env != c.p.Env {
+	if !h.cfg.Open && in.Env != c.session.Env {
 		api.WriteError(w, http.StatusForbidden, "a key can only create keys in its own environment")
 		return
 	}
@@ -409,11 +452,14 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request, c caller) {
 	})
 }
 
-// mayManageKeys: the open (loopback) UI, a key that may do everything, or
-// a configuration key with every permission.
+// mayManageKeys: a browser logged in (in either mode) with a key that may
+// do everything or a configuration key with every permission.
 func (h *handler) mayManageKeys(c caller) bool {
+	if c.session == nil {
+		return false
+	}
 	for _, perm := range auth.Permissions() {
-		if !c.p.Can(perm) {
+		if !c.session.Can(perm) {
 			return false
 		}
 	}
@@ -422,7 +468,7 @@ func (h *handler) mayManageKeys(c caller) bool {
 
 func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, c caller) {
 	if !h.mayManageKeys(c) {
-		api.WriteError(w, http.StatusForbidden, "only a configuration key with every permission can create or revoke keys")
+		api.WriteError(w, http.StatusForbidden, "log in with a configuration key that has every permission to create or revoke keys")
 		return
 	}
 	id := r.PathValue("id")
@@ -433,7 +479,7 @@ func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request, c caller) {
 			break
 		}
 	}
-	if found == nil || (!h.cfg.Open && found.Env != c.p.Env) {
+	if found == nil || (!h.cfg.Open && found.Env != c.session.Env) {
 		api.WriteError(w, http.StatusNotFound, "no such key")
 		return
 	}
@@ -456,12 +502,8 @@ func (h *handler) forwardAPI(w http.ResponseWriter, r *http.Request, c caller) {
 	r2.Header.Del("Cookie")
 	r2.Header.Del(HeaderUI)
 	r2.Header.Del(HeaderEnv)
-	if c.key != "" {
-		r2.Header.Set("X-Honeycomb-Team", c.key)
-	} else {
-		r2.Header.Del("X-Honeycomb-Team")
-		r2 = r2.WithContext(api.WithPrincipal(r2.Context(), c.p))
-	}
+	r2.Header.Del("X-Honeycomb-Team")
+	r2 = r2.WithContext(api.WithPrincipal(r2.Context(), c.p))
 	h.deps.API.ServeHTTP(w, r2)
 }
 
@@ -470,6 +512,10 @@ func (h *handler) forwardAPI(w http.ResponseWriter, r *http.Request, c caller) {
 func (h *handler) forwardXRay(w http.ResponseWriter, r *http.Request, c caller) {
 	if h.deps.XRay == nil || h.deps.XRayEnv == nil {
 		api.WriteError(w, http.StatusNotFound, "the X-Ray API is not enabled")
+		return
+	}
+	if err := c.p.Check(auth.PermQueries); err != nil {
+		api.WriteError(w, http.StatusForbidden, err.Error())
 		return
 	}
 	r2 := stripped(r, "/ui-api/xray")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -171,7 +172,7 @@ func TestOpenMode(t *testing.T) {
 		{"IPv6 loopback Host", call{method: "GET", path: "/ui-api/hc/1/auth", host: "[::1]:8080"}, 200, `"slug":"test"`},
 		{"unknown API path", call{method: "GET", path: "/ui-api/hc/1/nothing"}, 404, ""},
 		{"unknown ui-api path", call{method: "GET", path: "/ui-api/zzz"}, 404, "not found"},
-		{"login refused when open", call{method: "POST", path: "/ui-api/login", body: `{"key":"x"}`}, 400, "open"},
+		{"a wrong key's login is refused", call{method: "POST", path: "/ui-api/login", body: `{"key":"x"}`}, 401, "unknown API key"},
 		{"x-ray forward carries env", call{method: "POST", path: "/ui-api/xray/GetSamplingRules", body: `{}`, headers: map[string]string{HeaderEnv: "prod", "Authorization": "AWS4 forged"}}, 200, `"env":"prod"`},
 	}
 	for _, tc := range tests {
@@ -235,8 +236,11 @@ func TestLoginMode(t *testing.T) {
 		t.Fatalf("login: %d %s", w.Code, w.Body)
 	}
 	cks := w.Result().Cookies()
-	if len(cks) != 1 || !cks[0].HttpOnly || cks[0].SameSite != http.SameSiteStrictMode || cks[0].Value != f.key || cks[0].Path != "/" {
+	if len(cks) != 1 || !cks[0].HttpOnly || cks[0].SameSite != http.SameSiteStrictMode || cks[0].Path != "/" {
 		t.Fatalf("cookie = %+v", cks)
+	}
+	if cks[0].Value == f.key || strings.Contains(cks[0].Value, f.key) || len(cks[0].Value) < 40 {
+		t.Fatalf("the cookie %q must be a random session token, not the key", cks[0].Value)
 	}
 	ck := &http.Cookie{Name: CookieName, Value: cks[0].Value}
 
@@ -294,9 +298,21 @@ func TestLoginMode(t *testing.T) {
 	}
 }
 
+// login logs the fixture's configuration key in and returns the session
+// cookie.
+func (f *fixture) login(t *testing.T) *http.Cookie {
+	t.Helper()
+	w := f.do(t, call{method: "POST", path: "/ui-api/login", body: `{"key":"` + f.key + `"}`})
+	if w.Code != 204 || len(w.Result().Cookies()) != 1 {
+		t.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	return w.Result().Cookies()[0]
+}
+
 func TestKeys(t *testing.T) {
 	f := newFixture(t, true)
-	w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys", body: `{"env":"staging","name":"ci"}`})
+	ck := f.login(t)
+	w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys", body: `{"env":"staging","name":"ci"}`, cookie: ck})
 	if w.Code != 201 {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
@@ -308,7 +324,7 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("new key authenticates as %+v, %v", p, err)
 	}
 	// The secret is never listed.
-	w = f.do(t, call{method: "GET", path: "/ui-api/settings"})
+	w = f.do(t, call{method: "GET", path: "/ui-api/settings", cookie: ck})
 	if strings.Contains(w.Body.String(), secret) || !strings.Contains(w.Body.String(), id) {
 		t.Fatalf("settings: %s", w.Body)
 	}
@@ -319,14 +335,14 @@ func TestKeys(t *testing.T) {
 		{"not JSON", `hello`},
 	}
 	for _, tc := range bad {
-		if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys", body: tc.body}); w.Code != 400 {
+		if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys", body: tc.body, cookie: ck}); w.Code != 400 {
 			t.Fatalf("%s: %d %s", tc.name, w.Code, w.Body)
 		}
 	}
-	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys/nope/revoke"}); w.Code != 404 {
+	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys/nope/revoke", cookie: ck}); w.Code != 404 {
 		t.Fatalf("revoke unknown: %d", w.Code)
 	}
-	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys/" + id + "/revoke"}); w.Code != 204 {
+	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys/" + id + "/revoke", cookie: ck}); w.Code != 204 {
 		t.Fatalf("revoke: %d %s", w.Code, w.Body)
 	}
 	if _, err := f.reg.Authenticate(context.Background(), secret); err == nil {
@@ -385,5 +401,55 @@ func BenchmarkAsset(b *testing.B) {
 		if w.Code != 200 {
 			b.Fatal(w.Code)
 		}
+	}
+}
+
+// TestOpenModeKeysNeedALogin: on loopback the UI reads without a key, but
+// listing and minting keys takes a login with a full configuration key;
+// the session lives on the server, so logout and revoking the key end it
+// even for a replayed cookie.
+func TestOpenModeKeysNeedALogin(t *testing.T) {
+	f := newFixture(t, true)
+	m := decode(t, f.do(t, call{method: "GET", path: "/ui-api/settings"}))
+	if m["login_required"] != true || m["keys"] != nil {
+		t.Fatalf("settings without a login: %v", m)
+	}
+	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys", body: `{"env":"prod","name":"x"}`}); w.Code != 403 {
+		t.Fatalf("a key minted without a login: %d %s", w.Code, w.Body)
+	}
+	ck := f.login(t)
+	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys", body: `{"env":"prod","name":"x"}`, cookie: ck}); w.Code != 201 {
+		t.Fatalf("create after login: %d %s", w.Code, w.Body)
+	}
+	if w := f.do(t, call{method: "POST", path: "/ui-api/logout", cookie: ck}); w.Code != 204 {
+		t.Fatalf("logout: %d", w.Code)
+	}
+	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys", body: `{"env":"prod"}`, cookie: ck}); w.Code != 403 {
+		t.Fatalf("a replayed cookie after logout: %d %s", w.Code, w.Body)
+	}
+	// A key with fewer permissions may log in but not manage keys.
+	_, limited, err := f.reg.CreateKey(auth.KeySpec{Env: "test", Kind: auth.KindConfiguration, Access: []auth.Permission{auth.PermQueries}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := f.do(t, call{method: "POST", path: "/ui-api/login", body: `{"key":"` + limited + `"}`})
+	lck := w.Result().Cookies()[0]
+	if w := f.do(t, call{method: "POST", path: "/ui-api/settings/keys", body: `{"env":"prod"}`, cookie: lck}); w.Code != 403 {
+		t.Fatalf("a queries-only key mints a key: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestLoginFailuresLimited: past 20 failed logins a minute from one
+// address, logins answer 429 with Retry-After, the right key included.
+func TestLoginFailuresLimited(t *testing.T) {
+	f := newFixture(t, false)
+	for i := range 20 {
+		if w := f.do(t, call{method: "POST", path: "/ui-api/login", body: `{"key":"guess-` + strconv.Itoa(i) + `"}`}); w.Code != 401 {
+			t.Fatalf("guess %d: %d", i, w.Code)
+		}
+	}
+	w := f.do(t, call{method: "POST", path: "/ui-api/login", body: `{"key":"` + f.key + `"}`})
+	if w.Code != 429 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("after 20 failures: %d %s (Retry-After %q)", w.Code, w.Body, w.Header().Get("Retry-After"))
 	}
 }
