@@ -62,17 +62,17 @@ type App struct {
 	xraySigned  http.Handler                  // xray behind SigV4, as the API door mounts it
 	stoppers    []func(context.Context) error // extra doors, stopped first
 
-	rejects   ingest.RejectLog // requests to unknown paths
+	rejects ingest.RejectLog // requests to unknown paths
 	// authFailures slows key guessing on the API door (429 per address).
 	authFailures api.FailureLimiter
-	listeners []net.Listener
-	serving   []func() // doors bound and waiting for Start to serve them
-	addrs     Addrs
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	errc      chan error
-	shutdown  sync.Once
-	shutErr   error
+	listeners    []net.Listener
+	serving      []func() // doors bound and waiting for Start to serve them
+	addrs        Addrs
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+	errc         chan error
+	shutdown     sync.Once
+	shutErr      error
 }
 
 // New opens the data directory (key registry and store). Start binds the
