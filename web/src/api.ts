@@ -76,6 +76,8 @@ export interface Env {
 export interface Session {
   mode: "open" | "login";
   logged_in: boolean;
+  /** logged in with a key (key management needs it, in open mode too) */
+  key_login: boolean;
   team?: string;
   env?: Env;
   environments: Env[];

@@ -82,6 +82,14 @@ test("home lists the datasets and shows the add-your-data settings", async () =>
   const snippet = await p.getByTestId("snippet").innerText();
   assert.match(snippet, new RegExp(`OTEL_EXPORTER_OTLP_ENDPOINT=http://${server.http.replace(/\./g, "\\.")}`));
   assert.match(snippet, /OTEL_EXPORTER_OTLP_HEADERS=x-honeycomb-team=<YOUR_API_KEY>/);
+  // Creating a key takes a key login, even on loopback: any local program can reach the UI.
+  await p.getByTestId("login-to-create").waitFor();
+  const login = await p.evaluate(async (key) => {
+    const r = await fetch("/ui-api/login", { method: "POST", headers: { "X-Tracecomb-UI": "1", "Content-Type": "application/json" }, body: JSON.stringify({ key }) });
+    return r.status;
+  }, server.key);
+  assert.equal(login, 204);
+  await p.reload();
   // A key created from the panel is filled in and works against the API.
   await p.getByRole("button", { name: "Create an API key for these settings" }).click();
   await p.getByTestId("new-key").waitFor();
@@ -170,7 +178,15 @@ test("a 10,000-span trace renders a window of rows and scrolls to the last span"
 
 test("a key created in Settings works and can be revoked", async () => {
   const p = await page();
+  // Without a key login the keys are not listed and none can be made.
+  await p.goto(server.uiURL + "/");
+  await p.evaluate(() => fetch("/ui-api/logout", { method: "POST", headers: { "X-Tracecomb-UI": "1" } }));
   await p.goto(server.uiURL + "/settings");
+  await p.getByTestId("key-login").waitFor();
+  assert.equal(await p.getByTestId("keys").count(), 0);
+  await p.locator("input[name=login-key]").fill(server.key);
+  await p.getByRole("button", { name: "Log in" }).click();
+  await p.getByTestId("keys").waitFor();
   await p.getByTestId("environments").locator("code", { hasText: /^test$/ }).waitFor();
   await p.locator("input[name=name]").fill("ui test key");
   await p.getByRole("button", { name: "Create key" }).click();
@@ -447,6 +463,7 @@ test("bound to a non-loopback address, the UI asks for a key and keeps it in an 
     const cookies = await browser.context.cookies(url);
     const session = cookies.find((c) => c.name === "tracecomb_session");
     assert.ok(session && session.httpOnly && session.sameSite === "Strict", JSON.stringify(cookies));
+    assert.ok(!session.value.includes(other.key), "the cookie is a session token, not the key");
     assert.equal(await p.evaluate(() => document.cookie), "");
     // Without the UI header the door refuses, so other sites cannot post forms to it.
     const bare = await p.evaluate(() => fetch("/ui-api/settings").then((r) => r.status));

@@ -182,7 +182,11 @@ function AddData({ session }: { session: Session }) {
           </p>
         ) : (
           <p>
-            <button onClick={createKey}>Create an API key for these settings</button>{" "}
+            {session.key_login ? (
+              <button onClick={createKey}>Create an API key for these settings</button>
+            ) : (
+              <a href="/settings" data-testid="login-to-create">Log in on Settings to create a key here</a>
+            )}{" "}
             <span className="muted">(keys are stored hashed, so existing ones cannot be shown again)</span>
           </p>
         ))}

@@ -4,7 +4,43 @@ import { CopyButton, ErrorBox, fmtAgo } from "../ui";
 
 interface SettingsData {
   environments: Env[];
-  keys: KeyInfo[];
+  /** null until the browser logs in with a key */
+  keys: KeyInfo[] | null;
+  login_required: boolean;
+}
+
+/** KeyLogin asks for a configuration key to manage keys with. */
+function KeyLogin({ onDone }: { onDone: () => void }) {
+  const [key, setKey] = useState("");
+  const [err, setErr] = useState<unknown>(null);
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setErr(null);
+    try {
+      await post("/login", { key });
+      setKey("");
+      onDone();
+    } catch (e) {
+      setErr(e);
+    }
+  };
+  return (
+    <section className="card" data-testid="key-login">
+      <h2>Log in to manage keys</h2>
+      <p className="muted">
+        Listing, creating and revoking keys takes a configuration key with every permission (the one the first start printed),
+        even on this machine: any local program can reach this page.
+      </p>
+      <form className="inline" onSubmit={submit}>
+        <label>
+          Configuration key
+          <input type="password" name="login-key" autoComplete="current-password" value={key} onChange={(e) => setKey(e.target.value)} />
+        </label>
+        <button type="submit" disabled={!key}>Log in</button>
+      </form>
+      <ErrorBox error={err} />
+    </section>
+  );
 }
 
 export function Settings({ session, onChange }: { session: Session; onChange: () => void }) {
@@ -48,6 +84,7 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
     }
   };
 
+  const loginRequired = data?.login_required ?? false;
   return (
     <div className="settings">
       <section className="card">
@@ -58,11 +95,21 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
         <ul className="envs" data-testid="environments">
           {(data?.environments ?? []).map((e) => (
             <li key={e.slug}>
-              <b>{e.name}</b> <code>{e.slug}</code> · {data?.keys.filter((k) => k.env === e.slug && !k.revoked_at).length ?? 0} active keys
+              <b>{e.name}</b> <code>{e.slug}</code>
+              {data?.keys && <> · {data.keys.filter((k) => k.env === e.slug && !k.revoked_at).length} active keys</>}
             </li>
           ))}
         </ul>
       </section>
+      {loginRequired && (
+        <KeyLogin
+          onDone={() => {
+            load();
+            onChange();
+          }}
+        />
+      )}
+      {!loginRequired && (
       <section className="card">
         <h2>Create an API key</h2>
         <form className="inline" onSubmit={create}>
@@ -111,6 +158,8 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
         )}
         <ErrorBox error={err} />
       </section>
+      )}
+      {!loginRequired && (
       <section className="card">
         <h2>API keys</h2>
         <table className="grid" data-testid="keys">
@@ -147,6 +196,7 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
           </tbody>
         </table>
       </section>
+      )}
     </div>
   );
 }
