@@ -41,7 +41,7 @@ test("libhoney-js events are stored, weighted by their sample rate, and queryabl
   let want = 0;
   for (let i = 0; i < n; i++) {
     const ev = hny.newEvent();
-    ev.add({ name: "checkout", i, ratio: i / n, ok: i % 2 === 0, cart: { items: i % 4 } });
+    ev.add({ name: "checkout", i, ratio: (i + 0.5) / n, ok: i % 2 === 0, cart: { items: i % 4 } }); // ratio never integral: JSON would type 0 as integer
     ev.metadata = i;
     ev.timestamp = new Date(Date.now() - (i % 60) * 1000);
     if (i % 5 === 0) {
