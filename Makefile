@@ -1,5 +1,5 @@
 # tracecomb — the README's two commands are `make run` and `make test`.
-.PHONY: run test build
+.PHONY: run test build fuzz
 
 run: ## build (UI included when its sources are there) and start tracecomb with the embedded store
 	./scripts/run.sh
@@ -9,6 +9,9 @@ test: ## every test, installing what the tests need on a fresh machine
 
 build:
 	go build -o bin/tracecomb ./cmd/tracecomb
+
+fuzz: ## every fuzz target for FUZZTIME each (default 1m); make test runs them for 2s
+	FUZZTIME=$${FUZZTIME:-1m} ./scripts/fuzz.sh
 
 # The Week 2 lesson without Docker: tracecomb in place of Honeycomb and the
 # X-Ray daemon, and the Cruddur backend sending to it

@@ -35,6 +35,11 @@ go vet ./...
 log "go test -race"
 go test -race -timeout 20m -count=1 ./...
 
+# Every fuzz target, briefly (a failing input is saved and fails the run;
+# `make fuzz` runs them longer).
+log "fuzz targets, ${FUZZTIME:-2s} each"
+./scripts/fuzz.sh
+
 # The benchmark harness is its own module (it builds Jaeger as a tool).
 log "bench module: go vet, go test"
 (cd bench && go vet ./... && go test -count=1 ./...)
