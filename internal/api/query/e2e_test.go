@@ -489,6 +489,10 @@ func TestMarkers(t *testing.T) {
 	}}}}); err != nil {
 		t.Fatal(err)
 	}
+	// A marker's text is bounded (a 900 KB message once made a 72 MB markers file).
+	if code, _, body := do(t, "POST", srv.url+"/1/markers/backend-flask", `{"message":"`+strings.Repeat("m", 900_000)+`"}`); code != 422 || !strings.Contains(string(body), "message: must be at most") {
+		t.Fatalf("a 900 KB marker message: %d %.200s", code, body)
+	}
 	code, _, body := do(t, "POST", srv.url+"/1/markers/backend-flask", `{"message":"deploy 42","type":"deploy","start_time":1700000000,"url":"https://ci/42"}`)
 	if code != 201 {
 		t.Fatalf("create: %d %s", code, body)

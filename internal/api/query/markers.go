@@ -145,7 +145,25 @@ func (in markerInput) apply(mk *Marker) {
 	}
 }
 
+// Bounds of a marker's text fields, so that markers (kept whole in memory
+// and in their file) stay small.
+const (
+	maxMarkerMessage = 10_000
+	maxMarkerType    = 256
+	maxMarkerURL     = 2_048
+	maxMarkersPerEnv = 10_000
+)
+
 func validMarker(w http.ResponseWriter, mk *Marker) bool {
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{{"message", mk.Message, maxMarkerMessage}, {"type", mk.Type, maxMarkerType}, {"url", mk.URL, maxMarkerURL}} {
+		if len(f.value) > f.max {
+			writeProblem(w, f.name, "invalid", fmt.Sprintf("%s: must be at most %d bytes, got %d", f.name, f.max, len(f.value)))
+			return false
+		}
+	}
 	if mk.StartTime < 0 {
 		writeProblem(w, "start_time", "invalid", "start_time: must be a Unix time in seconds")
 		return false
@@ -176,6 +194,10 @@ func (h *handler) createMarker(w http.ResponseWriter, r *http.Request) {
 	defer m.mu.Unlock()
 	e := env(r)
 	old := m.data.Envs[e]
+	if len(old) >= maxMarkersPerEnv {
+		writeProblem(w, "markers", "invalid", fmt.Sprintf("an environment holds at most %d markers: delete some first", maxMarkersPerEnv))
+		return
+	}
 	m.data.Envs[e] = append(old[:len(old):len(old)], storedMarker{Marker: mk, Dataset: markerDataset(r)})
 	if err := m.save(); err != nil {
 		m.data.Envs[e] = old
