@@ -1,0 +1,249 @@
+// Package statetest is the conformance suite every state.Store passes:
+// versions and conflicts, transactions that commit whole or not at all,
+// listing by scope, change notification (also of writes made through
+// another handle on the same store: another process or node) and leases.
+package statetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/state"
+)
+
+// Opener opens a handle on a store. Called twice within one subtest, it
+// returns two handles on the same store (as two processes or two nodes
+// would have); it arranges for them to be closed when the test ends.
+type Opener func(t *testing.T) (open func() state.Store)
+
+// RunAll runs the suite; newStore returns a function that opens handles
+// on one new, empty store.
+func RunAll(t *testing.T, newStore Opener) {
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, open func() state.Store)
+	}{
+		{"Versions", testVersions},
+		{"Scopes", testScopes},
+		{"Transactions", testTransactions},
+		{"WatchOtherHandle", testWatch},
+		{"Leases", testLeases},
+		{"ConcurrentUpdates", testConcurrentUpdates},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+const kind state.Kind = "test"
+
+func put(t *testing.T, s state.Store, scope, key, value string, ifVersion int64) int64 {
+	t.Helper()
+	v, err := s.Put(context.Background(), state.Record{Kind: kind, Scope: scope, Key: key, Value: []byte(value)}, ifVersion)
+	if err != nil {
+		t.Fatalf("Put %s/%s: %v", scope, key, err)
+	}
+	return v
+}
+
+func testVersions(t *testing.T, open func() state.Store) {
+	s := open()
+	ctx := context.Background()
+	if _, err := s.Get(ctx, kind, "env", "a"); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("Get of nothing: %v", err)
+	}
+	if v := put(t, s, "env", "a", `{"n":1}`, state.MustNotExist); v != 1 {
+		t.Fatalf("first version %d, want 1", v)
+	}
+	if _, err := s.Put(ctx, state.Record{Kind: kind, Scope: "env", Key: "a", Value: []byte(`{}`)}, state.MustNotExist); !errors.Is(err, state.ErrConflict) {
+		t.Fatalf("create over an existing record: %v", err)
+	}
+	if _, err := s.Put(ctx, state.Record{Kind: kind, Scope: "env", Key: "a", Value: []byte(`{}`)}, 7); !errors.Is(err, state.ErrConflict) {
+		t.Fatalf("put with a stale version: %v", err)
+	}
+	if v := put(t, s, "env", "a", `{"n":2}`, 1); v != 2 {
+		t.Fatalf("second version %d, want 2", v)
+	}
+	if v := put(t, s, "env", "a", `{"n":3}`, state.AnyVersion); v != 3 {
+		t.Fatalf("third version %d, want 3", v)
+	}
+	r, err := s.Get(ctx, kind, "env", "a")
+	if err != nil || string(r.Value) != `{"n":3}` || r.Version != 3 || r.Updated.IsZero() {
+		t.Fatalf("Get = %+v, %v", r, err)
+	}
+	if err := s.Delete(ctx, kind, "env", "a", 2); !errors.Is(err, state.ErrConflict) {
+		t.Fatalf("delete with a stale version: %v", err)
+	}
+	if err := s.Delete(ctx, kind, "env", "a", 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, kind, "env", "a", state.AnyVersion); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("delete of nothing: %v", err)
+	}
+	if v := put(t, s, "env", "a", `{}`, state.MustNotExist); v != 1 {
+		t.Fatalf("version after re-creation %d, want 1", v)
+	}
+}
+
+func testScopes(t *testing.T, open func() state.Store) {
+	s := open()
+	ctx := context.Background()
+	put(t, s, "prod", "b", `2`, state.AnyVersion)
+	put(t, s, "prod", "a", `1`, state.AnyVersion)
+	put(t, s, "test", "a", `3`, state.AnyVersion)
+	put(t, s, "", "team", `4`, state.AnyVersion)
+	if _, err := s.Put(ctx, state.Record{Kind: "other", Scope: "prod", Key: "a", Value: []byte(`9`)}, state.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(rs []state.Record) string {
+		out := ""
+		for _, r := range rs {
+			out += r.Scope + "/" + r.Key + "=" + string(r.Value) + " "
+		}
+		return out
+	}
+	got, err := s.List(ctx, kind, "prod")
+	if err != nil || keys(got) != "prod/a=1 prod/b=2 " {
+		t.Fatalf("List prod: %q, %v", keys(got), err)
+	}
+	got, err = s.ListAll(ctx, kind)
+	if err != nil || keys(got) != "/team=4 prod/a=1 prod/b=2 test/a=3 " {
+		t.Fatalf("ListAll: %q, %v", keys(got), err)
+	}
+	if got, _ := s.List(ctx, kind, "none"); len(got) != 0 {
+		t.Fatalf("List of an empty scope: %v", got)
+	}
+}
+
+func testTransactions(t *testing.T, open func() state.Store) {
+	s := open()
+	ctx := context.Background()
+	put(t, s, "env", "a", `1`, state.AnyVersion)
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx state.Tx) error {
+		if _, err := tx.Put(state.Record{Kind: kind, Scope: "env", Key: "b", Value: []byte(`2`)}, state.MustNotExist); err != nil {
+			return err
+		}
+		if r, err := tx.Get(kind, "env", "b"); err != nil || string(r.Value) != `2` {
+			return fmt.Errorf("the transaction does not see its own write: %v", err)
+		}
+		if err := tx.Delete(kind, "env", "a", state.AnyVersion); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v, want fn's error", err)
+	}
+	if _, err := s.Get(ctx, kind, "env", "b"); !errors.Is(err, state.ErrNotFound) {
+		t.Fatal("a failed transaction's write is visible")
+	}
+	if _, err := s.Get(ctx, kind, "env", "a"); err != nil {
+		t.Fatal("a failed transaction's delete took effect")
+	}
+	err = s.Update(ctx, func(tx state.Tx) error {
+		rs, err := tx.List(kind, "env")
+		if err != nil || len(rs) != 1 {
+			return fmt.Errorf("list in tx: %v %v", rs, err)
+		}
+		_, err = tx.Put(state.Record{Kind: kind, Scope: "env", Key: "c", Value: []byte(`3`)}, state.AnyVersion)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.List(ctx, kind, "env"); len(got) != 2 {
+		t.Fatalf("after a committed transaction: %d records", len(got))
+	}
+}
+
+// testWatch: a change made through one handle reaches a watcher of the
+// other within a bounded wait.
+func testWatch(t *testing.T, open func() state.Store) {
+	a, b := open(), open()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := b.Watch(ctx)
+	put(t, a, "env", "k1", `1`, state.AnyVersion)
+	if err := a.Delete(ctx, kind, "env", "k1", state.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	deadline := time.After(10 * time.Second)
+	for seen < 2 {
+		select {
+		case c, ok := <-ch:
+			if !ok {
+				t.Fatal("watch closed")
+			}
+			if c.Kind == "" || (c.Kind == kind && c.Scope == "env" && c.Key == "k1") {
+				seen++
+			}
+		case <-deadline:
+			t.Fatalf("saw %d of 2 changes made through another handle", seen)
+		}
+	}
+	cancel()
+	for range ch { // the channel closes when ctx ends
+	}
+}
+
+func testLeases(t *testing.T, open func() state.Store) {
+	a, b := open(), open()
+	ctx := context.Background()
+	if ok, err := a.Acquire(ctx, "trigger/1", "node-a", time.Hour); err != nil || !ok {
+		t.Fatalf("first acquire: %v %v", ok, err)
+	}
+	if ok, err := b.Acquire(ctx, "trigger/1", "node-b", time.Hour); err != nil || ok {
+		t.Fatalf("a second holder took a running lease: %v %v", ok, err)
+	}
+	if ok, _ := a.Acquire(ctx, "trigger/1", "node-a", time.Hour); !ok {
+		t.Fatal("the holder cannot renew")
+	}
+	if ok, _ := b.Acquire(ctx, "trigger/2", "node-b", time.Millisecond); !ok {
+		t.Fatal("another lease name is taken")
+	}
+	time.Sleep(5 * time.Millisecond) // the 1 ms lease has run out
+	if ok, _ := a.Acquire(ctx, "trigger/2", "node-a", time.Hour); !ok {
+		t.Fatal("an expired lease cannot be taken over")
+	}
+}
+
+// testConcurrentUpdates: read-modify-write transactions from two handles
+// lose no update.
+func testConcurrentUpdates(t *testing.T, open func() state.Store) {
+	a, b := open(), open()
+	ctx := context.Background()
+	put(t, a, "env", "counter", `0`, state.AnyVersion)
+	var wg sync.WaitGroup
+	for _, s := range []state.Store{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				err := s.Update(ctx, func(tx state.Tx) error {
+					r, err := tx.Get(kind, "env", "counter")
+					if err != nil {
+						return err
+					}
+					var n int
+					fmt.Sscan(string(r.Value), &n)
+					_, err = tx.Put(state.Record{Kind: kind, Scope: "env", Key: "counter", Value: []byte(fmt.Sprint(n + 1))}, r.Version)
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r, err := a.Get(ctx, kind, "env", "counter")
+	if err != nil || string(r.Value) != "100" {
+		t.Fatalf("counter %s (%v), want 100", r.Value, err)
+	}
+}
