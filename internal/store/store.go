@@ -5,7 +5,11 @@
 //
 // Contracts that hold for every implementation:
 //   - Every call is scoped to one environment; nothing ever crosses it.
-//   - Write returning nil means committed: the events survive kill -9.
+//   - Write returning nil means committed: the events survive kill -9,
+//     except those it lists in their batch's Refused, which are not stored.
+//   - A dataset has at most a bounded number of columns (Honeycomb's column
+//     limit), and so has an environment: an event that would pass either
+//     is refused with ErrTooManyColumns, the rest of the call is stored.
 //   - OTLP and Honeycomb events are appended (a span sent twice is stored
 //     twice). X-Ray events (Source == model.SourceXRay) with a non-zero span
 //     id replace any stored X-Ray event with the same trace and span id, so an
@@ -26,17 +30,80 @@ import (
 // ErrNotFound is returned (wrapped) when a named dataset does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrTooManyColumns refuses an event that would give its dataset, or its
+// environment, more columns than the store keeps (see Refusal).
+var ErrTooManyColumns = errors.New("dataset has too many columns")
+
+// TooManyColumnsMessage is Honeycomb's answer to an event past its
+// per-dataset column limit (a 400).
+const TooManyColumnsMessage = "Dataset has too many columns."
+
+// ErrNoSpace means the store cannot write because its disk is full. It is
+// retryable: nothing of the call was stored, and the same call may succeed
+// once space is freed (the store recovers by itself; Healthy says when).
+// Reads keep working meanwhile.
+var ErrNoSpace = errors.New("no space left on the store's disk")
+
 // Batch is a set of events for one environment.
 type Batch struct {
 	Env    string // environment slug
 	Events []model.Event
+	// Refused is set by Write when it returns nil: the events of Events it
+	// did not store, in order, each with its reason (ErrTooManyColumns,
+	// wrapped). Every other event is durable. Write clears it first.
+	Refused []Refusal
+}
+
+// Refusal is an event a Write did not store.
+type Refusal struct {
+	Index int   // into the batch's Events
+	Err   error // errors.Is(Err, ErrTooManyColumns)
 }
 
 // Writer stores events.
 type Writer interface {
 	// Write stores all batches in one commit. A nil error means every event
-	// is durable. On error nothing of the call is visible.
+	// is durable but those listed in their batch's Refused. On error nothing
+	// of the call is visible; errors.Is(err, ErrNoSpace) when the disk is
+	// full (retry later).
 	Write(ctx context.Context, batches []Batch) error
+}
+
+// Deleter removes what was written.
+type Deleter interface {
+	// DeleteDataset removes a dataset of the environment (found by name in
+	// any casing, or by slug): every event of it and every column, so that
+	// a later write of that name starts a new dataset. ErrNotFound when
+	// there is no such dataset.
+	DeleteDataset(ctx context.Context, env, dataset string) error
+	// DeleteColumn removes a column of a dataset: its values in every
+	// event of the dataset and its entry in Columns (a later write of the
+	// field creates it again). ErrNotFound when the dataset or the column
+	// does not exist; the fields every event has by construction (trace
+	// and span ids, name, duration_ms, …) cannot be deleted
+	// (errors.ErrUnsupported).
+	DeleteColumn(ctx context.Context, env, dataset, column string) error
+}
+
+// Retention bounds what an environment keeps: events older than MaxAge
+// (by their time) are deleted, and while the environment takes more than
+// MaxBytes on disk its oldest events are. Zero means no bound. A door's
+// part of an environment (DoorEnv) follows the environment's retention,
+// and MaxBytes bounds the parts together.
+type Retention struct {
+	MaxAge   time.Duration
+	MaxBytes int64
+}
+
+// Retainer enforces retention: the store's default for every
+// environment, and overrides per environment that persist.
+type Retainer interface {
+	// Retention returns the environment's retention: its override if it
+	// has one, else the store's default.
+	Retention(ctx context.Context, env string) (Retention, error)
+	// SetRetention overrides the default for env; nil removes the override.
+	// The store enforces it within a minute.
+	SetRetention(ctx context.Context, env string, r *Retention) error
 }
 
 // Dataset describes a dataset of an environment.
@@ -77,6 +144,11 @@ type Reader interface {
 type Store interface {
 	Writer
 	Reader
+	Deleter
+	Retainer
+	// Healthy returns nil when the store can write, else why not (wrapping
+	// ErrNoSpace when its disk is full): what /healthz reports.
+	Healthy(ctx context.Context) error
 	// Close flushes and releases everything; safe to call twice.
 	Close() error
 }

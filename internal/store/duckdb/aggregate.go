@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,9 +17,11 @@ var _ store.Aggregator = (*Store)(nil)
 // events table; sqlgen compiles it for DuckDB.
 func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuery) (store.AggregateResult, error) {
 	empty := store.AggregateResult{Rows: []store.Row{}, Series: []store.SeriesPoint{}}
-	if s.closed.Load() {
-		return empty, ErrClosed
+	h, ctx, done, err := s.reader(ctx)
+	if err != nil {
+		return empty, err
 	}
+	defer done()
 	reg, release := s.snapshot()
 	e := reg.envs[env]
 	release()
@@ -46,7 +49,9 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		}
 		src.Scope = `"ds" IN (` + strings.Join(ids, ", ") + `)`
 	}
-	res, err := dialect.Aggregate(ctx, q, src, s.queryRows)
+	res, err := dialect.Aggregate(ctx, q, src, func(ctx context.Context, query string, args []any) ([][]any, error) {
+		return queryRows(ctx, h.db, query, args)
+	})
 	if err != nil {
 		return empty, fmt.Errorf("duckdb store: %w", err)
 	}
@@ -54,8 +59,8 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 }
 
 // queryRows runs a statement and returns all its rows.
-func (s *Store) queryRows(ctx context.Context, query string, args []any) ([][]any, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+func queryRows(ctx context.Context, db *sql.DB, query string, args []any) ([][]any, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	duckdb "github.com/duckdb/duckdb-go/v2"
-
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
@@ -32,7 +30,10 @@ import (
 //	   bulk; events_N.wseq and trace_index_state (see traceindex.go)
 //	4  what came in by an environment's X-Ray doors lives in an environment
 //	   of its own (store.DoorEnv); upgradeTo4 moves older X-Ray rows there
-const formatVersion = 4
+//	5  last-written times are a log, catalog_times (catalog.go), instead of
+//	   rewrites of datasets and dataset_columns; retention holds the
+//	   per-environment retention overrides (retention.go)
+const formatVersion = 5
 
 // Config configures the DuckDB store.
 type Config struct {
@@ -42,6 +43,16 @@ type Config struct {
 	// MaxAttributeColumns caps the typed attribute columns per environment;
 	// fields seen after the cap live in the overflow maps. Default 1000.
 	MaxAttributeColumns int
+	// MaxDatasetColumns caps the distinct columns (field names, hot fields
+	// included; a name written with two types is one column) of a dataset.
+	// An event that would take its dataset past it is not stored: Write
+	// lists it in its batch's Refused with store.ErrTooManyColumns, as
+	// Honeycomb refuses events past its per-dataset column limit. Default
+	// 10,000, Honeycomb's.
+	MaxDatasetColumns int
+	// MaxEnvColumns caps the columns of all an environment's datasets
+	// together (the sum of their columns), likewise. Default 100,000.
+	MaxEnvColumns int
 	// MinColumnDensity is the share of an environment's events that must
 	// carry a field before the field gets its own typed column; until then
 	// (and for fields that never get there) it lives in the overflow maps.
@@ -86,13 +97,23 @@ type Config struct {
 	// Write) an environment keeps in memory before a commit writes them to
 	// the index tables (see traceindex.go). Default 32768 (~1 MB).
 	TraceIndexFlushRows int
-	// Now is the clock for created and last-written times; default time.Now.
+	// Retention is every environment's retention unless SetRetention
+	// overrides it; zero keeps everything.
+	Retention store.Retention
+	// Now is the clock for created and last-written times and for
+	// retention by age; default time.Now.
 	Now func() time.Time
 }
 
 func (c *Config) setDefaults() {
 	if c.MaxAttributeColumns <= 0 {
 		c.MaxAttributeColumns = 1000
+	}
+	if c.MaxDatasetColumns <= 0 {
+		c.MaxDatasetColumns = 10_000
+	}
+	if c.MaxEnvColumns <= 0 {
+		c.MaxEnvColumns = 100_000
 	}
 	if c.MinColumnDensity == 0 {
 		c.MinColumnDensity = 0.5
@@ -121,17 +142,41 @@ func (c *Config) setDefaults() {
 type Store struct {
 	cfg Config
 	log *slog.Logger
-	db  *sql.DB
+
+	// hmu guards h, swapped and the handles' reference counts. h is the
+	// open database; readers take it with acquire. swapped is closed (and
+	// replaced) each time a new handle is published.
+	hmu     sync.Mutex
+	h       *handle
+	swapped chan struct{}
+	// db is h.db, for code that holds wmu or flushMu (no swap runs then).
+	db *sql.DB
 
 	wmu sync.Mutex // serialises writes (DuckDB has one writer)
 	wc  *sql.Conn  // the write connection, guarded by wmu
-	// catalogDirty is set when last-written times moved since the last
-	// catalog flush; guarded by wmu.
-	catalogDirty bool
 	// stats are the field densities per environment slug; guarded by wmu.
 	stats map[string]*keyStats
 	// wseq is the sequence number of the last Write; guarded by wmu.
 	wseq int64
+	// wgen counts Write attempts, committed or not; guarded by wmu.
+	wgen int64
+
+	// flushMu serialises catalog flushes (and is held by anything that
+	// swaps the handle). dirty is the catalog rows whose last-written time
+	// moved since the last flush, guarded by dirtyMu. logRows and
+	// logDistinct count catalog_times rows, all and distinct at the last
+	// compaction; guarded by flushMu.
+	flushMu            sync.Mutex
+	dirtyMu            sync.Mutex
+	dirty              map[dirtyRef]struct{}
+	logRows            int64
+	logDistinct        int64
+	catalogRowsWritten atomic.Int64 // rows the flushes appended, for tests and metrics
+
+	// retMu guards overrides, the per-environment retention overrides by
+	// environment slug.
+	retMu     sync.Mutex
+	overrides map[string]store.Retention
 	// idx holds trace index rows not yet in the index tables.
 	idx       traceIndex
 	stopFlush chan struct{}
@@ -167,41 +212,28 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 			return nil, fmt.Errorf("duckdb store: create data directory: %w", err)
 		}
 	}
-	connector, err := duckdb.NewConnector(cfg.Path, nil)
+	s := &Store{cfg: cfg, log: logger, stats: map[string]*keyStats{}, idx: newTraceIndex(),
+		swapped: make(chan struct{}), dirty: map[dirtyRef]struct{}{}}
+	h, err := s.openHandle(ctx, false)
 	if err != nil {
-		return nil, fmt.Errorf("duckdb store: open %s: %w", cfg.Path, err)
-	}
-	db := sql.OpenDB(connector)
-	s := &Store{cfg: cfg, log: logger, db: db, stats: map[string]*keyStats{}, idx: newTraceIndex()}
-	if err := s.init(ctx); err != nil {
-		_ = db.Close()
 		return nil, err
 	}
+	if err := s.init(ctx, h); err != nil {
+		_ = h.close()
+		return nil, err
+	}
+	s.publish(h)
+	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
+	go s.flushLoop()
 	logger.Info("duckdb store opened", "path", cfg.Path, "environments", len(s.reg.Load().envs))
 	return s, nil
 }
 
-func (s *Store) init(ctx context.Context) error {
-	if s.cfg.Threads > 0 {
-		if _, err := s.db.ExecContext(ctx, fmt.Sprintf("SET GLOBAL threads = %d", s.cfg.Threads)); err != nil {
-			return fmt.Errorf("duckdb store: set threads: %w", err)
-		}
-	}
-	if s.cfg.MemoryLimit != "" {
-		if _, err := s.db.ExecContext(ctx, "SET GLOBAL memory_limit = '"+escapeLiteral(s.cfg.MemoryLimit)+"'"); err != nil {
-			return fmt.Errorf("duckdb store: set memory_limit: %w", err)
-		}
-	}
-	if s.cfg.DisabledCompression != "none" {
-		if _, err := s.db.ExecContext(ctx, "SET GLOBAL disabled_compression_methods = '"+escapeLiteral(s.cfg.DisabledCompression)+"'"); err != nil {
-			return fmt.Errorf("duckdb store: set disabled_compression_methods: %w", err)
-		}
-	}
-	if s.cfg.CheckpointThreshold != "" {
-		if _, err := s.db.ExecContext(ctx, "SET GLOBAL checkpoint_threshold = '"+escapeLiteral(s.cfg.CheckpointThreshold)+"'"); err != nil {
-			return fmt.Errorf("duckdb store: set checkpoint_threshold: %w", err)
-		}
-	}
+// init brings the file of a newly opened handle to the current format and
+// loads the catalog and the write connection from it. Callers hold wmu and
+// flushMu, or own the store alone (Open).
+func (s *Store) init(ctx context.Context, h *handle) error {
+	s.db = h.db
 	version, err := s.migrate(ctx)
 	if err != nil {
 		return err
@@ -210,6 +242,11 @@ func (s *Store) init(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.loadOverrides(ctx, s.db); err != nil {
+		return err
+	}
+	s.wseq = 0
+	s.idx.reset()
 	if err := s.recoverIndex(ctx, reg); err != nil {
 		return fmt.Errorf("duckdb store: %w", err)
 	}
@@ -221,12 +258,18 @@ func (s *Store) init(ctx context.Context) error {
 	s.wc = wc
 	if version < 4 {
 		if err := s.upgradeTo4(ctx); err != nil {
+			_ = wc.Close()
 			return fmt.Errorf("duckdb store: upgrade %s to format 4: %w", s.cfg.Path, err)
 		}
 		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", version, "to", 4)
 	}
-	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
-	go s.flushLoop()
+	if version < 5 {
+		if _, err := s.db.ExecContext(ctx, `UPDATE format SET version = 5`); err != nil {
+			_ = wc.Close()
+			return fmt.Errorf("duckdb store: upgrade %s to format 5: %w", s.cfg.Path, err)
+		}
+		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", max(version, 4), "to", 5)
+	}
 	return nil
 }
 
@@ -240,15 +283,13 @@ func (s *Store) flushLoop() {
 		case <-s.stopFlush:
 			return
 		case <-t.C:
-			s.wmu.Lock()
-			if s.catalogDirty && !s.closed.Load() {
+			s.flushMu.Lock()
+			if !s.closed.Load() {
 				if err := s.flushCatalog(context.Background()); err != nil {
 					s.log.Warn("duckdb store: persisting last-written times failed", "err", err)
-				} else {
-					s.catalogDirty = false
 				}
 			}
-			s.wmu.Unlock()
+			s.flushMu.Unlock()
 		}
 	}
 }
@@ -267,6 +308,8 @@ var catalogDDL = []string{
 		kind UTINYINT NOT NULL, created_ns BIGINT NOT NULL, last_written_ns BIGINT NOT NULL)`,
 	overflowKeysDDL,
 	indexStateDDL,
+	catalogTimesDDL,
+	retentionDDL,
 }
 
 // indexStateDDL records, per environment, the last Write whose trace index
@@ -404,6 +447,14 @@ func (s *Store) migrate(ctx context.Context) (int, error) {
 		}
 		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", v, "to", 3)
 		v = 3
+	}
+	if v < 5 {
+		// Format 5's tables; the version moves in init, after upgradeTo4.
+		for _, q := range []string{catalogTimesDDL, retentionDDL} {
+			if _, err := s.db.ExecContext(ctx, strings.Replace(q, "CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)); err != nil {
+				return 0, fmt.Errorf("duckdb store: upgrade %s to format 5: %w", s.cfg.Path, err)
+			}
+		}
 	}
 	return v, nil
 }
@@ -551,10 +602,12 @@ func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {
 	if err == nil {
 		err = s.each(ctx, `SELECT env, id, name, slug, created_ns, last_written_ns FROM datasets ORDER BY env, id`, func(rows *sql.Rows) error {
 			var env int
-			d := &dsReg{cols: map[colKey]dsCol{}}
-			if err := rows.Scan(&env, &d.id, &d.name, &d.slug, &d.created, &d.last); err != nil {
+			var created, last int64
+			d := &dsReg{cols: map[colKey]*colTimes{}}
+			if err := rows.Scan(&env, &d.id, &d.name, &d.slug, &created, &last); err != nil {
 				return err
 			}
+			d.times = newTimes(created, last)
 			e := byID[env]
 			if e == nil {
 				return fmt.Errorf("dataset %q of unknown environment %d", d.name, env)
@@ -612,8 +665,8 @@ func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {
 			var ds int32
 			var key string
 			var kind uint8
-			var c dsCol
-			if err := rows.Scan(&env, &ds, &key, &kind, &c.created, &c.last); err != nil {
+			var created, last int64
+			if err := rows.Scan(&env, &ds, &key, &kind, &created, &last); err != nil {
 				return err
 			}
 			e := byID[env]
@@ -621,12 +674,20 @@ func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {
 				return fmt.Errorf("column %q of unknown dataset %d/%d", key, env, ds)
 			}
 			k := colKey{key, model.Kind(kind)}
-			e.dsByID[ds].cols[k] = c
+			d := e.dsByID[ds]
+			if !d.hasKey(key) {
+				d.nkeys++
+				e.ncols++
+			}
+			d.cols[k] = newTimes(created, last)
 			if hk, hot := hotKinds[key]; !(hot && hk == k.kind) && e.attrs[k] == nil {
 				e.setOverflow(k)
 			}
 			return nil
 		})
+	}
+	if err == nil {
+		err = s.loadTimes(ctx, s.db, byID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("duckdb store: load catalog: %w", err)
@@ -635,7 +696,12 @@ func (s *Store) loadRegistry(ctx context.Context) (*registry, error) {
 }
 
 func (s *Store) each(ctx context.Context, q string, fn func(*sql.Rows) error) error {
-	rows, err := s.db.QueryContext(ctx, q)
+	return each(ctx, s.db, q, fn)
+}
+
+// each runs query q and calls fn for every row.
+func each(ctx context.Context, db *sql.DB, q string, fn func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -657,25 +723,30 @@ func (s *Store) Close() error {
 		}
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
+		s.flushMu.Lock()
+		defer s.flushMu.Unlock()
 		s.closed.Store(true)
 		var errs []error
 		if s.wc != nil {
 			if err := s.flushPendingIndex(context.Background()); err != nil {
 				errs = append(errs, fmt.Errorf("write trace index: %w", err))
 			}
-		}
-		if s.wc != nil && s.catalogDirty {
 			if err := s.flushCatalog(context.Background()); err != nil {
 				errs = append(errs, fmt.Errorf("persist catalog: %w", err))
 			}
-		}
-		if s.wc != nil {
 			if _, err := s.wc.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
 				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
 			}
 			errs = append(errs, s.wc.Close())
 		}
-		errs = append(errs, s.db.Close())
+		s.hmu.Lock()
+		h := s.h
+		close(s.swapped) // wakes readers waiting for a handle: they see closed
+		s.swapped = make(chan struct{})
+		s.hmu.Unlock()
+		if h != nil {
+			errs = append(errs, h.close())
+		}
 		s.closeErr = errors.Join(errs...)
 		s.log.Info("duckdb store closed", "path", s.cfg.Path, "err", s.closeErr)
 	})

@@ -140,7 +140,7 @@ func TestCatalogFlushedPeriodically(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var last int64
-		if err := s.db.QueryRow(`SELECT last_written_ns FROM datasets`).Scan(&last); err != nil {
+		if err := s.db.QueryRow(`SELECT coalesce(max(last_ns), 0) FROM catalog_times WHERE kind = 255`).Scan(&last); err != nil {
 			t.Fatal(err)
 		}
 		if last == want[0].LastWrittenAt.UnixNano() {
@@ -176,9 +176,11 @@ func TestConfigPathRequired(t *testing.T) {
 
 // TestScanSQLGolden pins the SQL a scan compiles to.
 func TestScanSQLGolden(t *testing.T) {
-	e := newEnvReg(3, "prod")
+	reg := newRegistry()
+	reg.nextEnv = 3
+	e := reg.ownEnv("prod", true)
 	// Only the dataset's own columns are read: a1, not a2.
-	e.dataset("api", 1).touch(colKey{"http.status", model.KindInt}, 1)
+	e.addField(e.newDataset("api", 1), colKey{"http.status", model.KindInt}, 1)
 	e.attr(colKey{"http.status", model.KindInt}, 10, true)
 	e.attr(colKey{"http.status", model.KindString}, 10, true)
 	e.attr(colKey{"rare", model.KindFloat}, 10, false) // sparse: an overflow list
@@ -468,8 +470,8 @@ func TestUpgradeTo4(t *testing.T) {
 
 	s2 := openTest(t, Config{Path: path})
 	var v int
-	if err := s2.db.QueryRow(`SELECT version FROM format`).Scan(&v); err != nil || v != 4 {
-		t.Fatalf("format version %d (%v), want 4", v, err)
+	if err := s2.db.QueryRow(`SELECT version FROM format`).Scan(&v); err != nil || v != formatVersion {
+		t.Fatalf("format version %d (%v), want %d", v, err, formatVersion)
 	}
 	names := func(env string) []string {
 		list, err := s2.Datasets(ctx, env)

@@ -4,7 +4,7 @@ import (
 	"maps"
 	"sort"
 	"strconv"
-	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/model"
@@ -31,41 +31,106 @@ type attrCol struct {
 	promoted bool
 }
 
-// dsCol is what a dataset knows about one of its fields.
-type dsCol struct {
-	created, last int64 // unix ns
+// colTimes are the created and last-written times (unix ns) of a dataset's
+// field or of the dataset itself. Shared by every registry copy: created
+// never changes, last moves (atomically) after the commit of each Write
+// that touched it, so a Write never copies a dataset's fields to move
+// their times.
+type colTimes struct {
+	created int64
+	last    atomic.Int64
+	// gen is the Write attempt (Store.wgen) that last touched it, so a
+	// Write records each at most once; guarded by Store.wmu.
+	gen int64
 }
 
+func newTimes(created, last int64) *colTimes {
+	t := &colTimes{created: created}
+	t.last.Store(last)
+	return t
+}
+
+// dsReg is a dataset. A registry copy shares it with the copy it was
+// cloned from until a Write adds or removes one of its fields (ownDataset).
 type dsReg struct {
-	id            int32
-	name, slug    string
-	created, last int64
-	dirty, isNew  bool
-	cols          map[colKey]dsCol
-	newCols       []colKey // created by the write in progress
+	id         int32
+	name, slug string
+	times      *colTimes
+	cols       map[colKey]*colTimes
+	// nkeys is the number of distinct keys in cols (a key written with two
+	// types is one column, as Honeycomb counts them): what
+	// Config.MaxDatasetColumns bounds.
+	nkeys int
 }
 
+// hasKey reports whether the dataset has field key with any type.
+func (d *dsReg) hasKey(key string) bool {
+	for k := model.KindString; k <= model.KindBool; k++ {
+		if _, ok := d.cols[colKey{key, k}]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// clone copies the dataset and its field map, for a Write that changes them.
+func (d *dsReg) clone() *dsReg {
+	nd := *d
+	nd.cols = maps.Clone(d.cols)
+	return &nd
+}
+
+// envReg is an environment's part of the registry. A registry copy made
+// for a Write shares every environment with the published registry; the
+// Write copies (own) only the environments it writes, and within them each
+// map only when it adds to it (copy on write), so a Write costs nothing for
+// the catalog of the environments it does not touch, however large.
 type envReg struct {
 	id       int
 	slug     string
-	isNew    bool
 	nextCol  int
 	nextDS   int32
 	attrs    map[colKey]*attrCol
 	attrList []*attrCol // in creation order
-	newAttrs []*attrCol // created by the write in progress
 	byKey    map[string][]*attrCol
 	overflow map[colKey]bool // fields kept in the overflow lists
 	ovHas    [4]bool         // value types with a field in overflow (setOverflow)
 	// keyIDs and keyNames number the keys of the overflow lists (the
-	// lists hold ids, not names); shared between registry copies until a
-	// write adds a key (copy on write, see keyID).
+	// lists hold ids, not names).
 	keyIDs   map[string]int32
 	keyNames map[int32]string
-	keysOwn  bool              // keyIDs/keyNames belong to this copy
-	newKeys  []string          // added by the write in progress
 	datasets map[string]*dsReg // by lowercase name
 	dsByID   map[int32]*dsReg
+	// ncols is the sum of the datasets' nkeys: what Config.MaxEnvColumns
+	// bounds.
+	ncols int
+
+	// w is set on the copy a Write owns: what that Write changed, and
+	// which of the shared maps it already copied.
+	w *envChanges
+}
+
+// envChanges is what one Write changed in an environment, for writeTx to
+// persist and for copy on write.
+type envChanges struct {
+	isNew      bool
+	newAttrs   []*attrCol
+	newKeys    []string
+	newDS      []*dsReg
+	newCols    []dsColRef
+	attrsOwn   bool
+	ovOwn      bool
+	keysOwn    bool
+	dsOwn      bool
+	ownDS      map[int32]bool // datasets this Write copied
+	touched    []*colTimes    // fields and datasets to stamp after commit
+	touchedRef []dirtyRef     // their catalog rows, for the next flush
+}
+
+// dsColRef is a field of a dataset.
+type dsColRef struct {
+	d *dsReg
+	k colKey
 }
 
 // registry is the in-memory image of the catalog tables. Readers use a
@@ -88,7 +153,6 @@ func newEnvReg(id int, slug string) *envReg {
 		overflow: map[colKey]bool{},
 		keyIDs:   map[string]int32{},
 		keyNames: map[int32]string{},
-		keysOwn:  true,
 		datasets: map[string]*dsReg{},
 		dsByID:   map[int32]*dsReg{},
 	}
@@ -116,60 +180,91 @@ func (e *envReg) legacyTracesTable() string { return "traces_" + strconv.Itoa(e.
 // its time).
 func traceBucket(tk traceKey) int { return int(uint64(tk.lo) >> 60) }
 
-// clone copies everything a write may change.
+// clone returns a copy for a Write: the environments are shared until the
+// Write owns them (ownEnv).
 func (r *registry) clone() *registry {
-	c := &registry{nextEnv: r.nextEnv, envs: make(map[string]*envReg, len(r.envs))}
-	for k, e := range r.envs {
-		ne := *e
-		ne.isNew = false
-		ne.newAttrs = nil
-		ne.newKeys = nil
-		ne.keysOwn = false
-		ne.attrs = maps.Clone(e.attrs)
-		ne.attrList = e.attrList[:len(e.attrList):len(e.attrList)]
-		ne.byKey = make(map[string][]*attrCol, len(e.byKey))
-		for k, v := range e.byKey {
-			ne.byKey[k] = v[:len(v):len(v)]
-		}
-		ne.overflow = maps.Clone(e.overflow)
-		ne.datasets = make(map[string]*dsReg, len(e.datasets))
-		ne.dsByID = make(map[int32]*dsReg, len(e.dsByID))
-		for lk, d := range e.datasets {
-			nd := *d
-			nd.dirty, nd.isNew = false, false
-			nd.newCols = nil
-			nd.cols = maps.Clone(d.cols)
-			ne.datasets[lk] = &nd
-			ne.dsByID[nd.id] = &nd
-		}
-		c.envs[k] = &ne
-	}
-	return c
+	return &registry{nextEnv: r.nextEnv, envs: maps.Clone(r.envs)}
 }
 
-// env returns the environment, creating it in the registry when create is set.
-func (r *registry) env(slug string, create bool) *envReg {
-	if e := r.envs[slug]; e != nil || !create {
+// ownEnv returns the Write's own copy of environment slug, creating the
+// environment when create is set (nil when it does not exist otherwise).
+func (r *registry) ownEnv(slug string, create bool) *envReg {
+	e := r.envs[slug]
+	if e != nil && e.w != nil {
 		return e
 	}
-	e := newEnvReg(r.nextEnv, slug)
-	e.isNew = true
-	r.nextEnv++
-	r.envs[slug] = e
-	return e
+	if e == nil {
+		if !create {
+			return nil
+		}
+		e = newEnvReg(r.nextEnv, slug)
+		r.nextEnv++
+		e.w = &envChanges{isNew: true, attrsOwn: true, ovOwn: true, keysOwn: true, dsOwn: true, ownDS: map[int32]bool{}}
+		r.envs[slug] = e
+		return e
+	}
+	ne := *e
+	ne.w = &envChanges{ownDS: map[int32]bool{}}
+	r.envs[slug] = &ne
+	return &ne
 }
 
-// dataset returns the dataset named name (case-insensitively), creating it.
-func (e *envReg) dataset(name string, now int64) *dsReg {
-	lk := strings.ToLower(name)
-	if d := e.datasets[lk]; d != nil {
+// published clears what the Write recorded, so the copy can be shared
+// with the next Write's registry.
+func (r *registry) published() {
+	for _, e := range r.envs {
+		e.w = nil
+	}
+}
+
+// ownAttrs copies the attribute column maps before a Write adds to them.
+func (e *envReg) ownAttrs() {
+	if e.w.attrsOwn {
+		return
+	}
+	e.w.attrsOwn = true
+	e.attrs = maps.Clone(e.attrs)
+	e.attrList = e.attrList[:len(e.attrList):len(e.attrList)]
+	byKey := make(map[string][]*attrCol, len(e.byKey))
+	for k, v := range e.byKey {
+		byKey[k] = v[:len(v):len(v)]
+	}
+	e.byKey = byKey
+}
+
+// ownDatasets copies the dataset maps before a Write changes them.
+func (e *envReg) ownDatasets() {
+	if e.w.dsOwn {
+		return
+	}
+	e.w.dsOwn = true
+	e.datasets = maps.Clone(e.datasets)
+	e.dsByID = maps.Clone(e.dsByID)
+}
+
+// ownDataset returns the Write's own copy of dataset d, to add or remove
+// fields.
+func (e *envReg) ownDataset(d *dsReg) *dsReg {
+	if e.w.ownDS[d.id] {
 		return d
 	}
-	d := &dsReg{id: e.nextDS, name: name, slug: store.Slug(name), created: now, last: now,
-		isNew: true, dirty: true, cols: map[colKey]dsCol{}}
+	e.ownDatasets()
+	nd := d.clone()
+	e.w.ownDS[d.id] = true
+	e.datasets[lower(nd.name)] = nd
+	e.dsByID[nd.id] = nd
+	return nd
+}
+
+// newDataset adds a dataset named name.
+func (e *envReg) newDataset(name string, now int64) *dsReg {
+	e.ownDatasets()
+	d := &dsReg{id: e.nextDS, name: name, slug: store.Slug(name), times: newTimes(now, now), cols: map[colKey]*colTimes{}}
 	e.nextDS++
-	e.datasets[lk] = d
+	e.datasets[lower(name)] = d
 	e.dsByID[d.id] = d
+	e.w.ownDS[d.id] = true
+	e.w.newDS = append(e.w.newDS, d)
 	return d
 }
 
@@ -186,17 +281,25 @@ func (e *envReg) attr(k colKey, max int, dense bool) *attrCol {
 		e.keyID(k.key)
 		return nil
 	}
+	e.ownAttrs()
 	a := &attrCol{id: e.nextCol, key: k.key, kind: k.kind, name: "a" + strconv.Itoa(e.nextCol), promoted: e.overflow[k]}
 	e.nextCol++
 	e.attrs[k] = a
 	e.attrList = append(e.attrList, a)
 	e.byKey[k.key] = append(e.byKey[k.key], a)
-	e.newAttrs = append(e.newAttrs, a)
+	e.w.newAttrs = append(e.w.newAttrs, a)
 	return a
 }
 
 // setOverflow records that field k lives (also) in the overflow lists.
 func (e *envReg) setOverflow(k colKey) {
+	if e.overflow[k] {
+		return
+	}
+	if e.w != nil && !e.w.ovOwn {
+		e.w.ovOwn = true
+		e.overflow = maps.Clone(e.overflow)
+	}
 	e.overflow[k] = true
 	e.ovHas[k.kind&3] = true
 }
@@ -219,33 +322,31 @@ func (e *envReg) keyID(key string) int32 {
 	if id, ok := e.keyIDs[key]; ok {
 		return id
 	}
-	if !e.keysOwn {
-		e.keyIDs, e.keyNames, e.keysOwn = maps.Clone(e.keyIDs), maps.Clone(e.keyNames), true
+	if !e.w.keysOwn {
+		e.keyIDs, e.keyNames, e.w.keysOwn = maps.Clone(e.keyIDs), maps.Clone(e.keyNames), true
 	}
 	id := int32(len(e.keyIDs) + 1)
 	e.keyIDs[key] = id
 	e.keyNames[id] = key
-	e.newKeys = append(e.newKeys, key)
+	e.w.newKeys = append(e.w.newKeys, key)
 	return id
 }
 
-// touch records that dataset d got field k at now.
-func (d *dsReg) touch(k colKey, now int64) {
-	c, ok := d.cols[k]
-	if ok && c.last == now {
-		return
+// addField gives dataset d (the Write's own copy) field k, created now.
+func (e *envReg) addField(d *dsReg, k colKey, now int64) *colTimes {
+	if !d.hasKey(k.key) {
+		d.nkeys++
+		e.ncols++
 	}
-	if !ok {
-		c.created = now
-		d.newCols = append(d.newCols, k)
-	}
-	c.last = now
-	d.cols[k] = c
+	t := newTimes(now, now)
+	d.cols[k] = t
+	e.w.newCols = append(e.w.newCols, dsColRef{d, k})
+	return t
 }
 
 // columns folds dataset columns into one store.Column per key: the type is
 // the one first seen, created the earliest, last written the latest.
-func columns(sets ...map[colKey]dsCol) []store.Column {
+func columns(sets ...map[colKey]*colTimes) []store.Column {
 	type acc struct {
 		col          store.Column
 		firstCreated int64
@@ -254,15 +355,16 @@ func columns(sets ...map[colKey]dsCol) []store.Column {
 	by := map[string]*acc{}
 	for _, set := range sets {
 		for k, c := range set {
+			last := c.last.Load()
 			a := by[k.key]
 			if a == nil {
-				by[k.key] = &acc{col: store.Column{KeyName: k.key, Type: k.kind}, firstCreated: c.created, last: c.last}
+				by[k.key] = &acc{col: store.Column{KeyName: k.key, Type: k.kind}, firstCreated: c.created, last: last}
 				continue
 			}
 			if c.created < a.firstCreated || (c.created == a.firstCreated && k.kind < a.col.Type) {
 				a.firstCreated, a.col.Type = c.created, k.kind
 			}
-			a.last = max(a.last, c.last)
+			a.last = max(a.last, last)
 		}
 	}
 	out := make([]store.Column, 0, len(by))

@@ -72,6 +72,14 @@ func (ix *traceIndex) lookup(env int, tk traceKey) (traceRow, bool) {
 	return out, found
 }
 
+// reset drops every pending row (Open rebuilds them from the events).
+func (ix *traceIndex) reset() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.pending = map[int]*[tracesBuckets][]traceRow{}
+	ix.counts = map[int]int{}
+}
+
 // add records a committed write's rows (flushed: the tables now hold every
 // pending row of env, so the buffer starts again from rows = nil).
 func (ix *traceIndex) add(env int, rows *[tracesBuckets][]traceRow, flushed bool) {

@@ -64,7 +64,7 @@ func splitTrace(t model.TraceID) traceKey {
 
 // envWrite is the part of a Write for one environment.
 type envWrite struct {
-	env   *envReg
+	env   *envReg // the Write's own copy
 	items []item
 	// index is this write's trace index rows; indexFlushed is set when the
 	// write's transaction put every pending row in the index tables.
@@ -73,6 +73,9 @@ type envWrite struct {
 	// slots are the distinct fields of this write; slotOf indexes them.
 	slots  []fieldSlot
 	slotOf map[colKey]int32
+	// lastName and lastDS cache the dataset of the previous event.
+	lastName string
+	lastDS   *dsReg
 }
 
 // item is one event of a write with its dataset and, per attribute, the
@@ -95,11 +98,13 @@ type fieldSlot struct {
 }
 
 // Write stores all batches in one DuckDB transaction. See the package
-// comment for what a commit guarantees.
+// comment for what a commit guarantees. Events that would pass a column
+// limit are left out and listed in their batch's Refused.
 func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 	n := 0
-	for _, b := range batches {
-		n += len(b.Events)
+	for i := range batches {
+		batches[i].Refused = nil
+		n += len(batches[i].Events)
 	}
 	if n == 0 {
 		return nil
@@ -110,19 +115,21 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 		return ErrClosed
 	}
 	now := s.cfg.Now().UnixNano()
+	s.wgen++
 	reg := s.reg.Load().clone()
 
 	// Group events by environment, resolving datasets and fields against
 	// the registry copy.
 	var writes []*envWrite
 	byEnv := map[string]*envWrite{}
-	for _, b := range batches {
+	for bi := range batches {
+		b := &batches[bi]
 		if len(b.Events) == 0 {
 			continue
 		}
 		w := byEnv[b.Env]
 		if w == nil {
-			w = &envWrite{env: reg.env(b.Env, true), slotOf: map[colKey]int32{}}
+			w = &envWrite{env: reg.ownEnv(b.Env, true), slotOf: map[colKey]int32{}}
 			byEnv[b.Env] = w
 			writes = append(writes, w)
 		}
@@ -133,11 +140,22 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 		flat := make([]int32, 0, nattrs)
 		for i := range b.Events {
 			e := &b.Events[i]
-			d := w.env.dataset(e.Dataset, now)
-			if d.last != now {
-				d.last, d.dirty = now, true
+			d := w.dataset(e.Dataset)
+			adds, err := s.admit(w.env, d, e)
+			if err != nil {
+				b.Refused = append(b.Refused, store.Refusal{Index: i, Err: err})
+				continue
 			}
-			touchHot(d, e, now)
+			switch {
+			case d == nil:
+				d = w.env.newDataset(e.Dataset, now)
+				w.lastName, w.lastDS = e.Dataset, d
+			case adds:
+				d = w.env.ownDataset(d)
+				w.lastName, w.lastDS = e.Dataset, d
+			}
+			s.stamp(w.env, d.times, dirtyRef{env: w.env.slug, ds: d.id, dataset: true}, now)
+			touchHot(s, w.env, d, e, now)
 			start := len(flat)
 			for _, a := range e.Attrs {
 				k := colKey{a.Key, a.Value.Kind}
@@ -151,12 +169,25 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 				sl.n++
 				if sl.lastDS != d {
 					sl.lastDS = d
-					d.touch(k, now)
+					s.touch(w.env, d, k, now)
 				}
 				flat = append(flat, si)
 			}
 			w.items = append(w.items, item{ev: e, ds: d, slots: flat[start:len(flat):len(flat)]})
 		}
+	}
+	// Environments whose every event was refused write nothing.
+	kept := writes[:0]
+	for _, w := range writes {
+		if len(w.items) > 0 {
+			kept = append(kept, w)
+		} else if w.env.w.isNew {
+			delete(reg.envs, w.env.slug)
+		}
+	}
+	writes = kept
+	if len(writes) == 0 {
+		return nil
 	}
 	// Count the fields and resolve each to its column or overflow key.
 	for _, w := range writes {
@@ -196,12 +227,7 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 			_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(err, rerr)
 		}
-		s.reg.Store(reg)
-		s.wseq++
-		for _, w := range writes {
-			s.idx.add(w.env.id, w.index, w.indexFlushed)
-		}
-		s.catalogDirty = true
+		s.published(reg, writes, now)
 		return nil
 	})
 	if err != nil {
@@ -210,44 +236,153 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 	return nil
 }
 
+// published makes a committed Write's registry the one readers use, moves
+// the last-written times it touched and queues their catalog rows for the
+// next flush. Callers hold wmu and pubMu.
+func (s *Store) published(reg *registry, writes []*envWrite, now int64) {
+	var refs []dirtyRef
+	for _, w := range writes {
+		for _, t := range w.env.w.touched {
+			t.last.Store(now)
+		}
+		refs = append(refs, w.env.w.touchedRef...)
+		w.env.w = nil
+	}
+	s.reg.Store(reg)
+	s.wseq++
+	for _, w := range writes {
+		s.idx.add(w.env.id, w.index, w.indexFlushed)
+	}
+	s.markDirty(refs)
+}
+
+// dataset returns the environment's dataset named name (any casing), nil
+// when it does not exist yet.
+func (w *envWrite) dataset(name string) *dsReg {
+	if w.lastDS != nil && name == w.lastName {
+		return w.lastDS
+	}
+	d := w.env.datasets[lower(name)]
+	if d != nil {
+		w.lastName, w.lastDS = name, d
+	}
+	return d
+}
+
+// admit decides whether event e may be stored in dataset d (nil: a new
+// dataset) of environment env: refused with store.ErrTooManyColumns when
+// its fields new to the dataset would take the dataset past
+// Config.MaxDatasetColumns or the environment past Config.MaxEnvColumns
+// distinct columns. adds reports whether it brings fields (or types of a
+// field) the dataset does not have yet.
+func (s *Store) admit(env *envReg, d *dsReg, e *model.Event) (adds bool, err error) {
+	var newKeys int
+	var seen map[string]struct{}
+	isNew := func(k colKey) {
+		if d != nil {
+			if _, ok := d.cols[k]; ok {
+				return
+			}
+		}
+		adds = true
+		if d != nil && d.hasKey(k.key) {
+			return // a new type of a known field: not a new column
+		}
+		if seen == nil {
+			seen = map[string]struct{}{}
+		}
+		if _, ok := seen[k.key]; !ok {
+			seen[k.key] = struct{}{}
+			newKeys++
+		}
+	}
+	hotKeys(e, isNew)
+	for _, a := range e.Attrs {
+		isNew(colKey{a.Key, a.Value.Kind})
+	}
+	if newKeys == 0 {
+		return adds, nil
+	}
+	have := 0
+	if d != nil {
+		have = d.nkeys
+	}
+	if have+newKeys > s.cfg.MaxDatasetColumns {
+		return false, fmt.Errorf("%w: dataset %q has %d columns, the event adds %d, the limit is %d",
+			store.ErrTooManyColumns, e.Dataset, have, newKeys, s.cfg.MaxDatasetColumns)
+	}
+	if env.ncols+newKeys > s.cfg.MaxEnvColumns {
+		return false, fmt.Errorf("%w: the environment's datasets have %d columns, the event adds %d, the limit is %d",
+			store.ErrTooManyColumns, env.ncols, newKeys, s.cfg.MaxEnvColumns)
+	}
+	return adds, nil
+}
+
+// touch records that dataset d (the Write's own copy when the field is
+// new to it) got field k at now.
+func (s *Store) touch(env *envReg, d *dsReg, k colKey, now int64) {
+	if t, ok := d.cols[k]; ok {
+		s.stamp(env, t, dirtyRef{env: env.slug, ds: d.id, k: k}, now)
+		return
+	}
+	env.addField(d, k, now)
+}
+
+// stamp queues t's last-written time to move to now once the Write
+// commits, and its catalog row for the next flush.
+func (s *Store) stamp(env *envReg, t *colTimes, ref dirtyRef, now int64) {
+	if t.gen == s.wgen || t.last.Load() == now {
+		return
+	}
+	t.gen = s.wgen
+	env.w.touched = append(env.w.touched, t)
+	env.w.touchedRef = append(env.w.touchedRef, ref)
+}
+
 type driverConn interface {
 	driver.Conn
 	driver.ExecerContext
 	driver.QueryerContext
 }
 
-func touchHot(d *dsReg, e *model.Event, now int64) {
+// hotKeys calls fn with the hot fields event e has, as Columns lists them.
+func hotKeys(e *model.Event, fn func(colKey)) {
 	if !e.TraceID.IsZero() {
-		d.touch(ckTraceID, now)
+		fn(ckTraceID)
 	}
 	if !e.SpanID.IsZero() {
-		d.touch(ckSpanID, now)
+		fn(ckSpanID)
 	}
 	if !e.ParentID.IsZero() {
-		d.touch(ckParentID, now)
+		fn(ckParentID)
 	}
 	if e.Name != "" {
-		d.touch(ckName, now)
+		fn(ckName)
 	}
 	if e.ServiceName != "" {
-		d.touch(ckService, now)
+		fn(ckService)
 	}
 	if e.IsSpan() || e.DurationMs != 0 {
-		d.touch(ckDuration, now)
+		fn(ckDuration)
 	}
 	if e.SpanKind != "" {
-		d.touch(ckSpanKind, now)
-		d.touch(ckType, now)
+		fn(ckSpanKind)
+		fn(ckType)
 	}
 	if e.IsSpan() || e.StatusCode != 0 {
-		d.touch(ckStatus, now)
+		fn(ckStatus)
 	}
 	if e.Error {
-		d.touch(ckError, now)
+		fn(ckError)
 	}
 	if e.AnnotationType != "" {
-		d.touch(ckAnnotation, now)
+		fn(ckAnnotation)
 	}
+}
+
+// touchHot touches the hot fields event e has in dataset d.
+func touchHot(s *Store, env *envReg, d *dsReg, e *model.Event, now int64) {
+	hotKeys(e, func(k colKey) { s.touch(env, d, k, now) })
 }
 
 func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite, seq int64) error {
@@ -261,7 +396,7 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 	}
 	for _, w := range writes {
 		e := w.env
-		if e.isNew {
+		if e.w.isNew {
 			if err := exec(`INSERT INTO envs VALUES (?, ?)`, int32(e.id), e.slug); err != nil {
 				return err
 			}
@@ -271,9 +406,9 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 				}
 			}
 		}
-		if len(e.newKeys) > 0 {
+		if len(e.w.newKeys) > 0 {
 			if err := appendRows(conn, "overflow_keys", func(app *duckdb.Appender) error {
-				for _, k := range e.newKeys {
+				for _, k := range e.w.newKeys {
 					if err := app.AppendRow(int32(e.id), e.keyIDs[k], k); err != nil {
 						return err
 					}
@@ -283,7 +418,7 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 				return err
 			}
 		}
-		for _, a := range e.newAttrs {
+		for _, a := range e.w.newAttrs {
 			if err := exec(`ALTER TABLE ` + e.eventsTable() + ` ADD COLUMN ` + a.name + ` ` + attrSQLType(a.kind)); err != nil {
 				return err
 			}
@@ -572,21 +707,14 @@ func fillHot(row []driver.Value, e *model.Event, ds int32) {
 
 // persistNew writes the datasets and dataset columns this write created.
 // Last-written times of existing ones move only in memory; flushCatalog
-// persists them every Config.CatalogFlushInterval and on Close.
+// persists the ones that moved every Config.CatalogFlushInterval and on
+// Close.
 func (s *Store) persistNew(conn driverConn, e *envReg) error {
 	env := int32(e.id)
-	var newDS []*dsReg
-	n := 0
-	for _, d := range e.datasets {
-		if d.isNew {
-			newDS = append(newDS, d)
-		}
-		n += len(d.newCols)
-	}
-	if len(newDS) > 0 {
+	if len(e.w.newDS) > 0 {
 		if err := appendRows(conn, "datasets", func(app *duckdb.Appender) error {
-			for _, d := range newDS {
-				if err := app.AppendRow(env, d.id, d.name, d.slug, d.created, d.last); err != nil {
+			for _, d := range e.w.newDS {
+				if err := app.AppendRow(env, d.id, d.name, d.slug, d.times.created, d.times.created); err != nil {
 					return err
 				}
 			}
@@ -595,16 +723,14 @@ func (s *Store) persistNew(conn driverConn, e *envReg) error {
 			return err
 		}
 	}
-	if n == 0 {
+	if len(e.w.newCols) == 0 {
 		return nil
 	}
 	return appendRows(conn, "dataset_columns", func(app *duckdb.Appender) error {
-		for _, d := range e.datasets {
-			for _, k := range d.newCols {
-				c := d.cols[k]
-				if err := app.AppendRow(env, d.id, k.key, uint8(k.kind), c.created, c.last); err != nil {
-					return err
-				}
+		for _, c := range e.w.newCols {
+			t := c.d.cols[c.k]
+			if err := app.AppendRow(env, c.d.id, c.k.key, uint8(c.k.kind), t.created, t.created); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -625,57 +751,4 @@ func appendRows(conn driverConn, table string, fill func(*duckdb.Appender) error
 		return fmt.Errorf("append %s: %w", table, err)
 	}
 	return nil
-}
-
-// flushCatalog rewrites the datasets and dataset_columns tables from the
-// published registry, persisting last-written times. Callers hold wmu.
-func (s *Store) flushCatalog(ctx context.Context) error {
-	reg := s.reg.Load()
-	return s.wc.Raw(func(dc any) error {
-		conn, ok := dc.(driverConn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION", nil); err != nil {
-			return err
-		}
-		err := func() error {
-			for _, q := range []string{"DELETE FROM datasets", "DELETE FROM dataset_columns"} {
-				if _, err := conn.ExecContext(ctx, q, nil); err != nil {
-					return err
-				}
-			}
-			err := appendRows(conn, "datasets", func(app *duckdb.Appender) error {
-				for _, e := range reg.envs {
-					for _, d := range e.datasets {
-						if err := app.AppendRow(int32(e.id), d.id, d.name, d.slug, d.created, d.last); err != nil {
-							return err
-						}
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			return appendRows(conn, "dataset_columns", func(app *duckdb.Appender) error {
-				for _, e := range reg.envs {
-					for _, d := range e.datasets {
-						for k, c := range d.cols {
-							if err := app.AppendRow(int32(e.id), d.id, k.key, uint8(k.kind), c.created, c.last); err != nil {
-								return err
-							}
-						}
-					}
-				}
-				return nil
-			})
-		}()
-		if err != nil {
-			_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
-			return errors.Join(err, rerr)
-		}
-		_, err = conn.ExecContext(ctx, "COMMIT", nil)
-		return err
-	})
 }

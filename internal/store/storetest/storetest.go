@@ -2,8 +2,9 @@
 // round trips of every field and value kind, traces by id, environment
 // isolation, each door's events apart (store.DoorEnv, store.DoorView),
 // datasets and columns, duplicate and X-Ray replacement rules,
-// scans with every filter operator, large traces, concurrent writers and
-// Close. A store's own test calls RunAll with a function that opens a fresh,
+// scans with every filter operator, large traces, concurrent writers, the
+// column limit, deleting datasets and columns, retention settings, health
+// and Close. A store's own test calls RunAll with a function that opens a fresh,
 // empty store for each subtest.
 //
 // Stores need not keep the order of an event's Attrs; the suite compares
@@ -52,6 +53,11 @@ func RunAll(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LargeTrace", testLargeTrace},
 		{"WriteAtomic", testWriteAtomic},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ColumnLimit", testColumnLimit},
+		{"DeleteDataset", testDeleteDataset},
+		{"DeleteColumn", testDeleteColumn},
+		{"RetentionSettings", testRetentionSettings},
+		{"Healthy", testHealthy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -941,4 +947,239 @@ func testDoors(t *testing.T, s store.Store) {
 		_ = ev
 		break
 	}
+}
+
+// testColumnLimit writes a dataset ever more fields until the store
+// refuses an event (every store caps columns per dataset, as Honeycomb
+// does), then checks the refusal: only that event is left out, the same
+// call's other events are stored, known fields still are, another
+// environment is untouched, and deleting a column makes room again.
+func testColumnLimit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const perEvent, most = 500, 200_000
+	keys := 0
+	newEvent := func(n uint64, fresh int) model.Event {
+		var attrs []model.Attr
+		for range fresh {
+			attrs = append(attrs, a(fmt.Sprintf("k%06d", keys), model.Str("v")))
+			keys++
+		}
+		return span("wide", tid(n), sid(n), model.SpanID{}, base.Add(time.Duration(n)*time.Millisecond), "op", attrs...)
+	}
+	var refused []store.Refusal
+	var known, over model.Event
+	for n := uint64(1); keys < most; n += 2 {
+		over = newEvent(n, perEvent)
+		known = span("wide", tid(n+1), sid(n+1), model.SpanID{}, base, "known", a("k000000", model.Str("again")))
+		batches := []store.Batch{{Env: "test", Events: []model.Event{over, known}}}
+		if err := s.Write(ctx, batches); err != nil {
+			t.Fatalf("Write after %d fields: %v", keys, err)
+		}
+		if refused = batches[0].Refused; len(refused) > 0 {
+			break
+		}
+	}
+	if len(refused) == 0 {
+		t.Fatalf("%d fields in one dataset and no event refused: the store must cap columns per dataset", keys)
+	}
+	if len(refused) != 1 || refused[0].Index != 0 || !errors.Is(refused[0].Err, store.ErrTooManyColumns) {
+		t.Fatalf("refused %+v, want the first event with ErrTooManyColumns", refused)
+	}
+	if got := trace(t, s, "test", over.TraceID); len(got) != 0 {
+		t.Errorf("the refused event was stored: %d events", len(got))
+	}
+	assertEvents(t, trace(t, s, "test", known.TraceID), []model.Event{known})
+	cols, err := s.Columns(ctx, "test", "wide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Datasets(ctx, "test")
+	if err != nil || len(ds) != 1 || ds[0].Columns != len(cols) {
+		t.Fatalf("Datasets %+v (%v) for %d columns", ds, err, len(cols))
+	}
+	// Fill the dataset to its limit, halving the fields per event at each
+	// refusal, until one new field on its own is refused.
+	var one model.Event
+	for n, fresh := uint64(1_000_001), perEvent/2; ; n++ {
+		one = newEvent(n, fresh)
+		batches := []store.Batch{{Env: "test", Events: []model.Event{one}}}
+		if err := s.Write(ctx, batches); err != nil {
+			t.Fatal(err)
+		}
+		if len(batches[0].Refused) == 0 {
+			continue
+		}
+		if fresh == 1 {
+			break
+		}
+		fresh /= 2
+	}
+	if cols, _ := s.Columns(ctx, "test", "wide"); len(cols) >= keys {
+		t.Fatalf("%d columns listed of %d fields sent", len(cols), keys)
+	}
+	// Another environment is not concerned.
+	other := newEvent(2_000_001, 20)
+	batches := []store.Batch{{Env: "other", Events: []model.Event{other}}}
+	if err := s.Write(ctx, batches); err != nil || len(batches[0].Refused) != 0 {
+		t.Fatalf("another environment: %v, refused %+v", err, batches[0].Refused)
+	}
+	assertEvents(t, trace(t, s, "other", other.TraceID), []model.Event{other})
+	// Deleting a column makes room for one.
+	if err := s.DeleteColumn(ctx, "test", "wide", "k000001"); err != nil {
+		t.Fatal(err)
+	}
+	batches = []store.Batch{{Env: "test", Events: []model.Event{one}}}
+	if err := s.Write(ctx, batches); err != nil || len(batches[0].Refused) != 0 {
+		t.Fatalf("a field after deleting one: %v, refused %+v", err, batches[0].Refused)
+	}
+	assertEvents(t, trace(t, s, "test", one.TraceID), []model.Event{one})
+}
+
+// testDeleteDataset deletes one of two datasets: its events, columns and
+// name go, the other's stay, and writing the name again starts afresh.
+func testDeleteDataset(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	root := span("gone", tid(1), sid(1), model.SpanID{}, base, "root", a("only.gone", model.Int(1)), a("shared", model.Str("g")))
+	child := span("kept", tid(1), sid(2), sid(1), base.Add(time.Millisecond), "child", a("shared", model.Str("k")))
+	write(t, s, "test", root, child)
+	write(t, s, "other", root)
+	if err := s.DeleteDataset(ctx, "test", "GONE"); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Datasets(ctx, "test")
+	if err != nil || len(ds) != 1 || ds[0].Name != "kept" {
+		t.Fatalf("datasets after the delete: %+v, %v", ds, err)
+	}
+	if _, err := s.Columns(ctx, "test", "gone"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("columns of the deleted dataset: %v, want ErrNotFound", err)
+	}
+	if all, _ := s.Columns(ctx, "test", ""); hasColumn(all, "only.gone") {
+		t.Errorf("the environment still lists only.gone: %v", all)
+	}
+	assertEvents(t, trace(t, s, "test", tid(1)), []model.Event{child})
+	assertEvents(t, scan(t, s, "test", store.ScanQuery{}), []model.Event{child})
+	assertEvents(t, scan(t, s, "test", store.ScanQuery{Filters: []store.Filter{{Column: "only.gone", Op: store.OpExists}}}), nil)
+	assertEvents(t, trace(t, s, "other", tid(1)), []model.Event{root})
+	if err := s.DeleteDataset(ctx, "test", "gone"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting it twice: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteDataset(ctx, "nowhere", "kept"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting in an unknown environment: %v, want ErrNotFound", err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	before := time.Now().Truncate(time.Millisecond)
+	again := span("Gone", tid(2), sid(3), model.SpanID{}, base, "again")
+	write(t, s, "test", again)
+	ds, _ = s.Datasets(ctx, "test")
+	if len(ds) != 2 || ds[0].Name != "Gone" || ds[0].CreatedAt.Before(before) {
+		t.Fatalf("datasets after writing the name again: %+v (created before %v?)", ds, before)
+	}
+	if cols, _ := s.Columns(ctx, "test", "gone"); hasColumn(cols, "only.gone") || hasColumn(cols, "shared") {
+		t.Errorf("the new dataset inherited columns: %v", cols)
+	}
+	assertEvents(t, scan(t, s, "test", store.ScanQuery{Datasets: []string{"gone"}}), []model.Event{again})
+}
+
+// testDeleteColumn deletes a field from one dataset: gone from its
+// columns and events (whether the field lives in a column of its own or
+// not), kept in another dataset, and written again it comes back.
+func testDeleteColumn(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var mine, theirs []model.Event
+	for i := range 20 {
+		n := uint64(i + 1)
+		attrs := []model.Attr{a("dense", model.Int(int64(i))), a("keep", model.Str("k"))}
+		if i%5 == 0 {
+			attrs = append(attrs, a("dense", model.Str("typed twice")))
+		}
+		mine = append(mine, span("mine", tid(n), sid(n), model.SpanID{}, base.Add(time.Duration(i)*time.Second), "m", attrs...))
+		theirs = append(theirs, span("theirs", tid(100+n), sid(100+n), model.SpanID{}, base.Add(time.Duration(i)*time.Second), "t", a("dense", model.Int(7))))
+	}
+	write(t, s, "test", mine...)
+	write(t, s, "test", theirs...)
+	if err := s.DeleteColumn(ctx, "test", "mine", "dense"); err != nil {
+		t.Fatal(err)
+	}
+	cols, err := s.Columns(ctx, "test", "mine")
+	if err != nil || hasColumn(cols, "dense") || !hasColumn(cols, "keep") {
+		t.Fatalf("columns of mine after the delete: %v, %v", cols, err)
+	}
+	if ds, _ := s.Datasets(ctx, "test"); len(ds) != 2 || ds[0].Columns != len(cols) {
+		t.Errorf("Datasets after the delete: %+v, %d columns", ds, len(cols))
+	}
+	var want []model.Event
+	for _, e := range mine {
+		e.Attrs = []model.Attr{a("keep", model.Str("k"))}
+		want = append(want, e)
+	}
+	assertEvents(t, scan(t, s, "test", store.ScanQuery{Datasets: []string{"mine"}}), reversed(want))
+	assertEvents(t, scan(t, s, "test", store.ScanQuery{Filters: []store.Filter{{Column: "dense", Op: store.OpExists}}}),
+		reversed(theirs))
+	if cols, _ := s.Columns(ctx, "test", "theirs"); !hasColumn(cols, "dense") {
+		t.Errorf("theirs lost dense: %v", cols)
+	}
+	for _, c := range []struct{ ds, col string }{{"mine", "dense"}, {"mine", "nope"}, {"nope", "keep"}} {
+		if err := s.DeleteColumn(ctx, "test", c.ds, c.col); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("DeleteColumn(%s, %s): %v, want ErrNotFound", c.ds, c.col, err)
+		}
+	}
+	if err := s.DeleteColumn(ctx, "test", "mine", model.FieldTraceID); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("deleting trace.trace_id: %v, want ErrUnsupported", err)
+	}
+	back := span("mine", tid(50), sid(50), model.SpanID{}, base.Add(time.Hour), "back", a("dense", model.Int(1)))
+	write(t, s, "test", back)
+	if cols, _ := s.Columns(ctx, "test", "mine"); !hasColumn(cols, "dense") {
+		t.Errorf("dense written again is not listed: %v", cols)
+	}
+	assertEvents(t, trace(t, s, "test", tid(50)), []model.Event{back})
+}
+
+// testRetentionSettings: the default applies until an override replaces
+// it; removing the override restores the default; a door's part follows
+// its environment.
+func testRetentionSettings(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	def, err := s.Retention(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Retention{MaxAge: 90 * time.Minute, MaxBytes: 1 << 30}
+	if err := s.SetRetention(ctx, "test", &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []string{"test", store.DoorEnv("test", model.DoorXRay)} {
+		if got, err := s.Retention(ctx, env); err != nil || got != want {
+			t.Errorf("Retention(%s) = %+v, %v; want %+v", env, got, err, want)
+		}
+	}
+	if got, _ := s.Retention(ctx, "other"); got != def {
+		t.Errorf("another environment's retention %+v, want the default %+v", got, def)
+	}
+	if err := s.SetRetention(ctx, "test", &store.Retention{MaxAge: -time.Second}); err == nil {
+		t.Error("a negative age was accepted")
+	}
+	if err := s.SetRetention(ctx, "test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Retention(ctx, "test"); got != def {
+		t.Errorf("after removing the override: %+v, want the default %+v", got, def)
+	}
+}
+
+func testHealthy(t *testing.T, s store.Store) {
+	if err := s.Healthy(context.Background()); err != nil {
+		t.Fatalf("a new store is not healthy: %v", err)
+	}
+	write(t, s, "test", span("svc", tid(1), sid(1), model.SpanID{}, base, "root"))
+	if err := s.Healthy(context.Background()); err != nil {
+		t.Fatalf("after a write: %v", err)
+	}
+}
+
+// reversed returns evs newest first (as a scan returns them) when they were
+// written oldest first.
+func reversed(evs []model.Event) []model.Event {
+	out := slices.Clone(evs)
+	slices.Reverse(out)
+	return out
 }
