@@ -29,6 +29,7 @@ import (
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/ingest/otlp"
+	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
 
@@ -50,6 +51,7 @@ type App struct {
 	logger   *slog.Logger
 	out      io.Writer // the start-up banner and the one-time key
 	metrics  *prometheus.Registry
+	state    state.Store // everything that is not telemetry
 	registry *auth.Registry
 	store    store.Store
 	batcher  *ingest.Batcher
@@ -82,17 +84,27 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (*
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	reg, err := auth.Open(cfg.DataDir, logger)
+	sst, err := state.OpenFile(cfg.DataDir)
 	if err != nil {
+		return nil, err
+	}
+	if err := auth.Import(ctx, sst, cfg.DataDir, logger); err != nil {
+		sst.Close()
+		return nil, err
+	}
+	reg, err := auth.New(ctx, sst, logger)
+	if err != nil {
+		sst.Close()
 		return nil, err
 	}
 	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
+		sst.Close()
 		return nil, err
 	}
 	m := prometheus.NewRegistry()
 	m.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := &App{cfg: cfg, logger: logger, out: out, metrics: m, registry: reg, store: st, errc: make(chan error, 8)}
+	a := &App{cfg: cfg, logger: logger, out: out, metrics: m, state: sst, registry: reg, store: st, errc: make(chan error, 8)}
 	a.batcher = ingest.NewBatcher(ingest.BatcherConfig{MaxPendingEvents: cfg.MaxPendingEvents}, a.flush, logger, m)
 	return a, nil
 }
@@ -423,7 +435,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 			a.cancel()
 		}
 		a.wg.Wait()
-		errs = append(errs, a.store.Close())
+		errs = append(errs, a.store.Close(), a.state.Close())
 		a.shutErr = errors.Join(errs...)
 		a.logger.Info("tracecomb stopped", "err", a.shutErr)
 	})

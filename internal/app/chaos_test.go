@@ -145,7 +145,9 @@ func TestChaosKill9(t *testing.T) {
 		}
 		var out struct {
 			Complete bool
-			Data     struct{ Results []struct{ Data map[string]any } }
+			Data     struct {
+				Results []struct{ Data map[string]any }
+			}
 		}
 		for deadline := time.Now().Add(60 * time.Second); !out.Complete; time.Sleep(50 * time.Millisecond) {
 			if time.Now().After(deadline) {

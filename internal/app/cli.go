@@ -125,6 +125,7 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer reg.Close()
 	switch args[0] {
 	case "create":
 		if *aws {

@@ -19,19 +19,19 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/tracecomb/tracecomb/internal/fsutil"
+	"github.com/tracecomb/tracecomb/internal/state"
 )
 
-// The registry keeps the team's environments and keys in one JSON file,
-// FileName, in the data directory. The file is the source of truth, so the
+// The registry keeps the team's environments and keys in the state store
+// (package state), one record per environment and per key, so the
 // `tracecomb keys` commands work whether or not a server is running: they
-// change the file under an exclusive flock and replace it atomically
-// (write temp, fsync, rename, fsync dir), and a running server notices the
-// new modification time within PollInterval and reloads it. That is how a
-// revoked key stops working within a second without any admin endpoint.
+// write through their own handle on the store, and a running server hears
+// of the change from the store's Watch and reloads within a second. That
+// is how a revoked key stops working at once without any admin endpoint.
+// A data directory from before the state store has its auth.json imported
+// on first start (Import).
 //
 // Honeycomb keys are stored as SHA-256 hashes of a per-key random salt
 // followed by the key: generated keys carry 128 or more random bits, so a
@@ -51,11 +51,9 @@ const (
 	BootstrapKeyName   = "--bootstrap-key"
 )
 
-// FileName is the registry file's name inside the data directory.
+// FileName is the file an older tracecomb kept the registry in, inside the
+// data directory; Import moves it into the state store.
 const FileName = "auth.json"
-
-// PollInterval is how often a running registry checks the file for changes.
-const PollInterval = 250 * time.Millisecond
 
 // DefaultEnv is the environment the first start creates, as Honeycomb does.
 const DefaultEnv = "test"
@@ -104,10 +102,12 @@ type fileData struct {
 	AWSKeys      []AWSKeyRecord `json:"aws_keys"`
 }
 
-// Registry is the file-backed set of environments and keys. It implements
-// Authenticator.
+// Registry is the team's environments and keys, kept in the state store
+// (kinds auth.team, auth.environment, auth.key, auth.aws-key) and mirrored
+// in memory, where every request is checked. It implements Authenticator.
 type Registry struct {
-	path   string
+	st     state.Store
+	owned  bool // Open opened st and Close closes it
 	logger *slog.Logger
 	now    func() time.Time
 
@@ -120,23 +120,40 @@ type Registry struct {
 	undivided []*KeyRecord
 	// seen remembers, in memory only, the record a key (by its unsalted
 	// SHA-256) verified against; at most one entry per record.
-	seenMu  sync.Mutex
-	seen    map[[32]byte]*KeyRecord
-	byAWS   map[string]*AWSKeyRecord
-	modTime time.Time
-	size    int64
+	seenMu sync.Mutex
+	seen   map[[32]byte]*KeyRecord
+	byAWS  map[string]*AWSKeyRecord
 }
 
-// Open loads (or creates, empty) the registry in dir.
+// Open opens the registry of the data directory dir in its own embedded
+// state store (state.OpenFile), importing an auth.json an older tracecomb
+// left there; Close closes it. The server shares one state store among its
+// parts and uses New.
 func Open(dir string, logger *slog.Logger) (*Registry, error) {
+	st, err := state.OpenFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := Import(context.Background(), st, dir, logger); err != nil {
+		st.Close()
+		return nil, err
+	}
+	r, err := New(context.Background(), st, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	r.owned = true
+	return r, nil
+}
+
+// New reads the registry from st.
+func New(ctx context.Context, st state.Store, logger *slog.Logger) (*Registry, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create data directory: %w", err)
-	}
-	r := &Registry{path: filepath.Join(dir, FileName), logger: logger, now: time.Now}
-	if err := r.reload(); err != nil {
+	r := &Registry{st: st, logger: logger, now: time.Now}
+	if err := r.reload(ctx); err != nil {
 		return nil, err
 	}
 	for _, k := range r.Keys() {
@@ -148,6 +165,61 @@ func Open(dir string, logger *slog.Logger) (*Registry, error) {
 	}
 	return r, nil
 }
+
+// Close closes the state store when Open opened it.
+func (r *Registry) Close() error {
+	if r.owned {
+		return r.st.Close()
+	}
+	return nil
+}
+
+// Import moves the auth.json that a tracecomb before the state store kept
+// in dir into st, once: when st holds no team yet. The file is renamed
+// auth.json.imported.
+func Import(ctx context.Context, st state.Store, dir string, logger *slog.Logger) error {
+	path := filepath.Join(dir, FileName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	var d fileData
+	if err := json.Unmarshal(b, &d); err != nil {
+		return fmt.Errorf("key registry %s is corrupt: %w", path, err)
+	}
+	if d.Version > formatVersion {
+		return fmt.Errorf("key registry %s has format version %d; this build knows up to %d", path, d.Version, formatVersion)
+	}
+	err = st.Update(ctx, func(tx state.Tx) error {
+		if _, err := tx.Get(kindTeam, "", "team"); err == nil {
+			return errImported
+		}
+		return write(tx, fileData{}, d)
+	})
+	if err != nil && !errors.Is(err, errImported) {
+		return fmt.Errorf("cannot import %s: %w", path, err)
+	}
+	if err := os.Rename(path, path+".imported"); err != nil {
+		return err
+	}
+	if logger != nil && err == nil {
+		logger.Info("key registry imported into the state store", "from", path, "keys", len(d.Keys))
+	}
+	return nil
+}
+
+var errImported = errors.New("already imported")
+
+// The registry's kinds in the state store.
+const (
+	kindTeam   state.Kind = "auth.team"
+	kindEnv    state.Kind = "auth.environment"
+	kindKey    state.Kind = "auth.key"
+	kindAWSKey state.Kind = "auth.aws-key"
+)
 
 // Bootstrap makes sure the team has at least one environment and key. On an
 // empty registry it creates environment "test" and, when key is empty, an
@@ -480,46 +552,74 @@ func (r *Registry) LookupAWS(accessKeyID string) (secret, env string, ok bool) {
 	return rec.SecretAccessKey, rec.Env, true
 }
 
-// Watch reloads the file whenever it changes, until ctx is done.
+// Watch reloads the registry whenever it changes in the state store (a key
+// created or revoked by this process, another one such as `tracecomb
+// keys`, or another node), until ctx is done.
 func (r *Registry) Watch(ctx context.Context) {
-	t := time.NewTicker(PollInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if r.changed() {
-				if err := r.reload(); err != nil {
-					r.logger.Warn("cannot reload key registry", "path", r.path, "err", err)
-				} else {
-					r.logger.Info("key registry reloaded", "path", r.path)
-				}
-			}
+	for c := range r.st.Watch(ctx) {
+		if c.Kind != "" && !strings.HasPrefix(string(c.Kind), "auth.") {
+			continue
+		}
+		if err := r.reload(ctx); err != nil {
+			r.logger.Warn("cannot reload the key registry", "err", err)
 		}
 	}
 }
 
-func (r *Registry) changed() bool {
-	fi, err := os.Stat(r.path)
-	if err != nil {
-		return false
-	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return !fi.ModTime().Equal(r.modTime) || fi.Size() != r.size
-}
-
-func (r *Registry) reload() error {
-	d, fi, err := readFile(r.path)
+func (r *Registry) reload(ctx context.Context) error {
+	d, err := read(ctx, r.st.ListAll)
 	if err != nil {
 		return err
 	}
-	r.install(d, fi)
+	r.install(d)
 	return nil
 }
 
-func (r *Registry) install(d fileData, fi os.FileInfo) {
+// read loads the registry's records with list (a store's or a
+// transaction's ListAll).
+func read(ctx context.Context, list func(context.Context, state.Kind) ([]state.Record, error)) (fileData, error) {
+	d := fileData{Version: formatVersion, Team: "tracecomb"}
+	team, err := list(ctx, kindTeam)
+	if err != nil {
+		return d, err
+	}
+	for _, rec := range team {
+		var t struct{ Name string }
+		if json.Unmarshal(rec.Value, &t) == nil && t.Name != "" {
+			d.Team = t.Name
+		}
+	}
+	if err := decodeAll(ctx, list, kindEnv, &d.Environments); err != nil {
+		return d, err
+	}
+	if err := decodeAll(ctx, list, kindKey, &d.Keys); err != nil {
+		return d, err
+	}
+	if err := decodeAll(ctx, list, kindAWSKey, &d.AWSKeys); err != nil {
+		return d, err
+	}
+	// Oldest first, as listed before the state store.
+	sort.SliceStable(d.Keys, func(i, j int) bool { return d.Keys[i].CreatedAt.Before(d.Keys[j].CreatedAt) })
+	sort.SliceStable(d.AWSKeys, func(i, j int) bool { return d.AWSKeys[i].CreatedAt.Before(d.AWSKeys[j].CreatedAt) })
+	return d, nil
+}
+
+func decodeAll[T any](ctx context.Context, list func(context.Context, state.Kind) ([]state.Record, error), kind state.Kind, out *[]T) error {
+	recs, err := list(ctx, kind)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		var v T
+		if err := json.Unmarshal(rec.Value, &v); err != nil {
+			return fmt.Errorf("state record %s %s/%s is corrupt: %w", kind, rec.Scope, rec.Key, err)
+		}
+		*out = append(*out, v)
+	}
+	return nil
+}
+
+func (r *Registry) install(d fileData) {
 	byHash := map[[32]byte]*KeyRecord{}
 	byID := map[string]*KeyRecord{}
 	var undivided []*KeyRecord
@@ -549,66 +649,121 @@ func (r *Registry) install(d fileData, fi os.FileInfo) {
 	r.seenMu.Lock()
 	r.seen = map[[32]byte]*KeyRecord{}
 	r.seenMu.Unlock()
-	if fi != nil {
-		r.modTime, r.size = fi.ModTime(), fi.Size()
-	}
 }
 
-func readFile(path string) (fileData, os.FileInfo, error) {
-	d := fileData{Version: formatVersion, Team: "tracecomb"}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return d, nil, nil
-	}
-	if err != nil {
-		return d, nil, fmt.Errorf("cannot read key registry: %w", err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return d, nil, fmt.Errorf("cannot stat key registry: %w", err)
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		return d, nil, fmt.Errorf("key registry %s is corrupt: %w", path, err)
-	}
-	if d.Version > formatVersion {
-		return d, nil, fmt.Errorf("key registry %s has format version %d; this build knows up to %d", path, d.Version, formatVersion)
-	}
-	return d, fi, nil
-}
-
-// update applies fn to the file's current content under an exclusive lock
-// and writes the result atomically.
+// update applies fn to the registry as stored, in one state transaction,
+// writes what fn changed and reloads.
 func (r *Registry) update(fn func(*fileData) error) error {
-	lock, err := os.OpenFile(r.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	ctx := context.Background()
+	err := r.st.Update(ctx, func(tx state.Tx) error {
+		list := func(_ context.Context, kind state.Kind) ([]state.Record, error) { return txListAll(tx, kind) }
+		before, err := read(ctx, list)
+		if err != nil {
+			return err
+		}
+		after, err := read(ctx, list) // a copy fn may change
+		if err != nil {
+			return err
+		}
+		if err := fn(&after); err != nil {
+			return err
+		}
+		return write(tx, before, after)
+	})
 	if err != nil {
-		return fmt.Errorf("cannot open registry lock: %w", err)
+		return err
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("cannot lock registry: %w", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing releases it too
+	return r.reload(ctx)
+}
 
-	d, _, err := readFile(r.path)
+// txListAll lists a kind in a transaction: the team scope and every
+// environment's (environments are team-scoped records).
+func txListAll(tx state.Tx, kind state.Kind) ([]state.Record, error) {
+	if kind == kindTeam || kind == kindEnv {
+		return tx.List(kind, "")
+	}
+	envs, err := tx.List(kindEnv, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	before, _ := json.Marshal(d)
-	if err := fn(&d); err != nil {
-		return err
-	}
-	d.Version = formatVersion
-	after, err := json.MarshalIndent(d, "", "  ")
+	out, err := tx.List(kind, "") // management keys
 	if err != nil {
+		return nil, err
+	}
+	for _, e := range envs {
+		recs, err := tx.List(kind, e.Key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+// write stores what differs between before and after.
+func write(tx state.Tx, before, after fileData) error {
+	put := func(kind state.Kind, scope, key string, old, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			if ob, _ := json.Marshal(old); bytes.Equal(ob, b) {
+				return nil
+			}
+		}
+		_, err = tx.Put(state.Record{Kind: kind, Scope: scope, Key: key, Value: b}, state.AnyVersion)
 		return err
 	}
-	if compact, _ := json.Marshal(d); bytes.Equal(compact, before) {
-		return r.reload()
+	if before.Team != after.Team || before.Team == "" {
+		team := after.Team
+		if team == "" {
+			team = "tracecomb"
+		}
+		if err := put(kindTeam, "", "team", nil, map[string]string{"name": team}); err != nil {
+			return err
+		}
 	}
-	if err := fsutil.WriteFileAtomic(r.path, append(after, '\n'), 0o600); err != nil {
-		return err
+	oldEnvs := map[string]Environment{}
+	for _, e := range before.Environments {
+		oldEnvs[e.Slug] = e
 	}
-	return r.reload()
+	for _, e := range after.Environments {
+		var old any
+		if o, ok := oldEnvs[e.Slug]; ok {
+			old = o
+		}
+		if err := put(kindEnv, "", e.Slug, old, e); err != nil {
+			return err
+		}
+	}
+	oldKeys := map[string]KeyRecord{}
+	for _, k := range before.Keys {
+		oldKeys[k.ID] = k
+	}
+	for _, k := range after.Keys {
+		var old any
+		if o, ok := oldKeys[k.ID]; ok {
+			old = o
+		}
+		if err := put(kindKey, k.Env, k.ID, old, k); err != nil {
+			return err
+		}
+	}
+	oldAWS := map[string]AWSKeyRecord{}
+	for _, k := range before.AWSKeys {
+		oldAWS[k.AccessKeyID] = k
+	}
+	for _, k := range after.AWSKeys {
+		var old any
+		if o, ok := oldAWS[k.AccessKeyID]; ok {
+			old = o
+		}
+		if err := put(kindAWSKey, k.Env, k.AccessKeyID, old, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _.-]{0,254}$`)
