@@ -22,9 +22,12 @@ const xrayMaxBody = 8 << 20
 // newXRayHandler builds the X-Ray API (control plane and trace operations)
 // over the store; it is mounted on the API door behind SigV4, on the daemon
 // door unsigned for one environment, and on the UI door.
-func (a *App) newXRayHandler() (*xrayapi.Handler, error) {
+func (a *App) newXRayHandler(ctx context.Context) (*xrayapi.Handler, error) {
+	if err := sampling.Import(ctx, a.state, filepath.Join(a.cfg.DataDir, "xray")); err != nil {
+		return nil, fmt.Errorf("importing the X-Ray configuration of %s: %w", a.cfg.DataDir, err)
+	}
 	meta, err := sampling.New(sampling.Config{
-		Dir:            filepath.Join(a.cfg.DataDir, "xray"),
+		State:          a.state,
 		Region:         a.cfg.AWSRegion,
 		ValidateFilter: func(expr string) error { _, err := xrayfilter.Parse(expr); return err },
 		Logger:         a.logger.With("component", "sampling"),
@@ -32,6 +35,8 @@ func (a *App) newXRayHandler() (*xrayapi.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); meta.Watch(ctx) }()
 	h, err := xrayapi.New(xrayapi.Config{Meta: meta, MaxBodyBytes: xrayMaxBody, Logger: a.logger.With("component", "xray-api")})
 	if err != nil {
 		return nil, err
@@ -48,8 +53,8 @@ func (a *App) newXRayHandler() (*xrayapi.Handler, error) {
 
 // registerXRay mounts the X-Ray API on the API door: every operation's
 // POST path, SigV4-verified against the AWS key pairs of the registry.
-func (a *App) registerXRay(_ context.Context, mux *http.ServeMux) error {
-	h, err := a.newXRayHandler()
+func (a *App) registerXRay(ctx context.Context, mux *http.ServeMux) error {
+	h, err := a.newXRayHandler(ctx)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,9 @@
 // (stored, not enforced) and the encryption configuration. Groups, tags,
 // policies and encryption live here rather than in a package of their own
 // because they share the per-environment persistence: one JSON document per
-// environment under Config.Dir, written atomically (temporary file, fsync,
-// rename, fsync of the directory).
+// environment in the state store (kind xray.config), written with its
+// version checked, so that several processes or nodes never lose each
+// other's changes, and reread when Watch hears that it changed.
 //
 // Statistics and the reservoir shares of SDK instances are kept in memory
 // only; they rebuild themselves within one reporting interval.

@@ -10,12 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/tracecomb/tracecomb/internal/fsutil"
+	"github.com/tracecomb/tracecomb/internal/state"
 )
 
 // FilterValidator checks an X-Ray filter expression (the app plugs in the
@@ -25,9 +25,10 @@ type FilterValidator func(expr string) error
 
 // Config configures a Manager. Zero fields take the values of DefaultConfig.
 type Config struct {
-	// Dir holds one JSON document per environment. Empty keeps everything
-	// in memory (tests).
-	Dir string
+	// State keeps each environment's rules, groups, encryption settings
+	// and policies (one record of kind xray.config per environment); nil
+	// keeps everything in memory (tests). Statistics stay in memory.
+	State state.Store
 	// Region and AccountID appear in the ARNs of rules and groups.
 	Region    string
 	AccountID string
@@ -127,19 +128,85 @@ type Manager struct {
 	envs map[string]*envState
 }
 
-// New returns a Manager; with cfg.Dir set it creates the directory.
-// Environments are loaded from disk on first use.
+// kindConfig is the state record of an environment's X-Ray configuration.
+const kindConfig state.Kind = "xray.config"
+
+// New returns a Manager. Environments are read from the state store on
+// first use, and again when Watch hears that another process or node
+// changed them.
 func New(cfg Config) (*Manager, error) {
 	cfg.fill()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Dir != "" {
-		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-			return nil, fmt.Errorf("sampling: cannot create state directory: %w", err)
+	return &Manager{cfg: cfg, envs: map[string]*envState{}}, nil
+}
+
+// Watch rereads an environment's configuration when it changes in the
+// state store, until ctx ends.
+func (m *Manager) Watch(ctx context.Context) {
+	if m.cfg.State == nil {
+		return
+	}
+	for c := range m.cfg.State.Watch(ctx) {
+		if c.Kind != "" && c.Kind != kindConfig {
+			continue
+		}
+		m.mu.Lock()
+		for env, st := range m.envs {
+			if c.Kind == "" || c.Scope == env {
+				if err := m.refresh(env, st); err != nil {
+					m.cfg.Logger.Warn("cannot reread the X-Ray configuration", "env", env, "err", err)
+				}
+			}
+		}
+		m.mu.Unlock()
+	}
+}
+
+// Import moves the per-environment files that a tracecomb before the state
+// store kept in dir (<env>.xray.json) into st, each once: a file whose
+// environment already has a record is left alone. Imported files are
+// renamed with .imported.
+func Import(ctx context.Context, st state.Store, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		base, ok := strings.CutSuffix(name, ".xray.json")
+		if !ok || e.IsDir() {
+			continue
+		}
+		env := base
+		if hx, ok := strings.CutPrefix(base, "%"); ok {
+			raw, err := hex.DecodeString(hx)
+			if err != nil {
+				continue
+			}
+			env = string(raw)
+		}
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var p persisted
+		if err := json.Unmarshal(b, &p); err != nil {
+			return fmt.Errorf("sampling: corrupt state file %s: %w", path, err)
+		}
+		if _, err := st.Put(ctx, state.Record{Kind: kindConfig, Scope: env, Key: "config", Value: b}, state.MustNotExist); err != nil && !errors.Is(err, state.ErrConflict) {
+			return err
+		}
+		if err := os.Rename(path, path+".imported"); err != nil {
+			return err
 		}
 	}
-	return &Manager{cfg: cfg, envs: map[string]*envState{}}, nil
+	return nil
 }
 
 // Config returns the effective configuration (defaults filled in).
@@ -149,6 +216,7 @@ func (m *Manager) Config() Config { return m.cfg }
 const formatVersion = 1
 
 type envState struct {
+	version        int64 // of its state record; 0 when not stored yet
 	rules          map[string]*RuleRecord
 	groups         map[string]*Group
 	encryption     Encryption
@@ -232,17 +300,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-var safeEnvName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}$`)
-
-// fileName maps an environment to its file; names that are not plainly
-// safe are hex-encoded behind a '%' that safe names cannot contain.
-func fileName(env string) string {
-	if safeEnvName.MatchString(env) {
-		return env + ".xray.json"
-	}
-	return "%" + hex.EncodeToString([]byte(env)) + ".xray.json"
-}
-
 // state returns env's state, loading it on first use. m.mu must be held.
 func (m *Manager) state(env string) (*envState, error) {
 	if env == "" {
@@ -252,25 +309,41 @@ func (m *Manager) state(env string) (*envState, error) {
 		return st, nil
 	}
 	st := m.newEnvState()
-	if m.cfg.Dir != "" {
-		b, err := os.ReadFile(filepath.Join(m.cfg.Dir, fileName(env)))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
-			return nil, fmt.Errorf("sampling: cannot read state of %q: %w", env, err)
-		default:
-			var p persisted
-			if err := json.Unmarshal(b, &p); err != nil {
-				return nil, fmt.Errorf("sampling: corrupt state file of %q: %w", env, err)
-			}
-			if p.FormatVersion > formatVersion {
-				return nil, fmt.Errorf("sampling: state file of %q has format %d, newer than %d", env, p.FormatVersion, formatVersion)
-			}
-			st.load(p)
-		}
+	if err := m.refresh(env, st); err != nil {
+		return nil, err
 	}
 	m.envs[env] = st
 	return st, nil
+}
+
+// refresh reads env's configuration from the state store into st, keeping
+// st's statistics. m.mu must be held.
+func (m *Manager) refresh(env string, st *envState) error {
+	if m.cfg.State == nil {
+		return nil
+	}
+	rec, err := m.cfg.State.Get(context.Background(), kindConfig, env, "config")
+	if errors.Is(err, state.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sampling: cannot read the configuration of %q: %w", env, err)
+	}
+	if rec.Version == st.version {
+		return nil
+	}
+	var p persisted
+	if err := json.Unmarshal(rec.Value, &p); err != nil {
+		return fmt.Errorf("sampling: corrupt configuration of %q: %w", env, err)
+	}
+	if p.FormatVersion > formatVersion {
+		return fmt.Errorf("sampling: the configuration of %q has format %d, newer than %d", env, p.FormatVersion, formatVersion)
+	}
+	fresh := m.newEnvState()
+	fresh.load(p)
+	st.rules, st.groups, st.policies, st.encryption, st.lastRuleChange = fresh.rules, fresh.groups, fresh.policies, fresh.encryption, fresh.lastRuleChange
+	st.version = rec.Version
+	return nil
 }
 
 // read runs fn on env's state under the lock.
@@ -284,9 +357,10 @@ func (m *Manager) read(env string, fn func(st *envState) error) error {
 	return fn(st)
 }
 
-// mutate runs fn on env's state and persists the result; if persisting
-// fails the state is rolled back. fn must validate before it changes
-// anything.
+// mutate runs fn on env's state and stores the result, provided nobody
+// else changed it meanwhile (another process or node): then it rereads
+// the stored configuration and runs fn again. If storing fails the state
+// is rolled back. fn must validate before it changes anything.
 func (m *Manager) mutate(env string, fn func(st *envState) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -294,34 +368,52 @@ func (m *Manager) mutate(env string, fn func(st *envState) error) error {
 	if err != nil {
 		return err
 	}
-	before, err := json.Marshal(st.persisted())
-	if err != nil {
-		return err
-	}
-	if err := fn(st); err != nil {
-		return err
-	}
-	if err := m.save(env, st); err != nil {
+	for attempt := 0; ; attempt++ {
+		before, err := json.Marshal(st.persisted())
+		if err != nil {
+			return err
+		}
+		if err := fn(st); err != nil {
+			return err
+		}
+		err = m.save(env, st)
+		if err == nil {
+			return nil
+		}
 		var p persisted
 		if uerr := json.Unmarshal(before, &p); uerr == nil {
 			st.rules = map[string]*RuleRecord{}
 			st.load(p)
 		}
-		m.cfg.Logger.Error("cannot persist X-Ray configuration", "env", env, "err", err)
+		if errors.Is(err, state.ErrConflict) && attempt < 5 {
+			if rerr := m.refresh(env, st); rerr != nil {
+				return rerr
+			}
+			continue
+		}
+		m.cfg.Logger.Error("cannot store the X-Ray configuration", "env", env, "err", err)
 		return err
 	}
-	return nil
 }
 
 func (m *Manager) save(env string, st *envState) error {
-	if m.cfg.Dir == "" {
+	if m.cfg.State == nil {
 		return nil
 	}
-	b, err := json.MarshalIndent(st.persisted(), "", "  ")
+	b, err := json.Marshal(st.persisted())
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFileAtomic(filepath.Join(m.cfg.Dir, fileName(env)), append(b, '\n'), 0o644)
+	ifVersion := st.version
+	if ifVersion == 0 {
+		ifVersion = state.MustNotExist
+	}
+	v, err := m.cfg.State.Put(context.Background(), state.Record{Kind: kindConfig, Scope: env, Key: "config", Value: b}, ifVersion)
+	if err != nil {
+		return err
+	}
+	st.version = v
+	return nil
 }
 
 func (m *Manager) arnPrefix() string {

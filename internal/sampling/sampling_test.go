@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tracecomb/tracecomb/internal/state"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -28,10 +29,22 @@ func (c *fakeClock) Add(d time.Duration) {
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
+// newManager returns a Manager kept in memory, or, with dir, in an
+// embedded state store in dir (a new handle on it each call, as a restart
+// or another process would have).
 func newManager(t *testing.T, dir string) (*Manager, *fakeClock) {
 	t.Helper()
 	clk := &fakeClock{t: t0}
-	m, err := New(Config{Dir: dir, Now: clk.Now})
+	cfg := Config{Now: clk.Now}
+	if dir != "" {
+		st, err := state.OpenFile(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		cfg.State = st
+	}
+	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,16 +486,6 @@ func TestPersistence(t *testing.T) {
 	if _, err := m.CreateGroup(ctx, "odd/env name", GroupSpec{GroupName: ptr("Other")}); err != nil {
 		t.Fatal(err)
 	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".tmp") || strings.Contains(e.Name(), "/") {
-			t.Fatalf("leftover or unsafe file %q", e.Name())
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "test.xray.json")); err != nil {
-		t.Fatal(err)
-	}
-
 	m2, _ := newManager(t, dir)
 	recs, _ := m2.Rules(ctx, "test")
 	if len(recs) != 2 || recs[0].Rule.RuleName != "Cruddur" || recs[1].Rule.FixedRate != 0.2 || len(recs[0].Tags) != 1 {
@@ -508,27 +511,98 @@ func TestPersistence(t *testing.T) {
 	}
 }
 
-func TestPersistFailureRollsBack(t *testing.T) {
+// TestStoreFailureRollsBack: when the configuration cannot be stored, the
+// change is not kept in memory either.
+func TestStoreFailureRollsBack(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	m, _ := newManager(t, dir)
+	st, err := state.OpenFile(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{State: st, Now: (&fakeClock{t: t0}).Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := m.Rules(ctx, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dir, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chmod(dir, 0o755)
-	if os.Getuid() == 0 {
-		t.Log("running as root: directory permissions do not stop writes; checking with a removed directory instead")
-		os.Chmod(dir, 0o755)
-		os.RemoveAll(dir)
-	}
+	st.Close() // every write fails now
 	if _, err := m.CreateRule(ctx, "test", cruddur(), nil); err == nil {
 		t.Fatal("create succeeded although the state could not be written")
 	}
 	if recs, _ := m.Rules(ctx, "test"); len(recs) != 1 {
 		t.Fatalf("rule kept after failed write: %+v", recs)
+	}
+}
+
+// TestTwoManagersOneStore: two processes (or nodes) on one state store: a
+// rule one creates is seen by the other after Watch, and writes made from
+// stale copies are not lost.
+func TestTwoManagersOneStore(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	a, _ := newManager(t, dir)
+	b, _ := newManager(t, dir)
+	go b.Watch(ctx)
+	if _, err := b.Rules(ctx, "test"); err != nil { // b caches the environment
+		t.Fatal(err)
+	}
+	if _, err := a.CreateRule(ctx, "test", cruddur(), nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		recs, _ := b.Rules(ctx, "test")
+		if len(recs) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b never saw a's rule: %+v", recs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Both change the environment: neither change is lost.
+	if _, err := a.CreateGroup(ctx, "test", GroupSpec{GroupName: ptr("ga")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CreateGroup(ctx, "test", GroupSpec{GroupName: ptr("gb")}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newManager(t, dir)
+	if gs, _ := c.Groups(ctx, "test"); len(gs) != 3 { // Default, ga, gb
+		t.Fatalf("groups %+v, want Default, ga and gb", gs)
+	}
+}
+
+// TestImport: the per-environment files of an older tracecomb move into
+// the state store once.
+func TestImport(t *testing.T) {
+	ctx := context.Background()
+	old := t.TempDir()
+	doc := `{"FormatVersion":1,"Rules":[{"SamplingRule":{"RuleName":"Cruddur","RuleARN":"arn:aws:xray:us-east-1:000000000000:sampling-rule/Cruddur","ResourceARN":"*","Priority":9000,"FixedRate":0.1,"ReservoirSize":5,"ServiceName":"backend-flask","ServiceType":"*","Host":"*","HTTPMethod":"*","URLPath":"*","Version":1,"Attributes":{}},"CreatedAt":"2026-11-25T12:00:00Z","ModifiedAt":"2026-11-25T12:00:00Z"}],"Groups":[],"Encryption":{"Type":"NONE"},"LastRuleModification":"2026-11-25T12:00:00Z"}`
+	if err := os.WriteFile(filepath.Join(old, "test.xray.json"), []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	st, err := state.OpenFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := Import(ctx, st, old); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{State: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := m.Rules(ctx, "test")
+	if err != nil || len(recs) != 2 || recs[0].Rule.RuleName != "Cruddur" {
+		t.Fatalf("imported rules %+v, %v", recs, err)
+	}
+	if _, err := os.Stat(filepath.Join(old, "test.xray.json.imported")); err != nil {
+		t.Fatalf("the imported file was not set aside: %v", err)
 	}
 }
 

@@ -61,7 +61,7 @@ func startE2E(t *testing.T) *e2eServer {
 	if err := d.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	m, err := sampling.New(sampling.Config{Dir: t.TempDir(), ValidateFilter: validateFilter})
+	m, err := sampling.New(sampling.Config{ValidateFilter: validateFilter})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ type harness struct {
 func newHarness(t testing.TB, mod func(*Config)) *harness {
 	t.Helper()
 	clk := &fakeClock{t: t0}
-	m, err := sampling.New(sampling.Config{Dir: t.TempDir(), Now: clk.Now, ValidateFilter: testFilter})
+	m, err := sampling.New(sampling.Config{Now: clk.Now, ValidateFilter: testFilter})
 	if err != nil {
 		t.Fatal(err)
 	}

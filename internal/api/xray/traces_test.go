@@ -50,7 +50,7 @@ func newTraceHarnessDoors(t testing.TB, pageSize int, doors ...model.Door) *trac
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	clk := &fakeClock{t: t0}
-	m, err := sampling.New(sampling.Config{Dir: t.TempDir(), Now: clk.Now, ValidateFilter: validateFilter})
+	m, err := sampling.New(sampling.Config{Now: clk.Now, ValidateFilter: validateFilter})
 	if err != nil {
 		t.Fatal(err)
 	}
