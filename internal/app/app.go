@@ -143,7 +143,7 @@ func (a *App) Start(ctx context.Context) error {
 	registerOTLPHTTP(mux, deps)
 	a.registerEvents(mux, deps)
 	honeycomb.Register(mux, honeycomb.Deps{Auth: a.registry, Store: a.store, Logger: a.logger})
-	if err := a.registerQuery(mux); err != nil {
+	if err := a.registerQuery(ctx, mux); err != nil {
 		return err
 	}
 	var metrics http.Handler = promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics})

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -10,7 +11,7 @@ import (
 
 // registerQuery mounts Honeycomb's Query Data and Markers API when the store
 // can aggregate (every store the project ships can).
-func (a *App) registerQuery(mux *http.ServeMux) error {
+func (a *App) registerQuery(ctx context.Context, mux *http.ServeMux) error {
 	st, ok := a.store.(queryapi.Store)
 	if !ok {
 		return fmt.Errorf("store %T cannot run queries", a.store)
@@ -19,11 +20,14 @@ func (a *App) registerQuery(mux *http.ServeMux) error {
 	if a.cfg.UIAddr != "" {
 		uiURL = "http://" + displayAddr(a.cfg.UIAddr)
 	}
+	if err := queryapi.ImportMarkers(ctx, a.state, filepath.Join(a.cfg.DataDir, "markers")); err != nil {
+		return err
+	}
 	return queryapi.Register(mux, queryapi.Deps{
-		Auth:       a.registry,
-		Store:      st,
-		Logger:     a.logger.With("component", "query-api"),
-		MarkersDir: filepath.Join(a.cfg.DataDir, "markers"),
-		UIURL:      uiURL,
+		Auth:   a.registry,
+		Store:  st,
+		State:  a.state,
+		Logger: a.logger.With("component", "query-api"),
+		UIURL:  uiURL,
 	})
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/ingest/otlp"
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/duckdb"
 )
@@ -70,7 +71,12 @@ func startServer(t testing.TB) *server {
 	mux := http.NewServeMux()
 	h := otlp.NewHTTPHandler(otlp.DefaultConfig(), otlp.Deps{Logger: logger, Auth: reg, Consumer: b})
 	mux.Handle("POST /v1/traces", h)
-	if err := apiquery.Register(mux, apiquery.Deps{Auth: reg, Store: st, Logger: logger, MarkersDir: filepath.Join(dir, "markers")}); err != nil {
+	states, err := state.OpenFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = states.Close() })
+	if err := apiquery.Register(mux, apiquery.Deps{Auth: reg, Store: st, State: states, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(mux)
@@ -532,11 +538,17 @@ func TestMarkers(t *testing.T) {
 		t.Fatalf("bad create: %d %s", code, body)
 	}
 
-	// Markers survive a restart: a new handler over the same directory.
+	// Markers survive a restart: a new handler over the state store of the
+	// same directory, opened again.
+	states, err := state.OpenFile(srv.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer states.Close()
 	mux := http.NewServeMux()
 	if err := apiquery.Register(mux, apiquery.Deps{Auth: auth.AuthenticatorFunc(func(context.Context, string) (auth.Principal, error) {
 		return auth.Principal{Env: "test", Legacy: true}, nil
-	}), Store: srv.store, MarkersDir: filepath.Join(srv.dir, "markers")}); err != nil {
+	}), Store: srv.store, State: states}); err != nil {
 		t.Fatal(err)
 	}
 	again := httptest.NewServer(mux)

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,16 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/api"
-	"github.com/tracecomb/tracecomb/internal/fsutil"
 	"github.com/tracecomb/tracecomb/internal/query"
+	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
 
-// MarkersFile is the file name of the markers under Deps.MarkersDir.
+// MarkersFile is the file that kept the markers in older data directories.
 const MarkersFile = "markers.json"
 
 // Marker is a Honeycomb marker: a point or span of time on charts.
@@ -42,7 +43,15 @@ type markerInput struct {
 	URL       *string `json:"url"`
 }
 
-// storedMarker is a marker in the file, with its dataset.
+// kindMarker is the state kind of markers: one record per marker, scoped
+// to its environment, keyed "<dataset>/<id>" (dataset "__all__" for the
+// environment's own markers).
+const kindMarker state.Kind = "honeycomb.marker"
+
+func markerKey(ds, id string) string { return ds + "/" + id }
+
+// storedMarker is a marker in the file markers.json of older data
+// directories, with its dataset.
 type storedMarker struct {
 	Marker
 	Dataset string `json:"dataset"`
@@ -53,49 +62,40 @@ type markersFile struct {
 	Envs map[string][]storedMarker `json:"environments"`
 }
 
-// markerStore keeps markers in memory and, when path is set, in a JSON
-// file rewritten atomically (temporary file, fsync, rename) on each change.
-type markerStore struct {
-	mu   sync.Mutex
-	path string
-	now  func() time.Time
-	data markersFile
-}
-
-func openMarkers(dir string, now func() time.Time) (*markerStore, error) {
-	m := &markerStore{now: now, data: markersFile{Envs: map[string][]storedMarker{}}}
-	if dir == "" {
-		return m, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("markers: %w", err)
-	}
-	m.path = filepath.Join(dir, MarkersFile)
-	b, err := os.ReadFile(m.path)
+// ImportMarkers moves the markers of an older data directory (dir/markers.json)
+// into st, once: the file is renamed with .imported afterwards, and a
+// marker already in st is left as it is.
+func ImportMarkers(ctx context.Context, st state.Store, dir string) error {
+	path := filepath.Join(dir, MarkersFile)
+	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return m, nil
-	case err != nil:
-		return nil, fmt.Errorf("markers: %w", err)
-	}
-	if err := json.Unmarshal(b, &m.data); err != nil {
-		return nil, fmt.Errorf("markers: %s is corrupt: %w", m.path, err)
-	}
-	if m.data.Envs == nil {
-		m.data.Envs = map[string][]storedMarker{}
-	}
-	return m, nil
-}
-
-func (m *markerStore) save() error {
-	if m.path == "" {
 		return nil
+	case err != nil:
+		return fmt.Errorf("markers: %w", err)
 	}
-	b, err := json.MarshalIndent(m.data, "", "  ")
+	var data markersFile
+	if err := json.Unmarshal(b, &data); err != nil {
+		return fmt.Errorf("markers: %s is corrupt: %w", path, err)
+	}
+	err = st.Update(ctx, func(tx state.Tx) error {
+		for env, list := range data.Envs {
+			for _, m := range list {
+				v, err := json.Marshal(m.Marker)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.Put(state.Record{Kind: kindMarker, Scope: env, Key: markerKey(m.Dataset, m.ID), Value: v}, state.MustNotExist); err != nil && !errors.Is(err, state.ErrConflict) {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("markers: importing %s: %w", path, err)
 	}
-	return fsutil.WriteFileAtomic(m.path, b, 0o644)
+	return os.Rename(path, path+".imported")
 }
 
 // markerDataset is the key markers are kept under: the dataset's slug, or
@@ -145,13 +145,13 @@ func (in markerInput) apply(mk *Marker) {
 	}
 }
 
-// Bounds of a marker's text fields, so that markers (kept whole in memory
-// and in their file) stay small.
+// Bounds of a marker's text fields and of the markers of an environment,
+// so that listing an environment's markers stays small.
 const (
-	maxMarkerMessage = 10_000
-	maxMarkerType    = 256
-	maxMarkerURL     = 2_048
-	maxMarkersPerEnv = 10_000
+	maxMarkerMessage  = 10_000
+	maxMarkerType     = 256
+	maxMarkerURL      = 2_048
+	defaultMaxMarkers = 10_000
 )
 
 func validMarker(w http.ResponseWriter, mk *Marker) bool {
@@ -175,6 +175,20 @@ func validMarker(w http.ResponseWriter, mk *Marker) bool {
 	return true
 }
 
+// saveFailed answers a failed write of the state store: a conflict means
+// another request changed the marker first.
+func (h *handler) saveFailed(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		api.WriteError(w, http.StatusNotFound, "Marker not found")
+	case errors.Is(err, state.ErrConflict):
+		api.WriteError(w, http.StatusConflict, "the marker was changed by another request: read it again")
+	default:
+		h.d.Logger.Error("saving markers failed", "err", err)
+		api.WriteError(w, http.StatusInternalServerError, "could not save the marker")
+	}
+}
+
 func (h *handler) createMarker(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.checkDataset(w, r); !ok { // 404 on a dataset that does not exist, as Honeycomb answers
 		return
@@ -189,51 +203,58 @@ func (h *handler) createMarker(w http.ResponseWriter, r *http.Request) {
 	if !validMarker(w, &mk) {
 		return
 	}
-	m := h.markers
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := env(r)
-	old := m.data.Envs[e]
-	if len(old) >= maxMarkersPerEnv {
-		writeProblem(w, "markers", "invalid", fmt.Sprintf("an environment holds at most %d markers: delete some first", maxMarkersPerEnv))
+	v, err := json.Marshal(mk)
+	if err != nil {
+		h.saveFailed(w, err)
 		return
 	}
-	m.data.Envs[e] = append(old[:len(old):len(old)], storedMarker{Marker: mk, Dataset: markerDataset(r)})
-	if err := m.save(); err != nil {
-		m.data.Envs[e] = old
-		h.d.Logger.Error("saving markers failed", "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "could not save the marker")
-		return
+	full := false
+	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		all, err := tx.List(kindMarker, env(r))
+		if err != nil {
+			return err
+		}
+		if full = len(all) >= h.d.MaxMarkers; full {
+			return nil
+		}
+		_, err = tx.Put(state.Record{Kind: kindMarker, Scope: env(r), Key: markerKey(markerDataset(r), mk.ID), Value: v}, state.MustNotExist)
+		return err
+	})
+	switch {
+	case err != nil:
+		h.saveFailed(w, err)
+	case full:
+		writeProblem(w, "markers", "invalid", fmt.Sprintf("an environment holds at most %d markers: delete some first", h.d.MaxMarkers))
+	default:
+		api.WriteJSON(w, http.StatusCreated, mk)
 	}
-	api.WriteJSON(w, http.StatusCreated, mk)
 }
 
 func (h *handler) listMarkers(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.checkDataset(w, r); !ok { // 404 on a dataset that does not exist, as Honeycomb answers
 		return
 	}
-	m := h.markers
-	ds := markerDataset(r)
-	m.mu.Lock()
-	out := []Marker{}
-	for _, s := range m.data.Envs[env(r)] {
-		if s.Dataset == ds {
-			out = append(out, s.Marker)
-		}
+	recs, err := h.d.State.List(r.Context(), kindMarker, env(r))
+	if err != nil {
+		h.d.Logger.Error("reading markers failed", "err", err)
+		api.WriteError(w, http.StatusInternalServerError, "could not read the markers")
+		return
 	}
-	m.mu.Unlock()
+	prefix := markerDataset(r) + "/"
+	out := []Marker{}
+	for _, rec := range recs {
+		if !strings.HasPrefix(rec.Key, prefix) {
+			continue
+		}
+		var mk Marker
+		if err := json.Unmarshal(rec.Value, &mk); err != nil {
+			h.d.Logger.Error("a stored marker is corrupt", "key", rec.Key, "err", err)
+			continue
+		}
+		out = append(out, mk)
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].StartTime < out[j].StartTime })
 	api.WriteJSON(w, http.StatusOK, out)
-}
-
-// find returns the index of the marker, or -1.
-func (m *markerStore) find(env, ds, id string) int {
-	for i, s := range m.data.Envs[env] {
-		if s.Dataset == ds && s.ID == id {
-			return i
-		}
-	}
-	return -1
 }
 
 func (h *handler) updateMarker(w http.ResponseWriter, r *http.Request) {
@@ -244,54 +265,58 @@ func (h *handler) updateMarker(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	m := h.markers
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := env(r)
-	i := m.find(e, markerDataset(r), r.PathValue("id"))
-	if i < 0 {
-		api.WriteError(w, http.StatusNotFound, "Marker not found")
-		return
+	key := markerKey(markerDataset(r), r.PathValue("id"))
+	var mk Marker
+	invalid := false
+	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		rec, err := tx.Get(kindMarker, env(r), key)
+		if err != nil {
+			return err
+		}
+		var prev Marker
+		if err := json.Unmarshal(rec.Value, &prev); err != nil {
+			return err
+		}
+		// PUT replaces: fields not sent are cleared, start_time defaults to now.
+		mk = Marker{ID: prev.ID, StartTime: h.d.Now().Unix(), CreatedAt: prev.CreatedAt, UpdatedAt: h.d.Now().UTC()}
+		in.apply(&mk)
+		if invalid = !validMarker(w, &mk); invalid {
+			return nil
+		}
+		v, err := json.Marshal(mk)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Put(state.Record{Kind: kindMarker, Scope: env(r), Key: key, Value: v}, rec.Version)
+		return err
+	})
+	switch {
+	case err != nil:
+		h.saveFailed(w, err)
+	case !invalid:
+		api.WriteJSON(w, http.StatusOK, mk)
 	}
-	prev := m.data.Envs[e][i]
-	// PUT replaces: fields not sent are cleared, start_time defaults to now.
-	mk := Marker{ID: prev.ID, StartTime: h.d.Now().Unix(), CreatedAt: prev.CreatedAt, UpdatedAt: h.d.Now().UTC()}
-	in.apply(&mk)
-	if !validMarker(w, &mk) {
-		return
-	}
-	m.data.Envs[e][i].Marker = mk
-	if err := m.save(); err != nil {
-		m.data.Envs[e][i] = prev
-		h.d.Logger.Error("saving markers failed", "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "could not save the marker")
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, mk)
 }
 
 func (h *handler) deleteMarker(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.checkDataset(w, r); !ok { // 404 on a dataset that does not exist, as Honeycomb answers
 		return
 	}
-	m := h.markers
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := env(r)
-	i := m.find(e, markerDataset(r), r.PathValue("id"))
-	if i < 0 {
-		api.WriteError(w, http.StatusNotFound, "Marker not found")
+	key := markerKey(markerDataset(r), r.PathValue("id"))
+	var gone Marker
+	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		rec, err := tx.Get(kindMarker, env(r), key)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(rec.Value, &gone); err != nil {
+			return err
+		}
+		return tx.Delete(kindMarker, env(r), key, rec.Version)
+	})
+	if err != nil {
+		h.saveFailed(w, err)
 		return
 	}
-	old := m.data.Envs[e]
-	gone := old[i]
-	next := append(append([]storedMarker(nil), old[:i]...), old[i+1:]...)
-	m.data.Envs[e] = next
-	if err := m.save(); err != nil {
-		m.data.Envs[e] = old
-		h.d.Logger.Error("saving markers failed", "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "could not delete the marker")
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, gone.Marker)
+	api.WriteJSON(w, http.StatusOK, gone)
 }

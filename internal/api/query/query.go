@@ -13,8 +13,8 @@
 // memory in a bounded LRU per process, as are results: a restart forgets
 // them, and a client that polls a forgotten result gets 404 and creates it
 // again. Queries run synchronously while the result is created (bounded by
-// Deps.QueryTimeout), so a created result is already complete. Markers are
-// persisted in one JSON file (written atomically) and survive restarts.
+// Deps.QueryTimeout), so a created result is already complete. Markers live
+// in the state store (Deps.State), one record each, and survive restarts.
 // Honeycomb's per-minute rate limit on query results is not applied.
 package query
 
@@ -38,6 +38,7 @@ import (
 	"github.com/tracecomb/tracecomb/internal/api"
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/query"
+	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
 
@@ -52,9 +53,8 @@ type Deps struct {
 	Auth   auth.Authenticator // required
 	Store  Store              // required
 	Logger *slog.Logger
-	// MarkersDir is the directory of markers.json; "" keeps markers in
-	// memory only.
-	MarkersDir string
+	// State keeps the markers (required).
+	State state.Store
 	// UIURL is the base of the links in query results, e.g.
 	// "http://localhost:8080"; "" gives links relative to the UI's root.
 	UIURL string
@@ -63,15 +63,20 @@ type Deps struct {
 	// MaxQueries and MaxResults bound the in-memory LRUs; defaults 10000
 	// and 1000.
 	MaxQueries, MaxResults int
+	// MaxMarkers is the number of markers an environment may hold; default
+	// 10000.
+	MaxMarkers int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
 
 const maxBody = 1 << 20
 
-// Register adds the routes to mux. It fails only when the markers file
-// exists and cannot be read.
+// Register adds the routes to mux.
 func Register(mux *http.ServeMux, d Deps) error {
+	if d.Auth == nil || d.Store == nil || d.State == nil {
+		return errors.New("query: Deps.Auth, Store and State are required")
+	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -84,14 +89,13 @@ func Register(mux *http.ServeMux, d Deps) error {
 	if d.MaxResults <= 0 {
 		d.MaxResults = 1000
 	}
+	if d.MaxMarkers <= 0 {
+		d.MaxMarkers = defaultMaxMarkers
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	markers, err := openMarkers(d.MarkersDir, d.Now)
-	if err != nil {
-		return err
-	}
-	h := &handler{d: d, queries: newLRU[savedQuery](d.MaxQueries), results: newLRU[*savedResult](d.MaxResults), markers: markers}
+	h := &handler{d: d, queries: newLRU[savedQuery](d.MaxQueries), results: newLRU[*savedResult](d.MaxResults)}
 	route := func(pattern string, perm auth.Permission, fn http.HandlerFunc) {
 		mux.Handle(pattern, api.RequireKey(d.Auth, perm, fn))
 	}
@@ -112,7 +116,6 @@ type handler struct {
 	d       Deps
 	queries *lru[savedQuery]
 	results *lru[*savedResult]
-	markers *markerStore
 }
 
 type savedQuery struct {
