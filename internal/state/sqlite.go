@@ -125,6 +125,28 @@ func list(ctx context.Context, q querier, kind Kind, scope *string) ([]Record, e
 	return out, rows.Err()
 }
 
+func keys(ctx context.Context, q querier, kind Kind, scope string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT key FROM records WHERE kind = ? AND scope = ? ORDER BY key`, string(kind), scope)
+	if err != nil {
+		return nil, fmt.Errorf("state: keys %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("state: keys %s: %w", kind, err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// Keys implements Store.
+func (s *FileStore) Keys(ctx context.Context, kind Kind, scope string) ([]string, error) {
+	return keys(ctx, s.db, kind, scope)
+}
+
 // Get implements Store.
 func (s *FileStore) Get(ctx context.Context, kind Kind, scope, key string) (Record, error) {
 	return get(ctx, s.db, kind, scope, key)
@@ -185,6 +207,10 @@ func (t *fileTx) Get(kind Kind, scope, key string) (Record, error) {
 
 func (t *fileTx) List(kind Kind, scope string) ([]Record, error) {
 	return list(t.ctx, t.tx, kind, &scope)
+}
+
+func (t *fileTx) Keys(kind Kind, scope string) ([]string, error) {
+	return keys(t.ctx, t.tx, kind, scope)
 }
 
 // check compares the stored version with the expected one.

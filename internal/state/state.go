@@ -69,6 +69,9 @@ type Store interface {
 	// ListAll returns the records of a kind in every scope, ordered by
 	// scope and key.
 	ListAll(ctx context.Context, kind Kind) ([]Record, error)
+	// Keys returns the keys of a kind in a scope, ordered, without their
+	// values: for counting and pruning records that may be large.
+	Keys(ctx context.Context, kind Kind, scope string) ([]string, error)
 	// Put writes r.Value under (r.Kind, r.Scope, r.Key) when the stored
 	// version is ifVersion (AnyVersion: any; MustNotExist: none), and
 	// returns the new version; ErrConflict otherwise.
@@ -97,6 +100,7 @@ type Store interface {
 type Tx interface {
 	Get(kind Kind, scope, key string) (Record, error)
 	List(kind Kind, scope string) ([]Record, error)
+	Keys(kind Kind, scope string) ([]string, error)
 	Put(r Record, ifVersion int64) (int64, error)
 	Delete(kind Kind, scope, key string, ifVersion int64) error
 }

@@ -210,7 +210,7 @@ func (h *handler) createMarker(w http.ResponseWriter, r *http.Request) {
 	}
 	full := false
 	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
-		all, err := tx.List(kindMarker, env(r))
+		all, err := tx.Keys(kindMarker, env(r))
 		if err != nil {
 			return err
 		}

@@ -16,14 +16,16 @@ import (
 	"github.com/tracecomb/tracecomb/internal/state"
 )
 
-// markerServer is the query API over st for environment "test", every key
-// accepted.
-func markerServer(t *testing.T, st state.Store, maxMarkers int) string {
+// apiServer is the query API with d's settings over st for environment
+// "test", every key accepted.
+func apiServer(t *testing.T, st state.Store, d apiquery.Deps) string {
 	t.Helper()
 	mux := http.NewServeMux()
-	if err := apiquery.Register(mux, apiquery.Deps{Auth: auth.AuthenticatorFunc(func(context.Context, string) (auth.Principal, error) {
+	d.Auth = auth.AuthenticatorFunc(func(context.Context, string) (auth.Principal, error) {
 		return auth.Principal{Env: "test", Legacy: true}, nil
-	}), Store: startServer(t).store, State: st, MaxMarkers: maxMarkers}); err != nil {
+	})
+	d.Store, d.State = startServer(t).store, st
+	if err := apiquery.Register(mux, d); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(mux)
@@ -68,7 +70,7 @@ func TestImportMarkers(t *testing.T) {
 	if err := apiquery.ImportMarkers(ctx, st, mdir); err != nil {
 		t.Fatal(err)
 	}
-	url := markerServer(t, st, 0)
+	url := apiServer(t, st, apiquery.Deps{})
 	code, _, body := do(t, "GET", url+"/1/markers/__all__", nil)
 	var got []apiquery.Marker
 	if err := json.Unmarshal(body, &got); code != 200 || err != nil {
@@ -110,7 +112,7 @@ func TestImportCorruptMarkers(t *testing.T) {
 // next one is refused with 422 until one is deleted.
 func TestMarkerLimit(t *testing.T) {
 	st := openState(t, t.TempDir())
-	url := markerServer(t, st, 3)
+	url := apiServer(t, st, apiquery.Deps{MaxMarkers: 3})
 	var ids []string
 	for i := range 3 {
 		code, _, body := do(t, "POST", url+"/1/markers/__all__", map[string]any{"message": "m", "start_time": 100 + i})

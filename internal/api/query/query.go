@@ -9,17 +9,18 @@
 // {dataset} "__all__" means the whole environment. Every request is scoped
 // to the environment of its key.
 //
-// Queries are content-addressed (equal specs get equal ids) and kept in
-// memory in a bounded LRU per process, as are results: a restart forgets
-// them, and a client that polls a forgotten result gets 404 and creates it
-// again. Queries run synchronously while the result is created (bounded by
-// Deps.QueryTimeout), so a created result is already complete. Markers live
-// in the state store (Deps.State), one record each, and survive restarts.
+// Queries, results and markers live in the state store (Deps.State), so
+// every node sees them and they survive restarts. Queries are
+// content-addressed (equal specs get equal ids) and kept; an environment
+// holds at most Deps.MaxQueries. Results are kept for Deps.ResultTTL (a
+// day), at most Deps.MaxResults per environment, the oldest giving way.
+// Queries run synchronously while the result is created (bounded by
+// Deps.QueryTimeout), so a created result is already complete.
 // Honeycomb's per-minute rate limit on query results is not applied.
 package query
 
 import (
-	"container/list"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -32,7 +33,6 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/api"
@@ -60,9 +60,11 @@ type Deps struct {
 	UIURL string
 	// QueryTimeout bounds one query run; default 10 s (Honeycomb's cap).
 	QueryTimeout time.Duration
-	// MaxQueries and MaxResults bound the in-memory LRUs; defaults 10000
-	// and 1000.
+	// MaxQueries is the number of queries an environment may hold
+	// (default 10000); MaxResults the number of results it keeps (default
+	// 1000), for ResultTTL (default 24 h).
 	MaxQueries, MaxResults int
+	ResultTTL              time.Duration
 	// MaxMarkers is the number of markers an environment may hold; default
 	// 10000.
 	MaxMarkers int
@@ -89,13 +91,16 @@ func Register(mux *http.ServeMux, d Deps) error {
 	if d.MaxResults <= 0 {
 		d.MaxResults = 1000
 	}
+	if d.ResultTTL <= 0 {
+		d.ResultTTL = 24 * time.Hour
+	}
 	if d.MaxMarkers <= 0 {
 		d.MaxMarkers = defaultMaxMarkers
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &handler{d: d, queries: newLRU[savedQuery](d.MaxQueries), results: newLRU[*savedResult](d.MaxResults)}
+	h := &handler{d: d}
 	route := func(pattern string, perm auth.Permission, fn http.HandlerFunc) {
 		mux.Handle(pattern, api.RequireKey(d.Auth, perm, fn))
 	}
@@ -113,24 +118,25 @@ func Register(mux *http.ServeMux, d Deps) error {
 }
 
 type handler struct {
-	d       Deps
-	queries *lru[savedQuery]
-	results *lru[*savedResult]
+	d Deps
 }
 
-type savedQuery struct {
-	id   string
-	spec query.Spec
-}
+// State kinds of queries and results: scoped to the environment, keyed by
+// id. A result's id starts with its creation time (8 hex digits of Unix
+// seconds), so keys sort oldest first.
+const (
+	kindQuery  state.Kind = "honeycomb.query"
+	kindResult state.Kind = "honeycomb.query-result"
+)
 
-type savedResult struct {
-	id       string
-	queryID  string
-	dataset  string
-	spec     query.Spec
-	data     query.Data
-	complete bool
-	at       time.Time
+// storedResult is a result record: what GET answers, kept as it was
+// computed.
+type storedResult struct {
+	QueryID string          `json:"query_id"`
+	Dataset string          `json:"dataset"`
+	Spec    json.RawMessage `json:"spec"`
+	Data    json.RawMessage `json:"data"`
+	At      time.Time       `json:"at"`
 }
 
 func env(r *http.Request) string {
@@ -251,17 +257,61 @@ func (h *handler) createQuery(w http.ResponseWriter, r *http.Request) {
 	}
 	e := env(r)
 	id := queryID(e, &spec)
-	h.queries.put(e+"/"+id, savedQuery{id: id, spec: spec})
-	api.WriteJSON(w, http.StatusOK, specJSON(id, &spec))
+	full := false
+	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		if _, err := tx.Get(kindQuery, e, id); err == nil || !errors.Is(err, state.ErrNotFound) {
+			return err // saved before (equal specs share an id), or a failure
+		}
+		ids, err := tx.Keys(kindQuery, e)
+		if err != nil {
+			return err
+		}
+		if full = len(ids) >= h.d.MaxQueries; full {
+			return nil
+		}
+		_, err = tx.Put(state.Record{Kind: kindQuery, Scope: e, Key: id, Value: spec.MarshalCanonical()}, state.MustNotExist)
+		return err
+	})
+	switch {
+	case err != nil:
+		h.stateFailed(w, "saving a query", err)
+	case full:
+		writeProblem(w, "query", "invalid", fmt.Sprintf("an environment holds at most %d queries", h.d.MaxQueries))
+	default:
+		api.WriteJSON(w, http.StatusOK, specJSON(id, &spec))
+	}
+}
+
+// stateFailed answers a failed read or write of the state store.
+func (h *handler) stateFailed(w http.ResponseWriter, what string, err error) {
+	h.d.Logger.Error(what+" failed", "err", err)
+	api.WriteError(w, http.StatusInternalServerError, what+" failed")
+}
+
+// loadQuery reads a saved query; ok is false when it answered already.
+func (h *handler) loadQuery(w http.ResponseWriter, r *http.Request, id string) (query.Spec, bool) {
+	rec, err := h.d.State.Get(r.Context(), kindQuery, env(r), id)
+	if errors.Is(err, state.ErrNotFound) {
+		api.WriteError(w, http.StatusNotFound, "Query not found")
+		return query.Spec{}, false
+	}
+	if err != nil {
+		h.stateFailed(w, "reading a query", err)
+		return query.Spec{}, false
+	}
+	spec, err := query.DecodeSpec(bytes.NewReader(rec.Value))
+	if err != nil {
+		h.stateFailed(w, "reading a query", fmt.Errorf("stored query %s: %w", id, err))
+		return query.Spec{}, false
+	}
+	return spec, true
 }
 
 func (h *handler) getQuery(w http.ResponseWriter, r *http.Request) {
-	q, ok := h.queries.get(env(r) + "/" + r.PathValue("id"))
-	if !ok {
-		api.WriteError(w, http.StatusNotFound, "Query not found")
-		return
+	id := r.PathValue("id")
+	if spec, ok := h.loadQuery(w, r, id); ok {
+		api.WriteJSON(w, http.StatusOK, specJSON(id, &spec))
 	}
-	api.WriteJSON(w, http.StatusOK, specJSON(q.id, &q.spec))
 }
 
 type resultRequest struct {
@@ -306,12 +356,11 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 		limit = *req.Limit
 	}
 	e := env(r)
-	q, ok := h.queries.get(e + "/" + req.QueryID)
+	spec, ok := h.loadQuery(w, r, req.QueryID)
 	if !ok {
-		api.WriteError(w, http.StatusNotFound, "Query not found")
 		return
 	}
-	plan, err := q.spec.Plan(h.d.Now())
+	plan, err := spec.Plan(h.d.Now())
 	if err != nil {
 		writeSpecError(w, err)
 		return
@@ -328,19 +377,59 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusInternalServerError, "query failed")
 		return
 	}
-	res := &savedResult{id: randomID(8), queryID: q.id, dataset: r.PathValue("dataset"), spec: q.spec, data: data, complete: true, at: h.d.Now()}
-	h.results.put(e+"/"+res.id, res)
-	w.Header().Set("Location", "/1/query_results/"+res.dataset+"/"+res.id)
-	api.WriteJSON(w, http.StatusCreated, h.resultJSON(res))
+	now := h.d.Now()
+	dataJSON, err := json.Marshal(data)
+	if err != nil {
+		h.stateFailed(w, "encoding a result", err)
+		return
+	}
+	id := fmt.Sprintf("%08x", now.Unix()) + randomID(4)
+	res := storedResult{QueryID: req.QueryID, Dataset: r.PathValue("dataset"), Spec: spec.MarshalCanonical(), Data: dataJSON, At: now.UTC()}
+	v, err := json.Marshal(res)
+	if err != nil {
+		h.stateFailed(w, "encoding a result", err)
+		return
+	}
+	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		// Results past their time, and the oldest beyond the number
+		// kept, give way to the new one.
+		ids, err := tx.Keys(kindResult, e)
+		if err != nil {
+			return err
+		}
+		expired := fmt.Sprintf("%08x", now.Add(-h.d.ResultTTL).Unix())
+		for n, old := range ids {
+			if old >= expired && len(ids)-n < h.d.MaxResults {
+				break
+			}
+			if err := tx.Delete(kindResult, e, old, state.AnyVersion); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Put(state.Record{Kind: kindResult, Scope: e, Key: id, Value: v}, state.MustNotExist)
+		return err
+	})
+	if err != nil {
+		h.stateFailed(w, "saving a result", err)
+		return
+	}
+	w.Header().Set("Location", "/1/query_results/"+res.Dataset+"/"+id)
+	api.WriteJSON(w, http.StatusCreated, h.resultJSON(id, res))
 }
 
-func (h *handler) resultJSON(res *savedResult) map[string]any {
-	link := strings.TrimRight(h.d.UIURL, "/") + "/query?dataset=" + res.dataset + "&query=" + res.queryID + "&result=" + res.id
+func (h *handler) resultJSON(id string, res storedResult) map[string]any {
+	link := strings.TrimRight(h.d.UIURL, "/") + "/query?dataset=" + res.Dataset + "&query=" + res.QueryID + "&result=" + id
+	var spec map[string]any
+	_ = json.Unmarshal(res.Spec, &spec)
+	if spec == nil {
+		spec = map[string]any{}
+	}
+	spec["id"] = res.QueryID
 	return map[string]any{
-		"id":       res.id,
-		"complete": res.complete,
-		"query":    specJSON(res.queryID, &res.spec),
-		"data":     res.data,
+		"id":       id,
+		"complete": true,
+		"query":    spec,
+		"data":     res.Data,
 		"links": map[string]string{
 			"query_url":       link,
 			"graph_image_url": link + "&format=png",
@@ -349,57 +438,23 @@ func (h *handler) resultJSON(res *savedResult) map[string]any {
 }
 
 func (h *handler) getResult(w http.ResponseWriter, r *http.Request) {
-	res, ok := h.results.get(env(r) + "/" + r.PathValue("id"))
-	if !ok {
+	rec, err := h.d.State.Get(r.Context(), kindResult, env(r), r.PathValue("id"))
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		h.stateFailed(w, "reading a result", err)
+		return
+	}
+	var res storedResult
+	if err == nil {
+		if err := json.Unmarshal(rec.Value, &res); err != nil {
+			h.stateFailed(w, "reading a result", fmt.Errorf("stored result %s: %w", rec.Key, err))
+			return
+		}
+	}
+	if err != nil || h.d.Now().Sub(res.At) > h.d.ResultTTL {
 		api.WriteError(w, http.StatusNotFound, "Query result not found")
 		return
 	}
 	w.Header().Set("Cache-Control", "private, max-age=86400")
-	w.Header().Set("Last-Modified", res.at.UTC().Format(http.TimeFormat))
-	api.WriteJSON(w, http.StatusOK, h.resultJSON(res))
-}
-
-// lru is a small mutex-guarded LRU map.
-type lru[V any] struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front = most recently used; values are *lruItem
-	items map[string]*list.Element
-}
-
-type lruItem[V any] struct {
-	k string
-	v V
-}
-
-func newLRU[V any](max int) *lru[V] {
-	return &lru[V]{max: max, order: list.New(), items: map[string]*list.Element{}}
-}
-
-func (l *lru[V]) get(k string) (V, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	el, ok := l.items[k]
-	if !ok {
-		var zero V
-		return zero, false
-	}
-	l.order.MoveToFront(el)
-	return el.Value.(*lruItem[V]).v, true
-}
-
-func (l *lru[V]) put(k string, v V) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if el, ok := l.items[k]; ok {
-		el.Value.(*lruItem[V]).v = v
-		l.order.MoveToFront(el)
-		return
-	}
-	l.items[k] = l.order.PushFront(&lruItem[V]{k: k, v: v})
-	for l.order.Len() > l.max {
-		el := l.order.Back()
-		l.order.Remove(el)
-		delete(l.items, el.Value.(*lruItem[V]).k)
-	}
+	w.Header().Set("Last-Modified", res.At.Format(http.TimeFormat))
+	api.WriteJSON(w, http.StatusOK, h.resultJSON(rec.Key, res))
 }

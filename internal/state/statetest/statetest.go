@@ -116,6 +116,28 @@ func testScopes(t *testing.T, open func() state.Store) {
 	if got, _ := s.List(ctx, kind, "none"); len(got) != 0 {
 		t.Fatalf("List of an empty scope: %v", got)
 	}
+	if ks, err := s.Keys(ctx, kind, "prod"); err != nil || fmt.Sprint(ks) != "[a b]" {
+		t.Fatalf("Keys prod: %v, %v", ks, err)
+	}
+	if ks, err := s.Keys(ctx, kind, "none"); err != nil || len(ks) != 0 {
+		t.Fatalf("Keys of an empty scope: %v, %v", ks, err)
+	}
+	err = s.Update(ctx, func(tx state.Tx) error {
+		if _, err := tx.Put(state.Record{Kind: kind, Scope: "prod", Key: "c", Value: []byte(`5`)}, state.MustNotExist); err != nil {
+			return err
+		}
+		if err := tx.Delete(kind, "prod", "a", state.AnyVersion); err != nil {
+			return err
+		}
+		ks, err := tx.Keys(kind, "prod")
+		if err != nil || fmt.Sprint(ks) != "[b c]" {
+			return fmt.Errorf("Keys in a transaction see its writes: %v, %v", ks, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func testTransactions(t *testing.T, open func() state.Store) {

@@ -1,0 +1,126 @@
+package query_test
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
+)
+
+// clock is a settable clock for Deps.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func createQueryID(t *testing.T, url string, spec string) string {
+	t.Helper()
+	code, _, body := do(t, "POST", url+"/1/queries/__all__", spec)
+	var q struct{ ID string }
+	if err := json.Unmarshal(body, &q); code != 200 || err != nil || q.ID == "" {
+		t.Fatalf("create query %s: %d %s", spec, code, body)
+	}
+	return q.ID
+}
+
+func createResultID(t *testing.T, url, queryID string) string {
+	t.Helper()
+	code, _, body := do(t, "POST", url+"/1/query_results/__all__", map[string]any{"query_id": queryID})
+	var r struct{ ID string }
+	if err := json.Unmarshal(body, &r); code != 201 || err != nil || r.ID == "" {
+		t.Fatalf("create result: %d %s", code, body)
+	}
+	return r.ID
+}
+
+// TestQueriesAndResultsSurviveRestart: a query and a result created on one
+// server are read on another over the same state store, as after a
+// restart or on another node.
+func TestQueriesAndResultsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	first := apiServer(t, openState(t, dir), apiquery.Deps{})
+	qid := createQueryID(t, first, `{"calculations":[{"op":"COUNT"}],"time_range":600}`)
+	rid := createResultID(t, first, qid)
+	_, _, before := do(t, "GET", first+"/1/query_results/__all__/"+rid, nil)
+
+	second := apiServer(t, openState(t, dir), apiquery.Deps{})
+	code, _, body := do(t, "GET", second+"/1/queries/__all__/"+qid, nil)
+	if code != 200 || !strings.Contains(string(body), `"COUNT"`) || !strings.Contains(string(body), `"id":"`+qid+`"`) {
+		t.Fatalf("query on the second server: %d %s", code, body)
+	}
+	code, _, after := do(t, "GET", second+"/1/query_results/__all__/"+rid, nil)
+	if code != 200 || string(after) != string(before) {
+		t.Fatalf("result on the second server: %d\n%s\nwant\n%s", code, after, before)
+	}
+	// The second server runs the first one's query too.
+	createResultID(t, second, qid)
+	if code, _, _ := do(t, "GET", second+"/1/queries/__all__/nope", nil); code != 404 {
+		t.Fatalf("unknown query: %d", code)
+	}
+}
+
+// TestResultsExpire: a result is gone after ResultTTL, and creating new
+// ones removes those past their time.
+func TestResultsExpire(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	st := openState(t, t.TempDir())
+	url := apiServer(t, st, apiquery.Deps{Now: clk.Now, ResultTTL: time.Hour})
+	qid := createQueryID(t, url, `{"calculations":[{"op":"COUNT"}]}`)
+	rid := createResultID(t, url, qid)
+	clk.Add(59 * time.Minute)
+	if code, _, body := do(t, "GET", url+"/1/query_results/__all__/"+rid, nil); code != 200 {
+		t.Fatalf("before the TTL: %d %s", code, body)
+	}
+	clk.Add(2 * time.Minute)
+	if code, _, body := do(t, "GET", url+"/1/query_results/__all__/"+rid, nil); code != 404 || !strings.Contains(string(body), "Query result not found") {
+		t.Fatalf("after the TTL: %d %s", code, body)
+	}
+	createResultID(t, url, qid)
+	keys, err := st.Keys(t.Context(), "honeycomb.query-result", "test")
+	if err != nil || len(keys) != 1 || keys[0] == rid {
+		t.Fatalf("stored results after a create: %v %v (the expired %s should be gone)", keys, err, rid)
+	}
+}
+
+// TestResultLimit: an environment keeps MaxResults results; the oldest
+// give way.
+func TestResultLimit(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	st := openState(t, t.TempDir())
+	url := apiServer(t, st, apiquery.Deps{Now: clk.Now, MaxResults: 3})
+	qid := createQueryID(t, url, `{"calculations":[{"op":"COUNT"}]}`)
+	var ids []string
+	for range 5 {
+		ids = append(ids, createResultID(t, url, qid))
+		clk.Add(time.Second)
+	}
+	for i, id := range ids {
+		code, _, _ := do(t, "GET", url+"/1/query_results/__all__/"+id, nil)
+		if want := map[bool]int{true: 404, false: 200}[i < 2]; code != want {
+			t.Fatalf("result %d of 5 (%s): %d, want %d", i, id, code, want)
+		}
+	}
+}
+
+// TestQueryLimit: an environment holds MaxQueries queries; saving one it
+// already holds still works at the limit.
+func TestQueryLimit(t *testing.T) {
+	url := apiServer(t, openState(t, t.TempDir()), apiquery.Deps{MaxQueries: 2})
+	createQueryID(t, url, `{"calculations":[{"op":"COUNT"}]}`)
+	createQueryID(t, url, `{"calculations":[{"op":"MAX","column":"duration_ms"}]}`)
+	createQueryID(t, url, `{"calculations":[{"op":"COUNT"}]}`)
+	code, _, body := do(t, "POST", url+"/1/queries/__all__", `{"calculations":[{"op":"MIN","column":"duration_ms"}]}`)
+	if code != 422 || !strings.Contains(string(body), "at most 2 queries") {
+		t.Fatalf("third query: %d %s", code, body)
+	}
+}
