@@ -135,6 +135,7 @@ func (s *Store) catalogChange(ctx context.Context, env, dataset string,
 		s.pubMu.Lock()
 		defer s.pubMu.Unlock()
 		apply()
+		s.deletedSince = true
 		e.w = nil
 		s.reg.Store(reg)
 		return nil

@@ -91,7 +91,8 @@ type Config struct {
 	// BenchmarkIngestPath over 1M spans (1,000-span requests) went from
 	// 10.0k to 17.0k spans/s and its peak RSS from 884 MB to 506 MB, since
 	// fewer, larger checkpoints recompress each row group fewer times. A
-	// restart replays at most that much WAL.
+	// restart replays at most that much WAL. A size limit (Retention)
+	// lowers it to a sixteenth of the limit.
 	CheckpointThreshold string
 	// TraceIndexFlushRows is how many trace index rows (one per trace per
 	// Write) an environment keeps in memory before a commit writes them to
@@ -100,6 +101,19 @@ type Config struct {
 	// Retention is every environment's retention unless SetRetention
 	// overrides it; zero keeps everything.
 	Retention store.Retention
+	// RetentionInterval is how often retention is enforced (and the
+	// statistics /metrics reports refreshed). Default 1 minute.
+	RetentionInterval time.Duration
+	// CompactMinFree is the free space (blocks freed by deletes, which
+	// DuckDB reuses but never gives back to the file system) from which
+	// retention rewrites the file to shrink it, once more than half of the
+	// file is free. Default 64 MiB.
+	CompactMinFree int64
+	// CompactMaxLive is the most live data retention rewrites: the rewrite
+	// holds the write lock while it copies (see the package comment for
+	// its rate), so beyond it the free blocks are only reused. Default
+	// 256 MiB.
+	CompactMaxLive int64
 	// Now is the clock for created and last-written times and for
 	// retention by age; default time.Now.
 	Now func() time.Time
@@ -133,6 +147,15 @@ func (c *Config) setDefaults() {
 	if c.CatalogFlushInterval <= 0 {
 		c.CatalogFlushInterval = 5 * time.Second
 	}
+	if c.RetentionInterval <= 0 {
+		c.RetentionInterval = time.Minute
+	}
+	if c.CompactMinFree <= 0 {
+		c.CompactMinFree = 64 << 20
+	}
+	if c.CompactMaxLive <= 0 {
+		c.CompactMaxLive = 256 << 20
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -154,8 +177,8 @@ type Store struct {
 
 	wmu sync.Mutex // serialises writes (DuckDB has one writer)
 	wc  *sql.Conn  // the write connection, guarded by wmu
-	// stats are the field densities per environment slug; guarded by wmu.
-	stats map[string]*keyStats
+	// keyStats are the field densities per environment slug; guarded by wmu.
+	keyStats map[string]*keyStats
 	// wseq is the sequence number of the last Write; guarded by wmu.
 	wseq int64
 	// wgen counts Write attempts, committed or not; guarded by wmu.
@@ -177,6 +200,18 @@ type Store struct {
 	// environment slug.
 	retMu     sync.Mutex
 	overrides map[string]store.Retention
+	stopRet   chan struct{}
+	retDone   chan struct{}
+	// threshold is the checkpoint_threshold set; grownBytes estimates
+	// what Writes added per base environment since the last retention
+	// pass; deletedSince is set when events were deleted since the last
+	// look at whether the file is worth rewriting. Guarded by wmu. wakeRet
+	// wakes the retention loop early.
+	threshold    string
+	grownBytes   map[string]int64
+	deletedSince bool
+	wakeRet      chan struct{}
+	stats        storeStats
 	// idx holds trace index rows not yet in the index tables.
 	idx       traceIndex
 	stopFlush chan struct{}
@@ -212,8 +247,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 			return nil, fmt.Errorf("duckdb store: create data directory: %w", err)
 		}
 	}
-	s := &Store{cfg: cfg, log: logger, stats: map[string]*keyStats{}, idx: newTraceIndex(),
-		swapped: make(chan struct{}), dirty: map[dirtyRef]struct{}{}}
+	s := &Store{cfg: cfg, log: logger, keyStats: map[string]*keyStats{}, idx: newTraceIndex(),
+		swapped: make(chan struct{}), dirty: map[dirtyRef]struct{}{},
+		stats: storeStats{deleted: map[string]int64{}}, grownBytes: map[string]int64{}, wakeRet: make(chan struct{}, 1)}
+	removeCompactLeftovers(cfg.Path)
 	h, err := s.openHandle(ctx, false)
 	if err != nil {
 		return nil, err
@@ -225,6 +262,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	s.publish(h)
 	s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
 	go s.flushLoop()
+	s.stopRet, s.retDone = make(chan struct{}), make(chan struct{})
+	go s.retentionLoop()
 	logger.Info("duckdb store opened", "path", cfg.Path, "environments", len(s.reg.Load().envs))
 	return s, nil
 }
@@ -243,6 +282,10 @@ func (s *Store) init(ctx context.Context, h *handle) error {
 		return err
 	}
 	if err := s.loadOverrides(ctx, s.db); err != nil {
+		return err
+	}
+	s.threshold = s.cfg.CheckpointThreshold
+	if err := s.applyCheckpointThreshold(ctx); err != nil {
 		return err
 	}
 	s.wseq = 0
@@ -720,6 +763,10 @@ func (s *Store) Close() error {
 		if s.stopFlush != nil {
 			close(s.stopFlush)
 			<-s.flushDone
+		}
+		if s.stopRet != nil {
+			close(s.stopRet)
+			<-s.retDone
 		}
 		s.wmu.Lock()
 		defer s.wmu.Unlock()

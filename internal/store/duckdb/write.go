@@ -76,6 +76,8 @@ type envWrite struct {
 	// lastName and lastDS cache the dataset of the previous event.
 	lastName string
 	lastDS   *dsReg
+	// bytes estimates the bytes the write adds (retention by size).
+	bytes int64
 }
 
 // item is one event of a write with its dataset and, per attribute, the
@@ -157,7 +159,9 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 			s.stamp(w.env, d.times, dirtyRef{env: w.env.slug, ds: d.id, dataset: true}, now)
 			touchHot(s, w.env, d, e, now)
 			start := len(flat)
+			w.bytes += 64 + int64(len(e.Name)+len(e.Doc))
 			for _, a := range e.Attrs {
+				w.bytes += 8 + int64(len(a.Value.Str))
 				k := colKey{a.Key, a.Value.Kind}
 				si, ok := w.slotOf[k]
 				if !ok {
@@ -191,10 +195,10 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 	}
 	// Count the fields and resolve each to its column or overflow key.
 	for _, w := range writes {
-		ks := s.stats[w.env.slug]
+		ks := s.keyStats[w.env.slug]
 		if ks == nil {
 			ks = &keyStats{keys: map[colKey]int64{}}
-			s.stats[w.env.slug] = ks
+			s.keyStats[w.env.slug] = ks
 		}
 		ks.events += int64(len(w.items))
 		for i := range w.slots {
@@ -252,6 +256,7 @@ func (s *Store) published(reg *registry, writes []*envWrite, now int64) {
 	s.wseq++
 	for _, w := range writes {
 		s.idx.add(w.env.id, w.index, w.indexFlushed)
+		s.grown(w.env.slug, w.bytes)
 	}
 	s.markDirty(refs)
 }
