@@ -9,8 +9,11 @@
 // version checked, so that several processes or nodes never lose each
 // other's changes, and reread when Watch hears that it changed.
 //
-// Statistics and the reservoir shares of SDK instances are kept in memory
-// only; they rebuild themselves within one reporting interval.
+// Statistics live in the state store too (kinds xray.sampling-client and
+// xray.sampling-window), written in one transaction per GetSamplingTargets
+// call, so that a rule's reservoir is split among every instance that
+// reports to any node sharing the store, as X-Ray splits it across a
+// fleet.
 //
 // All limits are those of the X-Ray service model (botocore 2016-04-12);
 // violations are reported as *Error values whose Kind tells the API layer

@@ -26,8 +26,9 @@ type FilterValidator func(expr string) error
 // Config configures a Manager. Zero fields take the values of DefaultConfig.
 type Config struct {
 	// State keeps each environment's rules, groups, encryption settings
-	// and policies (one record of kind xray.config per environment); nil
-	// keeps everything in memory (tests). Statistics stay in memory.
+	// and policies (one record of kind xray.config per environment) and
+	// the sampling statistics every node shares; nil is a fresh store in
+	// memory.
 	State state.Store
 	// Region and AccountID appear in the ARNs of rules and groups.
 	Region    string
@@ -105,6 +106,9 @@ func (c *Config) fill() {
 	if c.Logger == nil {
 		c.Logger = d.Logger
 	}
+	if c.State == nil {
+		c.State = state.NewMemory()
+	}
 }
 
 // Validate reports a configuration that cannot work.
@@ -145,9 +149,6 @@ func New(cfg Config) (*Manager, error) {
 // Watch rereads an environment's configuration when it changes in the
 // state store, until ctx ends.
 func (m *Manager) Watch(ctx context.Context) {
-	if m.cfg.State == nil {
-		return
-	}
 	for c := range m.cfg.State.Watch(ctx) {
 		if c.Kind != "" && c.Kind != kindConfig {
 			continue
@@ -222,10 +223,6 @@ type envState struct {
 	encryption     Encryption
 	lastRuleChange time.Time
 	policies       map[string]*Policy
-
-	// In memory only.
-	clients map[string]map[string]*clientStat // rule → ClientID → stat
-	windows map[windowKey]*StatisticSummary
 }
 
 type persisted struct {
@@ -243,8 +240,6 @@ func (m *Manager) newEnvState() *envState {
 		groups:     map[string]*Group{},
 		policies:   map[string]*Policy{},
 		encryption: Encryption{Type: "NONE"},
-		clients:    map[string]map[string]*clientStat{},
-		windows:    map[windowKey]*StatisticSummary{},
 	}
 	st.rules[DefaultRuleName] = &RuleRecord{
 		Rule:      defaultRule(m.ruleARN(DefaultRuleName)),
@@ -319,9 +314,6 @@ func (m *Manager) state(env string) (*envState, error) {
 // refresh reads env's configuration from the state store into st, keeping
 // st's statistics. m.mu must be held.
 func (m *Manager) refresh(env string, st *envState) error {
-	if m.cfg.State == nil {
-		return nil
-	}
 	rec, err := m.cfg.State.Get(context.Background(), kindConfig, env, "config")
 	if errors.Is(err, state.ErrNotFound) {
 		return nil
@@ -397,9 +389,6 @@ func (m *Manager) mutate(env string, fn func(st *envState) error) error {
 }
 
 func (m *Manager) save(env string, st *envState) error {
-	if m.cfg.State == nil {
-		return nil
-	}
 	b, err := json.Marshal(st.persisted())
 	if err != nil {
 		return err
@@ -594,7 +583,6 @@ func (m *Manager) DeleteRule(ctx context.Context, env string, name, arn *string)
 			return invalidf("The default sampling rule cannot be deleted.")
 		}
 		delete(st.rules, rec.Rule.RuleName)
-		delete(st.clients, rec.Rule.RuleName)
 		st.lastRuleChange = m.now()
 		out = cloneRecord(*rec)
 		return nil

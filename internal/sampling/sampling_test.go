@@ -575,6 +575,44 @@ func TestTwoManagersOneStore(t *testing.T) {
 	}
 }
 
+// TestReservoirSharedAcrossNodes: two servers over one state store split
+// a rule's reservoir among all the instances that report to either, as
+// X-Ray splits it across a fleet, and both count every report.
+func TestReservoirSharedAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, clkA := newManager(t, dir)
+	b, clkB := newManager(t, dir)
+	if _, err := a.CreateRule(ctx, "test", cruddur(), nil); err != nil {
+		t.Fatal(err)
+	}
+	now := float64(t0.Unix())
+	res, err := a.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now, 300, 35, 0)})
+	if err != nil || len(res.Targets) != 1 || res.Targets[0].ReservoirQuota != 5 {
+		t.Fatalf("A alone on node a: %+v %v", res, err)
+	}
+	// B reports to the other node with a third of A's traffic: 5 split
+	// 3.75/1.25 gives 4/1, wherever each reports.
+	clkA.Add(5 * time.Second)
+	clkB.Add(5 * time.Second)
+	res, err = b.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientB, now+5, 100, 10, 0)})
+	if err != nil || len(res.Targets) != 1 || res.Targets[0].ReservoirQuota != 1 {
+		t.Fatalf("B on node b: %+v %v (node b must see A's rate)", res, err)
+	}
+	res, _ = a.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now+5, 300, 35, 0)})
+	if q := res.Targets[0].ReservoirQuota; q != 4 {
+		t.Fatalf("A quota %d, want 4", q)
+	}
+	var total int64
+	sums, err := b.StatisticSummaries(ctx, "test")
+	for _, s := range sums {
+		total += s.RequestCount
+	}
+	if err != nil || total != 700 {
+		t.Fatalf("node b's summaries count %d requests (%+v, %v), want 700 from both nodes", total, sums, err)
+	}
+}
+
 // TestImport: the per-environment files of an older tracecomb move into
 // the state store once.
 func TestImport(t *testing.T) {

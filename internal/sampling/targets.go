@@ -2,10 +2,16 @@ package sampling
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/tracecomb/tracecomb/internal/state"
 )
 
 const (
@@ -59,15 +65,29 @@ type StatisticSummary struct {
 	SampledCount int64
 }
 
+// State kinds of the statistics, shared by every process and node so
+// that reservoirs are split among all instances of the fleet:
+//   - kindClient: one record per rule and reporting instance, keyed
+//     "<rule>/<ClientID>", its request rate and when it last reported;
+//   - kindWindow: one record per rule and StatsWindow, keyed
+//     "<rule>/<window start, 10 digits of Unix seconds>", the counts.
+const (
+	kindClient state.Kind = "xray.sampling-client"
+	kindWindow state.Kind = "xray.sampling-window"
+)
+
 type clientStat struct {
-	lastSeen time.Time
-	rate     float64 // requests per second over the last interval
+	Seen time.Time `json:"seen"`
+	Rate float64   `json:"rate"` // requests per second over the last interval
 }
 
-type windowKey struct {
-	rule  string
-	start int64 // unix seconds
+type windowStat struct {
+	Requests int64 `json:"requests"`
+	Sampled  int64 `json:"sampled"`
+	Borrows  int64 `json:"borrows"`
 }
+
+func windowKey(rule string, start int64) string { return fmt.Sprintf("%s/%010d", rule, start) }
 
 // NormalizeTimestamp converts a reported Timestamp to a time: values above
 // 1e11 are taken as epoch milliseconds.
@@ -127,14 +147,21 @@ func (m *Manager) Targets(ctx context.Context, env string, docs []StatisticsDocu
 	if err := validateStatistics(docs); err != nil {
 		return TargetsResult{}, err
 	}
+	// The rules and the time of their last change come from the cached
+	// configuration; the statistics from the state store, in one
+	// transaction with this call's reports.
+	type accepted struct {
+		doc  StatisticsDocument
+		rule RuleRecord
+	}
 	var res TargetsResult
+	var ok []accepted
+	now := m.now()
 	err := m.read(env, func(st *envState) error {
-		now := m.now()
-		st.prune(now, m.cfg)
 		for _, d := range docs {
 			name := *d.RuleName
-			rec, ok := st.rules[name]
-			if !ok {
+			rec, found := st.rules[name]
+			if !found {
 				res.Unprocessed = append(res.Unprocessed, Unprocessed{RuleName: name, ErrorCode: "400", Message: fmt.Sprintf("Sampling rule %s does not exist.", name)})
 				continue
 			}
@@ -143,75 +170,138 @@ func (m *Manager) Targets(ctx context.Context, env string, docs []StatisticsDocu
 				res.Unprocessed = append(res.Unprocessed, Unprocessed{RuleName: name, ErrorCode: "400", Message: fmt.Sprintf("Statistics timestamp %s is more than %s away from the server time %s.", ts.Format(time.RFC3339), m.cfg.StaleAfter, now.UTC().Format(time.RFC3339))})
 				continue
 			}
-			st.record(name, d, now, m.cfg)
+			ok = append(ok, accepted{doc: d, rule: cloneRecord(*rec)})
+		}
+		res.LastRuleModification = st.lastRuleChange
+		return nil
+	})
+	if err != nil {
+		return TargetsResult{}, err
+	}
+	if res.LastRuleModification.IsZero() {
+		res.LastRuleModification = time.Unix(0, 0).UTC()
+	}
+	if len(ok) == 0 {
+		return res, nil
+	}
+	err = m.cfg.State.Update(ctx, func(tx state.Tx) error {
+		for _, a := range ok {
+			if err := m.record(tx, env, a.doc, now); err != nil {
+				return err
+			}
+		}
+		clients, err := m.activeClients(tx, env, now)
+		if err != nil {
+			return err
+		}
+		if err := m.pruneWindows(tx, env, now); err != nil {
+			return err
+		}
+		res.Targets = res.Targets[:0]
+		for _, a := range ok {
+			name := a.rule.Rule.RuleName
 			res.Targets = append(res.Targets, Target{
 				RuleName:          name,
-				FixedRate:         rec.Rule.FixedRate,
-				ReservoirQuota:    st.quota(name, *d.ClientID, rec.Rule.ReservoirSize, now, m.cfg.Interval),
+				FixedRate:         a.rule.Rule.FixedRate,
+				ReservoirQuota:    ReservoirShares(a.rule.Rule.ReservoirSize, clients[name])[*a.doc.ClientID],
 				ReservoirQuotaTTL: now.Add(m.cfg.QuotaTTL).Truncate(time.Second),
 				Interval:          int64(m.cfg.Interval / time.Second),
 			})
 		}
-		res.LastRuleModification = st.lastRuleChange
-		if res.LastRuleModification.IsZero() {
-			res.LastRuleModification = time.Unix(0, 0).UTC()
-		}
 		return nil
 	})
-	return res, err
+	if err != nil {
+		m.cfg.Logger.Error("cannot record sampling statistics", "env", env, "err", err)
+		return TargetsResult{}, err
+	}
+	return res, nil
 }
 
-func (st *envState) record(rule string, d StatisticsDocument, now time.Time, cfg Config) {
-	clients := st.clients[rule]
-	if clients == nil {
-		clients = map[string]*clientStat{}
-		st.clients[rule] = clients
+// record adds one report: the instance's rate and its window's counts.
+func (m *Manager) record(tx state.Tx, env string, d StatisticsDocument, now time.Time) error {
+	rule := *d.RuleName
+	c, err := json.Marshal(clientStat{Seen: now.UTC(), Rate: float64(*d.RequestCount) / m.cfg.Interval.Seconds()})
+	if err != nil {
+		return err
 	}
-	clients[*d.ClientID] = &clientStat{lastSeen: now, rate: float64(*d.RequestCount) / cfg.Interval.Seconds()}
-
-	k := windowKey{rule: rule, start: now.Truncate(cfg.StatsWindow).Unix()}
-	w := st.windows[k]
-	if w == nil {
-		w = &StatisticSummary{RuleName: rule, Timestamp: time.Unix(k.start, 0).UTC()}
-		st.windows[k] = w
+	if _, err := tx.Put(state.Record{Kind: kindClient, Scope: env, Key: rule + "/" + *d.ClientID, Value: c}, state.AnyVersion); err != nil {
+		return err
 	}
-	w.RequestCount += *d.RequestCount
-	w.SampledCount += *d.SampledCount
+	key := windowKey(rule, now.Truncate(m.cfg.StatsWindow).Unix())
+	var w windowStat
+	version := state.MustNotExist
+	rec, err := tx.Get(kindWindow, env, key)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(rec.Value, &w); err != nil {
+			return fmt.Errorf("sampling: corrupt statistics %s: %w", key, err)
+		}
+		version = rec.Version
+	case !errors.Is(err, state.ErrNotFound):
+		return err
+	}
+	w.Requests += *d.RequestCount
+	w.Sampled += *d.SampledCount
 	if d.BorrowCount != nil {
-		w.BorrowCount += *d.BorrowCount
+		w.Borrows += *d.BorrowCount
 	}
+	b, err := json.Marshal(w)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Put(state.Record{Kind: kindWindow, Scope: env, Key: key, Value: b}, version)
+	return err
 }
 
-// prune forgets clients silent for more than two intervals and windows
-// older than the retention.
-func (st *envState) prune(now time.Time, cfg Config) {
-	for rule, clients := range st.clients {
-		for id, c := range clients {
-			if now.Sub(c.lastSeen) > 2*cfg.Interval {
-				delete(clients, id)
+// activeClients returns the request rates of the instances that reported
+// within the last two intervals, by rule, and deletes the others.
+func (m *Manager) activeClients(tx state.Tx, env string, now time.Time) (map[string]map[string]float64, error) {
+	recs, err := tx.List(kindClient, env)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]float64{}
+	for _, r := range recs {
+		rule, client, _ := strings.Cut(r.Key, "/")
+		var c clientStat
+		if err := json.Unmarshal(r.Value, &c); err != nil || now.Sub(c.Seen) > 2*m.cfg.Interval {
+			if err := tx.Delete(kindClient, env, r.Key, r.Version); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if out[rule] == nil {
+			out[rule] = map[string]float64{}
+		}
+		out[rule][client] = c.Rate
+	}
+	return out, nil
+}
+
+// pruneWindows deletes the windows older than the retention.
+func (m *Manager) pruneWindows(tx state.Tx, env string, now time.Time) error {
+	keys, err := tx.Keys(kindWindow, env)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if start, ok := windowStart(k); !ok || now.Sub(time.Unix(start, 0)) > m.cfg.StatsRetention {
+			if err := tx.Delete(kindWindow, env, k, state.AnyVersion); err != nil {
+				return err
 			}
 		}
-		if len(clients) == 0 {
-			delete(st.clients, rule)
-		}
 	}
-	for k := range st.windows {
-		if now.Sub(time.Unix(k.start, 0)) > cfg.StatsRetention {
-			delete(st.windows, k)
-		}
-	}
+	return nil
 }
 
-// quota is clientID's share of the rule's reservoir among the instances
-// active within the last two intervals.
-func (st *envState) quota(rule, clientID string, size int64, now time.Time, interval time.Duration) int64 {
-	rates := map[string]float64{}
-	for id, c := range st.clients[rule] {
-		if now.Sub(c.lastSeen) <= 2*interval {
-			rates[id] = c.rate
-		}
+// windowStart reads the start of a window from its key.
+func windowStart(key string) (int64, bool) {
+	i := strings.LastIndexByte(key, '/')
+	if i < 0 {
+		return 0, false
 	}
-	return ReservoirShares(size, rates)[clientID]
+	start, err := strconv.ParseInt(key[i+1:], 10, 64)
+	return start, err == nil
 }
 
 // ReservoirShares splits a reservoir of size traces per second among
@@ -266,19 +356,29 @@ func ReservoirShares(size int64, rates map[string]float64) map[string]int64 {
 // StatisticSummaries returns the retained statistics windows of env, by
 // rule name and then window start.
 func (m *Manager) StatisticSummaries(ctx context.Context, env string) ([]StatisticSummary, error) {
-	var out []StatisticSummary
-	err := m.read(env, func(st *envState) error {
-		st.prune(m.now(), m.cfg)
-		for _, w := range st.windows {
-			out = append(out, *w)
+	if env == "" {
+		return nil, errors.New("sampling: empty environment")
+	}
+	recs, err := m.cfg.State.List(ctx, kindWindow, env)
+	if err != nil {
+		return nil, err
+	}
+	now := m.now()
+	out := []StatisticSummary{}
+	for _, r := range recs {
+		start, ok := windowStart(r.Key)
+		var w windowStat
+		if !ok || now.Sub(time.Unix(start, 0)) > m.cfg.StatsRetention || json.Unmarshal(r.Value, &w) != nil {
+			continue
 		}
-		return nil
-	})
-	sort.Slice(out, func(i, j int) bool {
+		out = append(out, StatisticSummary{RuleName: r.Key[:strings.LastIndexByte(r.Key, '/')], Timestamp: time.Unix(start, 0).UTC(),
+			RequestCount: w.Requests, SampledCount: w.Sampled, BorrowCount: w.Borrows})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].RuleName != out[j].RuleName {
 			return out[i].RuleName < out[j].RuleName
 		}
 		return out[i].Timestamp.Before(out[j].Timestamp)
 	})
-	return out, err
+	return out, nil
 }

@@ -6,8 +6,8 @@
 // records behind one interface, Store, with a conformance suite
 // (statetest) that every implementation passes: the embedded one
 // (OpenFile, an SQLite database in the data directory that the server and
-// the `tracecomb keys` commands share), and any that several tracecomb
-// nodes share. Its users keep their own typed models and read and write
+// the `tracecomb keys` commands share), one in memory (NewMemory), and any
+// that several tracecomb nodes share. Its users keep their own typed models and read and write
 // them here; Watch tells every process and node of a change within a
 // second, which is how a key revoked anywhere stops working everywhere.
 package state

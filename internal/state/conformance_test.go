@@ -24,3 +24,15 @@ func TestFileStoreConformance(t *testing.T) {
 		}
 	})
 }
+
+func TestMemoryStoreConformance(t *testing.T) {
+	statetest.RunAll(t, func(t *testing.T) func() state.Store {
+		s := state.NewMemory()
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+		return func() state.Store { return s }
+	})
+}
