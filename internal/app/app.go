@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +57,7 @@ type App struct {
 	registry *auth.Registry
 	store    store.Store
 	batcher  *ingest.Batcher
+	inflater *ingest.Inflater // the decompression budget every door shares
 
 	grpcServer  *grpc.Server
 	httpServer  *http.Server
@@ -105,8 +108,33 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (*
 	m := prometheus.NewRegistry()
 	m.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &App{cfg: cfg, logger: logger, out: out, metrics: m, state: sst, registry: reg, store: st, errc: make(chan error, 8)}
-	a.batcher = ingest.NewBatcher(ingest.BatcherConfig{MaxPendingEvents: cfg.MaxPendingEvents}, a.flush, logger, m)
+	a.batcher = ingest.NewBatcher(ingest.BatcherConfig{MaxPendingEvents: cfg.MaxPendingEvents, MaxPendingBytes: cfg.MaxPendingBytes}, a.flush, logger, m)
+	a.inflater = ingest.NewInflater(cfg.MaxDecompressBytes, 0)
+	if err := a.inflater.Register(m); err != nil {
+		return nil, err
+	}
+	setGoMemoryLimit(cfg, logger)
 	return a, nil
+}
+
+// goHeapHeadroom is what the Go heap's soft limit allows beyond the
+// ingest budgets: connections, request bodies being read, queries, caches.
+const goHeapHeadroom = 256 << 20
+
+// setGoMemoryLimit gives the Go runtime a soft memory limit of the ingest
+// budgets plus goHeapHeadroom (768 MiB with the defaults), unless
+// GOMEMLIMIT sets one: what the budgets hold is bounded, and this bounds
+// the garbage it leaves (request bodies, decoded requests), which the
+// collector would otherwise let grow to as much again before collecting.
+// It is soft: past it the collector works harder (within half the CPU)
+// rather than failing. DuckDB's memory is apart (--store-memory-limit).
+func setGoMemoryLimit(cfg Config, logger *slog.Logger) {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
+		return
+	}
+	limit := cfg.MaxPendingBytes + cfg.MaxDecompressBytes + goHeapHeadroom
+	debug.SetMemoryLimit(limit)
+	logger.Debug("Go heap soft limit set from the ingest budgets", "bytes", limit)
 }
 
 func (a *App) flush(ctx context.Context, groups []ingest.EnvEvents) error {

@@ -5,10 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tracecomb/tracecomb/internal/ingest"
+	"github.com/tracecomb/tracecomb/internal/ingest/otlp"
+	"github.com/tracecomb/tracecomb/internal/ingest/xray"
 )
 
 // Config is the root configuration of `tracecomb serve`: one struct, filled
@@ -41,7 +46,18 @@ type Config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 
-	MaxPendingEvents int
+	// Ingest memory limits (docs/limits.md): MaxPendingEvents and
+	// MaxPendingBytes bound the events accepted but not yet committed (by
+	// count and by estimated bytes, including the requests being decoded
+	// and the X-Ray daemon's queue); MaxDecompressBytes bounds the bytes
+	// held by every request body being decompressed at once;
+	// MaxDecodedBytes bounds one OTLP request's decoded events;
+	// XRayQueueBytes bounds the X-Ray daemon's own queue.
+	MaxPendingEvents   int
+	MaxPendingBytes    int64
+	MaxDecompressBytes int64
+	MaxDecodedBytes    int64
+	XRayQueueBytes     int64
 	// StoreMemoryLimit caps the embedded store's memory (DuckDB's
 	// memory_limit: its buffer pool and query state; beyond it DuckDB
 	// evicts pages and spills to disk).
@@ -68,6 +84,10 @@ func DefaultConfig() Config {
 		LogFormat:          "text",
 		ShutdownTimeout:    30 * time.Second,
 		MaxPendingEvents:   500_000,
+		MaxPendingBytes:    ingest.DefaultMaxPendingBytes,
+		MaxDecompressBytes: ingest.DefaultMaxDecompressBytes,
+		MaxDecodedBytes:    otlp.DefaultMaxDecodedBytes,
+		XRayQueueBytes:     xray.DefaultQueueBytes,
 		StoreMemoryLimit:   "256MB",
 		StoreColumnDensity: 0.5,
 	}
@@ -119,7 +139,28 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		}
 	}
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long shutdown may take to flush (env TRACECOMB_SHUTDOWN_TIMEOUT)")
-	fs.IntVar(&c.MaxPendingEvents, "max-pending-events", c.MaxPendingEvents, "events accepted but not yet committed before ingest answers 429/503")
+	if v, ok := os.LookupEnv("TRACECOMB_MAX_PENDING_EVENTS"); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			c.MaxPendingEvents = n
+		}
+	}
+	fs.IntVar(&c.MaxPendingEvents, "max-pending-events", c.MaxPendingEvents, "events accepted but not yet committed before ingest answers 429 (env TRACECOMB_MAX_PENDING_EVENTS)")
+	size := func(p *int64, name, env, usage string) {
+		if v, ok := os.LookupEnv(env); ok {
+			if n, err := parseByteSize(v); err == nil {
+				*p = n
+			}
+		}
+		fs.Var((*byteSize)(p), name, usage+", in bytes or with a unit (256MiB, 1GB) (env "+env+")")
+	}
+	size(&c.MaxPendingBytes, "max-pending-bytes", "TRACECOMB_MAX_PENDING_BYTES",
+		"memory of the events accepted but not yet committed, of the requests being decoded and of the X-Ray daemon's queue, before ingest answers 429 and the daemon drops segments")
+	size(&c.MaxDecompressBytes, "max-decompress-bytes", "TRACECOMB_MAX_DECOMPRESS_BYTES",
+		"memory that every request body being decompressed may hold together; a request that cannot get its share within 2 s gets 503 with Retry-After")
+	size(&c.MaxDecodedBytes, "max-decoded-bytes", "TRACECOMB_MAX_DECODED_BYTES",
+		"memory the events decoded from one OTLP request may take (resource attributes count once per span); beyond it the request gets 413")
+	size(&c.XRayQueueBytes, "xray-queue-bytes", "TRACECOMB_XRAY_QUEUE_BYTES",
+		"memory of the X-Ray daemon's decoded segments not yet stored; beyond it segments are dropped and counted")
 	if v, ok := os.LookupEnv("TRACECOMB_STORE_COLUMN_DENSITY"); ok {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			c.StoreColumnDensity = f
@@ -159,7 +200,53 @@ func (c *Config) Validate() error {
 	if c.XRayEnv == "" {
 		errs = append(errs, errors.New("--xray-env must not be empty"))
 	}
+	if c.MaxPendingEvents <= 0 {
+		errs = append(errs, errors.New("--max-pending-events must be positive"))
+	}
+	for _, l := range []struct {
+		name string
+		v    int64
+	}{{"--max-pending-bytes", c.MaxPendingBytes}, {"--max-decompress-bytes", c.MaxDecompressBytes}, {"--max-decoded-bytes", c.MaxDecodedBytes}, {"--xray-queue-bytes", c.XRayQueueBytes}} {
+		if l.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %d", l.name, l.v))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// byteSize is a flag of a number of bytes, written plainly or with a unit.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	n, err := parseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
+}
+
+// parseByteSize reads 1048576, 1MiB, 1MB, 512KiB, 2GiB, 2GB (units are
+// not case-sensitive; KB, MB, GB are powers of 1000, KiB, MiB, GiB of 1024).
+func parseByteSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"b", 1}} {
+		if len(t) > len(u.suffix) && strings.EqualFold(t[len(t)-len(u.suffix):], u.suffix) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size in bytes (e.g. 268435456, 256MiB, 1GB)", s)
+	}
+	return n * mult, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {

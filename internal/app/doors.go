@@ -23,10 +23,16 @@ type doorDeps struct {
 	metrics  prometheus.Registerer
 	auth     auth.Authenticator
 	consumer ingest.Consumer
+	pending  *ingest.Budget   // --max-pending-bytes, the batcher's
+	inflater *ingest.Inflater // --max-decompress-bytes
+	otlp     otlp.Config      // --max-decoded-bytes
 }
 
 func (a *App) doorDeps() doorDeps {
-	return doorDeps{logger: a.logger, metrics: a.metrics, auth: a.registry, consumer: a.doorConsumer(model.DoorHoneycomb)}
+	oc := otlp.DefaultConfig()
+	oc.MaxDecodedBytes = a.cfg.MaxDecodedBytes
+	return doorDeps{logger: a.logger, metrics: a.metrics, auth: a.registry, consumer: a.doorConsumer(model.DoorHoneycomb),
+		pending: a.batcher.Budget(), inflater: a.inflater, otlp: oc}
 }
 
 // doorConsumer is the ingest entry of a service's doors: it commits their
@@ -52,9 +58,8 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (store.Stor
 // newGRPCServer serves OTLP's TraceService, LogsService and MetricsService,
 // on the gRPC door and (through the API door's h2c split) on the API door.
 func newGRPCServer(d doorDeps) *grpc.Server {
-	cfg := otlp.DefaultConfig()
-	s := grpc.NewServer(otlp.GRPCServerOptions(cfg)...)
-	otlp.RegisterGRPC(s, cfg, otlp.Deps{Logger: d.logger.With("door", "otlp-grpc"), Metrics: d.metrics, Auth: d.auth, Consumer: d.consumer})
+	s := grpc.NewServer(otlp.GRPCServerOptions(d.otlp)...)
+	otlp.RegisterGRPC(s, d.otlp, otlp.Deps{Logger: d.logger.With("door", "otlp-grpc"), Metrics: d.metrics, Auth: d.auth, Consumer: d.consumer, Pending: d.pending})
 	return s
 }
 
@@ -63,7 +68,8 @@ func newGRPCServer(d doorDeps) *grpc.Server {
 // (whose subtree reaches the handler, which answers a path such as
 // /v1/logs/v1/logs with how to set the endpoint).
 func registerOTLPHTTP(mux *http.ServeMux, d doorDeps) {
-	h := otlp.NewHTTPHandler(otlp.DefaultConfig(), otlp.Deps{Logger: d.logger.With("door", "otlp-http"), Metrics: d.metrics, Auth: d.auth, Consumer: d.consumer})
+	h := otlp.NewHTTPHandler(d.otlp, otlp.Deps{Logger: d.logger.With("door", "otlp-http"), Metrics: d.metrics, Auth: d.auth, Consumer: d.consumer,
+		Pending: d.pending, Inflater: d.inflater})
 	for _, p := range otlp.Paths {
 		mux.Handle("POST "+p, h)
 	}

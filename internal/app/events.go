@@ -19,6 +19,7 @@ func (a *App) registerEvents(mux *http.ServeMux, d doorDeps) {
 		Metrics:  d.metrics,
 		Auth:     d.auth,
 		Consumer: d.consumer,
+		Inflater: d.inflater,
 		DatasetExists: func(ctx context.Context, env, dataset string) (bool, error) {
 			dss, err := a.store.Datasets(ctx, env)
 			if err != nil {

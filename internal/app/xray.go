@@ -115,7 +115,9 @@ func (a *App) startXRayDaemon(ctx context.Context) error {
 	cfg := xrayingest.DefaultConfig()
 	cfg.Addr = net.JoinHostPort(udpAddr.IP.String(), fmt.Sprint(udpAddr.Port))
 	cfg.Env = env
-	d, err := xrayingest.NewDaemon(cfg, a.doorConsumer(model.DoorXRay), xrayingest.Settings{Logger: a.logger.With("door", "xray-udp"), Registerer: a.metrics})
+	cfg.QueueBytes = a.cfg.XRayQueueBytes
+	d, err := xrayingest.NewDaemon(cfg, a.doorConsumer(model.DoorXRay), xrayingest.Settings{Logger: a.logger.With("door", "xray-udp"), Registerer: a.metrics,
+		Pending: a.batcher.Budget()})
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,12 @@ type BatcherConfig struct {
 	// MaxPendingEvents bounds the events accepted but not yet committed;
 	// beyond it Consume returns ErrOverloaded at once.
 	MaxPendingEvents int
+	// MaxPendingBytes bounds the memory of the events accepted but not yet
+	// committed (estimated with EstimateBytes, or reserved by the doors
+	// while they decode; see Budget); beyond it Consume returns
+	// ErrOverloaded at once. The doors and the X-Ray daemon reserve from
+	// the same budget (Batcher.Budget).
+	MaxPendingBytes int64
 	// MaxFlushEvents caps the events of one commit.
 	MaxFlushEvents int
 	// FlushTimeout bounds one commit.
@@ -35,8 +41,11 @@ type BatcherConfig struct {
 
 // DefaultBatcherConfig returns the defaults.
 func DefaultBatcherConfig() BatcherConfig {
-	return BatcherConfig{MaxPendingEvents: 500_000, MaxFlushEvents: 50_000, FlushTimeout: 30 * time.Second}
+	return BatcherConfig{MaxPendingEvents: 500_000, MaxPendingBytes: DefaultMaxPendingBytes, MaxFlushEvents: 50_000, FlushTimeout: 30 * time.Second}
 }
+
+// DefaultMaxPendingBytes is the default BatcherConfig.MaxPendingBytes.
+const DefaultMaxPendingBytes = 256 << 20
 
 // Batcher is a Consumer that groups concurrent requests into few commits
 // (group commit): a request waits while the commit before it runs, and the
@@ -48,6 +57,7 @@ type Batcher struct {
 	cfg    BatcherConfig
 	flush  FlushFunc
 	logger *slog.Logger
+	budget *Budget // MaxPendingBytes, shared with the doors
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -66,6 +76,7 @@ type Batcher struct {
 type pending struct {
 	env    string
 	events []model.Event
+	bytes  int64 // held on the budget until the commit ends
 	done   chan error
 }
 
@@ -74,6 +85,9 @@ func NewBatcher(cfg BatcherConfig, flush FlushFunc, logger *slog.Logger, reg pro
 	def := DefaultBatcherConfig()
 	if cfg.MaxPendingEvents <= 0 {
 		cfg.MaxPendingEvents = def.MaxPendingEvents
+	}
+	if cfg.MaxPendingBytes <= 0 {
+		cfg.MaxPendingBytes = def.MaxPendingBytes
 	}
 	if cfg.MaxFlushEvents <= 0 {
 		cfg.MaxFlushEvents = def.MaxFlushEvents
@@ -85,7 +99,7 @@ func NewBatcher(cfg BatcherConfig, flush FlushFunc, logger *slog.Logger, reg pro
 		logger = slog.New(slog.DiscardHandler)
 	}
 	b := &Batcher{
-		cfg: cfg, flush: flush, logger: logger, done: make(chan struct{}),
+		cfg: cfg, flush: flush, logger: logger, done: make(chan struct{}), budget: NewBudget(cfg.MaxPendingBytes),
 		mStored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracecomb_events_stored_total", Help: "Events committed to the store.",
 		}),
@@ -110,26 +124,50 @@ func NewBatcher(cfg BatcherConfig, flush FlushFunc, logger *slog.Logger, reg pro
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tracecomb_ingest_pending_events", Help: "Events accepted and waiting for a commit.",
 		}, func() float64 { b.mu.Lock(); defer b.mu.Unlock(); return float64(b.pending) }))
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tracecomb_ingest_pending_bytes", Help: "Memory held by events accepted and waiting for a commit, by requests being decoded and by the X-Ray daemon's queue (estimated).",
+		}, func() float64 { return float64(b.budget.Used()) }))
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tracecomb_ingest_pending_bytes_limit", Help: "The bound on tracecomb_ingest_pending_bytes (--max-pending-bytes).",
+		}, func() float64 { return float64(b.budget.Limit()) }))
 	}
 	go b.run()
 	return b
 }
 
+// Budget returns the pending-bytes budget (BatcherConfig.MaxPendingBytes)
+// for the doors to reserve from while they decode, so that a request the
+// batcher would refuse is refused before its events are built.
+func (b *Batcher) Budget() *Budget { return b.budget }
+
 // Consume implements Consumer: it returns once the events are committed,
-// with ErrOverloaded when too many are pending, ErrShuttingDown after Close
-// began, or the store's error.
+// with ErrOverloaded when too many events or bytes are pending,
+// ErrShuttingDown after Close began, or the store's error. If ctx carries
+// a reservation on b.Budget() (WithReservation), its bytes stand for the
+// events' memory and Consume takes them over; otherwise it estimates the
+// events' memory (EstimateBytes) and reserves that.
 func (b *Batcher) Consume(ctx context.Context, env string, events []model.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
 	p := &pending{env: env, events: events, done: make(chan error, 1)}
+	if r := reservationFrom(ctx); r != nil && r.b == b.budget && r.n > 0 {
+		p.bytes = r.take()
+	} else if r, ok := b.budget.TryReserve(EstimateBytes(events)); ok {
+		p.bytes = r.take()
+	} else {
+		b.mRejected.Add(float64(len(events)))
+		return ErrOverloaded
+	}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
+		b.budget.release(p.bytes)
 		return ErrShuttingDown
 	}
 	if b.pending > 0 && b.pending+len(events) > b.cfg.MaxPendingEvents {
 		b.mu.Unlock()
+		b.budget.release(p.bytes)
 		b.mRejected.Add(float64(len(events)))
 		return ErrOverloaded
 	}
@@ -167,16 +205,27 @@ func (b *Batcher) run() {
 		}
 		batch := make([]*pending, n)
 		copy(batch, b.queue[:n])
-		b.queue = append(b.queue[:0], b.queue[n:]...)
+		rest := copy(b.queue, b.queue[n:])
+		clear(b.queue[rest:]) // the backing array must not keep committed events alive
+		b.queue = b.queue[:rest]
+		if rest == 0 && cap(b.queue) > 1024 {
+			b.queue = nil // a burst's queue is not kept
+		}
 		b.mu.Unlock()
 
 		err := b.commit(batch, events)
 
+		var bytes int64
+		for _, p := range batch {
+			bytes += p.bytes
+		}
+		b.budget.release(bytes)
 		b.mu.Lock()
 		b.pending -= events
 		b.mu.Unlock()
-		for _, p := range batch {
+		for i, p := range batch {
 			p.done <- err
+			batch[i] = nil
 		}
 	}
 }

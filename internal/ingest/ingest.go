@@ -1,8 +1,11 @@
 // Package ingest owns the contract between the doors that receive telemetry
 // (OTLP, X-Ray, Honeycomb events) and whatever stores it: the Consumer
 // interface, the error kinds that decide between "retry later" and "never
-// retry", and the Batcher that groups many small requests into one durable
-// commit. Receivers know a Consumer, never a store.
+// retry", the Batcher that groups many small requests into one durable
+// commit, and the bounds on ingest memory that every door shares: the
+// Batcher's pending budget (Budget, Reservation) and the Inflater's budget
+// for request bodies being decompressed. Receivers know a Consumer, never
+// a store.
 package ingest
 
 import (

@@ -118,4 +118,10 @@ type Deps struct {
 
 	// Now is the clock for receive times; nil: time.Now.
 	Now func() time.Time
+
+	// Inflater decompresses bodies within the process's decompression
+	// budget, shared with the other doors (503 with Retry-After when it
+	// has no room in time). Nil: a budget of
+	// ingest.DefaultMaxDecompressBytes for this handler alone.
+	Inflater *ingest.Inflater
 }

@@ -40,10 +40,12 @@
 // Limits, as Honeycomb's: a /1/batch body ≤ 5,000,000 bytes and a /1/events
 // body ≤ 1,000,000 bytes as sent; one event ≤ 1,000,000 bytes uncompressed
 // and ≤ 2,000 fields. tracecomb's own, against compression bombs: ≤ 100 MiB
-// decompressed and ≤ 100,000 events in a batch. Whole-request errors are Honeycomb's legacy
+// decompressed (within the decompression budget every door shares,
+// Deps.Inflater: a body that gets no room in time is answered 503 with
+// Retry-After) and ≤ 100,000 events in a batch. Whole-request errors are Honeycomb's legacy
 // {"error": "…"} bodies: 400 (empty, malformed, too large, a bad dataset
 // name), 401 (the key), 404 (a dataset a key may not create), 429 when the
-// ingest queue is full and 503 when storing failed or tracecomb is stopping
+// ingest queue is full (in events or bytes) and 503 when storing failed or tracecomb is stopping
 // (both retried by libhoney), never a retryable answer for a malformed body.
 // Datasets are named by the URL-escaped path segment (1..255 characters, no
 // encoded '/'), are case-insensitive and are created on first write.

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -30,12 +31,13 @@ const (
 
 // Handler serves Honeycomb's Events API.
 type Handler struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	m       *metrics
-	now     func() time.Time
-	rejects ingest.RejectLog
+	cfg      Config
+	deps     Deps
+	inflater *ingest.Inflater
+	log      *slog.Logger
+	m        *metrics
+	now      func() time.Time
+	rejects  ingest.RejectLog
 }
 
 // NewHandler returns the handler. Zero Config fields take their defaults.
@@ -60,7 +62,11 @@ func NewHandler(cfg Config, deps Deps) (*Handler, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Handler{cfg: cfg, deps: deps, log: log.With("component", "events"), m: m, now: now}, nil
+	inflater := deps.Inflater
+	if inflater == nil {
+		inflater = ingest.NewInflater(0, 0)
+	}
+	return &Handler{cfg: cfg, deps: deps, inflater: inflater, log: log.With("component", "events"), m: m, now: now}, nil
 }
 
 // Register mounts POST /1/events/{dataset} and POST /1/batch/{dataset}.
@@ -154,8 +160,24 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 	default:
 		return fail(http.StatusBadRequest, MsgMalformed, "unsupported Content-Encoding "+strconv.Quote(ce)+": send gzip, zstd or none")
 	}
+	// The bodies are given back once the events are built (they do not
+	// alias them), so a request waiting for its commit holds only its
+	// events; the decompressed one is held on the decompression budget.
 	raw := ingest.GetBuffer()
-	defer ingest.PutBuffer(raw)
+	var plain *bytes.Buffer
+	var inflated *ingest.Reservation
+	freeBodies := func() {
+		if raw != nil {
+			ingest.PutBuffer(raw)
+			raw = nil
+		}
+		if plain != nil {
+			ingest.PutBuffer(plain)
+			plain = nil
+		}
+		inflated.Release()
+	}
+	defer freeBodies()
 	if r.ContentLength > 0 {
 		raw.Grow(int(r.ContentLength))
 	}
@@ -166,13 +188,15 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 	}
 	body := raw.Bytes()
 	if ce == "gzip" || ce == "x-gzip" || ce == "zstd" {
-		plain := ingest.GetBuffer()
-		defer ingest.PutBuffer(plain)
-		tooBig, err := ingest.Decompress(plain, body, ce, h.cfg.MaxDecompressedBytes)
-		if tooBig {
+		plain = ingest.GetBuffer()
+		var tooBig bool
+		inflated, tooBig, err = h.inflater.Decompress(ctx, plain, body, ce, h.cfg.MaxDecompressedBytes)
+		switch {
+		case errors.Is(err, ingest.ErrDecompressBusy):
+			return fail(http.StatusServiceUnavailable, err.Error(), err.Error())
+		case tooBig:
 			return fail(http.StatusBadRequest, MsgTooLarge, "over "+strconv.FormatInt(h.cfg.MaxDecompressedBytes, 10)+" bytes after decompression")
-		}
-		if err != nil {
+		case err != nil:
 			return fail(http.StatusBadRequest, MsgMalformed, "the "+ce+" body does not decompress: "+err.Error())
 		}
 		body = plain.Bytes()
@@ -202,6 +226,7 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 			return fail(e.Status, e.Message, format.String()+": "+e.Error())
 		}
 	}
+	freeBodies()
 	h.m.received.WithLabelValues(endpoint).Add(float64(len(batch.Status)))
 	if n := batch.Rejected(); n > 0 {
 		h.m.rejected.WithLabelValues(endpoint).Add(float64(n))

@@ -121,11 +121,11 @@ func BenchmarkDecode(b *testing.B) {
 	js := toOTLPJSON(b, req)
 
 	// The JSON form must decode to the same events as the protobuf form.
-	rp, err := DecodeProtobuf(pb)
+	rp, err := DecodeProtobuf(pb, RequestInfo{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	rj, err := DecodeJSON(js)
+	rj, err := DecodeJSON(js, RequestInfo{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func BenchmarkDecode(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		body []byte
-		fn   func([]byte) (Result, error)
+		fn   func([]byte, RequestInfo) (Result, error)
 	}{
 		{"protobuf", pb, DecodeProtobuf},
 		{"json", js, DecodeJSON},
@@ -145,7 +145,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.body)))
 			for b.Loop() {
-				if _, err := bc.fn(bc.body); err != nil {
+				if _, err := bc.fn(bc.body, RequestInfo{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -155,7 +155,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.Run("convert", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = Convert(req)
+			_, _ = Convert(req, RequestInfo{})
 		}
 		b.ReportMetric(float64(b.N*traces*spans)/b.Elapsed().Seconds(), "spans/s")
 	})

@@ -22,11 +22,12 @@ type Config struct {
 	// MaxDecompressedBytes caps a body after decompression (413 beyond),
 	// which stops compression bombs.
 	MaxDecompressedBytes int64
-	// MaxDecodedBytes caps the memory the events decoded from one logs or
-	// metrics request may take (413 beyond, never worth a retry). Resource
-	// and scope attributes are copied onto every event that carries them,
-	// so a small body can expand a lot; this bound is checked before any
-	// event is built.
+	// MaxDecodedBytes caps the memory the events decoded from one request
+	// (of any signal) may take, and that of the request's decoded protobuf
+	// form (413 beyond, gRPC InvalidArgument: never worth a retry).
+	// Resource and scope attributes are copied onto every event that
+	// carries them, so a small body can expand a lot; this bound is checked
+	// before any event is built.
 	MaxDecodedBytes int64
 	// RetryAfter is what retryable failures (overload, shutdown, store
 	// errors) tell the sender to wait: HTTP Retry-After, gRPC RetryInfo.
@@ -35,7 +36,7 @@ type Config struct {
 
 // DefaultConfig returns Honeycomb's limits: a 20 MiB body, 100 MiB once
 // decompressed, retry after one second; and tracecomb's own bound of
-// 512 MiB of decoded events per logs or metrics request.
+// DefaultMaxDecodedBytes of decoded events per request.
 func DefaultConfig() Config {
 	return Config{
 		MaxBodyBytes:         20 << 20,
@@ -45,8 +46,10 @@ func DefaultConfig() Config {
 	}
 }
 
-// DefaultMaxDecodedBytes is the default Config.MaxDecodedBytes.
-const DefaultMaxDecodedBytes = 512 << 20
+// DefaultMaxDecodedBytes is the default Config.MaxDecodedBytes: at most
+// the default pending budget (ingest.DefaultMaxPendingBytes), so a request
+// that passes it can be taken in when nothing else is pending.
+const DefaultMaxDecodedBytes = 256 << 20
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
@@ -90,6 +93,17 @@ type Deps struct {
 	Metrics  prometheus.Registerer // nil: metrics are kept but not registered
 	Auth     auth.Authenticator    // required
 	Consumer ingest.Consumer       // required
+
+	// Pending is the budget of bytes of events waiting for a commit
+	// (ingest.Batcher.Budget): each request reserves on it what its
+	// decoding takes, before allocating, and is answered 429 (gRPC
+	// Unavailable) when it has no room; the reservation goes with the
+	// events to the consumer. Nil: nothing is reserved.
+	Pending *ingest.Budget
+	// Inflater decompresses OTLP/HTTP bodies within the process's
+	// decompression budget, shared with the other doors. Nil: a budget of
+	// ingest.DefaultMaxDecompressBytes for this handler alone.
+	Inflater *ingest.Inflater
 }
 
 // receiver is the logic both transports share.
@@ -97,6 +111,8 @@ type receiver struct {
 	cfg      Config
 	auth     auth.Authenticator
 	consumer ingest.Consumer
+	pending  *ingest.Budget
+	inflater *ingest.Inflater
 	log      *slog.Logger
 	m        *metrics
 	limiter  logLimiter
@@ -119,7 +135,11 @@ func newReceiver(cfg Config, deps Deps) (*receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &receiver{cfg: cfg, auth: deps.Auth, consumer: deps.Consumer, log: log.With("component", "otlp"), m: m}, nil
+	inflater := deps.Inflater
+	if inflater == nil {
+		inflater = ingest.NewInflater(0, 0)
+	}
+	return &receiver{cfg: cfg, auth: deps.Auth, consumer: deps.Consumer, pending: deps.Pending, inflater: inflater, log: log.With("component", "otlp"), m: m}, nil
 }
 
 func mustReceiver(cfg Config, deps Deps) *receiver {

@@ -36,39 +36,58 @@ type Result struct {
 
 var jsonUnmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
 
-// DecodeProtobuf decodes a binary protobuf ExportTraceServiceRequest. The
-// events do not alias body.
-func DecodeProtobuf(body []byte) (Result, error) {
-	req, err := decodeProtobufRequest(body)
+// DecodeProtobuf decodes a binary protobuf ExportTraceServiceRequest
+// within ri's memory bounds (see Convert). The events do not alias body.
+func DecodeProtobuf(body []byte, ri RequestInfo) (Result, error) {
+	req, form, err := decodeProtobufRequest(body, ri)
 	if err != nil {
 		return Result{}, err
 	}
-	return Convert(req), nil
+	res, err := Convert(req, ri)
+	ri.keepStrings(form, body)
+	return res, err
 }
 
 // DecodeJSON decodes an OTLP/JSON ExportTraceServiceRequest: lowerCamelCase
 // (or proto) field names, trace and span ids as hex, enums as integers or
 // names, 64-bit integers as strings or numbers; unknown fields are ignored.
-func DecodeJSON(body []byte) (Result, error) {
-	body, err := hexIDsToBase64(body)
+func DecodeJSON(body []byte, ri RequestInfo) (Result, error) {
+	form, err := ri.admitJSON(body)
+	if err != nil {
+		return Result{}, err
+	}
+	b64, err := hexIDsToBase64(body)
 	if err != nil {
 		return Result{}, err
 	}
 	var req coltracepb.ExportTraceServiceRequest
-	if err := jsonUnmarshal.Unmarshal(body, &req); err != nil {
+	if err := jsonUnmarshal.Unmarshal(b64, &req); err != nil {
 		return Result{}, err
 	}
-	return Convert(&req), nil
+	res, err := Convert(&req, ri)
+	ri.keepStrings(form, body)
+	return res, err
 }
 
 // Convert maps a decoded request to Honeycomb events (spec §1.5). Spans
 // with invalid ids are counted in Rejected and left out; everything else is
 // kept.
-func Convert(req *coltracepb.ExportTraceServiceRequest) Result {
-	var c converter
+//
+// Like ConvertLogs, it refuses (DecodedTooLargeError) a request whose
+// events would take more than ri.MaxDecodedBytes before building any — the
+// resource and scope attributes are counted once per event, as each event
+// gets a copy — and reserves their memory on ri.Reservation first
+// (ingest.ErrOverloaded if it cannot). The attributes are carved from an
+// arena grown in chunks as the events are built.
+func Convert(req *coltracepb.ExportTraceServiceRequest, ri RequestInfo) (Result, error) {
 	nEvents, nAttrs := estimate(req)
+	if err := ri.admit(int64(nEvents)*eventBytes + int64(nAttrs)*attrBytes); err != nil {
+		return Result{}, err
+	}
+	var c converter
 	c.events = make([]model.Event, 0, nEvents)
-	c.arena = make([]model.Attr, 0, nAttrs)
+	c.chunk = min(nAttrs, maxChunk)
+	c.arena = make([]model.Attr, 0, c.chunk)
 	for _, rs := range req.GetResourceSpans() {
 		c.resource(rs)
 	}
@@ -76,7 +95,7 @@ func Convert(req *coltracepb.ExportTraceServiceRequest) Result {
 	if c.rejected > 0 {
 		res.RejectMessage = fmt.Sprintf("%d span(s) rejected for invalid ids; first: %s", c.rejected, c.firstReject)
 	}
-	return res
+	return res, nil
 }
 
 // huskyExtras bounds the fields a span, span event or link gets besides its
@@ -84,7 +103,8 @@ func Convert(req *coltracepb.ExportTraceServiceRequest) Result {
 const huskyExtras = 8
 
 // estimate counts the events a request yields and the attribute slots they
-// need, so conversion allocates both once.
+// need: the resource and scope attributes once per event, as each event
+// gets a copy.
 func estimate(req *coltracepb.ExportTraceServiceRequest) (events, attrs int) {
 	for _, rs := range req.GetResourceSpans() {
 		nRes := len(rs.GetResource().GetAttributes()) + 2

@@ -85,7 +85,7 @@ func TestDecodeGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := DecodeJSON(body)
+			res, err := DecodeJSON(body, RequestInfo{})
 			if err != nil {
 				t.Fatalf("DecodeJSON: %v", err)
 			}
@@ -108,7 +108,7 @@ func TestDecodeGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pres, err := DecodeProtobuf(pb)
+			pres, err := DecodeProtobuf(pb, RequestInfo{})
 			if err != nil {
 				t.Fatalf("DecodeProtobuf: %v", err)
 			}
@@ -125,7 +125,7 @@ func decodeFile(t *testing.T, name string) Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := DecodeJSON(body)
+	res, err := DecodeJSON(body, RequestInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,9 +462,9 @@ func TestDecodeBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var err error
 			if tt.json {
-				_, err = DecodeJSON([]byte(tt.body))
+				_, err = DecodeJSON([]byte(tt.body), RequestInfo{})
 			} else {
-				_, err = DecodeProtobuf([]byte(tt.body))
+				_, err = DecodeProtobuf([]byte(tt.body), RequestInfo{})
 			}
 			if err == nil {
 				t.Error("want an error")
@@ -472,13 +472,13 @@ func TestDecodeBadInput(t *testing.T) {
 		})
 	}
 	// An empty protobuf body is an empty request; an empty JSON body is not JSON.
-	if res, err := DecodeProtobuf(nil); err != nil || len(res.Events) != 0 {
+	if res, err := DecodeProtobuf(nil, RequestInfo{}); err != nil || len(res.Events) != 0 {
 		t.Errorf("empty protobuf: %v, %d events", err, len(res.Events))
 	}
-	if _, err := DecodeJSON(nil); err == nil {
+	if _, err := DecodeJSON(nil, RequestInfo{}); err == nil {
 		t.Error("empty JSON body: want an error")
 	}
-	if _, err := DecodeJSON([]byte(`{}`)); err != nil {
+	if _, err := DecodeJSON([]byte(`{}`), RequestInfo{}); err != nil {
 		t.Errorf("{}: %v", err)
 	}
 }
@@ -487,7 +487,7 @@ func TestJSONTextTruncated(t *testing.T) {
 	big := strings.Repeat("é", 40000) // 80,000 bytes
 	req := parseJSONRequest(t, []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331",
 		"attributes":[{"key":"big","value":{"arrayValue":{"values":[{"stringValue":"`+big+`"}]}}}]}]}]}]}`))
-	res := Convert(req)
+	res := mustConvert(t, req)
 	v, _ := res.Events[0].Get("big")
 	if len(v.Str) > maxJSONString || len(v.Str) < maxJSONString-4 {
 		t.Errorf("JSON text length %d, want just under %d", len(v.Str), maxJSONString)
@@ -522,12 +522,12 @@ func TestProtojsonBase64IDsAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := render(Convert(parseJSONRequest(t, body)))
+	want := render(mustConvert(t, parseJSONRequest(t, body)))
 	b64JSON, err := protojson.Marshal(parseJSONRequest(t, body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := DecodeJSON(b64JSON)
+	res, err := DecodeJSON(b64JSON, RequestInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,7 +555,7 @@ func TestDecodeProtobufInvalidUTF8(t *testing.T) {
 	if proto.Unmarshal(bad, &req) == nil {
 		t.Fatal("proto.Unmarshal accepted invalid UTF-8; the test no longer shows the difference")
 	}
-	res, err := DecodeProtobuf(bad)
+	res, err := DecodeProtobuf(bad, RequestInfo{})
 	if err != nil {
 		t.Fatalf("DecodeProtobuf: %v", err)
 	}
@@ -578,7 +578,7 @@ func TestDecodeManyAttributes(t *testing.T) {
 		}
 		span.Attributes = append(span.Attributes, kvInt("name", int64(round)), kvStr("trace.span_id", "not an id"))
 	}
-	res := Convert(sp)
+	res := mustConvert(t, sp)
 	e := &res.Events[0]
 	seen := map[string]int{}
 	for _, a := range e.Attrs {

@@ -19,7 +19,8 @@
 //
 // cfg is a Config (DefaultConfig: 20 MiB bodies, 100 MiB decompressed,
 // Retry-After 1 s); deps is a Deps (Logger, Metrics registerer,
-// auth.Authenticator, ingest.Consumer). The HTTP handler and the gRPC
+// auth.Authenticator, ingest.Consumer, and the pending and decompression
+// budgets shared with the other doors). The HTTP handler and the gRPC
 // service may share one registerer: the tracecomb_otlp_* collectors are
 // registered once and reused.
 //
@@ -32,10 +33,13 @@
 //	     unknown Content-Encoding, or a permanent consumer error
 //	401  missing, unknown or disabled key, with Honeycomb's message
 //	413  body over MaxBodyBytes, or over MaxDecompressedBytes once inflated,
-//	     or (logs, metrics) events that would take over MaxDecodedBytes
+//	     or events (or the decoded request) that would take over
+//	     MaxDecodedBytes
 //	415  content type other than application/(x-)protobuf or application/json
-//	429  consumer overloaded (Retry-After)
-//	503  consumer shutting down or failing, key store failing (Retry-After)
+//	429  consumer overloaded, or no room on the pending budget (Deps.Pending)
+//	     for the request's decoding (Retry-After)
+//	503  consumer shutting down or failing, key store failing, or no room on
+//	     the decompression budget (Deps.Inflater) in time (Retry-After)
 //
 // Failure bodies are a google.rpc.Status in the request's encoding; in JSON
 // exactly {"message":"..."}, as Honeycomb writes it. gRPC maps the same
@@ -80,7 +84,12 @@
 // docs/metrics.md says how each kind is stored and queried. Metrics are
 // decoded with proto.Unmarshal.
 //
-// The events of one logs or metrics request are bounded by
+// Memory: the events of one request (any signal) are bounded by
 // Config.MaxDecodedBytes before any is built (resource and scope
-// attributes count once per event that copies them).
+// attributes count once per event that copies them), and so is the
+// decoded protobuf form while the wire decoder builds it (a JSON request's
+// is estimated from its objects). What a request's decoding takes is
+// reserved on Deps.Pending first, and goes with the events to the
+// consumer (ingest.WithReservation); the bodies are given back as soon as
+// the events are built. docs/limits.md lists every limit.
 package otlp

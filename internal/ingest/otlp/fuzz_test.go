@@ -78,7 +78,7 @@ func FuzzDecodeProtobuf(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 0x02, 0x12, 0x00})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		res, err := DecodeProtobuf(body)
+		res, err := DecodeProtobuf(body, RequestInfo{})
 		if err != nil {
 			return
 		}
@@ -89,7 +89,7 @@ func FuzzDecodeProtobuf(f *testing.F) {
 		if proto.Unmarshal(body, &req) != nil {
 			return
 		}
-		if got, want := render(res), render(Convert(&req)); !bytes.Equal(got, want) {
+		if got, want := render(res), render(mustConvert(t, &req)); !bytes.Equal(got, want) {
 			t.Fatalf("wire decoder and proto.Unmarshal differ:\n got %s\nwant %s", got, want)
 		}
 	})
@@ -104,7 +104,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","parentSpanId":"zz"}]}]}]}`))
 	f.Add([]byte(`{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"0AF7651916CD43DD8448EB211C80319C","span_id":"t61rcWkgMzE="}]}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		res, err := DecodeJSON(body)
+		res, err := DecodeJSON(body, RequestInfo{})
 		if err != nil {
 			return
 		}

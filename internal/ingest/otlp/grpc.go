@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"context"
+	"errors"
 
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	colmetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
@@ -16,27 +17,37 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/ingest"
 )
 
 // GRPCServerOptions returns the options the gRPC server carrying the OTLP
 // services should have: the receive limit of cfg.MaxBodyBytes (applied to
 // the decompressed message) and a codec that reads trace and logs export
-// requests with the allocation-lean wire decoder (every other message goes
-// to the standard protobuf codec).
+// requests with the allocation-lean wire decoder, within
+// cfg.MaxDecodedBytes (every other message goes to the standard protobuf
+// codec).
 func GRPCServerOptions(cfg Config) []grpc.ServerOption {
 	cfg = cfg.withDefaults()
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)),
-		grpc.ForceServerCodecV2(wireCodec{base: encoding.GetCodecV2(grpcproto.Name)}),
+		grpc.ForceServerCodecV2(wireCodec{base: encoding.GetCodecV2(grpcproto.Name), ri: RequestInfo{MaxDecodedBytes: cfg.MaxDecodedBytes}}),
 	}
 }
 
 // wireCodec decodes ExportTraceServiceRequest and ExportLogsServiceRequest
-// with the wire decoder and delegates everything else to base.
-type wireCodec struct{ base encoding.CodecV2 }
+// with the wire decoder and delegates everything else to base. A request
+// whose decoded form would pass ri's limit is not decoded: the codec marks
+// it refused (see markRefused) for Export to answer InvalidArgument with
+// the reason, where an unmarshalling error would be answered Internal.
+type wireCodec struct {
+	base encoding.CodecV2
+	ri   RequestInfo
+}
 
 func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
 
@@ -44,14 +55,22 @@ func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	switch req := v.(type) {
 	case *coltracepb.ExportTraceServiceRequest:
 		// Materialize copies: the request may alias it after data is freed.
-		parsed, err := decodeProtobufRequest(data.Materialize())
+		parsed, _, err := decodeProtobufRequest(data.Materialize(), c.ri)
+		if tooLarge := (*DecodedTooLargeError)(nil); errors.As(err, &tooLarge) {
+			markRefused(req, err)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
 		req.ResourceSpans = parsed.ResourceSpans
 		return nil
 	case *collogspb.ExportLogsServiceRequest:
-		parsed, err := decodeLogsRequest(data.Materialize())
+		parsed, _, err := decodeLogsRequest(data.Materialize(), c.ri)
+		if tooLarge := (*DecodedTooLargeError)(nil); errors.As(err, &tooLarge) {
+			markRefused(req, err)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -62,6 +81,30 @@ func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 func (c wireCodec) Name() string { return c.base.Name() }
+
+// refusedField is the field number under which the codec leaves, as an
+// unknown field of an otherwise empty request, why it refused to decode it
+// (the wire decoder drops every unknown field, so a client cannot set it).
+const refusedField = protowire.MaxValidNumber
+
+func markRefused(m proto.Message, err error) {
+	b := protowire.AppendTag(nil, refusedField, protowire.BytesType)
+	m.ProtoReflect().SetUnknown(protowire.AppendString(b, err.Error()))
+}
+
+// refusal returns the codec's refusal of m, if it left one.
+func refusal(m proto.Message) error {
+	u := m.ProtoReflect().GetUnknown()
+	num, typ, n := protowire.ConsumeTag(u)
+	if n <= 0 || num != refusedField || typ != protowire.BytesType {
+		return nil
+	}
+	v, k := protowire.ConsumeBytes(u[n:])
+	if k < 0 {
+		return nil
+	}
+	return errors.New(string(v))
+}
 
 // RegisterGRPC registers the OTLP TraceService, LogsService and
 // MetricsService on s. Create s with GRPCServerOptions(cfg) among its
@@ -92,7 +135,12 @@ func NewTraceService(cfg Config, deps Deps) (*TraceService, error) {
 
 // Export implements coltracepb.TraceServiceServer.
 func (s *TraceService) Export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
-	res, err := s.r.grpcExport(ctx, sigTraces, func(RequestInfo) (Result, error) { return Convert(req), nil })
+	res, err := s.r.grpcExport(ctx, sigTraces, func(ri RequestInfo) (Result, error) {
+		if err := refusal(req); err != nil {
+			return Result{}, err
+		}
+		return Convert(req, ri)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +155,12 @@ type LogsService struct {
 
 // Export implements collogspb.LogsServiceServer.
 func (s *LogsService) Export(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (*collogspb.ExportLogsServiceResponse, error) {
-	res, err := s.r.grpcExport(ctx, sigLogs, func(ri RequestInfo) (Result, error) { return ConvertLogs(req, ri) })
+	res, err := s.r.grpcExport(ctx, sigLogs, func(ri RequestInfo) (Result, error) {
+		if err := refusal(req); err != nil {
+			return Result{}, err
+		}
+		return ConvertLogs(req, ri)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -161,11 +214,16 @@ func (r *receiver) grpcExportOnce(ctx context.Context, sig signalKind, convert f
 		return Result{}, r.unavailable("authentication is unavailable, retry later")
 	}
 
-	res, err := convert(RequestInfo{Dataset: firstValue(md, headerDataset), MaxDecodedBytes: r.cfg.MaxDecodedBytes})
-	if err != nil {
+	held := r.pending.NewReservation()
+	defer held.Release()
+	res, err := convert(RequestInfo{Dataset: firstValue(md, headerDataset), MaxDecodedBytes: r.cfg.MaxDecodedBytes, Reservation: held})
+	switch {
+	case errors.Is(err, ingest.ErrOverloaded):
+		return Result{}, r.unavailable(overloadedMessage(sig))
+	case err != nil:
 		return Result{}, status.Error(codes.InvalidArgument, err.Error())
 	}
-	switch o, err := r.consume(ctx, transportGRPC, sig, principal.Env, res); o {
+	switch o, err := r.consume(ingest.WithReservation(ctx, held), transportGRPC, sig, principal.Env, res); o {
 	case outcomeOK:
 	case outcomeBadData:
 		return Result{}, status.Error(codes.InvalidArgument, err.Error())

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/model"
@@ -104,4 +105,15 @@ func mustf(t *testing.T, err error, format string, args ...any) {
 	if err != nil {
 		t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
 	}
+}
+
+// mustConvert is Convert with the default limits, failing the test on an
+// error.
+func mustConvert(tb testing.TB, req *coltracepb.ExportTraceServiceRequest) Result {
+	tb.Helper()
+	res, err := Convert(req, RequestInfo{})
+	if err != nil {
+		tb.Fatalf("Convert: %v", err)
+	}
+	return res
 }

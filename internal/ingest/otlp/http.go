@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -122,8 +123,25 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, sig signal
 	if req.ContentLength > h.r.cfg.MaxBodyBytes {
 		return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge)
 	}
+	// The bodies (as sent and decompressed) are given back as soon as the
+	// events are built, which do not alias them: a request waiting for its
+	// commit holds only its events. The decompressed body is held on the
+	// decompression budget until then.
 	raw := ingest.GetBuffer()
-	defer ingest.PutBuffer(raw)
+	var plain *bytes.Buffer
+	var inflated *ingest.Reservation
+	freeBodies := func() {
+		if raw != nil {
+			ingest.PutBuffer(raw)
+			raw = nil
+		}
+		if plain != nil {
+			ingest.PutBuffer(plain)
+			plain = nil
+		}
+		inflated.Release()
+	}
+	defer freeBodies()
 	if req.ContentLength > 0 {
 		raw.Grow(int(req.ContentLength))
 	}
@@ -134,28 +152,37 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, sig signal
 	}
 	body := raw.Bytes()
 	if ce == "gzip" || ce == "x-gzip" || ce == "zstd" {
-		plain := ingest.GetBuffer()
-		defer ingest.PutBuffer(plain)
-		tooBig, err := ingest.Decompress(plain, body, ce, h.r.cfg.MaxDecompressedBytes)
-		if tooBig {
+		plain = ingest.GetBuffer()
+		var tooBig bool
+		inflated, tooBig, err = h.r.inflater.Decompress(req.Context(), plain, body, ce, h.r.cfg.MaxDecompressedBytes)
+		switch {
+		case errors.Is(err, ingest.ErrDecompressBusy):
+			h.retryAfter(w)
+			return fail(http.StatusServiceUnavailable, codes.Unavailable, err.Error())
+		case tooBig:
 			return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge+" after decompression")
-		}
-		if err != nil {
+		case err != nil:
 			return fail(http.StatusBadRequest, codes.InvalidArgument, "failed to decompress request body ("+ce+"): "+err.Error())
 		}
 		body = plain.Bytes()
 	}
 
-	res, err := sig.decode(enc, body, RequestInfo{Dataset: req.Header.Get(headerDataset), MaxDecodedBytes: h.r.cfg.MaxDecodedBytes})
+	held := h.r.pending.NewReservation()
+	defer held.Release()
+	res, err := sig.decode(enc, body, RequestInfo{Dataset: req.Header.Get(headerDataset), MaxDecodedBytes: h.r.cfg.MaxDecodedBytes, Reservation: held})
 	var tooMuch *DecodedTooLargeError
 	switch {
 	case errors.As(err, &tooMuch):
 		return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, err.Error())
+	case errors.Is(err, ingest.ErrOverloaded):
+		h.retryAfter(w)
+		return fail(http.StatusTooManyRequests, codes.Unavailable, overloadedMessage(sig))
 	case err != nil:
 		return fail(http.StatusBadRequest, codes.InvalidArgument, msgParseFailed+": "+err.Error())
 	}
+	freeBodies()
 
-	switch o, err := h.r.consume(req.Context(), transportHTTP, sig, principal.Env, res); o {
+	switch o, err := h.r.consume(ingest.WithReservation(req.Context(), held), transportHTTP, sig, principal.Env, res); o {
 	case outcomeOK:
 	case outcomeBadData:
 		return fail(http.StatusBadRequest, codes.InvalidArgument, err.Error())

@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -10,11 +11,11 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 
+	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/model"
 )
 
-// RequestInfo is what decoding a logs or metrics request needs besides
-// its body.
+// RequestInfo is what decoding a request needs besides its body.
 type RequestInfo struct {
 	// Dataset is the request's x-honeycomb-dataset header: the dataset of
 	// logs whose resource has no usable service.name, and of every metric.
@@ -23,9 +24,16 @@ type RequestInfo struct {
 	// carry neither a time nor an observed time, and of data points
 	// without a time. Zero means now.
 	Received time.Time
-	// MaxDecodedBytes bounds the memory of the decoded events; 0 means
-	// DefaultMaxDecodedBytes.
+	// MaxDecodedBytes bounds the memory of the decoded events, and that of
+	// the request's decoded protobuf form; 0 means DefaultMaxDecodedBytes.
 	MaxDecodedBytes int64
+	// Reservation, if not nil, is grown by the memory the decoding takes
+	// (the request's decoded form while it is converted, then the events
+	// and the strings they keep) before it is allocated; when its budget
+	// has no room the decoder stops with ingest.ErrOverloaded. What it
+	// holds after a successful decode stands for the events: hand it to
+	// the consumer with ingest.WithReservation.
+	Reservation *ingest.Reservation
 }
 
 func (ri RequestInfo) received() time.Time {
@@ -42,9 +50,50 @@ func (ri RequestInfo) limit() int64 {
 	return ri.MaxDecodedBytes
 }
 
-// DecodedTooLargeError reports a request whose events would take more
-// memory than RequestInfo.MaxDecodedBytes. It is permanent: the same
-// request can never fit (HTTP 413, gRPC InvalidArgument).
+// admit checks that need bytes of events fit under the limit, and
+// reserves them: DecodedTooLargeError (permanent) or ingest.ErrOverloaded
+// (retry later).
+func (ri RequestInfo) admit(need int64) error {
+	if need > ri.limit() {
+		return &DecodedTooLargeError{Need: need, Limit: ri.limit()}
+	}
+	if !ri.Reservation.TryGrow(need) {
+		return ingest.ErrOverloaded
+	}
+	return nil
+}
+
+// jsonObjectBytes is what one JSON object of an OTLP request is taken to
+// cost once decoded into the protobuf types (a span with its status, an
+// attribute with its value): JSON requests are admitted on that estimate,
+// as their decoding allocates every message on its own.
+const jsonObjectBytes = 200
+
+// admitJSON checks and reserves the memory a JSON body will take while it
+// is decoded, returning the bytes reserved; the body's strings are copied
+// once (and the ids once more, by hexIDsToBase64).
+func (ri RequestInfo) admitJSON(body []byte) (int64, error) {
+	est := int64(bytes.Count(body, []byte{'{'}))*jsonObjectBytes + 2*int64(len(body))
+	if est > ri.limit() {
+		return 0, &DecodedTooLargeError{Need: est, Limit: ri.limit()}
+	}
+	if !ri.Reservation.TryGrow(est) {
+		return 0, ingest.ErrOverloaded
+	}
+	return est, nil
+}
+
+// keepStrings gives back, once the events are built, what was reserved
+// for the request's decoded form (formBytes), except the strings the
+// events still refer to (about the body's size).
+func (ri RequestInfo) keepStrings(formBytes int64, body []byte) {
+	ri.Reservation.Shrink(formBytes - int64(len(body)))
+}
+
+// DecodedTooLargeError reports a request whose events (or decoded
+// protobuf form) would take more memory than RequestInfo.MaxDecodedBytes.
+// It is permanent: the same request can never fit (HTTP 413, gRPC
+// InvalidArgument).
 type DecodedTooLargeError struct {
 	Need, Limit int64
 }
@@ -77,26 +126,34 @@ const (
 // DecodeLogsProtobuf decodes a binary protobuf ExportLogsServiceRequest.
 // The events do not alias body.
 func DecodeLogsProtobuf(body []byte, ri RequestInfo) (Result, error) {
-	req, err := decodeLogsRequest(body)
+	req, form, err := decodeLogsRequest(body, ri)
 	if err != nil {
 		return Result{}, err
 	}
-	return ConvertLogs(req, ri)
+	res, err := ConvertLogs(req, ri)
+	ri.keepStrings(form, body)
+	return res, err
 }
 
 // DecodeLogsJSON decodes an OTLP/JSON ExportLogsServiceRequest, with the
 // same rules as DecodeJSON (hex ids, integer enums, unknown fields
 // ignored).
 func DecodeLogsJSON(body []byte, ri RequestInfo) (Result, error) {
-	body, err := hexIDsToBase64(body)
+	form, err := ri.admitJSON(body)
+	if err != nil {
+		return Result{}, err
+	}
+	b64, err := hexIDsToBase64(body)
 	if err != nil {
 		return Result{}, err
 	}
 	var req collogspb.ExportLogsServiceRequest
-	if err := jsonUnmarshal.Unmarshal(body, &req); err != nil {
+	if err := jsonUnmarshal.Unmarshal(b64, &req); err != nil {
 		return Result{}, err
 	}
-	return ConvertLogs(&req, ri)
+	res, err := ConvertLogs(&req, ri)
+	ri.keepStrings(form, body)
+	return res, err
 }
 
 // ConvertLogs maps a decoded logs request to Honeycomb events, one per log
@@ -120,11 +177,12 @@ func DecodeLogsJSON(body []byte, ri RequestInfo) (Result, error) {
 //   - time: the record's time, else its observed time, else ri.Received.
 //
 // It refuses (DecodedTooLargeError) a request whose events would take more
-// than ri.MaxDecodedBytes, before building any.
+// than ri.MaxDecodedBytes, before building any, and reserves their memory
+// on ri.Reservation first (ingest.ErrOverloaded if it cannot).
 func ConvertLogs(req *collogspb.ExportLogsServiceRequest, ri RequestInfo) (Result, error) {
 	records, attrs := estimateLogs(req)
-	if need := int64(records)*eventBytes + int64(attrs)*attrBytes; need > ri.limit() {
-		return Result{}, &DecodedTooLargeError{Need: need, Limit: ri.limit()}
+	if err := ri.admit(int64(records)*eventBytes + int64(attrs)*attrBytes); err != nil {
+		return Result{}, err
 	}
 	var c converter
 	c.events = make([]model.Event, 0, records)

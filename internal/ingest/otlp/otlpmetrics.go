@@ -13,6 +13,7 @@ import (
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/model"
 )
 
@@ -43,8 +44,13 @@ var percentiles = [...]struct {
 var protoUnmarshal = proto.UnmarshalOptions{}
 
 // DecodeMetricsProtobuf decodes a binary protobuf
-// ExportMetricsServiceRequest.
+// ExportMetricsServiceRequest. (Its decoded form, made by proto.Unmarshal,
+// is not measured: only the strings it copies from the body are reserved
+// for it.)
 func DecodeMetricsProtobuf(body []byte, ri RequestInfo) (Result, error) {
+	if !ri.Reservation.TryGrow(int64(len(body))) {
+		return Result{}, ingest.ErrOverloaded
+	}
 	var req colmetricspb.ExportMetricsServiceRequest
 	if err := protoUnmarshal.Unmarshal(body, &req); err != nil {
 		return Result{}, err
@@ -55,15 +61,21 @@ func DecodeMetricsProtobuf(body []byte, ri RequestInfo) (Result, error) {
 // DecodeMetricsJSON decodes an OTLP/JSON ExportMetricsServiceRequest, with
 // the same rules as DecodeJSON.
 func DecodeMetricsJSON(body []byte, ri RequestInfo) (Result, error) {
-	body, err := hexIDsToBase64(body)
+	form, err := ri.admitJSON(body)
+	if err != nil {
+		return Result{}, err
+	}
+	b64, err := hexIDsToBase64(body)
 	if err != nil {
 		return Result{}, err
 	}
 	var req colmetricspb.ExportMetricsServiceRequest
-	if err := jsonUnmarshal.Unmarshal(body, &req); err != nil {
+	if err := jsonUnmarshal.Unmarshal(b64, &req); err != nil {
 		return Result{}, err
 	}
-	return ConvertMetrics(&req, ri)
+	res, err := ConvertMetrics(&req, ri)
+	ri.keepStrings(form, body)
+	return res, err
 }
 
 // ConvertMetrics maps a decoded metrics request to Honeycomb events in the
@@ -88,8 +100,8 @@ func DecodeMetricsJSON(body []byte, ri RequestInfo) (Result, error) {
 // events would take more than ri.MaxDecodedBytes.
 func ConvertMetrics(req *colmetricspb.ExportMetricsServiceRequest, ri RequestInfo) (Result, error) {
 	points, attrs := estimateMetrics(req)
-	if need := int64(points)*eventBytes + int64(attrs)*attrBytes; need > ri.limit() {
-		return Result{}, &DecodedTooLargeError{Need: need, Limit: ri.limit()}
+	if err := ri.admit(int64(points)*eventBytes + int64(attrs)*attrBytes); err != nil {
+		return Result{}, err
 	}
 	mc := metricConverter{now: ri.received()}
 	c := &mc.converter

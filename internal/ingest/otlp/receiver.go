@@ -73,3 +73,9 @@ func (r *receiver) consume(ctx context.Context, transport string, sig signalKind
 	}
 	return o, err
 }
+
+// overloadedMessage answers a request refused because the pending budget
+// (ingest.Batcher.Budget) had no room for its decoding.
+func overloadedMessage(sig signalKind) string {
+	return "too many " + signals[sig].items + " are waiting to be stored: " + ingest.ErrOverloaded.Error()
+}

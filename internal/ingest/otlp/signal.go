@@ -134,7 +134,8 @@ func (k signalKind) appendResponseJSON(dst []byte, res Result) []byte {
 	return append(dst, "}}"...)
 }
 
-// decode turns a request body of the signal into events.
+// decode turns a request body of the signal into events, within ri's
+// memory bounds.
 func (k signalKind) decode(enc bodyEncoding, body []byte, ri RequestInfo) (Result, error) {
 	switch k {
 	case sigLogs:
@@ -149,7 +150,7 @@ func (k signalKind) decode(enc bodyEncoding, body []byte, ri RequestInfo) (Resul
 		return DecodeMetricsProtobuf(body, ri)
 	}
 	if enc == encJSON {
-		return DecodeJSON(body)
+		return DecodeJSON(body, ri)
 	}
-	return DecodeProtobuf(body)
+	return DecodeProtobuf(body, ri)
 }

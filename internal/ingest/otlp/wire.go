@@ -3,12 +3,15 @@ package otlp
 import (
 	"errors"
 	"math"
+	"unsafe"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tracecomb/tracecomb/internal/ingest"
 )
 
 // The binary protobuf path is the hottest code in tracecomb, so it does not
@@ -28,6 +31,14 @@ type wireDecoder struct {
 	str  string // string(body): strings are substrings of it
 	// depth counts nested AnyValues, as proto.Unmarshal does.
 	depth int
+
+	// Memory: used counts the bytes the decoder allocated (the string copy
+	// of the body, slab chunks, pointer slices). Past limit the request is
+	// refused (DecodedTooLargeError); below it, the memory is reserved
+	// on res ahead of use, in steps of up to 1 MiB (ErrOverloaded when its
+	// budget has no room).
+	used, reserved, limit int64
+	res                   *ingest.Reservation
 
 	resourceSpans slab[tracepb.ResourceSpans]
 	resources     slab[resourcepb.Resource]
@@ -63,12 +74,52 @@ type wireDecoder struct {
 	anyPtrs  ptrSlab[commonpb.AnyValue]
 }
 
-// slab hands out pointers to zeroed values allocated in growing chunks.
+// init starts decoding body within ri's memory bounds, once the string
+// copy of the body is admitted. (A method, not a constructor, so that the
+// decoder can live on its caller's stack.)
+func (d *wireDecoder) init(body []byte, ri RequestInfo) error {
+	d.body, d.used, d.limit, d.res = body, int64(len(body)), ri.limit(), ri.Reservation
+	if err := d.mem(); err != nil {
+		return err
+	}
+	d.str = string(body)
+	return nil
+}
+
+// mem checks the bytes allocated so far against the limit and the
+// reservation; it is cheap until a new step must be reserved.
+func (d *wireDecoder) mem() error {
+	if d.used <= d.reserved {
+		return nil
+	}
+	return d.reserveMore()
+}
+
+// reserveStep is the most the decoder reserves ahead at a time.
+const reserveStep = 1 << 20
+
+func (d *wireDecoder) reserveMore() error {
+	if d.used > d.limit {
+		return &DecodedTooLargeError{Need: d.used, Limit: d.limit}
+	}
+	step := max(d.used-d.reserved, min(d.used, reserveStep)) // doubling, then by 1 MiB
+	if !d.res.TryGrow(step) {
+		return ingest.ErrOverloaded
+	}
+	d.reserved += step
+	return nil
+}
+
+// slab hands out pointers to zeroed values allocated in growing chunks,
+// adding the bytes of each chunk to *used.
 type slab[T any] struct{ buf []T }
 
-func (s *slab[T]) next() *T {
+func (s *slab[T]) next(used *int64) *T {
 	if len(s.buf) == cap(s.buf) {
-		s.buf = make([]T, 0, min(max(2*cap(s.buf), 16), 4096))
+		var zero T
+		n := min(max(2*cap(s.buf), 16), 4096)
+		s.buf = make([]T, 0, n)
+		*used += int64(n) * int64(unsafe.Sizeof(zero))
 	}
 	s.buf = s.buf[:len(s.buf)+1]
 	return &s.buf[len(s.buf)-1]
@@ -77,14 +128,17 @@ func (s *slab[T]) next() *T {
 // ptrSlab hands out pointer slices carved from shared chunks.
 type ptrSlab[T any] struct{ buf []*T }
 
-// take copies src into a slice from the slab with len and cap len(src).
-func (s *ptrSlab[T]) take(src []*T) []*T {
+// take copies src into a slice from the slab with len and cap len(src),
+// adding the bytes of a new chunk to *used.
+func (s *ptrSlab[T]) take(src []*T, used *int64) []*T {
 	n := len(src)
 	if n == 0 {
 		return nil
 	}
 	if len(s.buf)+n > cap(s.buf) {
-		s.buf = make([]*T, 0, max(min(max(2*cap(s.buf), 64), 8192), n))
+		c := max(min(max(2*cap(s.buf), 64), 8192), n)
+		s.buf = make([]*T, 0, c)
+		*used += int64(c) * 8
 	}
 	l := len(s.buf)
 	s.buf = append(s.buf, src...)
@@ -92,10 +146,10 @@ func (s *ptrSlab[T]) take(src []*T) []*T {
 }
 
 // finish moves stack[start:] into a slab slice appended to dst and pops it.
-func finish[T any](dst []*T, stack *[]*T, start int, s *ptrSlab[T]) []*T {
+func finish[T any](dst []*T, stack *[]*T, start int, s *ptrSlab[T], used *int64) []*T {
 	items := (*stack)[start:]
 	if len(dst) == 0 {
-		dst = s.take(items)
+		dst = s.take(items, used)
 	} else {
 		dst = append(dst, items...) // a repeated field split by a merge: rare
 	}
@@ -172,27 +226,32 @@ func (d *wireDecoder) bytes(f *field) []byte {
 	return f.val[:len(f.val):len(f.val)]
 }
 
-// decodeProtobufRequest reads a binary ExportTraceServiceRequest. The
-// result's bytes fields alias body; its strings do not.
-func decodeProtobufRequest(body []byte) (*coltracepb.ExportTraceServiceRequest, error) {
-	d := &wireDecoder{body: body, str: string(body)}
+// decodeProtobufRequest reads a binary ExportTraceServiceRequest within
+// ri's memory bounds (see wireDecoder.used), returning the bytes it
+// reserved on ri.Reservation. The result's bytes fields alias body; its
+// strings do not.
+func decodeProtobufRequest(body []byte, ri RequestInfo) (*coltracepb.ExportTraceServiceRequest, int64, error) {
+	d := &wireDecoder{}
+	if err := d.init(body, ri); err != nil {
+		return nil, d.reserved, err
+	}
 	req := &coltracepb.ExportTraceServiceRequest{}
 	it := fields{b: body}
 	start := len(d.rsStack)
 	for it.next() {
 		if it.f.num == 1 && it.f.typ == protowire.BytesType {
-			rs := d.resourceSpans.next()
+			rs := d.resourceSpans.next(&d.used)
 			if err := d.resourceSpansMsg(&it.f, rs); err != nil {
-				return nil, err
+				return nil, d.reserved, err
 			}
 			d.rsStack = append(d.rsStack, rs)
 		}
 	}
 	if it.err != nil {
-		return nil, it.err
+		return nil, d.reserved, it.err
 	}
-	req.ResourceSpans = finish(req.ResourceSpans, &d.rsStack, start, &d.rsPtrs)
-	return req, nil
+	req.ResourceSpans = finish(req.ResourceSpans, &d.rsStack, start, &d.rsPtrs, &d.used)
+	return req, d.reserved, d.mem()
 }
 
 func (d *wireDecoder) resourceSpansMsg(f *field, rs *tracepb.ResourceSpans) error {
@@ -205,13 +264,13 @@ func (d *wireDecoder) resourceSpansMsg(f *field, rs *tracepb.ResourceSpans) erro
 		switch it.f.num {
 		case 1:
 			if rs.Resource == nil {
-				rs.Resource = d.resources.next()
+				rs.Resource = d.resources.next(&d.used)
 			}
 			if err := d.resourceMsg(&it.f, rs.Resource); err != nil {
 				return err
 			}
 		case 2:
-			ss := d.scopeSpans.next()
+			ss := d.scopeSpans.next(&d.used)
 			if err := d.scopeSpansMsg(&it.f, ss); err != nil {
 				return err
 			}
@@ -220,7 +279,7 @@ func (d *wireDecoder) resourceSpansMsg(f *field, rs *tracepb.ResourceSpans) erro
 			rs.SchemaUrl = d.string(&it.f)
 		}
 	}
-	rs.ScopeSpans = finish(rs.ScopeSpans, &d.ssStack, start, &d.ssPtrs)
+	rs.ScopeSpans = finish(rs.ScopeSpans, &d.ssStack, start, &d.ssPtrs, &d.used)
 	return it.err
 }
 
@@ -237,7 +296,7 @@ func (d *wireDecoder) resourceMsg(f *field, r *resourcepb.Resource) error {
 			r.DroppedAttributesCount = uint32(it.f.u)
 		}
 	}
-	r.Attributes = finish(r.Attributes, &d.kvStack, start, &d.kvPtrs)
+	r.Attributes = finish(r.Attributes, &d.kvStack, start, &d.kvPtrs, &d.used)
 	return it.err
 }
 
@@ -251,13 +310,13 @@ func (d *wireDecoder) scopeSpansMsg(f *field, ss *tracepb.ScopeSpans) error {
 		switch it.f.num {
 		case 1:
 			if ss.Scope == nil {
-				ss.Scope = d.scopes.next()
+				ss.Scope = d.scopes.next(&d.used)
 			}
 			if err := d.scopeMsg(&it.f, ss.Scope); err != nil {
 				return err
 			}
 		case 2:
-			sp := d.spans.next()
+			sp := d.spans.next(&d.used)
 			if err := d.spanMsg(&it.f, sp); err != nil {
 				return err
 			}
@@ -266,7 +325,7 @@ func (d *wireDecoder) scopeSpansMsg(f *field, ss *tracepb.ScopeSpans) error {
 			ss.SchemaUrl = d.string(&it.f)
 		}
 	}
-	ss.Spans = finish(ss.Spans, &d.spanStack, start, &d.spanPtrs)
+	ss.Spans = finish(ss.Spans, &d.spanStack, start, &d.spanPtrs, &d.used)
 	return it.err
 }
 
@@ -287,11 +346,14 @@ func (d *wireDecoder) scopeMsg(f *field, s *commonpb.InstrumentationScope) error
 			s.DroppedAttributesCount = uint32(it.f.u)
 		}
 	}
-	s.Attributes = finish(s.Attributes, &d.kvStack, start, &d.kvPtrs)
+	s.Attributes = finish(s.Attributes, &d.kvStack, start, &d.kvPtrs, &d.used)
 	return it.err
 }
 
 func (d *wireDecoder) spanMsg(f *field, sp *tracepb.Span) error {
+	if err := d.mem(); err != nil {
+		return err
+	}
 	it := d.fieldsOf(f)
 	kvStart, evStart, linkStart := len(d.kvStack), len(d.evStack), len(d.linkStack)
 	for it.next() {
@@ -313,20 +375,20 @@ func (d *wireDecoder) spanMsg(f *field, sp *tracepb.Span) error {
 					return err
 				}
 			case 11:
-				ev := d.events.next()
+				ev := d.events.next(&d.used)
 				if err := d.eventMsg(&it.f, ev); err != nil {
 					return err
 				}
 				d.evStack = append(d.evStack, ev)
 			case 13:
-				l := d.links.next()
+				l := d.links.next(&d.used)
 				if err := d.linkMsg(&it.f, l); err != nil {
 					return err
 				}
 				d.linkStack = append(d.linkStack, l)
 			case 15:
 				if sp.Status == nil {
-					sp.Status = d.statuses.next()
+					sp.Status = d.statuses.next(&d.used)
 				}
 				if err := d.statusMsg(&it.f, sp.Status); err != nil {
 					return err
@@ -356,9 +418,9 @@ func (d *wireDecoder) spanMsg(f *field, sp *tracepb.Span) error {
 			}
 		}
 	}
-	sp.Attributes = finish(sp.Attributes, &d.kvStack, kvStart, &d.kvPtrs)
-	sp.Events = finish(sp.Events, &d.evStack, evStart, &d.evPtrs)
-	sp.Links = finish(sp.Links, &d.linkStack, linkStart, &d.linkPtrs)
+	sp.Attributes = finish(sp.Attributes, &d.kvStack, kvStart, &d.kvPtrs, &d.used)
+	sp.Events = finish(sp.Events, &d.evStack, evStart, &d.evPtrs, &d.used)
+	sp.Links = finish(sp.Links, &d.linkStack, linkStart, &d.linkPtrs, &d.used)
 	return it.err
 }
 
@@ -379,7 +441,7 @@ func (d *wireDecoder) eventMsg(f *field, ev *tracepb.Span_Event) error {
 			ev.DroppedAttributesCount = uint32(it.f.u)
 		}
 	}
-	ev.Attributes = finish(ev.Attributes, &d.kvStack, start, &d.kvPtrs)
+	ev.Attributes = finish(ev.Attributes, &d.kvStack, start, &d.kvPtrs, &d.used)
 	return it.err
 }
 
@@ -404,7 +466,7 @@ func (d *wireDecoder) linkMsg(f *field, l *tracepb.Span_Link) error {
 			l.Flags = uint32(it.f.u)
 		}
 	}
-	l.Attributes = finish(l.Attributes, &d.kvStack, start, &d.kvPtrs)
+	l.Attributes = finish(l.Attributes, &d.kvStack, start, &d.kvPtrs, &d.used)
 	return it.err
 }
 
@@ -423,7 +485,10 @@ func (d *wireDecoder) statusMsg(f *field, st *tracepb.Status) error {
 
 // pushKeyValue decodes a KeyValue and pushes it on kvStack.
 func (d *wireDecoder) pushKeyValue(f *field) error {
-	kv := d.kvs.next()
+	if err := d.mem(); err != nil {
+		return err
+	}
+	kv := d.kvs.next(&d.used)
 	it := d.fieldsOf(f)
 	for it.next() {
 		if it.f.typ != protowire.BytesType {
@@ -434,7 +499,7 @@ func (d *wireDecoder) pushKeyValue(f *field) error {
 			kv.Key = d.string(&it.f)
 		case 2:
 			if kv.Value == nil {
-				kv.Value = d.anys.next()
+				kv.Value = d.anys.next(&d.used)
 			}
 			if err := d.anyValueMsg(&it.f, kv.Value); err != nil {
 				return err
@@ -460,13 +525,14 @@ func (d *wireDecoder) anyValueMsg(f *field, av *commonpb.AnyValue) error {
 		case protowire.BytesType:
 			switch it.f.num {
 			case 1:
-				v := d.strVals.next()
+				v := d.strVals.next(&d.used)
 				v.StringValue = d.string(&it.f)
 				av.Value = v
 			case 5:
 				arr, ok := av.Value.(*commonpb.AnyValue_ArrayValue)
 				if !ok {
 					arr = &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{}}
+					d.used += oneofBytes
 				}
 				if err := d.arrayMsg(&it.f, arr.ArrayValue); err != nil {
 					return err
@@ -476,6 +542,7 @@ func (d *wireDecoder) anyValueMsg(f *field, av *commonpb.AnyValue) error {
 				kvl, ok := av.Value.(*commonpb.AnyValue_KvlistValue)
 				if !ok {
 					kvl = &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{}}
+					d.used += oneofBytes
 				}
 				if err := d.kvListMsg(&it.f, kvl.KvlistValue); err != nil {
 					return err
@@ -483,21 +550,22 @@ func (d *wireDecoder) anyValueMsg(f *field, av *commonpb.AnyValue) error {
 				av.Value = kvl
 			case 7:
 				av.Value = &commonpb.AnyValue_BytesValue{BytesValue: d.bytes(&it.f)}
+				d.used += oneofBytes
 			}
 		case protowire.VarintType:
 			switch it.f.num {
 			case 2:
-				v := d.boolVals.next()
+				v := d.boolVals.next(&d.used)
 				v.BoolValue = it.f.u != 0
 				av.Value = v
 			case 3:
-				v := d.intVals.next()
+				v := d.intVals.next(&d.used)
 				v.IntValue = int64(it.f.u)
 				av.Value = v
 			}
 		case protowire.Fixed64Type:
 			if it.f.num == 4 {
-				v := d.dblVals.next()
+				v := d.dblVals.next(&d.used)
 				v.DoubleValue = math.Float64frombits(it.f.u)
 				av.Value = v
 			}
@@ -506,19 +574,26 @@ func (d *wireDecoder) anyValueMsg(f *field, av *commonpb.AnyValue) error {
 	return it.err
 }
 
+// oneofBytes is about what the array, kvlist and bytes AnyValues that are
+// allocated one by one take.
+const oneofBytes = 64
+
 func (d *wireDecoder) arrayMsg(f *field, arr *commonpb.ArrayValue) error {
+	if err := d.mem(); err != nil {
+		return err
+	}
 	it := d.fieldsOf(f)
 	start := len(d.anyStack)
 	for it.next() {
 		if it.f.num == 1 && it.f.typ == protowire.BytesType {
-			av := d.anys.next()
+			av := d.anys.next(&d.used)
 			if err := d.anyValueMsg(&it.f, av); err != nil {
 				return err
 			}
 			d.anyStack = append(d.anyStack, av)
 		}
 	}
-	arr.Values = finish(arr.Values, &d.anyStack, start, &d.anyPtrs)
+	arr.Values = finish(arr.Values, &d.anyStack, start, &d.anyPtrs, &d.used)
 	return it.err
 }
 
@@ -534,6 +609,6 @@ func (d *wireDecoder) kvListMsg(f *field, kvl *commonpb.KeyValueList) error {
 			}
 		}
 	}
-	kvl.Values = finish(kvl.Values, &d.kvStack, start, &d.kvPtrs)
+	kvl.Values = finish(kvl.Values, &d.kvStack, start, &d.kvPtrs, &d.used)
 	return it.err
 }

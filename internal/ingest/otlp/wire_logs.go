@@ -25,27 +25,31 @@ type logsSlabs struct {
 	lrPtrs ptrSlab[logspb.LogRecord]
 }
 
-// decodeLogsRequest reads a binary ExportLogsServiceRequest. The result's
-// bytes fields alias body; its strings do not.
-func decodeLogsRequest(body []byte) (*collogspb.ExportLogsServiceRequest, error) {
-	d := &wireDecoder{body: body, str: string(body)}
+// decodeLogsRequest reads a binary ExportLogsServiceRequest within ri's
+// memory bounds, as decodeProtobufRequest does. The result's bytes fields
+// alias body; its strings do not.
+func decodeLogsRequest(body []byte, ri RequestInfo) (*collogspb.ExportLogsServiceRequest, int64, error) {
+	d := &wireDecoder{}
+	if err := d.init(body, ri); err != nil {
+		return nil, d.reserved, err
+	}
 	var l logsSlabs
 	req := &collogspb.ExportLogsServiceRequest{}
 	it := fields{b: body}
 	for it.next() {
 		if it.f.num == 1 && it.f.typ == protowire.BytesType {
-			rl := l.resourceLogs.next()
+			rl := l.resourceLogs.next(&d.used)
 			if err := d.resourceLogsMsg(&l, &it.f, rl); err != nil {
-				return nil, err
+				return nil, d.reserved, err
 			}
 			l.rlStack = append(l.rlStack, rl)
 		}
 	}
 	if it.err != nil {
-		return nil, it.err
+		return nil, d.reserved, it.err
 	}
-	req.ResourceLogs = finish(req.ResourceLogs, &l.rlStack, 0, &l.rlPtrs)
-	return req, nil
+	req.ResourceLogs = finish(req.ResourceLogs, &l.rlStack, 0, &l.rlPtrs, &d.used)
+	return req, d.reserved, d.mem()
 }
 
 func (d *wireDecoder) resourceLogsMsg(l *logsSlabs, f *field, rl *logspb.ResourceLogs) error {
@@ -58,13 +62,13 @@ func (d *wireDecoder) resourceLogsMsg(l *logsSlabs, f *field, rl *logspb.Resourc
 		switch it.f.num {
 		case 1:
 			if rl.Resource == nil {
-				rl.Resource = d.resources.next()
+				rl.Resource = d.resources.next(&d.used)
 			}
 			if err := d.resourceMsg(&it.f, rl.Resource); err != nil {
 				return err
 			}
 		case 2:
-			sl := l.scopeLogs.next()
+			sl := l.scopeLogs.next(&d.used)
 			if err := d.scopeLogsMsg(l, &it.f, sl); err != nil {
 				return err
 			}
@@ -73,7 +77,7 @@ func (d *wireDecoder) resourceLogsMsg(l *logsSlabs, f *field, rl *logspb.Resourc
 			rl.SchemaUrl = d.string(&it.f)
 		}
 	}
-	rl.ScopeLogs = finish(rl.ScopeLogs, &l.slStack, start, &l.slPtrs)
+	rl.ScopeLogs = finish(rl.ScopeLogs, &l.slStack, start, &l.slPtrs, &d.used)
 	return it.err
 }
 
@@ -87,13 +91,13 @@ func (d *wireDecoder) scopeLogsMsg(l *logsSlabs, f *field, sl *logspb.ScopeLogs)
 		switch it.f.num {
 		case 1:
 			if sl.Scope == nil {
-				sl.Scope = d.scopes.next()
+				sl.Scope = d.scopes.next(&d.used)
 			}
 			if err := d.scopeMsg(&it.f, sl.Scope); err != nil {
 				return err
 			}
 		case 2:
-			lr := l.records.next()
+			lr := l.records.next(&d.used)
 			if err := d.logRecordMsg(&it.f, lr); err != nil {
 				return err
 			}
@@ -102,11 +106,14 @@ func (d *wireDecoder) scopeLogsMsg(l *logsSlabs, f *field, sl *logspb.ScopeLogs)
 			sl.SchemaUrl = d.string(&it.f)
 		}
 	}
-	sl.LogRecords = finish(sl.LogRecords, &l.lrStack, start, &l.lrPtrs)
+	sl.LogRecords = finish(sl.LogRecords, &l.lrStack, start, &l.lrPtrs, &d.used)
 	return it.err
 }
 
 func (d *wireDecoder) logRecordMsg(f *field, lr *logspb.LogRecord) error {
+	if err := d.mem(); err != nil {
+		return err
+	}
 	it := d.fieldsOf(f)
 	kvStart := len(d.kvStack)
 	for it.next() {
@@ -117,7 +124,7 @@ func (d *wireDecoder) logRecordMsg(f *field, lr *logspb.LogRecord) error {
 				lr.SeverityText = d.string(&it.f)
 			case 5:
 				if lr.Body == nil {
-					lr.Body = d.anys.next()
+					lr.Body = d.anys.next(&d.used)
 				}
 				if err := d.anyValueMsg(&it.f, lr.Body); err != nil {
 					return err
@@ -153,6 +160,6 @@ func (d *wireDecoder) logRecordMsg(f *field, lr *logspb.LogRecord) error {
 			}
 		}
 	}
-	lr.Attributes = finish(lr.Attributes, &d.kvStack, kvStart, &d.kvPtrs)
+	lr.Attributes = finish(lr.Attributes, &d.kvStack, kvStart, &d.kvPtrs, &d.used)
 	return it.err
 }

@@ -40,6 +40,13 @@ type Config struct {
 	// QueueDocuments bounds the decoded documents waiting for the consumer;
 	// past it new documents are dropped and counted (default 10000).
 	QueueDocuments int
+	// QueueBytes bounds the memory of the decoded documents the daemon
+	// holds (queued, being batched, or with the consumer until it
+	// returns), estimated with ingest.EstimateBytes; past it new documents
+	// are dropped and counted, as the X-Ray daemon drops segments when its
+	// buffer is full (default 64 MiB). These bytes are also reserved on
+	// Settings.Pending, the budget shared with the other doors.
+	QueueBytes int64
 	// ConsumeTimeout bounds one call of the consumer (default 10s).
 	ConsumeTimeout time.Duration
 	// SocketBuffer is the kernel receive buffer asked for, in bytes, to
@@ -56,10 +63,14 @@ func DefaultConfig() Config {
 		BatchEvents:    500,
 		FlushInterval:  100 * time.Millisecond,
 		QueueDocuments: 10000,
+		QueueBytes:     DefaultQueueBytes,
 		ConsumeTimeout: 10 * time.Second,
 		SocketBuffer:   4 << 20,
 	}
 }
+
+// DefaultQueueBytes is the default Config.QueueBytes.
+const DefaultQueueBytes = 64 << 20
 
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
@@ -81,6 +92,9 @@ func (c Config) withDefaults() Config {
 	if c.QueueDocuments == 0 {
 		c.QueueDocuments = d.QueueDocuments
 	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = d.QueueBytes
+	}
 	if c.ConsumeTimeout == 0 {
 		c.ConsumeTimeout = d.ConsumeTimeout
 	}
@@ -97,7 +111,7 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("xray daemon: address %q: %w", c.Addr, err))
 	}
-	if c.Readers < 0 || c.BatchEvents < 0 || c.QueueDocuments < 0 || c.SocketBuffer < 0 {
+	if c.Readers < 0 || c.BatchEvents < 0 || c.QueueDocuments < 0 || c.QueueBytes < 0 || c.SocketBuffer < 0 {
 		errs = append(errs, errors.New("xray daemon: readers, batch size, queue size and socket buffer must be positive"))
 	}
 	if c.FlushInterval < 0 || c.ConsumeTimeout < 0 {
@@ -110,29 +124,51 @@ func (c Config) Validate() error {
 type Settings struct {
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: metrics are kept but not exported
+	// Pending is the budget of bytes of events waiting for a commit that
+	// every door shares (ingest.Batcher.Budget): a decoded document is
+	// queued only once its bytes are reserved on it, and dropped
+	// otherwise; the reservation goes to the consumer with the batch
+	// (ingest.WithReservation). Nil: only Config.QueueBytes bounds the
+	// daemon.
+	Pending *ingest.Budget
 }
 
 // Daemon receives X-Ray segment datagrams over UDP, as the X-Ray daemon does
 // on port 2000, decodes them and hands the spans to a Consumer in batches.
-// Readers never wait for the consumer: when it falls behind, the bounded
-// queue fills and further documents are dropped and counted. Malformed
+// Readers never wait for the consumer: when it falls behind, the queue,
+// bounded in documents and in bytes (its own and the shared pending
+// budget), fills and further documents are dropped and counted. Malformed
 // datagrams are counted by reason and logged at most once a second.
 type Daemon struct {
-	cfg    Config
-	next   ingest.Consumer
-	log    *slog.Logger
-	m      *metrics
-	reject *rateLimited
-	drop   *rateLimited
+	cfg     Config
+	next    ingest.Consumer
+	log     *slog.Logger
+	m       *metrics
+	reject  *rateLimited
+	drop    *rateLimited
+	own     *ingest.Budget // Config.QueueBytes
+	pending *ingest.Budget // Settings.Pending
 
 	mu      sync.Mutex
 	state   int // 0 new, 1 running, 2 stopped
 	conn    net.PacketConn
-	queue   chan []model.Event
+	queue   chan queued
 	readers sync.WaitGroup
 	done    chan struct{}
 	runCtx  context.Context
 	stopRun context.CancelFunc
+}
+
+// queued is one decoded document and the bytes reserved for it.
+type queued struct {
+	events  []model.Event
+	own     *ingest.Reservation // on Daemon.own
+	pending *ingest.Reservation // on Daemon.pending
+}
+
+func (q queued) release() {
+	q.own.Release()
+	q.pending.Release()
 }
 
 // NewDaemon checks cfg and registers the daemon's metrics; Start listens.
@@ -149,15 +185,17 @@ func NewDaemon(cfg Config, next ingest.Consumer, set Settings) (*Daemon, error) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Daemon{
-		cfg:    cfg,
-		next:   next,
-		log:    log,
-		reject: &rateLimited{every: time.Second},
-		drop:   &rateLimited{every: time.Second},
-		queue:  make(chan []model.Event, cfg.QueueDocuments),
-		done:   make(chan struct{}),
+		cfg:     cfg,
+		next:    next,
+		log:     log,
+		reject:  &rateLimited{every: time.Second},
+		drop:    &rateLimited{every: time.Second},
+		queue:   make(chan queued, cfg.QueueDocuments),
+		done:    make(chan struct{}),
+		own:     ingest.NewBudget(cfg.QueueBytes),
+		pending: set.Pending,
 	}
-	d.m = newMetrics(func() float64 { return float64(len(d.queue)) })
+	d.m = newMetrics(func() float64 { return float64(len(d.queue)) }, func() float64 { return float64(d.own.Used()) })
 	if set.Registerer != nil {
 		if err := d.m.register(set.Registerer); err != nil {
 			return nil, fmt.Errorf("xray daemon: metrics: %w", err)
@@ -289,9 +327,25 @@ func (d *Daemon) handle(p []byte) {
 		d.reject.log(d.log, "x-ray daemon: segment rejected", "reason", reason, "id", id, "detail", detail)
 		return
 	}
+	bytes := ingest.EstimateBytes(events)
+	own, ok := d.own.TryReserve(bytes)
+	if !ok {
+		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
+		d.drop.log(d.log, "x-ray daemon: queue full, segment dropped", "queue_bytes", d.cfg.QueueBytes)
+		return
+	}
+	pending, ok := d.pending.TryReserve(bytes)
+	if !ok {
+		own.Release()
+		d.m.dropped.WithLabelValues(dropPendingFull).Inc()
+		d.drop.log(d.log, "x-ray daemon: too much ingest waiting to be stored, segment dropped", "pending_bytes_limit", d.pending.Limit())
+		return
+	}
 	select {
-	case d.queue <- events:
+	case d.queue <- queued{events: events, own: own, pending: pending}:
 	default:
+		own.Release()
+		pending.Release()
 		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
 		d.drop.log(d.log, "x-ray daemon: queue full, segment dropped", "queue", d.cfg.QueueDocuments)
 	}
@@ -304,19 +358,23 @@ func (d *Daemon) batch() {
 	var (
 		events []model.Event
 		docs   int
+		own    = d.own.NewReservation()
+		held   = d.pending.NewReservation()
 	)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	flush := func() {
 		timer.Stop()
 		if len(events) > 0 {
-			d.flush(events, docs)
+			d.flush(events, docs, held)
 		}
+		held.Release()
+		own.Release()
 		events, docs = nil, 0
 	}
 	for {
 		select {
-		case evs, ok := <-d.queue:
+		case q, ok := <-d.queue:
 			if !ok {
 				flush()
 				return
@@ -324,7 +382,9 @@ func (d *Daemon) batch() {
 			if len(events) == 0 {
 				timer.Reset(d.cfg.FlushInterval)
 			}
-			events = append(events, evs...)
+			events = append(events, q.events...)
+			own.Absorb(q.own)
+			held.Absorb(q.pending)
 			docs++
 			if len(events) >= d.cfg.BatchEvents {
 				flush()
@@ -335,8 +395,10 @@ func (d *Daemon) batch() {
 	}
 }
 
-func (d *Daemon) flush(events []model.Event, docs int) {
-	ctx, cancel := context.WithTimeout(d.runCtx, d.cfg.ConsumeTimeout)
+// flush hands a batch to the consumer with the bytes reserved for it on
+// the pending budget, which the consumer may take over.
+func (d *Daemon) flush(events []model.Event, docs int, held *ingest.Reservation) {
+	ctx, cancel := context.WithTimeout(ingest.WithReservation(d.runCtx, held), d.cfg.ConsumeTimeout)
 	defer cancel()
 	events = dedupe(events)
 	n := len(events)

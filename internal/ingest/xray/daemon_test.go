@@ -31,7 +31,7 @@ var nopConsumer = ingest.ConsumerFunc(func(context.Context, string, []model.Even
 // sumVec adds up a counter vector over every label value the daemon uses.
 func sumVec(t testing.TB, v *prometheus.CounterVec) float64 {
 	t.Helper()
-	labels := append([]string{ReasonNoHeader, ReasonBadHeader, ReasonEmptyBody, reasonInternal, dropQueueFull, dropConsumer}, ErrorCodes...)
+	labels := append([]string{ReasonNoHeader, ReasonBadHeader, ReasonEmptyBody, reasonInternal, dropQueueFull, dropConsumer, dropPendingFull}, ErrorCodes...)
 	total := 0.0
 	for _, l := range labels {
 		total += testutil.ToFloat64(v.WithLabelValues(l))
@@ -521,7 +521,8 @@ func BenchmarkDaemonHandle(b *testing.B) {
 	for b.Loop() {
 		d.handle(p)
 		select {
-		case <-d.queue:
+		case q := <-d.queue:
+			q.release()
 		default:
 		}
 	}

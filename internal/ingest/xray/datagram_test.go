@@ -100,9 +100,10 @@ func FuzzDatagram(f *testing.F) {
 		d.handle(p)
 		queued := 0
 		select {
-		case evs := <-d.queue:
+		case q := <-d.queue:
 			queued = 1
-			if len(evs) == 0 {
+			q.release()
+			if len(q.events) == 0 {
 				t.Fatal("queued a document with no spans")
 			}
 		default:

@@ -112,10 +112,15 @@
 //
 // Daemon listens on UDP (127.0.0.1:2000 by default), reads with a 64 KiB
 // buffer in Config.Readers goroutines, decodes, and queues the spans in a
-// bounded queue; one batcher hands them to an ingest.Consumer for one
+// queue bounded in documents (Config.QueueDocuments) and in bytes
+// (Config.QueueBytes, and the pending budget shared with the other doors,
+// Settings.Pending); one batcher hands them to an ingest.Consumer for one
 // environment in batches of up to Config.BatchEvents spans or every
-// Config.FlushInterval. When the queue is full new documents are dropped and
-// counted; nothing waits for the consumer but the batcher. Within a batch
+// Config.FlushInterval, with their reservation on the pending budget. When
+// either bound is reached new documents are dropped and counted in
+// tracecomb_xray_segments_dropped_total (reason queue_full or
+// pending_full), as the X-Ray daemon drops segments when its buffer is
+// full; nothing waits for the consumer but the batcher. Within a batch
 // one span is kept per (trace id, span id): a complete form replaces an
 // in-progress one, and a repeated document (SDKs do send some twice) is sent
 // once. Shutdown stops reading and flushes what was received.

@@ -11,7 +11,10 @@ import (
 const (
 	reasonInternal = "internal_error" // the decoder failed unexpectedly
 	dropQueueFull  = "queue_full"     // the consumer fell behind
-	dropConsumer   = "consumer_error" // the consumer returned an error
+	// dropPendingFull: the budget of bytes waiting for a commit, shared
+	// with the other doors, is used up.
+	dropPendingFull = "pending_full"
+	dropConsumer    = "consumer_error" // the consumer returned an error
 )
 
 type metrics struct {
@@ -20,9 +23,10 @@ type metrics struct {
 	dropped  *prometheus.CounterVec
 	spans    prometheus.Counter
 	queue    prometheus.GaugeFunc
+	bytes    prometheus.GaugeFunc
 }
 
-func newMetrics(queueLen func() float64) *metrics {
+func newMetrics(queueLen, queueBytes func() float64) *metrics {
 	m := &metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracecomb_xray_segments_received_total",
@@ -34,7 +38,7 @@ func newMetrics(queueLen func() float64) *metrics {
 		}, []string{"reason"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracecomb_xray_segments_dropped_total",
-			Help: "Valid segment documents lost because the consumer was too slow or failed.",
+			Help: "Valid segment documents lost because the consumer was too slow or failed, or because the queue's bytes or the pending ingest budget were used up.",
 		}, []string{"reason"}),
 		spans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracecomb_xray_spans_consumed_total",
@@ -44,6 +48,10 @@ func newMetrics(queueLen func() float64) *metrics {
 			Name: "tracecomb_xray_queue_documents",
 			Help: "Decoded segment documents waiting for the consumer.",
 		}, queueLen),
+		bytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tracecomb_xray_queue_bytes",
+			Help: "Memory held by decoded segment documents not yet stored (estimated; bounded by --xray-queue-bytes).",
+		}, queueBytes),
 	}
 	// Every reason shows up from the start, at zero.
 	for _, r := range []string{ReasonNoHeader, ReasonBadHeader, ReasonEmptyBody, reasonInternal} {
@@ -54,12 +62,13 @@ func newMetrics(queueLen func() float64) *metrics {
 	}
 	m.dropped.WithLabelValues(dropQueueFull)
 	m.dropped.WithLabelValues(dropConsumer)
+	m.dropped.WithLabelValues(dropPendingFull)
 	return m
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
 	var errs []error
-	for _, c := range []prometheus.Collector{m.received, m.rejected, m.dropped, m.spans, m.queue} {
+	for _, c := range []prometheus.Collector{m.received, m.rejected, m.dropped, m.spans, m.queue, m.bytes} {
 		errs = append(errs, r.Register(c))
 	}
 	return errors.Join(errs...)
