@@ -37,7 +37,7 @@ func untar(t *testing.T, path, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		target := filepath.Join(dir, filepath.Clean("/" + h.Name))
+		target := filepath.Join(dir, filepath.Clean("/"+h.Name))
 		switch h.Typeflag {
 		case tar.TypeDir:
 			if err := os.MkdirAll(target, 0o700); err != nil {
