@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -107,7 +106,7 @@ func BenchmarkIngestPath(b *testing.B) {
 			io.Copy(io.Discard, resp.Body) //nolint:errcheck
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
-				b.Error(fmt.Sprintf("status %d", resp.StatusCode))
+				b.Errorf("status %d", resp.StatusCode)
 				return
 			}
 			i++

@@ -78,8 +78,7 @@ func buildGraph(segs []Segment, byID map[model.SpanID]int) *graph {
 	for i := range top {
 		top[i] = -2
 	}
-	var enclosing func(i int) int
-	enclosing = func(i int) int {
+	enclosing := func(i int) int {
 		j, steps := i, 0
 		for segs[j].Subsegment {
 			p, ok := g.byID[segs[j].ParentID]

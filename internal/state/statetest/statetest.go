@@ -131,7 +131,7 @@ func testScopes(t *testing.T, open func() state.Store) {
 		}
 		ks, err := tx.Keys(kind, "prod")
 		if err != nil || fmt.Sprint(ks) != "[b c]" {
-			return fmt.Errorf("Keys in a transaction see its writes: %v, %v", ks, err)
+			return fmt.Errorf("keys in a transaction miss its writes: %v, %v", ks, err)
 		}
 		return nil
 	})

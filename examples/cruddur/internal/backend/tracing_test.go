@@ -187,7 +187,7 @@ func TestHomeActivitiesTracing(t *testing.T) {
 		t.Errorf("app.now %q", got)
 	}
 	if got := ca["app.result_length"]; got.Type() != attribute.INT64 || got.AsInt64() != 3 {
-		t.Errorf("app.result_length %v", got.Emit())
+		t.Errorf("app.result_length %v", got.String())
 	}
 
 	client := waitSpan(t, e.spans, "client", func(s sdktrace.ReadOnlySpan) bool { return s.SpanKind() == trace.SpanKindClient })
