@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/auth"
-	"github.com/tracecomb/tracecomb/internal/query"
+	"github.com/tracecomb/tracecomb/internal/queryclient"
 )
 
 const usage = `tracecomb: Honeycomb-compatible OTLP endpoint and AWS X-Ray daemon + API, one store.
@@ -48,7 +48,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "keys":
 		err = keysCmd(args[1:], stdout, stderr)
 	case "query":
-		err = query.RunCLI(ctx, args[1:], stdout, stderr)
+		err = queryclient.RunCLI(ctx, args[1:], stdout, stderr)
 	case "daemon":
 		err = daemonCmd(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -15,7 +15,7 @@ var layerTable = [][]string{
 	{"internal/model", "internal/fsutil", "internal/web", "internal/state"},
 	{"internal/model/modeltest", "internal/state/statetest", "internal/xrayfilter", "internal/store", "internal/auth"},
 	{"internal/store/sqlgen", "internal/store/storetest", "internal/ingest", "internal/query", "internal/sampling", "internal/servicegraph", "internal/api"},
-	{"internal/store/duckdb", "internal/ingest/otlp", "internal/ingest/xray", "internal/ingest/events"},
+	{"internal/store/duckdb", "internal/ingest/otlp", "internal/ingest/xray", "internal/ingest/events", "internal/queryclient"},
 	{"internal/api/honeycomb", "internal/api/query", "internal/api/ui", "internal/api/xray"},
 	{"internal/app"},
 	{"cmd/tracecomb"},

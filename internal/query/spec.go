@@ -2,8 +2,8 @@
 // validating a spec (with Honeycomb's 400/422 errors naming the field),
 // calculated fields (ParseExpr), turning a spec into the typed plan a store
 // runs (store.AggregateQuery), shaping a store's result as Honeycomb's
-// query result (Run), the short terminal query syntax (Parse) and the
-// terminal command (RunCLI).
+// query result (Run) and the short terminal query syntax (Parse); the
+// terminal command that uses it is internal/queryclient.
 //
 // Deliberate differences from Honeycomb: start and end times are not
 // truncated to whole minutes (results are exact), there is no retention

@@ -1,4 +1,8 @@
-package query
+// Package queryclient is the terminal query client, the "tracecomb query"
+// command: it parses the terminal query syntax (query.Parse), runs it on a
+// running tracecomb through Honeycomb's Query query.Data API and prints the
+// result as a table, with small text heatmaps for HEATMAP.
+package queryclient
 
 import (
 	"bytes"
@@ -17,11 +21,13 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tracecomb/tracecomb/internal/query"
 )
 
 const cliUsage = `usage: tracecomb query [flags] 'QUERY'
 
-Runs a query on a running tracecomb through its Query Data API and prints
+Runs a query on a running tracecomb through its Query query.Data API and prints
 the result as a table (and a small text heatmap for HEATMAP).
 
 QUERY, e.g.
@@ -45,8 +51,8 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	endpoint := fs.String("endpoint", "http://localhost:4318", "tracecomb's API address")
 	key := fs.String("key", "", "API key (default $HONEYCOMB_API_KEY, else $TRACECOMB_KEY)")
-	dataset := fs.String("d", AllDatasets, "dataset to query; __all__ is the whole environment")
-	fs.StringVar(dataset, "dataset", AllDatasets, "same as -d")
+	dataset := fs.String("d", query.AllDatasets, "dataset to query; __all__ is the whole environment")
+	fs.StringVar(dataset, "dataset", query.AllDatasets, "same as -d")
 	asJSON := fs.Bool("json", false, "print the query result as JSON")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	fs.Usage = func() {
@@ -70,7 +76,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fs.Usage()
 		return errors.New("no query given")
 	}
-	spec, err := Parse(src)
+	spec, err := query.Parse(src)
 	if err != nil {
 		return fmt.Errorf("%w\n  %s\n  %s^", err, src, strings.Repeat(" ", caretCol(err)))
 	}
@@ -107,7 +113,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func caretCol(err error) int {
-	var se *SyntaxError
+	var se *query.SyntaxError
 	if errors.As(err, &se) {
 		return se.Col - 1
 	}
@@ -153,14 +159,14 @@ func apiError(what string, code int, body []byte) error {
 	return fmt.Errorf("%s: HTTP %d: %s", what, code, strings.TrimSpace(string(body)))
 }
 
-// CLIResult is a query result as the terminal reads it.
-type CLIResult struct {
-	Complete bool `json:"complete"`
-	Data     Data `json:"data"`
+// Result is a query result as the terminal reads it.
+type Result struct {
+	Complete bool       `json:"complete"`
+	Data     query.Data `json:"data"`
 }
 
 // run creates the query and a result, and polls the result until done.
-func (c *client) run(ctx context.Context, dataset string, spec *Spec) ([]byte, *CLIResult, error) {
+func (c *client) run(ctx context.Context, dataset string, spec *query.Spec) ([]byte, *Result, error) {
 	ds := url.PathEscape(dataset)
 	code, _, body, err := c.do(ctx, "POST", "/1/queries/"+ds, spec)
 	if err != nil {
@@ -184,7 +190,7 @@ func (c *client) run(ctx context.Context, dataset string, spec *Spec) ([]byte, *
 	}
 	loc := hdr.Get("Location")
 	for {
-		var res CLIResult
+		var res Result
 		if err := json.Unmarshal(body, &res); err != nil {
 			return nil, nil, fmt.Errorf("reading the result: %w", err)
 		}
@@ -211,10 +217,10 @@ func (c *client) run(ctx context.Context, dataset string, spec *Spec) ([]byte, *
 
 // PrintResult prints a result as an aligned table; HEATMAP columns are
 // drawn as text heatmaps below it.
-func PrintResult(w io.Writer, spec *Spec, res *CLIResult) error {
+func PrintResult(w io.Writer, spec *query.Spec, res *Result) error {
 	calcs := spec.Calculations
 	if len(calcs) == 0 {
-		calcs = []CalcSpec{{Op: "COUNT"}}
+		calcs = []query.CalcSpec{{Op: "COUNT"}}
 	}
 	var cols, heat []string
 	cols = append(cols, spec.Breakdowns...)
@@ -335,7 +341,7 @@ func drawHistogram(w io.Writer, label string, v any) {
 
 // drawTimeHeatmap prints value buckets (rows, high to low) over time
 // buckets (columns), shaded by count.
-func drawTimeHeatmap(w io.Writer, label string, series []SeriesRow) {
+func drawTimeHeatmap(w io.Writer, label string, series []query.SeriesRow) {
 	type col struct {
 		t  time.Time
 		bs []bucketJSON

@@ -1,4 +1,4 @@
-package query_test
+package queryclient_test
 
 import (
 	"bytes"
@@ -16,7 +16,8 @@ import (
 	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/model"
-	"github.com/tracecomb/tracecomb/internal/query"
+	"github.com/tracecomb/tracecomb/internal/queryclient"
+	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/duckdb"
 )
@@ -60,7 +61,7 @@ func startAPI(t *testing.T) string {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	if err := apiquery.Register(mux, apiquery.Deps{Auth: reg, Store: st}); err != nil {
+	if err := apiquery.Register(mux, apiquery.Deps{Auth: reg, Store: st, State: state.NewMemory()}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(mux)
@@ -85,7 +86,7 @@ func TestRunCLI(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			args := append([]string{"--endpoint", url, "--key", cliKey}, tc.args...)
-			if err := query.RunCLI(context.Background(), args, &out, &errOut); err != nil {
+			if err := queryclient.RunCLI(context.Background(), args, &out, &errOut); err != nil {
 				t.Fatalf("RunCLI: %v\n%s", err, errOut.String())
 			}
 			golden(t, tc.golden, out.Bytes())
@@ -94,7 +95,7 @@ func TestRunCLI(t *testing.T) {
 	t.Run("time heatmap", func(t *testing.T) {
 		var out bytes.Buffer
 		args := []string{"--endpoint", url, "--key", cliKey, "HEATMAP(duration_ms) LAST 2h EVERY 1m"}
-		if err := query.RunCLI(context.Background(), args, &out, &out); err != nil {
+		if err := queryclient.RunCLI(context.Background(), args, &out, &out); err != nil {
 			t.Fatal(err)
 		}
 		// The time axis depends on the clock: check the shape only.
@@ -107,7 +108,7 @@ func TestRunCLI(t *testing.T) {
 	t.Run("json", func(t *testing.T) {
 		var out bytes.Buffer
 		args := []string{"--endpoint", url, "--key", cliKey, "--json", "COUNT LAST 2h"}
-		if err := query.RunCLI(context.Background(), args, &out, &out); err != nil {
+		if err := queryclient.RunCLI(context.Background(), args, &out, &out); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), `"COUNT": 20`) {
@@ -137,7 +138,7 @@ func TestRunCLIErrors(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			var out, errOut bytes.Buffer
-			err := query.RunCLI(context.Background(), tc.args, &out, &errOut)
+			err := queryclient.RunCLI(context.Background(), tc.args, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
