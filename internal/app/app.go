@@ -179,7 +179,7 @@ func (a *App) Start(ctx context.Context) error {
 		metrics = api.RequireKey(a.registry, auth.PermRead, metrics)
 	}
 	mux.Handle("GET /metrics", metrics)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }) //nolint:errcheck
+	mux.Handle("GET /healthz", healthHandler(a.store))
 	if err := a.registerXRay(ctx, mux); err != nil {
 		return err
 	}
@@ -493,4 +493,21 @@ func reasonOf(ctx context.Context, err error) string {
 		return err.Error()
 	}
 	return context.Cause(ctx).Error()
+}
+
+// healthHandler answers /healthz: 200 "ok" while the store can write, 503
+// with the store's reason (a full disk, a database being reopened) while
+// it cannot, so that a load balancer or an orchestrator stops sending
+// telemetry that would only be refused.
+func healthHandler(st interface{ Healthy(context.Context) error }) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := st.Healthy(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "unhealthy: %v\n", err)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
 }
