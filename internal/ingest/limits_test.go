@@ -146,6 +146,8 @@ func TestBatcherBoundsPendingBytes(t *testing.T) {
 	gate := make(chan struct{})
 	b := NewBatcher(BatcherConfig{MaxPendingBytes: 1 << 20}, func(context.Context, []EnvEvents) error { <-gate; return nil }, nil, nil)
 	defer b.Close(context.Background())
+	var open sync.Once
+	defer open.Do(func() { close(gate) }) // first, so that a failing test ends
 	ev := bigEvents(10, 30_000) // ~300 KB, few events: the count bound is far
 	per := EstimateBytes(ev)
 	if per < 300_000 {
@@ -156,10 +158,12 @@ func TestBatcherBoundsPendingBytes(t *testing.T) {
 		go func() { errs <- b.Consume(context.Background(), "x", bigEvents(10, 30_000)) }()
 	}
 	eventually(t, "three requests pending", func() bool { return b.Budget().Used() == 3*per })
-	if err := b.Consume(context.Background(), "x", bigEvents(10, 30_000)); !errors.Is(err, ErrOverloaded) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.Consume(ctx, "x", bigEvents(10, 30_000)); !errors.Is(err, ErrOverloaded) {
 		t.Fatalf("a fourth 300 KB request with 1 MiB pending: %v, want ErrOverloaded", err)
 	}
-	close(gate)
+	open.Do(func() { close(gate) })
 	for range 3 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
@@ -206,6 +210,8 @@ func TestBatcherKeepsNoCommittedEvents(t *testing.T) {
 	gate := make(chan struct{})
 	b := NewBatcher(BatcherConfig{MaxPendingBytes: 1 << 30}, func(context.Context, []EnvEvents) error { <-gate; return nil }, nil, nil)
 	defer b.Close(context.Background())
+	var open sync.Once
+	defer open.Do(func() { close(gate) }) // first, so that a failing test ends
 	// One request goes to the (blocked) commit; 16 more of 4 MB each queue
 	// behind it and are committed together.
 	var wg sync.WaitGroup
@@ -224,7 +230,7 @@ func TestBatcherKeepsNoCommittedEvents(t *testing.T) {
 		consume(10)
 	}
 	eventually(t, "the burst queued", func() bool { b.mu.Lock(); defer b.mu.Unlock(); return len(b.queue) == 16 })
-	close(gate)
+	open.Do(func() { close(gate) })
 	wg.Wait()
 	var ms runtime.MemStats
 	runtime.GC()

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -83,6 +85,8 @@ func TestDaemonSharesPendingBudget(t *testing.T) {
 	const pending = 2 << 20
 	b := ingest.NewBatcher(ingest.BatcherConfig{MaxPendingBytes: pending}, func(context.Context, []ingest.EnvEvents) error { <-gate; return nil }, nil, nil)
 	defer b.Close(context.Background())
+	var open sync.Once
+	defer open.Do(func() { close(gate) }) // first, so that a failing test ends
 	d := startDaemon(t, Config{QueueBytes: 64 << 20, BatchEvents: 100}, b, Settings{Pending: b.Budget()})
 	c := dial(t, d)
 	const n = 100
@@ -100,9 +104,11 @@ func TestDaemonSharesPendingBudget(t *testing.T) {
 		t.Error("nothing dropped with the pending budget used up")
 	}
 	// Another door finds the budget used up too.
-	if err := b.Consume(context.Background(), "test", evs); err != ingest.ErrOverloaded {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.Consume(ctx, "test", evs); err != ingest.ErrOverloaded {
 		t.Errorf("another door's events with the budget used by the daemon: %v, want ErrOverloaded", err)
 	}
-	close(gate)
+	open.Do(func() { close(gate) })
 	eventually(t, "every byte given back", func() bool { return b.Budget().Used() == 0 && d.own.Used() == 0 })
 }
