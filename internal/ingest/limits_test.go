@@ -148,7 +148,7 @@ func TestBatcherBoundsPendingBytes(t *testing.T) {
 	defer b.Close(context.Background())
 	var open sync.Once
 	defer open.Do(func() { close(gate) }) // first, so that a failing test ends
-	ev := bigEvents(10, 30_000) // ~300 KB, few events: the count bound is far
+	ev := bigEvents(10, 30_000)           // ~300 KB, few events: the count bound is far
 	per := EstimateBytes(ev)
 	if per < 300_000 {
 		t.Fatalf("estimate %d for 300 KB of strings", per)
