@@ -179,7 +179,7 @@ func (a *App) Start(ctx context.Context) error {
 		metrics = api.RequireKey(a.registry, auth.PermRead, metrics)
 	}
 	mux.Handle("GET /metrics", metrics)
-	mux.Handle("GET /healthz", healthHandler(a.store))
+	mux.Handle("GET /healthz", a.storeHealthz())
 	if err := a.registerXRay(ctx, mux); err != nil {
 		return err
 	}

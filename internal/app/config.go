@@ -66,6 +66,12 @@ type Config struct {
 	// must be on to get its own column in the store (see
 	// duckdb.Config.MinColumnDensity); negative: every field gets one.
 	StoreColumnDensity float64
+	// RetentionAge and RetentionSize are every environment's retention
+	// unless the store holds an override for it: events older than
+	// RetentionAge are deleted, and while an environment takes more than
+	// RetentionSize bytes its oldest events are. Zero keeps everything.
+	RetentionAge  time.Duration
+	RetentionSize int64
 }
 
 // DefaultConfig returns the defaults: the doors on their well-known ports,
@@ -168,6 +174,15 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	}
 	fs.Float64Var(&c.StoreColumnDensity, "store-column-density", c.StoreColumnDensity,
 		"share of events a field must be on to get its own column (faster queries on it); rarer fields share compact lists; -1: a column for every field (env TRACECOMB_STORE_COLUMN_DENSITY)")
+	if v, ok := os.LookupEnv("TRACECOMB_RETENTION_AGE"); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			c.RetentionAge = d
+		}
+	}
+	fs.DurationVar(&c.RetentionAge, "retention-age", c.RetentionAge,
+		"delete events older than this (by their time), checked every minute, e.g. 168h; 0 keeps them; an environment's own setting overrides it (env TRACECOMB_RETENTION_AGE)")
+	size(&c.RetentionSize, "retention-size", "TRACECOMB_RETENTION_SIZE",
+		"disk space each environment's events may take; past it its oldest events are deleted, checked every minute; 0: no limit; an environment's own setting overrides it")
 }
 
 // minBootstrapKey is the shortest --bootstrap-key accepted.
@@ -202,6 +217,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPendingEvents <= 0 {
 		errs = append(errs, errors.New("--max-pending-events must be positive"))
+	}
+	if c.RetentionAge < 0 || c.RetentionSize < 0 {
+		errs = append(errs, fmt.Errorf("--retention-age and --retention-size must not be negative; got %v and %d", c.RetentionAge, c.RetentionSize))
 	}
 	for _, l := range []struct {
 		name string

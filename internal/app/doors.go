@@ -52,6 +52,7 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (store.Stor
 		Path:             filepath.Join(cfg.DataDir, StoreFileName),
 		MemoryLimit:      cfg.StoreMemoryLimit,
 		MinColumnDensity: cfg.StoreColumnDensity,
+		Retention:        store.Retention{MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize},
 	}, logger.With("component", "store"))
 }
 

@@ -53,6 +53,7 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		return queryRows(ctx, h.db, query, args)
 	})
 	if err != nil {
+		s.readFailed(err)
 		return empty, fmt.Errorf("duckdb store: %w", err)
 	}
 	return res, nil

@@ -62,6 +62,9 @@ func (s *Store) markDirty(refs []dirtyRef) {
 // flushCatalog appends the last-written times that moved since the last
 // flush to catalog_times. Callers hold flushMu (not wmu).
 func (s *Store) flushCatalog(ctx context.Context) error {
+	if s.h == nil || s.h.readOnly {
+		return nil // kept for when the store can write again
+	}
 	s.dirtyMu.Lock()
 	dirty := s.dirty
 	s.dirty = map[dirtyRef]struct{}{}
@@ -109,7 +112,7 @@ func (s *Store) flushCatalog(ctx context.Context) error {
 	if err != nil {
 		// Put them back: the next flush retries.
 		s.markDirty(mapKeys(dirty))
-		return err
+		return s.writeFailed(err)
 	}
 	s.catalogRowsWritten.Add(int64(len(rows)))
 	s.logRows += int64(len(rows))

@@ -109,6 +109,9 @@ func (s *Store) catalogChange(ctx context.Context, env, dataset string,
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	if s.wc == nil {
+		return s.readOnlyErr()
+	}
 	reg := s.reg.Load().clone()
 	e := reg.ownEnv(env, false)
 	var d *dsReg
@@ -141,7 +144,7 @@ func (s *Store) catalogChange(ctx context.Context, env, dataset string,
 		return nil
 	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("duckdb store: %w", err)
+		return fmt.Errorf("duckdb store: %w", s.writeFailed(err))
 	}
 	return err
 }

@@ -217,6 +217,36 @@
 // 67 MB of spans under a 32 MiB limit while retention runs: the data
 // directory peaks at 31.0–31.3 MB.
 //
+// # A full disk, an invalidated database
+//
+// A commit whose WAL write finds the disk full fails and is rolled back:
+// Write answers store.ErrNoSpace, retryable, and reads go on. A failed
+// checkpoint is worse: DuckDB invalidates the database and every later
+// statement fails until it is closed and opened again. When that
+// checkpoint ran inside a commit (the WAL passed checkpoint_threshold),
+// DuckDB reports "Transaction COMMIT succeeded and is durable, but the
+// autocheckpoint failed": Write returns nil for it, since its events are
+// in the WAL (format 4 answered an error, so the client retried and stored
+// them twice). Either way the store reopens itself (health.go): under the
+// write lock it closes the database, readers' queries cancelled after 2 s,
+// and opens it again, which replays the WAL. If a full disk prevents a
+// read-write open (the store's start-up writes, or a checkpoint of the
+// replayed WAL), it opens the file read-only: reads work, including traces
+// whose index rows are rebuilt in memory, writes and catalog changes
+// answer store.ErrNoSpace, and a read-write open is tried again every
+// Config.RecoveryInterval once Config.MinFreeBytes are free. Open does the
+// same, so tracecomb starts on a full disk. Close logs, and does not
+// return, what a full disk or an invalidated database makes fail (the
+// final checkpoint, the catalog flush): the WAL holds every commit.
+// Healthy reports all of it for /healthz. TestDurableCommitWithFailedCheckpoint
+// makes DuckDB's checkpoint fail with its debug_checkpoint_abort setting;
+// TestDiskFull (root: a 64 MiB tmpfs) ingests until the disk is full with
+// 4 MB checkpoints on the way (652 writes acknowledged, then 20 answered
+// ErrNoSpace, one durable commit whose checkpoint failed, one reopen),
+// frees space, writes again and finds every acknowledged event;
+// TestStartOnFullDiskAfterCrash opens a crashed data directory on a full
+// disk read-only and recovers once space is freed.
+//
 // # Scans
 //
 // Scan compiles ScanQuery into one WHERE clause (ts range, ds IN (…), trace

@@ -114,6 +114,15 @@ type Config struct {
 	// its rate), so beyond it the free blocks are only reused. Default
 	// 256 MiB.
 	CompactMaxLive int64
+	// RecoveryInterval is how often the store tries to open its database
+	// read-write again after a failure left it invalidated or read-only
+	// (see health.go). Default 2s.
+	RecoveryInterval time.Duration
+	// MinFreeBytes is the free space in the data directory's file system
+	// from which the store, unable to write for lack of space, tries again
+	// to open its database read-write and reports itself healthy. Default
+	// 32 MiB.
+	MinFreeBytes int64
 	// Now is the clock for created and last-written times and for
 	// retention by age; default time.Now.
 	Now func() time.Time
@@ -155,6 +164,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.CompactMaxLive <= 0 {
 		c.CompactMaxLive = 256 << 20
+	}
+	if c.RecoveryInterval <= 0 {
+		c.RecoveryInterval = 2 * time.Second
+	}
+	if c.MinFreeBytes <= 0 {
+		c.MinFreeBytes = 32 << 20
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -202,6 +217,12 @@ type Store struct {
 	overrides map[string]store.Retention
 	stopRet   chan struct{}
 	retDone   chan struct{}
+
+	// health is whether the store can write; kick wakes recoverLoop.
+	health      health
+	kick        chan struct{}
+	stopRecover chan struct{}
+	recoverDone chan struct{}
 	// threshold is the checkpoint_threshold set; grownBytes estimates
 	// what Writes added per base environment since the last retention
 	// pass; deletedSince is set when events were deleted since the last
@@ -249,14 +270,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	}
 	s := &Store{cfg: cfg, log: logger, keyStats: map[string]*keyStats{}, idx: newTraceIndex(),
 		swapped: make(chan struct{}), dirty: map[dirtyRef]struct{}{},
-		stats: storeStats{deleted: map[string]int64{}}, grownBytes: map[string]int64{}, wakeRet: make(chan struct{}, 1)}
+		stats: storeStats{deleted: map[string]int64{}}, grownBytes: map[string]int64{}, wakeRet: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1)}
 	removeCompactLeftovers(cfg.Path)
-	h, err := s.openHandle(ctx, false)
+	h, _, err := s.openEither(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.init(ctx, h); err != nil {
-		_ = h.close()
 		return nil, err
 	}
 	s.publish(h)
@@ -264,6 +282,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	go s.flushLoop()
 	s.stopRet, s.retDone = make(chan struct{}), make(chan struct{})
 	go s.retentionLoop()
+	s.stopRecover, s.recoverDone = make(chan struct{}), make(chan struct{})
+	go s.recoverLoop()
 	logger.Info("duckdb store opened", "path", cfg.Path, "environments", len(s.reg.Load().envs))
 	return s, nil
 }
@@ -290,7 +310,7 @@ func (s *Store) init(ctx context.Context, h *handle) error {
 	}
 	s.wseq = 0
 	s.idx.reset()
-	if err := s.recoverIndex(ctx, reg); err != nil {
+	if err := s.recoverIndex(ctx, reg, true); err != nil {
 		return fmt.Errorf("duckdb store: %w", err)
 	}
 	s.reg.Store(reg)
@@ -760,13 +780,13 @@ func each(ctx context.Context, db *sql.DB, q string, fn func(*sql.Rows) error) e
 // Close checkpoints and closes the database; safe to call twice.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		if s.stopFlush != nil {
-			close(s.stopFlush)
-			<-s.flushDone
-		}
-		if s.stopRet != nil {
-			close(s.stopRet)
-			<-s.retDone
+		for _, stop := range []struct{ stop, done chan struct{} }{
+			{s.stopFlush, s.flushDone}, {s.stopRet, s.retDone}, {s.stopRecover, s.recoverDone},
+		} {
+			if stop.stop != nil {
+				close(stop.stop)
+				<-stop.done
+			}
 		}
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
@@ -774,17 +794,26 @@ func (s *Store) Close() error {
 		defer s.flushMu.Unlock()
 		s.closed.Store(true)
 		var errs []error
+		// What fails here for a full disk or an invalidated database loses
+		// nothing: the WAL holds every commit, the trace index is rebuilt
+		// from the events and the last-written times are at most a flush
+		// interval old. So it is logged, not returned.
+		keep := func(what string, err error) {
+			if err == nil {
+				return
+			}
+			if isNoSpace(err) || isInvalidated(err) {
+				s.log.Warn("duckdb store: closing without "+what, "err", err)
+				return
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", what, err))
+		}
 		if s.wc != nil {
-			if err := s.flushPendingIndex(context.Background()); err != nil {
-				errs = append(errs, fmt.Errorf("write trace index: %w", err))
-			}
-			if err := s.flushCatalog(context.Background()); err != nil {
-				errs = append(errs, fmt.Errorf("persist catalog: %w", err))
-			}
-			if _, err := s.wc.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
-				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
-			}
-			errs = append(errs, s.wc.Close())
+			keep("writing the trace index", s.flushPendingIndex(context.Background()))
+			keep("persisting the catalog", s.flushCatalog(context.Background()))
+			_, err := s.wc.ExecContext(context.Background(), "CHECKPOINT")
+			keep("a checkpoint", err)
+			keep("closing the write connection", s.wc.Close())
 		}
 		s.hmu.Lock()
 		h := s.h
@@ -792,7 +821,7 @@ func (s *Store) Close() error {
 		s.swapped = make(chan struct{})
 		s.hmu.Unlock()
 		if h != nil {
-			errs = append(errs, h.close())
+			keep("closing the database", h.close())
 		}
 		s.closeErr = errors.Join(errs...)
 		s.log.Info("duckdb store closed", "path", s.cfg.Path, "err", s.closeErr)

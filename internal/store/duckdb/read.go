@@ -167,6 +167,14 @@ func selectList(e *envReg, dss []*dsReg) (string, []*attrCol) {
 // the trace's time range, which lets DuckDB's zone maps on ts skip every
 // row group outside it.
 func (s *Store) Trace(ctx context.Context, env string, id model.TraceID) ([]model.Event, error) {
+	evs, err := s.trace(ctx, env, id)
+	if err != nil {
+		s.readFailed(err)
+	}
+	return evs, err
+}
+
+func (s *Store) trace(ctx context.Context, env string, id model.TraceID) ([]model.Event, error) {
 	h, ctx, done, err := s.reader(ctx)
 	if err != nil {
 		return nil, err
@@ -332,6 +340,14 @@ func scanSQL(e *envReg, q store.ScanQuery) (query string, args []any, attrs []*a
 // Scan streams matching events newest first.
 func (s *Store) Scan(ctx context.Context, env string, q store.ScanQuery) iter.Seq2[model.Event, error] {
 	return func(yield func(model.Event, error) bool) {
+		yield = func(yield func(model.Event, error) bool) func(model.Event, error) bool {
+			return func(ev model.Event, err error) bool {
+				if err != nil {
+					s.readFailed(err)
+				}
+				return yield(ev, err)
+			}
+		}(yield)
 		h, ctx, hdone, err := s.reader(ctx)
 		if err != nil {
 			yield(model.Event{}, err)

@@ -133,6 +133,9 @@ func (s *Store) SetRetention(ctx context.Context, env string, r *store.Retention
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	if s.wc == nil {
+		return s.readOnlyErr()
+	}
 	err := s.wc.Raw(func(dc any) error {
 		conn, ok := dc.(driverConn)
 		if !ok {
@@ -149,7 +152,7 @@ func (s *Store) SetRetention(ctx context.Context, env string, r *store.Retention
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("duckdb store: set retention of %q: %w", env, err)
+		return fmt.Errorf("duckdb store: set retention of %q: %w", env, s.writeFailed(err))
 	}
 	s.retMu.Lock()
 	if r == nil {
@@ -239,7 +242,7 @@ func (s *Store) retentionLoop() {
 func (s *Store) enforceRetention(ctx context.Context) error {
 	compact, err := s.deleteExpired(ctx)
 	if err != nil {
-		return err
+		return s.writeFailed(err)
 	}
 	if compact {
 		if err := s.compact(ctx); err != nil {
@@ -554,7 +557,7 @@ func (s *Store) compact(ctx context.Context) error {
 	defer s.wmu.Unlock()
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	if s.closed.Load() || s.wc == nil {
+	if s.closed.Load() || s.wc == nil || s.Healthy(ctx) != nil {
 		return nil
 	}
 	if ok, err := s.worthCompacting(ctx); err != nil || !ok {

@@ -180,8 +180,9 @@ func setIndexed(ctx context.Context, conn driverConn, env int, seq int64) error 
 
 // recoverIndex runs at Open: it sets the next write sequence and rebuilds
 // the index rows of writes after each environment's indexed sequence
-// (pending in memory when the process stopped) from the events.
-func (s *Store) recoverIndex(ctx context.Context, reg *registry) error {
+// (pending in memory when the process stopped) from the events, into the
+// index tables, or (write unset: a read-only open) into memory.
+func (s *Store) recoverIndex(ctx context.Context, reg *registry, write bool) error {
 	for _, e := range reg.envs {
 		var maxSeq sql.NullInt64
 		if err := s.db.QueryRowContext(ctx, `SELECT max(wseq) FROM `+e.eventsTable()).Scan(&maxSeq); err != nil {
@@ -193,6 +194,12 @@ func (s *Store) recoverIndex(ctx context.Context, reg *registry) error {
 			return err
 		}
 		if maxSeq.Int64 <= indexed.Int64 {
+			continue
+		}
+		if !write {
+			if err := s.pendingFromEvents(ctx, e, indexed.Int64); err != nil {
+				return fmt.Errorf("rebuild trace index: %w", err)
+			}
 			continue
 		}
 		tx, err := s.db.BeginTx(ctx, nil)
@@ -220,6 +227,27 @@ func (s *Store) recoverIndex(ctx context.Context, reg *registry) error {
 		}
 		s.log.Info("duckdb store: trace index rebuilt", "env", e.slug, "from_write", indexed.Int64+1, "to_write", maxSeq.Int64)
 	}
+	return nil
+}
+
+// pendingFromEvents rebuilds in memory the index rows of e's writes after
+// seq.
+func (s *Store) pendingFromEvents(ctx context.Context, e *envReg, seq int64) error {
+	rows := new([tracesBuckets][]traceRow)
+	err := each(ctx, s.db, `SELECT trace_hi, trace_lo, min(ts), max(ts), CASE WHEN min(ds) = max(ds) THEN min(ds) ELSE 0 END FROM `+
+		e.eventsTable()+` WHERE wseq > `+strconv.FormatInt(seq, 10)+` GROUP BY trace_hi, trace_lo`, func(r *sql.Rows) error {
+		var row traceRow
+		if err := r.Scan(&row.tk.hi, &row.tk.lo, &row.lo, &row.hi, &row.ds); err != nil {
+			return err
+		}
+		b := traceBucket(row.tk)
+		rows[b] = append(rows[b], row)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.idx.add(e.id, rows, false)
 	return nil
 }
 

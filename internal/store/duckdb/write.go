@@ -116,6 +116,9 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	if s.wc == nil {
+		return fmt.Errorf("duckdb store: write %d events: %w", n, s.readOnlyErr())
+	}
 	now := s.cfg.Now().UnixNano()
 	s.wgen++
 	reg := s.reg.Load().clone()
@@ -211,6 +214,7 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 		}
 	}
 
+	var durable error // the commit succeeded, its checkpoint failed
 	err := s.wc.Raw(func(dc any) error {
 		conn, ok := dc.(driverConn)
 		if !ok {
@@ -228,15 +232,30 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 		s.pubMu.Lock()
 		defer s.pubMu.Unlock()
 		if _, err := conn.ExecContext(ctx, "COMMIT", nil); err != nil {
+			if isDurableCommit(err) {
+				durable = err
+				s.published(reg, writes, now)
+				return nil
+			}
 			_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(err, rerr)
 		}
 		s.published(reg, writes, now)
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("duckdb store: write %d events: %w", n, err)
+	if durable != nil {
+		// Committed: the WAL holds it. The checkpoint's failure left the
+		// database invalidated; the recovery loop opens it again.
+		s.health.mu.Lock()
+		s.health.durableFailures++
+		s.health.mu.Unlock()
+		s.unwritable(durable, true)
+		return nil
 	}
+	if err != nil {
+		return fmt.Errorf("duckdb store: write %d events: %w", n, s.writeFailed(err))
+	}
+	s.writable()
 	return nil
 }
 
