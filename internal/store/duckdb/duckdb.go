@@ -112,7 +112,7 @@ type Config struct {
 	// CompactMaxLive is the most live data retention rewrites: the rewrite
 	// holds the write lock while it copies (see the package comment for
 	// its rate), so beyond it the free blocks are only reused. Default
-	// 256 MiB.
+	// 128 MiB.
 	CompactMaxLive int64
 	// RecoveryInterval is how often the store tries to open its database
 	// read-write again after a failure left it invalidated or read-only
@@ -163,7 +163,7 @@ func (c *Config) setDefaults() {
 		c.CompactMinFree = 64 << 20
 	}
 	if c.CompactMaxLive <= 0 {
-		c.CompactMaxLive = 256 << 20
+		c.CompactMaxLive = 128 << 20
 	}
 	if c.RecoveryInterval <= 0 {
 		c.RecoveryInterval = 2 * time.Second

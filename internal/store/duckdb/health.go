@@ -222,9 +222,8 @@ func (s *Store) reopen(ctx context.Context) {
 	old := s.h
 	s.hmu.Unlock()
 	if old != nil && old.readOnly {
-		// Try read-write first while the read-only one keeps serving: a
-		// read-only and a read-write instance cannot share the file, so
-		// probe for free space before closing it.
+		// The read-only instance must close before a read-write one opens
+		// the file (readers wait meanwhile): not before there is room.
 		if free, err := freeBytes(filepath.Dir(s.cfg.Path)); err == nil && free < s.cfg.MinFreeBytes {
 			return
 		}

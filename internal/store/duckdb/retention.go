@@ -245,7 +245,7 @@ func (s *Store) enforceRetention(ctx context.Context) error {
 		return s.writeFailed(err)
 	}
 	if compact {
-		if err := s.compact(ctx); err != nil {
+		if err := s.compact(ctx, false); err != nil {
 			return fmt.Errorf("compact: %w", err)
 		}
 	}
@@ -552,7 +552,7 @@ const compactSuffix = ".compact"
 // COPY FROM DATABASE into a new file, then close the store's file, rename
 // the new one over it and open it. A crash before the rename leaves the
 // old file whole (Open deletes the partial copy); after it, the new one.
-func (s *Store) compact(ctx context.Context) error {
+func (s *Store) compact(ctx context.Context, force bool) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.flushMu.Lock()
@@ -560,8 +560,10 @@ func (s *Store) compact(ctx context.Context) error {
 	if s.closed.Load() || s.wc == nil || s.Healthy(ctx) != nil {
 		return nil
 	}
-	if ok, err := s.worthCompacting(ctx); err != nil || !ok {
-		return err
+	if !force {
+		if ok, err := s.worthCompacting(ctx); err != nil || !ok {
+			return err
+		}
 	}
 	start := time.Now()
 	before := fileSize(s.cfg.Path)

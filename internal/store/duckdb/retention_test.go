@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -300,5 +301,83 @@ func TestCompactLeftoversRemoved(t *testing.T) {
 	}
 	if n, _ := countEvents(t, s2, "prod"); n != 1 {
 		t.Errorf("%d events after reopening, want 1", n)
+	}
+}
+
+// TestCompactWhileReading swaps the file under readers: reads started
+// before the swap finish on the old file, reads during it wait for the new
+// one, and none fails; a scan joining two doors (two scans of the store
+// at once) does not deadlock the swap.
+func TestCompactWhileReading(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	s := openTest(t, Config{Path: path, RetentionInterval: time.Hour, CompactMinFree: 1})
+	g := newGen(11)
+	var ids []model.TraceID
+	for i := range 20 {
+		evs, tids := g.batch(1000)
+		ids = append(ids, tids...)
+		env := "prod"
+		if i%2 == 1 {
+			env = store.DoorEnv("prod", model.DoorXRay)
+		}
+		if err := s.Write(ctx, []store.Batch{{Env: env, Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteDataset(ctx, "prod", "service-1"); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, 100)
+	var wg sync.WaitGroup
+	for r := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Trace(ctx, "prod", ids[(r*7+i)%len(ids)]); err != nil {
+					errs <- fmt.Errorf("trace: %w", err)
+				}
+				for _, err := range s.Scan(ctx, "prod", store.ScanQuery{Limit: 50}) {
+					if err != nil {
+						errs <- fmt.Errorf("scan: %w", err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // joined doors: two scans at once, which may be cancelled but must end
+		defer wg.Done()
+		both := store.DoorView(s, model.DoorHoneycomb, model.DoorXRay)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for range both.Scan(ctx, "prod", store.ScanQuery{Limit: 10}) {
+			}
+		}
+	}()
+	for range 3 {
+		if err := s.compact(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if v, _ := metricValue(t, s, "tracecomb_store_compactions_total", ""); v != 3 {
+		t.Errorf("%v compactions, want 3", v)
 	}
 }
