@@ -71,7 +71,7 @@ func TestChaosKill9(t *testing.T) {
 				eids = append(eids, eid)
 				now := time.Now().UnixNano()
 				spans = append(spans, fmt.Sprintf(`{"traceId":"%032x","spanId":"%016x","name":"op","kind":2,"startTimeUnixNano":"%d","endTimeUnixNano":"%d","attributes":[{"key":"eid","value":{"stringValue":%q}},{"key":"cycle","value":{"intValue":"%d"}}]}`,
-					rng.Uint64()|1, rng.Uint64()|1, now, now+1000, eid, cycle))
+					rand.Uint64()|1, rand.Uint64()|1, now, now+1000, eid, cycle))
 			}
 			body := `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"chaos"}}]},"scopeSpans":[{"spans":[` + strings.Join(spans, ",") + `]}]}]}`
 			if code, _, err := post(base+"/v1/traces", "application/json", []byte(body), keyHdr); err == nil && code == 200 {
@@ -105,8 +105,8 @@ func TestChaosKill9(t *testing.T) {
 		})
 		send(func(n int) { // X-Ray PutTraceSegments on the daemon door
 			now := float64(time.Now().UnixNano()) / 1e9
-			id := fmt.Sprintf("1-%08x-%024x", uint32(now), rng.Uint64()|1)
-			doc := fmt.Sprintf(`{"name":"chaos","id":"%016x","trace_id":%q,"start_time":%f,"end_time":%f}`, rng.Uint64()|1, id, now-0.01, now)
+			id := fmt.Sprintf("1-%08x-%024x", uint32(now), rand.Uint64()|1)
+			doc := fmt.Sprintf(`{"name":"chaos","id":"%016x","trace_id":%q,"start_time":%f,"end_time":%f}`, rand.Uint64()|1, id, now-0.01, now)
 			body, _ := json.Marshal(map[string][]string{"TraceSegmentDocuments": {doc}})
 			code, b, err := post(xray+"/TraceSegments", "application/json", body, nil)
 			if err == nil && code == 200 && strings.Contains(string(b), `"UnprocessedTraceSegments":[]`) {
