@@ -403,6 +403,7 @@ func TestLimitFlags(t *testing.T) {
 	t.Setenv("TRACECOMB_XRAY_QUEUE_BYTES", "8MiB")
 	c := DefaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	c.BindFlags(fs)
 	if err := fs.Parse([]string{"--max-pending-bytes", "64MiB", "--max-decompress-bytes", "1GB", "--max-decoded-bytes", "1048576", "--max-pending-events", "1000"}); err != nil {
 		t.Fatal(err)
