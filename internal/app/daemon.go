@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
+	"github.com/tracecomb/tracecomb/internal/forwarder"
 )
 
 const daemonUsage = `tracecomb daemon: a stand-alone X-Ray daemon that forwards to a tracecomb server.
@@ -30,7 +30,7 @@ server's daemon door takes them.
 
 // daemonCmd runs `tracecomb daemon`.
 func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := xrayingest.ParseForwarderArgs(args, os.Getenv, os.ReadFile)
+	cfg, err := forwarder.ParseArgs(args, os.Getenv, os.ReadFile)
 	if err != nil {
 		return usageError{err}
 	}
@@ -60,7 +60,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		creds = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
 	}
 	httpClient := cfg.HTTPClient()
-	f, err := xrayingest.NewForwarder(cfg, cfg.NewXRayClient(httpClient, creds), httpClient, xrayingest.Settings{Logger: logger})
+	f, err := forwarder.New(cfg, cfg.NewXRayClient(httpClient, creds), httpClient, forwarder.Settings{Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -13,10 +13,11 @@ import (
 // lower layers only; packages in one layer do not import each other.
 var layerTable = [][]string{
 	{"internal/model", "internal/fsutil", "internal/web", "internal/state"},
+	{"internal/xrayview"},
 	{"internal/model/modeltest", "internal/state/statetest", "internal/xrayfilter", "internal/store", "internal/auth"},
 	{"internal/store/sqlgen", "internal/store/storetest", "internal/ingest", "internal/query", "internal/sampling", "internal/servicegraph", "internal/api"},
 	{"internal/store/duckdb", "internal/ingest/otlp", "internal/ingest/xray", "internal/ingest/events", "internal/queryclient"},
-	{"internal/api/honeycomb", "internal/api/query", "internal/api/ui", "internal/api/xray"},
+	{"internal/api/honeycomb", "internal/api/query", "internal/api/ui", "internal/api/xray", "internal/forwarder"},
 	{"internal/app"},
 	{"cmd/tracecomb"},
 }

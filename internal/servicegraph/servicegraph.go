@@ -1,5 +1,5 @@
 // Package servicegraph owns the X-Ray service graph over many traces: it
-// merges the per-trace graphs of internal/xrayfilter (nodes per service,
+// merges the per-trace graphs of internal/xrayview (nodes per service,
 // inferred nodes for aws, remote and sql calls, client nodes in front of
 // root segments, edges per call) into one graph with X-Ray's summary
 // statistics and histograms, in the shapes the X-Ray API answers with.
@@ -8,8 +8,8 @@
 // inferred node, each calling subsegment) adds one to TotalCount and then,
 // by its flags, to FaultStatistics (fault), ErrorStatistics.ThrottleCount
 // (throttle), ErrorStatistics.OtherCount (any other error) or OkCount; its
-// end − start adds to TotalResponseTime and, rounded to the millisecond, to
-// both histograms. An edge counts the calling (sub)segment the same way; the
+// response time (xrayview.ResponseTime), rounded to the millisecond, adds to
+// TotalResponseTime and to both histograms. An edge counts the calling (sub)segment the same way; the
 // edge from a client node counts the root segment. In-progress segments
 // count nowhere.
 package servicegraph
@@ -19,7 +19,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/tracecomb/tracecomb/internal/xrayfilter"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // ErrorStatistics counts requests that ended in a 4xx-class error.
@@ -44,12 +44,13 @@ type Stats struct {
 	TotalResponseTime float64         `json:"TotalResponseTime"`
 }
 
-// Count adds one completed (sub)segment; it reports false (and counts
-// nothing) for one still in progress.
-func (s *Stats) Count(seg *xrayfilter.Segment) bool {
-	rt, ok := ResponseTime(seg)
+// Count adds one completed (sub)segment and returns its response time
+// (xrayview.ResponseTime); it reports false (and counts nothing) for one
+// that has none, such as a segment still in progress.
+func (s *Stats) Count(seg *xrayview.Segment) (seconds float64, ok bool) {
+	rt, ok := xrayview.ResponseTime(seg)
 	if !ok {
-		return false
+		return 0, false
 	}
 	s.TotalCount++
 	switch {
@@ -65,9 +66,12 @@ func (s *Stats) Count(seg *xrayfilter.Segment) bool {
 	default:
 		s.OkCount++
 	}
-	s.TotalResponseTime = math.Round((s.TotalResponseTime+rt)*1e6) / 1e6
-	return true
+	s.TotalResponseTime = math.Round((s.TotalResponseTime+roundMs(rt))*1e6) / 1e6
+	return rt, true
 }
+
+// roundMs rounds seconds to the millisecond, X-Ray's precision.
+func roundMs(seconds float64) float64 { return math.Round(seconds*1000) / 1000 }
 
 // Merge adds o to s.
 func (s *Stats) Merge(o Stats) {
@@ -79,15 +83,6 @@ func (s *Stats) Merge(o Stats) {
 	s.FaultStatistics.TotalCount += o.FaultStatistics.TotalCount
 	s.TotalCount += o.TotalCount
 	s.TotalResponseTime = math.Round((s.TotalResponseTime+o.TotalResponseTime)*1e6) / 1e6
-}
-
-// ResponseTime returns a completed (sub)segment's end − start in seconds,
-// to the millisecond.
-func ResponseTime(seg *xrayfilter.Segment) (float64, bool) {
-	if seg.InProgress || seg.End == 0 || seg.End < seg.Start {
-		return 0, false
-	}
-	return math.Round((seg.End-seg.Start)*1000) / 1000, true
 }
 
 // HistogramEntry is one bucket: a response time in seconds (to the
@@ -162,7 +157,7 @@ type NodeKey struct {
 }
 
 // KeyOf returns the key of a per-trace node.
-func KeyOf(n *xrayfilter.GraphNode) NodeKey {
+func KeyOf(n *xrayview.GraphNode) NodeKey {
 	return NodeKey{Name: n.Name, Type: n.Type, AccountID: n.AccountID, Inferred: n.Inferred, Client: n.Client}
 }
 
@@ -220,8 +215,8 @@ func (b *Builder) node(k NodeKey) *node {
 }
 
 // Add merges one trace: its segments and their graph (from
-// xrayfilter.BuildGraph(segs)).
-func (b *Builder) Add(segs []xrayfilter.Segment, g *xrayfilter.Graph) {
+// xrayview.BuildGraph(segs)).
+func (b *Builder) Add(segs []xrayview.Segment, g *xrayview.Graph) {
 	keys := make([]NodeKey, len(g.Nodes))
 	for i := range g.Nodes {
 		gn := &g.Nodes[i]
@@ -230,8 +225,8 @@ func (b *Builder) Add(segs []xrayfilter.Segment, g *xrayfilter.Graph) {
 		for _, si := range gn.Segments {
 			s := &segs[si]
 			n.times.add(s.Start, s.End)
-			if n.stats.Count(s) {
-				n.hist.Add(s.End - s.Start)
+			if rt, ok := n.stats.Count(s); ok {
+				n.hist.Add(rt)
 			}
 		}
 	}
@@ -250,8 +245,8 @@ func (b *Builder) Add(segs []xrayfilter.Segment, g *xrayfilter.Graph) {
 		if g.Nodes[ge.From].Client {
 			from.times.add(s.Start, s.End)
 		}
-		if e.stats.Count(s) {
-			e.hist.Add(s.End - s.Start)
+		if rt, ok := e.stats.Count(s); ok {
+			e.hist.Add(rt)
 		}
 	}
 }

@@ -6,25 +6,31 @@ import (
 	"testing"
 
 	"github.com/tracecomb/tracecomb/internal/model"
-	"github.com/tracecomb/tracecomb/internal/xrayfilter"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 func TestStatsCount(t *testing.T) {
 	cases := []struct {
 		name string
-		seg  xrayfilter.Segment
+		seg  xrayview.Segment
 		want string
 	}{
-		{"ok", xrayfilter.Segment{Start: 10, End: 10.25}, `{"OkCount":1,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":0,"TotalCount":0},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":1,"TotalResponseTime":0.25}`},
-		{"error", xrayfilter.Segment{Start: 10, End: 11, Error: true}, `{"OkCount":0,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":1,"TotalCount":1},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":1,"TotalResponseTime":1}`},
-		{"throttle", xrayfilter.Segment{Start: 10, End: 11, Error: true, Throttle: true}, `{"OkCount":0,"ErrorStatistics":{"ThrottleCount":1,"OtherCount":0,"TotalCount":1},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":1,"TotalResponseTime":1}`},
-		{"fault wins", xrayfilter.Segment{Start: 10, End: 11, Error: true, Fault: true}, `{"OkCount":0,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":0,"TotalCount":0},"FaultStatistics":{"OtherCount":1,"TotalCount":1},"TotalCount":1,"TotalResponseTime":1}`},
-		{"in progress counts nothing", xrayfilter.Segment{Start: 10, InProgress: true}, `{"OkCount":0,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":0,"TotalCount":0},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":0,"TotalResponseTime":0}`},
+		{"ok", xrayview.Segment{Start: 10, End: 10.25}, `{"OkCount":1,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":0,"TotalCount":0},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":1,"TotalResponseTime":0.25}`},
+		{"error", xrayview.Segment{Start: 10, End: 11, Error: true}, `{"OkCount":0,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":1,"TotalCount":1},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":1,"TotalResponseTime":1}`},
+		{"throttle", xrayview.Segment{Start: 10, End: 11, Error: true, Throttle: true}, `{"OkCount":0,"ErrorStatistics":{"ThrottleCount":1,"OtherCount":0,"TotalCount":1},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":1,"TotalResponseTime":1}`},
+		{"fault wins", xrayview.Segment{Start: 10, End: 11, Error: true, Fault: true}, `{"OkCount":0,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":0,"TotalCount":0},"FaultStatistics":{"OtherCount":1,"TotalCount":1},"TotalCount":1,"TotalResponseTime":1}`},
+		{"in progress counts nothing", xrayview.Segment{Start: 10, InProgress: true}, `{"OkCount":0,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":0,"TotalCount":0},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":0,"TotalResponseTime":0}`},
+		{"end before start counts nothing", xrayview.Segment{Start: 10, End: 9}, `{"OkCount":0,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":0,"TotalCount":0},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":0,"TotalResponseTime":0}`},
+		{"total in milliseconds", xrayview.Segment{Start: 10, End: 10.2504}, `{"OkCount":1,"ErrorStatistics":{"ThrottleCount":0,"OtherCount":0,"TotalCount":0},"FaultStatistics":{"OtherCount":0,"TotalCount":0},"TotalCount":1,"TotalResponseTime":0.25}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var s Stats
-			s.Count(&c.seg)
+			rt, ok := s.Count(&c.seg)
+			wantRT, wantOK := xrayview.ResponseTime(&c.seg)
+			if rt != wantRT || ok != wantOK {
+				t.Errorf("Count = %v, %v; the response time is %v, %v", rt, ok, wantRT, wantOK)
+			}
 			got, _ := json.Marshal(s)
 			if string(got) != c.want {
 				t.Errorf("got  %s\nwant %s", got, c.want)
@@ -40,8 +46,8 @@ func id(n int) model.SpanID {
 
 // trace is a root "web" segment calling "api" through a remote subsegment,
 // api calling DynamoDB; flags set on the web segment.
-func trace(base int, webFault, apiError bool) []xrayfilter.Segment {
-	return []xrayfilter.Segment{
+func trace(base int, webFault, apiError bool) []xrayview.Segment {
+	return []xrayview.Segment{
 		{ID: id(base), Name: "web", Start: 100, End: 100.5, Fault: webFault},
 		{ID: id(base + 1), ParentID: id(base), Subsegment: true, Namespace: "remote", Name: "api", Start: 100.1, End: 100.4, Error: apiError},
 		{ID: id(base + 2), ParentID: id(base + 1), Name: "api", Start: 100.15, End: 100.35, Error: apiError},
@@ -51,8 +57,8 @@ func trace(base int, webFault, apiError bool) []xrayfilter.Segment {
 
 func TestBuilderMergesTraces(t *testing.T) {
 	b := NewBuilder()
-	for i, tr := range [][]xrayfilter.Segment{trace(0, false, false), trace(10, true, true), trace(20, false, false)} {
-		g := xrayfilter.BuildGraph(tr)
+	for i, tr := range [][]xrayview.Segment{trace(0, false, false), trace(10, true, true), trace(20, false, false)} {
+		g := xrayview.BuildGraph(tr)
 		if len(g.Nodes) != 4 {
 			t.Fatalf("trace %d: %d nodes", i, len(g.Nodes))
 		}
@@ -90,11 +96,11 @@ func TestBuilderMergesTraces(t *testing.T) {
 }
 
 func BenchmarkBuilder10kTraces(b *testing.B) {
-	traces := make([][]xrayfilter.Segment, 10000)
-	graphs := make([]xrayfilter.Graph, len(traces))
+	traces := make([][]xrayview.Segment, 10000)
+	graphs := make([]xrayview.Graph, len(traces))
 	for i := range traces {
 		traces[i] = trace(i*4, i%7 == 0, i%5 == 0)
-		graphs[i] = xrayfilter.BuildGraph(traces[i])
+		graphs[i] = xrayview.BuildGraph(traces[i])
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,7 +1,8 @@
 // Package store defines what tracecomb asks of a trace store: durable batch
 // writes of model events, a trace by id, datasets and columns, and filtered
-// scans with predicates pushed down. Implementations live in subpackages
-// (duckdb, clickhouse) and all pass the conformance suite in storetest.
+// scans with predicates pushed down, and traces selected by their events.
+// The implementation is the embedded DuckDB store (subpackage duckdb); every
+// implementation passes the conformance suite in storetest.
 //
 // Contracts that hold for every implementation:
 //   - Every call is scoped to one environment; nothing ever crosses it.
@@ -43,6 +44,12 @@ const TooManyColumnsMessage = "Dataset has too many columns."
 // once space is freed (the store recovers by itself; Healthy says when).
 // Reads keep working meanwhile.
 var ErrNoSpace = errors.New("no space left on the store's disk")
+
+// ErrQueryTooLarge means a read needed more memory than the store may use
+// (its memory limit): the same query will fail again, a narrower one (a
+// shorter time range, fewer groups) may not. Returned wrapped, with the
+// store's reason.
+var ErrQueryTooLarge = errors.New("the query needs more memory than the store may use")
 
 // Batch is a set of events for one environment.
 type Batch struct {
@@ -138,6 +145,15 @@ type Reader interface {
 	// Scan streams the events that match q, newest first. The iterator is
 	// single-use; stopping early releases its resources.
 	Scan(ctx context.Context, env string, q ScanQuery) iter.Seq2[model.Event, error]
+	// SelectTraces returns the traces of the environment that have an
+	// event in [q.Start, q.End) and, for every element of q.Require, an
+	// event in that range matching it; ordered by the time of their newest
+	// event in the range, newest first (ties by trace id, descending), at
+	// most q.Limit (0: all), starting after q.After when set. Events
+	// without a trace id belong to no trace. Only the trace ids and times
+	// are read, never the events. A filter on an unknown column matches no
+	// event (and its negation every event), as in Scan.
+	SelectTraces(ctx context.Context, env string, q TraceQuery) (TraceSelection, error)
 }
 
 // Store is a complete trace store.

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // GroupResolver returns the filter expression of the group with the given
@@ -36,35 +37,16 @@ type evaluator struct {
 	groups GroupResolver
 	depth  int
 	root   int // index of the root segment, -1 none, -2 not yet computed
-	g      *graph
-	ids    map[model.SpanID]int // segment index by id, built on first use
-	causes []any                // root causes as JSON values, for rootcause.json
+	g      *Graph
+	ids    map[model.SpanID]bool // segment ids, built on first use
+	causes []any                 // root causes as JSON values, for rootcause.json
 }
 
 func (ev *evaluator) rootIndex() int {
-	if ev.root != -2 {
-		return ev.root
+	if ev.root == -2 {
+		ev.root = xrayview.RootIndex(ev.t.Segments)
 	}
-	segs := ev.t.Segments
-	best := -1
-	pick := func(absentParent func(*Segment) bool) {
-		for i := range segs {
-			s := &segs[i]
-			if s.Subsegment || s.Inferred || !absentParent(s) {
-				continue
-			}
-			if best < 0 || s.Start < segs[best].Start {
-				best = i
-			}
-		}
-	}
-	pick(func(s *Segment) bool { return s.ParentID.IsZero() })
-	if best < 0 {
-		ids := ev.byID()
-		pick(func(s *Segment) bool { _, ok := ids[s.ParentID]; return !ok })
-	}
-	ev.root = best
-	return best
+	return ev.root
 }
 
 func (ev *evaluator) rootSeg() *Segment {
@@ -74,16 +56,23 @@ func (ev *evaluator) rootSeg() *Segment {
 	return nil
 }
 
-func (ev *evaluator) byID() map[model.SpanID]int {
+// hasID reports whether a (sub)segment of the trace has this non-zero id.
+func (ev *evaluator) hasID(id model.SpanID) bool {
 	if ev.ids == nil {
-		ev.ids = indexIDs(ev.t.Segments)
+		ev.ids = make(map[model.SpanID]bool, len(ev.t.Segments))
+		for i := range ev.t.Segments {
+			if s := &ev.t.Segments[i]; !s.ID.IsZero() {
+				ev.ids[s.ID] = true
+			}
+		}
 	}
-	return ev.ids
+	return ev.ids[id]
 }
 
-func (ev *evaluator) graph() *graph {
+func (ev *evaluator) graph() *Graph {
 	if ev.g == nil {
-		ev.g = buildGraph(ev.t.Segments, ev.byID())
+		g := xrayview.BuildGraph(ev.t.Segments)
+		ev.g = &g
 	}
 	return ev.g
 }
@@ -103,8 +92,8 @@ func (ev *evaluator) trace(n Node) bool {
 		case KwPartial:
 			v = ev.partial()
 		case KwInferred:
-			for i := range ev.graph().nodes {
-				v = v || ev.g.nodes[i].inferred
+			for i := range ev.graph().Nodes {
+				v = v || ev.g.Nodes[i].Inferred
 			}
 		default:
 			r := ev.rootSeg()
@@ -145,15 +134,15 @@ func (ev *evaluator) trace(n Node) bool {
 	case *Service:
 		g := ev.graph()
 		root := ev.rootIndex()
-		for ni := range g.nodes {
-			nd := &g.nodes[ni]
-			if !nd.matches(n.Target) {
+		for ni := range g.Nodes {
+			nd := &g.Nodes[ni]
+			if !n.Target.matches(nd) {
 				continue
 			}
 			if n.Filter == nil {
 				return true
 			}
-			for _, si := range nd.segs {
+			for _, si := range nd.Segments {
 				if ev.seg(n.Filter, si, nd, si == root) {
 					return true
 				}
@@ -162,9 +151,9 @@ func (ev *evaluator) trace(n Node) bool {
 		return false
 	case *Edge:
 		g := ev.graph()
-		for _, e := range g.edges {
-			if g.nodes[e.from].matches(n.From) && g.nodes[e.to].matches(n.To) &&
-				(n.Filter == nil || ev.seg(n.Filter, e.caller, nil, false)) {
+		for _, e := range g.Edges {
+			if n.From.matches(&g.Nodes[e.From]) && n.To.matches(&g.Nodes[e.To]) &&
+				(n.Filter == nil || ev.seg(n.Filter, e.Caller, nil, false)) {
 				return true
 			}
 		}
@@ -211,10 +200,8 @@ func (ev *evaluator) partial() bool {
 	}
 	for i := range ev.t.Segments {
 		s := &ev.t.Segments[i]
-		if s.Subsegment {
-			if _, ok := ev.byID()[s.ParentID]; !ok {
-				return true
-			}
+		if s.Subsegment && !ev.hasID(s.ParentID) {
+			return true
 		}
 	}
 	return false
@@ -222,7 +209,7 @@ func (ev *evaluator) partial() bool {
 
 // seg evaluates n, from service or edge braces, on segment si of node nd
 // (nil inside edge braces).
-func (ev *evaluator) seg(n Node, si int, nd *gnode, isRoot bool) bool {
+func (ev *evaluator) seg(n Node, si int, nd *GraphNode, isRoot bool) bool {
 	s := &ev.t.Segments[si]
 	switch n := n.(type) {
 	case *And:
@@ -243,7 +230,7 @@ func (ev *evaluator) seg(n Node, si int, nd *gnode, isRoot bool) bool {
 	return false
 }
 
-func segBool(k Keyword, s *Segment, nd *gnode, isRoot bool) (v, ok bool) {
+func segBool(k Keyword, s *Segment, nd *GraphNode, isRoot bool) (v, ok bool) {
 	switch k {
 	case KwOK:
 		return !s.Error && !s.Fault && !s.Throttle, true
@@ -257,7 +244,7 @@ func segBool(k Keyword, s *Segment, nd *gnode, isRoot bool) (v, ok bool) {
 		return s.InProgress, true
 	case KwInferred:
 		if nd != nil {
-			return nd.inferred, true
+			return nd.Inferred, true
 		}
 		return s.Inferred, true
 	case KwRoot:
@@ -269,17 +256,14 @@ func segBool(k Keyword, s *Segment, nd *gnode, isRoot bool) (v, ok bool) {
 func segNum(k Keyword, s *Segment) (float64, bool) {
 	switch k {
 	case KwResponseTime, KwDuration:
-		if s.InProgress || s.End <= 0 || s.End < s.Start {
-			return 0, false
-		}
-		return s.End - s.Start, true
+		return xrayview.ResponseTime(s)
 	case KwHTTPStatus:
 		return float64(s.HTTP.Status), s.HTTP.Status != 0
 	}
 	return 0, false
 }
 
-func segStr(k Keyword, s *Segment, nd *gnode) string {
+func segStr(k Keyword, s *Segment, nd *GraphNode) string {
 	switch k {
 	case KwHTTPURL:
 		return s.HTTP.URL
@@ -299,12 +283,12 @@ func segStr(k Keyword, s *Segment, nd *gnode) string {
 		return s.ResourceARN
 	case KwName:
 		if nd != nil {
-			return nd.name
+			return nd.Name
 		}
 		return s.Name
 	case KwType:
 		if nd != nil {
-			return nd.typ
+			return nd.Type
 		}
 		return s.Origin
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-xray-sdk-go/xraylog"
 
 	"github.com/tracecomb/tracecomb/internal/ingest"
-	ingestxray "github.com/tracecomb/tracecomb/internal/ingest/xray"
+	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/sampling"
 	"github.com/tracecomb/tracecomb/internal/store"
@@ -33,7 +33,7 @@ import (
 // DuckDB store, the ingest batcher, the UDP daemon and the API handler.
 type e2eServer struct {
 	api    *httptest.Server
-	daemon *ingestxray.Daemon
+	daemon *xrayingest.Daemon
 }
 
 func startE2E(t *testing.T) *e2eServer {
@@ -54,7 +54,7 @@ func startE2E(t *testing.T) *e2eServer {
 	xrayDoor := ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
 		return b.Consume(ctx, store.DoorEnv(env, model.DoorXRay), events)
 	})
-	d, err := ingestxray.NewDaemon(ingestxray.Config{Addr: "127.0.0.1:0", Env: "test", FlushInterval: 5 * time.Millisecond}, xrayDoor, ingestxray.Settings{})
+	d, err := xrayingest.NewDaemon(xrayingest.Config{Addr: "127.0.0.1:0", Env: "test", FlushInterval: 5 * time.Millisecond}, xrayDoor, xrayingest.Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/tracecomb/tracecomb/internal/model"
-	"github.com/tracecomb/tracecomb/internal/xrayfilter"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // Root causes of a trace's faults and errors.
@@ -50,8 +50,8 @@ type rootCause struct {
 }
 
 // rootCauses computes the fault and error root causes of a trace.
-func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs, slow []rootCause) {
-	segs := t.view.Segments
+func rootCauses(t *xrayview.View, g *xrayview.Graph) (fault, errs, slow []rootCause) {
+	segs := t.Trace.Segments
 	idx := make(map[model.SpanID]int, len(segs))
 	for i := range segs {
 		idx[segs[i].ID] = i
@@ -79,10 +79,10 @@ func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs, slow []root
 			}
 		}
 	}
-	root := rootIndex(segs)
-	isFault := func(s *xrayfilter.Segment) bool { return s.Fault }
-	isError := func(s *xrayfilter.Segment) bool { return !s.Fault && (s.Error || s.Throttle) }
-	build := func(flag func(*xrayfilter.Segment) bool) []rootCause {
+	root := xrayview.RootIndex(segs)
+	isFault := func(s *xrayview.Segment) bool { return s.Fault }
+	isError := func(s *xrayview.Segment) bool { return !s.Fault && (s.Error || s.Throttle) }
+	build := func(flag func(*xrayview.Segment) bool) []rootCause {
 		out := []rootCause{}
 		below := make([]int8, len(segs)) // 0 unknown, 1 no flag below, 2 flag below
 		var flagBelow func(i, depth int) bool
@@ -109,7 +109,7 @@ func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs, slow []root
 			if !flag(&segs[i]) || flagBelow(i, 0) {
 				continue
 			}
-			rc := t.causePath(i, parent, segNode, inferredNode, g)
+			rc := causePath(t, i, parent, segNode, inferredNode, g)
 			key, _ := json.Marshal(rc)
 			if seen[string(key)] {
 				continue
@@ -122,12 +122,12 @@ func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs, slow []root
 	}
 	slow = []rootCause{}
 	if root >= 0 {
-		if total, ok := responseTime(&segs[root]); ok && total > 0 {
+		if total, ok := xrayview.ResponseTime(&segs[root]); ok && total > 0 {
 			leaf := root
 			for steps := 0; len(children[leaf]) > 0 && steps < len(segs); steps++ {
 				best, bestRT := -1, -1.0
 				for _, c := range children[leaf] {
-					if rt, ok := responseTime(&segs[c]); ok && rt > bestRT {
+					if rt, ok := xrayview.ResponseTime(&segs[c]); ok && rt > bestRT {
 						best, bestRT = c, rt
 					}
 				}
@@ -136,7 +136,7 @@ func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs, slow []root
 				}
 				leaf = best
 			}
-			rc := t.causePath(leaf, parent, segNode, inferredNode, g)
+			rc := causePath(t, leaf, parent, segNode, inferredNode, g)
 			for si := range rc.Services {
 				for ei := range rc.Services[si].EntityPath {
 					rc.Services[si].EntityPath[ei].Exceptions = nil
@@ -152,10 +152,10 @@ func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs, slow []root
 				for ei := range rc.Services[si].EntityPath {
 					var cov float64
 					if k < len(chain) {
-						rt, _ := responseTime(&segs[chain[k]])
+						rt, _ := xrayview.ResponseTime(&segs[chain[k]])
 						cov = math.Round(rt/total*1000) / 1000
 					} else { // the inferred service's entity
-						rt, _ := responseTime(&segs[leaf])
+						rt, _ := xrayview.ResponseTime(&segs[leaf])
 						cov = math.Round(rt/total*1000) / 1000
 					}
 					rc.Services[si].EntityPath[ei].Coverage = &cov
@@ -170,8 +170,8 @@ func rootCauses(t *traceEntities, g *xrayfilter.Graph) (fault, errs, slow []root
 }
 
 // causePath is the chain of services from the root down to entity leaf.
-func (t *traceEntities) causePath(leaf int, parent, segNode, inferredNode []int, g *xrayfilter.Graph) rootCause {
-	segs := t.view.Segments
+func causePath(t *xrayview.View, leaf int, parent, segNode, inferredNode []int, g *xrayview.Graph) rootCause {
+	segs := t.Trace.Segments
 	var chain []int
 	for i, steps := leaf, 0; i >= 0 && steps <= len(segs); i, steps = parent[i], steps+1 {
 		chain = append(chain, i)
@@ -191,7 +191,9 @@ func (t *traceEntities) causePath(leaf int, parent, segNode, inferredNode []int,
 		last := &rc.Services[len(rc.Services)-1]
 		ent := rootCauseEntity{Name: s.Name, Exceptions: []rootCauseException{}, Remote: s.Namespace == "remote" || s.Namespace == "aws"}
 		if i == leaf {
-			ent.Exceptions = causeExceptions(t.docs[i])
+			for _, x := range t.Entities[i].Exceptions {
+				ent.Exceptions = append(ent.Exceptions, rootCauseException{Name: x.Name, Message: x.Message})
+			}
 		}
 		last.EntityPath = append(last.EntityPath, ent)
 	}
@@ -203,48 +205,21 @@ func (t *traceEntities) causePath(leaf int, parent, segNode, inferredNode []int,
 	return rc
 }
 
-// causeExceptions reads the exceptions of a document's cause.
-func causeExceptions(doc []byte) []rootCauseException {
-	out := []rootCauseException{}
-	if len(doc) == 0 {
-		return out
-	}
-	var d struct {
-		Cause json.RawMessage `json:"cause"`
-	}
-	if json.Unmarshal(doc, &d) != nil || len(d.Cause) == 0 || d.Cause[0] != '{' {
-		return out
-	}
-	var c struct {
-		Exceptions []struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"exceptions"`
-	}
-	if json.Unmarshal(d.Cause, &c) != nil {
-		return out
-	}
-	for _, x := range c.Exceptions {
-		out = append(out, rootCauseException{Name: x.Type, Message: x.Message})
-	}
-	return out
-}
-
 // filterRootCauses converts root causes to the filter view.
-func filterRootCauses(fault, errs, slow []rootCause) *xrayfilter.RootCauses {
-	conv := func(list []rootCause) []xrayfilter.Cause {
-		out := make([]xrayfilter.Cause, 0, len(list))
+func filterRootCauses(fault, errs, slow []rootCause) *xrayview.RootCauses {
+	conv := func(list []rootCause) []xrayview.Cause {
+		out := make([]xrayview.Cause, 0, len(list))
 		for _, rc := range list {
-			c := xrayfilter.Cause{ClientImpacting: rc.ClientImpacting}
+			c := xrayview.Cause{ClientImpacting: rc.ClientImpacting}
 			for _, s := range rc.Services {
-				cs := xrayfilter.CauseService{Name: s.Name, Names: s.Names, Type: s.Type, AccountID: s.AccountID, Inferred: s.Inferred}
+				cs := xrayview.CauseService{Name: s.Name, Names: s.Names, Type: s.Type, AccountID: s.AccountID, Inferred: s.Inferred}
 				for _, e := range s.EntityPath {
-					ce := xrayfilter.CauseEntity{Name: e.Name, Remote: e.Remote}
+					ce := xrayview.CauseEntity{Name: e.Name, Remote: e.Remote}
 					if e.Coverage != nil {
 						ce.Coverage = *e.Coverage
 					}
 					for _, x := range e.Exceptions {
-						ce.Exceptions = append(ce.Exceptions, xrayfilter.CauseException{Name: x.Name, Message: x.Message})
+						ce.Exceptions = append(ce.Exceptions, xrayview.CauseException{Name: x.Name, Message: x.Message})
 					}
 					cs.EntityPath = append(cs.EntityPath, ce)
 				}
@@ -254,5 +229,5 @@ func filterRootCauses(fault, errs, slow []rootCause) *xrayfilter.RootCauses {
 		}
 		return out
 	}
-	return &xrayfilter.RootCauses{Fault: conv(fault), Error: conv(errs), ResponseTime: conv(slow)}
+	return &xrayview.RootCauses{Fault: conv(fault), Error: conv(errs), ResponseTime: conv(slow)}
 }

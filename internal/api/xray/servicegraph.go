@@ -10,18 +10,19 @@ import (
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/servicegraph"
 	"github.com/tracecomb/tracecomb/internal/xrayfilter"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // windowTraces reads the traces with spans overlapping [w.s, w.e] and sees
 // each as X-Ray entities made of those spans only; the newest trace first.
 // With full false the traces are seen only as far as the service graph
-// needs (see assembleTrace).
-func (o *traceOps) windowTraces(ctx context.Context, env string, w window, full bool) ([]*traceEntities, error) {
+// needs (xrayview.GraphOnly).
+func (o *traceOps) windowTraces(ctx context.Context, env string, w window, full bool) ([]*xrayview.View, error) {
 	order, byTrace, err := o.scanTraces(ctx, env, w.start.Add(-o.d.Slack), w.end.Add(time.Nanosecond))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*traceEntities, 0, len(order))
+	out := make([]*xrayview.View, 0, len(order))
 	for _, id := range order {
 		evs := byTrace[id]
 		kept := evs[:0]
@@ -35,7 +36,11 @@ func (o *traceOps) windowTraces(ctx context.Context, env string, w window, full 
 		if len(kept) == 0 {
 			continue
 		}
-		if t := assembleTrace(id, kept, full); len(t.view.Segments) > 0 {
+		detail := xrayview.GraphOnly
+		if full {
+			detail = xrayview.Full
+		}
+		if t := xrayview.Convert(id, kept, detail); len(t.Trace.Segments) > 0 {
 			out = append(out, t)
 		}
 	}
@@ -98,11 +103,11 @@ func (o *traceOps) getServiceGraph(ctx context.Context, env string, body []byte)
 	resolve := o.groupResolver(ctx, env)
 	b := servicegraph.NewBuilder()
 	for _, t := range traces {
-		if filter != nil && !filter.Match(&t.view, resolve) {
+		if filter != nil && !filter.Match(&t.Trace, resolve) {
 			continue
 		}
-		g := xrayfilter.BuildGraph(t.view.Segments)
-		b.Add(t.view.Segments, &g)
+		g := xrayview.BuildGraph(t.Trace.Segments)
+		b.Add(t.Trace.Segments, &g)
 	}
 	return serviceGraphOut{StartTime: w.s, EndTime: w.e, Services: b.Services()}, nil
 }
@@ -202,7 +207,7 @@ func (o *traceOps) getTimeSeriesServiceStatistics(ctx context.Context, env strin
 	}
 	resolve := o.groupResolver(ctx, env)
 	buckets := map[int64]*bucket{}
-	count := func(s *xrayfilter.Segment) {
+	count := func(s *xrayview.Segment) {
 		if s.Start < w.s || s.Start > w.e {
 			return
 		}
@@ -212,16 +217,16 @@ func (o *traceOps) getTimeSeriesServiceStatistics(ctx context.Context, env strin
 			b = &bucket{hist: servicegraph.Histogram{}}
 			buckets[k] = b
 		}
-		if b.stats.Count(s) {
-			b.hist.Add(s.End - s.Start)
+		if rt, ok := b.stats.Count(s); ok {
+			b.hist.Add(rt)
 		}
 	}
 	for _, t := range traces {
-		if filter != nil && !filter.Match(&t.view, resolve) {
+		if filter != nil && !filter.Match(&t.Trace, resolve) {
 			continue
 		}
-		segs := t.view.Segments
-		g := xrayfilter.BuildGraph(segs)
+		segs := t.Trace.Segments
+		g := xrayview.BuildGraph(segs)
 		if !sel.isEdge {
 			for _, n := range g.Nodes {
 				if n.Client || !sel.service.MatchNode(n.Name, n.Type, n.AccountID) {

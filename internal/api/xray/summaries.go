@@ -10,6 +10,7 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/xrayfilter"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 type serviceID struct {
@@ -80,16 +81,16 @@ type traceSummary struct {
 	MatchedEventTime       *float64                         `json:"MatchedEventTime,omitempty"`
 }
 
-func nodeServiceID(n *xrayfilter.GraphNode) serviceID {
+func nodeServiceID(n *xrayview.GraphNode) serviceID {
 	return serviceID{Name: n.Name, Names: []string{n.Name}, AccountID: n.AccountID, Type: n.Type}
 }
 
 // summarize builds the summary of one trace.
-func summarize(t *traceEntities, g *xrayfilter.Graph) traceSummary {
-	segs := t.view.Segments
-	start, end := t.bounds()
+func summarize(t *xrayview.View, g *xrayview.Graph) traceSummary {
+	segs := t.Trace.Segments
+	start, end := t.Bounds()
 	sum := traceSummary{
-		ID:                     t.id.XRay(),
+		ID:                     t.Trace.ID.XRay(),
 		StartTime:              roundMs(start),
 		Duration:               roundMs(end - start),
 		Annotations:            map[string][]valueWithServiceIDs{},
@@ -144,9 +145,9 @@ func summarize(t *traceEntities, g *xrayfilter.Graph) traceSummary {
 			sum.ServiceIDs = append(sum.ServiceIDs, nodeServiceID(&g.Nodes[ni]))
 		}
 	}
-	if r := rootIndex(segs); r >= 0 {
+	if r := xrayview.RootIndex(segs); r >= 0 {
 		s := &segs[r]
-		if rt, ok := responseTime(s); ok {
+		if rt, ok := xrayview.ResponseTime(s); ok {
 			sum.ResponseTime = roundMs(rt)
 		}
 		sum.HasFault, sum.HasError = s.Fault, s.Error
@@ -211,13 +212,6 @@ func summarize(t *traceEntities, g *xrayfilter.Graph) traceSummary {
 		}
 	}
 	return sum
-}
-
-func responseTime(s *xrayfilter.Segment) (float64, bool) {
-	if s.InProgress || s.End == 0 || s.End < s.Start {
-		return 0, false
-	}
-	return s.End - s.Start, true
 }
 
 func sortedAnnotationKeys(m map[string]model.Value) []string {
@@ -335,13 +329,13 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 		if filter != nil && hintsExclude(hints, byTrace[id]) {
 			// The trace cannot match; it still counts as processed when
 			// its time is in range (seen through the cheap graph view).
-			if _, ok := inRange(assembleTrace(id, byTrace[id], false), rangeType, w); ok && (rate >= 1 || !sampledOut(id, rate)) {
+			if _, ok := inRange(xrayview.Convert(id, byTrace[id], xrayview.GraphOnly), rangeType, w); ok && (rate >= 1 || !sampledOut(id, rate)) {
 				processed++
 			}
 			continue
 		}
-		t := assembleTrace(id, byTrace[id], true)
-		if len(t.view.Segments) == 0 {
+		t := xrayview.Convert(id, byTrace[id], xrayview.Full)
+		if len(t.Trace.Segments) == 0 {
 			continue
 		}
 		matched, ok := inRange(t, rangeType, w)
@@ -352,13 +346,13 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 			continue
 		}
 		processed++
-		g := xrayfilter.BuildGraph(t.view.Segments)
+		g := xrayview.BuildGraph(t.Trace.Segments)
 		var faults, errs, slow []rootCause
 		if needCauses {
 			faults, errs, slow = rootCauses(t, &g)
-			t.view.RootCauses = filterRootCauses(faults, errs, slow)
+			t.Trace.RootCauses = filterRootCauses(faults, errs, slow)
 		}
-		if filter != nil && !filter.Match(&t.view, resolve) {
+		if filter != nil && !filter.Match(&t.Trace, resolve) {
 			continue
 		}
 		if !needCauses {
@@ -395,8 +389,8 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 // for ids that name none, the trace's start) lies in [start, end); Event, a
 // span of the trace is active in the window (matched is the latest such
 // span's start); Service, a span ends in the window.
-func inRange(t *traceEntities, rangeType string, w window) (matched float64, ok bool) {
-	segs := t.view.Segments
+func inRange(t *xrayview.View, rangeType string, w window) (matched float64, ok bool) {
+	segs := t.Trace.Segments
 	switch rangeType {
 	case "Event":
 		found := false
@@ -423,8 +417,8 @@ func inRange(t *traceEntities, rangeType string, w window) (matched float64, ok 
 		}
 		return 0, false
 	}
-	start, _ := t.bounds()
-	e, ok := traceEpoch(t.id, start)
+	start, _ := t.Bounds()
+	e, ok := traceEpoch(t.Trace.ID, start)
 	if !ok {
 		e = math.Floor(start)
 	}
@@ -440,7 +434,7 @@ func hintsExclude(h xrayfilter.Hints, evs []model.Event) bool {
 	for _, k := range h.AnnotationKeys {
 		found := false
 		for i := range evs {
-			if _, ok := attr(&evs[i], k, "aws.xray.annotations."+k); ok {
+			if _, ok := attr(&evs[i], k, xrayview.KeyAnnotationPrefix+k); ok {
 				found = true
 				break
 			}
@@ -460,7 +454,7 @@ func hintsExclude(h xrayfilter.Hints, evs []model.Event) bool {
 	for _, name := range h.Names {
 		found := false
 		for i := range evs {
-			if evs[i].Name == name || attrStr(&evs[i], "aws.table_name") == name {
+			if evs[i].Name == name || tableName(&evs[i]) == name {
 				found = true
 				break
 			}
@@ -470,6 +464,15 @@ func hintsExclude(h xrayfilter.Hints, evs []model.Event) bool {
 		}
 	}
 	return false
+}
+
+// tableName is the DynamoDB table a stored X-Ray span names, as the X-Ray
+// view reads it.
+func tableName(ev *model.Event) string {
+	if v, ok := attr(ev, xrayview.KeyTableName); ok && v.Kind == model.KindString {
+		return v.Str
+	}
+	return ""
 }
 
 // readsRootCauses reports whether an expression may read root causes

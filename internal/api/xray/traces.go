@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/ingest"
-	ingestxray "github.com/tracecomb/tracecomb/internal/ingest/xray"
+	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/servicegraph"
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/xrayfilter"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // TraceDeps are what the trace operations need. Store and Consumer are
@@ -128,9 +129,9 @@ func (o *traceOps) putTraceSegments(ctx context.Context, env string, body []byte
 	var events []model.Event
 	for _, doc := range *in.TraceSegmentDocuments {
 		var err error
-		events, err = ingestxray.AppendDocument(events, []byte(doc))
+		events, err = xrayingest.AppendDocument(events, []byte(doc))
 		if err != nil {
-			var se *ingestxray.SegmentError
+			var se *xrayingest.SegmentError
 			if errors.As(err, &se) {
 				out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, unprocessedSegment{ID: se.ID, ErrorCode: se.ErrorCode, Message: se.Message})
 				continue
@@ -138,6 +139,10 @@ func (o *traceOps) putTraceSegments(ctx context.Context, env string, body []byte
 			out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, unprocessedSegment{ErrorCode: "InvalidDocument", Message: "Invalid segment. ErrorCode: InvalidDocument"})
 		}
 	}
+	// One span per segment id, by X-Ray's rule (as the daemon door
+	// applies it): a complete segment sent in the same call as its
+	// in-progress form replaces it, whatever their order.
+	events = xrayview.Dedupe(events)
 	if len(events) > 0 {
 		if err := consumeError(o.d.Consumer.Consume(ctx, env, events)); err != nil {
 			return nil, err
@@ -159,13 +164,13 @@ func parseTraceID(s string) (model.TraceID, bool) {
 
 // loadTrace reads one trace and sees it as X-Ray entities; nil when it has
 // no spans.
-func (o *traceOps) loadTrace(ctx context.Context, env string, id model.TraceID) (*traceEntities, error) {
+func (o *traceOps) loadTrace(ctx context.Context, env string, id model.TraceID) (*xrayview.View, error) {
 	events, err := o.reader(ctx).Trace(ctx, env, id)
 	if err != nil {
 		return nil, err
 	}
-	t := assembleTrace(id, events, true)
-	if len(t.view.Segments) == 0 {
+	t := xrayview.Convert(id, events, xrayview.Full)
+	if len(t.Trace.Segments) == 0 {
 		return nil, nil
 	}
 	return t, nil
@@ -236,12 +241,12 @@ func (o *traceOps) batchGetTraces(ctx context.Context, env string, body []byte) 
 			out.UnprocessedTraceIDs = append(out.UnprocessedTraceIDs, s)
 			continue
 		}
-		g := xrayfilter.BuildGraph(t.view.Segments)
-		start, end := t.bounds()
+		g := xrayview.BuildGraph(t.Trace.Segments)
+		start, end := t.Bounds()
 		out.Traces = append(out.Traces, traceOut{
 			ID:       id.XRay(),
 			Duration: roundMs(end - start),
-			Segments: t.segmentDocuments(&g),
+			Segments: traceSegments(t, &g),
 		})
 	}
 	return out, nil
@@ -280,8 +285,8 @@ func (o *traceOps) getTraceGraph(ctx context.Context, env string, body []byte) (
 		if t == nil {
 			continue
 		}
-		g := xrayfilter.BuildGraph(t.view.Segments)
-		b.Add(t.view.Segments, &g)
+		g := xrayview.BuildGraph(t.Trace.Segments)
+		b.Add(t.Trace.Segments, &g)
 	}
 	return struct {
 		Services []servicegraph.Service `json:"Services"`
@@ -338,7 +343,7 @@ func (o *traceOps) scanTraces(ctx context.Context, env string, from, to time.Tim
 		if err != nil {
 			return nil, nil, err
 		}
-		if ev.TraceID.IsZero() || !(ev.IsSpan() && !ev.SpanID.IsZero() || isExceptionEvent(&ev)) {
+		if ev.TraceID.IsZero() || !(ev.IsSpan() || xrayview.IsExceptionEvent(&ev)) {
 			continue // spans, and the exception events that become causes
 		}
 		evs, ok := byTrace[ev.TraceID]

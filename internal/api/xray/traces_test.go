@@ -323,3 +323,29 @@ func TestDoors(t *testing.T) {
 		})
 	}
 }
+
+// TestPutTraceSegmentsKeepsTheCompleteSegment: a segment sent complete and
+// in progress in one PutTraceSegments call is stored once, complete, as
+// the daemon door keeps it.
+func TestPutTraceSegmentsKeepsTheCompleteSegment(t *testing.T) {
+	th := newTraceHarness(t, 100)
+	const tid = "1-6b06cdc0-eeeeeeeeeeeeeeeeeeeeeee5"
+	complete := `{"trace_id":"` + tid + `","id":"e000000000000001","name":"api","start_time":1795608000,"end_time":1795608000.5}`
+	open := `{"trace_id":"` + tid + `","id":"e000000000000001","name":"api","start_time":1795608000,"in_progress":true}`
+	body, _ := json.Marshal(map[string][]string{"TraceSegmentDocuments": {complete, open}})
+	if r := th.post("/TraceSegments", string(body)); r.status != 200 || r.body != "{\"UnprocessedTraceSegments\":[]}\n" {
+		t.Fatalf("PutTraceSegments: %d %s", r.status, r.body)
+	}
+	id, _ := model.ParseXRayTraceID(tid)
+	events, err := th.st.Trace(context.Background(), store.DoorEnv("test", model.DoorXRay), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || string(events[0].Doc) != complete {
+		t.Fatalf("stored %d events %+v, want the complete segment once", len(events), events)
+	}
+	r := th.post("/Traces", `{"TraceIds": ["`+tid+`"]}`)
+	if r.status != 200 || !strings.Contains(r.body, `\"end_time\":1795608000.5`) || strings.Contains(r.body, "in_progress") {
+		t.Errorf("BatchGetTraces: %d %s", r.status, r.body)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // ReadBufferSize is the per-read buffer: a datagram longer than this is
@@ -144,8 +145,8 @@ type Daemon struct {
 	next    ingest.Consumer
 	log     *slog.Logger
 	m       *metrics
-	reject  *rateLimited
-	drop    *rateLimited
+	reject  *LogLimiter
+	drop    *LogLimiter
 	own     *ingest.Budget // Config.QueueBytes
 	pending *ingest.Budget // Settings.Pending
 
@@ -188,8 +189,8 @@ func NewDaemon(cfg Config, next ingest.Consumer, set Settings) (*Daemon, error) 
 		cfg:     cfg,
 		next:    next,
 		log:     log,
-		reject:  &rateLimited{every: time.Second},
-		drop:    &rateLimited{every: time.Second},
+		reject:  &LogLimiter{Every: time.Second},
+		drop:    &LogLimiter{Every: time.Second},
 		queue:   make(chan queued, cfg.QueueDocuments),
 		done:    make(chan struct{}),
 		own:     ingest.NewBudget(cfg.QueueBytes),
@@ -292,7 +293,7 @@ func (d *Daemon) read(conn net.PacketConn) {
 				return
 			}
 			// A transient error (e.g. ICMP noise); keep reading.
-			d.reject.log(d.log, "x-ray daemon: read error", "err", err)
+			d.reject.Warn(d.log, "x-ray daemon: read error", "err", err)
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -303,7 +304,7 @@ func (d *Daemon) handle(p []byte) {
 	defer func() {
 		if r := recover(); r != nil {
 			d.m.rejected.WithLabelValues(reasonInternal).Inc()
-			d.reject.log(d.log, "x-ray daemon: datagram crashed the decoder", "panic", fmt.Sprint(r))
+			d.reject.Warn(d.log, "x-ray daemon: datagram crashed the decoder", "panic", fmt.Sprint(r))
 		}
 	}()
 	d.m.received.Inc()
@@ -311,7 +312,7 @@ func (d *Daemon) handle(p []byte) {
 	if err != nil {
 		reason := err.(*DatagramError).Reason
 		d.m.rejected.WithLabelValues(reason).Inc()
-		d.reject.log(d.log, "x-ray daemon: datagram rejected", "reason", reason, "bytes", len(p))
+		d.reject.Warn(d.log, "x-ray daemon: datagram rejected", "reason", reason, "bytes", len(p))
 		return
 	}
 	events, err := Decode(doc)
@@ -324,21 +325,21 @@ func (d *Daemon) handle(p []byte) {
 			reason, detail, id = se.ErrorCode, se.Detail, se.ID
 		}
 		d.m.rejected.WithLabelValues(reason).Inc()
-		d.reject.log(d.log, "x-ray daemon: segment rejected", "reason", reason, "id", id, "detail", detail)
+		d.reject.Warn(d.log, "x-ray daemon: segment rejected", "reason", reason, "id", id, "detail", detail)
 		return
 	}
 	bytes := ingest.EstimateBytes(events)
 	own, ok := d.own.TryReserve(bytes)
 	if !ok {
 		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
-		d.drop.log(d.log, "x-ray daemon: queue full, segment dropped", "queue_bytes", d.cfg.QueueBytes)
+		d.drop.Warn(d.log, "x-ray daemon: queue full, segment dropped", "queue_bytes", d.cfg.QueueBytes)
 		return
 	}
 	pending, ok := d.pending.TryReserve(bytes)
 	if !ok {
 		own.Release()
 		d.m.dropped.WithLabelValues(dropPendingFull).Inc()
-		d.drop.log(d.log, "x-ray daemon: too much ingest waiting to be stored, segment dropped", "pending_bytes_limit", d.pending.Limit())
+		d.drop.Warn(d.log, "x-ray daemon: too much ingest waiting to be stored, segment dropped", "pending_bytes_limit", d.pending.Limit())
 		return
 	}
 	select {
@@ -347,7 +348,7 @@ func (d *Daemon) handle(p []byte) {
 		own.Release()
 		pending.Release()
 		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
-		d.drop.log(d.log, "x-ray daemon: queue full, segment dropped", "queue", d.cfg.QueueDocuments)
+		d.drop.Warn(d.log, "x-ray daemon: queue full, segment dropped", "queue", d.cfg.QueueDocuments)
 	}
 }
 
@@ -400,29 +401,33 @@ func (d *Daemon) batch() {
 func (d *Daemon) flush(events []model.Event, docs int, held *ingest.Reservation) {
 	ctx, cancel := context.WithTimeout(ingest.WithReservation(d.runCtx, held), d.cfg.ConsumeTimeout)
 	defer cancel()
-	events = dedupe(events)
+	events = xrayview.Dedupe(events)
 	n := len(events)
 	if err := d.next.Consume(ctx, d.cfg.Env, events); err != nil {
 		d.m.dropped.WithLabelValues(dropConsumer).Add(float64(docs))
-		d.drop.log(d.log, "x-ray daemon: consumer failed, segments dropped", "segments", docs, "spans", n, "err", err)
+		d.drop.Warn(d.log, "x-ray daemon: consumer failed, segments dropped", "segments", docs, "spans", n, "err", err)
 		return
 	}
 	d.m.spans.Add(float64(n))
 }
 
-// rateLimited logs at most once per interval, reporting how many messages
-// it held back in between.
-type rateLimited struct {
-	every      time.Duration
+// LogLimiter logs warnings at most once per Every, reporting how many it
+// held back in between: for per-datagram problems, which a flood of bad
+// datagrams would otherwise turn into a flood of lines. The zero value
+// logs every message; it is safe for concurrent use.
+type LogLimiter struct {
+	Every      time.Duration
 	mu         sync.Mutex
 	last       time.Time
 	suppressed int
 }
 
-func (r *rateLimited) log(l *slog.Logger, msg string, args ...any) {
+// Warn logs msg at warning level unless one was logged less than Every
+// ago.
+func (r *LogLimiter) Warn(l *slog.Logger, msg string, args ...any) {
 	r.mu.Lock()
 	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < r.every {
+	if !r.last.IsZero() && now.Sub(r.last) < r.Every {
 		r.suppressed++
 		r.mu.Unlock()
 		return
@@ -435,41 +440,4 @@ func (r *rateLimited) log(l *slog.Logger, msg string, args ...any) {
 		args = append(args, "suppressed", n)
 	}
 	l.Warn(msg, args...)
-}
-
-// dedupe keeps one span per (trace id, span id) in a batch: SDKs may send
-// the same segment twice (the Go SDK can, when a request's context ends
-// while the segment is being closed), and an in-progress segment is
-// followed by its complete form. The last complete form wins; an
-// in-progress form never replaces a complete one. Order is kept. Spans that
-// arrive in different batches are left for the store, which keeps one span
-// per id.
-func dedupe(events []model.Event) []model.Event {
-	if len(events) < 2 {
-		return events
-	}
-	type key struct {
-		t model.TraceID
-		s model.SpanID
-	}
-	at := make(map[key]int, len(events))
-	out := events[:0]
-	for _, e := range events {
-		k := key{e.TraceID, e.SpanID}
-		i, seen := at[k]
-		switch {
-		case !seen:
-			at[k] = len(out)
-			out = append(out, e)
-		case !inProgress(&e) || inProgress(&out[i]):
-			out[i] = e
-		}
-	}
-	clear(events[len(out):])
-	return out
-}
-
-func inProgress(e *model.Event) bool {
-	v, ok := e.Get("aws.xray.inprogress")
-	return ok && v.Kind == model.KindBool && v.AsBool()
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 func TestMain(m *testing.M) {
@@ -528,40 +529,30 @@ func BenchmarkDaemonHandle(b *testing.B) {
 	}
 }
 
-func TestDedupe(t *testing.T) {
-	ev := func(id string, doc string, inProgress bool) model.Event {
-		sid, err := model.ParseSpanID(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := model.Event{TraceID: model.TraceID{1}, SpanID: sid, Doc: []byte(doc)}
-		if inProgress {
-			e.Attrs = []model.Attr{{Key: "aws.xray.inprogress", Value: model.Bool(true)}}
-		}
-		return e
+// TestDaemonKeepsTheCompleteSegment: a segment sent in progress, then
+// complete, then in progress again (a late duplicate) in one batch reaches
+// the consumer once, complete.
+func TestDaemonKeepsTheCompleteSegment(t *testing.T) {
+	s := newSink()
+	d := startDaemon(t, Config{BatchEvents: 1000, FlushInterval: time.Hour}, s, Settings{})
+	c := dial(t, d)
+	const header = `{"format":"json","version":1}` + "\n"
+	open := header + `{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"00000000000000cc","name":"svc","start_time":1.5e9,"in_progress":true}`
+	send(t, c, open)
+	send(t, c, segment("00000000000000cc"))
+	send(t, c, open)
+	send(t, c, segment("00000000000000dd"))
+	eventually(t, "four datagrams read", func() bool { return testutil.ToFloat64(d.m.received) == 4 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Shutdown(ctx); err != nil { // flushes the one batch
+		t.Fatal(err)
 	}
-	tests := []struct {
-		name string
-		in   []model.Event
-		want []string // Docs in order
-	}{
-		{"empty", nil, nil},
-		{"distinct", []model.Event{ev("0000000000000001", "a", false), ev("0000000000000002", "b", false)}, []string{"a", "b"}},
-		{"exact duplicate", []model.Event{ev("0000000000000001", "a", false), ev("0000000000000002", "b", false), ev("0000000000000001", "a", false)}, []string{"a", "b"}},
-		{"in progress then complete", []model.Event{ev("0000000000000001", "open", true), ev("0000000000000001", "done", false)}, []string{"done"}},
-		{"complete then late in progress", []model.Event{ev("0000000000000001", "done", false), ev("0000000000000001", "open", true)}, []string{"done"}},
-		{"two in progress", []model.Event{ev("0000000000000001", "open1", true), ev("0000000000000001", "open2", true)}, []string{"open2"}},
-		{"same span id, other trace", []model.Event{ev("0000000000000001", "a", false), {TraceID: model.TraceID{2}, SpanID: model.SpanID{0, 0, 0, 0, 0, 0, 0, 1}, Doc: []byte("c")}}, []string{"a", "c"}},
+	evs := s.events()
+	if len(evs) != 2 {
+		t.Fatalf("%d spans, want 2: %+v", len(evs), evs)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			for _, e := range dedupe(tt.in) {
-				got = append(got, string(e.Doc))
-			}
-			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-		})
+	if e := evs[0]; e.SpanID.String() != "00000000000000cc" || e.DurationMs == 0 || xrayview.InProgress(&e) {
+		t.Errorf("kept %+v, want the complete segment", e)
 	}
 }

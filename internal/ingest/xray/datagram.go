@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // Reasons a datagram is rejected before its document is read; they are
@@ -58,7 +59,7 @@ func validHeader(h []byte) bool {
 		return false
 	}
 	// version must be the integer 1 (not "1", not 1.0), as the daemon reads it into an int.
-	if n, ok := jsonScalar(v.Version); !ok || n.Kind != model.KindInt || n.Int != 1 {
+	if n, ok := xrayview.Scalar(v.Version); !ok || n.Kind != model.KindInt || n.Int != 1 {
 		return false
 	}
 	return strings.EqualFold(v.Format, "json")

@@ -2,7 +2,12 @@
 // SDKs send to port 2000, and the conversion of X-Ray segment documents into
 // tracecomb's one trace model (model.Event). The X-Ray API (PutTraceSegments
 // and the rest) lives in internal/api/xray and uses Decode and SegmentError
-// from here.
+// from here; the stand-alone "tracecomb daemon" lives in internal/forwarder
+// and uses SplitDatagram.
+//
+// Documents are read with internal/xrayview's reader (xrayview.Split), the
+// one that also reads them back from the store, and X-Ray's own fields are
+// written under xrayview's attribute keys (xrayview.KeyInProgress, …).
 //
 // # Datagrams
 //
@@ -53,6 +58,7 @@
 //	                            aws.xray.namespace = namespace
 //	error, fault, throttle      aws.xray.error/fault/throttle; Error and
 //	                            status_code 2 when fault or error
+//	inferred                    aws.xray.inferred (a segment X-Ray inferred)
 //	http.request                http.method, http.url, http.user_agent,
 //	                            http.client_ip, aws.xray.x_forwarded_for,
 //	                            aws.xray.traced
@@ -61,7 +67,8 @@
 //	aws (span)                  aws.<key> for each scalar (account_id,
 //	                            operation, region, request_id, queue_url,
 //	                            table_name, …), JSON text for lists and
-//	                            objects; retries → aws.xray.retries
+//	                            objects; retries → aws.xray.retries;
+//	                            members named xray.* are dropped
 //	aws (resource-like)         ec2 → host.id, host.type, host.image.id,
 //	                            cloud.availability_zone; ecs → container.*,
 //	                            aws.ecs.*; eks → k8s.pod.name,
@@ -92,8 +99,10 @@
 //	annotations                 the same key with the value's type (string,
 //	                            integer, float, boolean; null, lists and
 //	                            objects are dropped); a key already taken by
-//	                            a hot field or a mapped attribute goes to
-//	                            aws.xray.annotations.<key> instead
+//	                            a hot field or a mapped attribute, or one of
+//	                            the decoder's own keys (any aws.xray.* key,
+//	                            and those xrayview.DecoderKey lists), goes
+//	                            to aws.xray.annotations.<key> instead
 //	metadata                    aws.xray.metadata.<namespace> = the
 //	                            namespace's object as compact JSON
 //
@@ -121,7 +130,8 @@
 // tracecomb_xray_segments_dropped_total (reason queue_full or
 // pending_full), as the X-Ray daemon drops segments when its buffer is
 // full; nothing waits for the consumer but the batcher. Within a batch
-// one span is kept per (trace id, span id): a complete form replaces an
-// in-progress one, and a repeated document (SDKs do send some twice) is sent
-// once. Shutdown stops reading and flushes what was received.
+// one span is kept per (trace id, span id) by X-Ray's rule
+// (xrayview.Dedupe): a complete form replaces an in-progress one, never the
+// other way round, and of a repeated document (SDKs do send some twice) the
+// later is sent. Shutdown stops reading and flushes what was received.
 package xray

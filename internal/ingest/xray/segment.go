@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // MaxDocumentSize is the largest segment document X-Ray accepts (64 kB).
@@ -146,213 +147,51 @@ func jsonSyntaxError(doc []byte) error {
 	return err
 }
 
-// peekID finds the top-level "id" string of a document without decoding it.
+// peekID finds the top-level "id" string of a document without decoding
+// the rest.
 func peekID(doc []byte) string {
-	var id string
-	_, _ = objectMembers(doc, 0, func(m member) {
-		if string(m.key) == "id" && m.valStart < m.end && doc[m.valStart] == '"' {
-			var s string
-			if json.Unmarshal(doc[m.valStart:m.end], &s) == nil {
-				id = s
-			}
-		}
-	})
+	d, _ := xrayview.Read(doc)
+	id, _ := xrayview.JSONString(d.ID)
 	return id
 }
 
-// rawDoc holds the members of a (sub)segment document that the mapping
-// reads, matched by their exact key. Unknown keys are ignored; a value of
-// the wrong type is treated as absent.
-type rawDoc struct {
-	Name, ID, TraceID, ParentID, StartTime, EndTime []byte // raw JSON values
-
-	InProgress   bool
-	Type         string
-	Namespace    string
-	BadNamespace bool // present but not a string
-	Error        bool
-	Fault        bool
-	Throttle     bool
-	Traced       *bool
-	User         string
-	Origin       string
-	ResourceARN  string
-	HTTP         []kv // members of "http"
-	SQL          []kv
-	Service      []kv
-	AWS          []kv // members of "aws", in document order
-	Annotations  []kv
-	Metadata     []kv
-	Cause        []byte
+// fields is one (sub)segment document as the mapping reads it: its members
+// (xrayview.Doc, the one reader of segment documents) and the members of
+// its objects, in document order.
+type fields struct {
+	xrayview.Doc
+	http, sql, service, aws, annotations, metadata []xrayview.Member
 }
 
-// kv is one member of a JSON object: its key and raw value.
-type kv struct {
-	key string
-	raw []byte
-}
-
-func lookup(list []kv, key string) ([]byte, bool) {
-	for i := len(list) - 1; i >= 0; i-- { // the last duplicate wins, as in encoding/json
-		if list[i].key == key {
-			return list[i].raw, true
-		}
+func readFields(d xrayview.Doc) fields {
+	return fields{
+		Doc:         d,
+		http:        xrayview.Members(d.HTTP),
+		sql:         xrayview.Members(d.SQL),
+		service:     xrayview.Members(d.Service),
+		aws:         xrayview.Members(d.AWS),
+		annotations: xrayview.Members(d.Annotations),
+		metadata:    xrayview.Members(d.Metadata),
 	}
-	return nil, false
-}
-
-// readDoc reads one (sub)segment document, which must be valid JSON: its
-// fields, its own document (doc without "subsegments"), and the documents
-// of its embedded subsegments.
-func readDoc(doc []byte) (r rawDoc, own []byte, children [][]byte, err error) {
-	members := make([]member, 0, 16)
-	if _, err = objectMembers(doc, 0, func(m member) { members = append(members, m) }); err != nil {
-		return r, nil, nil, err
-	}
-	var subs []byte
-	cut := false
-	for i := range members {
-		m := &members[i]
-		key := m.key
-		if bytes.IndexByte(key, '\\') >= 0 {
-			key = []byte(memberKey(key))
-		}
-		v := doc[m.valStart:m.end]
-		switch string(key) {
-		case "subsegments":
-			subs, cut = v, true
-			m.key = nil // marks the member to cut
-		case "name":
-			r.Name = v
-		case "id":
-			r.ID = v
-		case "trace_id":
-			r.TraceID = v
-		case "parent_id":
-			r.ParentID = v
-		case "start_time":
-			r.StartTime = v
-		case "end_time":
-			r.EndTime = v
-		case "in_progress":
-			r.InProgress = string(v) == "true"
-		case "type":
-			r.Type, _ = jsonString(v)
-		case "namespace":
-			var ok bool
-			r.Namespace, ok = jsonString(v)
-			r.BadNamespace = !ok && string(v) != "null"
-		case "error":
-			r.Error = string(v) == "true"
-		case "fault":
-			r.Fault = string(v) == "true"
-		case "throttle":
-			r.Throttle = string(v) == "true"
-		case "traced":
-			if b, ok := jsonBool(v); ok {
-				r.Traced = &b
-			}
-		case "user":
-			r.User, _ = jsonString(v)
-		case "origin":
-			r.Origin, _ = jsonString(v)
-		case "resource_arn":
-			r.ResourceARN, _ = jsonString(v)
-		case "http":
-			r.HTTP = objectKVs(v)
-		case "sql":
-			r.SQL = objectKVs(v)
-		case "service":
-			r.Service = objectKVs(v)
-		case "aws":
-			r.AWS = objectKVs(v)
-		case "annotations":
-			r.Annotations = objectKVs(v)
-		case "metadata":
-			r.Metadata = objectKVs(v)
-		case "cause":
-			r.Cause = v
-		}
-	}
-	if !cut {
-		return r, doc, nil, nil
-	}
-	// Rebuild the object from the members that stay, each with the
-	// separator that preceded it in the original.
-	own = make([]byte, 0, len(doc))
-	own = append(own, doc[:members[0].start]...)
-	first := true
-	for i, m := range members {
-		if m.key == nil {
-			continue
-		}
-		if !first {
-			own = append(own, doc[members[i-1].end:m.start]...)
-		}
-		own = append(own, doc[m.start:m.end]...)
-		first = false
-	}
-	own = append(own, doc[members[len(members)-1].end:]...)
-	if string(subs) == "null" {
-		return r, own, nil, nil
-	}
-	if subs[0] != '[' {
-		return r, own, nil, errors.New("not an array")
-	}
-	var bad error
-	err = arrayElements(subs, 0, func(s, e int) {
-		if subs[s] != '{' {
-			bad = errors.New("an element is not an object")
-			return
-		}
-		children = append(children, subs[s:e:e])
-	})
-	if err == nil {
-		err = bad
-	}
-	return r, own, children, err
-}
-
-// memberKey returns a member's key, decoding escapes when there are any.
-func memberKey(raw []byte) string {
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw)
-	}
-	quoted := make([]byte, 0, len(raw)+2)
-	quoted = append(append(append(quoted, '"'), raw...), '"')
-	s, _ := jsonString(quoted)
-	return s
-}
-
-// objectKVs lists the members of a JSON object; anything else gives nil.
-func objectKVs(v []byte) []kv {
-	if len(v) == 0 || v[0] != '{' {
-		return nil
-	}
-	var list []kv
-	_, _ = objectMembers(v, 0, func(m member) {
-		list = append(list, kv{memberKey(m.key), v[m.valStart:m.end]})
-	})
-	return list
 }
 
 // kvString returns the string member key of an object, or "".
-func kvString(list []kv, key string) string {
-	raw, ok := lookup(list, key)
+func kvString(list []xrayview.Member, key string) string {
+	raw, ok := xrayview.Lookup(list, key)
 	if !ok {
 		return ""
 	}
-	s, _ := jsonString(raw)
+	s, _ := xrayview.JSONString(raw)
 	return s
 }
 
 // kvBool returns the boolean member key of an object, or nil.
-func kvBool(list []kv, key string) *bool {
-	raw, ok := lookup(list, key)
+func kvBool(list []xrayview.Member, key string) *bool {
+	raw, ok := xrayview.Lookup(list, key)
 	if !ok {
 		return nil
 	}
-	b, ok := jsonBool(raw)
+	b, ok := xrayview.JSONBool(raw)
 	if !ok {
 		return nil
 	}
@@ -376,7 +215,7 @@ type decoder struct {
 // node decodes the (sub)segment whose document is doc; seg is nil for the
 // top-level document.
 func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) error {
-	r, own, children, splitErr := readDoc(doc)
+	d0, own, children, splitErr := xrayview.Split(doc)
 	if own == nil {
 		id := ""
 		if seg != nil {
@@ -384,9 +223,10 @@ func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) 
 		}
 		return docError(id, CodeInvalidDocument, seg != nil, "%v", splitErr)
 	}
+	r := readFields(d0)
 	top := seg == nil
 	sub := !top || r.Type == "subsegment"
-	id, hasID := jsonString(r.ID)
+	id, hasID := xrayview.JSONString(r.ID)
 	rootID := id
 	if !top {
 		rootID = seg.rootID
@@ -406,7 +246,7 @@ func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) 
 	}
 	var traceID model.TraceID
 	if top {
-		tid, ok := jsonString(r.TraceID)
+		tid, ok := xrayview.JSONString(r.TraceID)
 		if !ok {
 			return fail(CodeInvalidTraceID, "missing trace_id")
 		}
@@ -417,21 +257,21 @@ func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) 
 	} else {
 		traceID = seg.traceID // optional on embedded subsegments; the tree is one trace
 	}
-	name, ok := jsonString(r.Name)
+	name, ok := xrayview.JSONString(r.Name)
 	if !ok {
 		return fail(CodeInvalidName, "missing name")
 	}
 	if msg := checkName(name); msg != "" {
 		return fail(CodeInvalidName, "name %q: %s", truncate(name, 64), msg)
 	}
-	start, ok := jsonNumber(r.StartTime)
+	start, ok := xrayview.JSONNumber(r.StartTime)
 	if !ok {
 		return fail(CodeMissingStartTime, "missing start_time")
 	}
 	if !validEpoch(start) {
 		return fail(CodeInvalidTime, "start_time %v is not epoch seconds", start)
 	}
-	end, hasEnd := jsonNumber(r.EndTime)
+	end, hasEnd := xrayview.JSONNumber(r.EndTime)
 	inProgress := !hasEnd
 	if inProgress && !r.InProgress {
 		return fail(CodeMissingEndTime, "neither end_time nor in_progress:true")
@@ -440,7 +280,7 @@ func (d *decoder) node(doc []byte, seg *segCtx, parent model.SpanID, depth int) 
 		return fail(CodeInvalidTime, "end_time %v is not epoch seconds", end)
 	}
 	if top {
-		pid, hasParent := jsonString(r.ParentID)
+		pid, hasParent := xrayview.JSONString(r.ParentID)
 		if r.Type == "subsegment" && (!hasParent || pid == "") {
 			// An independent subsegment must say where it hangs.
 			return fail(CodeInvalidParentID, "an independent subsegment needs a parent_id")
@@ -619,33 +459,33 @@ func (a *attrs) boolp(k string, v *bool) {
 }
 
 // resourceAttrs maps the fields that describe where a segment runs.
-func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
-	if sv := r.Service; sv != nil {
+func resourceAttrs(a *attrs, r *fields, segment bool) {
+	if sv := r.service; sv != nil {
 		a.str("service.version", kvString(sv, "version"))
 		a.str("process.runtime.name", kvString(sv, "runtime"))
 		a.str("process.runtime.version", kvString(sv, "runtime_version"))
-		a.str("aws.xray.service.compiler", kvString(sv, "compiler"))
-		a.str("aws.xray.service.compiler_version", kvString(sv, "compiler_version"))
+		a.str(xrayview.KeyServiceCompiler, kvString(sv, "compiler"))
+		a.str(xrayview.KeyServiceCompilerVersion, kvString(sv, "compiler_version"))
 	}
-	if segment && (r.AWS != nil || strings.HasPrefix(r.Origin, "AWS::")) {
+	if segment && (r.aws != nil || strings.HasPrefix(r.Origin, "AWS::")) {
 		a.str("cloud.provider", "aws")
 	}
 	if r.Origin != "" {
 		a.str("cloud.platform", cloudPlatform(r.Origin))
-		a.str("aws.xray.origin", r.Origin)
+		a.str(xrayview.KeyOrigin, r.Origin)
 	}
-	a.str("aws.xray.resource_arn", r.ResourceARN)
-	if r.AWS == nil {
+	a.str(xrayview.KeyResourceARN, r.ResourceARN)
+	if r.aws == nil {
 		return
 	}
 	if segment {
-		if raw, ok := lookup(r.AWS, "account_id"); ok {
-			if s, ok := jsonString(raw); ok {
-				a.str("cloud.account.id", s)
+		if raw, ok := xrayview.Lookup(r.aws, "account_id"); ok {
+			if s, ok := xrayview.JSONString(raw); ok {
+				a.str(xrayview.KeyAccountID, s)
 			}
 		}
 	}
-	if raw, ok := lookup(r.AWS, "ec2"); ok {
+	if raw, ok := xrayview.Lookup(r.aws, "ec2"); ok {
 		var v struct {
 			InstanceID       string `json:"instance_id"`
 			InstanceSize     string `json:"instance_size"`
@@ -658,7 +498,7 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 		a.str("host.image.id", v.AmiID)
 		a.str("cloud.availability_zone", v.AvailabilityZone)
 	}
-	if raw, ok := lookup(r.AWS, "ecs"); ok {
+	if raw, ok := xrayview.Lookup(r.aws, "ecs"); ok {
 		var v struct {
 			Container        string `json:"container"`
 			ContainerID      string `json:"container_id"`
@@ -679,7 +519,7 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 		a.str("cloud.availability_zone", v.AvailabilityZone)
 		a.str("aws.ecs.launchtype", strings.ToLower(v.LaunchType))
 	}
-	if raw, ok := lookup(r.AWS, "eks"); ok {
+	if raw, ok := xrayview.Lookup(r.aws, "eks"); ok {
 		var v struct {
 			Pod         string `json:"pod"`
 			ClusterName string `json:"cluster_name"`
@@ -690,7 +530,7 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 		a.str("k8s.cluster.name", v.ClusterName)
 		a.str("container.id", v.ContainerID)
 	}
-	if raw, ok := lookup(r.AWS, "elastic_beanstalk"); ok {
+	if raw, ok := xrayview.Lookup(r.aws, "elastic_beanstalk"); ok {
 		var v struct {
 			EnvironmentName string          `json:"environment_name"`
 			VersionLabel    string          `json:"version_label"`
@@ -703,7 +543,7 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 			a.str("service.instance.id", s)
 		}
 	}
-	if raw, ok := lookup(r.AWS, "xray"); ok {
+	if raw, ok := xrayview.Lookup(r.aws, "xray"); ok {
 		var v struct {
 			SDK                 string `json:"sdk"`
 			SDKVersion          string `json:"sdk_version"`
@@ -714,10 +554,10 @@ func resourceAttrs(a *attrs, r *rawDoc, segment bool) {
 		a.str("telemetry.sdk.name", v.SDK)
 		a.str("telemetry.sdk.version", v.SDKVersion)
 		a.str("telemetry.sdk.language", sdkLanguage(v.SDK))
-		a.boolp("aws.xray.auto_instrumentation", v.AutoInstrumentation)
-		a.str("aws.xray.sampling_rule_name", v.SamplingRuleName)
+		a.boolp(xrayview.KeyAutoInstrumentation, v.AutoInstrumentation)
+		a.str(xrayview.KeySamplingRuleName, v.SamplingRuleName)
 	}
-	if raw, ok := lookup(r.AWS, "cloudwatch_logs"); ok {
+	if raw, ok := xrayview.Lookup(r.aws, "cloudwatch_logs"); ok {
 		var v []struct {
 			LogGroup string `json:"log_group"`
 			ARN      string `json:"arn"`
@@ -749,65 +589,83 @@ var awsResourceKeys = map[string]bool{
 }
 
 // spanAttrs maps the fields that describe the work a (sub)segment did.
-func spanAttrs(a *attrs, r *rawDoc, name string, seg *segCtx, top, inProgress bool) {
+func spanAttrs(a *attrs, r *fields, name string, seg *segCtx, top, inProgress bool) {
 	if inProgress {
-		a.set("aws.xray.inprogress", model.Bool(true))
+		a.set(xrayview.KeyInProgress, model.Bool(true))
 	}
 	if top && seg.indep {
-		a.set("aws.xray.independent_subsegment", model.Bool(true))
+		a.set(xrayview.KeyIndependentSubsegment, model.Bool(true))
 	}
-	a.str("aws.xray.namespace", r.Namespace)
+	a.str(xrayview.KeyNamespace, r.Namespace)
 	if r.Namespace == "aws" {
 		a.str("aws.service", name)
 	}
 	a.str("enduser.id", r.User)
-	a.boolp("aws.xray.traced", r.Traced)
+	a.boolp(xrayview.KeyTraced, r.Traced)
+	if r.Inferred {
+		a.set(xrayview.KeyInferred, model.Bool(true))
+	}
 	if r.Error {
-		a.set("aws.xray.error", model.Bool(true))
+		a.set(xrayview.KeyError, model.Bool(true))
 	}
 	if r.Fault {
-		a.set("aws.xray.fault", model.Bool(true))
+		a.set(xrayview.KeyFault, model.Bool(true))
 	}
 	if r.Throttle {
-		a.set("aws.xray.throttle", model.Bool(true))
+		a.set(xrayview.KeyThrottle, model.Bool(true))
 	}
 
-	if raw, ok := lookup(r.HTTP, "request"); ok {
-		q := objectKVs(raw)
+	if raw, ok := xrayview.Lookup(r.http, "request"); ok {
+		q := xrayview.Members(raw)
 		a.str("http.method", kvString(q, "method"))
 		a.str("http.url", kvString(q, "url"))
 		a.str("http.user_agent", kvString(q, "user_agent"))
 		a.str("http.client_ip", kvString(q, "client_ip"))
-		a.boolp("aws.xray.x_forwarded_for", kvBool(q, "x_forwarded_for"))
-		a.boolp("aws.xray.traced", kvBool(q, "traced"))
+		a.boolp(xrayview.KeyXForwardedFor, kvBool(q, "x_forwarded_for"))
+		a.boolp(xrayview.KeyTraced, kvBool(q, "traced"))
 	}
-	if raw, ok := lookup(r.HTTP, "response"); ok {
-		p := objectKVs(raw)
-		if raw, ok := lookup(p, "status"); ok {
-			if n, ok := jsonInt(raw); ok && n > 0 {
-				a.set("http.status_code", model.Int(n))
+	if raw, ok := xrayview.Lookup(r.http, "response"); ok {
+		p := xrayview.Members(raw)
+		if raw, ok := xrayview.Lookup(p, "status"); ok {
+			if n, ok := xrayview.JSONInt(raw); ok && n > 0 {
+				a.set(xrayview.KeyHTTPStatus, model.Int(n))
 			}
 		}
-		if raw, ok := lookup(p, "content_length"); ok {
-			if n, ok := jsonInt(raw); ok && n >= 0 {
+		if raw, ok := xrayview.Lookup(p, "content_length"); ok {
+			if n, ok := xrayview.JSONInt(raw); ok && n >= 0 {
 				a.set("http.response_content_length", model.Int(n))
 			}
 		}
 	}
 
-	if r.AWS != nil {
-		for _, m := range r.AWS {
-			k, raw := m.key, m.raw
+	if r.aws != nil {
+		lastTable := -1 // of duplicates, the last one counts
+		for i, m := range r.aws {
+			if m.Key == "table_name" {
+				lastTable = i
+			}
+		}
+		for i, m := range r.aws {
+			k, raw := m.Key, m.Raw
 			switch {
-			case awsResourceKeys[k]:
+			case awsResourceKeys[k], strings.HasPrefix(k, "xray."):
+				// Resource-like blocks are mapped above; "aws.xray.*" keys
+				// are the decoder's own.
+				continue
+			case k == "table_name":
+				// A table is named by a string; the X-Ray view reads no
+				// other.
+				if name, ok := xrayview.JSONString(raw); ok && i == lastTable {
+					a.set(xrayview.KeyTableName, model.Str(name))
+				}
 				continue
 			case k == "retries":
-				if n, ok := jsonInt(raw); ok {
-					a.set("aws.xray.retries", model.Int(n))
+				if n, ok := xrayview.JSONInt(raw); ok {
+					a.set(xrayview.KeyRetries, model.Int(n))
 				}
 				continue
 			}
-			if v, ok := jsonScalar(raw); ok {
+			if v, ok := xrayview.Scalar(raw); ok {
 				a.set("aws."+k, v)
 			} else if s := compactJSON(raw); s != "" && s != "null" {
 				a.set("aws."+k, model.Str(s))
@@ -815,20 +673,20 @@ func spanAttrs(a *attrs, r *rawDoc, name string, seg *segCtx, top, inProgress bo
 		}
 	}
 
-	if q := r.SQL; q != nil {
+	if q := r.sql; q != nil {
 		url := kvString(q, "url")
 		conn := kvString(q, "connection_string")
 		if conn == "" {
 			conn = url
 		}
-		a.str("db.connection_string", conn)
+		a.str(xrayview.KeyDBConnectionString, conn)
 		a.str("db.name", dbName(url))
-		a.str("db.system", strings.ToLower(kvString(q, "database_type")))
-		a.str("db.statement", kvString(q, "sanitized_query"))
-		a.str("db.user", kvString(q, "user"))
-		a.str("aws.xray.sql.database_version", kvString(q, "database_version"))
-		a.str("aws.xray.sql.driver_version", kvString(q, "driver_version"))
-		a.str("aws.xray.sql.preparation", kvString(q, "preparation"))
+		a.str(xrayview.KeyDBSystem, strings.ToLower(kvString(q, "database_type")))
+		a.str(xrayview.KeyDBStatement, kvString(q, "sanitized_query"))
+		a.str(xrayview.KeyDBUser, kvString(q, "user"))
+		a.str(xrayview.KeySQLDatabaseVersion, kvString(q, "database_version"))
+		a.str(xrayview.KeySQLDriverVersion, kvString(q, "driver_version"))
+		a.str(xrayview.KeySQLPreparation, kvString(q, "preparation"))
 	}
 
 	if len(r.Cause) > 0 {
@@ -836,23 +694,24 @@ func spanAttrs(a *attrs, r *rawDoc, name string, seg *segCtx, top, inProgress bo
 	}
 
 	// Annotations keep their key and type. A key that a hot field or one of
-	// the mapped attributes above already uses goes to
+	// the mapped attributes above already uses, or one under which the
+	// decoder keeps X-Ray's own fields (xrayview.DecoderKey), goes to
 	// aws.xray.annotations.<key> instead, so nothing is overwritten.
-	for _, m := range r.Annotations {
-		k := m.key
-		v, ok := jsonScalar(m.raw)
+	for _, m := range r.annotations {
+		k := m.Key
+		v, ok := xrayview.Scalar(m.Raw)
 		if !ok {
 			continue // X-Ray annotations are strings, numbers or booleans
 		}
 		key := k
-		if reservedKey(k) || a.has(k) {
-			key = "aws.xray.annotations." + k
+		if reservedKey(k) || xrayview.DecoderKey(k) || a.has(k) {
+			key = xrayview.KeyAnnotationPrefix + k
 		}
 		a.set(key, v)
 	}
-	for _, m := range r.Metadata {
-		if s := compactJSON(m.raw); s != "" && s != "null" {
-			a.set("aws.xray.metadata."+m.key, model.Str(s))
+	for _, m := range r.metadata {
+		if s := compactJSON(m.Raw); s != "" && s != "null" {
+			a.set(xrayview.KeyMetadataPrefix+m.Key, model.Str(s))
 		}
 	}
 }
@@ -864,9 +723,9 @@ func causeAttrs(a *attrs, raw json.RawMessage) {
 	if s == "" || s == "null" {
 		return
 	}
-	a.set("aws.xray.cause", model.Str(s))
-	if id, ok := jsonString(raw); ok {
-		a.str("aws.xray.exception.id", id)
+	a.set(xrayview.KeyCause, model.Str(s))
+	if id, ok := xrayview.JSONString(raw); ok {
+		a.str(xrayview.KeyExceptionID, id)
 		return
 	}
 	var c struct {
@@ -907,7 +766,7 @@ func causeAttrs(a *attrs, raw json.RawMessage) {
 			b.WriteString(f.Label)
 			b.WriteString("(")
 			b.WriteString(f.Path)
-			if n, ok := jsonInt(f.Line); ok {
+			if n, ok := xrayview.JSONInt(f.Line); ok {
 				b.WriteString(":")
 				b.WriteString(strconv.FormatInt(n, 10))
 			}
@@ -915,17 +774,17 @@ func causeAttrs(a *attrs, raw json.RawMessage) {
 		}
 		a.set("exception.stacktrace", model.Str(b.String()))
 	}
-	a.str("aws.xray.exception.id", x.ID)
-	a.boolp("aws.xray.exception.remote", x.Remote)
+	a.str(xrayview.KeyExceptionID, x.ID)
+	a.boolp(xrayview.KeyExceptionRemote, x.Remote)
 	if x.Truncated != nil {
-		a.set("aws.xray.exception.truncated", model.Int(*x.Truncated))
+		a.set(xrayview.KeyExceptionTruncated, model.Int(*x.Truncated))
 	}
 	if x.Skipped != nil {
-		a.set("aws.xray.exception.skipped", model.Int(*x.Skipped))
+		a.set(xrayview.KeyExceptionSkipped, model.Int(*x.Skipped))
 	}
-	a.str("aws.xray.exception.cause", x.Cause)
+	a.str(xrayview.KeyExceptionCause, x.Cause)
 	if len(c.Exceptions) > 1 {
-		a.set("aws.xray.exception.count", model.Int(int64(len(c.Exceptions))))
+		a.set(xrayview.KeyExceptionCount, model.Int(int64(len(c.Exceptions))))
 	}
 }
 
@@ -941,115 +800,13 @@ func reservedKey(k string) bool {
 	return false
 }
 
-// jsonScalar converts a JSON string, number or boolean to a Value: an
-// integral number that fits is an integer, any other a float.
-func jsonScalar(raw []byte) (model.Value, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return model.Value{}, false
-	}
-	switch raw[0] {
-	case '"':
-		s, ok := jsonString(raw)
-		return model.Str(s), ok
-	case 't':
-		return model.Bool(true), string(raw) == "true"
-	case 'f':
-		return model.Bool(false), string(raw) == "false"
-	case '{', '[', 'n':
-		return model.Value{}, false
-	}
-	if bytes.IndexAny(raw, ".eE") < 0 {
-		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-			return model.Int(n), true
-		}
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil {
-		return model.Value{}, false
-	}
-	return model.Float(f), true
-}
-
 // jsonScalarText returns a scalar as text (a number as written).
 func jsonScalarText(raw []byte) (string, bool) {
-	v, ok := jsonScalar(raw)
+	v, ok := xrayview.Scalar(raw)
 	if !ok {
 		return "", false
 	}
 	return v.String(), true
-}
-
-// jsonNumber reads a JSON number (not a string holding one).
-func jsonNumber(raw []byte) (float64, bool) {
-	v, ok := jsonScalar(raw)
-	switch {
-	case !ok:
-		return 0, false
-	case v.Kind == model.KindInt:
-		return float64(v.Int), true
-	case v.Kind == model.KindFloat:
-		return v.Flt, true
-	}
-	return 0, false
-}
-
-// jsonBool reads a JSON true or false.
-func jsonBool(raw []byte) (bool, bool) {
-	switch string(raw) {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
-	}
-	return false, false
-}
-
-// jsonString reads a JSON string.
-func jsonString(raw []byte) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
-	}
-	if in := raw[1 : len(raw)-1]; bytes.IndexByte(in, '\\') < 0 && bytes.IndexByte(in, '"') < 0 && utf8.Valid(in) && !hasControl(in) {
-		return string(in), true // nothing to unescape
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
-}
-
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
-}
-
-// jsonInt reads an integer written as a number or as a string holding one
-// (X-Ray SDKs have sent content_length both ways).
-func jsonInt(raw []byte) (int64, bool) {
-	v, ok := jsonScalar(raw)
-	if !ok {
-		return 0, false
-	}
-	switch v.Kind {
-	case model.KindInt:
-		return v.Int, true
-	case model.KindFloat:
-		if v.Flt == math.Trunc(v.Flt) && math.Abs(v.Flt) < 1<<53 {
-			return int64(v.Flt), true
-		}
-	case model.KindString:
-		if n, err := strconv.ParseInt(strings.TrimSpace(v.Str), 10, 64); err == nil {
-			return n, true
-		}
-	}
-	return 0, false
 }
 
 func compactJSON(raw []byte) string {

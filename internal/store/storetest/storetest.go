@@ -4,7 +4,7 @@
 // datasets and columns, duplicate and X-Ray replacement rules,
 // scans with every filter operator, large traces, concurrent writers, the
 // column limit, deleting datasets and columns, retention settings, health
-// and Close. A store's own test calls RunAll with a function that opens a fresh,
+// and Close; and selecting traces by their events (traces.go). A store's own test calls RunAll with a function that opens a fresh,
 // empty store for each subtest.
 //
 // Stores need not keep the order of an event's Attrs; the suite compares
@@ -59,6 +59,7 @@ func RunAll(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RetentionSettings", testRetentionSettings},
 		{"Healthy", testHealthy},
 	}
+	tests = append(tests, traceTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))

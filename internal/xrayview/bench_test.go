@@ -1,4 +1,4 @@
-package xray
+package xrayview_test
 
 import (
 	"fmt"
@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	ingestxray "github.com/tracecomb/tracecomb/internal/ingest/xray"
+	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // benchTrace is one trace as a store returns it: a frontend and a backend
@@ -53,7 +54,7 @@ func benchTrace(tb testing.TB) (model.TraceID, []model.Event) {
 	var events []model.Event
 	for _, doc := range []string{frontend, backend} {
 		var err error
-		if events, err = ingestxray.AppendDocument(events, []byte(doc)); err != nil {
+		if events, err = xrayingest.AppendDocument(events, []byte(doc)); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -122,15 +123,15 @@ func join(parts []string) string {
 func BenchmarkTraceEntities(b *testing.B) {
 	id, events := benchTrace(b)
 	for _, bc := range []struct {
-		name string
-		full bool
-	}{{"full", true}, {"graph", false}} {
+		name   string
+		detail xrayview.Detail
+	}{{"full", xrayview.Full}, {"graph", xrayview.GraphOnly}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				t := assembleTrace(id, events, bc.full)
-				if len(t.view.Segments) != 28 {
-					b.Fatalf("%d segments", len(t.view.Segments))
+				v := xrayview.Convert(id, events, bc.detail)
+				if len(v.Trace.Segments) != 28 {
+					b.Fatalf("%d segments", len(v.Trace.Segments))
 				}
 			}
 		})

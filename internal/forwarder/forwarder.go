@@ -1,4 +1,4 @@
-package xray
+package forwarder
 
 import (
 	"bytes"
@@ -17,26 +17,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	xrayapi "github.com/aws/aws-sdk-go-v2/service/xray"
+	xraysvc "github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
-)
 
-// This file is the reusable part of "tracecomb daemon": a stand-alone
-// drop-in for the AWS X-Ray daemon that runs beside an application on
-// another host, takes the same flags and config file, and forwards what it
-// receives to a tracecomb server: segments with PutTraceSegments (as the
-// X-Ray daemon sends them to AWS: up to 50 documents per call, no retry),
-// and everything on its TCP port (the SDKs' sampling calls) through a
-// reverse proxy.
+	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
+)
 
 // DefaultConfigPaths are where the X-Ray daemon looks for its config file
 // when -c is not given, in order.
 var DefaultConfigPaths = []string{"/etc/amazon/xray/cfg.yaml", "cfg.yaml"}
 
-// ForwarderConfig configures a Forwarder. The fields carry the X-Ray
+// Config configures a Forwarder. The fields carry the X-Ray
 // daemon's flags and YAML keys (noted beside each).
-type ForwarderConfig struct {
+type Config struct {
 	UDPAddress     string // -b, --bind; Socket.UDPAddress (127.0.0.1:2000)
 	TCPAddress     string // -t, --bind-tcp; Socket.TCPAddress (127.0.0.1:2000)
 	Endpoint       string // Endpoint (config file only, as for the X-Ray daemon): the tracecomb server's X-Ray API, e.g. http://tracecomb:2000
@@ -55,9 +49,9 @@ type ForwarderConfig struct {
 	ShowHelp       bool   // -h, --help
 }
 
-// DefaultForwarderConfig returns the X-Ray daemon's defaults.
-func DefaultForwarderConfig() ForwarderConfig {
-	return ForwarderConfig{
+// DefaultConfig returns the X-Ray daemon's defaults.
+func DefaultConfig() Config {
+	return Config{
 		UDPAddress:  "127.0.0.1:2000",
 		TCPAddress:  "127.0.0.1:2000",
 		Region:      "us-east-1",
@@ -90,16 +84,16 @@ type daemonYAML struct {
 	Version      *int    `yaml:"Version"`
 }
 
-// ParseForwarderArgs builds the configuration as the X-Ray daemon does:
+// ParseArgs builds the configuration as the X-Ray daemon does:
 // defaults, then AWS_REGION from env, then the config file (-c, else the
 // first of DefaultConfigPaths that exists), then the flags. readFile reads
 // the config file (os.ReadFile in a program); env looks up environment
 // variables (os.Getenv). Flags are accepted with one or two dashes.
-func ParseForwarderArgs(args []string, env func(string) string, readFile func(string) ([]byte, error)) (ForwarderConfig, error) {
-	cfg := DefaultForwarderConfig()
+func ParseArgs(args []string, env func(string) string, readFile func(string) ([]byte, error)) (Config, error) {
+	cfg := DefaultConfig()
 	fset := flag.NewFlagSet("tracecomb daemon", flag.ContinueOnError)
 	fset.SetOutput(io.Discard)
-	var f ForwarderConfig
+	var f Config
 	str := func(p *string, short, long, usage string) {
 		fset.StringVar(p, short, "", usage)
 		fset.StringVar(p, long, "", usage)
@@ -195,7 +189,7 @@ func ParseForwarderArgs(args []string, env func(string) string, readFile func(st
 	return cfg, cfg.Validate()
 }
 
-func applyYAML(cfg *ForwarderConfig, data []byte) error {
+func applyYAML(cfg *Config, data []byte) error {
 	var y daemonYAML
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -203,7 +197,7 @@ func applyYAML(cfg *ForwarderConfig, data []byte) error {
 		return err
 	}
 	if y.Version != nil && *y.Version != 1 && *y.Version != 2 {
-		return fmt.Errorf("Version %d: want 1 or 2", *y.Version)
+		return fmt.Errorf("config key Version %d: want 1 or 2", *y.Version)
 	}
 	setStr := func(dst *string, v *string) {
 		if v != nil && *v != "" {
@@ -239,12 +233,12 @@ func applyYAML(cfg *ForwarderConfig, data []byte) error {
 }
 
 // Validate reports a configuration the forwarder cannot run with.
-func (c ForwarderConfig) Validate() error {
+func (c Config) Validate() error {
 	var errs []error
 	if c.Endpoint == "" {
-		errs = append(errs, errors.New("Endpoint is not set: put the tracecomb server's address in the config file (Endpoint: http://host:2000)"))
+		errs = append(errs, errors.New("no Endpoint is set: put the tracecomb server's address in the config file (Endpoint: http://host:2000)"))
 	} else if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("Endpoint %q: want http(s)://host[:port]", c.Endpoint))
+		errs = append(errs, fmt.Errorf("endpoint %q: want http(s)://host[:port]", c.Endpoint))
 	}
 	for _, a := range []struct{ name, v string }{{"UDP address", c.UDPAddress}, {"TCP address", c.TCPAddress}} {
 		if _, _, err := net.SplitHostPort(a.v); err != nil {
@@ -263,7 +257,7 @@ func (c ForwarderConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("buffer memory %d MB: the minimum is 3", c.BufferMemoryMB))
 	}
 	if c.Concurrency < 1 {
-		errs = append(errs, fmt.Errorf("Concurrency %d: want at least 1", c.Concurrency))
+		errs = append(errs, fmt.Errorf("concurrency %d: want at least 1", c.Concurrency))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("tracecomb daemon: %w", err)
@@ -277,22 +271,22 @@ var logLevels = map[string]slog.Level{
 }
 
 // SlogLevel maps the X-Ray daemon's log level to slog's.
-func (c ForwarderConfig) SlogLevel() slog.Level { return logLevels[c.LogLevel] }
+func (c Config) SlogLevel() slog.Level { return logLevels[c.LogLevel] }
 
 // bufferDocuments is the number of documents the forwarder holds, from the
 // buffer memory as the X-Ray daemon sizes its buffers (one per 64 KiB, at
 // least 250).
-func (c ForwarderConfig) bufferDocuments() int {
+func (c Config) bufferDocuments() int {
 	mb := c.BufferMemoryMB
 	if mb == 0 {
 		mb = 16
 	}
-	return max(250, mb<<20/ReadBufferSize)
+	return max(250, mb<<20/xrayingest.ReadBufferSize)
 }
 
 // HTTPClient returns the client for calls to Endpoint, honouring
 // ProxyAddress and NoVerifySSL.
-func (c ForwarderConfig) HTTPClient() *http.Client {
+func (c Config) HTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if c.ProxyAddress != "" {
 		if u, err := url.Parse(c.ProxyAddress); err == nil {
@@ -308,11 +302,11 @@ func (c ForwarderConfig) HTTPClient() *http.Client {
 // NewXRayClient returns an X-Ray API client for Endpoint. Calls are signed
 // with creds when it is not nil (the API door's keys), and unsigned
 // otherwise, as the daemon port of a tracecomb server takes them.
-func (c ForwarderConfig) NewXRayClient(httpClient *http.Client, creds aws.CredentialsProvider) *xrayapi.Client {
+func (c Config) NewXRayClient(httpClient *http.Client, creds aws.CredentialsProvider) *xraysvc.Client {
 	if creds == nil {
 		creds = aws.AnonymousCredentials{}
 	}
-	return xrayapi.New(xrayapi.Options{
+	return xraysvc.New(xraysvc.Options{
 		Region:           c.Region,
 		BaseEndpoint:     aws.String(c.Endpoint),
 		Credentials:      creds,
@@ -321,9 +315,15 @@ func (c ForwarderConfig) NewXRayClient(httpClient *http.Client, creds aws.Creden
 	})
 }
 
-// SegmentPutter sends segment documents; *xrayapi.Client is one.
+// Settings are what the program, not the user, gives a Forwarder.
+type Settings struct {
+	Logger     *slog.Logger          // nil: discard
+	Registerer prometheus.Registerer // nil: metrics are kept but not exported
+}
+
+// SegmentPutter sends segment documents; *xraysvc.Client is one.
 type SegmentPutter interface {
-	PutTraceSegments(ctx context.Context, in *xrayapi.PutTraceSegmentsInput, optFns ...func(*xrayapi.Options)) (*xrayapi.PutTraceSegmentsOutput, error)
+	PutTraceSegments(ctx context.Context, in *xraysvc.PutTraceSegmentsInput, optFns ...func(*xraysvc.Options)) (*xraysvc.PutTraceSegmentsOutput, error)
 }
 
 // Limits of the forwarder's upload path, as the X-Ray daemon has them.
@@ -340,12 +340,12 @@ const (
 // proxies every request (the SDKs' GetSamplingRules and SamplingTargets
 // calls, and any X-Ray API call) to the same server.
 type Forwarder struct {
-	cfg    ForwarderConfig
+	cfg    Config
 	put    SegmentPutter
 	proxy  http.Handler
 	log    *slog.Logger
 	m      *forwardMetrics
-	limit  *rateLimited
+	limit  *xrayingest.LogLimiter
 	docs   chan string
 	batch  chan []string
 	mu     sync.Mutex
@@ -367,9 +367,9 @@ type forwardMetrics struct {
 	rejected, dropped           *prometheus.CounterVec
 }
 
-// NewForwarder checks cfg and prepares a forwarder that sends segments with
+// New checks cfg and prepares a forwarder that sends segments with
 // put and proxies TCP requests with httpClient (nil: cfg.HTTPClient()).
-func NewForwarder(cfg ForwarderConfig, put SegmentPutter, httpClient *http.Client, set Settings) (*Forwarder, error) {
+func New(cfg Config, put SegmentPutter, httpClient *http.Client, set Settings) (*Forwarder, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -417,7 +417,7 @@ func NewForwarder(cfg ForwarderConfig, put SegmentPutter, httpClient *http.Clien
 		proxy:     stripConnection(rp),
 		log:       log,
 		m:         m,
-		limit:     &rateLimited{every: time.Second},
+		limit:     &xrayingest.LogLimiter{Every: time.Second},
 		docs:      make(chan string, cfg.bufferDocuments()),
 		batch:     make(chan []string, forwardQueueBatches),
 		flushIdle: forwardIdleFlush,
@@ -514,22 +514,22 @@ func (f *Forwarder) Shutdown(ctx context.Context) error {
 
 func (f *Forwarder) read() {
 	defer f.wg.Done()
-	buf := make([]byte, ReadBufferSize)
+	buf := make([]byte, xrayingest.ReadBufferSize)
 	for {
 		n, _, err := f.udp.ReadFrom(buf)
 		if n > 0 {
 			f.m.received.Inc()
-			doc, derr := SplitDatagram(buf[:n])
+			doc, derr := xrayingest.SplitDatagram(buf[:n])
 			if derr != nil {
-				reason := derr.(*DatagramError).Reason
+				reason := derr.(*xrayingest.DatagramError).Reason
 				f.m.rejected.WithLabelValues(reason).Inc()
-				f.limit.log(f.log, "tracecomb daemon: datagram rejected", "reason", reason)
+				f.limit.Warn(f.log, "tracecomb daemon: datagram rejected", "reason", reason)
 			} else {
 				select {
 				case f.docs <- string(bytes.TrimSpace(doc)):
 				default:
 					f.m.dropped.WithLabelValues("buffer_full").Inc()
-					f.limit.log(f.log, "tracecomb daemon: buffer full, segment dropped")
+					f.limit.Warn(f.log, "tracecomb daemon: buffer full, segment dropped")
 				}
 			}
 		}
@@ -561,7 +561,7 @@ func (f *Forwarder) batcher() {
 			select {
 			case old := <-f.batch:
 				f.m.dropped.WithLabelValues("batch_queue_full").Add(float64(len(old)))
-				f.limit.log(f.log, "tracecomb daemon: uploads behind, batch dropped", "segments", len(old))
+				f.limit.Warn(f.log, "tracecomb daemon: uploads behind, batch dropped", "segments", len(old))
 			default:
 			}
 			select {
@@ -601,23 +601,23 @@ func (f *Forwarder) uploader() {
 func (f *Forwarder) upload(docs []string) {
 	ctx, cancel := context.WithTimeout(f.ctx, forwardCallTimeout)
 	defer cancel()
-	out, err := f.put.PutTraceSegments(ctx, &xrayapi.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
+	out, err := f.put.PutTraceSegments(ctx, &xraysvc.PutTraceSegmentsInput{TraceSegmentDocuments: docs})
 	if err != nil {
 		f.m.dropped.WithLabelValues("call_failed").Add(float64(len(docs)))
-		f.limit.log(f.log, "tracecomb daemon: PutTraceSegments failed", "segments", len(docs), "err", err)
+		f.limit.Warn(f.log, "tracecomb daemon: PutTraceSegments failed", "segments", len(docs), "err", err)
 		return
 	}
 	bad := len(out.UnprocessedTraceSegments)
 	f.m.unprocessed.Add(float64(bad))
 	f.m.sent.Add(float64(len(docs) - bad))
 	for _, u := range out.UnprocessedTraceSegments {
-		f.limit.log(f.log, "tracecomb daemon: segment unprocessed",
+		f.limit.Warn(f.log, "tracecomb daemon: segment unprocessed",
 			"id", aws.ToString(u.Id), "code", aws.ToString(u.ErrorCode), "message", aws.ToString(u.Message))
 	}
 }
 
-// ForwarderUsage describes the flags, for -h.
-const ForwarderUsage = `Usage: tracecomb daemon [options]
+// Usage describes the flags, for -h.
+const Usage = `Usage: tracecomb daemon [options]
   -a, --resource-arn   resource ARN
   -b, --bind           UDP address to receive segments on (127.0.0.1:2000)
   -t, --bind-tcp       TCP address for sampling and API calls (127.0.0.1:2000)

@@ -1,12 +1,14 @@
-package xray
+package xrayview
 
 import "errors"
 
 // A tiny scanner over the members of one JSON object. It finds where a
-// member's value starts and ends so that a (sub)segment's "subsegments" array
-// can be cut out of its document byte for byte, leaving everything else as
-// the sender wrote it. The decoder runs it only on text encoding/json has
-// already accepted, but it never panics on anything else.
+// member's value starts and ends, so that a document's members are read
+// without decoding what nobody reads, and a (sub)segment's "subsegments"
+// array can be cut out of its document byte for byte, leaving everything
+// else as the sender wrote it. Readers run it on text that json.Valid has
+// accepted (stored documents were, when they came in), but it never panics
+// on anything else.
 
 var errScan = errors.New("malformed JSON")
 

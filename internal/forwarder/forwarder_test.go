@@ -1,9 +1,10 @@
-package xray
+package forwarder
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -11,17 +12,51 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	xrayapi "github.com/aws/aws-sdk-go-v2/service/xray"
+	xraysvc "github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
 )
 
-func readTestFile(name string) ([]byte, error) { return os.ReadFile("testdata/daemon/" + name) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func readTestFile(name string) ([]byte, error) { return os.ReadFile("testdata/" + name) }
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func send(t *testing.T, c net.Conn, p string) {
+	t.Helper()
+	if _, err := c.Write([]byte(p)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// segment returns a one-span segment datagram with the given id.
+func segment(id string) string {
+	return `{"format":"json","version":1}` + "\n" +
+		`{"trace_id":"1-5759e988-bd862e3fe1be46a994272793","id":"` + id + `","name":"svc","start_time":1.5e9,"end_time":1.6e9}`
+}
+
+func spanID(i int) string { return fmt.Sprintf("%016x", i+1) }
 
 func TestParseForwarderArgs(t *testing.T) {
 	noFile := func(string) ([]byte, error) { return nil, fs.ErrNotExist }
@@ -30,14 +65,14 @@ func TestParseForwarderArgs(t *testing.T) {
 		args     []string
 		env      map[string]string
 		readFile func(string) ([]byte, error)
-		check    func(t *testing.T, c ForwarderConfig)
+		check    func(t *testing.T, c Config)
 		err      string
 	}{
 		{
 			name: "full config file",
 			args: []string{"-c", "full.yaml"},
-			check: func(t *testing.T, c ForwarderConfig) {
-				want := ForwarderConfig{
+			check: func(t *testing.T, c Config) {
+				want := Config{
 					UDPAddress: "0.0.0.0:2000", TCPAddress: "0.0.0.0:2001", Endpoint: "http://tracecomb.internal:2000",
 					Region: "eu-west-1", LocalMode: true, LogLevel: "warn", LogFile: "/var/log/xray/xray.log",
 					ResourceARN: "arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc", BufferMemoryMB: 24,
@@ -54,7 +89,7 @@ func TestParseForwarderArgs(t *testing.T) {
 		{
 			name: "short flags override the file",
 			args: []string{"-c", "full.yaml", "-b", "127.0.0.1:3000", "-t", "127.0.0.1:3001", "-n", "us-west-2", "-l", "dev", "-m", "8", "-a", "arn:x", "-r", "arn:role", "-p", "http://proxy:3128", "-f", "/tmp/x.log"},
-			check: func(t *testing.T, c ForwarderConfig) {
+			check: func(t *testing.T, c Config) {
 				if c.UDPAddress != "127.0.0.1:3000" || c.TCPAddress != "127.0.0.1:3001" || c.Region != "us-west-2" ||
 					c.LogLevel != "dev" || c.BufferMemoryMB != 8 || c.ResourceARN != "arn:x" || c.RoleARN != "arn:role" ||
 					c.ProxyAddress != "http://proxy:3128" || c.LogFile != "/tmp/x.log" || c.Endpoint != "http://tracecomb.internal:2000" {
@@ -68,7 +103,7 @@ func TestParseForwarderArgs(t *testing.T) {
 		{
 			name: "long flags, local mode",
 			args: []string{"--config=minimal.yaml", "--bind", "127.0.0.1:4000", "--bind-tcp=127.0.0.1:4001", "--region", "ap-south-1", "--local-mode", "--log-level", "error"},
-			check: func(t *testing.T, c ForwarderConfig) {
+			check: func(t *testing.T, c Config) {
 				if c.UDPAddress != "127.0.0.1:4000" || c.TCPAddress != "127.0.0.1:4001" || c.Region != "ap-south-1" ||
 					!c.LocalMode || c.LogLevel != "error" || c.Endpoint != "https://tracecomb.example.com" {
 					t.Errorf("%+v", c)
@@ -79,7 +114,7 @@ func TestParseForwarderArgs(t *testing.T) {
 			name: "defaults and AWS_REGION",
 			args: []string{"-c", "minimal.yaml"},
 			env:  map[string]string{"AWS_REGION": "sa-east-1"},
-			check: func(t *testing.T, c ForwarderConfig) {
+			check: func(t *testing.T, c Config) {
 				if c.UDPAddress != "127.0.0.1:2000" || c.TCPAddress != "127.0.0.1:2000" || c.Region != "sa-east-1" ||
 					c.LogLevel != "prod" || c.Concurrency != 8 || c.SlogLevel() != slog.LevelInfo {
 					t.Errorf("%+v", c)
@@ -95,7 +130,7 @@ func TestParseForwarderArgs(t *testing.T) {
 				}
 				return nil, fs.ErrNotExist
 			},
-			check: func(t *testing.T, c ForwarderConfig) {
+			check: func(t *testing.T, c Config) {
 				if c.ConfigFile != "cfg.yaml" || c.Endpoint != "https://tracecomb.example.com" {
 					t.Errorf("%+v", c)
 				}
@@ -105,13 +140,13 @@ func TestParseForwarderArgs(t *testing.T) {
 			name:     "version needs no endpoint",
 			args:     []string{"-v"},
 			readFile: noFile,
-			check: func(t *testing.T, c ForwarderConfig) {
+			check: func(t *testing.T, c Config) {
 				if !c.ShowVersion {
 					t.Error("ShowVersion not set")
 				}
 			},
 		},
-		{name: "no endpoint anywhere", args: nil, readFile: noFile, err: "Endpoint is not set"},
+		{name: "no endpoint anywhere", args: nil, readFile: noFile, err: "no Endpoint is set"},
 		{name: "missing config file", args: []string{"-c", "nope.yaml"}, err: "no such file"},
 		{name: "unknown YAML key", args: []string{"-c", "unknown_key.yaml"}, err: "Endpiont"},
 		{name: "bad Version", args: []string{"-c", "bad_version.yaml"}, err: "Version 3"},
@@ -130,7 +165,7 @@ func TestParseForwarderArgs(t *testing.T) {
 				read = readTestFile
 			}
 			env := func(k string) string { return tt.env[k] }
-			c, err := ParseForwarderArgs(tt.args, env, read)
+			c, err := ParseArgs(tt.args, env, read)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want one mentioning %q", err, tt.err)
@@ -168,8 +203,8 @@ func (s *xrayServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		type unprocessed struct{ Id, ErrorCode, Message string }
 		out := struct{ UnprocessedTraceSegments []unprocessed }{UnprocessedTraceSegments: []unprocessed{}}
 		for _, d := range in.TraceSegmentDocuments {
-			if _, err := Decode([]byte(d)); err != nil {
-				var se *SegmentError
+			if _, err := xrayingest.Decode([]byte(d)); err != nil {
+				var se *xrayingest.SegmentError
 				errors.As(err, &se)
 				out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, unprocessed{se.ID, se.ErrorCode, se.Message})
 			}
@@ -205,11 +240,11 @@ func TestForwarder(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 
-	cfg := DefaultForwarderConfig()
+	cfg := DefaultConfig()
 	cfg.UDPAddress, cfg.TCPAddress, cfg.Endpoint = "127.0.0.1:0", "127.0.0.1:0", srv.URL
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.Transport.(*http.Transport).CloseIdleConnections()
-	f, err := NewForwarder(cfg, cfg.NewXRayClient(hc, nil), hc, Settings{})
+	f, err := New(cfg, cfg.NewXRayClient(hc, nil), hc, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +297,7 @@ func TestForwarder(t *testing.T) {
 	eventually(t, "the server's answer counted", func() bool {
 		return testutil.ToFloat64(f.m.sent) == n && testutil.ToFloat64(f.m.unprocessed) == 1
 	})
-	if got := testutil.ToFloat64(f.m.rejected.WithLabelValues(ReasonNoHeader)); got != 1 {
+	if got := testutil.ToFloat64(f.m.rejected.WithLabelValues(xrayingest.ReasonNoHeader)); got != 1 {
 		t.Errorf("rejected{no_header} = %v", got)
 	}
 
@@ -293,18 +328,18 @@ func TestForwarderShutdownSends(t *testing.T) {
 	api := &xrayServer{}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	cfg := DefaultForwarderConfig()
+	cfg := DefaultConfig()
 	cfg.UDPAddress, cfg.TCPAddress, cfg.Endpoint = "127.0.0.1:0", "127.0.0.1:0", srv.URL
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.Transport.(*http.Transport).CloseIdleConnections()
-	f, err := NewForwarder(cfg, cfg.NewXRayClient(hc, nil), hc, Settings{})
+	f, err := New(cfg, cfg.NewXRayClient(hc, nil), hc, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Shutdown(context.Background()); err != nil {
 		t.Fatalf("Shutdown before Start: %v", err)
 	}
-	f, _ = NewForwarder(cfg, cfg.NewXRayClient(hc, nil), hc, Settings{})
+	f, _ = New(cfg, cfg.NewXRayClient(hc, nil), hc, Settings{})
 	f.flushIdle = time.Hour
 	if err := f.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -331,16 +366,16 @@ func TestForwarderShutdownSends(t *testing.T) {
 // FuzzForwarderConfig feeds arbitrary config files to the parser: it never
 // panics, and whatever it accepts is a valid configuration.
 func FuzzForwarderConfig(f *testing.F) {
-	files, _ := os.ReadDir("testdata/daemon")
-	for _, e := range files {
-		b, err := readTestFile(e.Name())
+	files, _ := filepath.Glob("testdata/*.yaml")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := ParseForwarderArgs([]string{"-c", "fuzz.yaml"}, nil, func(string) ([]byte, error) { return data, nil })
+		cfg, err := ParseArgs([]string{"-c", "fuzz.yaml"}, nil, func(string) ([]byte, error) { return data, nil })
 		if err != nil {
 			return
 		}
@@ -361,14 +396,14 @@ func TestForwarderClients(t *testing.T) {
 		_, _ = io.WriteString(w, `{"UnprocessedTraceSegments":[]}`)
 	}))
 	defer srv.Close()
-	cfg := DefaultForwarderConfig()
+	cfg := DefaultConfig()
 	cfg.Endpoint, cfg.Region = srv.URL, "eu-central-1"
 	hc := &http.Client{Transport: &http.Transport{}}
 	defer hc.Transport.(*http.Transport).CloseIdleConnections()
 
 	put := func(creds aws.CredentialsProvider) {
 		t.Helper()
-		in := &xrayapi.PutTraceSegmentsInput{TraceSegmentDocuments: []string{`{}`}}
+		in := &xraysvc.PutTraceSegmentsInput{TraceSegmentDocuments: []string{`{}`}}
 		if _, err := cfg.NewXRayClient(hc, creds).PutTraceSegments(context.Background(), in); err != nil {
 			t.Fatal(err)
 		}
