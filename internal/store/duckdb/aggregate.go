@@ -54,7 +54,7 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 	})
 	if err != nil {
 		s.readFailed(err)
-		return empty, fmt.Errorf("duckdb store: %w", err)
+		return empty, fmt.Errorf("duckdb store: %w", queryTooLarge(err))
 	}
 	return res, nil
 }

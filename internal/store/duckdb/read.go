@@ -198,7 +198,7 @@ func (s *Store) trace(ctx context.Context, env string, id model.TraceID) ([]mode
 		` WHERE trace_hi = ? AND trace_lo = ?`, tk.hi, tk.lo).Scan(&lo, &hi, &dsMin, &dsMax)
 	if err != nil {
 		release()
-		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, queryTooLarge(err))
 	}
 	if inMem {
 		if !lo.Valid {
@@ -227,7 +227,7 @@ func (s *Store) trace(ctx context.Context, env string, id model.TraceID) ([]mode
 		` WHERE ts BETWEEN ? AND ? AND trace_hi = ? AND trace_lo = ?`, lo.Int64, hi.Int64, tk.hi, tk.lo)
 	release()
 	if err != nil {
-		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, queryTooLarge(err))
 	}
 	defer rows.Close()
 	type rowEvent struct {
@@ -240,12 +240,12 @@ func (s *Store) trace(ctx context.Context, env string, id model.TraceID) ([]mode
 	for rows.Next() {
 		ev, err := dec.decode(rows)
 		if err != nil {
-			return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+			return nil, fmt.Errorf("duckdb store: trace %s: %w", id, queryTooLarge(err))
 		}
 		got = append(got, rowEvent{dec.rowid, ev})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, err)
+		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, queryTooLarge(err))
 	}
 	sort.Slice(got, func(i, j int) bool {
 		if ti, tj := got[i].ev.Time, got[j].ev.Time; !ti.Equal(tj) {
@@ -380,7 +380,7 @@ func (s *Store) Scan(ctx context.Context, env string, q store.ScanQuery) iter.Se
 			release()
 		}
 		if err != nil {
-			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
+			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", queryTooLarge(err)))
 			return
 		}
 		if rows == nil {
@@ -392,7 +392,7 @@ func (s *Store) Scan(ctx context.Context, env string, q store.ScanQuery) iter.Se
 		for rows.Next() {
 			ev, err := dec.decode(rows)
 			if err != nil {
-				yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
+				yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", queryTooLarge(err)))
 				return
 			}
 			if !yield(ev, nil) {
@@ -400,7 +400,7 @@ func (s *Store) Scan(ctx context.Context, env string, q store.ScanQuery) iter.Se
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", err))
+			yield(model.Event{}, fmt.Errorf("duckdb store: scan: %w", queryTooLarge(err)))
 		}
 	}
 }
