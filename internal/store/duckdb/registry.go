@@ -209,14 +209,6 @@ func (r *registry) ownEnv(slug string, create bool) *envReg {
 	return &ne
 }
 
-// published clears what the Write recorded, so the copy can be shared
-// with the next Write's registry.
-func (r *registry) published() {
-	for _, e := range r.envs {
-		e.w = nil
-	}
-}
-
 // ownAttrs copies the attribute column maps before a Write adds to them.
 func (e *envReg) ownAttrs() {
 	if e.w.attrsOwn {
@@ -345,12 +337,14 @@ func (e *envReg) addField(d *dsReg, k colKey, now int64) *colTimes {
 }
 
 // columns folds dataset columns into one store.Column per key: the type is
-// the one first seen, created the earliest, last written the latest.
+// the one first seen (float when a key was written as integers and floats),
+// created the earliest, last written the latest.
 func columns(sets ...map[colKey]*colTimes) []store.Column {
 	type acc struct {
 		col          store.Column
 		firstCreated int64
 		last         int64
+		ints, floats bool
 	}
 	by := map[string]*acc{}
 	for _, set := range sets {
@@ -358,9 +352,11 @@ func columns(sets ...map[colKey]*colTimes) []store.Column {
 			last := c.last.Load()
 			a := by[k.key]
 			if a == nil {
-				by[k.key] = &acc{col: store.Column{KeyName: k.key, Type: k.kind}, firstCreated: c.created, last: last}
-				continue
+				a = &acc{col: store.Column{KeyName: k.key, Type: k.kind}, firstCreated: c.created, last: last}
+				by[k.key] = a
 			}
+			a.ints = a.ints || k.kind == model.KindInt
+			a.floats = a.floats || k.kind == model.KindFloat
 			if c.created < a.firstCreated || (c.created == a.firstCreated && k.kind < a.col.Type) {
 				a.firstCreated, a.col.Type = c.created, k.kind
 			}
@@ -369,6 +365,11 @@ func columns(sets ...map[colKey]*colTimes) []store.Column {
 	}
 	out := make([]store.Column, 0, len(by))
 	for _, a := range by {
+		if a.ints && a.floats && (a.col.Type == model.KindInt || a.col.Type == model.KindFloat) {
+			// Numbers widen: a field sent as 0 and as 0.5 is a float
+			// column, whichever came first (as Honeycomb types it).
+			a.col.Type = model.KindFloat
+		}
 		a.col.CreatedAt = time.Unix(0, a.firstCreated).UTC()
 		a.col.LastWritten = time.Unix(0, a.last).UTC()
 		out = append(out, a.col)

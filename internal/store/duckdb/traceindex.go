@@ -215,15 +215,19 @@ func (s *Store) recoverIndex(ctx context.Context, reg *registry, write bool) err
 				return fmt.Errorf("rebuild trace index: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM trace_index_state WHERE env = ?`, e.id); err == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO trace_index_state VALUES (?, ?)`, e.id, maxSeq.Int64)
-		}
-		if err != nil {
+		// The rows and the sequence they are complete up to commit
+		// together or not at all: rows without the sequence would be
+		// rebuilt, and so doubled, by the next Open.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM trace_index_state WHERE env = ?`, e.id); err != nil {
 			_ = tx.Rollback()
-			return err
+			return fmt.Errorf("rebuild trace index: record it: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO trace_index_state VALUES (?, ?)`, e.id, maxSeq.Int64); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("rebuild trace index: record it: %w", err)
 		}
 		if err := tx.Commit(); err != nil {
-			return err
+			return fmt.Errorf("rebuild trace index: %w", err)
 		}
 		s.log.Info("duckdb store: trace index rebuilt", "env", e.slug, "from_write", indexed.Int64+1, "to_write", maxSeq.Int64)
 	}

@@ -2,8 +2,9 @@
 // into a parameterised SQL boolean expression. It knows nothing about a
 // store's tables: a Resolver maps a Honeycomb field name to the SQL
 // expressions that hold it (one per value type the field was stored with),
-// and a Dialect supplies the few functions that differ between SQL engines,
-// so the DuckDB store and a ClickHouse store share the same semantics.
+// and a Dialect supplies the few functions that differ between SQL engines.
+// The DuckDB store uses the DuckDB dialect; the ClickHouse dialect has no
+// store yet and is checked only by its golden files.
 //
 // Semantics (store.Filter's contract):
 //   - A positive operator (=, >, starts-with, contains, in, exists, …) on a
