@@ -137,23 +137,12 @@ func (s *Store) selectTraces(ctx context.Context, env string, q store.TraceQuery
 		release()
 		return empty, nil
 	}
-	t := &traceSel{s: s, e: e, q: q, start: q.Start.UnixNano(), end: q.End.UnixNano()}
-	t.top = t.end
-	if q.After != nil {
-		a := tref{k: splitTrace(q.After.ID), last: q.After.Last.UnixNano()}
-		t.after = &a
-		if a.last < t.end-1 {
-			t.top = a.last + 1
-		}
+	t, err := newTraceSel(e, q)
+	if err != nil {
+		release()
+		return empty, err
 	}
-	for i, r := range q.Require {
-		x, err := t.compile(r)
-		if err != nil {
-			release()
-			return empty, fmt.Errorf("requirement %d: %w", i, err)
-		}
-		t.reqs = append(t.reqs, x)
-	}
+	t.s = s
 	// The transaction's snapshot is taken by its first statement, here,
 	// while no Write can publish: the index rows in memory are those of
 	// exactly the writes the snapshot sees.
@@ -192,14 +181,44 @@ func (s *Store) selectTraces(ctx context.Context, env string, q store.TraceQuery
 		out.Traces[i] = store.TraceRef{ID: r.k.id(), Last: time.Unix(0, r.last).UTC()}
 	}
 	if q.Count {
-		err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT DISTINCT trace_hi, trace_lo FROM `+e.eventsTable()+
-			` WHERE ts >= ? AND ts < ? AND `+notZero+`)`, t.start, t.end).Scan(&out.Total)
+		err := t.tx.QueryRowContext(ctx, t.countSQL(), t.start, t.end).Scan(&out.Total)
 		if err != nil {
 			return empty, err
 		}
 	}
 	return out, nil
 }
+
+// newTraceSel prepares a query of environment e: its bounds and its
+// requirements compiled.
+func newTraceSel(e *envReg, q store.TraceQuery) (*traceSel, error) {
+	t := &traceSel{e: e, q: q, start: q.Start.UnixNano(), end: q.End.UnixNano()}
+	t.top = t.end
+	if q.After != nil {
+		a := tref{k: splitTrace(q.After.ID), last: q.After.Last.UnixNano()}
+		t.after = &a
+		if a.last < t.end-1 {
+			t.top = a.last + 1
+		}
+	}
+	for i, r := range q.Require {
+		x, err := t.compile(r)
+		if err != nil {
+			return nil, fmt.Errorf("requirement %d: %w", i, err)
+		}
+		t.reqs = append(t.reqs, x)
+	}
+	return t, nil
+}
+
+// countSQL counts the traces with an event in [start, end).
+func (t *traceSel) countSQL() string {
+	return `SELECT count(*) FROM (SELECT DISTINCT trace_hi, trace_lo FROM ` + t.e.eventsTable() +
+		` WHERE ts >= ? AND ts < ? AND ` + notZero + `)`
+}
+
+// idList is the relation of the trace ids given as two list parameters.
+const idList = `(SELECT unnest(?::BIGINT[]) AS h, unnest(?::BIGINT[]) AS l) AS ids ON trace_hi = ids.h AND trace_lo = ids.l`
 
 // compile turns a requirement into a boolean SQL expression over one
 // event row.
@@ -323,8 +342,7 @@ func (t *traceSel) matchSQL() (string, []any) {
 // lastSQL finds the newest event in [lo, top) of each trace of a list
 // (two parallel lists of trace_hi and trace_lo).
 func (t *traceSel) lastSQL() string {
-	return `SELECT trace_hi, trace_lo, max(ts) FROM ` + t.e.eventsTable() +
-		` SEMI JOIN (SELECT unnest(?::BIGINT[]) AS h, unnest(?::BIGINT[]) AS l) AS ids ON trace_hi = ids.h AND trace_lo = ids.l` +
+	return `SELECT trace_hi, trace_lo, max(ts) FROM ` + t.e.eventsTable() + ` SEMI JOIN ` + idList +
 		` WHERE ts >= ? AND ts < ? GROUP BY trace_hi, trace_lo`
 }
 
@@ -465,9 +483,7 @@ func (t *traceSel) newerThanTop(ctx context.Context, refs []tref) (map[traceKey]
 		return nil, nil
 	}
 	newer := map[traceKey]bool{}
-	err = t.each(ctx, `SELECT DISTINCT trace_hi, trace_lo FROM `+t.e.eventsTable()+
-		` SEMI JOIN (SELECT unnest(?::BIGINT[]) AS h, unnest(?::BIGINT[]) AS l) AS ids ON trace_hi = ids.h AND trace_lo = ids.l`+
-		` WHERE ts >= ? AND ts < ?`, []any{his, los, t.top, min(t.end, upto+1)}, func(rows *sql.Rows) error {
+	err = t.each(ctx, t.newerSQL(), []any{his, los, t.top, min(t.end, upto+1)}, func(rows *sql.Rows) error {
 		var k traceKey
 		if err := rows.Scan(&k.hi, &k.lo); err != nil {
 			return err
@@ -478,15 +494,18 @@ func (t *traceSel) newerThanTop(ctx context.Context, refs []tref) (map[traceKey]
 	return newer, err
 }
 
-// extents returns, for each trace of refs, the latest max_ts of its
-// trace index rows (tables and memory): no event of the trace is later.
-func (t *traceSel) extents(ctx context.Context, refs []tref) (map[traceKey]int64, error) {
+// newerSQL finds which traces of a list have an event in [?, ?).
+func (t *traceSel) newerSQL() string {
+	return `SELECT DISTINCT trace_hi, trace_lo FROM ` + t.e.eventsTable() + ` SEMI JOIN ` + idList + ` WHERE ts >= ? AND ts < ?`
+}
+
+// extentsSQL reads the latest max_ts of the trace index rows of each of
+// refs, bucket by bucket.
+func (t *traceSel) extentsSQL(refs []tref) (string, []any) {
 	var his, los [tracesBuckets][]int64
-	want := make(map[traceKey]bool, len(refs))
 	for _, r := range refs {
 		b := traceBucket(r.k)
 		his[b], los[b] = append(his[b], r.k.hi), append(los[b], r.k.lo)
-		want[r.k] = true
 	}
 	var parts []string
 	var args []any
@@ -494,13 +513,23 @@ func (t *traceSel) extents(ctx context.Context, refs []tref) (map[traceKey]int64
 		if len(his[b]) == 0 {
 			continue
 		}
-		parts = append(parts, `SELECT trace_hi, trace_lo, max(max_ts) FROM `+t.e.tracesTable(b)+
-			` SEMI JOIN (SELECT unnest(?::BIGINT[]) AS h, unnest(?::BIGINT[]) AS l) AS ids ON trace_hi = ids.h AND trace_lo = ids.l`+
+		parts = append(parts, `SELECT trace_hi, trace_lo, max(max_ts) FROM `+t.e.tracesTable(b)+` SEMI JOIN `+idList+
 			` GROUP BY trace_hi, trace_lo`)
 		args = append(args, his[b], los[b])
 	}
+	return strings.Join(parts, " UNION ALL "), args
+}
+
+// extents returns, for each trace of refs, the latest max_ts of its
+// trace index rows (tables and memory): no event of the trace is later.
+func (t *traceSel) extents(ctx context.Context, refs []tref) (map[traceKey]int64, error) {
+	want := make(map[traceKey]bool, len(refs))
+	for _, r := range refs {
+		want[r.k] = true
+	}
+	q, args := t.extentsSQL(refs)
 	out := map[traceKey]int64{}
-	err := t.each(ctx, strings.Join(parts, " UNION ALL "), args, func(rows *sql.Rows) error {
+	err := t.each(ctx, q, args, func(rows *sql.Rows) error {
 		var k traceKey
 		var x int64
 		if err := rows.Scan(&k.hi, &k.lo, &x); err != nil {
