@@ -142,7 +142,19 @@ func (a *App) flush(ctx context.Context, groups []ingest.EnvEvents) error {
 	for i, g := range groups {
 		batches[i] = store.Batch{Env: g.Env, Events: g.Events}
 	}
-	return a.store.Write(ctx, batches)
+	if err := a.store.Write(ctx, batches); err != nil {
+		return err
+	}
+	for i, b := range batches {
+		for _, r := range b.Refused {
+			msg := ""
+			if errors.Is(r.Err, store.ErrTooManyColumns) {
+				msg = store.TooManyColumnsMessage // Honeycomb's words, for every door
+			}
+			groups[i].Refused = append(groups[i].Refused, ingest.Refusal{Index: r.Index, Err: r.Err, Message: msg})
+		}
+	}
+	return nil
 }
 
 // Consumer is the ingest entry every door hands events to.

@@ -72,6 +72,11 @@ type Config struct {
 	// RetentionSize bytes its oldest events are. Zero keeps everything.
 	RetentionAge  time.Duration
 	RetentionSize int64
+	// MaxDatasetColumns and MaxEnvColumns cap the columns of a dataset and
+	// of an environment; an event that would pass either is refused
+	// (Honeycomb's "Dataset has too many columns.") and the rest of its
+	// request is stored.
+	MaxDatasetColumns, MaxEnvColumns int
 }
 
 // DefaultConfig returns the defaults: the doors on their well-known ports,
@@ -96,6 +101,8 @@ func DefaultConfig() Config {
 		XRayQueueBytes:     xray.DefaultQueueBytes,
 		StoreMemoryLimit:   "256MB",
 		StoreColumnDensity: 0.5,
+		MaxDatasetColumns:  10_000,
+		MaxEnvColumns:      100_000,
 	}
 }
 
@@ -151,6 +158,18 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		}
 	}
 	fs.IntVar(&c.MaxPendingEvents, "max-pending-events", c.MaxPendingEvents, "events accepted but not yet committed before ingest answers 429 (env TRACECOMB_MAX_PENDING_EVENTS)")
+	intVar := func(p *int, name, env, usage string) {
+		if v, ok := os.LookupEnv(env); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				*p = n
+			}
+		}
+		fs.IntVar(p, name, *p, usage+" (env "+env+")")
+	}
+	intVar(&c.MaxDatasetColumns, "max-dataset-columns", "TRACECOMB_MAX_DATASET_COLUMNS",
+		"columns a dataset may have (Honeycomb's limit); an event that would add more is refused with \"Dataset has too many columns.\" and the rest of its request stored")
+	intVar(&c.MaxEnvColumns, "max-env-columns", "TRACECOMB_MAX_ENV_COLUMNS",
+		"columns all datasets of an environment may have together; past it, likewise")
 	size := func(p *int64, name, env, usage string) {
 		if v, ok := os.LookupEnv(env); ok {
 			if n, err := parseByteSize(v); err == nil {
@@ -217,6 +236,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPendingEvents <= 0 {
 		errs = append(errs, errors.New("--max-pending-events must be positive"))
+	}
+	if c.MaxDatasetColumns <= 0 || c.MaxEnvColumns <= 0 {
+		errs = append(errs, fmt.Errorf("--max-dataset-columns and --max-env-columns must be positive; got %d and %d", c.MaxDatasetColumns, c.MaxEnvColumns))
 	}
 	if c.RetentionAge < 0 || c.RetentionSize < 0 {
 		errs = append(errs, fmt.Errorf("--retention-age and --retention-size must not be negative; got %v and %d", c.RetentionAge, c.RetentionSize))

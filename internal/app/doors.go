@@ -49,10 +49,12 @@ func (a *App) doorConsumer(d model.Door) ingest.Consumer {
 
 func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (store.Store, error) {
 	return duckdb.Open(ctx, duckdb.Config{
-		Path:             filepath.Join(cfg.DataDir, StoreFileName),
-		MemoryLimit:      cfg.StoreMemoryLimit,
-		MinColumnDensity: cfg.StoreColumnDensity,
-		Retention:        store.Retention{MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize},
+		Path:              filepath.Join(cfg.DataDir, StoreFileName),
+		MemoryLimit:       cfg.StoreMemoryLimit,
+		MinColumnDensity:  cfg.StoreColumnDensity,
+		Retention:         store.Retention{MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize},
+		MaxDatasetColumns: cfg.MaxDatasetColumns,
+		MaxEnvColumns:     cfg.MaxEnvColumns,
 	}, logger.With("component", "store"))
 }
 

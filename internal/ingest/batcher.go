@@ -16,10 +16,14 @@ import (
 type EnvEvents struct {
 	Env    string
 	Events []model.Event
+	// Refused is set by the FlushFunc when it returns nil: the events of
+	// Events it did not store (ordered by Index), each with its reason.
+	Refused []Refusal
 }
 
 // FlushFunc durably writes one group of requests in a single commit. nil
-// means every event in it is durable.
+// means every event in it is durable but those it lists in their group's
+// Refused.
 type FlushFunc func(ctx context.Context, groups []EnvEvents) error
 
 // BatcherConfig sizes the group commit.
@@ -213,7 +217,7 @@ func (b *Batcher) run() {
 		}
 		b.mu.Unlock()
 
-		err := b.commit(batch, events)
+		errs := b.commit(batch, events)
 
 		var bytes int64
 		for _, p := range batch {
@@ -224,24 +228,30 @@ func (b *Batcher) run() {
 		b.pending -= events
 		b.mu.Unlock()
 		for i, p := range batch {
-			p.done <- err
+			p.done <- errs[i]
 			batch[i] = nil
 		}
 	}
 }
 
-func (b *Batcher) commit(batch []*pending, events int) error {
+// commit writes the batch in one flush and returns each request's
+// outcome: nil, the flush's error, or the refusals among its events.
+func (b *Batcher) commit(batch []*pending, events int) []error {
 	groups := make([]EnvEvents, 0, len(batch))
 	idx := make(map[string]int, 2)
-	for _, p := range batch {
+	type place struct{ group, offset int }
+	places := make([]place, len(batch))
+	for j, p := range batch {
 		i, ok := idx[p.env]
 		if !ok {
 			i = len(groups)
 			idx[p.env] = i
 			groups = append(groups, EnvEvents{Env: p.env, Events: make([]model.Event, 0, len(p.events))})
 		}
+		places[j] = place{i, len(groups[i].Events)}
 		groups[i].Events = append(groups[i].Events, p.events...)
 	}
+	errs := make([]error, len(batch))
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.FlushTimeout)
 	defer cancel()
 	start := time.Now()
@@ -251,10 +261,27 @@ func (b *Batcher) commit(batch []*pending, events int) error {
 	if err != nil {
 		b.mErrors.Inc()
 		b.logger.Error("commit failed", "events", events, "err", err)
-		return err
+		for j := range errs {
+			errs[j] = err
+		}
+		return errs
 	}
-	b.mStored.Add(float64(events))
-	return nil
+	refused := 0
+	for j, p := range batch {
+		var mine []Refusal
+		for _, r := range groups[places[j].group].Refused {
+			if k := r.Index - places[j].offset; k >= 0 && k < len(p.events) {
+				r.Index = k
+				mine = append(mine, r)
+			}
+		}
+		if len(mine) > 0 {
+			refused += len(mine)
+			errs[j] = &RefusedError{Refused: mine, Total: len(p.events)}
+		}
+	}
+	b.mStored.Add(float64(events - refused))
+	return errs
 }
 
 // Close stops accepting, commits everything already accepted and returns

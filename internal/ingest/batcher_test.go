@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,6 +72,77 @@ func TestBatcherGroupsConcurrentRequests(t *testing.T) {
 	}
 	if err := b.Close(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBatcherRefusals: events the store refuses in a grouped commit go
+// back to the request that sent them, with indexes into its own events;
+// the other requests of the commit see success.
+func TestBatcherRefusals(t *testing.T) {
+	tooWide := errors.New("too many columns")
+	gate := make(chan struct{})
+	flush := func(ctx context.Context, groups []EnvEvents) error {
+		<-gate
+		for gi := range groups {
+			for i, ev := range groups[gi].Events {
+				if ev.Name == "wide" {
+					groups[gi].Refused = append(groups[gi].Refused, Refusal{Index: i, Err: tooWide})
+				}
+			}
+		}
+		return nil
+	}
+	reg := prometheus.NewRegistry()
+	b := NewBatcher(BatcherConfig{}, flush, nil, reg)
+	defer b.Close(context.Background())
+	type req struct {
+		env   string
+		names []string
+		want  []int // refused indexes
+	}
+	reqs := []req{
+		{"a", []string{"ok", "wide", "ok", "wide"}, []int{1, 3}},
+		{"b", []string{"wide"}, []int{0}},
+		{"a", []string{"ok", "ok"}, nil},
+		{"a", []string{"ok", "ok", "wide"}, []int{2}},
+	}
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			evs := make([]model.Event, len(r.names))
+			for k, n := range r.names {
+				evs[k].Name = n
+			}
+			errs[i] = b.Consume(context.Background(), r.env, evs)
+		}()
+	}
+	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.pending == 10 })
+	close(gate)
+	wg.Wait()
+	for i, r := range reqs {
+		re := Refused(errs[i])
+		if r.want == nil {
+			if errs[i] != nil {
+				t.Errorf("request %d: %v, want success", i, errs[i])
+			}
+			continue
+		}
+		if re == nil || re.Total != len(r.names) || !errors.Is(errs[i], tooWide) || !IsPermanent(errs[i]) {
+			t.Fatalf("request %d: %v, want a permanent RefusedError wrapping the reason", i, errs[i])
+		}
+		var got []int
+		for _, f := range re.Refused {
+			got = append(got, f.Index)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(r.want) {
+			t.Errorf("request %d: refused %v, want %v", i, got, r.want)
+		}
+	}
+	if got := testutil.ToFloat64(b.mStored); got != 6 {
+		t.Errorf("stored metric %v, want 6 (10 sent, 4 refused)", got)
 	}
 }
 

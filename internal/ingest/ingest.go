@@ -69,6 +69,60 @@ func IsPermanent(err error) bool {
 // or any error not marked permanent (a failing disk may recover).
 func IsRetryable(err error) bool { return err != nil && !IsPermanent(err) }
 
+// Refusal is an event of a Consume call that was not stored, and why (for
+// example the store's column limit): the call's other events are durable.
+type Refusal struct {
+	Index int // into the events given to Consume
+	Err   error
+	// Message is what the sender is told, in the words of the protocol's
+	// real peer (e.g. Honeycomb's "Dataset has too many columns."); empty
+	// means Err's text.
+	Message string
+}
+
+// Text is the refusal's message for the sender.
+func (r Refusal) Text() string {
+	if r.Message != "" {
+		return r.Message
+	}
+	return r.Err.Error()
+}
+
+// RefusedError is what Consume returns when the store refused some of the
+// call's events and stored all the others. It is permanent (sending the
+// same events again is refused again, and would store the others twice):
+// a door that can report each event's fate (OTLP partial success, the
+// Events API's per-event statuses, X-Ray's unprocessed segments) should
+// find it with errors.As and answer success for the rest.
+type RefusedError struct {
+	Refused []Refusal // ordered by Index
+	Total   int       // events in the call
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%d of %d events not stored: %s", len(e.Refused), e.Total, e.Refused[0].Text())
+}
+
+// Unwrap returns the reasons, so that errors.Is finds them.
+func (e *RefusedError) Unwrap() []error {
+	out := make([]error, 0, len(e.Refused)+1)
+	out = append(out, permanent{errors.New("some events were refused")})
+	for _, r := range e.Refused {
+		out = append(out, r.Err)
+	}
+	return out
+}
+
+// Refused returns the refusals of err when it is a *RefusedError (the
+// call's other events are durable), else nil.
+func Refused(err error) *RefusedError {
+	var re *RefusedError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
+}
+
 // RejectLog logs requests a door refused (a wrong key, path or body) at
 // most once per interval (10 s when zero) for each kind of refusal (the
 // caller's kind, e.g. the status code: a bounded set), each line saying how

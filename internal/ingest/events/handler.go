@@ -234,9 +234,20 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 
 	if n := len(batch.Events); n > 0 {
 		err := h.deps.Consumer.Consume(ctx, p.Env, batch.Events) // the events are the consumer's now
+		re := ingest.Refused(err)
 		switch {
 		case err == nil:
 			h.m.stored.WithLabelValues(endpoint).Add(float64(n))
+		case re != nil:
+			// The store refused some events (its column limits) and stored
+			// the rest: each refused one gets its 400, as Honeycomb
+			// answers an event past its dataset's column limit.
+			h.m.stored.WithLabelValues(endpoint).Add(float64(n - len(re.Refused)))
+			h.m.rejected.WithLabelValues(endpoint).Add(float64(len(re.Refused)))
+			if endpoint == endpointEvents {
+				return fail(http.StatusBadRequest, re.Refused[0].Text(), re.Error())
+			}
+			markRefused(batch.Status, re.Refused)
 		case errors.Is(err, ingest.ErrOverloaded):
 			// Honeycomb's 429 carries no Retry-After; libhoney waits 1 s and retries.
 			return fail(http.StatusTooManyRequests, MsgRateLimited, err.Error())
@@ -268,6 +279,22 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(AppendStatuses(make([]byte, 0, 16*len(batch.Status)+2), batch.Status))
 	return o
+}
+
+// markRefused turns the statuses of refused events into 400s: the k-th
+// event handed to the consumer is the k-th status that is a 202.
+func markRefused(statuses []Status, refused []ingest.Refusal) {
+	k, next := 0, 0
+	for i := range statuses {
+		if statuses[i].Code != http.StatusAccepted {
+			continue
+		}
+		if next < len(refused) && refused[next].Index == k {
+			statuses[i] = Status{Code: http.StatusBadRequest, Error: refused[next].Text(), Detail: refused[next].Err.Error()}
+			next++
+		}
+		k++
+	}
 }
 
 // asError returns the decoders' *Error (any other error, which they do

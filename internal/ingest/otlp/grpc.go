@@ -223,7 +223,7 @@ func (r *receiver) grpcExportOnce(ctx context.Context, sig signalKind, convert f
 	case err != nil:
 		return Result{}, status.Error(codes.InvalidArgument, err.Error())
 	}
-	switch o, err := r.consume(ingest.WithReservation(ctx, held), transportGRPC, sig, principal.Env, res); o {
+	switch o, err := r.consume(ingest.WithReservation(ctx, held), transportGRPC, sig, principal.Env, &res); o {
 	case outcomeOK:
 	case outcomeBadData:
 		return Result{}, status.Error(codes.InvalidArgument, err.Error())

@@ -182,7 +182,7 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, sig signal
 	}
 	freeBodies()
 
-	switch o, err := h.r.consume(ingest.WithReservation(req.Context(), held), transportHTTP, sig, principal.Env, res); o {
+	switch o, err := h.r.consume(ingest.WithReservation(req.Context(), held), transportHTTP, sig, principal.Env, &res); o {
 	case outcomeOK:
 	case outcomeBadData:
 		return fail(http.StatusBadRequest, codes.InvalidArgument, err.Error())
