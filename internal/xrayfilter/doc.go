@@ -30,10 +30,12 @@
 // compared with, so that every mistake is reported as a *SyntaxError with a
 // byte offset, a line and a column.
 //
-// Evaluation (Expr.Match) works on Trace, a flat list of segments and
-// subsegments with the fields the language reads, and never panics on missing
-// fields: a comparison with a field the trace lacks is false (an empty string,
-// a zero status, an unfinished segment's times), and its negation true.
+// Evaluation (Expr.Match) works on Trace (internal/xrayview's view of a
+// trace, which also draws the per-trace service graph), a flat list of
+// segments and subsegments with the fields the language reads, and never
+// panics on missing fields: a comparison with a field the trace lacks is
+// false (an empty string, a zero status, an unfinished segment's times),
+// and its negation true.
 //
 // At the top level:
 //   - ok, error, fault, throttle, responsetime (end − start) and http.* read

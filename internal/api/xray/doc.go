@@ -8,7 +8,9 @@
 // helpers; one file per group of operations (sampling.go, groups.go,
 // resources.go for tags/encryption/telemetry, policies.go for
 // resource policies (stored, not enforced), stubs.go for operations
-// answered with empty results). sigv4.go is the SigV4 verification
-// middleware for the authenticated door. The environment a request acts on
-// travels in its context (WithEnv / EnvFrom).
+// answered with empty results); traces.go, summaries.go, rootcauses.go and
+// servicegraph.go serve the trace operations over a store, seeing stored
+// spans through internal/xrayview (tracemodel.go). sigv4.go is the SigV4
+// verification middleware for the authenticated door. The environment a
+// request acts on travels in its context (WithEnv / EnvFrom).
 package xray
