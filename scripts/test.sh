@@ -30,6 +30,8 @@ bad=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$bad" ]; then echo "gofmt would change:"; echo "$bad"; exit 1; fi
 log "go vet"
 go vet ./...
+log "staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # --- Go tests --------------------------------------------------------------
 log "go test -race"
