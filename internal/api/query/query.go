@@ -373,6 +373,12 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 			api.WriteError(w, http.StatusGatewayTimeout, "query timed out")
 			return
 		}
+		if errors.Is(err, store.ErrQueryTooLarge) {
+			// The same query fails again; a narrower one may not.
+			msg := "the query needs more memory than the store may use (--store-memory-limit): narrow the time range, add filters, or group by fewer columns"
+			api.WriteError(w, http.StatusUnprocessableEntity, msg, api.ProblemItem{Field: "query_id", Code: "too_large", Description: msg})
+			return
+		}
 		h.d.Logger.Error("query failed", "err", err, "env", e, "dataset", ds)
 		api.WriteError(w, http.StatusInternalServerError, "query failed")
 		return

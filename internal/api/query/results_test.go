@@ -1,13 +1,24 @@
 package query_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
+	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/state"
+	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/store/duckdb"
 )
 
 // clock is a settable clock for Deps.Now.
@@ -123,4 +134,49 @@ func TestQueryLimit(t *testing.T) {
 	if code != 422 || !strings.Contains(string(body), "at most 2 queries") {
 		t.Fatalf("third query: %d %s", code, body)
 	}
+}
+
+// TestQueryTooLargeIs422: a query that needs more memory than the store's
+// limit answers 422 saying what to change, not 500; a query that fits
+// still runs.
+func TestQueryTooLargeIs422(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	logger := slog.New(slog.DiscardHandler)
+	st, err := duckdb.Open(ctx, duckdb.Config{Path: path, Threads: 1}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Hour)
+	const n = 200_000
+	evs := make([]model.Event, 0, n)
+	for i := range n {
+		evs = append(evs, model.Event{Dataset: "svc", Time: start.Add(time.Duration(i) * 10 * time.Millisecond), Name: fmt.Sprintf("op-%d", i), SampleRate: 1,
+			Attrs: []model.Attr{{Key: "id", Value: model.Str(fmt.Sprintf("value-%08d-padding-to-make-the-strings-longer", i))}}})
+	}
+	if err := st.Write(ctx, []store.Batch{{Env: "test", Events: evs}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = duckdb.Open(ctx, duckdb.Config{Path: path, Threads: 1, MemoryLimit: "2MB"}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	mux := http.NewServeMux()
+	if err := apiquery.Register(mux, apiquery.Deps{Auth: auth.AuthenticatorFunc(func(context.Context, string) (auth.Principal, error) {
+		return auth.Principal{Env: "test", Legacy: true}, nil
+	}), Store: st, State: state.NewMemory()}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	big := createQueryID(t, srv.URL, `{"calculations":[{"op":"COUNT_DISTINCT","column":"id"}],"breakdowns":["name"],"time_range":7200}`)
+	code, _, body := do(t, "POST", srv.URL+"/1/query_results/__all__", map[string]any{"query_id": big})
+	if code != 422 || !strings.Contains(string(body), "more memory than the store may use") {
+		t.Fatalf("a query past the memory limit: %d %s", code, body)
+	}
+	createResultID(t, srv.URL, createQueryID(t, srv.URL, `{"calculations":[{"op":"COUNT"}],"time_range":60}`))
 }
