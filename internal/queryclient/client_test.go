@@ -3,11 +3,9 @@ package queryclient_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,14 +13,13 @@ import (
 
 	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
 	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/queryclient"
 	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/duckdb"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const cliKey = "cli-test-key-0123456789"
 
@@ -89,7 +86,7 @@ func TestRunCLI(t *testing.T) {
 			if err := queryclient.RunCLI(context.Background(), args, &out, &errOut); err != nil {
 				t.Fatalf("RunCLI: %v\n%s", err, errOut.String())
 			}
-			golden(t, tc.golden, out.Bytes())
+			checkGolden(t, tc.golden, out.Bytes())
 		})
 	}
 	t.Run("time heatmap", func(t *testing.T) {
@@ -146,23 +143,7 @@ func TestRunCLIErrors(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }

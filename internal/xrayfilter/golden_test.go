@@ -3,13 +3,12 @@ package xrayfilter
 import (
 	"bufio"
 	"errors"
-	"flag"
 	"os"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata golden files")
+	"github.com/tracecomb/tracecomb/internal/golden"
+)
 
 type corpusCase struct {
 	valid bool
@@ -96,32 +95,7 @@ func TestGolden(t *testing.T) {
 			t.Errorf("exprs.txt:%d: %q: AST differs after printing as %q", c.line, c.expr, printed)
 		}
 	}
-	const golden = "testdata/exprs.golden"
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got := b.String(); got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) || i < len(wl); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(run with -update if the change is intended)", golden, i+1, g, w)
-			}
-		}
-	}
+	golden.Check(t, "testdata/exprs.golden", []byte(b.String()))
 }
 
 // checkErrorPos verifies that a SyntaxError's position is inside the

@@ -3,7 +3,6 @@ package xrayview_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -14,12 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	xrayingest "github.com/tracecomb/tracecomb/internal/ingest/xray"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 var (
 	t0         = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -442,7 +440,7 @@ func TestConvertGolden(t *testing.T) {
 		start, end := v.Bounds()
 		fmt.Fprintf(&b, "bounds %.3f %.3f\n\n", start, end)
 	}
-	golden(t, "convert.golden", b.Bytes())
+	golden.Check(t, filepath.Join("testdata", "convert.golden"), b.Bytes())
 }
 
 // nonZero formats the fields of a struct that are not zero.
@@ -464,22 +462,4 @@ func nonZero(v any) string {
 		parts = append(parts, rv.Type().Field(i).Name+":"+val)
 	}
 	return strings.Join(parts, " ")
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run with -update to accept):\n%s", path, got)
-	}
 }

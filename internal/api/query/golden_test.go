@@ -1,21 +1,17 @@
 package query_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // TestWireGolden pins the JSON the API sends: a query echo, a complete
 // result with rows, series and a heatmap, and a 422 problem body.
@@ -61,27 +57,11 @@ func TestWireGolden(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		pretty, _ := json.MarshalIndent(v, "", "  ")
-		golden(t, name, append(pretty, '\n'))
+		checkGolden(t, name, append(pretty, '\n'))
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n%s", name, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }

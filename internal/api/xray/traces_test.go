@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/sampling"
@@ -133,19 +134,7 @@ func goldenJSON(t *testing.T, name string, r response) {
 	}
 	got := []byte("status: " + itoaTest(r.status) + "\nerror-type: " + r.errorType + "\n" + body.String() + "\n")
 	path := filepath.Join("testdata", "traces", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s: response differs from %s:\n%s", name, path, got)
-	}
+	golden.Check(t, path, got)
 }
 
 func jsonString(s string) string { b, _ := json.Marshal(s); return string(b) }

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,11 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/model"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // harness is the handler wired to a real key registry and a real ingest
 // batcher whose commits land in committed (the store's side of the
@@ -188,25 +185,9 @@ func answer(rec *httptest.ResponseRecorder) string {
 		rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Retry-After"), strings.TrimSuffix(rec.Body.String(), "\n"))
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "answers", name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("answer differs from %s:\n got:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "answers", name+".golden"), []byte(got))
 }
 
 func gz(t testing.TB, b []byte) []byte {
@@ -303,7 +284,7 @@ func TestHandlerAnswers(t *testing.T) {
 			cfg.MaxDecompressedBytes = 10 << 20
 			h := newHarness(t, cfg, 0)
 			rec := h.do(tc.req)
-			golden(t, tc.name, answer(rec))
+			checkGolden(t, tc.name, answer(rec))
 			if got := len(h.stored()); got != tc.stored {
 				t.Errorf("%d events committed, want %d", got, tc.stored)
 			}
@@ -424,7 +405,7 @@ func TestHandlerRetryable(t *testing.T) {
 		// The first request's 3 events are pending while their commit
 		// waits: one more is over MaxPendingEvents.
 		rec := h.do(request{path: "/1/events/ds", key: "ingest", body: []byte(`{"n":1}`)})
-		golden(t, "overloaded", answer(rec))
+		checkGolden(t, "overloaded", answer(rec))
 		close(gate)
 		if r := <-first; r.Code != 200 {
 			t.Fatalf("first request: %d %s", r.Code, r.Body)
@@ -442,7 +423,7 @@ func TestHandlerRetryable(t *testing.T) {
 			h.mu.Lock()
 			h.flushErr = tc.err
 			h.mu.Unlock()
-			golden(t, tc.name, answer(h.do(request{path: "/1/batch/ds", key: "ingest", body: []byte(threeEvents)})))
+			checkGolden(t, tc.name, answer(h.do(request{path: "/1/batch/ds", key: "ingest", body: []byte(threeEvents)})))
 			if len(h.stored()) != 0 {
 				t.Fatal("stored")
 			}
@@ -453,7 +434,7 @@ func TestHandlerRetryable(t *testing.T) {
 		if err := h.batcher.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "shutting_down", answer(h.do(request{path: "/1/batch/ds", key: "ingest", body: []byte(threeEvents)})))
+		checkGolden(t, "shutting_down", answer(h.do(request{path: "/1/batch/ds", key: "ingest", body: []byte(threeEvents)})))
 	})
 }
 

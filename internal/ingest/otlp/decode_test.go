@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -18,10 +17,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/model"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
@@ -90,18 +88,11 @@ func TestDecodeGolden(t *testing.T) {
 				t.Fatalf("DecodeJSON: %v", err)
 			}
 			got := render(res)
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
+			path := filepath.Join("testdata", name+".golden")
+			golden.Check(t, path, got)
+			want, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("JSON decode differs from %s:\n got: %s\nwant: %s", golden, got, want)
+				t.Fatal(err)
 			}
 
 			pb, err := proto.Marshal(parseJSONRequest(t, body))
@@ -113,7 +104,7 @@ func TestDecodeGolden(t *testing.T) {
 				t.Fatalf("DecodeProtobuf: %v", err)
 			}
 			if got := render(pres); !bytes.Equal(got, want) {
-				t.Errorf("protobuf decode differs from %s:\n got: %s\nwant: %s", golden, got, want)
+				t.Errorf("protobuf decode differs from %s:\n got: %s\nwant: %s", path, got, want)
 			}
 		})
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/ingest"
 )
 
@@ -91,21 +92,14 @@ func TestSignalsGolden(t *testing.T) {
 				res, err := sc.json(body, goldenInfo)
 				mustf(t, err, "JSON decode")
 				got := renderSignal(res, sc.items)
-				golden := name + ".golden"
-				if *update {
-					mustf(t, os.WriteFile(golden, got, 0o644), "write")
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run with -update to create)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("JSON decode differs from %s:\n got: %s\nwant: %s", golden, got, want)
-				}
+				path := name + ".golden"
+				golden.Check(t, path, got)
+				want, err := os.ReadFile(path)
+				mustf(t, err, "read")
 				pres, err := sc.pb(signalProto(t, sc, body), goldenInfo)
 				mustf(t, err, "protobuf decode")
 				if got := renderSignal(pres, sc.items); !bytes.Equal(got, want) {
-					t.Errorf("protobuf decode differs from %s:\n got: %s\nwant: %s", golden, got, want)
+					t.Errorf("protobuf decode differs from %s:\n got: %s\nwant: %s", path, got, want)
 				}
 			})
 		}

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/model"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // renderEvents writes events as golden JSON: per event its dataset, source,
 // the Honeycomb event and the kept document.
@@ -51,19 +49,7 @@ func renderEvents(t testing.TB, events []model.Event) []byte {
 
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run with -update to accept):\n%s", path, got)
-	}
+	golden.Check(t, path, got)
 }
 
 func TestDecodeGolden(t *testing.T) {

@@ -2,23 +2,20 @@ package duckdb
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/model"
 
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/storetest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 func openTest(t testing.TB, cfg Config) *Store {
 	t.Helper()
@@ -203,18 +200,7 @@ func TestScanSQLGolden(t *testing.T) {
 	}
 	got := fmt.Sprintf("%s\n-- args: %#v\n", query, args)
 	path := filepath.Join("testdata", "scan.sql")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("scan SQL differs from %s (go test -update rewrites it):\n%s", path, got)
-	}
+	golden.Check(t, path, []byte(got))
 }
 
 // TestConformanceEagerColumns covers the layout where every field gets a

@@ -3,12 +3,12 @@ package duckdb
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
@@ -59,18 +59,7 @@ func TestSelectTracesSQLGolden(t *testing.T) {
 	}
 	got := sb.String()
 	path := filepath.Join("testdata", "select_traces.sql")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("SelectTraces SQL differs from %s (go test -update rewrites it):\n%s", path, got)
-	}
+	golden.Check(t, path, []byte(got))
 }
 
 // TestSelectTracesLayouts checks SelectTraces on a field held in both

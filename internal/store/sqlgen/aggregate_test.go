@@ -2,12 +2,12 @@ package sqlgen
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
@@ -74,19 +74,7 @@ func TestAggregateGolden(t *testing.T) {
 			}
 			got := sb.String()
 			path := filepath.Join("testdata", "aggregate_"+d.Name+".sql")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("SQL differs from %s (go test -update rewrites it):\n%s", path, got)
-			}
+			golden.Check(t, path, []byte(got))
 		})
 	}
 }

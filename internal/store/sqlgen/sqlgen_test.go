@@ -1,18 +1,15 @@
 package sqlgen
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tracecomb/tracecomb/internal/golden"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 // testResolver knows a few fields of every shape: a hot column, a key with
 // two typed columns, an overflow map entry and a hostile name.
@@ -83,18 +80,7 @@ func TestWhereGolden(t *testing.T) {
 				fmt.Fprintf(&sb, "-- %s\n%s\n-- args: %#v\n\n", c.name, expr, args)
 			}
 			path := filepath.Join("testdata", d.Name+".sql")
-			if *update {
-				if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got := sb.String(); got != string(want) {
-				t.Errorf("SQL differs from %s (go test -update rewrites it):\n%s", path, got)
-			}
+			golden.Check(t, path, []byte(sb.String()))
 		})
 	}
 }

@@ -275,25 +275,32 @@ func testTypeConflicts(t *testing.T, s store.Store) {
 	e4 := span("svc", tid(1), sid(4), sid(1), base.Add(3*time.Second), "float", a("http.status", model.Float(1.5)))
 	// A hot field with the wrong type is an ordinary attribute.
 	e5 := span("svc", tid(1), sid(5), sid(1), base.Add(4*time.Second), "hot-as-attr", a("status_code", model.Str("OK")))
-	// The first type seen is the column's type.
-	write(t, s, "test", e1)
-	write(t, s, "test", e2, e3, e4, e5)
-	assertEvents(t, trace(t, s, "test", tid(1)), []model.Event{e1, e2, e3, e4, e5})
+	// A key written as a string first and as an integer later.
+	e6 := span("svc", tid(1), sid(6), sid(1), base.Add(5*time.Second), "str-first", a("retries", model.Str("none")))
+	e7 := span("svc", tid(1), sid(7), sid(1), base.Add(6*time.Second), "int-later", a("retries", model.Int(3)))
+	// The first type seen is the column's type, except that numbers widen:
+	// a key written as integers and as floats is a float column.
+	write(t, s, "test", e1, e6)
+	write(t, s, "test", e2, e3, e4, e5, e7)
+	assertEvents(t, trace(t, s, "test", tid(1)), []model.Event{e1, e2, e3, e4, e5, e6, e7})
 	cols, err := s.Columns(context.Background(), "test", "svc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	want := map[string]model.Kind{"http.status": model.KindFloat, "retries": model.KindString}
+	seen := map[string]int{}
 	for _, c := range cols {
-		if c.KeyName == "http.status" {
-			n++
-			if c.Type != model.KindInt {
-				t.Errorf("http.status type %v, want the first seen, integer", c.Type)
+		if w, ok := want[c.KeyName]; ok {
+			seen[c.KeyName]++
+			if c.Type != w {
+				t.Errorf("%s type %v, want %v", c.KeyName, c.Type, w)
 			}
 		}
 	}
-	if n != 1 {
-		t.Errorf("http.status listed %d times, want once", n)
+	for k := range want {
+		if seen[k] != 1 {
+			t.Errorf("%s listed %d times, want once", k, seen[k])
+		}
 	}
 }
 
