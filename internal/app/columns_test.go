@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	xraysvc "github.com/aws/aws-sdk-go-v2/service/xray"
 	libhoney "github.com/honeycombio/libhoney-go"
 	"github.com/honeycombio/libhoney-go/transmission"
 	"go.opentelemetry.io/otel"
@@ -22,12 +25,17 @@ import (
 
 // columnsApp starts tracecomb with a small per-dataset column limit.
 func columnsApp(t *testing.T, maxColumns int) (base, key string) {
+	a, key := columnsAppWith(t, maxColumns, "")
+	return "http://" + a.Addrs().HTTP, key
+}
+
+func columnsAppWith(t *testing.T, maxColumns int, xrayAddr string) (a *App, key string) {
 	t.Helper()
 	key = "columns-test-key-0123456789"
 	cfg := DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.BootstrapKey = key
-	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", "", "", ""
+	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", "", xrayAddr, ""
 	cfg.MaxDatasetColumns = maxColumns
 	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
 	if err != nil {
@@ -37,7 +45,111 @@ func columnsApp(t *testing.T, maxColumns int) (base, key string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
-	return "http://" + a.Addrs().HTTP, key
+	return a, key
+}
+
+// TestColumnLimitOverXRay: a segment that would take its dataset past the
+// column limit is refused and the others stored. PutTraceSegments (called
+// with aws-sdk-go-v2's X-Ray client) names it in UnprocessedTraceSegments;
+// the daemon's UDP port drops it and counts it in
+// tracecomb_xray_spans_refused_total.
+func TestColumnLimitOverXRay(t *testing.T) {
+	a, key := columnsAppWith(t, 30, "127.0.0.1:0")
+	ctx := context.Background()
+	door := a.Addrs().XRay
+	c := xraysvc.New(xraysvc.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String("http://" + door), RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}, nil
+		}),
+	})
+	now := float64(time.Now().Unix())
+	seg := func(n int, wide bool) (traceID, doc string) {
+		traceID = fmt.Sprintf("1-%08x-%024x", int64(now), n)
+		ann := `"i":1`
+		if wide {
+			var f []string
+			for i := range 50 {
+				f = append(f, fmt.Sprintf(`"wide_%02d":%d`, i, i))
+			}
+			ann = strings.Join(f, ",")
+		}
+		return traceID, fmt.Sprintf(`{"name":"svc","id":"%016x","trace_id":%q,"start_time":%f,"end_time":%f,"annotations":{%s}}`, n, traceID, now-1, now-0.5, ann)
+	}
+	stored := func(traceIDs ...string) map[string]bool {
+		out, err := c.BatchGetTraces(ctx, &xraysvc.BatchGetTracesInput{TraceIds: traceIDs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, tr := range out.Traces {
+			got[aws.ToString(tr.Id)] = len(tr.Segments) > 0
+		}
+		return got
+	}
+
+	narrow, narrowDoc := seg(1, false)
+	wide, wideDoc := seg(2, true)
+	out, err := c.PutTraceSegments(ctx, &xraysvc.PutTraceSegmentsInput{TraceSegmentDocuments: []string{narrowDoc, wideDoc}})
+	if err != nil {
+		t.Fatalf("PutTraceSegments: %v", err)
+	}
+	if len(out.UnprocessedTraceSegments) != 1 {
+		t.Fatalf("UnprocessedTraceSegments %+v, want the wide segment", out.UnprocessedTraceSegments)
+	}
+	u := out.UnprocessedTraceSegments[0]
+	if aws.ToString(u.Id) != fmt.Sprintf("%016x", 2) || aws.ToString(u.Message) != "Dataset has too many columns." {
+		t.Errorf("unprocessed %s %s %q, want the wide segment's id and the column limit", aws.ToString(u.Id), aws.ToString(u.ErrorCode), aws.ToString(u.Message))
+	}
+	if got := stored(narrow, wide); !got[narrow] || got[wide] {
+		t.Errorf("stored %v: want the narrow segment and not the wide one", got)
+	}
+
+	// The same over UDP, as an X-Ray SDK sends segments to the daemon.
+	conn, err := net.Dial("udp", door)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	narrow2, narrowDoc2 := seg(3, false)
+	wide2, wideDoc2 := seg(4, true)
+	for _, d := range []string{wideDoc2, narrowDoc2} {
+		if _, err := conn.Write([]byte("{\"format\":\"json\",\"version\":1}\n" + d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !stored(narrow2)[narrow2] {
+		if time.Now().After(deadline) {
+			t.Fatal("the narrow segment sent over UDP was not stored")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if stored(wide2)[wide2] {
+		t.Error("the wide segment sent over UDP was stored past the column limit")
+	}
+	req, _ := http.NewRequest("GET", "http://"+a.Addrs().HTTP+"/metrics", nil)
+	req.Header.Set("X-Honeycomb-Team", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "tracecomb_xray_spans_refused_total 1\n") {
+		t.Errorf("/metrics does not count the refused span:\n%s", grepLines(string(body), "tracecomb_xray_spans"))
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestColumnLimitOverLibhoney: libhoney-go sends a batch in which one

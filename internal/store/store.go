@@ -12,9 +12,11 @@
 //     limit), and so has an environment: an event that would pass either
 //     is refused with ErrTooManyColumns, the rest of the call is stored.
 //   - OTLP and Honeycomb events are appended (a span sent twice is stored
-//     twice). X-Ray events (Source == model.SourceXRay) with a non-zero span
-//     id replace any stored X-Ray event with the same trace and span id, so an
-//     in-progress segment completed later is one span.
+//     twice). Of X-Ray events (Source == model.SourceXRay) with a non-zero
+//     span id, one per trace and span id is kept, stored or written, by
+//     X-Ray's duplicate rule (xrayview.Prefer): a complete segment replaces
+//     an in-progress one and never the other way round, else the later one
+//     is kept; so an in-progress segment completed later is one span.
 //   - Returned events belong to the caller; the store keeps no reference.
 //   - All methods are safe for concurrent use.
 package store

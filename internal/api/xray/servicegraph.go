@@ -18,7 +18,7 @@ import (
 // With full false the traces are seen only as far as the service graph
 // needs (xrayview.GraphOnly).
 func (o *traceOps) windowTraces(ctx context.Context, env string, w window, full bool) ([]*xrayview.View, error) {
-	order, byTrace, err := o.scanTraces(ctx, env, w.start.Add(-o.d.Slack), w.end.Add(time.Nanosecond))
+	order, byTrace, err := o.scanTraces(ctx, env, w.start.Add(-o.d.Slack), w.end.Add(time.Nanosecond), nil)
 	if err != nil {
 		return nil, err
 	}

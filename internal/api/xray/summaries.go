@@ -7,8 +7,10 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/xrayfilter"
 	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
@@ -312,28 +314,29 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 			return nil, InvalidRequest("Invalid NextToken.")
 		}
 	}
-	order, byTrace, err := o.scanTraces(ctx, env, w.start.Add(-o.d.Slack), w.end.Add(o.d.Slack))
+	resolve := o.groupResolver(ctx, env)
+	var require []store.SpanMatch
+	needCauses := false // the filter reads root causes
+	if filter != nil {
+		require = pushdown(filter.Hints())
+		needCauses = readsRootCauses(filter.Root)
+	}
+	order, byTrace, err := o.scanTraces(ctx, env, w.start.Add(-o.d.Slack), w.end.Add(o.d.Slack), require)
 	if err != nil {
 		return nil, err
 	}
-	resolve := o.groupResolver(ctx, env)
-	var hints xrayfilter.Hints
-	needCauses := false // the filter reads root causes
-	if filter != nil {
-		hints = filter.Hints()
-		needCauses = readsRootCauses(filter.Root)
-	}
 	processed := 0
+	if require != nil {
+		// The traces the store left out were processed too: X-Ray counts
+		// every trace of the window, matching or not.
+		n, err := o.leftOut(ctx, env, w, require)
+		if err != nil {
+			return nil, err
+		}
+		processed = int(math.Round(float64(n) * rate))
+	}
 	var sums []traceSummary
 	for _, id := range order {
-		if filter != nil && hintsExclude(hints, byTrace[id]) {
-			// The trace cannot match; it still counts as processed when
-			// its time is in range (seen through the cheap graph view).
-			if _, ok := inRange(xrayview.Convert(id, byTrace[id], xrayview.GraphOnly), rangeType, w); ok && (rate >= 1 || !sampledOut(id, rate)) {
-				processed++
-			}
-			continue
-		}
 		t := xrayview.Convert(id, byTrace[id], xrayview.Full)
 		if len(t.Trace.Segments) == 0 {
 			continue
@@ -425,54 +428,16 @@ func inRange(t *xrayview.View, rangeType string, w window) (matched float64, ok 
 	return e, e >= w.s && (e < w.e || w.e == w.s && e == w.s)
 }
 
-// hintsExclude reports whether a trace's stored spans show, before their
-// documents are decoded, that the trace cannot satisfy an expression with
-// these hints: an annotation key that no span carries, or (for traces made
-// only of X-Ray spans, whose names are their documents' names) a name that
-// is neither a span's name nor a DynamoDB table name.
-func hintsExclude(h xrayfilter.Hints, evs []model.Event) bool {
-	for _, k := range h.AnnotationKeys {
-		found := false
-		for i := range evs {
-			if _, ok := attr(&evs[i], k, xrayview.KeyAnnotationPrefix+k); ok {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return true
-		}
+// leftOut counts the traces with a span in the window that the store
+// does not select by require.
+func (o *traceOps) leftOut(ctx context.Context, env string, w window, require []store.SpanMatch) (int, error) {
+	sel, err := o.reader(ctx).SelectTraces(ctx, env, store.TraceQuery{
+		Start: w.start, End: w.end.Add(time.Nanosecond), Require: require, Limit: o.d.MaxTraces, Count: true,
+	})
+	if err != nil {
+		return 0, err
 	}
-	if len(h.Names) == 0 {
-		return false
-	}
-	for i := range evs {
-		if evs[i].IsSpan() && (evs[i].Source != model.SourceXRay || len(evs[i].Doc) == 0) {
-			return false
-		}
-	}
-	for _, name := range h.Names {
-		found := false
-		for i := range evs {
-			if evs[i].Name == name || tableName(&evs[i]) == name {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return true
-		}
-	}
-	return false
-}
-
-// tableName is the DynamoDB table a stored X-Ray span names, as the X-Ray
-// view reads it.
-func tableName(ev *model.Event) string {
-	if v, ok := attr(ev, xrayview.KeyTableName); ok && v.Kind == model.KindString {
-		return v.Str
-	}
-	return ""
+	return max(sel.Total-len(sel.Traces), 0), nil
 }
 
 // readsRootCauses reports whether an expression may read root causes

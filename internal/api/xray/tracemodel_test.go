@@ -37,7 +37,10 @@ func TestTraceEpoch(t *testing.T) {
 	}
 }
 
-func TestHintsExclude(t *testing.T) {
+// TestPushdown: the store selects a trace by a filter's pushed-down hints
+// exactly when the hints allow it to match, and never leaves out a trace
+// the filter matches.
+func TestPushdown(t *testing.T) {
 	const tid = "1-5759e988-bd862e3fe1be46a994272793"
 	xr, err := xrayingest.Decode([]byte(`{"trace_id":"` + tid + `","id":"1000000000000001","name":"api","start_time":1,"end_time":2,
 		"annotations":{"user_id":"u1","name":"taken"},
@@ -46,35 +49,55 @@ func TestHintsExclude(t *testing.T) {
 		t.Fatal(err)
 	}
 	otel := []model.Event{otelSpan("server", model.SpanID{}, model.Attr{Key: "order_id", Value: model.Str("o")})}
+	otel[0].TraceID, _ = model.ParseTraceID("6b06cdc0aaaaaaaaaaaaaaaaaaaaaaaa")
+	th := newTraceHarness(t, 100)
+	env := store.DoorEnv("test", model.DoorXRay)
+	ctx := context.Background()
+	for _, evs := range [][]model.Event{xr, otel} {
+		for i := range evs {
+			evs[i].Dataset, evs[i].SampleRate = "svc", 1
+		}
+		if err := th.st.Write(ctx, []store.Batch{{Env: env, Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cases := []struct {
-		expr    string
-		evs     []model.Event
-		exclude bool
+		expr     string
+		evs      []model.Event
+		selected bool
 	}{
-		{`service("api")`, xr, false},
-		{`service("users")`, xr, false},
-		{`service("web")`, xr, true},
-		{`annotation.user_id = "u1"`, xr, false},
-		{`annotation.name = "taken"`, xr, false},
-		{`annotation.other = 1`, xr, true},
-		{`service("web") OR fault`, xr, false},
-		{`service("svc")`, otel, false},
-		{`service("elsewhere")`, otel, false}, // OTel names are known only once rendered
-		{`annotation.order_id = "o"`, otel, false},
-		{`annotation.user_id = "u1"`, otel, true},
+		{`service("api")`, xr, true},
+		{`service("users")`, xr, true},
+		{`service("web")`, xr, false},
+		{`annotation.user_id = "u1"`, xr, true},
+		{`annotation.name = "taken"`, xr, true},
+		{`annotation.other = 1`, xr, false},
+		{`service("web") OR fault`, xr, true},
+		{`service("svc")`, otel, true},
+		{`service("elsewhere")`, otel, true}, // OTel names are known only once rendered
+		{`annotation.order_id = "o"`, otel, true},
+		{`annotation.user_id = "u1"`, otel, false},
 	}
 	for _, c := range cases {
 		expr, err := xrayfilter.Parse(c.expr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := hintsExclude(expr.Hints(), c.evs); got != c.exclude {
-			t.Errorf("%s: exclude = %v, want %v", c.expr, got, c.exclude)
+		sel, err := th.st.SelectTraces(ctx, env, store.TraceQuery{Start: time.Unix(0, 0), End: t0.Add(time.Hour), Require: pushdown(expr.Hints())})
+		if err != nil {
+			t.Fatal(err)
 		}
-		// Never exclude a trace that matches.
-		tr := xrayview.Convert(tmTrace, c.evs, xrayview.Full)
-		if hintsExclude(expr.Hints(), c.evs) && expr.Match(&tr.Trace, nil) {
-			t.Errorf("%s: a matching trace was excluded", c.expr)
+		got := false
+		for _, r := range sel.Traces {
+			got = got || r.ID == c.evs[0].TraceID
+		}
+		if got != c.selected {
+			t.Errorf("%s: selected = %v, want %v", c.expr, got, c.selected)
+		}
+		// Never leave out a trace that matches.
+		tr := xrayview.Convert(c.evs[0].TraceID, c.evs, xrayview.Full)
+		if !got && expr.Match(&tr.Trace, nil) {
+			t.Errorf("%s: a matching trace was left out", c.expr)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -127,9 +128,14 @@ func (o *traceOps) putTraceSegments(ctx context.Context, env string, body []byte
 		UnprocessedTraceSegments []unprocessedSegment `json:"UnprocessedTraceSegments"`
 	}{[]unprocessedSegment{}}
 	var events []model.Event
+	docOf := map[model.SpanID]model.SpanID{} // span id → id of the document that sent it
 	for _, doc := range *in.TraceSegmentDocuments {
 		var err error
+		start := len(events)
 		events, err = xrayingest.AppendDocument(events, []byte(doc))
+		for i := start; i < len(events); i++ {
+			docOf[events[i].SpanID] = events[start].SpanID
+		}
 		if err != nil {
 			var se *xrayingest.SegmentError
 			if errors.As(err, &se) {
@@ -144,7 +150,22 @@ func (o *traceOps) putTraceSegments(ctx context.Context, env string, body []byte
 	// in-progress form replaces it, whatever their order.
 	events = xrayview.Dedupe(events)
 	if len(events) > 0 {
-		if err := consumeError(o.d.Consumer.Consume(ctx, env, events)); err != nil {
+		err := o.d.Consumer.Consume(ctx, env, events)
+		if re := ingest.Refused(err); re != nil {
+			// The rest is stored: the refused ones are reported, once per
+			// document (a segment's subsegments are spans of their own).
+			seen := map[model.SpanID]bool{}
+			for _, r := range re.Refused {
+				id := docOf[events[r.Index].SpanID]
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				out.UnprocessedTraceSegments = append(out.UnprocessedTraceSegments, unprocessedSegment{ID: id.String(), ErrorCode: "LimitExceeded", Message: r.Text()})
+			}
+			return out, nil
+		}
+		if err := consumeError(err); err != nil {
 			return nil, err
 		}
 	}
@@ -334,34 +355,65 @@ func secondsTime(s float64) time.Time {
 	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC()
 }
 
-// scanTraces reads the spans stored between from and to, grouped by trace
-// (newest trace first), at most MaxTraces traces.
-func (o *traceOps) scanTraces(ctx context.Context, env string, from, to time.Time) ([]model.TraceID, map[model.TraceID][]model.Event, error) {
-	var order []model.TraceID
-	byTrace := map[model.TraceID][]model.Event{}
-	for ev, err := range o.reader(ctx).Scan(ctx, env, store.ScanQuery{Start: from, End: to}) {
+// scanTraces reads the spans stored between from and to of the traces
+// the store selects there (those meeting every element of require), at
+// most MaxTraces of them, grouped by trace, the newest trace first. The
+// store stops at MaxTraces: it never reads the rest of the window.
+func (o *traceOps) scanTraces(ctx context.Context, env string, from, to time.Time, require []store.SpanMatch) ([]model.TraceID, map[model.TraceID][]model.Event, error) {
+	r := o.reader(ctx)
+	sel, err := r.SelectTraces(ctx, env, store.TraceQuery{Start: from, End: to, Require: require, Limit: o.d.MaxTraces})
+	if err != nil {
+		return nil, nil, err
+	}
+	byTrace := make(map[model.TraceID][]model.Event, len(sel.Traces))
+	if len(sel.Traces) == 0 {
+		return nil, byTrace, nil
+	}
+	order := make([]model.TraceID, len(sel.Traces))
+	for i, t := range sel.Traces {
+		order[i] = t.ID
+	}
+	for ev, err := range r.Scan(ctx, env, store.ScanQuery{Start: from, End: to, TraceIDs: order}) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if ev.TraceID.IsZero() || !(ev.IsSpan() || xrayview.IsExceptionEvent(&ev)) {
+		if !(ev.IsSpan() || xrayview.IsExceptionEvent(&ev)) {
 			continue // spans, and the exception events that become causes
 		}
-		evs, ok := byTrace[ev.TraceID]
-		if !ok {
-			if len(order) >= o.d.MaxTraces {
-				continue
-			}
-			order = append(order, ev.TraceID)
-		}
-		byTrace[ev.TraceID] = append(evs, ev)
+		byTrace[ev.TraceID] = append(byTrace[ev.TraceID], ev)
 	}
 	// Scan answers newest first; traces are assembled in time order.
 	for _, evs := range byTrace {
-		for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
-			evs[i], evs[j] = evs[j], evs[i]
-		}
+		slices.Reverse(evs)
 	}
 	return order, byTrace, nil
+}
+
+// pushdown turns the hints of a filter expression into what the store
+// selects traces by (store.TraceQuery.Require), never leaving out a trace
+// the expression matches: each annotation key on some event (under its own
+// name, as OTel spans carry it, or as an X-Ray annotation), and each name
+// as an X-Ray span's name or DynamoDB table name. A name is only required
+// of X-Ray spans: those of other sources are named when rendered, so any
+// of them meets it.
+func pushdown(h xrayfilter.Hints) []store.SpanMatch {
+	var req []store.SpanMatch
+	for _, k := range h.AnnotationKeys {
+		req = append(req, store.SpanMatch{Any: []store.Filter{
+			{Column: k, Op: store.OpExists},
+			{Column: xrayview.KeyAnnotationPrefix + k, Op: store.OpExists},
+		}})
+	}
+	for _, n := range h.Names {
+		req = append(req, store.SpanMatch{
+			Any: []store.Filter{
+				{Column: model.FieldName, Op: store.OpEq, Value: model.Str(n)},
+				{Column: xrayview.KeyTableName, Op: store.OpEq, Value: model.Str(n)},
+			},
+			Sources: []model.Source{model.SourceXRay},
+		})
+	}
+	return req
 }
 
 // groupFilter resolves GroupName / GroupARN to the group's parsed filter

@@ -404,6 +404,13 @@ func (d *Daemon) flush(events []model.Event, docs int, held *ingest.Reservation)
 	events = xrayview.Dedupe(events)
 	n := len(events)
 	if err := d.next.Consume(ctx, d.cfg.Env, events); err != nil {
+		if re := ingest.Refused(err); re != nil {
+			// The others are stored; sending them again would not help.
+			d.m.refused.Add(float64(len(re.Refused)))
+			d.m.spans.Add(float64(n - len(re.Refused)))
+			d.drop.Warn(d.log, "x-ray daemon: the store refused spans", "spans", len(re.Refused), "reason", re.Refused[0].Text())
+			return
+		}
 		d.m.dropped.WithLabelValues(dropConsumer).Add(float64(docs))
 		d.drop.Warn(d.log, "x-ray daemon: consumer failed, segments dropped", "segments", docs, "spans", n, "err", err)
 		return

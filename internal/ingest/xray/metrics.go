@@ -22,6 +22,7 @@ type metrics struct {
 	rejected *prometheus.CounterVec
 	dropped  *prometheus.CounterVec
 	spans    prometheus.Counter
+	refused  prometheus.Counter
 	queue    prometheus.GaugeFunc
 	bytes    prometheus.GaugeFunc
 }
@@ -43,6 +44,10 @@ func newMetrics(queueLen, queueBytes func() float64) *metrics {
 		spans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracecomb_xray_spans_consumed_total",
 			Help: "Spans decoded from X-Ray segments and accepted by the consumer.",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracecomb_xray_spans_refused_total",
+			Help: "Spans decoded from X-Ray segments that the store refused (its column limits, see --max-dataset-columns); the rest of their batch was stored.",
 		}),
 		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tracecomb_xray_queue_documents",
@@ -68,7 +73,7 @@ func newMetrics(queueLen, queueBytes func() float64) *metrics {
 
 func (m *metrics) register(r prometheus.Registerer) error {
 	var errs []error
-	for _, c := range []prometheus.Collector{m.received, m.rejected, m.dropped, m.spans, m.queue, m.bytes} {
+	for _, c := range []prometheus.Collector{m.received, m.rejected, m.dropped, m.spans, m.refused, m.queue, m.bytes} {
 		errs = append(errs, r.Register(c))
 	}
 	return errors.Join(errs...)

@@ -101,7 +101,8 @@
 // a dedicated connection: new environments' tables, new attribute columns
 // (ALTER TABLE … ADD COLUMN), the X-Ray replacements (DELETE of stored X-Ray
 // events with the same trace and span id, bounded by the trace index's time
-// range; within one Write the last one wins), the events, the trace index
+// range, unless a stored complete one meets an in-progress one: X-Ray's
+// duplicate rule, xrayview.Prefer, within a Write too), the events, the trace index
 // rows when the pending ones are due, and the catalog rows of new datasets
 // and columns.
 //

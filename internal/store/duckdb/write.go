@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 func lower(s string) string { return strings.ToLower(s) }
@@ -451,12 +454,18 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 			}
 		}
 		items, xkeys := dedupXRay(w.items)
-		items = byTrace(items)
 		if len(xkeys) > 0 {
-			if err := s.deleteXRay(ctx, conn, exec, e, xkeys); err != nil {
+			kept, err := s.replaceXRay(ctx, conn, exec, e, items, xkeys)
+			if err != nil {
 				return fmt.Errorf("replace X-Ray segments: %w", err)
 			}
+			if len(kept) > 0 {
+				items = slices.DeleteFunc(items, func(it item) bool {
+					return it.ev.Source == model.SourceXRay && kept[xrayKey{splitTrace(it.ev.TraceID), spanInt(it.ev.SpanID)}]
+				})
+			}
 		}
+		items = byTrace(items)
 		if err := s.appendEvents(conn, e, items, w.slots, seq); err != nil {
 			return err
 		}
@@ -491,30 +500,35 @@ func byTrace(items []item) []item {
 
 func cmpTrace(a, b item) int { return bytes.Compare(a.ev.TraceID[:], b.ev.TraceID[:]) }
 
-// dedupXRay drops X-Ray events that a later X-Ray event of the same batch
-// replaces, and returns the keys of the X-Ray events left.
+// dedupXRay keeps one X-Ray event per trace and span id of a write, the
+// one X-Ray's duplicate rule keeps (xrayview.Prefer: a complete segment
+// over an in-progress one, else the later), and returns the keys of the
+// X-Ray events left.
 func dedupXRay(items []item) ([]item, []xrayKey) {
-	var last map[xrayKey]int
+	var keep map[xrayKey]int
 	for i, it := range items {
 		e := it.ev
 		if e.Source != model.SourceXRay || e.SpanID.IsZero() {
 			continue
 		}
-		if last == nil {
-			last = map[xrayKey]int{}
+		if keep == nil {
+			keep = map[xrayKey]int{}
 		}
-		last[xrayKey{splitTrace(e.TraceID), spanInt(e.SpanID)}] = i
+		k := xrayKey{splitTrace(e.TraceID), spanInt(e.SpanID)}
+		if j, seen := keep[k]; !seen || xrayview.Prefer(items[j].ev, e) {
+			keep[k] = i
+		}
 	}
-	if len(last) == 0 {
+	if len(keep) == 0 {
 		return items, nil
 	}
-	keys := make([]xrayKey, 0, len(last))
+	keys := make([]xrayKey, 0, len(keep))
 	out := items[:0:0]
 	for i, it := range items {
 		e := it.ev
 		if e.Source == model.SourceXRay && !e.SpanID.IsZero() {
 			k := xrayKey{splitTrace(e.TraceID), spanInt(e.SpanID)}
-			if last[k] != i {
+			if keep[k] != i {
 				continue
 			}
 			keys = append(keys, k)
@@ -524,78 +538,170 @@ func dedupXRay(items []item) ([]item, []xrayKey) {
 	return out, keys
 }
 
+// replaceXRay applies X-Ray's duplicate rule between the stored X-Ray
+// events and items, the X-Ray events of a write (one per key, keys in
+// order): a stored event is deleted unless it is complete while its
+// incoming duplicate is in progress (xrayview.Prefer). It returns the keys
+// whose stored event stays, so that the incoming one is not written.
+func (s *Store) replaceXRay(ctx context.Context, conn driverConn, exec func(string, ...any) error, e *envReg, items []item, keys []xrayKey) (map[xrayKey]bool, error) {
+	var inProgress map[xrayKey]bool
+	for _, it := range items {
+		if it.ev.Source == model.SourceXRay && !it.ev.SpanID.IsZero() && xrayview.InProgress(it.ev) {
+			if inProgress == nil {
+				inProgress = map[xrayKey]bool{}
+			}
+			inProgress[xrayKey{splitTrace(it.ev.TraceID), spanInt(it.ev.SpanID)}] = true
+		}
+	}
+	var kept map[xrayKey]bool
+	if len(inProgress) > 0 {
+		var err error
+		if kept, err = s.storedComplete(ctx, conn, e, inProgress); err != nil {
+			return nil, err
+		}
+		if len(kept) > 0 {
+			keys = slices.DeleteFunc(slices.Clone(keys), func(k xrayKey) bool { return kept[k] })
+		}
+	}
+	return kept, s.deleteXRay(ctx, conn, exec, e, keys)
+}
+
+// storedComplete returns those of keys whose stored X-Ray event is
+// complete (not marked xrayview.KeyInProgress).
+func (s *Store) storedComplete(ctx context.Context, conn driverConn, e *envReg, keys map[xrayKey]bool) (map[xrayKey]bool, error) {
+	prog, pargs, err := dialect.Where([]store.Filter{{Column: xrayview.KeyInProgress, Op: store.OpEq, Value: model.Bool(true)}}, store.And, resolver(e))
+	if err != nil {
+		return nil, err
+	}
+	var out map[xrayKey]bool
+	all := slices.Collect(maps.Keys(keys))
+	const chunk = 500
+	for len(all) > 0 {
+		part := all[:min(chunk, len(all))]
+		all = all[len(part):]
+		lo, hi, found, err := s.xrayRange(ctx, conn, e, part)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue
+		}
+		cond, kargs := xrayKeysSQL(part)
+		args := append(append([]any{lo, hi}, pargs...), kargs...)
+		nargs := make([]driver.NamedValue, len(args))
+		for i, a := range args {
+			nargs[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		rows, err := conn.QueryContext(ctx, `SELECT trace_hi, trace_lo, span_id FROM `+e.eventsTable()+
+			` WHERE ts BETWEEN ? AND ? AND source = 1 AND NOT coalesce(`+prog+`, false) AND `+cond, nargs)
+		if err != nil {
+			return nil, err
+		}
+		vals := make([]driver.Value, 3)
+		for {
+			if err := rows.Next(vals); err != nil {
+				_ = rows.Close()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return nil, err
+			}
+			if out == nil {
+				out = map[xrayKey]bool{}
+			}
+			out[xrayKey{traceKey{hi: vals[0].(int64), lo: vals[1].(int64)}, vals[2].(int64)}] = true
+		}
+	}
+	return out, nil
+}
+
 // deleteXRay deletes stored X-Ray events with the given trace and span ids.
-// The traces table bounds the time range so DuckDB's zone maps skip the
-// rest of the events table.
 func (s *Store) deleteXRay(ctx context.Context, conn driverConn, exec func(string, ...any) error, e *envReg, keys []xrayKey) error {
 	const chunk = 500
 	for len(keys) > 0 {
 		part := keys[:min(chunk, len(keys))]
 		keys = keys[len(part):]
-		// The traces' time range, from the buckets holding them.
-		var conds [tracesBuckets]strings.Builder
-		args := make([]driver.NamedValue, 0, 2*len(part))
-		seen := map[traceKey]bool{}
-		for _, k := range part {
-			if seen[k.trace] {
-				continue
-			}
-			seen[k.trace] = true
-			c := &conds[traceBucket(k.trace)]
-			if c.Len() > 0 {
-				c.WriteString(" OR ")
-			}
-			fmt.Fprintf(c, "(trace_hi = $%d AND trace_lo = $%d)", len(args)+1, len(args)+2)
-			args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: k.trace.hi},
-				driver.NamedValue{Ordinal: len(args) + 2, Value: k.trace.lo})
-		}
-		var union []string
-		for b := range conds {
-			if conds[b].Len() > 0 {
-				union = append(union, `SELECT min_ts, max_ts FROM `+e.tracesTable(b)+` WHERE `+conds[b].String())
-			}
-		}
-		rows, err := conn.QueryContext(ctx, `SELECT min(min_ts), max(max_ts) FROM (`+strings.Join(union, " UNION ALL ")+`)`, args)
+		lo, hi, found, err := s.xrayRange(ctx, conn, e, part)
 		if err != nil {
 			return err
-		}
-		vals := make([]driver.Value, 2)
-		err = rows.Next(vals)
-		_ = rows.Close()
-		if err != nil {
-			return err
-		}
-		lo, hi, found := int64(0), int64(0), vals[0] != nil
-		if found {
-			lo, hi = vals[0].(int64), vals[1].(int64)
-		}
-		for tk := range seen {
-			if r, ok := s.idx.lookup(e.id, tk); ok {
-				if !found {
-					lo, hi, found = r.lo, r.hi, true
-				}
-				lo, hi = min(lo, r.lo), max(hi, r.hi)
-			}
 		}
 		if !found {
 			continue // none of these traces has stored events
 		}
-		var del strings.Builder
-		dargs := []any{lo, hi}
-		del.WriteString(`DELETE FROM ` + e.eventsTable() + ` WHERE ts BETWEEN ? AND ? AND source = 1 AND (`)
-		for i, k := range part {
-			if i > 0 {
-				del.WriteString(" OR ")
-			}
-			del.WriteString("(trace_hi = ? AND trace_lo = ? AND span_id = ?)")
-			dargs = append(dargs, k.trace.hi, k.trace.lo, k.span)
-		}
-		del.WriteString(")")
-		if err := exec(del.String(), dargs...); err != nil {
+		cond, args := xrayKeysSQL(part)
+		if err := exec(`DELETE FROM `+e.eventsTable()+` WHERE ts BETWEEN ? AND ? AND source = 1 AND `+cond, append([]any{lo, hi}, args...)...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// xrayKeysSQL is the condition that a row has one of keys' trace and span
+// ids, with its arguments.
+func xrayKeysSQL(keys []xrayKey) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 3*len(keys))
+	b.WriteString("(")
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("(trace_hi = ? AND trace_lo = ? AND span_id = ?)")
+		args = append(args, k.trace.hi, k.trace.lo, k.span)
+	}
+	b.WriteString(")")
+	return b.String(), args
+}
+
+// xrayRange is the time range of the stored events of the traces of keys,
+// from the traces tables and the trace index, so that DuckDB's zone maps
+// skip the rest of the events table; found is false when none of these
+// traces has stored events.
+func (s *Store) xrayRange(ctx context.Context, conn driverConn, e *envReg, keys []xrayKey) (lo, hi int64, found bool, err error) {
+	var conds [tracesBuckets]strings.Builder
+	args := make([]driver.NamedValue, 0, 2*len(keys))
+	seen := map[traceKey]bool{}
+	for _, k := range keys {
+		if seen[k.trace] {
+			continue
+		}
+		seen[k.trace] = true
+		c := &conds[traceBucket(k.trace)]
+		if c.Len() > 0 {
+			c.WriteString(" OR ")
+		}
+		fmt.Fprintf(c, "(trace_hi = $%d AND trace_lo = $%d)", len(args)+1, len(args)+2)
+		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: k.trace.hi},
+			driver.NamedValue{Ordinal: len(args) + 2, Value: k.trace.lo})
+	}
+	var union []string
+	for b := range conds {
+		if conds[b].Len() > 0 {
+			union = append(union, `SELECT min_ts, max_ts FROM `+e.tracesTable(b)+` WHERE `+conds[b].String())
+		}
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT min(min_ts), max(max_ts) FROM (`+strings.Join(union, " UNION ALL ")+`)`, args)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	vals := make([]driver.Value, 2)
+	err = rows.Next(vals)
+	_ = rows.Close()
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if found = vals[0] != nil; found {
+		lo, hi = vals[0].(int64), vals[1].(int64)
+	}
+	for tk := range seen {
+		if r, ok := s.idx.lookup(e.id, tk); ok {
+			if !found {
+				lo, hi, found = r.lo, r.hi, true
+			}
+			lo, hi = min(lo, r.lo), max(hi, r.hi)
+		}
+	}
+	return lo, hi, found, nil
 }
 
 // appendEvents appends the events with one Appender restricted to the

@@ -27,6 +27,7 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
 // RunAll runs the whole suite. open returns a new empty store and arranges
@@ -534,7 +535,7 @@ func testXRayReplace(t *testing.T, s store.Store) {
 	inProgress := model.Event{
 		Dataset: "xsvc", Time: base, Source: model.SourceXRay, TraceID: tid(9), SpanID: sid(1),
 		Name: "xsvc", ServiceName: "xsvc", SampleRate: 1,
-		Attrs: []model.Attr{a("aws.xray.in_progress", model.Bool(true))},
+		Attrs: []model.Attr{a(xrayview.KeyInProgress, model.Bool(true))},
 		Doc:   []byte(`{"in_progress":true}`),
 	}
 	complete := inProgress
@@ -566,6 +567,26 @@ func testXRayReplace(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	assertEvents(t, trace(t, s, "test", tid(9)), []model.Event{complete, sub3, otlp})
+
+	// X-Ray's duplicate rule (xrayview.Prefer): an in-progress form never
+	// replaces a complete one, stored, in the same batch or in another
+	// batch of the same Write; a later in-progress form replaces an
+	// earlier one.
+	write(t, s, "test", inProgress)
+	assertEvents(t, trace(t, s, "test", tid(9)), []model.Event{complete, sub3, otlp})
+	complete2 := complete
+	complete2.DurationMs = 300
+	write(t, s, "test", complete2, inProgress)
+	assertEvents(t, trace(t, s, "test", tid(9)), []model.Event{complete2, sub3, otlp})
+	err = s.Write(context.Background(), []store.Batch{{Env: "test", Events: []model.Event{complete}}, {Env: "test", Events: []model.Event{inProgress}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEvents(t, trace(t, s, "test", tid(9)), []model.Event{complete, sub3, otlp})
+	inProgress2 := inProgress
+	inProgress2.Name = "xsvc-later"
+	write(t, s, "other", inProgress2)
+	assertEvents(t, trace(t, s, "other", tid(9)), []model.Event{inProgress2})
 }
 
 // filterFixture is a small table of events with known fields; names are
