@@ -141,10 +141,13 @@ func fill(t *testing.T, dir, name string, most int64) string {
 }
 
 // TestDiskFull reproduces failure 10 of issue 13 on a 64 MiB tmpfs (run
-// as root): ingest until the disk is full, with checkpoints on the way.
-// Every Write either succeeds or answers store.ErrNoSpace; reads keep
-// working; Healthy says the store cannot write; once space is freed the
-// store writes again by itself; nothing acknowledged is lost. Then the
+// as root): ingest until the disk is full, with checkpoints on the way,
+// one of which fails on the full disk inside a commit that is durable
+// (asserted: the case failure 10 is about). Every Write either succeeds
+// or answers store.ErrNoSpace; reads keep working; Healthy says the store
+// cannot write; once space is freed the store writes again by itself;
+// nothing acknowledged is lost, and nothing answered ErrNoSpace is
+// stored (a retry would store it twice). Then the
 // store is closed, the disk filled completely, and it must start: reads
 // work, writes answer ErrNoSpace, and it writes again once space is freed.
 func TestDiskFull(t *testing.T) {
@@ -156,7 +159,7 @@ func TestDiskFull(t *testing.T) {
 	s := openTest(t, cfg)
 	ballast := fill(t, dir, "ballast", 12<<20)
 
-	acked := map[int]bool{}
+	acked, refused := map[int]bool{}, map[int]bool{}
 	var noSpace int
 	tr := 0
 	for noSpace < 20 && tr < 100_000 {
@@ -167,6 +170,7 @@ func TestDiskFull(t *testing.T) {
 			acked[tr] = true
 		case errors.Is(err, store.ErrNoSpace):
 			noSpace++
+			refused[tr] = true
 		default:
 			t.Fatalf("write %d on a full disk: %v, want ErrNoSpace", tr, err)
 		}
@@ -181,8 +185,19 @@ func TestDiskFull(t *testing.T) {
 	if stored < int64(len(acked))*200 {
 		t.Fatalf("reading on a full disk: %d events, %d acknowledged", stored, len(acked)*200)
 	}
+	s.health.mu.Lock()
+	durable, reopens := s.health.durableFailures, s.health.reopens
+	s.health.mu.Unlock()
 	t.Logf("%d writes acknowledged, %d answered ErrNoSpace; durable commits whose checkpoint failed: %d, reopens: %d",
-		len(acked), noSpace, s.health.durableFailures, s.health.reopens)
+		len(acked), noSpace, durable, reopens)
+	// The sizes above make a checkpoint run on the full disk (the WAL
+	// passes 4 MB with less than that free) inside a commit whose WAL
+	// write succeeded: the case failure 10 is about. Without it this test
+	// would pass without testing it.
+	if durable < 1 || reopens < 1 {
+		t.Fatalf("no checkpoint failed on the full disk (durable commits whose checkpoint failed: %d, reopens: %d): the test no longer reproduces failure 10",
+			durable, reopens)
+	}
 
 	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)
@@ -201,6 +216,7 @@ func TestDiskFull(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // the store is reopening
 	}
 	checkAcked(t, s, acked)
+	checkRefused(t, s, acked, refused)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -210,6 +226,7 @@ func TestDiskFull(t *testing.T) {
 	s2 := openTest(t, cfg)
 	t.Logf("started on a full disk, read-only: %v", s2.h.readOnly)
 	checkAcked(t, s2, acked)
+	checkRefused(t, s2, acked, refused)
 	if err := s2.Write(ctx, []store.Batch{{Env: "prod", Events: spanBatch(tr+1, 10, 10)}}); !errors.Is(err, store.ErrNoSpace) {
 		t.Fatalf("write after starting on a full disk: %v, want ErrNoSpace", err)
 	}
@@ -237,6 +254,29 @@ func checkAcked(t *testing.T, s *Store, acked map[int]bool) {
 		got, err := s.Trace(context.Background(), "prod", spanBatch(tr, 1, 1)[0].TraceID)
 		if err != nil || len(got) != 200 {
 			t.Fatalf("acknowledged trace %d: %d of 200 events, %v", tr, len(got), err)
+		}
+	}
+}
+
+// checkRefused checks, scanning every stored event, that no write answered
+// ErrNoSpace was stored, not even in part (its sender retries it, and
+// would store it twice), and that nothing else is there but acknowledged
+// traces.
+func checkRefused(t *testing.T, s *Store, acked, refused map[int]bool) {
+	t.Helper()
+	per := map[int]int{}
+	for ev, err := range s.Scan(context.Background(), "prod", store.ScanQuery{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		per[int(ev.TraceID[1])<<16|int(ev.TraceID[2])<<8|int(ev.TraceID[3])]++
+	}
+	for tr, n := range per {
+		switch {
+		case refused[tr]:
+			t.Fatalf("trace %d, whose write answered ErrNoSpace: %d events stored", tr, n)
+		case !acked[tr]:
+			t.Fatalf("trace %d stored (%d events), which no acknowledged write sent", tr, n)
 		}
 	}
 }
