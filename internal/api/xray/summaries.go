@@ -329,7 +329,7 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 	if require != nil {
 		// The traces the store left out were processed too: X-Ray counts
 		// every trace of the window, matching or not.
-		n, err := o.leftOut(ctx, env, w, require)
+		n, err := o.leftOut(ctx, env, w, order, byTrace)
 		if err != nil {
 			return nil, err
 		}
@@ -337,6 +337,9 @@ func (o *traceOps) getTraceSummaries(ctx context.Context, env string, body []byt
 	}
 	var sums []traceSummary
 	for _, id := range order {
+		if err := ctx.Err(); err != nil { // summarizing is the rest of the time budget
+			return nil, err
+		}
 		t := xrayview.Convert(id, byTrace[id], xrayview.Full)
 		if len(t.Trace.Segments) == 0 {
 			continue
@@ -428,16 +431,24 @@ func inRange(t *xrayview.View, rangeType string, w window) (matched float64, ok 
 	return e, e >= w.s && (e < w.e || w.e == w.s && e == w.s)
 }
 
-// leftOut counts the traces with a span in the window that the store
-// does not select by require.
-func (o *traceOps) leftOut(ctx context.Context, env string, w window, require []store.SpanMatch) (int, error) {
-	sel, err := o.reader(ctx).SelectTraces(ctx, env, store.TraceQuery{
-		Start: w.start, End: w.end.Add(time.Nanosecond), Require: require, Limit: o.d.MaxTraces, Count: true,
-	})
+// leftOut counts the traces with an event in the window other than the
+// selected ones (order, read into byTrace).
+func (o *traceOps) leftOut(ctx context.Context, env string, w window, order []model.TraceID, byTrace map[model.TraceID][]model.Event) (int, error) {
+	end := w.end.Add(time.Nanosecond)
+	sel, err := o.reader(ctx).SelectTraces(ctx, env, store.TraceQuery{Start: w.start, End: end, Limit: 1, Count: true})
 	if err != nil {
 		return 0, err
 	}
-	return max(sel.Total-len(sel.Traces), 0), nil
+	n := sel.Total
+	for _, id := range order {
+		for i := range byTrace[id] {
+			if t := byTrace[id][i].Time; !t.Before(w.start) && t.Before(end) {
+				n--
+				break
+			}
+		}
+	}
+	return max(n, 0), nil
 }
 
 // readsRootCauses reports whether an expression may read root causes

@@ -52,10 +52,15 @@ func FuzzGetTraceSummaries(f *testing.F) {
 
 // benchTraces writes n traces of four spans (a frontend segment calling
 // backend-flask, which calls DynamoDB) spread over ten minutes.
-func benchTraces(b *testing.B, th *traceHarness, n int) {
+func benchTraces(b *testing.B, th *traceHarness, n int) { benchTracesEdit(b, th, n, nil) }
+
+// benchTracesEdit is benchTraces with edit (when not nil) applied to each
+// event of the i-th trace before it is stored.
+func benchTracesEdit(b *testing.B, th *traceHarness, n int, edit func(i int, ev *model.Event)) {
 	b.Helper()
 	events := make([]model.Event, 0, n*4)
 	for i := range n {
+		first := len(events)
 		at := t0.Add(time.Duration(i) * 600 * time.Second / time.Duration(n))
 		tid := model.TraceID{0x6b, 0x06, 0xcd, 0xc0, byte(i >> 16), byte(i >> 8), byte(i), 1}
 		sid := func(k int) model.SpanID { return model.SpanID{byte(i >> 16), byte(i >> 8), byte(i), byte(k + 1)} }
@@ -80,6 +85,11 @@ func benchTraces(b *testing.B, th *traceHarness, n int) {
 			span("backend-flask", "backend-flask", "server", 2, sid(1), fmt.Sprintf(`,"http":{"response":{"status":%d}}`, status)),
 			span("DynamoDB", "backend-flask", "client", 3, sid(2), `,"namespace":"aws","aws":{"table_name":"users"}`),
 		)
+		if edit != nil {
+			for k := first; k < len(events); k++ {
+				edit(i, &events[k])
+			}
+		}
 	}
 	if err := th.st.Write(context.Background(), []store.Batch{{Env: store.DoorEnv("test", model.DoorXRay), Events: events}}); err != nil {
 		b.Fatal(err)

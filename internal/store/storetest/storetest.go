@@ -589,6 +589,15 @@ func testXRayReplace(t *testing.T, s store.Store) {
 	assertEvents(t, trace(t, s, "other", tid(9)), []model.Event{inProgress2})
 }
 
+// manyTraceIDs returns n trace ids from tid(from) on.
+func manyTraceIDs(n int, from uint64) []model.TraceID {
+	out := make([]model.TraceID, n)
+	for i := range out {
+		out[i] = tid(from + uint64(i))
+	}
+	return out
+}
+
 // filterFixture is a small table of events with known fields; names are
 // unique so scans can be compared by name.
 func filterFixture() []model.Event {
@@ -715,6 +724,7 @@ func testScanQuery(t *testing.T, s store.Store) {
 		{"datasets several", store.ScanQuery{Datasets: []string{"worker", "API", "unknown"}}, "e4,e3,e2,e1,e0"},
 		{"unknown dataset", store.ScanQuery{Datasets: []string{"unknown"}}, ""},
 		{"trace ids", store.ScanQuery{TraceIDs: []model.TraceID{tid(101), tid(103), tid(999)}}, "e3,e1"},
+		{"many trace ids", store.ScanQuery{TraceIDs: append(manyTraceIDs(500, 1000), tid(102), tid(104))}, "e4,e2"},
 		{"limit keeps the newest", store.ScanQuery{Limit: 2}, "e4,e3"},
 		{"everything", store.ScanQuery{
 			Start: base, End: base.Add(time.Hour), Datasets: []string{"api"},
