@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,6 +15,8 @@ type storeStats struct {
 	envBytes    map[string]int64 // estimated bytes of each environment's tables
 	oldest      map[string]int64 // oldest event time (unix ns) per environment
 	compactions int64
+	measured    time.Time // when envBytes and oldest were measured; zero: never
+	lastPass    time.Time // end of the last retention pass; zero: none yet
 }
 
 var (
@@ -29,13 +32,19 @@ var (
 		"Rewrites of the store's file without its free blocks.", nil, nil)
 	descCatalogRows = prometheus.NewDesc("tracecomb_store_catalog_rows_written_total",
 		"Last-written-time rows the catalog flushes appended.", nil, nil)
+	descLastPass = prometheus.NewDesc("tracecomb_store_retention_last_run_timestamp_seconds",
+		"When the last retention pass (deletes by age and size, statistics) ended.", nil, nil)
+	descMaxAge = prometheus.NewDesc("tracecomb_store_retention_max_age_seconds",
+		"The environment's retention age in force (its own setting, else --retention-age); 0: none.", []string{"env"}, nil)
+	descMaxBytes = prometheus.NewDesc("tracecomb_store_retention_max_bytes",
+		"The environment's retention size in force (its own setting, else --retention-size); 0: none.", []string{"env"}, nil)
 )
 
 var _ prometheus.Collector = (*Store)(nil)
 
 // Describe implements prometheus.Collector.
 func (s *Store) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDeleted, descEnvBytes, descOldest, descDiskBytes, descCompactions, descCatalogRows} {
+	for _, d := range []*prometheus.Desc{descDeleted, descEnvBytes, descOldest, descDiskBytes, descCompactions, descCatalogRows, descLastPass, descMaxAge, descMaxBytes} {
 		ch <- d
 	}
 	s.describeHealth(ch)
@@ -54,7 +63,14 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, float64(ts)/1e9, env)
 	}
 	ch <- prometheus.MustNewConstMetric(descCompactions, prometheus.CounterValue, float64(s.stats.compactions))
+	if !s.stats.lastPass.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descLastPass, prometheus.GaugeValue, float64(s.stats.lastPass.UnixNano())/1e9)
+	}
 	s.stats.mu.Unlock()
+	for env, r := range s.retentionInForce() {
+		ch <- prometheus.MustNewConstMetric(descMaxAge, prometheus.GaugeValue, r.MaxAge.Seconds(), env)
+		ch <- prometheus.MustNewConstMetric(descMaxBytes, prometheus.GaugeValue, float64(r.MaxBytes), env)
+	}
 	ch <- prometheus.MustNewConstMetric(descDiskBytes, prometheus.GaugeValue, float64(fileSize(s.cfg.Path)+fileSize(s.cfg.Path+".wal")))
 	ch <- prometheus.MustNewConstMetric(descCatalogRows, prometheus.CounterValue, float64(s.catalogRowsWritten.Load()))
 	s.collectHealth(ch)

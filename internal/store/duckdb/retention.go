@@ -161,7 +161,109 @@ func (s *Store) SetRetention(ctx context.Context, env string, r *store.Retention
 		s.overrides[env] = *r
 	}
 	s.retMu.Unlock()
-	return s.applyCheckpointThreshold(ctx)
+	if err := s.applyCheckpointThreshold(ctx); err != nil {
+		return err
+	}
+	// Enforce the new setting now rather than at the next interval.
+	select {
+	case s.wakeRet <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// RetentionReport is what the store reports of an environment's retention:
+// the bounds in force and where they come from, and what the last
+// retention pass measured.
+type RetentionReport struct {
+	// Retention is in force: the environment's own setting (Own) or the
+	// store's default, Config.Retention (the --retention-* flags).
+	Retention store.Retention
+	Own       bool
+	Default   store.Retention
+	// Bytes is the estimated bytes of the environment's tables in the
+	// file (its door parts included; checkpointed data only) and Oldest
+	// the time of its oldest event (zero when it has none), as measured at
+	// Measured (every retention pass).
+	Bytes    int64
+	Oldest   time.Time
+	Measured time.Time
+	// LastPass is when the last retention pass ended (zero: none yet; the
+	// first runs Config.RetentionInterval after opening, or at once after
+	// SetRetention); Interval is how often passes run.
+	LastPass time.Time
+	Interval time.Duration
+	// Deleted counts the events retention deleted since the store opened.
+	Deleted int64
+	// WALBytes is the size of the store's WAL now: committed events of
+	// every environment not yet checkpointed into the file, which Bytes
+	// does not count.
+	WALBytes int64
+}
+
+// RetentionReport reports env's retention (env is an environment, not a
+// door's part). Before the first retention pass it measures the
+// environment itself.
+func (s *Store) RetentionReport(ctx context.Context, env string) (RetentionReport, error) {
+	if s.closed.Load() {
+		return RetentionReport{}, ErrClosed
+	}
+	env = baseEnv(env)
+	s.stats.mu.Lock()
+	measured := !s.stats.measured.IsZero()
+	s.stats.mu.Unlock()
+	if !measured {
+		if err := s.refreshStats(ctx); err != nil {
+			return RetentionReport{}, fmt.Errorf("duckdb store: measure retention: %w", err)
+		}
+	}
+	rep := RetentionReport{Default: s.cfg.Retention, Interval: s.cfg.RetentionInterval, WALBytes: fileSize(s.cfg.Path + ".wal")}
+	s.retMu.Lock()
+	rep.Retention, rep.Own = s.overrides[env]
+	s.retMu.Unlock()
+	if !rep.Own {
+		rep.Retention = s.cfg.Retention
+	}
+	s.stats.mu.Lock()
+	defer s.stats.mu.Unlock()
+	rep.Measured, rep.LastPass = s.stats.measured, s.stats.lastPass
+	var oldest int64
+	for slug, n := range s.stats.envBytes {
+		if baseEnv(slug) == env {
+			rep.Bytes += n
+		}
+	}
+	for slug, ts := range s.stats.oldest {
+		if baseEnv(slug) == env && (oldest == 0 || ts < oldest) {
+			oldest = ts
+		}
+	}
+	for slug, n := range s.stats.deleted {
+		if baseEnv(slug) == env {
+			rep.Deleted += n
+		}
+	}
+	if oldest != 0 {
+		rep.Oldest = time.Unix(0, oldest).UTC()
+	}
+	return rep, nil
+}
+
+// retentionInForce is the retention of every environment that has events
+// or its own setting, by environment.
+func (s *Store) retentionInForce() map[string]store.Retention {
+	out := map[string]store.Retention{}
+	if reg := s.reg.Load(); reg != nil {
+		for slug := range reg.envs {
+			out[baseEnv(slug)] = s.cfg.Retention
+		}
+	}
+	s.retMu.Lock()
+	defer s.retMu.Unlock()
+	for env, r := range s.overrides {
+		out[env] = r
+	}
+	return out
 }
 
 // loadOverrides reads the retention overrides.
@@ -249,7 +351,13 @@ func (s *Store) enforceRetention(ctx context.Context) error {
 			return fmt.Errorf("compact: %w", err)
 		}
 	}
-	return s.refreshStats(ctx)
+	if err := s.refreshStats(ctx); err != nil {
+		return err
+	}
+	s.stats.mu.Lock()
+	s.stats.lastPass = time.Now()
+	s.stats.mu.Unlock()
+	return nil
 }
 
 // deleteExpired deletes what retention bounds exclude, and reports whether
@@ -723,6 +831,6 @@ func (s *Store) refreshStats(ctx context.Context) error {
 	}
 	s.stats.mu.Lock()
 	defer s.stats.mu.Unlock()
-	s.stats.envBytes, s.stats.oldest = bytes, oldest
+	s.stats.envBytes, s.stats.oldest, s.stats.measured = bytes, oldest, time.Now()
 	return nil
 }

@@ -381,3 +381,75 @@ func TestCompactWhileReading(t *testing.T) {
 		t.Errorf("%v compactions, want 3", v)
 	}
 }
+
+// TestRetentionReport: the report names the bounds in force and where they
+// come from, sums an environment's door parts, measures before the first
+// pass, and SetRetention enforces the new setting at once (not at the next
+// interval); /metrics has the bounds and the last pass.
+func TestRetentionReport(t *testing.T) {
+	ctx := context.Background()
+	end := time.Now()
+	def := store.Retention{MaxAge: 72 * time.Hour, MaxBytes: 1 << 30}
+	s := openTest(t, Config{Path: filepath.Join(t.TempDir(), "db.duckdb"), Retention: def, RetentionInterval: time.Hour})
+	g := newGen(11)
+	for i, env := range []string{"prod", store.DoorEnv("prod", model.DoorXRay)} {
+		evs, _ := g.batch(1000)
+		for j := range evs {
+			evs[j].Time = end.Add(-time.Duration(2*i+1)*time.Hour + time.Duration(j)*time.Second)
+		}
+		if err := s.Write(ctx, []store.Batch{{Env: env, Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := s.RetentionReport(ctx, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bytes != 0 || rep.WALBytes == 0 {
+		t.Errorf("before a checkpoint the events are in the WAL: %d bytes in the file, WAL %d", rep.Bytes, rep.WALBytes)
+	}
+	if _, err := s.db.Exec(`CHECKPOINT`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.refreshStats(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = s.RetentionReport(ctx, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Own || rep.Retention != def || rep.Default != def || !rep.LastPass.IsZero() || rep.Measured.IsZero() || rep.Interval != time.Hour {
+		t.Errorf("before any pass: %+v", rep)
+	}
+	if want := end.Add(-3 * time.Hour); rep.Oldest.Sub(want).Abs() > time.Second || rep.Bytes <= 0 {
+		t.Errorf("oldest %v (want %v, the X-Ray part's), bytes %d", rep.Oldest, want, rep.Bytes)
+	}
+	own := store.Retention{MaxAge: 2 * time.Hour}
+	if err := s.SetRetention(ctx, "prod", &own); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for rep.LastPass.IsZero() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		if rep, err = s.RetentionReport(ctx, "prod"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep.LastPass.IsZero() {
+		t.Fatal("no retention pass within 30 s of SetRetention (interval 1 h)")
+	}
+	if !rep.Own || rep.Retention != own || rep.Default != def || rep.Deleted != 1000 || rep.Oldest.Before(end.Add(-2*time.Hour)) {
+		t.Errorf("after SetRetention and a pass: %+v", rep)
+	}
+	if v, ok := metricValue(t, s, "tracecomb_store_retention_max_age_seconds", "prod"); !ok || v != 7200 {
+		t.Errorf("max age metric %v (%v)", v, ok)
+	}
+	if v, ok := metricValue(t, s, "tracecomb_store_retention_max_bytes", "prod"); !ok || v != 0 {
+		t.Errorf("max bytes metric %v (%v), want 0 (the own setting has no size bound)", v, ok)
+	}
+	if v, ok := metricValue(t, s, "tracecomb_store_retention_last_run_timestamp_seconds", ""); !ok || v < float64(end.Unix()) {
+		t.Errorf("last run metric %v (%v)", v, ok)
+	}
+	if other, err := s.RetentionReport(ctx, "other"); err != nil || other.Own || other.Retention != def || other.Bytes != 0 || !other.Oldest.IsZero() {
+		t.Errorf("an environment without events or a setting: %+v, %v", other, err)
+	}
+}
