@@ -361,8 +361,9 @@ func TestLimitsXRayUDPFlood(t *testing.T) {
 	}
 	wg.Wait()
 	peak, now := memory(t, p)
-	dropped := metricSum(t, "http://"+p.addrs["http"]+"/metrics", "tracecomb_xray_segments_dropped_total")
-	received := metricSum(t, "http://"+p.addrs["http"]+"/metrics", "tracecomb_xray_segments_received_total")
+	page := metricsText(t, "http://"+p.addrs["http"], "")
+	dropped := metricSum(page, "tracecomb_xray_segments_dropped_total")
+	received := metricSum(page, "tracecomb_xray_segments_received_total")
 	t.Logf("%d datagrams of %d KB sent, %v read, %v dropped; peak RSS %d MB, %d MB now", sent.Load(), len(datagrams[0])>>10, received, dropped, peak>>20, now>>20)
 	if dropped == 0 {
 		t.Error("no datagram dropped: the flood did not fill the queue, or drops are not counted")
@@ -371,29 +372,6 @@ func TestLimitsXRayUDPFlood(t *testing.T) {
 		t.Errorf("peak RSS %d MB, want under %d MB", peak>>20, boundXRayFlood>>20)
 	}
 	alive(t, p)
-}
-
-// metricSum adds up every sample of a counter on /metrics.
-func metricSum(t *testing.T, url, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != '{' && line[len(name)] != ' ') {
-			continue
-		}
-		f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err == nil {
-			sum += f
-		}
-	}
-	return sum
 }
 
 // TestLimitFlags: every ingest limit has a flag and an environment
