@@ -53,6 +53,7 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (store.Stor
 		MemoryLimit:       cfg.StoreMemoryLimit,
 		MinColumnDensity:  cfg.StoreColumnDensity,
 		Retention:         store.Retention{MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize},
+		CompactMaxLive:    cfg.RetentionCompactMaxLive,
 		MaxDatasetColumns: cfg.MaxDatasetColumns,
 		MaxEnvColumns:     cfg.MaxEnvColumns,
 	}, logger.With("component", "store"))

@@ -25,9 +25,10 @@ func (a *App) startUI(ctx context.Context) error {
 		open = tcp.IP.IsLoopback()
 	}
 	deps := ui.Deps{
-		API:      a.httpServer.Handler,
-		Registry: a.registry,
-		Logger:   a.logger.With("door", "ui"),
+		API:       a.httpServer.Handler,
+		Registry:  a.registry,
+		Retention: a.uiRetention(), // retention.go
+		Logger:    a.logger.With("door", "ui"),
 	}
 	if a.xray != nil {
 		// The X-Ray API without its SigV4 wrapper: the UI door has

@@ -13,7 +13,8 @@
 //	                    the context (Deps.XRayEnv, i.e. xray.WithEnv)
 //
 // and answers the Settings endpoints (environments and keys) itself from
-// Deps.Registry.
+// Deps.Registry, and each environment's retention (retention.go) from
+// Deps.Retention.
 //
 // Two ways in. Open (the door is bound to a loopback address): no login;
 // the app names the environment in the X-Tracecomb-Env header (default
@@ -106,7 +107,10 @@ type Deps struct {
 	XRayDoors func(ctx context.Context, doors ...model.Door) context.Context
 	// Registry lists, creates and revokes keys. Required.
 	Registry Registry
-	Logger   *slog.Logger
+	// Retention shows and changes each environment's retention; nil
+	// answers 404 on the retention endpoints.
+	Retention Retention
+	Logger    *slog.Logger
 }
 
 type handler struct {
@@ -144,6 +148,10 @@ func New(cfg Config, deps Deps) http.Handler {
 	h.mux.Handle("GET /ui-api/settings", h.authed(h.settings))
 	h.mux.Handle("POST /ui-api/settings/keys", h.authed(h.createKey))
 	h.mux.Handle("POST /ui-api/settings/keys/{id}/revoke", h.authed(h.revokeKey))
+	h.mux.Handle("GET /ui-api/settings/retention", h.authed(h.listRetention))
+	h.mux.Handle("GET /ui-api/settings/environments/{env}/retention", h.authed(h.getRetention))
+	h.mux.Handle("PUT /ui-api/settings/environments/{env}/retention", h.authed(h.putRetention))
+	h.mux.Handle("DELETE /ui-api/settings/environments/{env}/retention", h.authed(h.deleteRetention))
 	h.mux.Handle("/ui-api/hc/", h.authed(h.forwardAPI))
 	h.mux.Handle("/ui-api/xray/", h.authed(h.forwardXRay))
 	h.mux.HandleFunc("/ui-api/", func(w http.ResponseWriter, _ *http.Request) {
