@@ -87,6 +87,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (*
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	tightenDataDir(cfg.DataDir, logger)
 	sst, err := state.OpenFile(cfg.DataDir)
 	if err != nil {
 		return nil, err

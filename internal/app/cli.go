@@ -50,6 +50,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "query":
 		err = queryclient.RunCLI(ctx, args[1:], stdout, stderr)
 	case "daemon":
+		privateFiles() // its log file (-f)
 		err = daemonCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tracecomb", Version)
@@ -121,6 +122,7 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError{err}
 	}
+	privateFiles() // the registry it may create holds every key
 	reg, err := auth.Open(dataDir, nil)
 	if err != nil {
 		return err
