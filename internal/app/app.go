@@ -65,7 +65,13 @@ type App struct {
 	pprofServer *http.Server
 	xray        *xrayapi.Handler
 	xraySigned  http.Handler                  // xray behind SigV4, as the API door mounts it
-	stoppers    []func(context.Context) error // extra doors, stopped first
+	stoppers    []func(context.Context) error // extra doors, stopped with the others
+
+	// gate stops ingest first on shutdown (see Shutdown); ingestStopped
+	// is closed once it has, and the read doors stop only then.
+	gate          *ingestGate
+	ingestStopped chan struct{}
+	grpcLimits    grpcLimits
 
 	rejects ingest.RejectLog // requests to unknown paths
 	// authFailures slows key guessing on the API door (429 per address).
@@ -108,7 +114,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (*
 	}
 	m := prometheus.NewRegistry()
 	m.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := &App{cfg: cfg, logger: logger, out: out, metrics: m, state: sst, registry: reg, store: st, errc: make(chan error, 8)}
+	a := &App{cfg: cfg, logger: logger, out: out, metrics: m, state: sst, registry: reg, store: st, errc: make(chan error, 8),
+		gate: newIngestGate(), ingestStopped: make(chan struct{}), grpcLimits: defaultGRPCLimits()}
 	a.batcher = ingest.NewBatcher(ingest.BatcherConfig{MaxPendingEvents: cfg.MaxPendingEvents, MaxPendingBytes: cfg.MaxPendingBytes}, a.flush, logger, m)
 	a.inflater = ingest.NewInflater(cfg.MaxDecompressBytes, 0)
 	if err := a.inflater.Register(m); err != nil {
@@ -220,6 +227,8 @@ func (a *App) Start(ctx context.Context) error {
 	protocols.SetUnencryptedHTTP2(true)
 	a.httpServer = a.newHTTPServer(root)
 	a.httpServer.Protocols = &protocols
+	// OTLP/gRPC over h2c has the gRPC door's bound on concurrent calls.
+	a.httpServer.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: int(a.grpcLimits.maxConcurrentStreams)}
 
 	httpLn, err := a.listen("tcp", a.cfg.HTTPAddr, "http")
 	if err != nil {
@@ -262,17 +271,23 @@ func (a *App) Start(ctx context.Context) error {
 }
 
 // doorGrace is how long a stopping door lets its requests in flight
-// finish: a fifth of the shutdown timeout, at most 5 s, leaving the rest
-// for the commit of what was acknowledged.
+// finish: a fifth of the shutdown timeout, at most 5 s. Shutdown spends it
+// twice, on ingest and then on the read doors, leaving the rest for the
+// commit of what was acknowledged.
 func (a *App) doorGrace() time.Duration {
 	return min(5*time.Second, a.cfg.ShutdownTimeout/5)
 }
 
-// stopHTTP stops a door's server: no new connections, the requests in
-// flight get doorGrace to finish, then every connection still open is
+// stopHTTP stops a door's server once ingest has stopped (until then it
+// serves reads, and answers ingest 503): no new connections, the requests
+// in flight get doorGrace to finish, then every connection still open is
 // closed.
 func (a *App) stopHTTP(door string, s *http.Server) func(context.Context) error {
 	return func(ctx context.Context) error {
+		select {
+		case <-a.ingestStopped:
+		case <-ctx.Done():
+		}
 		gctx, cancel := context.WithTimeout(ctx, a.doorGrace())
 		defer cancel()
 		err := s.Shutdown(gctx)
@@ -288,10 +303,11 @@ func (a *App) stopHTTP(door string, s *http.Server) func(context.Context) error 
 // newHTTPServer is a door's HTTP server, with timeouts that bound what one
 // slow or idle client can hold: the request headers must arrive within
 // 10 s, the whole request (a 20 MiB body at 175 KB/s) within 2 min, and an
-// idle keep-alive connection is closed after 2 min.
+// idle keep-alive connection is closed after 2 min. Its ingest requests
+// pass the shutdown gate.
 func (a *App) newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           a.gate.HTTP(h),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,
@@ -419,12 +435,18 @@ func (a *App) Wait(ctx context.Context) error {
 	}
 }
 
-// Shutdown stops the doors, commits what was accepted and closes the store,
-// in that order, within ctx. Safe to call twice. The doors stop together:
-// each stops accepting at once and gives the requests in flight a grace
-// period (doorGrace) to finish, then closes the connections still open (a
-// slow client's request was not acknowledged, so its sender retries and
-// nothing acknowledged is lost).
+// Shutdown stops ingest, then the other doors, commits what was accepted
+// and closes the store, in that order, within ctx. Safe to call twice.
+//
+// Ingest stops first: from the start every ingest request (OTLP over HTTP
+// and gRPC, the Events API, X-Ray PutTraceSegments) is answered 503 with
+// Retry-After (gRPC Unavailable) on doors that still serve, and the X-Ray
+// UDP daemon stops reading. Ingest requests in flight get a grace period
+// (doorGrace) to finish; those still running are then answered the same
+// way (a client still sending its body may instead lose its connection; it
+// was never acknowledged). Only then do the read doors stop, each giving
+// its requests the same grace before closing what is still open. Nothing
+// acknowledged is lost: every acknowledged request was committed.
 func (a *App) Shutdown(ctx context.Context) error {
 	a.shutdown.Do(func() {
 		var mu sync.Mutex
@@ -440,6 +462,16 @@ func (a *App) Shutdown(ctx context.Context) error {
 				mu.Unlock()
 			}()
 		}
+		grace := a.doorGrace()
+		a.logger.Info("stopping ingest; new ingest requests are answered 503 / Unavailable", "grace", grace)
+		stop(func(ctx context.Context) error {
+			defer close(a.ingestStopped)
+			if n := a.gate.drain(ctx, grace); n > 0 {
+				a.logger.Warn("answered ingest requests still running after the grace period 503 / Unavailable", "requests", n, "grace", grace)
+			}
+			a.logger.Info("ingest stopped; stopping the other doors")
+			return nil
+		})
 		for _, s := range []struct {
 			name string
 			srv  *http.Server
@@ -448,12 +480,16 @@ func (a *App) Shutdown(ctx context.Context) error {
 				stop(a.stopHTTP(s.name, s.srv))
 			}
 		}
-		for _, fn := range a.stoppers {
+		for _, fn := range a.stoppers { // the X-Ray UDP daemon stops at once, its TCP door with the others
 			stop(fn)
 		}
 		if a.grpcServer != nil {
 			stop(func(ctx context.Context) error {
-				gctx, cancel := context.WithTimeout(ctx, a.doorGrace())
+				select {
+				case <-a.ingestStopped:
+				case <-ctx.Done():
+				}
+				gctx, cancel := context.WithTimeout(ctx, grace)
 				defer cancel()
 				stopped := make(chan struct{})
 				go func() { a.grpcServer.GracefulStop(); close(stopped) }()

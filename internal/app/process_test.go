@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -280,23 +281,68 @@ func TestBadFlagsFailFast(t *testing.T) {
 	}
 }
 
-// TestShutdownWithSlowClients: a client sending its body a byte at a time
-// (on the keyed API door and the X-Ray door) does not hold shutdown: the
-// doors close it after their grace period and tracecomb exits 0 within
-// --shutdown-timeout, with what it acknowledged stored.
+// TestShutdownWithSlowClients: clients sending their bodies a byte a
+// second (to ingest and read paths, on the keyed API door and the X-Ray
+// door) while two senders keep exporting do not hold shutdown: tracecomb
+// exits 0 within --shutdown-timeout (plus a margin for the process to
+// go) of SIGTERM, and every span it acknowledged is stored after restart.
 func TestShutdownWithSlowClients(t *testing.T) {
+	const key = "slow-key-0123456789"
+	const timeout = 10 * time.Second
 	dir := t.TempDir()
-	p := startProc(t, dir, "--bootstrap-key", "slow-key-0123456789", "--shutdown-timeout", "10s")
-	sc := sendWithSDK(t, "http/protobuf", "http://"+p.addrs["http"], "slow-key-0123456789", "slow")
-	for _, c := range []struct{ addr, path string }{{p.addrs["http"], "/v1/traces"}, {p.addrs["xray"], "/TraceSummaries"}} {
-		conn, err := net.Dial("tcp", c.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-Honeycomb-Team: slow-key-0123456789\r\nContent-Length: 1000\r\n\r\n{", c.path, c.addr)
+	p := startProc(t, dir, "--bootstrap-key", key, "--shutdown-timeout", timeout.String())
+	base := "http://" + p.addrs["http"]
+	sc := sendWithSDK(t, "http/protobuf", base, key, "slow")
+
+	var mu sync.Mutex
+	acked := []string{sc.TraceID().String()} // trace ids of acknowledged exports
+	spans := map[string]int{acked[0]: 4}
+	stop := make(chan struct{})
+	var senders sync.WaitGroup
+	for range 2 {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			client := &http.Client{Timeout: 30 * time.Second}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("%032x", rand.Uint64()|1)
+				if code, _ := postIngest(client, base+"/v1/traces", key, otlpJSONTrace(id, 5)); code == 200 {
+					mu.Lock()
+					acked = append(acked, id)
+					spans[id] = 5
+					mu.Unlock()
+				}
+			}
+		}()
 	}
-	time.Sleep(200 * time.Millisecond) // the requests are in flight
+	for _, c := range []struct{ addr, path string }{{p.addrs["http"], "/v1/traces"}, {p.addrs["xray"], "/TraceSegments"}, {p.addrs["xray"], "/TraceSummaries"}} {
+		conn := startSlowRequest(t, c.addr, c.path, key)
+		go func() { // a byte a second, until the server closes the connection
+			for range 60 {
+				time.Sleep(time.Second)
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n > 50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the senders got no acknowledgements")
+		}
+	}
+	sigterm := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -305,14 +351,21 @@ func TestShutdownWithSlowClients(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exit after SIGTERM with slow clients: %v", err)
 		}
-	case <-time.After(40 * time.Second):
-		t.Fatal("tracecomb did not exit after SIGTERM (shutdown timeout 10s)")
+		t.Logf("exited 0 %v after SIGTERM", time.Since(sigterm).Round(time.Millisecond))
+	case <-time.After(time.Until(sigterm.Add(timeout + 3*time.Second))):
+		t.Fatalf("tracecomb did not exit within --shutdown-timeout %v + 3s of SIGTERM", timeout)
 	}
+	close(stop)
+	senders.Wait()
+
 	p2 := startProc(t, dir)
-	var tr traceResponse
-	if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+sc.TraceID().String(), "slow-key-0123456789", &tr); code != 200 || len(tr.Events) != 4 {
-		t.Fatalf("the acknowledged trace after shutdown: %d, %d events", code, len(tr.Events))
+	for _, id := range acked {
+		var tr traceResponse
+		if code := getJSON(t, "http://"+p2.addrs["http"]+"/api/traces/"+id, key, &tr); code != 200 || len(tr.Events) != spans[id] {
+			t.Errorf("acknowledged trace %s after shutdown: %d, %d of %d spans", id, code, len(tr.Events), spans[id])
+		}
 	}
+	t.Logf("%d acknowledged traces, all stored", len(acked))
 }
 
 // TestIdleConnectionsCannotTakeDoorsDown: with 512 file descriptors, 600
