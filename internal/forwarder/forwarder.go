@@ -334,6 +334,16 @@ const (
 	forwardCallTimeout  = 2 * time.Second // one PutTraceSegments call
 )
 
+// proxyTimeouts bound what one client of the TCP port can hold, as on the
+// server's doors: request headers within ReadHeader, a whole request within
+// Read, its answer within Write, and an idle keep-alive connection is
+// closed after Idle.
+type proxyTimeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+var defaultProxyTimeouts = proxyTimeouts{ReadHeader: 10 * time.Second, Read: 2 * time.Minute, Write: 2 * time.Minute, Idle: 2 * time.Minute}
+
 // Forwarder is the stand-alone daemon: it receives datagrams on UDP, checks
 // their header line, and sends the documents (unvalidated, as the X-Ray
 // daemon does) to a tracecomb server with PutTraceSegments; its TCP port
@@ -360,6 +370,8 @@ type Forwarder struct {
 
 	// flushIdle is forwardIdleFlush; tests shorten it.
 	flushIdle time.Duration
+	// timeouts is defaultProxyTimeouts; tests shorten it.
+	timeouts proxyTimeouts
 }
 
 type forwardMetrics struct {
@@ -421,6 +433,7 @@ func New(cfg Config, put SegmentPutter, httpClient *http.Client, set Settings) (
 		docs:      make(chan string, cfg.bufferDocuments()),
 		batch:     make(chan []string, forwardQueueBatches),
 		flushIdle: forwardIdleFlush,
+		timeouts:  defaultProxyTimeouts,
 	}, nil
 }
 
@@ -451,7 +464,14 @@ func (f *Forwarder) Start(ctx context.Context) error {
 	}
 	f.udp, f.tcp, f.state = udp, tcp, 1
 	f.ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	f.srv = &http.Server{Handler: f.proxy, ReadHeaderTimeout: 10 * time.Second}
+	f.srv = &http.Server{
+		Handler:           f.proxy,
+		ReadHeaderTimeout: f.timeouts.ReadHeader,
+		ReadTimeout:       f.timeouts.Read,
+		WriteTimeout:      f.timeouts.Write,
+		IdleTimeout:       f.timeouts.Idle,
+		ErrorLog:          slog.NewLogLogger(f.log.Handler(), slog.LevelWarn),
+	}
 	go func() { _ = f.srv.Serve(tcp) }()
 	for range 2 {
 		f.wg.Add(1)

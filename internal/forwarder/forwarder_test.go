@@ -434,3 +434,57 @@ func TestForwarderClients(t *testing.T) {
 		t.Error("NoVerifySSL not applied")
 	}
 }
+
+// TestProxyTimeouts: the TCP port closes a connection whose request
+// headers do not arrive in time, one whose body stalls, and an idle
+// keep-alive connection (the limits are shortened here;
+// defaultProxyTimeouts holds the real ones).
+func TestProxyTimeouts(t *testing.T) {
+	for name, d := range map[string]time.Duration{"ReadHeader": defaultProxyTimeouts.ReadHeader, "Read": defaultProxyTimeouts.Read,
+		"Write": defaultProxyTimeouts.Write, "Idle": defaultProxyTimeouts.Idle} {
+		if d <= 0 {
+			t.Errorf("the TCP port has no %s timeout", name)
+		}
+	}
+	srv := httptest.NewServer(&xrayServer{})
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.UDPAddress, cfg.TCPAddress, cfg.Endpoint = "127.0.0.1:0", "127.0.0.1:0", srv.URL
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.Transport.(*http.Transport).CloseIdleConnections()
+	f, err := New(cfg, cfg.NewXRayClient(hc, nil), hc, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.timeouts = proxyTimeouts{ReadHeader: 200 * time.Millisecond, Read: 500 * time.Millisecond, Write: time.Second, Idle: 300 * time.Millisecond}
+	if err := f.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := f.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	}()
+	// closed reports whether the server closed conn (rather than the
+	// 20 s deadline passing), after sending it what the client sent.
+	closed := func(what, sent string) {
+		t.Helper()
+		c, err := net.Dial("tcp", f.TCPAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.WriteString(c, sent); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Errorf("%s: the connection stayed open: %v", what, err)
+		}
+	}
+	closed("headers that never end", "POST /GetSamplingRules HTTP/1.1\r\nHost: x\r\n")
+	closed("a body that stalls", "POST /GetSamplingRules HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+	closed("an idle keep-alive connection", "POST /GetSamplingRules HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+}
