@@ -58,7 +58,8 @@ type Deps struct {
 	// UIURL is the base of the links in query results, e.g.
 	// "http://localhost:8080"; "" gives links relative to the UI's root.
 	UIURL string
-	// QueryTimeout bounds one query run; default 10 s (Honeycomb's cap).
+	// QueryTimeout bounds one query run (--query-timeout); default 10 s.
+	// A query past it is stopped in the store and answered 504.
 	QueryTimeout time.Duration
 	// MaxQueries is the number of queries an environment may hold
 	// (default 10000); MaxResults the number of results it keeps (default
@@ -369,8 +370,16 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	data, err := query.Run(ctx, h.d.Store, e, plan, query.RunOptions{Dataset: ds, DisableSeries: req.DisableSeries, Limit: limit})
 	if err != nil {
-		if ctx.Err() != nil && r.Context().Err() == nil {
-			api.WriteError(w, http.StatusGatewayTimeout, "query timed out")
+		if r.Context().Err() != nil {
+			return // the client went away; nobody reads an answer
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// Honeycomb documents no status for a query past its time
+			// limit; 504 says the server gave up waiting, and the body
+			// what to change. The store has stopped the statement.
+			msg := fmt.Sprintf("the query ran past its time budget of %s (--query-timeout): narrow the time range, add filters, or group by fewer columns", h.d.QueryTimeout)
+			h.d.Logger.Warn("query past its time budget", "env", e, "dataset", ds, "budget", h.d.QueryTimeout)
+			api.WriteError(w, http.StatusGatewayTimeout, msg)
 			return
 		}
 		if errors.Is(err, store.ErrQueryTooLarge) {
