@@ -24,6 +24,9 @@ func (o *traceOps) windowTraces(ctx context.Context, env string, w window, full 
 	}
 	out := make([]*xrayview.View, 0, len(order))
 	for _, id := range order {
+		if err := ctx.Err(); err != nil { // converting is the rest of the budget
+			return nil, err
+		}
 		evs := byTrace[id]
 		kept := evs[:0]
 		for _, ev := range evs {

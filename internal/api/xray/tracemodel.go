@@ -31,15 +31,3 @@ func traceSegments(v *xrayview.View, g *xrayview.Graph) []traceSegment {
 
 // epochSeconds is the start of an event in seconds since the epoch.
 func epochSeconds(ev *model.Event) float64 { return xrayview.EpochSeconds(ev.Time) }
-
-// attr looks up an attribute under any of keys, in that order.
-func attr(ev *model.Event, keys ...string) (model.Value, bool) {
-	for _, k := range keys {
-		for i := range ev.Attrs {
-			if ev.Attrs[i].Key == k {
-				return ev.Attrs[i].Value, true
-			}
-		}
-	}
-	return model.Value{}, false
-}

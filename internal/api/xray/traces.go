@@ -39,6 +39,11 @@ type TraceDeps struct {
 	// Slack widens a query's scan so that traces and spans that started
 	// before the window but reach into it are seen whole (default 10 min).
 	Slack time.Duration
+	// QueryTimeout is the time budget of one read (BatchGetTraces,
+	// GetTraceSummaries, GetTraceGraph, GetServiceGraph,
+	// GetTimeSeriesServiceStatistics): past it the store stops the read
+	// and the call gets a ThrottledException (budget.go). Default 30 s.
+	QueryTimeout time.Duration
 }
 
 type traceOps struct {
@@ -85,13 +90,16 @@ func (h *Handler) RegisterTraceOperations(d TraceDeps) error {
 	if d.Slack <= 0 {
 		d.Slack = 10 * time.Minute
 	}
+	if d.QueryTimeout <= 0 {
+		d.QueryTimeout = defaultQueryTimeout
+	}
 	o := &traceOps{h: h, d: d, view: store.DoorView(d.Store, d.Doors...)}
 	h.Handle("/TraceSegments", "PutTraceSegments", o.putTraceSegments)
-	h.Handle("/Traces", "BatchGetTraces", o.batchGetTraces)
-	h.Handle("/TraceSummaries", "GetTraceSummaries", o.getTraceSummaries)
-	h.Handle("/TraceGraph", "GetTraceGraph", o.getTraceGraph)
-	h.Handle("/ServiceGraph", "GetServiceGraph", o.getServiceGraph)
-	h.Handle("/TimeSeriesServiceStatistics", "GetTimeSeriesServiceStatistics", o.getTimeSeriesServiceStatistics)
+	h.Handle("/Traces", "BatchGetTraces", o.bounded(o.batchGetTraces))
+	h.Handle("/TraceSummaries", "GetTraceSummaries", o.bounded(o.getTraceSummaries))
+	h.Handle("/TraceGraph", "GetTraceGraph", o.bounded(o.getTraceGraph))
+	h.Handle("/ServiceGraph", "GetServiceGraph", o.bounded(o.getServiceGraph))
+	h.Handle("/TimeSeriesServiceStatistics", "GetTimeSeriesServiceStatistics", o.bounded(o.getTimeSeriesServiceStatistics))
 	return nil
 }
 
@@ -254,6 +262,9 @@ func (o *traceOps) batchGetTraces(ctx context.Context, env string, body []byte) 
 			continue
 		}
 		seen[id] = true
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		t, err := o.loadTrace(ctx, env, id)
 		if err != nil {
 			return nil, err
@@ -299,6 +310,9 @@ func (o *traceOps) getTraceGraph(ctx context.Context, env string, body []byte) (
 			continue
 		}
 		seen[id] = true
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		t, err := o.loadTrace(ctx, env, id)
 		if err != nil {
 			return nil, err
