@@ -34,12 +34,18 @@ type Deps struct {
 	Auth   auth.Authenticator
 	Store  Reader
 	Logger *slog.Logger
+	// TraceTimeout is the time budget of one /api/traces read (default
+	// 30 s): past it the store stops the read and the answer is 503.
+	TraceTimeout time.Duration
 }
 
 // Register adds the routes to mux.
 func Register(mux *http.ServeMux, d Deps) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.TraceTimeout <= 0 {
+		d.TraceTimeout = 30 * time.Second
 	}
 	h := &handler{d}
 	route := func(pattern string, perm auth.Permission, fn http.HandlerFunc) {
@@ -272,10 +278,12 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	}
 	var all []marked
 	var present []string
+	ctx, cancel := context.WithTimeout(r.Context(), h.d.TraceTimeout)
+	defer cancel()
 	for _, d := range doors {
-		events, err := h.d.Store.Trace(r.Context(), store.DoorEnv(p.Env, d), id)
+		events, err := h.d.Store.Trace(ctx, store.DoorEnv(p.Env, d), id)
 		if err != nil {
-			h.internal(w, "read trace", err)
+			h.traceFailed(ctx, w, r, err)
 			return
 		}
 		if len(events) > 0 {
@@ -311,6 +319,28 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	buf = append(buf, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(buf) //nolint:errcheck // the client went away
+}
+
+// traceFailed answers a trace read the store could not do. Past the
+// store's memory limit it is 422 with the reason: reading the same trace
+// fails the same way until the limit is raised, so a retry cannot help.
+// Past the time budget it is 503 with Retry-After: how long a read takes
+// depends on what else the store is doing.
+func (h *handler) traceFailed(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case r.Context().Err() != nil:
+		return // the client went away
+	case errors.Is(err, store.ErrQueryTooLarge):
+		msg := "reading this trace needs more memory than the store may use (--store-memory-limit): read one door's part of it (?door=xray or ?door=honeycomb), or raise the limit"
+		h.d.Logger.Warn("trace read past the store's memory limit", "err", err)
+		api.WriteError(w, http.StatusUnprocessableEntity, msg, api.ProblemItem{Field: "trace_id", Code: "too_large", Description: msg})
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		h.d.Logger.Warn("trace read past its time budget", "budget", h.d.TraceTimeout)
+		w.Header().Set("Retry-After", "5")
+		api.WriteError(w, http.StatusServiceUnavailable, "reading this trace ran past its time budget of "+h.d.TraceTimeout.String()+" and was stopped; retry later")
+	default:
+		h.internal(w, "read trace", err)
+	}
 }
 
 func (h *handler) internal(w http.ResponseWriter, what string, err error) {
