@@ -51,6 +51,8 @@ async function call<T>(method: string, path: string, body?: unknown, extra: Reco
 
 export const get = <T>(path: string) => call<T>("GET", path);
 export const post = <T>(path: string, body?: unknown, headers?: Record<string, string>) => call<T>("POST", path, body, headers);
+export const put = <T>(path: string, body?: unknown) => call<T>("PUT", path, body);
+export const del = <T>(path: string) => call<T>("DELETE", path);
 
 // Honeycomb-side API (forwarded to the API door).
 export const hc = {
@@ -121,4 +123,29 @@ export interface TraceResponse {
   events: HEvent[];
   // The doors the trace's events were sent to: "honeycomb", "xray".
   doors?: string[];
+}
+
+/** Retention bounds: max_age a duration ("168h", "0" for none), max_bytes 0 for none. */
+export interface RetentionBounds {
+  max_age: string;
+  max_age_seconds: number;
+  max_bytes: number;
+}
+
+/** An environment's retention as GET /ui-api/settings/retention reports it. */
+export interface RetentionInfo extends RetentionBounds {
+  env: string;
+  name: string;
+  /** "environment": its own setting; "default": the --retention-* flags */
+  source: "environment" | "default";
+  default: RetentionBounds;
+  /** the environment's data in the store's file (checkpointed data) */
+  data_bytes: number;
+  /** recent data of every environment not yet in the file */
+  wal_bytes: number;
+  oldest?: string;
+  measured_at?: string;
+  last_enforced_at?: string;
+  interval_seconds: number;
+  deleted_events: number;
 }

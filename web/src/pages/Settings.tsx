@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { get, post, type Env, type KeyInfo, type Session } from "../api";
 import { CopyButton, ErrorBox, fmtAgo } from "../ui";
+import { Retention } from "./Retention";
 
 interface SettingsData {
   environments: Env[];
@@ -197,6 +198,7 @@ export function Settings({ session, onChange }: { session: Session; onChange: ()
         </table>
       </section>
       )}
+      <Retention keyLogin={session.key_login} />
     </div>
   );
 }
