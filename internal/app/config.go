@@ -62,6 +62,11 @@ type Config struct {
 	// memory_limit: its buffer pool and query state; beyond it DuckDB
 	// evicts pages and spills to disk).
 	StoreMemoryLimit string
+	// QueryTimeout bounds one run of a Honeycomb query (/1/query_results):
+	// past it the store stops the query and the API answers 504.
+	// XRayQueryTimeout bounds one X-Ray trace read (GetTraceSummaries,
+	// GetServiceGraph, BatchGetTraces, …): past it, ThrottledException.
+	QueryTimeout, XRayQueryTimeout time.Duration
 	// StoreColumnDensity is the share of an environment's events a field
 	// must be on to get its own column in the store (see
 	// duckdb.Config.MinColumnDensity); negative: every field gets one.
@@ -104,6 +109,8 @@ func DefaultConfig() Config {
 		MaxDecodedBytes:    otlp.DefaultMaxDecodedBytes,
 		XRayQueueBytes:     xray.DefaultQueueBytes,
 		StoreMemoryLimit:   "256MB",
+		QueryTimeout:       10 * time.Second,
+		XRayQueryTimeout:   30 * time.Second,
 		StoreColumnDensity: 0.5,
 		MaxDatasetColumns:  10_000,
 		MaxEnvColumns:      100_000,
@@ -151,6 +158,20 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	}
 	fs.BoolVar(&c.MetricsPublic, "metrics-public", c.MetricsPublic, "serve /metrics without a key (default: a configuration key is needed) (env TRACECOMB_METRICS_PUBLIC)")
 	str(&c.StoreMemoryLimit, "store-memory-limit", "TRACECOMB_STORE_MEMORY_LIMIT", "memory cap of the embedded store, e.g. 256MB or 2GB (empty: 80% of RAM)")
+	for _, d := range []struct {
+		p               *time.Duration
+		name, env, help string
+	}{
+		{&c.QueryTimeout, "query-timeout", "TRACECOMB_QUERY_TIMEOUT", "time budget of one Query API run (/1/query_results); past it the query is stopped and answered 504"},
+		{&c.XRayQueryTimeout, "xray-query-timeout", "TRACECOMB_XRAY_QUERY_TIMEOUT", "time budget of one X-Ray trace read (GetTraceSummaries, GetServiceGraph, GetTraceGraph, BatchGetTraces, GetTimeSeriesServiceStatistics); past it the read is stopped and answered ThrottledException"},
+	} {
+		if v, ok := os.LookupEnv(d.env); ok {
+			if v, err := time.ParseDuration(v); err == nil {
+				*d.p = v
+			}
+		}
+		fs.DurationVar(d.p, d.name, *d.p, d.help+" (env "+d.env+")")
+	}
 	str(&c.LogLevel, "log-level", "TRACECOMB_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TRACECOMB_LOG_FORMAT", "text or json")
 	if v, ok := os.LookupEnv("TRACECOMB_SHUTDOWN_TIMEOUT"); ok {
@@ -236,6 +257,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if c.QueryTimeout <= 0 || c.XRayQueryTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--query-timeout and --xray-query-timeout must be positive; got %v and %v", c.QueryTimeout, c.XRayQueryTimeout))
 	}
 	if k := strings.TrimSpace(c.BootstrapKey); k != "" && len(k) < minBootstrapKey {
 		errs = append(errs, fmt.Errorf("--bootstrap-key must be at least %d characters (a guessable key would open the environment to anyone who can reach a door)", minBootstrapKey))

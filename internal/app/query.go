@@ -29,5 +29,7 @@ func (a *App) registerQuery(ctx context.Context, mux *http.ServeMux) error {
 		State:  a.state,
 		Logger: a.logger.With("component", "query-api"),
 		UIURL:  uiURL,
+		// QueryTimeout bounds each run (--query-timeout).
+		QueryTimeout: a.cfg.QueryTimeout,
 	})
 }

@@ -45,7 +45,8 @@ func (a *App) newXRayHandler(ctx context.Context) (*xrayapi.Handler, error) {
 	if a.cfg.XRayIncludeOTel {
 		doors = append(doors, model.DoorHoneycomb)
 	}
-	if err := h.RegisterTraceOperations(xrayapi.TraceDeps{Store: a.store, Doors: doors, Consumer: a.doorConsumer(model.DoorXRay)}); err != nil {
+	if err := h.RegisterTraceOperations(xrayapi.TraceDeps{Store: a.store, Doors: doors, Consumer: a.doorConsumer(model.DoorXRay),
+		QueryTimeout: a.cfg.XRayQueryTimeout}); err != nil {
 		return nil, err
 	}
 	return h, nil
