@@ -198,6 +198,9 @@ type Store struct {
 	wseq int64
 	// wgen counts Write attempts, committed or not; guarded by wmu.
 	wgen int64
+	// admitSeen is admit's set of an event's new field names, reused from
+	// event to event; guarded by wmu.
+	admitSeen map[string]struct{}
 
 	// flushMu serialises catalog flushes (and is held by anything that
 	// swaps the handle). dirty is the catalog rows whose last-written time

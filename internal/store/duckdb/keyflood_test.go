@@ -2,7 +2,9 @@ package duckdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -207,5 +209,41 @@ func BenchmarkKeyFlood(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestColumnLimitLowered: a dataset that has more columns than a limit
+// lowered since (a restart with a smaller --max-dataset-columns or
+// --max-env-columns) takes events of the fields it has and refuses any
+// event bringing a new one. Refused events each cost admit a look-up or
+// two once the dataset is full (it stops counting past the room left).
+func TestColumnLimitLowered(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	s := openTest(t, Config{Path: path})
+	wide := floodEvents("spam", 50, 50)
+	if err := s.Write(ctx, []store.Batch{{Env: "a", Events: wide}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []Config{{Path: path, MaxDatasetColumns: 10}, {Path: path, MaxEnvColumns: 10}} {
+		s = openTest(t, cfg)
+		known := wide[0]
+		known.TraceID = model.TraceID{0xee, 1}
+		fresh := known
+		fresh.TraceID = model.TraceID{0xee, 2}
+		fresh.Attrs = append(fresh.Attrs[:1:1], model.Attr{Key: "brand.new", Value: model.Str("x")})
+		b := []store.Batch{{Env: "a", Events: []model.Event{known, fresh}}}
+		if err := s.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if len(b[0].Refused) != 1 || b[0].Refused[0].Index != 1 || !errors.Is(b[0].Refused[0].Err, store.ErrTooManyColumns) {
+			t.Fatalf("%+v: refused %+v, want the event with a new field", cfg, b[0].Refused)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -303,9 +303,21 @@ func (w *envWrite) dataset(name string) *dsReg {
 // distinct columns. adds reports whether it brings fields (or types of a
 // field) the dataset does not have yet.
 func (s *Store) admit(env *envReg, d *dsReg, e *model.Event) (adds bool, err error) {
+	have := 0
+	if d != nil {
+		have = d.nkeys
+	}
+	// room is how many new columns the dataset and the environment can
+	// still take (none when a limit was lowered below what they have):
+	// counting stops past it, the event being refused, so an event refused
+	// by a full dataset costs a look-up or two, not one per field.
+	room := max(min(s.cfg.MaxDatasetColumns-have, s.cfg.MaxEnvColumns-env.ncols), 0)
 	var newKeys int
 	var seen map[string]struct{}
 	isNew := func(k colKey) {
+		if newKeys > room {
+			return
+		}
 		if d != nil {
 			if _, ok := d.cols[k]; ok {
 				return
@@ -316,7 +328,7 @@ func (s *Store) admit(env *envReg, d *dsReg, e *model.Event) (adds bool, err err
 			return // a new type of a known field: not a new column
 		}
 		if seen == nil {
-			seen = map[string]struct{}{}
+			seen = s.seenSet(len(e.Attrs))
 		}
 		if _, ok := seen[k.key]; !ok {
 			seen[k.key] = struct{}{}
@@ -330,19 +342,31 @@ func (s *Store) admit(env *envReg, d *dsReg, e *model.Event) (adds bool, err err
 	if newKeys == 0 {
 		return adds, nil
 	}
-	have := 0
-	if d != nil {
-		have = d.nkeys
-	}
+	// Past room, newKeys is a lower bound (counting stopped).
 	if have+newKeys > s.cfg.MaxDatasetColumns {
-		return false, fmt.Errorf("%w: dataset %q has %d columns, the event adds %d, the limit is %d",
+		return false, fmt.Errorf("%w: dataset %q has %d columns, the event adds at least %d, the limit is %d",
 			store.ErrTooManyColumns, e.Dataset, have, newKeys, s.cfg.MaxDatasetColumns)
 	}
 	if env.ncols+newKeys > s.cfg.MaxEnvColumns {
-		return false, fmt.Errorf("%w: the environment's datasets have %d columns, the event adds %d, the limit is %d",
+		return false, fmt.Errorf("%w: the environment's datasets have %d columns, the event adds at least %d, the limit is %d",
 			store.ErrTooManyColumns, env.ncols, newKeys, s.cfg.MaxEnvColumns)
 	}
 	return adds, nil
+}
+
+// seenSet returns an empty set for admit, of room for n names. The set is
+// reused (a map per event, and its growth, cost most of refusing a flood
+// of new fields) unless n is large. Callers hold wmu.
+func (s *Store) seenSet(n int) map[string]struct{} {
+	const reuse = 4096
+	if n > reuse {
+		return make(map[string]struct{}, n)
+	}
+	if s.admitSeen == nil {
+		s.admitSeen = make(map[string]struct{}, reuse)
+	}
+	clear(s.admitSeen)
+	return s.admitSeen
 }
 
 // touch records that dataset d (the Write's own copy when the field is
