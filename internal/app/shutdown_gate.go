@@ -166,8 +166,7 @@ func (g *ingestGate) HTTP(next http.Handler) http.Handler {
 		}
 		defer g.leave(call)
 		next.ServeHTTP(gw, r.WithContext(ctx))
-		gw.mu.Lock() // what cut did happens before the server finishes the response
-		gw.mu.Unlock()
+		gw.finish()
 	})
 }
 
@@ -182,6 +181,15 @@ type gatedWriter struct {
 	header   http.Header
 	wrote    bool // the handler started its answer
 	answered bool // the gate answered instead
+	finished bool // the handler returned: the server finishes the response
+}
+
+// finish marks the handler returned: what a cut did happens before the
+// server finishes the response, and a later cut does nothing.
+func (g *gatedWriter) finish() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.finished = true
 }
 
 func (g *gatedWriter) Header() http.Header { return g.header }
@@ -235,7 +243,7 @@ func (g *gatedWriter) Flush() {
 func (g *gatedWriter) cut() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.wrote || g.answered {
+	if g.wrote || g.answered || g.finished {
 		return
 	}
 	g.answered = true
