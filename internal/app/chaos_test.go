@@ -19,7 +19,8 @@ import (
 // and X-Ray PutTraceSegments from three senders at once and is killed with
 // SIGKILL at a random moment. Everything it acknowledged (a 200 to OTLP, a
 // 202 to an event, a 200 without unprocessed segments to X-Ray) is there
-// after the last restart. A longer run: TRACECOMB_CHAOS_CYCLES=200.
+// after the last restart. A longer run: TRACECOMB_CHAOS_CYCLES=200
+// (docs/durability.md has its command and result).
 func TestChaosKill9(t *testing.T) {
 	const key = "chaos-key-0123456789abcdef"
 	cycles := envInt("TRACECOMB_CHAOS_CYCLES", 20)
