@@ -49,8 +49,9 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		}
 		src.Scope = `"ds" IN (` + strings.Join(ids, ", ") + `)`
 	}
+	budget := s.cfg.MaxResultBytes // for every statement of the query together
 	res, err := dialect.Aggregate(ctx, q, src, func(ctx context.Context, query string, args []any) ([][]any, error) {
-		return queryRows(ctx, h.db, query, args)
+		return queryRows(ctx, h.db, query, args, &budget)
 	})
 	if err != nil {
 		s.readFailed(err)
@@ -59,8 +60,10 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 	return res, nil
 }
 
-// queryRows runs a statement and returns all its rows.
-func queryRows(ctx context.Context, db *sql.DB, query string, args []any) ([][]any, error) {
+// queryRows runs a statement and returns all its rows, taking their
+// estimated size from *budget; past it, it fails with
+// store.ErrQueryTooLarge.
+func queryRows(ctx context.Context, db *sql.DB, query string, args []any, budget *int64) ([][]any, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -80,7 +83,27 @@ func queryRows(ctx context.Context, db *sql.DB, query string, args []any) ([][]a
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
+		if *budget -= rowBytes(vals); *budget < 0 {
+			return nil, errResultTooLarge
+		}
 		out = append(out, vals)
 	}
 	return out, rows.Err()
+}
+
+var errResultTooLarge = fmt.Errorf("%w: its answer is larger than the store hands back (MaxResultBytes)", store.ErrQueryTooLarge)
+
+// rowBytes estimates the memory a scanned row holds: a word pair per
+// value and the bytes of its strings.
+func rowBytes(vals []any) int64 {
+	n := int64(24 + 16*len(vals))
+	for _, v := range vals {
+		switch v := v.(type) {
+		case string:
+			n += int64(len(v))
+		case []byte:
+			n += int64(len(v))
+		}
+	}
+	return n
 }

@@ -126,6 +126,11 @@ type Config struct {
 	// Now is the clock for created and last-written times and for
 	// retention by age; default time.Now.
 	Now func() time.Time
+	// MaxResultBytes bounds the answer of one aggregate query as held in
+	// Go (its groups' values and results, estimated); past it the query
+	// fails with store.ErrQueryTooLarge. Default 64 MiB: DuckDB's memory
+	// limit bounds the work, this bounds what it hands back.
+	MaxResultBytes int64
 }
 
 func (c *Config) setDefaults() {
@@ -170,6 +175,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MinFreeBytes <= 0 {
 		c.MinFreeBytes = 32 << 20
+	}
+	if c.MaxResultBytes <= 0 {
+		c.MaxResultBytes = 64 << 20
 	}
 	if c.Now == nil {
 		c.Now = time.Now

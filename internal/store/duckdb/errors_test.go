@@ -77,3 +77,36 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestResultTooLarge: a query whose answer fits DuckDB's memory but not
+// Config.MaxResultBytes (2,000 groups of 10 KB values against 1 MiB) fails
+// with store.ErrQueryTooLarge instead of holding the answer in Go; the
+// same query with fewer groups is answered.
+func TestResultTooLarge(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Config{Path: filepath.Join(t.TempDir(), "db.duckdb"), MaxResultBytes: 1 << 20})
+	start := time.Unix(1000, 0).UTC()
+	const n = 2000
+	evs := make([]model.Event, 0, n)
+	for i := range n {
+		evs = append(evs, model.Event{Dataset: "svc", Time: start.Add(time.Duration(i) * time.Millisecond),
+			Name: "op", SampleRate: 1,
+			Attrs: []model.Attr{{Key: "blob", Value: model.Str(fmt.Sprintf("%05d%s", i, strings.Repeat("x", 10_000)))}}})
+	}
+	if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: evs}}); err != nil {
+		t.Fatal(err)
+	}
+	q := store.AggregateQuery{Start: start, End: start.Add(time.Hour),
+		Calcs: []store.Calc{{Op: store.CalcCount}}, Breakdowns: []string{"blob"}, Limit: n}
+	if _, err := s.Aggregate(ctx, "prod", q); !errors.Is(err, store.ErrQueryTooLarge) || !strings.Contains(err.Error(), "MaxResultBytes") {
+		t.Fatalf("2,000 groups of 10 KB: %v, want the answer's size refused with store.ErrQueryTooLarge", err)
+	}
+	q.Limit = 10
+	res, err := s.Aggregate(ctx, "prod", q)
+	if err != nil {
+		t.Fatalf("10 groups: %v", err)
+	}
+	if len(res.Rows) != 10 {
+		t.Errorf("10 groups: %d rows", len(res.Rows))
+	}
+}
