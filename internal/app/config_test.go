@@ -26,24 +26,9 @@ func TestConfigStoreFlags(t *testing.T) {
 		{args: []string{"-store-column-density", "1.5"}, err: "--store-column-density"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			c := DefaultConfig()
-			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-			c.BindFlags(fs)
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
-			}
-			err := c.Validate()
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("Validate() = %v, want an error naming %s", err, tc.err)
-				}
+			c, err := serveConfig(t, tc.args, tc.env)
+			if !configOK(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c.StoreColumnDensity != tc.density || c.StoreMemoryLimit != tc.limit {
 				t.Errorf("density %v, memory limit %q; want %v, %q", c.StoreColumnDensity, c.StoreMemoryLimit, tc.density, tc.limit)
@@ -125,4 +110,40 @@ func TestConfigBootstrapKeyLength(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Errorf("a 20-character key: %v", err)
 	}
+}
+
+// serveConfig is the Config that `tracecomb serve` gets from args and the
+// environment variables env (set for the test): flags bound and parsed,
+// then validated (err). Arguments that do not parse fail the test.
+func serveConfig(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return c, c.Validate()
+}
+
+// configOK checks Validate's answer: an error naming want, or none when
+// want is empty. It reports whether the config is valid and checked
+// further.
+func configOK(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want an error naming %s", err, want)
+		}
+		return false
+	}
+	if err != nil {
+		t.Error(err)
+		return false
+	}
+	return true
 }

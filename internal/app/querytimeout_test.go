@@ -37,24 +37,9 @@ func TestConfigQueryTimeouts(t *testing.T) {
 		{args: []string{"-xray-query-timeout", "-1s"}, err: "--xray-query-timeout"},
 	} {
 		t.Run(strings.Join(tc.args, " ")+strings.Join(slices.Sorted(maps.Keys(tc.env)), " "), func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			c := DefaultConfig()
-			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-			c.BindFlags(fs)
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
-			}
-			err := c.Validate()
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("Validate() = %v, want an error naming %s", err, tc.err)
-				}
+			c, err := serveConfig(t, tc.args, tc.env)
+			if !configOK(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c.QueryTimeout != tc.query || c.XRayQueryTimeout != tc.xray {
 				t.Errorf("query timeout %v, X-Ray %v; want %v, %v", c.QueryTimeout, c.XRayQueryTimeout, tc.query, tc.xray)

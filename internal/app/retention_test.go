@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -200,23 +199,15 @@ func TestRetentionCompactMaxLiveFlag(t *testing.T) {
 		{env: "512MB", want: 512e6},
 		{args: []string{"-retention-compact-max-live", "0"}, err: "--retention-compact-max-live must be positive"},
 	} {
+		env := map[string]string{}
 		if tc.env != "" {
-			t.Setenv("TRACECOMB_RETENTION_COMPACT_MAX_LIVE", tc.env)
+			env["TRACECOMB_RETENTION_COMPACT_MAX_LIVE"] = tc.env
 		}
-		c := DefaultConfig()
-		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-		c.BindFlags(fs)
-		if err := fs.Parse(tc.args); err != nil {
-			t.Fatal(err)
-		}
-		err := c.Validate()
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%v: Validate() = %v, want %q", tc.args, err, tc.err)
-			}
+		c, err := serveConfig(t, tc.args, env)
+		if !configOK(t, err, tc.err) {
 			continue
 		}
-		if err != nil || c.RetentionCompactMaxLive != tc.want {
+		if c.RetentionCompactMaxLive != tc.want {
 			t.Errorf("%v %s: %d, %v; want %d", tc.args, tc.env, c.RetentionCompactMaxLive, err, tc.want)
 		}
 	}

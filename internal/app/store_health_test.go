@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,24 +25,9 @@ func TestRetentionFlags(t *testing.T) {
 		{args: []string{"-retention-age", "-1h"}, err: "--retention-age"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			c := DefaultConfig()
-			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-			c.BindFlags(fs)
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
-			}
-			err := c.Validate()
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("Validate() = %v, want an error naming %s", err, tc.err)
-				}
+			c, err := serveConfig(t, tc.args, tc.env)
+			if !configOK(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c.RetentionAge != tc.age || c.RetentionSize != tc.size {
 				t.Errorf("retention %v, %d bytes; want %v, %d", c.RetentionAge, c.RetentionSize, tc.age, tc.size)
