@@ -163,8 +163,14 @@ const Window = 30 * time.Minute
 // spans, encoded, with one sample per batch. Trace start times are spread
 // evenly over the Window before now.
 func (g *Generator) Batches(spans, tracesPerBatch int) ([]Batch, []Sample, error) {
+	return g.BatchesOver(spans, tracesPerBatch, Window)
+}
+
+// BatchesOver is Batches with trace start times spread evenly over window
+// before now, oldest first.
+func (g *Generator) BatchesOver(spans, tracesPerBatch int, window time.Duration) ([]Batch, []Sample, error) {
 	traces := max(1, (spans+SpansPerTrace-1)/SpansPerTrace)
-	g.next, g.step = g.now().Add(-Window), Window/time.Duration(traces)
+	g.next, g.step = g.now().Add(-window), window/time.Duration(traces)
 	defer func() { g.step = 0 }()
 	var out []Batch
 	var samples []Sample
@@ -180,6 +186,17 @@ func (g *Generator) Batches(spans, tracesPerBatch int) ([]Batch, []Sample, error
 		total += n * SpansPerTrace
 	}
 	return out, samples, nil
+}
+
+// Batch encodes one request of n traces starting about now (the last
+// second), as a steady stream sends them.
+func (g *Generator) Batch(n int) (Batch, error) {
+	req, _ := g.Traces(n)
+	body, err := proto.Marshal(req)
+	if err != nil {
+		return Batch{}, err
+	}
+	return Batch{Body: body, Spans: n * SpansPerTrace}, nil
 }
 
 // XRayHeader is the first line of every daemon datagram.

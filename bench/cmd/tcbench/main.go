@@ -3,7 +3,10 @@
 // order of the systems between repetitions, and reports the median of each
 // figure and the ratio tracecomb/Jaeger. With -out it writes the Markdown
 // report and with -plot an SVG of ingest throughput over time; -quick runs
-// a small workload and prints one line per ratio.
+// a small workload and prints one line per ratio. A full run ends with the
+// retention scenario (retention.go: an hour of spans under an age limit, a
+// sustained stream under a size limit); -retention runs only that and, with
+// -out, replaces the report's retention section.
 package main
 
 import (
@@ -37,7 +40,17 @@ func main() {
 	signalSpans := flag.Int("signal-spans", 200_000, "spans sent as each signal (OTLP traces, Events API, OTLP logs) to tracecomb")
 	keep := flag.Bool("keep", false, "keep every run's data directory and logs (their paths are logged)")
 	only := flag.String("systems", strings.Join(systems, ","), "systems to run, comma-separated")
+	retOnly := flag.Bool("retention", false, "run only the retention scenario (tracecomb only); with -out, replace the report's retention section")
+	noRet := flag.Bool("no-retention", false, "leave the retention scenario out of a full run")
+	rs := retentionSizes{Sample: time.Second}
+	flag.IntVar(&rs.AgeSpans, "retention-spans", 1_200_000, "retention by age: spans sent, event times spread over -retention-window")
+	flag.DurationVar(&rs.AgeWindow, "retention-window", time.Hour, "retention by age: the event times of the spans span this, ending now")
+	flag.DurationVar(&rs.MaxAge, "retention-age", 10*time.Minute, "retention by age: tracecomb's --retention-age")
+	sizeMiB := flag.Int64("retention-size-mib", 256, "retention by size: tracecomb's --retention-size, in MiB")
+	flag.DurationVar(&rs.Hold, "retention-hold", 2*time.Minute, "retention by size: keep sending this long after the data directory reaches the limit")
+	flag.DurationVar(&rs.MaxRun, "retention-max", 8*time.Minute, "retention by size: stop sending after this long in any case")
 	flag.Parse()
+	rs.MaxBytes = *sizeMiB << 20
 	systems = strings.Split(*only, ",")
 	keepDirs = *keep
 
@@ -50,7 +63,29 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := run(ctx, *tracecomb, *jaeger, sz)
+	if *retOnly {
+		r, err := runRetention(ctx, *tracecomb, rs, *conc, 50)
+		if err != nil {
+			log.Fatal(err)
+		}
+		section := retentionMarkdown(r, "cd bench && go run ./cmd/tcbench "+strings.Join(os.Args[1:], " "))
+		if *out == "" {
+			fmt.Print(section)
+			return
+		}
+		md, err := os.ReadFile(*out)
+		if err != nil && !os.IsNotExist(err) {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*out, []byte(spliceRetention(string(md), section)), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *quick || *noRet {
+		rs = retentionSizes{}
+	}
+	rep, err := run(ctx, *tracecomb, *jaeger, sz, rs)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -83,6 +118,7 @@ type report struct {
 	Took       time.Duration
 	LoadBefore string
 	LoadAfter  string
+	Retention  *retentionReport // nil: not run
 }
 
 var allSystems = []string{"tracecomb", "jaeger-memory", "jaeger-badger"}
@@ -93,7 +129,7 @@ var keepDirs bool
 // systems are the ones this invocation runs.
 var systems = allSystems
 
-func run(ctx context.Context, tcBin, jBin string, sz sizes) (*report, error) {
+func run(ctx context.Context, tcBin, jBin string, sz sizes, rs retentionSizes) (*report, error) {
 	rep := &report{Sizes: sz, Machine: readMachine(), Runs: map[string][]runFigures{}, Started: time.Now(), LoadBefore: loadavg()}
 	rep.Versions = versions(tcBin, jBin)
 	log.Printf("generating %d+%d spans", sz.HTTPSpans, sz.GRPCSpans)
@@ -151,6 +187,11 @@ func run(ctx context.Context, tcBin, jBin string, sz sizes) (*report, error) {
 	rep.XRay, err = runXRay(ctx, tcBin, sz)
 	if err != nil {
 		return nil, err
+	}
+	if rs.AgeSpans > 0 && slices.Contains(systems, "tracecomb") {
+		if rep.Retention, err = runRetention(ctx, tcBin, rs, sz.Concurrency, sz.TracesPerBatch); err != nil {
+			return nil, err
+		}
 	}
 	rep.Took = time.Since(rep.Started)
 	rep.LoadAfter = loadavg()

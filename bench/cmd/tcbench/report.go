@@ -212,6 +212,9 @@ func markdown(r *report, plotRef string) string {
 		}
 		p("\n")
 	}
+	if r.Retention != nil {
+		p("%s", retentionMarkdown(r.Retention, "make bench"))
+	}
 	p("## Goals\n\n")
 	ing := figures[0]
 	p("| goal | measured |\n|---|---|\n")

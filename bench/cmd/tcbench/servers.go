@@ -55,13 +55,16 @@ func freeUDPPort() string {
 
 const benchKey = "benchkey0123456789abcdef01234567"
 
-func startTracecomb(ctx context.Context, bin, dir string) (*server, error) {
+// startTracecomb starts tracecomb on dir with the harness's flags and
+// extra ones.
+func startTracecomb(ctx context.Context, bin, dir string, extra ...string) (*server, error) {
 	s := &server{name: "tracecomb", dataDir: filepath.Join(dir, "data"), headers: map[string]string{"x-honeycomb-team": benchKey}}
 	httpAddr, grpcAddr, xrayAddr := freePort(), freePort(), freeUDPPort()
 	s.otlpHTTP, s.otlpGRPC, s.query, s.metrics, s.xray = "http://"+httpAddr, grpcAddr, "http://"+httpAddr, "http://"+httpAddr+"/metrics", xrayAddr
 	s.cmd = exec.Command(bin, "serve", "--data-dir", s.dataDir, "--bootstrap-key", benchKey, "--http-addr", httpAddr,
 		"--otlp-grpc-addr", grpcAddr, "--xray-addr", xrayAddr, "--ui-addr", "", "--log-format", "json", "--log-level", "warn",
 		"--metrics-public") // the harness scrapes /metrics without a key
+	s.cmd.Args = append(s.cmd.Args, extra...)
 	s.stored = func(ctx context.Context) (int64, error) {
 		return scrape(ctx, s.metrics, "tracecomb_events_stored_total")
 	}

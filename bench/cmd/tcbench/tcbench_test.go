@@ -109,3 +109,41 @@ func TestReportRendersEveryFigure(t *testing.T) {
 		t.Errorf("ratios:\n%s", b.String())
 	}
 }
+
+func TestRetentionSection(t *testing.T) {
+	r := &retentionReport{
+		Sizes: retentionSizes{AgeSpans: 1000, AgeWindow: time.Hour, MaxAge: 10 * time.Minute, MaxBytes: 256 << 20, Hold: 2 * time.Minute, MaxRun: 8 * time.Minute, Sample: time.Second},
+		Age:   ageFigures{Spans: 1000, OldestAge: 10*time.Minute + 3*time.Second, Kept: 160, Expected: 158, Deleted: 840, DirBefore: 90e6, DirAfter: 20e6, Compactions: 1},
+	}
+	for i := 0; i <= 200; i++ {
+		dir := int64(min(i, 100)) * 2.6e6
+		r.Size.Samples = append(r.Size.Samples, sizeSample{At: time.Duration(i) * time.Second, Accepted: int64(i) * 1000, Dir: dir, DirAlloc: dir})
+	}
+	r.Size.Samples[150].Dir = 280e6 // the largest
+	r.Size.Reached, r.Size.Accepted, r.Size.Took = 100*time.Second, 200_000, 200*time.Second
+	md := retentionMarkdown(r, "cd bench && go run ./cmd/tcbench -retention")
+	for _, want := range []string{retentionHeading, "Measured with `cd bench && go run ./cmd/tcbench -retention` on ", "| oldest kept event, age at the pass | 10.1 min |",
+		"| events kept (COUNT) | 160 of 1000 (16.0%) |", "| size limit | 256MiB (268.4 MB) |", "| largest data directory | 280.0 MB at 2m30s (**104.3%** of the limit) |", "| over the limit | +4.3% |",
+		"| retention first deleted after | 1m40s |", "| 2m30s | 150000 | 280.0 |", "at most 104.3% of it."} {
+		if !strings.Contains(md, want) {
+			t.Errorf("section lacks %q:\n%s", want, md)
+		}
+	}
+	if rows := strings.Count(md, "\n| ") - strings.Count(md, "\n| figure") - 20; rows > 30 {
+		t.Errorf("%d timeline rows", rows)
+	}
+	// The section goes before the goals, then replaces itself.
+	doc := "# Benchmarks\n\n## Results\n\nx\n\n## Goals\n\ng\n"
+	once := spliceRetention(doc, md)
+	if !strings.Contains(once, md+"## Goals") || !strings.HasPrefix(once, "# Benchmarks\n\n## Results\n\nx\n\n"+retentionHeading) {
+		t.Fatalf("inserted:\n%s", once)
+	}
+	if twice := spliceRetention(once, strings.Replace(md, "10.1 min", "9.9 min", 1)); strings.Count(twice, retentionHeading) != 1 || !strings.Contains(twice, "9.9 min") || !strings.HasSuffix(twice, "## Goals\n\ng\n") {
+		t.Fatalf("replaced:\n%s", twice)
+	}
+	for d, want := range map[time.Duration]string{10 * time.Minute: "10m", time.Hour: "1h", 90 * time.Minute: "1h30m", time.Second: "1s", 100 * time.Second: "1m40s"} {
+		if got := fmtDur(d); got != want {
+			t.Errorf("fmtDur(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
