@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,67 +21,12 @@ import (
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tracecomb/tracecomb/internal/disktest"
 )
 
 // diskFullKey is the bootstrap key of the disk-full tests.
 const diskFullKey = "diskfull-key-0123456789"
-
-// diskFullTmpfs mounts a tmpfs of size (e.g. "96m") for the test and
-// unmounts it at the end, or skips the test saying why.
-func diskFullTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: mounting a small tmpfs to fill takes root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("skipped: cannot mount a tmpfs (%v: %s)", err, out)
-	}
-	// Registered after the mount, so it runs after the cleanups of the
-	// processes started on it (cleanups run last first).
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// diskFullFiller writes file name in dir until it holds most bytes, or,
-// most being 0, until the file system is full (down to the last byte).
-func diskFullFiller(t *testing.T, dir, name string, most int64) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	n := int64(0)
-	for size := 64 << 10; size > 0; size /= 4 {
-		buf := make([]byte, size)
-		for most <= 0 || n < most {
-			if _, err := f.Write(buf); err != nil {
-				break
-			}
-			n += int64(size)
-		}
-		if most > 0 {
-			break
-		}
-	}
-	return p
-}
-
-// freeSpace is the free space of the file system holding dir.
-func freeSpace(t *testing.T, dir string) int64 {
-	t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	return int64(st.Bavail) * st.Bsize
-}
 
 // diskFullSpans is the number of spans in each request of the disk-full
 // tests; each span carries diskFullPayload bytes of random hex, which
@@ -177,8 +121,8 @@ func storeMetrics(t *testing.T, base string) string {
 	return strings.Join(out, ", ")
 }
 
-// TestDiskFullServer is failure 10 of issue 13 through the running
-// server (the real binary, run as root: its data directory is on a 96 MiB
+// TestDiskFullServer is a full disk, during checkpoints too, through the
+// running server (the real binary, run as root: its data directory is on a 96 MiB
 // tmpfs the test mounts; ~15-30 s). --retention-size 64MiB, far above
 // what the disk holds (nothing is deleted), lowers the store's checkpoint
 // threshold to 4 MB and has its size retention run a CHECKPOINT every
@@ -204,7 +148,7 @@ func storeMetrics(t *testing.T, base string) string {
 // every trace stored, answers writes 503 with Retry-After and /healthz
 // 503; once space is freed it writes again.
 func TestDiskFullServer(t *testing.T) {
-	mnt := diskFullTmpfs(t, "96m")
+	mnt := disktest.Tmpfs(t, "96m")
 	data := filepath.Join(mnt, "data")
 	flags := []string{"--bootstrap-key", diskFullKey, "--retention-size", "64MiB"}
 	p := startProc(t, data, flags...)
@@ -213,8 +157,8 @@ func TestDiskFullServer(t *testing.T) {
 
 	// Leave ~24 MiB for the data: a filler takes the rest, and freeing it
 	// gives back far more than the store's 32 MiB MinFreeBytes.
-	filler := diskFullFiller(t, mnt, "filler", freeSpace(t, mnt)-24<<20)
-	t.Logf("data directory on a 96 MiB tmpfs, %d MiB free", freeSpace(t, mnt)>>20)
+	filler := disktest.Fill(t, mnt, "filler", disktest.Free(t, mnt)-24<<20)
+	t.Logf("data directory on a 96 MiB tmpfs, %d MiB free", disktest.Free(t, mnt)>>20)
 
 	var (
 		mu              sync.Mutex
@@ -343,12 +287,12 @@ func TestDiskFullServer(t *testing.T) {
 		}
 		acked = append(acked, id)
 	}
-	full := diskFullFiller(t, mnt, "full", 0)
+	full := disktest.Fill(t, mnt, "full", 0)
 	if err := p2.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-p2.exited
-	t.Logf("killed with %d bytes free; starting on the full disk", freeSpace(t, mnt))
+	t.Logf("killed with %d bytes free; starting on the full disk", disktest.Free(t, mnt))
 
 	p3 := startProc(t, data, flags...)
 	base = "http://" + p3.addrs["http"]

@@ -163,8 +163,8 @@ func columnNames(t *testing.T, base, key, dataset string) []string {
 	return out
 }
 
-// TestKeyFloodDoesNotSlowOtherEnvironments is failure 2 of issue 13 through
-// the running server, at the issue's scale: environment "flood" sends 1M
+// TestKeyFloodDoesNotSlowOtherEnvironments: one tenant's flood of distinct
+// keys through the running server, at full scale: environment "flood" sends 1M
 // distinct attribute keys over OTLP/HTTP (4 exports of 500 spans × 500
 // new keys, 6.5 MB each) while environment "quiet" sends 50-span exports
 // at a steady 1,000 spans/s (four senders keeping to a schedule, catching

@@ -28,9 +28,9 @@ import (
 )
 
 // These tests run the real binary with its default limits (docs/limits.md)
-// and reproduce, at a scale that takes seconds, the ways issue 13 found to
+// and reproduce, at a scale that takes seconds, the ways senders could once
 // take its memory without bound; each bounds the process's peak resident
-// memory (VmHWM), which the issue measured.
+// memory (VmHWM).
 
 const limitsKey = "limits-key-0123456789"
 

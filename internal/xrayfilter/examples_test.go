@@ -239,7 +239,7 @@ var specExamples = []struct {
 			{Name: "api", EntityPath: []CauseEntity{{Name: "deserialize"}, {Name: "parse"}}}}}}}}},
 	},
 	{
-		// The command of issue 3's lesson.
+		// The command of the lesson.
 		expr:  `service("backend-flask")`,
 		match: []*Trace{trace(segment(1, "frontend", 1, 3), segment(2, "backend-flask", 1, 2, parent(1)))},
 		miss:  []*Trace{trace(segment(1, "frontend", 1, 3))},

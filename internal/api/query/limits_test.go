@@ -102,8 +102,8 @@ func TestQueryTimeoutIs504(t *testing.T) {
 	t.Logf("the whole query takes %v", time.Since(began))
 }
 
-// TestConcatBreakdownTooLargeIs422 reproduces issue 13's "a breakdown on a
-// 100 KB CONCAT → 500 out of memory": a calculated field that makes a
+// TestConcatBreakdownTooLargeIs422 reproduces what once answered 500 out
+// of memory, a breakdown on a 100 KB CONCAT: a calculated field that makes a
 // ~100 KB string of every event, broken down by, needs a hash table of
 // distinct 100 KB keys past the store's memory limit. The answer is 422
 // saying what to narrow, and a query that fits still runs.

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/tracecomb/tracecomb/internal/disktest"
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
@@ -44,8 +44,8 @@ func spanBatch(tr, n, size int) []model.Event {
 	return evs
 }
 
-// TestDurableCommitWithFailedCheckpoint reproduces the first half of
-// failure 10 of issue 13 without filling a disk: DuckDB's
+// TestDurableCommitWithFailedCheckpoint reproduces a checkpoint failing
+// inside a durable commit without filling a disk: DuckDB's
 // debug_checkpoint_abort makes the checkpoint a commit runs fail after the
 // commit reached the WAL, the way a full disk did. DuckDB then answers
 // "Transaction COMMIT succeeded and is durable, but the autocheckpoint
@@ -95,55 +95,9 @@ func TestDurableCommitWithFailedCheckpoint(t *testing.T) {
 	}
 }
 
-// tmpfs mounts a file system of size bytes for the test, or skips it.
-func tmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: mounting a small tmpfs to fill takes root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("skipped: cannot mount a tmpfs (%v: %s)", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill writes a file in dir until the disk is full and returns its path.
-func fill(t *testing.T, dir, name string, most int64) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	// Big writes, then smaller ones down to a byte, so that nothing is
-	// left when most is 0.
-	n := int64(0)
-	for size := 64 << 10; size > 0; size /= 4 {
-		buf := make([]byte, size)
-		for most <= 0 || n < most {
-			if _, err := f.Write(buf); err != nil {
-				break
-			}
-			n += int64(size)
-		}
-		if most > 0 {
-			break
-		}
-	}
-	return p
-}
-
-// TestDiskFull reproduces failure 10 of issue 13 on a 64 MiB tmpfs (run
-// as root): ingest until the disk is full, with checkpoints on the way,
+// TestDiskFull fills a 64 MiB tmpfs (run as root): ingest until the disk is full, with checkpoints on the way,
 // one of which fails on the full disk inside a commit that is durable
-// (asserted: the case failure 10 is about). Every Write either succeeds
+// (asserted: the case that once left the store broken). Every Write either succeeds
 // or answers store.ErrNoSpace; reads keep working; Healthy says the store
 // cannot write; once space is freed the store writes again by itself;
 // nothing acknowledged is lost, and nothing answered ErrNoSpace is
@@ -152,12 +106,12 @@ func fill(t *testing.T, dir, name string, most int64) string {
 // work, writes answer ErrNoSpace, and it writes again once space is freed.
 func TestDiskFull(t *testing.T) {
 	ctx := context.Background()
-	dir := tmpfs(t, "64m")
+	dir := disktest.Tmpfs(t, "64m")
 	data := filepath.Join(dir, "data")
 	path := filepath.Join(data, "db.duckdb")
 	cfg := Config{Path: path, CheckpointThreshold: "4MB", RecoveryInterval: 50 * time.Millisecond, MinFreeBytes: 4 << 20}
 	s := openTest(t, cfg)
-	ballast := fill(t, dir, "ballast", 12<<20)
+	ballast := disktest.Fill(t, dir, "ballast", 12<<20)
 
 	acked, refused := map[int]bool{}, map[int]bool{}
 	var noSpace int
@@ -192,10 +146,10 @@ func TestDiskFull(t *testing.T) {
 		len(acked), noSpace, durable, reopens)
 	// The sizes above make a checkpoint run on the full disk (the WAL
 	// passes 4 MB with less than that free) inside a commit whose WAL
-	// write succeeded: the case failure 10 is about. Without it this test
+	// write succeeded: the case that once left the store broken. Without it this test
 	// would pass without testing it.
 	if durable < 1 || reopens < 1 {
-		t.Fatalf("no checkpoint failed on the full disk (durable commits whose checkpoint failed: %d, reopens: %d): the test no longer reproduces failure 10",
+		t.Fatalf("no checkpoint failed on the full disk (durable commits whose checkpoint failed: %d, reopens: %d): the test no longer reproduces a checkpoint failing on a full disk",
 			durable, reopens)
 	}
 
@@ -222,7 +176,7 @@ func TestDiskFull(t *testing.T) {
 	}
 
 	// Start on a full disk.
-	full := fill(t, dir, "full", 0)
+	full := disktest.Fill(t, dir, "full", 0)
 	s2 := openTest(t, cfg)
 	t.Logf("started on a full disk, read-only: %v", s2.h.readOnly)
 	checkAcked(t, s2, acked)
@@ -303,7 +257,7 @@ func copyFile(t *testing.T, src, dst string) {
 // is freed it opens read-write by itself and writes.
 func TestStartOnFullDiskAfterCrash(t *testing.T) {
 	ctx := context.Background()
-	dir := tmpfs(t, "32m")
+	dir := disktest.Tmpfs(t, "32m")
 	cfg := Config{Path: filepath.Join(dir, "live", "db.duckdb"), RecoveryInterval: 50 * time.Millisecond, MinFreeBytes: 4 << 20}
 	s := openTest(t, cfg)
 	// 1,000 traces: their index rows, rebuilt at the next start, are more
@@ -335,7 +289,7 @@ func TestStartOnFullDiskAfterCrash(t *testing.T) {
 	if err := os.RemoveAll(filepath.Dir(cfg.Path)); err != nil {
 		t.Fatal(err)
 	}
-	full := fill(t, dir, "full", 0)
+	full := disktest.Fill(t, dir, "full", 0)
 
 	s2 := openTest(t, crashed)
 	if !s2.h.readOnly {

@@ -55,8 +55,8 @@ func (s *Store) testFlush(t testing.TB) int64 {
 	return s.catalogRowsWritten.Load() - before
 }
 
-// TestKeyFloodIsolated reproduces failure 2 of issue 13 scaled down (200k
-// distinct keys in one environment instead of 1M) and checks what made
+// TestKeyFloodIsolated: one environment's flood of distinct keys, scaled
+// down (200k instead of 1M) and checks what made
 // every other environment slow is gone, by counting work rather than
 // timing it:
 //   - the flood is capped: events past the dataset's column limit are

@@ -56,8 +56,7 @@ func countEvents(t *testing.T, s *Store, env string) (n int64, oldest time.Time)
 	return n, oldest
 }
 
-// TestRetentionByAge reproduces failure 9 of issue 13 (nothing was ever
-// deleted, and DuckDB never shrinks its file): an hour of events under a
+// TestRetentionByAge (DuckDB never shrinks its file by itself): an hour of events under a
 // 10-minute age limit keeps the last 10 minutes, the file shrinks, reads
 // and writes go on, and /metrics reports it.
 func TestRetentionByAge(t *testing.T) {
