@@ -176,7 +176,10 @@
 // pass, retention.go deletes under the write lock: by age, then by size,
 // each followed by a CHECKPOINT, and refreshes what /metrics reports
 // (tracecomb_store_retention_deleted_events_total, _environment_disk_bytes,
-// _oldest_event_timestamp_seconds, _disk_bytes, _compactions_total).
+// _oldest_event_timestamp_seconds, _disk_bytes, _compactions_total, and per
+// environment _retention_max_age_seconds and _retention_max_bytes, with
+// _retention_last_run_timestamp_seconds); RetentionReport gives the same
+// per environment to the UI.
 //
 // What DuckDB 1.5.6 does with deleted rows, measured on 600k spans (37.7 MB
 // of used blocks, one environment, 2 cores): DELETE of the oldest five
