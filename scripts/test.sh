@@ -43,8 +43,8 @@ log "fuzz targets, ${FUZZTIME:-2s} each"
 ./scripts/fuzz.sh
 
 # The benchmark harness is its own module (it builds Jaeger as a tool).
-log "bench module: go vet, go test"
-(cd bench && go vet ./... && go test -count=1 ./...)
+log "bench module: go vet, staticcheck, go test"
+(cd bench && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -count=1 ./...)
 
 # --- UI tests --------------------------------------------------------------
 if [ -f web/package.json ]; then

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tracecomb/tracecomb/bench/loadgen"
@@ -420,12 +419,4 @@ func runXRay(ctx context.Context, bin string, sz sizes) ([]xrayStep, error) {
 		}
 	}
 	return steps, nil
-}
-
-func runStrings(fs []runFigures) string {
-	var b strings.Builder
-	for _, f := range fs {
-		fmt.Fprintf(&b, "%+v\n", f)
-	}
-	return b.String()
 }
