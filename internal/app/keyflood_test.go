@@ -175,7 +175,7 @@ func columnNames(t *testing.T, base, key, dataset string) []string {
 //   - /1/columns for the flooded dataset lists at most the limit;
 //   - "quiet" keeps at least half the rate it had just before the flood
 //     (measured in the same run), during the flood and in the 6 s after
-//     it (a catalog flush, every 5 s, is in that window: the issue's
+//     it (a catalog flush, every 5 s, is in that window: the slowdown's
 //     cause was that flush rewriting the whole catalog under the write
 //     lock); every one of its exports is answered 200 with nothing
 //     rejected.

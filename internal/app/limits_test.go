@@ -98,7 +98,7 @@ func post(client *http.Client, url, ct, ce string, body []byte) answer {
 	return answer{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), body: string(b)}
 }
 
-// amplifying is the amplification request: resAttrs resource
+// amplifying is the amplification request: resAttrs resource
 // attributes over spans tiny spans, which OTLP copies onto every span. The
 // spans are written straight in the wire format (one template, its span
 // id patched), which is much faster than building 300,000 messages.
@@ -132,7 +132,7 @@ func amplifying(t *testing.T, resAttrs, spans int) []byte {
 	return protowire.AppendBytes(req, rs)
 }
 
-// TestLimitsAmplificationRequest: the two amplification requests
+// TestLimitsAmplificationRequest: the two amplification requests
 // (1,000 resource attributes × 20,000 spans in a 1 MB body: RSS to 1.9 GB,
 // then a retryable 503; 20,000 × 300,000 in 15.6 MB: the server died of
 // a 313 GiB allocation) get a permanent 413 saying why, with the peak
@@ -349,7 +349,7 @@ func TestLimitsXRayUDPFlood(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			tick := time.NewTicker(time.Millisecond) // 1,000 a second each, as the flood
+			tick := time.NewTicker(time.Millisecond) // 1,000 a second each, as the flood that once grew without bound
 			defer tick.Stop()
 			for i := s; ctx.Err() == nil; i += 2 {
 				if _, err := c.Write(datagrams[i%len(datagrams)]); err == nil {

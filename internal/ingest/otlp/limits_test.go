@@ -21,7 +21,7 @@ import (
 	"github.com/tracecomb/tracecomb/internal/ingest"
 )
 
-// amplifyingTraces is the amplification request at the scale of
+// amplifyingTraces is the amplification request at the scale of
 // its second measurement: resAttrs resource attributes over spans tiny
 // spans (1,000 × 20,000: a 1 MB body whose events would take 1.2 GB; it
 // took RSS to 1.9 GB and then got a retryable 503).

@@ -16,7 +16,7 @@ import (
 
 // bigDatagram is a segment with subs subsegments, each with annotations
 // and metadata: one datagram of ~40 KB that decodes to some hundreds of
-// KB of spans (the flood: 1,000 of these a second took RSS to
+// KB of spans (a flood of 1,000 of these a second once took RSS to
 // 13 GB behind a queue bounded only in documents).
 func bigDatagram(i, subs int) string {
 	var b strings.Builder
