@@ -190,7 +190,7 @@ func (a *App) Start(ctx context.Context) error {
 	mux := http.NewServeMux()
 	registerOTLPHTTP(mux, deps)
 	a.registerEvents(mux, deps)
-	honeycomb.Register(mux, honeycomb.Deps{Auth: a.registry, Store: a.store, Logger: a.logger})
+	honeycomb.Register(mux, honeycomb.Deps{Auth: a.registry, Store: a.store, State: a.state, Logger: a.logger})
 	if err := a.registerQuery(ctx, mux); err != nil {
 		return err
 	}

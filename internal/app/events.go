@@ -5,14 +5,15 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tracecomb/tracecomb/internal/api/honeycomb"
 	"github.com/tracecomb/tracecomb/internal/ingest/events"
 )
 
 // registerEvents mounts Honeycomb's Events API (/1/events/{dataset},
 // /1/batch/{dataset}) on the API door. Its events go to the Honeycomb
-// door's consumer (the batcher's durable group commit). Datasets have no
-// settings yet, so every dataset's expand_json_depth is Honeycomb's
-// default, 0.
+// door's consumer (the batcher's durable group commit). A dataset's
+// expand_json_depth is the one set through /1/datasets (0, Honeycomb's
+// default, until set).
 func (a *App) registerEvents(mux *http.ServeMux, d doorDeps) {
 	h, err := events.NewHandler(events.DefaultConfig(), events.Deps{
 		Logger:   d.logger.With("door", "events"),
@@ -31,6 +32,13 @@ func (a *App) registerEvents(mux *http.ServeMux, d doorDeps) {
 				}
 			}
 			return false, nil
+		},
+		ExpandJSONDepth: func(ctx context.Context, env, dataset string) int {
+			depth, err := honeycomb.ExpandJSONDepth(ctx, a.state, env, dataset)
+			if err != nil {
+				d.logger.Warn("cannot read a dataset's expand_json_depth; using 0", "dataset", dataset, "err", err)
+			}
+			return depth
 		},
 	})
 	if err != nil {

@@ -1,5 +1,6 @@
 // Package honeycomb serves Honeycomb's v1 API surface over tracecomb's
-// store: /1/auth, /1/datasets, /1/columns, and tracecomb's own trace
+// store: /1/auth, /1/datasets (listed, created, updated and deleted;
+// their settings kept in the state store), /1/columns, and tracecomb's own trace
 // endpoint /api/traces/{trace_id}, which the web UI uses too. Every request
 // is scoped to the environment of its key. Datasets and columns are those
 // of the events sent to Honeycomb's doors only (store.DoorEnv), as
@@ -19,20 +20,23 @@ import (
 	"github.com/tracecomb/tracecomb/internal/api"
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
 
-// Reader is what the handlers read from the store.
+// Reader is what the handlers read from the store (and delete there).
 type Reader interface {
 	Trace(ctx context.Context, env string, id model.TraceID) ([]model.Event, error)
 	Datasets(ctx context.Context, env string) ([]store.Dataset, error)
 	Columns(ctx context.Context, env, dataset string) ([]store.Column, error)
+	DeleteDataset(ctx context.Context, env, dataset string) error
 }
 
 // Deps are the handler's collaborators.
 type Deps struct {
 	Auth   auth.Authenticator
 	Store  Reader
+	State  state.Store // datasets' settings
 	Logger *slog.Logger
 	// TraceTimeout is the time budget of one /api/traces read (default
 	// 30 s): past it the store stops the read and the answer is 503.
@@ -54,6 +58,9 @@ func Register(mux *http.ServeMux, d Deps) {
 	route("GET /1/auth", auth.PermAnyKey, h.auth)
 	route("GET /1/datasets", auth.PermRead, h.datasets)
 	route("GET /1/datasets/{slug}", auth.PermRead, h.dataset)
+	route("POST /1/datasets", auth.PermCreateDatasets, h.createDataset)
+	route("PUT /1/datasets/{slug}", auth.PermCreateDatasets, h.updateDataset)
+	route("DELETE /1/datasets/{slug}", auth.PermCreateDatasets, h.deleteDataset)
 	route("GET /1/columns/{dataset}", auth.PermColumns, h.columns)
 	route("GET /api/traces/{trace_id}", auth.PermQueries, h.trace)
 	mux.Handle("GET /2/auth", api.RequireManagementKey(d.Auth, http.HandlerFunc(h.auth2)))
@@ -132,48 +139,6 @@ func toDatasetJSON(d store.Dataset) datasetJSON {
 	return out
 }
 
-func (h *handler) datasets(w http.ResponseWriter, r *http.Request) {
-	p, _ := api.PrincipalFrom(r.Context())
-	ds, err := h.d.Store.Datasets(r.Context(), p.Env)
-	if err != nil {
-		h.internal(w, "list datasets", err)
-		return
-	}
-	out := make([]datasetJSON, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, toDatasetJSON(d))
-	}
-	api.WriteJSON(w, http.StatusOK, out)
-}
-
-// findDataset resolves a dataset named in a URL by slug or, case-insensitively, by name.
-func (h *handler) findDataset(ctx context.Context, env, ref string) (store.Dataset, bool, error) {
-	ds, err := h.d.Store.Datasets(ctx, env)
-	if err != nil {
-		return store.Dataset{}, false, err
-	}
-	for _, d := range ds {
-		if d.Slug == ref || strings.EqualFold(d.Name, ref) {
-			return d, true, nil
-		}
-	}
-	return store.Dataset{}, false, nil
-}
-
-func (h *handler) dataset(w http.ResponseWriter, r *http.Request) {
-	p, _ := api.PrincipalFrom(r.Context())
-	d, ok, err := h.findDataset(r.Context(), p.Env, r.PathValue("slug"))
-	if err != nil {
-		h.internal(w, "read dataset", err)
-		return
-	}
-	if !ok {
-		api.WriteError(w, http.StatusNotFound, "Dataset not found")
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, toDatasetJSON(d))
-}
-
 type columnJSON struct {
 	ID          string    `json:"id"`
 	KeyName     string    `json:"key_name"`
@@ -190,7 +155,7 @@ func (h *handler) columns(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("dataset")
 	name := ""
 	if ref != "__all__" {
-		d, ok, err := h.findDataset(r.Context(), p.Env, ref)
+		v, ok, err := h.findView(r.Context(), p.Env, ref)
 		if err != nil {
 			h.internal(w, "read dataset", err)
 			return
@@ -199,7 +164,11 @@ func (h *handler) columns(w http.ResponseWriter, r *http.Request) {
 			api.WriteError(w, http.StatusNotFound, "Dataset not found")
 			return
 		}
-		name = d.Name
+		if !v.found {
+			api.WriteJSON(w, http.StatusOK, []columnJSON{}) // created by the API, no events yet
+			return
+		}
+		name = v.stored.Name
 	}
 	cols, err := h.d.Store.Columns(r.Context(), p.Env, name)
 	if errors.Is(err, store.ErrNotFound) {

@@ -1,0 +1,140 @@
+package app
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// field reads a dotted path of a decoded JSON object.
+func field(m map[string]any, path string) any {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		o, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = o[k]
+	}
+	return v
+}
+
+// TestDatasetsAPI: datasets are created, read, updated and deleted through
+// /1/datasets as Honeycomb's API does it: 201 on creation and 200 with the
+// existing one on a second POST; 422 naming the field for values out of
+// Honeycomb's bounds; PUT sets every field (an omitted one back to its
+// default, delete protection on); DELETE is refused 409 while protection
+// is on, then removes the dataset, its events and columns. A dataset made
+// by its events has the same settings, and they survive a restart.
+func TestDatasetsAPI(t *testing.T) {
+	dir := t.TempDir()
+	a, key := testApp(t, dir)
+	base := "http://" + a.Addrs().HTTP
+
+	status, _, out := call(t, "POST", base+"/1/datasets", key, `{"name":"My Dataset!","description":"orders","expand_json_depth":3}`, false)
+	if status != 201 || field(out, "slug") != "my-dataset-" || field(out, "description") != "orders" ||
+		field(out, "expand_json_depth") != float64(3) || field(out, "settings.delete_protected") != true ||
+		field(out, "last_written_at") != nil || field(out, "regular_columns_count") != nil {
+		t.Fatalf("create: %d %v", status, out)
+	}
+	if status, _, again := call(t, "POST", base+"/1/datasets", key, `{"name":"my dataset!"}`, false); status != 200 || field(again, "description") != "orders" {
+		t.Errorf("create again (another case): %d %v, want 200 with the existing dataset", status, again)
+	}
+	for _, tc := range []struct{ body, field string }{
+		{`{"description":"x"}`, "name"},
+		{`{"name":"  "}`, "name"},
+		{`{"name":"` + strings.Repeat("n", 256) + `"}`, "name"},
+		{`{"name":"d","description":"` + strings.Repeat("d", 1025) + `"}`, "description"},
+		{`{"name":"d","expand_json_depth":11}`, "expand_json_depth"},
+	} {
+		status, raw, out := call(t, "POST", base+"/1/datasets", key, tc.body, false)
+		if status != 422 || field(out, "type_detail") == nil || !strings.Contains(raw, `"field":"`+tc.field+`"`) {
+			t.Errorf("POST %.60s: %d %v, want 422 naming %s", tc.body, status, out, tc.field)
+		}
+	}
+	if status, _, _ := call(t, "POST", base+"/1/datasets", key, `not json`, false); status != 400 {
+		t.Errorf("a body that is not JSON: %d, want 400", status)
+	}
+
+	// A dataset made by its events is listed with the created one.
+	sendWithSDK(t, "http/protobuf", base, key, "checkout")
+	var list []map[string]any
+	if status := getJSON(t, base+"/1/datasets", key, &list); status != 200 || len(list) != 2 {
+		t.Fatalf("list: %d %v", status, list)
+	}
+	if status, _, _ := call(t, "GET", base+"/1/columns/my-dataset-", key, "", false); status != 200 {
+		t.Errorf("columns of a dataset without events: %d, want 200 (none)", status)
+	}
+
+	// Protected by default: DELETE is refused until PUT turns it off.
+	if status, _, out := call(t, "DELETE", base+"/1/datasets/checkout", key, "", false); status != 409 {
+		t.Fatalf("delete a protected dataset: %d %v, want 409", status, out)
+	}
+	status, _, out = call(t, "PUT", base+"/1/datasets/checkout", key, `{"description":"the shop","expand_json_depth":2,"settings":{"delete_protected":false}}`, false)
+	if status != 200 || field(out, "description") != "the shop" || field(out, "settings.delete_protected") != false || field(out, "regular_columns_count") == nil {
+		t.Fatalf("update: %d %v", status, out)
+	}
+	// PUT sets every field: an omitted one goes back to its default.
+	status, _, out = call(t, "PUT", base+"/1/datasets/my-dataset-", key, `{"description":"kept"}`, false)
+	if status != 200 || field(out, "expand_json_depth") != float64(0) || field(out, "settings.delete_protected") != true {
+		t.Errorf("update with fields omitted: %d %v", status, out)
+	}
+	if status, _, _ := call(t, "PUT", base+"/1/datasets/nope", key, `{}`, false); status != 404 {
+		t.Errorf("update of a dataset that does not exist: %d, want 404", status)
+	}
+
+	// Settings survive a restart.
+	if err := a.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	a, key = testApp(t, dir)
+	base = "http://" + a.Addrs().HTTP
+	out = nil
+	if status := getJSON(t, base+"/1/datasets/checkout", key, &out); status != 200 || field(out, "description") != "the shop" || field(out, "expand_json_depth") != float64(2) {
+		t.Fatalf("after a restart: %d %v", status, out)
+	}
+
+	if status, _, _ := call(t, "DELETE", base+"/1/datasets/checkout", key, "", false); status != 202 {
+		t.Fatalf("delete: %d, want 202", status)
+	}
+	if status := getJSON(t, base+"/1/datasets/checkout", key, nil); status != 404 {
+		t.Errorf("the deleted dataset: %d, want 404", status)
+	}
+	if status := getJSON(t, base+"/1/columns/checkout", key, nil); status != 404 {
+		t.Errorf("the deleted dataset's columns: %d, want 404", status)
+	}
+	if status := getJSON(t, base+"/1/datasets", key, &list); status != 200 || len(list) != 1 || list[0]["slug"] != "my-dataset-" {
+		t.Errorf("list after the delete: %d %v", status, list)
+	}
+}
+
+// TestDatasetExpandJSONDepth: the expand_json_depth set through
+// /1/datasets is how deep the Events API unpacks nested objects into
+// columns of that dataset; another dataset keeps Honeycomb's default, 0.
+func TestDatasetExpandJSONDepth(t *testing.T) {
+	a, key := testApp(t, t.TempDir())
+	base := "http://" + a.Addrs().HTTP
+	if status, raw, _ := call(t, "POST", base+"/1/datasets", key, `{"name":"nested","expand_json_depth":1}`, false); status != 201 {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	event := `{"a":{"b":1,"c":{"d":2}}}`
+	for _, ds := range []string{"nested", "flat"} {
+		if status, raw, _ := call(t, "POST", base+"/1/events/"+ds, key, event, false); status != 200 {
+			t.Fatalf("send to %s: %d %s", ds, status, raw)
+		}
+	}
+	for ds, want := range map[string][]string{"nested": {"a.b", "a.c"}, "flat": {"a"}} {
+		var cols []map[string]any
+		if status := getJSON(t, base+"/1/columns/"+ds, key, &cols); status != 200 {
+			t.Fatalf("columns of %s: %d", ds, status)
+		}
+		var got []string
+		for _, c := range cols {
+			got = append(got, c["key_name"].(string))
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("columns of %s: %v, want %v", ds, got, want)
+		}
+	}
+}
