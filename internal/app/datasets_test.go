@@ -138,3 +138,88 @@ func TestDatasetExpandJSONDepth(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnsAPI: columns are created, read, updated and deleted through
+// /1/columns/{dataset} as Honeycomb's API does it: 201 for a new column,
+// 409 for a key name the dataset has, 422 naming the field for a bad type;
+// a column made by the events keeps its type and gets a description and
+// hidden flag; DELETE removes its values from the store (204), and the
+// dataset's deletion takes its columns' settings with it.
+func TestColumnsAPI(t *testing.T) {
+	a, key := testApp(t, t.TempDir())
+	base := "http://" + a.Addrs().HTTP
+	if status, raw, _ := call(t, "POST", base+"/1/events/shop", key, `{"order_id":"o-1","amount":3}`, false); status != 200 {
+		t.Fatalf("send: %d %s", status, raw)
+	}
+	cols := base + "/1/columns/shop"
+	status, raw, out := call(t, "POST", cols, key, `{"key_name":"region","type":"string","description":"where","hidden":true}`, false)
+	if status != 201 || field(out, "key_name") != "region" || field(out, "hidden") != true || field(out, "last_written") != nil || field(out, "id") == "" {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	regionID := field(out, "id").(string)
+	if status, raw, _ := call(t, "POST", cols, key, `{"key_name":"order_id"}`, false); status != 409 {
+		t.Errorf("create a column the events made: %d %s, want 409", status, raw)
+	}
+	if status, raw, _ := call(t, "POST", cols, key, `{"key_name":"x","type":"date"}`, false); status != 422 || !strings.Contains(raw, `"field":"type"`) {
+		t.Errorf("bad type: %d %s, want 422 naming type", status, raw)
+	}
+	if status, raw, _ := call(t, "POST", base+"/1/columns/nope", key, `{"key_name":"x"}`, false); status != 404 {
+		t.Errorf("a dataset that does not exist: %d %s", status, raw)
+	}
+
+	// A column the events made: found by key name, updated, its type kept.
+	status, raw, out = call(t, "GET", cols+"?key_name=amount", key, "", false)
+	if status != 200 || field(out, "type") != "integer" || field(out, "last_written") == nil {
+		t.Fatalf("amount: %d %s", status, raw)
+	}
+	amountID := field(out, "id").(string)
+	status, raw, out = call(t, "PUT", cols+"/"+amountID, key, `{"description":"in cents","hidden":false}`, false)
+	if status != 200 || field(out, "description") != "in cents" || field(out, "type") != "integer" {
+		t.Fatalf("update amount: %d %s", status, raw)
+	}
+	if status, raw, _ := call(t, "PUT", cols+"/"+amountID, key, `{"key_name":"renamed"}`, false); status != 422 {
+		t.Errorf("renaming a column: %d %s, want 422", status, raw)
+	}
+	var list []map[string]any
+	if status := getJSON(t, cols, key, &list); status != 200 || len(list) != 3 {
+		t.Fatalf("list: %d %v", status, list)
+	}
+
+	// Deleting a column removes its values.
+	orderID := columnIDOf(t, list, "order_id")
+	if status, raw, _ := call(t, "DELETE", cols+"/"+orderID, key, "", false); status != 204 {
+		t.Fatalf("delete order_id: %d %s", status, raw)
+	}
+	if status, raw, _ := call(t, "GET", cols+"/"+orderID, key, "", false); status != 404 {
+		t.Errorf("the deleted column: %d %s", status, raw)
+	}
+	if status, raw, _ := call(t, "GET", cols+"/"+regionID, key, "", false); status != 200 {
+		t.Errorf("region after another column's deletion: %d %s", status, raw)
+	}
+
+	// The dataset goes with its columns' settings: made again by its
+	// events, it has none of them.
+	if status, raw, _ := call(t, "PUT", base+"/1/datasets/shop", key, `{"settings":{"delete_protected":false}}`, false); status != 200 {
+		t.Fatalf("unprotect: %d %s", status, raw)
+	}
+	if status, raw, _ := call(t, "DELETE", base+"/1/datasets/shop", key, "", false); status != 202 {
+		t.Fatalf("delete the dataset: %d %s", status, raw)
+	}
+	if status, raw, _ := call(t, "POST", base+"/1/events/shop", key, `{"amount":4}`, false); status != 200 {
+		t.Fatalf("send again: %d %s", status, raw)
+	}
+	if status := getJSON(t, cols, key, &list); status != 200 || len(list) != 1 || list[0]["description"] != "" {
+		t.Errorf("columns of the dataset made again: %d %v, want amount alone, without its old description", status, list)
+	}
+}
+
+func columnIDOf(t *testing.T, cols []map[string]any, key string) string {
+	t.Helper()
+	for _, c := range cols {
+		if c["key_name"] == key {
+			return c["id"].(string)
+		}
+	}
+	t.Fatalf("no column %s in %v", key, cols)
+	return ""
+}

@@ -333,11 +333,27 @@ func (h *handler) deleteDataset(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if v.version != 0 {
-		if err := h.d.State.Delete(r.Context(), kindDataset, p.Env, v.slug(), state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
-			h.internal(w, "delete dataset", err)
-			return
+	// Its record and its columns' records go in one transaction.
+	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		keys, err := tx.Keys(kindColumn, p.Env)
+		if err != nil {
+			return err
 		}
+		for _, k := range keys {
+			if strings.HasPrefix(k, v.slug()+"/") {
+				if err := tx.Delete(kindColumn, p.Env, k, state.AnyVersion); err != nil {
+					return err
+				}
+			}
+		}
+		if v.version != 0 {
+			return tx.Delete(kindDataset, p.Env, v.slug(), state.AnyVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		h.internal(w, "delete dataset", err)
+		return
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

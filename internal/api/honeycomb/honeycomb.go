@@ -1,6 +1,6 @@
 // Package honeycomb serves Honeycomb's v1 API surface over tracecomb's
-// store: /1/auth, /1/datasets (listed, created, updated and deleted;
-// their settings kept in the state store), /1/columns, and tracecomb's own trace
+// store: /1/auth, /1/datasets and /1/columns (listed, created, updated
+// and deleted; what users set kept in the state store), and tracecomb's own trace
 // endpoint /api/traces/{trace_id}, which the web UI uses too. Every request
 // is scoped to the environment of its key. Datasets and columns are those
 // of the events sent to Honeycomb's doors only (store.DoorEnv), as
@@ -30,6 +30,7 @@ type Reader interface {
 	Datasets(ctx context.Context, env string) ([]store.Dataset, error)
 	Columns(ctx context.Context, env, dataset string) ([]store.Column, error)
 	DeleteDataset(ctx context.Context, env, dataset string) error
+	DeleteColumn(ctx context.Context, env, dataset, column string) error
 }
 
 // Deps are the handler's collaborators.
@@ -62,6 +63,10 @@ func Register(mux *http.ServeMux, d Deps) {
 	route("PUT /1/datasets/{slug}", auth.PermCreateDatasets, h.updateDataset)
 	route("DELETE /1/datasets/{slug}", auth.PermCreateDatasets, h.deleteDataset)
 	route("GET /1/columns/{dataset}", auth.PermColumns, h.columns)
+	route("GET /1/columns/{dataset}/{id}", auth.PermColumns, h.column)
+	route("POST /1/columns/{dataset}", auth.PermColumns, h.createColumn)
+	route("PUT /1/columns/{dataset}/{id}", auth.PermColumns, h.updateColumn)
+	route("DELETE /1/columns/{dataset}/{id}", auth.PermColumns, h.deleteColumn)
 	route("GET /api/traces/{trace_id}", auth.PermQueries, h.trace)
 	mux.Handle("GET /2/auth", api.RequireManagementKey(d.Auth, http.HandlerFunc(h.auth2)))
 }
@@ -137,86 +142,6 @@ func toDatasetJSON(d store.Dataset) datasetJSON {
 	n := d.Columns
 	out.RegularColumnsCount = &n
 	return out
-}
-
-type columnJSON struct {
-	ID          string    `json:"id"`
-	KeyName     string    `json:"key_name"`
-	Hidden      bool      `json:"hidden"`
-	Description string    `json:"description"`
-	Type        string    `json:"type"`
-	LastWritten time.Time `json:"last_written"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-func (h *handler) columns(w http.ResponseWriter, r *http.Request) {
-	p, _ := api.PrincipalFrom(r.Context())
-	ref := r.PathValue("dataset")
-	name := ""
-	if ref != "__all__" {
-		v, ok, err := h.findView(r.Context(), p.Env, ref)
-		if err != nil {
-			h.internal(w, "read dataset", err)
-			return
-		}
-		if !ok {
-			api.WriteError(w, http.StatusNotFound, "Dataset not found")
-			return
-		}
-		if !v.found {
-			api.WriteJSON(w, http.StatusOK, []columnJSON{}) // created by the API, no events yet
-			return
-		}
-		name = v.stored.Name
-	}
-	cols, err := h.d.Store.Columns(r.Context(), p.Env, name)
-	if errors.Is(err, store.ErrNotFound) {
-		api.WriteError(w, http.StatusNotFound, "Dataset not found")
-		return
-	}
-	if err != nil {
-		h.internal(w, "list columns", err)
-		return
-	}
-	out := make([]columnJSON, 0, len(cols))
-	for _, c := range cols {
-		out = append(out, columnJSON{
-			ID: columnID(c.KeyName), KeyName: c.KeyName, Type: c.Type.String(),
-			LastWritten: c.LastWritten.UTC(), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.LastWritten.UTC(),
-		})
-	}
-	if key := r.URL.Query().Get("key_name"); key != "" {
-		for _, c := range out {
-			if c.KeyName == key {
-				api.WriteJSON(w, http.StatusOK, c)
-				return
-			}
-		}
-		api.WriteError(w, http.StatusNotFound, "Column not found")
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, out)
-}
-
-// columnID derives a stable short id from the key name (Honeycomb's ids are
-// opaque ~11-character strings).
-func columnID(key string) string {
-	const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-	var h uint64 = 14695981039346656037
-	for i := 0; i < len(key); i++ {
-		h ^= uint64(key[i])
-		h *= 1099511628211
-	}
-	b := make([]byte, 11)
-	for i := range b {
-		b[i] = alphabet[h%uint64(len(alphabet))]
-		h /= uint64(len(alphabet))
-		if h == 0 {
-			h = 0x9e3779b97f4a7c15 ^ uint64(i)
-		}
-	}
-	return string(b)
 }
 
 // trace answers tracecomb's joined view of a trace: the events sent to
