@@ -226,6 +226,7 @@ func (h *handler) createMarker(w http.ResponseWriter, r *http.Request) {
 	case full:
 		writeProblem(w, "markers", "invalid", fmt.Sprintf("an environment holds at most %d markers: delete some first", h.d.MaxMarkers))
 	default:
+		h.colorMarker(r, &mk)
 		api.WriteJSON(w, http.StatusCreated, mk)
 	}
 }
@@ -240,6 +241,12 @@ func (h *handler) listMarkers(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusInternalServerError, "could not read the markers")
 		return
 	}
+	colors, err := h.markerColors(r, markerDataset(r))
+	if err != nil {
+		h.d.Logger.Error("reading marker settings failed", "err", err)
+		api.WriteError(w, http.StatusInternalServerError, "could not read the markers")
+		return
+	}
 	prefix := markerDataset(r) + "/"
 	out := []Marker{}
 	for _, rec := range recs {
@@ -251,6 +258,7 @@ func (h *handler) listMarkers(w http.ResponseWriter, r *http.Request) {
 			h.d.Logger.Error("a stored marker is corrupt", "key", rec.Key, "err", err)
 			continue
 		}
+		mk.Color = colors[mk.Type] // its type's setting, as Honeycomb shows it
 		out = append(out, mk)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].StartTime < out[j].StartTime })
@@ -294,8 +302,19 @@ func (h *handler) updateMarker(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.saveFailed(w, err)
 	case !invalid:
+		h.colorMarker(r, &mk)
 		api.WriteJSON(w, http.StatusOK, mk)
 	}
+}
+
+// colorMarker sets a marker's color from its type's marker setting (none:
+// no color).
+func (h *handler) colorMarker(r *http.Request, mk *Marker) {
+	colors, err := h.markerColors(r, markerDataset(r))
+	if err != nil {
+		h.d.Logger.Warn("reading marker settings failed", "err", err)
+	}
+	mk.Color = colors[mk.Type]
 }
 
 func (h *handler) deleteMarker(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package query_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -131,5 +132,79 @@ func TestMarkerLimit(t *testing.T) {
 	}
 	if code, _, body := do(t, "POST", url+"/1/markers/__all__", `{"message":"fits again"}`); code != 201 {
 		t.Fatalf("after a delete: %d %s", code, body)
+	}
+}
+
+// TestMarkerSettings: marker settings are created, listed, updated and
+// deleted per dataset (or __all__) as Honeycomb's Marker Settings API
+// does it, and a marker's color is its type's setting, the dataset's
+// before the environment's.
+func TestMarkerSettings(t *testing.T) {
+	base := apiServer(t, state.NewMemory(), apiquery.Deps{})
+	req := func(method, path, body string) (int, map[string]any, string) {
+		t.Helper()
+		r, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		r.Header.Set("X-Honeycomb-Team", "k")
+		if body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		var m map[string]any
+		_ = json.Unmarshal([]byte(b.String()), &m)
+		return resp.StatusCode, m, b.String()
+	}
+	code, env, raw := req("POST", "/1/marker_settings/__all__", `{"type":"deploy","color":"#DF4661"}`)
+	if code != 201 || env["id"] == "" || env["color"] != "#DF4661" {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	if code, _, raw := req("POST", "/1/marker_settings/__all__", `{"type":"deploy","color":"#000000"}`); code != 409 {
+		t.Errorf("a second setting for a type: %d %s, want 409", code, raw)
+	}
+	for _, body := range []string{`{"color":"#DF4661"}`, `{"type":"deploy","color":"red"}`, `{"type":"deploy"}`} {
+		if code, _, raw := req("POST", "/1/marker_settings/__all__", body); code != 422 {
+			t.Errorf("POST %s: %d %s, want 422", body, code, raw)
+		}
+	}
+	if code, _, raw := req("POST", "/1/marker_settings/nope", `{"type":"deploy","color":"#DF4661"}`); code != 404 {
+		t.Errorf("a dataset that does not exist: %d %s, want 404", code, raw)
+	}
+	code, mk, raw := req("POST", "/1/markers/__all__", `{"message":"v42","type":"deploy"}`)
+	if code != 201 || mk["color"] != "#DF4661" {
+		t.Fatalf("a deploy marker: %d %s, want the setting's color", code, raw)
+	}
+	if code, other, raw := req("POST", "/1/markers/__all__", `{"message":"x","type":"flag"}`); code != 201 || other["color"] != "" {
+		t.Errorf("a marker of a type without a setting: %d %s, want no color", code, raw)
+	}
+	id := env["id"].(string)
+	if code, up, raw := req("PUT", "/1/marker_settings/__all__/"+id, `{"type":"deploy","color":"#00FF00"}`); code != 200 || up["color"] != "#00FF00" || up["id"] != id {
+		t.Errorf("update: %d %s", code, raw)
+	}
+	r, _ := http.NewRequest("GET", base+"/1/markers/__all__", nil)
+	r.Header.Set("X-Honeycomb-Team", "k")
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	colors := map[any]any{}
+	for _, m := range list {
+		colors[m["type"]] = m["color"]
+	}
+	if len(list) != 2 || colors["deploy"] != "#00FF00" || colors["flag"] != "" {
+		t.Errorf("markers after the update: %v, want the deploy marker green", list)
+	}
+	if code, _, raw := req("DELETE", "/1/marker_settings/__all__/"+id, ""); code != 204 {
+		t.Errorf("delete: %d %s", code, raw)
+	}
+	if code, _, raw := req("DELETE", "/1/marker_settings/__all__/"+id, ""); code != 404 {
+		t.Errorf("delete again: %d %s, want 404", code, raw)
 	}
 }

@@ -5,6 +5,7 @@
 //	POST /1/query_results/{dataset}       run a query → 201 + Location
 //	GET  /1/query_results/{dataset}/{id}  the result: complete, data.results, data.series, links
 //	POST|GET /1/markers/{dataset}, PUT|DELETE /1/markers/{dataset}/{id}
+//	POST|GET /1/marker_settings/{dataset}, PUT|DELETE /1/marker_settings/{dataset}/{id}
 //
 // {dataset} "__all__" means the whole environment. Every request is scoped
 // to the environment of its key.
@@ -115,6 +116,10 @@ func Register(mux *http.ServeMux, d Deps) error {
 	route("GET /1/markers/{dataset}", auth.PermMarkers, h.listMarkers)
 	route("PUT /1/markers/{dataset}/{id}", auth.PermMarkers, h.updateMarker)
 	route("DELETE /1/markers/{dataset}/{id}", auth.PermMarkers, h.deleteMarker)
+	route("GET /1/marker_settings/{dataset}", auth.PermMarkers, h.listMarkerSettings)
+	route("POST /1/marker_settings/{dataset}", auth.PermMarkers, h.createMarkerSetting)
+	route("PUT /1/marker_settings/{dataset}/{id}", auth.PermMarkers, h.updateMarkerSetting)
+	route("DELETE /1/marker_settings/{dataset}/{id}", auth.PermMarkers, h.deleteMarkerSetting)
 	return nil
 }
 
