@@ -143,21 +143,7 @@ func TestMarkerSettings(t *testing.T) {
 	base := apiServer(t, state.NewMemory(), apiquery.Deps{})
 	req := func(method, path, body string) (int, map[string]any, string) {
 		t.Helper()
-		r, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		r.Header.Set("X-Honeycomb-Team", "k")
-		if body != "" {
-			r.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		_, _ = io.Copy(&b, resp.Body)
-		var m map[string]any
-		_ = json.Unmarshal([]byte(b.String()), &m)
-		return resp.StatusCode, m, b.String()
+		return apiCall(t, method, base+path, body)
 	}
 	code, env, raw := req("POST", "/1/marker_settings/__all__", `{"type":"deploy","color":"#DF4661"}`)
 	if code != 201 || env["id"] == "" || env["color"] != "#DF4661" {
@@ -207,4 +193,79 @@ func TestMarkerSettings(t *testing.T) {
 	if code, _, raw := req("DELETE", "/1/marker_settings/__all__/"+id, ""); code != 404 {
 		t.Errorf("delete again: %d %s, want 404", code, raw)
 	}
+}
+
+// TestQueryAnnotations: a saved query gets a name and description through
+// /1/query_annotations as Honeycomb's API gives them: 201, 400 naming the
+// field out of bounds, 404 for a query that does not exist, the query
+// fixed once annotated, 204 on delete.
+func TestQueryAnnotations(t *testing.T) {
+	base := apiServer(t, state.NewMemory(), apiquery.Deps{})
+	req := func(method, path, body string) (int, map[string]any, string) {
+		t.Helper()
+		return apiCall(t, method, base+path, body)
+	}
+	code, q, raw := req("POST", "/1/queries/__all__", `{"calculations":[{"op":"COUNT"}],"time_range":600}`)
+	if code != 200 || q["id"] == nil {
+		t.Fatalf("save a query: %d %s", code, raw)
+	}
+	qid := q["id"].(string)
+	code, a, raw := req("POST", "/1/query_annotations/__all__", `{"name":"Requests","description":"all of them","query_id":"`+qid+`"}`)
+	if code != 201 || a["query_id"] != qid || a["name"] != "Requests" || a["id"] == nil {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	id := a["id"].(string)
+	for _, tc := range []struct {
+		body string
+		code int
+		want string
+	}{
+		{`{"query_id":"` + qid + `"}`, 400, `"field":"name"`},
+		{`{"name":"` + strings.Repeat("n", 81) + `","query_id":"` + qid + `"}`, 400, `"field":"name"`},
+		{`{"name":"n","description":"` + strings.Repeat("d", 281) + `","query_id":"` + qid + `"}`, 400, `"field":"description"`},
+		{`{"name":"n"}`, 400, `"field":"query_id"`},
+		{`{"name":"n","query_id":"nosuchquery"}`, 404, "Query not found"},
+	} {
+		if code, _, raw := req("POST", "/1/query_annotations/__all__", tc.body); code != tc.code || !strings.Contains(raw, tc.want) {
+			t.Errorf("POST %.50s: %d %s, want %d with %s", tc.body, code, raw, tc.code, tc.want)
+		}
+	}
+	if code, up, raw := req("PUT", "/1/query_annotations/__all__/"+id, `{"name":"Requests, all","query_id":"`+qid+`"}`); code != 200 || up["name"] != "Requests, all" || up["description"] != "" {
+		t.Errorf("update: %d %s", code, raw)
+	}
+	if code, _, raw := req("PUT", "/1/query_annotations/__all__/"+id, `{"name":"x","query_id":"other"}`); code != 400 || !strings.Contains(raw, "cannot change") {
+		t.Errorf("moving an annotation to another query: %d %s, want 400", code, raw)
+	}
+	if code, got, raw := req("GET", "/1/query_annotations/__all__/"+id, ""); code != 200 || got["name"] != "Requests, all" {
+		t.Errorf("get: %d %s", code, raw)
+	}
+	if code, _, raw := req("GET", "/1/query_annotations/__all__", ""); code != 200 || strings.Count(raw, `"id"`) != 1 {
+		t.Errorf("list: %d %s", code, raw)
+	}
+	if code, _, raw := req("DELETE", "/1/query_annotations/__all__/"+id, ""); code != 204 {
+		t.Errorf("delete: %d %s", code, raw)
+	}
+	if code, _, raw := req("GET", "/1/query_annotations/__all__/"+id, ""); code != 404 {
+		t.Errorf("the deleted annotation: %d %s, want 404", code, raw)
+	}
+}
+
+// apiCall sends method to url with a key and body (none when empty) and
+// returns the status, the decoded JSON object and the body.
+func apiCall(t *testing.T, method, url, body string) (int, map[string]any, string) {
+	t.Helper()
+	r, _ := http.NewRequest(method, url, strings.NewReader(body))
+	r.Header.Set("X-Honeycomb-Team", "k")
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return resp.StatusCode, m, string(b)
 }

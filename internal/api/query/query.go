@@ -6,6 +6,7 @@
 //	GET  /1/query_results/{dataset}/{id}  the result: complete, data.results, data.series, links
 //	POST|GET /1/markers/{dataset}, PUT|DELETE /1/markers/{dataset}/{id}
 //	POST|GET /1/marker_settings/{dataset}, PUT|DELETE /1/marker_settings/{dataset}/{id}
+//	POST|GET /1/query_annotations/{dataset}, GET|PUT|DELETE /1/query_annotations/{dataset}/{id}
 //
 // {dataset} "__all__" means the whole environment. Every request is scoped
 // to the environment of its key.
@@ -120,6 +121,11 @@ func Register(mux *http.ServeMux, d Deps) error {
 	route("POST /1/marker_settings/{dataset}", auth.PermMarkers, h.createMarkerSetting)
 	route("PUT /1/marker_settings/{dataset}/{id}", auth.PermMarkers, h.updateMarkerSetting)
 	route("DELETE /1/marker_settings/{dataset}/{id}", auth.PermMarkers, h.deleteMarkerSetting)
+	route("POST /1/query_annotations/{dataset}", auth.PermColumns, h.createAnnotation)
+	route("GET /1/query_annotations/{dataset}", auth.PermColumns, h.listAnnotations)
+	route("GET /1/query_annotations/{dataset}/{id}", auth.PermColumns, h.getAnnotation)
+	route("PUT /1/query_annotations/{dataset}/{id}", auth.PermColumns, h.updateAnnotation)
+	route("DELETE /1/query_annotations/{dataset}/{id}", auth.PermColumns, h.deleteAnnotation)
 	return nil
 }
 
