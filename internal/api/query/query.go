@@ -7,6 +7,8 @@
 //	POST|GET /1/markers/{dataset}, PUT|DELETE /1/markers/{dataset}/{id}
 //	POST|GET /1/marker_settings/{dataset}, PUT|DELETE /1/marker_settings/{dataset}/{id}
 //	POST|GET /1/query_annotations/{dataset}, GET|PUT|DELETE /1/query_annotations/{dataset}/{id}
+//	POST|GET /1/derived_columns/{dataset}, GET|PUT|DELETE /1/derived_columns/{dataset}/{id}
+//	                                      (used by alias in queries as columns)
 //
 // {dataset} "__all__" means the whole environment. Every request is scoped
 // to the environment of its key.
@@ -121,6 +123,11 @@ func Register(mux *http.ServeMux, d Deps) error {
 	route("POST /1/marker_settings/{dataset}", auth.PermMarkers, h.createMarkerSetting)
 	route("PUT /1/marker_settings/{dataset}/{id}", auth.PermMarkers, h.updateMarkerSetting)
 	route("DELETE /1/marker_settings/{dataset}/{id}", auth.PermMarkers, h.deleteMarkerSetting)
+	route("GET /1/derived_columns/{dataset}", auth.PermColumns, h.listDerived)
+	route("POST /1/derived_columns/{dataset}", auth.PermColumns, h.createDerived)
+	route("GET /1/derived_columns/{dataset}/{id}", auth.PermColumns, h.getDerived)
+	route("PUT /1/derived_columns/{dataset}/{id}", auth.PermColumns, h.updateDerived)
+	route("DELETE /1/derived_columns/{dataset}/{id}", auth.PermColumns, h.deleteDerived)
 	route("POST /1/query_annotations/{dataset}", auth.PermColumns, h.createAnnotation)
 	route("GET /1/query_annotations/{dataset}", auth.PermColumns, h.listAnnotations)
 	route("GET /1/query_annotations/{dataset}/{id}", auth.PermColumns, h.getAnnotation)
@@ -372,7 +379,12 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	plan, err := spec.Plan(h.d.Now())
+	withDerived, err := h.withDerived(r, ds, spec)
+	if err != nil {
+		h.stateFailed(w, "reading derived columns", err)
+		return
+	}
+	plan, err := withDerived.Plan(h.d.Now())
 	if err != nil {
 		writeSpecError(w, err)
 		return
