@@ -62,9 +62,14 @@ const formatVersion = 1
 
 // Environment is one environment of the team.
 type Environment struct {
-	Slug      string    `json:"slug"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	Slug        string    `json:"slug"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Color       string    `json:"color,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	// DeleteProtected is nil for an environment stored before the
+	// setting existed: protected, as a new one is by default.
+	DeleteProtected *bool `json:"delete_protected,omitempty"`
 }
 
 // KeyRecord is a stored Honeycomb-style key (never its secret).
@@ -700,8 +705,12 @@ func txListAll(tx state.Tx, kind state.Kind) ([]state.Record, error) {
 	return out, nil
 }
 
-// write stores what differs between before and after.
+// write stores what differs between before and after, deleting the
+// environments and keys after no longer has.
 func write(tx state.Tx, before, after fileData) error {
+	if err := deleteRemoved(tx, before, after); err != nil {
+		return err
+	}
 	put := func(kind state.Kind, scope, key string, old, v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
