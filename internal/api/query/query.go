@@ -9,6 +9,9 @@
 //	POST|GET /1/query_annotations/{dataset}, GET|PUT|DELETE /1/query_annotations/{dataset}/{id}
 //	POST|GET /1/derived_columns/{dataset}, GET|PUT|DELETE /1/derived_columns/{dataset}/{id}
 //	                                      (used by alias in queries as columns)
+//	POST|GET /1/recipients, GET|PUT|DELETE /1/recipients/{id}
+//	POST|GET /1/triggers/{dataset}, GET|PUT|DELETE /1/triggers/{dataset}/{id}
+//	                                      (kept and validated, not evaluated yet)
 //
 // {dataset} "__all__" means the whole environment. Every request is scoped
 // to the environment of its key.
@@ -133,6 +136,16 @@ func Register(mux *http.ServeMux, d Deps) error {
 	route("GET /1/query_annotations/{dataset}/{id}", auth.PermColumns, h.getAnnotation)
 	route("PUT /1/query_annotations/{dataset}/{id}", auth.PermColumns, h.updateAnnotation)
 	route("DELETE /1/query_annotations/{dataset}/{id}", auth.PermColumns, h.deleteAnnotation)
+	route("POST /1/recipients", auth.PermRecipients, h.createRecipient)
+	route("GET /1/recipients", auth.PermRecipients, h.listRecipients)
+	route("GET /1/recipients/{id}", auth.PermRecipients, h.getRecipient)
+	route("PUT /1/recipients/{id}", auth.PermRecipients, h.updateRecipient)
+	route("DELETE /1/recipients/{id}", auth.PermRecipients, h.deleteRecipient)
+	route("POST /1/triggers/{dataset}", auth.PermTriggers, h.createTrigger)
+	route("GET /1/triggers/{dataset}", auth.PermTriggers, h.listTriggers)
+	route("GET /1/triggers/{dataset}/{id}", auth.PermTriggers, h.getTrigger)
+	route("PUT /1/triggers/{dataset}/{id}", auth.PermTriggers, h.updateTrigger)
+	route("DELETE /1/triggers/{dataset}/{id}", auth.PermTriggers, h.deleteTrigger)
 	return nil
 }
 

@@ -1,0 +1,518 @@
+package query
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tracecomb/tracecomb/internal/api"
+	"github.com/tracecomb/tracecomb/internal/query"
+	"github.com/tracecomb/tracecomb/internal/state"
+)
+
+// Trigger is a Honeycomb trigger: a query with one calculation, checked
+// against a threshold every frequency seconds. Triggers are kept and
+// validated; none is evaluated yet, so triggered is always false.
+type Trigger struct {
+	ID                     string             `json:"id"`
+	DatasetSlug            string             `json:"dataset_slug"`
+	Name                   string             `json:"name"`
+	Description            string             `json:"description"`
+	Threshold              TriggerThreshold   `json:"threshold"`
+	Frequency              int64              `json:"frequency"`
+	AlertType              string             `json:"alert_type"`
+	Disabled               bool               `json:"disabled"`
+	Triggered              bool               `json:"triggered"`
+	Recipients             []TriggerRecipient `json:"recipients"`
+	EvaluationScheduleType string             `json:"evaluation_schedule_type"`
+	EvaluationSchedule     *EvaluationWindow  `json:"evaluation_schedule,omitempty"`
+	BaselineDetails        json.RawMessage    `json:"baseline_details,omitempty"`
+	Tags                   json.RawMessage    `json:"tags,omitempty"`
+	QueryID                string             `json:"query_id"`
+	Query                  json.RawMessage    `json:"query"`
+	CreatedAt              time.Time          `json:"created_at"`
+	UpdatedAt              time.Time          `json:"updated_at"`
+}
+
+// TriggerThreshold is when a trigger fires: the calculation's value
+// compared by Op with Value, ExceededLimit evaluations in a row.
+type TriggerThreshold struct {
+	Op            string  `json:"op"`
+	Value         float64 `json:"value"`
+	ExceededLimit int     `json:"exceeded_limit"`
+}
+
+// TriggerRecipient names a recipient of the Recipients API by id; Type
+// and Target are filled from it, Details (e.g. pagerduty_severity) kept
+// as given.
+type TriggerRecipient struct {
+	ID      string          `json:"id"`
+	Type    string          `json:"type,omitempty"`
+	Target  string          `json:"target,omitempty"`
+	Details json.RawMessage `json:"details,omitempty"`
+}
+
+// EvaluationWindow is the schedule of a trigger of evaluation schedule
+// type window: evaluated only on those days between those times (UTC).
+type EvaluationWindow struct {
+	Window struct {
+		DaysOfWeek []string `json:"days_of_week"`
+		StartTime  string   `json:"start_time"`
+		EndTime    string   `json:"end_time"`
+	} `json:"window"`
+}
+
+// kindTrigger is the state kind of triggers: scoped to the environment,
+// keyed "<dataset>/<id>" as markers are.
+const kindTrigger state.Kind = "honeycomb.trigger"
+
+// Honeycomb's bounds of a trigger
+// (https://docs.honeycomb.io/api/tag/Triggers/): name 1–120 characters,
+// description at most 1023, frequency 60–86400 seconds in steps of 60
+// (default 900), exceeded_limit 1–5 (default 1).
+const (
+	maxTriggerName        = 120
+	maxTriggerDescription = 1023
+	minTriggerFrequency   = 60
+	maxTriggerFrequency   = 86400
+	defaultTriggerFreq    = 900
+	maxExceededLimit      = 5
+)
+
+var weekdays = []string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
+
+// triggerProblem is a validation failure naming its field.
+type triggerProblem struct{ field, code, msg string }
+
+func (p *triggerProblem) Error() string { return p.field + ": " + p.msg }
+
+func badTrigger(field, format string, args ...any) *triggerProblem {
+	return &triggerProblem{field: field, code: "invalid", msg: fmt.Sprintf(format, args...)}
+}
+
+func missingTrigger(field string) *triggerProblem {
+	return &triggerProblem{field: field, code: "missing", msg: "is required"}
+}
+
+// triggerInput is a trigger as the request gives it.
+type triggerInput struct {
+	Name        *string `json:"name"`
+	Description string  `json:"description"`
+	Threshold   *struct {
+		Op            string   `json:"op"`
+		Value         *float64 `json:"value"`
+		ExceededLimit *int     `json:"exceeded_limit"`
+	} `json:"threshold"`
+	Frequency              *int64             `json:"frequency"`
+	AlertType              string             `json:"alert_type"`
+	Disabled               bool               `json:"disabled"`
+	Recipients             []TriggerRecipient `json:"recipients"`
+	EvaluationScheduleType string             `json:"evaluation_schedule_type"`
+	EvaluationSchedule     *EvaluationWindow  `json:"evaluation_schedule"`
+	BaselineDetails        json.RawMessage    `json:"baseline_details"`
+	Tags                   json.RawMessage    `json:"tags"`
+	QueryID                string             `json:"query_id"`
+	Query                  json.RawMessage    `json:"query"`
+}
+
+// checkTrigger validates everything a trigger carries but its query and
+// its recipients' existence (which need the state store), and returns
+// the trigger with defaults applied.
+func checkTrigger(in triggerInput) (Trigger, error) {
+	var t Trigger
+	switch {
+	case in.Name == nil || strings.TrimSpace(*in.Name) == "":
+		return t, missingTrigger("name")
+	case utf8.RuneCountInString(*in.Name) > maxTriggerName:
+		return t, badTrigger("name", "must be at most %d characters", maxTriggerName)
+	case utf8.RuneCountInString(in.Description) > maxTriggerDescription:
+		return t, badTrigger("description", "must be at most %d characters", maxTriggerDescription)
+	case in.Threshold == nil:
+		return t, missingTrigger("threshold")
+	case in.Threshold.Op == "":
+		return t, missingTrigger("threshold.op")
+	case !slices.Contains([]string{">", ">=", "<", "<="}, in.Threshold.Op):
+		return t, badTrigger("threshold.op", "must be one of >, >=, <, <=, got %q", in.Threshold.Op)
+	case in.Threshold.Value == nil:
+		return t, missingTrigger("threshold.value")
+	case in.Threshold.ExceededLimit != nil && (*in.Threshold.ExceededLimit < 1 || *in.Threshold.ExceededLimit > maxExceededLimit):
+		return t, badTrigger("threshold.exceeded_limit", "must be between 1 and %d, got %d", maxExceededLimit, *in.Threshold.ExceededLimit)
+	}
+	t.Name, t.Description, t.Disabled = *in.Name, in.Description, in.Disabled
+	t.Threshold = TriggerThreshold{Op: in.Threshold.Op, Value: *in.Threshold.Value, ExceededLimit: 1}
+	if in.Threshold.ExceededLimit != nil {
+		t.Threshold.ExceededLimit = *in.Threshold.ExceededLimit
+	}
+	t.Frequency = defaultTriggerFreq
+	if in.Frequency != nil {
+		t.Frequency = *in.Frequency
+	}
+	if t.Frequency < minTriggerFrequency || t.Frequency > maxTriggerFrequency || t.Frequency%60 != 0 {
+		return t, badTrigger("frequency", "must be a multiple of 60 between %d and %d seconds, got %d", minTriggerFrequency, maxTriggerFrequency, t.Frequency)
+	}
+	switch in.AlertType {
+	case "", "on_change":
+		t.AlertType = "on_change"
+	case "on_true":
+		t.AlertType = "on_true"
+	default:
+		return t, badTrigger("alert_type", "must be on_change or on_true, got %q", in.AlertType)
+	}
+	switch in.EvaluationScheduleType {
+	case "", "frequency":
+		t.EvaluationScheduleType = "frequency"
+	case "window":
+		t.EvaluationScheduleType = "window"
+		if err := checkWindow(in.EvaluationSchedule); err != nil {
+			return t, err
+		}
+		t.EvaluationSchedule = in.EvaluationSchedule
+	default:
+		return t, badTrigger("evaluation_schedule_type", "must be frequency or window, got %q", in.EvaluationScheduleType)
+	}
+	if len(in.Recipients) == 0 {
+		t.Recipients = []TriggerRecipient{}
+	}
+	for i, ref := range in.Recipients {
+		if ref.ID == "" {
+			// Honeycomb's type+target recipients are deprecated; here a
+			// recipient is made with the Recipients API and named by id.
+			return t, missingTrigger(fmt.Sprintf("recipients[%d].id", i))
+		}
+		t.Recipients = append(t.Recipients, TriggerRecipient{ID: ref.ID, Details: ref.Details})
+	}
+	if isJSONNull(in.BaselineDetails) {
+		in.BaselineDetails = nil
+	}
+	if isJSONNull(in.Tags) {
+		in.Tags = nil
+	}
+	t.BaselineDetails, t.Tags = in.BaselineDetails, in.Tags
+	return t, nil
+}
+
+func isJSONNull(b json.RawMessage) bool {
+	return len(b) == 0 || bytes.Equal(bytes.TrimSpace(b), []byte("null"))
+}
+
+func checkWindow(s *EvaluationWindow) error {
+	if s == nil {
+		return missingTrigger("evaluation_schedule")
+	}
+	win := s.Window
+	if len(win.DaysOfWeek) == 0 {
+		return missingTrigger("evaluation_schedule.window.days_of_week")
+	}
+	for i, d := range win.DaysOfWeek {
+		if !slices.Contains(weekdays, d) {
+			return badTrigger(fmt.Sprintf("evaluation_schedule.window.days_of_week[%d]", i), "must be a day of the week in lower case (sunday … saturday), got %q", d)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"start_time", win.StartTime}, {"end_time", win.EndTime}} {
+		field := "evaluation_schedule.window." + f.name
+		if f.v == "" {
+			return missingTrigger(field)
+		}
+		if _, err := time.Parse("15:04", f.v); err != nil || len(f.v) != 5 {
+			return badTrigger(field, "must be a time of day HH:MM (UTC), got %q", f.v)
+		}
+	}
+	if win.StartTime == win.EndTime {
+		return badTrigger("evaluation_schedule.window.end_time", "must differ from start_time")
+	}
+	return nil
+}
+
+// checkTriggerQuery checks a query for a trigger: a valid spec with
+// exactly one calculation, neither HEATMAP nor CONCURRENCY, a relative
+// time range and at most one having. The query's duration may be at most
+// four times the frequency ("duration <= frequency*4", Honeycomb's
+// Triggers API, https://docs.honeycomb.io/api/tag/Triggers/, frequency).
+// prefix names the query in problems ("query." or "").
+func checkTriggerQuery(s *query.Spec, frequency int64, prefix string) error {
+	if err := s.Validate(); err != nil {
+		var e *query.Error
+		if errors.As(err, &e) {
+			field := "query"
+			if e.Field != "" {
+				field = prefix + e.Field
+			}
+			return &triggerProblem{field: field, code: e.Code, msg: e.Msg}
+		}
+		return badTrigger("query", "%s", err.Error())
+	}
+	switch {
+	case len(s.Calculations) != 1:
+		return badTrigger(prefix+"calculations", "a trigger's query must have exactly one calculation, got %d", len(s.Calculations))
+	case strings.EqualFold(s.Calculations[0].Op, "HEATMAP"), strings.EqualFold(s.Calculations[0].Op, "CONCURRENCY"):
+		return badTrigger(prefix+"calculations[0].op", "a trigger cannot use %s", strings.ToUpper(s.Calculations[0].Op))
+	case s.StartTime != nil:
+		return badTrigger(prefix+"start_time", "a trigger's query must use a relative time_range")
+	case s.EndTime != nil:
+		return badTrigger(prefix+"end_time", "a trigger's query must use a relative time_range")
+	case len(s.Havings) > 1:
+		return badTrigger(prefix+"havings", "a trigger's query may have at most one having, got %d", len(s.Havings))
+	}
+	duration := int64(query.DefaultRange)
+	if s.TimeRange != nil {
+		duration = *s.TimeRange
+	}
+	if duration > frequency*4 {
+		return badTrigger(prefix+"time_range", "the query's duration (%d s) may be at most four times the frequency (%d s), so at most %d s", duration, frequency, frequency*4)
+	}
+	return nil
+}
+
+// recipientTarget is what a trigger shows of a recipient as its target.
+func recipientTarget(rc Recipient) string {
+	for _, f := range []string{"email_address", "slack_channel", "pagerduty_integration_name", "webhook_name"} {
+		if s, ok := rc.Details[f].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// decodeTrigger reads and checks a trigger; the query and recipients are
+// checked by saveTrigger.
+func decodeTrigger(w http.ResponseWriter, r *http.Request) (Trigger, triggerInput, bool) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return Trigger{}, triggerInput{}, false
+	}
+	var in triggerInput
+	if err := json.Unmarshal(body, &in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			writeProblem(w, te.Field, "incorrect_type", te.Field+": has the wrong type")
+			return Trigger{}, in, false
+		}
+		api.WriteError(w, http.StatusBadRequest, "could not parse the trigger: "+err.Error())
+		return Trigger{}, in, false
+	}
+	t, err := checkTrigger(in)
+	if err != nil {
+		writeTriggerProblem(w, err)
+		return Trigger{}, in, false
+	}
+	hasQuery := !isJSONNull(in.Query)
+	switch {
+	case !hasQuery && in.QueryID == "":
+		writeProblem(w, "query", "missing", "query: a query or a query_id is required")
+		return Trigger{}, in, false
+	case hasQuery && in.QueryID != "":
+		writeProblem(w, "query_id", "invalid", "query_id: give either a query or a query_id, not both")
+		return Trigger{}, in, false
+	}
+	return t, in, true
+}
+
+func writeTriggerProblem(w http.ResponseWriter, err error) {
+	var p *triggerProblem
+	if errors.As(err, &p) {
+		writeProblem(w, p.field, p.code, p.Error())
+		return
+	}
+	api.WriteError(w, http.StatusBadRequest, err.Error())
+}
+
+func (h *handler) triggerFailed(w http.ResponseWriter, err error) {
+	var p *triggerProblem
+	switch {
+	case errors.As(err, &p):
+		writeTriggerProblem(w, err)
+	case errors.Is(err, state.ErrNotFound):
+		api.WriteError(w, http.StatusNotFound, "Trigger not found")
+	case errors.Is(err, state.ErrConflict):
+		api.WriteError(w, http.StatusConflict, "the trigger was changed by another request: read it again")
+	default:
+		h.d.Logger.Error("triggers failed", "err", err)
+		api.WriteError(w, http.StatusInternalServerError, "could not save the trigger")
+	}
+}
+
+// resolveTrigger, inside a transaction, checks the trigger's query (an
+// inline one is saved as a query, as POST /1/queries would, so the
+// trigger has its query_id) and recipients. A problem is returned as a
+// *triggerProblem, so the transaction writes nothing.
+func (h *handler) resolveTrigger(tx state.Tx, e string, t *Trigger, in triggerInput) error {
+	var spec query.Spec
+	if in.QueryID != "" {
+		rec, err := tx.Get(kindQuery, e, in.QueryID)
+		if errors.Is(err, state.ErrNotFound) {
+			return badTrigger("query_id", "no query %s in this environment", in.QueryID)
+		}
+		if err != nil {
+			return err
+		}
+		if spec, err = query.DecodeSpec(bytes.NewReader(rec.Value)); err != nil {
+			return fmt.Errorf("stored query %s: %w", in.QueryID, err)
+		}
+		if err := checkTriggerQuery(&spec, t.Frequency, ""); err != nil {
+			p := err.(*triggerProblem)
+			return badTrigger("query_id", "query %s: %s", in.QueryID, p.Error())
+		}
+		t.QueryID = in.QueryID
+	} else {
+		var err error
+		if spec, err = query.DecodeSpec(bytes.NewReader(in.Query)); err != nil {
+			var qe *query.Error
+			if errors.As(err, &qe) && qe.Field != "" {
+				return &triggerProblem{field: "query." + qe.Field, code: qe.Code, msg: qe.Msg}
+			}
+			return badTrigger("query", "%s", err.Error())
+		}
+		if err := checkTriggerQuery(&spec, t.Frequency, "query."); err != nil {
+			return err
+		}
+		t.QueryID = queryID(e, &spec)
+		if _, err := tx.Get(kindQuery, e, t.QueryID); errors.Is(err, state.ErrNotFound) {
+			ids, err := tx.Keys(kindQuery, e)
+			if err != nil {
+				return err
+			}
+			if len(ids) >= h.d.MaxQueries {
+				return badTrigger("query", "an environment holds at most %d queries", h.d.MaxQueries)
+			}
+			if _, err := tx.Put(state.Record{Kind: kindQuery, Scope: e, Key: t.QueryID, Value: spec.MarshalCanonical()}, state.MustNotExist); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	t.Query = spec.MarshalCanonical()
+	for i := range t.Recipients {
+		ref := &t.Recipients[i]
+		rec, err := tx.Get(kindRecipient, e, ref.ID)
+		if errors.Is(err, state.ErrNotFound) {
+			return badTrigger(fmt.Sprintf("recipients[%d].id", i), "no recipient %s", ref.ID)
+		}
+		if err != nil {
+			return err
+		}
+		var rc Recipient
+		if err := json.Unmarshal(rec.Value, &rc); err != nil {
+			return err
+		}
+		ref.Type, ref.Target = rc.Type, recipientTarget(rc)
+	}
+	return nil
+}
+
+func (h *handler) createTrigger(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.checkDataset(w, r); !ok {
+		return
+	}
+	t, in, ok := decodeTrigger(w, r)
+	if !ok {
+		return
+	}
+	e, ds := env(r), markerDataset(r)
+	now := h.d.Now().UTC()
+	t.ID, t.DatasetSlug, t.CreatedAt, t.UpdatedAt = randomID(6), ds, now, now
+	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		if err := h.resolveTrigger(tx, e, &t, in); err != nil {
+			return err
+		}
+		v, _ := json.Marshal(t)
+		_, err := tx.Put(state.Record{Kind: kindTrigger, Scope: e, Key: markerKey(ds, t.ID), Value: v}, state.MustNotExist)
+		return err
+	})
+	if err != nil {
+		h.triggerFailed(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusCreated, t)
+}
+
+func (h *handler) listTriggers(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.checkDataset(w, r); !ok {
+		return
+	}
+	recs, err := h.d.State.List(r.Context(), kindTrigger, env(r))
+	if err != nil {
+		h.triggerFailed(w, err)
+		return
+	}
+	ds := markerDataset(r)
+	out := []Trigger{}
+	for _, rec := range recs {
+		var t Trigger
+		if strings.HasPrefix(rec.Key, ds+"/") && json.Unmarshal(rec.Value, &t) == nil {
+			out = append(out, t)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) getTrigger(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.checkDataset(w, r); !ok {
+		return
+	}
+	rec, err := h.d.State.Get(r.Context(), kindTrigger, env(r), markerKey(markerDataset(r), r.PathValue("id")))
+	if err != nil {
+		h.triggerFailed(w, err)
+		return
+	}
+	var t Trigger
+	if err := json.Unmarshal(rec.Value, &t); err != nil {
+		h.triggerFailed(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, t)
+}
+
+// updateTrigger replaces the trigger (Honeycomb's PUT is not partial),
+// keeping its id and created_at.
+func (h *handler) updateTrigger(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.checkDataset(w, r); !ok {
+		return
+	}
+	t, in, ok := decodeTrigger(w, r)
+	if !ok {
+		return
+	}
+	e, ds, id := env(r), markerDataset(r), r.PathValue("id")
+	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		rec, err := tx.Get(kindTrigger, e, markerKey(ds, id))
+		if err != nil {
+			return err
+		}
+		var old Trigger
+		if err := json.Unmarshal(rec.Value, &old); err != nil {
+			return err
+		}
+		t.ID, t.DatasetSlug, t.CreatedAt, t.UpdatedAt = old.ID, old.DatasetSlug, old.CreatedAt, h.d.Now().UTC()
+		if err := h.resolveTrigger(tx, e, &t, in); err != nil {
+			return err
+		}
+		v, _ := json.Marshal(t)
+		_, err = tx.Put(state.Record{Kind: kindTrigger, Scope: e, Key: markerKey(ds, id), Value: v}, rec.Version)
+		return err
+	})
+	if err != nil {
+		h.triggerFailed(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, t)
+}
+
+func (h *handler) deleteTrigger(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.checkDataset(w, r); !ok {
+		return
+	}
+	if err := h.d.State.Delete(r.Context(), kindTrigger, env(r), markerKey(markerDataset(r), r.PathValue("id")), state.AnyVersion); err != nil {
+		h.triggerFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
