@@ -20,6 +20,10 @@ func (e Environment) Protected() bool {
 	return e.DeleteProtected == nil || *e.DeleteProtected
 }
 
+// ValidEnvName returns an error saying what is wrong with an environment
+// name, or nil.
+func ValidEnvName(name string) error { return validEnvName(name) }
+
 // EnvSpec describes an environment to create.
 type EnvSpec struct {
 	Name        string

@@ -39,6 +39,9 @@ type Deps struct {
 	Store  Reader
 	State  state.Store // datasets' settings
 	Logger *slog.Logger
+	// Tenancy serves the team's /2 API for environments and API keys; Auth
+	// when it is one (auth.Registry).
+	Tenancy Tenancy
 	// TraceTimeout is the time budget of one /api/traces read (default
 	// 30 s): past it the store stops the read and the answer is 503.
 	TraceTimeout time.Duration
@@ -69,6 +72,12 @@ func Register(mux *http.ServeMux, d Deps) {
 	route("DELETE /1/columns/{dataset}/{id}", auth.PermColumns, h.deleteColumn)
 	route("GET /api/traces/{trace_id}", auth.PermQueries, h.trace)
 	mux.Handle("GET /2/auth", api.RequireManagementKey(d.Auth, http.HandlerFunc(h.auth2)))
+	if d.Tenancy == nil {
+		d.Tenancy, _ = d.Auth.(Tenancy)
+	}
+	if d.Tenancy != nil {
+		registerV2(mux, d)
+	}
 }
 
 type handler struct{ d Deps }
