@@ -1,0 +1,76 @@
+package app
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/tracecomb/tracecomb/internal/auth"
+)
+
+// TestV2ManagementOverHTTP: a management key creates an environment and an
+// ingest key in it over /2; the key (id + secret) sends an event to the
+// Events API at once and /1/auth reports its environment; disabling it and
+// then deleting it stop it.
+func TestV2ManagementOverHTTP(t *testing.T) {
+	a, _ := testApp(t, t.TempDir())
+	base := "http://" + a.Addrs().HTTP
+	_, mgmt, err := a.Registry().CreateKey(auth.KeySpec{Kind: auth.KindManagement})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		code, raw, m := call(t, method, base+"/2/teams/tracecomb"+path, mgmt, body, true)
+		if code >= 300 && code != 401 {
+			t.Logf("%s %s: %d %s", method, path, code, raw)
+		}
+		return code, m
+	}
+	code, doc := v2("POST", "/environments", `{"data":{"type":"environments","attributes":{"name":"Staging","color":"gold"}}}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create environment: %d %v", code, doc)
+	}
+	code, doc = v2("POST", "/api-keys", `{"data":{"type":"api-keys","attributes":{"name":"staging ingest","key_type":"ingest"},
+		"relationships":{"environment":{"data":{"id":"staging","type":"environments"}}}}}`)
+	data, _ := doc["data"].(map[string]any)
+	if code != http.StatusCreated || data == nil {
+		t.Fatalf("create key: %d %v", code, doc)
+	}
+	id := data["id"].(string)
+	key := id + data["attributes"].(map[string]any)["secret"].(string)
+
+	if code, body, _ := call(t, "POST", base+"/1/events/orders", key, `{"order_id":"o-1"}`, false); code != 200 {
+		t.Fatalf("the new key sends an event: %d %s", code, body)
+	}
+	if code, body, m := call(t, "GET", base+"/1/auth", key, "", false); code != 200 || m["type"] != "ingest" ||
+		m["environment"].(map[string]any)["slug"] != "staging" || m["id"] != id {
+		t.Fatalf("/1/auth of the new key: %d %s", code, body)
+	}
+
+	if code, doc := v2("PATCH", "/api-keys/"+id, `{"data":{"id":"`+id+`","type":"api-keys","attributes":{"disabled":true}}}`); code != 200 {
+		t.Fatalf("disable: %d %v", code, doc)
+	}
+	if code, body, _ := call(t, "POST", base+"/1/events/orders", key, `{"order_id":"o-2"}`, false); code != 401 || !strings.Contains(body, "disabled") {
+		t.Fatalf("a disabled key sends: %d %s", code, body)
+	}
+	if code, doc := v2("PATCH", "/api-keys/"+id, `{"data":{"id":"`+id+`","type":"api-keys","attributes":{"disabled":false}}}`); code != 200 {
+		t.Fatalf("enable: %d %v", code, doc)
+	}
+	if code, body, _ := call(t, "POST", base+"/1/events/orders", key, `{"order_id":"o-3"}`, false); code != 200 {
+		t.Fatalf("an enabled key: %d %s", code, body)
+	}
+	if code, doc := v2("DELETE", "/api-keys/"+id, ""); code != http.StatusNoContent {
+		t.Fatalf("delete: %d %v", code, doc)
+	}
+	if code, body, _ := call(t, "POST", base+"/1/events/orders", key, `{"order_id":"o-4"}`, false); code != 401 {
+		t.Fatalf("a deleted key sends: %d %s", code, body)
+	}
+	if code, _ := v2("DELETE", "/environments/staging", ""); code != http.StatusConflict {
+		t.Fatalf("delete a protected environment: %d", code)
+	}
+	// The /2 API takes no ingest key.
+	if code, _, m := call(t, "GET", base+"/2/teams/tracecomb/environments", key, "", true); code != 401 || m["errors"] == nil {
+		t.Fatalf("/2 with an ingest key: %d %v", code, m)
+	}
+}
