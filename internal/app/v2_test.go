@@ -48,6 +48,21 @@ func TestV2ManagementOverHTTP(t *testing.T) {
 		t.Fatalf("/1/auth of the new key: %d %s", code, body)
 	}
 
+	// A key without create_datasets sends to the dataset that exists only.
+	code, doc = v2("POST", "/api-keys", `{"data":{"type":"api-keys","attributes":{"key_type":"ingest","permissions":{"create_datasets":false}},
+		"relationships":{"environment":{"data":{"id":"staging","type":"environments"}}}}}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create a key without create_datasets: %d %v", code, doc)
+	}
+	data = doc["data"].(map[string]any)
+	limited := data["id"].(string) + data["attributes"].(map[string]any)["secret"].(string)
+	if code, body, _ := call(t, "POST", base+"/1/events/orders", limited, `{"order_id":"o-9"}`, false); code != 200 {
+		t.Fatalf("to an existing dataset: %d %s", code, body)
+	}
+	if code, body, _ := call(t, "POST", base+"/1/events/newone", limited, `{"x":1}`, false); code != 404 {
+		t.Fatalf("to a new dataset: %d %s", code, body)
+	}
+
 	if code, doc := v2("PATCH", "/api-keys/"+id, `{"data":{"id":"`+id+`","type":"api-keys","attributes":{"disabled":true}}}`); code != 200 {
 		t.Fatalf("disable: %d %v", code, doc)
 	}

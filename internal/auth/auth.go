@@ -69,13 +69,16 @@ type Principal struct {
 	Kind    KeyKind
 	// Access holds the permissions of a configuration key.
 	Access map[Permission]bool
+	// NoCreateDatasets is set for an ingest key that may send to existing
+	// datasets only.
+	NoCreateDatasets bool
 	// Legacy is set for a key stored before kinds existed (and for a
 	// --bootstrap-key): it may do everything, as every key could then.
 	Legacy bool
 }
 
 // Can reports whether p may do perm: an ingest key may send events and
-// create datasets, a configuration key what its Access says, a legacy key
+// (unless NoCreateDatasets) create datasets, a configuration key what its Access says, a legacy key
 // anything; a management key nothing of the v1 API.
 func (p Principal) Can(perm Permission) bool {
 	switch {
@@ -84,7 +87,7 @@ func (p Principal) Can(perm Permission) bool {
 	case perm == PermAnyKey:
 		return p.Kind == KindIngest || p.Kind == KindConfiguration
 	case p.Kind == KindIngest:
-		return perm == PermEvents || perm == PermCreateDatasets
+		return perm == PermEvents || (perm == PermCreateDatasets && !p.NoCreateDatasets)
 	case p.Kind == KindConfiguration:
 		return perm == PermRead || p.Access[perm]
 	}

@@ -100,3 +100,29 @@ func TestManageEnvironmentsAndKeys(t *testing.T) {
 		t.Fatalf("deleted key after reopening: %v", err)
 	}
 }
+
+// TestIngestKeyWithoutCreateDatasets: an ingest key made with
+// NoCreateDatasets sends but may not create datasets; only ingest keys take
+// it; a default ingest key may create them.
+func TestIngestKeyWithoutCreateDatasets(t *testing.T) {
+	r, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	_, limited, err := r.CreateKey(KeySpec{Env: "test", Kind: KindIngest, NoCreateDatasets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := r.Authenticate(ctx, limited); err != nil || !p.Can(PermEvents) || p.Can(PermCreateDatasets) {
+		t.Fatalf("limited ingest key: %+v %v", p, err)
+	}
+	_, full, _ := r.CreateKey(KeySpec{Env: "test", Kind: KindIngest})
+	if p, err := r.Authenticate(ctx, full); err != nil || !p.Can(PermCreateDatasets) {
+		t.Fatalf("default ingest key: %+v %v", p, err)
+	}
+	if _, _, err := r.CreateKey(KeySpec{Env: "test", Kind: KindConfiguration, NoCreateDatasets: true}); err == nil {
+		t.Fatal("a configuration key took NoCreateDatasets")
+	}
+}

@@ -85,9 +85,12 @@ type KeyRecord struct {
 	// or given by --bootstrap-key, which may do everything.
 	Kind KeyKind `json:"kind,omitempty"`
 	// Access lists a configuration key's permissions.
-	Access    []Permission `json:"access,omitempty"`
-	CreatedAt time.Time    `json:"created_at"`
-	RevokedAt *time.Time   `json:"revoked_at,omitempty"`
+	Access []Permission `json:"access,omitempty"`
+	// NoCreateDatasets is set for an ingest key that may not create
+	// datasets (Honeycomb's create_datasets permission turned off).
+	NoCreateDatasets bool       `json:"no_create_datasets,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
 }
 
 // AWSKeyRecord is a stored AWS-style access key pair for SigV4.
@@ -281,6 +284,9 @@ type KeySpec struct {
 	// Access lists a configuration key's permissions; empty means every
 	// permission.
 	Access []Permission
+	// NoCreateDatasets makes an ingest key that may send to existing
+	// datasets only.
+	NoCreateDatasets bool
 }
 
 // ParsePermissions reads a comma-separated list of permission names
@@ -331,6 +337,9 @@ func (r *Registry) CreateKey(spec KeySpec) (KeyRecord, string, error) {
 	if len(spec.Access) > 0 && spec.Kind != KindConfiguration {
 		return KeyRecord{}, "", errors.New("only configuration keys have permissions to choose")
 	}
+	if spec.NoCreateDatasets && spec.Kind != KindIngest {
+		return KeyRecord{}, "", errors.New("only an ingest key is refused dataset creation this way")
+	}
 	var rec KeyRecord
 	var secret string
 	err := r.update(func(d *fileData) error {
@@ -350,7 +359,7 @@ func (r *Registry) CreateKey(spec KeySpec) (KeyRecord, string, error) {
 // id its first 32 characters), a configuration key as a 22-character token
 // with an "hcalk_" id, a management key as "hcamk_<id>:<secret>".
 func newKey(spec KeySpec, env string, now time.Time) (KeyRecord, string) {
-	rec := KeyRecord{Env: env, Name: spec.Name, Kind: spec.Kind, CreatedAt: now.UTC()}
+	rec := KeyRecord{Env: env, Name: spec.Name, Kind: spec.Kind, NoCreateDatasets: spec.NoCreateDatasets, CreatedAt: now.UTC()}
 	var secret string
 	switch spec.Kind {
 	case KindConfiguration:
@@ -500,7 +509,7 @@ func (r *Registry) principal(rec *KeyRecord) (Principal, error) {
 	if rec.RevokedAt != nil {
 		return Principal{}, ErrDisabledKey
 	}
-	p := Principal{KeyID: rec.ID, KeyName: rec.Name, Env: rec.Env, EnvName: rec.Env, Team: r.data.Team, Kind: rec.Kind, Legacy: rec.Kind == ""}
+	p := Principal{KeyID: rec.ID, KeyName: rec.Name, Env: rec.Env, EnvName: rec.Env, Team: r.data.Team, Kind: rec.Kind, Legacy: rec.Kind == "", NoCreateDatasets: rec.NoCreateDatasets}
 	if rec.Kind == KindConfiguration {
 		p.Access = make(map[Permission]bool, len(rec.Access))
 		for _, perm := range rec.Access {

@@ -92,7 +92,7 @@ func (h *handler) auth(w http.ResponseWriter, r *http.Request) {
 	access := map[string]bool{}
 	if p.Kind == auth.KindIngest {
 		typ = "ingest"
-		access[string(auth.PermCreateDatasets)] = true
+		access[string(auth.PermCreateDatasets)] = p.Can(auth.PermCreateDatasets)
 	} else {
 		for _, perm := range auth.Permissions() {
 			access[string(perm)] = p.Can(perm)

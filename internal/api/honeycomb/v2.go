@@ -351,7 +351,7 @@ func (v *v2) deleteEnv(w http.ResponseWriter, r *http.Request) {
 // keyDoc is the JSON:API resource of a key; secret is set only in the
 // answer to its creation.
 func keyDoc(team string, k auth.KeyRecord, secret string) map[string]any {
-	perms := map[string]bool{"create_datasets": true}
+	perms := map[string]bool{"create_datasets": !k.NoCreateDatasets}
 	if k.Kind == auth.KindConfiguration {
 		for _, p := range auth.Permissions() {
 			perms[string(p)] = slices.Contains(k.Access, p)
@@ -461,17 +461,18 @@ func (v *v2) createKey(w http.ResponseWriter, r *http.Request) {
 	spec := auth.KeySpec{Name: name, Kind: auth.KeyKind(kind)}
 	switch spec.Kind {
 	case auth.KindIngest:
-		// Ingest keys send events and create datasets; permissions other
-		// than create_datasets are not theirs to have.
+		// Ingest keys send events and, unless create_datasets is false,
+		// create datasets; they have no other permission.
 		var m map[string]bool
 		if _, ok := attr(w, res, "permissions", &m); !ok {
 			return
 		}
-		for p := range m {
+		for p, on := range m {
 			if p != "create_datasets" {
 				v2Error(w, http.StatusUnprocessableEntity, "validation_failed", "an ingest key has no permission '"+p+"'", "/data/attributes/permissions")
 				return
 			}
+			spec.NoCreateDatasets = !on
 		}
 	case auth.KindConfiguration:
 		perms, ok := permissions(w, res)

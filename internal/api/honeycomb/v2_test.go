@@ -201,6 +201,16 @@ func TestV2APIKeys(t *testing.T) {
 		t.Fatalf("the created key: %+v %v", p, err)
 	}
 
+	code, doc = s.do("POST", "/api-keys", `{"data":{"type":"api-keys","attributes":{"key_type":"ingest","permissions":{"create_datasets":false}},
+		"relationships":{"environment":{"data":{"id":"test","type":"environments"}}}}}`)
+	if perms, _ := attrs(doc)["permissions"].(map[string]any); code != 201 || perms["create_datasets"] != false {
+		t.Fatalf("create an ingest key without create_datasets: %d %v", code, doc)
+	}
+	limited := data(doc)["id"].(string) + attrs(doc)["secret"].(string)
+	if p, err := s.reg.Authenticate(ctx, limited); err != nil || p.Can(auth.PermCreateDatasets) {
+		t.Fatalf("the key without create_datasets: %+v %v", p, err)
+	}
+
 	code, doc = s.do("POST", "/api-keys", `{"data":{"type":"api-keys","attributes":{"name":"cfg","key_type":"configuration","permissions":{"markers":true,"queries":false,"create_datasets":true}},
 		"relationships":{"environment":{"data":{"id":"test","type":"environments"}}}}}`)
 	cfgID, _ := data(doc)["id"].(string)
@@ -226,7 +236,7 @@ func TestV2APIKeys(t *testing.T) {
 	// never a secret, and not the management key.
 	code, doc = s.do("GET", "/api-keys", "")
 	list, _ := doc["data"].([]any)
-	if code != 200 || len(list) != 4 {
+	if code != 200 || len(list) != 5 {
 		t.Fatalf("list: %d %v", code, doc)
 	}
 	for _, item := range list {
@@ -234,6 +244,10 @@ func TestV2APIKeys(t *testing.T) {
 		if _, has := k["attributes"].(map[string]any)["secret"]; has || strings.HasPrefix(k["id"].(string), "hcamk_") {
 			t.Errorf("listed %v", k)
 		}
+	}
+	code, doc = s.do("GET", "/api-keys?filter[type]=ingest", "")
+	if list, _ := doc["data"].([]any); code != 200 || len(list) != 3 {
+		t.Fatalf("filter[type]=ingest: %d %v", code, doc)
 	}
 	code, doc = s.do("GET", "/api-keys?filter[type]=configuration", "")
 	if list, _ := doc["data"].([]any); code != 200 || len(list) != 2 {
