@@ -84,6 +84,30 @@ func TestV2ManagementOverHTTP(t *testing.T) {
 	if code, _ := v2("DELETE", "/environments/staging", ""); code != http.StatusConflict {
 		t.Fatalf("delete a protected environment: %d", code)
 	}
+	// Deleted, the environment takes its keys and its datasets along: made
+	// again, it has none.
+	if code, doc := v2("PATCH", "/environments/staging", `{"data":{"type":"environments","attributes":{"settings":{"delete_protected":false}}}}`); code != 200 {
+		t.Fatalf("unprotect: %d %v", code, doc)
+	}
+	if code, _ := v2("DELETE", "/environments/staging", ""); code != http.StatusNoContent {
+		t.Fatalf("delete the environment: %d", code)
+	}
+	if code, body, _ := call(t, "POST", base+"/1/events/orders", limited, `{"order_id":"o-10"}`, false); code != 401 {
+		t.Fatalf("a key of a deleted environment sends: %d %s", code, body)
+	}
+	if code, doc := v2("POST", "/environments", `{"data":{"type":"environments","attributes":{"name":"Staging"}}}`); code != http.StatusCreated {
+		t.Fatalf("create the environment again: %d %v", code, doc)
+	}
+	code, doc = v2("POST", "/api-keys", `{"data":{"type":"api-keys","attributes":{"key_type":"configuration"},
+		"relationships":{"environment":{"data":{"id":"staging","type":"environments"}}}}}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create a configuration key: %d %v", code, doc)
+	}
+	token := doc["data"].(map[string]any)["attributes"].(map[string]any)["secret"].(string)
+	if code, body, _ := call(t, "GET", base+"/1/datasets", token, "", false); code != 200 || strings.TrimSpace(body) != "[]" {
+		t.Fatalf("datasets of the environment made again: %d %s", code, body)
+	}
+
 	// The /2 API takes no ingest key.
 	if code, _, m := call(t, "GET", base+"/2/teams/tracecomb/environments", key, "", true); code != 401 || m["errors"] == nil {
 		t.Fatalf("/2 with an ingest key: %d %v", code, m)

@@ -1,6 +1,7 @@
 package honeycomb
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/api"
 	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/state"
+	"github.com/tracecomb/tracecomb/internal/store"
 )
 
 // Tenancy is what the team's /2 API manages: its environments and their
@@ -40,7 +44,7 @@ var envColors = []string{"blue", "green", "gold", "red", "purple", "lightBlue", 
 // JSON:API as Honeycomb's: a management key of the team in the path may
 // use it (as Bearer <id>:<secret>).
 func registerV2(mux *http.ServeMux, d Deps) {
-	v := &v2{t: d.Tenancy, log: d.Logger}
+	v := &v2{t: d.Tenancy, log: d.Logger, store: d.Store, state: d.State}
 	route := func(pattern string, fn http.HandlerFunc) {
 		mux.Handle(pattern, api.RequireManagementKey(d.Auth, v.team(fn)))
 	}
@@ -57,8 +61,10 @@ func registerV2(mux *http.ServeMux, d Deps) {
 }
 
 type v2 struct {
-	t   Tenancy
-	log *slog.Logger
+	t     Tenancy
+	log   *slog.Logger
+	store Reader      // may be nil: deleting an environment then leaves its events
+	state state.Store // may be nil, likewise for its datasets' settings
 }
 
 func (v *v2) internal(w http.ResponseWriter, what string, err error) {
@@ -332,8 +338,25 @@ func (v *v2) updateEnv(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// deleteEnv deletes an environment that is not delete protected: its
+// datasets (events and settings, both doors') first, then the environment
+// and its keys, so that a failure leaves an environment to delete again.
 func (v *v2) deleteEnv(w http.ResponseWriter, r *http.Request) {
-	err := v.t.DeleteEnvironment(r.PathValue("id"))
+	id := r.PathValue("id")
+	e, ok := v.t.Environment(id)
+	switch {
+	case !ok:
+		v2Error(w, http.StatusNotFound, "not_found", "environment not found", "")
+		return
+	case e.Protected():
+		v2Error(w, http.StatusConflict, "delete_protected", auth.ErrDeleteProtected.Error(), "")
+		return
+	}
+	if err := v.deleteData(r.Context(), id); err != nil {
+		v.internal(w, "delete the environment's datasets", err)
+		return
+	}
+	err := v.t.DeleteEnvironment(id)
 	switch {
 	case errors.Is(err, auth.ErrNoSuchEnv):
 		v2Error(w, http.StatusNotFound, "not_found", "environment not found", "")
@@ -344,6 +367,42 @@ func (v *v2) deleteEnv(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// deleteData deletes every dataset of environment env from the store (what
+// was sent to either door) and the datasets' and columns' settings.
+func (v *v2) deleteData(ctx context.Context, env string) error {
+	if v.store != nil {
+		for _, d := range []model.Door{model.DoorHoneycomb, model.DoorXRay} {
+			denv := store.DoorEnv(env, d)
+			dss, err := v.store.Datasets(ctx, denv)
+			if err != nil {
+				return err
+			}
+			for _, ds := range dss {
+				if err := v.store.DeleteDataset(ctx, denv, ds.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+		}
+	}
+	if v.state == nil {
+		return nil
+	}
+	return v.state.Update(ctx, func(tx state.Tx) error {
+		for _, kind := range []state.Kind{kindColumn, kindDataset} {
+			keys, err := tx.Keys(kind, env)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				if err := tx.Delete(kind, env, k, state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // API keys: the environments' ingest and configuration keys.
