@@ -127,6 +127,8 @@ func (r *Registry) UpdateKey(id string, u KeyUpdate) (KeyRecord, error) {
 				k.RevokedAt = nil
 			}
 		}
+		now := r.now().UTC()
+		k.UpdatedAt = &now
 		rec = *k
 		return nil
 	})

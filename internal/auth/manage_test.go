@@ -33,7 +33,7 @@ func TestManageEnvironmentsAndKeys(t *testing.T) {
 	}
 
 	name, off, on := "renamed", true, false
-	if k, err := r.UpdateKey(rec.ID, KeyUpdate{Name: &name, Disabled: &off}); err != nil || k.Name != name || k.RevokedAt == nil {
+	if k, err := r.UpdateKey(rec.ID, KeyUpdate{Name: &name, Disabled: &off}); err != nil || k.Name != name || k.RevokedAt == nil || k.UpdatedAt == nil {
 		t.Fatalf("UpdateKey = %+v, %v", k, err)
 	}
 	if _, err := r.Authenticate(ctx, secret); !errors.Is(err, ErrDisabledKey) {

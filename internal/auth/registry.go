@@ -91,6 +91,8 @@ type KeyRecord struct {
 	NoCreateDatasets bool       `json:"no_create_datasets,omitempty"`
 	CreatedAt        time.Time  `json:"created_at"`
 	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
+	// UpdatedAt is when UpdateKey last changed the key.
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }
 
 // AWSKeyRecord is a stored AWS-style access key pair for SigV4.

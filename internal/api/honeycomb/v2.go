@@ -418,10 +418,14 @@ func keyDoc(team string, k auth.KeyRecord, secret string) map[string]any {
 		perms["create_datasets"] = perms[string(auth.PermCreateDatasets)]
 	}
 	created := k.CreatedAt.UTC().Format(time.RFC3339)
+	updated := created
+	if k.UpdatedAt != nil {
+		updated = k.UpdatedAt.UTC().Format(time.RFC3339)
+	}
 	attrs := map[string]any{
 		"name": k.Name, "key_type": string(k.Kind), "disabled": k.RevokedAt != nil,
 		"permissions": perms,
-		"timestamps":  map[string]string{"created": created, "updated": created},
+		"timestamps":  map[string]string{"created": created, "updated": updated},
 	}
 	if secret != "" {
 		attrs["secret"] = secret
