@@ -194,6 +194,9 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.registerQuery(ctx, mux); err != nil {
 		return err
 	}
+	if err := a.startAlerting(ctx); err != nil {
+		return err
+	}
 	var metrics http.Handler = promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics})
 	if !a.cfg.MetricsPublic {
 		metrics = api.RequireKey(a.registry, auth.PermRead, metrics)

@@ -18,6 +18,7 @@ var layerTable = [][]string{
 	{"internal/store/sqlgen", "internal/store/storetest", "internal/ingest", "internal/query", "internal/sampling", "internal/servicegraph", "internal/api"},
 	{"internal/store/duckdb", "internal/ingest/otlp", "internal/ingest/xray", "internal/ingest/events", "internal/queryclient"},
 	{"internal/api/honeycomb", "internal/api/query", "internal/api/ui", "internal/api/xray", "internal/forwarder"},
+	{"internal/alerting"},
 	{"internal/app"},
 	{"cmd/tracecomb"},
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -78,8 +79,8 @@ func decodeDerived(w http.ResponseWriter, r *http.Request) (DerivedColumn, bool)
 
 // derivedOf returns the derived columns kept under ds (a slug or __all__)
 // with their record keys, ordered by alias.
-func (h *handler) derivedOf(r *http.Request, ds string) ([]DerivedColumn, error) {
-	recs, err := h.d.State.List(r.Context(), kindDerived, env(r))
+func derivedOf(ctx context.Context, ss state.Store, e, ds string) ([]DerivedColumn, error) {
+	recs, err := ss.List(ctx, kindDerived, e)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +113,7 @@ func (h *handler) listDerived(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.checkDataset(w, r); !ok {
 		return
 	}
-	list, err := h.derivedOf(r, markerDataset(r))
+	list, err := derivedOf(r.Context(), h.d.State, env(r), markerDataset(r))
 	if err != nil {
 		h.derivedFailed(w, err)
 		return
@@ -250,11 +251,11 @@ func (h *handler) deleteDerived(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// withDerived returns spec with the derived columns it names as columns
+// withDerived returns spec, for environment e, with the derived columns it names as columns
 // added to its calculated fields: those of the dataset ds (a slug) before
 // those made for every dataset (__all__); a calculated field of the spec
 // itself keeps its name.
-func (h *handler) withDerived(r *http.Request, ds string, spec query.Spec) (query.Spec, error) {
+func withDerived(ctx context.Context, ss state.Store, e, ds string, spec query.Spec) (query.Spec, error) {
 	names := map[string]bool{}
 	for _, c := range spec.Calculations {
 		if c.Column != nil {
@@ -286,7 +287,7 @@ func (h *handler) withDerived(r *http.Request, ds string, spec query.Spec) (quer
 	out := spec
 	out.CalculatedFields = append([]query.NamedExpr(nil), spec.CalculatedFields...)
 	for _, set := range sets {
-		list, err := h.derivedOf(r, set)
+		list, err := derivedOf(ctx, ss, e, set)
 		if err != nil {
 			return spec, err
 		}

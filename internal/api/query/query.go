@@ -11,7 +11,7 @@
 //	                                      (used by alias in queries as columns)
 //	POST|GET /1/recipients, GET|PUT|DELETE /1/recipients/{id}
 //	POST|GET /1/triggers/{dataset}, GET|PUT|DELETE /1/triggers/{dataset}/{id}
-//	                                      (kept and validated, not evaluated yet)
+//	                                      (evaluated by internal/alerting)
 //
 // {dataset} "__all__" means the whole environment. Every request is scoped
 // to the environment of its key.
@@ -392,12 +392,12 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	withDerived, err := h.withDerived(r, ds, spec)
-	if err != nil {
-		h.stateFailed(w, "reading derived columns", err)
+	plan, err := PlanSpec(r.Context(), h.d.State, e, ds, spec, h.d.Now())
+	var ed errDerived
+	if errors.As(err, &ed) {
+		h.stateFailed(w, "reading derived columns", ed.err)
 		return
 	}
-	plan, err := withDerived.Plan(h.d.Now())
 	if err != nil {
 		writeSpecError(w, err)
 		return

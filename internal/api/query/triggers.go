@@ -18,8 +18,8 @@ import (
 )
 
 // Trigger is a Honeycomb trigger: a query with one calculation, checked
-// against a threshold every frequency seconds. Triggers are kept and
-// validated; none is evaluated yet, so triggered is always false.
+// against a threshold every frequency seconds. internal/alerting
+// evaluates it; triggered is its stored state (TriggerState).
 type Trigger struct {
 	ID                     string             `json:"id"`
 	DatasetSlug            string             `json:"dataset_slug"`
@@ -447,6 +447,7 @@ func (h *handler) listTriggers(w http.ResponseWriter, r *http.Request) {
 	for _, rec := range recs {
 		var t Trigger
 		if strings.HasPrefix(rec.Key, ds+"/") && json.Unmarshal(rec.Value, &t) == nil {
+			t.Triggered = triggered(r.Context(), h.d.State, rec.Scope, rec.Key)
 			out = append(out, t)
 		}
 	}
@@ -468,6 +469,7 @@ func (h *handler) getTrigger(w http.ResponseWriter, r *http.Request) {
 		h.triggerFailed(w, err)
 		return
 	}
+	t.Triggered = triggered(r.Context(), h.d.State, rec.Scope, rec.Key)
 	api.WriteJSON(w, http.StatusOK, t)
 }
 

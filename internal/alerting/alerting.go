@@ -1,0 +1,353 @@
+// Package alerting owns the evaluation of triggers and the delivery of
+// their notifications. An Evaluator, on each tick, runs every enabled
+// trigger whose frequency has elapsed since its last evaluation (in its
+// evaluation window, if it has one) — under the state-store lease
+// "trigger/<env>/<id>", so one node evaluates it — through the Query
+// API's own planning (internal/api/query.PlanSpec: derived columns
+// included) and query.Run, over the trigger query's relative time range.
+// It compares the single calculation's value of each group with the
+// threshold, applies exceeded_limit and alert_type, keeps the trigger's
+// state (internal/api/query.TriggerState) in the state store and posts
+// Honeycomb's trigger webhook payload to each webhook recipient, retrying
+// failed deliveries with backoff. Other recipient types have no sender
+// yet: they are logged and counted, not delivered.
+package alerting
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
+	"github.com/tracecomb/tracecomb/internal/query"
+	"github.com/tracecomb/tracecomb/internal/state"
+)
+
+// Config are the Evaluator's settings; zero values take the defaults.
+type Config struct {
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Client posts webhooks; default a client with a 10 s timeout.
+	Client *http.Client
+	Logger *slog.Logger
+	// Tick is how often Run looks for due triggers; default 10 s.
+	Tick time.Duration
+	// Holder names this node in the triggers' leases; default random.
+	Holder string
+	// Retries is how many times a failed delivery is tried again (default
+	// 3), after Backoff (default 2 s), doubling each time.
+	Retries int
+	Backoff time.Duration
+	// QueryTimeout bounds one trigger's query; default 10 s.
+	QueryTimeout time.Duration
+	// UIURL is the base of result_url, e.g. "http://localhost:8080".
+	UIURL string
+	// Registerer receives tracecomb_trigger_notifications_total; nil
+	// registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// Evaluator evaluates triggers; see the package comment.
+type Evaluator struct {
+	cfg   Config
+	store apiquery.Store
+	state state.Store
+	sent  *prometheus.CounterVec
+	wg    sync.WaitGroup // deliveries in flight
+}
+
+// New returns an Evaluator of the triggers kept in ss over the telemetry
+// of st.
+func New(cfg Config, st apiquery.Store, ss state.Store) (*Evaluator, error) {
+	if st == nil || ss == nil {
+		return nil, errors.New("alerting: a store and a state store are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = 10 * time.Second
+	}
+	if cfg.Holder == "" {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		cfg.Holder = hex.EncodeToString(b)
+	}
+	if cfg.Retries < 0 {
+		cfg.Retries = 0
+	} else if cfg.Retries == 0 {
+		cfg.Retries = 3
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 2 * time.Second
+	}
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 10 * time.Second
+	}
+	e := &Evaluator{cfg: cfg, store: st, state: ss}
+	e.sent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tracecomb_trigger_notifications_total",
+		Help: "Trigger notifications by recipient type and outcome: sent, failed (after every retry), not_delivered (no sender for the type), no_recipient.",
+	}, []string{"type", "outcome"})
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(e.sent); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Run evaluates due triggers every Tick until ctx ends, then waits for
+// the deliveries in flight (which end with ctx too).
+func (e *Evaluator) Run(ctx context.Context) {
+	t := time.NewTicker(e.cfg.Tick)
+	defer t.Stop()
+	for {
+		e.Tick(ctx)
+		select {
+		case <-ctx.Done():
+			e.Wait()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Wait waits for the deliveries in flight.
+func (e *Evaluator) Wait() { e.wg.Wait() }
+
+// Tick evaluates every trigger that is due now; deliveries go on in the
+// background (Wait).
+func (e *Evaluator) Tick(ctx context.Context) {
+	list, err := apiquery.ListTriggers(ctx, e.state)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Logger.Error("listing triggers failed", "err", err)
+		}
+		return
+	}
+	for _, st := range list {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := e.evaluate(ctx, st); err != nil && ctx.Err() == nil {
+			e.cfg.Logger.Error("evaluating a trigger failed", "env", st.Env, "trigger", st.Trigger.ID, "err", err)
+		}
+	}
+}
+
+// readState returns the trigger's state and its record's version
+// (state.MustNotExist when it has none).
+func (e *Evaluator) readState(ctx context.Context, st apiquery.StoredTrigger) (apiquery.TriggerState, int64, error) {
+	var ts apiquery.TriggerState
+	rec, err := e.state.Get(ctx, apiquery.TriggerStateKind, st.Env, st.Key)
+	if errors.Is(err, state.ErrNotFound) {
+		return ts, state.MustNotExist, nil
+	}
+	if err != nil {
+		return ts, 0, err
+	}
+	if err := json.Unmarshal(rec.Value, &ts); err != nil {
+		return ts, 0, fmt.Errorf("trigger state %s/%s: %w", st.Env, st.Key, err)
+	}
+	return ts, rec.Version, nil
+}
+
+func (e *Evaluator) evaluate(ctx context.Context, st apiquery.StoredTrigger) error {
+	t := st.Trigger
+	now := e.cfg.Now()
+	if t.Disabled || !inWindow(t, now) {
+		return nil
+	}
+	freq := time.Duration(t.Frequency) * time.Second
+	ts, _, err := e.readState(ctx, st)
+	if err != nil {
+		return err
+	}
+	if !ts.LastEvaluated.IsZero() && now.Sub(ts.LastEvaluated) < freq {
+		return nil
+	}
+	ok, err := e.state.Acquire(ctx, "trigger/"+st.Env+"/"+t.ID, e.cfg.Holder, freq)
+	if err != nil || !ok {
+		return err // another node evaluates it
+	}
+	// Read again under the lease: another node may have evaluated it
+	// before this one took the lease.
+	ts, version, err := e.readState(ctx, st)
+	if err != nil {
+		return err
+	}
+	if !ts.LastEvaluated.IsZero() && now.Sub(ts.LastEvaluated) < freq {
+		return nil
+	}
+	groups, err := e.run(ctx, st, now)
+	if err != nil {
+		return err
+	}
+	var fired []Group
+	for _, g := range groups {
+		if passes(t.Threshold.Op, g.Result, t.Threshold.Value) {
+			fired = append(fired, g)
+		}
+	}
+	was := ts.Triggered
+	if len(fired) > 0 {
+		ts.Consecutive = min(ts.Consecutive+1, max(t.Threshold.ExceededLimit, 1))
+	} else {
+		ts.Consecutive = 0
+	}
+	ts.Triggered = ts.Consecutive >= max(t.Threshold.ExceededLimit, 1)
+	ts.LastEvaluated = now.UTC()
+	v, _ := json.Marshal(ts)
+	if _, err := e.state.Put(ctx, state.Record{Kind: apiquery.TriggerStateKind, Scope: st.Env, Key: st.Key, Value: v}, version); err != nil {
+		if errors.Is(err, state.ErrConflict) {
+			return nil // another node stored this evaluation first
+		}
+		return err
+	}
+	notify := ts.Triggered != was // on_change
+	if t.AlertType == "on_true" {
+		notify = ts.Triggered || was
+	}
+	if notify {
+		if groups == nil {
+			groups = []Group{}
+		}
+		if fired == nil || !ts.Triggered {
+			fired = []Group{}
+		}
+		e.notify(ctx, st, payload(t, ts.Triggered, groups, fired, e.resultURL(t)))
+	}
+	return nil
+}
+
+// Group is one group of a trigger's result: its breakdown values and the
+// calculation's value, as Honeycomb's webhook payload names them.
+type Group struct {
+	Group  map[string]any `json:"Group"`
+	Result float64        `json:"Result"`
+}
+
+// run runs the trigger's query as the Query API runs a saved query and
+// returns its groups (one without breakdowns). A group without a value
+// (no events) is left out.
+func (e *Evaluator) run(ctx context.Context, st apiquery.StoredTrigger, now time.Time) ([]Group, error) {
+	spec, err := apiquery.TriggerSpec(st.Trigger)
+	if err != nil {
+		return nil, err
+	}
+	ds := st.Trigger.DatasetSlug
+	plan, err := apiquery.PlanSpec(ctx, e.state, st.Env, ds, spec, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(plan.Labels) != 1 {
+		return nil, fmt.Errorf("trigger %s: %d calculations, want 1", st.Trigger.ID, len(plan.Labels))
+	}
+	qctx, cancel := context.WithTimeout(ctx, e.cfg.QueryTimeout)
+	defer cancel()
+	data, err := query.Run(qctx, e.store, st.Env, plan, query.RunOptions{Dataset: ds, DisableSeries: true})
+	if err != nil {
+		return nil, err
+	}
+	label := plan.Labels[0]
+	var out []Group
+	for _, row := range data.Results {
+		v, ok := number(row.Data[label])
+		if !ok {
+			continue
+		}
+		g := Group{Group: map[string]any{}, Result: v}
+		for _, b := range spec.Breakdowns {
+			g.Group[b] = row.Data[b]
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func passes(op string, v, threshold float64) bool {
+	switch op {
+	case ">":
+		return v > threshold
+	case ">=":
+		return v >= threshold
+	case "<":
+		return v < threshold
+	case "<=":
+		return v <= threshold
+	}
+	return false
+}
+
+// inWindow reports whether a trigger of evaluation schedule type window
+// is in its window at now (UTC); a frequency trigger always is. A window
+// whose end is before its start ends the next day.
+func inWindow(t apiquery.Trigger, now time.Time) bool {
+	if t.EvaluationScheduleType != "window" || t.EvaluationSchedule == nil {
+		return true
+	}
+	w := t.EvaluationSchedule.Window
+	now = now.UTC()
+	start, err1 := time.Parse("15:04", w.StartTime)
+	end, err2 := time.Parse("15:04", w.EndTime)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	minute := now.Hour()*60 + now.Minute()
+	s, en := start.Hour()*60+start.Minute(), end.Hour()*60+end.Minute()
+	day := strings.ToLower(now.Weekday().String())
+	if s < en {
+		return slices.Contains(w.DaysOfWeek, day) && minute >= s && minute < en
+	}
+	if minute >= s {
+		return slices.Contains(w.DaysOfWeek, day)
+	}
+	yesterday := strings.ToLower(now.AddDate(0, 0, -1).Weekday().String())
+	return minute < en && slices.Contains(w.DaysOfWeek, yesterday)
+}
+
+func (e *Evaluator) resultURL(t apiquery.Trigger) string {
+	q := url.Values{"dataset": {t.DatasetSlug}, "query": {t.QueryID}}
+	return strings.TrimRight(e.cfg.UIURL, "/") + "/query?" + q.Encode()
+}
+
+// Notifications is tracecomb_trigger_notifications_total{type,outcome}.
+func (e *Evaluator) Notifications() *prometheus.CounterVec { return e.sent }

@@ -1,0 +1,366 @@
+package alerting_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/tracecomb/tracecomb/internal/alerting"
+	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
+	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/state"
+	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/store/duckdb"
+)
+
+// clock is a fake clock the test moves.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// delivery is one request the webhook received.
+type delivery struct {
+	method, contentType, token string
+	payload                    map[string]any
+}
+
+// hook is a webhook recipient's server: it answers 500 to the first fail
+// requests, 200 after.
+type hook struct {
+	mu       sync.Mutex
+	fail     int
+	attempts int
+	got      []delivery
+	srv      *httptest.Server
+}
+
+func newHook(t *testing.T, fail int) *hook {
+	h := &hook{fail: fail}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.attempts++
+		if h.attempts <= h.fail {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		var p map[string]any
+		_ = json.Unmarshal(b, &p)
+		h.got = append(h.got, delivery{r.Method, r.Header.Get("Content-Type"), r.Header.Get("X-Honeycomb-Webhook-Token"), p})
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// take returns the deliveries received so far and forgets them.
+func (h *hook) take() []delivery {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := h.got
+	h.got = nil
+	return out
+}
+
+// fixture is an API server (the Query API over a DuckDB store and a state
+// store in memory) whose triggers evaluators evaluate.
+type fixture struct {
+	t     *testing.T
+	api   string
+	store *duckdb.Store
+	state state.Store
+	clock *clock
+	hook  *hook
+	email string // an email recipient's id
+	rcpt  string // the webhook recipient's id
+}
+
+func newFixture(t *testing.T, fail int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(t.TempDir(), "tracecomb.duckdb"), Threads: 1}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	ss := state.NewMemory()
+	t.Cleanup(func() { _ = ss.Close() })
+	f := &fixture{t: t, store: st, state: ss, clock: &clock{now: time.Now().UTC().Truncate(time.Minute)}, hook: newHook(t, fail)}
+	mux := http.NewServeMux()
+	err = apiquery.Register(mux, apiquery.Deps{
+		Auth: auth.AuthenticatorFunc(func(context.Context, string) (auth.Principal, error) {
+			return auth.Principal{Env: "test", Legacy: true}, nil
+		}),
+		Store: st, State: ss, Now: f.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	f.api = srv.URL
+	f.rcpt = f.create("/1/recipients", map[string]any{"type": "webhook", "details": map[string]any{
+		"webhook_name": "oncall", "webhook_url": f.hook.srv.URL, "webhook_secret": "s3cret"}})["id"].(string)
+	f.email = f.create("/1/recipients", map[string]any{"type": "email", "details": map[string]any{"email_address": "oncall@example.com"}})["id"].(string)
+	return f
+}
+
+func (f *fixture) do(method, path string, body any) (int, map[string]any) {
+	f.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, f.api+path, bytes.NewReader(b))
+	req.Header.Set("X-Honeycomb-Team", "key")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func (f *fixture) create(path string, body any) map[string]any {
+	f.t.Helper()
+	code, m := f.do("POST", path, body)
+	if code != http.StatusCreated {
+		f.t.Fatalf("POST %s: %d %v", path, code, m)
+	}
+	return m
+}
+
+// trigger creates "COUNT > 10 WHERE error = true over the last 60 s,
+// every 60 s" notifying the webhook and the email recipient.
+func (f *fixture) trigger(exceeded int, alertType string) string {
+	f.t.Helper()
+	return f.create("/1/triggers/__all__", map[string]any{
+		"name":        "errors",
+		"description": "more than ten errors a minute",
+		"query": map[string]any{
+			"calculations": []any{map[string]any{"op": "COUNT"}},
+			"filters":      []any{map[string]any{"column": "error", "op": "=", "value": true}},
+			"time_range":   60,
+		},
+		"threshold":  map[string]any{"op": ">", "value": 10, "exceeded_limit": exceeded},
+		"frequency":  60,
+		"alert_type": alertType,
+		"recipients": []any{map[string]any{"id": f.rcpt}, map[string]any{"id": f.email}},
+	})["id"].(string)
+}
+
+// send writes n spans, 10 s before the clock's now, failed or not.
+func (f *fixture) send(n int, failed bool) {
+	f.t.Helper()
+	evs := make([]model.Event, n)
+	for i := range evs {
+		var tid model.TraceID
+		var sid model.SpanID
+		_, _ = rand.Read(tid[:])
+		_, _ = rand.Read(sid[:])
+		evs[i] = model.Event{Dataset: "api", Time: f.clock.Now().Add(-10 * time.Second), Source: model.SourceOTLP,
+			TraceID: tid, SpanID: sid, Name: "GET /", ServiceName: "api", DurationMs: 5, SpanKind: "server",
+			Error: failed, SampleRate: 1}
+		if failed {
+			evs[i].StatusCode = 2
+		}
+	}
+	if err := f.store.Write(context.Background(), []store.Batch{{Env: "test", Events: evs}}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) evaluator(holder string, reg prometheus.Registerer) *alerting.Evaluator {
+	f.t.Helper()
+	e, err := alerting.New(alerting.Config{Now: f.clock.Now, Holder: holder, Backoff: time.Millisecond, Registerer: reg}, f.store, f.state)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return e
+}
+
+// tick evaluates once and waits for the deliveries.
+func tick(e *alerting.Evaluator) {
+	e.Tick(context.Background())
+	e.Wait()
+}
+
+// expect checks that exactly one payload of status was delivered, as a
+// webhook recipient of Honeycomb receives it, and returns it.
+func (f *fixture) expect(status string, id string) map[string]any {
+	f.t.Helper()
+	got := f.hook.take()
+	if len(got) != 1 {
+		f.t.Fatalf("webhook deliveries: %d %v, want one %s", len(got), got, status)
+	}
+	d := got[0]
+	p := d.payload
+	switch {
+	case d.method != http.MethodPost || d.contentType != "application/json" || d.token != "s3cret":
+		f.t.Errorf("request: %s, Content-Type %q, token %q; want POST, application/json, s3cret", d.method, d.contentType, d.token)
+	case p["status"] != status || p["id"] != id || p["name"] != "errors" || p["trigger_description"] != "more than ten errors a minute":
+		f.t.Errorf("payload %v: want status %s, id %s, the trigger's name and description", p, status, id)
+	case p["shared_secret"] != "s3cret" || p["is_test"] != false || p["version"] == nil || p["summary"] == "" || p["result_url"] == nil:
+		f.t.Errorf("payload %v: want shared_secret, is_test false, version, summary, result_url", p)
+	case p["result_groups"] == nil || p["result_groups_triggered"] == nil:
+		f.t.Errorf("payload %v: want result_groups and result_groups_triggered", p)
+	}
+	return p
+}
+
+func (f *fixture) expectNone(when string) {
+	f.t.Helper()
+	if got := f.hook.take(); len(got) != 0 {
+		f.t.Fatalf("%s: webhook deliveries %v, want none", when, got)
+	}
+}
+
+func (f *fixture) triggered(id string) any {
+	f.t.Helper()
+	code, m := f.do("GET", "/1/triggers/__all__/"+id, nil)
+	if code != http.StatusOK {
+		f.t.Fatalf("GET trigger: %d %v", code, m)
+	}
+	return m["triggered"]
+}
+
+// TestTriggerFiresAndResolves: 15 error spans in the last minute pass
+// COUNT > 10: one TRIGGERED payload with the count in its groups, the API
+// reports triggered; no evaluation before the frequency has elapsed; a
+// minute later with healthy spans only, one OK payload and triggered
+// false. The email recipient is counted as not delivered each time.
+func TestTriggerFiresAndResolves(t *testing.T) {
+	f := newFixture(t, 0)
+	reg := prometheus.NewRegistry()
+	e := f.evaluator("node-a", reg)
+	id := f.trigger(1, "on_change")
+	if f.triggered(id) != false {
+		t.Fatal("a trigger never evaluated: want triggered false")
+	}
+	f.send(15, true)
+	f.send(5, false)
+	tick(e)
+	p := f.expect(alerting.StatusTriggered, id)
+	groups, _ := p["result_groups_triggered"].([]any)
+	if len(groups) != 1 || groups[0].(map[string]any)["Result"] != 15.0 {
+		t.Errorf("result_groups_triggered %v: want one group of 15", p["result_groups_triggered"])
+	}
+	if f.triggered(id) != true {
+		t.Error("after the breach: want triggered true")
+	}
+
+	f.clock.Add(30 * time.Second)
+	tick(e)
+	f.expectNone("half a frequency later")
+
+	f.clock.Add(31 * time.Second)
+	f.send(20, false)
+	tick(e)
+	p = f.expect(alerting.StatusOK, id)
+	if g, _ := p["result_groups_triggered"].([]any); len(g) != 0 {
+		t.Errorf("resolved: result_groups_triggered %v, want none", g)
+	}
+	if f.triggered(id) != false {
+		t.Error("after resolving: want triggered false")
+	}
+	f.clock.Add(61 * time.Second)
+	tick(e)
+	f.expectNone("still healthy (on_change)")
+	if n := testutil.ToFloat64(e.Notifications().WithLabelValues("email", "not_delivered")); n != 2 {
+		t.Errorf("email notifications not delivered: %v, want 2", n)
+	}
+	if n := testutil.ToFloat64(e.Notifications().WithLabelValues("webhook", "sent")); n != 2 {
+		t.Errorf("webhook notifications sent: %v, want 2", n)
+	}
+}
+
+// TestTriggerExceededLimit: with exceeded_limit 2 one breach notifies
+// nothing, the second in a row notifies; with on_true a third breach
+// notifies again.
+func TestTriggerExceededLimit(t *testing.T) {
+	f := newFixture(t, 0)
+	e := f.evaluator("node-a", nil)
+	id := f.trigger(2, "on_true")
+	f.send(15, true)
+	tick(e)
+	f.expectNone("one breach of two")
+	if f.triggered(id) != false {
+		t.Error("one breach of two: want triggered false")
+	}
+	f.clock.Add(60 * time.Second)
+	f.send(15, true)
+	tick(e)
+	f.expect(alerting.StatusTriggered, id)
+	f.clock.Add(60 * time.Second)
+	f.send(15, true)
+	tick(e)
+	f.expect(alerting.StatusTriggered, id)
+	f.clock.Add(60 * time.Second)
+	tick(e)
+	f.expect(alerting.StatusOK, id)
+}
+
+// TestWebhookRetry: a webhook that answers 500 twice gets the payload on
+// the third attempt.
+func TestWebhookRetry(t *testing.T) {
+	f := newFixture(t, 2)
+	e := f.evaluator("node-a", nil)
+	id := f.trigger(1, "on_change")
+	f.send(15, true)
+	tick(e)
+	f.expect(alerting.StatusTriggered, id)
+	if n := f.hook.count(); n != 3 {
+		t.Errorf("attempts: %d, want 3", n)
+	}
+}
+
+// TestTwoNodes: two evaluators sharing one state store evaluate a due
+// trigger once between them and deliver once.
+func TestTwoNodes(t *testing.T) {
+	f := newFixture(t, 0)
+	a, b := f.evaluator("node-a", nil), f.evaluator("node-b", nil)
+	id := f.trigger(1, "on_change")
+	f.send(15, true)
+	var wg sync.WaitGroup
+	for _, e := range []*alerting.Evaluator{a, b} {
+		wg.Add(1)
+		go func() { defer wg.Done(); tick(e) }()
+	}
+	wg.Wait()
+	f.expect(alerting.StatusTriggered, id)
+	tick(b)
+	tick(a)
+	f.expectNone("both nodes again, within the frequency")
+}
+
+func (h *hook) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.attempts
+}

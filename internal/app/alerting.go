@@ -1,0 +1,40 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/alerting"
+	queryapi "github.com/tracecomb/tracecomb/internal/api/query"
+)
+
+// triggerTick is how often the trigger evaluator looks for due triggers.
+const triggerTick = 10 * time.Second
+
+// startAlerting runs the trigger evaluator until ctx ends; Shutdown
+// cancels ctx and waits for it (and its deliveries) before closing the
+// stores.
+func (a *App) startAlerting(ctx context.Context) error {
+	st, ok := a.store.(queryapi.Store)
+	if !ok {
+		return fmt.Errorf("store %T cannot run queries", a.store)
+	}
+	uiURL := ""
+	if a.cfg.UIAddr != "" {
+		uiURL = "http://" + displayAddr(a.cfg.UIAddr)
+	}
+	e, err := alerting.New(alerting.Config{
+		Logger:       a.logger.With("component", "alerting"),
+		Tick:         triggerTick,
+		QueryTimeout: a.cfg.QueryTimeout,
+		UIURL:        uiURL,
+		Registerer:   a.metrics,
+	}, st, a.state)
+	if err != nil {
+		return err
+	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); e.Run(ctx) }()
+	return nil
+}
