@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -175,8 +176,20 @@ func (f *fixture) trigger(exceeded int, alertType string) string {
 	})["id"].(string)
 }
 
-// send writes n spans, 10 s before the clock's now, failed or not.
+// send writes n spans of 5 ms, 10 s before the clock's now, failed or
+// not.
 func (f *fixture) send(n int, failed bool) {
+	f.t.Helper()
+	f.write(n, failed, 5)
+}
+
+// sendSlow writes n healthy spans of 500 ms.
+func (f *fixture) sendSlow(n int) {
+	f.t.Helper()
+	f.write(n, false, 500)
+}
+
+func (f *fixture) write(n int, failed bool, ms float64) {
 	f.t.Helper()
 	evs := make([]model.Event, n)
 	for i := range evs {
@@ -185,7 +198,7 @@ func (f *fixture) send(n int, failed bool) {
 		_, _ = rand.Read(tid[:])
 		_, _ = rand.Read(sid[:])
 		evs[i] = model.Event{Dataset: "api", Time: f.clock.Now().Add(-10 * time.Second), Source: model.SourceOTLP,
-			TraceID: tid, SpanID: sid, Name: "GET /", ServiceName: "api", DurationMs: 5, SpanKind: "server",
+			TraceID: tid, SpanID: sid, Name: "GET /", ServiceName: "api", DurationMs: ms, SpanKind: "server",
 			Error: failed, SampleRate: 1}
 		if failed {
 			evs[i].StatusCode = 2
@@ -302,7 +315,8 @@ func TestTriggerFiresAndResolves(t *testing.T) {
 
 // TestTriggerExceededLimit: with exceeded_limit 2 one breach notifies
 // nothing, the second in a row notifies; with on_true a third breach
-// notifies again.
+// notifies again, and the end of the breach once. A deleted trigger's
+// state goes with it and it is no longer evaluated.
 func TestTriggerExceededLimit(t *testing.T) {
 	f := newFixture(t, 0)
 	e := f.evaluator("node-a", nil)
@@ -324,6 +338,17 @@ func TestTriggerExceededLimit(t *testing.T) {
 	f.clock.Add(60 * time.Second)
 	tick(e)
 	f.expect(alerting.StatusOK, id)
+
+	if code, _ := f.do("DELETE", "/1/triggers/__all__/"+id, nil); code != http.StatusNoContent {
+		t.Fatalf("DELETE trigger: %d", code)
+	}
+	if _, err := f.state.Get(context.Background(), apiquery.TriggerStateKind, "test", "__all__/"+id); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("a deleted trigger's state: %v, want it deleted", err)
+	}
+	f.clock.Add(60 * time.Second)
+	f.send(15, true)
+	tick(e)
+	f.expectNone("a deleted trigger")
 }
 
 // TestWebhookRetry: a webhook that answers 500 twice gets the payload on
@@ -340,23 +365,70 @@ func TestWebhookRetry(t *testing.T) {
 	}
 }
 
-// TestTwoNodes: two evaluators sharing one state store evaluate a due
-// trigger once between them and deliver once.
+// TestTriggerDerivedColumn: a trigger's query may use a derived column
+// of the environment, as a query result would: COUNT > 10 WHERE slow =
+// true, slow being GT($duration_ms, 100).
+func TestTriggerDerivedColumn(t *testing.T) {
+	f := newFixture(t, 0)
+	e := f.evaluator("node-a", nil)
+	f.create("/1/derived_columns/__all__", map[string]any{"alias": "slow", "expression": "GT($duration_ms, 100)"})
+	id := f.create("/1/triggers/__all__", map[string]any{
+		"name":        "errors",
+		"description": "more than ten errors a minute",
+		"query": map[string]any{
+			"calculations": []any{map[string]any{"op": "COUNT"}},
+			"filters":      []any{map[string]any{"column": "slow", "op": "=", "value": true}},
+			"time_range":   60,
+		},
+		"threshold":  map[string]any{"op": ">", "value": 10},
+		"frequency":  60,
+		"recipients": []any{map[string]any{"id": f.rcpt}},
+	})["id"].(string)
+	f.send(15, true) // 5 ms each: not slow
+	tick(e)
+	f.expectNone("fast spans")
+	f.clock.Add(60 * time.Second)
+	f.sendSlow(12)
+	tick(e)
+	p := f.expect(alerting.StatusTriggered, id)
+	if g, _ := p["result_groups_triggered"].([]any); len(g) != 1 || g[0].(map[string]any)["Result"] != 12.0 {
+		t.Errorf("result_groups_triggered %v: want one group of 12", p["result_groups_triggered"])
+	}
+}
+
+// TestTwoNodes: evaluators sharing one state store deliver once: two
+// ticking at once evaluate a due trigger once between them; when it is due
+// again, the nodes that do not hold its lease leave it to the one that
+// does, which delivers the resolution once.
 func TestTwoNodes(t *testing.T) {
 	f := newFixture(t, 0)
 	a, b := f.evaluator("node-a", nil), f.evaluator("node-b", nil)
 	id := f.trigger(1, "on_change")
 	f.send(15, true)
+	tick(a)
+	f.expect(alerting.StatusTriggered, id)
+	tick(b)
+	f.expectNone("node b within the frequency")
+
+	f.clock.Add(60 * time.Second)
+	f.send(5, false)
+	tick(b)
+	f.expectNone("node b, which does not hold the lease")
+	if f.triggered(id) != true {
+		t.Error("node b changed the trigger's state without the lease")
+	}
+	tick(a)
+	f.expect(alerting.StatusOK, id)
+
+	f.clock.Add(60 * time.Second)
+	f.send(15, true)
 	var wg sync.WaitGroup
-	for _, e := range []*alerting.Evaluator{a, b} {
+	for _, e := range []*alerting.Evaluator{a, b, f.evaluator("node-c", nil)} {
 		wg.Add(1)
 		go func() { defer wg.Done(); tick(e) }()
 	}
 	wg.Wait()
 	f.expect(alerting.StatusTriggered, id)
-	tick(b)
-	tick(a)
-	f.expectNone("both nodes again, within the frequency")
 }
 
 func (h *hook) count() int {

@@ -512,7 +512,18 @@ func (h *handler) deleteTrigger(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.checkDataset(w, r); !ok {
 		return
 	}
-	if err := h.d.State.Delete(r.Context(), kindTrigger, env(r), markerKey(markerDataset(r), r.PathValue("id")), state.AnyVersion); err != nil {
+	e, key := env(r), markerKey(markerDataset(r), r.PathValue("id"))
+	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		if err := tx.Delete(kindTrigger, e, key, state.AnyVersion); err != nil {
+			return err
+		}
+		// Its evaluation state goes with it.
+		if err := tx.Delete(TriggerStateKind, e, key, state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		h.triggerFailed(w, err)
 		return
 	}
