@@ -396,6 +396,39 @@ func TestTriggerDerivedColumn(t *testing.T) {
 	}
 }
 
+// TestTriggerBreakdowns: with a breakdown the trigger fires when any
+// group passes; result_groups has every group, result_groups_triggered
+// the passing ones, each with its breakdown values.
+func TestTriggerBreakdowns(t *testing.T) {
+	f := newFixture(t, 0)
+	e := f.evaluator("node-a", nil)
+	id := f.create("/1/triggers/__all__", map[string]any{
+		"name":        "errors",
+		"description": "more than ten errors a minute",
+		"query": map[string]any{
+			"calculations": []any{map[string]any{"op": "COUNT"}},
+			"breakdowns":   []string{"duration_ms"},
+			"time_range":   60,
+		},
+		"threshold":  map[string]any{"op": ">", "value": 10},
+		"frequency":  60,
+		"recipients": []any{map[string]any{"id": f.rcpt}},
+	})["id"].(string)
+	f.send(3, false) // 5 ms
+	f.sendSlow(12)   // 500 ms
+	tick(e)
+	p := f.expect(alerting.StatusTriggered, id)
+	all, _ := p["result_groups"].([]any)
+	fired, _ := p["result_groups_triggered"].([]any)
+	if len(all) != 2 || len(fired) != 1 {
+		t.Fatalf("result_groups %v, result_groups_triggered %v: want two groups, one passing", all, fired)
+	}
+	g := fired[0].(map[string]any)
+	if g["Result"] != 12.0 || g["Group"].(map[string]any)["duration_ms"] != 500.0 {
+		t.Errorf("passing group %v: want duration_ms 500 with 12", g)
+	}
+}
+
 // TestTwoNodes: evaluators sharing one state store deliver once: two
 // ticking at once evaluate a due trigger once between them; when it is due
 // again, the nodes that do not hold its lease leave it to the one that
