@@ -3,14 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/tracecomb/tracecomb/internal/alerting"
 	queryapi "github.com/tracecomb/tracecomb/internal/api/query"
 )
-
-// triggerTick is how often the trigger evaluator looks for due triggers.
-const triggerTick = 10 * time.Second
 
 // startAlerting runs the trigger evaluator until ctx ends; Shutdown
 // cancels ctx and waits for it (and its deliveries) before closing the
@@ -26,7 +22,7 @@ func (a *App) startAlerting(ctx context.Context) error {
 	}
 	e, err := alerting.New(alerting.Config{
 		Logger:       a.logger.With("component", "alerting"),
-		Tick:         triggerTick,
+		Tick:         a.cfg.TriggerTick, // --trigger-tick
 		QueryTimeout: a.cfg.QueryTimeout,
 		UIURL:        uiURL,
 		Registerer:   a.metrics,

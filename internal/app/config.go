@@ -67,6 +67,9 @@ type Config struct {
 	// XRayQueryTimeout bounds one X-Ray trace read (GetTraceSummaries,
 	// GetServiceGraph, BatchGetTraces, …): past it, ThrottledException.
 	QueryTimeout, XRayQueryTimeout time.Duration
+	// TriggerTick is how often the trigger evaluator looks for triggers
+	// whose frequency has elapsed (internal/alerting).
+	TriggerTick time.Duration
 	// StoreColumnDensity is the share of an environment's events a field
 	// must be on to get its own column in the store (see
 	// duckdb.Config.MinColumnDensity); negative: every field gets one.
@@ -111,6 +114,7 @@ func DefaultConfig() Config {
 		StoreMemoryLimit:   "256MB",
 		QueryTimeout:       10 * time.Second,
 		XRayQueryTimeout:   30 * time.Second,
+		TriggerTick:        10 * time.Second,
 		StoreColumnDensity: 0.5,
 		MaxDatasetColumns:  10_000,
 		MaxEnvColumns:      100_000,
@@ -164,6 +168,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	}{
 		{&c.QueryTimeout, "query-timeout", "TRACECOMB_QUERY_TIMEOUT", "time budget of one Query API run (/1/query_results); past it the query is stopped and answered 504"},
 		{&c.XRayQueryTimeout, "xray-query-timeout", "TRACECOMB_XRAY_QUERY_TIMEOUT", "time budget of one X-Ray trace read (GetTraceSummaries, GetServiceGraph, GetTraceGraph, BatchGetTraces, GetTimeSeriesServiceStatistics); past it the read is stopped and answered ThrottledException"},
+		{&c.TriggerTick, "trigger-tick", "TRACECOMB_TRIGGER_TICK", "how often triggers whose frequency has elapsed are looked for and evaluated"},
 	} {
 		if v, ok := os.LookupEnv(d.env); ok {
 			if v, err := time.ParseDuration(v); err == nil {
@@ -260,6 +265,9 @@ func (c *Config) Validate() error {
 	}
 	if c.QueryTimeout <= 0 || c.XRayQueryTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--query-timeout and --xray-query-timeout must be positive; got %v and %v", c.QueryTimeout, c.XRayQueryTimeout))
+	}
+	if c.TriggerTick <= 0 {
+		errs = append(errs, fmt.Errorf("--trigger-tick must be positive; got %v", c.TriggerTick))
 	}
 	if k := strings.TrimSpace(c.BootstrapKey); k != "" && len(k) < minBootstrapKey {
 		errs = append(errs, fmt.Errorf("--bootstrap-key must be at least %d characters (a guessable key would open the environment to anyone who can reach a door)", minBootstrapKey))

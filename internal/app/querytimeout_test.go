@@ -66,6 +66,41 @@ func TestQueryTimeoutsDocumented(t *testing.T) {
 	}
 }
 
+// TestConfigTriggerTick: --trigger-tick defaults to 10 s, is read from
+// TRACECOMB_TRIGGER_TICK, the flag wins, zero is refused, and
+// docs/limits.md gives it.
+func TestConfigTriggerTick(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+		err  string
+	}{
+		{want: 10 * time.Second},
+		{env: map[string]string{"TRACECOMB_TRIGGER_TICK": "30s"}, want: 30 * time.Second},
+		{env: map[string]string{"TRACECOMB_TRIGGER_TICK": "30s"}, args: []string{"-trigger-tick", "1m"}, want: time.Minute},
+		{args: []string{"-trigger-tick", "0s"}, err: "--trigger-tick"},
+	} {
+		t.Run(strings.Join(tc.args, " ")+strings.Join(slices.Sorted(maps.Keys(tc.env)), " "), func(t *testing.T) {
+			c, err := serveConfig(t, tc.args, tc.env)
+			if !configOK(t, err, tc.err) {
+				return
+			}
+			if c.TriggerTick != tc.want {
+				t.Errorf("trigger tick %v, want %v", c.TriggerTick, tc.want)
+			}
+		})
+	}
+	doc, err := os.ReadFile("../../docs/limits.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := "| Trigger evaluation tick | " + seconds(DefaultConfig().TriggerTick) + " | `--trigger-tick` (`TRACECOMB_TRIGGER_TICK`) |"
+	if !strings.Contains(string(doc), row) {
+		t.Errorf("docs/limits.md lacks the row %q", row)
+	}
+}
+
 func seconds(d time.Duration) string { return strconv.Itoa(int(d/time.Second)) + " s" }
 
 // TestQueryTimeoutsReachTheAPIs: the budgets given on the command line are
