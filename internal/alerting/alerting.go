@@ -47,7 +47,8 @@ type Config struct {
 	// Holder names this node in the triggers' leases; default random.
 	Holder string
 	// Retries is how many times a failed delivery is tried again (default
-	// 3), after Backoff (default 2 s), doubling each time.
+	// 3; negative: never), after Backoff (default 2 s), doubling each
+	// time. A delivery ends early when the context of Tick or Run ends.
 	Retries int
 	Backoff time.Duration
 	// QueryTimeout bounds one trigger's query; default 10 s.

@@ -365,6 +365,36 @@ func TestWebhookRetry(t *testing.T) {
 	}
 }
 
+// TestWebhookGivesUp: a webhook that always fails is tried 1 + Retries
+// times and counted failed; a delivery waiting for its next attempt does
+// not hold up Tick and ends with its context.
+func TestWebhookGivesUp(t *testing.T) {
+	f := newFixture(t, 1<<30)
+	e := f.evaluator("node-a", nil)
+	f.trigger(1, "on_change")
+	f.send(15, true)
+	tick(e)
+	if n := f.hook.count(); n != 4 {
+		t.Errorf("attempts: %d, want 4 (3 retries)", n)
+	}
+	if n := testutil.ToFloat64(e.Notifications().WithLabelValues("webhook", "failed")); n != 1 {
+		t.Errorf("webhook notifications failed: %v, want 1", n)
+	}
+
+	slow, err := alerting.New(alerting.Config{Now: f.clock.Now, Holder: "node-a", Backoff: time.Hour}, f.store, f.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(60 * time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	slow.Tick(ctx) // resolves: the first attempt fails, the next is an hour away
+	cancel()
+	slow.Wait()
+	if n := testutil.ToFloat64(slow.Notifications().WithLabelValues("webhook", "failed")); n != 1 {
+		t.Errorf("a delivery whose context ended: failed %v, want 1", n)
+	}
+}
+
 // TestTriggerDerivedColumn: a trigger's query may use a derived column
 // of the environment, as a query result would: COUNT > 10 WHERE slow =
 // true, slow being GT($duration_ms, 100).

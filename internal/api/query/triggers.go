@@ -505,6 +505,7 @@ func (h *handler) updateTrigger(w http.ResponseWriter, r *http.Request) {
 		h.triggerFailed(w, err)
 		return
 	}
+	t.Triggered = triggered(r.Context(), h.d.State, e, markerKey(ds, id))
 	api.WriteJSON(w, http.StatusOK, t)
 }
 
