@@ -284,6 +284,10 @@ func TestTriggerFiresAndResolves(t *testing.T) {
 	if len(groups) != 1 || groups[0].(map[string]any)["Result"] != 15.0 {
 		t.Errorf("result_groups_triggered %v: want one group of 15", p["result_groups_triggered"])
 	}
+	if p["operator"] != "greater than" || p["threshold"] != 10.0 || p["summary"] != "Triggered: errors" ||
+		p["description"] != "Currently greater than threshold value (10) (value 15)" {
+		t.Errorf("payload %v: want operator greater than, threshold 10, summary and description", p)
+	}
 	if f.triggered(id) != true {
 		t.Error("after the breach: want triggered true")
 	}
@@ -456,6 +460,9 @@ func TestTriggerBreakdowns(t *testing.T) {
 	g := fired[0].(map[string]any)
 	if g["Result"] != 12.0 || g["Group"].(map[string]any)["duration_ms"] != 500.0 {
 		t.Errorf("passing group %v: want duration_ms 500 with 12", g)
+	}
+	if p["description"] != "Currently greater than threshold value (10) for duration_ms:500 (value 12)" {
+		t.Errorf("description %q: want the passing group and its value", p["description"])
 	}
 }
 

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
@@ -17,13 +20,18 @@ import (
 // Payload is Honeycomb's trigger webhook payload (its default template's
 // fields). SharedSecret is the recipient's webhook_secret.
 type Payload struct {
-	Version               string  `json:"version"`
-	SharedSecret          string  `json:"shared_secret"`
-	ID                    string  `json:"id"`
-	Name                  string  `json:"name"`
-	TriggerDescription    string  `json:"trigger_description"`
-	Status                string  `json:"status"` // TRIGGERED or OK
-	Summary               string  `json:"summary"`
+	Version            string `json:"version"`
+	SharedSecret       string `json:"shared_secret"`
+	ID                 string `json:"id"`
+	Name               string `json:"name"`
+	TriggerDescription string `json:"trigger_description"`
+	// TriggerURL links to the trigger in the UI; tracecomb's UI has no
+	// trigger page, so it is empty.
+	TriggerURL  string `json:"trigger_url"`
+	Status      string `json:"status"` // TRIGGERED or OK
+	Summary     string `json:"summary"`
+	Description string `json:"description"`
+	// Operator is the threshold's op in words ("greater than").
 	Operator              string  `json:"operator"`
 	Threshold             float64 `json:"threshold"`
 	ResultURL             string  `json:"result_url"`
@@ -38,15 +46,35 @@ const (
 	StatusOK        = "OK"
 )
 
+// operators are the thresholds' ops in Honeycomb's words.
+var operators = map[string]string{">": "greater than", ">=": "greater than or equal to", "<": "less than", "<=": "less than or equal to"}
+
 func payload(t apiquery.Trigger, triggered bool, groups, fired []Group, resultURL string) Payload {
+	op := operators[t.Threshold.Op]
 	p := Payload{Version: "v0.1.0", ID: t.ID, Name: t.Name, TriggerDescription: t.Description,
-		Status: StatusOK, Summary: "Resolved: " + t.Name, Operator: t.Threshold.Op, Threshold: t.Threshold.Value,
-		ResultURL: resultURL, ResultGroups: groups, ResultGroupsTriggered: fired}
+		Status: StatusOK, Summary: "Resolved: " + t.Name, Operator: op, Threshold: t.Threshold.Value,
+		Description: fmt.Sprintf("No longer %s threshold value (%s)", op, num(t.Threshold.Value)),
+		ResultURL:   resultURL, ResultGroups: groups, ResultGroupsTriggered: fired}
 	if triggered {
 		p.Status, p.Summary = StatusTriggered, "Triggered: "+t.Name
+		p.Description = fmt.Sprintf("Currently %s threshold value (%s)", op, num(t.Threshold.Value))
+		if len(fired) > 0 {
+			g := fired[0]
+			var keys []string
+			for k, v := range g.Group {
+				keys = append(keys, fmt.Sprintf("%s:%v", k, v))
+			}
+			sort.Strings(keys)
+			if len(keys) > 0 {
+				p.Description += " for " + strings.Join(keys, ", ")
+			}
+			p.Description += " (value " + num(g.Result) + ")"
+		}
 	}
 	return p
 }
+
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // notify sends p to each of the trigger's recipients; webhooks are
 // posted in the background.
