@@ -27,6 +27,12 @@ import (
 // bootstrap key.
 func testApp(t *testing.T, dataDir string) (*App, string) {
 	t.Helper()
+	return testAppWith(t, dataDir, nil)
+}
+
+// testAppWith is testApp with the configuration changed by set.
+func testAppWith(t *testing.T, dataDir string, set func(*Config)) (*App, string) {
+	t.Helper()
 	const key = "test-bootstrap-key-0123456789"
 	cfg := DefaultConfig()
 	cfg.DataDir = dataDir
@@ -35,6 +41,9 @@ func testApp(t *testing.T, dataDir string) (*App, string) {
 	cfg.OTLPGRPCAddr = "127.0.0.1:0"
 	cfg.XRayAddr = "127.0.0.1:0"
 	cfg.UIAddr = "127.0.0.1:0"
+	if set != nil {
+		set(&cfg)
+	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(&testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
