@@ -67,15 +67,7 @@ func annotationInput(w http.ResponseWriter, r *http.Request) (name, description 
 }
 
 func (h *handler) annotationFailed(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		api.WriteError(w, http.StatusNotFound, "Query annotation not found")
-	case errors.Is(err, state.ErrConflict):
-		api.WriteError(w, http.StatusConflict, "the query annotation was changed by another request: read it again")
-	default:
-		h.d.Logger.Error("query annotations failed", "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "could not save the query annotation")
-	}
+	h.objectFailed(w, "query annotation", err)
 }
 
 func (h *handler) createAnnotation(w http.ResponseWriter, r *http.Request) {
@@ -133,20 +125,9 @@ func (h *handler) listAnnotations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getAnnotation(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.checkDataset(w, r); !ok {
-		return
+	if a, _, ok := getObject[QueryAnnotation](h, w, r, kindAnnotation, "query annotation"); ok {
+		api.WriteJSON(w, http.StatusOK, a)
 	}
-	rec, err := h.d.State.Get(r.Context(), kindAnnotation, env(r), markerKey(markerDataset(r), r.PathValue("id")))
-	if err != nil {
-		h.annotationFailed(w, err)
-		return
-	}
-	var a QueryAnnotation
-	if err := json.Unmarshal(rec.Value, &a); err != nil {
-		h.annotationFailed(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, a)
 }
 
 // updateAnnotation sets the name and description; a query_id other than
@@ -190,12 +171,5 @@ func (h *handler) updateAnnotation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteAnnotation(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.checkDataset(w, r); !ok {
-		return
-	}
-	if err := h.d.State.Delete(r.Context(), kindAnnotation, env(r), markerKey(markerDataset(r), r.PathValue("id")), state.AnyVersion); err != nil {
-		h.annotationFailed(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	h.deleteObject(w, r, kindAnnotation, "query annotation")
 }

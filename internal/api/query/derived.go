@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"sort"
 	"strings"
@@ -96,15 +95,7 @@ func derivedOf(ctx context.Context, ss state.Store, e, ds string) ([]DerivedColu
 }
 
 func (h *handler) derivedFailed(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		api.WriteError(w, http.StatusNotFound, "Derived column not found")
-	case errors.Is(err, state.ErrConflict):
-		api.WriteError(w, http.StatusConflict, "the derived column was changed by another request: read it again")
-	default:
-		h.d.Logger.Error("derived columns failed", "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "could not save the derived column")
-	}
+	h.objectFailed(w, "derived column", err)
 }
 
 // listDerived answers the dataset's derived columns, or with ?alias= the
@@ -132,20 +123,9 @@ func (h *handler) listDerived(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getDerived(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.checkDataset(w, r); !ok {
-		return
+	if d, _, ok := getObject[DerivedColumn](h, w, r, kindDerived, "derived column"); ok {
+		api.WriteJSON(w, http.StatusOK, d)
 	}
-	rec, err := h.d.State.Get(r.Context(), kindDerived, env(r), markerKey(markerDataset(r), r.PathValue("id")))
-	if err != nil {
-		h.derivedFailed(w, err)
-		return
-	}
-	var d DerivedColumn
-	if err := json.Unmarshal(rec.Value, &d); err != nil {
-		h.derivedFailed(w, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, d)
 }
 
 // aliasTaken reports whether another derived column of ds (not the one
@@ -241,14 +221,7 @@ func (h *handler) updateDerived(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteDerived(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.checkDataset(w, r); !ok {
-		return
-	}
-	if err := h.d.State.Delete(r.Context(), kindDerived, env(r), markerKey(markerDataset(r), r.PathValue("id")), state.AnyVersion); err != nil {
-		h.derivedFailed(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	h.deleteObject(w, r, kindDerived, "derived column")
 }
 
 // withDerived returns spec, for environment e, with the derived columns it names as columns

@@ -175,18 +175,10 @@ func validMarker(w http.ResponseWriter, mk *Marker) bool {
 	return true
 }
 
-// saveFailed answers a failed write of the state store: a conflict means
-// another request changed the marker first.
+// saveFailed answers a failed read or write of a marker: a conflict means
+// another request changed it first.
 func (h *handler) saveFailed(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		api.WriteError(w, http.StatusNotFound, "Marker not found")
-	case errors.Is(err, state.ErrConflict):
-		api.WriteError(w, http.StatusConflict, "the marker was changed by another request: read it again")
-	default:
-		h.d.Logger.Error("saving markers failed", "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "could not save the marker")
-	}
+	h.objectFailed(w, "marker", err)
 }
 
 func (h *handler) createMarker(w http.ResponseWriter, r *http.Request) {

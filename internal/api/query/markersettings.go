@@ -2,7 +2,6 @@ package query
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -106,15 +105,7 @@ func (h *handler) markerColors(r *http.Request, ds string) (map[string]string, e
 }
 
 func (h *handler) settingFailed(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		api.WriteError(w, http.StatusNotFound, "Marker setting not found")
-	case errors.Is(err, state.ErrConflict):
-		api.WriteError(w, http.StatusConflict, "the marker setting was changed by another request: read it again")
-	default:
-		h.d.Logger.Error("marker settings failed", "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "could not save the marker setting")
-	}
+	h.objectFailed(w, "marker setting", err)
 }
 
 func (h *handler) listMarkerSettings(w http.ResponseWriter, r *http.Request) {
@@ -204,12 +195,5 @@ func (h *handler) updateMarkerSetting(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteMarkerSetting(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.checkDataset(w, r); !ok {
-		return
-	}
-	if err := h.d.State.Delete(r.Context(), kindMarkerSetting, env(r), markerKey(markerDataset(r), r.PathValue("id")), state.AnyVersion); err != nil {
-		h.settingFailed(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	h.deleteObject(w, r, kindMarkerSetting, "marker setting")
 }

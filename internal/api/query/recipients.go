@@ -134,15 +134,7 @@ func checkRecipientField(field, v string) string {
 }
 
 func (h *handler) recipientFailed(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		api.WriteError(w, http.StatusNotFound, "Recipient not found")
-	case errors.Is(err, state.ErrConflict):
-		api.WriteError(w, http.StatusConflict, "the recipient was changed by another request: read it again")
-	default:
-		h.d.Logger.Error("recipients failed", "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "could not save the recipient")
-	}
+	h.objectFailed(w, "recipient", err)
 }
 
 func (h *handler) createRecipient(w http.ResponseWriter, r *http.Request) {

@@ -325,17 +325,11 @@ func writeTriggerProblem(w http.ResponseWriter, err error) {
 
 func (h *handler) triggerFailed(w http.ResponseWriter, err error) {
 	var p *triggerProblem
-	switch {
-	case errors.As(err, &p):
+	if errors.As(err, &p) {
 		writeTriggerProblem(w, err)
-	case errors.Is(err, state.ErrNotFound):
-		api.WriteError(w, http.StatusNotFound, "Trigger not found")
-	case errors.Is(err, state.ErrConflict):
-		api.WriteError(w, http.StatusConflict, "the trigger was changed by another request: read it again")
-	default:
-		h.d.Logger.Error("triggers failed", "err", err)
-		api.WriteError(w, http.StatusInternalServerError, "could not save the trigger")
+		return
 	}
+	h.objectFailed(w, "trigger", err)
 }
 
 // resolveTrigger, inside a transaction, checks the trigger's query (an

@@ -1,0 +1,61 @@
+package query
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/tracecomb/tracecomb/internal/api"
+	"github.com/tracecomb/tracecomb/internal/state"
+)
+
+// The configuration objects kept per dataset (markers, marker settings,
+// query annotations, derived columns, triggers) are records of the state
+// store keyed "<dataset>/<id>" in their environment (markerKey); these
+// are the parts their handlers share.
+
+// objectFailed answers a failed read or write of one object, named by
+// noun ("marker setting"): 404 when it is not there, 409 when another
+// request changed it first, 500 otherwise.
+func (h *handler) objectFailed(w http.ResponseWriter, noun string, err error) {
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		api.WriteError(w, http.StatusNotFound, strings.ToUpper(noun[:1])+noun[1:]+" not found")
+	case errors.Is(err, state.ErrConflict):
+		api.WriteError(w, http.StatusConflict, "the "+noun+" was changed by another request: read it again")
+	default:
+		h.d.Logger.Error(noun+": state store failed", "err", err)
+		api.WriteError(w, http.StatusInternalServerError, "could not save the "+noun)
+	}
+}
+
+// getObject answers GET …/{dataset}/{id} for an object of kind: the
+// record decoded into a T, or the failure answered (ok false).
+func getObject[T any](h *handler, w http.ResponseWriter, r *http.Request, kind state.Kind, noun string) (obj T, rec state.Record, ok bool) {
+	if _, ok := h.checkDataset(w, r); !ok {
+		return obj, rec, false
+	}
+	rec, err := h.d.State.Get(r.Context(), kind, env(r), markerKey(markerDataset(r), r.PathValue("id")))
+	if err == nil {
+		err = json.Unmarshal(rec.Value, &obj)
+	}
+	if err != nil {
+		h.objectFailed(w, noun, err)
+		return obj, rec, false
+	}
+	return obj, rec, true
+}
+
+// deleteObject answers DELETE …/{dataset}/{id} for an object of kind:
+// 204, or 404 when there is none.
+func (h *handler) deleteObject(w http.ResponseWriter, r *http.Request, kind state.Kind, noun string) {
+	if _, ok := h.checkDataset(w, r); !ok {
+		return
+	}
+	if err := h.d.State.Delete(r.Context(), kind, env(r), markerKey(markerDataset(r), r.PathValue("id")), state.AnyVersion); err != nil {
+		h.objectFailed(w, noun, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
