@@ -214,17 +214,24 @@ func findColumn(cols []columnView, id string) (columnView, bool) {
 	return columnView{}, false
 }
 
-func (h *handler) column(w http.ResponseWriter, r *http.Request) {
-	_, cols, ok := h.columnsOf(w, r)
+// columnOf resolves the dataset and the column of the URL, answering 404
+// when either is not there.
+func (h *handler) columnOf(w http.ResponseWriter, r *http.Request) (datasetView, columnView, bool) {
+	v, cols, ok := h.columnsOf(w, r)
 	if !ok {
-		return
+		return v, columnView{}, false
 	}
 	c, ok := findColumn(cols, r.PathValue("id"))
 	if !ok {
 		api.WriteError(w, http.StatusNotFound, "Column not found")
-		return
 	}
-	api.WriteJSON(w, http.StatusOK, c.json())
+	return v, c, ok
+}
+
+func (h *handler) column(w http.ResponseWriter, r *http.Request) {
+	if _, c, ok := h.columnOf(w, r); ok {
+		api.WriteJSON(w, http.StatusOK, c.json())
+	}
 }
 
 // columnInput is what POST and PUT take.
@@ -312,13 +319,8 @@ func (h *handler) updateColumn(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || !in.check(w) {
 		return
 	}
-	v, cols, ok := h.columnsOf(w, r)
+	v, c, ok := h.columnOf(w, r)
 	if !ok {
-		return
-	}
-	c, ok := findColumn(cols, r.PathValue("id"))
-	if !ok {
-		api.WriteError(w, http.StatusNotFound, "Column not found")
 		return
 	}
 	if in.KeyName != nil && *in.KeyName != c.rec.KeyName {
@@ -337,13 +339,8 @@ func (h *handler) updateColumn(w http.ResponseWriter, r *http.Request) {
 // values in every event, and its record, go (204).
 func (h *handler) deleteColumn(w http.ResponseWriter, r *http.Request) {
 	p, _ := api.PrincipalFrom(r.Context())
-	v, cols, ok := h.columnsOf(w, r)
+	v, c, ok := h.columnOf(w, r)
 	if !ok {
-		return
-	}
-	c, ok := findColumn(cols, r.PathValue("id"))
-	if !ok {
-		api.WriteError(w, http.StatusNotFound, "Column not found")
 		return
 	}
 	if c.found {
