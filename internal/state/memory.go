@@ -290,28 +290,7 @@ func (s *MemoryStore) Acquire(_ context.Context, name, holder string, ttl time.D
 
 // Watch implements Store.
 func (s *MemoryStore) Watch(ctx context.Context) <-chan Change {
-	ch := make(chan Change, 256)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		close(ch)
-		return ch
-	}
-	s.watchers[ch] = struct{}{}
-	s.mu.Unlock()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-s.stop:
-		}
-		s.mu.Lock()
-		if _, ok := s.watchers[ch]; ok {
-			delete(s.watchers, ch)
-			close(ch)
-		}
-		s.mu.Unlock()
-	}()
-	return ch
+	return watch(ctx, &s.mu, &s.closed, s.stop, s.watchers)
 }
 
 // Close implements Store: the store ends, its watchers' channels close.

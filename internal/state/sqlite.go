@@ -289,28 +289,7 @@ func (s *FileStore) Acquire(ctx context.Context, name, holder string, ttl time.D
 
 // Watch implements Store.
 func (s *FileStore) Watch(ctx context.Context) <-chan Change {
-	ch := make(chan Change, 256)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		close(ch)
-		return ch
-	}
-	s.watchers[ch] = struct{}{}
-	s.mu.Unlock()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-s.stop:
-		}
-		s.mu.Lock()
-		if _, ok := s.watchers[ch]; ok {
-			delete(s.watchers, ch)
-			close(ch)
-		}
-		s.mu.Unlock()
-	}()
-	return ch
+	return watch(ctx, &s.mu, &s.closed, s.stop, s.watchers)
 }
 
 // pollLoop reads new changes (of every process) and hands them to the
