@@ -65,7 +65,8 @@ test("Settings shows each environment's retention and a key login changes it", a
   await form.locator("input[name=max_bytes]").fill("64MiB");
   await form.getByRole("button", { name: "Save retention" }).click();
   await form.waitFor({ state: "detached" });
-  assert.equal(await row.getByTestId("ret-age").innerText(), "1h");
+  // The row shows the answer of the PUT once it has come back.
+  await waitFor(async () => (await row.getByTestId("ret-age").innerText()) === "1h", "the row to show the new age");
   assert.equal(await row.getByTestId("ret-size").innerText(), "64 MiB");
   assert.equal(await row.getByTestId("ret-source").innerText(), "own setting");
   // The store enforces it at once: the two-hour-old span goes.
@@ -84,7 +85,7 @@ test("Settings shows each environment's retention and a key login changes it", a
   await row.getByRole("button", { name: "Edit" }).click();
   await form.getByRole("button", { name: "Use the server default" }).click();
   await form.waitFor({ state: "detached" });
-  assert.equal(await row.getByTestId("ret-age").innerText(), "168h");
+  await waitFor(async () => (await row.getByTestId("ret-age").innerText()) === "168h", "the row to show the server default");
   assert.equal(await row.getByTestId("ret-source").innerText(), "server default");
   assert.equal((await retentionJSON(p)).source, "default");
   await p.close();
