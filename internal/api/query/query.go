@@ -12,6 +12,7 @@
 //	POST|GET /1/recipients, GET|PUT|DELETE /1/recipients/{id}
 //	POST|GET /1/triggers/{dataset}, GET|PUT|DELETE /1/triggers/{dataset}/{id}
 //	                                      (evaluated by internal/alerting)
+//	POST|GET /1/boards, GET|PUT|DELETE /1/boards/{boardId}
 //
 // {dataset} "__all__" means the whole environment. Every request is scoped
 // to the environment of its key.
@@ -146,6 +147,11 @@ func Register(mux *http.ServeMux, d Deps) error {
 	route("GET /1/triggers/{dataset}/{id}", auth.PermTriggers, h.getTrigger)
 	route("PUT /1/triggers/{dataset}/{id}", auth.PermTriggers, h.updateTrigger)
 	route("DELETE /1/triggers/{dataset}/{id}", auth.PermTriggers, h.deleteTrigger)
+	route("POST /1/boards", auth.PermBoards, h.createBoard)
+	route("GET /1/boards", auth.PermBoards, h.listBoards)
+	route("GET /1/boards/{boardId}", auth.PermBoards, h.getBoard)
+	route("PUT /1/boards/{boardId}", auth.PermBoards, h.updateBoard)
+	route("DELETE /1/boards/{boardId}", auth.PermBoards, h.deleteBoard)
 	return nil
 }
 
