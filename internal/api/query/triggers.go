@@ -88,17 +88,18 @@ const (
 
 var weekdays = []string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
 
-// triggerProblem is a validation failure naming its field.
-type triggerProblem struct{ field, code, msg string }
+// fieldProblem is a validation failure of a configuration object (trigger,
+// SLO, burn alert) naming its field; answered 422.
+type fieldProblem struct{ field, code, msg string }
 
-func (p *triggerProblem) Error() string { return p.field + ": " + p.msg }
+func (p *fieldProblem) Error() string { return p.field + ": " + p.msg }
 
-func badTrigger(field, format string, args ...any) *triggerProblem {
-	return &triggerProblem{field: field, code: "invalid", msg: fmt.Sprintf(format, args...)}
+func badField(field, format string, args ...any) *fieldProblem {
+	return &fieldProblem{field: field, code: "invalid", msg: fmt.Sprintf(format, args...)}
 }
 
-func missingTrigger(field string) *triggerProblem {
-	return &triggerProblem{field: field, code: "missing", msg: "is required"}
+func missingField(field string) *fieldProblem {
+	return &fieldProblem{field: field, code: "missing", msg: "is required"}
 }
 
 // triggerInput is a trigger as the request gives it.
@@ -129,21 +130,21 @@ func checkTrigger(in triggerInput) (Trigger, error) {
 	var t Trigger
 	switch {
 	case in.Name == nil || strings.TrimSpace(*in.Name) == "":
-		return t, missingTrigger("name")
+		return t, missingField("name")
 	case utf8.RuneCountInString(*in.Name) > maxTriggerName:
-		return t, badTrigger("name", "must be at most %d characters", maxTriggerName)
+		return t, badField("name", "must be at most %d characters", maxTriggerName)
 	case utf8.RuneCountInString(in.Description) > maxTriggerDescription:
-		return t, badTrigger("description", "must be at most %d characters", maxTriggerDescription)
+		return t, badField("description", "must be at most %d characters", maxTriggerDescription)
 	case in.Threshold == nil:
-		return t, missingTrigger("threshold")
+		return t, missingField("threshold")
 	case in.Threshold.Op == "":
-		return t, missingTrigger("threshold.op")
+		return t, missingField("threshold.op")
 	case !slices.Contains([]string{">", ">=", "<", "<="}, in.Threshold.Op):
-		return t, badTrigger("threshold.op", "must be one of >, >=, <, <=, got %q", in.Threshold.Op)
+		return t, badField("threshold.op", "must be one of >, >=, <, <=, got %q", in.Threshold.Op)
 	case in.Threshold.Value == nil:
-		return t, missingTrigger("threshold.value")
+		return t, missingField("threshold.value")
 	case in.Threshold.ExceededLimit != nil && (*in.Threshold.ExceededLimit < 1 || *in.Threshold.ExceededLimit > maxExceededLimit):
-		return t, badTrigger("threshold.exceeded_limit", "must be between 1 and %d, got %d", maxExceededLimit, *in.Threshold.ExceededLimit)
+		return t, badField("threshold.exceeded_limit", "must be between 1 and %d, got %d", maxExceededLimit, *in.Threshold.ExceededLimit)
 	}
 	t.Name, t.Description, t.Disabled = *in.Name, in.Description, in.Disabled
 	t.Threshold = TriggerThreshold{Op: in.Threshold.Op, Value: *in.Threshold.Value, ExceededLimit: 1}
@@ -155,7 +156,7 @@ func checkTrigger(in triggerInput) (Trigger, error) {
 		t.Frequency = *in.Frequency
 	}
 	if t.Frequency < minTriggerFrequency || t.Frequency > maxTriggerFrequency || t.Frequency%60 != 0 {
-		return t, badTrigger("frequency", "must be a multiple of 60 between %d and %d seconds, got %d", minTriggerFrequency, maxTriggerFrequency, t.Frequency)
+		return t, badField("frequency", "must be a multiple of 60 between %d and %d seconds, got %d", minTriggerFrequency, maxTriggerFrequency, t.Frequency)
 	}
 	switch in.AlertType {
 	case "", "on_change":
@@ -163,7 +164,7 @@ func checkTrigger(in triggerInput) (Trigger, error) {
 	case "on_true":
 		t.AlertType = "on_true"
 	default:
-		return t, badTrigger("alert_type", "must be on_change or on_true, got %q", in.AlertType)
+		return t, badField("alert_type", "must be on_change or on_true, got %q", in.AlertType)
 	}
 	switch in.EvaluationScheduleType {
 	case "", "frequency":
@@ -175,7 +176,7 @@ func checkTrigger(in triggerInput) (Trigger, error) {
 		}
 		t.EvaluationSchedule = in.EvaluationSchedule
 	default:
-		return t, badTrigger("evaluation_schedule_type", "must be frequency or window, got %q", in.EvaluationScheduleType)
+		return t, badField("evaluation_schedule_type", "must be frequency or window, got %q", in.EvaluationScheduleType)
 	}
 	if len(in.Recipients) == 0 {
 		t.Recipients = []TriggerRecipient{}
@@ -184,7 +185,7 @@ func checkTrigger(in triggerInput) (Trigger, error) {
 		if ref.ID == "" {
 			// Honeycomb's type+target recipients are deprecated; here a
 			// recipient is made with the Recipients API and named by id.
-			return t, missingTrigger(fmt.Sprintf("recipients[%d].id", i))
+			return t, missingField(fmt.Sprintf("recipients[%d].id", i))
 		}
 		t.Recipients = append(t.Recipients, TriggerRecipient{ID: ref.ID, Details: ref.Details})
 	}
@@ -204,28 +205,28 @@ func isJSONNull(b json.RawMessage) bool {
 
 func checkWindow(s *EvaluationWindow) error {
 	if s == nil {
-		return missingTrigger("evaluation_schedule")
+		return missingField("evaluation_schedule")
 	}
 	win := s.Window
 	if len(win.DaysOfWeek) == 0 {
-		return missingTrigger("evaluation_schedule.window.days_of_week")
+		return missingField("evaluation_schedule.window.days_of_week")
 	}
 	for i, d := range win.DaysOfWeek {
 		if !slices.Contains(weekdays, d) {
-			return badTrigger(fmt.Sprintf("evaluation_schedule.window.days_of_week[%d]", i), "must be a day of the week in lower case (sunday … saturday), got %q", d)
+			return badField(fmt.Sprintf("evaluation_schedule.window.days_of_week[%d]", i), "must be a day of the week in lower case (sunday … saturday), got %q", d)
 		}
 	}
 	for _, f := range []struct{ name, v string }{{"start_time", win.StartTime}, {"end_time", win.EndTime}} {
 		field := "evaluation_schedule.window." + f.name
 		if f.v == "" {
-			return missingTrigger(field)
+			return missingField(field)
 		}
 		if _, err := time.Parse("15:04", f.v); err != nil || len(f.v) != 5 {
-			return badTrigger(field, "must be a time of day HH:MM (UTC), got %q", f.v)
+			return badField(field, "must be a time of day HH:MM (UTC), got %q", f.v)
 		}
 	}
 	if win.StartTime == win.EndTime {
-		return badTrigger("evaluation_schedule.window.end_time", "must differ from start_time")
+		return badField("evaluation_schedule.window.end_time", "must differ from start_time")
 	}
 	return nil
 }
@@ -244,28 +245,28 @@ func checkTriggerQuery(s *query.Spec, frequency int64, prefix string) error {
 			if e.Field != "" {
 				field = prefix + e.Field
 			}
-			return &triggerProblem{field: field, code: e.Code, msg: e.Msg}
+			return &fieldProblem{field: field, code: e.Code, msg: e.Msg}
 		}
-		return badTrigger("query", "%s", err.Error())
+		return badField("query", "%s", err.Error())
 	}
 	switch {
 	case len(s.Calculations) != 1:
-		return badTrigger(prefix+"calculations", "a trigger's query must have exactly one calculation, got %d", len(s.Calculations))
+		return badField(prefix+"calculations", "a trigger's query must have exactly one calculation, got %d", len(s.Calculations))
 	case strings.EqualFold(s.Calculations[0].Op, "HEATMAP"), strings.EqualFold(s.Calculations[0].Op, "CONCURRENCY"):
-		return badTrigger(prefix+"calculations[0].op", "a trigger cannot use %s", strings.ToUpper(s.Calculations[0].Op))
+		return badField(prefix+"calculations[0].op", "a trigger cannot use %s", strings.ToUpper(s.Calculations[0].Op))
 	case s.StartTime != nil:
-		return badTrigger(prefix+"start_time", "a trigger's query must use a relative time_range")
+		return badField(prefix+"start_time", "a trigger's query must use a relative time_range")
 	case s.EndTime != nil:
-		return badTrigger(prefix+"end_time", "a trigger's query must use a relative time_range")
+		return badField(prefix+"end_time", "a trigger's query must use a relative time_range")
 	case len(s.Havings) > 1:
-		return badTrigger(prefix+"havings", "a trigger's query may have at most one having, got %d", len(s.Havings))
+		return badField(prefix+"havings", "a trigger's query may have at most one having, got %d", len(s.Havings))
 	}
 	duration := int64(query.DefaultRange)
 	if s.TimeRange != nil {
 		duration = *s.TimeRange
 	}
 	if duration > frequency*4 {
-		return badTrigger(prefix+"time_range", "the query's duration (%d s) may be at most four times the frequency (%d s), so at most %d s", duration, frequency, frequency*4)
+		return badField(prefix+"time_range", "the query's duration (%d s) may be at most four times the frequency (%d s), so at most %d s", duration, frequency, frequency*4)
 	}
 	return nil
 }
@@ -299,7 +300,7 @@ func decodeTrigger(w http.ResponseWriter, r *http.Request) (Trigger, triggerInpu
 	}
 	t, err := checkTrigger(in)
 	if err != nil {
-		writeTriggerProblem(w, err)
+		writeFieldProblem(w, err)
 		return Trigger{}, in, false
 	}
 	hasQuery := !isJSONNull(in.Query)
@@ -314,8 +315,8 @@ func decodeTrigger(w http.ResponseWriter, r *http.Request) (Trigger, triggerInpu
 	return t, in, true
 }
 
-func writeTriggerProblem(w http.ResponseWriter, err error) {
-	var p *triggerProblem
+func writeFieldProblem(w http.ResponseWriter, err error) {
+	var p *fieldProblem
 	if errors.As(err, &p) {
 		writeProblem(w, p.field, p.code, p.Error())
 		return
@@ -324,9 +325,9 @@ func writeTriggerProblem(w http.ResponseWriter, err error) {
 }
 
 func (h *handler) triggerFailed(w http.ResponseWriter, err error) {
-	var p *triggerProblem
+	var p *fieldProblem
 	if errors.As(err, &p) {
-		writeTriggerProblem(w, err)
+		writeFieldProblem(w, err)
 		return
 	}
 	h.objectFailed(w, "trigger", err)
@@ -335,13 +336,13 @@ func (h *handler) triggerFailed(w http.ResponseWriter, err error) {
 // resolveTrigger, inside a transaction, checks the trigger's query (an
 // inline one is saved as a query, as POST /1/queries would, so the
 // trigger has its query_id) and recipients. A problem is returned as a
-// *triggerProblem, so the transaction writes nothing.
+// *fieldProblem, so the transaction writes nothing.
 func (h *handler) resolveTrigger(tx state.Tx, e string, t *Trigger, in triggerInput) error {
 	var spec query.Spec
 	if in.QueryID != "" {
 		rec, err := tx.Get(kindQuery, e, in.QueryID)
 		if errors.Is(err, state.ErrNotFound) {
-			return badTrigger("query_id", "no query %s in this environment", in.QueryID)
+			return badField("query_id", "no query %s in this environment", in.QueryID)
 		}
 		if err != nil {
 			return err
@@ -350,8 +351,8 @@ func (h *handler) resolveTrigger(tx state.Tx, e string, t *Trigger, in triggerIn
 			return fmt.Errorf("stored query %s: %w", in.QueryID, err)
 		}
 		if err := checkTriggerQuery(&spec, t.Frequency, ""); err != nil {
-			p := err.(*triggerProblem)
-			return badTrigger("query_id", "query %s: %s", in.QueryID, p.Error())
+			p := err.(*fieldProblem)
+			return badField("query_id", "query %s: %s", in.QueryID, p.Error())
 		}
 		t.QueryID = in.QueryID
 	} else {
@@ -359,9 +360,9 @@ func (h *handler) resolveTrigger(tx state.Tx, e string, t *Trigger, in triggerIn
 		if spec, err = query.DecodeSpec(bytes.NewReader(in.Query)); err != nil {
 			var qe *query.Error
 			if errors.As(err, &qe) && qe.Field != "" {
-				return &triggerProblem{field: "query." + qe.Field, code: qe.Code, msg: qe.Msg}
+				return &fieldProblem{field: "query." + qe.Field, code: qe.Code, msg: qe.Msg}
 			}
-			return badTrigger("query", "%s", err.Error())
+			return badField("query", "%s", err.Error())
 		}
 		if err := checkTriggerQuery(&spec, t.Frequency, "query."); err != nil {
 			return err
@@ -373,7 +374,7 @@ func (h *handler) resolveTrigger(tx state.Tx, e string, t *Trigger, in triggerIn
 				return err
 			}
 			if len(ids) >= h.d.MaxQueries {
-				return badTrigger("query", "an environment holds at most %d queries", h.d.MaxQueries)
+				return badField("query", "an environment holds at most %d queries", h.d.MaxQueries)
 			}
 			if _, err := tx.Put(state.Record{Kind: kindQuery, Scope: e, Key: t.QueryID, Value: spec.MarshalCanonical()}, state.MustNotExist); err != nil {
 				return err
@@ -387,7 +388,7 @@ func (h *handler) resolveTrigger(tx state.Tx, e string, t *Trigger, in triggerIn
 		ref := &t.Recipients[i]
 		rec, err := tx.Get(kindRecipient, e, ref.ID)
 		if errors.Is(err, state.ErrNotFound) {
-			return badTrigger(fmt.Sprintf("recipients[%d].id", i), "no recipient %s", ref.ID)
+			return badField(fmt.Sprintf("recipients[%d].id", i), "no recipient %s", ref.ID)
 		}
 		if err != nil {
 			return err
