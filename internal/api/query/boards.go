@@ -676,3 +676,244 @@ func (h *handler) deleteBoard(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// viewInput reads and checks a view: a name and at least one filter,
+// each with a column and an operation whose value fits it.
+func viewInput(w http.ResponseWriter, r *http.Request) (BoardView, bool) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return BoardView{}, false
+	}
+	var in struct {
+		Name    *string           `json:"name"`
+		Filters []json.RawMessage `json:"filters"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			writeProblem(w, te.Field, "incorrect_type", te.Field+": has the wrong type")
+			return BoardView{}, false
+		}
+		api.WriteError(w, http.StatusBadRequest, "could not parse the board view: "+err.Error())
+		return BoardView{}, false
+	}
+	v, err := checkView(in.Name, in.Filters)
+	if err != nil {
+		writeBoardProblem(w, err)
+		return BoardView{}, false
+	}
+	return v, true
+}
+
+func checkView(name *string, filters []json.RawMessage) (BoardView, error) {
+	v := BoardView{Filters: []BoardViewFilter{}}
+	switch {
+	case name == nil || strings.TrimSpace(*name) == "":
+		return v, missingBoard("name")
+	case utf8.RuneCountInString(*name) > maxViewName:
+		return v, badBoard("name", "must be at most %d characters", maxViewName)
+	case len(filters) == 0:
+		return v, missingBoard("filters")
+	}
+	v.Name = *name
+	for i, raw := range filters {
+		field := fmt.Sprintf("filters[%d]", i)
+		var f struct {
+			Column    string          `json:"column"`
+			Operation string          `json:"operation"`
+			Value     json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return v, &boardProblem{field: field, code: "incorrect_type", msg: "must be an object with column, operation and value"}
+		}
+		switch {
+		case f.Column == "":
+			return v, missingBoard(field + ".column")
+		case f.Operation == "":
+			return v, missingBoard(field + ".operation")
+		case !slices.Contains(viewOps, f.Operation):
+			return v, badBoard(field+".operation", "must be one of %s, got %q", strings.Join(viewOps, ", "), f.Operation)
+		}
+		var val any
+		if !isJSONNull(f.Value) {
+			if err := json.Unmarshal(f.Value, &val); err != nil {
+				return v, badBoard(field+".value", "%v", err)
+			}
+		}
+		_, isList := val.([]any)
+		_, isObject := val.(map[string]any)
+		switch f.Operation {
+		case "exists", "does-not-exist":
+			if val != nil {
+				return v, badBoard(field+".value", "%s takes no value", f.Operation)
+			}
+		case "in", "not-in":
+			if !isList || len(val.([]any)) == 0 {
+				return v, badBoard(field+".value", "%s takes a list of values", f.Operation)
+			}
+		default:
+			switch {
+			case val == nil:
+				return v, missingBoard(field + ".value")
+			case isList || isObject:
+				return v, badBoard(field+".value", "%s takes one value: a string, number or boolean", f.Operation)
+			}
+		}
+		v.Filters = append(v.Filters, BoardViewFilter{Column: f.Column, Operation: f.Operation, Value: val})
+	}
+	return v, nil
+}
+
+func viewKey(boardID, viewID string) string { return boardID + "/" + viewID }
+
+// boardViews returns the views of a board in tx, in the order they were
+// created, failing with ErrNotFound when there is no such board.
+func boardViews(tx state.Tx, e, boardID string) ([]storedView, error) {
+	if _, err := tx.Get(kindBoard, e, boardID); err != nil {
+		return nil, err
+	}
+	recs, err := tx.List(kindBoardView, e)
+	if err != nil {
+		return nil, err
+	}
+	var out []storedView
+	for _, rec := range recs {
+		var sv storedView
+		if strings.HasPrefix(rec.Key, boardID+"/") && json.Unmarshal(rec.Value, &sv) == nil {
+			out = append(out, sv)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+// storedView is a view record.
+type storedView struct {
+	BoardView
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// errViewName says that another view of the board has the name (409).
+var errViewName = errors.New("a view by that name already exists on this board")
+
+func (h *handler) viewFailed(w http.ResponseWriter, err error) {
+	if errors.Is(err, errViewName) {
+		api.WriteError(w, http.StatusConflict, err.Error())
+		return
+	}
+	h.boardFailed(w, "board view", err)
+}
+
+func (h *handler) createBoardView(w http.ResponseWriter, r *http.Request) {
+	v, ok := viewInput(w, r)
+	if !ok {
+		return
+	}
+	e, boardID := env(r), r.PathValue("boardId")
+	sv := storedView{BoardView: v, CreatedAt: h.d.Now().UTC()}
+	sv.ID = randomID(5)
+	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		views, err := boardViews(tx, e, boardID)
+		if err != nil {
+			return err
+		}
+		if len(views) >= maxBoardViews {
+			return badBoard("views", "a board has at most %d views", maxBoardViews)
+		}
+		for _, o := range views {
+			if o.Name == v.Name {
+				return errViewName
+			}
+		}
+		b, _ := json.Marshal(sv)
+		_, err = tx.Put(state.Record{Kind: kindBoardView, Scope: e, Key: viewKey(boardID, sv.ID), Value: b}, state.MustNotExist)
+		return err
+	})
+	if errors.Is(err, state.ErrNotFound) {
+		api.WriteError(w, http.StatusNotFound, "Board not found")
+		return
+	}
+	if err != nil {
+		h.viewFailed(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusCreated, sv.BoardView)
+}
+
+func (h *handler) listBoardViews(w http.ResponseWriter, r *http.Request) {
+	var views []storedView
+	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		var err error
+		views, err = boardViews(tx, env(r), r.PathValue("boardId"))
+		return err
+	})
+	if err != nil {
+		h.boardFailed(w, "board", err)
+		return
+	}
+	out := make([]BoardView, len(views))
+	for i, sv := range views {
+		out[i] = sv.BoardView
+	}
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) getBoardView(w http.ResponseWriter, r *http.Request) {
+	rec, err := h.d.State.Get(r.Context(), kindBoardView, env(r), viewKey(r.PathValue("boardId"), r.PathValue("viewId")))
+	var sv storedView
+	if err == nil {
+		err = json.Unmarshal(rec.Value, &sv)
+	}
+	if err != nil {
+		h.viewFailed(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, sv.BoardView)
+}
+
+// updateBoardView replaces the view's name and filters; an id in the body
+// is ignored, the URL's names the view.
+func (h *handler) updateBoardView(w http.ResponseWriter, r *http.Request) {
+	v, ok := viewInput(w, r)
+	if !ok {
+		return
+	}
+	e, boardID, viewID := env(r), r.PathValue("boardId"), r.PathValue("viewId")
+	var sv storedView
+	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		views, err := boardViews(tx, e, boardID)
+		if err != nil {
+			return err
+		}
+		rec, err := tx.Get(kindBoardView, e, viewKey(boardID, viewID))
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(rec.Value, &sv); err != nil {
+			return err
+		}
+		for _, o := range views {
+			if o.Name == v.Name && o.ID != viewID {
+				return errViewName
+			}
+		}
+		sv.Name, sv.Filters = v.Name, v.Filters
+		b, _ := json.Marshal(sv)
+		_, err = tx.Put(state.Record{Kind: kindBoardView, Scope: e, Key: rec.Key, Value: b}, rec.Version)
+		return err
+	})
+	if err != nil {
+		h.viewFailed(w, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, sv.BoardView)
+}
+
+func (h *handler) deleteBoardView(w http.ResponseWriter, r *http.Request) {
+	err := h.d.State.Delete(r.Context(), kindBoardView, env(r), viewKey(r.PathValue("boardId"), r.PathValue("viewId")), state.AnyVersion)
+	if err != nil {
+		h.viewFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

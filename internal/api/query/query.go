@@ -13,6 +13,7 @@
 //	POST|GET /1/triggers/{dataset}, GET|PUT|DELETE /1/triggers/{dataset}/{id}
 //	                                      (evaluated by internal/alerting)
 //	POST|GET /1/boards, GET|PUT|DELETE /1/boards/{boardId}
+//	POST|GET /1/boards/{boardId}/views, GET|PUT|DELETE /1/boards/{boardId}/views/{viewId}
 //
 // {dataset} "__all__" means the whole environment. Every request is scoped
 // to the environment of its key.
@@ -152,6 +153,11 @@ func Register(mux *http.ServeMux, d Deps) error {
 	route("GET /1/boards/{boardId}", auth.PermBoards, h.getBoard)
 	route("PUT /1/boards/{boardId}", auth.PermBoards, h.updateBoard)
 	route("DELETE /1/boards/{boardId}", auth.PermBoards, h.deleteBoard)
+	route("POST /1/boards/{boardId}/views", auth.PermBoards, h.createBoardView)
+	route("GET /1/boards/{boardId}/views", auth.PermBoards, h.listBoardViews)
+	route("GET /1/boards/{boardId}/views/{viewId}", auth.PermBoards, h.getBoardView)
+	route("PUT /1/boards/{boardId}/views/{viewId}", auth.PermBoards, h.updateBoardView)
+	route("DELETE /1/boards/{boardId}/views/{viewId}", auth.PermBoards, h.deleteBoardView)
 	return nil
 }
 
