@@ -139,9 +139,9 @@ type BoardViewFilter struct {
 const (
 	kindBoard     state.Kind = "honeycomb.board"
 	kindBoardView state.Kind = "honeycomb.board-view"
-	// kindSLO is the SLOs' kind, keyed "<dataset>/<id>"; boards only look
-	// an SLO up.
-	kindSLO state.Kind = "honeycomb.slo"
+	// boardSLOKind is the SLOs' kind, keyed "<dataset>/<id>"; a board
+	// only looks an SLO up, in the transaction that saves the board.
+	boardSLOKind state.Kind = "honeycomb.slo"
 )
 
 // storedBoard is a board record: the board and when it was created, which
@@ -443,7 +443,7 @@ func checkPanelRefs(tx state.Tx, e string, b *Board) error {
 			q.Dataset = ds
 		case p.SLOPanel != nil:
 			if !sloRead {
-				keys, err := tx.Keys(kindSLO, e)
+				keys, err := tx.Keys(boardSLOKind, e)
 				if err != nil {
 					return err
 				}
@@ -478,7 +478,7 @@ func findAnnotation(recs []state.Record, id string) (string, QueryAnnotation, bo
 	return "", QueryAnnotation{}, false
 }
 
-// hasSLO reports whether keys (of kindSLO, "<dataset>/<id>") hold the SLO
+// hasSLO reports whether keys (of boardSLOKind, "<dataset>/<id>") hold the SLO
 // id.
 func hasSLO(keys []string, id string) bool {
 	for _, k := range keys {
