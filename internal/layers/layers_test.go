@@ -15,7 +15,7 @@ var layerTable = [][]string{
 	{"internal/model", "internal/fsutil", "internal/web", "internal/state", "internal/golden", "internal/disktest"},
 	{"internal/xrayview"},
 	{"internal/model/modeltest", "internal/state/statetest", "internal/xrayfilter", "internal/store", "internal/auth"},
-	{"internal/store/sqlgen", "internal/store/storetest", "internal/ingest", "internal/query", "internal/sampling", "internal/servicegraph", "internal/api"},
+	{"internal/store/sqlgen", "internal/store/storetest", "internal/ingest", "internal/query", "internal/sampling", "internal/servicegraph", "internal/api", "internal/notify"},
 	{"internal/store/duckdb", "internal/ingest/otlp", "internal/ingest/xray", "internal/ingest/events", "internal/queryclient"},
 	{"internal/api/honeycomb", "internal/api/query", "internal/api/ui", "internal/api/xray", "internal/forwarder"},
 	{"internal/alerting"},
