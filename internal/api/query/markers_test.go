@@ -14,7 +14,10 @@ import (
 
 	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
 	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/state"
+	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/store/duckdb"
 )
 
 // apiServer is the query API with d's settings over st for environment
@@ -26,6 +29,14 @@ func apiServer(t *testing.T, st state.Store, d apiquery.Deps) string {
 		return auth.Principal{Env: "test", Legacy: true}, nil
 	})
 	d.Store, d.State = startServer(t).store, st
+	// One span, so that the dataset svc and the columns triggers and SLOs
+	// name exist in environment test.
+	span := model.Event{Dataset: "svc", Time: time.Now().Add(-time.Minute), TraceID: model.TraceID{1}, SpanID: model.SpanID{1},
+		Name: "GET /", ServiceName: "svc", DurationMs: 12, SpanKind: "server", SampleRate: 1,
+		Attrs: []model.Attr{{Key: "service.name", Value: model.Str("svc")}}}
+	if err := d.Store.(*duckdb.Store).Write(context.Background(), []store.Batch{{Env: "test", Events: []model.Event{span}}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := apiquery.Register(mux, d); err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,9 @@ import (
 type Store interface {
 	store.Aggregator
 	Datasets(ctx context.Context, env string) ([]store.Dataset, error)
+	// Columns lists a dataset's columns: triggers and SLOs may name only
+	// those (or derived columns).
+	Columns(ctx context.Context, env, dataset string) ([]store.Column, error)
 }
 
 // Deps are the handlers' collaborators and settings.
@@ -148,6 +151,17 @@ func Register(mux *http.ServeMux, d Deps) error {
 	route("GET /1/triggers/{dataset}/{id}", auth.PermTriggers, h.getTrigger)
 	route("PUT /1/triggers/{dataset}/{id}", auth.PermTriggers, h.updateTrigger)
 	route("DELETE /1/triggers/{dataset}/{id}", auth.PermTriggers, h.deleteTrigger)
+	route("POST /1/slos/{dataset}", auth.PermSLOs, h.createSLO)
+	route("GET /1/slos/{dataset}", auth.PermSLOs, h.listSLOs)
+	route("GET /1/slos/{dataset}/{id}", auth.PermSLOs, h.getSLO)
+	route("PUT /1/slos/{dataset}/{id}", auth.PermSLOs, h.updateSLO)
+	route("DELETE /1/slos/{dataset}/{id}", auth.PermSLOs, h.deleteSLO)
+	route("POST /1/burn_alerts/{dataset}", auth.PermSLOs, h.createBurnAlert)
+	route("GET /1/burn_alerts/{dataset}", auth.PermSLOs, h.listBurnAlerts)
+	route("GET /1/burn_alerts/{dataset}/{id}", auth.PermSLOs, h.getBurnAlert)
+	route("PUT /1/burn_alerts/{dataset}/{id}", auth.PermSLOs, h.updateBurnAlert)
+	route("DELETE /1/burn_alerts/{dataset}/{id}", auth.PermSLOs, h.deleteBurnAlert)
+	route("POST /1/reporting/slos/historical", auth.PermSLOs, h.sloHistory)
 	route("POST /1/boards", auth.PermBoards, h.createBoard)
 	route("GET /1/boards", auth.PermBoards, h.listBoards)
 	route("GET /1/boards/{boardId}", auth.PermBoards, h.getBoard)
@@ -418,26 +432,7 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	data, err := query.Run(ctx, h.d.Store, e, plan, query.RunOptions{Dataset: ds, DisableSeries: req.DisableSeries, Limit: limit})
 	if err != nil {
-		if r.Context().Err() != nil {
-			return // the client went away; nobody reads an answer
-		}
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			// Honeycomb documents no status for a query past its time
-			// limit; 504 says the server gave up waiting, and the body
-			// what to change. The store has stopped the statement.
-			msg := fmt.Sprintf("the query ran past its time budget of %s (--query-timeout): narrow the time range, add filters, or group by fewer columns", h.d.QueryTimeout)
-			h.d.Logger.Warn("query past its time budget", "env", e, "dataset", ds, "budget", h.d.QueryTimeout)
-			api.WriteError(w, http.StatusGatewayTimeout, msg)
-			return
-		}
-		if errors.Is(err, store.ErrQueryTooLarge) {
-			// The same query fails again; a narrower one may not.
-			msg := "the query needs more memory than the store may use (--store-memory-limit): narrow the time range, add filters, or group by fewer columns"
-			api.WriteError(w, http.StatusUnprocessableEntity, msg, api.ProblemItem{Field: "query_id", Code: "too_large", Description: msg})
-			return
-		}
-		h.d.Logger.Error("query failed", "err", err, "env", e, "dataset", ds)
-		api.WriteError(w, http.StatusInternalServerError, "query failed")
+		h.runFailed(w, r, ctx, "query_id", err)
 		return
 	}
 	now := h.d.Now()
@@ -520,4 +515,31 @@ func (h *handler) getResult(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "private, max-age=86400")
 	w.Header().Set("Last-Modified", res.At.Format(http.TimeFormat))
 	api.WriteJSON(w, http.StatusOK, h.resultJSON(rec.Key, res))
+}
+
+// runFailed answers a query run of a request that failed: nothing when
+// the client went away, 504 past the time budget of ctx, 422 naming field
+// when the store refused the query as too large, 500 otherwise.
+func (h *handler) runFailed(w http.ResponseWriter, r *http.Request, ctx context.Context, field string, err error) {
+	e, ds := env(r), r.PathValue("dataset")
+	if r.Context().Err() != nil {
+		return // the client went away; nobody reads an answer
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// Honeycomb documents no status for a query past its time
+		// limit; 504 says the server gave up waiting, and the body
+		// what to change. The store has stopped the statement.
+		msg := fmt.Sprintf("the query ran past its time budget of %s (--query-timeout): narrow the time range, add filters, or group by fewer columns", h.d.QueryTimeout)
+		h.d.Logger.Warn("query past its time budget", "env", e, "dataset", ds, "budget", h.d.QueryTimeout)
+		api.WriteError(w, http.StatusGatewayTimeout, msg)
+		return
+	}
+	if errors.Is(err, store.ErrQueryTooLarge) {
+		// The same query fails again; a narrower one may not.
+		msg := "the query needs more memory than the store may use (--store-memory-limit): narrow the time range, add filters, or group by fewer columns"
+		api.WriteError(w, http.StatusUnprocessableEntity, msg, api.ProblemItem{Field: field, Code: "too_large", Description: msg})
+		return
+	}
+	h.d.Logger.Error("query failed", "err", err, "env", e, "dataset", ds)
+	api.WriteError(w, http.StatusInternalServerError, "query failed")
 }

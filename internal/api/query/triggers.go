@@ -2,6 +2,7 @@ package query
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -181,12 +182,12 @@ func checkTrigger(in triggerInput) (Trigger, error) {
 	if len(in.Recipients) == 0 {
 		t.Recipients = []TriggerRecipient{}
 	}
-	for i, ref := range in.Recipients {
-		if ref.ID == "" {
-			// Honeycomb's type+target recipients are deprecated; here a
-			// recipient is made with the Recipients API and named by id.
-			return t, missingField(fmt.Sprintf("recipients[%d].id", i))
-		}
+	// Honeycomb's type+target recipients are deprecated; here a recipient
+	// is made with the Recipients API and named by id.
+	if err := checkRecipientRefs(in.Recipients); err != nil {
+		return t, err
+	}
+	for _, ref := range in.Recipients {
 		t.Recipients = append(t.Recipients, TriggerRecipient{ID: ref.ID, Details: ref.Details})
 	}
 	if isJSONNull(in.BaselineDetails) {
@@ -384,8 +385,14 @@ func (h *handler) resolveTrigger(tx state.Tx, e string, t *Trigger, in triggerIn
 		}
 	}
 	t.Query = spec.MarshalCanonical()
-	for i := range t.Recipients {
-		ref := &t.Recipients[i]
+	return resolveRecipients(tx, e, t.Recipients)
+}
+
+// resolveRecipients, inside a transaction, checks that each referenced
+// recipient exists and fills in its type and target.
+func resolveRecipients(tx state.Tx, e string, refs []TriggerRecipient) error {
+	for i := range refs {
+		ref := &refs[i]
 		rec, err := tx.Get(kindRecipient, e, ref.ID)
 		if errors.Is(err, state.ErrNotFound) {
 			return badField(fmt.Sprintf("recipients[%d].id", i), "no recipient %s", ref.ID)
@@ -402,6 +409,37 @@ func (h *handler) resolveTrigger(tx state.Tx, e string, t *Trigger, in triggerIn
 	return nil
 }
 
+// checkTriggerColumns checks, before the trigger is saved, that its query
+// (inline or by query_id) names only columns of dataset ds.
+func (h *handler) checkTriggerColumns(ctx context.Context, e, ds string, in triggerInput) error {
+	var spec query.Spec
+	var err error
+	prefix := "query."
+	if in.QueryID != "" {
+		rec, err := h.d.State.Get(ctx, kindQuery, e, in.QueryID)
+		if errors.Is(err, state.ErrNotFound) {
+			return nil // resolveTrigger names the missing query
+		}
+		if err != nil {
+			return err
+		}
+		if spec, err = query.DecodeSpec(bytes.NewReader(rec.Value)); err != nil {
+			return nil
+		}
+		prefix = ""
+	} else if spec, err = query.DecodeSpec(bytes.NewReader(in.Query)); err != nil {
+		return nil // resolveTrigger names the problem
+	}
+	if err := h.checkSpecColumns(ctx, e, ds, spec, prefix); err != nil {
+		var p *fieldProblem
+		if errors.As(err, &p) && in.QueryID != "" {
+			return badField("query_id", "query %s: %s", in.QueryID, p.Error())
+		}
+		return err
+	}
+	return nil
+}
+
 func (h *handler) createTrigger(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.checkDataset(w, r); !ok {
 		return
@@ -411,6 +449,10 @@ func (h *handler) createTrigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, ds := env(r), markerDataset(r)
+	if err := h.checkTriggerColumns(r.Context(), e, ds, in); err != nil {
+		h.triggerFailed(w, err)
+		return
+	}
 	now := h.d.Now().UTC()
 	t.ID, t.DatasetSlug, t.CreatedAt, t.UpdatedAt = randomID(6), ds, now, now
 	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
@@ -479,6 +521,10 @@ func (h *handler) updateTrigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, ds, id := env(r), markerDataset(r), r.PathValue("id")
+	if err := h.checkTriggerColumns(r.Context(), e, ds, in); err != nil {
+		h.triggerFailed(w, err)
+		return
+	}
 	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
 		rec, err := tx.Get(kindTrigger, e, markerKey(ds, id))
 		if err != nil {
