@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"text/template"
+	"text/template/parse"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -110,9 +111,45 @@ func decodeWebhook(details map[string]any) (webhookDetails, map[string]*template
 		if err != nil {
 			return d, nil, fmt.Errorf("%s.body: %v", field, err)
 		}
+		for _, def := range tp.Templates() {
+			if def.Tree == nil {
+				continue
+			}
+			if err := checkRanges(def.Root); err != nil {
+				return d, nil, fmt.Errorf("%s.body: %v", field, err)
+			}
+		}
 		parsed[kind] = tp
 	}
 	return d, parsed, nil
+}
+
+// checkRanges refuses a range over a number literal ({{ range 1e9 }}),
+// which would keep a delivery busy for as long as the number says.
+func checkRanges(n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkRanges(c); err != nil {
+				return err
+			}
+		}
+	case *parse.IfNode:
+		return errors.Join(checkRanges(n.List), checkRanges(n.ElseList))
+	case *parse.WithNode:
+		return errors.Join(checkRanges(n.List), checkRanges(n.ElseList))
+	case *parse.RangeNode:
+		if p := n.Pipe; p != nil && len(p.Cmds) == 1 && len(p.Cmds[0].Args) == 1 {
+			if _, isNum := p.Cmds[0].Args[0].(*parse.NumberNode); isNum {
+				return fmt.Errorf("line %d: range over a number is not allowed", n.Line)
+			}
+		}
+		return errors.Join(checkRanges(n.List), checkRanges(n.ElseList))
+	}
+	return nil
 }
 
 func jsonKind(goKind string) string {
@@ -179,7 +216,7 @@ func renderWebhook(d webhookDetails, tp *template.Template, m Message) ([]byte, 
 		data[k] = v
 	}
 	data["Vars"] = vars
-	var buf bytes.Buffer
+	buf := limitedBuffer{max: maxBody}
 	if err := tp.Execute(&buf, data); err != nil {
 		return nil, fmt.Errorf("rendering the %s payload template: %w", m.Kind, err)
 	}
@@ -187,6 +224,22 @@ func renderWebhook(d webhookDetails, tp *template.Template, m Message) ([]byte, 
 		return nil, fmt.Errorf("the rendered %s payload template is not JSON: %w", m.Kind, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// maxBody bounds a rendered payload.
+const maxBody = 1 << 20
+
+// limitedBuffer is a bytes.Buffer that refuses to grow past max.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, fmt.Errorf("the rendered payload is larger than %d bytes", b.max)
+	}
+	return b.Buffer.Write(p)
 }
 
 // checkJSON is json.Valid with the decoder's error, naming the offset.
