@@ -199,7 +199,9 @@ func TestEmail(t *testing.T) {
 	}{
 		{
 			name: "plain to a loopback server", box: &mailbox{}, to: "oncall@example.com",
-			smtp:    func(addr string) notify.SMTPConfig { return notify.SMTPConfig{Addr: addr, From: "alerts@tracecomb.test"} },
+			smtp: func(addr string) notify.SMTPConfig {
+				return notify.SMTPConfig{Addr: addr, From: "alerts@tracecomb.test"}
+			},
 			outcome: notify.OutcomeSent, received: 1,
 		},
 		{
@@ -220,15 +222,19 @@ func TestEmail(t *testing.T) {
 			name: "mailbox unavailable (550) is not retried",
 			box: &mailbox{rcptFail: []*smtp.SMTPError{{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"},
 				{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}}},
-			to:      "nobody@example.com",
-			smtp:    func(addr string) notify.SMTPConfig { return notify.SMTPConfig{Addr: addr, From: "alerts@tracecomb.test"} },
+			to: "nobody@example.com",
+			smtp: func(addr string) notify.SMTPConfig {
+				return notify.SMTPConfig{Addr: addr, From: "alerts@tracecomb.test"}
+			},
 			outcome: notify.OutcomeFailed, sessions: 1,
 		},
 		{
-			name:    "greylisted (451), then delivered",
-			box:     &mailbox{rcptFail: []*smtp.SMTPError{{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "try again later"}}},
-			to:      "oncall@example.com",
-			smtp:    func(addr string) notify.SMTPConfig { return notify.SMTPConfig{Addr: addr, From: "alerts@tracecomb.test"} },
+			name: "greylisted (451), then delivered",
+			box:  &mailbox{rcptFail: []*smtp.SMTPError{{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "try again later"}}},
+			to:   "oncall@example.com",
+			smtp: func(addr string) notify.SMTPConfig {
+				return notify.SMTPConfig{Addr: addr, From: "alerts@tracecomb.test"}
+			},
 			outcome: notify.OutcomeSent, received: 1, sessions: 2,
 		},
 		{

@@ -324,8 +324,10 @@ func TestSend(t *testing.T) {
 		},
 		{
 			name: "msteams MessageCard", typ: "msteams", peer: "msteams", outcome: notify.OutcomeSent, attempts: 1,
-			details: func(p peer) map[string]any { return map[string]any{"webhook_name": "t", "webhook_url": p.url + "/webhookb2/x"} },
-			msg:     func() notify.Message { return message(true) },
+			details: func(p peer) map[string]any {
+				return map[string]any{"webhook_name": "t", "webhook_url": p.url + "/webhookb2/x"}
+			},
+			msg: func() notify.Message { return message(true) },
 			check: func(t *testing.T, reqs []request) {
 				c := decode(t, reqs[0].body)
 				acts, _ := c["potentialAction"].([]any)
@@ -342,8 +344,10 @@ func TestSend(t *testing.T) {
 		},
 		{
 			name: "msteams_workflow Adaptive Card", typ: "msteams_workflow", peer: "workflow", outcome: notify.OutcomeSent, attempts: 1,
-			details: func(p peer) map[string]any { return map[string]any{"webhook_name": "t", "webhook_url": p.url + "/workflows/x"} },
-			msg:     func() notify.Message { return message(false) },
+			details: func(p peer) map[string]any {
+				return map[string]any{"webhook_name": "t", "webhook_url": p.url + "/workflows/x"}
+			},
+			msg: func() notify.Message { return message(false) },
 			check: func(t *testing.T, reqs []request) {
 				var m struct {
 					Attachments []struct {
