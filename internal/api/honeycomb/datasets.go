@@ -333,8 +333,12 @@ func (h *handler) deleteDataset(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// Its record and its columns' records go in one transaction.
+	// Its record, its columns' records and its definitions go in one
+	// transaction.
 	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		if err := tx.Delete(kindDefinitions, p.Env, v.slug(), state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
+			return err
+		}
 		keys, err := tx.Keys(kindColumn, p.Env)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 // Package honeycomb serves Honeycomb's v1 API surface over tracecomb's
 // store: /1/auth, /1/datasets and /1/columns (listed, created, updated
-// and deleted; what users set kept in the state store), and tracecomb's own trace
+// and deleted; what users set kept in the state store),
+// /1/dataset_definitions (read and patched), and tracecomb's own trace
 // endpoint /api/traces/{trace_id}, which the web UI uses too. Every request
 // is scoped to the environment of its key. Datasets and columns are those
 // of the events sent to Honeycomb's doors only (store.DoorEnv), as
@@ -42,6 +43,9 @@ type Deps struct {
 	// Tenancy serves the team's /2 API for environments and API keys; Auth
 	// when it is one (auth.Registry).
 	Tenancy Tenancy
+	// Definitions, when set, is told of the dataset definitions PATCH
+	// changes at once (other nodes' caches follow the state store).
+	Definitions *Definitions
 	// TraceTimeout is the time budget of one /api/traces read (default
 	// 30 s): past it the store stops the read and the answer is 503.
 	TraceTimeout time.Duration
@@ -70,6 +74,8 @@ func Register(mux *http.ServeMux, d Deps) {
 	route("POST /1/columns/{dataset}", auth.PermColumns, h.createColumn)
 	route("PUT /1/columns/{dataset}/{id}", auth.PermColumns, h.updateColumn)
 	route("DELETE /1/columns/{dataset}/{id}", auth.PermColumns, h.deleteColumn)
+	route("GET /1/dataset_definitions/{dataset}", auth.PermCreateDatasets, h.getDefinitions)
+	route("PATCH /1/dataset_definitions/{dataset}", auth.PermCreateDatasets, h.patchDefinitions)
 	route("GET /api/traces/{trace_id}", auth.PermQueries, h.trace)
 	mux.Handle("GET /2/auth", api.RequireManagementKey(d.Auth, http.HandlerFunc(h.auth2)))
 	if d.Tenancy == nil {

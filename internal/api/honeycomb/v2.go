@@ -370,7 +370,8 @@ func (v *v2) deleteEnv(w http.ResponseWriter, r *http.Request) {
 }
 
 // deleteData deletes every dataset of environment env from the store (what
-// was sent to either door) and the datasets' and columns' settings.
+// was sent to either door) and the datasets' and columns' settings and
+// the datasets' definitions.
 func (v *v2) deleteData(ctx context.Context, env string) error {
 	if v.store != nil {
 		for _, d := range []model.Door{model.DoorHoneycomb, model.DoorXRay} {
@@ -390,7 +391,7 @@ func (v *v2) deleteData(ctx context.Context, env string) error {
 		return nil
 	}
 	return v.state.Update(ctx, func(tx state.Tx) error {
-		for _, kind := range []state.Kind{kindColumn, kindDataset} {
+		for _, kind := range []state.Kind{kindColumn, kindDataset, kindDefinitions} {
 			keys, err := tx.Keys(kind, env)
 			if err != nil {
 				return err
