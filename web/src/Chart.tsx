@@ -1,10 +1,12 @@
 // Time-series line charts and heatmaps drawn with Apache ECharts (only the
 // parts used are bundled).
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import * as echarts from "echarts/core";
 import { LineChart, HeatmapChart } from "echarts/charts";
 import { GridComponent, TooltipComponent, LegendComponent, VisualMapComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
+import { hc, seg, type Marker } from "./api";
+import { colorFor } from "./ui";
 
 echarts.use([LineChart, HeatmapChart, GridComponent, TooltipComponent, LegendComponent, VisualMapComponent, CanvasRenderer]);
 
@@ -45,13 +47,36 @@ function useChart(option: echarts.EChartsCoreOption, onClick: (p: any) => void) 
   return el;
 }
 
-export function TimeChart({ title, series, range, connectNulls = false, onPoint }: { title: string; series: LineSeries[]; range?: [number, number]; connectNulls?: boolean; onPoint: (p: PointClick) => void }) {
+// The plot area of a time chart inside its element, in pixels.
+const GRID = { left: 60, right: 20, top: 20, bottom: 50 };
+
+/**
+ * TimeChart draws line series over time. With a dataset, the markers of
+ * that dataset and the environment's own (__all__) in the chart's time
+ * range are drawn over it.
+ */
+export function TimeChart({
+  title,
+  series,
+  range,
+  dataset,
+  connectNulls = false,
+  onPoint,
+}: {
+  title: string;
+  series: LineSeries[];
+  range?: [number, number];
+  dataset?: string;
+  connectNulls?: boolean;
+  onPoint: (p: PointClick) => void;
+}) {
+  const shown = range ?? extentOf(series);
   const option = {
     animation: false,
     tooltip: { trigger: "axis", confine: true },
     legend: { type: "scroll", bottom: 0 },
-    grid: { left: 60, right: 20, top: 20, bottom: 50 },
-    xAxis: { type: "time", ...(range ? { min: range[0], max: range[1] } : {}) },
+    grid: GRID,
+    xAxis: { type: "time", ...(shown ? { min: shown[0], max: shown[1] } : {}) },
     yAxis: { type: "value", scale: false },
     series: series.map((s) => {
       const real = s.real ? new Set(s.real) : null;
@@ -71,7 +96,132 @@ export function TimeChart({ title, series, range, connectNulls = false, onPoint 
   return (
     <div className="chart-wrap">
       <h3>{title}</h3>
-      <div className="chart" ref={el} data-testid="chart" data-title={title} data-series={JSON.stringify(series)} />
+      <div className="chart-box">
+        <div className="chart" ref={el} data-testid="chart" data-title={title} data-series={JSON.stringify(series)} />
+        {dataset && shown && <MarkerLayer dataset={dataset} range={shown} />}
+      </div>
+    </div>
+  );
+}
+
+// extentOf is the time span of the series' points, or null without any.
+function extentOf(series: LineSeries[]): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of series) {
+    for (const [t] of s.points) {
+      lo = Math.min(lo, t);
+      hi = Math.max(hi, t);
+    }
+  }
+  return lo <= hi ? [lo, hi === lo ? lo + 1 : hi] : null;
+}
+
+interface ShownMarker extends Marker {
+  /** the dataset the marker was made on ("__all__": the environment's) */
+  scope: string;
+}
+
+// The charts of a page share each dataset's marker list for a few seconds.
+const markerLists = new Map<string, { at: number; list: Promise<ShownMarker[]> }>();
+
+function markersOf(dataset: string): Promise<ShownMarker[]> {
+  const hit = markerLists.get(dataset);
+  if (hit && Date.now() - hit.at < 5000) return hit.list;
+  // A key without the markers permission gets none drawn.
+  const list = hc.get<Marker[]>(`/1/markers/${seg(dataset)}`).then(
+    (ms) => ms.map((m) => ({ ...m, scope: dataset })),
+    () => [] as ShownMarker[],
+  );
+  markerLists.set(dataset, { at: Date.now(), list });
+  return list;
+}
+
+/** markerColor is the marker's color from its type's marker setting, or one derived from its type. */
+export const markerColor = (m: Marker) => m.color || colorFor(m.type || "marker");
+
+function fmtTime(sec: number): string {
+  return new Date(sec * 1000).toLocaleString();
+}
+
+// MarkerLayer draws markers over a time chart: a vertical line at a
+// marker's time, or a band from its start to its end, in its color; a
+// hover (or focus) shows its message, type, time and link.
+function MarkerLayer({ dataset, range }: { dataset: string; range: [number, number] }) {
+  const el = useRef<HTMLDivElement>(null);
+  const [markers, setMarkers] = useState<ShownMarker[]>([]);
+  const [size, setSize] = useState<{ w: number; h: number }>({ w: 0, h: 0 });
+  useEffect(() => {
+    let live = true;
+    const sets = dataset === "__all__" ? [dataset] : [dataset, "__all__"];
+    Promise.all(sets.map(markersOf)).then((lists) => {
+      if (live) setMarkers(lists.flat());
+    });
+    return () => {
+      live = false;
+    };
+  }, [dataset]);
+  useEffect(() => {
+    const node = el.current;
+    if (!node) return;
+    const measure = () => setSize({ w: node.clientWidth, h: node.clientHeight });
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(node);
+    return () => ro.disconnect();
+  }, []);
+  const [t0, t1] = range;
+  const plotW = size.w - GRID.left - GRID.right;
+  const plotH = size.h - GRID.top - GRID.bottom;
+  const x = (ms: number) => GRID.left + ((ms - t0) / (t1 - t0)) * plotW;
+  const clip = (px: number) => Math.min(Math.max(px, GRID.left), GRID.left + plotW);
+  const inRange = plotW > 0 && plotH > 0 ? markers.filter((m) => (m.end_time ?? m.start_time) * 1000 >= t0 && m.start_time * 1000 <= t1) : [];
+  return (
+    <div className="marker-layer" ref={el} data-testid="markers" data-count={inRange.length}>
+      {inRange.map((m) => {
+        const color = markerColor(m);
+        const band = m.end_time !== undefined && m.end_time > m.start_time;
+        const left = clip(x(m.start_time * 1000));
+        const right = band ? clip(x(m.end_time! * 1000)) : left;
+        const flip = left > GRID.left + plotW / 2;
+        // A line's element is wider than the line, to be easy to hover.
+        const box = band ? { left, width: right - left } : { left: left - 5, width: 11 };
+        return (
+          <div
+            key={m.scope + "/" + m.id}
+            className={"marker" + (band ? " band" : "")}
+            tabIndex={0}
+            data-testid="marker"
+            data-marker-id={m.id}
+            data-color={color}
+            style={{ ...box, top: GRID.top, height: plotH, ["--marker" as string]: color }}
+            aria-label={`marker: ${m.message || m.type || m.id}`}
+          >
+            <span className="marker-line" />
+            <div className={"marker-label" + (flip ? " flip" : "")} data-testid="marker-label">
+              <b>{m.message || <span className="muted">(no message)</span>}</b>
+              {m.type && (
+                <div>
+                  <span className="marker-type">{m.type}</span>
+                </div>
+              )}
+              <div className="muted">
+                {fmtTime(m.start_time)}
+                {band && <> – {fmtTime(m.end_time!)}</>}
+                {m.scope === "__all__" && " · environment marker"}
+              </div>
+              {m.url &&
+                (/^https?:\/\//i.test(m.url) ? (
+                  <a href={m.url} target="_blank" rel="noopener noreferrer">
+                    {m.url}
+                  </a>
+                ) : (
+                  <code>{m.url}</code>
+                ))}
+            </div>
+          </div>
+        );
+      })}
     </div>
   );
 }

@@ -1,11 +1,19 @@
 // Calls to the UI door's JSON API (/ui-api/...). Every call carries the
 // X-Tracecomb-UI header the door requires, and the selected environment.
 
+/** One invalid field of a 422 answer (the problem body's type_detail). */
+export interface ProblemField {
+  field: string;
+  code: string;
+  description: string;
+}
+
 export class APIError extends Error {
   constructor(
     public status: number,
     message: string,
     public code = "",
+    public fields: ProblemField[] = [],
   ) {
     super(message);
   }
@@ -44,7 +52,8 @@ async function call<T>(method: string, path: string, body?: unknown, extra: Reco
   if (!res.ok) {
     const msg = data?.error ?? data?.Message ?? data?.message ?? data?.detail ?? data?.title ?? res.statusText;
     const code = res.headers.get("X-Amzn-ErrorType")?.split(":")[0] ?? data?.__type ?? "";
-    throw new APIError(res.status, String(msg), code);
+    const fields = Array.isArray(data?.type_detail) ? (data.type_detail as ProblemField[]) : [];
+    throw new APIError(res.status, String(msg), code, fields);
   }
   return data as T;
 }
@@ -58,7 +67,12 @@ export const del = <T>(path: string) => call<T>("DELETE", path);
 export const hc = {
   get: <T>(path: string) => get<T>("/hc" + path),
   post: <T>(path: string, body?: unknown) => post<T>("/hc" + path, body),
+  put: <T>(path: string, body?: unknown) => put<T>("/hc" + path, body),
+  del: <T>(path: string) => del<T>("/hc" + path),
 };
+
+/** A path segment: a dataset slug, an id. */
+export const seg = (s: string) => encodeURIComponent(s);
 
 // Which data the X-Ray views read, on the UI door only (header
 // X-Tracecomb-Doors): "xray", what was sent to X-Ray's doors, as AWS X-Ray
@@ -148,4 +162,24 @@ export interface RetentionInfo extends RetentionBounds {
   last_enforced_at?: string;
   interval_seconds: number;
   deleted_events: number;
+}
+
+/** A recipient of trigger notifications (/1/recipients). */
+export interface Recipient {
+  id: string;
+  type: "email" | "webhook" | "slack" | "pagerduty" | "msteams" | "msteams_workflow";
+  details: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A marker (/1/markers/{dataset}): times in Unix seconds, color from its type's marker setting. */
+export interface Marker {
+  id: string;
+  start_time: number;
+  end_time?: number;
+  message: string;
+  type: string;
+  url: string;
+  color: string;
 }

@@ -12,6 +12,9 @@ import "./styles.css";
 const QueryPage = lazy(() => import("./pages/Query"));
 const ServiceMap = lazy(() => import("./pages/ServiceMap"));
 const XRayPage = lazy(() => import("./pages/XRay"));
+const TriggersPage = lazy(() => import("./pages/Triggers"));
+const RecipientsPage = lazy(() => import("./pages/Recipients"));
+const DerivedPage = lazy(() => import("./pages/Derived"));
 
 function Login({ onDone }: { onDone: () => void }) {
   const [key, setKey] = useState("");
@@ -51,6 +54,9 @@ const NAV: [string, string][] = [
   ["/traces", "Traces"],
   ["/map", "Service map"],
   ["/xray", "X-Ray"],
+  ["/triggers", "Triggers"],
+  ["/recipients", "Recipients"],
+  ["/derived-columns", "Derived columns"],
   ["/settings", "Settings"],
 ];
 
@@ -87,6 +93,9 @@ function App() {
   else if (loc.path === "/query" || loc.path === "/traces") page = <QueryPage session={session} />;
   else if (loc.path === "/map") page = <ServiceMap session={session} />;
   else if (loc.path.startsWith("/xray")) page = <XRayPage session={session} />;
+  else if (loc.path === "/triggers") page = <TriggersPage />;
+  else if (loc.path === "/recipients") page = <RecipientsPage />;
+  else if (loc.path === "/derived-columns") page = <DerivedPage />;
   else if (loc.path === "/settings") page = <Settings session={session} onChange={load} />;
   else page = <p>Nothing here. <Link href="/">Home</Link></p>;
 

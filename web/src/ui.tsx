@@ -1,6 +1,6 @@
 // Small shared pieces: error box, formatting, colours.
-import { useState } from "react";
-import { APIError } from "./api";
+import { useEffect, useState } from "react";
+import { APIError, hc, type Dataset } from "./api";
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
@@ -55,5 +55,85 @@ export function CopyButton({ text }: { text: string }) {
     >
       {done ? "Copied" : "Copy"}
     </button>
+  );
+}
+
+// positionOf finds the place an error message names ("at column 14",
+// "at line 2, column 3").
+export function positionOf(msg: string): { line: number; col: number } | null {
+  const m = /at line (\d+), column (\d+)/.exec(msg) ?? /at column (\d+)/.exec(msg);
+  if (!m) return null;
+  return m.length === 3 ? { line: Number(m[1]), col: Number(m[2]) } : { line: 1, col: Number(m[1]) };
+}
+
+/**
+ * PositionError shows an API error about an expression with a caret under
+ * the place it names. With flat, a column alone counts characters from the
+ * start of the whole text, across its lines.
+ */
+export function PositionError({ expr, error, testId, flat = false }: { expr: string; error: unknown; testId: string; flat?: boolean }) {
+  if (!error) return null;
+  const msg = error instanceof Error ? error.message : String(error);
+  let pos = error instanceof APIError ? positionOf(msg) : null;
+  if (!pos) return <ErrorBox error={error} />;
+  if (flat && !/at line \d+/.test(msg)) {
+    const before = [...expr].slice(0, pos.col - 1).join("").split("\n");
+    pos = { line: before.length, col: [...before[before.length - 1]].length + 1 };
+  }
+  const line = expr.split("\n")[pos.line - 1] ?? "";
+  return (
+    <div className="error" role="alert" data-testid={testId}>
+      <div>{msg}</div>
+      <pre className="pos">
+        {line}
+        {"\n"}
+        {" ".repeat(Math.max(0, pos.col - 1))}^
+      </pre>
+    </div>
+  );
+}
+
+/** fieldError is the description a 422 gives of field, if it names it. */
+export function fieldError(error: unknown, field: string): string | undefined {
+  if (!(error instanceof APIError)) return undefined;
+  return error.fields.find((f) => f.field === field || f.field.startsWith(field + ".") || f.field.startsWith(field + "["))?.description;
+}
+
+/** useDatasets lists the environment's datasets (empty on failure). */
+export function useDatasets(): Dataset[] {
+  const [datasets, setDatasets] = useState<Dataset[]>([]);
+  useEffect(() => {
+    hc.get<Dataset[]>("/1/datasets").then(setDatasets, () => setDatasets([]));
+  }, []);
+  return datasets;
+}
+
+/** DatasetSelect picks a dataset, or __all__ (the environment's objects) when allowAll. */
+export function DatasetSelect({ value, onChange, datasets, allLabel }: { value: string; onChange: (v: string) => void; datasets: Dataset[]; allLabel?: string }) {
+  return (
+    <label>
+      Dataset
+      <select name="dataset" value={value} onChange={(e) => onChange(e.target.value)}>
+        {allLabel && <option value="__all__">{allLabel}</option>}
+        {!allLabel && !value && <option value="">choose a dataset</option>}
+        {value && value !== "__all__" && !datasets.some((d) => d.slug === value) && <option value={value}>{value}</option>}
+        {datasets.map((d) => (
+          <option key={d.slug} value={d.slug}>{d.name}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** FieldRow is one labelled row of a form grid, marked when the API named it in a 422. */
+export function FieldRow({ label, problem, children }: { label: string; problem?: string; children: React.ReactNode }) {
+  return (
+    <>
+      <span className="lbl">{label}</span>
+      <div className={"row" + (problem ? " invalid" : "")}>
+        {children}
+        {problem && <span className="field-err">{problem}</span>}
+      </div>
+    </>
   );
 }

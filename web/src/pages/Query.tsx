@@ -400,6 +400,7 @@ function Results({
         title={l}
         series={series}
         range={range}
+        dataset={dataset}
         connectNulls={omitMissing}
         onPoint={(p) =>
           onDrill({

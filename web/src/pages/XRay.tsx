@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
-import { APIError, xray, type Doors, type Session } from "../api";
+import { xray, type Doors, type Session } from "../api";
 import { DoorsPicker, useDoors } from "../doors";
 import { Link, useLocation } from "../router";
-import { ErrorBox, fmtDuration } from "../ui";
+import { ErrorBox, PositionError, fmtDuration } from "../ui";
 import { TIME_RANGES } from "../querySpec";
 
 export default function XRayPage({ session }: { session: Session }) {
@@ -29,30 +29,8 @@ export default function XRayPage({ session }: { session: Session }) {
   );
 }
 
-// positionOf finds the place an X-Ray filter error names ("at column 14",
-// "at line 2, column 3").
-export function positionOf(msg: string): { line: number; col: number } | null {
-  const m = /at line (\d+), column (\d+)/.exec(msg) ?? /at column (\d+)/.exec(msg);
-  if (!m) return null;
-  return m.length === 3 ? { line: Number(m[1]), col: Number(m[2]) } : { line: 1, col: Number(m[1]) };
-}
-
 function FilterError({ expr, error }: { expr: string; error: unknown }) {
-  if (!error) return null;
-  const msg = error instanceof Error ? error.message : String(error);
-  const pos = error instanceof APIError ? positionOf(msg) : null;
-  if (!pos) return <ErrorBox error={error} />;
-  const line = expr.split("\n")[pos.line - 1] ?? "";
-  return (
-    <div className="error" role="alert" data-testid="filter-error">
-      <div>{msg}</div>
-      <pre className="pos">
-        {line}
-        {"\n"}
-        {" ".repeat(Math.max(0, pos.col - 1))}^
-      </pre>
-    </div>
-  );
+  return <PositionError expr={expr} error={error} testId="filter-error" />;
 }
 
 interface TraceSummary {
