@@ -228,7 +228,7 @@ func (h *handler) resolveSLO(ctx context.Context, e, ds string, s *SLO, in sloIn
 			return err
 		}
 		for _, c := range exprColumns(expr) {
-			if !known[c] {
+			if _, ok := known[c]; !ok {
 				return badField("sli.alias", "derived column %q names column %q, which dataset %q does not have", s.SLI.Alias, c, slug)
 			}
 		}
@@ -282,9 +282,10 @@ func exprColumns(x store.Expr) []string {
 
 // knownColumns returns the names a query of dataset ds (a slug or
 // __all__) may use as columns: the dataset's columns (every dataset's for
-// __all__) and the derived columns of the dataset and the environment.
-func (h *handler) knownColumns(ctx context.Context, e, ds string) (map[string]bool, error) {
-	known := map[string]bool{}
+// __all__) mapped to "", and the derived columns of the dataset and the
+// environment mapped to their expressions (the dataset's first).
+func (h *handler) knownColumns(ctx context.Context, e, ds string) (map[string]string, error) {
+	known := map[string]string{}
 	slugs := []string{ds}
 	if ds == query.AllDatasets {
 		list, err := h.d.Store.Datasets(ctx, e)
@@ -302,12 +303,12 @@ func (h *handler) knownColumns(ctx context.Context, e, ds string) (map[string]bo
 			return nil, err
 		}
 		for _, c := range cols {
-			known[c.KeyName] = true
+			known[c.KeyName] = ""
 		}
 	}
 	sets := []string{query.AllDatasets}
 	if ds != query.AllDatasets {
-		sets = append(sets, ds)
+		sets = []string{ds, query.AllDatasets}
 	}
 	for _, set := range sets {
 		list, err := derivedOf(ctx, h.d.State, e, set)
@@ -315,7 +316,9 @@ func (h *handler) knownColumns(ctx context.Context, e, ds string) (map[string]bo
 			return nil, err
 		}
 		for _, d := range list {
-			known[d.Alias] = true
+			if _, taken := known[d.Alias]; !taken || known[d.Alias] == "" {
+				known[d.Alias] = d.Expression
+			}
 		}
 	}
 	return known, nil
@@ -331,7 +334,7 @@ func (h *handler) checkSpecColumns(ctx context.Context, e, ds string, spec query
 		return err
 	}
 	for _, cf := range spec.CalculatedFields {
-		known[cf.Name] = true
+		known[cf.Name] = ""
 	}
 	type use struct{ field, column string }
 	var uses []use
@@ -355,8 +358,21 @@ func (h *handler) checkSpecColumns(ctx context.Context, e, ds string, spec query
 		}
 	}
 	for _, u := range uses {
-		if !known[u.column] {
+		expr, ok := known[u.column]
+		if !ok {
 			return badField(prefix+u.field, "column %q does not exist in dataset %q (nor as a derived column)", u.column, ds)
+		}
+		if expr == "" {
+			continue
+		}
+		x, err := query.ParseExpr(expr)
+		if err != nil {
+			return badField(prefix+u.field, "derived column %q: %v", u.column, err)
+		}
+		for _, c := range exprColumns(x) {
+			if _, ok := known[c]; !ok {
+				return badField(prefix+u.field, "derived column %q names column %q, which dataset %q does not have", u.column, c, ds)
+			}
 		}
 	}
 	return nil

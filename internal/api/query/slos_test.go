@@ -83,6 +83,34 @@ func TestSLOs(t *testing.T) {
 	if _, _, raw := jsonDo(t, "GET", srv.url+"/1/slos/__all__", nil); strings.TrimSpace(raw) != "[]" {
 		t.Fatalf("after the refused SLOs: %s, want none", raw)
 	}
+	// Triggers too name only columns the dataset has, directly or through
+	// a derived column.
+	_, email, _ := post("/1/recipients", map[string]any{"type": "email", "details": map[string]any{"email_address": "oncall@example.com"}})
+	trig := func(q map[string]any) map[string]any {
+		q["time_range"] = 240
+		return map[string]any{"name": "t", "query": q, "frequency": 60, "threshold": map[string]any{"op": ">", "value": 1},
+			"recipients": []any{map[string]any{"id": email["id"]}}}
+	}
+	count := []any{map[string]any{"op": "COUNT"}}
+	for _, c := range []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"a missing filter column", trig(map[string]any{"calculations": count, "filters": []any{map[string]any{"column": "nope", "op": "exists"}}}), "query.filters[0].column"},
+		{"a missing calculation column", trig(map[string]any{"calculations": []any{map[string]any{"op": "P99", "column": "nope"}}}), "query.calculations[0].column"},
+		{"a derived column naming a missing column", trig(map[string]any{"calculations": count, "breakdowns": []string{"ghost"}}), "query.breakdowns[0]"},
+	} {
+		if code, _, raw := post("/1/triggers/api", c.body); code != 422 || !strings.Contains(raw, fmt.Sprintf(`"field":%q`, c.field)) {
+			t.Errorf("trigger with %s: %d %s, want 422 naming %s", c.name, code, raw, c.field)
+		}
+	}
+	if code, _, raw := post("/1/triggers/api", trig(map[string]any{"calculations": count, "breakdowns": []string{"fast"}})); code != 201 {
+		t.Errorf("a trigger grouping by a derived column: %d %s", code, raw)
+	}
+	if _, _, b := do(t, "GET", srv.url+"/1/triggers/api", nil); strings.Count(string(b), `"id"`) != 2 { // the trigger and its recipient
+		t.Errorf("triggers after the refused ones: %s, want the one created", b)
+	}
 
 	code, slo, raw := post("/1/slos/api", sloBody("fast", 995000, 7))
 	if code != 201 {
