@@ -7,10 +7,11 @@
 // included) and query.Run, over the trigger query's relative time range.
 // It compares the single calculation's value of each group with the
 // threshold, applies exceeded_limit and alert_type, keeps the trigger's
-// state (internal/api/query.TriggerState) in the state store and posts
-// Honeycomb's trigger webhook payload to each webhook recipient, retrying
-// failed deliveries with backoff. Other recipient types have no sender
-// yet: they are logged and counted, not delivered.
+// state (internal/api/query.TriggerState) in the state store and
+// notifies each of the trigger's recipients through internal/notify
+// (webhook with Honeycomb's trigger payload or the recipient's custom
+// template, email, Slack, PagerDuty, MS Teams), which retries failed
+// deliveries with backoff in the background.
 package alerting
 
 import (
@@ -21,16 +22,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
+	"github.com/tracecomb/tracecomb/internal/notify"
 	"github.com/tracecomb/tracecomb/internal/query"
 	"github.com/tracecomb/tracecomb/internal/state"
 )
@@ -39,24 +39,20 @@ import (
 type Config struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Client posts webhooks; default a client with a 10 s timeout.
-	Client *http.Client
-	Logger *slog.Logger
+	// Notifier delivers the notifications; default one of
+	// notify.Config{Logger, Registerer} (no SMTP server, no Slack token).
+	Notifier *notify.Notifier
+	Logger   *slog.Logger
 	// Tick is how often Run looks for due triggers; default 10 s.
 	Tick time.Duration
 	// Holder names this node in the triggers' leases; default random.
 	Holder string
-	// Retries is how many times a failed delivery is tried again (default
-	// 3; negative: never), after Backoff (default 2 s), doubling each
-	// time. A delivery ends early when the context of Tick or Run ends.
-	Retries int
-	Backoff time.Duration
 	// QueryTimeout bounds one trigger's query; default 10 s.
 	QueryTimeout time.Duration
 	// UIURL is the base of result_url, e.g. "http://localhost:8080".
 	UIURL string
-	// Registerer receives tracecomb_trigger_notifications_total; nil
-	// registers nothing.
+	// Registerer receives the default Notifier's
+	// tracecomb_notifications_total; nil registers nothing.
 	Registerer prometheus.Registerer
 }
 
@@ -65,8 +61,6 @@ type Evaluator struct {
 	cfg   Config
 	store apiquery.Store
 	state state.Store
-	sent  *prometheus.CounterVec
-	wg    sync.WaitGroup // deliveries in flight
 }
 
 // New returns an Evaluator of the triggers kept in ss over the telemetry
@@ -77,9 +71,6 @@ func New(cfg Config, st apiquery.Store, ss state.Store) (*Evaluator, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -92,28 +83,17 @@ func New(cfg Config, st apiquery.Store, ss state.Store) (*Evaluator, error) {
 		_, _ = rand.Read(b)
 		cfg.Holder = hex.EncodeToString(b)
 	}
-	if cfg.Retries < 0 {
-		cfg.Retries = 0
-	} else if cfg.Retries == 0 {
-		cfg.Retries = 3
-	}
-	if cfg.Backoff <= 0 {
-		cfg.Backoff = 2 * time.Second
-	}
 	if cfg.QueryTimeout <= 0 {
 		cfg.QueryTimeout = 10 * time.Second
 	}
-	e := &Evaluator{cfg: cfg, store: st, state: ss}
-	e.sent = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "tracecomb_trigger_notifications_total",
-		Help: "Trigger notifications by recipient type and outcome: sent, failed (after every retry), not_delivered (no sender for the type), no_recipient.",
-	}, []string{"type", "outcome"})
-	if cfg.Registerer != nil {
-		if err := cfg.Registerer.Register(e.sent); err != nil {
+	if cfg.Notifier == nil {
+		n, err := notify.New(notify.Config{Logger: cfg.Logger, Registerer: cfg.Registerer})
+		if err != nil {
 			return nil, err
 		}
+		cfg.Notifier = n
 	}
-	return e, nil
+	return &Evaluator{cfg: cfg, store: st, state: ss}, nil
 }
 
 // Run evaluates due triggers every Tick until ctx ends, then waits for
@@ -132,8 +112,9 @@ func (e *Evaluator) Run(ctx context.Context) {
 	}
 }
 
-// Wait waits for the deliveries in flight.
-func (e *Evaluator) Wait() { e.wg.Wait() }
+// Wait waits for the deliveries in flight (of the Notifier, which may be
+// shared).
+func (e *Evaluator) Wait() { e.cfg.Notifier.Wait() }
 
 // Tick evaluates every trigger that is due now; deliveries go on in the
 // background (Wait).
@@ -235,7 +216,7 @@ func (e *Evaluator) evaluate(ctx context.Context, st apiquery.StoredTrigger) err
 		if fired == nil || !ts.Triggered {
 			fired = []Group{}
 		}
-		e.notify(ctx, st, payload(t, ts.Triggered, groups, fired, e.resultURL(t)))
+		e.notify(ctx, st, ts.Triggered, groups, fired, e.resultURL(t))
 	}
 	return nil
 }
@@ -349,6 +330,3 @@ func (e *Evaluator) resultURL(t apiquery.Trigger) string {
 	q := url.Values{"dataset": {t.DatasetSlug}, "query": {t.QueryID}}
 	return strings.TrimRight(e.cfg.UIURL, "/") + "/query?" + q.Encode()
 }
-
-// Notifications is tracecomb_trigger_notifications_total{type,outcome}.
-func (e *Evaluator) Notifications() *prometheus.CounterVec { return e.sent }

@@ -22,6 +22,7 @@ import (
 	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/notify"
 	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/duckdb"
@@ -126,6 +127,9 @@ func newFixture(t *testing.T, fail int) *fixture {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	f.api = srv.URL
+	// The columns the triggers name exist: a span a day before the clock,
+	// outside every trigger's time range.
+	f.writeAt(f.clock.Now().Add(-24*time.Hour), 1, true, 5)
 	f.rcpt = f.create("/1/recipients", map[string]any{"type": "webhook", "details": map[string]any{
 		"webhook_name": "oncall", "webhook_url": f.hook.srv.URL, "webhook_secret": "s3cret"}})["id"].(string)
 	f.email = f.create("/1/recipients", map[string]any{"type": "email", "details": map[string]any{"email_address": "oncall@example.com"}})["id"].(string)
@@ -191,13 +195,18 @@ func (f *fixture) sendSlow(n int) {
 
 func (f *fixture) write(n int, failed bool, ms float64) {
 	f.t.Helper()
+	f.writeAt(f.clock.Now().Add(-10*time.Second), n, failed, ms)
+}
+
+func (f *fixture) writeAt(at time.Time, n int, failed bool, ms float64) {
+	f.t.Helper()
 	evs := make([]model.Event, n)
 	for i := range evs {
 		var tid model.TraceID
 		var sid model.SpanID
 		_, _ = rand.Read(tid[:])
 		_, _ = rand.Read(sid[:])
-		evs[i] = model.Event{Dataset: "api", Time: f.clock.Now().Add(-10 * time.Second), Source: model.SourceOTLP,
+		evs[i] = model.Event{Dataset: "api", Time: at, Source: model.SourceOTLP,
 			TraceID: tid, SpanID: sid, Name: "GET /", ServiceName: "api", DurationMs: ms, SpanKind: "server",
 			Error: failed, SampleRate: 1}
 		if failed {
@@ -209,13 +218,35 @@ func (f *fixture) write(n int, failed bool, ms float64) {
 	}
 }
 
-func (f *fixture) evaluator(holder string, reg prometheus.Registerer) *alerting.Evaluator {
+// notifier returns a Notifier retrying after backoff, its metric
+// registered.
+func (f *fixture) notifier(backoff time.Duration) *notify.Notifier {
 	f.t.Helper()
-	e, err := alerting.New(alerting.Config{Now: f.clock.Now, Holder: holder, Backoff: time.Millisecond, Registerer: reg}, f.store, f.state)
+	n, err := notify.New(notify.Config{Backoff: backoff, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// evaluator returns an Evaluator delivering through n (nil: a Notifier
+// retrying after 1 ms).
+func (f *fixture) evaluator(holder string, n *notify.Notifier) *alerting.Evaluator {
+	f.t.Helper()
+	if n == nil {
+		n = f.notifier(time.Millisecond)
+	}
+	e, err := alerting.New(alerting.Config{Now: f.clock.Now, Holder: holder, Notifier: n}, f.store, f.state)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return e
+}
+
+// sent is tracecomb_notifications_total of triggers to recipients of
+// type typ with outcome.
+func sent(n *notify.Notifier, typ, outcome string) float64 {
+	return testutil.ToFloat64(n.Notifications().WithLabelValues(notify.KindTrigger, typ, outcome))
 }
 
 // tick evaluates once and waits for the deliveries.
@@ -267,11 +298,12 @@ func (f *fixture) triggered(id string) any {
 // COUNT > 10: one TRIGGERED payload with the count in its groups, the API
 // reports triggered; no evaluation before the frequency has elapsed; a
 // minute later with healthy spans only, one OK payload and triggered
-// false. The email recipient is counted as not delivered each time.
+// false. The email recipient is counted as not configured (no SMTP
+// server) each time.
 func TestTriggerFiresAndResolves(t *testing.T) {
 	f := newFixture(t, 0)
-	reg := prometheus.NewRegistry()
-	e := f.evaluator("node-a", reg)
+	n := f.notifier(time.Millisecond)
+	e := f.evaluator("node-a", n)
 	id := f.trigger(1, "on_change")
 	if f.triggered(id) != false {
 		t.Fatal("a trigger never evaluated: want triggered false")
@@ -309,11 +341,11 @@ func TestTriggerFiresAndResolves(t *testing.T) {
 	f.clock.Add(61 * time.Second)
 	tick(e)
 	f.expectNone("still healthy (on_change)")
-	if n := testutil.ToFloat64(e.Notifications().WithLabelValues("email", "not_delivered")); n != 2 {
-		t.Errorf("email notifications not delivered: %v, want 2", n)
+	if c := sent(n, "email", notify.OutcomeNotConfigured); c != 2 {
+		t.Errorf("email notifications not configured: %v, want 2", c)
 	}
-	if n := testutil.ToFloat64(e.Notifications().WithLabelValues("webhook", "sent")); n != 2 {
-		t.Errorf("webhook notifications sent: %v, want 2", n)
+	if c := sent(n, "webhook", notify.OutcomeSent); c != 2 {
+		t.Errorf("webhook notifications sent: %v, want 2", c)
 	}
 }
 
@@ -374,28 +406,27 @@ func TestWebhookRetry(t *testing.T) {
 // not hold up Tick and ends with its context.
 func TestWebhookGivesUp(t *testing.T) {
 	f := newFixture(t, 1<<30)
-	e := f.evaluator("node-a", nil)
+	n := f.notifier(time.Millisecond)
+	e := f.evaluator("node-a", n)
 	f.trigger(1, "on_change")
 	f.send(15, true)
 	tick(e)
-	if n := f.hook.count(); n != 4 {
-		t.Errorf("attempts: %d, want 4 (3 retries)", n)
+	if c := f.hook.count(); c != 4 {
+		t.Errorf("attempts: %d, want 4 (3 retries)", c)
 	}
-	if n := testutil.ToFloat64(e.Notifications().WithLabelValues("webhook", "failed")); n != 1 {
-		t.Errorf("webhook notifications failed: %v, want 1", n)
+	if c := sent(n, "webhook", notify.OutcomeFailed); c != 1 {
+		t.Errorf("webhook notifications failed: %v, want 1", c)
 	}
 
-	slow, err := alerting.New(alerting.Config{Now: f.clock.Now, Holder: "node-a", Backoff: time.Hour}, f.store, f.state)
-	if err != nil {
-		t.Fatal(err)
-	}
+	slowN := f.notifier(time.Hour)
+	slow := f.evaluator("node-a", slowN)
 	f.clock.Add(60 * time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	slow.Tick(ctx) // resolves: the first attempt fails, the next is an hour away
 	cancel()
 	slow.Wait()
-	if n := testutil.ToFloat64(slow.Notifications().WithLabelValues("webhook", "failed")); n != 1 {
-		t.Errorf("a delivery whose context ended: failed %v, want 1", n)
+	if c := sent(slowN, "webhook", notify.OutcomeFailed); c != 1 {
+		t.Errorf("a delivery whose context ended: failed %v, want 1", c)
 	}
 }
 
@@ -464,6 +495,66 @@ func TestTriggerBreakdowns(t *testing.T) {
 	if p["description"] != "Currently greater than threshold value (10) for duration_ms:500 (value 12)" {
 		t.Errorf("description %q: want the passing group and its value", p["description"])
 	}
+}
+
+// TestTriggerCustomWebhook: a webhook recipient with a trigger payload
+// template gets it rendered with the trigger's variables (the passing
+// group as .Result.GroupsTriggered) and the template variable the
+// trigger's recipient details override; its custom header comes along.
+func TestTriggerCustomWebhook(t *testing.T) {
+	f := newFixture(t, 0)
+	var got struct {
+		header http.Header
+		body   map[string]any
+	}
+	done := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.header = r.Header.Clone()
+		_ = json.NewDecoder(r.Body).Decode(&got.body)
+		done <- struct{}{}
+	}))
+	defer srv.Close()
+	tmpl := `{"status": "{{ .Alert.Status }}", "env": "{{ .Environment }}", "datasets": {{ toJson .Datasets }}, ` +
+		`"severity": "{{ .Vars.severity }}", "op": "{{ .Operator }}", "threshold": {{ .Threshold }}, "name": "{{ .Name }}", ` +
+		`"fired": [{{ range $i, $g := .Result.GroupsTriggered }}{{ if $i }},{{ end }}` +
+		`{"key": "{{ $g.Group.Key }}", "value": {{ toJson $g.Group.Value }}, "result": {{ $g.Result }}}{{ end }}]}`
+	rc := f.create("/1/recipients", map[string]any{"type": "webhook", "details": map[string]any{
+		"webhook_name": "incidents", "webhook_url": srv.URL,
+		"webhook_headers": []any{map[string]any{"header": "X-Api-Key", "value": "k1"}},
+		"webhook_payloads": map[string]any{
+			"payload_templates":  map[string]any{"trigger": map[string]any{"body": tmpl}},
+			"template_variables": []any{map[string]any{"name": "severity", "default_value": "critical"}},
+		},
+	}})["id"].(string)
+	f.create("/1/triggers/__all__", map[string]any{
+		"name":       "slow",
+		"query":      map[string]any{"calculations": []any{map[string]any{"op": "COUNT"}}, "breakdowns": []string{"duration_ms"}, "time_range": 60},
+		"threshold":  map[string]any{"op": ">", "value": 10},
+		"frequency":  60,
+		"recipients": []any{map[string]any{"id": rc, "details": map[string]any{"variables": []any{map[string]any{"name": "severity", "value": "warning"}}}}},
+	})
+	f.send(3, false)
+	f.sendSlow(12)
+	tick(f.evaluator("node-a", nil))
+	select {
+	case <-done:
+	default:
+		t.Fatal("no delivery")
+	}
+	want := map[string]any{"status": "TRIGGERED", "env": "test", "datasets": []any{"__all__"}, "severity": "warning",
+		"op": "greater than", "threshold": 10.0, "name": "slow",
+		"fired": []any{map[string]any{"key": "duration_ms", "value": 500.0, "result": 12.0}}}
+	if b, w := mustJSON(got.body), mustJSON(want); b != w {
+		t.Errorf("body\n%s\nwant\n%s", b, w)
+	}
+	if got.header.Get("X-Api-Key") != "k1" {
+		t.Errorf("headers %v: want X-Api-Key k1", got.header)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // TestTwoNodes: evaluators sharing one state store deliver once: two

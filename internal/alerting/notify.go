@@ -1,24 +1,21 @@
 package alerting
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
+	"github.com/tracecomb/tracecomb/internal/notify"
 	"github.com/tracecomb/tracecomb/internal/state"
 )
 
 // Payload is Honeycomb's trigger webhook payload (its default template's
-// fields). SharedSecret is the recipient's webhook_secret.
+// fields). SharedSecret is the recipient's webhook_secret, set by
+// internal/notify for each webhook recipient.
 type Payload struct {
 	Version            string `json:"version"`
 	SharedSecret       string `json:"shared_secret"`
@@ -76,87 +73,74 @@ func payload(t apiquery.Trigger, triggered bool, groups, fired []Group, resultUR
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-// notify sends p to each of the trigger's recipients; webhooks are
-// posted in the background.
-func (e *Evaluator) notify(ctx context.Context, st apiquery.StoredTrigger, p Payload) {
+// templateGroups are result groups as a custom webhook template sees
+// them (.Result.Groups[0].Group.Key, .Group.Value, .Result): Key names
+// the breakdown column, Value is its value; with several breakdowns Key
+// joins their names and Value their values with ", ".
+func templateGroups(gs []Group) []map[string]any {
+	out := make([]map[string]any, 0, len(gs))
+	for _, g := range gs {
+		keys := make([]string, 0, len(g.Group))
+		for k := range g.Group {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var value any
+		switch len(keys) {
+		case 0:
+		case 1:
+			value = g.Group[keys[0]]
+		default:
+			vals := make([]string, len(keys))
+			for i, k := range keys {
+				vals[i] = fmt.Sprint(g.Group[k])
+			}
+			value = strings.Join(vals, ", ")
+		}
+		out = append(out, map[string]any{"Group": map[string]any{"Key": strings.Join(keys, ", "), "Value": value}, "Result": g.Result})
+	}
+	return out
+}
+
+// message is the notification of trigger st's evaluation: Honeycomb's
+// webhook payload and the variables of a custom trigger template
+// (https://docs.honeycomb.io/integrations/webhooks/variables).
+func message(st apiquery.StoredTrigger, triggered bool, groups, fired []Group, resultURL string) notify.Message {
+	t := st.Trigger
+	p := payload(t, triggered, groups, fired, resultURL)
+	return notify.Message{
+		Kind: notify.KindTrigger, Env: st.Env, AlertID: t.ID, Triggered: triggered,
+		Name: t.Name, Summary: p.Summary, Description: p.Description, URL: resultURL,
+		Payload: p,
+		Vars: map[string]any{
+			"Name": t.Name, "ID": t.ID, "Description": t.Description, "URL": p.TriggerURL,
+			"Environment": st.Env, "Datasets": []string{t.DatasetSlug},
+			"Operator": p.Operator, "Threshold": t.Threshold.Value,
+			"Result": map[string]any{"URL": resultURL, "Groups": templateGroups(groups), "GroupsTriggered": templateGroups(fired)},
+			// InstanceID is the trigger's id: the same when it fires and
+			// when it resolves.
+			"Alert": map[string]any{"Status": p.Status, "Summary": p.Summary, "Description": p.Description,
+				"InstanceID": t.ID, "IsTest": false},
+		},
+	}
+}
+
+// notify sends the evaluation's notification to each of the trigger's
+// recipients through the Notifier, in the background.
+func (e *Evaluator) notify(ctx context.Context, st apiquery.StoredTrigger, triggered bool, groups, fired []Group, resultURL string) {
+	m := message(st, triggered, groups, fired, resultURL)
 	for _, ref := range st.Trigger.Recipients {
 		rc, err := apiquery.GetRecipient(ctx, e.state, st.Env, ref.ID)
 		if err != nil {
 			if errors.Is(err, state.ErrNotFound) {
-				e.sent.WithLabelValues(ref.Type, "no_recipient").Inc()
+				e.cfg.Notifier.Undeliverable(m, notify.Recipient{ID: ref.ID, Type: ref.Type}, err)
+				continue
 			}
 			e.cfg.Logger.Warn("trigger notification not delivered: reading its recipient failed", "env", st.Env, "trigger", st.Trigger.ID, "recipient", ref.ID, "err", err)
 			continue
 		}
-		if rc.Type != "webhook" {
-			e.sent.WithLabelValues(rc.Type, "not_delivered").Inc()
-			e.cfg.Logger.Warn("not delivered: no sender for "+rc.Type+" yet", "env", st.Env, "trigger", st.Trigger.ID, "recipient", rc.ID, "status", p.Status)
-			continue
-		}
-		urlStr, _ := rc.Details["webhook_url"].(string)
-		secret, _ := rc.Details["webhook_secret"].(string)
-		rp := p
-		rp.SharedSecret = secret
-		body, err := json.Marshal(rp)
-		if err != nil {
-			e.cfg.Logger.Error("encoding a webhook payload failed", "err", err)
-			continue
-		}
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			err := e.deliver(ctx, urlStr, secret, body)
-			outcome := "sent"
-			if err != nil {
-				outcome = "failed"
-				e.cfg.Logger.Warn("webhook delivery failed", "env", st.Env, "trigger", st.Trigger.ID, "recipient", rc.ID, "status", p.Status, "err", err)
-			}
-			e.sent.WithLabelValues("webhook", outcome).Inc()
-		}()
+		rm := m
+		rm.RecipientDetails = ref.Details
+		e.cfg.Notifier.Send(ctx, notify.Recipient{ID: rc.ID, Type: rc.Type, Details: rc.Details}, rm)
 	}
-}
-
-// deliver posts body, trying again after a non-2xx answer or a network
-// error Retries times with doubling backoff.
-func (e *Evaluator) deliver(ctx context.Context, urlStr, secret string, body []byte) error {
-	wait := e.cfg.Backoff
-	var err error
-	for attempt := 0; ; attempt++ {
-		if err = e.post(ctx, urlStr, secret, body); err == nil {
-			return nil
-		}
-		if attempt >= e.cfg.Retries {
-			return fmt.Errorf("after %d attempts: %w", attempt+1, err)
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return err
-		case <-timer.C:
-		}
-		wait *= 2
-	}
-}
-
-func (e *Evaluator) post(ctx context.Context, urlStr, secret string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, urlStr, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "tracecomb-triggers")
-	if secret != "" {
-		req.Header.Set("X-Honeycomb-Webhook-Token", secret)
-	}
-	resp, err := e.cfg.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	_ = resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("the webhook answered %s", resp.Status)
-	}
-	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/alerting"
 	queryapi "github.com/tracecomb/tracecomb/internal/api/query"
+	"github.com/tracecomb/tracecomb/internal/notify"
 )
 
 // startAlerting runs the trigger evaluator until ctx ends; Shutdown
@@ -20,12 +21,19 @@ func (a *App) startAlerting(ctx context.Context) error {
 	if a.cfg.UIAddr != "" {
 		uiURL = "http://" + displayAddr(a.cfg.UIAddr)
 	}
+	logger := a.logger.With("component", "alerting")
+	ncfg := a.cfg.Notify.config() // --smtp-*, --slack-*, --pagerduty-url
+	ncfg.Logger, ncfg.Registerer = logger, a.metrics
+	n, err := notify.New(ncfg)
+	if err != nil {
+		return err
+	}
 	e, err := alerting.New(alerting.Config{
-		Logger:       a.logger.With("component", "alerting"),
+		Notifier:     n,
+		Logger:       logger,
 		Tick:         a.cfg.TriggerTick, // --trigger-tick
 		QueryTimeout: a.cfg.QueryTimeout,
 		UIURL:        uiURL,
-		Registerer:   a.metrics,
 	}, st, a.state)
 	if err != nil {
 		return err

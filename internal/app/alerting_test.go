@@ -93,7 +93,7 @@ func TestTriggersNotifyWebhooks(t *testing.T) {
 	// The delivery is counted once the webhook has answered.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		_, _, raw := call("GET", "/metrics", nil)
-		if strings.Contains(raw, `tracecomb_trigger_notifications_total{outcome="sent",type="webhook"} 1`) {
+		if strings.Contains(raw, `tracecomb_notifications_total{kind="trigger",outcome="sent",type="webhook"} 1`) {
 			break
 		}
 		if time.Now().After(deadline) {

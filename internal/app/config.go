@@ -14,6 +14,7 @@ import (
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/ingest/otlp"
 	"github.com/tracecomb/tracecomb/internal/ingest/xray"
+	"github.com/tracecomb/tracecomb/internal/notify"
 )
 
 // Config is the root configuration of `tracecomb serve`: one struct, filled
@@ -70,6 +71,8 @@ type Config struct {
 	// TriggerTick is how often the trigger evaluator looks for triggers
 	// whose frequency has elapsed (internal/alerting).
 	TriggerTick time.Duration
+	// Notify is where alert notifications are sent (internal/notify).
+	Notify NotifyConfig
 	// StoreColumnDensity is the share of an environment's events a field
 	// must be on to get its own column in the store (see
 	// duckdb.Config.MinColumnDensity); negative: every field gets one.
@@ -89,6 +92,22 @@ type Config struct {
 	// (Honeycomb's "Dataset has too many columns.") and the rest of its
 	// request is stored.
 	MaxDatasetColumns, MaxEnvColumns int
+}
+
+// NotifyConfig are the servers alert notifications go through: an SMTP
+// server for email recipients, Slack's Web API with a bot token for
+// Slack recipients, PagerDuty's Events API v2.
+type NotifyConfig struct {
+	SMTPAddr, SMTPFrom, SMTPUsername, SMTPPassword string
+	SlackToken, SlackAPIURL, PagerDutyURL          string
+}
+
+// config is the notify.Config of these settings.
+func (c NotifyConfig) config() notify.Config {
+	return notify.Config{
+		SMTP:        notify.SMTPConfig{Addr: c.SMTPAddr, From: c.SMTPFrom, Username: c.SMTPUsername, Password: c.SMTPPassword},
+		SlackAPIURL: c.SlackAPIURL, SlackToken: c.SlackToken, PagerDutyURL: c.PagerDutyURL,
+	}
 }
 
 // DefaultConfig returns the defaults: the doors on their well-known ports,
@@ -115,6 +134,10 @@ func DefaultConfig() Config {
 		QueryTimeout:       10 * time.Second,
 		XRayQueryTimeout:   30 * time.Second,
 		TriggerTick:        10 * time.Second,
+		Notify: NotifyConfig{
+			SlackAPIURL:  "https://slack.com/api",
+			PagerDutyURL: "https://events.pagerduty.com/v2/enqueue",
+		},
 		StoreColumnDensity: 0.5,
 		MaxDatasetColumns:  10_000,
 		MaxEnvColumns:      100_000,
@@ -177,6 +200,13 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		}
 		fs.DurationVar(d.p, d.name, *d.p, d.help+" (env "+d.env+")")
 	}
+	str(&c.Notify.SMTPAddr, "smtp-addr", "TRACECOMB_SMTP_ADDR", "SMTP server (host:port) email recipients are sent through; port 465 is TLS, others use STARTTLS when offered (empty: email recipients are not notified)")
+	str(&c.Notify.SMTPFrom, "smtp-from", "TRACECOMB_SMTP_FROM", "sender address of alert emails (default tracecomb@<host name>)")
+	str(&c.Notify.SMTPUsername, "smtp-username", "TRACECOMB_SMTP_USERNAME", "SMTP user for AUTH PLAIN, sent only over TLS or to a loopback server (empty: no authentication)")
+	str(&c.Notify.SMTPPassword, "smtp-password", "TRACECOMB_SMTP_PASSWORD", "SMTP password; prefer the environment variable to the flag")
+	str(&c.Notify.SlackToken, "slack-token", "TRACECOMB_SLACK_TOKEN", "Slack bot token (xoxb-…, scope chat:write) Slack recipients are posted with; prefer the environment variable (empty: Slack recipients are not notified)")
+	str(&c.Notify.SlackAPIURL, "slack-api-url", "TRACECOMB_SLACK_API_URL", "base URL of Slack's Web API")
+	str(&c.Notify.PagerDutyURL, "pagerduty-url", "TRACECOMB_PAGERDUTY_URL", "PagerDuty Events API v2 endpoint PagerDuty recipients are sent to")
 	str(&c.LogLevel, "log-level", "TRACECOMB_LOG_LEVEL", "debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "TRACECOMB_LOG_FORMAT", "text or json")
 	if v, ok := os.LookupEnv("TRACECOMB_SHUTDOWN_TIMEOUT"); ok {
@@ -268,6 +298,19 @@ func (c *Config) Validate() error {
 	}
 	if c.TriggerTick <= 0 {
 		errs = append(errs, fmt.Errorf("--trigger-tick must be positive; got %v", c.TriggerTick))
+	}
+	for _, n := range []struct {
+		flag string
+		cfg  notify.Config
+	}{
+		{"--smtp-addr", notify.Config{SMTP: notify.SMTPConfig{Addr: c.Notify.SMTPAddr}}},
+		{"--smtp-from", notify.Config{SMTP: notify.SMTPConfig{Addr: "localhost:25", From: c.Notify.SMTPFrom}}},
+		{"--slack-api-url", notify.Config{SlackAPIURL: c.Notify.SlackAPIURL}},
+		{"--pagerduty-url", notify.Config{PagerDutyURL: c.Notify.PagerDutyURL}},
+	} {
+		if _, err := notify.New(n.cfg); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n.flag, err))
+		}
 	}
 	if k := strings.TrimSpace(c.BootstrapKey); k != "" && len(k) < minBootstrapKey {
 		errs = append(errs, fmt.Errorf("--bootstrap-key must be at least %d characters (a guessable key would open the environment to anyone who can reach a door)", minBootstrapKey))

@@ -147,3 +147,38 @@ func configOK(t *testing.T, err error, want string) bool {
 	}
 	return true
 }
+
+// TestConfigNotifyFlags: the notification servers come from flags or
+// their environment variables (flags win); a bad one is refused.
+func TestConfigNotifyFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want NotifyConfig
+		err  string
+	}{
+		{name: "defaults", want: NotifyConfig{SlackAPIURL: "https://slack.com/api", PagerDutyURL: "https://events.pagerduty.com/v2/enqueue"}},
+		{name: "environment",
+			env: map[string]string{"TRACECOMB_SMTP_ADDR": "mail.example.com:587", "TRACECOMB_SMTP_FROM": "alerts@example.com",
+				"TRACECOMB_SMTP_USERNAME": "bot", "TRACECOMB_SMTP_PASSWORD": "pw", "TRACECOMB_SLACK_TOKEN": "xoxb-1",
+				"TRACECOMB_SLACK_API_URL": "http://slack.test/api", "TRACECOMB_PAGERDUTY_URL": "http://pd.test/v2/enqueue"},
+			want: NotifyConfig{SMTPAddr: "mail.example.com:587", SMTPFrom: "alerts@example.com", SMTPUsername: "bot", SMTPPassword: "pw",
+				SlackToken: "xoxb-1", SlackAPIURL: "http://slack.test/api", PagerDutyURL: "http://pd.test/v2/enqueue"}},
+		{name: "flags win", env: map[string]string{"TRACECOMB_SMTP_ADDR": "a.example.com:25"}, args: []string{"-smtp-addr", "b.example.com:465"},
+			want: NotifyConfig{SMTPAddr: "b.example.com:465", SlackAPIURL: "https://slack.com/api", PagerDutyURL: "https://events.pagerduty.com/v2/enqueue"}},
+		{name: "smtp without a port", args: []string{"-smtp-addr", "mail.example.com"}, err: "--smtp-addr"},
+		{name: "bad sender", args: []string{"-smtp-addr", "mail.example.com:25", "-smtp-from", "alerts"}, err: "--smtp-from"},
+		{name: "bad slack URL", args: []string{"-slack-api-url", "slack.com/api"}, err: "--slack-api-url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := serveConfig(t, tc.args, tc.env)
+			if !configOK(t, err, tc.err) {
+				return
+			}
+			if c.Notify != tc.want {
+				t.Errorf("notify %+v, want %+v", c.Notify, tc.want)
+			}
+		})
+	}
+}
