@@ -235,3 +235,28 @@ func TestDefinitionsFields(t *testing.T) {
 		t.Errorf("after a reload: %v, want nil", f)
 	}
 }
+
+// BenchmarkDefinitionsFields is the Events API's lookup per request once
+// a dataset's definitions are kept (a read-locked map read, the dataset's
+// slug computed).
+func BenchmarkDefinitionsFields(b *testing.B) {
+	dir := b.TempDir()
+	st, err := state.OpenFile(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if _, err := st.Put(ctx, state.Record{Kind: kindDefinitions, Scope: "test", Key: "backend-flask", Value: []byte(`{"trace_id":{"name":"my_trace","column_type":"column"}}`)}, state.MustNotExist); err != nil {
+		b.Fatal(err)
+	}
+	d := NewDefinitions(st)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if f, err := d.Fields(ctx, "test", "backend-flask"); err != nil || len(f) != 1 {
+				b.Fatal(f, err)
+			}
+		}
+	})
+}

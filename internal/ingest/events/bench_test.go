@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
@@ -47,16 +48,39 @@ func benchBatch(b *testing.B, msgpack bool) []byte {
 	return body
 }
 
+// benchFieldNames are dataset definitions naming columns of their own for
+// four hot fields, and renameFields sends a batch's hot fields under them.
+var benchFieldNames = map[string]string{"my_trace": "trace.trace_id", "my_span": "trace.span_id", "my_parent": "trace.parent_id", "took": "duration_ms"}
+
+func renameFields(body []byte) []byte {
+	for col, field := range benchFieldNames {
+		body = bytes.ReplaceAll(body, []byte(`"`+field+`"`), []byte(`"`+col+`"`))
+	}
+	return body
+}
+
 // BenchmarkDecodeBatch decodes and converts libhoney batches to
 // model.Events; events/s and allocs/op (per batch of 50) are reported.
+// The definitions cases decode a dataset with dataset definitions
+// (Options.FieldNames): "unused" sends the fields' own names, "used" the
+// defined columns.
 func BenchmarkDecodeBatch(b *testing.B) {
 	for _, tc := range []struct {
-		name   string
-		format Format
-	}{{"json", FormatJSON}, {"msgpack", FormatMsgpack}} {
+		name    string
+		format  Format
+		names   map[string]string
+		renamed bool
+	}{
+		{"json", FormatJSON, nil, false}, {"msgpack", FormatMsgpack, nil, false},
+		{"json-definitions-unused", FormatJSON, benchFieldNames, false},
+		{"json-definitions-used", FormatJSON, benchFieldNames, true},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			body := benchBatch(b, tc.format == FormatMsgpack)
-			opt := Options{Dataset: "backend-flask", Now: now}
+			if tc.renamed {
+				body = renameFields(body)
+			}
+			opt := Options{Dataset: "backend-flask", Now: now, FieldNames: tc.names}
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -110,6 +110,12 @@ type Deps struct {
 	// 0..MaxExpandDepth). Nil: 0, Honeycomb's default, for every dataset.
 	ExpandJSONDepth func(ctx context.Context, env, dataset string) int
 
+	// FieldNames returns the Options.FieldNames of a dataset: the columns
+	// its dataset definitions name for hot fields. It is asked once per
+	// request, so it must answer from memory (a cache). Nil: no dataset
+	// has any.
+	FieldNames func(ctx context.Context, env, dataset string) map[string]string
+
 	// DatasetExists reports whether env has a dataset of that name (any
 	// case). It is asked only for a key that may not create datasets, which
 	// gets 404 for a dataset that does not exist. Nil: every key that may

@@ -81,6 +81,7 @@ type builder struct {
 	start int // the current event's first attribute in arena
 
 	hot    [numHot]model.Value
+	hotKey [numHot]string // the name each hot value was sent under
 	hotSet uint16
 
 	fields int            // distinct fields of the current event
@@ -166,26 +167,65 @@ func truncate(bs []byte, n int) []byte {
 	return bs[:n]
 }
 
+// slot is the hot field a key fills, or -1. A hot field's own name keeps
+// its meaning; a column the dataset's definitions name for a hot field
+// (Options.FieldNames) is one more name of it.
+func (b *builder) slot(key string) int {
+	h := hotSlot(key)
+	if h < 0 && b.opt.FieldNames != nil {
+		if f, ok := b.opt.FieldNames[key]; ok {
+			return hotSlot(f)
+		}
+	}
+	return h
+}
+
 // field adds one field of the current event; a later field of the same
-// name replaces an earlier one.
+// name replaces an earlier one. When an event has both names of a hot
+// field, the field's own name fills it and the defined column stays an
+// ordinary field, so nothing sent is lost.
 func (b *builder) field(key string, v model.Value) {
 	if b.failed() || key == "" {
 		return
 	}
-	if h := hotSlot(key); h >= 0 {
-		if b.hotSet&(1<<h) == 0 {
+	if h := b.slot(key); h >= 0 {
+		switch {
+		case b.hotSet&(1<<h) == 0:
 			b.hotSet |= 1 << h
 			b.count()
+		case b.opt.FieldNames == nil || b.hotKey[h] == key:
+			// the same name again: it replaces the value
+		case key != hotKeys[h]:
+			// The defined column after the field's own name: the own
+			// name's value stays, the column is an ordinary field.
+			if b.put(key, v) {
+				b.count()
+			}
+			return
+		default:
+			// The field's own name after the defined column: the
+			// column's value becomes an ordinary field.
+			if b.put(b.hotKey[h], b.hot[h]) {
+				b.count()
+			}
 		}
-		b.hot[h] = v
+		b.hot[h], b.hotKey[h] = v, key
 		return
 	}
+	if b.put(key, v) {
+		b.count()
+	}
+}
+
+// put sets an ordinary field of the current event, replacing one of the
+// same name, and reports whether it is a new one.
+func (b *builder) put(key string, v model.Value) bool {
 	n := len(b.arena) - b.start
 	if n < indexFrom {
 		for i := b.start; i < len(b.arena); i++ {
 			if b.arena[i].Key == key {
 				b.arena[i].Value = v
-				return
+				return false
 			}
 		}
 		if n == indexFrom-1 {
@@ -198,12 +238,12 @@ func (b *builder) field(key string, v model.Value) {
 	} else {
 		if i, ok := b.index[key]; ok {
 			b.arena[i].Value = v
-			return
+			return false
 		}
 		b.index[key] = len(b.arena)
 	}
 	b.arena = append(b.arena, model.Attr{Key: key, Value: v})
-	b.count()
+	return true
 }
 
 func (b *builder) count() {
@@ -216,6 +256,26 @@ func (b *builder) count() {
 // attr appends a hot-named field kept as an ordinary attribute.
 func (b *builder) attr(key string, v model.Value) {
 	b.arena = append(b.arena, model.Attr{Key: key, Value: v})
+}
+
+// asSent keeps hot field h's value as an ordinary attribute under the
+// name it was sent with.
+func (b *builder) asSent(h int, v model.Value) {
+	if b.opt.FieldNames != nil && b.hotKey[h] != hotKeys[h] {
+		b.put(b.hotKey[h], v)
+		return
+	}
+	b.attr(hotKeys[h], v)
+}
+
+// member routes hot field h's value to the event's member; a value sent
+// under a defined column's name is kept under that name too, so the
+// dataset's queries of that column still find it.
+func (b *builder) member(e *model.Event, h int, v model.Value) {
+	e.Set(hotKeys[h], v)
+	if b.opt.FieldNames != nil && b.hotKey[h] != hotKeys[h] {
+		b.put(b.hotKey[h], v)
+	}
 }
 
 // finish completes the current event: 202 and the event, or the event's
@@ -237,9 +297,9 @@ func (b *builder) finish(t time.Time, rate int64) (model.Event, Status) {
 		}
 		v := b.hot[h]
 		if v.Kind == model.KindString && canonicalID(h, v.Str) {
-			e.Set(hotKeys[h], v)
+			b.member(&e, h, v)
 		} else {
-			b.attr(hotKeys[h], v)
+			b.asSent(h, v)
 		}
 	}
 	for _, h := range [...]int{hName, hService, hSpanKind, hAnnotation} {
@@ -247,39 +307,39 @@ func (b *builder) finish(t time.Time, rate int64) (model.Event, Status) {
 			continue
 		}
 		if v := b.hot[h]; v.Kind == model.KindString && v.Str != "" {
-			e.Set(hotKeys[h], v)
+			b.member(&e, h, v)
 		} else {
-			b.attr(hotKeys[h], v) // "" or another type: as sent
+			b.asSent(h, v) // "" or another type: as sent
 		}
 	}
 	if has(hError) {
 		if v := b.hot[hError]; v.Kind == model.KindBool && v.AsBool() {
-			e.Set(model.FieldError, v)
+			b.member(&e, hError, v)
 		} else {
-			b.attr(model.FieldError, v) // error: false is kept as sent
+			b.asSent(hError, v) // error: false is kept as sent
 		}
 	}
 	// Whether the event is a span is known now (span id, annotation type).
 	if has(hDuration) {
 		v := b.hot[hDuration]
 		if (v.Kind == model.KindFloat || v.Kind == model.KindInt) && (e.IsSpan() || !isZero(v)) {
-			e.Set(model.FieldDurationMs, v)
+			b.member(&e, hDuration, v)
 		} else {
-			b.attr(model.FieldDurationMs, v)
+			b.asSent(hDuration, v)
 		}
 	}
 	if has(hStatus) {
 		v := b.hot[hStatus]
 		if v.Kind == model.KindInt && (e.IsSpan() || v.Int != 0) {
-			e.Set(model.FieldStatusCode, v)
+			b.member(&e, hStatus, v)
 		} else {
-			b.attr(model.FieldStatusCode, v)
+			b.asSent(hStatus, v)
 		}
 	}
 	if has(hType) {
 		// type repeats span.kind in OTel's events; any other type is kept.
 		if v := b.hot[hType]; !(v.Kind == model.KindString && v.Str != "" && v.Str == e.SpanKind) {
-			b.attr(model.FieldType, v)
+			b.asSent(hType, v)
 		}
 	}
 	if len(b.arena) > b.start {

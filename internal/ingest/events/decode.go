@@ -57,6 +57,12 @@ type Options struct {
 	Now time.Time
 	// ExpandDepth is the dataset's expand_json_depth (0..MaxExpandDepth).
 	ExpandDepth int
+	// FieldNames are the dataset's own names of hot fields, from its
+	// dataset definitions: a column name → the field it is defined as
+	// (model.FieldTraceID, …). A field sent under such a name fills that
+	// field of the event (trace id, duration, …) and is kept under its own
+	// name as well. Nil: the fields' own names only.
+	FieldNames map[string]string
 	// MaxEventBytes and MaxFields cap one event; zero takes Honeycomb's
 	// 1,000,000 bytes and 2,000 fields.
 	MaxEventBytes int

@@ -206,6 +206,9 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 	if h.deps.ExpandJSONDepth != nil {
 		opt.ExpandDepth = h.deps.ExpandJSONDepth(ctx, p.Env, ds)
 	}
+	if h.deps.FieldNames != nil {
+		opt.FieldNames = h.deps.FieldNames(ctx, p.Env, ds)
+	}
 	format := FormatOf(r.Header.Get("Content-Type"))
 	var batch Batch
 	if endpoint == endpointEvents {
