@@ -38,9 +38,10 @@
 //
 // Send checks the recipient and builds the request at once, then delivers
 // in the background: a failed attempt is tried again Retries times after
-// Backoff, doubling each time (at least the Retry-After the peer asked
-// for), unless the failure is permanent (the peer refused the request
-// itself: a 4xx other than 408 and 429, Slack's channel_not_found, an SMTP
+// Backoff, doubling each time (waiting at least the Retry-After the peer
+// asked for, up to 5 minutes), unless the failure is permanent: the peer
+// refused the request itself (an HTTP 4xx other than 408, 425 and 429;
+// a Slack error other than ratelimited and Slack's own failures; an SMTP
 // 5xx reply). A delivery ends early when the context given to Send ends.
 // Every notification is counted once in
 // tracecomb_notifications_total{kind,type,outcome}, outcome being sent,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -512,7 +513,7 @@ func TestCheckTemplates(t *testing.T) {
 		{"reserved header", map[string]any{"webhook_headers": []any{map[string]any{"header": "content-length", "value": "1"}}},
 			"details.webhook_headers[0].header: Content-Length is set by the delivery itself"},
 		{"header value", map[string]any{"webhook_headers": []any{map[string]any{"header": "X-A", "value": "a\r\nX-B: b"}}},
-			"details.webhook_headers[0].value"},
+			"details.webhook_headers[0].value: not a valid header value"},
 		{"headers of the wrong type", map[string]any{"webhook_headers": "Authorization: x"},
 			"details.webhook_headers: must be an array"},
 		{"body of the wrong type", payloads(map[string]any{"trigger": map[string]any{"body": 3}}),
@@ -526,6 +527,11 @@ func TestCheckTemplates(t *testing.T) {
 				t.Errorf("error %v, want none", err)
 			case tc.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.wantErr)):
 				t.Errorf("error %v, want one starting %q", err, tc.wantErr)
+			case err != nil:
+				var de *notify.DetailError
+				if !errors.As(err, &de) || !strings.HasPrefix(tc.wantErr, de.Field+": ") {
+					t.Errorf("error %#v: want a DetailError of the field %q names", err, tc.wantErr)
+				}
 			}
 		})
 	}

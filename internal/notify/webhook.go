@@ -67,19 +67,19 @@ func decodeWebhook(details map[string]any) (webhookDetails, map[string]*template
 	if err := json.Unmarshal(raw, &d); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return d, nil, fmt.Errorf("details.%s: must be %s", te.Field, jsonKind(te.Type.Kind().String()))
+			return d, nil, detailError("details."+te.Field, "must be "+jsonKind(te.Type.Kind().String()))
 		}
-		return d, nil, fmt.Errorf("details: %w", err)
+		return d, nil, detailError("details", err.Error())
 	}
 	for i, h := range d.Headers {
 		name := http.CanonicalHeaderKey(strings.TrimSpace(h.Header))
 		switch {
 		case !httpguts.ValidHeaderFieldName(name):
-			return d, nil, fmt.Errorf("details.webhook_headers[%d].header: %q is not a header name", i, h.Header)
+			return d, nil, detailError(fmt.Sprintf("details.webhook_headers[%d].header", i), fmt.Sprintf("%q is not a header name", h.Header))
 		case reservedHeaders[name]:
-			return d, nil, fmt.Errorf("details.webhook_headers[%d].header: %s is set by the delivery itself", i, name)
+			return d, nil, detailError(fmt.Sprintf("details.webhook_headers[%d].header", i), name+" is set by the delivery itself")
 		case !httpguts.ValidHeaderFieldValue(h.Value):
-			return d, nil, fmt.Errorf("details.webhook_headers[%d].value: not a valid header value (control characters)", i)
+			return d, nil, detailError(fmt.Sprintf("details.webhook_headers[%d].value", i), "not a valid header value (control characters)")
 		}
 		d.Headers[i].Header = name
 	}
@@ -91,9 +91,9 @@ func decodeWebhook(details map[string]any) (webhookDetails, map[string]*template
 	for i, v := range d.Payloads.Variables {
 		switch {
 		case strings.TrimSpace(v.Name) == "":
-			return d, nil, fmt.Errorf("details.webhook_payloads.template_variables[%d].name: is required", i)
+			return d, nil, detailError(fmt.Sprintf("details.webhook_payloads.template_variables[%d].name", i), "is required")
 		case seen[v.Name]:
-			return d, nil, fmt.Errorf("details.webhook_payloads.template_variables[%d].name: %q is defined twice", i, v.Name)
+			return d, nil, detailError(fmt.Sprintf("details.webhook_payloads.template_variables[%d].name", i), fmt.Sprintf("%q is defined twice", v.Name))
 		}
 		seen[v.Name] = true
 	}
@@ -102,21 +102,21 @@ func decodeWebhook(details map[string]any) (webhookDetails, map[string]*template
 		switch kind {
 		case KindTrigger, KindExhaustionTime, KindBudgetRate:
 		default:
-			return d, nil, fmt.Errorf("%s: no alert kind %q (trigger, exhaustion_time, budget_rate)", field, kind)
+			return d, nil, detailError(field, fmt.Sprintf("no alert kind %q (trigger, exhaustion_time, budget_rate)", kind))
 		}
 		if t == nil || strings.TrimSpace(t.Body) == "" {
-			return d, nil, fmt.Errorf("%s.body: is required", field)
+			return d, nil, detailError(field+".body", "is required")
 		}
 		tp, err := template.New(kind).Funcs(templateFuncs).Option("missingkey=error").Parse(t.Body)
 		if err != nil {
-			return d, nil, fmt.Errorf("%s.body: %v", field, err)
+			return d, nil, detailError(field+".body", err.Error())
 		}
 		for _, def := range tp.Templates() {
 			if def.Tree == nil {
 				continue
 			}
 			if err := checkRanges(def.Root); err != nil {
-				return d, nil, fmt.Errorf("%s.body: %v", field, err)
+				return d, nil, detailError(field+".body", err.Error())
 			}
 		}
 		parsed[kind] = tp
@@ -164,10 +164,23 @@ func jsonKind(goKind string) string {
 	return goKind
 }
 
+// DetailError is what is wrong with one field of a recipient's details.
+type DetailError struct {
+	// Field is the JSON path of the field, e.g.
+	// "details.webhook_payloads.payload_templates.trigger.body".
+	Field, Msg string
+}
+
+func (e *DetailError) Error() string { return e.Field + ": " + e.Msg }
+
+func detailError(field, msg string) error { return &DetailError{Field: field, Msg: msg} }
+
 // CheckTemplates reports what is wrong with the custom payload parts of
-// a webhook recipient's details (Recipients API): webhook_headers,
-// webhook_payloads.template_variables and the payload templates, each of
-// which must parse as a Go text/template. The error names the field.
+// a webhook recipient's details (Recipients API): the types of its
+// fields, webhook_headers, webhook_payloads.template_variables and the
+// payload templates, each of which must parse as a Go text/template
+// (with toJson) and may not range over a number. The error is a
+// *DetailError naming the field; nil when there is nothing wrong.
 func CheckTemplates(details map[string]any) error {
 	_, _, err := decodeWebhook(details)
 	return err
