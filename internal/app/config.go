@@ -203,8 +203,16 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	str(&c.Notify.SMTPAddr, "smtp-addr", "TRACECOMB_SMTP_ADDR", "SMTP server (host:port) email recipients are sent through; port 465 is TLS, others use STARTTLS when offered (empty: email recipients are not notified)")
 	str(&c.Notify.SMTPFrom, "smtp-from", "TRACECOMB_SMTP_FROM", "sender address of alert emails (default tracecomb@<host name>)")
 	str(&c.Notify.SMTPUsername, "smtp-username", "TRACECOMB_SMTP_USERNAME", "SMTP user for AUTH PLAIN, sent only over TLS or to a loopback server (empty: no authentication)")
-	str(&c.Notify.SMTPPassword, "smtp-password", "TRACECOMB_SMTP_PASSWORD", "SMTP password; prefer the environment variable to the flag")
-	str(&c.Notify.SlackToken, "slack-token", "TRACECOMB_SLACK_TOKEN", "Slack bot token (xoxb-…, scope chat:write) Slack recipients are posted with; prefer the environment variable (empty: Slack recipients are not notified)")
+	// Secrets: an environment variable's value is not shown as the flag's
+	// default in -h.
+	secret := func(p *string, name, env, usage string) {
+		fs.StringVar(p, name, "", usage+" (env "+env+")")
+		if v, ok := os.LookupEnv(env); ok {
+			*p = v
+		}
+	}
+	secret(&c.Notify.SMTPPassword, "smtp-password", "TRACECOMB_SMTP_PASSWORD", "SMTP password; prefer the environment variable to the flag")
+	secret(&c.Notify.SlackToken, "slack-token", "TRACECOMB_SLACK_TOKEN", "Slack bot token (xoxb-…, scope chat:write) Slack recipients are posted with; prefer the environment variable (empty: Slack recipients are not notified)")
 	str(&c.Notify.SlackAPIURL, "slack-api-url", "TRACECOMB_SLACK_API_URL", "base URL of Slack's Web API")
 	str(&c.Notify.PagerDutyURL, "pagerduty-url", "TRACECOMB_PAGERDUTY_URL", "PagerDuty Events API v2 endpoint PagerDuty recipients are sent to")
 	str(&c.LogLevel, "log-level", "TRACECOMB_LOG_LEVEL", "debug, info, warn or error")

@@ -167,6 +167,8 @@ func TestConfigNotifyFlags(t *testing.T) {
 				SlackToken: "xoxb-1", SlackAPIURL: "http://slack.test/api", PagerDutyURL: "http://pd.test/v2/enqueue"}},
 		{name: "flags win", env: map[string]string{"TRACECOMB_SMTP_ADDR": "a.example.com:25"}, args: []string{"-smtp-addr", "b.example.com:465"},
 			want: NotifyConfig{SMTPAddr: "b.example.com:465", SlackAPIURL: "https://slack.com/api", PagerDutyURL: "https://events.pagerduty.com/v2/enqueue"}},
+		{name: "a token flag wins over its variable", env: map[string]string{"TRACECOMB_SLACK_TOKEN": "xoxb-env"}, args: []string{"-slack-token", "xoxb-flag"},
+			want: NotifyConfig{SlackToken: "xoxb-flag", SlackAPIURL: "https://slack.com/api", PagerDutyURL: "https://events.pagerduty.com/v2/enqueue"}},
 		{name: "smtp without a port", args: []string{"-smtp-addr", "mail.example.com"}, err: "--smtp-addr"},
 		{name: "bad sender", args: []string{"-smtp-addr", "mail.example.com:25", "-smtp-from", "alerts"}, err: "--smtp-from"},
 		{name: "bad slack URL", args: []string{"-slack-api-url", "slack.com/api"}, err: "--slack-api-url"},
@@ -180,5 +182,29 @@ func TestConfigNotifyFlags(t *testing.T) {
 				t.Errorf("notify %+v, want %+v", c.Notify, tc.want)
 			}
 		})
+	}
+}
+
+// TestConfigSecretsNotInUsage: -h does not show the SMTP password or the
+// Slack token taken from the environment.
+func TestConfigSecretsNotInUsage(t *testing.T) {
+	t.Setenv("TRACECOMB_SMTP_PASSWORD", "hunter2-password")
+	t.Setenv("TRACECOMB_SLACK_TOKEN", "xoxb-secret-token")
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var usage strings.Builder
+	fs.SetOutput(&usage)
+	c.BindFlags(fs)
+	fs.PrintDefaults()
+	if c.Notify.SMTPPassword != "hunter2-password" || c.Notify.SlackToken != "xoxb-secret-token" {
+		t.Errorf("password %q, token %q: want the environment's", c.Notify.SMTPPassword, c.Notify.SlackToken)
+	}
+	for _, s := range []string{"hunter2-password", "xoxb-secret-token"} {
+		if strings.Contains(usage.String(), s) {
+			t.Errorf("usage shows %q", s)
+		}
+	}
+	if !strings.Contains(usage.String(), "-smtp-password") || !strings.Contains(usage.String(), "-slack-token") {
+		t.Error("usage lacks -smtp-password or -slack-token")
 	}
 }
