@@ -4,7 +4,7 @@
 //
 //   - webhook: Honeycomb's default payload for the alert kind, POSTed as
 //     JSON with the recipient's webhook_secret in X-Honeycomb-Webhook-Token
-//     (and in the payload's shared_secret field), and a
+//     (and in the payload's shared_secret field when it has one), and a
 //     X-Honeycomb-Webhook-Delivery-ID that stays the same across the
 //     retries of one delivery; or, when the recipient has a payload
 //     template for the kind (details.webhook_payloads.payload_templates.
@@ -12,8 +12,9 @@
 //     with Go's text/template over Message.Vars, .Vars being the
 //     recipient's template_variables (name, default_value) overridden by
 //     the alert's recipient details (variables: name, value), plus the
-//     recipient's webhook_headers (header, value). A rendered body must be
-//     JSON. https://docs.honeycomb.io/notify/webhooks,
+//     recipient's webhook_headers (header, value). Templates may call
+//     toJson, may not range over a number literal, and must render JSON
+//     of at most 1 MiB. https://docs.honeycomb.io/notify/webhooks,
 //     https://docs.honeycomb.io/integrations/webhooks/variables,
 //     https://docs.honeycomb.io/api/tag/Recipients.
 //   - email: a MIME text/plain message (subject: the summary) over SMTP to
@@ -27,14 +28,14 @@
 //     alert resolves), dedup_key stable per environment, alert kind and
 //     alert id, severity from the alert's recipient details
 //     pagerduty_severity (critical by default, as Honeycomb).
-//     https://developer.pagerduty.com/docs/events-api-v2/trigger-events/.
+//     https://github.com/PagerDuty/developer-docs/blob/main/docs/events-API-v2/02-Trigger-Events.md.
 //   - msteams: an Office 365 connector MessageCard to details.webhook_url
 //     (the connector answers "1").
 //     https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/connectors-using.
 //   - msteams_workflow: a Power Automate "When a Teams webhook request is
 //     received" message with one Adaptive Card attachment to
-//     details.webhook_url.
-//     https://learn.microsoft.com/en-us/connectors/teams/#microsoft-teams-webhook.
+//     details.webhook_url (Workflows take Adaptive Cards only, the same
+//     page).
 //
 // Send checks the recipient and builds the request at once, then delivers
 // in the background: a failed attempt is tried again Retries times after
