@@ -187,10 +187,18 @@ func (a *App) Start(ctx context.Context) error {
 	deps := a.doorDeps()
 	a.grpcServer = newGRPCServer(deps)
 
+	// The Events API reads dataset definitions from this cache; the
+	// Dataset Definitions API's PATCH and the state store's changes
+	// (other nodes') keep it current.
+	defs := honeycomb.NewDefinitions(a.state)
+	defChanges := a.state.Watch(ctx)
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); defs.Follow(defChanges) }()
+
 	mux := http.NewServeMux()
 	registerOTLPHTTP(mux, deps)
-	a.registerEvents(mux, deps)
-	honeycomb.Register(mux, honeycomb.Deps{Auth: a.registry, Store: a.store, State: a.state, Logger: a.logger})
+	a.registerEvents(mux, deps, defs)
+	honeycomb.Register(mux, honeycomb.Deps{Auth: a.registry, Store: a.store, State: a.state, Logger: a.logger, Definitions: defs})
 	if err := a.registerQuery(ctx, mux); err != nil {
 		return err
 	}

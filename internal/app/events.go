@@ -13,8 +13,9 @@ import (
 // /1/batch/{dataset}) on the API door. Its events go to the Honeycomb
 // door's consumer (the batcher's durable group commit). A dataset's
 // expand_json_depth is the one set through /1/datasets (0, Honeycomb's
-// default, until set).
-func (a *App) registerEvents(mux *http.ServeMux, d doorDeps) {
+// default, until set); its dataset definitions (/1/dataset_definitions,
+// read from defs) name columns that fill hot fields such as the trace id.
+func (a *App) registerEvents(mux *http.ServeMux, d doorDeps, defs *honeycomb.Definitions) {
 	h, err := events.NewHandler(events.DefaultConfig(), events.Deps{
 		Logger:   d.logger.With("door", "events"),
 		Metrics:  d.metrics,
@@ -39,6 +40,13 @@ func (a *App) registerEvents(mux *http.ServeMux, d doorDeps) {
 				d.logger.Warn("cannot read a dataset's expand_json_depth; using 0", "dataset", dataset, "err", err)
 			}
 			return depth
+		},
+		FieldNames: func(ctx context.Context, env, dataset string) map[string]string {
+			f, err := defs.Fields(ctx, env, dataset)
+			if err != nil {
+				d.logger.Warn("cannot read a dataset's definitions; its events keep their fields' own names", "dataset", dataset, "err", err)
+			}
+			return f
 		},
 	})
 	if err != nil {
