@@ -27,9 +27,9 @@ import (
 // What users set is a record of the state store: kind
 // honeycomb.dataset-definitions, scope the environment, key the dataset's
 // slug, value the set definitions (definitionsRecord); a definition not
-// set answers its default, the column tracecomb's doors write that
-// meaning to (trace.trace_id, duration_ms, …), or null where tracecomb
-// has none (user).
+// set answers its default column (trace.trace_id, duration_ms, …, the
+// columns tracecomb's OTLP door writes), whether or not the dataset has
+// it yet.
 //
 // The Events API honours the definitions that tracecomb's trace view reads
 // (those with a field in the definitions table): an event sent to the
@@ -44,11 +44,12 @@ type definition struct {
 	name, column, field string
 }
 
-// definitions are Honeycomb's, in the order its API documents them.
-// status, route, user, the links' ids and the log fields are kept and
-// shown but change nothing at ingest: tracecomb's status field is OTLP's
-// span status, which a request's status does not fill, and the others are
-// ordinary columns to tracecomb.
+// definitions are Honeycomb's, in the order its API documents them, each
+// with the column Honeycomb looks for first when it is not set. status,
+// route, user, the links' ids and the log fields are kept and shown but
+// change nothing at ingest: tracecomb's hot status field is OTLP's span
+// status (status_code), which a request's status does not fill, and the
+// others are ordinary columns to tracecomb.
 var definitions = []definition{
 	{"span_id", model.FieldSpanID, model.FieldSpanID},
 	{"trace_id", model.FieldTraceID, model.FieldTraceID},
@@ -61,10 +62,10 @@ var definitions = []definition{
 	{"link_span_id", "trace.link.span_id", ""},
 	{"link_trace_id", "trace.link.trace_id", ""},
 	{"error", model.FieldError, model.FieldError},
-	{"status", model.FieldStatusCode, ""},
+	{"status", "http.status_code", ""},
 	{"route", "http.route", ""},
-	{"user", "", ""},
-	{"log_severity", "severity_text", ""},
+	{"user", "user.id", ""},
+	{"log_severity", "severity", ""},
 	{"log_message", "body", ""},
 }
 
@@ -83,8 +84,7 @@ const (
 	columnTypeDerived = "derived_column"
 )
 
-// definitionJSON is one definition as the API shows it (null when unset
-// and without a default).
+// definitionJSON is one definition as the API shows it.
 type definitionJSON struct {
 	Name       string `json:"name"`
 	ColumnType string `json:"column_type"`
@@ -106,13 +106,10 @@ const kindDerivedColumn state.Kind = "honeycomb.derived-column"
 func definitionsJSON(rec definitionsRecord) map[string]*definitionJSON {
 	out := make(map[string]*definitionJSON, len(definitions))
 	for _, d := range definitions {
-		switch set, ok := rec[d.name]; {
-		case ok:
+		if set, ok := rec[d.name]; ok {
 			out[d.name] = &set
-		case d.column != "":
+		} else {
 			out[d.name] = &definitionJSON{Name: d.column, ColumnType: columnTypeColumn}
-		default:
-			out[d.name] = nil
 		}
 	}
 	return out
