@@ -15,6 +15,8 @@ const XRayPage = lazy(() => import("./pages/XRay"));
 const TriggersPage = lazy(() => import("./pages/Triggers"));
 const RecipientsPage = lazy(() => import("./pages/Recipients"));
 const DerivedPage = lazy(() => import("./pages/Derived"));
+const SLOsPage = lazy(() => import("./pages/SLOs"));
+const BoardsPage = lazy(() => import("./pages/Boards"));
 
 function Login({ onDone }: { onDone: () => void }) {
   const [key, setKey] = useState("");
@@ -54,6 +56,8 @@ const NAV: [string, string][] = [
   ["/traces", "Traces"],
   ["/map", "Service map"],
   ["/xray", "X-Ray"],
+  ["/boards", "Boards"],
+  ["/slos", "SLOs"],
   ["/triggers", "Triggers"],
   ["/recipients", "Recipients"],
   ["/derived-columns", "Derived columns"],
@@ -93,6 +97,8 @@ function App() {
   else if (loc.path === "/query" || loc.path === "/traces") page = <QueryPage session={session} />;
   else if (loc.path === "/map") page = <ServiceMap session={session} />;
   else if (loc.path.startsWith("/xray")) page = <XRayPage session={session} />;
+  else if (loc.path === "/boards") page = <BoardsPage />;
+  else if (loc.path === "/slos") page = <SLOsPage />;
   else if (loc.path === "/triggers") page = <TriggersPage />;
   else if (loc.path === "/recipients") page = <RecipientsPage />;
   else if (loc.path === "/derived-columns") page = <DerivedPage />;

@@ -275,3 +275,134 @@ test("markers of the dataset and of the environment are drawn on the query's cha
   assert.match(await band.getByTestId("marker-label").innerText(), /environment marker/);
   await p.close();
 });
+
+// sloFixture makes, through the API, the SLI of "checkout" (a request
+// succeeds when it did not fail: 3 of the 8 sent) and a webhook recipient.
+let fixture;
+async function sloFixture() {
+  if (fixture) return fixture;
+  const d = await api(server, "POST", "/1/derived_columns/checkout", { alias: "ok_request", expression: "EQUALS($failed, false)" });
+  assert.equal(d.status, 201, JSON.stringify(d.body));
+  const r = await api(server, "POST", "/1/recipients", { type: "webhook", details: { webhook_name: "slo hook", webhook_url: `http://127.0.0.1:${hook.address().port}/slo` } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  fixture = { recipient: r.body };
+  return fixture;
+}
+
+test("an SLO made in the UI shows its compliance, budget and burn-down, and takes a burn alert", async () => {
+  await sloFixture();
+  const p = await page();
+  await p.goto(server.uiURL + "/slos?dataset=checkout");
+  await p.getByRole("button", { name: "New SLO" }).click();
+  const form = p.getByTestId("slo-form");
+  await form.locator("input[name=name]").fill("Payments succeed");
+  await form.locator("input[name=target]").fill("99");
+  await form.locator("input[name=time_period_days]").fill("7");
+  // Without an SLI the API's 422 is shown at the form.
+  await form.getByRole("button", { name: "Create SLO" }).click();
+  await form.getByRole("alert").getByText("sli.alias: is required").waitFor();
+  await form.locator("select[name=sli]").selectOption("ok_request");
+  await form.getByRole("button", { name: "Create SLO" }).click();
+  await form.waitFor({ state: "detached" });
+
+  // 3 of 8 requests succeeded: compliance 37.5%; the budget is 1% of 8
+  // events, 0.08, and 5 failed: (0.08 - 5) / 0.08 = -6150%.
+  const row = p.getByTestId("slos").locator("tr[data-name='Payments succeed']");
+  await row.waitFor();
+  await row.getByTestId("slo-compliance").getByText("37.50%").waitFor();
+  assert.equal(await row.getByTestId("slo-budget").innerText(), "-6150%");
+  assert.equal(await row.getByTestId("slo-state").innerText(), "Budget exhausted");
+  assert.match(await row.innerText(), /99% \/ 7 d/);
+  const id = await row.getAttribute("data-slo-id");
+  const detailed = (await api(server, "GET", `/1/slos/checkout/${id}?detailed=true`)).body;
+  assert.equal(detailed.compliance, 37.5);
+  assert.equal(detailed.budget_remaining, -6150);
+  assert.equal(detailed.sli.alias, "ok_request");
+  assert.equal(detailed.target_per_million, 990000);
+  await shot(p, "slos");
+
+  // The SLO's page: its budget burn-down from the history report.
+  await row.getByRole("link", { name: "Payments succeed" }).click();
+  const chart = p.getByTestId("slo-history").locator("[data-testid=chart][data-title='Budget remaining (%)']");
+  await chart.waitFor();
+  const series = JSON.parse(await chart.getAttribute("data-series"));
+  assert.equal(series.length, 1);
+  assert.ok(series[0].points.length >= 1);
+  assert.equal(series[0].points[series[0].points.length - 1][1], -6150);
+
+  // A burn alert: the 422 without recipients, then created and listed.
+  await p.getByRole("button", { name: "New burn alert" }).click();
+  const bform = p.getByTestId("burn-alert-form");
+  await bform.locator("input[name=exhaustion_minutes]").fill("120");
+  await bform.getByRole("button", { name: "Create burn alert" }).click();
+  await bform.getByRole("alert").getByText("recipients: is required").waitFor();
+  await bform.getByTestId("burn-alert-recipient-pick").getByLabel(/slo hook/).check();
+  await bform.getByRole("button", { name: "Create burn alert" }).click();
+  await bform.waitFor({ state: "detached" });
+  const arow = p.getByTestId("burn-alerts").locator("tr").nth(1);
+  await arow.waitFor();
+  assert.equal(await arow.getByTestId("burn-alert-rule").innerText(), "budget runs out within 120 min at the recent rate");
+  assert.match(await arow.innerText(), /slo hook \(webhook\)/);
+  assert.match(await arow.getByTestId("burn-alert-state").innerText(), /^(OK|Triggered)$/);
+  const alerts = (await api(server, "GET", `/1/burn_alerts/checkout?slo_id=${id}`)).body;
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0].exhaustion_minutes, 120);
+  assert.equal(await arow.getByTestId("burn-alert-state").innerText(), alerts[0].triggered ? "Triggered" : "OK");
+  await p.evaluate(() => window.scrollTo(0, 0));
+  await shot(p, "slo");
+  await p.close();
+});
+
+test("a board shows its query panel as a chart and table, its SLO panel's figures and its text", async () => {
+  await sloFixture();
+  const ok = (r) => {
+    assert.ok(r.status < 300, JSON.stringify(r.body));
+    return r.body;
+  };
+  const slo = ok(await api(server, "POST", "/1/slos/checkout", { name: "Board SLO", sli: { alias: "ok_request" }, time_period_days: 1, target_per_million: 500000 }));
+  const q = ok(await api(server, "POST", "/1/queries/checkout", { calculations: [{ op: "COUNT" }], breakdowns: ["failed"], time_range: 3600 }));
+  const ann = ok(await api(server, "POST", "/1/query_annotations/checkout", { name: "Requests by outcome", query_id: q.id }));
+  const board = ok(
+    await api(server, "POST", "/1/boards", {
+      name: "Payments",
+      description: "checkout at a glance",
+      type: "flexible",
+      panels: [
+        { type: "query", query_panel: { query_id: q.id, query_annotation_id: ann.id, query_style: "combo" } },
+        { type: "slo", slo_panel: { slo_id: slo.id } },
+        { type: "text", text_panel: { content: "# Notes\nDeploys on Tuesdays." } },
+      ],
+    }),
+  );
+
+  const p = await page();
+  await p.goto(server.uiURL + "/boards");
+  await p.getByTestId("boards").getByRole("link", { name: "Payments" }).click();
+  const grid = p.getByTestId("board");
+  await grid.waitFor();
+  assert.equal(await grid.getByTestId("board-panel").count(), 3);
+
+  const qp = grid.locator("[data-testid=board-panel][data-type=query]");
+  await qp.getByRole("heading", { name: "Requests by outcome" }).waitFor();
+  const chart = qp.locator("[data-testid=chart][data-title=COUNT]");
+  await chart.waitFor();
+  const series = JSON.parse(await chart.getAttribute("data-series"));
+  const total = (name) => series.find((s) => s.name === name).points.reduce((n, [, v]) => n + (v ?? 0), 0);
+  assert.deepEqual(series.map((s) => s.name).sort(), ["false", "true"]);
+  assert.equal(total("true"), 5);
+  assert.equal(total("false"), 3);
+  const rows = await qp.getByTestId("board-results").locator("tbody tr").allInnerTexts();
+  assert.deepEqual(rows.map((r) => r.split("\t").map((c) => c.trim())).sort(), [["false", "3"], ["true", "5"]]);
+
+  // 3 of 8 succeeded against a 50% target: budget (4 - 5) / 4 = -25%.
+  const sp = grid.locator("[data-testid=board-panel][data-type=slo]");
+  await sp.getByRole("link", { name: "Board SLO" }).waitFor();
+  assert.equal(await sp.getByTestId("slo-compliance").innerText(), "37.50%");
+  assert.equal(await sp.getByTestId("slo-budget").innerText(), "-25%");
+  assert.equal(await sp.getByTestId("slo-state").innerText(), "Budget exhausted");
+
+  assert.equal(await grid.getByTestId("board-text").innerText(), "# Notes\nDeploys on Tuesdays.");
+  await shot(p, "board");
+  assert.ok(board.id);
+  await p.close();
+});
