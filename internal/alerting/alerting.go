@@ -1,5 +1,5 @@
-// Package alerting owns the evaluation of triggers and the delivery of
-// their notifications. An Evaluator, on each tick, runs every enabled
+// Package alerting owns the evaluation of triggers and SLO burn alerts
+// and the sending of their notifications. An Evaluator, on each tick, runs every enabled
 // trigger whose frequency has elapsed since its last evaluation (in its
 // evaluation window, if it has one) — under the state-store lease
 // "trigger/<env>/<id>", so one node evaluates it — through the Query
@@ -12,6 +12,11 @@
 // (webhook with Honeycomb's trigger payload or the recipient's custom
 // template, email, Slack, PagerDuty, MS Teams), which retries failed
 // deliveries with backoff in the background.
+//
+// Burn alerts (burn.go) are evaluated per SLO once a minute under the
+// lease "slo/<env>/<id>": one count of the SLO's period and one per alert
+// window, each alert's state kept (internal/api/query.BurnAlertState) and
+// its recipients notified when it fires and when it resolves.
 package alerting
 
 import (
@@ -116,9 +121,15 @@ func (e *Evaluator) Run(ctx context.Context) {
 // shared).
 func (e *Evaluator) Wait() { e.cfg.Notifier.Wait() }
 
-// Tick evaluates every trigger that is due now; deliveries go on in the
-// background (Wait).
+// Tick evaluates every trigger and SLO that is due now; deliveries go on
+// in the background (Wait).
 func (e *Evaluator) Tick(ctx context.Context) {
+	e.tickTriggers(ctx)
+	e.tickBurnAlerts(ctx)
+}
+
+// tickTriggers evaluates every trigger that is due.
+func (e *Evaluator) tickTriggers(ctx context.Context) {
 	list, err := apiquery.ListTriggers(ctx, e.state)
 	if err != nil {
 		if ctx.Err() == nil {

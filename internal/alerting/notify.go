@@ -128,15 +128,20 @@ func message(st apiquery.StoredTrigger, triggered bool, groups, fired []Group, r
 // notify sends the evaluation's notification to each of the trigger's
 // recipients through the Notifier, in the background.
 func (e *Evaluator) notify(ctx context.Context, st apiquery.StoredTrigger, triggered bool, groups, fired []Group, resultURL string) {
-	m := message(st, triggered, groups, fired, resultURL)
-	for _, ref := range st.Trigger.Recipients {
-		rc, err := apiquery.GetRecipient(ctx, e.state, st.Env, ref.ID)
+	e.sendTo(ctx, st.Env, st.Trigger.Recipients, message(st, triggered, groups, fired, resultURL))
+}
+
+// sendTo sends m to each recipient refs names (with the details the
+// alert gave it) through the Notifier, in the background.
+func (e *Evaluator) sendTo(ctx context.Context, env string, refs []apiquery.TriggerRecipient, m notify.Message) {
+	for _, ref := range refs {
+		rc, err := apiquery.GetRecipient(ctx, e.state, env, ref.ID)
 		if err != nil {
 			if errors.Is(err, state.ErrNotFound) {
 				e.cfg.Notifier.Undeliverable(m, notify.Recipient{ID: ref.ID, Type: ref.Type}, err)
 				continue
 			}
-			e.cfg.Logger.Warn("trigger notification not delivered: reading its recipient failed", "env", st.Env, "trigger", st.Trigger.ID, "recipient", ref.ID, "err", err)
+			e.cfg.Logger.Warn("notification not delivered: reading its recipient failed", "env", env, "kind", m.Kind, "alert", m.AlertID, "recipient", ref.ID, "err", err)
 			continue
 		}
 		rm := m
