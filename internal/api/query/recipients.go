@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/api"
+	"github.com/tracecomb/tracecomb/internal/notify"
 	"github.com/tracecomb/tracecomb/internal/state"
 )
 
@@ -103,6 +104,19 @@ func decodeRecipient(w http.ResponseWriter, r *http.Request) (Recipient, bool) {
 				writeProblem(w, "details."+f, "incorrect_type", "details."+f+": must be a string")
 				return Recipient{}, false
 			}
+		}
+	}
+	if *in.Type == "webhook" {
+		// Custom payload templates, their variables and headers must
+		// parse: a template that cannot render would fail every alert.
+		if err := notify.CheckTemplates(in.Details); err != nil {
+			var de *notify.DetailError
+			if errors.As(err, &de) {
+				writeProblem(w, de.Field, "invalid", de.Error())
+			} else {
+				writeProblem(w, "details", "invalid", "details: "+err.Error())
+			}
+			return Recipient{}, false
 		}
 	}
 	return Recipient{Type: *in.Type, Details: in.Details}, true

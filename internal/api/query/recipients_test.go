@@ -70,6 +70,9 @@ func TestRecipients(t *testing.T) {
 		{map[string]any{"type": "pagerduty", "details": map[string]any{"pagerduty_integration_key": strings.Repeat("a", 32)}}, "details.pagerduty_integration_name"},
 		{map[string]any{"type": "msteams_workflow", "details": map[string]any{"webhook_name": "t", "webhook_url": "not a url"}}, "details.webhook_url"},
 		{map[string]any{"type": "msteams", "details": map[string]any{"webhook_url": "https://example.com"}}, "details.webhook_name"},
+		{map[string]any{"type": "webhook", "details": map[string]any{"webhook_name": "x", "webhook_url": "https://example.com",
+			"webhook_payloads": map[string]any{"payload_templates": map[string]any{"trigger": map[string]any{"body": `{"name": "{{ .Name "}`}}}}},
+			"details.webhook_payloads.payload_templates.trigger.body"},
 	}
 	for _, c := range bad {
 		code, _, raw := jsonDo(t, "POST", url+"/1/recipients", c.body)
