@@ -191,19 +191,6 @@ var (
 		"does-not-end-with", "exists", "does-not-exist", "contains", "does-not-contain", "in", "not-in"}
 )
 
-// boardProblem is a validation failure naming its field (422).
-type boardProblem struct{ field, code, msg string }
-
-func (p *boardProblem) Error() string { return p.field + ": " + p.msg }
-
-func badBoard(field, format string, args ...any) *boardProblem {
-	return &boardProblem{field: field, code: "invalid", msg: fmt.Sprintf(format, args...)}
-}
-
-func missingBoard(field string) *boardProblem {
-	return &boardProblem{field: field, code: "missing", msg: "is required"}
-}
-
 // boardInput is a board as the request gives it; PresetFilters is nil
 // when the request has none (a PUT then keeps the board's).
 type boardInput struct {
@@ -223,15 +210,15 @@ func checkBoard(in boardInput) (Board, error) {
 	var b Board
 	switch {
 	case in.Name == nil || strings.TrimSpace(*in.Name) == "":
-		return b, missingBoard("name")
+		return b, missingField("name")
 	case utf8.RuneCountInString(*in.Name) > maxBoardName:
-		return b, badBoard("name", "must be at most %d characters", maxBoardName)
+		return b, badField("name", "must be at most %d characters", maxBoardName)
 	case utf8.RuneCountInString(in.Description) > maxBoardDescription:
-		return b, badBoard("description", "must be at most %d characters", maxBoardDescription)
+		return b, badField("description", "must be at most %d characters", maxBoardDescription)
 	case in.Type == "":
-		return b, missingBoard("type")
+		return b, missingField("type")
 	case in.Type != "flexible":
-		return b, badBoard("type", "must be flexible, got %q (classic boards are no longer supported)", in.Type)
+		return b, badField("type", "must be flexible, got %q (classic boards are no longer supported)", in.Type)
 	}
 	b.Name, b.Description, b.Type = *in.Name, in.Description, in.Type
 	switch in.LayoutGeneration {
@@ -240,41 +227,41 @@ func checkBoard(in boardInput) (Board, error) {
 	case "auto":
 		b.LayoutGeneration = "auto"
 	default:
-		return b, badBoard("layout_generation", "must be auto or manual, got %q", in.LayoutGeneration)
+		return b, badField("layout_generation", "must be auto or manual, got %q", in.LayoutGeneration)
 	}
 	if len(in.Tags) > maxBoardTags {
-		return b, badBoard("tags", "a board has at most %d tags, got %d", maxBoardTags, len(in.Tags))
+		return b, badField("tags", "a board has at most %d tags, got %d", maxBoardTags, len(in.Tags))
 	}
 	b.Tags = []BoardTag{}
 	for i, t := range in.Tags {
 		field := fmt.Sprintf("tags[%d]", i)
 		switch {
 		case t.Key == "":
-			return b, missingBoard(field + ".key")
+			return b, missingField(field + ".key")
 		case len(t.Key) > maxTagKey || !tagKeyRE.MatchString(t.Key):
-			return b, badBoard(field+".key", "must be lowercase letters only, at most %d, got %q", maxTagKey, t.Key)
+			return b, badField(field+".key", "must be lowercase letters only, at most %d, got %q", maxTagKey, t.Key)
 		case t.Value == "":
-			return b, missingBoard(field + ".value")
+			return b, missingField(field + ".value")
 		case len(t.Value) > maxTagValue || !tagValueRE.MatchString(t.Value):
-			return b, badBoard(field+".value", "must begin with a lowercase letter and have only lowercase letters, digits, / and -, at most %d, got %q", maxTagValue, t.Value)
+			return b, badField(field+".value", "must begin with a lowercase letter and have only lowercase letters, digits, / and -, at most %d, got %q", maxTagValue, t.Value)
 		}
 		b.Tags = append(b.Tags, t)
 	}
 	if in.PresetFilters != nil {
 		pf := *in.PresetFilters
 		if len(pf) > maxPresetFilters {
-			return b, badBoard("preset_filters", "a board has at most %d preset filters, got %d", maxPresetFilters, len(pf))
+			return b, badField("preset_filters", "a board has at most %d preset filters, got %d", maxPresetFilters, len(pf))
 		}
 		b.PresetFilters = []PresetFilter{}
 		for i, f := range pf {
 			field := fmt.Sprintf("preset_filters[%d]", i)
 			switch {
 			case f.Column == "":
-				return b, missingBoard(field + ".column")
+				return b, missingField(field + ".column")
 			case f.Alias == "":
-				return b, missingBoard(field + ".alias")
+				return b, missingField(field + ".alias")
 			case utf8.RuneCountInString(f.Alias) > maxPresetAlias:
-				return b, badBoard(field+".alias", "must be at most %d characters", maxPresetAlias)
+				return b, badField(field+".alias", "must be at most %d characters", maxPresetAlias)
 			}
 			b.PresetFilters = append(b.PresetFilters, f)
 		}
@@ -296,23 +283,23 @@ func checkPanel(field string, p BoardPanel) (BoardPanel, error) {
 	out := BoardPanel{Type: p.Type}
 	switch p.Type {
 	case "":
-		return out, missingBoard(field + ".type")
+		return out, missingField(field + ".type")
 	case "query":
 		q := p.QueryPanel
 		switch {
 		case q == nil:
-			return out, missingBoard(field + ".query_panel")
+			return out, missingField(field + ".query_panel")
 		case q.QueryID == "":
-			return out, missingBoard(field + ".query_panel.query_id")
+			return out, missingField(field + ".query_panel.query_id")
 		case q.QueryAnnotationID == "":
-			return out, missingBoard(field + ".query_panel.query_annotation_id")
+			return out, missingField(field + ".query_panel.query_annotation_id")
 		}
 		qp := BoardQueryPanel{QueryID: q.QueryID, QueryAnnotationID: q.QueryAnnotationID, QueryStyle: q.QueryStyle, VisualizationSettings: q.VisualizationSettings}
 		if qp.QueryStyle == "" {
 			qp.QueryStyle = "graph"
 		}
 		if !slices.Contains(queryStyles, qp.QueryStyle) {
-			return out, badBoard(field+".query_panel.query_style", "must be one of %s, got %q", strings.Join(queryStyles, ", "), qp.QueryStyle)
+			return out, badField(field+".query_panel.query_style", "must be one of %s, got %q", strings.Join(queryStyles, ", "), qp.QueryStyle)
 		}
 		if vs := qp.VisualizationSettings; vs != nil {
 			for j := range vs.Charts {
@@ -321,34 +308,34 @@ func checkPanel(field string, p BoardPanel) (BoardPanel, error) {
 					c.ChartType = "default"
 				}
 				if !slices.Contains(chartTypes, c.ChartType) {
-					return out, badBoard(fmt.Sprintf("%s.query_panel.visualization_settings.charts[%d].chart_type", field, j), "must be one of %s, got %q", strings.Join(chartTypes, ", "), c.ChartType)
+					return out, badField(fmt.Sprintf("%s.query_panel.visualization_settings.charts[%d].chart_type", field, j), "must be one of %s, got %q", strings.Join(chartTypes, ", "), c.ChartType)
 				}
 				if c.ChartIndex < 0 {
-					return out, badBoard(fmt.Sprintf("%s.query_panel.visualization_settings.charts[%d].chart_index", field, j), "must not be negative, got %d", c.ChartIndex)
+					return out, badField(fmt.Sprintf("%s.query_panel.visualization_settings.charts[%d].chart_index", field, j), "must not be negative, got %d", c.ChartIndex)
 				}
 			}
 		}
 		out.QueryPanel = &qp
 	case "slo":
 		if p.SLOPanel == nil {
-			return out, missingBoard(field + ".slo_panel")
+			return out, missingField(field + ".slo_panel")
 		}
 		if p.SLOPanel.SLOID == "" {
-			return out, missingBoard(field + ".slo_panel.slo_id")
+			return out, missingField(field + ".slo_panel.slo_id")
 		}
 		out.SLOPanel = &BoardSLOPanel{SLOID: p.SLOPanel.SLOID}
 	case "text":
 		switch {
 		case p.TextPanel == nil:
-			return out, missingBoard(field + ".text_panel")
+			return out, missingField(field + ".text_panel")
 		case strings.TrimSpace(p.TextPanel.Content) == "":
-			return out, missingBoard(field + ".text_panel.content")
+			return out, missingField(field + ".text_panel.content")
 		case utf8.RuneCountInString(p.TextPanel.Content) > maxTextPanel:
-			return out, badBoard(field+".text_panel.content", "must be at most %d characters", maxTextPanel)
+			return out, badField(field+".text_panel.content", "must be at most %d characters", maxTextPanel)
 		}
 		out.TextPanel = &BoardTextPanel{Content: p.TextPanel.Content}
 	default:
-		return out, badBoard(field+".type", "must be query, slo or text, got %q", p.Type)
+		return out, badField(field+".type", "must be query, slo or text, got %q", p.Type)
 	}
 	if pos := p.Position; pos != nil {
 		for _, c := range []struct {
@@ -356,11 +343,11 @@ func checkPanel(field string, p BoardPanel) (BoardPanel, error) {
 			v    int
 		}{{"x_coordinate", pos.X}, {"y_coordinate", pos.Y}, {"height", pos.Height}, {"width", pos.Width}} {
 			if c.v < 0 {
-				return out, badBoard(field+".position."+c.name, "must not be negative, got %d", c.v)
+				return out, badField(field+".position."+c.name, "must not be negative, got %d", c.v)
 			}
 		}
 		if pos.Width > boardColumns {
-			return out, badBoard(field+".position.width", "must be at most %d, got %d", boardColumns, pos.Width)
+			return out, badField(field+".position.width", "must be at most %d, got %d", boardColumns, pos.Width)
 		}
 		pp := *pos
 		out.Position = &pp
@@ -422,7 +409,7 @@ func checkPanelRefs(tx state.Tx, e string, b *Board) error {
 		case p.QueryPanel != nil:
 			q := p.QueryPanel
 			if _, err := tx.Get(kindQuery, e, q.QueryID); errors.Is(err, state.ErrNotFound) {
-				return badBoard(field+".query_panel.query_id", "no query %s in this environment", q.QueryID)
+				return badField(field+".query_panel.query_id", "no query %s in this environment", q.QueryID)
 			} else if err != nil {
 				return err
 			}
@@ -436,9 +423,9 @@ func checkPanelRefs(tx state.Tx, e string, b *Board) error {
 			ds, a, ok := findAnnotation(annotations, q.QueryAnnotationID)
 			switch {
 			case !ok:
-				return badBoard(field+".query_panel.query_annotation_id", "no query annotation %s in this environment", q.QueryAnnotationID)
+				return badField(field+".query_panel.query_annotation_id", "no query annotation %s in this environment", q.QueryAnnotationID)
 			case a.QueryID != q.QueryID:
-				return badBoard(field+".query_panel.query_annotation_id", "query annotation %s is of query %s, not %s", q.QueryAnnotationID, a.QueryID, q.QueryID)
+				return badField(field+".query_panel.query_annotation_id", "query annotation %s is of query %s, not %s", q.QueryAnnotationID, a.QueryID, q.QueryID)
 			}
 			q.Dataset = ds
 		case p.SLOPanel != nil:
@@ -450,7 +437,7 @@ func checkPanelRefs(tx state.Tx, e string, b *Board) error {
 				sloKeys, sloRead = keys, true
 			}
 			if !hasSLO(sloKeys, p.SLOPanel.SLOID) {
-				return badBoard(field+".slo_panel.slo_id", "no SLO %s in this environment", p.SLOPanel.SLOID)
+				return badField(field+".slo_panel.slo_id", "no SLO %s in this environment", p.SLOPanel.SLOID)
 			}
 		}
 	}
@@ -516,27 +503,18 @@ func decodeBoard(w http.ResponseWriter, r *http.Request) (Board, bool, bool) {
 	}
 	b, err := checkBoard(in)
 	if err != nil {
-		writeBoardProblem(w, err)
+		writeFieldProblem(w, err)
 		return Board{}, false, false
 	}
 	return b, in.PresetFilters != nil, true
 }
 
-func writeBoardProblem(w http.ResponseWriter, err error) {
-	var p *boardProblem
-	if errors.As(err, &p) {
-		writeProblem(w, p.field, p.code, p.Error())
-		return
-	}
-	api.WriteError(w, http.StatusBadRequest, err.Error())
-}
-
 // boardFailed answers a failed save or read: 422 for a problem, else as
 // objectFailed.
 func (h *handler) boardFailed(w http.ResponseWriter, noun string, err error) {
-	var p *boardProblem
+	var p *fieldProblem
 	if errors.As(err, &p) {
-		writeBoardProblem(w, err)
+		writeFieldProblem(w, err)
 		return
 	}
 	h.objectFailed(w, noun, err)
@@ -699,7 +677,7 @@ func viewInput(w http.ResponseWriter, r *http.Request) (BoardView, bool) {
 	}
 	v, err := checkView(in.Name, in.Filters)
 	if err != nil {
-		writeBoardProblem(w, err)
+		writeFieldProblem(w, err)
 		return BoardView{}, false
 	}
 	return v, true
@@ -709,11 +687,11 @@ func checkView(name *string, filters []json.RawMessage) (BoardView, error) {
 	v := BoardView{Filters: []BoardViewFilter{}}
 	switch {
 	case name == nil || strings.TrimSpace(*name) == "":
-		return v, missingBoard("name")
+		return v, missingField("name")
 	case utf8.RuneCountInString(*name) > maxViewName:
-		return v, badBoard("name", "must be at most %d characters", maxViewName)
+		return v, badField("name", "must be at most %d characters", maxViewName)
 	case len(filters) == 0:
-		return v, missingBoard("filters")
+		return v, missingField("filters")
 	}
 	v.Name = *name
 	for i, raw := range filters {
@@ -724,20 +702,20 @@ func checkView(name *string, filters []json.RawMessage) (BoardView, error) {
 			Value     json.RawMessage `json:"value"`
 		}
 		if err := json.Unmarshal(raw, &f); err != nil {
-			return v, &boardProblem{field: field, code: "incorrect_type", msg: "must be an object with column, operation and value"}
+			return v, &fieldProblem{field: field, code: "incorrect_type", msg: "must be an object with column, operation and value"}
 		}
 		switch {
 		case f.Column == "":
-			return v, missingBoard(field + ".column")
+			return v, missingField(field + ".column")
 		case f.Operation == "":
-			return v, missingBoard(field + ".operation")
+			return v, missingField(field + ".operation")
 		case !slices.Contains(viewOps, f.Operation):
-			return v, badBoard(field+".operation", "must be one of %s, got %q", strings.Join(viewOps, ", "), f.Operation)
+			return v, badField(field+".operation", "must be one of %s, got %q", strings.Join(viewOps, ", "), f.Operation)
 		}
 		var val any
 		if !isJSONNull(f.Value) {
 			if err := json.Unmarshal(f.Value, &val); err != nil {
-				return v, badBoard(field+".value", "%v", err)
+				return v, badField(field+".value", "%v", err)
 			}
 		}
 		_, isList := val.([]any)
@@ -745,18 +723,18 @@ func checkView(name *string, filters []json.RawMessage) (BoardView, error) {
 		switch f.Operation {
 		case "exists", "does-not-exist":
 			if val != nil {
-				return v, badBoard(field+".value", "%s takes no value", f.Operation)
+				return v, badField(field+".value", "%s takes no value", f.Operation)
 			}
 		case "in", "not-in":
 			if !isList || len(val.([]any)) == 0 {
-				return v, badBoard(field+".value", "%s takes a list of values", f.Operation)
+				return v, badField(field+".value", "%s takes a list of values", f.Operation)
 			}
 		default:
 			switch {
 			case val == nil:
-				return v, missingBoard(field + ".value")
+				return v, missingField(field + ".value")
 			case isList || isObject:
-				return v, badBoard(field+".value", "%s takes one value: a string, number or boolean", f.Operation)
+				return v, badField(field+".value", "%s takes one value: a string, number or boolean", f.Operation)
 			}
 		}
 		v.Filters = append(v.Filters, BoardViewFilter{Column: f.Column, Operation: f.Operation, Value: val})
@@ -818,7 +796,7 @@ func (h *handler) createBoardView(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if len(views) >= maxBoardViews {
-			return badBoard("views", "a board has at most %d views", maxBoardViews)
+			return badField("views", "a board has at most %d views", maxBoardViews)
 		}
 		for _, o := range views {
 			if o.Name == v.Name {
