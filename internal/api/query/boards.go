@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -27,9 +28,10 @@ import (
 // non-secret Boards within an environment" and requires a panel's query
 // and SLO to be "in the same environment as the board"; a board here is
 // kept in its key's environment and seen only through keys of that
-// environment, so it is deleted with the environment.
+// environment.
 //
-// Links.BoardURL is empty: tracecomb's UI has no board page.
+// Links.BoardURL is the board's page in tracecomb's UI (Deps.UIURL +
+// /boards?board=<id>), set when the board is answered.
 type Board struct {
 	ID               string         `json:"id"`
 	Name             string         `json:"name"`
@@ -476,6 +478,12 @@ func hasSLO(keys []string, id string) bool {
 	return false
 }
 
+// answerBoard is the board as the API answers it, with its link.
+func (h *handler) answerBoard(b Board) Board {
+	b.Links.BoardURL = strings.TrimRight(h.d.UIURL, "/") + "/boards?board=" + url.QueryEscape(b.ID)
+	return b
+}
+
 // newBoardID is a random id in Honeycomb's style (base58, up to 11
 // characters).
 func newBoardID() string {
@@ -544,7 +552,7 @@ func (h *handler) createBoard(w http.ResponseWriter, r *http.Request) {
 		h.boardFailed(w, "board", err)
 		return
 	}
-	api.WriteJSON(w, http.StatusCreated, sb.Board)
+	api.WriteJSON(w, http.StatusCreated, h.answerBoard(sb.Board))
 }
 
 func (h *handler) listBoards(w http.ResponseWriter, r *http.Request) {
@@ -563,7 +571,7 @@ func (h *handler) listBoards(w http.ResponseWriter, r *http.Request) {
 	sort.SliceStable(list, func(i, j int) bool { return list[i].CreatedAt.Before(list[j].CreatedAt) })
 	out := make([]Board, len(list))
 	for i, sb := range list {
-		out[i] = sb.Board
+		out[i] = h.answerBoard(sb.Board)
 	}
 	api.WriteJSON(w, http.StatusOK, out)
 }
@@ -591,7 +599,7 @@ func (h *handler) getBoard(w http.ResponseWriter, r *http.Request) {
 		h.boardFailed(w, "board", err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, sb.Board)
+	api.WriteJSON(w, http.StatusOK, h.answerBoard(sb.Board))
 }
 
 // updateBoard replaces the board (Honeycomb's PUT takes its full
@@ -625,7 +633,7 @@ func (h *handler) updateBoard(w http.ResponseWriter, r *http.Request) {
 		h.boardFailed(w, "board", err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, sb.Board)
+	api.WriteJSON(w, http.StatusOK, h.answerBoard(sb.Board))
 }
 
 // deleteBoard deletes the board and its views.

@@ -110,8 +110,9 @@ func TestBoards(t *testing.T) {
 	if len(list[1].PresetFilters) != 0 || list[1].PresetFilters == nil {
 		t.Errorf("a board created without preset filters: %+v, want []", list[1].PresetFilters)
 	}
-	if code, g, raw := jsonDo(t, "GET", base+"/"+id, nil); code != 200 || g["name"] != "Service health" || len(g["panels"].([]any)) != 3 {
-		t.Errorf("get: %d %s", code, raw)
+	if code, g, raw := jsonDo(t, "GET", base+"/"+id, nil); code != 200 || g["name"] != "Service health" || len(g["panels"].([]any)) != 3 ||
+		g["links"].(map[string]any)["board_url"] != "/boards?board="+id {
+		t.Errorf("get: %d %s, want the board with its link to the UI", code, raw)
 	}
 
 	// PUT replaces the board; without preset_filters it keeps them.
