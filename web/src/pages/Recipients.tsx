@@ -1,4 +1,5 @@
-// Recipients: where triggers send their notifications (/1/recipients).
+// Recipients: where triggers and burn alerts send their notifications
+// (/1/recipients).
 // Each type has its own details; an edit replaces the fields the form
 // shows and keeps the others (a webhook's payload templates, say), and a
 // recipient a trigger uses cannot be deleted (the API answers 409 naming
@@ -117,9 +118,10 @@ export default function RecipientsPage() {
           )}
         </div>
         <p className="muted">
-          Where triggers send their notifications. Webhooks are delivered (POST with Honeycomb's trigger payload, the secret in the
-          X-Honeycomb-Webhook-Token header); the other types are kept and chosen like them, and their notifications are counted in
-          the server's metrics but not sent.
+          Where triggers and burn alerts send their notifications. A webhook gets Honeycomb's payload (a POST, the secret in the
+          X-Honeycomb-Webhook-Token header); email goes through the server's SMTP server (<code>--smtp-addr</code>) and Slack through
+          its bot token (<code>--slack-token</code>), and neither is sent without them; PagerDuty and Microsoft Teams get their
+          services' own messages.
         </p>
         {editing !== null && (
           <RecipientForm

@@ -305,20 +305,28 @@ function SLODetail({ dataset, id, onBack }: { dataset: string; id: string; onBac
       .then((list) => Promise.all(list.map((a) => hc.get<BurnAlert>(`/1/burn_alerts/__all__/${seg(a.id)}`).catch(() => a))))
       .then(setAlerts, setErr);
   }, [id]);
-  const load = useCallback(() => {
-    hc.get<SLODetailed>(`/1/slos/__all__/${seg(id)}?detailed=true`).then((s) => {
-      setSLO(s);
-      // The history report reaches a year back, to a second ago.
-      const end = Math.floor(Date.now() / 1000) - 1;
-      const start = end - Math.min(s.time_period_days, 365) * 86400;
-      hc.post<Record<string, HistoryPoint[]>>("/1/reporting/slos/historical", { ids: [s.id], start_time: start, end_time: end }).then(
-        (h) => setHistory(h[s.id] ?? []),
-        setHistErr,
-      );
-    }, setErr);
+  // The figures and the burn alerts' state change as events come and the
+  // evaluator runs: read again every 10 s.
+  const refresh = useCallback(() => {
+    hc.get<SLODetailed>(`/1/slos/__all__/${seg(id)}?detailed=true`).then(setSLO, setErr);
     loadAlerts();
   }, [id, loadAlerts]);
-  useEffect(load, [load]);
+  useEffect(() => {
+    refresh();
+    const t = setInterval(refresh, 10_000);
+    return () => clearInterval(t);
+  }, [refresh]);
+  const sloPeriod = slo?.time_period_days;
+  useEffect(() => {
+    if (!sloPeriod) return;
+    // The history report reaches a year back, to a second ago.
+    const end = Math.floor(Date.now() / 1000) - 1;
+    const start = end - Math.min(sloPeriod, 365) * 86400;
+    hc.post<Record<string, HistoryPoint[]>>("/1/reporting/slos/historical", { ids: [id], start_time: start, end_time: end }).then(
+      (h) => setHistory(h[id] ?? []),
+      setHistErr,
+    );
+  }, [id, sloPeriod]);
   useEffect(() => {
     hc.get<Recipient[]>("/1/recipients").then(setRecipients, () => setRecipients([]));
   }, []);
@@ -343,10 +351,10 @@ function SLODetail({ dataset, id, onBack }: { dataset: string; id: string; onBac
   };
 
   const range = useMemo<[number, number] | undefined>(() => {
-    if (!slo) return undefined;
+    if (!sloPeriod) return undefined;
     const end = Date.now();
-    return [end - slo.time_period_days * 86_400_000, end];
-  }, [slo]);
+    return [end - sloPeriod * 86_400_000, end];
+  }, [sloPeriod]);
   const byId = new Map(recipients.map((r) => [r.id, r]));
 
   return (
@@ -407,7 +415,7 @@ function SLODetail({ dataset, id, onBack }: { dataset: string; id: string; onBac
             recipients={recipients}
             onDone={() => {
               setCreating(false);
-              load();
+              refresh();
             }}
             onCancel={() => setCreating(false)}
           />
