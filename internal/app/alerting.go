@@ -30,6 +30,7 @@ func (a *App) startAlerting(ctx context.Context) error {
 	}
 	e, err := alerting.New(alerting.Config{
 		Notifier:     n,
+		Now:          a.cfg.Clock,
 		Logger:       logger,
 		Tick:         a.cfg.TriggerTick, // --trigger-tick
 		QueryTimeout: a.cfg.QueryTimeout,

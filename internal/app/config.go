@@ -73,6 +73,11 @@ type Config struct {
 	TriggerTick time.Duration
 	// Notify is where alert notifications are sent (internal/notify).
 	Notify NotifyConfig
+	// Clock is the time the Query API and alerting read (time ranges of
+	// queries, triggers and SLOs; when a trigger is due); nil is
+	// time.Now. It has no flag: tests move it to run the scheduler on a
+	// fake clock.
+	Clock func() time.Time
 	// StoreColumnDensity is the share of an environment's events a field
 	// must be on to get its own column in the store (see
 	// duckdb.Config.MinColumnDensity); negative: every field gets one.

@@ -31,5 +31,6 @@ func (a *App) registerQuery(ctx context.Context, mux *http.ServeMux) error {
 		UIURL:  uiURL,
 		// QueryTimeout bounds each run (--query-timeout).
 		QueryTimeout: a.cfg.QueryTimeout,
+		Now:          a.cfg.Clock,
 	})
 }

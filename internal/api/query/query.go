@@ -41,6 +41,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -202,6 +203,34 @@ func env(r *http.Request) string {
 	return p.Env
 }
 
+// kindDatasetSetting is the state kind of the dataset records
+// internal/api/honeycomb's Datasets API keeps, keyed by slug: a dataset
+// made with POST /1/datasets exists before its first event.
+const kindDatasetSetting state.Kind = "honeycomb.dataset"
+
+// datasets lists the datasets of environment e: the store's and those
+// made with the Datasets API that have no events yet.
+func (h *handler) datasets(ctx context.Context, e string) ([]store.Dataset, error) {
+	list, err := h.d.Store.Datasets(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := h.d.State.List(ctx, kindDatasetSetting, e)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		if !slices.ContainsFunc(list, func(d store.Dataset) bool { return d.Slug == rec.Key }) {
+			var v struct {
+				Name string `json:"name"`
+			}
+			_ = json.Unmarshal(rec.Value, &v)
+			list = append(list, store.Dataset{Name: v.Name, Slug: rec.Key})
+		}
+	}
+	return list, nil
+}
+
 // checkDataset answers 404 when the dataset is neither __all__ nor a
 // dataset of the environment.
 func (h *handler) checkDataset(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -209,7 +238,7 @@ func (h *handler) checkDataset(w http.ResponseWriter, r *http.Request) (string, 
 	if ds == query.AllDatasets {
 		return ds, true
 	}
-	list, err := h.d.Store.Datasets(r.Context(), env(r))
+	list, err := h.datasets(r.Context(), env(r))
 	if err != nil {
 		h.d.Logger.Error("listing datasets failed", "err", err)
 		api.WriteError(w, http.StatusInternalServerError, "could not read datasets")

@@ -178,7 +178,7 @@ func (h *handler) resolveSLO(ctx context.Context, e, ds string, s *SLO, in sloIn
 	if ds != query.AllDatasets {
 		s.DatasetSlugs = []string{ds}
 	} else {
-		list, err := h.d.Store.Datasets(ctx, e)
+		list, err := h.datasets(ctx, e)
 		if err != nil {
 			return err
 		}
@@ -236,6 +236,10 @@ func (h *handler) resolveSLO(ctx context.Context, e, ds string, s *SLO, in sloIn
 	return nil
 }
 
+// kindColumnSetting is the state kind of the column records
+// internal/api/honeycomb's Columns API keeps, keyed "<dataset>/<key name>".
+const kindColumnSetting state.Kind = "honeycomb.column"
+
 // booleanFuncs are the derived-column functions whose value is a boolean.
 var booleanFuncs = []string{"EQUALS", "IN", "EXISTS", "NOT", "AND", "OR", "LT", "LTE", "GT", "GTE", "BOOL", "STARTS_WITH", "ENDS_WITH", "CONTAINS"}
 
@@ -288,7 +292,7 @@ func (h *handler) knownColumns(ctx context.Context, e, ds string) (map[string]st
 	known := map[string]string{}
 	slugs := []string{ds}
 	if ds == query.AllDatasets {
-		list, err := h.d.Store.Datasets(ctx, e)
+		list, err := h.datasets(ctx, e)
 		if err != nil {
 			return nil, err
 		}
@@ -299,11 +303,22 @@ func (h *handler) knownColumns(ctx context.Context, e, ds string) (map[string]st
 	}
 	for _, slug := range slugs {
 		cols, err := h.d.Store.Columns(ctx, e, slug)
-		if err != nil {
+		if err != nil && !errors.Is(err, store.ErrNotFound) { // a dataset made before its first event has none
 			return nil, err
 		}
 		for _, c := range cols {
 			known[c.KeyName] = ""
+		}
+	}
+	// Columns made with the Columns API before any event has them.
+	recs, err := h.d.State.List(ctx, kindColumnSetting, e)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		slug, key, _ := strings.Cut(rec.Key, "/")
+		if slices.Contains(slugs, slug) {
+			known[key] = ""
 		}
 	}
 	sets := []string{query.AllDatasets}
