@@ -26,7 +26,7 @@ func TestExhaustionBurnAlert(t *testing.T) {
 	f := newFixture(t, 0)
 	// The seed span of the fixture (a day old, 5 ms) is one good event.
 	f.writeAt(f.clock.Now().Add(-2*time.Hour), 9999, false, 50) // 10,000 good
-	sloID := f.slo(990000, 7)                                    // budget: 1% of the qualified events
+	sloID := f.slo(990000, 7)                                   // budget: 1% of the qualified events
 	alert := f.create("/1/burn_alerts/api", map[string]any{"alert_type": "exhaustion_time", "exhaustion_minutes": 240,
 		"slo": map[string]any{"id": sloID}, "recipients": []any{map[string]any{"id": f.rcpt}}})
 	alertID := alert["id"].(string)

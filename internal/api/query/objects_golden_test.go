@@ -43,7 +43,7 @@ func TestObjectGoldens(t *testing.T) {
 	q := post("/1/queries/api", map[string]any{"calculations": []any{map[string]any{"op": "COUNT"}}, "time_range": 240})
 	objects["query-annotation"] = post("/1/query_annotations/api", map[string]any{"name": "errors", "description": "failed requests", "query_id": q["id"]})
 	objects["trigger"] = post("/1/triggers/api", map[string]any{"name": "errors", "description": "more than 10 failed requests",
-		"query": map[string]any{"calculations": []any{map[string]any{"op": "COUNT"}}, "filters": []any{map[string]any{"column": "error", "op": "=", "value": true}}, "time_range": 240},
+		"query":     map[string]any{"calculations": []any{map[string]any{"op": "COUNT"}}, "filters": []any{map[string]any{"column": "error", "op": "=", "value": true}}, "time_range": 240},
 		"threshold": map[string]any{"op": ">", "value": 10}, "frequency": 60, "recipients": []any{map[string]any{"id": rc["id"]}}})
 	slo := post("/1/slos/api", map[string]any{"name": "fast requests", "description": "under 300 ms", "sli": map[string]any{"alias": "fast"},
 		"target_per_million": 995000, "time_period_days": 7, "tags": []any{map[string]any{"key": "team", "value": "backend"}}})
