@@ -141,9 +141,6 @@ type BoardViewFilter struct {
 const (
 	kindBoard     state.Kind = "honeycomb.board"
 	kindBoardView state.Kind = "honeycomb.board-view"
-	// boardSLOKind is the SLOs' kind, keyed "<dataset>/<id>"; a board
-	// only looks an SLO up, in the transaction that saves the board.
-	boardSLOKind state.Kind = "honeycomb.slo"
 )
 
 // storedBoard is a board record: the board and when it was created, which
@@ -432,13 +429,13 @@ func checkPanelRefs(tx state.Tx, e string, b *Board) error {
 			q.Dataset = ds
 		case p.SLOPanel != nil:
 			if !sloRead {
-				keys, err := tx.Keys(boardSLOKind, e)
+				keys, err := tx.Keys(kindSLO, e)
 				if err != nil {
 					return err
 				}
 				sloKeys, sloRead = keys, true
 			}
-			if !hasSLO(sloKeys, p.SLOPanel.SLOID) {
+			if !slices.ContainsFunc(sloKeys, func(k string) bool { return sloKeyIs(k, p.SLOPanel.SLOID) }) {
 				return badField(field+".slo_panel.slo_id", "no SLO %s in this environment", p.SLOPanel.SLOID)
 			}
 		}
@@ -465,17 +462,6 @@ func findAnnotation(recs []state.Record, id string) (string, QueryAnnotation, bo
 		return ds, a, true
 	}
 	return "", QueryAnnotation{}, false
-}
-
-// hasSLO reports whether keys (of boardSLOKind, "<dataset>/<id>") hold the SLO
-// id.
-func hasSLO(keys []string, id string) bool {
-	for _, k := range keys {
-		if strings.HasSuffix(k, "/"+id) {
-			return true
-		}
-	}
-	return false
 }
 
 // answerBoard is the board as the API answers it, with its link.

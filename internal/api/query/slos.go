@@ -410,7 +410,7 @@ func findSLO(ctx context.Context, ss state.Store, e, ds, id string) (SLO, state.
 		return SLO{}, state.Record{}, err
 	}
 	for _, rec := range recs {
-		if !strings.HasSuffix(rec.Key, "/"+id) {
+		if !sloKeyIs(rec.Key, id) {
 			continue
 		}
 		var s SLO
@@ -422,6 +422,12 @@ func findSLO(ctx context.Context, ss state.Store, e, ds, id string) (SLO, state.
 		}
 	}
 	return SLO{}, state.Record{}, state.ErrNotFound
+}
+
+// sloKeyIs reports whether key ("<dataset>/<id>") is SLO id's.
+func sloKeyIs(key, id string) bool {
+	_, k, _ := strings.Cut(key, "/")
+	return k == id
 }
 
 // GetSLO reads SLO id of environment e (any dataset).
