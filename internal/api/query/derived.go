@@ -3,7 +3,10 @@ package query
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -220,15 +223,92 @@ func (h *handler) updateDerived(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// deleteDerived deletes a derived column that no SLO uses as its SLI and
+// no trigger's query names (409 otherwise, as Honeycomb answers).
 func (h *handler) deleteDerived(w http.ResponseWriter, r *http.Request) {
-	h.deleteObject(w, r, kindDerived, "derived column")
+	if _, ok := h.checkDataset(w, r); !ok {
+		return
+	}
+	e, ds := env(r), markerDataset(r)
+	key := markerKey(ds, r.PathValue("id"))
+	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
+		rec, err := tx.Get(kindDerived, e, key)
+		if err != nil {
+			return err
+		}
+		var d DerivedColumn
+		if err := json.Unmarshal(rec.Value, &d); err != nil {
+			return err
+		}
+		if user, err := derivedUser(tx, e, ds, d.Alias); err != nil || user != "" {
+			if err == nil {
+				err = derivedInUse{alias: d.Alias, user: user}
+			}
+			return err
+		}
+		return tx.Delete(kindDerived, e, key, rec.Version)
+	})
+	var inUse derivedInUse
+	if errors.As(err, &inUse) {
+		api.WriteError(w, http.StatusConflict, inUse.Error())
+		return
+	}
+	if err != nil {
+		h.derivedFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
-// withDerived returns spec, for environment e, with the derived columns it names as columns
-// added to its calculated fields: those of the dataset ds (a slug) before
-// those made for every dataset (__all__); a calculated field of the spec
-// itself keeps its name.
-func withDerived(ctx context.Context, ss state.Store, e, ds string, spec query.Spec) (query.Spec, error) {
+// derivedInUse is the refusal to delete a derived column in use.
+type derivedInUse struct{ alias, user string }
+
+func (e derivedInUse) Error() string {
+	return fmt.Sprintf("derived column %q is used by %s: change or delete that first", e.alias, e.user)
+}
+
+// derivedUser names an SLO or trigger of environment e that uses the
+// derived column alias kept under ds (a slug, or __all__ for every
+// dataset), or "" when none does.
+func derivedUser(tx state.Tx, e, ds, alias string) (string, error) {
+	covers := func(keyDataset string, datasets []string) bool {
+		return ds == query.AllDatasets || keyDataset == ds || slices.Contains(datasets, ds)
+	}
+	slos, err := tx.List(kindSLO, e)
+	if err != nil {
+		return "", err
+	}
+	for _, rec := range slos {
+		var s SLO
+		keyDS, _, _ := strings.Cut(rec.Key, "/")
+		if json.Unmarshal(rec.Value, &s) == nil && s.SLI.Alias == alias && covers(keyDS, s.DatasetSlugs) {
+			return fmt.Sprintf("SLO %s (%q)", s.ID, s.Name), nil
+		}
+	}
+	triggers, err := tx.List(kindTrigger, e)
+	if err != nil {
+		return "", err
+	}
+	for _, rec := range triggers {
+		var t Trigger
+		keyDS, _, _ := strings.Cut(rec.Key, "/")
+		if json.Unmarshal(rec.Value, &t) != nil || !covers(keyDS, nil) {
+			continue
+		}
+		spec, err := TriggerSpec(t)
+		if err != nil {
+			continue
+		}
+		if _, named := specColumns(spec)[alias]; named {
+			return fmt.Sprintf("trigger %s (%q)", t.ID, t.Name), nil
+		}
+	}
+	return "", nil
+}
+
+// specColumns returns the names spec uses as columns that are not its
+// own calculated fields.
+func specColumns(spec query.Spec) map[string]bool {
 	names := map[string]bool{}
 	for _, c := range spec.Calculations {
 		if c.Column != nil {
@@ -245,11 +325,22 @@ func withDerived(ctx context.Context, ss state.Store, e, ds string, spec query.S
 		names[b] = true
 	}
 	for _, o := range spec.Orders {
-		names[o.Column] = true
+		if o.Column != "" {
+			names[o.Column] = true
+		}
 	}
 	for _, cf := range spec.CalculatedFields {
 		delete(names, cf.Name)
 	}
+	return names
+}
+
+// withDerived returns spec, for environment e, with the derived columns it names as columns
+// added to its calculated fields: those of the dataset ds (a slug) before
+// those made for every dataset (__all__); a calculated field of the spec
+// itself keeps its name.
+func withDerived(ctx context.Context, ss state.Store, e, ds string, spec query.Spec) (query.Spec, error) {
+	names := specColumns(spec)
 	if len(names) == 0 {
 		return spec, nil
 	}

@@ -240,10 +240,35 @@ func TestSLOs(t *testing.T) {
 	if _, det, _ := jsonDo(t, "GET", srv.url+"/1/slos/api/"+id+"?detailed", nil); det["status"] != "normal" {
 		t.Errorf("status with burn alerts none of which fired: %v, want normal", det["status"])
 	}
+	// The SLI of an SLO, and a derived column a trigger names, cannot be
+	// deleted (409).
+	var fastID, everyID string
+	for ds, alias := range map[string]string{"api": "fast", "__all__": "fast_everywhere"} {
+		_, dc, _ := jsonDo(t, "GET", srv.url+"/1/derived_columns/"+ds+"?alias="+alias, nil)
+		if ds == "api" {
+			fastID, _ = dc["id"].(string)
+		} else {
+			everyID, _ = dc["id"].(string)
+		}
+	}
+	if code, _, raw := jsonDo(t, "DELETE", srv.url+"/1/derived_columns/api/"+fastID, nil); code != 409 || !strings.Contains(raw, "is used by") {
+		t.Errorf("delete the SLI of an SLO: %d %s, want 409", code, raw)
+	}
+	if code, _, raw := jsonDo(t, "DELETE", srv.url+"/1/derived_columns/__all__/"+everyID, nil); code != 409 {
+		t.Errorf("delete the SLI of a multi-dataset SLO: %d %s, want 409", code, raw)
+	}
 	if code, _, raw := jsonDo(t, "DELETE", srv.url+"/1/slos/api/"+id, nil); code != 204 {
 		t.Fatalf("delete the SLO: %d %s", code, raw)
 	}
 	if code, _, raw := jsonDo(t, "GET", srv.url+"/1/burn_alerts/api/"+baID, nil); code != 404 {
 		t.Errorf("a burn alert of the deleted SLO: %d %s, want 404", code, raw)
+	}
+	// fast is still grouped by a trigger.
+	if code, _, raw := jsonDo(t, "DELETE", srv.url+"/1/derived_columns/api/"+fastID, nil); code != 409 || !strings.Contains(raw, "trigger") {
+		t.Errorf("delete a derived column a trigger names: %d %s, want 409 naming the trigger", code, raw)
+	}
+	_, dc, _ := jsonDo(t, "GET", srv.url+"/1/derived_columns/api?alias=tenths", nil)
+	if code, _, raw := jsonDo(t, "DELETE", srv.url+"/1/derived_columns/api/"+dc["id"].(string), nil); code != 204 {
+		t.Errorf("delete an unused derived column: %d %s", code, raw)
 	}
 }
