@@ -98,7 +98,7 @@ export function TimeChart({
       <h3>{title}</h3>
       <div className="chart-box">
         <div className="chart" ref={el} data-testid="chart" data-title={title} data-series={JSON.stringify(series)} />
-        {dataset && shown && <MarkerLayer dataset={dataset} range={shown} />}
+        {dataset && shown && <MarkerLayer dataset={dataset} range={shown} grid={GRID} />}
       </div>
     </div>
   );
@@ -144,10 +144,13 @@ function fmtTime(sec: number): string {
   return new Date(sec * 1000).toLocaleString();
 }
 
-// MarkerLayer draws markers over a time chart: a vertical line at a
-// marker's time, or a band from its start to its end, in its color; a
-// hover (or focus) shows its message, type, time and link.
-function MarkerLayer({ dataset, range }: { dataset: string; range: [number, number] }) {
+// MarkerLayer draws markers over a time chart whose plot area (grid)
+// spans range linearly: a vertical line at a marker's time, or a band from
+// its start to its end, in its color; a hover (or focus) shows its
+// message, type, time and link.
+type Grid = typeof GRID;
+
+function MarkerLayer({ dataset, range, grid: GRID }: { dataset: string; range: [number, number]; grid: Grid }) {
   const el = useRef<HTMLDivElement>(null);
   const [markers, setMarkers] = useState<ShownMarker[]>([]);
   const [size, setSize] = useState<{ w: number; h: number }>({ w: 0, h: 0 });
@@ -262,15 +265,24 @@ export function legendPieces(max: number): { min: number; max: number; label: st
   return out;
 }
 
+// The plot area of a heatmap inside its element, in pixels.
+const HEAT_GRID = { left: 70, right: 20, top: 20, bottom: 70 };
+
+/**
+ * HeatmapChartView draws a heatmap over time buckets. With a dataset, its
+ * markers and the environment's are drawn over it as on a TimeChart.
+ */
 export function HeatmapChartView({
   title,
   times,
   granularity,
   buckets,
   cells,
+  dataset,
   onCell,
 }: {
   title: string;
+  dataset?: string;
   times: number[]; // every bucket of the query, ascending
   granularity: number; // ms
   buckets: { lower: number; upper: number }[];
@@ -290,7 +302,7 @@ export function HeatmapChartView({
         return `${timeLabel(times[ti], granularity, span)}–${timeLabel(times[ti] + granularity, granularity, span)}<br/>${fmt(buckets[bi].lower)} – ${fmt(buckets[bi].upper)}: <b>${n}</b>`;
       },
     },
-    grid: { left: 70, right: 20, top: 20, bottom: 70 },
+    grid: HEAT_GRID,
     xAxis: { type: "category", data: times.map((t) => timeLabel(t, granularity, span)), splitArea: { show: false }, axisLabel: { hideOverlap: true } },
     yAxis: { type: "category", data: buckets.map((b) => fmt(b.lower)), splitArea: { show: false }, axisLabel: { interval: Math.max(0, Math.ceil(buckets.length / 8) - 1) } },
     visualMap: {
@@ -306,6 +318,10 @@ export function HeatmapChartView({
     },
     series: [{ name: title, type: "heatmap", data: cells.filter((c) => c[2] > 0), emphasis: { itemStyle: { borderColor: "#111", borderWidth: 1 } } }],
   };
+  // Each bucket is a column of equal width, so with buckets one
+  // granularity apart the axis is linear in time from the first bucket's
+  // start to the last one's end, and markers can be placed on it.
+  const even = times.length > 0 && times.every((t, i) => i === 0 || t - times[i - 1] === granularity);
   const el = useChart(option, (p) => {
     if (p.componentType === "series" && Array.isArray(p.value)) {
       const [ti, bi] = p.value;
@@ -315,15 +331,18 @@ export function HeatmapChartView({
   return (
     <div className="chart-wrap">
       <h3>{title}</h3>
-      <div
-        className="chart"
-        ref={el}
-        data-testid="heatmap"
-        data-title={title}
-        data-cells={JSON.stringify(cells)}
-        data-times={JSON.stringify(times)}
-        data-legend={JSON.stringify(pieces.map((p) => [p.min, p.max]))}
-      />
+      <div className="chart-box">
+        <div
+          className="chart"
+          ref={el}
+          data-testid="heatmap"
+          data-title={title}
+          data-cells={JSON.stringify(cells)}
+          data-times={JSON.stringify(times)}
+          data-legend={JSON.stringify(pieces.map((p) => [p.min, p.max]))}
+        />
+        {dataset && even && <MarkerLayer dataset={dataset} range={[times[0], times[times.length - 1] + granularity]} grid={HEAT_GRID} />}
+      </div>
     </div>
   );
 }

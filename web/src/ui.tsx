@@ -99,13 +99,16 @@ export function fieldError(error: unknown, field: string): string | undefined {
   return error.fields.find((f) => f.field === field || f.field.startsWith(field + ".") || f.field.startsWith(field + "["))?.description;
 }
 
-/** useDatasets lists the environment's datasets (empty on failure). */
-export function useDatasets(): Dataset[] {
-  const [datasets, setDatasets] = useState<Dataset[]>([]);
+/** useDatasets lists the environment's datasets (empty on failure); loaded once the answer came. */
+export function useDatasets(): { datasets: Dataset[]; loaded: boolean } {
+  const [state, setState] = useState<{ datasets: Dataset[]; loaded: boolean }>({ datasets: [], loaded: false });
   useEffect(() => {
-    hc.get<Dataset[]>("/1/datasets").then(setDatasets, () => setDatasets([]));
+    hc.get<Dataset[]>("/1/datasets").then(
+      (datasets) => setState({ datasets, loaded: true }),
+      () => setState({ datasets: [], loaded: true }),
+    );
   }, []);
-  return datasets;
+  return state;
 }
 
 /** DatasetSelect picks a dataset, or __all__ (the environment's objects) when allowAll. */
@@ -115,7 +118,7 @@ export function DatasetSelect({ value, onChange, datasets, allLabel }: { value: 
       Dataset
       <select name="dataset" value={value} onChange={(e) => onChange(e.target.value)}>
         {allLabel && <option value="__all__">{allLabel}</option>}
-        {!allLabel && !value && <option value="">choose a dataset</option>}
+        {!value && <option value="">choose a dataset</option>}
         {value && value !== "__all__" && !datasets.some((d) => d.slug === value) && <option value={value}>{value}</option>}
         {datasets.map((d) => (
           <option key={d.slug} value={d.slug}>{d.name}</option>

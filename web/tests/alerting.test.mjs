@@ -273,6 +273,16 @@ test("markers of the dataset and of the environment are drawn on the query's cha
   await band.hover();
   await band.getByTestId("marker-label").getByText("database maintenance").waitFor();
   assert.match(await band.getByTestId("marker-label").innerText(), /environment marker/);
+
+  // A heatmap of the dataset has them too.
+  const heat = { calculations: [{ op: "HEATMAP", column: "duration_ms" }], time_range: 3600 };
+  await p.goto(server.uiURL + "/query?" + new URLSearchParams({ dataset: "checkout", q: JSON.stringify(heat) }));
+  const hbox = p.locator(".chart-box", { has: p.getByTestId("heatmap") });
+  const hline = hbox.locator(`[data-testid=marker][data-marker-id="${deploy.id}"]`);
+  await hline.waitFor();
+  await hbox.locator(`[data-testid=marker][data-marker-id="${window.id}"]`).waitFor();
+  assert.equal(await hbox.getByTestId("marker").count(), 2);
+  assert.equal(await hline.locator(".marker-line").evaluate((e) => getComputedStyle(e).backgroundColor), "rgb(225, 29, 72)");
   await p.close();
 });
 

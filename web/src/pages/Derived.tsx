@@ -18,7 +18,7 @@ interface DerivedColumn {
 
 export default function DerivedPage() {
   const loc = useLocation();
-  const datasets = useDatasets();
+  const { datasets } = useDatasets();
   const dataset = loc.params.get("dataset") || "__all__";
   const [list, setList] = useState<DerivedColumn[] | null>(null);
   const [err, setErr] = useState<unknown>(null);

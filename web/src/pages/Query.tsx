@@ -368,6 +368,7 @@ function Results({
           granularity={step}
           buckets={bounds}
           cells={cells}
+          dataset={dataset}
           onCell={(cell) =>
             onDrill({
               title: `${l} ${fmtCell(cell.lower, c.column ?? "")}–${fmtCell(cell.upper, c.column ?? "")} at ${new Date(cell.time).toISOString().slice(11, 19)}`,

@@ -84,7 +84,7 @@ export function SLOFigures({ s }: { s: SLODetailed }) {
 
 export default function SLOsPage() {
   const loc = useLocation();
-  const datasets = useDatasets();
+  const { datasets } = useDatasets();
   const dataset = loc.params.get("dataset") || "__all__";
   const id = loc.params.get("slo");
   const go = (ds: string, slo?: string) => navigate("/slos?" + new URLSearchParams({ dataset: ds, ...(slo ? { slo } : {}) }).toString());

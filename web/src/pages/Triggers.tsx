@@ -78,7 +78,7 @@ const queryLink = (dataset: string, spec: Spec) => "/query?" + new URLSearchPara
 
 export default function TriggersPage() {
   const loc = useLocation();
-  const datasets = useDatasets();
+  const { datasets, loaded } = useDatasets();
   const dataset = loc.params.get("dataset") ?? "";
   const [list, setList] = useState<Trigger[] | null>(null);
   const [recipients, setRecipients] = useState<Recipient[]>([]);
@@ -154,6 +154,12 @@ export default function TriggersPage() {
           />
         )}
         <ErrorBox error={err} />
+        {!dataset && loaded && datasets.length === 0 && (
+          <p className="muted">
+            No datasets yet: a trigger queries a dataset, so send some data first (<Link href="/">Home</Link>), or choose{" "}
+            <i>All datasets</i> for a trigger over every dataset.
+          </p>
+        )}
         {list && list.length === 0 && <p className="muted">No triggers on this dataset.</p>}
         {list && list.length > 0 && (
           <table className="grid" data-testid="triggers">
