@@ -2,8 +2,10 @@ package state
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -271,6 +273,30 @@ func (t *memTx) Delete(kind Kind, scope, key string, ifVersion int64) error {
 	}
 	t.write(k, nil)
 	return nil
+}
+
+func (t *memTx) DeleteScope(scope string, keep ...Kind) (int, error) {
+	match := func(k recordKey) bool { return k.scope == scope && !slices.Contains(keep, k.kind) }
+	var doomed []recordKey
+	t.s.mu.RLock()
+	for k := range t.s.records {
+		if _, over := t.writes[k]; !over && match(k) {
+			doomed = append(doomed, k)
+		}
+	}
+	t.s.mu.RUnlock()
+	for k, r := range t.writes {
+		if r != nil && match(k) {
+			doomed = append(doomed, k)
+		}
+	}
+	slices.SortFunc(doomed, func(a, b recordKey) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.key, b.key))
+	})
+	for _, k := range doomed {
+		t.write(k, nil)
+	}
+	return len(doomed), nil
 }
 
 // Acquire implements Store.

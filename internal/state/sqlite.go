@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -263,6 +264,30 @@ func (t *fileTx) Delete(kind Kind, scope, key string, ifVersion int64) error {
 		return fmt.Errorf("state: delete %s %s/%s: %w", kind, scope, key, err)
 	}
 	return t.changed(kind, scope, key)
+}
+
+func (t *fileTx) DeleteScope(scope string, keep ...Kind) (int, error) {
+	where := `scope = ?`
+	args := []any{scope}
+	if len(keep) > 0 {
+		where += ` AND kind NOT IN (?` + strings.Repeat(`, ?`, len(keep)-1) + `)`
+		for _, k := range keep {
+			args = append(args, string(k))
+		}
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO changes (kind, scope, key, at_ns) SELECT kind, scope, key, ? FROM records WHERE `+where,
+		append([]any{t.now}, args...)...); err != nil {
+		return 0, fmt.Errorf("state: delete scope %q: %w", scope, err)
+	}
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM records WHERE `+where, args...)
+	if err != nil {
+		return 0, fmt.Errorf("state: delete scope %q: %w", scope, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("state: delete scope %q: %w", scope, err)
+	}
+	return int(n), nil
 }
 
 // Acquire implements Store.

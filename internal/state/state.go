@@ -103,4 +103,9 @@ type Tx interface {
 	Keys(kind Kind, scope string) ([]string, error)
 	Put(r Record, ifVersion int64) (int64, error)
 	Delete(kind Kind, scope, key string, ifVersion int64) error
+	// DeleteScope deletes every record of scope (of every kind but those
+	// in keep, and this transaction's own writes too) and returns how
+	// many it deleted; watchers are told of each as of a Delete. Leases
+	// are not records: it leaves them.
+	DeleteScope(scope string, keep ...Kind) (int, error)
 }

@@ -1,6 +1,6 @@
 // Package statetest is the conformance suite every state.Store passes:
 // versions and conflicts, transactions that commit whole or not at all,
-// listing by scope, change notification (also of writes made through
+// listing by scope, deleting a whole scope, change notification (also of writes made through
 // another handle on the same store: another process or node) and leases.
 package statetest
 
@@ -33,6 +33,7 @@ func RunAll(t *testing.T, newStore Opener) {
 		{"WatchOtherHandle", testWatch},
 		{"Leases", testLeases},
 		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"DeleteScope", testDeleteScope},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
@@ -267,5 +268,124 @@ func testConcurrentUpdates(t *testing.T, open func() state.Store) {
 	r, err := a.Get(ctx, kind, "env", "counter")
 	if err != nil || string(r.Value) != "100" {
 		t.Fatalf("counter %s (%v), want 100", r.Value, err)
+	}
+}
+
+// testDeleteScope: DeleteScope removes the records of every kind of one
+// scope (but the kinds kept) in its transaction, whole or not at all,
+// leaves other scopes and leases alone, and tells watchers.
+func testDeleteScope(t *testing.T, open func() state.Store) {
+	a, b := open(), open()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const other, kept state.Kind = "other", "kept"
+	for _, r := range []state.Record{
+		{Kind: kind, Scope: "prod", Key: "a"}, {Kind: kind, Scope: "prod", Key: "b"},
+		{Kind: other, Scope: "prod", Key: "a"}, {Kind: kept, Scope: "prod", Key: "k"},
+		{Kind: kind, Scope: "prod/xray", Key: "a"}, {Kind: kind, Scope: "test", Key: "a"},
+		{Kind: other, Scope: "", Key: "prod"},
+	} {
+		r.Value = []byte(`1`)
+		if _, err := a.Put(ctx, r, state.AnyVersion); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := a.Acquire(ctx, "prod", "node-a", time.Hour); err != nil || !ok {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	// all lists every record as "kind scope/key", ordered.
+	all := func() string {
+		t.Helper()
+		var out []string
+		for _, k := range []state.Kind{kept, other, kind} {
+			rs, err := a.ListAll(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rs {
+				out = append(out, fmt.Sprintf("%s %s/%s", k, r.Scope, r.Key))
+			}
+		}
+		return fmt.Sprint(out)
+	}
+	before := all()
+
+	boom := errors.New("boom")
+	err := a.Update(ctx, func(tx state.Tx) error {
+		if n, err := tx.DeleteScope("prod"); err != nil || n != 4 {
+			return fmt.Errorf("DeleteScope = %d, %v; want 4", n, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v, want fn's error", err)
+	}
+	if got := all(); got != before {
+		t.Fatalf("a failed transaction's DeleteScope took effect:\n%s\nwant\n%s", got, before)
+	}
+
+	ch := b.Watch(ctx)
+	for _, tc := range []struct {
+		name  string
+		keep  []state.Kind
+		n     int
+		after string
+	}{
+		{"keep", []state.Kind{kept}, 4, "[kept prod/k other /prod test prod/later test prod/xray/a test test/a]"},
+		{"again", []state.Kind{kept}, 2, "[kept prod/k other /prod test prod/later test prod/xray/a test test/a]"},
+		{"all", nil, 3, "[other /prod test prod/later test prod/xray/a test test/a]"},
+		{"writes only", nil, 2, "[other /prod test prod/later test prod/xray/a test test/a]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := a.Update(ctx, func(tx state.Tx) error {
+				// A record the transaction writes before goes too; one it
+				// writes after stays (and is deleted by the next case).
+				if _, err := tx.Put(state.Record{Kind: kind, Scope: "prod", Key: "new", Value: []byte(`2`)}, state.AnyVersion); err != nil {
+					return err
+				}
+				n, err := tx.DeleteScope("prod", tc.keep...)
+				if err != nil || n != tc.n {
+					return fmt.Errorf("DeleteScope = %d, %v; want %d", n, err, tc.n)
+				}
+				if rs, err := tx.List(kind, "prod"); err != nil || len(rs) != 0 {
+					return fmt.Errorf("the transaction still lists %v, %v", rs, err)
+				}
+				if _, err := tx.Get(other, "prod", "a"); !errors.Is(err, state.ErrNotFound) {
+					return fmt.Errorf("the transaction still gets a deleted record: %v", err)
+				}
+				_, err = tx.Put(state.Record{Kind: kind, Scope: "prod", Key: "later", Value: []byte(`3`)}, state.MustNotExist)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := all(); got != tc.after {
+				t.Fatalf("records after DeleteScope:\n%s\nwant\n%s", got, tc.after)
+			}
+		})
+	}
+	if ok, _ := b.Acquire(ctx, "prod", "node-b", time.Hour); ok {
+		t.Fatal("DeleteScope ended a lease")
+	}
+
+	// Every deletion reaches a watcher of the other handle.
+	want := map[string]bool{}
+	for _, k := range []string{"test prod/a", "test prod/b", "other prod/a", "test prod/new", "test prod/later", "kept prod/k"} {
+		want[k] = true
+	}
+	deadline := time.After(10 * time.Second)
+	for len(want) > 0 {
+		select {
+		case c, ok := <-ch:
+			if !ok {
+				t.Fatal("watch closed")
+			}
+			if c.Kind == "" { // "reload everything" covers what is left
+				return
+			}
+			delete(want, fmt.Sprintf("%s %s/%s", c.Kind, c.Scope, c.Key))
+		case <-deadline:
+			t.Fatalf("watchers were not told of %v", want)
+		}
 	}
 }
