@@ -76,7 +76,31 @@ test("a recipient and a trigger made in the UI: listed with their state, the API
   const recipients = (await api(server, "GET", "/1/recipients")).body;
   assert.equal(recipients.length, 1);
   assert.deepEqual(recipients[0].details, { webhook_name: "ops hook", webhook_url: hookURL, webhook_secret: "s3cret-token" });
+
+  // An email recipient: the form shows the type's own field; created, edited, deleted.
+  await p.getByRole("button", { name: "New recipient" }).click();
+  await rform.getByLabel("Type").selectOption("email");
+  assert.equal(await rform.locator("input[name=webhook_url]").count(), 0);
+  await rform.locator("input[name=email_address]").fill("not an address");
+  await rform.getByRole("button", { name: "Create recipient" }).click();
+  await rform.getByRole("alert").getByText("details.email_address: must be an email address").waitFor();
+  await rform.locator("input[name=email_address]").fill("oncall@example.com");
+  await rform.getByRole("button", { name: "Create recipient" }).click();
+  await rform.waitFor({ state: "detached" });
+  const erow = p.getByTestId("recipients").locator("tr", { hasText: "oncall@example.com" });
+  await erow.getByRole("button", { name: "Edit" }).click();
+  assert.equal(await rform.getByLabel("Type").isDisabled(), true);
+  assert.equal(await rform.locator("input[name=email_address]").inputValue(), "oncall@example.com");
+  await rform.locator("input[name=email_address]").fill("sre@example.com");
+  await rform.getByRole("button", { name: "Save recipient" }).click();
+  await rform.waitFor({ state: "detached" });
+  const srow = p.getByTestId("recipients").locator("tr", { hasText: "sre@example.com" });
+  await srow.waitFor();
+  assert.match(await srow.innerText(), /Email/);
   await shot(p, "recipients");
+  await srow.getByRole("button", { name: "Delete" }).click();
+  await srow.waitFor({ state: "detached" });
+  assert.deepEqual((await api(server, "GET", "/1/recipients")).body.map((r) => r.type), ["webhook"]);
 
   // Triggers: the form's 422s, then a trigger that fires.
   await p.goto(server.uiURL + "/triggers?dataset=checkout");
@@ -136,12 +160,17 @@ test("a recipient and a trigger made in the UI: listed with their state, the API
   assert.equal(await form.getByTestId("trigger-filter").getByLabel("filter column").inputValue(), "failed");
   assert.ok(await form.getByTestId("trigger-recipient-pick").getByLabel(/ops hook/).isChecked());
   await form.locator("input[name=disabled]").check();
+  await form.locator("select[name=exceeded_limit]").selectOption("2");
+  await form.locator("select[name=alert_type]").selectOption("on_true");
   await form.getByRole("button", { name: "Save trigger" }).click();
   await form.waitFor({ state: "detached" });
   await row.getByTestId("trigger-state").getByText("Disabled", { exact: true }).waitFor();
+  assert.equal(await row.getByTestId("trigger-threshold").innerText(), ">= 3, 2 times in a row");
+  assert.match(await row.getByTestId("trigger-frequency").innerText(), /on true/);
   const edited = (await api(server, "GET", `/1/triggers/checkout/${id}`)).body;
   assert.equal(edited.disabled, true);
-  assert.deepEqual(edited.threshold, stored.threshold);
+  assert.equal(edited.alert_type, "on_true");
+  assert.deepEqual(edited.threshold, { ...stored.threshold, exceeded_limit: 2 });
   assert.deepEqual(edited.query, stored.query);
   assert.deepEqual(edited.recipients.map((r) => r.id), [recipients[0].id]);
 
