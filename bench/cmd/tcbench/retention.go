@@ -477,7 +477,7 @@ func retentionMarkdown(r *retentionReport, cmd string) string {
 	}
 	p("| events deleted | %d |\n", sz.Deleted)
 	p("| pushback answers (429/503, retried), errored spans | %d, %d |\n\n", sz.Pushbacks, sz.Errored)
-	p("Goals (issue 13): %s of data under a %s age limit keeps about %s — the oldest kept event was %.1f min old;\n", fmtDur(rs.AgeWindow), fmtDur(rs.MaxAge), fmtDur(rs.MaxAge), a.OldestAge.Minutes())
+	p("Retention targets: %s of data under a %s age limit keeps about %s — the oldest kept event was %.1f min old;\n", fmtDur(rs.AgeWindow), fmtDur(rs.MaxAge), fmtDur(rs.MaxAge), a.OldestAge.Minutes())
 	p("a size limit keeps the data directory under it (±10%%) during a sustained ingest — at most %.1f%% of it.\n\n", share(mx, rs.MaxBytes))
 	p("Data directory over time (every %s; MB, 1 MB = 10⁶ bytes):\n\n", fmtDur(sizeRowEvery(sz)))
 	p("| time | spans accepted | data directory | allocated | DuckDB file | WAL | of the limit |\n|---:|---:|---:|---:|---:|---:|---:|\n")
