@@ -128,7 +128,7 @@ const markerLists = new Map<string, { at: number; list: Promise<ShownMarker[]> }
 function markersOf(dataset: string): Promise<ShownMarker[]> {
   const hit = markerLists.get(dataset);
   if (hit && Date.now() - hit.at < 5000) return hit.list;
-  // A key without the markers permission gets none drawn.
+  // A failed read (a key without the markers permission, say) draws none.
   const list = hc.get<Marker[]>(`/1/markers/${seg(dataset)}`).then(
     (ms) => ms.map((m) => ({ ...m, scope: dataset })),
     () => [] as ShownMarker[],

@@ -319,7 +319,8 @@ function SLODetail({ dataset, id, onBack }: { dataset: string; id: string; onBac
   const sloPeriod = slo?.time_period_days;
   useEffect(() => {
     if (!sloPeriod) return;
-    // The history report reaches a year back, to a second ago.
+    // The history report takes a range at most a year back that does not
+    // end in the future.
     const end = Math.floor(Date.now() / 1000) - 1;
     const start = end - Math.min(sloPeriod, 365) * 86400;
     hc.post<Record<string, HistoryPoint[]>>("/1/reporting/slos/historical", { ids: [id], start_time: start, end_time: end }).then(

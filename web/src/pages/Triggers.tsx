@@ -34,9 +34,9 @@ export interface Trigger {
 // A trigger's calculation cannot be HEATMAP or CONCURRENCY.
 const TRIGGER_OPS = CALC_OPS.filter((o) => o !== "HEATMAP" && o !== "CONCURRENCY");
 const THRESHOLD_OPS = [">", ">=", "<", "<="];
-// Frequencies are whole minutes from 1 minute to 1 day.
+// The frequencies offered: the API takes whole minutes from 1 minute to 1 day.
 const FREQUENCIES = [60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400];
-// A trigger's query covers at most four times its frequency.
+// The time ranges offered; the API takes at most four times the frequency.
 const RANGES = [60, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400, 172800, 345600];
 
 /** fmtSeconds writes a whole number of seconds for reading: 90 s, 15 min, 2 h, 1 d. */
