@@ -5,8 +5,9 @@
 // "trigger/<env>/<id>", so one node evaluates it — through the Query
 // API's own planning (internal/api/query.PlanSpec: derived columns
 // included) and query.Run, over the trigger query's relative time range.
-// It compares the single calculation's value of each group with the
-// threshold, applies exceeded_limit and alert_type, keeps the trigger's
+// It compares the single calculation's value of each group (or, with a
+// baseline threshold, its change since an hour, a day, a week or 28 days
+// before) with the threshold, applies exceeded_limit and alert_type, keeps the trigger's
 // state (internal/api/query.TriggerState) in the state store and
 // notifies each of the trigger's recipients through internal/notify
 // (webhook with Honeycomb's trigger payload or the recipient's custom
@@ -195,6 +196,11 @@ func (e *Evaluator) evaluate(ctx context.Context, st apiquery.StoredTrigger) err
 	if err != nil {
 		return err
 	}
+	if len(t.BaselineDetails) > 0 {
+		if groups, err = e.againstBaseline(ctx, st, now, groups); err != nil {
+			return err
+		}
+	}
 	var fired []Group
 	for _, g := range groups {
 		if passes(t.Threshold.Op, g.Result, t.Threshold.Value) {
@@ -237,6 +243,49 @@ func (e *Evaluator) evaluate(ctx context.Context, st apiquery.StoredTrigger) err
 type Group struct {
 	Group  map[string]any `json:"Group"`
 	Result float64        `json:"Result"`
+}
+
+// againstBaseline turns the groups of a trigger with a baseline threshold
+// into their change since the baseline's offset: the query run again as
+// of then, each group's value now minus its value then ("value"), or that
+// over its value now, in percent ("percentage"). A group without a value
+// then (or, for a percentage, with none now) has no change to compare
+// and is left out.
+func (e *Evaluator) againstBaseline(ctx context.Context, st apiquery.StoredTrigger, now time.Time, groups []Group) ([]Group, error) {
+	b, err := apiquery.ParseBaseline(st.Trigger.BaselineDetails)
+	if err != nil {
+		return nil, err
+	}
+	past, err := e.run(ctx, st, now.Add(-time.Duration(b.OffsetMinutes)*time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	then := make(map[string]float64, len(past))
+	for _, g := range past {
+		then[groupKey(g)] = g.Result
+	}
+	var out []Group
+	for _, g := range groups {
+		was, ok := then[groupKey(g)]
+		if !ok {
+			continue
+		}
+		change := g.Result - was
+		if b.Type == "percentage" {
+			if g.Result == 0 {
+				continue
+			}
+			change = change / g.Result * 100
+		}
+		out = append(out, Group{Group: g.Group, Result: change})
+	}
+	return out, nil
+}
+
+// groupKey identifies a group by its breakdown values.
+func groupKey(g Group) string {
+	b, _ := json.Marshal(g.Group) // maps marshal with sorted keys
+	return string(b)
 }
 
 // run runs the trigger's query as the Query API runs a saved query and

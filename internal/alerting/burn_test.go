@@ -118,3 +118,36 @@ func TestExhaustionLookback(t *testing.T) {
 		}
 	}
 }
+
+// TestBaselineTrigger: a trigger with a baseline threshold compares the
+// change of its calculation since the offset (an hour) with the
+// threshold: 30 errors now against 10 an hour ago is +20 (value) or
+// +66.7% (percentage), so "> 15" fires the value trigger, "> 50" the
+// percentage one, and "> 25" neither.
+func TestBaselineTrigger(t *testing.T) {
+	f := newFixture(t, 0)
+	f.writeAt(f.clock.Now().Add(-time.Hour-10*time.Second), 10, true, 5)
+	f.write(30, true, 5)
+	mk := func(name, typ string, over float64) string {
+		return f.create("/1/triggers/api", map[string]any{"name": name,
+			"query": map[string]any{"calculations": []any{map[string]any{"op": "COUNT"}},
+				"filters": []any{map[string]any{"column": "error", "op": "=", "value": true}}, "time_range": 60},
+			"threshold": map[string]any{"op": ">", "value": over}, "frequency": 60,
+			"baseline_details": map[string]any{"offset_minutes": 60, "type": typ},
+			"recipients":       []any{map[string]any{"id": f.rcpt}}})["id"].(string)
+	}
+	value, pct := mk("value", "value", 15), mk("percentage", "percentage", 50)
+	quiet := mk("quiet", "value", 25)
+	tick(f.evaluator("node-a", nil))
+	fired := map[string]float64{}
+	for _, d := range f.hook.take() {
+		g := d.payload["result_groups_triggered"].([]any)[0].(map[string]any)
+		fired[d.payload["id"].(string)] = g["Result"].(float64)
+	}
+	if len(fired) != 2 || fired[value] != 20 || math.Abs(fired[pct]-100*20.0/30) > 1e-9 {
+		t.Errorf("fired %v: want %s with +20 and %s with +66.67%%", fired, value, pct)
+	}
+	if _, tr := f.do("GET", "/1/triggers/api/"+quiet, nil); fired[quiet] != 0 || tr["triggered"] != false {
+		t.Errorf("the trigger over 25 fired")
+	}
+}

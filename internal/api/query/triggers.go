@@ -190,14 +190,42 @@ func checkTrigger(in triggerInput) (Trigger, error) {
 	for _, ref := range in.Recipients {
 		t.Recipients = append(t.Recipients, TriggerRecipient{ID: ref.ID, Details: ref.Details})
 	}
-	if isJSONNull(in.BaselineDetails) {
-		in.BaselineDetails = nil
+	if isJSONNull(in.BaselineDetails) || bytes.Equal(bytes.Join(bytes.Fields(in.BaselineDetails), nil), []byte("{}")) {
+		in.BaselineDetails = nil // {} clears the baseline
+	} else if _, err := ParseBaseline(in.BaselineDetails); err != nil {
+		return t, err
 	}
 	if isJSONNull(in.Tags) {
 		in.Tags = nil
 	}
 	t.BaselineDetails, t.Tags = in.BaselineDetails, in.Tags
 	return t, nil
+}
+
+// Baseline is a trigger's dynamic baseline threshold: the threshold is
+// compared with the change of the calculation since OffsetMinutes ago,
+// by Type: "value" (now - then) or "percentage" ((now - then) / now ×
+// 100, the documented (b-a)/b).
+type Baseline struct {
+	OffsetMinutes int    `json:"offset_minutes"`
+	Type          string `json:"type"`
+}
+
+// ParseBaseline reads and checks baseline_details: offset_minutes 60,
+// 1440, 10080 or 40320 (an hour, a day, a week, 28 days back) and type
+// percentage or value.
+func ParseBaseline(raw json.RawMessage) (Baseline, error) {
+	var b Baseline
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return b, badField("baseline_details", "%v", err)
+	}
+	if !slices.Contains([]int{60, 1440, 10080, 40320}, b.OffsetMinutes) {
+		return b, badField("baseline_details.offset_minutes", "must be 60, 1440, 10080 or 40320, got %d", b.OffsetMinutes)
+	}
+	if b.Type != "percentage" && b.Type != "value" {
+		return b, badField("baseline_details.type", "must be percentage or value, got %q", b.Type)
+	}
+	return b, nil
 }
 
 func isJSONNull(b json.RawMessage) bool {
@@ -232,11 +260,12 @@ func checkWindow(s *EvaluationWindow) error {
 	return nil
 }
 
-// checkTriggerQuery checks a query for a trigger: a valid spec with
-// exactly one calculation, neither HEATMAP nor CONCURRENCY, a relative
-// time range and at most one having. The query's duration may be at most
-// four times the frequency ("duration <= frequency*4", Honeycomb's
-// Triggers API, https://docs.honeycomb.io/api/tag/Triggers/, frequency).
+// checkTriggerQuery checks a query for a trigger as Honeycomb's Triggers
+// API documents (https://docs.honeycomb.io/api/tag/Triggers/): a valid
+// spec with exactly one calculation, neither HEATMAP nor CONCURRENCY, a
+// relative time range between the frequency and the lesser of four times
+// the frequency and a day, at most one having, and no orders, limit,
+// usage_mode or granularity.
 // prefix names the query in problems ("query." or "").
 func checkTriggerQuery(s *query.Spec, frequency int64, prefix string) error {
 	if err := s.Validate(); err != nil {
@@ -262,12 +291,22 @@ func checkTriggerQuery(s *query.Spec, frequency int64, prefix string) error {
 	case len(s.Havings) > 1:
 		return badField(prefix+"havings", "a trigger's query may have at most one having, got %d", len(s.Havings))
 	}
+	switch {
+	case len(s.Orders) > 0:
+		return badField(prefix+"orders", "a trigger's query cannot have orders: its groups are ordered by the threshold")
+	case s.Limit != nil:
+		return badField(prefix+"limit", "a trigger's query cannot have a limit: every group is evaluated")
+	case s.UsageMode:
+		return badField(prefix+"usage_mode", "a trigger's query cannot use usage_mode")
+	case s.Granularity != nil:
+		return badField(prefix+"granularity", "a trigger's query on a dataset of events cannot have a granularity")
+	}
 	duration := int64(query.DefaultRange)
 	if s.TimeRange != nil {
 		duration = *s.TimeRange
 	}
-	if duration > frequency*4 {
-		return badField(prefix+"time_range", "the query's duration (%d s) may be at most four times the frequency (%d s), so at most %d s", duration, frequency, frequency*4)
+	if limit := min(frequency*4, 86400); duration < frequency || duration > limit {
+		return badField(prefix+"time_range", "the query's duration (%d s) must be between the frequency (%d s) and the lesser of four times the frequency and a day, %d s", duration, frequency, limit)
 	}
 	return nil
 }

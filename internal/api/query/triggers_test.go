@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -156,6 +157,12 @@ func TestTriggers(t *testing.T) {
 		{with(v, "query.start_time", 1700000000), "query.start_time"},
 		{with(v, "query.havings", []any{map[string]any{"calculate_op": "P99", "column": "duration_ms", "op": ">", "value": 1}, map[string]any{"calculate_op": "P99", "column": "duration_ms", "op": "<", "value": 9}}), "query.havings"},
 		{with(v, "frequency", "often"), "frequency"},
+		{with(v, "query.time_range", 300), "query.time_range"}, // < the frequency, 600
+		{with(v, "query.orders", []any{map[string]any{"op": "P99", "column": "duration_ms", "order": "descending"}}), "query.orders"},
+		{with(v, "query.limit", 10), "query.limit"},
+		{with(v, "query.granularity", 60), "query.granularity"},
+		{with(v, "baseline_details", map[string]any{"offset_minutes": 30, "type": "value"}), "baseline_details.offset_minutes"},
+		{with(v, "baseline_details", map[string]any{"offset_minutes": 60, "type": "ratio"}), "baseline_details.type"},
 	}
 	for i, c := range bad {
 		code, _, raw := jsonDo(t, "POST", base, c.body)
@@ -173,6 +180,13 @@ func TestTriggers(t *testing.T) {
 	code, m, raw := jsonDo(t, "PUT", base+"/"+id, upd)
 	if code != 200 || m["name"] != "renamed" || m["disabled"] != true || m["id"] != id || m["created_at"] != tr["created_at"] {
 		t.Errorf("update: %d %s", code, raw)
+	}
+	// A baseline threshold is kept; an empty object clears it.
+	if code, m, raw := jsonDo(t, "PUT", base+"/"+id, with(upd, "baseline_details", map[string]any{"offset_minutes": 1440, "type": "percentage"})); code != 200 || fmt.Sprint(m["baseline_details"]) != "map[offset_minutes:1440 type:percentage]" {
+		t.Errorf("a baseline: %d %s", code, raw)
+	}
+	if code, m, raw := jsonDo(t, "PUT", base+"/"+id, with(upd, "baseline_details", map[string]any{})); code != 200 || m["baseline_details"] != nil {
+		t.Errorf("an empty baseline clears it: %d %s", code, raw)
 	}
 	if code, _, raw := jsonDo(t, "PUT", base+"/"+id, with(upd, "frequency", 45)); code != 422 || !strings.Contains(raw, `"field":"frequency"`) {
 		t.Errorf("an invalid update: %d %s", code, raw)
