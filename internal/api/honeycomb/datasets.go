@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -311,7 +313,8 @@ func (h *handler) updateDataset(w http.ResponseWriter, r *http.Request) {
 
 // deleteDataset answers DELETE /1/datasets/{slug}: a dataset with delete
 // protection on is refused 409 (turn it off with PUT first); otherwise its
-// events, columns and record go, and the answer is 202.
+// events go, then, in one state transaction, everything kept under it
+// (deleteDatasetState), and the answer is 202.
 func (h *handler) deleteDataset(w http.ResponseWriter, r *http.Request) {
 	p, _ := api.PrincipalFrom(r.Context())
 	v, ok, err := h.findView(r.Context(), p.Env, r.PathValue("slug"))
@@ -333,31 +336,120 @@ func (h *handler) deleteDataset(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// Its record, its columns' records and its definitions go in one
-	// transaction.
-	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
-		if err := tx.Delete(kindDefinitions, p.Env, v.slug(), state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
-			return err
-		}
-		keys, err := tx.Keys(kindColumn, p.Env)
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if strings.HasPrefix(k, v.slug()+"/") {
-				if err := tx.Delete(kindColumn, p.Env, k, state.AnyVersion); err != nil {
-					return err
-				}
-			}
-		}
-		if v.version != 0 {
-			return tx.Delete(kindDataset, p.Env, v.slug(), state.AnyVersion)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := h.d.State.Update(r.Context(), func(tx state.Tx) error { return deleteDatasetState(tx, p.Env, v.slug()) }); err != nil {
 		h.internal(w, "delete dataset", err)
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// datasetKinds are the state kinds of what belongs to one dataset of an
+// environment, scoped to the environment and keyed by the dataset's slug
+// (whole) or "<slug>/<id>" (prefix); deleting the dataset deletes their
+// records. The kinds of other packages are named by their values:
+// internal/api/honeycomb cannot import their owner.
+var datasetKinds = []struct {
+	kind  state.Kind
+	whole bool // keyed by the slug itself
+}{
+	{kindDataset, true},                   // internal/api/honeycomb: the dataset's settings
+	{kindDefinitions, true},               // internal/api/honeycomb
+	{kindColumn, false},                   // internal/api/honeycomb: "<slug>/<key name>"
+	{kindDerivedColumn, false},            // internal/api/query
+	{"honeycomb.trigger", false},          // internal/api/query
+	{"honeycomb.trigger-state", false},    // internal/api/query (internal/alerting writes it)
+	{"honeycomb.marker", false},           // internal/api/query
+	{"honeycomb.marker-setting", false},   // internal/api/query
+	{"honeycomb.query-annotation", false}, // internal/api/query
+}
+
+// The kinds of SLOs and their burn alerts (internal/api/query): SLOs are
+// keyed "<slug or __all__>/<id>" and list their datasets in dataset_slugs;
+// burn alerts and their evaluation state (internal/alerting writes it) are
+// keyed "<slo id>/<id>".
+const (
+	kindSLO            state.Kind = "honeycomb.slo"
+	kindBurnAlert      state.Kind = "honeycomb.burn-alert"
+	kindBurnAlertState state.Kind = "honeycomb.burn-alert-state"
+)
+
+// deleteDatasetState deletes in tx what environment env keeps under the
+// dataset slug: the records of datasetKinds, and its SLOs with their burn
+// alerts. Honeycomb does not document what becomes of a multi-dataset SLO
+// when one of its datasets is deleted; here it loses that dataset from
+// dataset_slugs, and is deleted (with its burn alerts) when none is left.
+func deleteDatasetState(tx state.Tx, env, slug string) error {
+	del := func(kind state.Kind, key string) error {
+		if err := tx.Delete(kind, env, key, state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	// delPrefix deletes the records of kind keyed "<prefix>/…".
+	delPrefix := func(kind state.Kind, prefix string) error {
+		keys, err := tx.Keys(kind, env)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if strings.HasPrefix(k, prefix+"/") {
+				if err := del(kind, k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, dk := range datasetKinds {
+		var err error
+		if dk.whole {
+			err = del(dk.kind, slug)
+		} else {
+			err = delPrefix(dk.kind, slug)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	slos, err := tx.List(kindSLO, env)
+	if err != nil {
+		return err
+	}
+	for _, rec := range slos {
+		var slo map[string]json.RawMessage
+		if err := json.Unmarshal(rec.Value, &slo); err != nil {
+			return fmt.Errorf("SLO %s/%s: %w", env, rec.Key, err)
+		}
+		var slugs []string
+		if raw, ok := slo["dataset_slugs"]; ok {
+			if err := json.Unmarshal(raw, &slugs); err != nil {
+				return fmt.Errorf("SLO %s/%s: %w", env, rec.Key, err)
+			}
+		}
+		path, id, _ := strings.Cut(rec.Key, "/")
+		left := slices.DeleteFunc(slices.Clone(slugs), func(s string) bool { return s == slug })
+		switch {
+		case path != slug && len(left) == len(slugs):
+			continue // not this dataset's
+		case path == slug || len(left) == 0:
+			if err := del(kindSLO, rec.Key); err != nil {
+				return err
+			}
+			for _, kind := range []state.Kind{kindBurnAlert, kindBurnAlertState} {
+				if err := delPrefix(kind, id); err != nil {
+					return err
+				}
+			}
+		default:
+			slo["dataset_slugs"], _ = json.Marshal(left)
+			b, err := json.Marshal(slo)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Put(state.Record{Kind: kindSLO, Scope: env, Key: rec.Key, Value: b}, rec.Version); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

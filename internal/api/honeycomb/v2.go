@@ -339,8 +339,10 @@ func (v *v2) updateEnv(w http.ResponseWriter, r *http.Request) {
 }
 
 // deleteEnv deletes an environment that is not delete protected: its
-// datasets (events and settings, both doors') first, then the environment
-// and its keys, so that a failure leaves an environment to delete again.
+// datasets' events (both doors') first, then every state record of it
+// (triggers, SLOs, boards, queries, recipients, … and the datasets'
+// settings), then the environment and its keys, so that a failure leaves
+// an environment to delete again.
 func (v *v2) deleteEnv(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	e, ok := v.t.Environment(id)
@@ -353,7 +355,7 @@ func (v *v2) deleteEnv(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := v.deleteData(r.Context(), id); err != nil {
-		v.internal(w, "delete the environment's datasets", err)
+		v.internal(w, "delete the environment's data", err)
 		return
 	}
 	err := v.t.DeleteEnvironment(id)
@@ -369,12 +371,19 @@ func (v *v2) deleteEnv(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// authKinds are the state kinds internal/auth keeps in an environment's
+// scope: its keys and AWS key pairs. Deleting the environment
+// (Tenancy.DeleteEnvironment) deletes them; deleteData leaves them so that
+// the keys work until then.
+var authKinds = []state.Kind{"auth.key", "auth.aws-key"}
+
 // deleteData deletes every dataset of environment env from the store (what
-// was sent to either door) and the datasets' and columns' settings and
-// the datasets' definitions.
+// was sent to either door), then, in one transaction, every state record
+// of the environment's scopes (store.DoorEnv of each door) but its keys.
 func (v *v2) deleteData(ctx context.Context, env string) error {
+	doors := []model.Door{model.DoorHoneycomb, model.DoorXRay}
 	if v.store != nil {
-		for _, d := range []model.Door{model.DoorHoneycomb, model.DoorXRay} {
+		for _, d := range doors {
 			denv := store.DoorEnv(env, d)
 			dss, err := v.store.Datasets(ctx, denv)
 			if err != nil {
@@ -390,20 +399,23 @@ func (v *v2) deleteData(ctx context.Context, env string) error {
 	if v.state == nil {
 		return nil
 	}
-	return v.state.Update(ctx, func(tx state.Tx) error {
-		for _, kind := range []state.Kind{kindColumn, kindDataset, kindDefinitions} {
-			keys, err := tx.Keys(kind, env)
+	n := 0
+	err := v.state.Update(ctx, func(tx state.Tx) error {
+		n = 0
+		for _, d := range doors {
+			deleted, err := tx.DeleteScope(store.DoorEnv(env, d), authKinds...)
 			if err != nil {
 				return err
 			}
-			for _, k := range keys {
-				if err := tx.Delete(kind, env, k, state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
-					return err
-				}
-			}
+			n += deleted
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	v.log.Info("deleted the state of an environment", "env", env, "records", n)
+	return nil
 }
 
 // API keys: the environments' ingest and configuration keys.
