@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,6 +84,21 @@ type aggFuncs struct {
 	isFinite      func(x string) string
 	tryDouble     func(x string) string
 	tryFloorInt   func(x string) string // NULL when out of range
+	// The derived-column functions over regular expressions (re is a
+	// parameter holding an RE2 expression): whether x matches, the first
+	// capture group (group 1, or the whole match when re has no group) of
+	// its first match, and the number of matches.
+	regMatch func(x, re string) string
+	regValue func(x, re string, group int) string
+	regCount func(x, re string) string
+	// unixSeconds is an RFC 3339 text x (checked already) as float Unix
+	// seconds, NULL when it does not convert.
+	unixSeconds func(x string) string
+	// utcTime is float Unix seconds x as a UTC timestamp, NULL when out of
+	// range; timePart is one strftime conversion (a letter) of such a
+	// timestamp as text.
+	utcTime  func(x string) string
+	timePart func(t string, conv byte) string
 }
 
 func (d Dialect) agg() aggFuncs {
@@ -95,6 +111,24 @@ func (d Dialect) agg() aggFuncs {
 			isFinite:      func(x string) string { return "isFinite(" + x + ")" },
 			tryDouble:     func(x string) string { return "toFloat64OrNull(" + x + ")" },
 			tryFloorInt:   func(x string) string { return "toInt64OrNull(toString(floor(" + x + ")))" },
+			regMatch:      func(x, re string) string { return "match(" + x + ", " + re + ")" },
+			regValue:      func(x, re string, _ int) string { return "extract(" + x + ", " + re + ")" },
+			regCount:      func(x, re string) string { return "countMatches(" + x + ", " + re + ")" },
+			unixSeconds: func(x string) string {
+				return "(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull(" + x + ", 6, 'UTC')) / 1e6)"
+			},
+			utcTime: func(x string) string {
+				return "toDateTime64OrNull(toString(" + x + "), 6, 'UTC')"
+			},
+			timePart: func(t string, conv byte) string {
+				switch conv {
+				case 'A':
+					return "dateName('weekday', " + t + ")"
+				case 'B':
+					return "dateName('month', " + t + ")"
+				}
+				return "formatDateTime(" + t + ", '%" + string(conv) + "', 'UTC')"
+			},
 		}
 	}
 	return aggFuncs{
@@ -105,7 +139,106 @@ func (d Dialect) agg() aggFuncs {
 		isFinite:      func(x string) string { return "isfinite(" + x + ")" },
 		tryDouble:     func(x string) string { return "TRY_CAST(" + x + " AS DOUBLE)" },
 		tryFloorInt:   func(x string) string { return "TRY_CAST(floor(" + x + ") AS BIGINT)" },
+		regMatch:      func(x, re string) string { return "regexp_matches(" + x + ", " + re + ")" },
+		regValue: func(x, re string, group int) string {
+			return "regexp_extract(" + x + ", " + re + ", " + strconv.Itoa(group) + ")"
+		},
+		regCount:    func(x, re string) string { return "len(regexp_extract_all(" + x + ", " + re + "))" },
+		unixSeconds: func(x string) string { return "epoch(TRY_CAST(upper(" + x + ") AS TIMESTAMPTZ))" },
+		utcTime: func(x string) string {
+			return "TRY(make_timestamp(TRY_CAST(round(" + x + " * 1e6) AS BIGINT)))"
+		},
+		timePart: duckTimePart,
 	}
+}
+
+// duckTimePart spells one strftime conversion in DuckDB, whose strftime
+// lacks a few of POSIX's.
+func duckTimePart(t string, conv byte) string {
+	pad := func(x, with string) string { return "lpad(CAST(" + x + " AS VARCHAR), 2, '" + with + "')" }
+	switch conv {
+	case 'e':
+		return pad("strftime("+t+", '%-d')", " ")
+	case 'k':
+		return pad("strftime("+t+", '%-H')", " ")
+	case 'l':
+		return pad("strftime("+t+", '%-I')", " ")
+	case 'C':
+		return pad("(year("+t+") // 100)", "0")
+	case 'G':
+		return "CAST(isoyear(" + t + ") AS VARCHAR)"
+	case 'g':
+		return pad("(isoyear("+t+") % 100)", "0")
+	case 'V':
+		return pad("week("+t+")", "0")
+	case 'u':
+		return "CAST(isodow(" + t + ") AS VARCHAR)"
+	}
+	return "strftime(" + t + ", '%" + string(conv) + "')"
+}
+
+// timeFormatShorthands are the strftime conversions that stand for
+// others, as the C locale defines them.
+var timeFormatShorthands = map[byte]string{
+	'c': "%a %b %e %H:%M:%S %Y", 'D': "%m/%d/%y", 'F': "%Y-%m-%d", 'h': "%b",
+	'r': "%I:%M:%S %p", 'R': "%H:%M", 'T': "%H:%M:%S", 'x': "%m/%d/%y", 'X': "%H:%M:%S",
+}
+
+// timeFormatText is what the conversions that do not depend on the time
+// give for UTC.
+var timeFormatText = map[byte]string{'n': "\n", 't': "\t", '%': "%", 'z': "+0000", 'Z': "UTC"}
+
+// timePiece is literal text or, when conv is not 0, one conversion.
+type timePiece struct {
+	text string
+	conv byte
+}
+
+// timeFormatParts splits a strftime format into literal text and
+// conversions. It fails on a conversion FORMAT_TIME does not support.
+func timeFormatParts(f string) ([]timePiece, error) {
+	var parts []timePiece
+	var text strings.Builder
+	var walk func(f string) error
+	walk = func(f string) error {
+		for i := 0; i < len(f); i++ {
+			if f[i] != '%' {
+				text.WriteByte(f[i])
+				continue
+			}
+			i++
+			if i == len(f) {
+				return fmt.Errorf("the format ends in a lone %%")
+			}
+			c := f[i]
+			if sh, ok := timeFormatShorthands[c]; ok {
+				if err := walk(sh); err != nil {
+					return err
+				}
+				continue
+			}
+			if t, ok := timeFormatText[c]; ok {
+				text.WriteString(t)
+				continue
+			}
+			if !strings.ContainsRune("aAbBCdegGHIjklmMpSuUVwWyY", rune(c)) {
+				return fmt.Errorf("unsupported conversion %%%c", c)
+			}
+			if text.Len() > 0 {
+				parts = append(parts, timePiece{text: text.String()})
+				text.Reset()
+			}
+			parts = append(parts, timePiece{conv: c})
+		}
+		return nil
+	}
+	if err := walk(f); err != nil {
+		return nil, err
+	}
+	if text.Len() > 0 || len(parts) == 0 {
+		parts = append(parts, timePiece{text: text.String()})
+	}
+	return parts, nil
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
@@ -1223,16 +1356,52 @@ func (p *AggPlan) compileDerived(e store.Expr, resolve Resolver, depth int) (typ
 	var err error
 	switch e.Func {
 	case "IF":
+		// IF(cond, value[, cond2, value2]…[, default])
 		if err = need(2); err != nil {
 			break
 		}
-		vals := args[1:]
-		if len(vals) == 1 {
+		var conds, vals []typed
+		for i := 0; i+1 < len(args); i += 2 {
+			conds = append(conds, args[i])
+			vals = append(vals, args[i+1])
+		}
+		if len(args)%2 == 1 {
+			vals = append(vals, args[len(args)-1])
+		} else {
 			vals = append(vals, typed{expr{sql: "NULL"}, vals[0].kind})
 		}
 		u := p.unify(vals)
 		var b sqlBuilder
-		b.s("(CASE WHEN ").e(p.asBool(args[0]).expr).s(" THEN ").e(u[0].expr).s(" ELSE ").e(u[1].expr).s(" END)")
+		b.s("(CASE")
+		for i, c := range conds {
+			b.s(" WHEN ").e(p.asBool(c).expr).s(" THEN ").e(u[i].expr)
+		}
+		b.s(" ELSE ").e(u[len(u)-1].expr).s(" END)")
+		return typed{expr{b.sb.String(), b.args}, u[0].kind}, nil
+	case "SWITCH":
+		// SWITCH(x, case, value[, case2, value2]…[, default]): x compared
+		// with each case as EQUALS compares.
+		if err = need(3); err != nil {
+			break
+		}
+		keys := []typed{args[0]}
+		var vals []typed
+		for i := 1; i+1 < len(args); i += 2 {
+			keys = append(keys, args[i])
+			vals = append(vals, args[i+1])
+		}
+		if len(args)%2 == 0 {
+			vals = append(vals, args[len(args)-1])
+		} else {
+			vals = append(vals, typed{expr{sql: "NULL"}, vals[0].kind})
+		}
+		k, u := p.unify(keys), p.unify(vals)
+		var b sqlBuilder
+		b.s("(CASE")
+		for i := 1; i < len(k); i++ {
+			b.s(" WHEN ").e(k[0].expr).s(" = ").e(k[i].expr).s(" THEN ").e(u[i-1].expr)
+		}
+		b.s(" ELSE ").e(u[len(u)-1].expr).s(" END)")
 		return typed{expr{b.sb.String(), b.args}, u[0].kind}, nil
 	case "COALESCE":
 		if err = need(1); err != nil {
@@ -1363,12 +1532,108 @@ func (p *AggPlan) compileDerived(e store.Expr, resolve Resolver, depth int) (typ
 			break
 		}
 		return typed{p.asStr(args[0]).wrap("length(", ")"), model.KindInt}, nil
+	case "REG_MATCH", "REG_VALUE", "REG_COUNT":
+		// A first argument that is not a string matches nothing.
+		if err = need(2); err != nil {
+			break
+		}
+		pat, ok := stringLit(e.Args[1])
+		if !ok {
+			return typed{}, fmt.Errorf("%s: the regular expression must be a string literal", e.Func)
+		}
+		re, cerr := regexp.Compile(pat)
+		if cerr != nil {
+			return typed{}, fmt.Errorf("%s: %w", e.Func, cerr)
+		}
+		x := args[0]
+		if x.kind != model.KindString {
+			switch e.Func {
+			case "REG_MATCH":
+				return typed{expr{sql: "FALSE"}, model.KindBool}, nil
+			case "REG_VALUE":
+				return typed{expr{sql: "NULL"}, model.KindString}, nil
+			}
+			return typed{expr{sql: "0"}, model.KindInt}, nil
+		}
+		var b sqlBuilder
+		switch e.Func {
+		case "REG_MATCH":
+			b.s("COALESCE(", p.f.regMatch(x.sql, "?"), ", FALSE)")
+			return typed{expr{b.sb.String(), append(append([]any(nil), x.args...), pat)}, model.KindBool}, nil
+		case "REG_VALUE":
+			group := 0
+			if re.NumSubexp() > 0 {
+				group = 1
+			}
+			b.s("(CASE WHEN ", p.f.regMatch(x.sql, "?"), " THEN ", p.f.regValue(x.sql, "?", group), " END)")
+			a := append(append(append(append([]any(nil), x.args...), pat), x.args...), pat)
+			return typed{expr{b.sb.String(), a}, model.KindString}, nil
+		}
+		b.s("COALESCE(", p.f.regCount(x.sql, "?"), ", 0)")
+		return typed{expr{b.sb.String(), append(append([]any(nil), x.args...), pat)}, model.KindInt}, nil
 	case "EVENT_TIMESTAMP":
 		return typed{expr{sql: "(" + p.d.ToDouble(p.src.Time) + " / 1e9)"}, model.KindFloat}, nil
+	case "UNIX_TIMESTAMP":
+		// RFC 3339 text only; anything else is null.
+		if err = need(1); err != nil {
+			break
+		}
+		x := args[0]
+		if x.kind != model.KindString {
+			return typed{expr{sql: "NULL"}, model.KindFloat}, nil
+		}
+		var b sqlBuilder
+		b.s("(CASE WHEN ", p.f.regMatch(x.sql, "?"), " THEN ", p.f.unixSeconds(x.sql), " END)")
+		return typed{expr{b.sb.String(), append(append(append([]any(nil), x.args...), rfc3339Pattern), x.args...)}, model.KindFloat}, nil
+	case "FORMAT_TIME":
+		if err = need(2); err != nil {
+			break
+		}
+		f, ok := stringLit(e.Args[0])
+		if !ok {
+			return typed{}, fmt.Errorf("FORMAT_TIME: the format must be a string literal")
+		}
+		parts, ferr := timeFormatParts(f)
+		if ferr != nil {
+			return typed{}, fmt.Errorf("FORMAT_TIME: %w", ferr)
+		}
+		ts := p.asFloat(args[1])
+		t := typed{expr{p.f.utcTime(ts.sql), ts.args}, model.KindFloat}
+		var b sqlBuilder
+		b.s("(CASE WHEN ").e(t.expr).s(" IS NOT NULL THEN ")
+		if len(parts) > 1 {
+			b.s("(")
+		}
+		for i, pc := range parts {
+			if i > 0 {
+				b.s(" || ")
+			}
+			if pc.conv == 0 {
+				b.s(p.d.ToString("?")).args = append(b.args, pc.text)
+				continue
+			}
+			b.s(p.f.timePart(t.sql, pc.conv)).args = append(b.args, t.args...)
+		}
+		if len(parts) > 1 {
+			b.s(")")
+		}
+		b.s(" END)")
+		return typed{expr{b.sb.String(), b.args}, model.KindString}, nil
 	default:
 		err = fmt.Errorf("unknown function %s", e.Func)
 	}
 	return typed{}, err
+}
+
+// rfc3339Pattern matches the text UNIX_TIMESTAMP converts.
+const rfc3339Pattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`
+
+// stringLit returns the text of a string literal expression.
+func stringLit(e store.Expr) (string, bool) {
+	if e.Func != "" || e.Column != "" || e.Lit == nil || e.Lit.Kind != model.KindString {
+		return "", false
+	}
+	return e.Lit.Str, true
 }
 
 // withArgs repeats args n times (for expressions that use an operand n

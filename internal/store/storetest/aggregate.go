@@ -461,6 +461,86 @@ func RunAggregate(t *testing.T, open func(t *testing.T) store.Store) {
 				fn("IN", col("user"), lit(model.Str("u0")), lit(model.Str("u1"))),
 				fn("LT", fn("MAX", col("duration_ms"), lit(model.Int(20))), lit(model.Int(25)))), lit(model.Int(1)), lit(model.Int(0)))}},
 				func(q *store.AggregateQuery) { q.Calcs = []store.Calc{{Op: store.CalcSum, Column: "x"}} }, "=6"},
+			{"IF with several conditions", []store.CalculatedField{{Name: "speed", Expr: fn("IF",
+				fn("LT", col("duration_ms"), lit(model.Int(30))), lit(model.Str("short")),
+				fn("LT", col("duration_ms"), lit(model.Int(70))), lit(model.Str("mid")),
+				lit(model.Str("long")))}},
+				func(q *store.AggregateQuery) {
+					q.Breakdowns = []string{"speed"}
+					q.Orders = []store.AggOrder{{Breakdown: "speed"}}
+				}, "long=4; mid=4; short=2"},
+			{"IF with several conditions and no default", []store.CalculatedField{{Name: "edge", Expr: fn("IF",
+				fn("LT", col("duration_ms"), lit(model.Int(30))), lit(model.Str("short")),
+				fn("GT", col("duration_ms"), lit(model.Int(80))), lit(model.Str("long")))}},
+				func(q *store.AggregateQuery) {
+					q.Filters = []store.Filter{{Column: "edge", Op: store.OpExists}}
+				}, "=4"},
+			{"SWITCH with a default", []store.CalculatedField{{Name: "who", Expr: fn("SWITCH", col("user"),
+				lit(model.Str("u1")), lit(model.Str("one")), lit(model.Str("u2")), lit(model.Str("two")), lit(model.Str("other")))}},
+				func(q *store.AggregateQuery) {
+					q.Breakdowns = []string{"who"}
+					q.Orders = []store.AggOrder{{Breakdown: "who"}}
+				}, "one=3; other=4; two=3"},
+			{"SWITCH without a default is null", []store.CalculatedField{
+				{Name: "failed", Expr: fn("SWITCH", col("http.status_code"), lit(model.Int(500)), lit(model.Int(1)))},
+				{Name: "known", Expr: fn("EXISTS", col("failed"))}},
+				func(q *store.AggregateQuery) {
+					q.Calcs = []store.Calc{{Op: store.CalcSum, Column: "failed"}}
+					q.Breakdowns = []string{"known"}
+					q.Orders = []store.AggOrder{{Breakdown: "known"}}
+				}, "false=null; true=3"},
+			{"REG_MATCH", []store.CalculatedField{
+				{Name: "odd", Expr: fn("REG_MATCH", col("user"), lit(model.Str(`[13]$`)))},
+				{Name: "not string", Expr: fn("REG_MATCH", col("http.status_code"), lit(model.Str(`0`)))},
+				{Name: "absent", Expr: fn("REG_MATCH", col("nosuch"), lit(model.Str(`.*`)))}},
+				func(q *store.AggregateQuery) {
+					q.Breakdowns = []string{"odd", "not string", "absent"}
+					q.Orders = []store.AggOrder{{Breakdown: "odd"}}
+				}, "false,false,false=5; true,false,false=5"},
+			{"REG_VALUE is the first group", []store.CalculatedField{{Name: "path", Expr: fn("REG_VALUE", col("name"), lit(model.Str(`^GET /(.)`)))}},
+				func(q *store.AggregateQuery) {
+					q.Breakdowns = []string{"path"}
+					q.Orders = []store.AggOrder{{Breakdown: "path"}}
+				}, "a=6; b=4"},
+			{"REG_VALUE without a group is the match", []store.CalculatedField{{Name: "digit", Expr: fn("REG_VALUE", col("user"), lit(model.Str(`[0-9]`)))}},
+				func(q *store.AggregateQuery) {
+					q.Breakdowns = []string{"digit"}
+					q.Orders = []store.AggOrder{{Breakdown: "digit"}}
+				}, "0=2; 1=3; 2=3; 3=2"},
+			{"REG_VALUE without a match is null", []store.CalculatedField{{Name: "low", Expr: fn("REG_VALUE", col("user"), lit(model.Str(`u([12])`)))}},
+				func(q *store.AggregateQuery) {
+					q.Filters = []store.Filter{{Column: "low", Op: store.OpExists}}
+				}, "=6"},
+			{"REG_COUNT", []store.CalculatedField{
+				{Name: "n", Expr: fn("REG_COUNT", col("name"), lit(model.Str(`/|a`)))},
+				{Name: "not string", Expr: fn("REG_COUNT", col("size"), lit(model.Str(`5`)))}},
+				func(q *store.AggregateQuery) {
+					q.Calcs = []store.Calc{{Op: store.CalcSum, Column: "n"}, {Op: store.CalcMax, Column: "not string"}}
+				}, "=16,0"},
+			{"UNIX_TIMESTAMP", []store.CalculatedField{
+				{Name: "digit", Expr: fn("REG_VALUE", col("user"), lit(model.Str(`[0-9]`)))},
+				{Name: "utc", Expr: fn("UNIX_TIMESTAMP", fn("CONCAT", lit(model.Str("2017-07-20T11:22:4")), col("digit"), lit(model.Str(".5Z"))))},
+				{Name: "offset", Expr: fn("UNIX_TIMESTAMP", fn("CONCAT", lit(model.Str("2017-07-20t13:22:4")), col("digit"), lit(model.Str(".5+02:00"))))},
+				{Name: "bad", Expr: fn("COALESCE", fn("UNIX_TIMESTAMP", lit(model.Str("2017-07-20 11:22:40"))),
+					fn("UNIX_TIMESTAMP", col("http.status_code")), lit(model.Int(-1)))}},
+				func(q *store.AggregateQuery) {
+					q.Calcs = []store.Calc{{Op: store.CalcMin, Column: "utc"}, {Op: store.CalcMax, Column: "utc"},
+						{Op: store.CalcMin, Column: "offset"}, {Op: store.CalcMax, Column: "bad"}}
+				}, "=1.5005497605e+09,1.5005497635e+09,1.5005497605e+09,-1"},
+			{"FORMAT_TIME conversions", []store.CalculatedField{{Name: "when", Expr: fn("FORMAT_TIME",
+				lit(model.Str("%Y-%m-%dT%H:%M:%S %a %A %b %B %j %p %I %e %C %u %w %V %G %g %U %W %y %k %l %z %Z %%")), fn("EVENT_TIMESTAMP"))}},
+				func(q *store.AggregateQuery) { q.Breakdowns = []string{"when"} },
+				"2026-03-04T05:06:07 Wed Wednesday Mar March 063 AM 05  4 20 3 3 10 2026 26 09 09 26  5  5 +0000 UTC %=10"},
+			{"FORMAT_TIME shorthands", []store.CalculatedField{{Name: "when", Expr: fn("FORMAT_TIME",
+				lit(model.Str("%D|%F|%T|%R|%r|%c|%x|%X|%h%t.")), fn("EVENT_TIMESTAMP"))}},
+				func(q *store.AggregateQuery) { q.Breakdowns = []string{"when"} },
+				"03/04/26|2026-03-04|05:06:07|05:06|05:06:07 AM|Wed Mar  4 05:06:07 2026|03/04/26|05:06:07|Mar\t.=10"},
+			{"FORMAT_TIME of numbers and non-numbers", []store.CalculatedField{
+				{Name: "lit", Expr: fn("FORMAT_TIME", lit(model.Str("%F %T")), lit(model.Float(1500549764.888)))},
+				{Name: "text", Expr: fn("COALESCE", fn("FORMAT_TIME", lit(model.Str("%Y")), col("user")), lit(model.Str("none")))},
+				{Name: "plain", Expr: fn("FORMAT_TIME", lit(model.Str("day")), col("duration_ms"))}},
+				func(q *store.AggregateQuery) { q.Breakdowns = []string{"lit", "text", "plain"} },
+				"2017-07-20 11:22:44,none,day=10"},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
