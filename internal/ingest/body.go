@@ -341,3 +341,104 @@ func (g *grower) read(r io.Reader, hint int64, compressed int) (tooBig bool, err
 	g.res.Shrink(held)
 	return false, nil
 }
+
+// BodyProblem is why ReadBody failed; each door answers it with its own
+// protocol's status and message.
+type BodyProblem int
+
+// The ways a body can fail.
+const (
+	// BodyTooLarge: more than the limit as sent.
+	BodyTooLarge BodyProblem = iota + 1
+	// BodyUnreadable: reading the request failed.
+	BodyUnreadable
+	// BodyInflatedTooLarge: more than the limit once decompressed.
+	BodyInflatedTooLarge
+	// BodyInflateBusy: the decompression budget had no room in time (the
+	// request is not at fault: retry).
+	BodyInflateBusy
+	// BodyCorrupt: the compressed stream does not decompress.
+	BodyCorrupt
+)
+
+// BodyError is a failed ReadBody: the problem and its cause (nil for the
+// size limits).
+type BodyError struct {
+	Problem BodyProblem
+	Err     error
+}
+
+func (e *BodyError) Error() string {
+	if e.Err == nil {
+		return "request body over its size limit"
+	}
+	return e.Err.Error()
+}
+
+func (e *BodyError) Unwrap() error { return e.Err }
+
+// Body is a request body read (and decompressed) into pooled buffers.
+// Bytes aliases them: Free gives them back (and the decompression budget
+// they hold) once nothing refers to Bytes; Free may be called again.
+type Body struct {
+	Bytes    []byte
+	raw      *bytes.Buffer
+	plain    *bytes.Buffer
+	inflated *Reservation
+}
+
+// Free gives the body's buffers and budget back.
+func (b *Body) Free() {
+	if b.raw != nil {
+		PutBuffer(b.raw)
+		b.raw = nil
+	}
+	if b.plain != nil {
+		PutBuffer(b.plain)
+		b.plain = nil
+	}
+	b.inflated.Release()
+	b.inflated = nil
+	b.Bytes = nil
+}
+
+// ReadBody reads r (of declared length contentLength, -1 when unknown)
+// with at most limit bytes as sent, then decompresses it when ce is gzip,
+// x-gzip or zstd to at most maxInflated bytes through in. The caller
+// checks ce is one its door takes. A failure is a *BodyError; the body is
+// freed then. Call Free on success (a Body is a value: keep one variable
+// and free it once).
+func ReadBody(ctx context.Context, r io.Reader, contentLength, limit int64, ce string, in *Inflater, maxInflated int64) (Body, error) {
+	b := Body{raw: GetBuffer()}
+	if contentLength > 0 {
+		b.raw.Grow(int(min(contentLength, limit)))
+	}
+	if tooBig, err := ReadLimited(b.raw, r, limit); tooBig {
+		b.Free()
+		return Body{}, &BodyError{Problem: BodyTooLarge}
+	} else if err != nil {
+		b.Free()
+		return Body{}, &BodyError{Problem: BodyUnreadable, Err: err}
+	}
+	b.Bytes = b.raw.Bytes()
+	if ce != "gzip" && ce != "x-gzip" && ce != "zstd" {
+		return b, nil
+	}
+	b.plain = GetBuffer()
+	var tooBig bool
+	var err error
+	b.inflated, tooBig, err = in.Decompress(ctx, b.plain, b.Bytes, ce, maxInflated)
+	switch {
+	case errors.Is(err, ErrDecompressBusy):
+		b.Free()
+		return Body{}, &BodyError{Problem: BodyInflateBusy, Err: err}
+	case tooBig:
+		b.Free()
+		return Body{}, &BodyError{Problem: BodyInflatedTooLarge}
+	case err != nil:
+		b.Free()
+		return Body{}, &BodyError{Problem: BodyCorrupt, Err: err}
+	}
+	b.Bytes = b.plain.Bytes()
+	return b, nil
+}

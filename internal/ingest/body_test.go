@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -98,5 +99,54 @@ func TestReadLimited(t *testing.T) {
 	buf.Reset()
 	if tooBig, _ := ReadLimited(&buf, r, 100); !tooBig {
 		t.Fatal("MaxBytesReader's limit not reported")
+	}
+}
+
+// TestReadBody: a body as sent or decompressed, and each way it fails
+// with the problem the doors answer, the buffers given back either way.
+func TestReadBody(t *testing.T) {
+	data := []byte(strings.Repeat("span ", 100)) // 500 bytes
+	cases := []struct {
+		name    string
+		body    []byte
+		ce      string
+		limit   int64
+		problem BodyProblem
+	}{
+		{"plain", data, "", 1000, 0},
+		{"gzip", gzipped(t, data), "gzip", 1000, 0},
+		{"x-gzip", gzipped(t, data), "x-gzip", 1000, 0},
+		{"zstd", zstded(t, data), "zstd", 1000, 0},
+		{"too large as sent", data, "", 499, BodyTooLarge},
+		{"too large decompressed", gzipped(t, bytes.Repeat(data, 10)), "gzip", 1000, BodyInflatedTooLarge}, // 5,000 bytes
+		{"not gzip", data, "gzip", 1000, BodyCorrupt},
+	}
+	in := NewInflater(0, 0)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// zstd's smallest window is 1 KiB: the decompressed limit is 4 KiB.
+			b, err := ReadBody(t.Context(), bytes.NewReader(c.body), int64(len(c.body)), c.limit, c.ce, in, 4096)
+			if c.problem == 0 {
+				if err != nil {
+					t.Fatalf("ReadBody: %v; want the %d bytes sent", err, len(data))
+				}
+				if !bytes.Equal(b.Bytes, data) {
+					t.Fatalf("ReadBody: %d bytes; want the %d bytes sent", len(b.Bytes), len(data))
+				}
+				b.Free()
+				b.Free() // again: nothing happens
+				if b.Bytes != nil {
+					t.Error("Bytes after Free: want nil")
+				}
+				return
+			}
+			var be *BodyError
+			if !errors.As(err, &be) || be.Problem != c.problem || b.Bytes != nil {
+				t.Fatalf("ReadBody: %v (%T), %v; want problem %d", err, err, b, c.problem)
+			}
+		})
+	}
+	if held := in.Budget().Used(); held != 0 {
+		t.Errorf("decompression budget held after every body: %d, want 0", held)
 	}
 }

@@ -1,7 +1,6 @@
 package events
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -163,44 +162,24 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 	// The bodies are given back once the events are built (they do not
 	// alias them), so a request waiting for its commit holds only its
 	// events; the decompressed one is held on the decompression budget.
-	raw := ingest.GetBuffer()
-	var plain *bytes.Buffer
-	var inflated *ingest.Reservation
-	freeBodies := func() {
-		if raw != nil {
-			ingest.PutBuffer(raw)
-			raw = nil
-		}
-		if plain != nil {
-			ingest.PutBuffer(plain)
-			plain = nil
-		}
-		inflated.Release()
-	}
-	defer freeBodies()
-	if r.ContentLength > 0 {
-		raw.Grow(int(r.ContentLength))
-	}
-	if tooBig, err := ingest.ReadLimited(raw, r.Body, limit); tooBig {
-		return fail(http.StatusBadRequest, MsgTooLarge, "a body over "+strconv.FormatInt(limit, 10)+" bytes")
-	} else if err != nil {
-		return fail(http.StatusBadRequest, MsgMalformed, "reading the body: "+err.Error())
-	}
-	body := raw.Bytes()
-	if ce == "gzip" || ce == "x-gzip" || ce == "zstd" {
-		plain = ingest.GetBuffer()
-		var tooBig bool
-		inflated, tooBig, err = h.inflater.Decompress(ctx, plain, body, ce, h.cfg.MaxDecompressedBytes)
-		switch {
-		case errors.Is(err, ingest.ErrDecompressBusy):
+	rb, err := ingest.ReadBody(ctx, r.Body, r.ContentLength, limit, ce, h.inflater, h.cfg.MaxDecompressedBytes)
+	var be *ingest.BodyError
+	if errors.As(err, &be) {
+		switch be.Problem {
+		case ingest.BodyTooLarge:
+			return fail(http.StatusBadRequest, MsgTooLarge, "a body over "+strconv.FormatInt(limit, 10)+" bytes")
+		case ingest.BodyUnreadable:
+			return fail(http.StatusBadRequest, MsgMalformed, "reading the body: "+err.Error())
+		case ingest.BodyInflateBusy:
 			return fail(http.StatusServiceUnavailable, err.Error(), err.Error())
-		case tooBig:
+		case ingest.BodyInflatedTooLarge:
 			return fail(http.StatusBadRequest, MsgTooLarge, "over "+strconv.FormatInt(h.cfg.MaxDecompressedBytes, 10)+" bytes after decompression")
-		case err != nil:
+		default:
 			return fail(http.StatusBadRequest, MsgMalformed, "the "+ce+" body does not decompress: "+err.Error())
 		}
-		body = plain.Bytes()
 	}
+	defer rb.Free()
+	body := rb.Bytes
 
 	opt := Options{Dataset: ds, Now: received, MaxEventBytes: h.cfg.MaxEventBytes, MaxFields: h.cfg.MaxFields, MaxEvents: h.cfg.MaxBatchEvents}
 	if h.deps.ExpandJSONDepth != nil {
@@ -229,7 +208,7 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request, endpoint string
 			return fail(e.Status, e.Message, format.String()+": "+e.Error())
 		}
 	}
-	freeBodies()
+	rb.Free()
 	h.m.received.WithLabelValues(endpoint).Add(float64(len(batch.Status)))
 	if n := batch.Rejected(); n > 0 {
 		h.m.rejected.WithLabelValues(endpoint).Add(float64(n))

@@ -1,7 +1,6 @@
 package otlp
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -127,45 +126,25 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, sig signal
 	// events are built, which do not alias them: a request waiting for its
 	// commit holds only its events. The decompressed body is held on the
 	// decompression budget until then.
-	raw := ingest.GetBuffer()
-	var plain *bytes.Buffer
-	var inflated *ingest.Reservation
-	freeBodies := func() {
-		if raw != nil {
-			ingest.PutBuffer(raw)
-			raw = nil
-		}
-		if plain != nil {
-			ingest.PutBuffer(plain)
-			plain = nil
-		}
-		inflated.Release()
-	}
-	defer freeBodies()
-	if req.ContentLength > 0 {
-		raw.Grow(int(req.ContentLength))
-	}
-	if tooBig, err := ingest.ReadLimited(raw, req.Body, h.r.cfg.MaxBodyBytes); tooBig {
-		return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge)
-	} else if err != nil {
-		return fail(http.StatusBadRequest, codes.InvalidArgument, "failed to read request body: "+err.Error())
-	}
-	body := raw.Bytes()
-	if ce == "gzip" || ce == "x-gzip" || ce == "zstd" {
-		plain = ingest.GetBuffer()
-		var tooBig bool
-		inflated, tooBig, err = h.r.inflater.Decompress(req.Context(), plain, body, ce, h.r.cfg.MaxDecompressedBytes)
-		switch {
-		case errors.Is(err, ingest.ErrDecompressBusy):
+	rb, err := ingest.ReadBody(req.Context(), req.Body, req.ContentLength, h.r.cfg.MaxBodyBytes, ce, h.r.inflater, h.r.cfg.MaxDecompressedBytes)
+	var be *ingest.BodyError
+	if errors.As(err, &be) {
+		switch be.Problem {
+		case ingest.BodyTooLarge:
+			return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge)
+		case ingest.BodyUnreadable:
+			return fail(http.StatusBadRequest, codes.InvalidArgument, "failed to read request body: "+err.Error())
+		case ingest.BodyInflateBusy:
 			h.retryAfter(w)
 			return fail(http.StatusServiceUnavailable, codes.Unavailable, err.Error())
-		case tooBig:
+		case ingest.BodyInflatedTooLarge:
 			return fail(http.StatusRequestEntityTooLarge, codes.InvalidArgument, msgTooLarge+" after decompression")
-		case err != nil:
+		default:
 			return fail(http.StatusBadRequest, codes.InvalidArgument, "failed to decompress request body ("+ce+"): "+err.Error())
 		}
-		body = plain.Bytes()
 	}
+	defer rb.Free()
+	body := rb.Bytes
 
 	held := h.r.pending.NewReservation()
 	defer held.Release()
@@ -180,7 +159,7 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, sig signal
 	case err != nil:
 		return fail(http.StatusBadRequest, codes.InvalidArgument, msgParseFailed+": "+err.Error())
 	}
-	freeBodies()
+	rb.Free()
 
 	switch o, err := h.r.consume(ingest.WithReservation(req.Context(), held), transportHTTP, sig, principal.Env, &res); o {
 	case outcomeOK:
