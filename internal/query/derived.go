@@ -3,6 +3,7 @@ package query
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -16,17 +17,84 @@ import (
 //
 //	IF(LT($duration_ms, 500), "fast", "slow")
 //	DIV($bytes, 1024)    CONCAT($service.name, " ", $name)    $"column with spaces"
+//	REG_VALUE($http.url, `^/api/(v[0-9]+)/`)    FORMAT_TIME("%Y-%m-%d", EVENT_TIMESTAMP())
 //
-// The functions supported, with their argument counts.
+// Strings are "quoted" (backslash escapes) or `raw` (no escapes). The
+// functions supported, with their argument counts:
+//
+//   - conditional: IF (condition, value pairs, then an optional default),
+//     SWITCH (a value, case, value pairs, then an optional default), COALESCE
+//   - comparison: EQUALS, IN, EXISTS, LT, LTE, GT, GTE
+//   - boolean: NOT, AND, OR
+//   - math: SUM, SUB, MUL, DIV, MOD, MIN, MAX, LOG10, BUCKET
+//   - cast: INT, FLOAT, STRING, BOOL
+//   - string: CONCAT, STARTS_WITH, ENDS_WITH, CONTAINS, TO_LOWER, TO_UPPER,
+//     LENGTH, REG_MATCH, REG_VALUE, REG_COUNT (the regular expression is a
+//     string literal in RE2 syntax)
+//   - time: EVENT_TIMESTAMP, UNIX_TIMESTAMP (an RFC 3339 string to Unix
+//     seconds), FORMAT_TIME (a string literal of strftime conversions, then
+//     Unix seconds; UTC)
+//
+// INGEST_TIMESTAMP is rejected: tracecomb keeps no time of receipt.
 var derivedFuncs = map[string][2]int{ // min, max (-1: any)
-	"IF": {2, 3}, "COALESCE": {1, -1}, "EQUALS": {2, 2}, "IN": {2, -1}, "EXISTS": {1, 1},
+	"IF": {2, -1}, "SWITCH": {3, -1}, "COALESCE": {1, -1}, "EQUALS": {2, 2}, "IN": {2, -1}, "EXISTS": {1, 1},
 	"NOT": {1, 1}, "AND": {1, -1}, "OR": {1, -1},
 	"LT": {2, 2}, "LTE": {2, 2}, "GT": {2, 2}, "GTE": {2, 2},
 	"SUM": {1, -1}, "SUB": {2, 2}, "MUL": {1, -1}, "DIV": {2, 2}, "MOD": {2, 2},
 	"MIN": {1, -1}, "MAX": {1, -1}, "LOG10": {1, 1}, "BUCKET": {2, 2},
 	"INT": {1, 1}, "FLOAT": {1, 1}, "STRING": {1, 1}, "BOOL": {1, 1},
 	"CONCAT": {1, -1}, "STARTS_WITH": {2, 2}, "ENDS_WITH": {2, 2}, "CONTAINS": {2, 2},
-	"TO_LOWER": {1, 1}, "TO_UPPER": {1, 1}, "LENGTH": {1, 1}, "EVENT_TIMESTAMP": {0, 0},
+	"TO_LOWER": {1, 1}, "TO_UPPER": {1, 1}, "LENGTH": {1, 1},
+	"REG_MATCH": {2, 2}, "REG_VALUE": {2, 2}, "REG_COUNT": {2, 2},
+	"EVENT_TIMESTAMP": {0, 0}, "UNIX_TIMESTAMP": {1, 1}, "FORMAT_TIME": {2, 2},
+}
+
+// unsupportedFuncs are functions of Honeycomb's language that tracecomb
+// cannot compute, with the reason.
+var unsupportedFuncs = map[string]string{
+	"INGEST_TIMESTAMP": "tracecomb does not record when it received an event; EVENT_TIMESTAMP() is the event's own time",
+}
+
+// literalArgs names, per function, the arguments that must be string
+// literals, and checks them.
+var literalArgs = map[string]struct {
+	arg   int
+	what  string
+	check func(string) error
+}{
+	"REG_MATCH":   {1, "regular expression", checkRegexp},
+	"REG_VALUE":   {1, "regular expression", checkRegexp},
+	"REG_COUNT":   {1, "regular expression", checkRegexp},
+	"FORMAT_TIME": {0, "time format", CheckTimeFormat},
+}
+
+func checkRegexp(s string) error {
+	_, err := regexp.Compile(s)
+	return err
+}
+
+// timeFormatDirectives are the strftime conversions FORMAT_TIME accepts:
+// POSIX's (without the E and O modifiers) and %k, %l, as the C locale
+// formats UTC times.
+const timeFormatDirectives = "aAbBcCdDeFgGhHIjklmMnprRStTuUVwWxXyYzZ%"
+
+// CheckTimeFormat reports the first conversion of a FORMAT_TIME format
+// that FORMAT_TIME does not support.
+func CheckTimeFormat(f string) error {
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		i++
+		if i == len(f) {
+			return fmt.Errorf("the format ends in a lone %%")
+		}
+		if !strings.ContainsRune(timeFormatDirectives, rune(f[i])) {
+			r, _ := utf8.DecodeRuneInString(f[i:])
+			return fmt.Errorf("unsupported conversion %%%c (supported: %%%s)", r, strings.Join(strings.Split(timeFormatDirectives, ""), " %"))
+		}
+	}
+	return nil
 }
 
 // maxExprDepth bounds nesting so hostile expressions cannot exhaust the
@@ -78,6 +146,14 @@ func (p *exprParser) space() {
 func (p *exprParser) quoted() (string, error) {
 	start := p.i
 	p.i++ // the opening quote
+	if p.src[start] == '`' {
+		if n := strings.IndexByte(p.src[p.i:], '`'); n >= 0 {
+			p.i += n + 1
+			return p.src[start+1 : p.i-1], nil
+		}
+		p.i = start
+		return "", p.err("unterminated raw string")
+	}
 	var sb strings.Builder
 	for p.i < len(p.src) {
 		c := p.src[p.i]
@@ -130,7 +206,7 @@ func (p *exprParser) expr(depth int) (store.Expr, error) {
 			return store.Expr{}, p.err("expected a column name after $")
 		}
 		return store.Expr{Column: p.src[start:p.i]}, nil
-	case c == '"':
+	case c == '"' || c == '`':
 		s, err := p.quoted()
 		if err != nil {
 			return store.Expr{}, err
@@ -174,6 +250,10 @@ func (p *exprParser) expr(depth int) (store.Expr, error) {
 		return store.Expr{}, nil
 	}
 	name := strings.ToUpper(word)
+	if why, ok := unsupportedFuncs[name]; ok {
+		p.i = start
+		return store.Expr{}, p.err("%s is not supported: %s", name, why)
+	}
 	arity, ok := derivedFuncs[name]
 	if !ok {
 		p.i = start
@@ -185,11 +265,14 @@ func (p *exprParser) expr(depth int) (store.Expr, error) {
 	}
 	p.i++
 	e := store.Expr{Func: name}
+	var argAt []int // where each argument starts
 	p.space()
 	if p.i < len(p.src) && p.src[p.i] == ')' {
 		p.i++
 	} else {
 		for {
+			p.space()
+			argAt = append(argAt, p.i)
 			a, err := p.expr(depth + 1)
 			if err != nil {
 				return e, err
@@ -217,6 +300,17 @@ func (p *exprParser) expr(depth int) (store.Expr, error) {
 			want += " to " + strconv.Itoa(arity[1])
 		}
 		return e, p.err("%s takes %s arguments, got %d", name, want, len(e.Args))
+	}
+	if la, ok := literalArgs[name]; ok {
+		a := e.Args[la.arg]
+		if a.Func != "" || a.Column != "" || a.Lit == nil || a.Lit.Kind != model.KindString {
+			p.i = argAt[la.arg]
+			return e, p.err("%s's %s must be a string literal", name, la.what)
+		}
+		if err := la.check(a.Lit.Str); err != nil {
+			p.i = argAt[la.arg]
+			return e, p.err("%s: bad %s: %v", name, la.what, err)
+		}
 	}
 	return e, nil
 }

@@ -16,6 +16,7 @@ func TestParseExpr(t *testing.T) {
 		{`true`, `{"Func":"","Args":null,"Column":"","Lit":{"Kind":3,"Str":"","Int":1,"Flt":0}}`},
 		{`null`, `{"Func":"","Args":null,"Column":"","Lit":null}`},
 		{`event_timestamp()`, `{"Func":"EVENT_TIMESTAMP","Args":null,"Column":"","Lit":null}`},
+		{"`raw \\d \"`", `{"Func":"","Args":null,"Column":"","Lit":{"Kind":0,"Str":"raw \\d \"","Int":0,"Flt":0}}`},
 		{` IF( GTE($duration_ms, 500) , "slow" ) `, `{"Func":"IF","Args":[{"Func":"GTE","Args":[{"Func":"","Args":null,"Column":"duration_ms","Lit":null},{"Func":"","Args":null,"Column":"","Lit":{"Kind":1,"Str":"","Int":500,"Flt":0}}],"Column":"","Lit":null},{"Func":"","Args":null,"Column":"","Lit":{"Kind":0,"Str":"slow","Int":0,"Flt":0}}],"Column":"","Lit":null}`},
 	}
 	for _, tc := range tests {
@@ -40,7 +41,8 @@ func TestParseExprErrors(t *testing.T) {
 	}{
 		{``, 1, "expected an expression"},
 		{`FOO(1)`, 1, "unknown function FOO"},
-		{`IF(1)`, 1, "IF takes 2 to 3 arguments, got 1"},
+		{`IF(1)`, 1, "IF takes at least 2 arguments, got 1"},
+		{"`open", 1, "unterminated raw string"},
 		{`EQUALS(1, 2, 3)`, 1, "EQUALS takes 2 arguments, got 3"},
 		{`SUM()`, 1, "SUM takes at least 1 arguments, got 0"},
 		{`SUM(1 2)`, 7, "expected , or )"},
@@ -54,6 +56,64 @@ func TestParseExprErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.src, func(t *testing.T) {
 			_, err := ParseExpr(tc.src)
+			se, ok := err.(*SyntaxError)
+			if !ok || se.Col != tc.col || !strings.Contains(se.Msg, tc.want) {
+				t.Fatalf("err = %v, want column %d %q", err, tc.col, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseExprFunctions checks each function's argument counts and
+// literal arguments: an empty want means the expression parses.
+func TestParseExprFunctions(t *testing.T) {
+	tests := []struct {
+		src  string
+		col  int
+		want string
+	}{
+		{`IF(true, 1)`, 0, ""},
+		{`IF(LT($a, 1), "x", LT($a, 2), "y")`, 0, ""},
+		{`IF(LT($a, 1), "x", LT($a, 2), "y", "z")`, 0, ""},
+		{`SWITCH($user, "a", 1, "b", 2)`, 0, ""},
+		{`SWITCH($user, "a", 1, 0)`, 0, ""},
+		{`SWITCH($user, "a")`, 1, "SWITCH takes at least 3 arguments, got 2"},
+		{"REG_MATCH($msg, `^[a-z]+\\[[0-9]+\\]$`)", 0, ""},
+		{`REG_MATCH($msg, "^a.c$")`, 0, ""},
+		{`REG_MATCH($msg)`, 1, "REG_MATCH takes 2 arguments, got 1"},
+		{`REG_MATCH($msg, $pattern)`, 17, "REG_MATCH's regular expression must be a string literal"},
+		{`REG_MATCH($msg, 12)`, 17, "must be a string literal"},
+		{`REG_MATCH($msg, CONCAT("a", "b"))`, 17, "must be a string literal"},
+		{"REG_MATCH($msg,   `a(b`)", 19, "REG_MATCH: bad regular expression: error parsing regexp: missing closing )"},
+		{"REG_VALUE($url, `/api/(v[0-9]+)/`)", 0, ""},
+		{"REG_VALUE($url, `(?<name>x)`)", 0, ""},
+		{"REG_VALUE($url, `(?=x)`)", 17, "REG_VALUE: bad regular expression"},
+		{"REG_VALUE($url)", 1, "REG_VALUE takes 2 arguments, got 1"},
+		{"REG_COUNT($url, `/`)", 0, ""},
+		{"REG_COUNT($url, `[`)", 17, "REG_COUNT: bad regular expression"},
+		{"REG_COUNT(`/a`, $url)", 17, "REG_COUNT's regular expression must be a string literal"},
+		{`UNIX_TIMESTAMP($timestamp)`, 0, ""},
+		{`UNIX_TIMESTAMP()`, 1, "UNIX_TIMESTAMP takes 1 arguments, got 0"},
+		{`FORMAT_TIME("%Y-%m-%d %H:%M:%S %a %A %b %B %c %C %D %e %F %g %G %h %I %j %k %l %n %p %r %R %t %T %u %U %V %w %W %x %X %y %z %Z %%", EVENT_TIMESTAMP())`, 0, ""},
+		{`FORMAT_TIME("plain text", $t)`, 0, ""},
+		{`FORMAT_TIME($format, $t)`, 13, "FORMAT_TIME's time format must be a string literal"},
+		{`FORMAT_TIME("%Y", $t, 1)`, 1, "FORMAT_TIME takes 2 arguments, got 3"},
+		{`FORMAT_TIME( "%Q", $t)`, 14, "FORMAT_TIME: bad time format: unsupported conversion %Q"},
+		{`FORMAT_TIME("%Ey", $t)`, 13, "unsupported conversion %E"},
+		{`FORMAT_TIME("%s", $t)`, 13, "unsupported conversion %s"},
+		{`FORMAT_TIME("100%", $t)`, 13, "the format ends in a lone %"},
+		{`EVENT_TIMESTAMP(1)`, 1, "EVENT_TIMESTAMP takes 0 arguments, got 1"},
+		{`SUB(INGEST_TIMESTAMP(), EVENT_TIMESTAMP())`, 5, "INGEST_TIMESTAMP is not supported: tracecomb does not record when it received an event"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.src, func(t *testing.T) {
+			_, err := ParseExpr(tc.src)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
 			se, ok := err.(*SyntaxError)
 			if !ok || se.Col != tc.col || !strings.Contains(se.Msg, tc.want) {
 				t.Fatalf("err = %v, want column %d %q", err, tc.col, tc.want)
@@ -83,7 +143,8 @@ func TestCalculatedFieldSpec(t *testing.T) {
 
 func FuzzParseExpr(f *testing.F) {
 	for _, s := range []string{`IF(GTE($duration_ms, 500), "slow", "fast")`, `CONCAT($"a b", "x\"y", 1.5, -2, true, null)`,
-		`SUM(DIV($a, 0), MOD(1, 2))`, `event_timestamp()`, `NOT(NOT(`, `$`, `"`} {
+		`SUM(DIV($a, 0), MOD(1, 2))`, `event_timestamp()`, `NOT(NOT(`, `$`, `"`, "`", "REG_VALUE($a, `(x)`)",
+		`SWITCH($a, 1, "x", "y")`, `FORMAT_TIME("%F %T", EVENT_TIMESTAMP())`, `REG_MATCH($a, "(")`, `INGEST_TIMESTAMP()`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
