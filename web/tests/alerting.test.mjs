@@ -120,7 +120,7 @@ test("a recipient and a trigger made in the UI: listed with their state, the API
   await form.locator("select[name=frequency]").selectOption("60");
   // The default 15 minutes is more than four times a minute.
   await form.getByRole("button", { name: "Create trigger" }).click();
-  await form.getByRole("alert").getByText(/query\.time_range: the query's duration \(900 s\) may be at most four times the frequency \(60 s\)/).waitFor();
+  await form.getByRole("alert").getByText(/^query\.time_range: the query's duration \(900 s\) .*frequency \(60 s\)/).waitFor();
   await form.locator(".invalid select[name=time_range]").waitFor();
   await shot(p, "trigger-form");
   await form.locator("select[name=frequency]").selectOption("120");
@@ -162,15 +162,18 @@ test("a recipient and a trigger made in the UI: listed with their state, the API
   await form.locator("input[name=disabled]").check();
   await form.locator("select[name=exceeded_limit]").selectOption("2");
   await form.locator("select[name=alert_type]").selectOption("on_true");
+  await form.locator("select[name=baseline_offset]").selectOption("1440");
+  await form.locator("select[name=baseline_type]").selectOption("percentage");
   await form.getByRole("button", { name: "Save trigger" }).click();
   await form.waitFor({ state: "detached" });
   await row.getByTestId("trigger-state").getByText("Disabled", { exact: true }).waitFor();
-  assert.equal(await row.getByTestId("trigger-threshold").innerText(), ">= 3, 2 times in a row");
+  assert.equal(await row.getByTestId("trigger-threshold").innerText(), "change >= 3% vs. a day before, 2 times in a row");
   assert.match(await row.getByTestId("trigger-frequency").innerText(), /on true/);
   const edited = (await api(server, "GET", `/1/triggers/checkout/${id}`)).body;
   assert.equal(edited.disabled, true);
   assert.equal(edited.alert_type, "on_true");
   assert.deepEqual(edited.threshold, { ...stored.threshold, exceeded_limit: 2 });
+  assert.deepEqual(edited.baseline_details, { offset_minutes: 1440, type: "percentage" });
   assert.deepEqual(edited.query, stored.query);
   assert.deepEqual(edited.recipients.map((r) => r.id), [recipients[0].id]);
 
@@ -393,6 +396,12 @@ test("an SLO made in the UI shows its compliance, budget and burn-down, and take
   await waitFor(() => received.find((r) => r.path === "/slo" && r.body?.slo_id === id), "the burn alert's webhook notification", 15_000);
   await p.evaluate(() => window.scrollTo(0, 0));
   await shot(p, "slo");
+
+  // The SLI cannot be deleted while the SLO uses it; the 409 is shown.
+  await p.goto(server.uiURL + "/derived-columns?dataset=checkout");
+  await p.getByTestId("derived-columns").locator("tr[data-alias=ok_request]").getByRole("button", { name: "Delete" }).click();
+  await p.getByTestId("derived-page").getByRole("alert").getByText('derived column "ok_request" is used by').waitFor();
+  assert.equal((await api(server, "GET", "/1/derived_columns/checkout")).body.length, 1);
   await p.close();
 });
 

@@ -36,8 +36,26 @@ const TRIGGER_OPS = CALC_OPS.filter((o) => o !== "HEATMAP" && o !== "CONCURRENCY
 const THRESHOLD_OPS = [">", ">=", "<", "<="];
 // The frequencies offered: the API takes whole minutes from 1 minute to 1 day.
 const FREQUENCIES = [60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400];
-// The time ranges offered; the API takes at most four times the frequency.
-const RANGES = [60, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400, 172800, 345600];
+// The time ranges offered; the API takes from the frequency to the lesser
+// of four times it and a day.
+const RANGES = [60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 21600, 43200, 86400];
+// A baseline compares the calculation with its value this long before.
+const BASELINE_OFFSETS: [number, string][] = [
+  [60, "an hour"],
+  [1440, "a day"],
+  [10080, "a week"],
+  [40320, "28 days"],
+];
+
+interface Baseline {
+  offset_minutes: number;
+  type: "value" | "percentage";
+}
+
+function baselineOf(t: Trigger | null): Baseline | null {
+  const b = t?.baseline_details as Partial<Baseline> | undefined;
+  return b && typeof b.offset_minutes === "number" && (b.type === "value" || b.type === "percentage") ? (b as Baseline) : null;
+}
 
 /** fmtSeconds writes a whole number of seconds for reading: 90 s, 15 min, 2 h, 1 d. */
 export function fmtSeconds(s: number): string {
@@ -64,8 +82,13 @@ export function querySummary(q: Spec | undefined): string {
   return out;
 }
 
-export function thresholdText(t: Trigger["threshold"]): string {
-  return `${t.op} ${t.value}` + (t.exceeded_limit > 1 ? `, ${t.exceeded_limit} times in a row` : "");
+export function thresholdText(t: Trigger["threshold"], baseline?: Baseline | null): string {
+  let out = `${t.op} ${t.value}`;
+  if (baseline) {
+    const ago = BASELINE_OFFSETS.find(([m]) => m === baseline.offset_minutes)?.[1] ?? `${baseline.offset_minutes} min`;
+    out = `change ${out}${baseline.type === "percentage" ? "%" : ""} vs. ${ago} before`;
+  }
+  return out + (t.exceeded_limit > 1 ? `, ${t.exceeded_limit} times in a row` : "");
 }
 
 export function TriggerState({ t }: { t: Pick<Trigger, "disabled" | "triggered"> }) {
@@ -185,7 +208,7 @@ export default function TriggersPage() {
                   <td className="summary" data-testid="trigger-query">
                     <Link href={queryLink(dataset, t.query)} title="open as a query">{querySummary(t.query)}</Link>
                   </td>
-                  <td data-testid="trigger-threshold">{thresholdText(t.threshold)}</td>
+                  <td data-testid="trigger-threshold">{thresholdText(t.threshold, baselineOf(t))}</td>
                   <td data-testid="trigger-frequency">
                     every {fmtSeconds(t.frequency)}
                     {t.evaluation_schedule_type === "window" && t.evaluation_schedule && (
@@ -237,6 +260,9 @@ interface FormState {
   alertType: "on_change" | "on_true";
   recipients: string[];
   disabled: boolean;
+  /** 0: a static threshold */
+  baselineOffset: number;
+  baselineType: Baseline["type"];
 }
 
 function formOf(t: Trigger | null): FormState {
@@ -258,6 +284,8 @@ function formOf(t: Trigger | null): FormState {
     alertType: t?.alert_type ?? "on_change",
     recipients: t?.recipients.map((r) => r.id) ?? [],
     disabled: t?.disabled ?? false,
+    baselineOffset: baselineOf(t)?.offset_minutes ?? 0,
+    baselineType: baselineOf(t)?.type ?? "percentage",
   };
 }
 
@@ -290,9 +318,12 @@ function TriggerForm({
       setErr(new APIError(422, `threshold.value: ${JSON.stringify(f.thresholdValue)} is not a number`, "", [{ field: "threshold.value", code: "invalid", description: "not a number" }]));
       return;
     }
-    // The parts of the query the form does not edit (orders, havings,
-    // limit) are kept.
+    // The query's having, which the form does not edit, is kept; a
+    // trigger's query takes no orders, limit or granularity.
     const query: Spec = { ...(trigger?.query ?? {}) };
+    delete query.orders;
+    delete query.limit;
+    delete query.granularity;
     query.calculations = [UNARY_OPS.has(f.op) ? { op: f.op } : { op: f.op, column: f.column.trim() }];
     const filters = f.filters.filter((x) => x.column.trim());
     if (filters.length) query.filters = filters;
@@ -316,11 +347,12 @@ function TriggerForm({
       alert_type: f.alertType,
       recipients: f.recipients.map((id) => (keep.get(id) ? { id, details: keep.get(id) } : { id })),
       query,
-      // An edit keeps what this form does not show (PUT replaces the trigger).
+      // An edit keeps what this form does not show (PUT replaces the trigger);
+      // without baseline_details the trigger has a static threshold.
       evaluation_schedule_type: trigger?.evaluation_schedule_type,
       evaluation_schedule: trigger?.evaluation_schedule,
       tags: trigger?.tags,
-      baseline_details: trigger?.baseline_details,
+      baseline_details: f.baselineOffset ? { offset_minutes: f.baselineOffset, type: f.baselineType } : undefined,
     };
     setBusy(true);
     try {
@@ -399,7 +431,9 @@ function TriggerForm({
               </option>
             ))}
           </select>
-          <span className="muted">at most four times the frequency ({fmtSeconds(f.frequency * 4)})</span>
+          <span className="muted">
+            from the frequency to {fmtSeconds(Math.min(f.frequency * 4, 86400))} (four times the frequency, at most a day)
+          </span>
         </FieldRow>
         <FieldRow label="Threshold" problem={p("threshold")}>
           <span className="muted">{label({ op: f.op, column: f.column || undefined })}</span>
@@ -418,6 +452,22 @@ function TriggerForm({
             </select>
             {f.exceededLimit === 1 ? "time" : "times in a row"}
           </label>
+        </FieldRow>
+        <FieldRow label="Compared with" problem={p("baseline_details")}>
+          <select name="baseline_offset" aria-label="Baseline" value={f.baselineOffset} onChange={(e) => set("baselineOffset", Number(e.target.value))}>
+            <option value={0}>the threshold as it is (static)</option>
+            {BASELINE_OFFSETS.map(([m, l]) => (
+              <option key={m} value={m}>
+                its change since {l} before (baseline)
+              </option>
+            ))}
+          </select>
+          {f.baselineOffset > 0 && (
+            <select name="baseline_type" aria-label="Baseline change" value={f.baselineType} onChange={(e) => set("baselineType", e.target.value as Baseline["type"])}>
+              <option value="percentage">in percent</option>
+              <option value="value">in value</option>
+            </select>
+          )}
         </FieldRow>
         <FieldRow label="Frequency" problem={p("frequency")}>
           <select name="frequency" aria-label="Frequency" value={f.frequency} onChange={(e) => set("frequency", Number(e.target.value))}>
