@@ -338,7 +338,11 @@ func specColumns(spec query.Spec) map[string]bool {
 // withDerived returns spec, for environment e, with the derived columns it names as columns
 // added to its calculated fields: those of the dataset ds (a slug) before
 // those made for every dataset (__all__); a calculated field of the spec
-// itself keeps its name.
+// itself keeps its name. A column of ds given a type with the Columns API
+// (string, integer, float, boolean) is read as that type: a calculated
+// field of its own name converts it (STRING, INT, FLOAT, BOOL), ahead of
+// every other, so the query and the derived columns it uses see the
+// declared type.
 func withDerived(ctx context.Context, ss state.Store, e, ds string, spec query.Spec) (query.Spec, error) {
 	names := specColumns(spec)
 	if len(names) == 0 {
@@ -348,8 +352,11 @@ func withDerived(ctx context.Context, ss state.Store, e, ds string, spec query.S
 	if ds != query.AllDatasets {
 		sets = append(sets, query.AllDatasets)
 	}
-	out := spec
-	out.CalculatedFields = append([]query.NamedExpr(nil), spec.CalculatedFields...)
+	var derived []query.NamedExpr
+	used := map[string]bool{} // columns the spec and its derived columns name
+	for n := range names {
+		used[n] = true
+	}
 	for _, set := range sets {
 		list, err := derivedOf(ctx, ss, e, set)
 		if err != nil {
@@ -357,10 +364,62 @@ func withDerived(ctx context.Context, ss state.Store, e, ds string, spec query.S
 		}
 		for _, d := range list {
 			if names[d.Alias] {
-				out.CalculatedFields = append(out.CalculatedFields, query.NamedExpr{Name: d.Alias, Expression: d.Expression})
+				derived = append(derived, query.NamedExpr{Name: d.Alias, Expression: d.Expression})
 				delete(names, d.Alias)
+				if x, err := query.ParseExpr(d.Expression); err == nil {
+					for _, c := range exprColumns(x) {
+						used[c] = true
+					}
+				}
 			}
 		}
 	}
+	casts, err := declaredTypes(ctx, ss, e, ds, used)
+	if err != nil {
+		return spec, err
+	}
+	if len(derived) == 0 && len(casts) == 0 {
+		return spec, nil
+	}
+	out := spec
+	out.CalculatedFields = make([]query.NamedExpr, 0, len(casts)+len(spec.CalculatedFields)+len(derived))
+	out.CalculatedFields = append(append(append(out.CalculatedFields, casts...), spec.CalculatedFields...), derived...)
 	return out, nil
+}
+
+// typeCasts are the conversion functions of the Columns API's types.
+var typeCasts = map[string]string{"string": "STRING", "integer": "INT", "float": "FLOAT", "boolean": "BOOL"}
+
+// declaredTypes returns, for the columns of dataset ds among used that
+// have a type set with the Columns API, the calculated fields converting
+// them to it.
+func declaredTypes(ctx context.Context, ss state.Store, e, ds string, used map[string]bool) ([]query.NamedExpr, error) {
+	if ds == query.AllDatasets {
+		return nil, nil
+	}
+	recs, err := ss.List(ctx, kindColumnSetting, e)
+	if err != nil {
+		return nil, err
+	}
+	var out []query.NamedExpr
+	for _, rec := range recs {
+		slug, key, _ := strings.Cut(rec.Key, "/")
+		if slug != ds || !used[key] {
+			continue
+		}
+		var c struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(rec.Value, &c) != nil || typeCasts[c.Type] == "" {
+			continue
+		}
+		out = append(out, query.NamedExpr{Name: key, Expression: typeCasts[c.Type] + "(" + columnRef(key) + ")"})
+	}
+	return out, nil
+}
+
+// columnRef is key as a column reference of the derived-column language:
+// $"…", a backslash before each quote and backslash.
+func columnRef(key string) string {
+	return `$"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(key) + `"`
 }
