@@ -19,8 +19,12 @@ import (
 //	DIV($bytes, 1024)    CONCAT($service.name, " ", $name)    $"column with spaces"
 //	REG_VALUE($http.url, `^/api/(v[0-9]+)/`)    FORMAT_TIME("%Y-%m-%d", EVENT_TIMESTAMP())
 //
-// Strings are "quoted" (backslash escapes) or `raw` (no escapes). The
-// functions supported, with their argument counts:
+// Strings are "quoted" (backslash escapes) or `raw` (no escapes). Infix
+// operators stand for functions: ! (NOT), then * / % (MUL, DIV, MOD), + -
+// (SUM, SUB), < <= > >= = != (LT, LTE, GT, GTE, EQUALS, NOT EQUALS), AND,
+// OR, from the tightest to the loosest; parentheses group. A bare column
+// name may contain - and /, so $a-1 is a column: write $a - 1. The functions
+// supported, with their argument counts:
 //
 //   - conditional: IF (condition, value pairs, then an optional default),
 //     SWITCH (a value, case, value pairs, then an optional default), COALESCE
@@ -172,11 +176,109 @@ func (p *exprParser) quoted() (string, error) {
 	return "", p.err("unterminated string")
 }
 
-func (p *exprParser) expr(depth int) (store.Expr, error) {
+// infixOps are the infix operators, loosest first; each level's
+// operators share a precedence and associate to the left. Longer
+// spellings come before their prefixes.
+var infixOps = [][]struct{ op, fn string }{
+	{{"OR", "OR"}},
+	{{"AND", "AND"}},
+	{{"<=", "LTE"}, {">=", "GTE"}, {"!=", "!="}, {"<", "LT"}, {">", "GT"}, {"=", "EQUALS"}},
+	{{"+", "SUM"}, {"-", "SUB"}},
+	{{"*", "MUL"}, {"/", "DIV"}, {"%", "MOD"}},
+}
+
+// expr parses an expression with infix operators.
+func (p *exprParser) expr(depth int) (store.Expr, error) { return p.infix(depth, 0) }
+
+// infix parses operands joined by the operators of infixOps[level:].
+func (p *exprParser) infix(depth, level int) (store.Expr, error) {
+	if level == len(infixOps) {
+		return p.unary(depth)
+	}
+	left, err := p.infix(depth, level+1)
+	if err != nil {
+		return left, err
+	}
+	for {
+		p.space()
+		fn, n := p.infixOp(level)
+		if n == 0 {
+			return left, nil
+		}
+		if depth++; depth > maxExprDepth {
+			return store.Expr{}, p.err("expression nested too deeply")
+		}
+		p.i += n
+		right, err := p.infix(depth, level+1)
+		if err != nil {
+			return right, err
+		}
+		if fn == "!=" {
+			left = store.Expr{Func: "NOT", Args: []store.Expr{{Func: "EQUALS", Args: []store.Expr{left, right}}}}
+			continue
+		}
+		left = store.Expr{Func: fn, Args: []store.Expr{left, right}}
+	}
+}
+
+// infixOp returns the function of the operator of the level at the
+// current position and its length, 0 when there is none.
+func (p *exprParser) infixOp(level int) (string, int) {
+	rest := p.src[p.i:]
+	for _, o := range infixOps[level] {
+		if len(rest) < len(o.op) || !strings.EqualFold(rest[:len(o.op)], o.op) {
+			continue
+		}
+		if isWordByte(o.op[0]) && len(rest) > len(o.op) && isWordByte(rest[len(o.op)]) {
+			continue // AND or OR starting a longer word
+		}
+		return o.fn, len(o.op)
+	}
+	return "", 0
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+}
+
+// unary parses an operand: ! (NOT) before an operand, an expression in
+// parentheses, or a primary expression.
+func (p *exprParser) unary(depth int) (store.Expr, error) {
 	if depth > maxExprDepth {
 		return store.Expr{}, p.err("expression nested too deeply")
 	}
 	p.space()
+	if p.i < len(p.src) && p.src[p.i] == '!' {
+		p.i++
+		a, err := p.unary(depth + 1)
+		if err != nil {
+			return a, err
+		}
+		return store.Expr{Func: "NOT", Args: []store.Expr{a}}, nil
+	}
+	if p.i < len(p.src) && p.src[p.i] == '(' {
+		open := p.i
+		p.i++
+		e, err := p.expr(depth + 1)
+		if err != nil {
+			return e, err
+		}
+		p.space()
+		if p.i >= len(p.src) || p.src[p.i] != ')' {
+			if p.i >= len(p.src) {
+				p.i = open
+				return e, p.err("unclosed (")
+			}
+			return e, p.err("expected ) or an operator, found %q", p.rest())
+		}
+		p.i++
+		return e, nil
+	}
+	return p.primary(depth)
+}
+
+// primary parses a column, a literal or a function call.
+func (p *exprParser) primary(depth int) (store.Expr, error) {
 	if p.i >= len(p.src) {
 		return store.Expr{}, p.err("expected an expression, found the end")
 	}
@@ -236,7 +338,7 @@ func (p *exprParser) expr(depth int) (store.Expr, error) {
 		return store.Expr{Lit: &v}, nil
 	}
 	start := p.i
-	for p.i < len(p.src) && (p.src[p.i] == '_' || p.src[p.i] >= 'A' && p.src[p.i] <= 'Z' || p.src[p.i] >= 'a' && p.src[p.i] <= 'z' || p.src[p.i] >= '0' && p.src[p.i] <= '9') {
+	for p.i < len(p.src) && isWordByte(p.src[p.i]) {
 		p.i++
 	}
 	word := p.src[start:p.i]

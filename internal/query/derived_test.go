@@ -64,6 +64,80 @@ func TestParseExprErrors(t *testing.T) {
 	}
 }
 
+// TestParseExprInfix checks that infix operators parse as the functions
+// they stand for, with their precedence.
+func TestParseExprInfix(t *testing.T) {
+	tests := []struct{ infix, calls string }{
+		{`$serialize_ms + $scan_ms + $publish_ms`, `SUM(SUM($serialize_ms, $scan_ms), $publish_ms)`},
+		{`1.0 + 5 + "2.3"`, `SUM(SUM(1.0, 5), "2.3")`},
+		{`$total_ms - ($local_ms + $merge_ms)`, `SUB($total_ms, SUM($local_ms, $merge_ms))`},
+		{`$a - 1 - 2`, `SUB(SUB($a, 1), 2)`},
+		{`$a + $b * $c`, `SUM($a, MUL($b, $c))`},
+		{`($a + $b) * $c`, `MUL(SUM($a, $b), $c)`},
+		{`$a / 2 % 3`, `MOD(DIV($a, 2), 3)`},
+		{`$roundtrip_us < 500`, `LT($roundtrip_us, 500)`},
+		{`$a <= $b`, `LTE($a, $b)`},
+		{`$a > 1 + 2`, `GT($a, SUM(1, 2))`},
+		{`$a >= 1`, `GTE($a, 1)`},
+		{`$method = "POST"`, `EQUALS($method, "POST")`},
+		{`$method != "POST"`, `NOT(EQUALS($method, "POST"))`},
+		{`$roundtrip_ms >= 100 AND $method = "POST"`, `AND(GTE($roundtrip_ms, 100), EQUALS($method, "POST"))`},
+		{`!IN($method, "GET", "DELETE") AND EXISTS($batch)`, `AND(NOT(IN($method, "GET", "DELETE")), EXISTS($batch))`},
+		{`$company = "acme" OR $priority >= 5`, `OR(EQUALS($company, "acme"), GTE($priority, 5))`},
+		{`$a OR $b AND $c`, `OR($a, AND($b, $c))`},
+		{`$mysql_ms >= 20 OR ($s3_ms >= 100 AND $method = "GET")`, `OR(GTE($mysql_ms, 20), AND(GTE($s3_ms, 100), EQUALS($method, "GET")))`},
+		{`$a and $b or $c`, `OR(AND($a, $b), $c)`},
+		{`!EXISTS($batch)`, `NOT(EXISTS($batch))`},
+		{`!($a > 1)`, `NOT(GT($a, 1))`},
+		{`!!$a`, `NOT(NOT($a))`},
+		{`IF($a > 1, $b * 2, -1)`, `IF(GT($a, 1), MUL($b, 2), -1)`},
+		{`$a -1`, `SUB($a, 1)`},
+		{`((1))`, `1`},
+		{`$a-1 - 1`, `SUB($"a-1", 1)`},
+		{`$ORDER AND $ANDROID`, `AND($ORDER, $ANDROID)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.infix, func(t *testing.T) {
+			got, err := ParseExpr(tc.infix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ParseExpr(tc.calls)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) {
+				t.Fatalf("got  %s\nwant %s", g, w)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		src  string
+		col  int
+		want string
+	}{
+		{`$a +`, 5, "expected an expression, found the end"},
+		{`$a + * $b`, 6, "unexpected"},
+		{`($a + 1`, 1, "unclosed ("},
+		{`($a 1)`, 5, "expected ) or an operator"},
+		{`$a ANDROID`, 4, "unexpected"},
+		{`$a ! $b`, 4, "unexpected"},
+		{`!`, 2, "expected an expression, found the end"},
+		{strings.Repeat("1+", 70) + "1", 130, "nested too deeply"},
+		{strings.Repeat("(", 70) + "1" + strings.Repeat(")", 70), 66, "nested too deeply"},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			_, err := ParseExpr(tc.src)
+			se, ok := err.(*SyntaxError)
+			if !ok || se.Col != tc.col || !strings.Contains(se.Msg, tc.want) {
+				t.Fatalf("err = %v, want column %d %q", err, tc.col, tc.want)
+			}
+		})
+	}
+}
+
 // TestParseExprFunctions checks each function's argument counts and
 // literal arguments: an empty want means the expression parses.
 func TestParseExprFunctions(t *testing.T) {
@@ -144,7 +218,8 @@ func TestCalculatedFieldSpec(t *testing.T) {
 func FuzzParseExpr(f *testing.F) {
 	for _, s := range []string{`IF(GTE($duration_ms, 500), "slow", "fast")`, `CONCAT($"a b", "x\"y", 1.5, -2, true, null)`,
 		`SUM(DIV($a, 0), MOD(1, 2))`, `event_timestamp()`, `NOT(NOT(`, `$`, `"`, "`", "REG_VALUE($a, `(x)`)",
-		`SWITCH($a, 1, "x", "y")`, `FORMAT_TIME("%F %T", EVENT_TIMESTAMP())`, `REG_MATCH($a, "(")`, `INGEST_TIMESTAMP()`} {
+		`SWITCH($a, 1, "x", "y")`, `FORMAT_TIME("%F %T", EVENT_TIMESTAMP())`, `REG_MATCH($a, "(")`, `INGEST_TIMESTAMP()`,
+		`$a + 1 * 2 >= 3 AND !($b = "x") OR $c != 1`, `(1`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
