@@ -118,7 +118,7 @@ func (d Dialect) agg() aggFuncs {
 				return "(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull(" + x + ", 6, 'UTC')) / 1e6)"
 			},
 			utcTime: func(x string) string {
-				return "toDateTime64OrNull(toString(" + x + "), 6, 'UTC')"
+				return "fromUnixTimestamp64Micro(toInt64OrNull(toString(round(" + x + " * 1e6))), 'UTC')"
 			},
 			timePart: func(t string, conv byte) string {
 				switch conv {

@@ -3,6 +3,7 @@ package sqlgen
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,16 @@ func TestAggregateGolden(t *testing.T) {
 			Breakdowns: []string{"name"}, Granularity: time.Minute, Combination: store.Or,
 			Filters: []store.Filter{{Column: "name", Op: store.OpStartsWith, Value: model.Str("GET")}, {Column: "rare", Op: store.OpExists}}}},
 		{"rate", store.AggregateQuery{Calcs: []store.Calc{{Op: store.CalcRateSum, Column: "duration_ms"}}}},
+		{"derived_text_and_time", store.AggregateQuery{Breakdowns: []string{"route", "day", "kind"},
+			Calcs: []store.Calc{{Op: store.CalcMax, Column: "parts"}, {Op: store.CalcMin, Column: "sent"}},
+			CalculatedFields: []store.CalculatedField{
+				{Name: "route", Expr: fn("IF", fn("REG_MATCH", col("name"), str(`^GET `)), fn("REG_VALUE", col("name"), str(`^GET (/[a-z]*)`)),
+					fn("EXISTS", col("rare")), str("rare"), str("other"))},
+				{Name: "parts", Expr: fn("REG_COUNT", col("name"), str(`/`))},
+				{Name: "day", Expr: fn("FORMAT_TIME", str("%F %e|%k %A"), col("duration_ms"))},
+				{Name: "sent", Expr: fn("UNIX_TIMESTAMP", col("name"))},
+				{Name: "kind", Expr: fn("SWITCH", col("http.status"), str("200"), str("ok"), str("500"), str("error"), str("?"))},
+			}}},
 	}
 	for _, d := range []Dialect{DuckDB(), ClickHouse()} {
 		t.Run(d.Name, func(t *testing.T) {
@@ -79,6 +90,50 @@ func TestAggregateGolden(t *testing.T) {
 	}
 }
 
+func col(c string) store.Expr { return store.Expr{Column: c} }
+
+func str(s string) store.Expr {
+	v := model.Str(s)
+	return store.Expr{Lit: &v}
+}
+
+func fn(name string, args ...store.Expr) store.Expr { return store.Expr{Func: name, Args: args} }
+
+// derived is a query of one calculated field, x.
+func derived(start time.Time, x store.Expr) store.AggregateQuery {
+	return store.AggregateQuery{Start: start, End: start.Add(time.Hour), CalculatedFields: []store.CalculatedField{{Name: "x", Expr: x}}}
+}
+
+func TestTimeFormatParts(t *testing.T) {
+	for _, tc := range []struct{ format, want string }{
+		{"", `""`},
+		{"plain", `"plain"`},
+		{"%Y-%m-%d", `%Y "-" %m "-" %d`},
+		{"%F %T", `%Y "-" %m "-" %d " " %H ":" %M ":" %S`},
+		{"%c", `%a " " %b " " %e " " %H ":" %M ":" %S " " %Y`},
+		{"%%%n%t%z %Z.", `"%\n\t+0000 UTC."`},
+		{"at %k%%", `"at " %k "%"`},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			parts, err := timeFormatParts(tc.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range parts {
+				if p.conv != 0 {
+					got = append(got, "%"+string(p.conv))
+				} else {
+					got = append(got, strconv.Quote(p.text))
+				}
+			}
+			if g := strings.Join(got, " "); g != tc.want {
+				t.Fatalf("got  %s\nwant %s", g, tc.want)
+			}
+		})
+	}
+}
+
 func TestPlanAggregateErrors(t *testing.T) {
 	start := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
 	d := DuckDB()
@@ -94,6 +149,11 @@ func TestPlanAggregateErrors(t *testing.T) {
 		{"order by unknown breakdown", store.AggregateQuery{Start: start, End: start.Add(time.Hour), Orders: []store.AggOrder{{Breakdown: "x"}}}, "not a breakdown"},
 		{"bad filter", store.AggregateQuery{Start: start, End: start.Add(time.Hour), Filters: []store.Filter{{Column: "x", Op: "~"}}}, "unknown filter operator"},
 		{"too many buckets", store.AggregateQuery{Start: start, End: start.Add(time.Hour), Granularity: time.Millisecond}, "buckets"},
+		{"regular expression not a literal", derived(start, fn("REG_MATCH", col("name"), col("name"))), "REG_MATCH: the regular expression must be a string literal"},
+		{"bad regular expression", derived(start, fn("REG_COUNT", col("name"), str("a("))), "REG_COUNT: error parsing regexp"},
+		{"time format not a literal", derived(start, fn("FORMAT_TIME", col("name"), col("duration_ms"))), "FORMAT_TIME: the format must be a string literal"},
+		{"unsupported time conversion", derived(start, fn("FORMAT_TIME", str("%Y %s"), col("duration_ms"))), "FORMAT_TIME: unsupported conversion %s"},
+		{"time format ends in %", derived(start, fn("FORMAT_TIME", str("%Y%"), col("duration_ms"))), "lone %"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := d.PlanAggregate(tc.q, aggSource(d))
