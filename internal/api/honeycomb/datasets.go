@@ -344,39 +344,49 @@ func (h *handler) deleteDataset(w http.ResponseWriter, r *http.Request) {
 }
 
 // datasetKinds are the state kinds of what belongs to one dataset of an
-// environment, scoped to the environment and keyed by the dataset's slug
-// (whole) or "<slug>/<id>" (prefix); deleting the dataset deletes their
-// records. The kinds of other packages are named by their values:
+// environment, scoped to the environment, and how their keys name the
+// dataset; deleting the dataset deletes their records (deleteDatasetState),
+// in this order: the records keyed by an SLO's id come after the SLOs.
+// The kinds of other packages are named by their values:
 // internal/api/honeycomb cannot import their owner.
 var datasetKinds = []struct {
-	kind  state.Kind
-	whole bool // keyed by the slug itself
+	kind state.Kind
+	key  datasetKey
 }{
-	{kindDataset, true},                   // internal/api/honeycomb: the dataset's settings
-	{kindDefinitions, true},               // internal/api/honeycomb
-	{kindColumn, false},                   // internal/api/honeycomb: "<slug>/<key name>"
-	{kindDerivedColumn, false},            // internal/api/query
-	{"honeycomb.trigger", false},          // internal/api/query
-	{"honeycomb.trigger-state", false},    // internal/api/query (internal/alerting writes it)
-	{"honeycomb.marker", false},           // internal/api/query
-	{"honeycomb.marker-setting", false},   // internal/api/query
-	{"honeycomb.query-annotation", false}, // internal/api/query
+	{kindDataset, bySlug},                        // internal/api/honeycomb: the dataset's settings
+	{kindDefinitions, bySlug},                    // internal/api/honeycomb
+	{kindColumn, bySlugPrefix},                   // internal/api/honeycomb: "<slug>/<key name>"
+	{kindDerivedColumn, bySlugPrefix},            // internal/api/query
+	{"honeycomb.trigger", bySlugPrefix},          // internal/api/query
+	{"honeycomb.trigger-state", bySlugPrefix},    // internal/api/query (internal/alerting writes it)
+	{"honeycomb.marker", bySlugPrefix},           // internal/api/query
+	{"honeycomb.marker-setting", bySlugPrefix},   // internal/api/query
+	{"honeycomb.query-annotation", bySlugPrefix}, // internal/api/query
+	{"honeycomb.slo", bySLO},                     // internal/api/query
+	{"honeycomb.burn-alert", bySLOPrefix},        // internal/api/query
+	{"honeycomb.burn-alert-state", bySLOPrefix},  // internal/api/query (internal/alerting writes it)
 }
 
-// The kinds of SLOs and their burn alerts (internal/api/query): SLOs are
-// keyed "<slug or __all__>/<id>" and list their datasets in dataset_slugs;
-// burn alerts and their evaluation state (internal/alerting writes it) are
-// keyed "<slo id>/<id>".
+// datasetKey says how a record's key ties it to a dataset.
+type datasetKey int
+
 const (
-	kindSLO            state.Kind = "honeycomb.slo"
-	kindBurnAlert      state.Kind = "honeycomb.burn-alert"
-	kindBurnAlertState state.Kind = "honeycomb.burn-alert-state"
+	// bySlug: the key is the dataset's slug.
+	bySlug datasetKey = iota
+	// bySlugPrefix: the key is "<slug>/<id>".
+	bySlugPrefix
+	// bySLO: an SLO, keyed "<slug or __all__>/<id>", whose value lists
+	// its datasets in dataset_slugs.
+	bySLO
+	// bySLOPrefix: the key is "<slo id>/<id>"; the record goes with its
+	// SLO.
+	bySLOPrefix
 )
 
 // deleteDatasetState deletes in tx what environment env keeps under the
-// dataset slug: the records of datasetKinds, and its SLOs with their burn
-// alerts. Honeycomb does not document what becomes of a multi-dataset SLO
-// when one of its datasets is deleted; here it loses that dataset from
+// dataset slug: the records of datasetKinds, an SLO with its burn alerts.
+// Honeycomb does not document what becomes of a multi-dataset SLO when
+// one of its datasets is deleted; here it loses that dataset from
 // dataset_slugs, and is deleted (with its burn alerts) when none is left.
 func deleteDatasetState(tx state.Tx, env, slug string) error {
 	del := func(kind state.Kind, key string) error {
@@ -385,14 +395,14 @@ func deleteDatasetState(tx state.Tx, env, slug string) error {
 		}
 		return nil
 	}
-	// delPrefix deletes the records of kind keyed "<prefix>/…".
-	delPrefix := func(kind state.Kind, prefix string) error {
+	// delPrefix deletes the records of kind keyed "<one of prefixes>/…".
+	delPrefix := func(kind state.Kind, prefixes []string) error {
 		keys, err := tx.Keys(kind, env)
 		if err != nil {
 			return err
 		}
 		for _, k := range keys {
-			if strings.HasPrefix(k, prefix+"/") {
+			if p, _, ok := strings.Cut(k, "/"); ok && slices.Contains(prefixes, p) {
 				if err := del(kind, k); err != nil {
 					return err
 				}
@@ -400,56 +410,68 @@ func deleteDatasetState(tx state.Tx, env, slug string) error {
 		}
 		return nil
 	}
+	var slos []string // the ids of the SLOs deleted
 	for _, dk := range datasetKinds {
 		var err error
-		if dk.whole {
+		switch dk.key {
+		case bySlug:
 			err = del(dk.kind, slug)
-		} else {
-			err = delPrefix(dk.kind, slug)
+		case bySlugPrefix:
+			err = delPrefix(dk.kind, []string{slug})
+		case bySLO:
+			var ids []string
+			ids, err = deleteDatasetSLOs(tx, dk.kind, env, slug)
+			slos = append(slos, ids...)
+		case bySLOPrefix:
+			err = delPrefix(dk.kind, slos)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	slos, err := tx.List(kindSLO, env)
+	return nil
+}
+
+// deleteDatasetSLOs deletes in tx environment env's SLOs (of kind) of the
+// dataset slug alone and takes slug out of the others' dataset_slugs; it
+// returns the ids of the SLOs it deleted.
+func deleteDatasetSLOs(tx state.Tx, kind state.Kind, env, slug string) ([]string, error) {
+	recs, err := tx.List(kind, env)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, rec := range slos {
+	var deleted []string
+	for _, rec := range recs {
 		var slo map[string]json.RawMessage
 		if err := json.Unmarshal(rec.Value, &slo); err != nil {
-			return fmt.Errorf("SLO %s/%s: %w", env, rec.Key, err)
+			return nil, fmt.Errorf("SLO %s/%s: %w", env, rec.Key, err)
 		}
 		var slugs []string
 		if raw, ok := slo["dataset_slugs"]; ok {
 			if err := json.Unmarshal(raw, &slugs); err != nil {
-				return fmt.Errorf("SLO %s/%s: %w", env, rec.Key, err)
+				return nil, fmt.Errorf("SLO %s/%s: %w", env, rec.Key, err)
 			}
 		}
 		path, id, _ := strings.Cut(rec.Key, "/")
 		left := slices.DeleteFunc(slices.Clone(slugs), func(s string) bool { return s == slug })
 		switch {
 		case path != slug && len(left) == len(slugs):
-			continue // not this dataset's
+			// not this dataset's
 		case path == slug || len(left) == 0:
-			if err := del(kindSLO, rec.Key); err != nil {
-				return err
+			if err := tx.Delete(kind, env, rec.Key, rec.Version); err != nil {
+				return nil, err
 			}
-			for _, kind := range []state.Kind{kindBurnAlert, kindBurnAlertState} {
-				if err := delPrefix(kind, id); err != nil {
-					return err
-				}
-			}
+			deleted = append(deleted, id)
 		default:
 			slo["dataset_slugs"], _ = json.Marshal(left)
 			b, err := json.Marshal(slo)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			if _, err := tx.Put(state.Record{Kind: kindSLO, Scope: env, Key: rec.Key, Value: b}, rec.Version); err != nil {
-				return err
+			if _, err := tx.Put(state.Record{Kind: kind, Scope: env, Key: rec.Key, Value: b}, rec.Version); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return deleted, nil
 }
