@@ -1533,7 +1533,8 @@ func (p *AggPlan) compileDerived(e store.Expr, resolve Resolver, depth int) (typ
 		}
 		return typed{p.asStr(args[0]).wrap("length(", ")"), model.KindInt}, nil
 	case "REG_MATCH", "REG_VALUE", "REG_COUNT":
-		// A first argument that is not a string matches nothing.
+		// A first argument that is not a string matches nothing: REG_MATCH
+		// is false, REG_VALUE null, REG_COUNT 0.
 		if err = need(2); err != nil {
 			break
 		}
@@ -1558,8 +1559,9 @@ func (p *AggPlan) compileDerived(e store.Expr, resolve Resolver, depth int) (typ
 		var b sqlBuilder
 		switch e.Func {
 		case "REG_MATCH":
-			b.s("COALESCE(", p.f.regMatch(x.sql, "?"), ", FALSE)")
-			return typed{expr{b.sb.String(), append(append([]any(nil), x.args...), pat)}, model.KindBool}, nil
+			// An empty string matches nothing either.
+			b.s("COALESCE((", x.sql, ") <> '' AND ", p.f.regMatch(x.sql, "?"), ", FALSE)")
+			return typed{expr{b.sb.String(), append(append(append([]any(nil), x.args...), x.args...), pat)}, model.KindBool}, nil
 		case "REG_VALUE":
 			group := 0
 			if re.NumSubexp() > 0 {

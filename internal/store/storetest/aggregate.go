@@ -492,11 +492,12 @@ func RunAggregate(t *testing.T, open func(t *testing.T) store.Store) {
 			{"REG_MATCH", []store.CalculatedField{
 				{Name: "odd", Expr: fn("REG_MATCH", col("user"), lit(model.Str(`[13]$`)))},
 				{Name: "not string", Expr: fn("REG_MATCH", col("http.status_code"), lit(model.Str(`0`)))},
-				{Name: "absent", Expr: fn("REG_MATCH", col("nosuch"), lit(model.Str(`.*`)))}},
+				{Name: "absent", Expr: fn("REG_MATCH", col("nosuch"), lit(model.Str(`.*`)))},
+				{Name: "empty", Expr: fn("REG_MATCH", lit(model.Str("")), lit(model.Str(`^$`)))}},
 				func(q *store.AggregateQuery) {
-					q.Breakdowns = []string{"odd", "not string", "absent"}
+					q.Breakdowns = []string{"odd", "not string", "absent", "empty"}
 					q.Orders = []store.AggOrder{{Breakdown: "odd"}}
-				}, "false,false,false=5; true,false,false=5"},
+				}, "false,false,false,false=5; true,false,false,false=5"},
 			{"REG_VALUE is the first group", []store.CalculatedField{{Name: "path", Expr: fn("REG_VALUE", col("name"), lit(model.Str(`^GET /(.)`)))}},
 				func(q *store.AggregateQuery) {
 					q.Breakdowns = []string{"path"}
