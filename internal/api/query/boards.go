@@ -481,18 +481,8 @@ func newBoardID() string {
 // decodeBoard reads and checks a board; what its panels refer to is
 // checked by the transaction that saves it.
 func decodeBoard(w http.ResponseWriter, r *http.Request) (Board, bool, bool) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return Board{}, false, false
-	}
 	var in boardInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			writeProblem(w, te.Field, "incorrect_type", te.Field+": has the wrong type")
-			return Board{}, false, false
-		}
-		api.WriteError(w, http.StatusBadRequest, "could not parse the board: "+err.Error())
+	if !decodeInput(w, r, &in, "board") {
 		return Board{}, false, false
 	}
 	b, err := checkBoard(in)
@@ -652,21 +642,11 @@ func (h *handler) deleteBoard(w http.ResponseWriter, r *http.Request) {
 // viewInput reads and checks a view: a name and at least one filter,
 // each with a column and an operation whose value fits it.
 func viewInput(w http.ResponseWriter, r *http.Request) (BoardView, bool) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return BoardView{}, false
-	}
 	var in struct {
 		Name    *string           `json:"name"`
 		Filters []json.RawMessage `json:"filters"`
 	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			writeProblem(w, te.Field, "incorrect_type", te.Field+": has the wrong type")
-			return BoardView{}, false
-		}
-		api.WriteError(w, http.StatusBadRequest, "could not parse the board view: "+err.Error())
+	if !decodeInput(w, r, &in, "board view") {
 		return BoardView{}, false
 	}
 	v, err := checkView(in.Name, in.Filters)

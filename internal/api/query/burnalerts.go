@@ -219,18 +219,8 @@ func checkBurnAlert(in burnAlertInput, s SLO) (BurnAlert, error) {
 }
 
 func decodeBurnAlert(w http.ResponseWriter, r *http.Request) (burnAlertInput, bool) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return burnAlertInput{}, false
-	}
 	var in burnAlertInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			writeProblem(w, te.Field, "incorrect_type", te.Field+": has the wrong type")
-			return in, false
-		}
-		api.WriteError(w, http.StatusBadRequest, "could not parse the burn alert: "+err.Error())
+	if !decodeInput(w, r, &in, "burn alert") {
 		return in, false
 	}
 	return in, true

@@ -109,18 +109,8 @@ func markerDataset(r *http.Request) string {
 }
 
 func decodeMarker(w http.ResponseWriter, r *http.Request) (markerInput, bool) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return markerInput{}, false
-	}
 	var in markerInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			writeProblem(w, te.Field, "incorrect_type", fmt.Sprintf("%s: must be of type %s", te.Field, te.Type))
-			return in, false
-		}
-		api.WriteError(w, http.StatusBadRequest, "could not parse the marker: "+err.Error())
+	if !decodeInput(w, r, &in, "marker") {
 		return in, false
 	}
 	return in, true

@@ -3,6 +3,7 @@ package query
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -58,4 +59,24 @@ func (h *handler) deleteObject(w http.ResponseWriter, r *http.Request, kind stat
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodeInput reads the request's JSON body into v, answering a failure:
+// 413 past the size limit, 422 naming a field of the wrong type, 400 for
+// a body that is not JSON ("could not parse the <noun>").
+func decodeInput(w http.ResponseWriter, r *http.Request, v any, noun string) bool {
+	body, ok := readBody(w, r)
+	if !ok {
+		return false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			writeProblem(w, te.Field, "incorrect_type", fmt.Sprintf("%s: must be of type %s", te.Field, te.Type))
+			return false
+		}
+		api.WriteError(w, http.StatusBadRequest, "could not parse the "+noun+": "+err.Error())
+		return false
+	}
+	return true
 }

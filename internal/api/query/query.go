@@ -412,18 +412,8 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
 	var req resultRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			writeProblem(w, te.Field, "incorrect_type", fmt.Sprintf("%s: has the wrong type", te.Field))
-			return
-		}
-		api.WriteError(w, http.StatusBadRequest, "could not parse the request body: "+err.Error())
+	if !decodeInput(w, r, &req, "request body") {
 		return
 	}
 	if req.QueryID == "" {

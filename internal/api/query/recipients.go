@@ -52,21 +52,11 @@ var recipientOptional = map[string][]string{
 // decodeRecipient reads and checks a recipient's type and details,
 // answering 422 naming the field.
 func decodeRecipient(w http.ResponseWriter, r *http.Request) (Recipient, bool) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return Recipient{}, false
-	}
 	var in struct {
 		Type    *string        `json:"type"`
 		Details map[string]any `json:"details"`
 	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			writeProblem(w, te.Field, "incorrect_type", te.Field+": has the wrong type")
-			return Recipient{}, false
-		}
-		api.WriteError(w, http.StatusBadRequest, "could not parse the recipient: "+err.Error())
+	if !decodeInput(w, r, &in, "recipient") {
 		return Recipient{}, false
 	}
 	if in.Type == nil || *in.Type == "" {

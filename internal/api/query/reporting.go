@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -78,22 +77,12 @@ func SLOHistoryOf(ctx context.Context, st Store, ss state.Store, e string, s SLO
 // sloHistory answers POST /1/reporting/slos/historical: for each SLO id,
 // its history over the range (an empty array when it has no data there).
 func (h *handler) sloHistory(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
 	var in struct {
 		IDs       []string `json:"ids"`
 		StartTime *int64   `json:"start_time"`
 		EndTime   *int64   `json:"end_time"`
 	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			writeProblem(w, te.Field, "incorrect_type", te.Field+": has the wrong type")
-			return
-		}
-		api.WriteError(w, http.StatusBadRequest, "could not parse the request: "+err.Error())
+	if !decodeInput(w, r, &in, "request") {
 		return
 	}
 	now := h.d.Now()

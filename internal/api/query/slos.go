@@ -147,18 +147,8 @@ func checkSLO(in sloInput, all bool) (SLO, error) {
 
 // decodeSLO reads and checks an SLO; 422 naming the field.
 func decodeSLO(w http.ResponseWriter, r *http.Request) (SLO, sloInput, bool) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return SLO{}, sloInput{}, false
-	}
 	var in sloInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			writeProblem(w, te.Field, "incorrect_type", te.Field+": has the wrong type")
-			return SLO{}, in, false
-		}
-		api.WriteError(w, http.StatusBadRequest, "could not parse the SLO: "+err.Error())
+	if !decodeInput(w, r, &in, "SLO") {
 		return SLO{}, in, false
 	}
 	s, err := checkSLO(in, r.PathValue("dataset") == query.AllDatasets)

@@ -324,18 +324,8 @@ func recipientTarget(rc Recipient) string {
 // decodeTrigger reads and checks a trigger; the query and recipients are
 // checked by saveTrigger.
 func decodeTrigger(w http.ResponseWriter, r *http.Request) (Trigger, triggerInput, bool) {
-	body, ok := readBody(w, r)
-	if !ok {
-		return Trigger{}, triggerInput{}, false
-	}
 	var in triggerInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			writeProblem(w, te.Field, "incorrect_type", te.Field+": has the wrong type")
-			return Trigger{}, in, false
-		}
-		api.WriteError(w, http.StatusBadRequest, "could not parse the trigger: "+err.Error())
+	if !decodeInput(w, r, &in, "trigger") {
 		return Trigger{}, in, false
 	}
 	t, err := checkTrigger(in)
