@@ -387,6 +387,10 @@ func inWindow(t apiquery.Trigger, now time.Time) bool {
 }
 
 func (e *Evaluator) resultURL(t apiquery.Trigger) string {
-	q := url.Values{"dataset": {t.DatasetSlug}, "query": {t.QueryID}}
-	return strings.TrimRight(e.cfg.UIURL, "/") + "/query?" + q.Encode()
+	return e.uiURL("/query", url.Values{"dataset": {t.DatasetSlug}, "query": {t.QueryID}})
+}
+
+// uiURL links to a page of the UI with its query parameters.
+func (e *Evaluator) uiURL(page string, q url.Values) string {
+	return strings.TrimRight(e.cfg.UIURL, "/") + page + "?" + q.Encode()
 }

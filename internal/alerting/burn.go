@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"time"
 
 	apiquery "github.com/tracecomb/tracecomb/internal/api/query"
 	"github.com/tracecomb/tracecomb/internal/notify"
+	"github.com/tracecomb/tracecomb/internal/query"
 	"github.com/tracecomb/tracecomb/internal/state"
 )
 
@@ -273,12 +275,13 @@ func minutesText(m int) string {
 	return fmt.Sprintf("%d minutes", m)
 }
 
-// sloURL links to the SLO in the UI.
+// sloURL links to the SLO's page in the UI.
 func (e *Evaluator) sloURL(s apiquery.SLO) string {
-	if e.cfg.UIURL == "" || len(s.DatasetSlugs) == 0 {
-		return ""
+	ds := query.AllDatasets
+	if len(s.DatasetSlugs) == 1 {
+		ds = s.DatasetSlugs[0]
 	}
-	return e.cfg.UIURL + "/slos/" + s.ID
+	return e.uiURL("/slos", url.Values{"dataset": {ds}, "slo": {s.ID}})
 }
 
 // notifyBurn sends a burn alert's change of state to its recipients:

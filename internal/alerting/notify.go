@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,8 +23,7 @@ type Payload struct {
 	ID                 string `json:"id"`
 	Name               string `json:"name"`
 	TriggerDescription string `json:"trigger_description"`
-	// TriggerURL links to the trigger in the UI; tracecomb's UI has no
-	// trigger page, so it is empty.
+	// TriggerURL links to the triggers of the trigger's dataset in the UI.
 	TriggerURL  string `json:"trigger_url"`
 	Status      string `json:"status"` // TRIGGERED or OK
 	Summary     string `json:"summary"`
@@ -46,12 +46,12 @@ const (
 // operators are the thresholds' ops in Honeycomb's words.
 var operators = map[string]string{">": "greater than", ">=": "greater than or equal to", "<": "less than", "<=": "less than or equal to"}
 
-func payload(t apiquery.Trigger, triggered bool, groups, fired []Group, resultURL string) Payload {
+func payload(t apiquery.Trigger, triggered bool, groups, fired []Group, resultURL, triggerURL string) Payload {
 	op := operators[t.Threshold.Op]
 	p := Payload{Version: "v0.1.0", ID: t.ID, Name: t.Name, TriggerDescription: t.Description,
 		Status: StatusOK, Summary: "Resolved: " + t.Name, Operator: op, Threshold: t.Threshold.Value,
 		Description: fmt.Sprintf("No longer %s threshold value (%s)", op, num(t.Threshold.Value)),
-		ResultURL:   resultURL, ResultGroups: groups, ResultGroupsTriggered: fired}
+		ResultURL:   resultURL, TriggerURL: triggerURL, ResultGroups: groups, ResultGroupsTriggered: fired}
 	if triggered {
 		p.Status, p.Summary = StatusTriggered, "Triggered: "+t.Name
 		p.Description = fmt.Sprintf("Currently %s threshold value (%s)", op, num(t.Threshold.Value))
@@ -105,9 +105,9 @@ func templateGroups(gs []Group) []map[string]any {
 // message is the notification of trigger st's evaluation: Honeycomb's
 // webhook payload and the variables of a custom trigger template
 // (https://docs.honeycomb.io/integrations/webhooks/variables).
-func message(st apiquery.StoredTrigger, triggered bool, groups, fired []Group, resultURL string) notify.Message {
+func message(st apiquery.StoredTrigger, triggered bool, groups, fired []Group, resultURL, triggerURL string) notify.Message {
 	t := st.Trigger
-	p := payload(t, triggered, groups, fired, resultURL)
+	p := payload(t, triggered, groups, fired, resultURL, triggerURL)
 	return notify.Message{
 		Kind: notify.KindTrigger, Env: st.Env, AlertID: t.ID, Triggered: triggered,
 		Name: t.Name, Summary: p.Summary, Description: p.Description, URL: resultURL,
@@ -128,7 +128,7 @@ func message(st apiquery.StoredTrigger, triggered bool, groups, fired []Group, r
 // notify sends the evaluation's notification to each of the trigger's
 // recipients through the Notifier, in the background.
 func (e *Evaluator) notify(ctx context.Context, st apiquery.StoredTrigger, triggered bool, groups, fired []Group, resultURL string) {
-	e.sendTo(ctx, st.Env, st.Trigger.Recipients, message(st, triggered, groups, fired, resultURL))
+	e.sendTo(ctx, st.Env, st.Trigger.Recipients, message(st, triggered, groups, fired, resultURL, e.uiURL("/triggers", url.Values{"dataset": {st.Trigger.DatasetSlug}})))
 }
 
 // sendTo sends m to each recipient refs names (with the details the

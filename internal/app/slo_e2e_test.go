@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,6 +186,12 @@ func TestAlertingEndToEnd(t *testing.T) {
 	if tp["name"] != "errors" || tp["trigger_description"] != "more than 10 failed requests" || tp["shared_secret"] != "s3cret" ||
 		tp["threshold"] != 10.0 || tp["operator"] != "greater than" || tp["result_url"] == "" {
 		t.Errorf("trigger payload: %v", tp)
+	}
+	if u, _ := tp["trigger_url"].(string); !strings.HasSuffix(u, "/triggers?dataset=cruddur") {
+		t.Errorf("trigger_url %q: want the UI's triggers of cruddur", u)
+	}
+	if u, _ := bp["slo_url"].(string); !strings.HasSuffix(u, "/slos?dataset=cruddur&slo="+slo["id"].(string)) {
+		t.Errorf("slo_url %q: want the UI's page of the SLO", u)
 	}
 	if groups, _ := tp["result_groups_triggered"].([]any); len(groups) != 1 || groups[0].(map[string]any)["Result"] != 20.0 {
 		t.Errorf("trigger payload groups: %v, want one of 20", tp["result_groups_triggered"])
