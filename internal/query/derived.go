@@ -69,7 +69,7 @@ var literalArgs = map[string]struct {
 	"REG_MATCH":   {1, "regular expression", checkRegexp},
 	"REG_VALUE":   {1, "regular expression", checkRegexp},
 	"REG_COUNT":   {1, "regular expression", checkRegexp},
-	"FORMAT_TIME": {0, "time format", CheckTimeFormat},
+	"FORMAT_TIME": {0, "time format", checkTimeFormat},
 }
 
 func checkRegexp(s string) error {
@@ -82,9 +82,9 @@ func checkRegexp(s string) error {
 // formats UTC times.
 const timeFormatDirectives = "aAbBcCdDeFgGhHIjklmMnprRStTuUVwWxXyYzZ%"
 
-// CheckTimeFormat reports the first conversion of a FORMAT_TIME format
+// checkTimeFormat reports the first conversion of a FORMAT_TIME format
 // that FORMAT_TIME does not support.
-func CheckTimeFormat(f string) error {
+func checkTimeFormat(f string) error {
 	for i := 0; i < len(f); i++ {
 		if f[i] != '%' {
 			continue
