@@ -231,11 +231,11 @@ func (h *handler) resolveSLO(ctx context.Context, e, ds string, s *SLO, in sloIn
 const kindColumnSetting state.Kind = "honeycomb.column"
 
 // booleanFuncs are the derived-column functions whose value is a boolean.
-var booleanFuncs = []string{"EQUALS", "IN", "EXISTS", "NOT", "AND", "OR", "LT", "LTE", "GT", "GTE", "BOOL", "STARTS_WITH", "ENDS_WITH", "CONTAINS"}
+var booleanFuncs = []string{"EQUALS", "IN", "EXISTS", "NOT", "AND", "OR", "LT", "LTE", "GT", "GTE", "BOOL", "STARTS_WITH", "ENDS_WITH", "CONTAINS", "REG_MATCH"}
 
 // maybeBoolean reports whether x can evaluate to a boolean: a boolean
-// function or literal, a column (its type is the data's), an IF or
-// COALESCE whose results can.
+// function or literal, a column (its type is the data's), an IF, SWITCH
+// or COALESCE whose results can.
 func maybeBoolean(x store.Expr) bool {
 	switch {
 	case x.Column != "":
@@ -252,6 +252,13 @@ func maybeBoolean(x store.Expr) bool {
 			}
 		}
 		return true
+	case x.Func == "SWITCH": // SWITCH(x, case, value, …[, default])
+		for i := 2; i < len(x.Args); i += 2 {
+			if !maybeBoolean(x.Args[i]) {
+				return false
+			}
+		}
+		return len(x.Args)%2 == 1 || maybeBoolean(x.Args[len(x.Args)-1])
 	case x.Func == "COALESCE":
 		return slices.ContainsFunc(x.Args, maybeBoolean)
 	}
