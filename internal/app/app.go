@@ -196,7 +196,9 @@ func (a *App) Start(ctx context.Context) error {
 	go func() { defer a.wg.Done(); defs.Follow(defChanges) }()
 
 	mux := http.NewServeMux()
-	registerOTLPHTTP(mux, deps)
+	if err := a.registerOTLPHTTP(mux, deps); err != nil {
+		return err
+	}
 	a.registerEvents(mux, deps, defs)
 	honeycomb.Register(mux, honeycomb.Deps{Auth: a.registry, Store: a.store, State: a.state, Logger: a.logger, Definitions: defs})
 	if err := a.registerQuery(ctx, mux); err != nil {

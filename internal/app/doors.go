@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"path/filepath"
 	"time"
 
@@ -113,16 +112,4 @@ func newGRPCServer(d doorDeps) *grpc.Server {
 	s := grpc.NewServer(opts...)
 	otlp.RegisterGRPC(s, d.otlp, otlp.Deps{Logger: d.logger.With("door", "otlp-grpc"), Metrics: d.metrics, Auth: d.auth, Consumer: d.consumer, Pending: d.pending})
 	return s
-}
-
-// registerOTLPHTTP mounts OTLP/HTTP traces, logs and metrics: POST
-// /v1/traces, /v1/logs and /v1/metrics, each also with a trailing slash
-// (whose subtree reaches the handler, which answers a path such as
-// /v1/logs/v1/logs with how to set the endpoint).
-func registerOTLPHTTP(mux *http.ServeMux, d doorDeps) {
-	h := otlp.NewHTTPHandler(d.otlp, otlp.Deps{Logger: d.logger.With("door", "otlp-http"), Metrics: d.metrics, Auth: d.auth, Consumer: d.consumer,
-		Pending: d.pending, Inflater: d.inflater})
-	for _, p := range otlp.Paths {
-		mux.Handle("POST "+p, h)
-	}
 }

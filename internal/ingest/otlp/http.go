@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -98,11 +99,7 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, sig signal
 		return status
 	}
 
-	key := req.Header.Get(auth.HeaderTeam)
-	if key == "" {
-		key = req.Header.Get(headerHnyTeam)
-	}
-	principal, o, err := h.r.authenticate(req.Context(), key)
+	principal, o, err := h.principal(req)
 	switch o {
 	case outcomeUnauthorized:
 		return fail(http.StatusUnauthorized, codes.Unauthenticated, err.Error())
@@ -182,6 +179,30 @@ func (h *httpHandler) serve(w http.ResponseWriter, req *http.Request, sig signal
 	b, _ := proto.Marshal(sig.responseProto(res))
 	_, _ = w.Write(b)
 	return http.StatusOK
+}
+
+// principal is who sent req: the principal a door in front of the handler
+// verified (WithPrincipal), else the owner of the request's Honeycomb key.
+func (h *httpHandler) principal(req *http.Request) (auth.Principal, outcome, error) {
+	if p, ok := req.Context().Value(principalKey{}).(auth.Principal); ok {
+		return p, outcomeOK, nil
+	}
+	key := req.Header.Get(auth.HeaderTeam)
+	if key == "" {
+		key = req.Header.Get(headerHnyTeam)
+	}
+	return h.r.authenticate(req.Context(), key)
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p as the sender of the request that
+// ctx belongs to, for a door that verifies the sender itself (such as
+// SigV4-signed OTLP, signed with an AWS key pair) before the HTTP handler:
+// the handler then stores the request's events in p.Env and reads no
+// Honeycomb key header.
+func WithPrincipal(ctx context.Context, p auth.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
 }
 
 func (h *httpHandler) retryAfter(w http.ResponseWriter) {

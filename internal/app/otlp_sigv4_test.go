@@ -1,0 +1,369 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	xraysvc "github.com/aws/aws-sdk-go-v2/service/xray"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+// sigV4Signer is an http.RoundTripper that signs every request with
+// aws-sdk-go-v2's SigV4 signer before sending it, as the OpenTelemetry
+// Collector's sigv4auth extension does for its otlphttp exporter: the
+// body's SHA-256 as the payload hash, the configured signing name and
+// region, the current time. Its fields let a test sign wrongly.
+type sigV4Signer struct {
+	creds    aws.Credentials
+	service  string            // signing name: xray for traces, logs for logs
+	region   string            // any region
+	skew     time.Duration     // added to the signing time
+	contentH bool              // also send (and sign) X-Amz-Content-Sha256
+	next     http.RoundTripper // sends the signed request (nil: http.DefaultTransport)
+}
+
+func (s sigV4Signer) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	r := req.Clone(req.Context())
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	if s.contentH {
+		r.Header.Set("X-Amz-Content-Sha256", hash)
+	}
+	if err := v4.NewSigner().SignHTTP(r.Context(), s.creds, r, hash, s.service, s.region, time.Now().Add(s.skew)); err != nil {
+		return nil, err
+	}
+	if s.next != nil {
+		return s.next.RoundTrip(r)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// awsPair returns a new AWS key pair of env, as `tracecomb keys create
+// --aws` makes one, once the running app knows it.
+func awsPair(t *testing.T, a *App, env string) aws.Credentials {
+	t.Helper()
+	rec, err := a.Registry().CreateAWSKey(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, ok := a.registry.LookupAWS(rec.AccessKeyID); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the registry never knew %s", rec.AccessKeyID)
+		}
+	}
+	return aws.Credentials{AccessKeyID: rec.AccessKeyID, SecretAccessKey: rec.SecretAccessKey}
+}
+
+// recordSpans makes a server span of service with a client child and
+// returns them ended, ready for an exporter.
+func recordSpans(t *testing.T, service string) ([]sdktrace.ReadOnlySpan, trace.SpanContext) {
+	t.Helper()
+	rec := tracetest.NewSpanRecorder()
+	res := resource.NewSchemaless(semconv.ServiceName(service))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithResource(res))
+	tr := tp.Tracer("checkout")
+	ctx, root := tr.Start(context.Background(), "GET /cart", trace.WithSpanKind(trace.SpanKindServer))
+	_, child := tr.Start(ctx, "SELECT carts", trace.WithSpanKind(trace.SpanKindClient))
+	child.End()
+	root.End()
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Ended(), root.SpanContext()
+}
+
+// joinedTrace reads /api/traces/{id}, the view of both doors, and returns
+// its events' doors and sources ("xray/otlp": count).
+func joinedTrace(t *testing.T, base, key string, id model.TraceID, query string) map[string]int {
+	t.Helper()
+	var tr traceResponse
+	getJSON(t, base+"/api/traces/"+id.String()+query, key, &tr)
+	marks := map[string]int{}
+	for _, ev := range tr.Events {
+		marks[fmt.Sprint(ev["meta.tracecomb.door"])+"/"+fmt.Sprint(ev["meta.tracecomb.source"])]++
+	}
+	return marks
+}
+
+// TestSigV4OTLPTracesReachXRay: the OTel SDK's OTLP/HTTP exporter, its
+// requests signed for X-Ray's OTLP endpoint (service xray) with a key pair
+// of the environment, sends a trace to the API door's /v1/traces. The X-Ray
+// API (aws-sdk-go-v2's client, signed too) returns it from BatchGetTraces
+// and GetTraceSummaries; Honeycomb's API does not see it.
+func TestSigV4OTLPTracesReachXRay(t *testing.T) {
+	a, key := testApp(t, t.TempDir())
+	base := "http://" + a.Addrs().HTTP
+	creds := awsPair(t, a, "test")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	spans, sc := recordSpans(t, "checkout-otel")
+	exp, err := otlptracehttp.New(ctx,
+		otlptracehttp.WithEndpointURL(base+"/v1/traces"),
+		otlptracehttp.WithCompression(otlptracehttp.GzipCompression),
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}),
+		otlptracehttp.WithHTTPClient(&http.Client{Transport: sigV4Signer{creds: creds, service: "xray", region: "us-east-1"}}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.ExportSpans(ctx, spans); err != nil {
+		t.Fatalf("signed export: %v", err)
+	}
+	if err := exp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tid := model.TraceID(sc.TraceID())
+
+	client := xraysvc.New(xraysvc.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(base), RetryMaxAttempts: 1,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return creds, nil }),
+	})
+	got, err := client.BatchGetTraces(ctx, &xraysvc.BatchGetTracesInput{TraceIds: []string{tid.XRay()}})
+	if err != nil {
+		t.Fatalf("BatchGetTraces: %v", err)
+	}
+	if len(got.Traces) != 1 || len(got.Traces[0].Segments) == 0 {
+		t.Fatalf("BatchGetTraces %+v (unprocessed %v), want the trace", got.Traces, got.UnprocessedTraceIds)
+	}
+	var docs []string
+	for _, s := range got.Traces[0].Segments {
+		docs = append(docs, aws.ToString(s.Document))
+	}
+	if all := strings.Join(docs, "\n"); !strings.Contains(all, `"checkout-otel"`) || !strings.Contains(all, "SELECT carts") {
+		t.Errorf("segments %s, want checkout-otel's server span and its client call", all)
+	}
+	now := time.Now()
+	sums, err := client.GetTraceSummaries(ctx, &xraysvc.GetTraceSummariesInput{StartTime: aws.Time(now.Add(-time.Hour)), EndTime: aws.Time(now.Add(time.Minute))})
+	if err != nil {
+		t.Fatalf("GetTraceSummaries: %v", err)
+	}
+	var ids []string
+	for _, s := range sums.TraceSummaries {
+		ids = append(ids, aws.ToString(s.Id))
+	}
+	if !slices.Equal(ids, []string{tid.XRay()}) {
+		t.Errorf("trace summaries %v, want %s", ids, tid.XRay())
+	}
+
+	if marks := joinedTrace(t, base, key, tid, ""); marks["xray/otlp"] != 2 || len(marks) != 1 {
+		t.Errorf("joined view %v, want the two spans from X-Ray's door", marks)
+	}
+	if marks := joinedTrace(t, base, key, tid, "?door=honeycomb"); len(marks) != 0 {
+		t.Errorf("Honeycomb's door has %v of the signed trace", marks)
+	}
+	var datasets []struct{ Name string }
+	getJSON(t, base+"/1/datasets", key, &datasets)
+	for _, d := range datasets {
+		if d.Name == "checkout-otel" {
+			t.Errorf("Honeycomb's datasets %+v include the signed trace's service", datasets)
+		}
+	}
+}
+
+// signedJSONTrace is an OTLP/JSON traces request of one server span.
+func signedJSONTrace(id model.TraceID, service string) []byte {
+	now := time.Now().UnixNano()
+	return fmt.Appendf(nil, `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":%q}}]},`+
+		`"scopeSpans":[{"spans":[{"traceId":%q,"spanId":"00f067aa0ba902b7","name":"GET /","kind":2,`+
+		`"startTimeUnixNano":"%d","endTimeUnixNano":"%d"}]}]}]}`, service, id.String(), now-int64(time.Millisecond), now)
+}
+
+// signedJSONLog is an OTLP/JSON logs request of one record inside trace id.
+func signedJSONLog(id model.TraceID, service string) []byte {
+	return fmt.Appendf(nil, `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":%q}}]},`+
+		`"scopeLogs":[{"logRecords":[{"timeUnixNano":"%d","severityNumber":9,"severityText":"INFO","body":{"stringValue":"cart loaded"},`+
+		`"traceId":%q,"spanId":"00f067aa0ba902b7"}]}]}]}`, service, time.Now().UnixNano(), id.String())
+}
+
+// TestSigV4OTLPAnswers: what each request to the API door's OTLP paths
+// gets, signed well, badly or not at all, and where its data goes: AWS's
+// 403s (X-Amzn-ErrorType and {"message": ...}) store nothing; a Honeycomb
+// key keeps its door; logs are signed for CloudWatch Logs (service logs)
+// and name their log group and stream.
+func TestSigV4OTLPAnswers(t *testing.T) {
+	a, key := testApp(t, t.TempDir())
+	base := "http://" + a.Addrs().HTTP
+	creds := awsPair(t, a, "test")
+	revoked := awsPair(t, a, "test")
+	if err := a.Registry().Revoke(revoked.AccessKeyID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, ok := a.registry.LookupAWS(revoked.AccessKeyID); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the revoked key still works")
+		}
+	}
+	wrongSecret := creds
+	wrongSecret.SecretAccessKey = strings.Repeat("x", 40)
+	unknown := aws.Credentials{AccessKeyID: "AKIAEXAMPLEUNKNOWN00", SecretAccessKey: creds.SecretAccessKey}
+	withToken := creds
+	withToken.SessionToken = "session-token"
+
+	logHeaders := map[string]string{"x-aws-log-group": "cruddur", "x-aws-log-stream": "backend"}
+	for i, c := range []struct {
+		name    string
+		path    string
+		logs    bool              // a logs body
+		signer  *sigV4Signer      // nil: sent as is
+		headers map[string]string // set before signing
+		tamper  bool              // body changed after signing
+		body    string            // replaces the body (before signing)
+
+		status   int
+		errType  string // X-Amzn-ErrorType
+		message  string // in the body
+		wantDoor string // where the data is: "xray", "honeycomb" or "" (nowhere)
+	}{
+		{name: "signed for xray", path: "/v1/traces", signer: &sigV4Signer{creds: creds, service: "xray", region: "us-east-1"},
+			status: 200, wantDoor: "xray"},
+		{name: "another region, X-Amz-Content-Sha256 signed", path: "/v1/traces", signer: &sigV4Signer{creds: creds, service: "xray", region: "eu-west-1", contentH: true},
+			status: 200, wantDoor: "xray"},
+		{name: "a session token", path: "/v1/traces/", signer: &sigV4Signer{creds: withToken, service: "xray", region: "us-west-2"},
+			status: 200, wantDoor: "xray"},
+		{name: "unsigned, X-Amz-Date only", path: "/v1/traces", headers: map[string]string{"X-Amz-Date": "20260101T000000Z"},
+			status: 403, errType: "MissingAuthenticationTokenException", message: "Missing Authentication Token"},
+		{name: "not SigV4", path: "/v1/traces", headers: map[string]string{"Authorization": "Bearer abc"},
+			status: 403, errType: "IncompleteSignatureException", message: "AWS4-HMAC-SHA256"},
+		{name: "incomplete", path: "/v1/traces", headers: map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/xray/aws4_request", "X-Amz-Date": "20260101T000000Z"},
+			status: 403, errType: "IncompleteSignatureException", message: "'Signature'"},
+		{name: "wrong secret", path: "/v1/traces", signer: &sigV4Signer{creds: wrongSecret, service: "xray", region: "us-east-1"},
+			status: 403, errType: "InvalidSignatureException", message: "signature we calculated does not match"},
+		{name: "unknown key", path: "/v1/traces", signer: &sigV4Signer{creds: unknown, service: "xray", region: "us-east-1"},
+			status: 403, errType: "UnrecognizedClientException", message: "security token included in the request is invalid"},
+		{name: "revoked key", path: "/v1/traces", signer: &sigV4Signer{creds: revoked, service: "xray", region: "us-east-1"},
+			status: 403, errType: "UnrecognizedClientException", message: "security token included in the request is invalid"},
+		{name: "signed an hour ago", path: "/v1/traces", signer: &sigV4Signer{creds: creds, service: "xray", region: "us-east-1", skew: -time.Hour},
+			status: 403, errType: "InvalidSignatureException", message: "Signature expired"},
+		{name: "signed an hour ahead", path: "/v1/traces", signer: &sigV4Signer{creds: creds, service: "xray", region: "us-east-1", skew: time.Hour},
+			status: 403, errType: "InvalidSignatureException", message: "Signature not yet current"},
+		{name: "traces signed for logs", path: "/v1/traces", signer: &sigV4Signer{creds: creds, service: "logs", region: "us-east-1"},
+			status: 403, errType: "InvalidSignatureException", message: "scoped to correct service: 'xray'"},
+		{name: "body changed after signing", path: "/v1/traces", signer: &sigV4Signer{creds: creds, service: "xray", region: "us-east-1"}, tamper: true,
+			status: 403, errType: "InvalidSignatureException", message: "signature we calculated does not match"},
+		{name: "signed bad body", path: "/v1/traces", signer: &sigV4Signer{creds: creds, service: "xray", region: "us-east-1"}, body: `{"resourceSpans": 7}`,
+			status: 400, message: "failed to parse OTLP request body"},
+		{name: "a Honeycomb key beside X-Amz-Date", path: "/v1/traces", headers: map[string]string{"X-Honeycomb-Team": key, "X-Amz-Date": "20260101T000000Z"},
+			status: 200, wantDoor: "honeycomb"},
+		{name: "neither key nor signature", path: "/v1/traces",
+			status: 401, message: "missing 'x-honeycomb-team' header"},
+		{name: "logs signed for logs", path: "/v1/logs", logs: true, signer: &sigV4Signer{creds: creds, service: "logs", region: "us-east-1"}, headers: logHeaders,
+			status: 200, wantDoor: "xray"},
+		{name: "logs signed for xray", path: "/v1/logs", logs: true, signer: &sigV4Signer{creds: creds, service: "xray", region: "us-east-1"}, headers: logHeaders,
+			status: 403, errType: "InvalidSignatureException", message: "scoped to correct service: 'logs'"},
+		{name: "logs without a log group", path: "/v1/logs", logs: true, signer: &sigV4Signer{creds: creds, service: "logs", region: "us-east-1"},
+			headers: map[string]string{"x-aws-log-stream": "backend"},
+			status:  400, errType: "InvalidParameterException", message: "x-aws-log-group"},
+		{name: "signed metrics", path: "/v1/metrics", signer: &sigV4Signer{creds: creds, service: "xray", region: "us-east-1"}, body: `{}`,
+			status: 404, errType: "UnknownOperationException", message: "x-honeycomb-team"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var id model.TraceID
+			id[0], id[15] = 0x5a, byte(i+1)
+			body := signedJSONTrace(id, "signed-door")
+			if c.logs {
+				body = signedJSONLog(id, "signed-door")
+			}
+			if c.body != "" {
+				body = []byte(c.body)
+			}
+			req, _ := http.NewRequest("POST", base+c.path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			for k, v := range c.headers {
+				req.Header.Set(k, v)
+			}
+			var rt http.RoundTripper = http.DefaultTransport
+			if c.signer != nil {
+				s := *c.signer
+				if c.tamper {
+					s.next = tamperer{}
+				}
+				rt = s
+			}
+			resp, err := (&http.Client{Transport: rt}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status || resp.Header.Get("X-Amzn-ErrorType") != c.errType || !strings.Contains(string(got), c.message) {
+				t.Errorf("%d %q %s, want %d %q with %q", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), got, c.status, c.errType, c.message)
+			}
+			if c.errType != "" {
+				var msg struct{ Message string }
+				if json.Unmarshal(got, &msg) != nil || msg.Message == "" {
+					t.Errorf("body %s, want AWS's {\"message\": ...}", got)
+				}
+			}
+			marks := joinedTrace(t, base, key, id, "")
+			switch want := c.wantDoor; want {
+			case "":
+				if len(marks) != 0 {
+					t.Errorf("stored %v, want nothing", marks)
+				}
+			default:
+				if len(marks) != 1 || marks[want+"/otlp"] != 1 {
+					t.Errorf("stored %v, want one event from %s's door", marks, want)
+				}
+			}
+		})
+	}
+
+	// Honeycomb's API sees none of what came in signed.
+	var datasets []struct{ Name string }
+	getJSON(t, base+"/1/datasets", key, &datasets)
+	if len(datasets) != 1 || datasets[0].Name != "signed-door" {
+		t.Errorf("Honeycomb's datasets %+v, want only the one sent with a Honeycomb key", datasets)
+	}
+	if n := eventsQueryCount(t, base, key, "signed-door"); n != 1 {
+		t.Errorf("Honeycomb's COUNT of signed-door %v, want 1 (the request with a Honeycomb key)", n)
+	}
+}
+
+// tamperer appends a byte to the body of a request and sends it.
+type tamperer struct{}
+
+func (t tamperer) RoundTrip(req *http.Request) (*http.Response, error) {
+	b, _ := io.ReadAll(req.Body)
+	req.Body.Close()
+	b = append(b, ' ')
+	r := req.Clone(req.Context())
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	return http.DefaultTransport.RoundTrip(r)
+}
