@@ -10,6 +10,7 @@ import "./styles.css";
 
 // The pages that pull in chart and graph libraries load on demand.
 const QueryPage = lazy(() => import("./pages/Query"));
+const TracesPage = lazy(() => import("./pages/Traces"));
 const ServiceMap = lazy(() => import("./pages/ServiceMap"));
 const XRayPage = lazy(() => import("./pages/XRay"));
 const TriggersPage = lazy(() => import("./pages/Triggers"));
@@ -94,7 +95,8 @@ function App() {
   let page: React.ReactNode;
   if (loc.path === "/") page = <Home session={session} />;
   else if (loc.path.startsWith("/trace/")) page = <TracePage id={decodeURIComponent(loc.path.slice(7))} />;
-  else if (loc.path === "/query" || loc.path === "/traces") page = <QueryPage session={session} />;
+  else if (loc.path === "/query") page = <QueryPage session={session} />;
+  else if (loc.path === "/traces") page = <TracesPage session={session} />;
   else if (loc.path === "/map") page = <ServiceMap session={session} />;
   else if (loc.path.startsWith("/xray")) page = <XRayPage session={session} />;
   else if (loc.path === "/boards") page = <BoardsPage />;

@@ -205,3 +205,55 @@ export function visibleRows(roots: Span[], collapsed: Set<Span>): Span[] {
   }
   return out;
 }
+
+// fieldText is a field's value as the search and the field sidebar read it.
+export function fieldText(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+// searchTexts caches each span's searchable text: its name, service and
+// every field's value, in lower case, one per line.
+const searchTexts = new WeakMap<Span, string>();
+
+function searchText(s: Span): string {
+  let t = searchTexts.get(s);
+  if (t === undefined) {
+    const parts = [s.name, s.service];
+    for (const k in s.ev) parts.push(fieldText(s.ev[k]));
+    t = parts.join("\n").toLowerCase();
+    searchTexts.set(s, t);
+  }
+  return t;
+}
+
+// spanMatcher reads a search of a trace's spans. "field = value" matches
+// the spans whose field, as text, is value (case-insensitive; quotes
+// around value are dropped); any other text matches the spans whose name,
+// service or a field's value contains it (case-insensitive). An empty
+// search is null.
+export function spanMatcher(query: string): ((s: Span) => boolean) | null {
+  const q = query.trim();
+  if (!q) return null;
+  const m = /^([^\s=!<>"']+)\s*=\s*(.+)$/.exec(q);
+  if (m) {
+    const field = m[1];
+    let want = m[2].trim();
+    if (want.length >= 2 && (want[0] === '"' || want[0] === "'") && want[want.length - 1] === want[0]) want = want.slice(1, -1);
+    want = want.toLowerCase();
+    return (s) => {
+      const v = s.ev[field];
+      return v !== undefined && v !== null && fieldText(v).toLowerCase() === want;
+    };
+  }
+  const needle = q.toLowerCase();
+  return (s) => searchText(s).includes(needle);
+}
+
+// parents maps each span of the tree to its parent span.
+export function parents(tree: Tree): Map<Span, Span> {
+  const m = new Map<Span, Span>();
+  for (const s of tree.spans) for (const c of s.children) m.set(c, s);
+  return m;
+}

@@ -7,13 +7,13 @@ import { join } from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-let buildTree, visibleRows, parseTime;
+let buildTree, visibleRows, parseTime, spanMatcher;
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), "tracecomb-trace-"));
   const out = join(dir, "trace.mjs");
   await build({ entryPoints: [fileURLToPath(new URL("../src/trace.ts", import.meta.url))], bundle: true, format: "esm", outfile: out, logLevel: "silent" });
-  ({ buildTree, visibleRows, parseTime } = await import(pathToFileURL(out).href));
+  ({ buildTree, visibleRows, parseTime, spanMatcher } = await import(pathToFileURL(out).href));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -92,4 +92,26 @@ test("buildTree reads which SDK produced each span and which door it came in by"
   const by = Object.fromEntries(t.spans.map((s) => [s.id, [s.source, s.door]]));
   assert.deepEqual(by, { a: ["otlp", "honeycomb"], b: ["xray", "xray"], c: ["", ""] });
   assert.deepEqual(t.sources, ["otlp", "xray"]);
+});
+
+test("spanMatcher: text matches name, service or a field's value; field = value matches that field", async () => {
+  const t = buildTree([
+    span("a", "", 0, 10, { "service.name": "frontend", name: "GET /checkout", "http.status_code": 200 }),
+    span("b", "a", 1, 5, { "service.name": "backend", name: "INSERT orders", "db.system": "postgresql", error: true }),
+    span("c", "a", 2, 1, { "service.name": "backend", name: "SELECT stock", note: "Checkout helper" }),
+  ]);
+  const ids = (q) => {
+    const f = spanMatcher(q);
+    return f ? t.spans.filter(f).map((s) => s.id).sort() : null;
+  };
+  assert.equal(ids("  "), null);
+  assert.deepEqual(ids("checkout"), ["a", "c"]); // a's name, c's field value
+  assert.deepEqual(ids("BACKEND"), ["b", "c"]);
+  assert.deepEqual(ids("postgres"), ["b"]);
+  assert.deepEqual(ids("db.system = postgresql"), ["b"]);
+  assert.deepEqual(ids('name="insert orders"'), ["b"]);
+  assert.deepEqual(ids("http.status_code = 200"), ["a"]);
+  assert.deepEqual(ids("http.status_code = 20"), []);
+  assert.deepEqual(ids("error = true"), ["b"]);
+  assert.deepEqual(ids("nothing-like-this"), []);
 });

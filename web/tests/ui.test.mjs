@@ -322,8 +322,7 @@ test("a COUNT/P99 GROUP BY query charts the API's values; HEATMAP renders; trace
   await p.getByTestId("span-count").getByText("4 spans").waitFor();
   // The traces page lists root spans with links to their traces.
   await p.goto(server.uiURL + "/traces");
-  await p.getByTestId("results").getByRole("link", { name: traceIds.checkout }).waitFor();
-  await shot(p, "traces");
+  await p.getByTestId("traces-list").getByRole("link", { name: traceIds.checkout }).waitFor();
   await p.close();
 });
 

@@ -11,14 +11,6 @@ import {
 } from "../querySpec";
 
 const DEFAULT_SPEC: Spec = { calculations: [{ op: "COUNT" }], time_range: 7200 };
-const TRACES_SPEC: Spec = {
-  calculations: [{ op: "MAX", column: "duration_ms" }],
-  breakdowns: ["trace.trace_id", "service.name", "name"],
-  filters: [{ column: "trace.parent_id", op: "does-not-exist" }],
-  orders: [{ op: "MAX", column: "duration_ms", order: "descending" }],
-  limit: 50,
-  time_range: 3600,
-};
 
 export function queryURL(dataset: string, spec: Spec, path = "/query", omitMissing = false) {
   return path + "?" + new URLSearchParams({ dataset, q: JSON.stringify(spec), ...(omitMissing ? { omit_missing: "1" } : {}) }).toString();
@@ -26,7 +18,6 @@ export function queryURL(dataset: string, spec: Spec, path = "/query", omitMissi
 
 export default function QueryPage(_: { session: Session }) {
   const loc = useLocation();
-  const isTraces = loc.path === "/traces";
   const dataset = loc.params.get("dataset") || "__all__";
   const qParam = loc.params.get("q");
   const savedId = loc.params.get("query");
@@ -55,7 +46,7 @@ export default function QueryPage(_: { session: Session }) {
       try {
         if (qParam) spec = JSON.parse(qParam);
         else if (savedId) spec = await hc.get<Spec>(`/1/queries/${encodeURIComponent(dataset)}/${encodeURIComponent(savedId)}`);
-        else spec = isTraces ? TRACES_SPEC : DEFAULT_SPEC;
+        else spec = DEFAULT_SPEC;
       } catch (e) {
         setErr(e);
         return;
@@ -85,7 +76,7 @@ export default function QueryPage(_: { session: Session }) {
     return () => {
       cancelled = true;
     };
-  }, [dataset, qParam, savedId, isTraces]);
+  }, [dataset, qParam, savedId]);
 
   const submit = (e?: React.FormEvent) => {
     e?.preventDefault();

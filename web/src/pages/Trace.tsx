@@ -1,6 +1,6 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { memo, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { hc, type HEvent, type TraceResponse } from "../api";
-import { buildTree, DOOR_NAMES, eventLabel, logMessage, logSeverity, parseTime, SOURCES, visibleRows, type Span, type Tree } from "../trace";
+import { buildTree, DOOR_NAMES, eventLabel, fieldText, logMessage, logSeverity, parents, parseTime, SOURCES, spanMatcher, visibleRows, type Span, type Tree } from "../trace";
 import { colorFor, ErrorBox, fmtDuration } from "../ui";
 
 const ROW = 24; // px per waterfall row
@@ -31,15 +31,42 @@ export function SourceBadge({ span }: { span: Span }) {
   );
 }
 
+// spanFromURL is the span the page's ?span= names, if the trace has it.
+function spanFromURL(tree: Tree): Span | null {
+  const id = new URLSearchParams(window.location.search).get("span");
+  return id ? (tree.spans.find((s) => s.id === id) ?? null) : null;
+}
+
+// selectInURL records the selected span in the address (?span=), replacing
+// the history entry, so that the address links to it. It goes around the
+// router on purpose: no page reads the parameter but this one, on load.
+function selectInURL(s: Span) {
+  const u = new URL(window.location.href);
+  u.searchParams.set("span", s.id);
+  history.replaceState(history.state, "", u);
+}
+
+const isTyping = (t: EventTarget | null) => t instanceof HTMLElement && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+
 function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; doors: string[] }) {
+  const linked = useMemo(() => spanFromURL(tree), [tree]);
   const [collapsed, setCollapsed] = useState<Set<Span>>(() => new Set());
-  const [selected, setSelected] = useState<Span | null>(tree.roots[0] ?? null);
+  const [selected, setSelected] = useState<Span | null>(linked ?? tree.roots[0] ?? null);
+  // The span to bring into view once the rows that show it are drawn.
+  const [focus, setFocus] = useState<{ span: Span } | null>(linked ? { span: linked } : null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
+  const [query, setQuery] = useState("");
+  const [matchPos, setMatchPos] = useState(-1);
   const scroller = useRef<HTMLDivElement>(null);
+  const searchBox = useRef<HTMLInputElement>(null);
   const rows = useMemo(() => visibleRows(tree.roots, collapsed), [tree, collapsed]);
+  // Every span in tree order, collapsed or not, and its place in it.
+  const order = useMemo(() => visibleRows(tree.roots, new Set()), [tree]);
+  const place = useMemo(() => new Map(order.map((s, i) => [s, i])), [order]);
+  const parentOf = useMemo(() => parents(tree), [tree]);
   const total = Math.max(tree.end - tree.start, 1e-3);
-  const errors = useMemo(() => tree.spans.filter((s) => s.error).length, [tree]);
+  const errorSpans = useMemo(() => order.filter((s) => s.error), [order]);
   const logs = useMemo(() => tree.spans.reduce((n, s) => n + s.logs.length, 0), [tree]);
   const bySource = useMemo(() => {
     const m = new Map<string, number>();
@@ -47,6 +74,17 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
     return m;
   }, [tree]);
   const joined = doors.includes("honeycomb") && doors.includes("xray");
+  const root = tree.roots[0];
+
+  // The search runs over every span at the typing's deferred pace; only the
+  // rows drawn (a window of about 60) depend on its result.
+  const deferredQuery = useDeferredValue(query);
+  const matches = useMemo(() => {
+    const f = spanMatcher(deferredQuery);
+    return f ? order.filter(f) : null;
+  }, [deferredQuery, order]);
+  const matchSet = useMemo(() => (matches ? new Set(matches) : null), [matches]);
+  const current = matches && matchPos >= 0 ? (matches[matchPos] ?? null) : null;
 
   useEffect(() => {
     const el = scroller.current;
@@ -57,17 +95,115 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
     return () => ro.disconnect();
   }, []);
 
+  // reveal expands the collapsed ancestors of s and scrolls it into view.
+  const reveal = useCallback(
+    (s: Span) => {
+      setCollapsed((c) => {
+        let next = c;
+        for (let p = parentOf.get(s); p; p = parentOf.get(p)) {
+          if (next.has(p)) {
+            if (next === c) next = new Set(c);
+            next.delete(p);
+          }
+        }
+        return next;
+      });
+      setFocus({ span: s });
+    },
+    [parentOf],
+  );
+
+  const select = useCallback((s: Span) => {
+    setSelected(s);
+    selectInURL(s);
+  }, []);
+
+  // A new search makes its first match the current one and shows it.
+  useEffect(() => {
+    if (matches && matches.length > 0) {
+      setMatchPos(0);
+      reveal(matches[0]);
+    } else setMatchPos(-1);
+  }, [matches, reveal]);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!focus || !el) return;
+    const idx = rows.indexOf(focus.span);
+    if (idx >= 0) {
+      const top = idx * ROW;
+      if (top < el.scrollTop || top + ROW > el.scrollTop + el.clientHeight) {
+        el.scrollTop = Math.max(0, top - el.clientHeight / 2 + ROW / 2);
+        setScrollTop(el.scrollTop);
+      }
+    }
+    setFocus(null);
+  }, [focus, rows]);
+
+  const stepMatch = (dir: 1 | -1) => {
+    if (!matches || matches.length === 0) return;
+    const i = (matchPos + dir + matches.length) % matches.length;
+    setMatchPos(i);
+    select(matches[i]);
+    reveal(matches[i]);
+  };
+
+  // stepError selects the next (or previous) error span after the selected
+  // span in tree order, going round at the ends.
+  const stepError = (dir: 1 | -1) => {
+    const n = errorSpans.length;
+    if (n === 0) return;
+    const at = selected ? (place.get(selected) ?? -1) : -1;
+    let i: number;
+    if (dir === 1) {
+      i = errorSpans.findIndex((s) => place.get(s)! > at);
+      if (i < 0) i = 0;
+    } else {
+      i = -1;
+      for (let j = n - 1; j >= 0; j--) {
+        if (place.get(errorSpans[j])! < at) {
+          i = j;
+          break;
+        }
+      }
+      if (i < 0) i = n - 1;
+    }
+    select(errorSpans[i]);
+    reveal(errorSpans[i]);
+  };
+  const errorIndex = selected && selected.error ? errorSpans.indexOf(selected) : -1;
+
+  // Keys: "e" / "E" next / previous error, "/" the search box.
+  const keys = useRef<(e: KeyboardEvent) => void>(() => {});
+  keys.current = (e: KeyboardEvent) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+    if (e.key === "e" || e.key === "E") {
+      e.preventDefault();
+      stepError(e.key === "E" ? -1 : 1);
+    } else if (e.key === "/") {
+      e.preventDefault();
+      searchBox.current?.focus();
+    }
+  };
+  useEffect(() => {
+    const on = (e: KeyboardEvent) => keys.current(e);
+    window.addEventListener("keydown", on);
+    return () => window.removeEventListener("keydown", on);
+  }, []);
+
   const onScroll = () => {
     const el = scroller.current;
     if (el) setScrollTop(el.scrollTop);
   };
 
-  const toggle = (s: Span) => {
-    const next = new Set(collapsed);
-    if (next.has(s)) next.delete(s);
-    else next.add(s);
-    setCollapsed(next);
-  };
+  const toggle = useCallback((s: Span) => {
+    setCollapsed((c) => {
+      const next = new Set(c);
+      if (next.has(s)) next.delete(s);
+      else next.add(s);
+      return next;
+    });
+  }, []);
   const collapseAll = () => setCollapsed(new Set(tree.spans.filter((s) => s.children.length > 0 && s.depth >= 1)));
 
   const first = Math.max(0, Math.floor(scrollTop / ROW) - OVERSCAN);
@@ -85,11 +221,23 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
             <b>tracecomb's joined view:</b> spans from Honeycomb and X-Ray joined by trace id — each service alone shows only its own. Each span is marked with the SDK that produced it.
           </div>
         )}
-        <div className="trace-stats">
+        <div className="trace-summary" data-testid="trace-summary">
+          {root && (
+            <span className="root">
+              <i className="svc-dot" style={{ background: colorFor(root.service) }} /> <b data-testid="root-service">{root.service || "(no service)"}</b> <span data-testid="root-name">{root.name}</span>
+            </span>
+          )}
+          <span data-testid="trace-duration">{fmtDuration(total)}</span>
           <span data-testid="span-count">{tree.spans.length} spans</span>
-          <span>{fmtDuration(total)}</span>
-          <span>{new Date(tree.start).toISOString()}</span>
-          {errors > 0 && <span className="err-text">{errors} with errors</span>}
+          <span data-testid="service-count">
+            {tree.services.length} {tree.services.length === 1 ? "service" : "services"}
+          </span>
+          <span data-testid="error-count" className={errorSpans.length > 0 ? "err-text" : ""}>
+            {errorSpans.length} {errorSpans.length === 1 ? "error" : "errors"}
+          </span>
+          <span className="muted">{new Date(tree.start).toISOString()}</span>
+        </div>
+        <div className="trace-stats">
           {logs > 0 && <span data-testid="log-count">{logs} {logs === 1 ? "log" : "logs"}</span>}
           {bySource.size > 0 && (
             <span className="legend" data-testid="source-legend">
@@ -112,6 +260,43 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
           <button className="small" onClick={() => setCollapsed(new Set())}>Expand all</button>
           <button className="small" onClick={collapseAll}>Collapse all</button>
         </div>
+        <div className="trace-tools">
+          <input
+            ref={searchBox}
+            type="search"
+            className="trace-search"
+            placeholder="Search spans: text, or field = value  ( / )"
+            aria-label="Search spans"
+            data-testid="trace-search"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter") {
+                e.preventDefault();
+                stepMatch(e.shiftKey ? -1 : 1);
+              } else if (e.key === "Escape") setQuery("");
+            }}
+          />
+          <span className="muted" data-testid="search-count">
+            {matches ? (matches.length === 0 ? "no matches" : `${matchPos + 1} of ${matches.length}`) : ""}
+          </span>
+          <button className="small" aria-label="Previous match" title="Previous match (Shift+Enter)" disabled={!matches?.length} onClick={() => stepMatch(-1)}>
+            ▲
+          </button>
+          <button className="small" aria-label="Next match" title="Next match (Enter)" disabled={!matches?.length} onClick={() => stepMatch(1)}>
+            ▼
+          </button>
+          <span className="sep" />
+          <button className="small" aria-label="Previous error" title="Previous error (Shift+E)" disabled={errorSpans.length === 0} onClick={() => stepError(-1)}>
+            ◀ error
+          </button>
+          <button className="small" aria-label="Next error" title="Next error (E)" disabled={errorSpans.length === 0} onClick={() => stepError(1)}>
+            error ▶
+          </button>
+          <span className={errorSpans.length > 0 ? "err-text" : "muted"} data-testid="error-pos">
+            {errorIndex >= 0 ? `error ${errorIndex + 1} of ${errorSpans.length}` : errorSpans.length === 0 ? "no errors" : `${errorSpans.length} ${errorSpans.length === 1 ? "error" : "errors"}`}
+          </span>
+        </div>
       </div>
       <div className="trace-body">
         <div className="waterfall">
@@ -127,64 +312,20 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
             <div style={{ height: rows.length * ROW, position: "relative" }}>
               {rows.slice(first, last).map((s, i) => {
                 const idx = first + i;
-                const left = ((s.start - tree.start) / total) * 100;
-                const width = Math.max((s.dur / total) * 100, 0.15);
-                const color = colorFor(s.service);
                 return (
-                  <div
+                  <Row
                     key={idx + ":" + s.id}
-                    className={"wf-row" + (selected === s ? " selected" : "") + (s.error ? " has-error" : "")}
-                    style={{ top: idx * ROW, height: ROW }}
-                    onClick={() => setSelected(s)}
-                    data-testid="span-row"
-                    data-span-id={s.id}
-                    data-source={s.source}
-                    data-door={s.door}
-                  >
-                    <div className="wf-name" style={{ paddingLeft: 6 + s.depth * 14 }}>
-                      {s.children.length > 0 ? (
-                        <button
-                          className="twisty"
-                          aria-label={collapsed.has(s) ? "Expand" : "Collapse"}
-                          onClick={(e) => {
-                            e.stopPropagation();
-                            toggle(s);
-                          }}
-                        >
-                          {collapsed.has(s) ? "▸" : "▾"}
-                        </button>
-                      ) : (
-                        <span className="twisty" />
-                      )}
-                      <i className="svc-dot" style={{ background: color }} title={s.service} />
-                      {s.error && <span className="err-mark" title="error">!</span>}
-                      <SourceBadge span={s} />
-                      <span className="svc-name">{s.service}</span>
-                      <span className="span-name">{s.name}</span>
-                      {s.logs.length > 0 && (
-                        <span className={"log-chip sev-" + (logSeverity(s.logs[0]) || "none")} data-testid="log-chip" title={s.logs.map(eventLabel).join("\n")}>
-                          {s.logs.length} {s.logs.length === 1 ? "log" : "logs"}
-                        </span>
-                      )}
-                      {collapsed.has(s) && <span className="muted"> +{s.count - 1}</span>}
-                    </div>
-                    <div className="wf-bars">
-                      <div className="bar" style={{ left: `${left}%`, width: `${width}%`, background: s.error ? "#dc2626" : color }} />
-                      {s.events.map((e, j) => (
-                        <div key={j} className="evt" title={eventLabel(e)} style={{ left: `${((parseTime(e["timestamp"]) - tree.start) / total) * 100}%` }} />
-                      ))}
-                      {s.logs.map((e, j) => (
-                        <div
-                          key={"log" + j}
-                          className={"evt log sev-" + (logSeverity(e) || "none")}
-                          data-testid="log-marker"
-                          title={eventLabel(e)}
-                          style={{ left: `${((parseTime(e["timestamp"]) - tree.start) / total) * 100}%` }}
-                        />
-                      ))}
-                      <span className="bar-label" style={{ left: `calc(${left + width}% + 4px)` }}>{fmtDuration(s.dur)}</span>
-                    </div>
-                  </div>
+                    span={s}
+                    idx={idx}
+                    t0={tree.start}
+                    total={total}
+                    selected={selected === s}
+                    mark={matchSet ? (matchSet.has(s) ? "match" : "dimmed") : ""}
+                    current={current === s}
+                    collapsed={collapsed.has(s)}
+                    onSelect={select}
+                    onToggle={toggle}
+                  />
                 );
               })}
             </div>
@@ -196,24 +337,103 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
   );
 }
 
-const HOT = ["name", "service.name", "duration_ms", "timestamp", "trace.trace_id", "trace.span_id", "trace.parent_id", "span.kind", "status_code", "status_message", "error"];
-
-function fmtValue(v: unknown): string {
-  if (v === null || v === undefined) return "";
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
+interface RowProps {
+  span: Span;
+  idx: number;
+  t0: number;
+  total: number;
+  selected: boolean;
+  mark: "" | "match" | "dimmed";
+  current: boolean;
+  collapsed: boolean;
+  onSelect: (s: Span) => void;
+  onToggle: (s: Span) => void;
 }
 
-function Fields({ ev, skip }: { ev: HEvent; skip?: (k: string) => boolean }) {
-  const keys = Object.keys(ev).filter((k) => !skip?.(k));
+// Row is one waterfall row; it draws again only when what it shows changes.
+const Row = memo(function Row({ span: s, idx, t0, total, selected, mark, current, collapsed, onSelect, onToggle }: RowProps) {
+  const left = ((s.start - t0) / total) * 100;
+  const width = Math.max((s.dur / total) * 100, 0.15);
+  const color = colorFor(s.service);
+  return (
+    <div
+      className={"wf-row" + (selected ? " selected" : "") + (s.error ? " has-error" : "") + (mark ? " " + mark : "") + (current ? " current" : "")}
+      style={{ top: idx * ROW, height: ROW }}
+      onClick={() => onSelect(s)}
+      data-testid="span-row"
+      data-span-id={s.id}
+      data-source={s.source}
+      data-door={s.door}
+    >
+      <div className="wf-name" style={{ paddingLeft: 6 + s.depth * 14 }}>
+        {s.children.length > 0 ? (
+          <button
+            className="twisty"
+            aria-label={collapsed ? "Expand" : "Collapse"}
+            onClick={(e) => {
+              e.stopPropagation();
+              onToggle(s);
+            }}
+          >
+            {collapsed ? "▸" : "▾"}
+          </button>
+        ) : (
+          <span className="twisty" />
+        )}
+        <i className="svc-dot" style={{ background: color }} title={s.service} />
+        {s.error && <span className="err-mark" title="error">!</span>}
+        <SourceBadge span={s} />
+        <span className="svc-name">{s.service}</span>
+        <span className="span-name">{s.name}</span>
+        {s.logs.length > 0 && (
+          <span className={"log-chip sev-" + (logSeverity(s.logs[0]) || "none")} data-testid="log-chip" title={s.logs.map(eventLabel).join("\n")}>
+            {s.logs.length} {s.logs.length === 1 ? "log" : "logs"}
+          </span>
+        )}
+        {collapsed && <span className="muted"> +{s.count - 1}</span>}
+      </div>
+      <div className="wf-bars">
+        <div className="bar" style={{ left: `${left}%`, width: `${width}%`, background: s.error ? "#dc2626" : color }} />
+        {s.events.map((e, j) => (
+          <div key={j} className="evt" title={eventLabel(e)} style={{ left: `${((parseTime(e["timestamp"]) - t0) / total) * 100}%` }} />
+        ))}
+        {s.logs.map((e, j) => (
+          <div
+            key={"log" + j}
+            className={"evt log sev-" + (logSeverity(e) || "none")}
+            data-testid="log-marker"
+            title={eventLabel(e)}
+            style={{ left: `${((parseTime(e["timestamp"]) - t0) / total) * 100}%` }}
+          />
+        ))}
+        <span className="bar-label" style={{ left: `calc(${left + width}% + 4px)` }}>{fmtDuration(s.dur)}</span>
+      </div>
+    </div>
+  );
+});
+
+const HOT = ["name", "service.name", "duration_ms", "timestamp", "trace.trace_id", "trace.span_id", "trace.parent_id", "span.kind", "status_code", "status_message", "error"];
+
+const fmtValue = fieldText;
+
+// fieldKeys are the keys of ev that Fields shows: those skip lets through
+// whose name or value contains filter (case-insensitive), hot fields first.
+function fieldKeys(ev: HEvent, filter = "", skip?: (k: string) => boolean): string[] {
+  const f = filter.trim().toLowerCase();
+  const keys = Object.keys(ev).filter((k) => !skip?.(k) && (!f || k.toLowerCase().includes(f) || fmtValue(ev[k]).toLowerCase().includes(f)));
   keys.sort((a, b) => {
     const ia = HOT.indexOf(a),
       ib = HOT.indexOf(b);
     if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
     return a.localeCompare(b);
   });
+  return keys;
+}
+
+function Fields({ ev, skip, filter, testid }: { ev: HEvent; skip?: (k: string) => boolean; filter?: string; testid?: string }) {
+  const keys = fieldKeys(ev, filter, skip);
   return (
-    <table className="fields">
+    <table className="fields" data-testid={testid}>
       <tbody>
         {keys.map((k) => (
           <tr key={k}>
@@ -239,6 +459,10 @@ function pretty(v: unknown): string {
 
 function Detail({ span, t0 }: { span: Span; t0: number }) {
   const ev = span.ev;
+  // The filter stays as the selection moves from span to span.
+  const [filter, setFilter] = useState("");
+  const shown = fieldKeys(ev, filter).length;
+  const all = Object.keys(ev).length;
   const xrayKeys = Object.keys(ev).filter((k) => k.startsWith("aws.xray."));
   const annotations = xrayKeys.filter((k) => k.startsWith("aws.xray.annotations."));
   const metadata = xrayKeys.filter((k) => k.startsWith("aws.xray.metadata."));
@@ -257,8 +481,22 @@ function Detail({ span, t0 }: { span: Span; t0: number }) {
         )}
         {span.error && <span className="err-text"> · error</span>}
       </p>
-      <h4>Fields</h4>
-      <Fields ev={ev} />
+      <h4>
+        Fields{" "}
+        <span className="muted" data-testid="field-count">
+          {filter.trim() ? `${shown} of ${all}` : all}
+        </span>
+      </h4>
+      <input
+        type="search"
+        className="field-filter"
+        placeholder="Filter fields by name or value"
+        aria-label="Filter fields"
+        data-testid="field-filter"
+        value={filter}
+        onChange={(e) => setFilter(e.target.value)}
+      />
+      <Fields ev={ev} filter={filter} testid="span-fields" />
       {span.events.length > 0 && (
         <>
           <h4>Span events ({span.events.length})</h4>
