@@ -76,6 +76,8 @@ func (a *App) registerOTLPHTTP(mux *http.ServeMux, d doorDeps) error {
 		return err
 	}
 
+	traces, logs = a.logSignedRejects(traces), a.logSignedRejects(logs)
+
 	door := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if otlpHTTPDoor(r) == model.DoorHoneycomb {
 			honeycombDoor.ServeHTTP(w, r)
@@ -95,6 +97,20 @@ func (a *App) registerOTLPHTTP(mux *http.ServeMux, d doorDeps) error {
 		mux.Handle("POST "+p, door)
 	}
 	return nil
+}
+
+// logSignedRejects logs (rate-limited, per error type) a signed OTLP
+// request refused before the OTLP handler, whose own refusals it logs
+// itself: a sender that signs wrongly would otherwise leave the server's
+// log silent.
+func (a *App) logSignedRejects(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if t := w.Header().Get("X-Amzn-ErrorType"); t != "" {
+			a.rejects.Warn(a.logger, "sigv4-otlp-"+t, "rejected a signed OTLP request", "door", "otlp-http-sigv4", "remote", r.RemoteAddr,
+				"path", r.URL.Path, "error_type", t)
+		}
+	})
 }
 
 // requireLogStream answers a logs request without the log group or log

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -366,4 +367,42 @@ func (t tamperer) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestSigV4OTLPRejectLogged: a signed request refused for its signature is
+// named in the server's log, with its error type.
+func TestSigV4OTLPRejectLogged(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", "", "", ""
+	var logs syncBuffer
+	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	creds := awsPair(t, a, "test")
+	creds.SecretAccessKey = strings.Repeat("y", 40)
+	var id model.TraceID
+	id[0] = 0x7b
+	req, _ := http.NewRequest("POST", "http://"+a.Addrs().HTTP+"/v1/traces", bytes.NewReader(signedJSONTrace(id, "svc")))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Transport: sigV4Signer{creds: creds, service: "xray", region: "us-east-1"}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", resp.StatusCode)
+	}
+	if out := logs.String(); !strings.Contains(out, "rejected a signed OTLP request") || !strings.Contains(out, "error_type=InvalidSignatureException") {
+		t.Errorf("log %s, want the refused request with its error type", out)
+	}
 }

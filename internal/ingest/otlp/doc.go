@@ -44,7 +44,9 @@
 // Failure bodies are a google.rpc.Status in the request's encoding; in JSON
 // exactly {"message":"..."}, as Honeycomb writes it. gRPC maps the same
 // cases to Unauthenticated, InvalidArgument and Unavailable (with RetryInfo).
-// Nothing reaches the consumer unless the key is valid.
+// Nothing reaches the consumer unless the key is valid, or (HTTP only) a
+// door in front of the handler verified the sender and put it in the
+// request's context (WithPrincipal), as the app does for SigV4-signed OTLP.
 //
 // The decoders are usable on their own: DecodeProtobuf and DecodeJSON turn
 // a request body into a Result (events, accepted and rejected span counts,

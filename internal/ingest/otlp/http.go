@@ -52,7 +52,9 @@ type httpHandler struct{ r *receiver }
 
 // NewHTTPHandler returns the OTLP/HTTP handler for POST /v1/traces,
 // /v1/logs and /v1/metrics, each with or without a trailing slash; mount it
-// on every pattern in Paths. Other paths get 404, other methods 405. Zero
+// on every pattern in Paths. The sender is the principal in the request's
+// context (WithPrincipal) if there is one, else the owner of the
+// x-honeycomb-team key. Other paths get 404, other methods 405. Zero
 // Config fields take their defaults. It panics if cfg is invalid or deps
 // lacks Auth or Consumer (a wiring mistake).
 func NewHTTPHandler(cfg Config, deps Deps) http.Handler {
