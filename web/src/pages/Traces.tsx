@@ -48,11 +48,12 @@ export function rootsSpec(start: number, end: number, limit: number): Spec {
 
 export const granularityFor = (rangeSec: number) => Math.max(1, Math.floor(rangeSec / 1000));
 
-// countsSpec counts the spans of the traces ids (span events and links are
-// events of their own and left out), split by their error field.
+// countsSpec counts the spans of the traces ids by their distinct span ids
+// (COUNT would weigh each span by its sample rate), split by their error
+// field; span events and links are events of their own and left out.
 export function countsSpec(ids: string[], start: number, end: number): Spec {
   return {
-    calculations: [{ op: "COUNT" }],
+    calculations: [{ op: "COUNT_DISTINCT", column: "trace.span_id" }],
     breakdowns: ["trace.trace_id", "error"],
     filters: [
       { column: "trace.trace_id", op: "in", value: ids },
@@ -72,7 +73,7 @@ export default function TracesPage(_: { session: Session }) {
   const loc = useLocation();
   const dataset = loc.params.get("dataset") || "__all__";
   const range = Number(loc.params.get("range")) || 3600;
-  const limit = Math.min(Math.max(Number(loc.params.get("limit")) || 100, 1), 500);
+  const limit = Math.min(Math.max(Number(loc.params.get("limit")) || 100, 1), 300);
   const sortKey = (COLUMNS.some(([k]) => k === loc.params.get("sort")) ? loc.params.get("sort") : "duration") as SortKey;
   const desc = loc.params.get("dir") !== "asc";
   const [datasets, setDatasets] = useState<Dataset[]>([]);
@@ -119,7 +120,7 @@ export default function TracesPage(_: { session: Session }) {
       const errors = new Map<string, number>();
       for (const r of counts.results) {
         const id = str(r.data["trace.trace_id"]);
-        const n = Number(r.data["COUNT"] ?? 0);
+        const n = Number(r.data["COUNT_DISTINCT(trace.span_id)"] ?? 0);
         spans.set(id, (spans.get(id) ?? 0) + n);
         if (r.data["error"] === true || r.data["error"] === "true") errors.set(id, (errors.get(id) ?? 0) + n);
       }
@@ -186,8 +187,8 @@ export default function TracesPage(_: { session: Session }) {
           <button type="button" onClick={() => setReload((n) => n + 1)}>Refresh</button>
         </div>
         <p className="muted">
-          The {limit} slowest traces whose root span started in the range. Time is that of the root span, to the {gran} s bucket of the query; spans and errors
-          count the trace's spans, and those with <code>error</code> true.
+          Up to the {limit} slowest traces whose root span started in the range. Time is that of the root span, to the {gran} s bucket of the query; spans and errors
+          count the trace's spans (each once, whatever its sample rate), and those with <code>error</code> true.
         </p>
         <ErrorBox error={err} />
         {!sorted && !err && <p className="muted">Loading…</p>}
