@@ -152,6 +152,14 @@ test("search highlights the matching spans, counts them and steps through them",
   await box.fill("no span says this");
   await count.getByText("no matches", { exact: true }).waitFor();
   assert.equal(await p.locator("[data-testid=span-row].match").count(), 0);
+  // A match under a collapsed span is shown: its parents open.
+  await box.fill("");
+  await p.getByRole("button", { name: "Collapse all" }).click();
+  await waitFor(async () => (await p.getByTestId("span-row").count()) === 26, "the items' queries hidden");
+  await box.fill("lock timeout");
+  await count.getByText("1 of 1", { exact: true }).waitFor();
+  await waitFor(() => inView(p, shop.ids.get("query 7")), "item 7's query shown");
+  assert.equal(await p.getByTestId("span-row").count(), 27);
   // Clearing the search shows every row plainly again.
   await box.fill("");
   await waitFor(async () => (await p.locator("[data-testid=span-row].dimmed").count()) === 0, "no dimmed rows");
