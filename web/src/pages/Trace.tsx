@@ -76,8 +76,9 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
   const joined = doors.includes("honeycomb") && doors.includes("xray");
   const root = tree.roots[0];
 
-  // The search runs over every span at the typing's deferred pace; only the
-  // rows drawn (a window of about 60) depend on its result.
+  // The search runs over every span, on the deferred value React gives
+  // while typing goes on; of the rows, only those drawn (a window of about
+  // 60) depend on its result.
   const deferredQuery = useDeferredValue(query);
   const matches = useMemo(() => {
     const f = spanMatcher(deferredQuery);
