@@ -71,7 +71,7 @@ func (s sigV4Signer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // awsPair returns a new AWS key pair of env, as `tracecomb keys create
 // --aws` makes one, once the running app knows it.
-func awsPair(t *testing.T, a *App, env string) aws.Credentials {
+func awsPair(t testing.TB, a *App, env string) aws.Credentials {
 	t.Helper()
 	rec, err := a.Registry().CreateAWSKey(env)
 	if err != nil {
@@ -372,22 +372,8 @@ func (t tamperer) RoundTrip(req *http.Request) (*http.Response, error) {
 // TestSigV4OTLPRejectLogged: a signed request refused for its signature is
 // named in the server's log, with its error type.
 func TestSigV4OTLPRejectLogged(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.DataDir = t.TempDir()
-	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", "", "", ""
 	var logs syncBuffer
-	a, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := a.Shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	a := startAPIDoor(t, slog.New(slog.NewTextHandler(&logs, nil)))
 	creds := awsPair(t, a, "test")
 	creds.SecretAccessKey = strings.Repeat("y", 40)
 	var id model.TraceID
@@ -405,4 +391,99 @@ func TestSigV4OTLPRejectLogged(t *testing.T) {
 	if out := logs.String(); !strings.Contains(out, "rejected a signed OTLP request") || !strings.Contains(out, "error_type=InvalidSignatureException") {
 		t.Errorf("log %s, want the refused request with its error type", out)
 	}
+}
+
+// startAPIDoor starts tracecomb in-process with only the API door, logging
+// to logger.
+func startAPIDoor(tb testing.TB, logger *slog.Logger) *App {
+	tb.Helper()
+	cfg := DefaultConfig()
+	cfg.DataDir = tb.TempDir()
+	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", "", "", ""
+	a, err := New(context.Background(), cfg, logger, io.Discard)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := a.Shutdown(context.Background()); err != nil {
+			tb.Errorf("shutdown: %v", err)
+		}
+	})
+	return a
+}
+
+// FuzzSigV4OTLPDoor sends OTLP requests to the API door whose
+// Authorization and X-Amz-Date headers are arbitrary, either alone or put
+// in place of a valid signature's: none is accepted (a forged or altered
+// signature never passes), none gets a 5xx, and every refusal of the
+// signed door is AWS's (X-Amzn-ErrorType).
+func FuzzSigV4OTLPDoor(f *testing.F) {
+	a := startAPIDoor(f, slog.New(slog.DiscardHandler))
+	creds := awsPair(f, a, "test")
+	base := "http://" + a.Addrs().HTTP
+	paths := []string{"/v1/traces", "/v1/logs", "/v1/metrics", "/v1/traces/"}
+	good := "AWS4-HMAC-SHA256 Credential=" + creds.AccessKeyID + "/20260101/us-east-1/xray/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + strings.Repeat("0", 64)
+	for _, s := range []struct {
+		authz, date string
+		sign        bool
+	}{
+		{good, "20260101T000000Z", false}, {good, "", true}, {"", "20260101T000000Z", true}, {"AWS4-HMAC-SHA256", "", false},
+		{"AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request,SignedHeaders=,Signature=x", "x", false}, {"Bearer t", "", true},
+		{"AWS4-HMAC-SHA256 Credential=" + creds.AccessKeyID + "/20260101/us-east-1/xray/aws4_request, SignedHeaders=content-length;host, Signature=ab", "20260101T000000Z", true},
+	} {
+		for i := range paths {
+			f.Add(uint8(i), s.authz, s.date, s.sign, []byte(`{"resourceSpans":[]}`))
+		}
+	}
+	client := &http.Client{}
+	f.Fuzz(func(t *testing.T, pathIdx uint8, authz, date string, sign bool, body []byte) {
+		if authz == "" && date == "" {
+			return // not a signed request: Honeycomb's door
+		}
+		path := paths[int(pathIdx)%len(paths)]
+		req, err := http.NewRequest("POST", base+path, bytes.NewReader(body))
+		if err != nil {
+			t.Skip()
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Aws-Log-Group", "g")
+		req.Header.Set("X-Aws-Log-Stream", "s")
+		if sign {
+			service := "xray"
+			if strings.HasPrefix(path, "/v1/logs") {
+				service = "logs"
+			}
+			sum := sha256.Sum256(body)
+			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			// Header values arrive without surrounding blanks.
+			same := func(v, signed string) bool { return v == "" || strings.Trim(v, " \t") == signed }
+			if same(authz, req.Header.Get("Authorization")) && same(date, req.Header.Get("X-Amz-Date")) {
+				return // nothing replaced
+			}
+		}
+		for name, v := range map[string]string{"Authorization": authz, "X-Amz-Date": date} {
+			if v != "" {
+				req.Header[name] = []string{v}
+			}
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return // a header value net/http refuses to send
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			t.Fatalf("%s Authorization %q X-Amz-Date %q accepted: %s", path, authz, date, got)
+		case resp.StatusCode >= 500:
+			t.Fatalf("%s Authorization %q X-Amz-Date %q: %d %s", path, authz, date, resp.StatusCode, got)
+		case resp.Header.Get("X-Amzn-ErrorType") == "":
+			t.Fatalf("%s Authorization %q X-Amz-Date %q: %d without X-Amzn-ErrorType: %s", path, authz, date, resp.StatusCode, got)
+		}
+	})
 }
