@@ -296,7 +296,7 @@ func TestTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := float64(t0.Unix())
-	res, err := m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now, 300, 35, 0)})
+	res, err := m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now, 300, 35, 0)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,17 +312,17 @@ func TestTargets(t *testing.T) {
 	}
 	// A second instance with a third of the traffic: 5 split 3.75/1.25 → 4/1.
 	clk.Add(5 * time.Second)
-	res, _ = m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientB, now*1000+5000, 100, 10, 0)}) // Java ms
+	res, _ = m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientB, now*1000+5000, 100, 10, 0)}, nil) // Java ms
 	if q := res.Targets[0].ReservoirQuota; q != 1 {
 		t.Fatalf("B quota %d, want 1 (targets %+v, unprocessed %+v)", q, res.Targets, res.Unprocessed)
 	}
-	res, _ = m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now+5, 300, 35, 0)})
+	res, _ = m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now+5, 300, 35, 0)}, nil)
 	if q := res.Targets[0].ReservoirQuota; q != 4 {
 		t.Fatalf("A quota %d, want 4", q)
 	}
 	// A goes silent for more than two intervals: B gets everything.
 	clk.Add(25 * time.Second)
-	res, _ = m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientB, now+30, 100, 10, 0)})
+	res, _ = m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientB, now+30, 100, 10, 0)}, nil)
 	if q := res.Targets[0].ReservoirQuota; q != 5 {
 		t.Fatalf("B alone quota %d, want 5", q)
 	}
@@ -330,20 +330,20 @@ func TestTargets(t *testing.T) {
 	res, err = m.Targets(ctx, "test", []StatisticsDocument{
 		statDoc("Nope", clientA, now+30, 1, 0, 0),
 		statDoc("Cruddur", clientA, now-7200, 1, 0, 0),
-	})
+	}, nil)
 	if err != nil || len(res.Targets) != 0 || len(res.Unprocessed) != 2 || res.Unprocessed[0].ErrorCode != "400" || res.Unprocessed[1].ErrorCode != "400" {
 		t.Fatalf("unprocessed: %+v %v", res, err)
 	}
 	// Validation.
 	bad := statDoc("Cruddur", "short", now, -1, 0, 0)
-	if _, err := m.Targets(ctx, "test", []StatisticsDocument{bad}); kindOf(err) != InvalidRequest || !strings.Contains(err.Error(), "clientID") || !strings.Contains(err.Error(), "requestCount") {
+	if _, err := m.Targets(ctx, "test", []StatisticsDocument{bad}, nil); kindOf(err) != InvalidRequest || !strings.Contains(err.Error(), "clientID") || !strings.Contains(err.Error(), "requestCount") {
 		t.Fatalf("bad doc: %v", err)
 	}
 	many := make([]StatisticsDocument, 26)
 	for i := range many {
 		many[i] = statDoc("Cruddur", clientA, now, 1, 0, 0)
 	}
-	if _, err := m.Targets(ctx, "test", many); kindOf(err) != InvalidRequest {
+	if _, err := m.Targets(ctx, "test", many, nil); kindOf(err) != InvalidRequest {
 		t.Fatalf("26 docs: %v", err)
 	}
 	// Summaries per window.
@@ -364,7 +364,7 @@ func TestTargets(t *testing.T) {
 	if _, err := m.UpdateRule(ctx, "test", RuleSpec{RuleName: ptr("Cruddur"), FixedRate: ptr(0.3)}); err != nil {
 		t.Fatal(err)
 	}
-	res, _ = m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, float64(clk.Now().Unix()), 1, 0, 0)})
+	res, _ = m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, float64(clk.Now().Unix()), 1, 0, 0)}, nil)
 	if !res.LastRuleModification.Equal(clk.Now()) || res.Targets[0].FixedRate != 0.3 {
 		t.Fatalf("after update: %+v", res)
 	}
@@ -445,7 +445,7 @@ func TestSamplingDecisions(t *testing.T) {
 				}
 				if sec%10 == 9 {
 					for _, in := range insts {
-						res, err := m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", in.id, float64(now.Unix()), in.req, in.sampled, in.borrowed)})
+						res, err := m.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", in.id, float64(now.Unix()), in.req, in.sampled, in.borrowed)}, nil)
 						if err != nil || len(res.Targets) != 1 {
 							t.Fatalf("targets: %+v %v", res, err)
 						}
@@ -505,7 +505,7 @@ func TestPersistence(t *testing.T) {
 	if gs, _ := m2.Groups(ctx, "odd/env name"); len(gs) != 2 {
 		t.Fatalf("odd env groups %+v", gs)
 	}
-	res, _ := m2.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, float64(t0.Unix()), 1, 0, 0)})
+	res, _ := m2.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, float64(t0.Unix()), 1, 0, 0)}, nil)
 	if !res.LastRuleModification.Equal(t0) {
 		t.Fatalf("LastRuleModification after restart %v", res.LastRuleModification)
 	}
@@ -587,7 +587,7 @@ func TestReservoirSharedAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := float64(t0.Unix())
-	res, err := a.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now, 300, 35, 0)})
+	res, err := a.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now, 300, 35, 0)}, nil)
 	if err != nil || len(res.Targets) != 1 || res.Targets[0].ReservoirQuota != 5 {
 		t.Fatalf("A alone on node a: %+v %v", res, err)
 	}
@@ -595,11 +595,11 @@ func TestReservoirSharedAcrossNodes(t *testing.T) {
 	// 3.75/1.25 gives 4/1, wherever each reports.
 	clkA.Add(5 * time.Second)
 	clkB.Add(5 * time.Second)
-	res, err = b.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientB, now+5, 100, 10, 0)})
+	res, err = b.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientB, now+5, 100, 10, 0)}, nil)
 	if err != nil || len(res.Targets) != 1 || res.Targets[0].ReservoirQuota != 1 {
 		t.Fatalf("B on node b: %+v %v (node b must see A's rate)", res, err)
 	}
-	res, _ = a.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now+5, 300, 35, 0)})
+	res, _ = a.Targets(ctx, "test", []StatisticsDocument{statDoc("Cruddur", clientA, now+5, 300, 35, 0)}, nil)
 	if q := res.Targets[0].ReservoirQuota; q != 4 {
 		t.Fatalf("A quota %d, want 4", q)
 	}
@@ -776,7 +776,7 @@ func BenchmarkTargets(b *testing.B) {
 	docs := []StatisticsDocument{statDoc("Cruddur", clientA, float64(t0.Unix()), 100, 10, 0), statDoc("Default", clientA, float64(t0.Unix()), 10, 1, 0)}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := m.Targets(ctx, "test", docs); err != nil {
+		if _, err := m.Targets(ctx, "test", docs, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

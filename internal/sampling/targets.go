@@ -40,6 +40,8 @@ type Target struct {
 	ReservoirQuota    int64 // per second, for this instance
 	ReservoirQuotaTTL time.Time
 	Interval          int64 // seconds
+	// Boost is the rule's adaptive-sampling boost in force, if any.
+	Boost *Boost
 }
 
 // Unprocessed is a statistics document that was not applied.
@@ -54,6 +56,7 @@ type TargetsResult struct {
 	Targets              []Target
 	LastRuleModification time.Time
 	Unprocessed          []Unprocessed
+	UnprocessedBoost     []Unprocessed
 }
 
 // StatisticSummary aggregates one rule's reports over one window.
@@ -143,10 +146,22 @@ func validateStatistics(docs []StatisticsDocument) error {
 // a target for each known rule reported. Unknown rules and timestamps
 // further than Config.StaleAfter from now come back as Unprocessed with
 // ErrorCode "400" (SDKs then refresh their rules).
-func (m *Manager) Targets(ctx context.Context, env string, docs []StatisticsDocument) (TargetsResult, error) {
+//
+// Boost reports of rules with a SamplingRateBoost feed adaptive sampling
+// (boost.go); a report of an unknown rule or one without a boost comes
+// back in UnprocessedBoost. Each target carries its rule's boost in force.
+func (m *Manager) Targets(ctx context.Context, env string, docs []StatisticsDocument, boosts []BoostStatisticsDocument) (TargetsResult, error) {
 	if err := validateStatistics(docs); err != nil {
 		return TargetsResult{}, err
 	}
+	if err := validateBoostStatistics(boosts); err != nil {
+		return TargetsResult{}, err
+	}
+	type acceptedBoost struct {
+		doc  BoostStatisticsDocument
+		rule Rule
+	}
+	var okBoosts []acceptedBoost
 	// The rules and the time of their last change come from the cached
 	// configuration; the statistics from the state store, in one
 	// transaction with this call's reports.
@@ -172,6 +187,18 @@ func (m *Manager) Targets(ctx context.Context, env string, docs []StatisticsDocu
 			}
 			ok = append(ok, accepted{doc: d, rule: cloneRecord(*rec)})
 		}
+		for _, d := range boosts {
+			name := *d.RuleName
+			rec, found := st.rules[name]
+			switch {
+			case !found:
+				res.UnprocessedBoost = append(res.UnprocessedBoost, Unprocessed{RuleName: name, ErrorCode: "400", Message: fmt.Sprintf("Sampling rule %s does not exist.", name)})
+			case rec.Rule.SamplingRateBoost == nil:
+				res.UnprocessedBoost = append(res.UnprocessedBoost, Unprocessed{RuleName: name, ErrorCode: "400", Message: fmt.Sprintf("Sampling rule %s has no SamplingRateBoost.", name)})
+			default:
+				okBoosts = append(okBoosts, acceptedBoost{doc: d, rule: cloneRecord(*rec).Rule})
+			}
+		}
 		res.LastRuleModification = st.lastRuleChange
 		return nil
 	})
@@ -181,12 +208,17 @@ func (m *Manager) Targets(ctx context.Context, env string, docs []StatisticsDocu
 	if res.LastRuleModification.IsZero() {
 		res.LastRuleModification = time.Unix(0, 0).UTC()
 	}
-	if len(ok) == 0 {
+	if len(ok) == 0 && len(okBoosts) == 0 {
 		return res, nil
 	}
 	err = m.cfg.State.Update(ctx, func(tx state.Tx) error {
 		for _, a := range ok {
 			if err := m.record(tx, env, a.doc, now); err != nil {
+				return err
+			}
+		}
+		for _, a := range okBoosts {
+			if err := m.recordBoost(tx, env, a.rule, a.doc, now); err != nil {
 				return err
 			}
 		}
@@ -200,12 +232,17 @@ func (m *Manager) Targets(ctx context.Context, env string, docs []StatisticsDocu
 		res.Targets = res.Targets[:0]
 		for _, a := range ok {
 			name := a.rule.Rule.RuleName
+			boost, err := m.activeBoost(tx, env, name, now)
+			if err != nil {
+				return err
+			}
 			res.Targets = append(res.Targets, Target{
 				RuleName:          name,
 				FixedRate:         a.rule.Rule.FixedRate,
 				ReservoirQuota:    ReservoirShares(a.rule.Rule.ReservoirSize, clients[name])[*a.doc.ClientID],
 				ReservoirQuotaTTL: now.Add(m.cfg.QuotaTTL).Truncate(time.Second),
 				Interval:          int64(m.cfg.Interval / time.Second),
+				Boost:             boost,
 			})
 		}
 		return nil

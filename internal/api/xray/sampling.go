@@ -113,11 +113,18 @@ func (h *Handler) getSamplingRules(ctx context.Context, env string, body []byte)
 }
 
 type samplingTargetDocument struct {
-	RuleName          string  `json:"RuleName"`
-	FixedRate         float64 `json:"FixedRate"`
-	ReservoirQuota    int64   `json:"ReservoirQuota"`
-	ReservoirQuotaTTL float64 `json:"ReservoirQuotaTTL"`
-	Interval          int64   `json:"Interval"`
+	RuleName          string         `json:"RuleName"`
+	FixedRate         float64        `json:"FixedRate"`
+	ReservoirQuota    int64          `json:"ReservoirQuota"`
+	ReservoirQuotaTTL float64        `json:"ReservoirQuotaTTL"`
+	Interval          int64          `json:"Interval"`
+	SamplingBoost     *samplingBoost `json:"SamplingBoost,omitempty"`
+}
+
+// samplingBoost is a rule's adaptive-sampling boost in force.
+type samplingBoost struct {
+	BoostRate    float64 `json:"BoostRate"`
+	BoostRateTTL float64 `json:"BoostRateTTL"`
 }
 
 type unprocessedStatistics struct {
@@ -133,29 +140,15 @@ type getSamplingTargetsResult struct {
 	UnprocessedBoostStatistics []unprocessedStatistics  `json:"UnprocessedBoostStatistics"`
 }
 
-// boostStatisticsDocument is accepted and checked but not used: adaptive
-// sampling boosts are not computed.
-type boostStatisticsDocument struct {
-	RuleName            *string  `json:"RuleName"`
-	ServiceName         *string  `json:"ServiceName"`
-	Timestamp           *float64 `json:"Timestamp"`
-	AnomalyCount        *int64   `json:"AnomalyCount"`
-	TotalCount          *int64   `json:"TotalCount"`
-	SampledAnomalyCount *int64   `json:"SampledAnomalyCount"`
-}
-
 func (h *Handler) getSamplingTargets(ctx context.Context, env string, body []byte) (any, error) {
 	var in struct {
-		SamplingStatisticsDocuments      []sampling.StatisticsDocument `json:"SamplingStatisticsDocuments"`
-		SamplingBoostStatisticsDocuments []boostStatisticsDocument     `json:"SamplingBoostStatisticsDocuments"`
+		SamplingStatisticsDocuments      []sampling.StatisticsDocument      `json:"SamplingStatisticsDocuments"`
+		SamplingBoostStatisticsDocuments []sampling.BoostStatisticsDocument `json:"SamplingBoostStatisticsDocuments"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if len(in.SamplingBoostStatisticsDocuments) > 25 {
-		return nil, InvalidRequest("1 validation error detected: Value at 'samplingBoostStatisticsDocuments' failed to satisfy constraint: Member must have length less than or equal to 25")
-	}
-	res, err := h.meta.Targets(ctx, env, in.SamplingStatisticsDocuments)
+	res, err := h.meta.Targets(ctx, env, in.SamplingStatisticsDocuments, in.SamplingBoostStatisticsDocuments)
 	if err != nil {
 		return nil, err
 	}
@@ -163,25 +156,23 @@ func (h *Handler) getSamplingTargets(ctx context.Context, env string, body []byt
 		SamplingTargetDocuments:    make([]samplingTargetDocument, 0, len(res.Targets)),
 		LastRuleModification:       epoch(res.LastRuleModification),
 		UnprocessedStatistics:      make([]unprocessedStatistics, 0, len(res.Unprocessed)),
-		UnprocessedBoostStatistics: []unprocessedStatistics{},
+		UnprocessedBoostStatistics: make([]unprocessedStatistics, 0, len(res.UnprocessedBoost)),
 	}
 	for _, t := range res.Targets {
-		out.SamplingTargetDocuments = append(out.SamplingTargetDocuments, samplingTargetDocument{
+		doc := samplingTargetDocument{
 			RuleName: t.RuleName, FixedRate: t.FixedRate, ReservoirQuota: t.ReservoirQuota,
 			ReservoirQuotaTTL: epoch(t.ReservoirQuotaTTL), Interval: t.Interval,
-		})
+		}
+		if t.Boost != nil {
+			doc.SamplingBoost = &samplingBoost{BoostRate: t.Boost.Rate, BoostRateTTL: epoch(t.Boost.Until)}
+		}
+		out.SamplingTargetDocuments = append(out.SamplingTargetDocuments, doc)
 	}
 	for _, u := range res.Unprocessed {
 		out.UnprocessedStatistics = append(out.UnprocessedStatistics, unprocessedStatistics(u))
 	}
-	for _, b := range in.SamplingBoostStatisticsDocuments {
-		name := ""
-		if b.RuleName != nil {
-			name = *b.RuleName
-		}
-		out.UnprocessedBoostStatistics = append(out.UnprocessedBoostStatistics, unprocessedStatistics{
-			RuleName: name, ErrorCode: "400", Message: "Sampling boost statistics are not supported.",
-		})
+	for _, u := range res.UnprocessedBoost {
+		out.UnprocessedBoostStatistics = append(out.UnprocessedBoostStatistics, unprocessedStatistics(u))
 	}
 	return out, nil
 }
