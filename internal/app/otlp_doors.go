@@ -88,9 +88,11 @@ func (a *App) registerOTLPHTTP(mux *http.ServeMux, d doorDeps) error {
 			traces.ServeHTTP(w, r)
 		case otlp.PathLogs:
 			logs.ServeHTTP(w, r)
-		default:
+		case otlp.PathMetrics:
 			writeAWSError(w, http.StatusNotFound, "UnknownOperationException",
 				"signed OTLP takes traces (POST /v1/traces, signed for xray) and logs (POST /v1/logs, signed for logs); send "+p+" with an x-honeycomb-team key")
+		default:
+			writeAWSError(w, http.StatusNotFound, "UnknownOperationException", otlp.WrongPathMessage(r.URL.Path))
 		}
 	})
 	for _, p := range otlp.Paths {

@@ -291,6 +291,8 @@ func TestSigV4OTLPAnswers(t *testing.T) {
 		{name: "logs without a log group", path: "/v1/logs", logs: true, signer: &sigV4Signer{creds: creds, service: "logs", region: "us-east-1"},
 			headers: map[string]string{"x-aws-log-stream": "backend"},
 			status:  400, errType: "InvalidParameterException", message: "x-aws-log-group"},
+		{name: "signed, a path under /v1/traces/", path: "/v1/traces/v1/traces", signer: &sigV4Signer{creds: creds, service: "xray", region: "us-east-1"},
+			status: 404, errType: "UnknownOperationException", message: "the SDK appends /v1/traces itself"},
 		{name: "signed metrics", path: "/v1/metrics", signer: &sigV4Signer{creds: creds, service: "xray", region: "us-east-1"}, body: `{}`,
 			status: 404, errType: "UnknownOperationException", message: "x-honeycomb-team"},
 	} {
