@@ -47,9 +47,10 @@ type TraceDeps struct {
 }
 
 type traceOps struct {
-	h    *Handler
-	d    TraceDeps
-	view store.Reader // d.Store through d.Doors
+	h          *Handler
+	d          TraceDeps
+	view       store.Reader // d.Store through d.Doors
+	retrievals *retrievals  // cancelled trace retrievals (retrieval.go)
 }
 
 type doorsKey struct{}
@@ -72,8 +73,9 @@ func (o *traceOps) reader(ctx context.Context) store.Reader {
 // RegisterTraceOperations registers the operations that write and read
 // stored traces: PutTraceSegments (/TraceSegments), BatchGetTraces
 // (/Traces), GetTraceSummaries (/TraceSummaries), GetTraceGraph
-// (/TraceGraph), GetServiceGraph (/ServiceGraph) and
-// GetTimeSeriesServiceStatistics (/TimeSeriesServiceStatistics).
+// (/TraceGraph), GetServiceGraph (/ServiceGraph),
+// GetTimeSeriesServiceStatistics (/TimeSeriesServiceStatistics) and the
+// trace retrieval operations (retrieval.go).
 func (h *Handler) RegisterTraceOperations(d TraceDeps) error {
 	if d.Store == nil || d.Consumer == nil {
 		return errors.New("xray: TraceDeps.Store and TraceDeps.Consumer are required")
@@ -100,6 +102,7 @@ func (h *Handler) RegisterTraceOperations(d TraceDeps) error {
 	h.Handle("/TraceGraph", "GetTraceGraph", o.bounded(o.getTraceGraph))
 	h.Handle("/ServiceGraph", "GetServiceGraph", o.bounded(o.getServiceGraph))
 	h.Handle("/TimeSeriesServiceStatistics", "GetTimeSeriesServiceStatistics", o.bounded(o.getTimeSeriesServiceStatistics))
+	o.registerRetrieval()
 	return nil
 }
 
