@@ -56,10 +56,20 @@ const (
 //     bucket's value minus the previous bucket's value, divided by the
 //     granularity in seconds (null for the first bucket or when either is
 //     null); in a result row, the mean of the group's non-null series rates.
+//
+// A calculation with a Filter aggregates only the events of the query that
+// also pass AggregateQuery.CalcFilters[Filter-1]; a COUNT of none is 0.
 type Calc struct {
 	Op         CalcOp
 	Column     string
 	Percentile float64 // for CalcPercentile: 0.001 … 0.999
+	Filter     int     // 1-based index into AggregateQuery.CalcFilters; 0 for none
+}
+
+// FilterSet is a list of filters and how they combine.
+type FilterSet struct {
+	Filters     []Filter
+	Combination Combination
 }
 
 // AggOrder orders result rows by a calculation (Calc set) or a breakdown.
@@ -101,6 +111,9 @@ type AggregateQuery struct {
 	// is (filters, breakdowns, calculations, other calculated fields
 	// defined before them).
 	CalculatedFields []CalculatedField
+	// CalcFilters are the filters of calculations with a Filter, which
+	// HEATMAP and CONCURRENCY do not take.
+	CalcFilters []FilterSet
 }
 
 // CalculatedField is a named derived column.
@@ -203,11 +216,11 @@ func NewHeatmap(lo, width float64, n int, counts map[int]float64) *Heatmap {
 func RateBase(c Calc) (Calc, bool) {
 	switch c.Op {
 	case CalcRateAvg:
-		return Calc{Op: CalcAvg, Column: c.Column}, true
+		return Calc{Op: CalcAvg, Column: c.Column, Filter: c.Filter}, true
 	case CalcRateSum:
-		return Calc{Op: CalcSum, Column: c.Column}, true
+		return Calc{Op: CalcSum, Column: c.Column, Filter: c.Filter}, true
 	case CalcRateMax:
-		return Calc{Op: CalcMax, Column: c.Column}, true
+		return Calc{Op: CalcMax, Column: c.Column, Filter: c.Filter}, true
 	}
 	return Calc{}, false
 }

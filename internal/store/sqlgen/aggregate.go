@@ -245,12 +245,13 @@ func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 // calcKey identifies a calculation for deduplication.
 type calcKey struct {
-	op  store.CalcOp
-	col string
-	p   float64
+	op     store.CalcOp
+	col    string
+	p      float64
+	filter int
 }
 
-func keyOf(c store.Calc) calcKey { return calcKey{c.Op, c.Column, c.Percentile} }
+func keyOf(c store.Calc) calcKey { return calcKey{c.Op, c.Column, c.Percentile, c.Filter} }
 
 // inSQL reports whether the main statement computes c.
 func inSQL(op store.CalcOp) bool {
@@ -273,6 +274,8 @@ type AggPlan struct {
 	groups []expr
 	where  expr
 	weight string
+	// conds are the conditions of the query's CalcFilters, by index.
+	conds []expr
 
 	sqlCalcs []store.Calc
 	sqlIdx   map[calcKey]int
@@ -342,8 +345,21 @@ func (d Dialect) PlanAggregate(q store.AggregateQuery, src AggSource) (*AggPlan,
 		wb.e(expr{" AND " + w, args})
 	}
 	p.where = expr{wb.sb.String(), wb.args}
+	for i, fs := range q.CalcFilters {
+		w, args, err := d.Where(fs.Filters, fs.Combination, src.Resolve)
+		if err != nil {
+			return nil, fmt.Errorf("calculation filter %d: %w", i+1, err)
+		}
+		p.conds = append(p.conds, expr{"(" + w + ")", args})
+	}
 
 	addSQL := func(c store.Calc) error {
+		if c.Filter < 0 || c.Filter > len(p.conds) {
+			return fmt.Errorf("calculation %s: no calculation filter %d", c.Op, c.Filter)
+		}
+		if c.Filter > 0 && (c.Op == store.CalcHeatmap || c.Op == store.CalcConcurrency) {
+			return fmt.Errorf("%s takes no calculation filter", c.Op)
+		}
 		if !inSQL(c.Op) {
 			return nil
 		}
@@ -507,23 +523,47 @@ func (p *AggPlan) valueExpr(field string) expr {
 	return expr{"COALESCE(" + strings.Join(parts, ", ") + ")", args}
 }
 
+// gate is x for the events that pass c's calculation filter and NULL for
+// the others; x itself when c has no filter. Aggregates skip the NULLs, so
+// a filtered calculation is the same aggregate over fewer events, written
+// as CASE inside the aggregate, which every dialect has.
+func (p *AggPlan) gate(c store.Calc, x expr) expr {
+	if c.Filter == 0 {
+		return x
+	}
+	cond := p.conds[c.Filter-1]
+	var b sqlBuilder
+	b.s("(CASE WHEN ").e(cond).s(" THEN ").e(x).s(" END)")
+	return expr{b.sb.String(), b.args}
+}
+
 // calcExpr is the SQL aggregate of a calculation computed in SQL.
 func (p *AggPlan) calcExpr(c store.Calc) (expr, error) {
 	w := p.weight
 	switch c.Op {
 	case store.CalcCount:
+		if c.Filter > 0 {
+			// The weight of every event that passes, 0 for the others, so
+			// that a group with none counts 0.
+			if p.q.UsageMode {
+				w = "1"
+			}
+			var b sqlBuilder
+			b.s("sum(CASE WHEN ").e(p.conds[c.Filter-1]).s(" THEN ", w, " ELSE 0 END)")
+			return expr{p.d.ToDouble(b.sb.String()), b.args}, nil
+		}
 		if p.q.UsageMode {
 			return expr{sql: p.d.ToDouble("count(*)")}, nil
 		}
 		return expr{sql: p.d.ToDouble("sum(" + w + ")")}, nil
 	case store.CalcSum:
-		n := p.numeric(c.Column)
+		n := p.gate(c, p.numeric(c.Column))
 		if p.q.UsageMode {
 			return n.wrap("sum(", ")"), nil
 		}
 		return n.wrap("sum(", " * "+w+")"), nil
 	case store.CalcAvg:
-		n := p.numeric(c.Column)
+		n := p.gate(c, p.numeric(c.Column))
 		if p.q.UsageMode {
 			return n.wrap("avg(", ")"), nil
 		}
@@ -531,17 +571,17 @@ func (p *AggPlan) calcExpr(c store.Calc) (expr, error) {
 		b.s("(sum(").e(n).s(" * ", w, ") / sum(CASE WHEN ").e(n).s(" IS NOT NULL THEN ", w, " END))")
 		return expr{b.sb.String(), b.args}, nil
 	case store.CalcMin:
-		return p.numeric(c.Column).wrap("min(", ")"), nil
+		return p.gate(c, p.numeric(c.Column)).wrap("min(", ")"), nil
 	case store.CalcMax:
-		return p.numeric(c.Column).wrap("max(", ")"), nil
+		return p.gate(c, p.numeric(c.Column)).wrap("max(", ")"), nil
 	case store.CalcCountDistinct:
-		v := p.valueExpr(c.Column)
+		v := p.gate(c, p.valueExpr(c.Column))
 		return expr{p.d.ToDouble(p.f.countDistinct(v.sql)), v.args}, nil
 	case store.CalcPercentile:
 		if !(c.Percentile > 0 && c.Percentile < 1) {
 			return expr{}, fmt.Errorf("percentile %v out of (0, 1)", c.Percentile)
 		}
-		n := p.numeric(c.Column)
+		n := p.gate(c, p.numeric(c.Column))
 		return expr{p.f.percentile(n.sql, c.Percentile), n.args}, nil
 	}
 	return expr{}, fmt.Errorf("calculation %q is not computed in SQL", c.Op)

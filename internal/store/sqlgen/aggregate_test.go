@@ -55,6 +55,16 @@ func TestAggregateGolden(t *testing.T) {
 			Breakdowns: []string{"name"}, Granularity: time.Minute, Combination: store.Or,
 			Filters: []store.Filter{{Column: "name", Op: store.OpStartsWith, Value: model.Str("GET")}, {Column: "rare", Op: store.OpExists}}}},
 		{"rate", store.AggregateQuery{Calcs: []store.Calc{{Op: store.CalcRateSum, Column: "duration_ms"}}}},
+		{"calc_filters_series", store.AggregateQuery{Breakdowns: []string{"name"}, Granularity: time.Minute,
+			Calcs: []store.Calc{count, {Op: store.CalcCount, Filter: 1}, {Op: store.CalcAvg, Column: "duration_ms", Filter: 2},
+				{Op: store.CalcCountDistinct, Column: "http.status", Filter: 1}, {Op: store.CalcRateMax, Column: "duration_ms", Filter: 2}},
+			Havings: []store.Having{{Calc: store.Calc{Op: store.CalcCount, Filter: 1}, Op: store.OpGt, Value: 0}},
+			CalcFilters: []store.FilterSet{
+				{Filters: []store.Filter{{Column: "http.status", Op: store.OpGe, Value: model.Int(500)}}},
+				{Filters: []store.Filter{{Column: "name", Op: store.OpEq, Value: model.Str("GET /")}, {Column: "rare", Op: store.OpExists}}, Combination: store.Or},
+			}}},
+		{"calc_filter_usage_mode", store.AggregateQuery{UsageMode: true, Calcs: []store.Calc{{Op: store.CalcCount, Filter: 1}, {Op: store.CalcSum, Column: "rare", Filter: 1}},
+			CalcFilters: []store.FilterSet{{Filters: []store.Filter{{Column: "name", Op: store.OpStartsWith, Value: model.Str("GET")}}}}}},
 		{"derived_text_and_time", store.AggregateQuery{Breakdowns: []string{"route", "day", "kind"},
 			Calcs: []store.Calc{{Op: store.CalcMax, Column: "parts"}, {Op: store.CalcMin, Column: "sent"}},
 			CalculatedFields: []store.CalculatedField{

@@ -416,6 +416,98 @@ func RunAggregate(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("CalcFilters", func(t *testing.T) {
+		count := store.Calc{Op: store.CalcCount}
+		errs := store.Calc{Op: store.CalcCount, Filter: 1}
+		isErr := store.FilterSet{Filters: []store.Filter{{Column: "error", Op: store.OpEq, Value: model.Bool(true)}}}
+		u1OrFlag := store.FilterSet{Combination: store.Or, Filters: []store.Filter{
+			{Column: "user", Op: store.OpEq, Value: model.Str("u1")}, {Column: "flag", Op: store.OpEq, Value: model.Bool(true)}}}
+		none := store.FilterSet{Filters: []store.Filter{{Column: "http.status_code", Op: store.OpEq, Value: model.Int(404)}}}
+		tests := []struct {
+			name string
+			mod  func(q *store.AggregateQuery)
+			want string
+		}{
+			// GET /a is i = 1…6 (errors 3, 6; u1 or flag: 1, 2, 4, 5, 6),
+			// GET /b is i = 7…10 (error 9; u1 or flag: 8, 9, 10).
+			{"each calculation its own filter, OR combination", func(q *store.AggregateQuery) {
+				q.Breakdowns = []string{"name"}
+				q.CalcFilters = []store.FilterSet{isErr, u1OrFlag}
+				q.Calcs = []store.Calc{count, errs, {Op: store.CalcAvg, Column: "duration_ms", Filter: 2}}
+			}, "GET /a=6,2,36; GET /b=4,1,90"},
+			{"same op and column, filtered and not", func(q *store.AggregateQuery) {
+				q.CalcFilters = []store.FilterSet{isErr}
+				q.Calcs = []store.Calc{{Op: store.CalcMax, Column: "duration_ms"}, {Op: store.CalcMax, Column: "duration_ms", Filter: 1},
+					{Op: store.CalcCountDistinct, Column: "user", Filter: 1}, {Op: store.CalcPercentile, Column: "duration_ms", Percentile: 0.5, Filter: 1}}
+			}, "=100,90,3,60"},
+			{"on top of the query's filters", func(q *store.AggregateQuery) {
+				q.Filters = []store.Filter{{Column: "name", Op: store.OpEq, Value: model.Str("GET /b")}}
+				q.CalcFilters = []store.FilterSet{isErr}
+				q.Calcs = []store.Calc{errs, {Op: store.CalcSum, Column: "duration_ms", Filter: 1}}
+			}, "=1,90"},
+			{"nothing passes: COUNT 0, SUM null", func(q *store.AggregateQuery) {
+				q.Breakdowns = []string{"name"}
+				q.CalcFilters = []store.FilterSet{none}
+				q.Calcs = []store.Calc{{Op: store.CalcCount, Filter: 1}, {Op: store.CalcSum, Column: "duration_ms", Filter: 1}}
+			}, "GET /a=0,null; GET /b=0,null"},
+			{"order by a filtered calculation", func(q *store.AggregateQuery) {
+				q.Breakdowns = []string{"name"}
+				q.CalcFilters = []store.FilterSet{isErr}
+				q.Calcs = []store.Calc{count, errs}
+				q.Orders = []store.AggOrder{{Calc: &errs}}
+			}, "GET /b=4,1; GET /a=6,2"},
+			{"having on a filtered calculation", func(q *store.AggregateQuery) {
+				q.Breakdowns = []string{"name"}
+				q.CalcFilters = []store.FilterSet{isErr}
+				q.Calcs = []store.Calc{count, errs}
+				q.Havings = []store.Having{{Calc: errs, Op: store.OpGt, Value: 1}}
+			}, "GET /a=6,2"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				q := apiQ()
+				tc.mod(&q)
+				if got := showRows(run(t, q).Rows); got != tc.want {
+					t.Fatalf("got %s, want %s", got, tc.want)
+				}
+			})
+		}
+		t.Run("sample rate", func(t *testing.T) {
+			// Spans of 10, 20, 30 ms with sample rates 1, 2, 3.
+			q := store.AggregateQuery{Start: base, End: base.Add(time.Minute), Datasets: []string{"sampled"},
+				CalcFilters: []store.FilterSet{{Filters: []store.Filter{{Column: "duration_ms", Op: store.OpGe, Value: model.Int(20)}}}},
+				Calcs:       []store.Calc{{Op: store.CalcCount, Filter: 1}, {Op: store.CalcSum, Column: "duration_ms", Filter: 1}}}
+			if got, want := showRows(run(t, q).Rows), "=5,130"; got != want {
+				t.Fatalf("got %s, want %s", got, want)
+			}
+			q.UsageMode = true
+			if got, want := showRows(run(t, q).Rows), "=2,50"; got != want {
+				t.Fatalf("usage mode: got %s, want %s", got, want)
+			}
+		})
+		t.Run("series", func(t *testing.T) {
+			// Buckets of 50 ms hold spans 1–2, 3–7 and 8–10 (see Series).
+			q := apiQ()
+			q.End = base.Add(150 * time.Millisecond)
+			q.Granularity = 50 * time.Millisecond
+			q.CalcFilters = []store.FilterSet{isErr}
+			q.Calcs = []store.Calc{count, errs, {Op: store.CalcRateSum, Column: "duration_ms", Filter: 1}}
+			res := run(t, q)
+			// Error durations per bucket: none (null), 30+60, 90: the one
+			// rate is (90-90)/0.05 s.
+			if got, want := showRows(res.Rows), "=10,3,0"; got != want {
+				t.Fatalf("got %s, want %s", got, want)
+			}
+			var pts []store.Row
+			for _, pt := range res.Series {
+				pts = append(pts, pt.Row)
+			}
+			if got, want := showRows(pts), "=2,0,null; =5,2,null; =3,1,0"; got != want {
+				t.Fatalf("series: got %s, want %s", got, want)
+			}
+		})
+	})
+
 	t.Run("CalculatedFields", func(t *testing.T) {
 		col := func(c string) store.Expr { return store.Expr{Column: c} }
 		lit := func(v model.Value) store.Expr { return store.Expr{Lit: &v} }
