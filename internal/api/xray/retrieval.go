@@ -277,9 +277,9 @@ func (o *traceOps) getRetrievedTracesGraph(ctx context.Context, env string, body
 		}
 	}
 	out := struct {
-		RetrievalStatus string                 `json:"RetrievalStatus"`
-		Services        []servicegraph.Service `json:"Services"`
-	}{RetrievalStatus: o.status(r), Services: []servicegraph.Service{}}
+		RetrievalStatus string             `json:"RetrievalStatus"`
+		Services        []retrievedService `json:"Services"`
+	}{RetrievalStatus: o.status(r), Services: []retrievedService{}}
 	if out.RetrievalStatus != "COMPLETE" {
 		return out, nil
 	}
@@ -292,8 +292,23 @@ func (o *traceOps) getRetrievedTracesGraph(ctx context.Context, env string, body
 		g := xrayview.BuildGraph(v.Trace.Segments)
 		b.Add(v.Trace.Segments, &g)
 	}
-	out.Services = b.Services()
+	for _, svc := range b.Services() {
+		out.Services = append(out.Services, retrievedService{Service: svc, Links: []graphLink{}})
+	}
 	return out, nil
+}
+
+// retrievedService is a node of GetRetrievedTracesGraph: the service and
+// the span-link relations of its traces, which tracecomb does not build.
+type retrievedService struct {
+	Service servicegraph.Service `json:"Service"`
+	Links   []graphLink          `json:"Links"`
+}
+
+type graphLink struct {
+	ReferenceType       string   `json:"ReferenceType,omitempty"`
+	SourceTraceID       string   `json:"SourceTraceId,omitempty"`
+	DestinationTraceIDs []string `json:"DestinationTraceIds,omitempty"`
 }
 
 func (o *traceOps) cancelTraceRetrieval(ctx context.Context, env string, body []byte) (any, error) {
