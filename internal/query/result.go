@@ -18,7 +18,8 @@ type Data struct {
 }
 
 // ResultRow is one group: its breakdown values and one value per
-// calculation, keyed by the calculation's label.
+// calculation, keyed by the calculation's label, or when the query has
+// formulas, one value per formula, keyed by its name.
 type ResultRow struct {
 	Data map[string]any `json:"data"`
 }
@@ -49,20 +50,66 @@ func Run(ctx context.Context, agg store.Aggregator, env string, p Plan, opt RunO
 	if opt.DisableSeries {
 		q.Granularity = 0
 	}
+	limit := q.Limit
+	if p.post != nil {
+		limit = p.post.limit
+	}
 	if opt.Limit > 0 {
+		limit = opt.Limit
 		q.Limit = opt.Limit
+		if p.post != nil {
+			q.Limit = max(opt.Limit, FormulaScanLimit)
+		}
 	}
 	res, err := agg.Aggregate(ctx, env, q)
 	if err != nil {
 		return out, err
 	}
 	for _, r := range res.Rows {
-		out.Results = append(out.Results, ResultRow{Data: rowData(q, p.Labels, r)})
+		out.Results = append(out.Results, ResultRow{Data: p.data(q, r)})
+	}
+	if p.post != nil {
+		out.Results = p.post.apply(out.Results, limit)
+	}
+	var keep map[string]bool
+	if p.post != nil {
+		keep = map[string]bool{}
+		for _, r := range out.Results {
+			keep[groupOf(q.Breakdowns, r.Data)] = true
+		}
 	}
 	for _, s := range res.Series {
-		out.Series = append(out.Series, SeriesRow{Time: s.Time.UTC(), Data: rowData(q, p.Labels, s.Row)})
+		d := p.data(q, s.Row)
+		if keep != nil && !keep[groupOf(q.Breakdowns, d)] {
+			continue
+		}
+		p.dropCalcs(d)
+		out.Series = append(out.Series, SeriesRow{Time: s.Time.UTC(), Data: d})
+	}
+	for _, r := range out.Results {
+		p.dropCalcs(r.Data)
 	}
 	return out, nil
+}
+
+// data is a row's result data: breakdowns, calculations and formulas.
+func (p Plan) data(q store.AggregateQuery, r store.Row) map[string]any {
+	m := rowData(q, p.Labels, r)
+	for _, f := range p.Formulas {
+		m[f.Name] = evalFormula(f.Expr, m)
+	}
+	return m
+}
+
+// dropCalcs removes the calculations from data of a query with formulas,
+// whose results carry the formulas instead.
+func (p Plan) dropCalcs(m map[string]any) {
+	if len(p.Formulas) == 0 {
+		return
+	}
+	for _, l := range p.Labels {
+		delete(m, l)
+	}
 }
 
 func rowData(q store.AggregateQuery, labels []string, r store.Row) map[string]any {

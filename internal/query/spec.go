@@ -6,8 +6,9 @@
 // terminal command that uses it is internal/queryclient.
 //
 // Deliberate differences from Honeycomb: start and end times are not
-// truncated to whole minutes (results are exact), there is no retention
-// window, and formulas and per-calculation filters are refused with a 422.
+// truncated to whole minutes (results are exact) and there is no retention
+// window. Named calculations with filters of their own and formulas over
+// them (formula.go) are available to every query, not only to metrics.
 package query
 
 import (
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +46,8 @@ type Spec struct {
 	UsageMode         bool         `json:"usage_mode,omitempty"`
 }
 
-// CalcSpec is one calculation.
+// CalcSpec is one calculation. A calculation with Filters (a Name is then
+// required) aggregates only the query's events that also pass them.
 type CalcSpec struct {
 	Op                string       `json:"op"`
 	Column            *string      `json:"column,omitempty"`
@@ -61,14 +64,16 @@ type FilterSpec struct {
 	Value  any    `json:"value,omitempty"`
 }
 
-// OrderSpec orders by a calculation (Op set) or a breakdown (Column only).
+// OrderSpec orders by a calculation (Op set) or, with Column only, by a
+// breakdown, a named calculation or a formula.
 type OrderSpec struct {
 	Op     string `json:"op,omitempty"`
 	Column string `json:"column,omitempty"`
 	Order  string `json:"order,omitempty"`
 }
 
-// HavingSpec filters groups by a calculation's value.
+// HavingSpec filters groups by a calculation's value, or by a named
+// calculation's or a formula's when Column is its name.
 type HavingSpec struct {
 	CalculateOp string   `json:"calculate_op"`
 	Column      *string  `json:"column,omitempty"`
@@ -197,6 +202,12 @@ func (c CalcSpec) Label() string {
 type Plan struct {
 	Query  store.AggregateQuery
 	Labels []string // result key of each calculation, in Query.Calcs order
+	// Formulas are computed from each result row and series point; when
+	// there are any, results carry them instead of the calculations.
+	Formulas []Formula
+	// post orders, filters and limits the results after the formulas are
+	// computed, when orders or havings use formulas; nil otherwise.
+	post *post
 	// Empty is set when the time range is empty: the result has no rows.
 	Empty bool
 }
@@ -244,31 +255,48 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 		}
 		q.CalculatedFields = append(q.CalculatedFields, store.CalculatedField{Name: cf.Name, Expr: e})
 	}
-	if len(s.Formulas) > 0 {
-		return p, invalid("formulas", "formulas are not supported by this server")
-	}
 	calcs := s.Calculations
 	if len(calcs) == 0 {
 		calcs = []CalcSpec{{Op: "COUNT"}}
 	}
 	seen := map[string]bool{}
+	named := map[string]int{} // calculation name → index
 	for i, c := range calcs {
 		f := fmt.Sprintf("calculations[%d]", i)
 		sc, err := checkCalc(f, c.Op, c.Column)
 		if err != nil {
 			return p, err
 		}
-		if len(c.Filters) > 0 {
-			return p, invalid(f+".filters", "per-calculation filters are not supported by this server")
+		if c.Name != "" && strings.TrimSpace(c.Name) == "" {
+			return p, invalid(f+".name", "a calculation's name must not be blank")
+		}
+		if err := checkCalcFilters(f, c, &sc, q); err != nil {
+			return p, err
 		}
 		label := c.Label()
 		if seen[label] {
+			if c.Name != "" {
+				return p, invalid(f+".name", "duplicate calculation name %q", c.Name)
+			}
 			return p, invalid(f, "duplicate calculation %s", label)
 		}
 		seen[label] = true
+		if c.Name != "" {
+			named[c.Name] = i
+		}
 		q.Calcs = append(q.Calcs, sc)
 		p.Labels = append(p.Labels, label)
 	}
+	formulas, err := s.checkFormulas(named, q.Calcs, seen)
+	if err != nil {
+		return p, err
+	}
+	p.Formulas = formulas
+	isFormula := map[string]bool{}
+	for _, fo := range formulas {
+		isFormula[fo.Name] = true
+	}
+	var pp post
 	for i, f := range s.Filters {
 		sf, err := checkFilter(fmt.Sprintf("filters[%d]", i), f)
 		if err != nil {
@@ -308,24 +336,38 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 			if o.Column == "" {
 				return p, missing(f, "an order needs an op or a column")
 			}
-			if !contains(s.Breakdowns, o.Column) {
-				return p, invalid(f+".column", "ordering by %q, which is not a breakdown", o.Column)
+			if contains(s.Breakdowns, o.Column) {
+				q.Orders = append(q.Orders, store.AggOrder{Breakdown: o.Column, Desc: desc})
+				pp.orders = append(pp.orders, postOrder{key: o.Column, breakdown: true, desc: desc})
+				continue
 			}
-			q.Orders = append(q.Orders, store.AggOrder{Breakdown: o.Column, Desc: desc})
-			continue
-		}
-		named := -1
-		for j, c := range calcs {
-			if c.Name != "" && c.Name == o.Op {
-				named = j
+			if j, ok := named[o.Column]; ok {
+				scc := q.Calcs[j]
+				if scc.Op == store.CalcHeatmap {
+					return p, invalid(f+".column", "cannot order by HEATMAP")
+				}
+				q.Orders = append(q.Orders, store.AggOrder{Calc: &scc, Desc: desc})
+				pp.orders = append(pp.orders, postOrder{key: o.Column, desc: desc})
+				continue
 			}
+			if isFormula[o.Column] {
+				pp.orders = append(pp.orders, postOrder{key: o.Column, desc: desc})
+				p.post = &pp
+				continue
+			}
+			return p, invalid(f+".column", "ordering by %q, which is not a breakdown, a named calculation or a formula", o.Column)
 		}
-		if named >= 0 {
-			scc := q.Calcs[named]
+		byName := -1
+		if j, ok := named[o.Op]; ok {
+			byName = j
+		}
+		if byName >= 0 {
+			scc := q.Calcs[byName]
 			if scc.Op == store.CalcHeatmap {
 				return p, invalid(f+".op", "cannot order by HEATMAP")
 			}
 			q.Orders = append(q.Orders, store.AggOrder{Calc: &scc, Desc: desc})
+			pp.orders = append(pp.orders, postOrder{key: o.Op, desc: desc})
 			continue
 		}
 		var col *string
@@ -351,26 +393,39 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 		}
 		scc := sc
 		q.Orders = append(q.Orders, store.AggOrder{Calc: &scc, Desc: desc})
+		pp.orders = append(pp.orders, postOrder{key: p.Labels[slices.Index(q.Calcs, sc)], desc: desc})
 	}
 	for i, h := range s.Havings {
 		f := fmt.Sprintf("havings[%d]", i)
 		if h.CalculateOp == "" {
 			return p, missing(f+".calculate_op", "calculate_op is required")
 		}
-		sc, err := checkCalc(f, h.CalculateOp, h.Column)
+		var sc store.Calc
+		var err error
+		switch {
+		case h.Column != nil && isFormula[*h.Column]:
+			if err := checkHavingOp(f, h); err != nil {
+				return p, err
+			}
+			pp.havings = append(pp.havings, postHaving{formula: *h.Column, op: store.Op(h.Op), value: *h.Value})
+			p.post = &pp
+			continue
+		case h.Column != nil && hasKey(named, *h.Column):
+			if _, ok := calcOp(h.CalculateOp); !ok {
+				return p, invalid(f+".calculate_op", "unknown calculation %q; valid ones are %s", h.CalculateOp, strings.Join(CalcOps, ", "))
+			}
+			sc = q.Calcs[named[*h.Column]]
+		default:
+			sc, err = checkCalc(f, h.CalculateOp, h.Column)
+		}
 		if err != nil {
 			return p, err
 		}
 		if sc.Op == store.CalcHeatmap {
 			return p, invalid(f+".calculate_op", "HEATMAP cannot be used in havings")
 		}
-		switch store.Op(h.Op) {
-		case store.OpEq, store.OpNe, store.OpGt, store.OpGe, store.OpLt, store.OpLe:
-		default:
-			return p, invalid(f+".op", "must be one of =, !=, >, >=, <, <=; got %q", h.Op)
-		}
-		if h.Value == nil {
-			return p, missing(f+".value", "a having needs a numeric value")
+		if err := checkHavingOp(f, h); err != nil {
+			return p, err
 		}
 		found := false
 		for _, c := range q.Calcs {
@@ -388,6 +443,12 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 		}
 		q.Limit = *s.Limit
 	}
+	if p.post != nil {
+		// Orders and havings by formulas apply to the groups the store
+		// returns, at most FormulaScanLimit of them.
+		p.post.limit = q.Limit
+		q.Limit = FormulaScanLimit
+	}
 	if s.CompareTimeOffset != nil {
 		switch *s.CompareTimeOffset {
 		case 1800, 3600, 7200, 28800, 86400, 604800, 2419200, 15724800:
@@ -400,6 +461,108 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 	}
 	q.UsageMode = s.UsageMode
 	return p, nil
+}
+
+// FormulaScanLimit is the number of groups a query whose orders or havings
+// use formulas reads from the store before it orders them, filters them
+// and applies its limit.
+const FormulaScanLimit = 10000
+
+func hasKey(m map[string]int, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// checkHavingOp checks a having's comparison and value.
+func checkHavingOp(f string, h HavingSpec) error {
+	switch store.Op(h.Op) {
+	case store.OpEq, store.OpNe, store.OpGt, store.OpGe, store.OpLt, store.OpLe:
+	default:
+		return invalid(f+".op", "must be one of =, !=, >, >=, <, <=; got %q", h.Op)
+	}
+	if h.Value == nil {
+		return missing(f+".value", "a having needs a numeric value")
+	}
+	return nil
+}
+
+// checkCalcFilters validates a calculation's own filters and adds them to
+// q, pointing sc at them.
+func checkCalcFilters(f string, c CalcSpec, sc *store.Calc, q *store.AggregateQuery) error {
+	var fs store.FilterSet
+	switch strings.ToUpper(c.FilterCombination) {
+	case "", "AND":
+	case "OR":
+		fs.Combination = store.Or
+	default:
+		return invalid(f+".filter_combination", "must be AND or OR, got %q", c.FilterCombination)
+	}
+	if len(c.Filters) == 0 {
+		return nil
+	}
+	if len(c.Filters) > MaxListLen {
+		return invalid(f+".filters", "at most %d filters are allowed, got %d", MaxListLen, len(c.Filters))
+	}
+	if c.Name == "" {
+		return missing(f+".name", "a calculation with filters needs a name")
+	}
+	if sc.Op == store.CalcHeatmap || sc.Op == store.CalcConcurrency {
+		return invalid(f+".filters", "%s takes no filters of its own", sc.Op)
+	}
+	for j, cf := range c.Filters {
+		sf, err := checkFilter(fmt.Sprintf("%s.filters[%d]", f, j), cf)
+		if err != nil {
+			return err
+		}
+		fs.Filters = append(fs.Filters, sf)
+	}
+	q.CalcFilters = append(q.CalcFilters, fs)
+	sc.Filter = len(q.CalcFilters)
+	return nil
+}
+
+// checkFormulas validates the formulas: named (a name no calculation or
+// breakdown has), each an expression over the named calculations.
+func (s *Spec) checkFormulas(named map[string]int, calcs []store.Calc, labels map[string]bool) ([]Formula, error) {
+	if len(s.Formulas) > MaxListLen {
+		return nil, invalid("formulas", "at most %d formulas are allowed, got %d", MaxListLen, len(s.Formulas))
+	}
+	refs := map[string]bool{} // named calculation → is a HEATMAP
+	for n, i := range named {
+		refs[n] = calcs[i].Op == store.CalcHeatmap
+	}
+	names := map[string]bool{}
+	for _, fo := range s.Formulas {
+		names[fo.Name] = true
+	}
+	var out []Formula
+	for i, fo := range s.Formulas {
+		f := fmt.Sprintf("formulas[%d]", i)
+		switch {
+		case strings.TrimSpace(fo.Name) == "":
+			return nil, missing(f+".name", "a formula needs a name")
+		case labels[fo.Name]:
+			return nil, invalid(f+".name", "%q is also a calculation's name", fo.Name)
+		case contains(s.Breakdowns, fo.Name):
+			return nil, invalid(f+".name", "%q is also a breakdown", fo.Name)
+		case strings.TrimSpace(fo.Expression) == "":
+			return nil, missing(f+".expression", "a formula needs an expression")
+		}
+		for _, prev := range s.Formulas[:i] {
+			if prev.Name == fo.Name {
+				return nil, invalid(f+".name", "duplicate formula %q", fo.Name)
+			}
+		}
+		e, err := ParseExpr(fo.Expression)
+		if err != nil {
+			return nil, invalid(f+".expression", "%v", err)
+		}
+		if err := checkFormulaExpr(e, refs, names); err != nil {
+			return nil, invalid(f+".expression", "%v", err)
+		}
+		out = append(out, Formula{Name: fo.Name, Expr: e})
+	}
+	return out, nil
 }
 
 func contains(l []string, s string) bool {

@@ -85,6 +85,53 @@ func TestPlanQuery(t *testing.T) {
 	}
 }
 
+func TestPlanCalcFiltersAndFormulas(t *testing.T) {
+	p := plan(t, `{"calculations":[{"op":"COUNT","name":"total"},
+		{"op":"COUNT","name":"errors","filters":[{"column":"error","op":"=","value":true}]},
+		{"op":"P99","column":"duration_ms","name":"slow","filter_combination":"OR",
+			"filters":[{"column":"name","op":"starts-with","value":"GET"},{"column":"db","op":"exists"}]}],
+		"formulas":[{"name":"rate","expression":"DIV($errors, $total)"}],
+		"breakdowns":["name"],"orders":[{"column":"rate","order":"descending"},{"column":"errors"}],
+		"havings":[{"calculate_op":"COUNT","column":"rate","op":">","value":0.1},{"calculate_op":"COUNT","column":"errors","op":">=","value":1}],
+		"limit":5}`)
+	q := p.Query
+	if got := strings.Join(p.Labels, "|"); got != "total|errors|slow" {
+		t.Fatalf("labels %s", got)
+	}
+	want := []store.Calc{{Op: store.CalcCount}, {Op: store.CalcCount, Filter: 1},
+		{Op: store.CalcPercentile, Column: "duration_ms", Percentile: 0.99, Filter: 2}}
+	for i, c := range want {
+		if q.Calcs[i] != c {
+			t.Fatalf("calc %d = %+v, want %+v", i, q.Calcs[i], c)
+		}
+	}
+	if len(q.CalcFilters) != 2 || len(q.CalcFilters[0].Filters) != 1 || q.CalcFilters[0].Combination != store.And ||
+		q.CalcFilters[0].Filters[0].Column != "error" || q.CalcFilters[0].Filters[0].Value != model.Bool(true) ||
+		len(q.CalcFilters[1].Filters) != 2 || q.CalcFilters[1].Combination != store.Or {
+		t.Fatalf("calc filters %+v", q.CalcFilters)
+	}
+	if len(p.Formulas) != 1 || p.Formulas[0].Name != "rate" || p.Formulas[0].Expr.Func != "DIV" {
+		t.Fatalf("formulas %+v", p.Formulas)
+	}
+	// The order by a formula and its having apply after the store's
+	// result; the having on a named calculation is the store's.
+	if len(q.Orders) != 1 || *q.Orders[0].Calc != q.Calcs[1] || q.Orders[0].Desc {
+		t.Fatalf("store orders %+v", q.Orders)
+	}
+	if len(q.Havings) != 1 || q.Havings[0].Calc != q.Calcs[1] || q.Havings[0].Op != store.OpGe {
+		t.Fatalf("store havings %+v", q.Havings)
+	}
+	if p.post == nil || q.Limit != FormulaScanLimit || p.post.limit != 5 || len(p.post.orders) != 2 || len(p.post.havings) != 1 {
+		t.Fatalf("limit %d, post %+v", q.Limit, p.post)
+	}
+
+	// Without formulas in orders or havings, the store orders and limits.
+	p = plan(t, `{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"$n * 2"}],"orders":[{"op":"n"}],"limit":3}`)
+	if p.post != nil || p.Query.Limit != 3 || len(p.Query.Orders) != 1 {
+		t.Fatalf("post %+v, limit %d, orders %+v", p.post, p.Query.Limit, p.Query.Orders)
+	}
+}
+
 func TestPlanErrors(t *testing.T) {
 	tests := []struct {
 		spec, field, code string
@@ -94,7 +141,29 @@ func TestPlanErrors(t *testing.T) {
 		{`{"calculations":[{"op":"SUM"}]}`, "calculations[0].column", "missing"},
 		{`{"calculations":[{"op":"CONCURRENCY","column":"x"}]}`, "calculations[0].column", "invalid"},
 		{`{"calculations":[{"op":"COUNT"},{"op":"COUNT"}]}`, "calculations[1]", "invalid"},
-		{`{"calculations":[{"op":"COUNT","filters":[{"column":"a","op":"exists"}]}]}`, "calculations[0].filters", "invalid"},
+		{`{"calculations":[{"op":"COUNT","filters":[{"column":"a","op":"exists"}]}]}`, "calculations[0].name", "missing"},
+		{`{"calculations":[{"op":"COUNT","name":"e","filters":[{"column":"a","op":"eq","value":1}]}]}`, "calculations[0].filters[0].op", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"e","filters":[{"column":"a","op":"exists"}],"filter_combination":"XOR"}]}`, "calculations[0].filter_combination", "invalid"},
+		{`{"calculations":[{"op":"HEATMAP","column":"d","name":"h","filters":[{"column":"a","op":"exists"}]}]}`, "calculations[0].filters", "invalid"},
+		{`{"calculations":[{"op":"CONCURRENCY","name":"c","filters":[{"column":"a","op":"exists"}]}]}`, "calculations[0].filters", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"},{"op":"MAX","column":"d","name":"n"}]}`, "calculations[1].name", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":" "}]}`, "calculations[0].name", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"$m"}]}`, "formulas[0].expression", "invalid"},
+		{`{"calculations":[{"op":"COUNT"}],"formulas":[{"name":"f","expression":"$COUNT"}]}`, "formulas[0].expression", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"$n"},{"name":"g","expression":"MUL($f, 2)"}]}`, "formulas[1].expression", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"$n"},{"name":"f","expression":"$n"}]}`, "formulas[1].name", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"n","expression":"$n"}]}`, "formulas[0].name", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"breakdowns":["b"],"formulas":[{"name":"b","expression":"$n"}]}`, "formulas[0].name", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"expression":"$n"}]}`, "formulas[0].name", "missing"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f"}]}`, "formulas[0].expression", "missing"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"DIV($n,"}]}`, "formulas[0].expression", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"LENGTH($n)"}]}`, "formulas[0].expression", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"SUM($n, \"1\")"}]}`, "formulas[0].expression", "invalid"},
+		{`{"calculations":[{"op":"HEATMAP","column":"d","name":"h"}],"formulas":[{"name":"f","expression":"$h"}]}`, "formulas[0].expression", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"orders":[{"column":"nope"}]}`, "orders[0].column", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"$n"}],"havings":[{"calculate_op":"COUNT","column":"f","op":"~","value":1}]}`, "havings[0].op", "invalid"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"$n"}],"havings":[{"calculate_op":"COUNT","column":"f","op":">"}]}`, "havings[0].value", "missing"},
+		{`{"calculations":[{"op":"COUNT","name":"n"}],"havings":[{"calculate_op":"NOPE","column":"n","op":">","value":1}]}`, "havings[0].calculate_op", "invalid"},
 		{`{"filters":[{"column":"","op":"="}]}`, "filters[0].column", "missing"},
 		{`{"filters":[{"column":"a","op":"in","value":[]}]}`, "filters[0].value", "invalid"},
 		{`{"filters":[{"column":"a","op":"in","value":[{}]}]}`, "filters[0].value[0]", "incorrect_type"},
@@ -106,7 +175,6 @@ func TestPlanErrors(t *testing.T) {
 		{`{"time_range":0}`, "time_range", "invalid"},
 		{`{"start_time":-5}`, "start_time", "invalid"},
 		{`{"compare_time_offset_seconds":5}`, "compare_time_offset_seconds", "invalid"},
-		{`{"formulas":[{"name":"a","expression":"b"}]}`, "formulas", "invalid"},
 		{`{"time_range":100,"granularity":11}`, "granularity", "invalid"},
 		{`{"time_range":"1h"}`, "time_range", "incorrect_type"},
 	}

@@ -280,6 +280,8 @@ func checkTriggerQuery(s *query.Spec, frequency int64, prefix string) error {
 		return badField("query", "%s", err.Error())
 	}
 	switch {
+	case len(s.Formulas) > 0:
+		return badField(prefix+"formulas", "a trigger checks its query's one calculation; formulas are not supported in triggers")
 	case len(s.Calculations) != 1:
 		return badField(prefix+"calculations", "a trigger's query must have exactly one calculation, got %d", len(s.Calculations))
 	case strings.EqualFold(s.Calculations[0].Op, "HEATMAP"), strings.EqualFold(s.Calculations[0].Op, "CONCURRENCY"):
@@ -585,14 +587,7 @@ func (h *handler) deleteTrigger(w http.ResponseWriter, r *http.Request) {
 	}
 	e, key := env(r), markerKey(markerDataset(r), r.PathValue("id"))
 	err := h.d.State.Update(r.Context(), func(tx state.Tx) error {
-		if err := tx.Delete(kindTrigger, e, key, state.AnyVersion); err != nil {
-			return err
-		}
-		// Its evaluation state goes with it.
-		if err := tx.Delete(TriggerStateKind, e, key, state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
-			return err
-		}
-		return nil
+		return deleteWithState(tx, kindTrigger, TriggerStateKind, e, key, state.AnyVersion)
 	})
 	if err != nil {
 		h.triggerFailed(w, err)
