@@ -408,13 +408,7 @@ func (h *handler) deleteBurnAlert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
-		if err := tx.Delete(kindBurnAlert, e, rec.Key, rec.Version); err != nil {
-			return err
-		}
-		if err := tx.Delete(BurnAlertStateKind, e, rec.Key, state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
-			return err
-		}
-		return nil
+		return deleteWithState(tx, kindBurnAlert, BurnAlertStateKind, e, rec.Key, rec.Version)
 	})
 	if err != nil {
 		h.burnAlertFailed(w, err)

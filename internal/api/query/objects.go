@@ -80,3 +80,15 @@ func decodeInput(w http.ResponseWriter, r *http.Request, v any, noun string) boo
 	}
 	return true
 }
+
+// deleteWithState deletes, in tx, the record key of kind (at version) and
+// the evaluation state kept under the same key in stateKind, if any.
+func deleteWithState(tx state.Tx, kind, stateKind state.Kind, e, key string, version int64) error {
+	if err := tx.Delete(kind, e, key, version); err != nil {
+		return err
+	}
+	if err := tx.Delete(stateKind, e, key, state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
+		return err
+	}
+	return nil
+}

@@ -558,10 +558,7 @@ func (h *handler) deleteSLO(w http.ResponseWriter, r *http.Request) {
 			if !strings.HasPrefix(k, s.ID+"/") {
 				continue
 			}
-			if err := tx.Delete(kindBurnAlert, e, k, state.AnyVersion); err != nil {
-				return err
-			}
-			if err := tx.Delete(BurnAlertStateKind, e, k, state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
+			if err := deleteWithState(tx, kindBurnAlert, BurnAlertStateKind, e, k, state.AnyVersion); err != nil {
 				return err
 			}
 		}
