@@ -114,6 +114,9 @@ func checkValidRequests(t *testing.T, m *awsModel, version string) {
 			}
 			body = b
 		}
+		if len(gen.errs) > 0 {
+			t.Fatalf("%s: %s", name, strings.Join(gen.errs, "; "))
+		}
 		r := th.do(t.Context(), op.HTTP.Method, op.HTTP.RequestURI, string(body))
 		res := result{op: name, method: op.HTTP.Method, path: op.HTTP.RequestURI}
 		if r.status >= 200 && r.status < 300 {
@@ -167,6 +170,9 @@ func checkMissingRequired(t *testing.T, m *awsModel) {
 			continue
 		}
 		in := gen.value(op.Input.Shape, "", 0).(map[string]any)
+		if len(gen.errs) > 0 {
+			t.Fatalf("%s: %s", name, strings.Join(gen.errs, "; "))
+		}
 		for _, req := range m.Shapes[op.Input.Shape].Required {
 			key := m.Shapes[op.Input.Shape].Members[req].jsonName(req)
 			without := make(map[string]any, len(in))
@@ -241,6 +247,7 @@ type awsShape struct {
 	Min       *float64          `json:"min"`
 	Max       *float64          `json:"max"`
 	Enum      []string          `json:"enum"`
+	Pattern   string            `json:"pattern"`
 	Exception bool              `json:"exception"`
 	Error     struct {
 		Code           string `json:"code"`
@@ -503,9 +510,22 @@ func (m *awsModel) checkValue(shapeName string, v any, path string, p *[]string)
 type requestGen struct {
 	m      *awsModel
 	values map[string]any // by shape name
+	errs   []string       // values that do not match their shape's pattern
 }
 
 func (g *requestGen) value(shapeName, member string, depth int) any {
+	v := g.build(shapeName, member, depth)
+	s := g.m.Shapes[shapeName]
+	if str, ok := v.(string); ok && s.Pattern != "" {
+		re, err := regexp.Compile(`^(?:` + s.Pattern + `)$`)
+		if err == nil && !re.MatchString(str) {
+			g.errs = append(g.errs, fmt.Sprintf("the value %q of shape %s does not match its pattern %s: add one to modelShapeValues", str, shapeName, s.Pattern))
+		}
+	}
+	return v
+}
+
+func (g *requestGen) build(shapeName, member string, depth int) any {
 	if v, ok := g.values[shapeName]; ok {
 		return v
 	}
