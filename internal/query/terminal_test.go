@@ -133,6 +133,8 @@ func FuzzDecodeSpec(f *testing.F) {
 		`{"filters":[{"column":"a","op":"in","value":[1,"2",true,null]}]}`,
 		`{"orders":[{"op":"P99","column":"d"}],"calculations":[{"op":"P99","column":"d"}]}`,
 		`{"start_time":9999999999999,"end_time":-1}`, `{"limit":1e9}`, `nul`,
+		`{"calculations":[{"op":"COUNT","name":"t"},{"op":"COUNT","name":"e","filters":[{"column":"error","op":"=","value":true}],"filter_combination":"OR"}],
+			"formulas":[{"name":"r","expression":"DIV($e, $t)"}],"orders":[{"column":"r"}],"havings":[{"calculate_op":"COUNT","column":"r","op":">","value":0}]}`,
 	} {
 		f.Add([]byte(s))
 	}

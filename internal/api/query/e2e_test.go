@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -299,6 +300,84 @@ func TestEndToEnd(t *testing.T) {
 	})
 }
 
+func TestFormulasEndToEnd(t *testing.T) {
+	srv := startServer(t)
+	base := time.Now().Add(-10 * time.Minute).Truncate(time.Minute)
+	var spans []spanDef
+	for i := 1; i <= 7; i++ { // 10…70 ms, in the first minute
+		spans = append(spans, spanDef{name: "GET /home", dur: time.Duration(10*i) * time.Millisecond, start: base.Add(time.Duration(i) * time.Second)})
+	}
+	for i := 0; i < 4; i++ { // in the second minute
+		spans = append(spans, spanDef{name: "GET /users", dur: time.Duration(5+10*i) * time.Millisecond, start: base.Add(time.Duration(90+i) * time.Second)})
+	}
+	spans = append(spans, // one error in each of the third and fourth minutes
+		spanDef{name: "db.query", dur: 100 * time.Millisecond, err: true, start: base.Add(150 * time.Second)},
+		spanDef{name: "db.query", dur: 200 * time.Millisecond, err: true, start: base.Add(200 * time.Second)})
+	sendSpans(t, srv.url, "backend-flask", spans)
+
+	calcs := []any{
+		map[string]any{"op": "COUNT", "name": "total"},
+		map[string]any{"op": "COUNT", "name": "errors", "filters": []any{map[string]any{"column": "error", "op": "=", "value": true}}},
+		map[string]any{"op": "COUNT", "name": "slow_or_users", "filter_combination": "OR", "filters": []any{
+			map[string]any{"column": "duration_ms", "op": ">=", "value": 60},
+			map[string]any{"column": "name", "op": "=", "value": "GET /users"}}},
+	}
+	formulas := []any{
+		map[string]any{"name": "error_rate", "expression": "DIV($errors, $total)"},
+		map[string]any{"name": "share", "expression": "$slow_or_users / $total"},
+	}
+	t.Run("per bucket", func(t *testing.T) {
+		r := runQuery(t, srv.url, "backend-flask", map[string]any{
+			"calculations": calcs, "formulas": formulas, "time_range": 3600, "granularity": 60,
+		})
+		if len(r.Data.Results) != 1 {
+			t.Fatalf("got %d rows: %+v", len(r.Data.Results), r.Data.Results)
+		}
+		// 2 errors of 13 spans; 2 home spans of 60 ms or more, 4 users, 2 db.
+		if got, want := r.Data.Results[0].Data, map[string]any{"error_rate": 2.0 / 13, "share": 8.0 / 13}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("results %v, want %v", got, want)
+		}
+		var got []string
+		for _, p := range r.Data.Series {
+			if len(p.Data) != 2 {
+				t.Fatalf("series point %v carries %v", p.Time, p.Data)
+			}
+			got = append(got, fmt.Sprintf("+%v %v %.4g", p.Time.Sub(base), p.Data["error_rate"], p.Data["share"]))
+		}
+		want := []string{"+0s 0 0.2857", "+1m0s 0 1", "+2m0s 1 1", "+3m0s 1 1"}
+		if strings.Join(got, "; ") != strings.Join(want, "; ") {
+			t.Fatalf("series:\n got  %q\n want %q", got, want)
+		}
+	})
+	t.Run("per group, ordered by a formula", func(t *testing.T) {
+		r := runQuery(t, srv.url, "backend-flask", map[string]any{
+			"calculations": calcs, "formulas": formulas, "breakdowns": []string{"name"},
+			"orders": []any{map[string]any{"column": "error_rate", "order": "descending"}, map[string]any{"column": "name"}},
+			"havings": []any{map[string]any{"calculate_op": "COUNT", "column": "share", "op": ">", "value": 0.5}},
+		})
+		var got []string
+		for _, row := range r.Data.Results {
+			got = append(got, fmt.Sprintf("%v %v %.4g", row.Data["name"], row.Data["error_rate"], row.Data["share"]))
+		}
+		// GET /home (share 2/7) is left out by the having.
+		want := []string{"db.query 1 1", "GET /users 0 1"}
+		if strings.Join(got, "; ") != strings.Join(want, "; ") {
+			t.Fatalf("rows:\n got  %q\n want %q", got, want)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		for body, field := range map[string]string{
+			`{"calculations":[{"op":"COUNT","filters":[{"column":"error","op":"exists"}]}]}`:                     "calculations[0].name",
+			`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"DIV($n, $m)"}]}`: "formulas[0].expression",
+		} {
+			code, _, out := do(t, "POST", srv.url+"/1/queries/backend-flask", body)
+			if code != 422 || !strings.Contains(string(out), field) {
+				t.Fatalf("%s: %d %s, want 422 naming %s", body, code, out, field)
+			}
+		}
+	})
+}
+
 func heatSum(t *testing.T, v any) float64 {
 	t.Helper()
 	m, ok := v.(map[string]any)
@@ -445,6 +524,7 @@ func FuzzQuerySpec(f *testing.F) {
 		`{"calculated_fields":[{"name":"i","expression":"INT(MUL($a, 1e300))"},{"name":"j","expression":"IF(IN($b, 1, \"2\"), CONCAT($name, LENGTH($b)), EVENT_TIMESTAMP())"}],"breakdowns":["i","j"],"calculations":[{"op":"SUM","column":"i"},{"op":"P50","column":"j"},{"op":"CONCURRENCY"}],"filters":[{"column":"j","op":"exists"}]}`,
 		`{"calculations":[{"op":"HEATMAP","column":"b"},{"op":"COUNT_DISTINCT","column":"c"},{"op":"RATE_AVG","column":"a"}],"calculated_fields":[{"name":"c","expression":"GT($a, 10)"}],"breakdowns":["c","b"],"orders":[{"op":"RATE_AVG","column":"a","order":"descending"}],"havings":[{"calculate_op":"RATE_AVG","column":"a","op":"!=","value":0}],"time_range":3600,"granularity":4}`,
 		`{"calculations":[{"op":"CONCURRENCY"},{"op":"P001","column":"name"},{"op":"AVG","column":"a"}],"breakdowns":["name"],"filters":[{"column":"a","op":"in","value":[1,"2",2.5,true]},{"column":"b","op":"not-in","value":["1"]}],"filter_combination":"OR","granularity":720}`,
+		`{"calculations":[{"op":"COUNT","name":"t"},{"op":"AVG","column":"a","name":"e","filters":[{"column":"b","op":"=","value":"1"},{"column":"a","op":">","value":3}],"filter_combination":"OR"}],"formulas":[{"name":"r","expression":"DIV($e, $t)"}],"breakdowns":["name"],"orders":[{"column":"r","order":"descending"}],"havings":[{"calculate_op":"COUNT","column":"r","op":">","value":0}],"granularity":60}`,
 		`[1,2]`, `null`, `{"calculations":[null]}`, `{"filters":[{"column":"x","op":"=","value":{"a":1}}]}`,
 	} {
 		f.Add([]byte(s))
