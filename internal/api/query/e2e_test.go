@@ -352,7 +352,7 @@ func TestFormulasEndToEnd(t *testing.T) {
 	t.Run("per group, ordered by a formula", func(t *testing.T) {
 		r := runQuery(t, srv.url, "backend-flask", map[string]any{
 			"calculations": calcs, "formulas": formulas, "breakdowns": []string{"name"},
-			"orders": []any{map[string]any{"column": "error_rate", "order": "descending"}, map[string]any{"column": "name"}},
+			"orders":  []any{map[string]any{"column": "error_rate", "order": "descending"}, map[string]any{"column": "name"}},
 			"havings": []any{map[string]any{"calculate_op": "COUNT", "column": "share", "op": ">", "value": 0.5}},
 		})
 		var got []string
@@ -367,7 +367,7 @@ func TestFormulasEndToEnd(t *testing.T) {
 	})
 	t.Run("refused", func(t *testing.T) {
 		for body, field := range map[string]string{
-			`{"calculations":[{"op":"COUNT","filters":[{"column":"error","op":"exists"}]}]}`:                     "calculations[0].name",
+			`{"calculations":[{"op":"COUNT","filters":[{"column":"error","op":"exists"}]}]}`:                    "calculations[0].name",
 			`{"calculations":[{"op":"COUNT","name":"n"}],"formulas":[{"name":"f","expression":"DIV($n, $m)"}]}`: "formulas[0].expression",
 		} {
 			code, _, out := do(t, "POST", srv.url+"/1/queries/backend-flask", body)
