@@ -300,7 +300,7 @@ func (m *awsModel) operationOrder() []string {
 				return 0
 			}
 		}
-		for _, p := range []string{"Delete", "Cancel", "Untag"} {
+		for _, p := range []string{"Delete", "Cancel"} {
 			if strings.HasPrefix(name, p) {
 				return 2
 			}
