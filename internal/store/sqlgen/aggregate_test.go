@@ -164,6 +164,11 @@ func TestPlanAggregateErrors(t *testing.T) {
 		{"time format not a literal", derived(start, fn("FORMAT_TIME", col("name"), col("duration_ms"))), "FORMAT_TIME: the format must be a string literal"},
 		{"unsupported time conversion", derived(start, fn("FORMAT_TIME", str("%Y %s"), col("duration_ms"))), "FORMAT_TIME: unsupported conversion %s"},
 		{"time format ends in %", derived(start, fn("FORMAT_TIME", str("%Y%"), col("duration_ms"))), "lone %"},
+		{"no such calculation filter", store.AggregateQuery{Start: start, End: start.Add(time.Hour), Calcs: []store.Calc{{Op: store.CalcCount, Filter: 1}}}, "no calculation filter 1"},
+		{"heatmap with a calculation filter", store.AggregateQuery{Start: start, End: start.Add(time.Hour), Calcs: []store.Calc{{Op: store.CalcHeatmap, Column: "x", Filter: 1}},
+			CalcFilters: []store.FilterSet{{Filters: []store.Filter{{Column: "x", Op: store.OpExists}}}}}, "HEATMAP takes no calculation filter"},
+		{"bad calculation filter", store.AggregateQuery{Start: start, End: start.Add(time.Hour), Calcs: []store.Calc{{Op: store.CalcCount, Filter: 1}},
+			CalcFilters: []store.FilterSet{{Filters: []store.Filter{{Column: "x", Op: "~"}}}}}, "calculation filter 1: filter 0 (x ~): unknown filter operator"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := d.PlanAggregate(tc.q, aggSource(d))
