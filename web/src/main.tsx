@@ -18,6 +18,7 @@ const RecipientsPage = lazy(() => import("./pages/Recipients"));
 const DerivedPage = lazy(() => import("./pages/Derived"));
 const SLOsPage = lazy(() => import("./pages/SLOs"));
 const BoardsPage = lazy(() => import("./pages/Boards"));
+const ComparePage = lazy(() => import("./pages/Compare"));
 
 function Login({ onDone }: { onDone: () => void }) {
   const [key, setKey] = useState("");
@@ -91,11 +92,13 @@ function App() {
   if (!session) return <div className="loading">Loading…</div>;
   if (!session.logged_in) return <Login onDone={load} />;
 
-  const active = (p: string) => (p === "/" ? loc.path === "/" : loc.path.startsWith(p));
+  // The comparison of two traces belongs to the Traces tab.
+  const active = (p: string) => (p === "/" ? loc.path === "/" : loc.path.startsWith(p) || (p === "/traces" && loc.path === "/compare"));
   let page: React.ReactNode;
   if (loc.path === "/") page = <Home session={session} />;
   else if (loc.path.startsWith("/trace/")) page = <TracePage id={decodeURIComponent(loc.path.slice(7))} />;
   else if (loc.path === "/query") page = <QueryPage session={session} />;
+  else if (loc.path === "/compare") page = <ComparePage />;
   else if (loc.path === "/traces") page = <TracesPage session={session} />;
   else if (loc.path === "/map") page = <ServiceMap session={session} />;
   else if (loc.path.startsWith("/xray")) page = <XRayPage session={session} />;

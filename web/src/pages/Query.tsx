@@ -9,6 +9,7 @@ import {
   clean, filterValueText, groupFilters, groupKey, isHeatmap, label, parseFilterValue,
   runQuery, type Filter, type ResultData, type Spec,
 } from "../querySpec";
+import { clearHistory, loadHistory, recordQuery, summary, type HistoryEntry } from "../queryHistory";
 
 const DEFAULT_SPEC: Spec = { calculations: [{ op: "COUNT" }], time_range: 7200 };
 
@@ -16,8 +17,12 @@ export function queryURL(dataset: string, spec: Spec, path = "/query", omitMissi
   return path + "?" + new URLSearchParams({ dataset, q: JSON.stringify(spec), ...(omitMissing ? { omit_missing: "1" } : {}) }).toString();
 }
 
-export default function QueryPage(_: { session: Session }) {
+export default function QueryPage({ session }: { session: Session }) {
   const loc = useLocation();
+  const env = session.env?.slug ?? "";
+  const [history, setHistory] = useState<HistoryEntry[]>(() => loadHistory(env));
+  // A click on a history entry already in the address runs it again.
+  const [rerun, setRerun] = useState(0);
   const dataset = loc.params.get("dataset") || "__all__";
   const qParam = loc.params.get("q");
   const savedId = loc.params.get("query");
@@ -62,6 +67,9 @@ export default function QueryPage(_: { session: Session }) {
         if (!cancelled) {
           setData(d);
           setRan({ spec, at });
+          // The page's default query, run when the address names none, is
+          // not one the user ran.
+          if (qParam || savedId) setHistory(recordQuery(env, { dataset, spec, at }));
         }
       } catch (e) {
         if (!cancelled) {
@@ -76,7 +84,7 @@ export default function QueryPage(_: { session: Session }) {
     return () => {
       cancelled = true;
     };
-  }, [dataset, qParam, savedId]);
+  }, [dataset, qParam, savedId, rerun, env]);
 
   const submit = (e?: React.FormEvent) => {
     e?.preventDefault();
@@ -123,7 +131,48 @@ export default function QueryPage(_: { session: Session }) {
           onDrill={(d) => setDrill(d)}
         />
       )}
+      <QueryHistory
+        entries={history}
+        onRun={(h) => {
+          setRerun((n) => n + 1);
+          navigate(queryURL(h.dataset, h.spec, loc.path, omitMissing));
+        }}
+        onClear={() => {
+          clearHistory(env);
+          setHistory([]);
+        }}
+      />
       {drill && ran && <TracesBehind dataset={dataset} spec={ran.spec} drill={drill} onClose={() => setDrill(null)} />}
+    </div>
+  );
+}
+
+// QueryHistory lists the queries run in this browser, newest first; a
+// click puts one back in the builder and runs it.
+function QueryHistory({ entries, onRun, onClear }: { entries: HistoryEntry[]; onRun: (h: HistoryEntry) => void; onClear: () => void }) {
+  return (
+    <div className="card query-history" data-testid="query-history">
+      <div className="inline" style={{ justifyContent: "space-between" }}>
+        <h3>History</h3>
+        {entries.length > 0 && (
+          <button type="button" className="small" onClick={onClear}>Clear</button>
+        )}
+      </div>
+      {entries.length === 0 ? (
+        <p className="muted">The queries you run here are listed, newest first, in this browser.</p>
+      ) : (
+        <ol>
+          {entries.map((h) => (
+            <li key={h.at + ":" + h.dataset + ":" + JSON.stringify(h.spec)}>
+              <button type="button" data-testid="history-entry" title={"Run again on " + (h.dataset === "__all__" ? "all datasets" : h.dataset)} onClick={() => onRun(h)}>
+                <span className="when">{new Date(h.at).toLocaleString()}</span>
+                <span className="muted">{h.dataset === "__all__" ? "all" : h.dataset}</span>
+                <span className="what">{summary(h.spec)}</span>
+              </button>
+            </li>
+          ))}
+        </ol>
+      )}
     </div>
   );
 }

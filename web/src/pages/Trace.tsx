@@ -2,6 +2,7 @@ import { memo, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMem
 import { hc, type HEvent, type TraceResponse } from "../api";
 import { buildTree, DOOR_NAMES, eventLabel, fieldText, logMessage, logSeverity, parents, parseTime, SOURCES, spanMatcher, visibleRows, type Span, type Tree } from "../trace";
 import { colorFor, ErrorBox, fmtDuration } from "../ui";
+import { navigate } from "../router";
 
 const ROW = 24; // px per waterfall row
 const OVERSCAN = 12;
@@ -44,6 +45,32 @@ function selectInURL(s: Span) {
   const u = new URL(window.location.href);
   u.searchParams.set("span", s.id);
   history.replaceState(history.state, "", u);
+}
+
+// CompareWith asks for another trace id and opens the comparison of this
+// trace (A) with it (B).
+function CompareWith({ traceId }: { traceId: string }) {
+  const [open, setOpen] = useState(false);
+  const [other, setOther] = useState("");
+  if (!open)
+    return (
+      <button type="button" className="small" data-testid="compare-with" onClick={() => setOpen(true)}>
+        Compare with…
+      </button>
+    );
+  return (
+    <form
+      className="compare-with"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (other.trim()) navigate("/compare?" + new URLSearchParams({ a: traceId, b: other.trim() }).toString());
+      }}
+    >
+      <input name="compare-b" aria-label="Trace id to compare with" placeholder="another trace id" value={other} onChange={(e) => setOther(e.target.value)} autoFocus size={34} />
+      <button type="submit" className="small" disabled={!other.trim()}>Compare</button>
+      <button type="button" className="small" onClick={() => setOpen(false)}>Cancel</button>
+    </form>
+  );
 }
 
 const isTyping = (t: EventTarget | null) => t instanceof HTMLElement && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
@@ -215,7 +242,7 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
     <div className="trace">
       <div className="trace-head">
         <h2>
-          Trace <code data-testid="trace-id">{traceId}</code>
+          Trace <code data-testid="trace-id">{traceId}</code> <CompareWith traceId={traceId} />
         </h2>
         {joined && (
           <div className="notice joined-note" data-testid="joined-note">

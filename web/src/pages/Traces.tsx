@@ -81,6 +81,10 @@ export default function TracesPage(_: { session: Session }) {
   const [err, setErr] = useState<unknown>(null);
   const [ranSpec, setRanSpec] = useState<Spec | null>(null);
   const [reload, setReload] = useState(0);
+  // The traces ticked for a comparison, in the order ticked; a third tick
+  // drops the first.
+  const [picked, setPicked] = useState<string[]>([]);
+  const pick = (id: string, on: boolean) => setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
 
   useEffect(() => {
     hc.get<Dataset[]>("/1/datasets").then(setDatasets, () => setDatasets([]));
@@ -185,6 +189,15 @@ export default function TracesPage(_: { session: Session }) {
             </select>
           </label>
           <button type="button" onClick={() => setReload((n) => n + 1)}>Refresh</button>
+          <button
+            type="button"
+            data-testid="compare-picked"
+            disabled={picked.length !== 2}
+            title={picked.length === 2 ? "Compare the two ticked traces: the first ticked is A" : "Tick two traces to compare them"}
+            onClick={() => navigate("/compare?" + new URLSearchParams({ a: picked[0], b: picked[1] }).toString())}
+          >
+            Compare{picked.length > 0 ? ` (${picked.length}/2)` : ""}
+          </button>
         </div>
         <p className="muted">
           Up to the {limit} slowest traces whose root span started in the range. Time is that of the root span, to the {gran} s bucket of the query; spans and errors
@@ -197,6 +210,7 @@ export default function TracesPage(_: { session: Session }) {
           <table className="grid traces-list" data-testid="traces-list">
             <thead>
               <tr>
+                <th aria-label="Compare"></th>
                 {COLUMNS.map(([k, label, num]) => (
                   <th key={k} className={num ? "num" : ""} aria-sort={k === sortKey ? (desc ? "descending" : "ascending") : "none"} data-col={k}>
                     <button type="button" className="sort" onClick={() => sortBy(k)}>
@@ -210,6 +224,16 @@ export default function TracesPage(_: { session: Session }) {
             <tbody>
               {sorted.map((r) => (
                 <tr key={r.id} data-testid="trace-row" data-trace-id={r.id} className="clickable" onClick={() => navigate("/trace/" + encodeURIComponent(r.id))}>
+                  <td onClick={(e) => e.stopPropagation()}>
+                    <input
+                      type="checkbox"
+                      data-testid="compare-pick"
+                      aria-label={"Pick " + r.id + " to compare"}
+                      checked={picked.includes(r.id)}
+                      onChange={(e) => pick(r.id, e.target.checked)}
+                    />
+                    {picked.includes(r.id) && <span className="muted"> {picked.indexOf(r.id) === 0 ? "A" : "B"}</span>}
+                  </td>
                   <td data-col="time" title={r.time === null ? "" : `the root span started in the ${gran} s from this time`}>
                     {r.time === null ? "–" : new Date(r.time).toISOString().replace("T", " ").slice(0, 19)}
                   </td>
