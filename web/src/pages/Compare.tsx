@@ -35,7 +35,7 @@ function useTrace(id: string): { tree: Tree | null; err: unknown } {
   return state.id === id ? state : { tree: null, err: null };
 }
 
-const signed = (ms: number) => (ms > 0 ? "+" : ms < 0 ? "−" : "±") + fmtDuration(Math.abs(ms));
+const signed = (ms: number) => (ms === 0 ? "±0ms" : (ms > 0 ? "+" : "−") + fmtDuration(Math.abs(ms)));
 const signedPct = (p: number | null) => (p === null ? "–" : (p > 0 ? "+" : p < 0 ? "−" : "±") + Math.abs(p).toFixed(1) + "%");
 
 function SideCell({ s, which }: { s: Side | null; which: "a" | "b" }) {

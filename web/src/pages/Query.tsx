@@ -93,27 +93,40 @@ export default function QueryPage({ session }: { session: Session }) {
 
   return (
     <div className="query">
-      <form className="card" onSubmit={submit} data-testid="query-builder">
-        <div className="inline">
-          <label>
-            Dataset
-            <select value={dataset} onChange={(e) => navigate(queryURL(e.target.value, clean(draft), loc.path, omitMissing))} name="dataset">
-              <option value="__all__">All datasets</option>
-              {datasets.map((d) => (
-                <option key={d.slug} value={d.slug}>{d.name}</option>
-              ))}
-            </select>
-          </label>
-          <TimePicker spec={draft} onChange={setDraft} />
-          <button type="submit" disabled={running}>{running ? "Running…" : "Run query"}</button>
-        </div>
-        <Builder spec={draft} onChange={setDraft} columns={columns} />
-        <datalist id="columns">
-          {columns.map((c) => (
-            <option key={c.id} value={c.key_name} />
-          ))}
-        </datalist>
-      </form>
+      <div className="query-top">
+        <form className="card" onSubmit={submit} data-testid="query-builder">
+          <div className="inline">
+            <label>
+              Dataset
+              <select value={dataset} onChange={(e) => navigate(queryURL(e.target.value, clean(draft), loc.path, omitMissing))} name="dataset">
+                <option value="__all__">All datasets</option>
+                {datasets.map((d) => (
+                  <option key={d.slug} value={d.slug}>{d.name}</option>
+                ))}
+              </select>
+            </label>
+            <TimePicker spec={draft} onChange={setDraft} />
+            <button type="submit" disabled={running}>{running ? "Running…" : "Run query"}</button>
+          </div>
+          <Builder spec={draft} onChange={setDraft} columns={columns} />
+          <datalist id="columns">
+            {columns.map((c) => (
+              <option key={c.id} value={c.key_name} />
+            ))}
+          </datalist>
+        </form>
+        <QueryHistory
+          entries={history}
+          onRun={(h) => {
+            setRerun((n) => n + 1);
+            navigate(queryURL(h.dataset, h.spec, loc.path, omitMissing));
+          }}
+          onClear={() => {
+            clearHistory(env);
+            setHistory([]);
+          }}
+        />
+      </div>
       <ErrorBox error={err} />
       {data && ran && (
         <Results
@@ -131,17 +144,6 @@ export default function QueryPage({ session }: { session: Session }) {
           onDrill={(d) => setDrill(d)}
         />
       )}
-      <QueryHistory
-        entries={history}
-        onRun={(h) => {
-          setRerun((n) => n + 1);
-          navigate(queryURL(h.dataset, h.spec, loc.path, omitMissing));
-        }}
-        onClear={() => {
-          clearHistory(env);
-          setHistory([]);
-        }}
-      />
       {drill && ran && <TracesBehind dataset={dataset} spec={ran.spec} drill={drill} onClose={() => setDrill(null)} />}
     </div>
   );
@@ -165,9 +167,11 @@ function QueryHistory({ entries, onRun, onClear }: { entries: HistoryEntry[]; on
           {entries.map((h) => (
             <li key={h.at + ":" + h.dataset + ":" + JSON.stringify(h.spec)}>
               <button type="button" data-testid="history-entry" title={"Run again on " + (h.dataset === "__all__" ? "all datasets" : h.dataset)} onClick={() => onRun(h)}>
-                <span className="when">{new Date(h.at).toLocaleString()}</span>
-                <span className="muted">{h.dataset === "__all__" ? "all" : h.dataset}</span>
-                <span className="what">{summary(h.spec)}</span>
+                <span className="meta">
+                  <span className="when">{new Date(h.at).toLocaleString()}</span>
+                  <span className="muted">{h.dataset === "__all__" ? "all datasets" : h.dataset}</span>
+                </span>
+                <span className="what" title={summary(h.spec)}>{summary(h.spec)}</span>
               </button>
             </li>
           ))}
