@@ -1,9 +1,7 @@
 package app
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,22 +25,7 @@ func TestTriggersNotifyWebhooks(t *testing.T) {
 	defer hook.Close()
 	a, key := testAppWith(t, t.TempDir(), func(c *Config) { c.TriggerTick = 50 * time.Millisecond })
 	base := "http://" + a.Addrs().HTTP
-	call := func(method, path string, body any) (int, map[string]any, string) {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
-		req.Header.Set("X-Honeycomb-Team", key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		_ = json.Unmarshal(raw, &m)
-		return resp.StatusCode, m, string(raw)
-	}
+	call := apiCaller(t, base, key)
 	events := make([]map[string]any, 15)
 	for i := range events {
 		events[i] = map[string]any{"data": map[string]any{"name": "GET /", "failed": true}}

@@ -320,3 +320,25 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// apiCaller returns a function that sends body as JSON to the server at
+// base with key in the Honeycomb key header and returns the status, the
+// answer decoded as an object, and the answer as it came.
+func apiCaller(t *testing.T, base, key string) func(method, path string, body any) (int, map[string]any, string) {
+	return func(method, path string, body any) (int, map[string]any, string) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
+		req.Header.Set("X-Honeycomb-Team", key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		return resp.StatusCode, m, string(raw)
+	}
+}

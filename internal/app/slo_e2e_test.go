@@ -1,10 +1,8 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -97,22 +95,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 		c.Clock = clk.Now
 	})
 	base := "http://" + a.Addrs().HTTP
-	call := func(method, path string, body any) (int, map[string]any, string) {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, base+path, bytes.NewReader(b))
-		req.Header.Set("X-Honeycomb-Team", key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		_ = json.Unmarshal(raw, &m)
-		return resp.StatusCode, m, string(raw)
-	}
+	call := apiCaller(t, base, key)
 	mustCreate := func(path string, body any) map[string]any {
 		t.Helper()
 		code, m, raw := call("POST", path, body)
