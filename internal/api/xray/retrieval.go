@@ -51,6 +51,10 @@ type retrievals struct {
 	cancelled map[string]time.Time // nonce → expiry
 }
 
+// maxCancelled bounds the cancellations a node keeps (about 60 bytes
+// each); past it the one that expires first is forgotten.
+const maxCancelled = 10000
+
 func (r *retrievals) cancel(nonce string, until time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -59,6 +63,15 @@ func (r *retrievals) cancel(nonce string, until time.Time) {
 		if now.After(exp) {
 			delete(r.cancelled, n)
 		}
+	}
+	if len(r.cancelled) >= maxCancelled {
+		first, at := "", time.Time{}
+		for n, exp := range r.cancelled {
+			if first == "" || exp.Before(at) {
+				first, at = n, exp
+			}
+		}
+		delete(r.cancelled, first)
 	}
 	r.cancelled[nonce] = until
 }
