@@ -207,13 +207,10 @@ type boardInput struct {
 // layout generated when asked for.
 func checkBoard(in boardInput) (Board, error) {
 	var b Board
+	if err := checkNamed(in.Name, in.Description, maxBoardName, maxBoardDescription); err != nil {
+		return b, err
+	}
 	switch {
-	case in.Name == nil || strings.TrimSpace(*in.Name) == "":
-		return b, missingField("name")
-	case utf8.RuneCountInString(*in.Name) > maxBoardName:
-		return b, badField("name", "must be at most %d characters", maxBoardName)
-	case utf8.RuneCountInString(in.Description) > maxBoardDescription:
-		return b, badField("description", "must be at most %d characters", maxBoardDescription)
 	case in.Type == "":
 		return b, missingField("type")
 	case in.Type != "flexible":

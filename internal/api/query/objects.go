@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tracecomb/tracecomb/internal/api"
 	"github.com/tracecomb/tracecomb/internal/state"
@@ -89,6 +90,20 @@ func deleteWithState(tx state.Tx, kind, stateKind state.Kind, e, key string, ver
 	}
 	if err := tx.Delete(stateKind, e, key, state.AnyVersion); err != nil && !errors.Is(err, state.ErrNotFound) {
 		return err
+	}
+	return nil
+}
+
+// checkNamed checks the name (required, at most maxName characters) and
+// description (at most maxDescription) of a configuration object.
+func checkNamed(name *string, description string, maxName, maxDescription int) error {
+	switch {
+	case name == nil || strings.TrimSpace(*name) == "":
+		return missingField("name")
+	case utf8.RuneCountInString(*name) > maxName:
+		return badField("name", "must be at most %d characters", maxName)
+	case utf8.RuneCountInString(description) > maxDescription:
+		return badField("description", "must be at most %d characters", maxDescription)
 	}
 	return nil
 }

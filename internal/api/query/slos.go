@@ -98,13 +98,10 @@ type sloInput struct {
 // datasets (which need the stores).
 func checkSLO(in sloInput, all bool) (SLO, error) {
 	var s SLO
+	if err := checkNamed(in.Name, in.Description, maxSLOName, maxSLODescription); err != nil {
+		return s, err
+	}
 	switch {
-	case in.Name == nil || strings.TrimSpace(*in.Name) == "":
-		return s, missingField("name")
-	case utf8.RuneCountInString(*in.Name) > maxSLOName:
-		return s, badField("name", "must be at most %d characters", maxSLOName)
-	case utf8.RuneCountInString(in.Description) > maxSLODescription:
-		return s, badField("description", "must be at most %d characters", maxSLODescription)
 	case in.SLI == nil || strings.TrimSpace(in.SLI.Alias) == "":
 		return s, missingField("sli.alias")
 	case utf8.RuneCountInString(in.SLI.Alias) > maxSLOAlias:

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tracecomb/tracecomb/internal/api"
 	"github.com/tracecomb/tracecomb/internal/query"
@@ -129,13 +128,10 @@ type triggerInput struct {
 // the trigger with defaults applied.
 func checkTrigger(in triggerInput) (Trigger, error) {
 	var t Trigger
+	if err := checkNamed(in.Name, in.Description, maxTriggerName, maxTriggerDescription); err != nil {
+		return t, err
+	}
 	switch {
-	case in.Name == nil || strings.TrimSpace(*in.Name) == "":
-		return t, missingField("name")
-	case utf8.RuneCountInString(*in.Name) > maxTriggerName:
-		return t, badField("name", "must be at most %d characters", maxTriggerName)
-	case utf8.RuneCountInString(in.Description) > maxTriggerDescription:
-		return t, badField("description", "must be at most %d characters", maxTriggerDescription)
 	case in.Threshold == nil:
 		return t, missingField("threshold")
 	case in.Threshold.Op == "":
