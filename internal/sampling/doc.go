@@ -2,8 +2,10 @@
 // centralized sampling rules (with the undeletable Default rule), the
 // statistics SDK instances report and the targets computed from them
 // (GetSamplingTargets), X-Ray groups, resource tags, resource policies
-// (stored, not enforced) and the encryption configuration. Groups, tags,
-// policies and encryption live here rather than in a package of their own
+// (stored, not enforced), the encryption configuration, and Transaction
+// Search's trace segment destination and indexing rule (which traces
+// X-Ray's trace views index: Indexing). Groups, tags, policies, encryption
+// and indexing live here rather than in a package of their own
 // because they share the per-environment persistence: one JSON document per
 // environment in the state store (kind xray.config), written with its
 // version checked, so that several processes or nodes never lose each

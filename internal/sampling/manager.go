@@ -223,15 +223,21 @@ type envState struct {
 	encryption     Encryption
 	lastRuleChange time.Time
 	policies       map[string]*Policy
+	destination    string        // "" is DestinationXRay
+	destinationAt  time.Time     // when it last changed
+	indexing       *IndexingRule // nil is defaultIndexingRule
 }
 
 type persisted struct {
-	FormatVersion        int          `json:"FormatVersion"`
-	Rules                []RuleRecord `json:"Rules"`
-	Groups               []Group      `json:"Groups"`
-	Encryption           Encryption   `json:"Encryption"`
-	LastRuleModification time.Time    `json:"LastRuleModification"`
-	Policies             []Policy     `json:"Policies,omitempty"`
+	FormatVersion        int           `json:"FormatVersion"`
+	Rules                []RuleRecord  `json:"Rules"`
+	Groups               []Group       `json:"Groups"`
+	Encryption           Encryption    `json:"Encryption"`
+	LastRuleModification time.Time     `json:"LastRuleModification"`
+	Policies             []Policy      `json:"Policies,omitempty"`
+	Destination          string        `json:"Destination,omitempty"`
+	DestinationChanged   time.Time     `json:"DestinationChanged,omitzero"`
+	Indexing             *IndexingRule `json:"Indexing,omitempty"`
 }
 
 func (m *Manager) newEnvState() *envState {
@@ -249,7 +255,8 @@ func (m *Manager) newEnvState() *envState {
 }
 
 func (st *envState) persisted() persisted {
-	p := persisted{FormatVersion: formatVersion, Encryption: st.encryption, LastRuleModification: st.lastRuleChange}
+	p := persisted{FormatVersion: formatVersion, Encryption: st.encryption, LastRuleModification: st.lastRuleChange,
+		Destination: st.destination, DestinationChanged: st.destinationAt, Indexing: st.indexing}
 	for _, name := range sortedKeys(st.rules) {
 		p.Rules = append(p.Rules, *st.rules[name])
 	}
@@ -284,6 +291,7 @@ func (st *envState) load(p persisted) {
 		st.encryption = p.Encryption
 	}
 	st.lastRuleChange = p.LastRuleModification
+	st.destination, st.destinationAt, st.indexing = p.Destination, p.DestinationChanged, p.Indexing
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -334,6 +342,7 @@ func (m *Manager) refresh(env string, st *envState) error {
 	fresh := m.newEnvState()
 	fresh.load(p)
 	st.rules, st.groups, st.policies, st.encryption, st.lastRuleChange = fresh.rules, fresh.groups, fresh.policies, fresh.encryption, fresh.lastRuleChange
+	st.destination, st.destinationAt, st.indexing = fresh.destination, fresh.destinationAt, fresh.indexing
 	st.version = rec.Version
 	return nil
 }
