@@ -4,6 +4,7 @@
 //	GET  /1/queries/{dataset}/{id}        read it back
 //	POST /1/query_results/{dataset}       run a query → 201 + Location
 //	GET  /1/query_results/{dataset}/{id}  the result: complete, data.results, data.series, links
+//	POST /1/bubbleup/{dataset}            BubbleUp: a selection vs the rest (bubbleup.go)
 //	POST|GET /1/markers/{dataset}, PUT|DELETE /1/markers/{dataset}/{id}
 //	POST|GET /1/marker_settings/{dataset}, PUT|DELETE /1/marker_settings/{dataset}/{id}
 //	POST|GET /1/query_annotations/{dataset}, GET|PUT|DELETE /1/query_annotations/{dataset}/{id}
@@ -124,6 +125,7 @@ func Register(mux *http.ServeMux, d Deps) error {
 	route("GET /1/queries/{dataset}/{id}", auth.PermColumns, h.getQuery)
 	route("POST /1/query_results/{dataset}", auth.PermQueries, h.createResult)
 	route("GET /1/query_results/{dataset}/{id}", auth.PermQueries, h.getResult)
+	route("POST /1/bubbleup/{dataset}", auth.PermQueries, h.bubbleUp)
 	route("POST /1/markers/{dataset}", auth.PermMarkers, h.createMarker)
 	route("GET /1/markers/{dataset}", auth.PermMarkers, h.listMarkers)
 	route("PUT /1/markers/{dataset}/{id}", auth.PermMarkers, h.updateMarker)
