@@ -1,0 +1,478 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tracecomb/tracecomb/internal/ingest"
+	"github.com/tracecomb/tracecomb/internal/model"
+)
+
+// Targets.
+const (
+	TargetHoneycomb = "honeycomb"
+	TargetXRay      = "xray"
+)
+
+// Config configures one Forwarder: its target and its queue.
+type Config struct {
+	// Target is TargetHoneycomb or TargetXRay.
+	Target string
+	// Dir holds the queue's files.
+	Dir string
+	// MaxQueueBytes bounds the queue on disk; when an Append would pass
+	// it the oldest records are dropped (reason queue_full).
+	MaxQueueBytes int64
+
+	// HoneycombURL is the Events API's base URL (https://api.honeycomb.io);
+	// HoneycombKey the key sent as X-Honeycomb-Team with every request.
+	HoneycombURL, HoneycombKey string
+	// XRayRegion is the region of X-Ray's endpoint and of the signature;
+	// XRayEndpoint, when set, replaces the endpoint (a VPC endpoint, a
+	// test server).
+	XRayRegion, XRayEndpoint string
+
+	// RequestTimeout bounds one request to the target (default 30 s).
+	RequestTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the wait between retries: it doubles
+	// from MinBackoff (default 250 ms) up to MaxBackoff (default 30 s),
+	// with jitter, or is what a 429/503's Retry-After says (up to
+	// MaxBackoff).
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// DefaultMaxQueueBytes is the queue bound when none is configured.
+const DefaultMaxQueueBytes = 512 << 20
+
+// Settings are what the program gives a Forwarder.
+type Settings struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: metrics are not registered
+}
+
+type sender interface {
+	target() string
+	// batch returns how many leading items fit one request.
+	batch(items []Item) int
+	send(ctx context.Context, items []Item) ([]outcome, error)
+}
+
+// outcome is one item's fate in an answered request: sent (the zero
+// value), to retry, or dropped for a reason.
+type outcome struct {
+	retry     bool
+	drop      string
+	msg       string
+	unmatched bool // a refusal that names no item of the request
+}
+
+type retryErr struct {
+	reason string
+	err    error
+	after  time.Duration
+}
+
+func (e retryErr) Error() string { return e.err.Error() }
+
+type permanentErr struct {
+	reason string
+	err    error
+}
+
+func (e permanentErr) Error() string { return e.err.Error() }
+
+// Forwarder tees a door's accepted events to one target: Wrap's consumer
+// queues them on disk once the inner consumer made them durable, and a
+// goroutine sends the queue in order, retrying what may succeed later.
+type Forwarder struct {
+	cfg    Config
+	log    *slog.Logger
+	q      *Queue
+	s      sender
+	m      *metrics
+	ctx    context.Context
+	cancel context.CancelFunc
+	drain  chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	// lag is the enqueue time (Unix ns) of the oldest record not sent; 0
+	// when the queue is empty.
+	lag     atomic.Int64
+	rejects ingest.RejectLog
+	now     func() time.Time
+}
+
+// New opens the queue in cfg.Dir and starts sending it (what an earlier
+// process left first).
+func New(ctx context.Context, cfg Config, set Settings) (*Forwarder, error) {
+	if cfg.MaxQueueBytes == 0 {
+		cfg.MaxQueueBytes = DefaultMaxQueueBytes
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = 250 * time.Millisecond
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(30*time.Second, cfg.MinBackoff)
+	}
+	if set.Logger == nil {
+		set.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxQueueBytes < 2*(HoneycombMaxEventBytes+64) {
+		return nil, fmt.Errorf("the forward queue's bound (%d bytes) must be at least %d bytes", cfg.MaxQueueBytes, 2*(HoneycombMaxEventBytes+64))
+	}
+	httpClient := &http.Client{Timeout: cfg.RequestTimeout}
+	var s sender
+	var err error
+	switch cfg.Target {
+	case TargetHoneycomb:
+		s, err = newHoneycombSender(cfg.HoneycombURL, cfg.HoneycombKey, httpClient)
+	case TargetXRay:
+		if cfg.XRayRegion == "" {
+			return nil, errors.New("forwarding to X-Ray needs a region")
+		}
+		s, err = newXRaySender(ctx, cfg.XRayRegion, cfg.XRayEndpoint, httpClient)
+	default:
+		return nil, fmt.Errorf("unknown forward target %q", cfg.Target)
+	}
+	if err != nil {
+		return nil, err
+	}
+	q, corrupt, err := OpenQueue(cfg.Dir, cfg.MaxQueueBytes)
+	if err != nil {
+		return nil, fmt.Errorf("forward queue %s: %w", cfg.Dir, err)
+	}
+	f := &Forwarder{cfg: cfg, log: set.Logger.With("component", "forward", "target", cfg.Target), q: q, s: s,
+		drain: make(chan struct{}), done: make(chan struct{}), now: time.Now}
+	f.m = newMetrics(cfg.Target, f)
+	if set.Registerer != nil {
+		if err := f.m.register(set.Registerer); err != nil {
+			q.Close()
+			return nil, err
+		}
+	}
+	if corrupt > 0 {
+		f.m.dropped.WithLabelValues("corrupt").Add(float64(corrupt))
+		f.log.Warn("cut damaged records from the forward queue (a write a crash interrupted)", "places", corrupt)
+	}
+	if b, n := q.Stats(); n > 0 {
+		f.log.Info("forwarding what an earlier run queued", "events", n, "bytes", b)
+	}
+	f.ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	go f.run()
+	return f, nil
+}
+
+// Wrap returns a consumer that passes events to inner and, once inner
+// made them durable (a nil error, or a RefusedError for the events it
+// refused: those are not forwarded), queues them for the target before it
+// returns. Queueing failures are logged and counted (reason
+// enqueue_failed), never returned: the events are stored, and a client
+// told to retry would store them twice.
+func (f *Forwarder) Wrap(inner ingest.Consumer) ingest.Consumer {
+	return ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
+		enc := f.encode(events)
+		err := inner.Consume(ctx, env, events)
+		if err != nil {
+			re := ingest.Refused(err)
+			if re == nil {
+				enc.release()
+				return err
+			}
+			for _, r := range re.Refused {
+				if r.Index >= 0 && r.Index < len(enc.ends) {
+					enc.skip[r.Index] = true
+				}
+			}
+		}
+		f.enqueue(enc)
+		return err
+	})
+}
+
+// encoded is a Consume call's events encoded for the target: event i's
+// body is bodies[ends[i-1]:ends[i]] (empty: not forwarded).
+type encoded struct {
+	bodies []byte
+	ends   []int
+	keys   []string
+	skip   []bool
+	buf    *[]byte
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+func (e *encoded) release() {
+	if e.buf != nil && cap(e.bodies) <= 8<<20 {
+		*e.buf = e.bodies[:0]
+		bufPool.Put(e.buf)
+	}
+	e.buf = nil
+}
+
+func (f *Forwarder) encode(events []model.Event) *encoded {
+	buf := bufPool.Get().(*[]byte)
+	e := &encoded{bodies: (*buf)[:0], ends: make([]int, len(events)), skip: make([]bool, len(events)), buf: buf}
+	tooLarge := 0
+	switch f.cfg.Target {
+	case TargetHoneycomb:
+		e.keys = make([]string, len(events))
+		for i := range events {
+			start := len(e.bodies)
+			e.bodies = AppendHoneycombEvent(e.bodies, &events[i])
+			if len(e.bodies)-start > HoneycombMaxEventBytes {
+				e.bodies = e.bodies[:start]
+				tooLarge++
+			}
+			e.ends[i] = len(e.bodies)
+			e.keys[i] = events[i].Dataset
+		}
+	case TargetXRay:
+		docs, n := XRayDocuments(events)
+		tooLarge = n
+		for i, d := range docs {
+			e.bodies = append(e.bodies, d...)
+			e.ends[i] = len(e.bodies)
+		}
+	}
+	if tooLarge > 0 {
+		f.m.dropped.WithLabelValues("too_large").Add(float64(tooLarge))
+	}
+	return e
+}
+
+func (f *Forwarder) enqueue(e *encoded) {
+	defer e.release()
+	now := f.now().UnixNano()
+	chunk := int(f.cfg.MaxQueueBytes / 4)
+	var frames []byte
+	n := 0
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		f.appendFrames(frames, n)
+		frames, n = frames[:0], 0
+	}
+	start := 0
+	for i, end := range e.ends {
+		body := e.bodies[start:end]
+		start = end
+		if len(body) == 0 || e.skip[i] {
+			continue
+		}
+		key := ""
+		if e.keys != nil {
+			key = e.keys[i]
+		}
+		if len(frames) > 0 && len(frames)+len(body)+len(key)+32 > chunk {
+			flush()
+		}
+		frames = appendFrame(frames, now, key, body)
+		n++
+	}
+	flush()
+}
+
+func (f *Forwarder) appendFrames(frames []byte, n int) {
+	dropped, err := f.q.Append(frames, n)
+	if dropped > 0 {
+		f.m.dropped.WithLabelValues("queue_full").Add(float64(dropped))
+		f.rejects.Warn(f.log, "queue_full", "forward queue full: dropped its oldest events", "events", dropped, "max_bytes", f.cfg.MaxQueueBytes)
+	}
+	if err != nil {
+		f.m.dropped.WithLabelValues("enqueue_failed").Add(float64(n))
+		f.rejects.Warn(f.log, "enqueue_failed", "could not queue events for forwarding; they are stored but will not be forwarded", "events", n, "err", err)
+		return
+	}
+	f.m.enqueued.Add(float64(n))
+}
+
+// Peek bounds: the most a request of either target can carry.
+const (
+	peekRecords = honeycombMaxBatchEvents
+	peekBytes   = HoneycombMaxBatchBytes
+)
+
+func (f *Forwarder) run() {
+	defer close(f.done)
+	redeliver := f.q.RedeliverTo()
+	attempt := 0
+	for {
+		items, err := f.q.Peek(peekRecords, peekBytes)
+		if err != nil {
+			if errors.Is(err, errCorrupt) {
+				n := f.q.SkipSegment()
+				f.m.dropped.WithLabelValues("corrupt").Add(float64(n))
+				f.log.Error("skipped a damaged part of the forward queue", "events", n, "err", err)
+				continue
+			}
+			f.log.Error("cannot read the forward queue", "err", err)
+			if !f.sleep(f.backoff(attempt, 0)) {
+				return
+			}
+			attempt++
+			continue
+		}
+		attempt = 0
+		if len(items) == 0 {
+			f.lag.Store(0)
+			select {
+			case <-f.drain:
+				return
+			default:
+			}
+			select {
+			case <-f.q.Notify():
+			case <-f.drain:
+			case <-f.ctx.Done():
+				return
+			}
+			continue
+		}
+		f.lag.Store(items[0].Enqueued.UnixNano())
+		items = items[:max(1, f.s.batch(items))]
+		end := items[len(items)-1].End
+		if err := f.q.MarkInflight(end); err != nil {
+			f.log.Warn("cannot record the batch being forwarded", "err", err)
+		}
+		if !f.deliver(items) {
+			return
+		}
+		again := 0
+		for _, it := range items {
+			if !redeliver.before(it.End) {
+				again++
+			}
+		}
+		if again > 0 {
+			f.m.redelivered.Add(float64(again))
+			f.log.Info("sent again events whose delivery the last run may have completed before it stopped", "events", again)
+		}
+		if err := f.q.Ack(end, len(items)); err != nil {
+			f.log.Warn("cannot record forwarded events as sent", "err", err)
+			return
+		}
+	}
+}
+
+// deliver sends items until each is sent or dropped; false when stopped
+// first.
+func (f *Forwarder) deliver(items []Item) bool {
+	pending := items
+	attempt := 0
+	for {
+		outs, err := f.s.send(f.ctx, pending)
+		if f.ctx.Err() != nil {
+			return false
+		}
+		if err != nil {
+			var pe permanentErr
+			if errors.As(err, &pe) {
+				f.m.dropped.WithLabelValues(pe.reason).Add(float64(len(pending)))
+				f.log.Error("the target refused a request; its events are dropped", "events", len(pending), "err", err)
+				return true
+			}
+			var re retryErr
+			if !errors.As(err, &re) {
+				re = retryErr{reason: "network", err: err}
+			}
+			f.m.retries.WithLabelValues(re.reason).Add(float64(len(pending)))
+			f.rejects.Warn(f.log, "retry_"+re.reason, "forwarding failed; retrying", "events", len(pending), "attempt", attempt+1, "err", err)
+			if !f.sleep(f.backoff(attempt, re.after)) {
+				return false
+			}
+			attempt++
+			continue
+		}
+		var again []Item
+		sent := 0
+		for i, o := range outs {
+			switch {
+			case o.unmatched:
+				f.m.dropped.WithLabelValues(o.drop).Inc()
+				f.rejects.Warn(f.log, "drop_"+o.drop, "the target refused an event", "reason", o.msg)
+				sent--
+			case i >= len(pending):
+			case o.retry:
+				again = append(again, pending[i])
+			case o.drop != "":
+				f.m.dropped.WithLabelValues(o.drop).Inc()
+				f.rejects.Warn(f.log, "drop_"+o.drop, "the target refused an event", "reason", o.msg)
+			default:
+				sent++
+			}
+		}
+		f.m.sent.Add(float64(max(0, sent)))
+		if len(again) == 0 {
+			return true
+		}
+		f.m.retries.WithLabelValues("partial").Add(float64(len(again)))
+		pending = again
+		if !f.sleep(f.backoff(attempt, 0)) {
+			return false
+		}
+		attempt++
+	}
+}
+
+// backoff is the wait before retry attempt+1.
+func (f *Forwarder) backoff(attempt int, after time.Duration) time.Duration {
+	if after > 0 {
+		return min(after, f.cfg.MaxBackoff)
+	}
+	d := f.cfg.MinBackoff << min(attempt, 20)
+	if d <= 0 || d > f.cfg.MaxBackoff {
+		d = f.cfg.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (f *Forwarder) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-f.ctx.Done():
+		return false
+	}
+}
+
+// Close sends what it can of the queue until it is empty or ctx ends,
+// then stops sending and closes the queue: what was not sent stays on
+// disk for the next start. Safe to call twice.
+func (f *Forwarder) Close(ctx context.Context) error {
+	var err error
+	f.once.Do(func() {
+		close(f.drain)
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+		}
+		f.cancel()
+		<-f.done
+		if b, n := f.q.Stats(); n > 0 {
+			f.log.Info("events not yet forwarded stay queued for the next start", "events", n, "bytes", b)
+		}
+		err = f.q.Close()
+	})
+	return err
+}
+
+// Stats returns the bytes and events queued and not yet sent.
+func (f *Forwarder) Stats() (bytes int64, events int) { return f.q.Stats() }
+
+// Target returns the forwarder's target.
+func (f *Forwarder) Target() string { return f.cfg.Target }
