@@ -16,6 +16,7 @@ before=$(tree_state)
 need=()
 [ -x /usr/bin/aws ] || need+=(awscli)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
