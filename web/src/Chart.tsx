@@ -50,6 +50,70 @@ function useChart(option: echarts.EChartsCoreOption, onClick: (p: any) => void) 
 // The plot area of a time chart inside its element, in pixels.
 const GRID = { left: 60, right: 20, top: 20, bottom: 50 };
 
+// A drag over a chart's plot area, in pixels of the chart element.
+export interface DragBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  w: number; // the element's size
+  h: number;
+}
+
+// useDragSelect tracks a mouse drag over el (when onDone is set) and calls
+// onDone with the box when the button is released after moving more than
+// a few pixels; a shorter press stays a click. dragged() is true right
+// after a drag, so the chart's click handler can ignore that click.
+function useDragSelect(el: React.RefObject<HTMLDivElement | null>, onDone?: (b: DragBox) => void) {
+  const [box, setBox] = useState<DragBox | null>(null);
+  const start = useRef<{ x: number; y: number } | null>(null);
+  const lastDrag = useRef(0);
+  const at = (e: React.MouseEvent) => {
+    const r = el.current!.getBoundingClientRect();
+    return { x: e.clientX - r.left, y: e.clientY - r.top, w: r.width, h: r.height };
+  };
+  const handlers = onDone
+    ? {
+        onMouseDown: (e: React.MouseEvent) => {
+          if (e.button !== 0 || !el.current) return;
+          const p = at(e);
+          start.current = { x: p.x, y: p.y };
+          setBox(null);
+        },
+        onMouseMove: (e: React.MouseEvent) => {
+          if (!start.current || !el.current) return;
+          const p = at(e);
+          if (Math.abs(p.x - start.current.x) + Math.abs(p.y - start.current.y) > 4) setBox({ x0: start.current.x, y0: start.current.y, x1: p.x, y1: p.y, w: p.w, h: p.h });
+        },
+        onMouseUp: (e: React.MouseEvent) => {
+          const s = start.current;
+          start.current = null;
+          if (!s || !el.current) return;
+          const p = at(e);
+          setBox(null);
+          if (Math.abs(p.x - s.x) + Math.abs(p.y - s.y) > 4) {
+            lastDrag.current = Date.now();
+            onDone({ x0: s.x, y0: s.y, x1: p.x, y1: p.y, w: p.w, h: p.h });
+          }
+        },
+        onMouseLeave: () => {
+          start.current = null;
+          setBox(null);
+        },
+      }
+    : {};
+  return { box, handlers, dragged: () => Date.now() - lastDrag.current < 300 };
+}
+
+// cellRange maps a drag box to the indexes of n equal cells along one axis
+// of a plot area from lo to hi pixels (inclusive, clamped).
+export function cellRange(a: number, b: number, lo: number, hi: number, n: number): [number, number] {
+  const idx = (px: number) => Math.min(n - 1, Math.max(0, Math.floor(((px - lo) / (hi - lo)) * n)));
+  const [i, j] = [idx(Math.min(a, b)), idx(Math.max(a, b))];
+  return [i, j];
+}
+
+
 /**
  * TimeChart draws line series over time. With a dataset, the markers of
  * that dataset and the environment's own (__all__) in the chart's time
@@ -62,6 +126,7 @@ export function TimeChart({
   dataset,
   connectNulls = false,
   onPoint,
+  onSelectRange,
 }: {
   title: string;
   series: LineSeries[];
@@ -69,6 +134,8 @@ export function TimeChart({
   dataset?: string;
   connectNulls?: boolean;
   onPoint: (p: PointClick) => void;
+  /** a drag across the chart selects a time range [from, to) in ms (BubbleUp) */
+  onSelectRange?: (from: number, to: number) => void;
 }) {
   const shown = range ?? extentOf(series);
   const option = {
@@ -91,14 +158,30 @@ export function TimeChart({
     }),
   };
   const el = useChart(option, (p) => {
+    if (drag.dragged()) return;
     if (p.componentType === "series" && Array.isArray(p.value)) onPoint({ time: p.value[0], series: p.seriesName });
   });
+  const toTime = (px: number, w: number) => shown![0] + ((px - GRID.left) / (w - GRID.left - GRID.right)) * (shown![1] - shown![0]);
+  const drag = useDragSelect(
+    el,
+    onSelectRange && shown
+      ? (b) => {
+          const [a, z] = [toTime(Math.min(b.x0, b.x1), b.w), toTime(Math.max(b.x0, b.x1), b.w)];
+          const from = Math.max(shown[0], a);
+          const to = Math.min(shown[1], z);
+          if (to > from) onSelectRange(from, to);
+        }
+      : undefined,
+  );
   return (
     <div className="chart-wrap">
       <h3>{title}</h3>
-      <div className="chart-box">
+      <div className="chart-box" {...drag.handlers}>
         <div className="chart" ref={el} data-testid="chart" data-title={title} data-series={JSON.stringify(series)} />
         {dataset && shown && <MarkerLayer dataset={dataset} range={shown} grid={GRID} />}
+        {drag.box && (
+          <div className="drag-box" style={{ left: Math.min(drag.box.x0, drag.box.x1), width: Math.abs(drag.box.x1 - drag.box.x0), top: GRID.top, height: drag.box.h - GRID.top - GRID.bottom }} />
+        )}
       </div>
     </div>
   );
@@ -235,6 +318,14 @@ export interface HeatCell {
   upper: number;
 }
 
+/** A region of a heatmap: times [from, to) in ms, values [lower, upper]. */
+export interface HeatRegion {
+  from: number;
+  to: number;
+  lower: number;
+  upper: number;
+}
+
 const pad = (n: number) => String(n).padStart(2, "0");
 
 // timeLabel names a bucket by its start, to the second when buckets are
@@ -280,6 +371,7 @@ export function HeatmapChartView({
   cells,
   dataset,
   onCell,
+  onSelect,
 }: {
   title: string;
   dataset?: string;
@@ -288,6 +380,8 @@ export function HeatmapChartView({
   buckets: { lower: number; upper: number }[];
   cells: [number, number, number][]; // [time index, bucket index, count]
   onCell: (c: HeatCell) => void;
+  /** a drag over the heatmap selects a region of whole cells (BubbleUp) */
+  onSelect?: (r: HeatRegion) => void;
 }) {
   const max = cells.reduce((m, c) => Math.max(m, c[2]), 0);
   const pieces = legendPieces(max);
@@ -323,15 +417,41 @@ export function HeatmapChartView({
   // start to the last one's end, and markers can be placed on it.
   const even = times.length > 0 && times.every((t, i) => i === 0 || t - times[i - 1] === granularity);
   const el = useChart(option, (p) => {
+    if (drag.dragged()) return;
     if (p.componentType === "series" && Array.isArray(p.value)) {
       const [ti, bi] = p.value;
       onCell({ time: times[ti], lower: buckets[bi].lower, upper: buckets[bi].upper });
     }
   });
+  // The cells under a box: time buckets left to right, value buckets
+  // bottom to top.
+  const region = (b: DragBox) => {
+    const [t0, t1] = cellRange(b.x0, b.x1, HEAT_GRID.left, b.w - HEAT_GRID.right, times.length);
+    const [r0, r1] = cellRange(b.h - b.y0, b.h - b.y1, HEAT_GRID.bottom, b.h - HEAT_GRID.top, buckets.length);
+    return { t0, t1, b0: r0, b1: r1 };
+  };
+  const drag = useDragSelect(
+    el,
+    onSelect && times.length > 0 && buckets.length > 0
+      ? (b) => {
+          const r = region(b);
+          onSelect({ from: times[r.t0], to: times[r.t1] + granularity, lower: buckets[r.b0].lower, upper: buckets[r.b1].upper });
+        }
+      : undefined,
+  );
+  // The box drawn while dragging covers whole cells.
+  let shade: React.CSSProperties | null = null;
+  if (drag.box && times.length && buckets.length) {
+    const r = region(drag.box);
+    const cw = (drag.box.w - HEAT_GRID.left - HEAT_GRID.right) / times.length;
+    const ch = (drag.box.h - HEAT_GRID.top - HEAT_GRID.bottom) / buckets.length;
+    shade = { left: HEAT_GRID.left + r.t0 * cw, width: (r.t1 - r.t0 + 1) * cw, top: drag.box.h - HEAT_GRID.bottom - (r.b1 + 1) * ch, height: (r.b1 - r.b0 + 1) * ch };
+  }
   return (
     <div className="chart-wrap">
       <h3>{title}</h3>
-      <div className="chart-box">
+      <div className="chart-box" {...drag.handlers}>
+        {shade && <div className="drag-box" data-testid="heat-drag" style={shade} />}
         <div
           className="chart"
           ref={el}

@@ -183,3 +183,42 @@ export interface Marker {
   url: string;
   color: string;
 }
+
+/** The part of a query's events BubbleUp explains (POST /1/bubbleup/{dataset}): times in Unix seconds, a value range of a numeric column (inclusive), a group of the query's breakdowns. */
+export interface BubbleUpSelection {
+  start_time?: number;
+  end_time?: number;
+  column?: string;
+  min?: number;
+  max?: number;
+  group?: { column: string; value: unknown }[];
+}
+
+/** The parts of the selection's and of the baseline's events with a value. */
+export interface BubbleUpShares {
+  selection: number;
+  baseline: number;
+  selection_count: number;
+  baseline_count: number;
+}
+
+/** One column's comparison: values (categorical) or buckets (numeric). */
+export interface BubbleUpColumn {
+  column: string;
+  type: "categorical" | "numeric";
+  score: number;
+  values?: (BubbleUpShares & { value: unknown })[];
+  buckets?: (BubbleUpShares & { lower: number; upper: number })[];
+  other?: BubbleUpShares;
+  missing?: BubbleUpShares;
+}
+
+export interface BubbleUpResult {
+  selection_count: number;
+  baseline_count: number;
+  columns: BubbleUpColumn[];
+}
+
+/** bubbleUp compares a selection of the query's events with the rest, column by column. */
+export const bubbleUp = (dataset: string, query: unknown, selection: BubbleUpSelection) =>
+  hc.post<BubbleUpResult>(`/1/bubbleup/${seg(dataset)}`, { query, selection });

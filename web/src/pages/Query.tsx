@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
-import { hc, type Column, type Dataset, type Session } from "../api";
+import { hc, type BubbleUpSelection, type Column, type Dataset, type Session } from "../api";
+import { BubbleUpPanel } from "../BubbleUp";
 import { Link, navigate, useLocation } from "../router";
 import { ErrorBox, fmtDuration } from "../ui";
 import { HeatmapChartView, TimeChart, type LineSeries } from "../Chart";
@@ -35,6 +36,7 @@ export default function QueryPage({ session }: { session: Session }) {
   const [err, setErr] = useState<unknown>(null);
   const [running, setRunning] = useState(false);
   const [drill, setDrill] = useState<{ title: string; filters: Filter[]; start?: number; end?: number } | null>(null);
+  const [bubble, setBubble] = useState<{ query: Spec; selection: BubbleUpSelection } | null>(null);
 
   useEffect(() => {
     hc.get<Dataset[]>("/1/datasets").then(setDatasets, () => setDatasets([]));
@@ -59,6 +61,7 @@ export default function QueryPage({ session }: { session: Session }) {
       delete (spec as any).id;
       setDraft(spec);
       setDrill(null);
+      setBubble(null);
       setErr(null);
       setRunning(true);
       try {
@@ -142,6 +145,20 @@ export default function QueryPage({ session }: { session: Session }) {
             navigate(loc.path + "?" + p.toString(), true);
           }}
           onDrill={(d) => setDrill(d)}
+          onBubbleUp={(query, selection) => setBubble({ query, selection })}
+        />
+      )}
+      {bubble && ran && (
+        <BubbleUpPanel
+          dataset={dataset}
+          query={bubble.query}
+          selection={bubble.selection}
+          onClose={() => setBubble(null)}
+          onWhere={(filters) => navigate(queryURL(dataset, clean({ ...ran.spec, filters: [...(ran.spec.filters ?? []), ...filters] }), loc.path, omitMissing))}
+          onGroupBy={(col) => {
+            const b = ran.spec.breakdowns ?? [];
+            if (!b.includes(col)) navigate(queryURL(dataset, clean({ ...ran.spec, breakdowns: [...b, col] }), loc.path, omitMissing));
+          }}
         />
       )}
       {drill && ran && <TracesBehind dataset={dataset} spec={ran.spec} drill={drill} onClose={() => setDrill(null)} />}
@@ -366,6 +383,7 @@ function Results({
   omitMissing,
   onOmitMissing,
   onDrill,
+  onBubbleUp,
 }: {
   dataset: string;
   spec: Spec;
@@ -374,6 +392,7 @@ function Results({
   omitMissing: boolean;
   onOmitMissing: (on: boolean) => void;
   onDrill: (d: { title: string; filters: Filter[]; start?: number; end?: number }) => void;
+  onBubbleUp: (query: Spec, selection: BubbleUpSelection) => void;
 }) {
   const breakdowns = spec.breakdowns ?? [];
   const calcs = spec.calculations?.length ? spec.calculations : [{ op: "COUNT" }];
@@ -382,6 +401,11 @@ function Results({
   const win = useMemo(() => queryWindow(spec, ranAt), [spec, ranAt]);
   const times = useMemo(() => bucketTimes(win, data.series.map((s) => Date.parse(s.time))), [win, data]);
   const step = win.granularity;
+  // BubbleUp compares within the time range the charts show.
+  const absolute = useMemo<Spec>(() => {
+    const { time_range: _r, ...rest } = spec;
+    return { ...rest, start_time: Math.floor(win.start / 1000), end_time: Math.ceil(win.end / 1000) };
+  }, [spec, win]);
   const range: [number, number] = [times[0] ?? win.start, Math.max(win.end, (times[times.length - 1] ?? win.end) + step)];
   const hasGaps = calcs.some((c) => c.op !== "HEATMAP" && !isCounting(c.op));
   const charts = calcs.map((c) => {
@@ -424,6 +448,7 @@ function Results({
               end: Math.ceil((cell.time + step) / 1000),
             })
           }
+          onSelect={(r) => onBubbleUp(absolute, { start_time: r.from / 1000, end_time: r.to / 1000, column: c.column, min: r.lower, max: r.upper })}
         />
       );
     }
@@ -455,6 +480,7 @@ function Results({
             end: Math.ceil((p.time + step) / 1000),
           })
         }
+        onSelectRange={(from, to) => onBubbleUp(absolute, { start_time: from / 1000, end_time: to / 1000 })}
       />
     );
   });
@@ -490,6 +516,16 @@ function Results({
                 {!breakdowns.includes("trace.trace_id") && (
                   <button type="button" className="link" onClick={() => onDrill({ title: groupKey(breakdowns, r.data), filters: groupFilters(breakdowns, r.data) })}>
                     traces
+                  </button>
+                )}
+                {breakdowns.length > 0 && !breakdowns.includes("trace.trace_id") && (
+                  <button
+                    type="button"
+                    className="link"
+                    title="BubbleUp: what is different about this group's events"
+                    onClick={() => onBubbleUp(absolute, { group: breakdowns.map((b) => ({ column: b, value: r.data[b] ?? null })) })}
+                  >
+                    bubbleup
                   </button>
                 )}
               </td>
