@@ -31,6 +31,7 @@ import (
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/ingest/otlp"
+	"github.com/tracecomb/tracecomb/internal/sampling"
 	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
 )
@@ -64,6 +65,7 @@ type App struct {
 	uiServer    *http.Server
 	pprofServer *http.Server
 	xray        *xrayapi.Handler
+	xrayMeta    *sampling.Manager             // X-Ray's control plane (startXRayControl)
 	xraySigned  http.Handler                  // xray behind SigV4, as the API door mounts it
 	stoppers    []func(context.Context) error // extra doors, stopped with the others
 
@@ -184,6 +186,9 @@ func (a *App) Start(ctx context.Context) error {
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.registry.Watch(ctx) }()
 
+	if err := a.startXRayControl(ctx); err != nil {
+		return err
+	}
 	deps := a.doorDeps()
 	a.grpcServer = newGRPCServer(deps)
 

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	xrayapi "github.com/tracecomb/tracecomb/internal/api/xray"
 	"github.com/tracecomb/tracecomb/internal/auth"
 	"github.com/tracecomb/tracecomb/internal/ingest"
 	"github.com/tracecomb/tracecomb/internal/ingest/otlp"
@@ -40,14 +41,21 @@ func (a *App) doorDeps() doorDeps {
 
 // doorConsumer is the ingest entry of a service's doors: it commits their
 // events in the store environment that door's reads use (store.DoorEnv),
-// so each API sees only what was sent to its own service.
+// so each API sees only what was sent to its own service. X-Ray's doors
+// put the spans of traces Transaction Search does not index in
+// store.XRayUnindexedEnv instead (xrayapi.IndexingConsumer).
 func (a *App) doorConsumer(d model.Door) ingest.Consumer {
 	if d == model.DoorHoneycomb {
 		return a.batcher
 	}
-	return ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
-		return a.batcher.Consume(ctx, store.DoorEnv(env, d), events)
-	})
+	part := func(name func(env string) string) ingest.Consumer {
+		return ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
+			return a.batcher.Consume(ctx, name(env), events)
+		})
+	}
+	return xrayapi.IndexingConsumer(a.xrayMeta,
+		part(func(env string) string { return store.DoorEnv(env, d) }),
+		part(store.XRayUnindexedEnv))
 }
 
 func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (store.Store, error) {

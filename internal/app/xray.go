@@ -19,12 +19,12 @@ import (
 // documents of 64 KiB, as the real daemon batches them.
 const xrayMaxBody = 8 << 20
 
-// newXRayHandler builds the X-Ray API (control plane and trace operations)
-// over the store; it is mounted on the API door behind SigV4, on the daemon
-// door unsigned for one environment, and on the UI door.
-func (a *App) newXRayHandler(ctx context.Context) (*xrayapi.Handler, error) {
+// startXRayControl opens X-Ray's control plane (sampling rules, groups,
+// Transaction Search's indexing: sampling.Manager) before any door, since
+// X-Ray's doors decide with it where each trace's spans go.
+func (a *App) startXRayControl(ctx context.Context) error {
 	if err := sampling.Import(ctx, a.state, filepath.Join(a.cfg.DataDir, "xray")); err != nil {
-		return nil, fmt.Errorf("importing the X-Ray configuration of %s: %w", a.cfg.DataDir, err)
+		return fmt.Errorf("importing the X-Ray configuration of %s: %w", a.cfg.DataDir, err)
 	}
 	meta, err := sampling.New(sampling.Config{
 		State:          a.state,
@@ -33,10 +33,19 @@ func (a *App) newXRayHandler(ctx context.Context) (*xrayapi.Handler, error) {
 		Logger:         a.logger.With("component", "sampling"),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
+	a.xrayMeta = meta
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); meta.Watch(ctx) }()
+	return nil
+}
+
+// newXRayHandler builds the X-Ray API (control plane and trace operations)
+// over the store; it is mounted on the API door behind SigV4, on the daemon
+// door unsigned for one environment, and on the UI door.
+func (a *App) newXRayHandler() (*xrayapi.Handler, error) {
+	meta := a.xrayMeta
 	h, err := xrayapi.New(xrayapi.Config{Meta: meta, MaxBodyBytes: xrayMaxBody, Logger: a.logger.With("component", "xray-api")})
 	if err != nil {
 		return nil, err
@@ -55,7 +64,7 @@ func (a *App) newXRayHandler(ctx context.Context) (*xrayapi.Handler, error) {
 // registerXRay mounts the X-Ray API on the API door: every operation's
 // POST path, SigV4-verified against the AWS key pairs of the registry.
 func (a *App) registerXRay(ctx context.Context, mux *http.ServeMux) error {
-	h, err := a.newXRayHandler(ctx)
+	h, err := a.newXRayHandler()
 	if err != nil {
 		return err
 	}

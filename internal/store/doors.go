@@ -23,6 +23,23 @@ func DoorEnv(env string, d model.Door) string {
 	return env
 }
 
+// XRayUnindexedEnv names the store environment that holds what was sent
+// to X-Ray's doors of environment env in traces that Transaction Search
+// did not index (the trace segment destination is CloudWatchLogs and the
+// indexing rule left the trace out): X-Ray keeps such spans in CloudWatch
+// Logs, where trace retrieval reads them and X-Ray's trace views do not.
+// It follows env's retention like DoorEnv's parts.
+func XRayUnindexedEnv(env string) string { return env + "/xray-unindexed" }
+
+// DoorParts lists every store environment that holds what was sent to door
+// d of env: DoorEnv's, and for X-Ray's doors XRayUnindexedEnv's too.
+func DoorParts(env string, d model.Door) []string {
+	if d == model.DoorXRay {
+		return []string{DoorEnv(env, d), XRayUnindexedEnv(env)}
+	}
+	return []string{DoorEnv(env, d)}
+}
+
 // DoorView returns a Reader that reads, for each environment it is asked
 // about, what was sent to the given doors of it (in DoorEnv's
 // environments). With one door it only renames the environment; with

@@ -163,8 +163,10 @@ func toDatasetJSON(d store.Dataset) datasetJSON {
 // Honeycomb's doors and to X-Ray's with this trace id (?door=honeycomb or
 // ?door=xray reads one only), ordered by time, each marked with
 // meta.tracecomb.door (the service it was sent to) and
-// meta.tracecomb.source (how it was encoded: otlp, xray or events). The
-// Honeycomb and X-Ray APIs never join them: each shows only its own.
+// meta.tracecomb.source (how it was encoded: otlp, xray or events). X-Ray's
+// events include those of traces Transaction Search left unindexed
+// (store.DoorParts). The Honeycomb and X-Ray APIs never join them: each
+// shows only its own.
 func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	p, _ := api.PrincipalFrom(r.Context())
 	id, err := model.ParseTraceID(r.PathValue("trace_id"))
@@ -190,16 +192,20 @@ func (h *handler) trace(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.d.TraceTimeout)
 	defer cancel()
 	for _, d := range doors {
-		events, err := h.d.Store.Trace(ctx, store.DoorEnv(p.Env, d), id)
-		if err != nil {
-			h.traceFailed(ctx, w, r, err)
-			return
+		found := false
+		for _, part := range store.DoorParts(p.Env, d) {
+			events, err := h.d.Store.Trace(ctx, part, id)
+			if err != nil {
+				h.traceFailed(ctx, w, r, err)
+				return
+			}
+			found = found || len(events) > 0
+			for i := range events {
+				all = append(all, marked{&events[i], d})
+			}
 		}
-		if len(events) > 0 {
+		if found {
 			present = append(present, d.String())
-		}
-		for i := range events {
-			all = append(all, marked{&events[i], d})
 		}
 	}
 	if len(all) == 0 {

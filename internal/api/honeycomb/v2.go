@@ -378,20 +378,22 @@ func (v *v2) deleteEnv(w http.ResponseWriter, r *http.Request) {
 var authKinds = []state.Kind{"auth.key", "auth.aws-key"}
 
 // deleteData deletes every dataset of environment env from the store (what
-// was sent to either door), then, in one transaction, every state record
-// of the environment's scopes (store.DoorEnv of each door) but its keys.
+// was sent to either door, store.DoorParts), then, in one transaction,
+// every state record of the environment's scopes (store.DoorEnv of each
+// door) but its keys.
 func (v *v2) deleteData(ctx context.Context, env string) error {
 	doors := []model.Door{model.DoorHoneycomb, model.DoorXRay}
 	if v.store != nil {
 		for _, d := range doors {
-			denv := store.DoorEnv(env, d)
-			dss, err := v.store.Datasets(ctx, denv)
-			if err != nil {
-				return err
-			}
-			for _, ds := range dss {
-				if err := v.store.DeleteDataset(ctx, denv, ds.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+			for _, denv := range store.DoorParts(env, d) {
+				dss, err := v.store.Datasets(ctx, denv)
+				if err != nil {
 					return err
+				}
+				for _, ds := range dss {
+					if err := v.store.DeleteDataset(ctx, denv, ds.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+						return err
+					}
 				}
 			}
 		}

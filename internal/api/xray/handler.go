@@ -90,6 +90,7 @@ func New(cfg Config) (*Handler, error) {
 	h.registerResources()
 	h.registerPolicies()
 	h.registerStubs()
+	h.registerIndexing()
 	return h, nil
 }
 

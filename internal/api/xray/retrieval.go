@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/servicegraph"
+	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/xrayview"
 )
 
@@ -172,7 +174,7 @@ func (o *traceOps) retrievedTraces(ctx context.Context, env string, r retrieval)
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		evs, err := o.reader(ctx).Trace(ctx, env, id)
+		evs, err := o.retrievable(ctx, env, id)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -194,6 +196,24 @@ func (o *traceOps) retrievedTraces(ctx context.Context, env string, r retrieval)
 		events = append(events, evs)
 	}
 	return views, events, nil
+}
+
+// retrievable reads a trace as trace retrieval sees it: what the trace
+// views read and, when X-Ray's doors are among the request's, the spans of
+// the trace that Transaction Search left unindexed
+// (store.XRayUnindexedEnv), which only retrieval reads.
+func (o *traceOps) retrievable(ctx context.Context, env string, id model.TraceID) ([]model.Event, error) {
+	evs, err := o.reader(ctx).Trace(ctx, env, id)
+	if err != nil || !slices.Contains(o.doors(ctx), model.DoorXRay) {
+		return evs, err
+	}
+	more, err := o.d.Store.Trace(ctx, store.XRayUnindexedEnv(env), id)
+	if err != nil || len(more) == 0 {
+		return evs, err
+	}
+	evs = append(evs, more...)
+	slices.SortStableFunc(evs, func(a, b model.Event) int { return a.Time.Compare(b.Time) })
+	return evs, nil
 }
 
 // retrievedSpan is a span of a retrieved trace: its id and its document

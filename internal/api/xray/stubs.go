@@ -2,12 +2,10 @@ package xray
 
 import (
 	"context"
-	"net/http"
 	"regexp"
 )
 
-// Operations answered with empty results: insights, indexing rules and the
-// trace segment destination are not modelled, but
+// Operations answered with empty results: insights are not modelled, but
 // clients that probe them get well-formed answers.
 
 func (h *Handler) registerStubs() {
@@ -15,10 +13,6 @@ func (h *Handler) registerStubs() {
 	h.Handle("/Insight", "GetInsight", h.getInsight)
 	h.Handle("/InsightEvents", "GetInsightEvents", h.getInsightEvents)
 	h.Handle("/InsightImpactGraph", "GetInsightImpactGraph", h.getInsightImpactGraph)
-	h.Handle("/GetIndexingRules", "GetIndexingRules", h.getIndexingRules)
-	h.Handle("/UpdateIndexingRule", "UpdateIndexingRule", h.updateIndexingRule)
-	h.Handle("/GetTraceSegmentDestination", "GetTraceSegmentDestination", h.getTraceSegmentDestination)
-	h.Handle("/UpdateTraceSegmentDestination", "UpdateTraceSegmentDestination", h.updateTraceSegmentDestination)
 }
 
 var insightIDPattern = regexp.MustCompile(`^[a-zA-Z0-9]{8}-[a-zA-Z0-9]{4}-[a-zA-Z0-9]{4}-[a-zA-Z0-9]{4}-[a-zA-Z0-9]{12}$`)
@@ -108,56 +102,4 @@ func (h *Handler) getInsightImpactGraph(ctx context.Context, env string, body []
 		EndTime   float64    `json:"EndTime"`
 		Services  []struct{} `json:"Services"`
 	}{*in.InsightID, *in.StartTime, *in.EndTime, []struct{}{}}, nil
-}
-
-func (h *Handler) getIndexingRules(ctx context.Context, env string, body []byte) (any, error) {
-	var in nextTokenInput
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	return struct {
-		IndexingRules []struct{} `json:"IndexingRules"`
-	}{[]struct{}{}}, nil
-}
-
-func (h *Handler) updateIndexingRule(ctx context.Context, env string, body []byte) (any, error) {
-	var in struct {
-		Name *string `json:"Name"`
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.Name == nil {
-		return nil, InvalidRequest("1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null")
-	}
-	return nil, &APIError{Status: http.StatusNotFound, Code: CodeResourceNotFound, Message: "Indexing rule not found: " + *in.Name, ResourceName: *in.Name}
-}
-
-type destination struct {
-	Destination string `json:"Destination"`
-	Status      string `json:"Status"`
-}
-
-func (h *Handler) getTraceSegmentDestination(ctx context.Context, env string, body []byte) (any, error) {
-	var in struct{}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	return destination{"XRay", "ACTIVE"}, nil
-}
-
-func (h *Handler) updateTraceSegmentDestination(ctx context.Context, env string, body []byte) (any, error) {
-	var in struct {
-		Destination *string `json:"Destination"`
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	if in.Destination != nil && *in.Destination != "XRay" {
-		if *in.Destination == "CloudWatchLogs" {
-			return nil, InvalidRequest("The CloudWatchLogs destination is not supported by this server; segments are always stored locally.")
-		}
-		return nil, InvalidRequest("1 validation error detected: Value '%s' at 'destination' failed to satisfy constraint: Member must satisfy enum value set: [XRay, CloudWatchLogs]", *in.Destination)
-	}
-	return destination{"XRay", "ACTIVE"}, nil
 }

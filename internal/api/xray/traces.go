@@ -70,6 +70,14 @@ func (o *traceOps) reader(ctx context.Context) store.Reader {
 	return o.view
 }
 
+// doors are the request's doors: WithDoors's, else TraceDeps.Doors.
+func (o *traceOps) doors(ctx context.Context) []model.Door {
+	if d, ok := ctx.Value(doorsKey{}).([]model.Door); ok && len(d) > 0 {
+		return d
+	}
+	return o.d.Doors
+}
+
 // RegisterTraceOperations registers the operations that write and read
 // stored traces: PutTraceSegments (/TraceSegments), BatchGetTraces
 // (/Traces), GetTraceSummaries (/TraceSummaries), GetTraceGraph
