@@ -50,8 +50,13 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 }
 
-// DefaultMaxQueueBytes is the queue bound when none is configured.
-const DefaultMaxQueueBytes = 512 << 20
+// DefaultMaxQueueBytes is the queue bound when none is configured;
+// MinMaxQueueBytes the smallest (twice the largest event, as the queue
+// takes at most half its bound at once).
+const (
+	DefaultMaxQueueBytes = 512 << 20
+	MinMaxQueueBytes     = 2 * (HoneycombMaxEventBytes + 64)
+)
 
 // Settings are what the program gives a Forwarder.
 type Settings struct {
@@ -129,20 +134,19 @@ func New(ctx context.Context, cfg Config, set Settings) (*Forwarder, error) {
 	if set.Logger == nil {
 		set.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.MaxQueueBytes < 2*(HoneycombMaxEventBytes+64) {
-		return nil, fmt.Errorf("the forward queue's bound (%d bytes) must be at least %d bytes", cfg.MaxQueueBytes, 2*(HoneycombMaxEventBytes+64))
+	if cfg.MaxQueueBytes < MinMaxQueueBytes {
+		return nil, fmt.Errorf("the forward queue's bound (%d bytes) must be at least %d bytes", cfg.MaxQueueBytes, MinMaxQueueBytes)
 	}
-	httpClient := &http.Client{Timeout: cfg.RequestTimeout}
 	var s sender
 	var err error
 	switch cfg.Target {
 	case TargetHoneycomb:
-		s, err = newHoneycombSender(cfg.HoneycombURL, cfg.HoneycombKey, httpClient)
+		s, err = newHoneycombSender(cfg.HoneycombURL, cfg.HoneycombKey, &http.Client{Timeout: cfg.RequestTimeout})
 	case TargetXRay:
 		if cfg.XRayRegion == "" {
 			return nil, errors.New("forwarding to X-Ray needs a region")
 		}
-		s, err = newXRaySender(ctx, cfg.XRayRegion, cfg.XRayEndpoint, httpClient)
+		s, err = newXRaySender(ctx, cfg.XRayRegion, cfg.XRayEndpoint, cfg.RequestTimeout)
 	default:
 		return nil, fmt.Errorf("unknown forward target %q", cfg.Target)
 	}
@@ -256,7 +260,14 @@ func (f *Forwarder) enqueue(e *encoded) {
 	defer e.release()
 	now := f.now().UnixNano()
 	chunk := int(f.cfg.MaxQueueBytes / 4)
-	var frames []byte
+	fb := bufPool.Get().(*[]byte)
+	frames := (*fb)[:0]
+	defer func() {
+		if cap(frames) <= 8<<20 {
+			*fb = frames[:0]
+			bufPool.Put(fb)
+		}
+	}()
 	n := 0
 	flush := func() {
 		if n == 0 {

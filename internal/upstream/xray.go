@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -125,8 +126,8 @@ type xraySender struct {
 // newXRaySender builds the client for region; endpoint, when set, replaces
 // X-Ray's (a VPC endpoint, a test server). The SDK's own retries are off:
 // the forwarder retries.
-func newXRaySender(ctx context.Context, region, endpoint string, httpClient *http.Client) (*xraySender, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(httpClient))
+func newXRaySender(ctx context.Context, region, endpoint string, timeout time.Duration) (*xraySender, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region), config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(timeout)))
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
