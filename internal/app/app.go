@@ -59,6 +59,7 @@ type App struct {
 	store    store.Store
 	batcher  *ingest.Batcher
 	inflater *ingest.Inflater // the decompression budget every door shares
+	forward  *forwarding      // forwarders to the real services (upstream.go)
 
 	grpcServer  *grpc.Server
 	httpServer  *http.Server
@@ -185,6 +186,9 @@ func (a *App) Start(ctx context.Context) error {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); a.registry.Watch(ctx) }()
+	if err := a.startForwarding(ctx); err != nil {
+		return err
+	}
 
 	if err := a.startXRayControl(ctx); err != nil {
 		return err
@@ -526,6 +530,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 		a.logger.Info("doors closed; committing accepted events")
 		errs = append(errs, a.batcher.Close(ctx))
+		errs = append(errs, a.stopForwarding(ctx)) // every acknowledged event is queued by now
 		if a.cancel != nil {
 			a.cancel()
 		}

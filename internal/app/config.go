@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/tracecomb/tracecomb/internal/ingest/otlp"
 	"github.com/tracecomb/tracecomb/internal/ingest/xray"
 	"github.com/tracecomb/tracecomb/internal/notify"
+	"github.com/tracecomb/tracecomb/internal/upstream"
 )
 
 // Config is the root configuration of `tracecomb serve`: one struct, filled
@@ -97,6 +99,18 @@ type Config struct {
 	// (Honeycomb's "Dataset has too many columns.") and the rest of its
 	// request is stored.
 	MaxDatasetColumns, MaxEnvColumns int
+
+	// Forwarding to the real services (docs/forwarding.md).
+	// ForwardHoneycomb is the Events API's base URL what Honeycomb's doors
+	// accept is sent to, with ForwardKey as X-Honeycomb-Team (one key for
+	// every environment); empty disables it. ForwardXRay is the region
+	// what X-Ray's doors accept is sent to with PutTraceSegments
+	// (credentials from the AWS SDK's default chain), at
+	// ForwardXRayEndpoint when set; empty disables it.
+	// ForwardQueueMaxBytes bounds each target's queue on disk.
+	ForwardHoneycomb, ForwardKey     string
+	ForwardXRay, ForwardXRayEndpoint string
+	ForwardQueueMaxBytes             int64
 }
 
 // NotifyConfig are the servers alert notifications go through: an SMTP
@@ -149,6 +163,7 @@ func DefaultConfig() Config {
 		// The rewrite holds the write lock while it copies (8–90 MB/s on
 		// 2 cores, internal/store/duckdb's package comment).
 		RetentionCompactMaxLive: 128 << 20,
+		ForwardQueueMaxBytes:    upstream.DefaultMaxQueueBytes,
 	}
 }
 
@@ -280,6 +295,14 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"disk space each environment's events may take; past it its oldest events are deleted, checked every minute; 0: no limit; an environment's own setting overrides it")
 	size(&c.RetentionCompactMaxLive, "retention-compact-max-live", "TRACECOMB_RETENTION_COMPACT_MAX_LIVE",
 		"the most live data retention rewrites to shrink the store's file once deletes freed most of it; writes wait during the rewrite; past it the freed space is reused but the file does not shrink")
+	str(&c.ForwardHoneycomb, "forward-honeycomb", "TRACECOMB_FORWARD_HONEYCOMB",
+		"also send what Honeycomb's doors accept (OTLP with a Honeycomb key, the Events API) to this Events API, e.g. https://api.honeycomb.io, with --forward-key (empty disables)")
+	secret(&c.ForwardKey, "forward-key", "TRACECOMB_FORWARD_KEY", "Honeycomb API key (ingest) --forward-honeycomb sends with, for every environment; prefer the environment variable")
+	str(&c.ForwardXRay, "forward-xray", "TRACECOMB_FORWARD_XRAY",
+		"also send what X-Ray's doors accept (daemon segments, PutTraceSegments, the SigV4 OTLP endpoint) to AWS X-Ray in this region, with the AWS SDK's default credentials (empty disables)")
+	str(&c.ForwardXRayEndpoint, "forward-xray-endpoint", "TRACECOMB_FORWARD_XRAY_ENDPOINT", "X-Ray endpoint URL --forward-xray sends to instead of the region's (a VPC endpoint)")
+	size(&c.ForwardQueueMaxBytes, "forward-queue-max-bytes", "TRACECOMB_FORWARD_QUEUE_MAX_BYTES",
+		"disk each forward target's queue may take; when full its oldest events are dropped and counted")
 }
 
 // minBootstrapKey is the shortest --bootstrap-key accepted.
@@ -348,7 +371,35 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %d", l.name, l.v))
 		}
 	}
+	errs = append(errs, c.validateForward()...)
 	return errors.Join(errs...)
+}
+
+// validateForward checks the forwarding flags.
+func (c *Config) validateForward() []error {
+	var errs []error
+	if c.ForwardHoneycomb != "" {
+		u, err := url.Parse(c.ForwardHoneycomb)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--forward-honeycomb %q: want the Events API's URL, e.g. https://api.honeycomb.io", c.ForwardHoneycomb))
+		}
+		if strings.TrimSpace(c.ForwardKey) == "" {
+			errs = append(errs, errors.New("--forward-honeycomb needs --forward-key (or TRACECOMB_FORWARD_KEY)"))
+		}
+	}
+	if c.ForwardXRayEndpoint != "" {
+		u, err := url.Parse(c.ForwardXRayEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--forward-xray-endpoint %q: want a URL, e.g. https://vpce-….xray.us-east-1.vpce.amazonaws.com", c.ForwardXRayEndpoint))
+		}
+		if c.ForwardXRay == "" {
+			errs = append(errs, errors.New("--forward-xray-endpoint needs --forward-xray (the region to sign for)"))
+		}
+	}
+	if minQ := int64(upstream.MinMaxQueueBytes); (c.ForwardHoneycomb != "" || c.ForwardXRay != "") && c.ForwardQueueMaxBytes < minQ {
+		errs = append(errs, fmt.Errorf("--forward-queue-max-bytes must be at least %d (twice the largest event); got %d", minQ, c.ForwardQueueMaxBytes))
+	}
+	return errs
 }
 
 // byteSize is a flag of a number of bytes, written plainly or with a unit.

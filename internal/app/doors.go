@@ -39,12 +39,19 @@ func (a *App) doorDeps() doorDeps {
 		pending: a.batcher.Budget(), inflater: a.inflater, otlp: oc, gate: a.gate, grpc: a.grpcLimits}
 }
 
-// doorConsumer is the ingest entry of a service's doors: it commits their
+// doorConsumer is the ingest entry of a service's doors: doorStore's
+// consumer, whose events are also forwarded to that service when
+// forwarding to it is on (forwardTo, docs/forwarding.md).
+func (a *App) doorConsumer(d model.Door) ingest.Consumer {
+	return a.forwardTo(d, a.doorStore(d))
+}
+
+// doorStore is the store side of a service's doors: it commits their
 // events in the store environment that door's reads use (store.DoorEnv),
 // so each API sees only what was sent to its own service. X-Ray's doors
 // put the spans of traces Transaction Search does not index in
 // store.XRayUnindexedEnv instead (xrayapi.IndexingConsumer).
-func (a *App) doorConsumer(d model.Door) ingest.Consumer {
+func (a *App) doorStore(d model.Door) ingest.Consumer {
 	if d == model.DoorHoneycomb {
 		return a.batcher
 	}
