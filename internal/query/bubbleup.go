@@ -333,49 +333,55 @@ func BubbleUp(ctx context.Context, agg store.Aggregator, req BubbleUpRequest) (B
 	}
 	out.Selection, out.Baseline = selN, allN-selN
 
-	results := make([]*BubbleUpColumn, len(cols))
-	errs := make([]error, len(cols))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(bubbleUpParallel, len(cols)) {
-		wg.Go(func() {
-			for i := range work {
-				c := cols[i]
-				if c.numeric {
-					l, okl := lo[c.name]
-					h, okh := hi[c.name]
-					if !okl || !okh {
-						// No numeric value in the query: nothing to compare.
-						continue
-					}
-					if c.integral && h-l < HistogramBuckets {
-						results[i], errs[i] = categorical(ctx, agg, req.Envs, base, c.name, out, maxValues)
-						continue
-					}
-					results[i], errs[i] = numeric(ctx, agg, req.Envs, base, c.name, l, h, out)
-					continue
-				}
-				results[i], errs[i] = categorical(ctx, agg, req.Envs, base, c.name, out, maxValues)
-			}
-		})
+	// How each column is compared: numeric columns with values get a
+	// histogram (bucket: its lo and width), narrow integer ones are
+	// categorical, those without a numeric value are left out.
+	type plan struct {
+		col     bubbleCol
+		hist    bool
+		lo, hi  float64
+		skipped bool
 	}
-	for i := range cols {
-		if ctx.Err() != nil {
-			break
+	plans := make([]plan, len(cols))
+	buckets := map[string][2]float64{}
+	for i, c := range cols {
+		plans[i].col = c
+		if !c.numeric {
+			continue
 		}
-		work <- i
+		l, okl := lo[c.name]
+		h, okh := hi[c.name]
+		switch {
+		case !okl || !okh:
+			plans[i].skipped = true // no numeric value in the query
+		case c.integral && h-l < HistogramBuckets:
+		default:
+			plans[i].hist, plans[i].lo, plans[i].hi = true, l, h
+			buckets[c.name] = [2]float64{l, histWidth(l, h)}
+		}
 	}
-	close(work)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	var names []string
+	var live []int
+	for i, pl := range plans {
+		if !pl.skipped {
+			names = append(names, pl.col.name)
+			live = append(live, i)
+		}
+	}
+	rows, err := countColumns(ctx, agg, req, base, sel, names, buckets)
+	if err != nil {
 		return out, err
 	}
-	for i, r := range results {
-		if errs[i] != nil {
-			return out, fmt.Errorf("bubbleup: column %q: %w", cols[i].name, errs[i])
+	for k, i := range live {
+		pl := plans[i]
+		var c *BubbleUpColumn
+		if pl.hist {
+			c = numericColumn(pl.col.name, pl.lo, pl.hi, rows[k], out)
+		} else {
+			c = categoricalColumn(pl.col.name, rows[k], out, maxValues)
 		}
-		if r != nil {
-			out.Columns = append(out.Columns, *r)
+		if c != nil {
+			out.Columns = append(out.Columns, *c)
 		}
 	}
 	slices.SortStableFunc(out.Columns, func(a, b BubbleUpColumn) int {
@@ -425,42 +431,164 @@ func groupKey(v any) any {
 	return v
 }
 
-// categorical compares a column's values.
-func categorical(ctx context.Context, agg store.Aggregator, envs []string, base store.AggregateQuery, col string, tot BubbleUpResult, maxValues int) (*BubbleUpColumn, error) {
-	q := base
-	q.Breakdowns = []string{col}
-	selCalc, allCalc := store.Calc{Op: store.CalcCount, Filter: 1}, store.Calc{Op: store.CalcCount}
-	q.Calcs = []store.Calc{selCalc, allCalc}
-	q.Orders = []store.AggOrder{{Calc: &selCalc, Desc: true}, {Calc: &allCalc, Desc: true}}
-	q.Limit = BubbleUpMaxGroups
+// BubbleUpCounter is an optional interface of a store.Aggregator that
+// BubbleUp uses when the store has it (internal/store/duckdb does): in one
+// pass over the events of q (time range, datasets, filters, combination and
+// usage mode; q has no calculated fields), for each column of cols, the
+// events per value — all of them and those in the selection (every filter
+// of sel passes and the event time is in [selStart, selEnd), a zero bound
+// being open). A column with an entry in buckets (lo, width) is counted per
+// bucket offset floor((x - lo) / width) * width of its numeric values
+// (null without one). Each column's rows hold Group [value] and Values
+// [selection, all], at most limit of them: those with the most selected
+// events, then the most events. Without it, BubbleUp runs one aggregate
+// query per column.
+type BubbleUpCounter interface {
+	BubbleUpCounts(ctx context.Context, env string, q store.AggregateQuery, sel []store.Filter, selStart, selEnd time.Time,
+		cols []string, buckets map[string][2]float64, limit int) ([][]store.Row, error)
+}
+
+// columnRows are a column's rows from every environment and whether one
+// of them returned BubbleUpMaxGroups rows (values may be missing).
+type columnRows struct {
+	rows []store.Row
+	full bool
+}
+
+// countColumns counts the selection's and all events per value of each
+// column in every environment: with one BubbleUpCounter call per
+// environment when the store has it and the query has no calculated
+// fields of its own, else with one aggregate query per column.
+func countColumns(ctx context.Context, agg store.Aggregator, req BubbleUpRequest, base store.AggregateQuery, sel store.Expr, names []string, buckets map[string][2]float64) ([]columnRows, error) {
+	out := make([]columnRows, len(names))
+	add := func(i int, rows []store.Row) {
+		out[i].rows = append(out[i].rows, rows...)
+		out[i].full = out[i].full || len(rows) >= BubbleUpMaxGroups
+	}
+	if bc, ok := agg.(BubbleUpCounter); ok && len(req.Plan.Query.CalculatedFields) == 0 {
+		filters, start, end := req.Selection.filters(base.Start, base.End)
+		q := base
+		q.CalculatedFields, q.CalcFilters = nil, nil
+		for _, env := range req.Envs {
+			rows, err := bc.BubbleUpCounts(ctx, env, q, filters, start, end, names, buckets, BubbleUpMaxGroups)
+			if err != nil {
+				return nil, err
+			}
+			for i := range names {
+				if i < len(rows) {
+					add(i, rows[i])
+				}
+			}
+		}
+		return out, nil
+	}
+	errs := make([]error, len(names))
+	var mu sync.Mutex
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(bubbleUpParallel, len(names)) {
+		wg.Go(func() {
+			for i := range work {
+				q := base
+				q.Breakdowns = []string{names[i]}
+				if bk, ok := buckets[names[i]]; ok {
+					// BUCKET(x - lo, width) is the bucket's offset from
+					// lo: floor((x - lo) / width) * width.
+					q.CalculatedFields = append(slices.Clone(base.CalculatedFields), store.CalculatedField{Name: bucketField, Expr: store.Expr{Func: "BUCKET", Args: []store.Expr{
+						{Func: "SUB", Args: []store.Expr{{Column: names[i]}, {Lit: ptr(model.Float(bk[0]))}}},
+						{Lit: ptr(model.Float(bk[1]))},
+					}}})
+					q.Breakdowns = []string{bucketField}
+				}
+				selCalc, allCalc := store.Calc{Op: store.CalcCount, Filter: 1}, store.Calc{Op: store.CalcCount}
+				q.Calcs = []store.Calc{selCalc, allCalc}
+				q.Orders = []store.AggOrder{{Calc: &selCalc, Desc: true}, {Calc: &allCalc, Desc: true}}
+				q.Limit = BubbleUpMaxGroups
+				for _, env := range req.Envs {
+					res, err := agg.Aggregate(ctx, env, q)
+					if err != nil {
+						errs[i] = fmt.Errorf("bubbleup: column %q: %w", names[i], err)
+						break
+					}
+					mu.Lock()
+					add(i, res.Rows)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range names {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// filters is the selection as filters and a time range for
+// BubbleUpCounter, with the bounds the selection expression has (a bound
+// at or past the query's is open).
+func (s Selection) filters(qStart, qEnd time.Time) ([]store.Filter, time.Time, time.Time) {
+	var out []store.Filter
+	var start, end time.Time
+	if !s.Start.IsZero() && s.Start.After(qStart) {
+		start = s.Start
+	}
+	if !s.End.IsZero() && s.End.Before(qEnd) {
+		end = s.End
+	}
+	if s.Column != "" && s.Min != nil {
+		out = append(out, store.Filter{Column: s.Column, Op: store.OpGe, Value: model.Float(*s.Min)})
+	}
+	if s.Column != "" && s.Max != nil {
+		out = append(out, store.Filter{Column: s.Column, Op: store.OpLe, Value: model.Float(*s.Max)})
+	}
+	for _, g := range s.Group {
+		if g.Value == nil {
+			out = append(out, store.Filter{Column: g.Column, Op: store.OpNotExists})
+			continue
+		}
+		v, _ := scalar(g.Value) // checked by expr
+		out = append(out, store.Filter{Column: g.Column, Op: store.OpEq, Value: v})
+	}
+	return out, start, end
+}
+
+// categoricalColumn compares a column's values; nil for a unique-ish
+// column.
+func categoricalColumn(col string, cr columnRows, tot BubbleUpResult, maxValues int) *BubbleUpColumn {
 	type counts struct {
 		v        any
 		sel, all float64
 	}
 	byKey := map[any]*counts{}
 	var order []any
-	full := false
-	for _, env := range envs {
-		res, err := agg.Aggregate(ctx, env, q)
-		if err != nil {
-			return nil, err
+	for _, r := range cr.rows {
+		if len(r.Group) != 1 || len(r.Values) != 2 {
+			continue
 		}
-		full = full || len(res.Rows) >= BubbleUpMaxGroups
-		for _, r := range res.Rows {
-			if len(r.Group) != 1 || len(r.Values) != 2 {
-				continue
-			}
-			k := groupKey(r.Group[0])
-			c, ok := byKey[k]
-			if !ok {
-				c = &counts{v: finite(r.Group[0])}
-				byKey[k] = c
-				order = append(order, k)
-			}
-			c.sel += r.Values[0].Num
-			c.all += r.Values[1].Num
+		k := groupKey(r.Group[0])
+		c, ok := byKey[k]
+		if !ok {
+			c = &counts{v: finite(r.Group[0])}
+			byKey[k] = c
+			order = append(order, k)
 		}
+		c.sel += r.Values[0].Num
+		c.all += r.Values[1].Num
 	}
+	full := cr.full
 	out := &BubbleUpColumn{Column: col, Type: "categorical"}
 	var listedSel, listedBase float64
 	vals := make([]BubbleUpValue, 0, len(order))
@@ -473,7 +601,7 @@ func categorical(ctx context.Context, agg store.Aggregator, envs []string, base 
 	}
 	other := shares(tot.Selection-listedSel, tot.Baseline-listedBase, tot)
 	if full && other.Selection > 0.5 && (tot.Baseline == 0 || other.Baseline > 0.5) {
-		return nil, nil // unique-ish: the listed values say little
+		return nil // unique-ish: the listed values say little
 	}
 	score := math.Abs(other.Selection - other.Baseline)
 	for _, v := range vals {
@@ -498,47 +626,38 @@ func categorical(ctx context.Context, agg store.Aggregator, envs []string, base 
 	if other.SelectionCount > 0 || other.BaselineCount > 0 {
 		out.Other = &other
 	}
-	return out, nil
+	return out
 }
 
-// numeric compares a column's histograms over [lo, hi].
-func numeric(ctx context.Context, agg store.Aggregator, envs []string, base store.AggregateQuery, col string, lo, hi float64, tot BubbleUpResult) (*BubbleUpColumn, error) {
-	width := (hi - lo) / HistogramBuckets
-	if !(width > 0) || math.IsInf(width, 0) {
-		width = 1
+// histWidth is the bucket width of a histogram over [lo, hi].
+func histWidth(lo, hi float64) float64 {
+	w := (hi - lo) / HistogramBuckets
+	if !(w > 0) || math.IsInf(w, 0) {
+		return 1
 	}
-	q := base
-	// BUCKET(x - lo, width) is the bucket's offset from lo: floor((x -
-	// lo) / width) * width.
-	q.CalculatedFields = append(slices.Clone(base.CalculatedFields), store.CalculatedField{Name: bucketField, Expr: store.Expr{Func: "BUCKET", Args: []store.Expr{
-		{Func: "SUB", Args: []store.Expr{{Column: col}, {Lit: ptr(model.Float(lo))}}},
-		{Lit: ptr(model.Float(width))},
-	}}})
-	q.Breakdowns = []string{bucketField}
-	q.Calcs = []store.Calc{{Op: store.CalcCount, Filter: 1}, {Op: store.CalcCount}}
-	q.Limit = BubbleUpMaxGroups
+	return w
+}
+
+// numericColumn compares a column's histograms over [lo, hi] from its
+// rows grouped by bucket offset.
+func numericColumn(col string, lo, hi float64, cr columnRows, tot BubbleUpResult) *BubbleUpColumn {
+	width := histWidth(lo, hi)
 	sel := make([]float64, HistogramBuckets)
 	all := make([]float64, HistogramBuckets)
 	var missSel, missAll float64
-	for _, env := range envs {
-		res, err := agg.Aggregate(ctx, env, q)
-		if err != nil {
-			return nil, err
+	for _, r := range cr.rows {
+		if len(r.Group) != 1 || len(r.Values) != 2 {
+			continue
 		}
-		for _, r := range res.Rows {
-			if len(r.Group) != 1 || len(r.Values) != 2 {
-				continue
-			}
-			off, ok := asFloat(r.Group[0])
-			if !ok {
-				missSel += r.Values[0].Num
-				missAll += r.Values[1].Num
-				continue
-			}
-			i := min(max(int(math.Round(off/width)), 0), HistogramBuckets-1)
-			sel[i] += r.Values[0].Num
-			all[i] += r.Values[1].Num
+		off, ok := asFloat(r.Group[0])
+		if !ok {
+			missSel += r.Values[0].Num
+			missAll += r.Values[1].Num
+			continue
 		}
+		i := min(max(int(math.Round(off/width)), 0), HistogramBuckets-1)
+		sel[i] += r.Values[0].Num
+		all[i] += r.Values[1].Num
 	}
 	out := &BubbleUpColumn{Column: col, Type: "numeric", Buckets: make([]BubbleUpBucket, HistogramBuckets)}
 	var score float64
@@ -554,7 +673,7 @@ func numeric(ctx context.Context, agg store.Aggregator, envs []string, base stor
 		score += math.Abs(m.Selection - m.Baseline)
 	}
 	out.Score = clamp01(score / 2)
-	return out, nil
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,22 @@ import (
 )
 
 var bubbleT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// The DuckDB store counts every column in one pass.
+var _ query.BubbleUpCounter = (*duckdb.Store)(nil)
+
+// aggregateOnly hides the store's BubbleUpCounter: BubbleUp then runs one
+// aggregate query per column, the path of stores without it.
+type aggregateOnly struct{ a store.Aggregator }
+
+func (g aggregateOnly) Aggregate(ctx context.Context, env string, q store.AggregateQuery) (store.AggregateResult, error) {
+	return g.a.Aggregate(ctx, env, q)
+}
+
+// paths are the two ways BubbleUp counts, both checked by every test.
+func paths(st *duckdb.Store) map[string]store.Aggregator {
+	return map[string]store.Aggregator{"single pass": st, "per column": aggregateOnly{st}}
+}
 
 // seedBubbleUp writes 1,000 spans 600 ms apart over 10 minutes into env:
 // customer cust-40…cust-49 by i%10 (100 each), region by i%3, duration
@@ -89,7 +106,13 @@ func TestBubbleUpPlantedAttribute(t *testing.T) {
 		Envs: []string{"prod"}, Plan: bubblePlan(t, bubbleT0, bubbleT0.Add(10*time.Minute)), Dataset: "shop", Columns: cols,
 		Selection: query.Selection{Column: "duration_ms", Min: ptr(100.0), Max: ptr(200.0)},
 	}
-	res, err := query.BubbleUp(ctx, st, req)
+	for name, agg := range paths(st) {
+		t.Run(name, func(t *testing.T) { checkPlanted(t, agg, req) })
+	}
+}
+
+func checkPlanted(t *testing.T, agg store.Aggregator, req query.BubbleUpRequest) {
+	res, err := query.BubbleUp(context.Background(), agg, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,19 +172,21 @@ func TestBubbleUpTimeAndDoors(t *testing.T) {
 	plan := bubblePlan(t, bubbleT0, bubbleT0.Add(10*time.Minute))
 	// The first 5 minutes hold i < 500: cust-42's i = 2, 12, … 492.
 	sel := query.Selection{Start: bubbleT0, End: bubbleT0.Add(5 * time.Minute), Column: "duration_ms", Min: ptr(100.0)}
-	for _, envs := range [][]string{{xenv}, {"prod", xenv}} {
-		res, err := query.BubbleUp(ctx, st, query.BubbleUpRequest{Envs: envs, Plan: plan, Columns: cols, Selection: sel})
-		if err != nil {
-			t.Fatal(err)
-		}
-		k := float64(len(envs))
-		if res.Selection != 50*k || res.Baseline != 950*k {
-			t.Fatalf("%v: selection %v baseline %v", envs, res.Selection, res.Baseline)
-		}
-		c := res.Columns[0]
-		v := c.Values[0]
-		if c.Column != "customer" || v.Value != "cust-42" || v.Selection != 1 || !near(v.Baseline, 50.0/950) {
-			t.Errorf("%v: first %s %+v, want customer cust-42 1 vs 50/950", envs, c.Column, v)
+	for name, agg := range paths(st) {
+		for _, envs := range [][]string{{xenv}, {"prod", xenv}} {
+			res, err := query.BubbleUp(ctx, agg, query.BubbleUpRequest{Envs: envs, Plan: plan, Columns: cols, Selection: sel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := float64(len(envs))
+			if res.Selection != 50*k || res.Baseline != 950*k {
+				t.Fatalf("%v: selection %v baseline %v", envs, res.Selection, res.Baseline)
+			}
+			c := res.Columns[0]
+			v := c.Values[0]
+			if c.Column != "customer" || v.Value != "cust-42" || v.Selection != 1 || !near(v.Baseline, 50.0/950) {
+				t.Errorf("%s %v: first %s %+v, want customer cust-42 1 vs 50/950", name, envs, c.Column, v)
+			}
 		}
 	}
 }
@@ -176,11 +201,27 @@ func TestBubbleUpNumericAndGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := query.BubbleUp(ctx, st, query.BubbleUpRequest{Envs: []string{"prod"}, Plan: bubblePlan(t, bubbleT0, bubbleT0.Add(10*time.Minute)),
-		Columns: cols, Selection: query.Selection{Group: []query.GroupValue{{Column: "customer", Value: "cust-42"}}}})
-	if err != nil {
-		t.Fatal(err)
+	req := query.BubbleUpRequest{Envs: []string{"prod"}, Plan: bubblePlan(t, bubbleT0, bubbleT0.Add(10*time.Minute)),
+		Columns: cols, Selection: query.Selection{Group: []query.GroupValue{{Column: "customer", Value: "cust-42"}}}}
+	var answers []string
+	for name, agg := range paths(st) {
+		t.Run(name, func(t *testing.T) {
+			res, err := query.BubbleUp(ctx, agg, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkNumericGroup(t, res)
+			b, _ := json.Marshal(res)
+			answers = append(answers, string(b))
+		})
 	}
+	// Both paths give the same answer.
+	if len(answers) == 2 && answers[0] != answers[1] {
+		t.Errorf("the paths differ:\n%s\n%s", answers[0], answers[1])
+	}
+}
+
+func checkNumericGroup(t *testing.T, res query.BubbleUpResult) {
 	if res.Selection != 100 || len(res.Columns) == 0 || res.Columns[0].Column != "duration_ms" {
 		t.Fatalf("selection %v, columns %+v: want duration_ms first", res.Selection, res.Columns)
 	}
