@@ -10,16 +10,22 @@ package query
 // baseline's events are spread over the column's values and ranks the
 // columns by how far apart the two distributions are.
 //
-// How it runs: one store.AggregateQuery per column on top of the plain
-// Aggregator contract, so it works on every store. The selection is a
-// calculated field (EVENT_TIMESTAMP and the value range combined with
-// AND), and each per-column query groups by the column with two counts:
-// COUNT (every event of the query) and COUNT filtered by the selection
-// field (store.AggregateQuery.CalcFilters); the baseline is their
-// difference. A first query counts both totals and reads MIN and MAX of
-// every numeric column over the query, the common range of its histogram.
+// How it runs: a first aggregate query counts the selection and all
+// events and reads MIN and MAX of every numeric column over the query (the
+// common range of its histograms). Then the values of every column are
+// counted, in the selection and overall (the baseline is the difference):
+//   - with a store that implements BubbleUpCounter (the DuckDB store), in
+//     one pass over the events for all columns, the selection given as
+//     filters and a time range;
+//   - else (or when the query has calculated fields) with one
+//     store.AggregateQuery per column on the plain Aggregator contract, so
+//     it works on every store: the selection is a calculated field
+//     (EVENT_TIMESTAMP and the value range combined with AND) and each
+//     query groups by the column with COUNT and COUNT filtered by the
+//     selection field (store.AggregateQuery.CalcFilters).
+//
 // Each environment of BubbleUpRequest.Envs (a door's part of an
-// environment, store.DoorEnv) runs the same queries; counts are added.
+// environment, store.DoorEnv) is counted the same way; counts are added.
 //
 // Rules:
 //   - Columns compared: every column of the request (store.Reader.Columns
