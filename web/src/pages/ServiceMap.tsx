@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import cytoscape from "cytoscape";
 import { xray, type Doors, type Session } from "../api";
 import { DoorsPicker, useDoors } from "../doors";
-import { navigate } from "../router";
+import { navigate, useLocation } from "../router";
 import { colorFor, ErrorBox, fmtDuration } from "../ui";
 import { TIME_RANGES } from "../querySpec";
 
@@ -35,13 +35,14 @@ function share(n: number | undefined, total: number | undefined) {
   return total ? ((100 * (n ?? 0)) / total).toFixed(1) + "%" : "0%";
 }
 
-// loadGraph reads every page of GetServiceGraph.
-async function loadGraph(seconds: number, doors: Doors): Promise<Service[]> {
+// loadGraph reads every page of GetServiceGraph, of a group's traces when
+// group is set.
+async function loadGraph(seconds: number, doors: Doors, group: string): Promise<Service[]> {
   const end = Math.floor(Date.now() / 1000);
   const out: Service[] = [];
   let token: string | undefined;
   for (let i = 0; i < 20; i++) {
-    const g = await xray<Graph>("ServiceGraph", { StartTime: end - seconds, EndTime: end, ...(token ? { NextToken: token } : {}) }, doors);
+    const g = await xray<Graph>("ServiceGraph", { StartTime: end - seconds, EndTime: end, ...(group ? { GroupName: group } : {}), ...(token ? { NextToken: token } : {}) }, doors);
     out.push(...(g.Services ?? []));
     token = g.NextToken;
     if (!token) break;
@@ -104,8 +105,35 @@ export function layers(services: Service[]): Map<number, { x: number; y: number 
   return pos;
 }
 
+// loadGroups lists the environment's X-Ray groups (GetGroups), Default left out.
+async function loadGroups(): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  for (let i = 0; i < 20; i++) {
+    const r = await xray<{ Groups?: { GroupName: string }[]; NextToken?: string }>("Groups", token ? { NextToken: token } : {});
+    for (const g of r.Groups ?? []) if (g.GroupName !== "Default") out.push(g.GroupName);
+    token = r.NextToken;
+    if (!token) break;
+  }
+  return out.sort((a, b) => a.localeCompare(b));
+}
+
 export default function ServiceMap({ session }: { session: Session }) {
   const [doors, setDoors] = useDoors();
+  const loc = useLocation();
+  // The X-Ray group whose traces the map shows ("": Default, every trace),
+  // kept in the URL as ?group=.
+  const group = loc.params.get("group") ?? "";
+  const setGroup = (g: string) => {
+    const p = new URLSearchParams(loc.params);
+    if (g) p.set("group", g);
+    else p.delete("group");
+    const q = p.toString();
+    navigate(loc.path + (q ? "?" + q : ""), true);
+  };
+  const [groups, setGroups] = useState<string[] | null>(null);
+  // The group the graph shown was read for.
+  const [graphGroup, setGraphGroup] = useState("");
   const [range, setRange] = useState(3600);
   const [services, setServices] = useState<Service[] | null>(null);
   const [err, setErr] = useState<unknown>(null);
@@ -122,8 +150,24 @@ export default function ServiceMap({ session }: { session: Session }) {
     setErr(null);
     setServices(null);
     setOverlaps(null);
-    loadGraph(range, doors).then(setServices, setErr);
-  }, [range, session.xray, doors]);
+    let live = true;
+    loadGraph(range, doors, group).then(
+      (s) => {
+        if (!live) return;
+        setGraphGroup(group);
+        setServices(s);
+      },
+      (e) => live && setErr(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [range, session.xray, doors, group]);
+
+  useEffect(() => {
+    if (!session.xray) return;
+    loadGroups().then(setGroups, () => setGroups([]));
+  }, [session.xray]);
 
   const elements = useMemo(() => {
     if (!services) return [];
@@ -276,6 +320,16 @@ export default function ServiceMap({ session }: { session: Session }) {
             <option key={s} value={s}>{l}</option>
           ))}
         </select>
+        <label className="map-group" title="Show the services of the traces an X-Ray group's filter expression matches, as the X-Ray console's trace map does">
+          Group
+          <select value={group} onChange={(e) => setGroup(e.target.value)} data-testid="map-group" data-loaded={groups ? "1" : "0"}>
+            <option value="">Default</option>
+            {group && !(groups ?? []).includes(group) && <option value={group}>{group}</option>}
+            {(groups ?? []).map((g) => (
+              <option key={g} value={g}>{g}</option>
+            ))}
+          </select>
+        </label>
         <DoorsPicker doors={doors} onChange={setDoors} />
         <span className="muted">
           From X-Ray's GetServiceGraph{doors === "xray" ? "" : doors === "honeycomb" ? ", computed over the OpenTelemetry spans sent to Honeycomb's doors" : ", over X-Ray and OpenTelemetry data joined"}. Click a service to see {doors === "honeycomb" ? "its spans" : "its traces"}.
@@ -289,6 +343,7 @@ export default function ServiceMap({ session }: { session: Session }) {
           ref={box}
           data-testid="service-map"
           data-doors={doors}
+          data-group={graphGroup}
           data-loaded={services ? "1" : "0"}
           data-nodes={JSON.stringify((services ?? []).map(nodeName))}
           data-types={JSON.stringify((services ?? []).map((s) => s.Type ?? ""))}

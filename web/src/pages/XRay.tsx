@@ -4,16 +4,19 @@ import { DoorsPicker, useDoors } from "../doors";
 import { Link, useLocation } from "../router";
 import { ErrorBox, PositionError, fmtDuration } from "../ui";
 import { TIME_RANGES } from "../querySpec";
+import Analytics from "./XRayAnalytics";
 
 export default function XRayPage({ session }: { session: Session }) {
   const loc = useLocation();
   const tabs: [string, string][] = [
     ["/xray", "Traces"],
+    ["/xray/analytics", "Analytics"],
     ["/xray/groups", "Groups"],
     ["/xray/rules", "Sampling rules"],
   ];
   let body: React.ReactNode;
   if (!session.xray) body = <ErrorBox error={new Error("The X-Ray API is not enabled on this server.")} />;
+  else if (loc.path === "/xray/analytics") body = <Analytics />;
   else if (loc.path === "/xray/groups") body = <Groups />;
   else if (loc.path === "/xray/rules") body = <Rules />;
   else body = <Traces />;

@@ -1,0 +1,206 @@
+// Browser tests of the X-Ray page's Analytics tab and of the service map's
+// group picker, against a tracecomb of their own fed real X-Ray segments
+// on its daemon door.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, waitFor, shot, newTraceHex, randomHex, xrayTraceId, putSegments, xrayAPI } from "./harness.mjs";
+
+let server, browser;
+
+// 40 traces of slow-svc: 20 of 1.3–1.7 s, 20 of 2.5–2.8 s; a quarter POST,
+// a quarter by user alice. 60 traces of fast-svc: 30 of 12–16 ms, 30 of
+// 25–31 ms, every one GET; 6 of them faults with a TimeoutError.
+const SLOW = 40;
+const FAST = 60;
+const FAULTS = 6;
+
+function segment(traceHex, name, start, dur, extra = {}) {
+  return { name, id: randomHex(16), trace_id: xrayTraceId(traceHex), start_time: start, end_time: start + dur, ...extra };
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  const now = Date.now() / 1000;
+  const docs = [];
+  for (let i = 0; i < SLOW; i++) {
+    const start = now - 1500 + i * 20;
+    const rt = i % 2 === 0 ? 1.3 + (i % 5) * 0.1 : 2.5 + (i % 4) * 0.1;
+    docs.push(
+      segment(newTraceHex(Math.floor(start)), "slow-svc", start, rt, {
+        http: { request: { method: i % 4 === 1 ? "POST" : "GET", url: "http://slow.example/report" }, response: { status: 200 } },
+        ...(i % 4 === 0 ? { user: "alice" } : {}),
+      }),
+    );
+  }
+  for (let i = 0; i < FAST; i++) {
+    const start = now - 1500 + i * 15;
+    const rt = i % 2 === 0 ? 0.012 + (i % 5) / 1000 : 0.025 + (i % 7) / 1000;
+    const fault = i % 10 === 3;
+    docs.push(
+      segment(newTraceHex(Math.floor(start)), "fast-svc", start, rt, {
+        http: { request: { method: "GET", url: "http://fast.example/ping" }, response: { status: fault ? 500 : 200 } },
+        ...(fault ? { fault: true, cause: { exceptions: [{ id: randomHex(16), type: "TimeoutError", message: "upstream timed out" }] } } : {}),
+      }),
+    );
+  }
+  await putSegments(server, docs);
+  const end = Math.ceil(Date.now() / 1000) + 1;
+  await waitFor(async () => (await xrayAPI(server, "TraceSummaries", { StartTime: end - 3600, EndTime: end })).body.TracesProcessedCount === SLOW + FAST, "the X-Ray API to see every trace", 60_000);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+// bins reads a chart's bars: [lo, hi, A, B] per bucket (times in seconds).
+async function bins(p, testId) {
+  return JSON.parse(await p.getByTestId(testId).getAttribute("data-bins"));
+}
+
+const sumA = (bs) => bs.reduce((s, b) => s + b[2], 0);
+const sumB = (bs) => bs.reduce((s, b) => s + b[3], 0);
+
+async function row(p, dim, value) {
+  const r = p.getByTestId("breakdown-" + dim).locator(`tr[data-value="${value}"]`);
+  await r.waitFor();
+  return Object.fromEntries(
+    await Promise.all(["a-count", "a-share", "b-count", "b-share", "diff"].map(async (k) => [k, await r.getAttribute("data-" + k)])),
+  );
+}
+
+// dragBins drags across a chart's buckets from index i to j.
+async function dragBins(p, testId, i, j) {
+  const box = async (k) => p.getByTestId(testId).locator(`.xa-bin[data-bin="${k}"]`).boundingBox();
+  const a = await box(i);
+  const b = await box(j);
+  await p.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await p.mouse.down();
+  await p.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 4 });
+  await p.mouse.up();
+}
+
+test("analytics: a filter's response-time distribution and breakdowns; Compare overlays a second filter; a range of the distribution narrows the tables", async () => {
+  const p = await browser.page();
+  await p.goto(server.uiURL + "/xray/analytics?" + new URLSearchParams({ filter: 'service("slow-svc")' }));
+  const countA = p.getByTestId("xa-count-a");
+  await waitFor(async () => (await countA.getAttribute("data-matching")) === String(SLOW), "slow-svc's traces");
+  assert.equal(await countA.getAttribute("data-capped"), "0");
+  assert.equal(await p.getByRole("link", { name: "Analytics" }).getAttribute("class"), "active");
+
+  // Every slow trace sits in the 1 s – 2 s and 2 s – 5 s buckets, 20 each.
+  let rt = await bins(p, "rt-dist");
+  assert.equal(sumA(rt), SLOW);
+  for (const [lo, hi, a] of rt) if (a) assert.ok(lo >= 1, `A traces in bucket ${lo}–${hi}`);
+  assert.deepEqual(rt.filter((b) => b[2]).map((b) => [b[0], b[1], b[2]]), [[1, 2, 20], [2, 5, 20]]);
+  assert.equal(sumA(await bins(p, "time-series")), SLOW);
+  assert.deepEqual(await row(p, "method", "GET"), { "a-count": "30", "a-share": "75.0", "b-count": null, "b-share": null, diff: null });
+  assert.equal((await row(p, "method", "POST"))["a-count"], "10");
+  assert.deepEqual(await row(p, "user", "alice"), { "a-count": "10", "a-share": "25.0", "b-count": null, "b-share": null, diff: null });
+  assert.equal((await row(p, "service", "slow-svc"))["a-share"], "100.0");
+
+  // Compare with the fast traces: both sets in the distribution, each in
+  // its own buckets, and both shares with their difference in the tables.
+  await p.getByRole("button", { name: "Compare" }).click();
+  await p.locator("textarea[name=compare]").fill('service("fast-svc")');
+  await p.getByRole("button", { name: "Analyse" }).click();
+  const countB = p.getByTestId("xa-count-b");
+  await waitFor(async () => (await countB.count()) && (await countB.getAttribute("data-matching")) === String(FAST), "fast-svc's traces");
+  assert.equal(new URL(p.url()).searchParams.get("compare"), 'service("fast-svc")');
+  rt = await bins(p, "rt-dist");
+  assert.equal(sumA(rt), SLOW);
+  assert.equal(sumB(rt), FAST);
+  for (const [lo, hi, , b] of rt) if (b) assert.ok(hi <= 0.05, `B traces in bucket ${lo}–${hi}`);
+  assert.deepEqual(rt.filter((b) => b[3]).map((b) => [b[0], b[1], b[3]]), [[0.01, 0.02, 30], [0.02, 0.05, 30]]);
+  assert.deepEqual(rt.filter((b) => b[2]).map((b) => [b[0], b[1], b[2]]), [[1, 2, 20], [2, 5, 20]]);
+  assert.deepEqual(await row(p, "method", "GET"), { "a-count": "30", "a-share": "75.0", "b-count": "60", "b-share": "100.0", diff: "25.0" });
+  assert.deepEqual(await row(p, "fault", "fast-svc: TimeoutError"), { "a-count": "0", "a-share": "0.0", "b-count": String(FAULTS), "b-share": "10.0", diff: "10.0" });
+  assert.deepEqual(await row(p, "status", "500"), { "a-count": "0", "a-share": "0.0", "b-count": String(FAULTS), "b-share": "10.0", diff: "10.0" });
+  await shot(p, "xray-analytics");
+
+  // Dragging across the two slow buckets narrows the tables to the slow traces.
+  const idx = (lo) => rt.findIndex((b) => b[0] === lo);
+  await dragBins(p, "rt-dist", idx(1), idx(2));
+  await waitFor(async () => (await countB.getAttribute("data-shown")) === "0", "the selection to narrow B");
+  assert.equal(await countA.getAttribute("data-shown"), String(SLOW));
+  assert.equal(await p.getByTestId("rt-dist").getAttribute("data-selection"), "[1,5]");
+  assert.equal(await p.getByTestId("breakdown-service").locator("tbody tr").count(), 1);
+  assert.equal((await row(p, "service", "slow-svc"))["a-count"], String(SLOW));
+  assert.equal(await p.getByTestId("breakdown-fault").locator("tbody tr").count(), 0);
+
+  // One fast bucket: only the 25–31 ms traces of B.
+  await dragBins(p, "rt-dist", idx(0.02), idx(0.02));
+  await waitFor(async () => (await countB.getAttribute("data-shown")) === "30", "the 20–50 ms bucket");
+  assert.equal(await countA.getAttribute("data-shown"), "0");
+  assert.deepEqual(await row(p, "method", "GET"), { "a-count": "0", "a-share": "0.0", "b-count": "30", "b-share": "100.0", diff: "100.0" });
+  assert.deepEqual(await row(p, "service", "fast-svc"), { "a-count": "0", "a-share": "0.0", "b-count": "30", "b-share": "100.0", diff: "100.0" });
+  await shot(p, "xray-analytics-selection");
+
+  // B's link opens the Traces tab with its filter narrowed to the range.
+  await p.getByTestId("xa-open-b").click();
+  await waitFor(async () => new URL(p.url()).pathname === "/xray", "the Traces tab");
+  assert.equal(new URL(p.url()).searchParams.get("filter"), '(service("fast-svc")) AND responsetime >= 0.02 AND responsetime < 0.05');
+  const counts = p.getByTestId("xray-counts");
+  await waitFor(async () => (await counts.getAttribute("data-matching")) === "30", "the range's 30 traces in Traces");
+  await p.close();
+});
+
+test("analytics: a bad filter expression is shown at its column", async () => {
+  const p = await browser.page();
+  await p.goto(server.uiURL + "/xray/analytics?" + new URLSearchParams({ filter: 'service("slow-svc") AND responsetime >' }));
+  const err = p.getByTestId("filter-error");
+  await err.waitFor();
+  assert.match(await err.innerText(), /\^/);
+  assert.equal(await p.getByTestId("xa-summary").count(), 0);
+  await p.close();
+});
+
+async function mapState(p) {
+  const map = p.getByTestId("service-map");
+  await waitFor(async () => (await map.getAttribute("data-loaded")) === "1", "the service map");
+  return { group: await map.getAttribute("data-group"), nodes: JSON.parse(await map.getAttribute("data-nodes")), types: JSON.parse(await map.getAttribute("data-types")) };
+}
+
+const services = (s) => s.nodes.filter((_, i) => s.types[i] !== "client").sort();
+
+test("service map: the group picker lists the environment's groups, Default first; a group's map has only its traces' services and stays in the URL", async () => {
+  const made = await xrayAPI(server, "CreateGroup", { GroupName: "slow-only", FilterExpression: 'service("slow-svc")' });
+  assert.equal(made.status, 200, JSON.stringify(made.body));
+  const p = await browser.page();
+  await p.goto(server.uiURL + "/map");
+  const pick = p.getByTestId("map-group");
+  await waitFor(async () => (await pick.getAttribute("data-loaded")) === "1", "the groups");
+  assert.deepEqual(await pick.locator("option").allInnerTexts(), ["Default", "slow-only"]);
+  let s = await waitFor(async () => {
+    const st = await mapState(p);
+    return services(st).length === 2 && st;
+  }, "the default map");
+  assert.equal(s.group, "");
+  assert.deepEqual(services(s), ["fast-svc", "slow-svc"]);
+
+  await pick.selectOption("slow-only");
+  await waitFor(async () => new URL(p.url()).searchParams.get("group") === "slow-only", "the group in the URL");
+  s = await waitFor(async () => {
+    const st = await mapState(p);
+    return st.group === "slow-only" && st;
+  }, "the group's map");
+  assert.deepEqual(services(s), ["slow-svc"]);
+  await shot(p, "service-map-group");
+  // A reload keeps the group; Default brings every service back.
+  await p.reload();
+  s = await waitFor(async () => {
+    const st = await mapState(p);
+    return st.group === "slow-only" && st;
+  }, "the group's map after a reload");
+  assert.deepEqual(services(s), ["slow-svc"]);
+  assert.equal(await pick.inputValue(), "slow-only");
+  await pick.selectOption({ label: "Default" });
+  s = await waitFor(async () => {
+    const st = await mapState(p);
+    return st.group === "" && st;
+  }, "the default map again");
+  assert.deepEqual(services(s), ["fast-svc", "slow-svc"]);
+  assert.equal(new URL(p.url()).searchParams.get("group"), null);
+  await p.close();
+});
