@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -355,10 +356,7 @@ func (f *Forwarder) run() {
 		f.lag.Store(items[0].Enqueued.UnixNano())
 		items = items[:max(1, f.s.batch(items))]
 		end := items[len(items)-1].End
-		if err := f.q.MarkInflight(end); err != nil {
-			f.log.Warn("cannot record the batch being forwarded", "err", err)
-		}
-		if !f.deliver(items) {
+		if !f.deliver(items, end) {
 			return
 		}
 		again := 0
@@ -379,11 +377,21 @@ func (f *Forwarder) run() {
 }
 
 // deliver sends items until each is sent or dropped; false when stopped
-// first.
-func (f *Forwarder) deliver(items []Item) bool {
+// first. While a request may have reached the target, the queue's cursor
+// says the batch up to end is in flight (a restart counts it as
+// redelivered); after a failure that surely delivered nothing (no
+// connection, or an error status) it says nothing is.
+func (f *Forwarder) deliver(items []Item, end Pos) bool {
 	pending := items
 	attempt := 0
+	marked := false
 	for {
+		if !marked {
+			if err := f.q.MarkInflight(end); err != nil {
+				f.log.Warn("cannot record the batch being forwarded", "err", err)
+			}
+			marked = true
+		}
 		outs, err := f.s.send(f.ctx, pending)
 		if f.ctx.Err() != nil {
 			return false
@@ -398,6 +406,11 @@ func (f *Forwarder) deliver(items []Item) bool {
 			var re retryErr
 			if !errors.As(err, &re) {
 				re = retryErr{reason: "network", err: err}
+			}
+			if re.reason != "network" || isDialError(re.err) {
+				if err := f.q.ClearInflight(); err == nil {
+					marked = false
+				}
 			}
 			f.m.retries.WithLabelValues(re.reason).Add(float64(len(pending)))
 			f.rejects.Warn(f.log, "retry_"+re.reason, "forwarding failed; retrying", "events", len(pending), "attempt", attempt+1, "err", err)
@@ -436,6 +449,13 @@ func (f *Forwarder) deliver(items []Item) bool {
 		}
 		attempt++
 	}
+}
+
+// isDialError reports whether err is a failure to connect: the request
+// was never sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // backoff is the wait before retry attempt+1.

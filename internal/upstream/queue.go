@@ -486,6 +486,17 @@ func (q *Queue) MarkInflight(end Pos) error {
 	return q.writeCursor()
 }
 
+// ClearInflight records that nothing is being sent.
+func (q *Queue) ClearInflight() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return ErrClosed
+	}
+	q.inflight = q.head
+	return q.writeCursor()
+}
+
 // Ack consumes the n records up to end (a position Peek returned). A
 // position behind the head (its segment was dropped meanwhile) is ignored.
 func (q *Queue) Ack(end Pos, n int) error {
