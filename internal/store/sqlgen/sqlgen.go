@@ -3,8 +3,8 @@
 // store's tables: a Resolver maps a Honeycomb field name to the SQL
 // expressions that hold it (one per value type the field was stored with),
 // and a Dialect supplies the few functions that differ between SQL engines.
-// The DuckDB store uses the DuckDB dialect; the ClickHouse dialect has no
-// store yet and is checked only by its golden files.
+// The DuckDB store uses the DuckDB dialect, the ClickHouse store
+// (package clickhouse) the ClickHouse one.
 //
 // Semantics (store.Filter's contract):
 //   - A positive operator (=, >, starts-with, contains, in, exists, …) on a
@@ -43,6 +43,10 @@ type Dialect struct {
 	ToString   func(x string) string // any scalar as text
 	ToDouble   func(x string) string // a numeric as a double
 	QuoteChar  byte                  // identifier quote
+	// NotNull turns a comparison that is NULL for a NULL operand into
+	// false, for engines where FALSE AND NULL is NULL (ClickHouse before
+	// 21.x); nil where AND already gives false.
+	NotNull func(cmp string) string
 }
 
 // DuckDB returns the DuckDB dialect.
@@ -68,6 +72,7 @@ func ClickHouse() Dialect {
 		ToString:   func(x string) string { return "toString(" + x + ")" },
 		ToDouble:   func(x string) string { return "toFloat64(" + x + ")" },
 		QuoteChar:  '`',
+		NotNull:    func(cmp string) string { return "ifNull(" + cmp + ", 0)" },
 	}
 }
 
@@ -170,6 +175,9 @@ func (d Dialect) term(c Column, op store.Op, f store.Filter) (string, []any) {
 	x := c.Expr
 	args := append([]any(nil), c.Args...)
 	guard := func(cmp string, a ...any) (string, []any) {
+		if d.NotNull != nil {
+			cmp = d.NotNull(cmp)
+		}
 		// x appears twice: once in the guard and once in cmp.
 		all := append(append([]any(nil), args...), args...)
 		return "(" + x + " IS NOT NULL AND " + cmp + ")", append(all, a...)
