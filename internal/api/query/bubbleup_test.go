@@ -15,7 +15,7 @@ var buT0 = time.Date(2026, 2, 3, 4, 0, 0, 0, time.UTC)
 
 // seedShop writes 200 spans of dataset "shop" 3 s apart into env:
 // customer cust-0…cust-9 by i%10, 10 ms each, 100 ms for customer slow.
-func seedShop(t *testing.T, st store.Writer, env, slow string, src model.Source) {
+func seedShop(t testing.TB, st store.Writer, env, slow string, src model.Source) {
 	t.Helper()
 	var evs []model.Event
 	for i := range 200 {
@@ -169,4 +169,31 @@ func TestBubbleUpWireGolden(t *testing.T) {
 	}
 	pretty, _ := json.MarshalIndent(v, "", "  ")
 	checkGolden(t, "bubbleup.json", append(pretty, '\n'))
+}
+
+// FuzzBubbleUpRequest sends arbitrary bodies to POST /1/bubbleup: every
+// answer is a 200 or a client error with a JSON body, never a 5xx.
+func FuzzBubbleUpRequest(f *testing.F) {
+	srv := startServer(f)
+	seedShop(f, srv.store, "test", "cust-4", model.SourceOTLP)
+	start := buT0.Unix()
+	for _, s := range []string{
+		fmt.Sprintf(`{"query":{"start_time":%d,"end_time":%d},"selection":{"column":"duration_ms","min":50}}`, start, start+600),
+		fmt.Sprintf(`{"query":{"start_time":%d,"end_time":%d},"selection":{"start_time":%d.5,"end_time":%d,"column":"duration_ms","min":5,"max":1e3}}`, start, start+600, start, start+300),
+		fmt.Sprintf(`{"query":{"start_time":%d,"end_time":%d},"selection":{"group":[{"column":"customer","value":null}]},"doors":["xray","honeycomb"]}`, start, start+600),
+		`{"query_id":"x","selection":{"min":"1"}}`,
+		`{"query":{"time_range":-1},"selection":{"column":"","max":1},"max_values":-3}`,
+		`[]`, `{"selection":{"group":[{"value":[1]}]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		code, _, out := do(t, "POST", srv.url+"/1/bubbleup/shop", body)
+		if code != 200 && code != 400 && code != 404 && code != 422 {
+			t.Fatalf("%s: %d %s", body, code, out)
+		}
+		if !json.Valid(out) {
+			t.Fatalf("%s: %d, body not JSON: %s", body, code, out)
+		}
+	})
 }
