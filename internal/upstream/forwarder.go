@@ -400,7 +400,7 @@ func (f *Forwarder) deliver(items []Item, end Pos) bool {
 			var pe permanentErr
 			if errors.As(err, &pe) {
 				f.m.dropped.WithLabelValues(pe.reason).Add(float64(len(pending)))
-				f.log.Error("the target refused a request; its events are dropped", "events", len(pending), "err", err)
+				f.rejects.Warn(f.log, "drop_"+pe.reason, "the target refused a request; its events are dropped", "events", len(pending), "err", err)
 				return true
 			}
 			var re retryErr
