@@ -1,0 +1,250 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+// ErrClosed is returned by every method after Close.
+var ErrClosed = errors.New("clickhouse store: closed")
+
+// Config configures the store.
+type Config struct {
+	// URL is the server's HTTP interface, e.g. http://127.0.0.1:8123;
+	// credentials may be given as its user info.
+	URL string
+	// Database holds the store's tables; created when missing. Default
+	// "tracecomb".
+	Database string
+	// Cluster names a ClickHouse cluster for ON CLUSTER DDL and replicated
+	// tables. Not supported yet: Open refuses a non-empty Cluster.
+	Cluster string
+	// Retention is every environment's retention unless SetRetention
+	// overrides it; zero keeps everything.
+	Retention store.Retention
+	// RetentionInterval is how often retention is enforced. Default 1 min.
+	RetentionInterval time.Duration
+	// MaxDatasetColumns caps the distinct columns of a dataset (10,000,
+	// Honeycomb's limit) and MaxEnvColumns those of an environment over
+	// its datasets (100,000).
+	MaxDatasetColumns int
+	MaxEnvColumns     int
+	// CatalogFlushInterval is how often the datasets' and columns'
+	// last-written times are persisted. Default 5s; Close flushes too.
+	CatalogFlushInterval time.Duration
+	// Logger gets what the store does in the background; default discards.
+	Logger *slog.Logger
+	// Now is the clock for created and last-written times and retention;
+	// default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Database == "" {
+		c.Database = "tracecomb"
+	}
+	if c.RetentionInterval <= 0 {
+		c.RetentionInterval = time.Minute
+	}
+	if c.MaxDatasetColumns <= 0 {
+		c.MaxDatasetColumns = 10_000
+	}
+	if c.MaxEnvColumns <= 0 {
+		c.MaxEnvColumns = 100_000
+	}
+	if c.CatalogFlushInterval <= 0 {
+		c.CatalogFlushInterval = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Store is the ClickHouse trace store; see the package comment.
+type Store struct {
+	cfg   Config
+	c     *client // scoped to cfg.Database
+	admin *client // no database (CREATE DATABASE)
+
+	version       int64  // VERSION_INTEGER, e.g. 18016001
+	tableSettings string // MergeTree settings for durability, by version
+
+	// wmu serialises Writes, deletes and retention changes: the catalog
+	// has one writer.
+	wmu  sync.Mutex
+	wseq uint64 // the last Write sequence number used; under wmu
+
+	cmu sync.RWMutex // guards cat
+	cat *catalog
+
+	closed atomic.Bool
+	stop   chan struct{}
+	done   sync.WaitGroup
+	once   sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+var _ store.Aggregator = (*Store)(nil)
+
+// Open connects to the server, creates the schema when missing and loads
+// the catalog.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg.setDefaults()
+	if cfg.Cluster != "" {
+		return nil, fmt.Errorf("clickhouse store: cluster %q: clusters are not supported yet", cfg.Cluster)
+	}
+	if cfg.URL == "" {
+		return nil, errors.New("clickhouse store: no URL")
+	}
+	c, err := newClient(cfg.URL, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := newClient(cfg.URL, "")
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, c: c, admin: admin, stop: make(chan struct{})}
+	if err := s.init(ctx); err != nil {
+		c.close()
+		admin.close()
+		return nil, fmt.Errorf("clickhouse store: open %s: %w", cfg.URL, err)
+	}
+	s.done.Add(2)
+	go s.flushLoop()
+	go s.retentionLoop()
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	rows, err := s.admin.rows(ctx, "SELECT value FROM system.build_options WHERE name = 'VERSION_INTEGER'")
+	if err != nil {
+		return err
+	}
+	if len(rows) == 1 {
+		if v, ok := rows[0][0].(string); ok {
+			s.version, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	// Durability: versions whose MergeTree has fsync_after_insert fsync
+	// each inserted part (and its directory) before acknowledging.
+	rows, err = s.admin.rows(ctx, "SELECT name FROM system.merge_tree_settings WHERE name IN ('fsync_after_insert', 'fsync_part_directory')")
+	if err != nil {
+		return err
+	}
+	var sets []string
+	for _, r := range rows {
+		if n, ok := r[0].(string); ok {
+			sets = append(sets, n+" = 1")
+		}
+	}
+	s.tableSettings = strings.Join(sets, ", ")
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	cat, wseq, err := s.loadCatalog(ctx)
+	if err != nil {
+		return fmt.Errorf("load catalog: %w", err)
+	}
+	s.cat, s.wseq = cat, wseq
+	return nil
+}
+
+// Version is the server's VERSION_INTEGER (e.g. 18016001 for 18.16.1).
+func (s *Store) Version() int64 { return s.version }
+
+// nextSeq returns the next Write sequence number. Callers hold wmu.
+// Sequence numbers are the Unix nanosecond time of the Write when that is
+// larger than the last one, so they keep growing across restarts.
+func (s *Store) nextSeq() uint64 {
+	n := uint64(max(time.Now().UnixNano(), 0))
+	if n <= s.wseq {
+		n = s.wseq + 1
+	}
+	s.wseq = n
+	return n
+}
+
+// Healthy reports whether the server answers and can take writes.
+func (s *Store) Healthy(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	rows, err := s.c.rows(ctx, "SELECT free_space FROM system.disks WHERE name = 'default'")
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) && ce.Code != 0 {
+			// 18.16 has no system.disks: the server answering is enough.
+			return s.c.exec(ctx, "SELECT 1")
+		}
+		return fmt.Errorf("clickhouse store: %w", err)
+	}
+	if len(rows) == 1 {
+		if free, ok := rows[0][0].(int64); ok && free < 32<<20 {
+			return fmt.Errorf("clickhouse store: %d bytes free on the server's disk: %w", free, store.ErrNoSpace)
+		}
+	}
+	return nil
+}
+
+// Close stops the background work, flushes the last-written times and
+// closes the connections. Safe to call twice.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		s.done.Wait()
+		s.wmu.Lock()
+		s.closed.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = s.flushTimes(ctx)
+		cancel()
+		s.wmu.Unlock()
+		s.c.close()
+		s.admin.close()
+		if err != nil {
+			err = fmt.Errorf("clickhouse store: close: %w", err)
+		}
+	})
+	return err
+}
+
+func (s *Store) flushLoop() {
+	defer s.done.Done()
+	t := time.NewTicker(s.cfg.CatalogFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.wmu.Lock()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.flushTimes(ctx); err != nil {
+				s.cfg.Logger.Warn("clickhouse store: persist last-written times", "err", err)
+			}
+			cancel()
+			s.wmu.Unlock()
+		}
+	}
+}
+
+// wrap adds the store's prefix to an error.
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("clickhouse store: %s: %w", what, err)
+}

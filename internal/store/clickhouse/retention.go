@@ -1,0 +1,226 @@
+package clickhouse
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tracecomb/tracecomb/internal/store"
+)
+
+// baseEnv is the environment whose retention a door's part follows.
+func baseEnv(slug string) string {
+	base, _, _ := strings.Cut(slug, "/")
+	return base
+}
+
+// Retention returns the environment's retention: its override, else
+// Config.Retention.
+func (s *Store) Retention(ctx context.Context, env string) (store.Retention, error) {
+	if s.closed.Load() {
+		return store.Retention{}, ErrClosed
+	}
+	s.cmu.RLock()
+	defer s.cmu.RUnlock()
+	if r, ok := s.cat.overrides[baseEnv(env)]; ok {
+		return r, nil
+	}
+	return s.cfg.Retention, nil
+}
+
+// SetRetention stores (or with nil removes) the environment's override.
+func (s *Store) SetRetention(ctx context.Context, env string, r *store.Retention) error {
+	if r != nil && (r.MaxAge < 0 || r.MaxBytes < 0) {
+		return fmt.Errorf("clickhouse store: retention of %q: negative bounds %+v", env, *r)
+	}
+	env = baseEnv(env)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	var b bytes.Buffer
+	putString(&b, env)
+	var nr store.Retention
+	if r != nil {
+		nr = *r
+	}
+	putI64(&b, int64(nr.MaxAge))
+	putI64(&b, nr.MaxBytes)
+	b.WriteByte(boolByte(r == nil))
+	putU64(&b, s.nextSeq())
+	if err := s.c.insert(ctx, "retention", "env, max_age_ns, max_bytes, deleted, version", "RowBinary", b.Bytes()); err != nil {
+		return wrap("set retention", err)
+	}
+	s.cmu.Lock()
+	if r == nil {
+		delete(s.cat.overrides, env)
+	} else {
+		s.cat.overrides[env] = nr
+	}
+	s.cmu.Unlock()
+	return nil
+}
+
+func (s *Store) retentionLoop() {
+	defer s.done.Done()
+	t := time.NewTicker(s.cfg.RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RetentionInterval)
+			if err := s.EnforceRetention(ctx); err != nil {
+				s.cfg.Logger.Warn("clickhouse store: retention", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// retainedTables are the tables partitioned by (env, day) that retention
+// trims.
+var retainedTables = []string{"events", "traces", "xray_replaced"}
+
+// EnforceRetention applies every environment's retention once. By age:
+// the partitions (environment, day) whose whole day is older than the
+// limit are dropped (ALTER TABLE … DROP PARTITION: immediate, files
+// removed at once); the rows of the day that straddles the limit are
+// deleted by a mutation (asynchronous), and reads leave them out from
+// now on as they filter by time anyway only when asked, so until the
+// mutation is done a read without a time range may still see them. By
+// size: whole days are dropped, oldest first, while the environment's
+// parts take more than MaxBytes (ClickHouse's compressed bytes on disk).
+func (s *Store) EnforceRetention(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	rows, err := s.c.rows(ctx, "SELECT partition, any(partition_id), sum(bytes) FROM system.parts WHERE database = ? AND table = 'events' AND active GROUP BY partition", s.cfg.Database)
+	if err != nil {
+		return err
+	}
+	type part struct {
+		env   string
+		day   time.Time
+		bytes int64
+		text  string
+	}
+	byEnv := map[string][]part{}
+	for _, r := range rows {
+		text := r[0].(string)
+		env, day, ok := parsePartition(text)
+		if !ok {
+			continue
+		}
+		byEnv[env] = append(byEnv[env], part{env: env, day: day, bytes: r[2].(int64), text: text})
+	}
+	now := s.cfg.Now()
+	s.cmu.RLock()
+	rets := map[string]store.Retention{}
+	for env := range byEnv {
+		r, ok := s.cat.overrides[baseEnv(env)]
+		if !ok {
+			r = s.cfg.Retention
+		}
+		rets[env] = r
+	}
+	s.cmu.RUnlock()
+	for env, parts := range byEnv {
+		r := rets[env]
+		var total int64
+		for _, p := range parts {
+			total += p.bytes
+		}
+		// Oldest first.
+		for i := 1; i < len(parts); i++ {
+			for j := i; j > 0 && parts[j].day.Before(parts[j-1].day); j-- {
+				parts[j], parts[j-1] = parts[j-1], parts[j]
+			}
+		}
+		for i, p := range parts {
+			expired := r.MaxAge > 0 && !p.day.Add(24*time.Hour).After(now.Add(-r.MaxAge))
+			tooBig := r.MaxBytes > 0 && total > r.MaxBytes && i < len(parts)-1
+			if !expired && !tooBig {
+				continue
+			}
+			for _, t := range retainedTables {
+				if err := s.c.exec(ctx, "ALTER TABLE "+t+" DROP PARTITION "+p.text); err != nil {
+					return fmt.Errorf("drop partition %s of %s: %w", p.text, t, err)
+				}
+			}
+			total -= p.bytes
+		}
+		if r.MaxAge > 0 {
+			cut := now.Add(-r.MaxAge).UnixNano()
+			rows, err := s.c.rows(ctx, "SELECT count() FROM events WHERE env = ? AND ts < ?", env, cut)
+			if err != nil {
+				return err
+			}
+			if n, _ := rows[0][0].(int64); n > 0 {
+				if err := s.c.exec(ctx, "ALTER TABLE events DELETE WHERE env = ? AND ts < ?", env, cut); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// parsePartition reads system.parts' partition text of (env, day), e.g.
+// ('prod','2026-03-04').
+func parsePartition(text string) (string, time.Time, bool) {
+	t := strings.TrimSpace(text)
+	if !strings.HasPrefix(t, "(") || !strings.HasSuffix(t, ")") {
+		return "", time.Time{}, false
+	}
+	t = t[1 : len(t)-1]
+	i := strings.LastIndex(t, ",")
+	if i < 0 {
+		return "", time.Time{}, false
+	}
+	envLit, dayLit := strings.TrimSpace(t[:i]), strings.Trim(strings.TrimSpace(t[i+1:]), "'")
+	day, err := time.Parse("2006-01-02", dayLit)
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	env, ok := unquote(envLit)
+	if !ok {
+		return "", time.Time{}, false
+	}
+	return env, day, true
+}
+
+// unquote reads a single-quoted ClickHouse string literal.
+func unquote(lit string) (string, bool) {
+	if len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' {
+		return "", false
+	}
+	var b strings.Builder
+	s := lit[1 : len(lit)-1]
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+			switch s[i] {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			case '0':
+				b.WriteByte(0)
+			default:
+				b.WriteByte(s[i])
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), true
+}
