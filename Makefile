@@ -61,6 +61,13 @@ web: $(WEB_STAMP) ## build the web UI into internal/web/dist (only when its sour
 web-test: web ## browser tests: real tracecomb binary, OTel JS SDK, Chromium via playwright-core
 	cd web && npm test
 
+# The trace page with traces of 10,000 and 100,000 spans: the trace API's
+# time, the page's ready time, a search and the critical path (SIZES=… to
+# choose); not part of make test.
+.PHONY: bench-tracepage
+bench-tracepage: web
+	cd web && node bench/tracepage.mjs
+
 .PHONY: screenshots
 screenshots: web ## the browser tests, writing their screenshots to docs/screenshots
 	cd web && TRACECOMB_SCREENSHOTS=docs/screenshots npm test

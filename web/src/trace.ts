@@ -257,3 +257,47 @@ export function parents(tree: Tree): Map<Span, Span> {
   for (const s of tree.spans) for (const c of s.children) m.set(c, s);
   return m;
 }
+
+const spanEnd = (s: Span) => s.start + s.dur;
+
+// criticalPath is the set of spans on the trace's critical path: the chain
+// of work that the trace's end waited for. From the first root (the
+// earliest), walking back from a span's end: the child that ended last
+// before the cursor is on the path (its end clamped to the cursor), the
+// cursor moves to that child's start, and so on until the span's start;
+// each child on the path is walked the same way. Children that start after
+// the cursor are off the path (nothing waited for them). Iterative, so a
+// trace of any depth is walked.
+export function criticalPath(tree: Tree): Set<Span> {
+  const out = new Set<Span>();
+  const root = tree.roots[0];
+  if (!root || !isFinite(root.start)) return out;
+  const stack: { s: Span; cursor: number }[] = [{ s: root, cursor: spanEnd(root) }];
+  while (stack.length) {
+    const { s, cursor } = stack.pop()!;
+    if (out.has(s)) continue;
+    out.add(s);
+    const kids = s.children.filter((k) => isFinite(k.start)).sort((a, b) => spanEnd(b) - spanEnd(a) || b.start - a.start);
+    let cur = Math.min(cursor, spanEnd(s));
+    for (const k of kids) {
+      if (cur <= s.start) break;
+      if (k.start >= cur) continue;
+      stack.push({ s: k, cursor: Math.min(spanEnd(k), cur) });
+      cur = k.start;
+    }
+  }
+  return out;
+}
+
+// Link is a span link: the trace and span it points at.
+export interface Link {
+  traceId: string;
+  spanId: string;
+  ev: HEvent;
+}
+
+// spanLinks reads a span's links (Honeycomb's link events carry
+// trace.link.trace_id and trace.link.span_id).
+export function spanLinks(s: Span): Link[] {
+  return s.links.map((ev) => ({ traceId: str(ev["trace.link.trace_id"]), spanId: str(ev["trace.link.span_id"]), ev })).filter((l) => l.traceId !== "");
+}

@@ -7,13 +7,13 @@ import { join } from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-let buildTree, visibleRows, parseTime, spanMatcher;
+let buildTree, visibleRows, parseTime, spanMatcher, criticalPath, spanLinks;
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), "tracecomb-trace-"));
   const out = join(dir, "trace.mjs");
   await build({ entryPoints: [fileURLToPath(new URL("../src/trace.ts", import.meta.url))], bundle: true, format: "esm", outfile: out, logLevel: "silent" });
-  ({ buildTree, visibleRows, parseTime, spanMatcher } = await import(pathToFileURL(out).href));
+  ({ buildTree, visibleRows, parseTime, spanMatcher, criticalPath, spanLinks } = await import(pathToFileURL(out).href));
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -114,4 +114,43 @@ test("spanMatcher: text matches name, service or a field's value; field = value 
   assert.deepEqual(ids("http.status_code = 20"), []);
   assert.deepEqual(ids("error = true"), ["b"]);
   assert.deepEqual(ids("nothing-like-this"), []);
+});
+
+test("the critical path follows the child that ended last, back to the span's start", () => {
+  // root 0–100: a 0–90 (its children a1 10–80 and a2 82–95, which ends
+  // after a does), b 5–30 in parallel with a, c 92–99, and "late" 100–105,
+  // which starts when the root ends.
+  const t = buildTree([
+    span("r", "", 0, 100),
+    span("a", "r", 0, 90),
+    span("a1", "a", 10, 70),
+    span("a2", "a", 82, 13),
+    span("b", "r", 5, 25),
+    span("c", "r", 92, 7),
+    span("late", "r", 100, 5),
+  ]);
+  const names = [...criticalPath(t)].map((s) => s.id).sort();
+  // late starts at the root's end: off the path; a2 ends at 95, clamped to
+  // a's end 90, so it is on it, and a1 before it.
+  assert.deepEqual(names, ["a", "a1", "a2", "c", "r"]);
+  assert.equal(criticalPath(buildTree([])).size, 0);
+});
+
+test("the critical path of a deep chain is walked without recursion", () => {
+  const evs = [span("0", "", 0, 100000)];
+  for (let i = 1; i < 20000; i++) evs.push(span(String(i), String(i - 1), i, 100000 - 2 * i));
+  assert.equal(criticalPath(buildTree(evs)).size, 20000);
+});
+
+test("span links are read from the link events of a span", () => {
+  const t = buildTree([
+    span("r", "", 0, 10),
+    { "trace.parent_id": "r", "meta.annotation_type": "link", "trace.link.trace_id": "abc", "trace.link.span_id": "def", "link.kind": "follows" },
+    { "trace.parent_id": "r", "meta.annotation_type": "link" },
+  ]);
+  const links = spanLinks(t.roots[0]);
+  assert.equal(links.length, 1);
+  assert.equal(links[0].traceId, "abc");
+  assert.equal(links[0].spanId, "def");
+  assert.equal(links[0].ev["link.kind"], "follows");
 });

@@ -309,6 +309,15 @@ test("a 10,000-span trace: ready time, search and error steps over every span", 
   assert.match(title, /^step \d+$/);
   const stepNo = Number(title.split(" ")[1]);
   assert.equal(stepNo % 97, 0, `step ${stepNo} is an error span`);
+  // The minimap holds every row; a click near its bottom scrolls the
+  // waterfall to its last rows (within the minimap's resolution: 10,000
+  // rows in 56 px is ~180 rows a pixel).
+  assert.equal(await p.getByTestId("minimap").getAttribute("data-rows"), String(n));
+  const mm = await p.getByTestId("minimap").boundingBox();
+  await p.mouse.click(mm.x + mm.width / 2, mm.y + mm.height - 1);
+  await waitFor(async () => (await p.getByTestId("waterfall").evaluate((el) => el.scrollTop >= el.scrollHeight * 0.95 - el.clientHeight)), "the waterfall scrolled to its last rows");
+  const frameTop = await p.getByTestId("minimap-frame").evaluate((el) => el.offsetTop);
+  assert.ok(frameTop > mm.height / 2, `the minimap's frame at ${frameTop}px of ${mm.height}`);
   console.log(`# 10k-span trace: rows drawn ${readyMs} ms after navigation (performance.now()), search over ${n} spans shown in ${searchMs} ms, ${drawn} rows in the DOM`);
   await p.close();
 });
@@ -367,5 +376,81 @@ test("the traces list shows each trace's root, duration, span and error counts, 
   await p.getByTestId("span-count").getByText("4 spans").waitFor();
   assert.equal(new URL(p.url()).pathname, `/trace/${sent[2].id}`);
   assert.equal(await p.getByTestId("error-count").innerText(), "2 errors");
+  await p.close();
+});
+
+test("the critical path marks the spans the trace's end waited for and dims the rest", async () => {
+  const tr = tracer(server, "crit");
+  const now = Date.now() - 30_000;
+  const at = (ms) => new Date(now + ms);
+  const root = tr.tracer.startSpan("root", { startTime: at(0) });
+  const rc = trace.setSpan(otelContext.active(), root);
+  const a = tr.tracer.startSpan("a", { startTime: at(0) }, rc);
+  const a1 = tr.tracer.startSpan("a1", { startTime: at(10) }, trace.setSpan(otelContext.active(), a));
+  a1.end(at(80));
+  a.end(at(90));
+  const b = tr.tracer.startSpan("b", { startTime: at(5) }, rc);
+  b.end(at(30));
+  const c = tr.tracer.startSpan("c", { startTime: at(92) }, rc);
+  c.end(at(99));
+  root.end(at(100));
+  await tr.flush();
+  await tr.shutdown();
+  const id = root.spanContext().traceId;
+  await stored(id, 5);
+  const p = await page();
+  await p.goto(`${server.uiURL}/trace/${id}`);
+  await p.getByTestId("span-count").getByText("5 spans").waitFor();
+  assert.equal(await p.locator("[data-testid=span-row][data-critical]").count(), 0, "nothing marked before it is asked for");
+  await p.getByTestId("critical-toggle").click();
+  await p.getByTestId("critical-count").getByText("4 spans on the critical path").waitFor();
+  const on = await p.locator("[data-testid=span-row][data-critical]").evaluateAll((els) => els.map((e) => e.querySelector(".span-name").textContent).sort());
+  assert.deepEqual(on, ["a", "a1", "c", "root"]);
+  const bRow = p.locator(`[data-testid=span-row][data-span-id="${b.spanContext().spanId}"]`);
+  assert.match(await bRow.getAttribute("class"), /dimmed/);
+  await shot(p, "trace-critical-path");
+  await p.getByTestId("critical-toggle").click();
+  await waitFor(async () => (await p.locator("[data-testid=span-row][data-critical]").count()) === 0, "the marks gone");
+  await p.close();
+});
+
+test("span links open the linked span, in another trace or in this one", async () => {
+  const tr = tracer(server, "consumer");
+  const now = Date.now() - 25_000;
+  const target = shop.ids.get("item 7");
+  const root = tr.tracer.startSpan("process batch", {
+    startTime: new Date(now),
+    links: [{ context: { traceId: shop.id, spanId: target, traceFlags: 1 }, attributes: { "messaging.operation": "receive" } }],
+  });
+  const rc = trace.setSpan(otelContext.active(), root);
+  const first = tr.tracer.startSpan("first", { startTime: new Date(now + 1) }, rc);
+  first.end(new Date(now + 5));
+  const second = tr.tracer.startSpan("second", { startTime: new Date(now + 6), links: [{ context: first.spanContext() }] }, rc);
+  second.end(new Date(now + 9));
+  root.end(new Date(now + 10));
+  await tr.flush();
+  await tr.shutdown();
+  const id = root.spanContext().traceId;
+  await stored(id, 5); // 3 spans and 2 link events
+
+  const p = await page();
+  // In this trace: second links to first; first shows it is linked from second.
+  await p.goto(`${server.uiURL}/trace/${id}?span=${second.spanContext().spanId}`);
+  const detail = p.getByTestId("span-detail");
+  await detail.locator("h3", { hasText: "second" }).waitFor();
+  await detail.getByTestId("span-link-go").click();
+  await waitFor(async () => (await selectedId(p)) === first.spanContext().spanId, "the linked span of this trace selected");
+  assert.equal(new URL(p.url()).pathname, `/trace/${id}`);
+  await detail.getByTestId("linked-from").getByText("consumer second").click();
+  await waitFor(async () => (await selectedId(p)) === second.spanContext().spanId, "back to the span that links");
+
+  // To another trace: the root links to the shop's item 7.
+  await p.locator(`[data-testid=span-row][data-span-id="${root.spanContext().spanId}"]`).click();
+  await detail.locator("h3", { hasText: "process batch" }).waitFor();
+  assert.match(await detail.getByTestId("span-link").innerText(), /messaging\.operation\s+receive/);
+  await detail.getByTestId("span-link-go").click();
+  await p.getByTestId("span-count").getByText("51 spans").waitFor();
+  assert.equal(new URL(p.url()).pathname, `/trace/${shop.id}`);
+  await waitFor(async () => (await selectedId(p)) === target && inView(p, target), "the linked span of the other trace selected and in view");
   await p.close();
 });

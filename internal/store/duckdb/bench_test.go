@@ -258,3 +258,35 @@ func BenchmarkCountAttributeFilter(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLargeTrace reads one trace of 10,000 and of 100,000 spans (the
+// workload's spans, all given one trace id) by id, as the trace page does.
+func BenchmarkLargeTrace(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			ctx := context.Background()
+			s, err := Open(ctx, Config{Path: filepath.Join(b.TempDir(), "large.duckdb")}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			evs, ids := newGen(7).batch(n)
+			for i := range evs {
+				evs[i].TraceID = ids[0]
+			}
+			for from := 0; from < n; from += 10_000 {
+				if err := s.Write(ctx, []store.Batch{{Env: "bench", Events: evs[from:min(n, from+10_000)]}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				got, err := s.Trace(ctx, "bench", ids[0])
+				if err != nil || len(got) != n {
+					b.Fatalf("%d events, %v", len(got), err)
+				}
+			}
+		})
+	}
+}

@@ -1,8 +1,8 @@
 import { memo, useCallback, useDeferredValue, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { hc, type HEvent, type TraceResponse } from "../api";
-import { buildTree, DOOR_NAMES, eventLabel, fieldText, logMessage, logSeverity, parents, parseTime, SOURCES, spanMatcher, visibleRows, type Span, type Tree } from "../trace";
+import { buildTree, criticalPath, DOOR_NAMES, eventLabel, fieldText, logMessage, logSeverity, parents, parseTime, SOURCES, spanLinks, spanMatcher, visibleRows, type Span, type Tree } from "../trace";
 import { colorFor, ErrorBox, fmtDuration } from "../ui";
-import { navigate } from "../router";
+import { Link, navigate } from "../router";
 
 const ROW = 24; // px per waterfall row
 const OVERSCAN = 12;
@@ -85,6 +85,7 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
   const [height, setHeight] = useState(600);
   const [query, setQuery] = useState("");
   const [matchPos, setMatchPos] = useState(-1);
+  const [showCritical, setShowCritical] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
   const searchBox = useRef<HTMLInputElement>(null);
   const rows = useMemo(() => visibleRows(tree.roots, collapsed), [tree, collapsed]);
@@ -113,6 +114,8 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
   }, [deferredQuery, order]);
   const matchSet = useMemo(() => (matches ? new Set(matches) : null), [matches]);
   const current = matches && matchPos >= 0 ? (matches[matchPos] ?? null) : null;
+  // The critical path is walked only once asked for.
+  const critical = useMemo(() => (showCritical ? criticalPath(tree) : null), [showCritical, tree]);
 
   useEffect(() => {
     const el = scroller.current;
@@ -145,6 +148,31 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
     setSelected(s);
     selectInURL(s);
   }, []);
+
+  // jumpTo selects and shows the span of this trace with the given id.
+  const byId = useMemo(() => new Map(tree.spans.map((s) => [s.id, s])), [tree]);
+  const jumpTo = useCallback(
+    (spanId: string) => {
+      const s = byId.get(spanId);
+      if (!s) return false;
+      select(s);
+      reveal(s);
+      return true;
+    },
+    [byId, select, reveal],
+  );
+  // linkedFrom lists, for each span, the spans of this trace that link to it.
+  const linkedFrom = useMemo(() => {
+    const m = new Map<string, Span[]>();
+    for (const s of tree.spans)
+      for (const l of spanLinks(s))
+        if (l.traceId === traceId && l.spanId) {
+          const list = m.get(l.spanId) ?? [];
+          list.push(s);
+          m.set(l.spanId, list);
+        }
+    return m;
+  }, [tree, traceId]);
 
   // A new search makes its first match the current one and shows it.
   useEffect(() => {
@@ -287,6 +315,14 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
           </span>
           <button className="small" onClick={() => setCollapsed(new Set())}>Expand all</button>
           <button className="small" onClick={collapseAll}>Collapse all</button>
+          <button className={"small" + (showCritical ? " on" : "")} aria-pressed={showCritical} data-testid="critical-toggle" onClick={() => setShowCritical((v) => !v)}>
+            Critical path
+          </button>
+          {critical && (
+            <span className="muted" data-testid="critical-count">
+              {critical.size} {critical.size === 1 ? "span" : "spans"} on the critical path
+            </span>
+          )}
         </div>
         <div className="trace-tools">
           <input
@@ -328,6 +364,7 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
       </div>
       <div className="trace-body">
         <div className="waterfall">
+          <Minimap rows={rows} t0={tree.start} total={total} critical={critical} scrollTop={scrollTop} height={height} scroller={scroller} />
           <div className="wf-axis">
             <div className="wf-name">Span</div>
             <div className="wf-bars">
@@ -348,7 +385,8 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
                     t0={tree.start}
                     total={total}
                     selected={selected === s}
-                    mark={matchSet ? (matchSet.has(s) ? "match" : "dimmed") : ""}
+                    mark={matchSet ? (matchSet.has(s) ? "match" : "dimmed") : critical && !critical.has(s) ? "dimmed" : ""}
+                    critical={critical ? critical.has(s) : false}
                     current={current === s}
                     collapsed={collapsed.has(s)}
                     onSelect={select}
@@ -359,7 +397,7 @@ function Waterfall({ traceId, tree, doors }: { traceId: string; tree: Tree; door
             </div>
           </div>
         </div>
-        {selected && <Detail span={selected} t0={tree.start} />}
+        {selected && <Detail span={selected} t0={tree.start} traceId={traceId} jumpTo={jumpTo} linkedFrom={linkedFrom.get(selected.id) ?? []} />}
       </div>
     </div>
   );
@@ -372,6 +410,7 @@ interface RowProps {
   total: number;
   selected: boolean;
   mark: "" | "match" | "dimmed";
+  critical: boolean;
   current: boolean;
   collapsed: boolean;
   onSelect: (s: Span) => void;
@@ -379,19 +418,20 @@ interface RowProps {
 }
 
 // Row is one waterfall row; it draws again only when what it shows changes.
-const Row = memo(function Row({ span: s, idx, t0, total, selected, mark, current, collapsed, onSelect, onToggle }: RowProps) {
+const Row = memo(function Row({ span: s, idx, t0, total, selected, mark, critical, current, collapsed, onSelect, onToggle }: RowProps) {
   const left = ((s.start - t0) / total) * 100;
   const width = Math.max((s.dur / total) * 100, 0.15);
   const color = colorFor(s.service);
   return (
     <div
-      className={"wf-row" + (selected ? " selected" : "") + (s.error ? " has-error" : "") + (mark ? " " + mark : "") + (current ? " current" : "")}
+      className={"wf-row" + (selected ? " selected" : "") + (s.error ? " has-error" : "") + (mark ? " " + mark : "") + (current ? " current" : "") + (critical ? " critical" : "")}
       style={{ top: idx * ROW, height: ROW }}
       onClick={() => onSelect(s)}
       data-testid="span-row"
       data-span-id={s.id}
       data-source={s.source}
       data-door={s.door}
+      data-critical={critical ? "1" : undefined}
     >
       <div className="wf-name" style={{ paddingLeft: 6 + s.depth * 14 }}>
         {s.children.length > 0 ? (
@@ -485,7 +525,7 @@ function pretty(v: unknown): string {
   return JSON.stringify(v, null, 2);
 }
 
-function Detail({ span, t0 }: { span: Span; t0: number }) {
+function Detail({ span, t0, traceId, jumpTo, linkedFrom }: { span: Span; t0: number; traceId: string; jumpTo: (spanId: string) => boolean; linkedFrom: Span[] }) {
   const ev = span.ev;
   // The filter stays as the selection moves from span to span.
   const [filter, setFilter] = useState("");
@@ -555,8 +595,42 @@ function Detail({ span, t0 }: { span: Span; t0: number }) {
       {span.links.length > 0 && (
         <>
           <h4>Links ({span.links.length})</h4>
-          {span.links.map((e, i) => (
-            <Fields key={i} ev={e} />
+          {spanLinks(span).map((l, i) => {
+            const here = l.traceId === traceId;
+            const href = "/trace/" + encodeURIComponent(l.traceId) + (l.spanId ? "?span=" + encodeURIComponent(l.spanId) : "");
+            return (
+              <div key={i} className="span-link" data-testid="span-link">
+                <Link
+                  href={href}
+                  data-testid="span-link-go"
+                  onClick={(e) => {
+                    if (here && jumpTo(l.spanId)) e.preventDefault();
+                  }}
+                >
+                  {here ? "span " + l.spanId + " of this trace" : "trace " + l.traceId + (l.spanId ? ", span " + l.spanId : "")}
+                </Link>
+                <Fields ev={l.ev} skip={(k) => k.startsWith("trace.") || k === "meta.annotation_type"} />
+              </div>
+            );
+          })}
+        </>
+      )}
+      {linkedFrom.length > 0 && (
+        <>
+          <h4>Linked from ({linkedFrom.length})</h4>
+          {linkedFrom.map((s) => (
+            <div key={s.id} className="span-link">
+              <a
+                href={"?span=" + encodeURIComponent(s.id)}
+                data-testid="linked-from"
+                onClick={(e) => {
+                  e.preventDefault();
+                  jumpTo(s.id);
+                }}
+              >
+                {s.service} {s.name}
+              </a>
+            </div>
           ))}
         </>
       )}
@@ -584,5 +658,66 @@ function Detail({ span, t0 }: { span: Span; t0: number }) {
         </>
       )}
     </aside>
+  );
+}
+
+// Minimap draws every shown row of the waterfall in a strip above it (one
+// line per row, squeezed to fit; bars placed by time, errors red, the
+// critical path dark when shown) with the part in view framed; a click or a
+// drag on it scrolls the waterfall there.
+function Minimap({ rows, t0, total, critical, scrollTop, height, scroller }: { rows: Span[]; t0: number; total: number; critical: Set<Span> | null; scrollTop: number; height: number; scroller: React.RefObject<HTMLDivElement | null> }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const H = 56;
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c) return;
+    const w = c.clientWidth || 600;
+    const dpr = window.devicePixelRatio || 1;
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(H * dpr);
+    const g = c.getContext("2d");
+    if (!g) return;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, H);
+    const n = rows.length;
+    const lineH = Math.max(H / Math.max(n, 1), 0.5);
+    for (let i = 0; i < n; i++) {
+      const s = rows[i];
+      const x = ((s.start - t0) / total) * w;
+      const bw = Math.max((s.dur / total) * w, 1);
+      g.fillStyle = s.error ? "#dc2626" : critical ? (critical.has(s) ? "#1e293b" : "#cbd5e1") : colorFor(s.service);
+      g.fillRect(x, (i / n) * H, bw, Math.max(lineH, 1));
+    }
+  }, [rows, t0, total, critical]);
+  const full = rows.length * ROW;
+  const top = full > 0 ? (scrollTop / full) * H : 0;
+  const frame = full > 0 ? Math.max(Math.min((height / full) * H, H), 3) : H;
+  const scrollTo = (clientY: number, el: HTMLElement) => {
+    const sc = scroller.current;
+    if (!sc) return;
+    const y = clientY - el.getBoundingClientRect().top;
+    sc.scrollTop = Math.max(0, (y / H) * full - sc.clientHeight / 2);
+  };
+  return (
+    <div
+      className="minimap"
+      data-testid="minimap"
+      data-rows={rows.length}
+      style={{ height: H }}
+      onMouseDown={(e) => {
+        const el = e.currentTarget;
+        scrollTo(e.clientY, el);
+        const move = (m: MouseEvent) => scrollTo(m.clientY, el);
+        const up = () => {
+          window.removeEventListener("mousemove", move);
+          window.removeEventListener("mouseup", up);
+        };
+        window.addEventListener("mousemove", move);
+        window.addEventListener("mouseup", up);
+      }}
+    >
+      <canvas ref={canvas} style={{ width: "100%", height: H }} />
+      <div className="minimap-frame" data-testid="minimap-frame" style={{ top, height: frame }} />
+    </div>
   );
 }
