@@ -103,34 +103,55 @@ type aggFuncs struct {
 
 func (d Dialect) agg() aggFuncs {
 	if d.Name == "clickhouse" {
-		return aggFuncs{
-			percentile:    func(x string, p float64) string { return "quantileExactLow(" + ftoa(p) + ")(" + x + ")" },
-			countDistinct: func(x string) string { return "uniqExact(" + x + ")" },
-			intDiv:        func(a, b string) string { return "intDiv(" + a + ", " + b + ")" },
-			floorInt:      func(x string) string { return "toInt64(floor(" + x + "))" },
-			isFinite:      func(x string) string { return "isFinite(" + x + ")" },
-			tryDouble:     func(x string) string { return "toFloat64OrNull(" + x + ")" },
-			tryFloorInt:   func(x string) string { return "toInt64OrNull(toString(floor(" + x + ")))" },
-			regMatch:      func(x, re string) string { return "match(" + x + ", " + re + ")" },
-			regValue:      func(x, re string, _ int) string { return "extract(" + x + ", " + re + ")" },
-			regCount:      func(x, re string) string { return "countMatches(" + x + ", " + re + ")" },
-			unixSeconds: func(x string) string {
-				return "(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull(" + x + ", 6, 'UTC')) / 1e6)"
-			},
-			utcTime: func(x string) string {
-				return "fromUnixTimestamp64Micro(toInt64OrNull(toString(round(" + x + " * 1e6))), 'UTC')"
-			},
-			timePart: func(t string, conv byte) string {
-				switch conv {
-				case 'A':
-					return "dateName('weekday', " + t + ")"
-				case 'B':
-					return "dateName('month', " + t + ")"
-				}
-				return "formatDateTime(" + t + ", '%" + string(conv) + "', 'UTC')"
-			},
+		f := d.clickhouseAgg()
+		if d.missing["quantileExactLow"] {
+			// The nearest rank, ceil(p·n) (rounded to 9 places so that
+			// p·n just above an integer is that integer), of the sorted
+			// non-null values; NULL without any. x appears once.
+			f.percentile = func(x string, p float64) string {
+				return "arrayMap(a_ -> if(length(a_) = 0, NULL, a_[toUInt64(greatest(1, ceil(round(" + ftoa(p) +
+					" * length(a_), 9))))]), [arraySort(groupArray(" + x + "))])[1]"
+			}
 		}
+		if d.missing["countMatches"] {
+			f.regCount = func(x, re string) string { return "length(extractAll(" + x + ", " + re + "))" }
+		}
+		return f
 	}
+	return d.duckAgg()
+}
+
+func (d Dialect) clickhouseAgg() aggFuncs {
+	return aggFuncs{
+		percentile:    func(x string, p float64) string { return "quantileExactLow(" + ftoa(p) + ")(" + x + ")" },
+		countDistinct: func(x string) string { return "ifNull(uniqExact(" + x + "), 0)" },
+		intDiv:        func(a, b string) string { return "intDiv(" + a + ", " + b + ")" },
+		floorInt:      func(x string) string { return "toInt64(floor(" + x + "))" },
+		isFinite:      func(x string) string { return "isFinite(" + x + ")" },
+		tryDouble:     func(x string) string { return "toFloat64OrNull(" + x + ")" },
+		tryFloorInt:   func(x string) string { return "toInt64OrNull(toString(floor(" + x + ")))" },
+		regMatch:      func(x, re string) string { return "match(" + x + ", " + re + ")" },
+		regValue:      func(x, re string, _ int) string { return "extract(" + x + ", " + re + ")" },
+		regCount:      func(x, re string) string { return "countMatches(" + x + ", " + re + ")" },
+		unixSeconds: func(x string) string {
+			return "(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull(" + x + ", 6, 'UTC')) / 1e6)"
+		},
+		utcTime: func(x string) string {
+			return "fromUnixTimestamp64Micro(toInt64OrNull(toString(round(" + x + " * 1e6))), 'UTC')"
+		},
+		timePart: func(t string, conv byte) string {
+			switch conv {
+			case 'A':
+				return "dateName('weekday', " + t + ")"
+			case 'B':
+				return "dateName('month', " + t + ")"
+			}
+			return "formatDateTime(" + t + ", '%" + string(conv) + "', 'UTC')"
+		},
+	}
+}
+
+func (d Dialect) duckAgg() aggFuncs {
 	return aggFuncs{
 		percentile:    func(x string, p float64) string { return "quantile_disc(" + x + ", " + ftoa(p) + ")" },
 		countDistinct: func(x string) string { return "count(DISTINCT " + x + ")" },
@@ -744,11 +765,25 @@ func (p *AggPlan) ConcurrencyStmt(series bool) Stmt {
 	for _, g := range gnames {
 		w.s(g, ", ")
 	}
-	w.s("t, sum(d) OVER (")
-	if len(gnames) > 0 {
-		w.s("PARTITION BY ", strings.Join(gnames, ", "), " ")
+	if p.d.missing["window"] {
+		// Without window functions: each group's (t, d) pairs sorted into
+		// one array, unnested with their running sum.
+		w.s("t, c FROM (SELECT ")
+		for _, g := range gnames {
+			w.s(g, ", ")
+		}
+		w.s("arraySort(groupArray((t, d))) AS s_ FROM (").e(expr{u.sb.String(), u.args}).s(") AS u")
+		if len(gnames) > 0 {
+			w.s(" GROUP BY ", strings.Join(gnames, ", "))
+		}
+		w.s(") ARRAY JOIN arrayMap(x_ -> x_.1, s_) AS t, arrayCumSum(arrayMap(x_ -> x_.2, s_)) AS c")
+	} else {
+		w.s("t, sum(d) OVER (")
+		if len(gnames) > 0 {
+			w.s("PARTITION BY ", strings.Join(gnames, ", "), " ")
+		}
+		w.s("ORDER BY t, d ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c FROM (").e(expr{u.sb.String(), u.args}).s(") AS u")
 	}
-	w.s("ORDER BY t, d ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c FROM (").e(expr{u.sb.String(), u.args}).s(") AS u")
 
 	var b sqlBuilder
 	b.s("SELECT ")

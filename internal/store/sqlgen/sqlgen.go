@@ -47,6 +47,8 @@ type Dialect struct {
 	// false, for engines where FALSE AND NULL is NULL (ClickHouse before
 	// 21.x); nil where AND already gives false.
 	NotNull func(cmp string) string
+	// missing are the functions the server lacks (see ClickHouseWithout).
+	missing map[string]bool
 }
 
 // DuckDB returns the DuckDB dialect.
@@ -74,6 +76,21 @@ func ClickHouse() Dialect {
 		QuoteChar:  '`',
 		NotNull:    func(cmp string) string { return "ifNull(" + cmp + ", 0)" },
 	}
+}
+
+// ClickHouseWithout returns the ClickHouse dialect for a server lacking
+// some of the functions the dialect uses, which it then spells with older
+// ones: "quantileExactLow" (percentiles from the sorted array of values),
+// "countMatches" (length(extractAll(…))) and "window" (window functions:
+// CONCURRENCY's running sum from a sorted array). ClickHouse 18.16 lacks
+// all three.
+func ClickHouseWithout(missing ...string) Dialect {
+	d := ClickHouse()
+	d.missing = map[string]bool{}
+	for _, m := range missing {
+		d.missing[m] = true
+	}
+	return d
 }
 
 // Quote quotes an identifier for the dialect, doubling embedded quotes.
