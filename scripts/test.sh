@@ -17,6 +17,7 @@ need=()
 [ -x /usr/bin/aws ] || need+=(awscli)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
