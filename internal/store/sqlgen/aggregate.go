@@ -114,7 +114,11 @@ func (d Dialect) agg() aggFuncs {
 			}
 		}
 		if d.missing["countMatches"] {
-			f.regCount = func(x, re string) string { return "length(extractAll(" + x + ", " + re + "))" }
+			// extractAll takes no Nullable: x goes through a lambda so
+			// that it appears once.
+			f.regCount = func(x, re string) string {
+				return "arrayMap(v_ -> if(isNull(v_), NULL, length(extractAll(assumeNotNull(v_), " + re + "))), [" + x + "])[1]"
+			}
 		}
 		return f
 	}
