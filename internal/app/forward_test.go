@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -206,5 +209,53 @@ func TestForwardFlags(t *testing.T) {
 	c.ForwardHoneycomb, c.ForwardKey, c.ForwardXRay, c.ForwardXRayEndpoint = "https://api.honeycomb.io", "k", "eu-west-1", "https://vpce.example"
 	if err := c.Validate(); err != nil {
 		t.Errorf("a valid forwarding config: %v", err)
+	}
+}
+
+// TestForwardFailedStartDoesNotWait: a start that cannot bind a door
+// closes the forward queue at once, even with a target that is down and
+// events queued, instead of spending the shutdown budget on retries.
+func TestForwardFailedStartDoesNotWait(t *testing.T) {
+	down := freeAddr(t)
+	dir := t.TempDir()
+	a, key := testAppWith(t, dir, func(c *Config) {
+		c.ForwardHoneycomb, c.ForwardKey = "http://"+down, "k"
+	})
+	if code, body := postEvents(t, "http://"+a.Addrs().HTTP, key, "d", `[{"data":{"a":1}}]`); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.ForwardHoneycomb, cfg.ForwardKey = dir, "http://"+down, "k"
+	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", taken.Addr().String(), "127.0.0.1:0", "127.0.0.1:0"
+	b, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(context.Background()); err == nil {
+		t.Fatal("started on a taken port")
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a failed start waited on the forward target")
+	}
+	if f, _ := filepath.Glob(filepath.Join(dir, ForwardDirName, "honeycomb", "*.seg")); len(f) == 0 {
+		t.Fatal("the queue is gone")
 	}
 }

@@ -71,13 +71,20 @@ func (a *App) forwardTo(d model.Door, c ingest.Consumer) ingest.Consumer {
 
 // stopForwarding runs once the batcher committed everything: the
 // forwarders send what they can within ctx, keeping a little of it for
-// the store's close, and leave the rest queued on disk.
+// the store's close, and leave the rest queued on disk. After a Start
+// that failed they stop at once.
 func (a *App) stopForwarding(ctx context.Context) error {
 	if a.forward == nil {
 		return nil
 	}
 	fctx := ctx
-	if dl, ok := ctx.Deadline(); ok {
+	if a.serving != nil || a.addrs.HTTP == "" {
+		// Start failed: nothing new was accepted, and a start that cannot
+		// bind should not wait on a target; the queue stays as it is.
+		c, cancel := context.WithCancel(ctx)
+		cancel()
+		fctx = c
+	} else if dl, ok := ctx.Deadline(); ok {
 		keep := min(2*time.Second, time.Until(dl)/4)
 		var cancel context.CancelFunc
 		fctx, cancel = context.WithDeadline(ctx, dl.Add(-keep))

@@ -414,6 +414,9 @@ func (f *Forwarder) deliver(items []Item, end Pos) bool {
 			}
 			f.m.retries.WithLabelValues(re.reason).Add(float64(len(pending)))
 			f.rejects.Warn(f.log, "retry_"+re.reason, "forwarding failed; retrying", "events", len(pending), "attempt", attempt+1, "err", err)
+			if f.draining() && attempt+1 >= drainAttempts {
+				return false
+			}
 			if !f.sleep(f.backoff(attempt, re.after)) {
 				return false
 			}
@@ -451,6 +454,19 @@ func (f *Forwarder) deliver(items []Item, end Pos) bool {
 	}
 }
 
+// drainAttempts is how many times in a row a request may fail while
+// Close drains the queue before the rest is left for the next start.
+const drainAttempts = 3
+
+func (f *Forwarder) draining() bool {
+	select {
+	case <-f.drain:
+		return true
+	default:
+		return false
+	}
+}
+
 // isDialError reports whether err is a failure to connect: the request
 // was never sent.
 func isDialError(err error) bool {
@@ -481,9 +497,10 @@ func (f *Forwarder) sleep(d time.Duration) bool {
 	}
 }
 
-// Close sends what it can of the queue until it is empty or ctx ends,
-// then stops sending and closes the queue: what was not sent stays on
-// disk for the next start. Safe to call twice.
+// Close sends what it can of the queue until it is empty, ctx ends or a
+// request fails drainAttempts times in a row, then stops sending and
+// closes the queue: what was not sent stays on disk for the next start.
+// Safe to call twice.
 func (f *Forwarder) Close(ctx context.Context) error {
 	var err error
 	f.once.Do(func() {

@@ -383,6 +383,36 @@ func TestForwardCloseLeavesTheRestForTheNextStart(t *testing.T) {
 	}
 }
 
+// TestForwardCloseGivesUpOnAFailingTarget: without a deadline, Close
+// still returns once the target failed drainAttempts times in a row, and
+// leaves the events queued.
+func TestForwardCloseGivesUpOnAFailingTarget(t *testing.T) {
+	var mu sync.Mutex
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	f := newHoneycombForwarder(t, t.TempDir(), srv.URL, "k", nil)
+	if err := f.Wrap(&sink{}).Consume(context.Background(), "e", testEvents(5, "d")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := f.Stats(); n != 5 {
+		t.Fatalf("%d events left queued, want 5", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if requests < drainAttempts {
+		t.Fatalf("%d requests before giving up, want at least %d", requests, drainAttempts)
+	}
+}
+
 func TestForwardCloseFlushes(t *testing.T) {
 	hc := &fakeHoneycomb{key: "k", failFirst: 2, failStatus: 503}
 	srv := httptest.NewServer(hc)
