@@ -454,3 +454,36 @@ test("span links open the linked span, in another trace or in this one", async (
   await waitFor(async () => (await selectedId(p)) === target && inView(p, target), "the linked span of the other trace selected and in view");
   await p.close();
 });
+
+test("show traces here: the traces with a matching event in a time range, listed by their roots", async () => {
+  const tr = tracer(server, "here-svc");
+  const now = Date.now() - 15_000;
+  const sendOne = (customer, dur) => {
+    const root = tr.tracer.startSpan("GET /order", { startTime: new Date(now) });
+    const child = tr.tracer.startSpan("charge", { startTime: new Date(now + 2), attributes: { customer } }, trace.setSpan(otelContext.active(), root));
+    child.end(new Date(now + dur - 1));
+    root.end(new Date(now + dur));
+    return root.spanContext().traceId;
+  };
+  const a = sendOne("c42", 400);
+  const b = sendOne("c7", 900);
+  const c = sendOne("c42", 200);
+  await tr.flush();
+  await tr.shutdown();
+  for (const id of [a, b, c]) await stored(id, 2);
+  const p = await page();
+  const filters = JSON.stringify([{ column: "customer", op: "=", value: "c42" }]);
+  const start = Math.floor(now / 1000) - 5,
+    end = Math.floor(now / 1000) + 5;
+  await p.goto(`${server.uiURL}/traces?` + new URLSearchParams({ start: String(start), end: String(end), filters }).toString());
+  await p.getByTestId("traces-here").getByText("customer = c42").waitFor();
+  const list = p.getByTestId("traces-list");
+  await waitFor(async () => (await list.locator("tbody tr").count()) === 2, "the two matching traces listed");
+  const ids = await list.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.traceId));
+  assert.deepEqual(ids, [a, c], "slowest first, the c7 trace left out");
+  assert.equal(await list.locator(`tr[data-trace-id="${a}"] td[data-col=name]`).innerText(), "GET /order", "listed by its root span");
+  await waitFor(async () => (await list.locator(`tr[data-trace-id="${a}"] td[data-col=spans]`).innerText()) === "2", "its span count");
+  await p.getByTestId("traces-here").getByRole("link", { name: "Show all traces" }).click();
+  await waitFor(async () => (await list.locator(`tr[data-trace-id="${b}"]`).count()) === 1, "every trace again");
+  await p.close();
+});

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { hc, type Dataset, type Session } from "../api";
 import { Link, navigate, useLocation } from "../router";
 import { ErrorBox, fmtDuration } from "../ui";
-import { runQuery, TIME_RANGES, type Spec } from "../querySpec";
+import { runQuery, TIME_RANGES, type Filter, type Spec } from "../querySpec";
 
 // The traces list: the slowest root spans of a time range with, per trace,
 // its span and error counts, from the Query API.
@@ -65,7 +65,60 @@ export function countsSpec(ids: string[], start: number, end: number): Spec {
   };
 }
 
+// Here is a "show traces here" selection from a chart: the traces with an
+// event matching the chart's query's filters in [start, end) (for a
+// heatmap cell, also its value range).
+export interface Here {
+  start: number; // epoch seconds
+  end: number;
+  filters: Filter[];
+  combination: "AND" | "OR";
+}
+
+// tracesHereURL is the traces list of the traces with an event in here.
+export function tracesHereURL(dataset: string, here: Here): string {
+  const p = new URLSearchParams({ dataset, start: String(Math.floor(here.start)), end: String(Math.ceil(here.end)) });
+  if (here.filters.length > 0) p.set("filters", JSON.stringify(here.filters));
+  if (here.combination === "OR") p.set("combination", "OR");
+  return "/traces?" + p.toString();
+}
+
+function hereFrom(params: URLSearchParams): Here | null {
+  const start = Number(params.get("start")),
+    end = Number(params.get("end"));
+  if (!(start > 0 && end > start)) return null;
+  let filters: Filter[] = [];
+  try {
+    const f = JSON.parse(params.get("filters") || "[]");
+    if (Array.isArray(f)) filters = f;
+  } catch {
+    /* no filters */
+  }
+  return { start, end, filters, combination: params.get("combination") === "OR" ? "OR" : "AND" };
+}
+
+// matchingSpec asks for the limit traces (by their slowest matching event)
+// with an event that here's filters match in its range.
+export function matchingSpec(here: Here, limit: number): Spec {
+  return {
+    calculations: [{ op: "MAX", column: "duration_ms" }],
+    breakdowns: ["trace.trace_id"],
+    filters: here.filters,
+    filter_combination: here.combination,
+    orders: [{ op: "MAX", column: "duration_ms", order: "descending" }],
+    limit,
+    start_time: here.start,
+    end_time: here.end,
+  };
+}
+
+// A trace's root may start before the selection and end after it: its
+// roots are looked for this much around it.
+const HERE_MARGIN = 3600;
+
 const queryURL = (dataset: string, spec: Spec) => "/query?" + new URLSearchParams({ dataset, q: JSON.stringify(spec) }).toString();
+
+const filterText = (f: Filter) => `${f.column} ${f.op}${f.value === undefined ? "" : " " + (Array.isArray(f.value) ? f.value.join(",") : String(f.value))}`;
 
 const str = (v: unknown) => (v === null || v === undefined ? "" : String(v));
 
@@ -76,6 +129,8 @@ export default function TracesPage(_: { session: Session }) {
   const limit = Math.min(Math.max(Number(loc.params.get("limit")) || 100, 1), 300);
   const sortKey = (COLUMNS.some(([k]) => k === loc.params.get("sort")) ? loc.params.get("sort") : "duration") as SortKey;
   const desc = loc.params.get("dir") !== "asc";
+  const hereKey = ["start", "end", "filters", "combination"].map((k) => loc.params.get(k) ?? "").join("|");
+  const here = useMemo(() => hereFrom(loc.params), [hereKey]); // eslint-disable-line react-hooks/exhaustive-deps
   const [datasets, setDatasets] = useState<Dataset[]>([]);
   const [rows, setRows] = useState<TraceRow[] | null>(null);
   const [err, setErr] = useState<unknown>(null);
@@ -95,10 +150,20 @@ export default function TracesPage(_: { session: Session }) {
     setRows(null);
     setErr(null);
     (async () => {
-      const end = Math.ceil(Date.now() / 1000);
-      const start = end - range;
-      const spec = rootsSpec(start, end, limit);
-      const roots = await runQuery(dataset, spec);
+      let end = Math.ceil(Date.now() / 1000);
+      let start = end - range;
+      let spec = rootsSpec(start, end, limit);
+      let matched: string[] | null = null;
+      if (here) {
+        // The traces with a matching event here, then their roots.
+        const m = await runQuery(dataset, matchingSpec(here, limit), { disable_series: true });
+        matched = [...new Set(m.results.map((r) => str(r.data["trace.trace_id"])).filter((id) => id !== ""))];
+        start = here.start - HERE_MARGIN;
+        end = here.end + HERE_MARGIN;
+        spec = rootsSpec(start, end, limit);
+        spec.filters = [...(spec.filters ?? []), { column: "trace.trace_id", op: "in", value: matched }];
+      }
+      const roots = matched && matched.length === 0 ? { results: [], series: [] } : await runQuery(dataset, spec);
       const byId = new Map<string, TraceRow>();
       for (const r of roots.results) {
         const id = str(r.data["trace.trace_id"]);
@@ -110,6 +175,9 @@ export default function TracesPage(_: { session: Session }) {
         const t = Date.parse(s.time);
         if (row && (row.time === null || t < row.time)) row.time = t;
       }
+      // A matching trace whose root was not found (not sent, or outside the
+      // margin) is listed without one.
+      for (const id of matched ?? []) if (!byId.has(id)) byId.set(id, { id, time: null, service: "", name: "(root span not found)", duration: 0, spans: null, errors: null });
       const list = [...byId.values()];
       if (cancelled) return;
       setRanSpec(spec);
@@ -136,7 +204,7 @@ export default function TracesPage(_: { session: Session }) {
     return () => {
       cancelled = true;
     };
-  }, [dataset, range, limit, reload]);
+  }, [dataset, range, limit, reload, here]);
 
   const sorted = useMemo(() => {
     if (!rows) return null;
@@ -164,7 +232,7 @@ export default function TracesPage(_: { session: Session }) {
     const dir = k === sortKey ? (desc ? "asc" : "desc") : k === "service" || k === "name" ? "asc" : "desc";
     setParams({ sort: k, dir }, true);
   };
-  const gran = granularityFor(range);
+  const gran = here ? granularityFor(here.end - here.start + 2 * HERE_MARGIN) : granularityFor(range);
 
   return (
     <div className="traces-page">
@@ -179,7 +247,7 @@ export default function TracesPage(_: { session: Session }) {
               ))}
             </select>
           </label>
-          <label>
+          {!here && <label>
             Time
             <select name="time_range" value={String(range)} onChange={(e) => setParams({ range: e.target.value })}>
               {!TIME_RANGES.some(([s]) => s === range) && <option value={range}>Last {range} s</option>}
@@ -187,7 +255,7 @@ export default function TracesPage(_: { session: Session }) {
                 <option key={s} value={s}>{l}</option>
               ))}
             </select>
-          </label>
+          </label>}
           <button type="button" onClick={() => setReload((n) => n + 1)}>Refresh</button>
           <button
             type="button"
@@ -199,8 +267,15 @@ export default function TracesPage(_: { session: Session }) {
             Compare{picked.length > 0 ? ` (${picked.length}/2)` : ""}
           </button>
         </div>
+        {here && (
+          <div className="notice" data-testid="traces-here">
+            Traces with an event {here.filters.length > 0 ? <>matching <code>{here.filters.map(filterText).join(here.combination === "OR" ? " OR " : " AND ")}</code> </> : ""}
+            from {new Date(here.start * 1000).toISOString().replace("T", " ").slice(0, 19)} to {new Date(here.end * 1000).toISOString().replace("T", " ").slice(0, 19)} UTC (the slowest {limit}).{" "}
+            <Link href={"/traces?" + new URLSearchParams({ dataset }).toString()}>Show all traces</Link>
+          </div>
+        )}
         <p className="muted">
-          Up to the {limit} slowest traces whose root span started in the range. Time is that of the root span, to the {gran} s bucket of the query; spans and errors
+          {here ? "Each matching trace's root span (looked for an hour around the selection)." : `Up to the ${limit} slowest traces whose root span started in the range.`} Time is that of the root span, to the {gran} s bucket of the query; spans and errors
           count the trace's spans (each once, whatever its sample rate), and those with <code>error</code> true.
         </p>
         <ErrorBox error={err} />
