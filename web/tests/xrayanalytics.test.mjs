@@ -119,6 +119,35 @@ test("analytics: a filter's response-time distribution and breakdowns; Compare o
   assert.deepEqual(await row(p, "status", "500"), { "a-count": "0", "a-share": "0.0", "b-count": String(FAULTS), "b-share": "10.0", diff: "10.0" });
   await shot(p, "xray-analytics");
 
+  // A time range with no trace in it (the traces started 10–25 minutes
+  // ago; the first six minutes of the hour are empty) empties the tables;
+  // Clear brings every trace back.
+  const ts = await bins(p, "time-series");
+  assert.equal(ts.length, 60);
+  assert.equal(sumA(ts.slice(0, 6)) + sumB(ts.slice(0, 6)), 0);
+  await dragBins(p, "time-series", 0, 5);
+  await waitFor(async () => (await countA.getAttribute("data-shown")) === "0" && (await countB.getAttribute("data-shown")) === "0", "the empty time range");
+  assert.equal(await p.getByTestId("breakdown-service").locator("tbody tr").count(), 0);
+  await p.getByTestId("time-selection").getByRole("button", { name: "Clear" }).click();
+  await waitFor(async () => (await countA.getAttribute("data-shown")) === String(SLOW) && (await countB.getAttribute("data-shown")) === String(FAST), "every trace again");
+
+  // A value picked in a table narrows the charts and the other tables; its
+  // own table keeps its other values.
+  await p.getByTestId("breakdown-method").getByRole("button", { name: "POST" }).click();
+  await waitFor(async () => (await countA.getAttribute("data-shown")) === "10", "the POST traces");
+  assert.equal(await countB.getAttribute("data-shown"), "0");
+  assert.equal(await p.getByTestId("xa-pick").getAttribute("data-clause"), 'http.method = "POST"');
+  const picked = await bins(p, "rt-dist");
+  assert.deepEqual(picked.map((b) => b[0]), rt.map((b) => b[0]), "the buckets stay");
+  assert.equal(sumA(picked), 10);
+  assert.equal(sumB(picked), 0);
+  assert.equal(sumA(await bins(p, "time-series")), 10);
+  assert.deepEqual(await row(p, "service", "slow-svc"), { "a-count": "10", "a-share": "100.0", "b-count": "0", "b-share": "0.0", diff: "-100.0" });
+  assert.equal(await p.getByTestId("breakdown-service").locator("tbody tr").count(), 1);
+  assert.equal((await row(p, "method", "GET"))["a-count"], "30");
+  await p.getByTestId("xa-pick").getByRole("button", { name: "Clear" }).click();
+  await waitFor(async () => (await countA.getAttribute("data-shown")) === String(SLOW), "every trace again");
+
   // Dragging across the two slow buckets narrows the tables to the slow traces.
   const idx = (lo) => rt.findIndex((b) => b[0] === lo);
   await dragBins(p, "rt-dist", idx(1), idx(2));
@@ -153,6 +182,23 @@ test("analytics: a bad filter expression is shown at its column", async () => {
   await err.waitFor();
   assert.match(await err.innerText(), /\^/);
   assert.equal(await p.getByTestId("xa-summary").count(), 0);
+  await p.close();
+});
+
+test("analytics: Add to filter puts a picked value's clause into the filter expression and runs it", async () => {
+  const p = await browser.page();
+  await p.goto(server.uiURL + "/xray/analytics?" + new URLSearchParams({ filter: 'service("fast-svc")' }));
+  const countA = p.getByTestId("xa-count-a");
+  await waitFor(async () => (await countA.getAttribute("data-matching")) === String(FAST), "fast-svc's traces");
+  await p.getByTestId("breakdown-fault").getByRole("button", { name: "fast-svc: TimeoutError" }).click();
+  await waitFor(async () => (await countA.getAttribute("data-shown")) === String(FAULTS), "the faults");
+  await p.getByRole("button", { name: "Add to filter" }).click();
+  const want = '(service("fast-svc")) AND rootcause.fault.service { name = "fast-svc" AND last } AND rootcause.fault.exception { name = "TimeoutError" }';
+  assert.equal(await p.locator("textarea[name=filter]").inputValue(), want);
+  // The server matches the same traces.
+  await waitFor(async () => (await countA.getAttribute("data-matching")) === String(FAULTS) && (await countA.getAttribute("data-shown")) === String(FAULTS), "the refined search");
+  assert.equal(new URL(p.url()).searchParams.get("filter"), want);
+  assert.equal(await p.getByTestId("xa-pick").count(), 0);
   await p.close();
 });
 
@@ -202,5 +248,29 @@ test("service map: the group picker lists the environment's groups, Default firs
   }, "the default map again");
   assert.deepEqual(services(s), ["fast-svc", "slow-svc"]);
   assert.equal(new URL(p.url()).searchParams.get("group"), null);
+  await p.close();
+});
+
+// Last: it adds more traces than the page reads.
+test("analytics: past 2,000 matching traces the page reads the first 2,000 and says so", async () => {
+  const n = 2050;
+  const now = Date.now() / 1000;
+  const docs = [];
+  for (let i = 0; i < n; i++) {
+    const start = now - 1200 + i * 0.5;
+    docs.push(segment(newTraceHex(Math.floor(start)), "bulk-svc", start, 0.003, { http: { request: { method: "GET", url: "http://bulk.example/" }, response: { status: 200 } } }));
+  }
+  await putSegments(server, docs);
+  const end = Math.ceil(Date.now() / 1000) + 1;
+  await waitFor(async () => (await xrayAPI(server, "TraceSummaries", { StartTime: end - 3600, EndTime: end })).body.TracesProcessedCount === SLOW + FAST + n, "the bulk traces", 60_000);
+  const p = await browser.page();
+  await p.goto(server.uiURL + "/xray/analytics?" + new URLSearchParams({ filter: 'service("bulk-svc")' }));
+  const countA = p.getByTestId("xa-count-a");
+  await countA.waitFor({ timeout: 60_000 });
+  assert.equal(await countA.getAttribute("data-capped"), "1");
+  assert.equal(await countA.getAttribute("data-matching"), "2000");
+  assert.match(await countA.innerText(), /the first 2,000 matching traces \(more match; capped at 2,000\)/);
+  assert.equal(sumA(await bins(p, "rt-dist")), 2000);
+  assert.deepEqual(await row(p, "service", "bulk-svc"), { "a-count": "2000", "a-share": "100.0", "b-count": null, "b-share": null, diff: null });
   await p.close();
 });

@@ -108,8 +108,11 @@ interface Bin {
   b: number;
 }
 
-function rtBins(a: AnalyticsTrace[], b: AnalyticsTrace[] | null): Bin[] {
-  const all = [...a, ...(b ?? [])];
+/**
+ * rtBins counts a and b per response-time bucket, over the buckets that
+ * span the traces of all (so that the buckets stay when a and b narrow).
+ */
+function rtBins(all: AnalyticsTrace[], a: AnalyticsTrace[], b: AnalyticsTrace[] | null): Bin[] {
   if (all.length === 0) return [];
   let kmin = Infinity;
   let kmax = -Infinity;
@@ -167,22 +170,51 @@ function rootCauseValues(rcs: RootCause[] | undefined): string[] {
   return out;
 }
 
+/**
+ * rootCauseClause is the filter expression matching a root cause value as
+ * rootCauseValues writes it: the last service of the path by name, and the
+ * exception by name when the value ends in one.
+ */
+function rootCauseClause(kind: "fault" | "error" | "responsetime", v: string): string {
+  const i = v.lastIndexOf(": ");
+  const exc = i > 0 && kind !== "responsetime" && /^[\w.$]+$/.test(v.slice(i + 2)) ? v.slice(i + 2) : "";
+  const svc = exc ? v.slice(0, i) : v;
+  const c = `rootcause.${kind}.service { name = ${q(svc)} AND last }`;
+  return exc ? `${c} AND rootcause.${kind}.exception { name = ${q(exc)} }` : c;
+}
+
+/** q quotes a string for a filter expression. */
+const q = (v: string) => JSON.stringify(v);
+
 interface Dimension {
   key: string;
   title: string;
   values: (t: AnalyticsTrace) => (string | undefined)[];
+  /** clause is the filter expression for the traces with value v. */
+  clause: (v: string) => string;
 }
 
-const DIMENSIONS: Dimension[] = [
-  { key: "service", title: "Service", values: (t) => (t.ServiceIds ?? []).map((s) => s.Name) },
-  { key: "method", title: "HTTP method", values: (t) => [t.Http?.HttpMethod] },
-  { key: "status", title: "HTTP status code", values: (t) => [t.Http?.HttpStatus ? String(t.Http.HttpStatus) : undefined] },
-  { key: "url", title: "URL", values: (t) => [t.Http?.HttpURL] },
-  { key: "user", title: "User", values: (t) => (t.Users ?? []).map((u) => u.UserName) },
-  { key: "fault", title: "Fault root cause", values: (t) => rootCauseValues(t.FaultRootCauses) },
-  { key: "error", title: "Error root cause", values: (t) => rootCauseValues(t.ErrorRootCauses) },
-  { key: "responsetime", title: "Response time root cause", values: (t) => rootCauseValues(t.ResponseTimeRootCauses) },
+export const DIMENSIONS: Dimension[] = [
+  { key: "service", title: "Service", values: (t) => (t.ServiceIds ?? []).map((s) => s.Name), clause: (v) => `service(${q(v)})` },
+  { key: "method", title: "HTTP method", values: (t) => [t.Http?.HttpMethod], clause: (v) => `http.method = ${q(v)}` },
+  { key: "status", title: "HTTP status code", values: (t) => [t.Http?.HttpStatus ? String(t.Http.HttpStatus) : undefined], clause: (v) => `http.status = ${Number(v)}` },
+  { key: "url", title: "URL", values: (t) => [t.Http?.HttpURL], clause: (v) => `http.url = ${q(v)}` },
+  { key: "user", title: "User", values: (t) => (t.Users ?? []).map((u) => u.UserName), clause: (v) => `user = ${q(v)}` },
+  { key: "fault", title: "Fault root cause", values: (t) => rootCauseValues(t.FaultRootCauses), clause: (v) => rootCauseClause("fault", v) },
+  { key: "error", title: "Error root cause", values: (t) => rootCauseValues(t.ErrorRootCauses), clause: (v) => rootCauseClause("error", v) },
+  { key: "responsetime", title: "Response time root cause", values: (t) => rootCauseValues(t.ResponseTimeRootCauses), clause: (v) => rootCauseClause("responsetime", v) },
 ];
+
+/** A value picked in a breakdown table. */
+interface Pick {
+  dim: string;
+  value: string;
+}
+
+const hasPick = (p: Pick) => {
+  const d = DIMENSIONS.find((x) => x.key === p.dim)!;
+  return (t: AnalyticsTrace) => d.values(t).includes(p.value);
+};
 
 /** counts is, per value, the number of traces that have it (once per trace). */
 function counts(traces: AnalyticsTrace[], d: Dimension): Map<string, number> {
@@ -199,7 +231,7 @@ function counts(traces: AnalyticsTrace[], d: Dimension): Map<string, number> {
 const pct = (n: number, total: number) => (total ? (100 * n) / total : 0);
 const fmtPct = (p: number) => p.toFixed(1) + "%";
 
-function Breakdown({ d, a, b }: { d: Dimension; a: AnalyticsTrace[]; b: AnalyticsTrace[] | null }) {
+function Breakdown({ d, a, b, picked, onPick }: { d: Dimension; a: AnalyticsTrace[]; b: AnalyticsTrace[] | null; picked: string | null; onPick: (v: string | null) => void }) {
   const [all, setAll] = useState(false);
   const rows = useMemo(() => {
     const ca = counts(a, d);
@@ -232,18 +264,20 @@ function Breakdown({ d, a, b }: { d: Dimension; a: AnalyticsTrace[]; b: Analytic
                 <>
                   <th className="num">B</th>
                   <th className="num">B %</th>
-                  <th className="num" title="B's share minus A's, in percentage points">Δ (B − A)</th>
+                  <th className="num" title="B's share minus A's, in percentage points">Δ</th>
                 </>
               )}
             </tr>
           </thead>
           <tbody>
             {shown.map((r) => (
-              <tr key={r.v} data-value={r.v} data-a-count={r.ac} data-a-share={r.as.toFixed(1)} {...(b ? { "data-b-count": r.bc, "data-b-share": r.bs.toFixed(1), "data-diff": r.diff.toFixed(1) } : {})}>
-                <td className="xa-value" title={r.v}>
+              <tr key={r.v} className={picked === r.v ? "picked" : ""} data-value={r.v} data-a-count={r.ac} data-a-share={r.as.toFixed(1)} {...(b ? { "data-b-count": r.bc, "data-b-share": r.bs.toFixed(1), "data-diff": r.diff.toFixed(1) } : {})}>
+                <td className="xa-value">
                   <span className="xa-sharebar a" style={{ width: r.as + "%" }} />
                   {b && <span className="xa-sharebar b" style={{ width: r.bs + "%" }} />}
-                  <span className="xa-label">{r.v}</span>
+                  <button type="button" className="xa-label" aria-pressed={picked === r.v} title={`${r.v}\nShow only the traces with this value`} onClick={() => onPick(picked === r.v ? null : r.v)}>
+                    {r.v}
+                  </button>
                 </td>
                 <td className="num">{r.ac}</td>
                 <td className="num">{fmtPct(r.as)}</td>
@@ -252,7 +286,7 @@ function Breakdown({ d, a, b }: { d: Dimension; a: AnalyticsTrace[]; b: Analytic
                     <td className="num">{r.bc}</td>
                     <td className="num">{fmtPct(r.bs)}</td>
                     <td className={"num " + (r.diff > 0 ? "xa-up" : r.diff < 0 ? "xa-down" : "")}>
-                      {(r.diff > 0 ? "+" : "") + r.diff.toFixed(1)} pts
+                      {(r.diff > 0 ? "+" : "") + r.diff.toFixed(1)}
                     </td>
                   </>
                 )}
@@ -363,9 +397,16 @@ function Bars({ testId, bins, compare, normalise, sel, onSelect, fmtRange }: {
 const fmtRT = (lo: number, hi: number) => `${fmtDuration(lo * 1000)} – ${fmtDuration(hi * 1000)}`;
 const fmtTime = (lo: number, hi: number) => `${new Date(lo * 1000).toLocaleTimeString()} – ${new Date(hi * 1000).toLocaleTimeString()}`;
 
-/** tracesLink opens the Traces tab with expr, narrowed to a response-time range. */
-function tracesLink(expr: string, rt: [number, number] | null, doors: Doors): string {
-  let f = expr.trim();
+/** andClause narrows expr by clause. */
+function andClause(expr: string, clause: string): string {
+  const e = expr.trim();
+  if (!clause) return e;
+  return e ? `(${e}) AND ${clause}` : clause;
+}
+
+/** tracesLink opens the Traces tab with expr, narrowed by clause and to a response-time range. */
+function tracesLink(expr: string, clause: string, rt: [number, number] | null, doors: Doors): string {
+  let f = andClause(expr, clause);
   if (rt) {
     const r = `responsetime >= ${rt[0]} AND responsetime < ${rt[1]}`;
     f = f ? `(${f}) AND ${r}` : r;
@@ -388,8 +429,8 @@ interface Run {
 export default function Analytics() {
   const [doors, setDoors] = useDoors();
   const loc = useLocation();
-  const [expr, setExpr] = useState(() => loc.params.get("filter") ?? "");
-  const [cmp, setCmp] = useState(() => loc.params.get("compare") ?? "");
+  const [exprState, setExpr] = useState(() => loc.params.get("filter") ?? "");
+  const [cmpState, setCmp] = useState(() => loc.params.get("compare") ?? "");
   const [comparing, setComparing] = useState(() => loc.params.has("compare"));
   const [range, setRange] = useState(() => {
     const r = Number(loc.params.get("range"));
@@ -404,8 +445,11 @@ export default function Analytics() {
   const [timeSel, setTimeSel] = useState<Sel>(null);
   const gen = useRef(0);
 
+  const [pick, setPick] = useState<Pick | null>(null);
   const go = useCallback(
-    async (d: Doors) => {
+    async (d: Doors, override?: { expr: string; cmp: string }) => {
+      const expr = override?.expr ?? exprState;
+      const cmp = override?.cmp ?? cmpState;
       const g = ++gen.current;
       const end = Math.floor(Date.now() / 1000);
       const start = end - range;
@@ -432,9 +476,10 @@ export default function Analytics() {
       }
       setRtSel(null);
       setTimeSel(null);
+      setPick(null);
       setRun({ start, end, doors: d, a: ra.value, b: rb.value });
     },
-    [expr, cmp, comparing, range],
+    [exprState, cmpState, comparing, range],
   );
   useEffect(() => {
     go(doors);
@@ -444,8 +489,11 @@ export default function Analytics() {
 
   const a = run?.a.traces ?? [];
   const b = run?.b ? run.b.traces : null;
-  const rt = useMemo(() => rtBins(a, b), [a, b]);
-  const ts = useMemo(() => (run ? timeBins(run.start, run.end, a, b) : []), [run, a, b]);
+  // A value picked in a table narrows the charts and the other tables.
+  const pa = useMemo(() => (pick ? a.filter(hasPick(pick)) : a), [a, pick]);
+  const pb = useMemo(() => (pick && b ? b.filter(hasPick(pick)) : b), [b, pick]);
+  const rt = useMemo(() => rtBins(b ? [...a, ...b] : a, pa, pb), [a, b, pa, pb]);
+  const ts = useMemo(() => (run ? timeBins(run.start, run.end, pa, pb) : []), [run, pa, pb]);
   // The selections narrow the tables: a response-time range (lo inclusive,
   // hi exclusive, by bucket) and a time range.
   const rtRange: [number, number] | null = rtSel && rt.length ? [rt[rtSel[0]].lo, rt[rtSel[1]].hi] : null;
@@ -468,14 +516,18 @@ export default function Analytics() {
   );
   const na = useMemo(() => narrow(a), [a, narrow]);
   const nb = useMemo(() => (b ? narrow(b) : null), [b, narrow]);
+  const npa = useMemo(() => narrow(pa), [pa, narrow]);
+  const npb = useMemo(() => (pb ? narrow(pb) : null), [pb, narrow]);
+  const pickDim = pick ? DIMENSIONS.find((d) => d.key === pick.dim)! : null;
+  const pickClause = pick && pickDim ? pickDim.clause(pick.value) : "";
 
   const summary = (name: string, s: TraceSet, shown: number) => (
     <span className={"xa-count " + name.toLowerCase()} data-testid={"xa-count-" + name.toLowerCase()} data-matching={s.traces.length} data-shown={shown} data-scanned={s.scanned ?? ""} data-capped={s.capped ? "1" : "0"}>
       <b>{name}</b>: {s.capped ? `the first ${s.traces.length.toLocaleString()} matching traces (more match; capped at ${CAP.toLocaleString()})` : `${s.traces.length.toLocaleString()} matching traces`}
       {s.scanned !== null && ` of ${s.scanned.toLocaleString()} scanned`}
-      {(rtRange || tRange) && `; ${shown} in the selection`}
+      {(rtRange || tRange || pick) && `; ${shown} in the selection`}
       {" · "}
-      <Link href={tracesLink(s.expr, rtRange, run!.doors)} data-testid={"xa-open-" + name.toLowerCase()}>
+      <Link href={tracesLink(s.expr, pickClause, rtRange, run!.doors)} data-testid={"xa-open-" + name.toLowerCase()}>
         open in Traces
       </Link>
     </span>
@@ -498,16 +550,16 @@ export default function Analytics() {
             <span className="muted">
               {comparing ? <span className="xa-key a">A</span> : null}Filter expression, e.g. <code>service("backend")</code> or <code>http.status = 500</code> (empty: every trace)
             </span>
-            <textarea rows={2} name="filter" value={expr} onChange={(e) => setExpr(e.target.value)} spellCheck={false} />
-            <PositionError expr={run?.a.expr ?? expr} error={errA} testId="filter-error" />
+            <textarea rows={2} name="filter" value={exprState} onChange={(e) => setExpr(e.target.value)} spellCheck={false} />
+            <PositionError expr={run?.a.expr ?? exprState} error={errA} testId="filter-error" />
           </label>
           {comparing && (
             <label>
               <span className="muted">
                 <span className="xa-key b">B</span>Compare with
               </span>
-              <textarea rows={2} name="compare" value={cmp} onChange={(e) => setCmp(e.target.value)} spellCheck={false} />
-              <PositionError expr={cmp} error={errB} testId="compare-error" />
+              <textarea rows={2} name="compare" value={cmpState} onChange={(e) => setCmp(e.target.value)} spellCheck={false} />
+              <PositionError expr={cmpState} error={errB} testId="compare-error" />
             </label>
           )}
         </div>
@@ -529,14 +581,33 @@ export default function Analytics() {
       {run && (
         <>
           <div className="card xa-summary" data-testid="xa-summary">
-            {summary("A", run.a, na.length)}
-            {run.b && nb && summary("B", run.b, nb.length)}
+            {summary("A", run.a, npa.length)}
+            {run.b && npb && summary("B", run.b, npb.length)}
+            {pick && pickDim && (
+              <div className="inline" data-testid="xa-pick" data-clause={pickClause}>
+                <span>
+                  Only traces with {pickDim.title} <b>{pick.value}</b> (<code>{pickClause}</code>)
+                </span>
+                <button
+                  type="button"
+                  className="small"
+                  onClick={() => {
+                    const next = { expr: andClause(exprState, pickClause), cmp: comparing ? andClause(cmpState, pickClause) : cmpState };
+                    setExpr(next.expr);
+                    setCmp(next.cmp);
+                    go(doors, next);
+                  }}
+                >
+                  Add to filter{comparing ? "s" : ""}
+                </button>
+                <button type="button" className="small" onClick={() => setPick(null)}>Clear</button>
+              </div>
+            )}
           </div>
           <div className="xa-charts">
             <section className="card">
-              <div className="inline">
+              <div className="xa-head">
                 <h3>Response time distribution</h3>
-                <span className="muted">buckets on a 1-2-5 log scale (1ms, 2ms, 5ms, 10ms…); drag across bars to narrow the tables</span>
                 {rtRange && (
                   <span data-testid="rt-selection">
                     {fmtRT(rtRange[0], rtRange[1])}{" "}
@@ -544,12 +615,12 @@ export default function Analytics() {
                   </span>
                 )}
               </div>
+              <p className="muted xa-note">Traces per response-time bucket, the buckets on a 1-2-5 log scale (…, 10ms, 20ms, 50ms, 100ms, …). Drag across bars to narrow the tables to those traces.</p>
               <Bars testId="rt-dist" bins={rt} compare={!!b} normalise={normalise} sel={rtSel} onSelect={setRtSel} fmtRange={fmtRT} />
             </section>
             <section className="card">
-              <div className="inline">
+              <div className="xa-head">
                 <h3>Time series activity</h3>
-                <span className="muted">traces by start time; drag to narrow</span>
                 {tRange && (
                   <span data-testid="time-selection">
                     {fmtTime(tRange[0], tRange[1])}{" "}
@@ -557,12 +628,20 @@ export default function Analytics() {
                   </span>
                 )}
               </div>
+              <p className="muted xa-note">Traces by start time, {fmtDuration(((run.end - run.start) / ts.length) * 1000)} buckets. Drag across bars to narrow the tables.</p>
               <Bars testId="time-series" bins={ts} compare={!!b} normalise={normalise} sel={timeSel} onSelect={setTimeSel} fmtRange={fmtTime} />
             </section>
           </div>
           <div className="xa-tables">
             {DIMENSIONS.map((d) => (
-              <Breakdown key={d.key} d={d} a={na} b={nb} />
+              <Breakdown
+                key={d.key}
+                d={d}
+                a={pick && pick.dim !== d.key ? npa : na}
+                b={pick && pick.dim !== d.key ? npb : nb}
+                picked={pick?.dim === d.key ? pick.value : null}
+                onPick={(v) => setPick(v === null ? null : { dim: d.key, value: v })}
+              />
             ))}
           </div>
         </>
