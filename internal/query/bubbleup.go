@@ -295,9 +295,18 @@ func BubbleUp(ctx context.Context, agg store.Aggregator, req BubbleUpRequest) (B
 	base.CalcFilters = []store.FilterSet{{Filters: []store.Filter{{Column: selectionField, Op: store.OpEq, Value: model.Bool(true)}}}}
 
 	cols := candidates(req)
-	// Totals and the range of every numeric column.
+	// Totals and the range of every numeric column. With the store's
+	// single-pass count, the selection's total comes from that count (a
+	// column no event has groups every event under null), so this query
+	// need not evaluate the selection.
+	bc, single := agg.(BubbleUpCounter)
+	single = single && len(req.Plan.Query.CalculatedFields) == 0
 	tq := base
 	tq.Calcs = []store.Calc{{Op: store.CalcCount, Filter: 1}, {Op: store.CalcCount}}
+	if single {
+		tq.Calcs[0] = store.Calc{Op: store.CalcCount}
+		tq.CalculatedFields, tq.CalcFilters = nil, nil
+	}
 	for _, c := range cols {
 		if c.numeric {
 			tq.Calcs = append(tq.Calcs, store.Calc{Op: store.CalcMin, Column: c.name}, store.Calc{Op: store.CalcMax, Column: c.name})
@@ -334,10 +343,9 @@ func BubbleUp(ctx context.Context, agg store.Aggregator, req BubbleUpRequest) (B
 			i += 2
 		}
 	}
-	if selN <= 0 {
+	if !single && selN <= 0 {
 		return out, invalid("selection", "the selection holds no events of the query")
 	}
-	out.Selection, out.Baseline = selN, allN-selN
 
 	// How each column is compared: numeric columns with values get a
 	// histogram (bucket: its lo and width), narrow integer ones are
@@ -374,10 +382,28 @@ func BubbleUp(ctx context.Context, agg store.Aggregator, req BubbleUpRequest) (B
 			live = append(live, i)
 		}
 	}
-	rows, err := countColumns(ctx, agg, req, base, sel, names, buckets)
+	var rows []columnRows
+	if single {
+		// The last column, "", is every event under null: the totals.
+		rows, err = countOnePass(ctx, bc, req, base, append(names, ""), buckets)
+		if err != nil {
+			return out, err
+		}
+		selN = 0
+		for _, r := range rows[len(names)].rows {
+			selN += r.Values[0].Num
+		}
+		rows = rows[:len(names)]
+	} else {
+		rows, err = countColumns(ctx, agg, req, base, sel, names, buckets)
+	}
 	if err != nil {
 		return out, err
 	}
+	if selN <= 0 {
+		return out, invalid("selection", "the selection holds no events of the query")
+	}
+	out.Selection, out.Baseline = selN, allN-selN
 	for k, i := range live {
 		pl := plans[i]
 		var c *BubbleUpColumn
@@ -447,8 +473,9 @@ func groupKey(v any) any {
 // bucket offset floor((x - lo) / width) * width of its numeric values
 // (null without one). Each column's rows hold Group [value] and Values
 // [selection, all], at most limit of them: those with the most selected
-// events, then the most events. Without it, BubbleUp runs one aggregate
-// query per column.
+// events, then the most events. A column no event has (BubbleUp passes
+// "") counts every event under the value null. Without it, BubbleUp runs
+// one aggregate query per column.
 type BubbleUpCounter interface {
 	BubbleUpCounts(ctx context.Context, env string, q store.AggregateQuery, sel []store.Filter, selStart, selEnd time.Time,
 		cols []string, buckets map[string][2]float64, limit int) ([][]store.Row, error)
@@ -461,33 +488,36 @@ type columnRows struct {
 	full bool
 }
 
-// countColumns counts the selection's and all events per value of each
-// column in every environment: with one BubbleUpCounter call per
-// environment when the store has it and the query has no calculated
-// fields of its own, else with one aggregate query per column.
-func countColumns(ctx context.Context, agg store.Aggregator, req BubbleUpRequest, base store.AggregateQuery, sel store.Expr, names []string, buckets map[string][2]float64) ([]columnRows, error) {
+func (c *columnRows) add(rows []store.Row) {
+	c.rows = append(c.rows, rows...)
+	c.full = c.full || len(rows) >= BubbleUpMaxGroups
+}
+
+// countOnePass counts the selection's and all events per value of each
+// column in every environment with one BubbleUpCounter call each.
+func countOnePass(ctx context.Context, bc BubbleUpCounter, req BubbleUpRequest, base store.AggregateQuery, names []string, buckets map[string][2]float64) ([]columnRows, error) {
 	out := make([]columnRows, len(names))
-	add := func(i int, rows []store.Row) {
-		out[i].rows = append(out[i].rows, rows...)
-		out[i].full = out[i].full || len(rows) >= BubbleUpMaxGroups
-	}
-	if bc, ok := agg.(BubbleUpCounter); ok && len(req.Plan.Query.CalculatedFields) == 0 {
-		filters, start, end := req.Selection.filters(base.Start, base.End)
-		q := base
-		q.CalculatedFields, q.CalcFilters = nil, nil
-		for _, env := range req.Envs {
-			rows, err := bc.BubbleUpCounts(ctx, env, q, filters, start, end, names, buckets, BubbleUpMaxGroups)
-			if err != nil {
-				return nil, err
-			}
-			for i := range names {
-				if i < len(rows) {
-					add(i, rows[i])
-				}
+	filters, start, end := req.Selection.filters(base.Start, base.End)
+	q := base
+	q.CalculatedFields, q.CalcFilters = nil, nil
+	for _, env := range req.Envs {
+		rows, err := bc.BubbleUpCounts(ctx, env, q, filters, start, end, names, buckets, BubbleUpMaxGroups)
+		if err != nil {
+			return nil, err
+		}
+		for i := range names {
+			if i < len(rows) {
+				out[i].add(rows[i])
 			}
 		}
-		return out, nil
 	}
+	return out, nil
+}
+
+// countColumns counts the selection's and all events per value of each
+// column in every environment with one aggregate query per column.
+func countColumns(ctx context.Context, agg store.Aggregator, req BubbleUpRequest, base store.AggregateQuery, sel store.Expr, names []string, buckets map[string][2]float64) ([]columnRows, error) {
+	out := make([]columnRows, len(names))
 	errs := make([]error, len(names))
 	var mu sync.Mutex
 	work := make(chan int)
@@ -517,7 +547,7 @@ func countColumns(ctx context.Context, agg store.Aggregator, req BubbleUpRequest
 						break
 					}
 					mu.Lock()
-					add(i, res.Rows)
+					out[i].add(res.Rows)
 					mu.Unlock()
 				}
 			}
