@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/sqlgen"
 )
@@ -43,16 +42,7 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 	scope += vis
 	args = append(args, vargs...)
 	resolve := s.resolver(e)
-	// Breakdowns held only as booleans come back as UInt8: turn them
-	// into bools.
-	boolGroup := map[string]bool{}
-	for i, b := range q.Breakdowns {
-		cols := resolve(b)
-		if len(cols) == 1 && cols[0].Kind == model.KindBool {
-			boolGroup["g"+strconv.Itoa(i)] = true
-		}
-	}
-	plan, err := dialect.PlanAggregate(q, sqlgen.AggSource{
+	plan, err := s.dialect.PlanAggregate(q, sqlgen.AggSource{
 		Table: "events", Time: "ts", SampleRate: "sample_rate", Duration: "duration_ms",
 		Scope: scope, ScopeArgs: args, Resolve: resolve,
 	})
@@ -60,16 +50,16 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		return empty, wrap("aggregate", err)
 	}
 	res, err := plan.Run(ctx, func(ctx context.Context, query string, args []any) ([][]any, error) {
-		query, err := s.legacy(query)
-		if err != nil {
-			return nil, err
-		}
-		names, rows, err := s.c.table(ctx, query, args...)
+		names, types, rows, err := s.c.table(ctx, query, args...)
 		if err != nil {
 			return nil, err
 		}
 		for i, n := range names {
-			if !boolGroup[n] {
+			// ClickHouse 18.16 has no boolean type: booleans (attribute
+			// values, error, comparisons, EXISTS) are UInt8, which no
+			// other group value is (integers are Int64, literals bound
+			// typed), so a UInt8 group is a boolean one.
+			if !isGroupName(n) || (types[i] != "UInt8" && types[i] != "Nullable(UInt8)") {
 				continue
 			}
 			for _, r := range rows {
@@ -86,8 +76,11 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 	return res, nil
 }
 
-// legacy rewrites what sqlgen's ClickHouse dialect spells with functions
-// older servers lack; it returns the query unchanged on current versions.
-func (s *Store) legacy(query string) (string, error) {
-	return query, nil
+// isGroupName reports whether an answer's column is a group (g0, g1, …).
+func isGroupName(n string) bool {
+	if len(n) < 2 || n[0] != 'g' {
+		return false
+	}
+	_, err := strconv.Atoi(n[1:])
+	return err == nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/store/sqlgen"
 )
 
 // ErrClosed is returned by every method after Close.
@@ -80,6 +81,9 @@ type Store struct {
 
 	version       int64  // VERSION_INTEGER, e.g. 18016001
 	tableSettings string // MergeTree settings for durability, by version
+	// dialect is sqlgen's ClickHouse dialect, told which functions the
+	// server lacks.
+	dialect sqlgen.Dialect
 
 	// wmu serialises Writes, deletes and retention changes: the catalog
 	// has one writer.
@@ -151,6 +155,11 @@ func (s *Store) init(ctx context.Context) error {
 		}
 	}
 	s.tableSettings = strings.Join(sets, ", ")
+	missing, err := s.missingFunctions(ctx)
+	if err != nil {
+		return err
+	}
+	s.dialect = sqlgen.ClickHouseWithout(missing...)
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
@@ -160,6 +169,35 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	s.cat, s.wseq = cat, wseq
 	return nil
+}
+
+// missingFunctions lists what sqlgen.ClickHouseWithout needs to know:
+// the functions of the ClickHouse dialect this server lacks.
+func (s *Store) missingFunctions(ctx context.Context) ([]string, error) {
+	rows, err := s.admin.rows(ctx, "SELECT name FROM system.functions WHERE name IN ('quantileExactLow', 'countMatches')")
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, r := range rows {
+		if n, ok := r[0].(string); ok {
+			have[n] = true
+		}
+	}
+	var missing []string
+	for _, f := range []string{"quantileExactLow", "countMatches"} {
+		if !have[f] {
+			missing = append(missing, f)
+		}
+	}
+	if err := s.admin.exec(ctx, "SELECT sum(1) OVER () FROM system.one"); err != nil {
+		var ce *Error
+		if !errors.As(err, &ce) {
+			return nil, err
+		}
+		missing = append(missing, "window")
+	}
+	return missing, nil
 }
 
 // Version is the server's VERSION_INTEGER (e.g. 18016001 for 18.16.1).

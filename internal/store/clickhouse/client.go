@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -221,38 +223,41 @@ func (c *client) stream(ctx context.Context, query string, args ...any) (io.Read
 // TabSeparatedWithNamesAndTypes: int64, uint64 (above MaxInt64 only),
 // float64, string or nil (NULL).
 func (c *client) rows(ctx context.Context, query string, args ...any) ([][]any, error) {
-	_, rows, err := c.table(ctx, query, args...)
+	_, _, rows, err := c.table(ctx, query, args...)
 	return rows, err
 }
 
-// table is rows with the answer's column names.
-func (c *client) table(ctx context.Context, query string, args ...any) ([]string, [][]any, error) {
+// table is rows with the answer's column names and types.
+func (c *client) table(ctx context.Context, query string, args ...any) (names, types []string, rows [][]any, err error) {
 	body, err := c.stream(ctx, query+" FORMAT TabSeparatedWithNamesAndTypes", args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer body.Close()
 	raw, err := io.ReadAll(body)
 	if err != nil {
-		return nil, nil, transportError(ctx, err)
+		return nil, nil, nil, transportError(ctx, err)
 	}
 	return parseTSV(raw)
 }
 
 // parseTSV decodes TabSeparatedWithNamesAndTypes.
-func parseTSV(raw []byte) ([]string, [][]any, error) {
+func parseTSV(raw []byte) (names, types []string, rows [][]any, err error) {
 	lines := bytes.Split(raw, []byte{'\n'})
 	if len(lines) < 2 {
 		if e := parseException(raw); e.Code != 0 {
-			return nil, nil, e
+			return nil, nil, nil, e
 		}
-		return nil, nil, fmt.Errorf("clickhouse: short answer %q", raw)
+		return nil, nil, nil, fmt.Errorf("clickhouse: short answer %q", raw)
 	}
-	names := strings.Split(string(lines[0]), "\t")
+	names = strings.Split(string(lines[0]), "\t")
 	for i, n := range names {
 		names[i] = unescapeTSV([]byte(n))
 	}
-	types := strings.Split(string(lines[1]), "\t")
+	types = strings.Split(string(lines[1]), "\t")
+	if len(types) != len(names) {
+		return nil, nil, nil, fmt.Errorf("clickhouse: %d column names, %d types", len(names), len(types))
+	}
 	var out [][]any
 	for _, ln := range lines[2:] {
 		if len(ln) == 0 {
@@ -262,25 +267,25 @@ func parseTSV(raw []byte) ([]string, [][]any, error) {
 		if len(fields) != len(types) {
 			// An exception written after a partial answer.
 			if e := parseException(bytes.Join(lines[2:], []byte{'\n'})); e.Code != 0 {
-				return nil, nil, e
+				return nil, nil, nil, e
 			}
-			return nil, nil, fmt.Errorf("clickhouse: row of %d fields for %d columns", len(fields), len(types))
+			return nil, nil, nil, fmt.Errorf("clickhouse: row of %d fields for %d columns", len(fields), len(types))
 		}
 		row := make([]any, len(types))
 		for i, f := range fields {
 			v, err := tsvValue(types[i], f)
 			if err != nil {
-				return nil, nil, fmt.Errorf("clickhouse: column %d (%s): %w", i, types[i], err)
+				return nil, nil, nil, fmt.Errorf("clickhouse: column %d (%s): %w", i, types[i], err)
 			}
 			row[i] = v
 		}
 		out = append(out, row)
 	}
-	return names, out, nil
+	return names, types, out, nil
 }
 
 func tsvValue(typ string, f []byte) (any, error) {
-	if strings.HasPrefix(typ, "Nullable(") {
+	if strings.HasPrefix(typ, "Nullable(") && strings.HasSuffix(typ, ")") {
 		if string(f) == `\N` {
 			return nil, nil
 		}
@@ -436,18 +441,20 @@ func appendLiteral(b *strings.Builder, v any) error {
 		} else {
 			b.WriteString("0")
 		}
+	// Integers are typed: a bare 1 would be a UInt8, which reads back
+	// as a boolean (see Aggregate).
 	case int:
-		b.WriteString(strconv.FormatInt(int64(x), 10))
+		typed(b, "toInt64(", strconv.FormatInt(int64(x), 10))
 	case int32:
-		b.WriteString(strconv.FormatInt(int64(x), 10))
+		typed(b, "toInt64(", strconv.FormatInt(int64(x), 10))
 	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
+		typed(b, "toInt64(", strconv.FormatInt(x, 10))
 	case uint8:
 		b.WriteString(strconv.FormatUint(uint64(x), 10))
 	case uint32:
-		b.WriteString(strconv.FormatUint(uint64(x), 10))
+		typed(b, "toUInt64(", strconv.FormatUint(uint64(x), 10))
 	case uint64:
-		b.WriteString(strconv.FormatUint(x, 10))
+		typed(b, "toUInt64(", strconv.FormatUint(x, 10))
 	case float64:
 		switch {
 		case math.IsNaN(x):
@@ -457,16 +464,23 @@ func appendLiteral(b *strings.Builder, v any) error {
 		case math.IsInf(x, -1):
 			b.WriteString("-inf")
 		default:
-			// toFloat64 keeps an integral value a double (a bare 200
-			// would be a UInt8).
-			b.WriteString("toFloat64(")
-			b.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
-			b.WriteString(")")
+			// The exact bits: 18.16 cannot parse subnormal literals
+			// (5e-324 is a syntax error) and its decimal parsing is not
+			// always correctly rounded; a bare 200 would be a UInt8.
+			var le [8]byte
+			binary.LittleEndian.PutUint64(le[:], math.Float64bits(x))
+			typed(b, "reinterpretAsFloat64(unhex('", hex.EncodeToString(le[:])+"')")
 		}
 	default:
 		return fmt.Errorf("clickhouse: no literal for %T", v)
 	}
 	return nil
+}
+
+func typed(b *strings.Builder, fn, lit string) {
+	b.WriteString(fn)
+	b.WriteString(lit)
+	b.WriteByte(')')
 }
 
 // quoteString writes s as a single-quoted string literal: backslash and

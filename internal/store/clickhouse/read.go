@@ -18,8 +18,6 @@ import (
 	"github.com/tracecomb/tracecomb/internal/store/sqlgen"
 )
 
-var dialect = sqlgen.ClickHouse()
-
 const (
 	zeroTrace = "unhex('00000000000000000000000000000000')"
 	zeroSpan  = "unhex('0000000000000000')"
@@ -228,7 +226,7 @@ func (s *Store) Scan(ctx context.Context, env string, q store.ScanQuery) iter.Se
 		if ok && len(q.Filters) > 0 {
 			var w string
 			var fargs []any
-			w, fargs, err = dialect.Where(q.Filters, q.Combination, s.resolver(e))
+			w, fargs, err = s.dialect.Where(q.Filters, q.Combination, s.resolver(e))
 			where += " AND " + w
 			args = append(args, fargs...)
 		}
@@ -389,6 +387,7 @@ func (d *decoder) decode(r *rbReader) (model.Event, error) {
 	if doc := r.str(); doc != "" {
 		e.Doc = []byte(doc)
 	}
+	_ = r.u8() // in_progress
 	wseq := r.u64()
 	_ = r.u32() // ord
 	for k := model.KindString; k <= model.KindBool; k++ {
@@ -397,9 +396,17 @@ func (d *decoder) decode(r *rbReader) (model.Event, error) {
 			r.fail(fmt.Errorf("list of %d attributes", n))
 			break
 		}
-		keys := make([]string, n)
-		for i := range keys {
-			keys[i] = r.str()
+		// Grown as keys arrive, so a corrupt length cannot allocate
+		// more than the answer holds.
+		keys := make([]string, 0, min(n, 64))
+		for range n {
+			keys = append(keys, r.str())
+			if r.err != nil {
+				break
+			}
+		}
+		if r.err != nil {
+			break
 		}
 		if m := r.uvarint(); m != n {
 			r.fail(fmt.Errorf("%d attribute keys, %d values", n, m))
@@ -493,12 +500,21 @@ func (r *rbReader) str() string {
 		r.fail(fmt.Errorf("string of %d bytes", n))
 		return ""
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r.r, b); err != nil {
+	if n <= 64<<10 {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.r, b); err != nil {
+			r.fail(err)
+			return ""
+		}
+		return string(b)
+	}
+	// A long value grows as it arrives.
+	var sb strings.Builder
+	if _, err := io.CopyN(&sb, r.r, int64(n)); err != nil {
 		r.fail(err)
 		return ""
 	}
-	return string(b)
+	return sb.String()
 }
 
 // explain turns a decoding error into ClickHouse's exception when the

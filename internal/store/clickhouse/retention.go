@@ -186,7 +186,7 @@ func parsePartition(text string) (string, time.Time, bool) {
 	}
 	envLit, dayLit := strings.TrimSpace(t[:i]), strings.Trim(strings.TrimSpace(t[i+1:]), "'")
 	day, err := time.Parse("2006-01-02", dayLit)
-	if err != nil {
+	if err != nil || day.Year() < 1970 {
 		return "", time.Time{}, false
 	}
 	env, ok := unquote(envLit)

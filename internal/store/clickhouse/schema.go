@@ -19,9 +19,9 @@ const eventColumns = "env, day, ts, ds, source, trace_id, span_id, parent_id, na
 	"duration_ms, status_code, error, sample_rate, doc, in_progress, wseq, ord, s_k, s_v, i_k, i_v, f_k, f_v, b_k, b_v"
 
 // readColumns are the columns every read of whole events selects, in the
-// order decodeEvent reads them.
+// order decoder.decode reads them: eventColumns without env and day.
 const readColumns = "ts, ds, source, trace_id, span_id, parent_id, name, service_name, span_kind, annotation_type, " +
-	"duration_ms, status_code, error, sample_rate, doc, wseq, ord, s_k, s_v, i_k, i_v, f_k, f_v, b_k, b_v"
+	"duration_ms, status_code, error, sample_rate, doc, in_progress, wseq, ord, s_k, s_v, i_k, i_v, f_k, f_v, b_k, b_v"
 
 // ddl returns the statements creating the schema, each idempotent. tableSettings
 // is appended to every MergeTree's SETTINGS (the durability settings of

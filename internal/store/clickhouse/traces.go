@@ -45,7 +45,7 @@ func (s *Store) SelectTraces(ctx context.Context, env string, q store.TraceQuery
 	for i, m := range q.Require {
 		var terms []string
 		for _, f := range m.Any {
-			w, fa, err := dialect.Where([]store.Filter{f}, store.And, s.resolver(e))
+			w, fa, err := s.dialect.Where([]store.Filter{f}, store.And, s.resolver(e))
 			if err != nil {
 				return store.TraceSelection{}, wrap(fmt.Sprintf("select traces: requirement %d", i), err)
 			}
