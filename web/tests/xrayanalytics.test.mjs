@@ -199,6 +199,11 @@ test("analytics: Add to filter puts a picked value's clause into the filter expr
   await waitFor(async () => (await countA.getAttribute("data-matching")) === String(FAULTS) && (await countA.getAttribute("data-shown")) === String(FAULTS), "the refined search");
   assert.equal(new URL(p.url()).searchParams.get("filter"), want);
   assert.equal(await p.getByTestId("xa-pick").count(), 0);
+  // The data picker: tracecomb's view over the OpenTelemetry data has none of these traces.
+  await p.getByRole("radio", { name: "OpenTelemetry (tracecomb)" }).check();
+  await waitFor(async () => new URL(p.url()).searchParams.get("doors") === "honeycomb", "the choice in the URL");
+  await waitFor(async () => (await countA.getAttribute("data-matching")) === "0", "no OpenTelemetry traces");
+  assert.equal(new URL(p.url()).searchParams.get("filter"), want, "the filter kept");
   await p.close();
 });
 
@@ -241,6 +246,16 @@ test("service map: the group picker lists the environment's groups, Default firs
   }, "the group's map after a reload");
   assert.deepEqual(services(s), ["slow-svc"]);
   assert.equal(await pick.inputValue(), "slow-only");
+  // A click on a service opens its traces in the group.
+  const map = p.getByTestId("service-map");
+  await waitFor(async () => (await map.getAttribute("data-label-overlaps")) !== "", "the map drawn");
+  const at = JSON.parse(await map.getAttribute("data-positions")).find(([n]) => n === "slow-svc")[1];
+  await map.click({ position: { x: at[0], y: at[1] } });
+  await waitFor(async () => new URL(p.url()).pathname === "/xray", "the X-Ray traces page");
+  assert.equal(new URL(p.url()).searchParams.get("filter"), 'service("slow-svc") AND group.name = "slow-only"');
+  await waitFor(async () => (await p.getByTestId("xray-counts").getAttribute("data-matching")) === String(SLOW), "slow-svc's traces in the group");
+  await p.goBack();
+  await waitFor(async () => (await mapState(p)).group === "slow-only", "the group's map again");
   await pick.selectOption({ label: "Default" });
   s = await waitFor(async () => {
     const st = await mapState(p);

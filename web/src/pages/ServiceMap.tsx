@@ -296,7 +296,9 @@ export default function ServiceMap({ session }: { session: Session }) {
   const openService = useRef((_: string) => {});
   openService.current = (name: string) => {
     if (doors !== "honeycomb") {
-      const p = new URLSearchParams({ filter: `service(${JSON.stringify(name)})` });
+      // On a group's map, the service's traces in that group.
+      const inGroup = graphGroup ? ` AND group.name = ${JSON.stringify(graphGroup)}` : "";
+      const p = new URLSearchParams({ filter: `service(${JSON.stringify(name)})${inGroup}` });
       if (doors !== "xray") p.set("doors", doors);
       navigate("/xray?" + p.toString());
       return;
