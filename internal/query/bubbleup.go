@@ -648,7 +648,10 @@ func categoricalColumn(col string, cr columnRows, tot BubbleUpResult, maxValues 
 		if c := cmp.Compare(math.Abs(b.Selection-b.Baseline), math.Abs(a.Selection-a.Baseline)); c != 0 {
 			return c
 		}
-		return cmp.Compare(b.Selection, a.Selection)
+		if c := cmp.Compare(b.Selection, a.Selection); c != 0 {
+			return c
+		}
+		return store.CompareGroupValues(a.Value, b.Value)
 	})
 	if len(vals) > maxValues {
 		for _, v := range vals[maxValues:] {
