@@ -15,7 +15,8 @@
 // Each record holds the event as its target gets it, encoded at enqueue
 // time: for Honeycomb one element of a /1/batch body ({"data", "time",
 // "samplerate"}, every field and the dataset name as tracecomb stored
-// them); for X-Ray one segment document (XRayDocuments). One goroutine
+// them); for X-Ray one segment document as it came, its embedded
+// subsegments put back in (xrayPlan). One goroutine
 // per target reads the queue in order, sends batches within the target's
 // limits, and consumes them once the target answered: sent, or dropped for
 // a permanent reason (a 4xx, a per-event refusal) and counted. Network

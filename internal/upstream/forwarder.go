@@ -214,6 +214,7 @@ type encoded struct {
 	keys   []string
 	skip   []bool
 	buf    *[]byte
+	xray   *xrayPlan // X-Ray's documents, built once the refusals are known
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
@@ -244,12 +245,7 @@ func (f *Forwarder) encode(events []model.Event) *encoded {
 			e.keys[i] = events[i].Dataset
 		}
 	case TargetXRay:
-		docs, n := XRayDocuments(events)
-		tooLarge = n
-		for i, d := range docs {
-			e.bodies = append(e.bodies, d...)
-			e.ends[i] = len(e.bodies)
-		}
+		e.xray = planXRay(events)
 	}
 	if tooLarge > 0 {
 		f.m.dropped.WithLabelValues("too_large").Add(float64(tooLarge))
@@ -277,6 +273,22 @@ func (f *Forwarder) enqueue(e *encoded) {
 		f.appendFrames(frames, n)
 		frames, n = frames[:0], 0
 	}
+	add := func(key string, body []byte) {
+		if len(frames) > 0 && len(frames)+len(body)+len(key)+32 > chunk {
+			flush()
+		}
+		frames = appendFrame(frames, now, key, body)
+		n++
+	}
+	if e.xray != nil {
+		docs, tooLarge := e.xray.documents(e.skip)
+		if tooLarge > 0 {
+			f.m.dropped.WithLabelValues("too_large").Add(float64(tooLarge))
+		}
+		for _, d := range docs {
+			add("", d)
+		}
+	}
 	start := 0
 	for i, end := range e.ends {
 		body := e.bodies[start:end]
@@ -284,15 +296,7 @@ func (f *Forwarder) enqueue(e *encoded) {
 		if len(body) == 0 || e.skip[i] {
 			continue
 		}
-		key := ""
-		if e.keys != nil {
-			key = e.keys[i]
-		}
-		if len(frames) > 0 && len(frames)+len(body)+len(key)+32 > chunk {
-			flush()
-		}
-		frames = appendFrame(frames, now, key, body)
-		n++
+		add(e.keys[i], body)
 	}
 	flush()
 }

@@ -537,18 +537,16 @@ func TestForwardXRaySignedDocuments(t *testing.T) {
 	if err := f.Wrap(&sink{}).Consume(context.Background(), "test", evs); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "123 documents", func() bool { return len(x.got()) == 123 })
+	waitFor(t, "122 documents", func() bool { return len(x.got()) == 122 })
 	closeNow(t, f)
 	docs := x.got()
-	if docs[0] != string(evs[0].Doc) {
-		t.Fatalf("a segment's document is sent as it came: %s", docs[0])
-	}
-	if want := `{"type":"subsegment","parent_id":"70de5b6f19ff9a0a","trace_id":"1-5f84c7a1-aabb00000000000000000000","name":"api.example.com","id":"70de5b6f19ff9a0b","namespace":"remote","start_time":1765000000.05,"end_time":1765000000.1}`; docs[1] != want {
-		t.Fatalf("an embedded subsegment is sent on its own:\n got %s\nwant %s", docs[1], want)
+	if want := `{"name":"backend","id":"70de5b6f19ff9a0a","trace_id":"1-5f84c7a1-aabb00000000000000000000","start_time":1765000000,"end_time":1765000000.2,` +
+		`"subsegments":[{"name":"api.example.com","id":"70de5b6f19ff9a0b","namespace":"remote","start_time":1765000000.05,"end_time":1765000000.1}]}`; docs[0] != want {
+		t.Fatalf("a segment goes with its embedded subsegment:\n got %s\nwant %s", docs[0], want)
 	}
 	var otel map[string]any
-	if err := json.Unmarshal([]byte(docs[2]), &otel); err != nil || otel["name"] != "worker" || otel["id"] != "0901000000000000" || otel["trace_id"] != (model.TraceID{9}).XRay() {
-		t.Fatalf("an OTLP span's rendered document: %s", docs[2])
+	if err := json.Unmarshal([]byte(docs[1]), &otel); err != nil || otel["name"] != "worker" || otel["id"] != "0901000000000000" || otel["trace_id"] != (model.TraceID{9}).XRay() {
+		t.Fatalf("an OTLP span's rendered document: %s", docs[1])
 	}
 	if n := testutil.ToFloat64(f.m.dropped.WithLabelValues("event_rejected")); n != 1 {
 		t.Fatalf("unprocessed segments counted: %v", n)
@@ -557,7 +555,7 @@ func TestForwardXRaySignedDocuments(t *testing.T) {
 	calls := x.calls
 	x.mu.Unlock()
 	if calls != 3 {
-		t.Fatalf("%d calls for 124 documents; want 3 of at most 50", calls)
+		t.Fatalf("%d calls for 123 documents; want 3 of at most 50", calls)
 	}
 }
 
@@ -573,7 +571,7 @@ func TestForwardXRayWrongSecretIsDropped(t *testing.T) {
 	if err := f.Wrap(&sink{}).Consume(context.Background(), "test", xrayEvents()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the 403 counted", func() bool { return testutil.ToFloat64(f.m.dropped.WithLabelValues("rejected")) == 3 })
+	waitFor(t, "the 403 counted", func() bool { return testutil.ToFloat64(f.m.dropped.WithLabelValues("rejected")) == 2 })
 	closeNow(t, f)
 	if len(x.got()) != 0 {
 		t.Fatal("a call with a bad signature got through")
@@ -584,7 +582,27 @@ func TestXRayDocumentsTooLarge(t *testing.T) {
 	evs := xrayEvents()[:1]
 	evs[0].Doc = fmt.Appendf(nil, `{"name":"big","id":"70de5b6f19ff9a0a","trace_id":"1-5f84c7a1-aabb00000000000000000000","metadata":{"x":"%s"}}`, strings.Repeat("x", XRayMaxDocumentBytes))
 	docs, tooLarge := XRayDocuments(evs)
-	if tooLarge != 1 || docs[0] != nil {
+	if tooLarge != 1 || len(docs) != 0 {
 		t.Fatalf("a document over 64 kB: %d too large", tooLarge)
+	}
+}
+
+// TestXRayDocumentsRefusals: what the store refused is not sent; a
+// subsegment whose segment was refused goes on its own.
+func TestXRayDocumentsRefusals(t *testing.T) {
+	evs := xrayEvents()[:2]
+	p := planXRay(evs)
+	whole, _ := p.documents(nil)
+	if len(whole) != 1 || !strings.Contains(string(whole[0]), `"subsegments":[{"name":"api.example.com"`) {
+		t.Fatalf("nothing refused: %s", whole)
+	}
+	noSub, _ := p.documents([]bool{false, true})
+	if len(noSub) != 1 || string(noSub[0]) != string(evs[0].Doc) {
+		t.Fatalf("the subsegment refused: %s", noSub)
+	}
+	noSeg, _ := p.documents([]bool{true, false})
+	want := `{"type":"subsegment","parent_id":"70de5b6f19ff9a0a","trace_id":"1-5f84c7a1-aabb00000000000000000000","name":"api.example.com","id":"70de5b6f19ff9a0b","namespace":"remote","start_time":1765000000.05,"end_time":1765000000.1}`
+	if len(noSeg) != 1 || string(noSeg[0]) != want {
+		t.Fatalf("the segment refused:\n got %s\nwant %s", noSeg, want)
 	}
 }

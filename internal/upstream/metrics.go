@@ -17,9 +17,9 @@ func newMetrics(target string, f *Forwarder) *metrics {
 	labels := prometheus.Labels{"target": target}
 	m := &metrics{
 		enqueued: prometheus.NewCounter(prometheus.CounterOpts{Name: "tracecomb_forward_enqueued_events_total", ConstLabels: labels,
-			Help: "Events queued on disk for forwarding, after they were stored."}),
+			Help: "Events (for X-Ray: segment documents) queued on disk for forwarding, after they were stored."}),
 		sent: prometheus.NewCounter(prometheus.CounterOpts{Name: "tracecomb_forward_sent_events_total", ConstLabels: labels,
-			Help: "Events the target accepted."}),
+			Help: "Events (for X-Ray: segment documents) the target accepted."}),
 		redelivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "tracecomb_forward_redelivered_events_total", ConstLabels: labels,
 			Help: "Events sent again after a restart because the previous run was sending them when it stopped: the target may hold them twice."}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tracecomb_forward_retries_total", ConstLabels: labels,

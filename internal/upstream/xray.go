@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,34 +29,60 @@ const (
 	xrayMaxBatchBytes    = 1 << 20
 )
 
-// XRayDocuments returns, for each event, the segment document X-Ray gets
-// for it (nil for events that are not spans, or whose document is over
-// XRayMaxDocumentBytes; tooLarge counts those):
-//   - an event of an X-Ray door keeps the document it came in (Event.Doc);
+// XRayDocuments returns the segment documents X-Ray gets for events, in
+// their order (see xrayPlan), and how many were over
+// XRayMaxDocumentBytes and left out.
+func XRayDocuments(events []model.Event) (docs [][]byte, tooLarge int) {
+	return planXRay(events).documents(nil)
+}
+
+// xrayPlan is what X-Ray gets of a Consume call's events, worked out
+// before the store has them (the events are the store's after):
+//   - an event of an X-Ray door has the document it came in (Event.Doc,
+//     which the decoder stored without the subsegments embedded in it,
+//     each of which is an event of its own with its own Doc);
 //   - a span sent as OTLP to X-Ray's OTLP endpoint gets the document the
 //     X-Ray API shows for it (xrayview.Convert, the one place that turns
-//     spans into segments; its exception span events become its cause).
-//
-// A subsegment that came embedded in its segment (its document has no
-// trace_id) is sent on its own, as X-Ray takes subsegments sent apart:
-// with "type":"subsegment", "trace_id" and "parent_id" added before its
-// members.
-func XRayDocuments(events []model.Event) (docs [][]byte, tooLarge int) {
-	docs = make([][]byte, len(events))
-	var rendered map[model.TraceID][]int // OTLP spans by trace
+//     spans into segments; its exception span events become its cause);
+//   - events that are not spans get none.
+type xrayPlan struct {
+	docs   []byte // every event's own document, back to back
+	ends   []int  // event i's is docs[ends[i-1]:ends[i]]
+	parent []int  // the event whose document embedded event i's, or -1
+	ids    []xrayIDs
+}
+
+type xrayIDs struct {
+	trace  model.TraceID
+	parent model.SpanID
+}
+
+func planXRay(events []model.Event) *xrayPlan {
+	p := &xrayPlan{ends: make([]int, len(events)), parent: make([]int, len(events)), ids: make([]xrayIDs, len(events))}
+	own := make([][]byte, len(events))
+	var rendered map[model.TraceID]bool // traces with OTLP spans
+	docOf := map[model.SpanID]int{}     // span id → event with a document
 	for i := range events {
 		ev := &events[i]
+		p.parent[i] = -1
+		p.ids[i] = xrayIDs{trace: ev.TraceID, parent: ev.ParentID}
 		if !ev.IsSpan() {
 			continue
 		}
 		if len(ev.Doc) == 0 {
 			if rendered == nil {
-				rendered = map[model.TraceID][]int{}
+				rendered = map[model.TraceID]bool{}
 			}
-			rendered[ev.TraceID] = append(rendered[ev.TraceID], i)
+			rendered[ev.TraceID] = true
 			continue
 		}
-		docs[i] = standalone(ev.Doc, ev)
+		own[i] = ev.Doc
+		if par, ok := docOf[ev.ParentID]; ok && !ev.ParentID.IsZero() && !hasTraceID(ev.Doc) && events[par].TraceID == ev.TraceID {
+			p.parent[i] = par
+		}
+		if _, seen := docOf[ev.SpanID]; !seen {
+			docOf[ev.SpanID] = i
+		}
 	}
 	for id := range rendered {
 		var trace []model.Event
@@ -72,22 +99,98 @@ func XRayDocuments(events []model.Event) (docs [][]byte, tooLarge int) {
 		}
 		v := xrayview.Convert(id, trace, xrayview.Full)
 		for k, s := range v.Trace.Segments {
-			if j, ok := first[s.ID]; ok && docs[j] == nil {
-				docs[j] = standalone(v.Entities[k].Doc, &events[j])
+			if j, ok := first[s.ID]; ok && own[j] == nil {
+				own[j] = standalone(v.Entities[k].Doc, p.ids[j])
 			}
 		}
 	}
-	for i, d := range docs {
-		if len(d) > XRayMaxDocumentBytes {
-			docs[i] = nil
-			tooLarge++
+	for i, d := range own {
+		p.docs = append(p.docs, d...)
+		p.ends[i] = len(p.docs)
+	}
+	return p
+}
+
+func (p *xrayPlan) own(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = p.ends[i-1]
+	}
+	return p.docs[start:p.ends[i]]
+}
+
+// documents returns the documents to send, leaving out the events in
+// skip (those the store refused). A segment goes with the subsegments
+// that came embedded in it embedded again ("subsegments" last), as it
+// came but for the order of its members. A subsegment whose enclosing
+// document is not sent goes on its own, as X-Ray takes subsegments sent
+// apart: with "type":"subsegment", "trace_id" and "parent_id" added
+// before its members.
+func (p *xrayPlan) documents(skip []bool) (docs [][]byte, tooLarge int) {
+	skipped := func(i int) bool { return skip != nil && skip[i] }
+	children := map[int][]int{}
+	for i, par := range p.parent {
+		if par >= 0 && !skipped(i) && !skipped(par) {
+			children[par] = append(children[par], i)
 		}
+	}
+	var build func(i int) []byte
+	build = func(i int) []byte {
+		kids := children[i]
+		if len(kids) == 0 {
+			return p.own(i)
+		}
+		parts := make([][]byte, len(kids))
+		for k, c := range kids {
+			parts[k] = build(c)
+		}
+		return embed(p.own(i), parts)
+	}
+	for i, par := range p.parent {
+		if skipped(i) || len(p.own(i)) == 0 || (par >= 0 && !skipped(par)) {
+			continue
+		}
+		d := standalone(build(i), p.ids[i])
+		if len(d) > XRayMaxDocumentBytes {
+			tooLarge++
+			continue
+		}
+		docs = append(docs, d)
 	}
 	return docs, tooLarge
 }
 
-// standalone makes a document sendable on its own (see XRayDocuments).
-func standalone(doc []byte, ev *model.Event) []byte {
+// hasTraceID reports whether a document names its trace (a segment, or
+// a subsegment sent on its own) rather than being embedded in another.
+func hasTraceID(doc []byte) bool {
+	_, ok := xrayview.Lookup(xrayview.Members(doc), "trace_id")
+	return ok
+}
+
+// embed adds kids as the "subsegments" member of the object doc.
+func embed(doc []byte, kids [][]byte) []byte {
+	d := bytes.TrimRight(doc, " \t\r\n")
+	if len(d) < 2 || d[0] != '{' || d[len(d)-1] != '}' {
+		return doc
+	}
+	out := make([]byte, 0, len(d)+32)
+	out = append(out, d[:len(d)-1]...)
+	if len(bytes.TrimSpace(d[1:len(d)-1])) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, `"subsegments":[`...)
+	for k, kid := range kids {
+		if k > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, kid...)
+	}
+	return append(out, "]}"...)
+}
+
+// standalone makes a document sendable on its own (see
+// xrayPlan.documents).
+func standalone(doc []byte, ev xrayIDs) []byte {
 	members := xrayview.Members(doc)
 	if members == nil {
 		return doc // not an object: sent as it came, X-Ray judges it
@@ -97,18 +200,18 @@ func standalone(doc []byte, ev *model.Event) []byte {
 	}
 	var b []byte
 	b = append(b, '{')
-	if !ev.ParentID.IsZero() {
+	if !ev.parent.IsZero() {
 		if _, ok := xrayview.Lookup(members, "type"); !ok {
 			b = append(b, `"type":"subsegment",`...)
 		}
 		if _, ok := xrayview.Lookup(members, "parent_id"); !ok {
 			b = append(b, `"parent_id":"`...)
-			b = append(b, ev.ParentID.String()...)
+			b = append(b, ev.parent.String()...)
 			b = append(b, `",`...)
 		}
 	}
 	b = append(b, `"trace_id":"`...)
-	b = append(b, ev.TraceID.XRay()...)
+	b = append(b, ev.trace.XRay()...)
 	b = append(b, '"')
 	if len(members) > 0 {
 		b = append(b, ',')
