@@ -322,6 +322,9 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 		}
 	}
 	q.Breakdowns = s.Breakdowns
+	if err := checkRelational(s, q); err != nil {
+		return p, err
+	}
 	for i, o := range s.Orders {
 		f := fmt.Sprintf("orders[%d]", i)
 		var desc bool
@@ -467,6 +470,36 @@ func (s *Spec) Plan(now time.Time) (Plan, error) {
 // use formulas reads from the store before it orders them, filters them
 // and applies its limit.
 const FormulaScanLimit = 10000
+
+// checkRelational refuses relational fields (root., parent., any.,
+// none.) where Honeycomb does not take them: in calculations and their
+// filters, with filters combined by OR, and none. in breakdowns.
+func checkRelational(s *Spec, q *store.AggregateQuery) error {
+	const where = "relational fields (root., parent., any., none.) can be used in filters and breakdowns only"
+	for i, c := range q.Calcs {
+		if _, _, ok := store.RelationalField(c.Column); ok {
+			return invalid(fmt.Sprintf("calculations[%d].column", i), "%s cannot be calculated: %s", c.Column, where)
+		}
+	}
+	for i, cf := range q.CalcFilters {
+		for _, f := range cf.Filters {
+			if _, _, ok := store.RelationalField(f.Column); ok {
+				return invalid(fmt.Sprintf("calculations[%d].filters", i), "%s: %s", f.Column, where)
+			}
+		}
+	}
+	for _, f := range q.Filters {
+		if _, _, ok := store.RelationalField(f.Column); ok && q.Combination == store.Or {
+			return invalid("filter_combination", "a query with relational fields (%s) combines its filters with AND, not OR", f.Column)
+		}
+	}
+	for i, b := range s.Breakdowns {
+		if prefix, _, ok := store.RelationalField(b); ok && prefix == store.RelNone {
+			return invalid(fmt.Sprintf("breakdowns[%d]", i), "%s cannot be grouped by: none. names spans that are not there", b)
+		}
+	}
+	return nil
+}
 
 func hasKey(m map[string]int, k string) bool {
 	_, ok := m[k]

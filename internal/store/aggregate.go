@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tracecomb/tracecomb/internal/model"
@@ -341,4 +342,24 @@ func SortSeries(series []SeriesPoint, groupIndex func(Row) int) {
 		}
 		return groupIndex(series[i].Row) < groupIndex(series[j].Row)
 	})
+}
+
+// Relational field prefixes (Honeycomb's): a field of another span of the
+// event's trace. See sqlgen's relational.go for what each means.
+const (
+	RelRoot   = "root."
+	RelParent = "parent."
+	RelAny    = "any."
+	RelNone   = "none."
+)
+
+// RelationalField splits a relational field name ("root.service.name")
+// into its prefix ("root.") and the field it names ("service.name").
+func RelationalField(field string) (prefix, name string, ok bool) {
+	for _, p := range []string{RelRoot, RelParent, RelAny, RelNone} {
+		if rest, found := strings.CutPrefix(field, p); found && rest != "" {
+			return p, rest, true
+		}
+	}
+	return "", "", false
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/sqlgen"
@@ -34,6 +35,7 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		SampleRate: `"sample_rate"`,
 		Duration:   `"duration_ms"`,
 		Resolve:    resolver(e),
+		Trace:      traceColumns(),
 	}
 	if len(q.Datasets) > 0 {
 		var ids []string
@@ -58,6 +60,20 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		return empty, fmt.Errorf("duckdb store: %w", queryTooLarge(err))
 	}
 	return res, nil
+}
+
+// traceColumns is the trace structure relational fields read: a root
+// span has a span id and no parent (span events and links have no span id
+// of their own). Related spans are looked for an hour around the query's
+// range.
+func traceColumns() *sqlgen.TraceColumns {
+	return &sqlgen.TraceColumns{
+		Key:      []string{`"trace_hi"`, `"trace_lo"`},
+		SpanID:   `"span_id"`,
+		ParentID: `"parent_id"`,
+		IsRoot:   `"span_id" IS NOT NULL AND "parent_id" IS NULL`,
+		Margin:   time.Hour,
+	}
 }
 
 // queryRows runs a statement and returns all its rows, taking their

@@ -26,6 +26,11 @@ type AggSource struct {
 	Scope     string
 	ScopeArgs []any
 	Resolve   Resolver
+	// TableArgs are the parameters Table references (a derived table).
+	TableArgs []any
+	// Trace, when set, lets queries name relational fields (root.,
+	// parent., any., none.; relational.go).
+	Trace *TraceColumns
 }
 
 // QueryFunc runs one SQL statement and returns its rows as driver values.
@@ -312,6 +317,9 @@ type AggPlan struct {
 	orders   []store.AggOrder
 }
 
+// from is the FROM target of every statement, with its parameters.
+func (p *AggPlan) from() expr { return expr{p.src.Table, p.src.TableArgs} }
+
 // PlanAggregate compiles q. It validates nothing the query layer has
 // validated already, but never produces SQL from unquoted user input.
 func (d Dialect) PlanAggregate(q store.AggregateQuery, src AggSource) (*AggPlan, error) {
@@ -349,6 +357,10 @@ func (d Dialect) PlanAggregate(q store.AggregateQuery, src AggSource) (*AggPlan,
 		p.src.Resolve = resolve
 		src = p.src
 	}
+	if err := p.relate(); err != nil {
+		return nil, err
+	}
+	q, src = p.q, p.src
 	p.weight = "1"
 	if !q.UsageMode {
 		sr := src.SampleRate
@@ -657,7 +669,7 @@ func (p *AggPlan) RowsStmt() Stmt {
 		x, _ := p.calcExpr(c)
 		in.e(x).s(" AS c", strconv.Itoa(i), ", ")
 	}
-	in.s("count(*) AS n_ FROM ", p.src.Table, " WHERE ").e(p.where)
+	in.s("count(*) AS n_ FROM ").e(p.from()).s(" WHERE ").e(p.where)
 	p.groupBy(&in)
 
 	var b sqlBuilder
@@ -704,7 +716,7 @@ func (p *AggPlan) SeriesStmt() Stmt {
 		x, _ := p.calcExpr(c)
 		b.e(x).s(" AS c", strconv.Itoa(i), ", ")
 	}
-	b.s("count(*) AS n_ FROM ", p.src.Table, " WHERE ").e(p.where)
+	b.s("count(*) AS n_ FROM ").e(p.from()).s(" WHERE ").e(p.where)
 	p.groupBy(&b, "tb")
 	return b.stmt("series")
 }
@@ -720,7 +732,7 @@ func (p *AggPlan) HeatmapBoundsStmt() Stmt {
 		n := p.finite(col)
 		b.s("min(").e(n).s("), max(").e(n).s(")")
 	}
-	b.s(" FROM ", p.src.Table, " WHERE ").e(p.where)
+	b.s(" FROM ").e(p.from()).s(" WHERE ").e(p.where)
 	return b.stmt("heatmap-bounds")
 }
 
@@ -740,7 +752,7 @@ func (p *AggPlan) HeatmapStmt(col string, lo, width float64, series bool) Stmt {
 	b.args = append(b.args, n.args...)
 	b.args = append(b.args, lo, width)
 	b.p(int64(p.q.HeatmapBuckets - 1)).s(") AS hb, ")
-	b.s(p.d.ToDouble("sum("+p.weight+")"), " AS n FROM ", p.src.Table, " WHERE ").e(p.where).s(" AND ").e(n).s(" IS NOT NULL")
+	b.s(p.d.ToDouble("sum("+p.weight+")"), " AS n FROM ").e(p.from()).s(" WHERE ").e(p.where).s(" AND ").e(n).s(" IS NOT NULL")
 	p.groupBy(&b, append(extra, "hb")...)
 	return b.stmt("heatmap")
 }
@@ -752,7 +764,7 @@ func (p *AggPlan) ConcurrencyStmt(series bool) Stmt {
 		var b sqlBuilder
 		b.s("SELECT ")
 		p.selectGroups(&b)
-		b.s(t, " AS t, ", d, " AS d FROM ", p.src.Table, " WHERE ").e(p.where).s(" AND ", p.f.isFinite(p.src.Duration))
+		b.s(t, " AS t, ", d, " AS d FROM ").e(p.from()).s(" WHERE ").e(p.where).s(" AND ", p.f.isFinite(p.src.Duration))
 		return expr{b.sb.String(), b.args}
 	}
 	// Durations are capped (at about 11 days) so the end time cannot overflow.

@@ -17,6 +17,8 @@ func aggSource(d Dialect) AggSource {
 	return AggSource{
 		Table: d.Quote("events_1"), Time: d.Quote("ts"), SampleRate: d.Quote("sample_rate"), Duration: d.Quote("duration_ms"),
 		Scope: d.Quote("ds") + " IN (1, 2)",
+		Trace: &TraceColumns{Key: []string{d.Quote("trace_hi"), d.Quote("trace_lo")}, SpanID: d.Quote("span_id"), ParentID: d.Quote("parent_id"),
+			IsRoot: d.Quote("span_id") + " IS NOT NULL AND " + d.Quote("parent_id") + " IS NULL", Margin: time.Hour},
 		Resolve: func(field string) []Column {
 			switch field {
 			case "name":
@@ -75,6 +77,9 @@ func TestAggregateGolden(t *testing.T) {
 				{Name: "sent", Expr: fn("UNIX_TIMESTAMP", col("name"))},
 				{Name: "kind", Expr: fn("SWITCH", col("http.status"), str("200"), str("ok"), str("500"), str("error"), str("?"))},
 			}}},
+		{"relational", store.AggregateQuery{Breakdowns: []string{"root.name", "parent.http.status", "any.name"},
+			Filters: []store.Filter{{Column: "root.name", Op: store.OpEq, Value: model.Str("GET /")}, {Column: "parent.rare", Op: store.OpGt, Value: model.Float(1.5)},
+				{Column: "any.rare", Op: store.OpExists}, {Column: "none.name", Op: store.OpEq, Value: model.Str("retry")}, {Column: "name", Op: store.OpExists}}}},
 	}
 	for _, dc := range []struct {
 		name string

@@ -703,6 +703,7 @@ func RunAggregate(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("got %+v, want nothing", res)
 		}
 	})
+	t.Run("Relational", func(t *testing.T) { runRelational(t, s, agg) })
 }
 
 // checkValue compares a calculation value; NaN wants null.
