@@ -273,3 +273,41 @@ func TestBubbleUpErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBubbleUpPathsAgree: the single-pass count and the per-column
+// queries give the same answers, sample rates weighted or not.
+func TestBubbleUpPathsAgree(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	seedBubbleUp(t, st, "prod", model.SourceOTLP)
+	cols, err := st.Columns(ctx, "prod", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, usage := range []bool{false, true} {
+		for i, sel := range []query.Selection{
+			{Start: bubbleT0.Add(2 * time.Minute), End: bubbleT0.Add(7 * time.Minute), Column: "duration_ms", Min: ptr(12.0), Max: ptr(120.0)},
+			{Group: []query.GroupValue{{Column: "region", Value: "eu"}, {Column: "nothing", Value: nil}}},
+			{End: bubbleT0.Add(time.Minute)},
+		} {
+			plan := bubblePlan(t, bubbleT0, bubbleT0.Add(10*time.Minute))
+			plan.Query.UsageMode = usage
+			req := query.BubbleUpRequest{Envs: []string{"prod"}, Plan: plan, Columns: cols, Selection: sel, MaxValues: 3}
+			var answers []string
+			for name, agg := range paths(st) {
+				res, err := query.BubbleUp(ctx, agg, req)
+				if err != nil {
+					t.Fatalf("usage %v, selection %d, %s: %v", usage, i, name, err)
+				}
+				if res.Selection == 0 || len(res.Columns) == 0 {
+					t.Errorf("usage %v, selection %d, %s: %+v", usage, i, name, res)
+				}
+				b, _ := json.Marshal(res)
+				answers = append(answers, string(b))
+			}
+			if answers[0] != answers[1] {
+				t.Errorf("usage %v, selection %d: the paths differ:\n%s\n%s", usage, i, answers[0], answers[1])
+			}
+		}
+	}
+}

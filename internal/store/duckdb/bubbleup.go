@@ -100,7 +100,7 @@ func (s *Store) BubbleUpCounts(ctx context.Context, env string, q store.Aggregat
 	}
 	// The weights are summed as doubles: a sum of BIGINTs is a HUGEINT
 	// in DuckDB, several times slower to add.
-	weight := "1.0"
+	weight := "CAST(1 AS DOUBLE)"
 	if !q.UsageMode {
 		weight = `CAST(CASE WHEN "sample_rate" IS NULL OR "sample_rate" < 1 THEN 1 ELSE "sample_rate" END AS DOUBLE)`
 	}
@@ -123,7 +123,7 @@ func (s *Store) BubbleUpCounts(ctx context.Context, env string, q store.Aggregat
 		args = append(args, whereArgs...)
 		gl := strings.Join(names, ", ")
 		b.WriteString(" SELECT * FROM (SELECT GROUPING_ID(" + gl + ") AS gid_, " + gl +
-			", COALESCE(sum(w_) FILTER (WHERE sel_), 0) AS c0, sum(w_) AS c1 FROM s_ GROUP BY GROUPING SETS ((" +
+			", CAST(COALESCE(sum(w_) FILTER (WHERE sel_), 0) AS DOUBLE) AS c0, CAST(sum(w_) AS DOUBLE) AS c1 FROM s_ GROUP BY GROUPING SETS ((" +
 			strings.Join(names, "), (") + "))) AS q_ QUALIFY row_number() OVER (PARTITION BY gid_ ORDER BY c0 DESC, c1 DESC) <= " + strconv.Itoa(limit))
 		rows, err := queryRows(ctx, h.db, b.String(), args, &budget)
 		if err != nil {
@@ -145,8 +145,11 @@ func (s *Store) BubbleUpCounts(ctx context.Context, env string, q store.Aggregat
 				continue
 			}
 			i := n - 1 - bits.TrailingZeros64(grouped)
-			c0, _ := r[n+1].(float64)
-			c1, _ := r[n+2].(float64)
+			c0, ok0 := r[n+1].(float64)
+			c1, ok1 := r[n+2].(float64)
+			if !ok0 || !ok1 {
+				return nil, fmt.Errorf("duckdb store: bubbleup counts of types %T and %T", r[n+1], r[n+2])
+			}
 			out[lo+i] = append(out[lo+i], store.Row{Group: []any{groupValue(r[1+i])}, Values: []store.CalcValue{{Num: c0}, {Num: c1}}})
 		}
 	}
