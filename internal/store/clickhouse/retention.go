@@ -86,15 +86,10 @@ func (s *Store) retentionLoop() {
 // trims.
 var retainedTables = []string{"events", "traces", "xray_replaced"}
 
-// EnforceRetention applies every environment's retention once. By age:
-// the partitions (environment, day) whose whole day is older than the
-// limit are dropped (ALTER TABLE … DROP PARTITION: immediate, files
-// removed at once); the rows of the day that straddles the limit are
-// deleted by a mutation (asynchronous), and reads leave them out from
-// now on as they filter by time anyway only when asked, so until the
-// mutation is done a read without a time range may still see them. By
-// size: whole days are dropped, oldest first, while the environment's
-// parts take more than MaxBytes (ClickHouse's compressed bytes on disk).
+// EnforceRetention applies every environment's retention once (see the
+// package comment): partitions of whole days past MaxAge and, past
+// MaxBytes, the oldest days are dropped; the older rows of the day that
+// straddles MaxAge are deleted by a mutation.
 func (s *Store) EnforceRetention(ctx context.Context) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
