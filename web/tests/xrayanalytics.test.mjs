@@ -164,6 +164,8 @@ test("analytics: a filter's response-time distribution and breakdowns; Compare o
   assert.equal(await countA.getAttribute("data-shown"), "0");
   assert.deepEqual(await row(p, "method", "GET"), { "a-count": "0", "a-share": "0.0", "b-count": "30", "b-share": "100.0", diff: "100.0" });
   assert.deepEqual(await row(p, "service", "fast-svc"), { "a-count": "0", "a-share": "0.0", "b-count": "30", "b-share": "100.0", diff: "100.0" });
+  // The shot shows the charts and the narrowed tables below them.
+  await p.locator(".xa-summary").evaluate((e) => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 60));
   await shot(p, "xray-analytics-selection");
 
   // B's link opens the Traces tab with its filter narrowed to the range.
