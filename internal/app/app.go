@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer) (*
 		return nil, err
 	}
 	tightenDataDir(cfg.DataDir, logger)
-	sst, err := state.OpenFile(cfg.DataDir)
+	sst, err := openState(ctx, cfg.DataDir, cfg.StateURL, logger)
 	if err != nil {
 		return nil, err
 	}

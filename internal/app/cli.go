@@ -110,6 +110,8 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&dataDir, "data-dir", dataDir, "data directory (env TRACECOMB_DATA_DIR)")
+	stateURL := os.Getenv("TRACECOMB_STATE_URL")
+	fs.StringVar(&stateURL, "state-url", stateURL, stateURLUsage+" (env TRACECOMB_STATE_URL)")
 	env := fs.String("env", auth.DefaultEnv, "environment of the new key (created if missing)")
 	name := fs.String("name", "", "a label for the new key")
 	kind := fs.String("kind", string(auth.KindIngest), "ingest (sends data), configuration (the API: see --permissions) or management (the team's /2 API)")
@@ -123,11 +125,11 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	privateFiles() // the registry it may create holds every key
-	reg, err := auth.Open(dataDir, nil)
+	reg, closeReg, err := openKeyRegistry(context.Background(), dataDir, stateURL)
 	if err != nil {
 		return err
 	}
-	defer reg.Close()
+	defer closeReg()
 	switch args[0] {
 	case "create":
 		if *aws {

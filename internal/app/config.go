@@ -24,6 +24,7 @@ import (
 // its help (flags win).
 type Config struct {
 	DataDir      string
+	StateURL     string // shared PostgreSQL state (statestore.go); empty: state.db in DataDir
 	BootstrapKey string
 
 	OTLPGRPCAddr string // OTLP/gRPC
@@ -177,6 +178,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		fs.StringVar(p, name, *p, usage+" (env "+env+")")
 	}
 	str(&c.DataDir, "data-dir", "TRACECOMB_DATA_DIR", "directory holding the store and the key registry")
+	str(&c.StateURL, "state-url", "TRACECOMB_STATE_URL", stateURLUsage)
 	str(&c.BootstrapKey, "bootstrap-key", "TRACECOMB_BOOTSTRAP_KEY", "on first start, make this the first key of environment \"test\"")
 	str(&c.OTLPGRPCAddr, "otlp-grpc-addr", "TRACECOMB_OTLP_GRPC_ADDR", "OTLP/gRPC listen address, loopback by default; :4317 for every interface (empty disables)")
 	str(&c.HTTPAddr, "http-addr", "TRACECOMB_HTTP_ADDR", "OTLP/HTTP, Honeycomb and X-Ray API listen address, loopback by default; :4318 for every interface")
@@ -370,6 +372,9 @@ func (c *Config) Validate() error {
 		if l.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %d", l.name, l.v))
 		}
+	}
+	if err := validateStateURL(c.StateURL); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateForward()...)
 	return errors.Join(errs...)
