@@ -8,7 +8,7 @@ import { startServer, tracer, launchBrowser, api, waitFor, shot } from "./harnes
 
 let server, browser;
 
-// 300 spans of service "shop" over the last 25 minutes, customer cust-40…
+// 300 spans of service "shop" from 25 to 5 minutes ago, customer cust-40…
 // cust-49 by i%10, 20–29 ms each, 500–509 ms for cust-42 (30 spans).
 const SPANS = 300;
 const SLOW = 30;
@@ -108,4 +108,28 @@ test("a group row's bubbleup compares the group with the rest", async () => {
   // GROUP BY from a column adds the breakdown.
   await panel.locator("[data-column=region]").getByRole("button", { name: "group by" }).click();
   await waitFor(async () => JSON.parse(new URL(p.url()).searchParams.get("q") ?? "{}").breakdowns?.includes("region"), "GROUP BY region in the URL");
+});
+
+test("a drag across a time chart runs BubbleUp on that time range", async () => {
+  const p = await browser.page();
+  const spec = { calculations: [{ op: "COUNT" }], time_range: 1800 };
+  await p.goto(`${server.uiURL}/query?` + new URLSearchParams({ dataset: "shop", q: JSON.stringify(spec) }));
+  const chart = p.locator("[data-testid=chart][data-title=COUNT]");
+  await chart.locator("canvas").first().waitFor();
+  // From a quarter to three quarters of the plot area (grid: left 60, right 20).
+  const box = await chart.boundingBox();
+  const plotW = box.width - 80;
+  const y = box.y + box.height / 2;
+  await p.mouse.move(box.x + 60 + plotW / 4, y);
+  await p.mouse.down();
+  await p.mouse.move(box.x + 60 + (plotW * 3) / 4, y, { steps: 8 });
+  await p.mouse.up();
+  const counts = p.getByTestId("bubbleup-counts");
+  await counts.waitFor();
+  // The middle 15 minutes of the 30-minute window: the spans run from 25
+  // to 5 minutes ago, one every 4 s, so about 15 × 15 = 225 of them.
+  const [, sel, base] = (await counts.textContent()).match(/^(\d+) events selected, (\d+) in the baseline/).map(Number);
+  assert.equal(sel + base, SPANS);
+  assert.ok(sel > 200 && sel < 250, `selected ${sel}`);
+  assert.match(await p.getByTestId("bubbleup").locator("h3").textContent(), /UTC/);
 });
