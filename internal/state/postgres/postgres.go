@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,6 +29,8 @@ type Config struct {
 	// URL is the database: postgres://user:password@host:port/db?sslmode=…
 	// (or a keyword/value string); pool_max_conns and the other pgx pool
 	// settings may be given in it.
+	// Watch needs a session of its own (LISTEN): the URL names the
+	// server, or a proxy that pools by session.
 	URL string
 	// Logger gets the listening connection's losses and recoveries.
 	Logger *slog.Logger
@@ -202,7 +206,24 @@ const (
 		RETURNING true`
 )
 
+// storable reports whether PostgreSQL's text type can hold every one of
+// ss: UTF-8 without NUL. A record named otherwise cannot be stored, so it
+// is not found and cannot be written.
+func storable(ss ...string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+var errName = errors.New("state: postgres: kinds, scopes, keys and lease names must be UTF-8 without NUL")
+
 func get(ctx context.Context, q querier, lock bool, kind state.Kind, scope, key string) (state.Record, error) {
+	if !storable(string(kind), scope, key) {
+		return state.Record{}, state.ErrNotFound
+	}
 	sql := qGet
 	if lock {
 		sql += forUpdate
@@ -220,6 +241,9 @@ func get(ctx context.Context, q querier, lock bool, kind state.Kind, scope, key 
 }
 
 func list(ctx context.Context, q querier, lock bool, kind state.Kind, scope *string) ([]state.Record, error) {
+	if !storable(string(kind)) || (scope != nil && !storable(*scope)) {
+		return nil, nil
+	}
 	sql, args := qListAll, []any{string(kind)}
 	if scope != nil {
 		sql, args = qList, append(args, *scope)
@@ -248,6 +272,9 @@ func list(ctx context.Context, q querier, lock bool, kind state.Kind, scope *str
 }
 
 func keys(ctx context.Context, q querier, lock bool, kind state.Kind, scope string) ([]string, error) {
+	if !storable(string(kind), scope) {
+		return nil, nil
+	}
 	sql := qKeys
 	if lock {
 		sql += forUpdate
@@ -266,6 +293,9 @@ func keys(ctx context.Context, q querier, lock bool, kind state.Kind, scope stri
 func put(ctx context.Context, q querier, r state.Record, ifVersion int64) (int64, error) {
 	if r.Kind == "" || r.Key == "" {
 		return 0, errors.New("state: a record needs a kind and a key")
+	}
+	if !storable(string(r.Kind), r.Scope, r.Key) {
+		return 0, errName
 	}
 	value := r.Value
 	if value == nil {
@@ -292,6 +322,9 @@ func put(ctx context.Context, q querier, r state.Record, ifVersion int64) (int64
 }
 
 func del(ctx context.Context, q querier, kind state.Kind, scope, key string, ifVersion int64) error {
+	if !storable(string(kind), scope, key) {
+		return state.ErrNotFound
+	}
 	op := fmt.Sprintf("delete %s %s/%s", kind, scope, key)
 	if ifVersion < 0 { // MustNotExist: nothing to delete either way
 		var exists bool
@@ -383,10 +416,14 @@ func (s *Store) Update(ctx context.Context, fn func(tx state.Tx) error) error {
 	if err != nil {
 		return wrap(ctx, "begin", err)
 	}
-	if err := fn(&tx{ctx: ctx, tx: ptx}); err != nil {
+	// Rolled back unless committed, fn's panic included (a no-op after
+	// Commit); on failure pgx closes the connection, which rolls back too.
+	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_ = ptx.Rollback(rctx) // on failure pgx closes the connection, which rolls back too
+		_ = ptx.Rollback(rctx)
 		cancel()
+	}()
+	if err := fn(&tx{ctx: ctx, tx: ptx}); err != nil {
 		return err
 	}
 	if err := ptx.Commit(ctx); err != nil {
@@ -424,9 +461,14 @@ func (t *tx) Delete(kind state.Kind, scope, key string, ifVersion int64) error {
 // DeleteScope deletes in one statement; the row trigger tells watchers of
 // each record.
 func (t *tx) DeleteScope(scope string, keep ...state.Kind) (int, error) {
-	ks := make([]string, len(keep))
-	for i, k := range keep {
-		ks[i] = string(k)
+	if !storable(scope) {
+		return 0, nil
+	}
+	ks := make([]string, 0, len(keep))
+	for _, k := range keep {
+		if storable(string(k)) { // others cannot be stored
+			ks = append(ks, string(k))
+		}
 	}
 	tag, err := t.tx.Exec(t.ctx, qDeleteScope, scope, ks)
 	if err != nil {
@@ -441,6 +483,9 @@ func (t *tx) DeleteScope(scope string, keep ...state.Kind) (int, error) {
 func (s *Store) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
 	if err := s.check(); err != nil {
 		return false, err
+	}
+	if !storable(name, holder) {
+		return false, errName
 	}
 	us := ttl.Microseconds()
 	if us < 1 {

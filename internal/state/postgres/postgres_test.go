@@ -477,3 +477,38 @@ func TestPing(t *testing.T) {
 		t.Fatal("no change")
 	}
 }
+
+// TestUnstorableNames: names PostgreSQL's text cannot hold (NUL, invalid
+// UTF-8) are not found and cannot be written, without breaking the
+// transaction they are used in.
+func TestUnstorableNames(t *testing.T) {
+	s := open(t, Config{URL: newDatabase(t)})
+	ctx := context.Background()
+	for _, bad := range []string{"a\x00b", "\xff"} {
+		if _, err := s.Put(ctx, state.Record{Kind: "k", Key: bad}, state.AnyVersion); err == nil || errors.Is(err, ErrUnavailable) {
+			t.Errorf("Put of key %q: %v", bad, err)
+		}
+		if _, err := s.Get(ctx, "k", bad, "a"); !errors.Is(err, state.ErrNotFound) {
+			t.Errorf("Get in scope %q: %v", bad, err)
+		}
+		if err := s.Delete(ctx, state.Kind(bad), "", "a", state.AnyVersion); !errors.Is(err, state.ErrNotFound) {
+			t.Errorf("Delete of kind %q: %v", bad, err)
+		}
+		if _, err := s.Acquire(ctx, bad, "h", time.Second); err == nil {
+			t.Errorf("Acquire of %q took it", bad)
+		}
+		err := s.Update(ctx, func(tx state.Tx) error {
+			if rs, err := tx.List("k", bad); err != nil || len(rs) != 0 {
+				return fmt.Errorf("List: %v %v", rs, err)
+			}
+			if n, err := tx.DeleteScope(bad); err != nil || n != 0 {
+				return fmt.Errorf("DeleteScope: %d %v", n, err)
+			}
+			_, err := tx.Put(state.Record{Kind: "k", Key: "ok"}, state.AnyVersion)
+			return err
+		})
+		if err != nil {
+			t.Errorf("a transaction using %q: %v", bad, err)
+		}
+	}
+}
