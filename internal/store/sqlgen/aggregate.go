@@ -118,6 +118,9 @@ func (d Dialect) agg() aggFuncs {
 					" * length(a_), 9))))]), [arraySort(groupArray(" + x + "))])[1]"
 			}
 		}
+		if d.missing["DateTime64"] {
+			f.unixSeconds, f.utcTime, f.timePart = legacyUnixSeconds, legacyUTCTime, legacyTimePart
+		}
 		if d.missing["countMatches"] {
 			// extractAll takes no Nullable: x goes through a lambda so
 			// that it appears once.
@@ -128,6 +131,83 @@ func (d Dialect) agg() aggFuncs {
 		return f
 	}
 	return d.duckAgg()
+}
+
+// Time functions for ClickHouse without DateTime64 (before 20.1): a
+// DateTime has whole seconds from 1970 to 2106, so the fraction of a
+// parsed time is added from its text, and a time is formatted from its
+// parts (formatDateTime lacks conversions there). Each takes its operand
+// once, binding it to a lambda's parameter where it needs it twice.
+
+func legacyUnixSeconds(x string) string {
+	return "arrayMap(v_ -> toFloat64(toUnixTimestamp(parseDateTimeBestEffortOrNull(upper(v_)))) + " +
+		"toFloat64OrZero(concat('0', extract(v_, '[.][0-9]+'))), [" + x + "])[1]"
+}
+
+func legacyUTCTime(x string) string {
+	return "arrayMap(v_ -> if(v_ >= 0 AND v_ < 4294967296, toDateTime(toUInt32(floor(v_)), 'UTC'), NULL), [" + x + "])[1]"
+}
+
+func legacyTimePart(t string, conv byte) string {
+	zero2 := func(n string) string { return "substring(toString(100 + " + n + "), 2)" }
+	space2 := func(n string) string {
+		return "if(" + n + " < 10, concat(' ', toString(" + n + ")), toString(" + n + "))"
+	}
+	const hour12 = "((toHour(t_) + 11) % 12 + 1)"
+	var e string
+	switch conv {
+	case 'a':
+		e = "['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][toDayOfWeek(t_)]"
+	case 'A':
+		e = "['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'][toDayOfWeek(t_)]"
+	case 'b':
+		e = "['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][toMonth(t_)]"
+	case 'B':
+		e = "['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'][toMonth(t_)]"
+	case 'C':
+		e = zero2("intDiv(toYear(t_), 100)")
+	case 'd':
+		e = zero2("toDayOfMonth(t_)")
+	case 'e':
+		e = space2("toDayOfMonth(t_)")
+	case 'g':
+		e = zero2("toISOYear(t_) % 100")
+	case 'G':
+		e = "toString(toISOYear(t_))"
+	case 'H':
+		e = zero2("toHour(t_)")
+	case 'I':
+		e = zero2(hour12)
+	case 'j':
+		e = "substring(toString(1000 + toDayOfYear(t_)), 2)"
+	case 'k':
+		e = space2("toHour(t_)")
+	case 'l':
+		e = space2(hour12)
+	case 'm':
+		e = zero2("toMonth(t_)")
+	case 'M':
+		e = zero2("toMinute(t_)")
+	case 'p':
+		e = "if(toHour(t_) < 12, 'AM', 'PM')"
+	case 'S':
+		e = zero2("toSecond(t_)")
+	case 'u':
+		e = "toString(toDayOfWeek(t_))"
+	case 'U': // weeks starting on Sunday; days before the first are week 0
+		e = zero2("intDiv(toDayOfYear(t_) + 6 - toDayOfWeek(t_) % 7, 7)")
+	case 'V':
+		e = zero2("toISOWeek(t_)")
+	case 'w':
+		e = "toString(toDayOfWeek(t_) % 7)"
+	case 'W': // weeks starting on Monday
+		e = zero2("intDiv(toDayOfYear(t_) + 6 - (toDayOfWeek(t_) + 6) % 7, 7)")
+	case 'y':
+		e = zero2("toYear(t_) % 100")
+	default: // 'Y'
+		e = "toString(toYear(t_))"
+	}
+	return "arrayMap(t_ -> " + e + ", [" + t + "])[1]"
 }
 
 func (d Dialect) clickhouseAgg() aggFuncs {
