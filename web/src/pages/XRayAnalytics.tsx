@@ -90,7 +90,8 @@ const MANT = [1, 2, 5];
 export function edge(k: number): number {
   return Number(`${MANT[((k % 3) + 3) % 3]}e${Math.floor(k / 3) - 6}`);
 }
-const MAX_K = 3 * 10; // 1000 s
+// The last bucket ends at edge(MAX_K), 10,000 s; slower traces count in it.
+const MAX_K = 3 * 10;
 /** bucketOf is the k with edge(k) <= v < edge(k+1), clamped to [0, MAX_K). */
 export function bucketOf(v: number): number {
   if (!(v > 0)) return 0;
@@ -175,7 +176,7 @@ function rootCauseValues(rcs: RootCause[] | undefined): string[] {
  * rootCauseValues writes it: the last service of the path by name, and the
  * exception by name when the value ends in one.
  */
-function rootCauseClause(kind: "fault" | "error" | "responsetime", v: string): string {
+export function rootCauseClause(kind: "fault" | "error" | "responsetime", v: string): string {
   const i = v.lastIndexOf(": ");
   const exc = i > 0 && kind !== "responsetime" && /^[\w.$]+$/.test(v.slice(i + 2)) ? v.slice(i + 2) : "";
   const svc = exc ? v.slice(0, i) : v;
