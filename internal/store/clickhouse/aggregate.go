@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/sqlgen"
@@ -39,12 +40,34 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 	}
 	vis, vargs := s.visible(e)
 	s.cmu.RUnlock()
-	scope += vis
-	args = append(args, vargs...)
+	table := "events"
+	if usesRelational(q) {
+		// Relational fields join the table with itself in subqueries the
+		// scope does not reach: read a derived table of the environment's
+		// visible rows (bound here: the plan repeats the table's text).
+		var err error
+		table, err = bind("(SELECT * FROM events WHERE env = ?"+vis+")", append([]any{env}, vargs...))
+		if err != nil {
+			return empty, wrap("aggregate", err)
+		}
+		scope, args = strings.TrimPrefix(strings.TrimPrefix(scope, "env = ?"), " AND "), nil
+	} else {
+		scope += vis
+		args = append(args, vargs...)
+	}
 	resolve := s.resolver(e)
 	plan, err := s.dialect.PlanAggregate(q, sqlgen.AggSource{
-		Table: "events", Time: "ts", SampleRate: "sample_rate", Duration: "duration_ms",
+		Table: table, Time: "ts", SampleRate: "sample_rate", Duration: "duration_ms",
 		Scope: scope, ScopeArgs: args, Resolve: resolve,
+		Trace: &sqlgen.TraceColumns{
+			Key:    []string{"trace_id"},
+			SpanID: "nullIf(span_id, " + zeroSpan + ")",
+			// Joined as e.parent_id: a plain column. A root's zero parent
+			// id meets no span (SpanID is NULL for a zero span id).
+			ParentID: "parent_id",
+			IsRoot:   "(span_id != " + zeroSpan + " AND parent_id = " + zeroSpan + ")",
+			Margin:   time.Hour,
+		},
 	})
 	if err != nil {
 		return empty, wrap("aggregate", err)
@@ -74,6 +97,28 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		return empty, wrap("aggregate", err)
 	}
 	return res, nil
+}
+
+// usesRelational reports whether q names a relational field (root.,
+// parent., any., none.) anywhere.
+func usesRelational(q store.AggregateQuery) bool {
+	fields := append([]string(nil), q.Breakdowns...)
+	filters := append([]store.Filter(nil), q.Filters...)
+	for _, fs := range q.CalcFilters {
+		filters = append(filters, fs.Filters...)
+	}
+	for _, f := range filters {
+		fields = append(fields, f.Column)
+	}
+	for _, c := range q.Calcs {
+		fields = append(fields, c.Column)
+	}
+	for _, f := range fields {
+		if sqlgen.IsRelational(f) {
+			return true
+		}
+	}
+	return false
 }
 
 // isGroupName reports whether an answer's column is a group (g0, g1, …).

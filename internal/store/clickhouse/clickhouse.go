@@ -174,7 +174,7 @@ func (s *Store) init(ctx context.Context) error {
 // missingFunctions lists what sqlgen.ClickHouseWithout needs to know:
 // the functions of the ClickHouse dialect this server lacks.
 func (s *Store) missingFunctions(ctx context.Context) ([]string, error) {
-	rows, err := s.admin.rows(ctx, "SELECT name FROM system.functions WHERE name IN ('quantileExactLow', 'countMatches')")
+	rows, err := s.admin.rows(ctx, "SELECT name FROM system.functions WHERE name IN ('quantileExactLow', 'countMatches', 'toUnixTimestamp64Micro')")
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +189,9 @@ func (s *Store) missingFunctions(ctx context.Context) ([]string, error) {
 		if !have[f] {
 			missing = append(missing, f)
 		}
+	}
+	if !have["toUnixTimestamp64Micro"] {
+		missing = append(missing, "DateTime64")
 	}
 	if err := s.admin.exec(ctx, "SELECT sum(1) OVER () FROM system.one"); err != nil {
 		var ce *Error

@@ -157,13 +157,15 @@
 //
 // Aggregate compiles the query with sqlgen's ClickHouse dialect, told at
 // Open which functions the server lacks (sqlgen.ClickHouseWithout: 18.16
-// has no quantileExactLow, countMatches or window functions; percentiles,
-// REG_COUNT and CONCURRENCY are then spelled with arrays). 18.16 has no
-// boolean type: a group value of type UInt8 (boolean attributes, error,
-// comparisons, EXISTS) is returned as a bool, which is why integers are
-// bound typed. Not supported on 18.16: the calculated-field functions
-// UNIX_TIMESTAMP and FORMAT_TIME (the dialect uses DateTime64 functions
-// 18.16 lacks); such a query fails with ClickHouse's "Unknown function".
+// has no quantileExactLow, countMatches, window functions or DateTime64;
+// percentiles, REG_COUNT, CONCURRENCY, UNIX_TIMESTAMP and FORMAT_TIME are
+// then spelled with arrays and DateTime). 18.16 has no boolean type: a
+// group value of type UInt8 (boolean attributes, error, comparisons,
+// EXISTS) is returned as a bool, which is why integers are bound typed.
+// A query with relational fields (root., parent., any., none.) reads a
+// derived table of the environment's visible rows, since the plan's
+// self-joins are outside the scope predicate; every other query reads
+// events with the environment, datasets and visibility as its scope.
 //
 // # What differs from the DuckDB store
 //

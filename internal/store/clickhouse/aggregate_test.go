@@ -1,0 +1,15 @@
+package clickhouse
+
+import (
+	"testing"
+
+	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/store/storetest"
+)
+
+// TestAggregateConformance runs the aggregate suite against 18.16, which
+// takes the reduced dialect (sqlgen.ClickHouseWithout) for percentiles,
+// REG_COUNT, CONCURRENCY and the time functions.
+func TestAggregateConformance(t *testing.T) {
+	storetest.RunAggregate(t, func(t *testing.T) store.Store { return openTest(t, Config{}) })
+}
