@@ -42,6 +42,10 @@ type Config struct {
 	// CatalogFlushInterval is how often the datasets' and columns'
 	// last-written times are persisted. Default 5s; Close flushes too.
 	CatalogFlushInterval time.Duration
+	// MaxResultBytes bounds an answer the store reads whole (an aggregate
+	// query's groups, a trace selection); past it the query fails with
+	// store.ErrQueryTooLarge. Default 64 MiB.
+	MaxResultBytes int64
 	// Logger gets what the store does in the background; default discards.
 	Logger *slog.Logger
 	// Now is the clock for created and last-written times and retention;
@@ -120,6 +124,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.maxAnswer = cfg.MaxResultBytes
 	s := &Store{cfg: cfg, c: c, admin: admin, stop: make(chan struct{})}
 	if err := s.init(ctx); err != nil {
 		c.close()

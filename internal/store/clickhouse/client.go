@@ -82,6 +82,9 @@ type client struct {
 	database string
 	http     *http.Client
 	settings url.Values // sent with every request
+	// maxAnswer bounds an answer read whole (rows, table); past it the
+	// query fails with store.ErrQueryTooLarge. 0: 64 MiB.
+	maxAnswer int64
 }
 
 func newClient(rawURL, database string) (*client, error) {
@@ -234,9 +237,16 @@ func (c *client) table(ctx context.Context, query string, args ...any) (names, t
 		return nil, nil, nil, err
 	}
 	defer body.Close()
-	raw, err := io.ReadAll(body)
+	limit := c.maxAnswer
+	if limit <= 0 {
+		limit = 64 << 20
+	}
+	raw, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return nil, nil, nil, transportError(ctx, err)
+	}
+	if int64(len(raw)) > limit {
+		return nil, nil, nil, fmt.Errorf("%w: its answer is larger than %d bytes (MaxResultBytes)", store.ErrQueryTooLarge, limit)
 	}
 	return parseTSV(raw)
 }

@@ -72,6 +72,18 @@ func TestBindRoundTrip(t *testing.T) {
 	}
 }
 
+// TestMaxResultBytes: an answer past the limit is ErrQueryTooLarge.
+func TestMaxResultBytes(t *testing.T) {
+	s := openTest(t, Config{MaxResultBytes: 1000})
+	if _, err := s.c.rows(context.Background(), "SELECT number FROM system.numbers LIMIT 100"); err != nil {
+		t.Fatalf("a small answer: %v", err)
+	}
+	_, err := s.c.rows(context.Background(), "SELECT number FROM system.numbers LIMIT 1000")
+	if !errors.Is(err, store.ErrQueryTooLarge) {
+		t.Fatalf("a large answer: %v, want ErrQueryTooLarge", err)
+	}
+}
+
 func TestParseException(t *testing.T) {
 	tests := []struct {
 		in   string
