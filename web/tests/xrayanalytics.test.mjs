@@ -213,6 +213,22 @@ test("analytics: a filter's response-time distribution and breakdowns; Compare o
   await p.close();
 });
 
+test("analytics: Remove comparison drops B at once", async () => {
+  const p = await browser.page();
+  await p.goto(server.uiURL + "/xray/analytics?" + new URLSearchParams({ filter: 'service("slow-svc")', compare: 'service("fast-svc")' }));
+  const countB = p.getByTestId("xa-count-b");
+  await waitFor(async () => (await countB.count()) && (await countB.getAttribute("data-matching")) === String(FAST), "B's traces");
+  assert.equal(sumB(await bins(p, "rt-dist")), FAST);
+  await p.getByRole("button", { name: "Remove comparison" }).click();
+  await waitFor(async () => (await countB.count()) === 0, "B gone");
+  assert.equal(sumB(await bins(p, "rt-dist")), 0);
+  assert.equal(await p.locator("textarea[name=compare]").count(), 0);
+  assert.equal(await p.getByTestId("breakdown-method").locator("tr[data-value=GET]").getAttribute("data-b-count"), null);
+  await p.getByRole("button", { name: "Analyse" }).click();
+  await waitFor(async () => !new URL(p.url()).searchParams.has("compare"), "compare gone from the address");
+  await p.close();
+});
+
 test("analytics: a bad filter expression is shown at its column", async () => {
   const p = await browser.page();
   await p.goto(server.uiURL + "/xray/analytics?" + new URLSearchParams({ filter: 'service("slow-svc") AND responsetime >' }));

@@ -571,7 +571,14 @@ export default function Analytics() {
             ))}
           </select>
           <button type="submit" disabled={busy}>{busy ? "Analysing…" : "Analyse"}</button>
-          <button type="button" onClick={() => setComparing(!comparing)}>
+          <button
+            type="button"
+            onClick={() => {
+              // Removing the comparison drops B from what is shown at once.
+              if (comparing) setRun((r) => r && { ...r, b: null });
+              setComparing(!comparing);
+            }}
+          >
             {comparing ? "Remove comparison" : "Compare"}
           </button>
           <label>
