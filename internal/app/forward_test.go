@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 
 	"github.com/tracecomb/tracecomb/internal/model"
+	"github.com/tracecomb/tracecomb/internal/model/modeltest"
 )
 
 // forwardAWSEnv makes the AWS SDK's default chain find creds, and
@@ -257,5 +259,68 @@ func TestForwardFailedStartDoesNotWait(t *testing.T) {
 	}
 	if f, _ := filepath.Glob(filepath.Join(dir, ForwardDirName, "honeycomb", "*.seg")); len(f) == 0 {
 		t.Fatal("the queue is gone")
+	}
+}
+
+// BenchmarkForwardIngestPath is BenchmarkIngestPath's workload (4
+// senders of 1,000-span OTLP requests) without and with forwarding to
+// Honeycomb, to a server that takes everything: the cost of queueing
+// each request's events on disk (encoding, one write, a shared fsync)
+// after the store's commit.
+func BenchmarkForwardIngestPath(b *testing.B) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) //nolint:errcheck
+	}))
+	defer target.Close()
+	for _, forward := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[forward], func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.DataDir = b.TempDir()
+			cfg.BootstrapKey = "bench-key-0123456789"
+			cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", "", "", ""
+			if forward {
+				cfg.ForwardHoneycomb, cfg.ForwardKey = target.URL, "k"
+			}
+			a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := a.Start(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			defer a.Shutdown(context.Background()) //nolint:errcheck
+			const spansPerRequest = 1000
+			bodies := make([][]byte, 8)
+			for i := range bodies {
+				bodies[i] = otlpRequest(modeltest.GenerateTraces(uint64(i+1), spansPerRequest/10))
+			}
+			url := "http://" + a.Addrs().HTTP + "/v1/traces"
+			client := &http.Client{Timeout: time.Minute}
+			b.SetParallelism(2)
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					req, _ := http.NewRequest("POST", url, bytes.NewReader(bodies[i%len(bodies)]))
+					req.Header.Set("Content-Type", "application/x-protobuf")
+					req.Header.Set("X-Honeycomb-Team", "bench-key-0123456789")
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body) //nolint:errcheck
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+					i++
+				}
+			})
+			b.ReportMetric(float64(b.N*spansPerRequest)/time.Since(start).Seconds(), "spans/s")
+		})
 	}
 }

@@ -76,6 +76,7 @@ type sender interface {
 // value), to retry, or dropped for a reason.
 type outcome struct {
 	retry     bool
+	reason    string // why it is retried; empty: the target said so for it alone (partial)
 	drop      string
 	msg       string
 	unmatched bool // a refusal that names no item of the request
@@ -115,6 +116,9 @@ type Forwarder struct {
 	lag     atomic.Int64
 	rejects ingest.RejectLog
 	now     func() time.Time
+	// The sender's read buffer and items, reused from batch to batch.
+	readBuf []byte
+	items   []Item
 }
 
 // New opens the queue in cfg.Dir and starts sending it (what an earlier
@@ -315,10 +319,11 @@ func (f *Forwarder) appendFrames(frames []byte, n int) {
 	f.m.enqueued.Add(float64(n))
 }
 
-// Peek bounds: the most a request of either target can carry.
+// Peek bounds: what the sender reads of the queue at once, sent as one
+// batch (for Honeycomb one request per dataset in it).
 const (
 	peekRecords = honeycombMaxBatchEvents
-	peekBytes   = HoneycombMaxBatchBytes
+	peekBytes   = 1 << 20
 )
 
 func (f *Forwarder) run() {
@@ -326,7 +331,9 @@ func (f *Forwarder) run() {
 	redeliver := f.q.RedeliverTo()
 	attempt := 0
 	for {
-		items, err := f.q.Peek(peekRecords, peekBytes)
+		var err error
+		f.items, f.readBuf, err = f.q.PeekInto(f.readBuf, f.items, peekRecords, peekBytes)
+		items := f.items
 		if err != nil {
 			if errors.Is(err, errCorrupt) {
 				n := f.q.SkipSegment()
@@ -429,6 +436,7 @@ func (f *Forwarder) deliver(items []Item, end Pos) bool {
 		}
 		var again []Item
 		sent := 0
+		retried := map[string]int{}
 		for i, o := range outs {
 			switch {
 			case o.unmatched:
@@ -438,6 +446,11 @@ func (f *Forwarder) deliver(items []Item, end Pos) bool {
 			case i >= len(pending):
 			case o.retry:
 				again = append(again, pending[i])
+				reason := o.reason
+				if reason == "" {
+					reason = "partial"
+				}
+				retried[reason]++
 			case o.drop != "":
 				f.m.dropped.WithLabelValues(o.drop).Inc()
 				f.rejects.Warn(f.log, "drop_"+o.drop, "the target refused an event", "reason", o.msg)
@@ -449,7 +462,9 @@ func (f *Forwarder) deliver(items []Item, end Pos) bool {
 		if len(again) == 0 {
 			return true
 		}
-		f.m.retries.WithLabelValues("partial").Add(float64(len(again)))
+		for reason, n := range retried {
+			f.m.retries.WithLabelValues(reason).Add(float64(n))
+		}
 		pending = again
 		if !f.sleep(f.backoff(attempt, 0)) {
 			return false

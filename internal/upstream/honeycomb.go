@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -73,34 +74,78 @@ func newHoneycombSender(rawURL, key string, client *http.Client) (*honeycombSend
 
 func (s *honeycombSender) target() string { return "honeycomb" }
 
-// batch takes the leading items of one dataset that fit one request.
+// batch takes the leading items whose bodies fit one request.
 func (s *honeycombSender) batch(items []Item) int {
 	size := 2
 	for i, it := range items {
-		if it.Key != items[0].Key || i == honeycombMaxBatchEvents {
-			return i
-		}
 		size += len(it.Body) + 1
-		if size > HoneycombMaxBatchBytes && i > 0 {
+		if i == honeycombMaxBatchEvents || size > HoneycombMaxBatchBytes && i > 0 {
 			return i
 		}
 	}
 	return len(items)
 }
 
-// send posts one dataset's items to /1/batch/{dataset} and reports each
-// one's fate.
+// send posts items to /1/batch/{dataset}, one request per dataset, and
+// reports each one's fate. When the first request fails as a whole, so
+// does send (the target is down or refuses the key); a later request's
+// failure is its items' outcome.
 func (s *honeycombSender) send(ctx context.Context, items []Item) ([]outcome, error) {
-	body := make([]byte, 0, 2+len(items)*256)
-	body = append(body, '[')
+	var order []string
+	groups := map[string][]int{}
 	for i, it := range items {
-		if i > 0 {
+		if _, ok := groups[it.Key]; !ok {
+			order = append(order, it.Key)
+		}
+		groups[it.Key] = append(groups[it.Key], i)
+	}
+	out := make([]outcome, len(items))
+	for g, key := range order {
+		idx := groups[key]
+		outs, err := s.post(ctx, key, items, idx)
+		if err != nil {
+			if g == 0 {
+				return nil, err
+			}
+			var o outcome
+			var re retryErr
+			var pe permanentErr
+			switch {
+			case errors.As(err, &pe):
+				o = outcome{drop: pe.reason, msg: err.Error()}
+			case errors.As(err, &re):
+				o = outcome{retry: true, reason: re.reason, msg: err.Error()}
+			default:
+				o = outcome{retry: true, reason: "network", msg: err.Error()}
+			}
+			for _, i := range idx {
+				out[i] = o
+			}
+			continue
+		}
+		for k, i := range idx {
+			out[i] = outs[k]
+		}
+	}
+	return out, nil
+}
+
+// post sends the items idx of one dataset.
+func (s *honeycombSender) post(ctx context.Context, dataset string, items []Item, idx []int) ([]outcome, error) {
+	size := 2
+	for _, i := range idx {
+		size += len(items[i].Body) + 1
+	}
+	body := make([]byte, 0, size)
+	body = append(body, '[')
+	for k, i := range idx {
+		if k > 0 {
 			body = append(body, ',')
 		}
-		body = append(body, it.Body...)
+		body = append(body, items[i].Body...)
 	}
 	body = append(body, ']')
-	u := strings.TrimSuffix(s.base.String(), "/") + "/1/batch/" + url.PathEscape(items[0].Key)
+	u := strings.TrimSuffix(s.base.String(), "/") + "/1/batch/" + url.PathEscape(dataset)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, permanentErr{reason: "rejected", err: err}
@@ -124,8 +169,8 @@ func (s *honeycombSender) send(ctx context.Context, items []Item) ([]outcome, er
 		Status int    `json:"status"`
 		Error  string `json:"error"`
 	}
-	out := make([]outcome, len(items))
-	if err := json.Unmarshal(rb, &statuses); err != nil || len(statuses) != len(items) {
+	out := make([]outcome, len(idx))
+	if err := json.Unmarshal(rb, &statuses); err != nil || len(statuses) != len(idx) {
 		// 200 without per-event answers: the request was taken.
 		return out, nil
 	}

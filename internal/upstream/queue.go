@@ -407,6 +407,15 @@ func (q *Queue) RedeliverTo() Pos {
 // two segments. A corrupt frame returns the records before it and
 // errCorrupt with the position past the damage (the segment's end).
 func (q *Queue) Peek(maxRecords, maxBytes int) ([]Item, error) {
+	items, _, err := q.PeekInto(nil, nil, maxRecords, maxBytes)
+	return items, err
+}
+
+// PeekInto is Peek reading into buf and appending to items[:0], both
+// reused when large enough; the items alias the returned buffer, which
+// the caller passes again next time.
+func (q *Queue) PeekInto(buf []byte, items []Item, maxRecords, maxBytes int) ([]Item, []byte, error) {
+	items = items[:0]
 	q.mu.Lock()
 	for len(q.segs) > 1 && q.head.Off >= q.segs[0].size {
 		q.dropFile(q.segs[0])
@@ -416,50 +425,48 @@ func (q *Queue) Peek(maxRecords, maxBytes int) ([]Item, error) {
 	id, off, size := s.id, q.head.Off, s.size
 	q.mu.Unlock()
 	if off >= size {
-		return nil, nil
+		return items, buf, nil
 	}
 	f, err := os.Open(q.segPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil // dropped meanwhile
+		return items, buf, nil // dropped meanwhile
 	}
 	if err != nil {
-		return nil, err
+		return items, buf, err
 	}
 	defer f.Close()
 	want := min(size-off, int64(maxBytes)+frameHeader)
-	buf := make([]byte, want)
-	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+	// The first record is read whole, whatever its size.
+	var hdr [frameHeader]byte
+	if _, err := f.ReadAt(hdr[:], off); err == nil {
+		if l := int64(binary.LittleEndian.Uint32(hdr[:])); l <= maxRecord && frameHeader+l > want && off+frameHeader+l <= size {
+			want = frameHeader + l
+		}
 	}
-	var items []Item
+	if int64(cap(buf)) < want {
+		buf = make([]byte, want)
+	}
+	buf = buf[:want]
+	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+		return items, buf, err
+	}
 	p := 0
 	for len(items) < maxRecords && p < len(buf) {
-		if len(buf)-p >= frameHeader && len(items) == 0 {
-			// The first record is read whole, whatever its size.
-			l := int64(binary.LittleEndian.Uint32(buf[p:]))
-			if l <= maxRecord && int64(len(buf)-p) < frameHeader+l && off+frameHeader+l <= size {
-				more := make([]byte, frameHeader+l)
-				if _, err := f.ReadAt(more, off); err != nil && !errors.Is(err, io.EOF) {
-					return nil, err
-				}
-				buf = more
-			}
-		}
 		payload, n, err := readFrame(buf[p:])
 		if err != nil {
 			if len(items) > 0 {
 				break // a record cut by the read's size
 			}
-			return nil, fmt.Errorf("%w in %s at %d", errCorrupt, q.segPath(id), off+int64(p))
+			return items, buf, fmt.Errorf("%w in %s at %d", errCorrupt, q.segPath(id), off+int64(p))
 		}
-		rec, err := DecodeRecord(payload)
+		rec, err := decodeRecord(payload, items)
 		if err != nil {
-			return nil, fmt.Errorf("%w in %s at %d", errCorrupt, q.segPath(id), off+int64(p))
+			return items, buf, fmt.Errorf("%w in %s at %d", errCorrupt, q.segPath(id), off+int64(p))
 		}
 		p += n
 		items = append(items, Item{Record: rec, End: Pos{Seg: id, Off: off + int64(p)}})
 	}
-	return items, nil
+	return items, buf, nil
 }
 
 // SkipSegment moves the head past the rest of its segment (after a

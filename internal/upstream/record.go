@@ -74,8 +74,12 @@ func readFrame(b []byte) (payload []byte, n int, err error) {
 	return payload, frameHeader + int(l), nil
 }
 
-// DecodeRecord decodes a frame's payload. Key and Body alias p.
-func DecodeRecord(p []byte) (Record, error) {
+// DecodeRecord decodes a frame's payload. Body aliases p.
+func DecodeRecord(p []byte) (Record, error) { return decodeRecord(p, nil) }
+
+// decodeRecord is DecodeRecord reusing the key of the last of prev when
+// it is the same.
+func decodeRecord(p []byte, prev []Item) (Record, error) {
 	if len(p) < 9 || p[0] != recordVersion {
 		return Record{}, errCorrupt
 	}
@@ -86,5 +90,11 @@ func DecodeRecord(p []byte) (Record, error) {
 		return Record{}, errCorrupt
 	}
 	rest = rest[w:]
-	return Record{Enqueued: time.Unix(0, ns), Key: string(rest[:kl]), Body: rest[kl:]}, nil
+	var key string
+	if n := len(prev); n > 0 && prev[n-1].Key == string(rest[:kl]) {
+		key = prev[n-1].Key
+	} else {
+		key = string(rest[:kl])
+	}
+	return Record{Enqueued: time.Unix(0, ns), Key: key, Body: rest[kl:]}, nil
 }
