@@ -195,6 +195,7 @@ func TestForwardHoneycombKeepsEveryFieldAndDataset(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "5 events", func() bool { return len(hc.got()) == 5 })
+	waitFor(t, "no lag", func() bool { return testutil.ToFloat64(f.m.lag) == 0 })
 	got := hc.got()
 	want0 := map[string]any{"trace.trace_id": "01000000000000000000000000000000", "trace.span_id": "0200000000000000", "name": "op",
 		"service.name": "frontend", "duration_ms": 1.5, "status_code": float64(0), "n": float64(0), "http.route": "/a \"b\""}
@@ -399,6 +400,10 @@ func TestForwardCloseGivesUpOnAFailingTarget(t *testing.T) {
 	f := newHoneycombForwarder(t, t.TempDir(), srv.URL, "k", nil)
 	if err := f.Wrap(&sink{}).Consume(context.Background(), "e", testEvents(5, "d")); err != nil {
 		t.Fatal(err)
+	}
+	waitFor(t, "a lag", func() bool { return testutil.ToFloat64(f.m.lag) > 0 })
+	if b := testutil.ToFloat64(f.m.queuedBytes); b <= 0 {
+		t.Fatalf("queued bytes %v with 5 events waiting", b)
 	}
 	if err := f.Close(context.Background()); err != nil {
 		t.Fatal(err)

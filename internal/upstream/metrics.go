@@ -10,6 +10,7 @@ import (
 type metrics struct {
 	enqueued, sent, redelivered prometheus.Counter
 	retries, dropped            *prometheus.CounterVec
+	lag, queuedBytes            prometheus.Collector
 	collectors                  []prometheus.Collector
 }
 
@@ -47,6 +48,7 @@ func newMetrics(target string, f *Forwarder) *metrics {
 		}
 		return max(0, time.Since(time.Unix(0, ns)).Seconds())
 	})
+	m.lag, m.queuedBytes = lag, queuedBytes
 	m.collectors = []prometheus.Collector{m.enqueued, m.sent, m.redelivered, m.retries, m.dropped, queuedBytes, queuedEvents, maxBytes, lag}
 	return m
 }
