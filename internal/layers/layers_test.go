@@ -13,7 +13,7 @@ import (
 // lower layers only; packages in one layer do not import each other.
 var layerTable = [][]string{
 	{"internal/model", "internal/fsutil", "internal/web", "internal/state", "internal/golden", "internal/disktest"},
-	{"internal/xrayview", "internal/state/postgres"},
+	{"internal/xrayview", "internal/state/postgres", "internal/state/postgres/pgtest"},
 	{"internal/model/modeltest", "internal/state/statetest", "internal/xrayfilter", "internal/store", "internal/auth"},
 	{"internal/store/sqlgen", "internal/store/storetest", "internal/ingest", "internal/query", "internal/sampling", "internal/servicegraph", "internal/api", "internal/notify", "internal/upstream"},
 	{"internal/store/duckdb", "internal/store/clickhouse", "internal/ingest/otlp", "internal/ingest/xray", "internal/ingest/events", "internal/queryclient"},
