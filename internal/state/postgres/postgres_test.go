@@ -206,7 +206,7 @@ func (p *proxy) serve(c net.Conn) {
 		c.Close()
 		return
 	}
-	up, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", server.port))
+	up, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", server.Port()))
 	if err != nil {
 		p.mu.Unlock()
 		c.Close()
@@ -236,7 +236,7 @@ func (p *proxy) resume() {
 }
 
 func (p *proxy) url(db string) string {
-	return strings.Replace(db, fmt.Sprintf(":%d/", server.port), fmt.Sprintf(":%d/", p.l.Addr().(*net.TCPAddr).Port), 1)
+	return strings.Replace(db, fmt.Sprintf(":%d/", server.Port()), fmt.Sprintf(":%d/", p.l.Addr().(*net.TCPAddr).Port), 1)
 }
 
 // TestConnectionLost: while the server is out of reach calls fail with

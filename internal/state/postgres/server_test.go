@@ -1,231 +1,28 @@
 package postgres
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tracecomb/tracecomb/internal/state/postgres/pgtest"
 )
 
-// testServer is a PostgreSQL server the tests start (TestMain) in a
-// temporary directory, on a free loopback port, trusting loopback
-// connections. As root it runs as the postgres system user, since
-// PostgreSQL refuses to run as root.
-type testServer struct {
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-var server *testServer
+// server is the PostgreSQL server the tests talk to, started by TestMain.
+var server *pgtest.Server
 
 func TestMain(m *testing.M) {
-	s, err := startServer()
+	s, err := pgtest.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "postgres tests:", err)
 		os.Exit(1)
 	}
 	server = s
 	code := m.Run()
-	s.stop()
+	s.Stop()
 	os.Exit(code)
 }
 
-// serverBinaries finds initdb and postgres of the newest PostgreSQL that
-// Debian's postgresql package installed.
-func serverBinaries() (initdb, postgres string, err error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
-	for _, d := range dirs {
-		i, p := filepath.Join(d, "initdb"), filepath.Join(d, "postgres")
-		if isExec(i) && isExec(p) {
-			return i, p, nil
-		}
-	}
-	return "", "", errors.New("PostgreSQL's server is not installed (no /usr/lib/postgresql/<version>/bin/postgres): " +
-		"apt-get install postgresql (scripts/test.sh installs it)")
-}
+func newDatabase(t testing.TB) string { return server.NewDatabase(t) }
 
-func version(binDir string) int {
-	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
-	return n
-}
-
-func isExec(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode()&0o111 != 0
-}
-
-// credential is the postgres system user's when the tests run as root,
-// nil otherwise (the server then runs as the current user).
-func credential() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("the tests run as root and PostgreSQL refuses to: want the postgres system user (apt-get install postgresql creates it): %w", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func startServer() (*testServer, error) {
-	initdb, postgres, err := serverBinaries()
-	if err != nil {
-		return nil, err
-	}
-	cred, err := credential()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "tracecomb-postgres-")
-	if err != nil {
-		return nil, err
-	}
-	if cred != nil {
-		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-	}
-	run := func(name string, args ...string) *exec.Cmd {
-		cmd := exec.Command(name, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
-		if cred != nil {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		}
-		return cmd
-	}
-	data := filepath.Join(dir, "data")
-	if out, err := run(initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync").CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
-	}
-	var lastErr error
-	for range 3 { // a free port may be taken between probing and binding
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		s := &testServer{dir: dir, port: port, done: make(chan struct{})}
-		log, err := os.Create(filepath.Join(dir, "server.log"))
-		if err != nil {
-			return nil, err
-		}
-		// fsync off: the tests create a database per test and need no
-		// durability across a crash of this throwaway server.
-		s.cmd = run(postgres, "-D", data, "-p", strconv.Itoa(port), "-k", dir,
-			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200")
-		s.cmd.Stdout, s.cmd.Stderr = log, log
-		if err := s.cmd.Start(); err != nil {
-			log.Close()
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("start postgres: %w", err)
-		}
-		go func() { _ = s.cmd.Wait(); log.Close(); close(s.done) }()
-		if lastErr = s.waitReady(30 * time.Second); lastErr == nil {
-			return s, nil
-		}
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		logText, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-		lastErr = fmt.Errorf("%w\nserver log:\n%s", lastErr, logText)
-	}
-	os.RemoveAll(dir)
-	return nil, lastErr
-}
-
-func (s *testServer) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		conn, err := pgx.Connect(ctx, s.url("postgres"))
-		if err == nil {
-			err = conn.Ping(ctx)
-			conn.Close(ctx)
-		}
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-s.done:
-			return errors.New("postgres exited")
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("postgres not ready after %v: %w", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (s *testServer) url(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
-}
-
-func (s *testServer) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-	os.RemoveAll(s.dir)
-}
-
-var dbSeq atomic.Int64
-
-// newDatabase creates an empty database on the test server and returns
-// its URL; it is dropped when the test ends.
-func newDatabase(t testing.TB) string {
-	t.Helper()
-	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, server.url("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, server.url("postgres"))
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
-			t.Error(err)
-		}
-	})
-	return server.url(name)
-}
+func freePort() (int, error) { return pgtest.FreePort() }
