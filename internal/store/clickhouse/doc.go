@@ -144,14 +144,15 @@
 //
 // Retention and SetRetention behave as in the DuckDB store (a door's part
 // follows its environment; overrides persist in retention). Every
-// Config.RetentionInterval, EnforceRetention drops, per environment, the
-// (environment, day) partitions of events, traces and xray_replaced whose
-// whole day is older than MaxAge (ALTER TABLE … DROP PARTITION: the files
-// go at once), and while the environment's active parts take more than
-// MaxBytes (ClickHouse's compressed bytes), its oldest days but the
-// newest. The rows older than MaxAge in the day that straddles the limit
-// are deleted by a mutation, asynchronously; a read of that range may see
-// them until the mutation is done. Retention by size is by whole days.
+// Config.RetentionInterval, EnforceRetention drops the (environment, day)
+// partitions of events, traces and xray_replaced whose whole day is older
+// than MaxAge (ALTER TABLE … DROP PARTITION: the files go at once), and,
+// while an environment's active parts (its doors' parts with it) take
+// more than MaxBytes of ClickHouse's compressed bytes, its oldest days,
+// never its newest (TestRetentionBySize). The rows older than MaxAge in
+// the day that straddles the limit are deleted by a mutation, at most
+// one running at a time; until it is done a read of that range may still
+// see them (TestRetentionByAge). Retention by size is by whole days.
 //
 // # Aggregates
 //
@@ -173,11 +174,26 @@
 //     ErrUnavailable while it is down, and Healthy says so; the DuckDB
 //     store's disk-full recovery, read-only mode and file compaction have
 //     no counterpart (ClickHouse manages its disk; a full disk is
-//     store.ErrNoSpace from its NOT_ENOUGH_SPACE).
+//     store.ErrNoSpace from its NOT_ENOUGH_SPACE, and Healthy reads
+//     system.disks where the server has it, not on 18.16).
 //   - Deletes and the straddling day of retention by age are mutations
 //     that finish in the background; reads hide what they delete at once.
 //   - Retention by size is by whole days of an environment.
 //   - No per-key columns: every attribute lives in the typed arrays.
 //   - RetentionReport and the /metrics gauges of the DuckDB store are not
 //     implemented yet.
+//
+// # Known limits
+//
+//   - One tracecomb process per database: the catalog and the Write
+//     sequence are kept in that process's memory.
+//   - Aborted Writes are listed in every read's WHERE (wseq NOT IN …) for
+//     good: the list is expected to stay short (a Write aborts only when
+//     the server fails between its INSERTs).
+//   - Replaced X-Ray events stay on disk until retention drops their day;
+//     an environment that ever had a replacement reads xray_replaced with
+//     every query.
+//   - A Scan with a limit sorts the whole time range's matches (18.16
+//     cannot read in primary key order), and SelectTraces groups every
+//     event of the range by trace.
 package clickhouse

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -96,7 +97,7 @@ func (s *Store) EnforceRetention(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	rows, err := s.c.rows(ctx, "SELECT partition, any(partition_id), sum(bytes) FROM system.parts WHERE database = ? AND table = 'events' AND active GROUP BY partition", s.cfg.Database)
+	rows, err := s.c.rows(ctx, "SELECT partition, sum(bytes) FROM system.parts WHERE database = ? AND table = 'events' AND active GROUP BY partition", s.cfg.Database)
 	if err != nil {
 		return err
 	}
@@ -104,63 +105,78 @@ func (s *Store) EnforceRetention(ctx context.Context) error {
 		env   string
 		day   time.Time
 		bytes int64
-		text  string
 	}
-	byEnv := map[string][]part{}
+	// A door's part follows its environment: MaxBytes bounds them together.
+	byBase := map[string][]part{}
+	envs := map[string]bool{}
 	for _, r := range rows {
-		text := r[0].(string)
-		env, day, ok := parsePartition(text)
+		env, day, ok := parsePartition(r[0].(string))
 		if !ok {
 			continue
 		}
-		byEnv[env] = append(byEnv[env], part{env: env, day: day, bytes: r[2].(int64), text: text})
+		b, _ := r[1].(int64)
+		byBase[baseEnv(env)] = append(byBase[baseEnv(env)], part{env: env, day: day, bytes: b})
+		envs[env] = true
 	}
 	now := s.cfg.Now()
 	s.cmu.RLock()
 	rets := map[string]store.Retention{}
-	for env := range byEnv {
-		r, ok := s.cat.overrides[baseEnv(env)]
+	for base := range byBase {
+		r, ok := s.cat.overrides[base]
 		if !ok {
 			r = s.cfg.Retention
 		}
-		rets[env] = r
+		rets[base] = r
 	}
 	s.cmu.RUnlock()
-	for env, parts := range byEnv {
-		r := rets[env]
+	for base, parts := range byBase {
+		r := rets[base]
 		var total int64
 		for _, p := range parts {
 			total += p.bytes
 		}
-		// Oldest first.
-		for i := 1; i < len(parts); i++ {
-			for j := i; j > 0 && parts[j].day.Before(parts[j-1].day); j-- {
-				parts[j], parts[j-1] = parts[j-1], parts[j]
-			}
-		}
-		for i, p := range parts {
+		sort.Slice(parts, func(i, j int) bool { return parts[i].day.Before(parts[j].day) })
+		newest := parts[len(parts)-1].day
+		for _, p := range parts {
 			expired := r.MaxAge > 0 && !p.day.Add(24*time.Hour).After(now.Add(-r.MaxAge))
-			tooBig := r.MaxBytes > 0 && total > r.MaxBytes && i < len(parts)-1
+			tooBig := r.MaxBytes > 0 && total > r.MaxBytes && p.day.Before(newest)
 			if !expired && !tooBig {
 				continue
 			}
+			var lit strings.Builder
+			lit.WriteString("(")
+			quoteString(&lit, p.env)
+			lit.WriteString(", '" + p.day.Format("2006-01-02") + "')")
 			for _, t := range retainedTables {
-				if err := s.c.exec(ctx, "ALTER TABLE "+t+" DROP PARTITION "+p.text); err != nil {
-					return fmt.Errorf("drop partition %s of %s: %w", p.text, t, err)
+				if err := s.c.exec(ctx, "ALTER TABLE "+t+" DROP PARTITION "+lit.String()); err != nil {
+					return fmt.Errorf("drop partition %s of %s: %w", lit.String(), t, err)
 				}
 			}
 			total -= p.bytes
 		}
-		if r.MaxAge > 0 {
-			cut := now.Add(-r.MaxAge).UnixNano()
-			rows, err := s.c.rows(ctx, "SELECT count() FROM events WHERE env = ? AND ts < ?", env, cut)
-			if err != nil {
+	}
+	// The rows past MaxAge in the day that straddles it: one mutation at a
+	// time (a pass while one runs starts none).
+	rows, err = s.c.rows(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND table = 'events' AND NOT is_done", s.cfg.Database)
+	if err != nil {
+		return err
+	}
+	if n, _ := rows[0][0].(int64); n > 0 {
+		return nil
+	}
+	for env := range envs {
+		r := rets[baseEnv(env)]
+		if r.MaxAge <= 0 {
+			continue
+		}
+		cut := now.Add(-r.MaxAge).UnixNano()
+		rows, err := s.c.rows(ctx, "SELECT count() FROM events WHERE env = ? AND ts < ?", env, cut)
+		if err != nil {
+			return err
+		}
+		if n, _ := rows[0][0].(int64); n > 0 {
+			if err := s.c.exec(ctx, "ALTER TABLE events DELETE WHERE env = ? AND ts < ?", env, cut); err != nil {
 				return err
-			}
-			if n, _ := rows[0][0].(int64); n > 0 {
-				if err := s.c.exec(ctx, "ALTER TABLE events DELETE WHERE env = ? AND ts < ?", env, cut); err != nil {
-					return err
-				}
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +82,53 @@ func TestRetentionByAge(t *testing.T) {
 		if got, _ := s.Trace(ctx, "dev", model.TraceID{15: byte(i + 1)}); len(got) != 1 {
 			t.Errorf("dev lost its event %v old", now.Sub(at))
 		}
+	}
+}
+
+// TestRetentionBySize: past MaxBytes, an environment's oldest days go
+// (its door's part counted with it), never its newest day; other
+// environments keep theirs.
+func TestRetentionBySize(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	s := openTest(t, Config{Now: func() time.Time { return now }, RetentionInterval: time.Hour})
+	for _, env := range []string{"prod", store.DoorEnv("prod", model.DoorXRay), "dev"} {
+		var evs []model.Event
+		for d := range 3 {
+			for i := range 200 {
+				evs = append(evs, model.Event{Dataset: "svc", Time: now.Add(-time.Duration(d)*24*time.Hour + time.Duration(i)*time.Millisecond),
+					TraceID: model.TraceID{14: byte(d), 15: byte(i)}, SpanID: model.SpanID{7: byte(i)}, Name: "op", ServiceName: "svc", SampleRate: 1,
+					Attrs: []model.Attr{{Key: "payload", Value: model.Str(strings.Repeat(string(rune('a'+i%26)), 200+i))}}})
+			}
+		}
+		if err := s.Write(ctx, []store.Batch{{Env: env, Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	days := func(env string) int {
+		rows, err := s.c.rows(ctx, "SELECT count(DISTINCT partition) FROM system.parts WHERE database = ? AND table = 'events' AND active AND partition LIKE ?",
+			s.cfg.Database, "('"+env+"',%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(rows[0][0].(int64))
+	}
+	if err := s.SetRetention(ctx, "prod", &store.Retention{MaxBytes: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnforceRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, x := days("prod"), days("prod/xray"); n+x != 2 || n > 1 || x > 1 {
+		t.Errorf("prod keeps %d days and prod/xray %d, want only the newest day of each", n, x)
+	}
+	if n := days("dev"); n != 3 {
+		t.Errorf("dev keeps %d days, want 3", n)
+	}
+	if got, _ := s.Trace(ctx, "prod", model.TraceID{14: 0, 15: 1}); len(got) != 1 {
+		t.Errorf("prod's newest day lost an event")
+	}
+	if got, _ := s.Trace(ctx, "prod", model.TraceID{14: 2, 15: 1}); len(got) != 0 {
+		t.Errorf("prod's oldest day kept an event")
 	}
 }
