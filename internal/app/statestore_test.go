@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/state/postgres"
+	"github.com/tracecomb/tracecomb/internal/state/postgres/pgtest"
 )
 
 func TestStateURL(t *testing.T) {
@@ -61,4 +64,54 @@ func TestStateURL(t *testing.T) {
 	if err := keysCmd([]string{"list", "--data-dir", dir, "--state-url", "mysql://x"}, &out, &out); err == nil || !strings.Contains(err.Error(), "--state-url") {
 		t.Errorf("keys list --state-url mysql://x: %v", err)
 	}
+}
+
+// TestSharedState: two nodes (their own data directories) on one
+// PostgreSQL state: a key the keys command creates there works on both,
+// and once revoked stops working on both.
+func TestSharedState(t *testing.T) {
+	pg, err := pgtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Stop)
+	url := pg.NewDatabase(t)
+	shared := func(c *Config) { c.StateURL = url }
+	a, _ := testAppWith(t, t.TempDir(), shared)
+	b, _ := testAppWith(t, t.TempDir(), shared)
+
+	var out bytes.Buffer
+	if err := keysCmd([]string{"create", "--data-dir", t.TempDir(), "--state-url", url, "--env", "test", "--kind", "ingest"}, &out, &out); err != nil {
+		t.Fatalf("keys create: %v\n%s", err, out.String())
+	}
+	m := regexp.MustCompile(`Key id:\s+(\S+)\nKey \(shown once\): (\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no key in %q", out.String())
+	}
+	id, key := m[1], m[2]
+	// auth asks each node: 200 with the key, 401 without.
+	auth := func(a *App) int {
+		code, _, _ := call(t, "GET", "http://"+a.Addrs().HTTP+"/1/auth", key, "", false)
+		return code
+	}
+	// eventually polls until every node answers want (a node hears of a
+	// change within a second; 10 s bounds a loaded machine).
+	eventually := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for _, n := range []*App{a, b} {
+			for auth(n) != want {
+				if time.Now().After(deadline) {
+					t.Fatalf("a node answers %d, want %d", auth(n), want)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}
+	eventually(200)
+	out.Reset()
+	if err := keysCmd([]string{"revoke", "--data-dir", t.TempDir(), "--state-url", url, id}, &out, &out); err != nil {
+		t.Fatalf("keys revoke: %v\n%s", err, out.String())
+	}
+	eventually(401)
 }
