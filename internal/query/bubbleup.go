@@ -17,7 +17,8 @@ package query
 //   - with a store that implements BubbleUpCounter (the DuckDB store), in
 //     one pass over the events for all columns, the selection given as
 //     filters and a time range;
-//   - else (or when the query has calculated fields) with one
+//   - else (or when the query has calculated fields or filters on
+//     relational fields) with one
 //     store.AggregateQuery per column on the plain Aggregator contract, so
 //     it works on every store: the selection is a calculated field
 //     (EVENT_TIMESTAMP and the value range combined with AND) and each
@@ -223,6 +224,9 @@ func (s Selection) expr(qStart, qEnd time.Time) (store.Expr, error) {
 	if s.Column == "" && (s.Min != nil || s.Max != nil) {
 		return store.Expr{}, missing("selection.column", "is required with a value range")
 	}
+	if _, _, rel := store.RelationalField(s.Column); rel {
+		return store.Expr{}, invalid("selection.column", "a relational field (root., parent., any., none.) cannot be selected")
+	}
 	if s.Column != "" {
 		if s.Min == nil && s.Max == nil {
 			return store.Expr{}, missing("selection.min", "a value range (min, max or both) is required with a column")
@@ -246,6 +250,9 @@ func (s Selection) expr(qStart, qEnd time.Time) (store.Expr, error) {
 		f := fmt.Sprintf("selection.group[%d]", i)
 		if g.Column == "" {
 			return store.Expr{}, missing(f+".column", "is required")
+		}
+		if _, _, rel := store.RelationalField(g.Column); rel {
+			return store.Expr{}, invalid(f+".column", "a group of a relational field (root., parent., any., none.) cannot be selected")
 		}
 		if g.Value == nil {
 			conds = append(conds, store.Expr{Func: "NOT", Args: []store.Expr{{Func: "EXISTS", Args: []store.Expr{col(g.Column)}}}})
@@ -300,7 +307,10 @@ func BubbleUp(ctx context.Context, agg store.Aggregator, req BubbleUpRequest) (B
 	// column no event has groups every event under null), so this query
 	// need not evaluate the selection.
 	bc, single := agg.(BubbleUpCounter)
-	single = single && len(req.Plan.Query.CalculatedFields) == 0
+	single = single && len(req.Plan.Query.CalculatedFields) == 0 && !slices.ContainsFunc(req.Plan.Query.Filters, func(f store.Filter) bool {
+		_, _, rel := store.RelationalField(f.Column)
+		return rel // the query's own plan joins the trace's other spans
+	})
 	tq := base
 	tq.Calcs = []store.Calc{{Op: store.CalcCount, Filter: 1}, {Op: store.CalcCount}}
 	if single {

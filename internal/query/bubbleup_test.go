@@ -311,3 +311,50 @@ func TestBubbleUpPathsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestBubbleUpRelationalFilter: a query filtered on a relational field
+// (root.) compares the events that filter keeps, with either way of
+// counting.
+func TestBubbleUpRelationalFilter(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	seedBubbleUp(t, st, "prod", model.SourceOTLP)
+	cols, err := st.Columns(ctx, "prod", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, e := bubbleT0.Unix(), bubbleT0.Add(10*time.Minute).Unix()
+	// Every span is a root span (no parent), so root.customer = customer.
+	spec := query.Spec{StartTime: &s, EndTime: &e, Filters: []query.FilterSpec{{Column: "root.customer", Op: "!=", Value: "cust-40"}}}
+	plan, err := spec.Plan(bubbleT0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, agg := range paths(st) {
+		res, err := query.BubbleUp(ctx, agg, query.BubbleUpRequest{Envs: []string{"prod"}, Plan: plan, Columns: cols,
+			Selection: query.Selection{Column: "duration_ms", Min: ptr(100.0)}})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if res.Selection != 100 || res.Baseline != 800 {
+			t.Errorf("%s: selection %v baseline %v, want 100 and 800 (cust-40's 100 spans filtered out)", name, res.Selection, res.Baseline)
+		}
+		for _, c := range res.Columns {
+			if c.Column != "customer" {
+				continue
+			}
+			if v, ok := findValue(c, "cust-40"); ok {
+				t.Errorf("%s: cust-40 counted (%+v), the query filters it out", name, v)
+			}
+			if v, _ := findValue(c, "cust-41"); !near(v.Baseline, 100.0/800) {
+				t.Errorf("%s: cust-41 %+v, want baseline share 100/800", name, v)
+			}
+		}
+	}
+	_, err = query.BubbleUp(ctx, st, query.BubbleUpRequest{Envs: []string{"prod"}, Plan: plan, Columns: cols,
+		Selection: query.Selection{Group: []query.GroupValue{{Column: "root.name", Value: "x"}}}})
+	var qe *query.Error
+	if !errors.As(err, &qe) || qe.Field != "selection.group[0].column" {
+		t.Errorf("a relational group: %v, want a 422 naming selection.group[0].column", err)
+	}
+}
