@@ -52,3 +52,28 @@ func BenchmarkUpdate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPutHeard: a Put through one handle until a watcher of another
+// handle (another node) hears of it: the time a change takes to reach
+// the other nodes, the Put included.
+func BenchmarkPutHeard(b *testing.B) {
+	url := newDatabase(b)
+	s, other := open(b, Config{URL: url}), open(b, Config{URL: url})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := other.Watch(ctx)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		key := fmt.Sprint(i % 100)
+		if _, err := s.Put(ctx, state.Record{Kind: "keys", Scope: "prod", Key: key, Value: []byte(`{}`)}, state.AnyVersion); err != nil {
+			b.Fatal(err)
+		}
+		for c := range ch {
+			if c.Key == key || c.Kind == "" {
+				break
+			}
+		}
+		i++
+	}
+}

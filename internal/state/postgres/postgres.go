@@ -412,7 +412,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx state.Tx) error) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	ptx, err := s.pool.Begin(ctx)
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}) // whatever the server's default
 	if err != nil {
 		return wrap(ctx, "begin", err)
 	}

@@ -512,3 +512,43 @@ func TestUnstorableNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRolledBackNotTold: watchers hear of committed writes only (the
+// notification is part of the writing transaction).
+func TestRolledBackNotTold(t *testing.T) {
+	url := newDatabase(t)
+	a, b := open(t, Config{URL: url}), open(t, Config{URL: url})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := b.Watch(ctx)
+	boom := errors.New("boom")
+	err := a.Update(ctx, func(tx state.Tx) error {
+		if _, err := tx.Put(state.Record{Kind: "k", Key: "rolled-back"}, state.AnyVersion); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	err = a.Update(ctx, func(tx state.Tx) error {
+		if _, err := tx.Put(state.Record{Kind: "k", Key: "committed"}, state.AnyVersion); err != nil {
+			return err
+		}
+		_, err := tx.Put(state.Record{Kind: "k", Key: "committed too"}, state.AnyVersion)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"committed", "committed too"} {
+		select {
+		case c := <-ch:
+			if c != (state.Change{Kind: "k", Key: want}) {
+				t.Fatalf("heard %+v, want %s", c, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("did not hear of %s", want)
+		}
+	}
+}
