@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -209,4 +211,74 @@ func TestForwardSurvivesKill9AndShutdownWhileTheTargetIsDown(t *testing.T) {
 		}
 	}
 	t.Logf("target holds %d events of %d sent; %v counted as redelivered", got, sent, redelivered)
+}
+
+// TestForwardKill9MidRequestCountsTheDuplicates: the target gets a batch
+// whose answer the forwarding process never reads (it is killed while a
+// proxy holds the answer back). The restarted process sends that batch
+// again: the target holds it twice, and exactly those events are counted
+// in tracecomb_forward_redelivered_events_total. The proxy passes requests
+// unchanged to a second tracecomb process, which checks the key and the
+// Events API's limits.
+func TestForwardKill9MidRequestCountsTheDuplicates(t *testing.T) {
+	const key, targetKey = "forward-source-key-0123456789", "forward-target-key-0123456789"
+	target := startProc(t, t.TempDir(), "--bootstrap-key", targetKey)
+	targetBase := "http://" + target.addrs["http"]
+	held, release, passed := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		hold := false
+		first.Do(func() { hold = true })
+		if hold {
+			close(held)
+			<-release // the sender is killed meanwhile
+		}
+		req, _ := http.NewRequestWithContext(context.Background(), r.Method, targetBase+r.URL.RequestURI(), bytes.NewReader(body))
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if hold {
+			close(passed) // the held batch reached the target
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body) //nolint:errcheck
+	}))
+	defer proxy.Close()
+
+	dir := t.TempDir()
+	args := []string{"--bootstrap-key", key, "--metrics-public", "--forward-honeycomb", proxy.URL, "--forward-key", targetKey}
+	p := startProc(t, dir, args...)
+	events, _ := forwardLoad(t, p, key, 3, 20)
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the forwarder never sent")
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+	close(release)
+
+	p = startProc(t, dir, args...)
+	base := "http://" + p.addrs["http"]
+	countOnTarget(t, targetBase, targetKey, events, nil)
+	for deadline := time.Now().Add(20 * time.Second); metricValue(t, base, `tracecomb_forward_queued_events{target="honeycomb"}`) != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the queue never emptied")
+		}
+	}
+	<-passed
+	got := countOnTarget(t, targetBase, targetKey, events, nil) // everything sent is answered: the count is final
+	redelivered := metricValue(t, base, `tracecomb_forward_redelivered_events_total{target="honeycomb"}`)
+	if redelivered <= 0 || float64(got-200) != redelivered {
+		t.Fatalf("the target holds %d events of 200 sent; %v counted as redelivered", got, redelivered)
+	}
+	t.Logf("the target holds %d events of 200 sent; %v counted as redelivered", got, redelivered)
 }
