@@ -552,3 +552,93 @@ func TestRolledBackNotTold(t *testing.T) {
 		}
 	}
 }
+
+// TestRacingWrites: writers racing through two handles: of the
+// compare-and-sets against one version exactly one wins, of the creates
+// exactly one, and of the acquisitions of a free lease exactly one.
+func TestRacingWrites(t *testing.T) {
+	url := newDatabase(t)
+	handles := []*Store{open(t, Config{URL: url}), open(t, Config{URL: url})}
+	ctx := context.Background()
+	if _, err := handles[0].Put(ctx, state.Record{Kind: "k", Key: "cas"}, state.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	race := func(name string, fn func(s *Store, i int) (bool, error)) {
+		t.Helper()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won := 0
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ok, err := fn(handles[i%2], i)
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+				mu.Lock()
+				if ok {
+					won++
+				}
+				mu.Unlock()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if won != 1 {
+			t.Errorf("%s: %d of %d won, want 1", name, won, n)
+		}
+	}
+	result := func(err error) (bool, error) {
+		if errors.Is(err, state.ErrConflict) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	race("compare-and-set", func(s *Store, i int) (bool, error) {
+		_, err := s.Put(ctx, state.Record{Kind: "k", Key: "cas", Value: []byte(fmt.Sprint(i))}, 1)
+		return result(err)
+	})
+	race("create", func(s *Store, i int) (bool, error) {
+		_, err := s.Put(ctx, state.Record{Kind: "k", Key: "new", Value: []byte(fmt.Sprint(i))}, state.MustNotExist)
+		return result(err)
+	})
+	race("delete", func(s *Store, i int) (bool, error) {
+		err := s.Delete(ctx, "k", "", "cas", 2)
+		if errors.Is(err, state.ErrNotFound) { // deleted by the winner already
+			return false, nil
+		}
+		return result(err)
+	})
+	race("lease", func(s *Store, i int) (bool, error) {
+		return s.Acquire(ctx, "trigger/race", fmt.Sprint("node-", i), time.Hour)
+	})
+}
+
+// TestSilentServer: a server that accepts connections and never answers
+// holds Open only until its context ends.
+func TestSilentServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = Open(ctx, Config{URL: fmt.Sprintf("postgres://postgres@%s/x?sslmode=disable", l.Addr())})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Open of a silent server: %v", err)
+	}
+}
