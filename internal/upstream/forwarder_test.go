@@ -288,6 +288,44 @@ func TestForwardDropsWhatTheTargetRefusesForGood(t *testing.T) {
 	}
 }
 
+// TestForwardOneDatasetRefusedDropsOnlyIt: a dataset the target refuses
+// (404 for it alone) loses only its own events, counted; the other
+// datasets of the same batch are delivered.
+func TestForwardOneDatasetRefusedDropsOnlyIt(t *testing.T) {
+	hc := &fakeHoneycomb{key: "k"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/refused") {
+			http.Error(w, `{"error":"dataset not found"}`, http.StatusNotFound)
+			return
+		}
+		hc.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	// Queued while the target is down, so that one batch holds them all.
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	dir := t.TempDir()
+	f := newHoneycombForwarder(t, dir, down.URL, "k", nil)
+	c := f.Wrap(&sink{})
+	for _, ds := range []string{"refused", "kept", "refused", "also-kept"} {
+		if err := c.Consume(context.Background(), "e", testEvents(3, ds)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f = newHoneycombForwarder(t, dir, srv.URL, "k", nil)
+	waitFor(t, "6 events", func() bool { return len(hc.got()) == 6 })
+	waitFor(t, "the queue emptied", func() bool { _, n := f.Stats(); return n == 0 })
+	closeNow(t, f)
+	if n := testutil.ToFloat64(f.m.dropped.WithLabelValues("rejected")); n != 6 {
+		t.Fatalf("rejected = %v, want the 6 events of the refused dataset", n)
+	}
+}
+
 func TestForwardOnlyWhatWasStored(t *testing.T) {
 	hc := &fakeHoneycomb{key: "k"}
 	srv := httptest.NewServer(hc)

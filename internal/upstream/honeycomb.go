@@ -87,9 +87,10 @@ func (s *honeycombSender) batch(items []Item) int {
 }
 
 // send posts items to /1/batch/{dataset}, one request per dataset, and
-// reports each one's fate. When the first request fails as a whole, so
-// does send (the target is down or refuses the key); a later request's
-// failure is its items' outcome.
+// reports each one's fate. When the first request fails in a way worth
+// retrying, so does send (the target is down or busy); any other failure
+// of a request (a permanent 4xx, a later request's) is its items'
+// outcome.
 func (s *honeycombSender) send(ctx context.Context, items []Item) ([]outcome, error) {
 	var order []string
 	groups := map[string][]int{}
@@ -104,12 +105,12 @@ func (s *honeycombSender) send(ctx context.Context, items []Item) ([]outcome, er
 		idx := groups[key]
 		outs, err := s.post(ctx, key, items, idx)
 		if err != nil {
-			if g == 0 {
-				return nil, err
-			}
 			var o outcome
 			var re retryErr
 			var pe permanentErr
+			if g == 0 && !errors.As(err, &pe) {
+				return nil, err
+			}
 			switch {
 			case errors.As(err, &pe):
 				o = outcome{drop: pe.reason, msg: err.Error()}
