@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -174,10 +173,12 @@ func TestServerDown(t *testing.T) {
 // proxy forwards TCP connections to the test server until cut: then it
 // closes every connection it carries and refuses new ones until resumed.
 type proxy struct {
-	l    net.Listener
-	mu   sync.Mutex
-	down bool
-	live map[net.Conn]struct{}
+	l      net.Listener
+	mu     sync.Mutex
+	thawed *sync.Cond // signalled when frozen turns false
+	down   bool
+	frozen bool // carry nothing (but keep the connections) until thawed
+	live   map[net.Conn]struct{}
 }
 
 func newProxy(t *testing.T) *proxy {
@@ -186,7 +187,8 @@ func newProxy(t *testing.T) *proxy {
 		t.Fatal(err)
 	}
 	p := &proxy{l: l, live: map[net.Conn]struct{}{}}
-	t.Cleanup(func() { l.Close(); p.cut() })
+	p.thawed = sync.NewCond(&p.mu)
+	t.Cleanup(func() { l.Close(); p.cut(); p.thaw() })
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -214,9 +216,43 @@ func (p *proxy) serve(c net.Conn) {
 	}
 	p.live[c], p.live[up] = struct{}{}, struct{}{}
 	p.mu.Unlock()
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
-	c.Close()
+	go p.pipe(up, c)
+	p.pipe(c, up)
+}
+
+// pipe carries src to dst, holding what it read while frozen.
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			for p.frozen {
+				p.thawed.Wait()
+			}
+			p.mu.Unlock()
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *proxy) freeze() {
+	p.mu.Lock()
+	p.frozen = true
+	p.mu.Unlock()
+}
+
+func (p *proxy) thaw() {
+	p.mu.Lock()
+	p.frozen = false
+	p.thawed.Broadcast()
+	p.mu.Unlock()
 }
 
 func (p *proxy) cut() {
@@ -641,4 +677,33 @@ func TestSilentServer(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Open of a silent server: %v", err)
 	}
+}
+
+// TestSilentConnection: when the listening connection goes silent (the
+// server or the network stops answering without closing it), the ping
+// notices, the store dials again and, once listening, tells watchers to
+// reload everything.
+func TestSilentConnection(t *testing.T) {
+	url := newDatabase(t)
+	p := newProxy(t)
+	s := open(t, Config{URL: p.url(url), PingInterval: 100 * time.Millisecond, ReconnectDelay: 20 * time.Millisecond})
+	other := open(t, Config{URL: url})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := s.Watch(ctx)
+	if _, err := other.Put(ctx, state.Record{Kind: "k", Key: "a"}, state.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, ch, state.Change{Kind: "k", Key: "a"})
+	p.freeze()
+	time.Sleep(time.Second) // several pings and dials time out
+	if _, err := other.Put(ctx, state.Record{Kind: "k", Key: "b"}, state.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	p.thaw()
+	recv(t, ch, state.Change{})
+	if _, err := other.Put(ctx, state.Record{Kind: "k", Key: "c"}, state.AnyVersion); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, ch, state.Change{Kind: "k", Key: "c"})
 }

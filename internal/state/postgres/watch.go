@@ -91,7 +91,9 @@ func (s *Store) listen(ctx context.Context, conn *pgx.Conn) {
 				return
 			case <-time.After(delay):
 			}
-			c, err := s.dialListener(ctx)
+			dctx, cancel := context.WithTimeout(ctx, max(s.cfg.PingInterval, time.Second)) // a server that accepts and never answers
+			c, err := s.dialListener(dctx)
+			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
 					return
