@@ -19,7 +19,9 @@
 // ClickHouse Cloud, and writes made outside a transaction are read
 // uncommitted; a Distributed table's INSERT is not transactional as a
 // whole. There is no conditional row update to build a version check on:
-// mutations (ALTER TABLE … UPDATE) are asynchronous. Its Keeper (ZooKeeper's
+// its updates and deletes (ALTER TABLE … UPDATE/DELETE, "mutations") are
+// asynchronous rewrites of whole parts, without atomicity, that return
+// before they are applied and do not block inserts. Its Keeper (ZooKeeper's
 // protocol) is linearizable, and the KeeperMap table engine exposes it as
 // a key-value table (linearizable writes, sequentially consistent reads,
 // keeper_map_strict_mode to refuse overwriting an existing key), but with
