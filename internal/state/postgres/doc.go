@@ -27,8 +27,9 @@
 // keeper_map_strict_mode to refuse overwriting an existing key), but with
 // a single-column key, no version compare of a stored value, no
 // transaction over several keys or tables, and no change feed for SQL
-// clients; and it needs a Keeper ensemble configured beside the servers
-// (the ClickHouse the store tests run, 18.16, has neither).
+// clients; and it needs a Keeper ensemble configured beside the servers.
+// (The clickhouse-server 18.16 that the ClickHouse store's tests run
+// predates both BEGIN TRANSACTION and KeeperMap.)
 //
 // PostgreSQL gives each piece directly:
 //
@@ -55,7 +56,7 @@
 //     everything, since changes may have been missed meanwhile.
 //   - Acquire: one INSERT … ON CONFLICT DO UPDATE … WHERE the holder is
 //     the same or the lease has expired, with now() + ttl, so the server's
-//     clock alone decides and no two nodes hold a lease at once.
+//     clock alone decides and a running lease is granted to one holder only.
 //
 // # Schema
 //
@@ -65,7 +66,8 @@
 // tracecomb_state_leases and tracecomb_state_schema (one row: the schema
 // version; a database of a newer version is refused). Text columns use
 // the "C" collation, so keys are ordered by their bytes as in the other
-// stores.
+// stores; they hold UTF-8 without NUL, so a record named otherwise is
+// never found and cannot be written.
 //
 // # Errors
 //
