@@ -110,8 +110,11 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&dataDir, "data-dir", dataDir, "data directory (env TRACECOMB_DATA_DIR)")
-	stateURL := os.Getenv("TRACECOMB_STATE_URL")
-	fs.StringVar(&stateURL, "state-url", stateURL, stateURLUsage+" (env TRACECOMB_STATE_URL)")
+	var stateURL string // its password is not shown as the default in -h
+	fs.StringVar(&stateURL, "state-url", "", stateURLUsage+" (env TRACECOMB_STATE_URL)")
+	if v, ok := os.LookupEnv("TRACECOMB_STATE_URL"); ok {
+		stateURL = v
+	}
 	env := fs.String("env", auth.DefaultEnv, "environment of the new key (created if missing)")
 	name := fs.String("name", "", "a label for the new key")
 	kind := fs.String("kind", string(auth.KindIngest), "ingest (sends data), configuration (the API: see --permissions) or management (the team's /2 API)")

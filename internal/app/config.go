@@ -178,7 +178,6 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		fs.StringVar(p, name, *p, usage+" (env "+env+")")
 	}
 	str(&c.DataDir, "data-dir", "TRACECOMB_DATA_DIR", "directory holding the store and the key registry")
-	str(&c.StateURL, "state-url", "TRACECOMB_STATE_URL", stateURLUsage)
 	str(&c.BootstrapKey, "bootstrap-key", "TRACECOMB_BOOTSTRAP_KEY", "on first start, make this the first key of environment \"test\"")
 	str(&c.OTLPGRPCAddr, "otlp-grpc-addr", "TRACECOMB_OTLP_GRPC_ADDR", "OTLP/gRPC listen address, loopback by default; :4317 for every interface (empty disables)")
 	str(&c.HTTPAddr, "http-addr", "TRACECOMB_HTTP_ADDR", "OTLP/HTTP, Honeycomb and X-Ray API listen address, loopback by default; :4318 for every interface")
@@ -233,6 +232,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 			*p = v
 		}
 	}
+	secret(&c.StateURL, "state-url", "TRACECOMB_STATE_URL", stateURLUsage)
 	secret(&c.Notify.SMTPPassword, "smtp-password", "TRACECOMB_SMTP_PASSWORD", "SMTP password; prefer the environment variable to the flag")
 	secret(&c.Notify.SlackToken, "slack-token", "TRACECOMB_SLACK_TOKEN", "Slack bot token (xoxb-…, scope chat:write) Slack recipients are posted with; prefer the environment variable (empty: Slack recipients are not notified)")
 	str(&c.Notify.SlackAPIURL, "slack-api-url", "TRACECOMB_SLACK_API_URL", "base URL of Slack's Web API")

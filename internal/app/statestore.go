@@ -13,7 +13,8 @@ import (
 
 // stateURLUsage is --state-url's help, the same for serve and keys.
 const stateURLUsage = "PostgreSQL database (postgres://user:password@host:5432/db) holding the state that tracecomb nodes share: " +
-	"keys, environments, sampling rules, markers, triggers, SLOs, leases (empty: the embedded state.db in the data directory)"
+	"keys, environments, sampling rules, markers, triggers, SLOs, leases (empty: the embedded state.db in the data directory); " +
+	"prefer the environment variable, or PGPASSWORD, to a password in the flag"
 
 // validateStateURL checks --state-url's scheme; the rest is checked on
 // connecting.

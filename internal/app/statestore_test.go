@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"regexp"
@@ -114,4 +115,23 @@ func TestSharedState(t *testing.T) {
 		t.Fatalf("keys revoke: %v\n%s", err, out.String())
 	}
 	eventually(401)
+}
+
+// TestStateURLNotShown: a --state-url from the environment (its password
+// with it) is not printed as the flag's default by -h.
+func TestStateURLNotShown(t *testing.T) {
+	t.Setenv("TRACECOMB_STATE_URL", "postgres://u:s3cret-pw@db/x")
+	var usage bytes.Buffer
+	for _, args := range [][]string{{"serve", "-h"}, {"keys", "list", "-h"}} {
+		usage.Reset()
+		Main(context.Background(), args, &usage, &usage)
+		if !strings.Contains(usage.String(), "-state-url") || strings.Contains(usage.String(), "s3cret-pw") {
+			t.Errorf("%v: %s", args, usage.String())
+		}
+	}
+	var cfg Config
+	cfg.BindFlags(flag.NewFlagSet("serve", flag.ContinueOnError))
+	if cfg.StateURL != "postgres://u:s3cret-pw@db/x" {
+		t.Errorf("TRACECOMB_STATE_URL gave %q", cfg.StateURL)
+	}
 }
