@@ -73,9 +73,9 @@
 // that trace_id: events are ordered by (env, ts), so ClickHouse reads only
 // the granules of that range. Measured (BenchmarkTraceByID, 20k spans of
 // the DuckDB store's benchmark workload, 18.16 on two shared cores): p50
-// 9.8 ms, p99 99 ms, 116 KB and 733 allocations per trace of 10 spans;
-// 105 bytes per span on disk (events and traces, compressed, after
-// OPTIMIZE).
+// 9.5–9.8 ms, p99 24–99 ms, 116 KB and 735 allocations per trace of 10
+// spans; at 100k spans p50 12–17 ms under load. 105 bytes per span on
+// disk (events and traces, compressed, after OPTIMIZE).
 //
 // # Writes and durability
 //
@@ -108,8 +108,10 @@
 // read leaves aborted wseqs out (xray_replaced rows of an aborted Write
 // too). A cancelled context fails the Write before anything is sent.
 //
-// Measured (BenchmarkWrite, 18.16 on two shared cores): 1,000-span writes
-// 2.7–3.4k spans/s, 10,000-span writes 15.6k spans/s. Each INSERT writes a
+// Measured (BenchmarkWrite, 18.16 on two cores shared with other work,
+// so the spread is the machine's load): 1,000-span writes 2.7–12.7k
+// spans/s (1.24 MB and ~270 allocations per call), 10,000-span writes
+// 15.6–32.7k spans/s. Each INSERT writes a
 // new part (about 60 files for events and traces): ClickHouse wants large,
 // infrequent inserts, and 18.16 has no async_insert to batch small ones
 // server-side, so the ingest path should hand the store large batches.
