@@ -82,9 +82,14 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	started := false
+	defer func() {
+		if !started {
+			os.RemoveAll(dir)
+		}
+	}()
 	if asUser != nil {
 		if err := asUser.chown(dir); err != nil {
-			os.RemoveAll(dir)
 			return nil, err
 		}
 	}
@@ -95,11 +100,11 @@ func Start() (*Server, error) {
 		if asUser != nil {
 			asUser.apply(cmd)
 		}
+		dieWithParent(cmd)
 		return cmd
 	}
 	data := filepath.Join(dir, "data")
 	if out, err := run(initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync").CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	var lastErr error
@@ -120,11 +125,11 @@ func Start() (*Server, error) {
 		s.cmd.Stdout, s.cmd.Stderr = log, log
 		if err := s.cmd.Start(); err != nil {
 			log.Close()
-			os.RemoveAll(dir)
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
 		go func() { _ = s.cmd.Wait(); log.Close(); close(s.done) }()
 		if lastErr = s.waitReady(30 * time.Second); lastErr == nil {
+			started = true
 			return s, nil
 		}
 		_ = s.cmd.Process.Kill()
@@ -132,7 +137,6 @@ func Start() (*Server, error) {
 		logText, _ := os.ReadFile(filepath.Join(dir, "server.log"))
 		lastErr = fmt.Errorf("%w\nserver log:\n%s", lastErr, logText)
 	}
-	os.RemoveAll(dir)
 	return nil, lastErr
 }
 
