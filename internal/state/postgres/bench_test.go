@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tracecomb/tracecomb/internal/state"
@@ -76,4 +77,26 @@ func BenchmarkPutHeard(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// BenchmarkPutParallel: Puts from many goroutines at once (each its own
+// records), sharing the pool: the store's write throughput.
+func BenchmarkPutParallel(b *testing.B) {
+	s := open(b, Config{URL: newDatabase(b), MaxConns: 8})
+	ctx := context.Background()
+	value := []byte(`{"name":"ingest key","env":"prod","permissions":["send"]}`)
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		g := next.Add(1)
+		i := 0
+		for pb.Next() {
+			if _, err := s.Put(ctx, state.Record{Kind: "keys", Scope: "prod", Key: fmt.Sprint(g, "/", i%100), Value: value}, state.AnyVersion); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
 }
