@@ -20,7 +20,8 @@ import (
 
 // bubbleBenchSpans is the number of spans BenchmarkBubbleUp loads:
 // 200,000, or TRACECOMB_BUBBLEUP_BENCH_SPANS (docs/benchmarks.md gives
-// 1,000,000 and 10,000,000).
+// 1,000,000 and 10,000,000). TRACECOMB_BUBBLEUP_BENCH_DIR keeps the
+// store's file there for the next run.
 func bubbleBenchSpans(b *testing.B) int {
 	n := 200_000
 	if s := os.Getenv("TRACECOMB_BUBBLEUP_BENCH_SPANS"); s != "" {
@@ -46,12 +47,28 @@ func bubbleBenchSpans(b *testing.B) int {
 func BenchmarkBubbleUp(b *testing.B) {
 	ctx := context.Background()
 	n := bubbleBenchSpans(b)
-	st, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(b.TempDir(), "bench.duckdb")}, slog.New(slog.DiscardHandler))
+	// TRACECOMB_BUBBLEUP_BENCH_DIR keeps the store between runs: a run
+	// finding the spans there does not write them again.
+	dir := os.Getenv("TRACECOMB_BUBBLEUP_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	st, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(dir, fmt.Sprintf("bubbleup-%d.duckdb", n))}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	have, err := st.Aggregate(ctx, "bench", store.AggregateQuery{Start: t0, End: t0.Add(time.Hour), Calcs: []store.Calc{{Op: store.CalcCount}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(have.Rows) == 1 && have.Rows[0].Values[0].Num > 0 {
+		if got := int(have.Rows[0].Values[0].Num); got != n {
+			b.Fatalf("%s holds %d spans, not %d: delete it", dir, got, n)
+		}
+		n = 0 // written by an earlier run
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	routes := []string{"GET /", "GET /api/cart", "POST /api/cart", "GET /api/items", "GET /health"}
 	regions := []string{"us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-south-1"}
