@@ -39,7 +39,7 @@ func TestREADME(t *testing.T) {
 	}
 	usage.WriteString(daemonUsage)
 	awsCLI := map[string]bool{"endpoint-url": true, "no-sign-request": true, "cli-input-json": true, "group-name": true,
-		"filter-expression": true, "region": true, "start-time": true, "end-time": true}
+		"filter-expression": true, "region": true, "start-time": true, "end-time": true, "destination": true, "name": true, "rule": true}
 	for _, m := range regexp.MustCompile(`--([a-z][a-z0-9-]*)`).FindAllStringSubmatch(readme, -1) {
 		name := m[1]
 		if awsCLI[name] {
