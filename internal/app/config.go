@@ -66,6 +66,9 @@ type Config struct {
 	// memory_limit: its buffer pool and query state; beyond it DuckDB
 	// evicts pages and spills to disk).
 	StoreMemoryLimit string
+	// Store chooses the trace store: embedded DuckDB or ClickHouse
+	// (storeopen.go).
+	Store StoreConfig
 	// QueryTimeout bounds one run of a Honeycomb query (/1/query_results):
 	// past it the store stops the query and the API answers 504.
 	// XRayQueryTimeout bounds one X-Ray trace read (GetTraceSummaries,
@@ -206,6 +209,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	}
 	fs.BoolVar(&c.MetricsPublic, "metrics-public", c.MetricsPublic, "serve /metrics without a key (default: a configuration key is needed) (env TRACECOMB_METRICS_PUBLIC)")
 	str(&c.StoreMemoryLimit, "store-memory-limit", "TRACECOMB_STORE_MEMORY_LIMIT", "memory cap of the embedded store, e.g. 256MB or 2GB (empty: 80% of RAM)")
+	c.Store.bindFlags(fs)
 	for _, d := range []struct {
 		p               *time.Duration
 		name, env, help string
@@ -376,6 +380,7 @@ func (c *Config) Validate() error {
 	if err := validateStateURL(c.StateURL); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Store.validate()...)
 	errs = append(errs, c.validateForward()...)
 	return errors.Join(errs...)
 }

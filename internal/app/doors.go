@@ -66,6 +66,9 @@ func (a *App) doorStore(d model.Door) ingest.Consumer {
 }
 
 func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (store.Store, error) {
+	if cfg.Store.Kind == StoreClickHouse {
+		return openClickHouse(ctx, cfg, logger)
+	}
 	return duckdb.Open(ctx, duckdb.Config{
 		Path:              filepath.Join(cfg.DataDir, StoreFileName),
 		MemoryLimit:       cfg.StoreMemoryLimit,

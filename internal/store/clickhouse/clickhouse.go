@@ -129,7 +129,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.init(ctx); err != nil {
 		c.close()
 		admin.close()
-		return nil, fmt.Errorf("clickhouse store: open %s: %w", cfg.URL, err)
+		return nil, fmt.Errorf("clickhouse store: open %s: %w", c.base.Redacted(), err)
 	}
 	s.done.Add(2)
 	go s.flushLoop()

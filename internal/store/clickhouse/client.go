@@ -90,10 +90,10 @@ type client struct {
 func newClient(rawURL, database string) (*client, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse url %q: %w", rawURL, err)
+		return nil, errors.New("clickhouse url: not a URL") // the text may hold a password
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("clickhouse url %q: scheme must be http or https", rawURL)
+		return nil, fmt.Errorf("clickhouse url %s: scheme must be http or https", u.Redacted())
 	}
 	tr := &http.Transport{
 		Proxy:               nil,

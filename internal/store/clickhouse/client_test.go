@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/store"
+	"github.com/tracecomb/tracecomb/internal/store/clickhouse/chtest"
 )
 
 func TestBind(t *testing.T) {
@@ -115,10 +116,11 @@ func TestServerErrors(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != 62 || errors.Is(err, ErrUnavailable) {
 		t.Errorf("syntax error: %v", err)
 	}
-	ports, err := freePorts(1)
+	port, err := chtest.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	ports := []int{port}
 	c, err := newClient("http://127.0.0.1:"+itoa(ports[0]), "x")
 	if err != nil {
 		t.Fatal(err)
