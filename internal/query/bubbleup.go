@@ -38,11 +38,13 @@ package query
 //   - Categorical (strings, booleans, and integers spanning fewer values
 //     than HistogramBuckets): share of events per value, in the selection
 //     and in the baseline; events without the column count as the value
-//     null. The store returns at most MaxGroups values per column (those
+//     null. The store returns at most BubbleUpMaxGroups values per column (those
 //     most frequent in the selection, then in the baseline); the rest is
-//     "other". A column with MaxGroups values or more whose listed values
-//     hold less than half of the selection's and of the baseline's events
-//     is unique-ish (ids, timestamps as text) and left out.
+//     "other". A unique-ish column (ids, timestamps as text) is left out:
+//     one with at least 10 values and fewer than three events per value
+//     on average (weighted by sample rate), or one with
+//     BubbleUpMaxGroups values or more whose listed values hold less than
+//     half of the selection's and of the baseline's events.
 //   - Numeric (floats, wider integers): HistogramBuckets equal-width
 //     buckets over [MIN, MAX] of the column across the whole query, the
 //     share of events in each, plus the share without the column.
@@ -648,6 +650,17 @@ func categoricalColumn(col string, cr columnRows, tot BubbleUpResult, maxValues 
 	other := shares(tot.Selection-listedSel, tot.Baseline-listedBase, tot)
 	if full && other.Selection > 0.5 && (tot.Baseline == 0 || other.Baseline > 0.5) {
 		return nil // unique-ish: the listed values say little
+	}
+	var distinct int
+	var withValue float64
+	for _, k := range order {
+		if byKey[k].v != nil {
+			distinct++
+			withValue += byKey[k].all
+		}
+	}
+	if distinct >= 10 && float64(distinct)*3 > withValue {
+		return nil // unique-ish: fewer than three events per value
 	}
 	score := math.Abs(other.Selection - other.Baseline)
 	for _, v := range vals {

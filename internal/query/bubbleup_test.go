@@ -36,8 +36,8 @@ func paths(st *duckdb.Store) map[string]store.Aggregator {
 }
 
 // seedBubbleUp writes 1,000 spans 600 ms apart over 10 minutes into env:
-// customer cust-40…cust-49 by i%10 (100 each), region by i%3, duration
-// 10 + i%7 ms, ten times that for cust-42.
+// customer cust-40…cust-49 by i%10 (100 each), region by i%3, a unique
+// request.id, duration 10 + i%7 ms, ten times that for cust-42.
 func seedBubbleUp(t testing.TB, st *duckdb.Store, env string, src model.Source) {
 	t.Helper()
 	evs := make([]model.Event, 0, 1000)
@@ -49,7 +49,8 @@ func seedBubbleUp(t testing.TB, st *duckdb.Store, env string, src model.Source) 
 		}
 		e := model.Event{Dataset: "shop", ServiceName: "shop", Name: "GET /cart", Time: bubbleT0.Add(time.Duration(i) * 600 * time.Millisecond),
 			DurationMs: d, SampleRate: 1, Source: src,
-			Attrs: []model.Attr{{Key: "customer", Value: model.Str(cust)}, {Key: "region", Value: model.Str([]string{"us", "eu", "ap"}[i%3])}}}
+			Attrs: []model.Attr{{Key: "customer", Value: model.Str(cust)}, {Key: "region", Value: model.Str([]string{"us", "eu", "ap"}[i%3])},
+				{Key: "request.id", Value: model.Str(fmt.Sprintf("req-%04d", i))}}}
 		e.TraceID[0], e.TraceID[1], e.SpanID[0], e.SpanID[1] = byte(i), byte(i>>8), byte(i), byte(i>>8)
 		evs = append(evs, e)
 	}
@@ -136,8 +137,8 @@ func checkPlanted(t *testing.T, agg store.Aggregator, req query.BubbleUpRequest)
 	}
 	for _, col := range res.Columns {
 		switch col.Column {
-		case "duration_ms", "trace.trace_id", "trace.span_id", "trace.parent_id":
-			t.Errorf("column %s compared; the selection's own column and ids are not", col.Column)
+		case "duration_ms", "trace.trace_id", "trace.span_id", "trace.parent_id", "request.id":
+			t.Errorf("column %s compared; the selection's own column, ids and unique-ish columns are not", col.Column)
 		case "region":
 			// cust-42 is i ≡ 2 (mod 10): i%3 cycles 2,0,1 → 34 us-ish…
 			// counted: us (i%3=0) 33, eu 33, ap 34 of the 100.
