@@ -102,7 +102,7 @@ function useDragSelect(el: React.RefObject<HTMLDivElement | null>, onDone?: (b: 
         },
       }
     : {};
-  return { box, handlers, dragged: () => Date.now() - lastDrag.current < 300 };
+  return { box, handlers, enabled: !!onDone, dragged: () => Date.now() - lastDrag.current < 300 };
 }
 
 // cellRange maps a drag box to the indexes of n equal cells along one axis
@@ -176,7 +176,7 @@ export function TimeChart({
   return (
     <div className="chart-wrap">
       <h3>{title}</h3>
-      <div className="chart-box" {...drag.handlers}>
+      <div className={"chart-box" + (drag.enabled ? " drag-select" : "")} {...drag.handlers}>
         <div className="chart" ref={el} data-testid="chart" data-title={title} data-series={JSON.stringify(series)} />
         {dataset && shown && <MarkerLayer dataset={dataset} range={shown} grid={GRID} />}
         {drag.box && (
@@ -450,7 +450,7 @@ export function HeatmapChartView({
   return (
     <div className="chart-wrap">
       <h3>{title}</h3>
-      <div className="chart-box" {...drag.handlers}>
+      <div className={"chart-box" + (drag.enabled ? " drag-select" : "")} {...drag.handlers}>
         {shade && <div className="drag-box" data-testid="heat-drag" style={shade} />}
         <div
           className="chart"

@@ -494,6 +494,9 @@ function Results({
         </label>
       )}
       {breakdowns.includes("trace.trace_id") ? null : data.series.length > 0 ? charts : <p className="muted">No time series in this result.</p>}
+      {!breakdowns.includes("trace.trace_id") && data.series.length > 0 && (
+        <p className="muted" data-testid="bubbleup-hint">BubbleUp: drag over a heatmap or across a chart (or use a row's bubbleup) to see what is different about those events.</p>
+      )}
       <h3 style={{ marginTop: 16 }}>Results ({data.results.length})</h3>
       <table className="grid" data-testid="results">
         <thead>
