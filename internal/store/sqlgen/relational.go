@@ -56,7 +56,9 @@ const (
 	relNone   = store.RelNone
 )
 
-func relationalPrefix(field string) (prefix, name string, ok bool) { return store.RelationalField(field) }
+func relationalPrefix(field string) (prefix, name string, ok bool) {
+	return store.RelationalField(field)
+}
 
 // IsRelational reports whether field is a relational field name.
 func IsRelational(field string) bool {

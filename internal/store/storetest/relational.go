@@ -44,7 +44,9 @@ func runRelational(t *testing.T, s store.Store, agg store.Aggregator) {
 		mk("db", 402, 13, 12, 60, "query", true),
 		mk("api", 403, 21, 999, 70, "charge", false),
 	)
-	eq := func(col string, v model.Value) store.Filter { return store.Filter{Column: col, Op: store.OpEq, Value: v} }
+	eq := func(col string, v model.Value) store.Filter {
+		return store.Filter{Column: col, Op: store.OpEq, Value: v}
+	}
 	q := func(datasets []string, filters []store.Filter, breakdowns ...string) store.AggregateQuery {
 		return store.AggregateQuery{Start: base, End: base.Add(time.Second), Datasets: datasets, Filters: filters, Breakdowns: breakdowns}
 	}
