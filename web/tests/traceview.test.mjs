@@ -487,3 +487,46 @@ test("show traces here: the traces with a matching event in a time range, listed
   await waitFor(async () => (await list.locator(`tr[data-trace-id="${b}"]`).count()) === 1, "every trace again");
   await p.close();
 });
+
+test("relational fields in the query builder, and the traces behind a row in the traces list", async () => {
+  const web = tracer(server, "rel-web");
+  const apiSvc = tracer(server, "rel-api");
+  const now = Date.now() - 12_000;
+  const ids = [];
+  for (const [route, n] of [["GET /order", 2], ["GET /home", 1]]) {
+    for (let i = 0; i < n; i++) {
+      const root = web.tracer.startSpan(route, { startTime: new Date(now + i) });
+      const child = apiSvc.tracer.startSpan("charge", { startTime: new Date(now + i + 1), attributes: { customer: "c" + i } }, trace.setSpan(otelContext.active(), root));
+      child.end(new Date(now + i + 5));
+      root.end(new Date(now + i + 9));
+      if (route === "GET /order") ids.push(root.spanContext().traceId);
+    }
+  }
+  for (const s of [web, apiSvc]) {
+    await s.flush();
+    await s.shutdown();
+  }
+  for (const id of ids) await stored(id, 2);
+  const p = await page();
+  // The api's spans, grouped by the name of their trace's root span.
+  const spec = { calculations: [{ op: "COUNT" }], breakdowns: ["root.name"], filters: [{ column: "root.name", op: "exists" }], time_range: 600 };
+  await p.goto(`${server.uiURL}/query?` + new URLSearchParams({ dataset: "rel-api", q: JSON.stringify(spec) }).toString());
+  const results = p.getByTestId("results");
+  await results.locator("tr", { hasText: "GET /order" }).waitFor();
+  assert.match(await results.locator("tr", { hasText: "GET /order" }).innerText(), /GET \/order\s+2\b/);
+  assert.match(await results.locator("tr", { hasText: "GET /home" }).innerText(), /GET \/home\s+1\b/);
+  // The builder suggests relational fields for filters and breakdowns.
+  const opts = await p.locator("datalist#columns-rel option").evaluateAll((os) => os.map((o) => o.value));
+  for (const want of ["customer", "root.customer", "parent.name", "any.customer", "none.customer"]) assert.ok(opts.includes(want), `suggestions lack ${want}`);
+  assert.equal(await p.getByLabel("group by column").first().getAttribute("list"), "columns-rel");
+  // The traces behind the GET /order row, then the same traces in the traces list.
+  await results.locator("tr", { hasText: "GET /order" }).getByRole("button", { name: "traces" }).click();
+  const behind = p.getByTestId("traces-behind");
+  await waitFor(async () => (await behind.locator("tbody tr").count()) === 2, "the two traces behind the row");
+  await behind.getByTestId("traces-here-link").click();
+  const list = p.getByTestId("traces-list");
+  await waitFor(async () => (await list.locator("tbody tr").count()) === 2, "the two traces in the traces list");
+  assert.deepEqual((await list.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.traceId))).sort(), [...ids].sort());
+  assert.equal(await list.locator(`tr[data-trace-id="${ids[0]}"] td[data-col=name]`).innerText(), "GET /order");
+  await p.close();
+});

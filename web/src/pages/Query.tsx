@@ -11,6 +11,7 @@ import {
   runQuery, type Filter, type ResultData, type Spec,
 } from "../querySpec";
 import { clearHistory, loadHistory, recordQuery, summary, type HistoryEntry } from "../queryHistory";
+import { tracesHereURL } from "./Traces";
 
 const DEFAULT_SPEC: Spec = { calculations: [{ op: "COUNT" }], time_range: 7200 };
 
@@ -116,6 +117,14 @@ export default function QueryPage({ session }: { session: Session }) {
             {columns.map((c) => (
               <option key={c.id} value={c.key_name} />
             ))}
+          </datalist>
+          {/* Filters and breakdowns also take relational fields: a column of
+              the trace's root span, the event's parent, any or no span. */}
+          <datalist id="columns-rel">
+            {columns.map((c) => (
+              <option key={c.id} value={c.key_name} />
+            ))}
+            {RELATIONAL.flatMap((p) => columns.map((c) => <option key={p + c.id} value={p + c.key_name} />))}
           </datalist>
         </form>
         <QueryHistory
@@ -224,6 +233,11 @@ function TimePicker({ spec, onChange }: { spec: Spec; onChange: (s: Spec) => voi
   );
 }
 
+// RELATIONAL are Honeycomb's relational field prefixes, which filters and
+// breakdowns take (every filter of one prefix applies to one span, and they
+// join the other filters with AND; none. cannot be grouped by).
+const RELATIONAL = ["root.", "parent.", "any.", "none."];
+
 function Builder({ spec, onChange, columns }: { spec: Spec; onChange: (s: Spec) => void; columns: Column[] }) {
   const set = <K extends keyof Spec>(k: K, v: Spec[K]) => onChange({ ...spec, [k]: v });
   const calcs = spec.calculations ?? [];
@@ -232,8 +246,8 @@ function Builder({ spec, onChange, columns }: { spec: Spec; onChange: (s: Spec) 
   const orders = spec.orders ?? [];
   const havings = spec.havings ?? [];
   const orderTerms = [...breakdowns.map((b) => ({ key: "col:" + b, label: b, term: { column: b } })), ...calcs.map((c) => ({ key: "calc:" + label(c), label: label(c), term: { op: c.op, ...(c.column ? { column: c.column } : {}) } }))];
-  const colInput = (value: string | undefined, onValue: (v: string) => void, name: string) => (
-    <input list="columns" value={value ?? ""} onChange={(e) => onValue(e.target.value)} placeholder="column" aria-label={name} name={name} autoComplete="off" />
+  const colInput = (value: string | undefined, onValue: (v: string) => void, name: string, list = "columns") => (
+    <input list={list} value={value ?? ""} onChange={(e) => onValue(e.target.value)} placeholder="column" aria-label={name} name={name} autoComplete="off" />
   );
   const numericCols = columns.filter((c) => c.type === "integer" || c.type === "float");
   return (
@@ -260,7 +274,7 @@ function Builder({ spec, onChange, columns }: { spec: Spec; onChange: (s: Spec) 
       <div className="terms" data-testid="where">
         {filters.map((f, i) => (
           <span className="term" key={i}>
-            {colInput(f.column, (v) => set("filters", filters.map((x, j) => (j === i ? { ...x, column: v } : x))), "filter column")}
+            {colInput(f.column, (v) => set("filters", filters.map((x, j) => (j === i ? { ...x, column: v } : x))), "filter column", "columns-rel")}
             <select value={f.op} onChange={(e) => set("filters", filters.map((x, j) => (j === i ? { ...x, op: e.target.value, value: NO_VALUE_OPS.has(e.target.value) ? undefined : x.value } : x)))} aria-label="filter operator">
               {FILTER_OPS.map((o) => (
                 <option key={o}>{o}</option>
@@ -289,7 +303,7 @@ function Builder({ spec, onChange, columns }: { spec: Spec; onChange: (s: Spec) 
       <div className="terms" data-testid="group-by">
         {breakdowns.map((b, i) => (
           <span className="term" key={i}>
-            {colInput(b, (v) => set("breakdowns", breakdowns.map((x, j) => (j === i ? v : x))), "group by column")}
+            {colInput(b, (v) => set("breakdowns", breakdowns.map((x, j) => (j === i ? v : x))), "group by column", "columns-rel")}
             <button type="button" className="x" aria-label="remove" onClick={() => set("breakdowns", breakdowns.filter((_, j) => j !== i))}>×</button>
           </span>
         ))}
@@ -543,6 +557,13 @@ function Results({
   );
 }
 
+// hereOf is the selection of a traces-behind query for the traces list.
+function hereOf(s: Spec) {
+  const end = s.end_time ?? Math.ceil(Date.now() / 1000);
+  const start = s.start_time ?? end - (s.time_range ?? 7200);
+  return { start, end, filters: s.filters ?? [], combination: s.filter_combination === "OR" ? ("OR" as const) : ("AND" as const) };
+}
+
 // TracesBehind lists the slowest traces among the events behind a chart
 // point, a heatmap cell or a result row.
 function TracesBehind({ dataset, spec, drill, onClose }: { dataset: string; spec: Spec; drill: { title: string; filters: Filter[]; start?: number; end?: number }; onClose: () => void }) {
@@ -606,7 +627,10 @@ function TracesBehind({ dataset, spec, drill, onClose }: { dataset: string; spec
         </table>
       )}
       <p className="muted">
-        <Link href={queryURL(dataset, tspec)}>Open as a query</Link>
+        <Link href={queryURL(dataset, tspec)}>Open as a query</Link> ·{" "}
+        <Link href={tracesHereURL(dataset, hereOf(tspec))} data-testid="traces-here-link">
+          Show these traces in the traces list
+        </Link>
       </p>
     </div>
   );

@@ -163,7 +163,10 @@ export default function TracesPage(_: { session: Session }) {
         spec = rootsSpec(start, end, limit);
         spec.filters = [...(spec.filters ?? []), { column: "trace.trace_id", op: "in", value: matched }];
       }
-      const roots = matched && matched.length === 0 ? { results: [], series: [] } : await runQuery(dataset, spec);
+      // A trace's spans are in several datasets: the matched traces' roots
+      // and counts are looked for in all of them.
+      const whole = here ? "__all__" : dataset;
+      const roots = matched && matched.length === 0 ? { results: [], series: [] } : await runQuery(whole, spec);
       const byId = new Map<string, TraceRow>();
       for (const r of roots.results) {
         const id = str(r.data["trace.trace_id"]);
@@ -187,7 +190,7 @@ export default function TracesPage(_: { session: Session }) {
       // it ends: from a minute before the range to a minute past the end
       // of the longest listed trace.
       const longest = Math.max(...list.map((r) => r.duration));
-      const counts = await runQuery(dataset, countsSpec(list.map((r) => r.id), start - 60, end + Math.ceil(longest / 1000) + 60), { disable_series: true });
+      const counts = await runQuery(whole, countsSpec(list.map((r) => r.id), start - 60, end + Math.ceil(longest / 1000) + 60), { disable_series: true });
       const spans = new Map<string, number>();
       const errors = new Map<string, number>();
       for (const r of counts.results) {
@@ -329,7 +332,7 @@ export default function TracesPage(_: { session: Session }) {
         )}
         {ranSpec && (
           <p className="muted">
-            <Link href={queryURL(dataset, ranSpec)}>Open the roots as a query</Link>
+            <Link href={queryURL(here ? "__all__" : dataset, ranSpec)}>Open the roots as a query</Link>
           </p>
         )}
       </div>
