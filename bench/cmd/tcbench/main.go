@@ -101,7 +101,11 @@ func main() {
 		}
 	}
 	if *out != "" {
-		if err := os.WriteFile(*out, []byte(markdown(rep, *plotRef)), 0o644); err != nil {
+		old, err := os.ReadFile(*out)
+		if err != nil && !os.IsNotExist(err) {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*out, []byte(keepHandSections(string(old), markdown(rep, *plotRef))), 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -147,3 +147,28 @@ func TestRetentionSection(t *testing.T) {
 		}
 	}
 }
+
+func TestKeepHandSections(t *testing.T) {
+	old := "# Benchmarks\n\n## Results\n\nold results\n\n## X-Ray daemon door (tracecomb only)\n\nold door\n\n" +
+		"## Trigger evaluation (Go benchmark, tracecomb only)\n\ntriggers\n\n## BubbleUp (Go benchmark, tracecomb only)\n\nbubbles\n\n" +
+		retentionHeading + "\n\nold retention\n\n## Goals\n\ngoals\n"
+	fresh := "# Benchmarks\n\n## Results\n\nnew results\n\n## X-Ray daemon door (tracecomb only)\n\nnew door\n\n" +
+		retentionHeading + "\n\nnew retention\n\n## Goals\n\ngoals\n"
+	want := "# Benchmarks\n\n## Results\n\nnew results\n\n## X-Ray daemon door (tracecomb only)\n\nnew door\n\n" +
+		"## Trigger evaluation (Go benchmark, tracecomb only)\n\ntriggers\n\n## BubbleUp (Go benchmark, tracecomb only)\n\nbubbles\n\n" +
+		retentionHeading + "\n\nnew retention\n\n## Goals\n\ngoals\n"
+	if got := keepHandSections(old, fresh); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	// Without Retention the sections go before Goals; without either, at the end.
+	noRet := "## Results\n\nr\n\n## Goals\n\ng\n"
+	if got := keepHandSections(old, noRet); !strings.Contains(got, "bubbles\n\n## Goals") || strings.Contains(got, "old door") {
+		t.Fatalf("before Goals: %q", got)
+	}
+	if got := keepHandSections(old, "## Results\n\nr\n"); !strings.HasSuffix(got, "bubbles\n") {
+		t.Fatalf("at the end: %q", got)
+	}
+	if got := keepHandSections("", fresh); got != fresh {
+		t.Fatal("nothing to keep changed the file")
+	}
+}
