@@ -7,6 +7,17 @@ export interface Calc {
   op: string;
   column?: string;
   name?: string;
+  // A calculation's own filters (a named calculation only), and how they
+  // combine.
+  filters?: Filter[];
+  filter_combination?: "AND" | "OR";
+}
+// Formula is a named expression over named calculations
+// (DIV($errors, $total)); a query with formulas returns them instead of
+// its calculations.
+export interface Formula {
+  name: string;
+  expression: string;
 }
 export interface Filter {
   column: string;
@@ -36,6 +47,7 @@ export interface Spec {
   start_time?: number;
   end_time?: number;
   granularity?: number;
+  formulas?: Formula[];
 }
 
 export const CALC_OPS = ["COUNT", "CONCURRENCY", "SUM", "AVG", "COUNT_DISTINCT", "MAX", "MIN", "P001", "P01", "P05", "P10", "P20", "P25", "P50", "P75", "P80", "P90", "P95", "P99", "P999", "HEATMAP", "RATE_AVG", "RATE_SUM", "RATE_MAX"];
@@ -85,12 +97,24 @@ export function filterValueText(v: unknown): string {
 // clean drops incomplete terms so a half-edited builder still runs.
 export function clean(s: Spec): Spec {
   const out: Spec = { ...s };
-  out.calculations = (s.calculations ?? []).filter((c) => c.op && (UNARY_OPS.has(c.op) || c.column)).map((c) => (UNARY_OPS.has(c.op) ? { op: c.op, ...(c.name ? { name: c.name } : {}) } : c));
+  out.calculations = (s.calculations ?? [])
+    .filter((c) => c.op && (UNARY_OPS.has(c.op) || c.column))
+    .map((c) => {
+      const { column, filters, filter_combination, name, ...rest } = c;
+      const fs = (filters ?? []).filter((f) => f.column && f.op);
+      return {
+        ...rest,
+        ...(UNARY_OPS.has(c.op) ? {} : { column }),
+        ...(name ? { name } : {}),
+        ...(fs.length ? { filters: fs, ...(filter_combination === "OR" ? { filter_combination } : {}) } : {}),
+      };
+    });
+  out.formulas = (s.formulas ?? []).filter((f) => f.name.trim() && f.expression.trim());
   out.filters = (s.filters ?? []).filter((f) => f.column && f.op);
   out.breakdowns = (s.breakdowns ?? []).filter(Boolean);
   out.orders = (s.orders ?? []).filter((o) => o.op || o.column);
   out.havings = (s.havings ?? []).filter((h) => h.calculate_op && h.op && isFinite(h.value));
-  for (const k of ["calculations", "filters", "breakdowns", "orders", "havings"] as const) {
+  for (const k of ["calculations", "filters", "breakdowns", "orders", "havings", "formulas"] as const) {
     if ((out[k] as unknown[]).length === 0) delete out[k];
   }
   if (out.filter_combination !== "OR") delete out.filter_combination;

@@ -530,3 +530,43 @@ test("relational fields in the query builder, and the traces behind a row in the
   assert.equal(await list.locator(`tr[data-trace-id="${ids[0]}"] td[data-col=name]`).innerText(), "GET /order");
   await p.close();
 });
+
+test("the builder's per-calculation filters and formulas", async () => {
+  const tr = tracer(server, "fx-svc");
+  const now = Date.now() - 11_000;
+  let last;
+  for (let i = 0; i < 4; i++) {
+    const s = tr.tracer.startSpan("op", { startTime: new Date(now + i) });
+    if (i === 2) s.setStatus({ code: SpanStatusCode.ERROR });
+    s.end(new Date(now + i + 3));
+    last = s.spanContext().traceId;
+  }
+  await tr.flush();
+  await tr.shutdown();
+  await stored(last, 1);
+  const p = await page();
+  await p.goto(`${server.uiURL}/query?` + new URLSearchParams({ dataset: "fx-svc", q: JSON.stringify({ calculations: [{ op: "COUNT" }], time_range: 600 }) }).toString());
+  const vis = p.getByTestId("visualize");
+  await vis.getByLabel("calculation name").first().fill("total");
+  await vis.getByRole("button", { name: "+ add" }).click();
+  await vis.getByLabel("calculation name").nth(1).fill("errors");
+  await vis.getByRole("button", { name: "add a filter of this calculation" }).nth(1).click();
+  const cf = vis.getByTestId("calc-filters");
+  await cf.getByLabel("calculation filter column").fill("error");
+  await cf.getByLabel("calculation filter value").fill("true");
+  await cf.getByLabel("calculation filter value").blur();
+  const fx = p.getByTestId("formulas");
+  await fx.getByRole("button", { name: "+ add" }).click();
+  await fx.getByLabel("formula name").fill("ratio");
+  await fx.getByLabel("formula expression").fill("DIV($errors, $total)");
+  await p.getByRole("button", { name: "Run query" }).click();
+  // The spec in the address carries both, and the result is the formula's.
+  await waitFor(async () => {
+    const q = JSON.parse(new URL(p.url()).searchParams.get("q") || "{}");
+    return q.formulas?.[0]?.expression === "DIV($errors, $total)" && q.calculations?.[1]?.filters?.[0]?.column === "error";
+  }, "the spec in the address");
+  const results = p.getByTestId("results");
+  await results.locator("th", { hasText: "ratio" }).waitFor();
+  await waitFor(async () => /0\.25/.test(await results.locator("tbody").innerText()), "ratio = 1 error / 4 spans");
+  await p.close();
+});

@@ -8,7 +8,7 @@ import { bucketTimes, fillPoints, isCounting, queryWindow } from "../buckets";
 import {
   CALC_OPS, FILTER_OPS, HAVING_OPS, NO_VALUE_OPS, TIME_RANGES, UNARY_OPS,
   clean, filterValueText, groupFilters, groupKey, isHeatmap, label, parseFilterValue,
-  runQuery, type Filter, type ResultData, type Spec,
+  runQuery, type Calc, type Filter, type ResultData, type Spec,
 } from "../querySpec";
 import { clearHistory, loadHistory, recordQuery, summary, type HistoryEntry } from "../queryHistory";
 import { tracesHereURL } from "./Traces";
@@ -233,6 +233,51 @@ function TimePicker({ spec, onChange }: { spec: Spec; onChange: (s: Spec) => voi
   );
 }
 
+// CalcFilters edits a calculation's own filters.
+function CalcFilters({
+  calc,
+  colInput,
+  onChange,
+}: {
+  calc: Calc;
+  colInput: (value: string | undefined, onValue: (v: string) => void, name: string) => React.ReactNode;
+  onChange: (filters: Filter[], comb: "AND" | "OR" | undefined) => void;
+}) {
+  const fs = calc.filters ?? [];
+  const comb = calc.filter_combination;
+  const put = (next: Filter[]) => onChange(next, comb);
+  return (
+    <span className="calc-filters" data-testid="calc-filters">
+      <span className="muted">where</span>
+      {fs.map((f, k) => (
+        <span className="term" key={k}>
+          {colInput(f.column, (v) => put(fs.map((x, j) => (j === k ? { ...x, column: v } : x))), "calculation filter column")}
+          <select value={f.op} onChange={(e) => put(fs.map((x, j) => (j === k ? { ...x, op: e.target.value, value: NO_VALUE_OPS.has(e.target.value) ? undefined : x.value } : x)))} aria-label="calculation filter operator">
+            {FILTER_OPS.map((o) => (
+              <option key={o}>{o}</option>
+            ))}
+          </select>
+          {!NO_VALUE_OPS.has(f.op) && (
+            <input
+              defaultValue={filterValueText(f.value)}
+              onBlur={(e) => put(fs.map((x, j) => (j === k ? { ...x, value: parseFilterValue(x.op, e.target.value) } : x)))}
+              placeholder="value"
+              aria-label="calculation filter value"
+            />
+          )}
+          <button type="button" className="x" aria-label="remove" onClick={() => put(fs.filter((_, j) => j !== k))}>×</button>
+        </span>
+      ))}
+      {fs.length > 1 && (
+        <select value={comb ?? "AND"} onChange={(e) => onChange(fs, e.target.value as "AND" | "OR")} aria-label="calculation filter combination">
+          <option>AND</option>
+          <option>OR</option>
+        </select>
+      )}
+    </span>
+  );
+}
+
 // RELATIONAL are Honeycomb's relational field prefixes, which filters and
 // breakdowns take (every filter of one prefix applies to one span, and they
 // join the other filters with AND; none. cannot be grouped by).
@@ -245,6 +290,7 @@ function Builder({ spec, onChange, columns }: { spec: Spec; onChange: (s: Spec) 
   const breakdowns = spec.breakdowns ?? [];
   const orders = spec.orders ?? [];
   const havings = spec.havings ?? [];
+  const formulas = spec.formulas ?? [];
   const orderTerms = [...breakdowns.map((b) => ({ key: "col:" + b, label: b, term: { column: b } })), ...calcs.map((c) => ({ key: "calc:" + label(c), label: label(c), term: { op: c.op, ...(c.column ? { column: c.column } : {}) } }))];
   const colInput = (value: string | undefined, onValue: (v: string) => void, name: string, list = "columns") => (
     <input list={list} value={value ?? ""} onChange={(e) => onValue(e.target.value)} placeholder="column" aria-label={name} name={name} autoComplete="off" />
@@ -262,13 +308,58 @@ function Builder({ spec, onChange, columns }: { spec: Spec; onChange: (s: Spec) 
               ))}
             </select>
             {!UNARY_OPS.has(c.op) && colInput(c.column, (v) => set("calculations", calcs.map((x, j) => (j === i ? { ...x, column: v } : x))), "calculation column")}
+            <input
+              className="calc-name"
+              value={c.name ?? ""}
+              onChange={(e) => set("calculations", calcs.map((x, j) => (j === i ? { ...x, name: e.target.value || undefined } : x)))}
+              placeholder="name"
+              aria-label="calculation name"
+              title="A name: formulas refer to it as $name; a calculation with filters of its own needs one"
+              size={8}
+            />
+            <button
+              type="button"
+              className="small"
+              aria-label="add a filter of this calculation"
+              title="Filters of this calculation only (it needs a name)"
+              onClick={() => set("calculations", calcs.map((x, j) => (j === i ? { ...x, filters: [...(x.filters ?? []), { column: "", op: "=" }] } : x)))}
+            >
+              + where
+            </button>
             <button type="button" className="x" aria-label="remove" onClick={() => set("calculations", calcs.filter((_, j) => j !== i))}>×</button>
+            {(c.filters ?? []).length > 0 && (
+              <CalcFilters
+                calc={c}
+                colInput={colInput}
+                onChange={(fs, comb) => set("calculations", calcs.map((x, j) => (j === i ? { ...x, filters: fs, filter_combination: comb } : x)))}
+              />
+            )}
           </span>
         ))}
         <button type="button" className="small" onClick={() => set("calculations", [...calcs, { op: "COUNT" }])}>+ add</button>
         {numericCols.length > 0 && calcs.every((c) => c.op !== "HEATMAP") && (
           <button type="button" className="small" onClick={() => set("calculations", [...calcs, { op: "HEATMAP", column: "duration_ms" }])}>+ HEATMAP(duration_ms)</button>
         )}
+      </div>
+      <div className="clause">FORMULAS</div>
+      <div className="terms" data-testid="formulas">
+        {formulas.map((f, i) => (
+          <span className="term" key={i}>
+            <input value={f.name} onChange={(e) => set("formulas", formulas.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)))} placeholder="name" aria-label="formula name" size={10} />
+            =
+            <input
+              value={f.expression}
+              onChange={(e) => set("formulas", formulas.map((x, j) => (j === i ? { ...x, expression: e.target.value } : x)))}
+              placeholder="DIV($errors, $total)"
+              aria-label="formula expression"
+              size={28}
+              spellCheck={false}
+            />
+            <button type="button" className="x" aria-label="remove" onClick={() => set("formulas", formulas.filter((_, j) => j !== i))}>×</button>
+          </span>
+        ))}
+        <button type="button" className="small" onClick={() => set("formulas", [...formulas, { name: "", expression: "" }])}>+ add</button>
+        {formulas.length > 0 && <span className="muted">Formulas replace the calculations in the results; they name calculations as $name.</span>}
       </div>
       <div className="clause">WHERE</div>
       <div className="terms" data-testid="where">
@@ -409,7 +500,12 @@ function Results({
   onBubbleUp: (query: Spec, selection: BubbleUpSelection) => void;
 }) {
   const breakdowns = spec.breakdowns ?? [];
-  const calcs = spec.calculations?.length ? spec.calculations : [{ op: "COUNT" }];
+  // A query with formulas returns them instead of its calculations.
+  const calcs: Calc[] = spec.formulas?.length
+    ? spec.formulas.map((f) => ({ op: "FORMULA", name: f.name }))
+    : spec.calculations?.length
+      ? spec.calculations
+      : [{ op: "COUNT" }];
   // Every bucket of the query's window, not only those with events: the
   // API leaves a group's empty buckets out of its series.
   const win = useMemo(() => queryWindow(spec, ranAt), [spec, ranAt]);
