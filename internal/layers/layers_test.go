@@ -12,7 +12,7 @@ import (
 // prefix) from the lowest layer up. A package may import packages of
 // lower layers only; packages in one layer do not import each other.
 var layerTable = [][]string{
-	{"internal/model", "internal/fsutil", "internal/web", "internal/state", "internal/golden", "internal/disktest"},
+	{"internal/model", "internal/fsutil", "internal/web", "internal/state", "internal/golden", "internal/disktest", "internal/store/clickhouse/chtest"},
 	{"internal/xrayview", "internal/state/postgres", "internal/state/postgres/pgtest"},
 	{"internal/model/modeltest", "internal/state/statetest", "internal/xrayfilter", "internal/store", "internal/auth"},
 	{"internal/store/sqlgen", "internal/store/storetest", "internal/ingest", "internal/query", "internal/sampling", "internal/servicegraph", "internal/api", "internal/notify"},
