@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/sampling"
 	"github.com/tracecomb/tracecomb/internal/store"
-	"github.com/tracecomb/tracecomb/internal/store/duckdb"
 )
 
 // TestTransactionSearch: with the default destination every trace is in
@@ -23,30 +21,10 @@ import (
 // model says.
 func TestTransactionSearch(t *testing.T) {
 	ctx := context.Background()
-	st, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(t.TempDir(), "tc.duckdb"), Threads: 1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	clk := &fakeClock{t: t0}
-	m, err := sampling.New(sampling.Config{Now: clk.Now, ValidateFilter: validateFilter})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Config{Meta: m, DefaultEnv: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeTo := func(name func(string) string) ingest.Consumer {
-		return ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
-			return st.Write(ctx, []store.Batch{{Env: name(env), Events: events}})
-		})
-	}
-	consumer := IndexingConsumer(m, writeTo(func(env string) string { return store.DoorEnv(env, model.DoorXRay) }), writeTo(store.XRayUnindexedEnv))
-	if err := h.RegisterTraceOperations(TraceDeps{Store: st, Consumer: consumer}); err != nil {
-		t.Fatal(err)
-	}
-	hs := &harness{h: h, m: m, clk: clk}
+	th := newTraceHarnessWith(t, 0, func(st store.Writer, m *sampling.Manager) ingest.Consumer {
+		return IndexingConsumer(m, writeTo(st, func(env string) string { return store.DoorEnv(env, model.DoorXRay) }), writeTo(st, store.XRayUnindexedEnv))
+	}, model.DoorXRay)
+	hs, st := th.harness, th.st
 	expect := func(path, body string, status int, want ...string) string {
 		t.Helper()
 		r := hs.post(path, body)

@@ -44,6 +44,20 @@ func newTraceHarness(t testing.TB, pageSize int) *traceHarness {
 
 func newTraceHarnessDoors(t testing.TB, pageSize int, doors ...model.Door) *traceHarness {
 	t.Helper()
+	return newTraceHarnessWith(t, pageSize, nil, doors...)
+}
+
+// writeTo is a consumer writing to the store environment name gives.
+func writeTo(st store.Writer, name func(env string) string) ingest.Consumer {
+	return ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
+		return st.Write(ctx, []store.Batch{{Env: name(env), Events: events}})
+	})
+}
+
+// newTraceHarnessWith is newTraceHarnessDoors with the consumer consume
+// makes (nil: writing to X-Ray's door).
+func newTraceHarnessWith(t testing.TB, pageSize int, consume func(st store.Writer, m *sampling.Manager) ingest.Consumer, doors ...model.Door) *traceHarness {
+	t.Helper()
 	ctx := context.Background()
 	st, err := duckdb.Open(ctx, duckdb.Config{Path: filepath.Join(t.TempDir(), "tc.duckdb"), Threads: 1}, nil)
 	if err != nil {
@@ -59,9 +73,10 @@ func newTraceHarnessDoors(t testing.TB, pageSize int, doors ...model.Door) *trac
 	if err != nil {
 		t.Fatal(err)
 	}
-	consumer := ingest.ConsumerFunc(func(ctx context.Context, env string, events []model.Event) error {
-		return st.Write(ctx, []store.Batch{{Env: store.DoorEnv(env, model.DoorXRay), Events: events}})
-	})
+	consumer := writeTo(st, func(env string) string { return store.DoorEnv(env, model.DoorXRay) })
+	if consume != nil {
+		consumer = consume(st, m)
+	}
 	if err := h.RegisterTraceOperations(TraceDeps{Store: st, Doors: doors, Consumer: consumer}); err != nil {
 		t.Fatal(err)
 	}
