@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracecomb/tracecomb/internal/state/postgres/pgtest"
 	"github.com/tracecomb/tracecomb/internal/store/clickhouse/chtest"
 )
 
@@ -128,15 +129,18 @@ func TestStoreFlags(t *testing.T) {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.BindFlags(fs)
-	if err := fs.Parse([]string{"--store", "clickhouse", "--clickhouse-database", "db1", "--clickhouse-cluster", "c1"}); err != nil {
+	if err := fs.Parse([]string{"--store", "clickhouse", "--clickhouse-database", "db1", "--clickhouse-cluster", "c1", "--clickhouse-shard-urls", "http://a:8123, http://b:8123"}); err != nil {
 		t.Fatal(err)
 	}
-	want := StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://u:secret@ch:8123", ClickHouseDatabase: "db1", ClickHouseCluster: "c1"}
+	want := StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://u:secret@ch:8123", ClickHouseDatabase: "db1", ClickHouseCluster: "c1", ClickHouseShardURLs: "http://a:8123, http://b:8123"}
 	if cfg.Store != want {
 		t.Fatalf("store config %+v, want %+v", cfg.Store, want)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
+	}
+	if got := cfg.Store.shardURLs(); len(got) != 2 || got[1] != "http://b:8123" {
+		t.Errorf("shard URLs %q", got)
 	}
 	// -h does not show the URL from the environment (it holds a password).
 	if f := fs.Lookup("clickhouse-url"); f.DefValue != "" {
@@ -150,6 +154,9 @@ func TestStoreFlags(t *testing.T) {
 		{StoreConfig{Kind: StoreClickHouse}, "--store clickhouse needs --clickhouse-url"},
 		{StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "tcp://ch:9000"}, "--clickhouse-url: want the HTTP interface's URL"},
 		{StoreConfig{Kind: StoreDuckDB, ClickHouseURL: "http://ch:8123"}, "--clickhouse-url is set but the store is duckdb"},
+		{StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://ch:8123", ClickHouseCluster: "c"}, "--clickhouse-cluster needs --clickhouse-shard-urls"},
+		{StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://ch:8123", ClickHouseShardURLs: "http://a:1"}, "--clickhouse-shard-urls is set without --clickhouse-cluster"},
+		{StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://ch:8123", ClickHouseCluster: "c", ClickHouseShardURLs: "a:1"}, "--clickhouse-shard-urls: want HTTP"},
 	} {
 		cfg := DefaultConfig()
 		cfg.Store = c.store
@@ -159,5 +166,113 @@ func TestStoreFlags(t *testing.T) {
 	}
 	if got := redactURL("http://u:secret@ch:8123"); strings.Contains(got, "secret") {
 		t.Errorf("redactURL shows the password: %s", got)
+	}
+}
+
+// otlpJSONSpans is an OTLP/JSON traces request of service with one span
+// per span id, all of trace id (32 hex digits).
+func otlpJSONSpans(service, id string, spanIDs ...string) string {
+	now := time.Now().UnixNano()
+	var spans []string
+	for i, s := range spanIDs {
+		start := now - int64(len(spanIDs)-i)*int64(time.Millisecond)
+		spans = append(spans, fmt.Sprintf(`{"traceId":%q,"spanId":%q,"name":"op%d","kind":2,"startTimeUnixNano":"%d","endTimeUnixNano":"%d"}`,
+			id, s, i, start, start+int64(time.Millisecond)/2))
+	}
+	return `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"` + service +
+		`"}}]},"scopeSpans":[{"spans":[` + strings.Join(spans, ",") + `]}]}]}`
+}
+
+// TestServeOnClickHouseCluster: two tracecomb nodes on one ClickHouse
+// cluster of two clickhouse-server 18.16 shards (each node entering
+// through its own shard) and one PostgreSQL state. Half of a trace's
+// spans and segments go to each node; either node reads the whole trace
+// through /api/traces/{id}, a Honeycomb query and BatchGetTraces. With a
+// shard stopped, ingest answers 503 (retryable) and a trace read fails
+// rather than answer with the half on the other shard.
+func TestServeOnClickHouseCluster(t *testing.T) {
+	dir := t.TempDir()
+	shards, err := chtest.StartCluster("tc", []string{filepath.Join(dir, "s1"), filepath.Join(dir, "s2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range shards {
+		t.Cleanup(s.Stop)
+	}
+	pg, err := pgtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pg.Stop)
+	stateURL := pg.NewDatabase(t)
+	const key = "cluster-key-0123456789"
+	node := func(entry string, extra ...string) *proc {
+		return startProc(t, t.TempDir(), append([]string{"--state-url", stateURL, "--store", "clickhouse", "--clickhouse-url", entry,
+			"--clickhouse-database", "scale", "--clickhouse-cluster", "tc", "--clickhouse-shard-urls", shards[0].URL + "," + shards[1].URL}, extra...)...)
+	}
+	a := node(shards[0].URL, "--bootstrap-key", key)
+	b := node(shards[1].URL)
+	nodes := []*proc{a, b}
+
+	// Two traces, half of each sent to each node: the shard of one of
+	// them is the node's own for one half and the other shard for the
+	// other half, whichever shard it hashes to.
+	ids := []string{"5b8efff798038103d269b633813fc60c", "5b8efff798038103d269b633813fc60d"}
+	for _, id := range ids {
+		for i, n := range nodes {
+			body := otlpJSONSpans("twonodes", id, fmt.Sprintf("eee19b7ec3c1b17%d", 2*i), fmt.Sprintf("eee19b7ec3c1b17%d", 2*i+1))
+			if code, _, _ := call(t, "POST", "http://"+n.addrs["http"]+"/v1/traces", key, body, false); code != 200 {
+				t.Fatalf("OTLP to node %d: %d", i, code)
+			}
+		}
+	}
+	now := time.Now()
+	epoch := float64(now.UnixNano()) / 1e9
+	xid := fmt.Sprintf("1-%08x-%024x", now.Unix(), 0xc2c2)
+	sendSegment(t, a.addrs["xray"], map[string]any{"name": "front", "id": "70de5b6f19ff9a1a", "trace_id": xid, "start_time": epoch - 0.2, "end_time": epoch})
+	sendSegment(t, b.addrs["xray"], map[string]any{"name": "back", "id": "70de5b6f19ff9a1b", "parent_id": "70de5b6f19ff9a1a", "trace_id": xid,
+		"start_time": epoch - 0.15, "end_time": epoch - 0.05})
+
+	for i, n := range nodes {
+		base := "http://" + n.addrs["http"]
+		// A node sees the datasets another node created within the
+		// catalog refresh (2 s); 20 s bounds a loaded machine.
+		for _, id := range ids {
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				var tr traceResponse
+				code := getJSON(t, base+"/api/traces/"+id, key, &tr)
+				if code == 200 && len(tr.Events) == 4 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("node %d: /api/traces/%s: %d, %d events; want 4", i, id, code, len(tr.Events))
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		if c := eventsQueryCount(t, base, key, "twonodes"); c != 8 {
+			t.Fatalf("node %d: COUNT of twonodes %v, want 8", i, c)
+		}
+		docs := batchGetTrace(t, "http://"+n.addrs["xray"], xid, 2)
+		if len(docs) != 2 {
+			t.Fatalf("node %d: BatchGetTraces: %q", i, docs)
+		}
+	}
+
+	// Shard 2 stops: ingest is refused retryably, reads fail whole.
+	shards[1].Stop()
+	body := otlpJSONSpans("twonodes", ids[0], "eee19b7ec3c1b180")
+	if code, _, _ := call(t, "POST", "http://"+a.addrs["http"]+"/v1/traces", key, body, false); code != 503 {
+		t.Fatalf("OTLP with a shard down: %d, want 503", code)
+	}
+	for _, id := range ids {
+		var tr traceResponse
+		if code := getJSON(t, "http://"+a.addrs["http"]+"/api/traces/"+id, key, &tr); code == 200 {
+			t.Fatalf("/api/traces/%s with a shard down: 200 with %d events, want a failure", id, len(tr.Events))
+		}
+	}
+	if code, _, _ := call(t, "GET", "http://"+a.addrs["http"]+"/healthz", "", "", false); code != 503 {
+		t.Errorf("/healthz with a shard down: %d, want 503", code)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/tracecomb/tracecomb/internal/store"
 	"github.com/tracecomb/tracecomb/internal/store/clickhouse"
@@ -32,9 +34,21 @@ type StoreConfig struct {
 	// ClickHouseURL is the server's HTTP interface
 	// (http://user:password@host:8123); ClickHouseDatabase holds the
 	// tables (default "tracecomb"); ClickHouseCluster, when set, is the
-	// cluster of the server's remote_servers the tables are spread over
-	// (clickhouse.Config.Cluster).
-	ClickHouseURL, ClickHouseDatabase, ClickHouseCluster string
+	// cluster of the server's remote_servers the traces are spread over,
+	// and ClickHouseShardURLs (comma-separated) the HTTP interface of a
+	// server of each of its shards (clickhouse.Config.Cluster, ShardURLs).
+	ClickHouseURL, ClickHouseDatabase, ClickHouseCluster, ClickHouseShardURLs string
+}
+
+// shardURLs splits --clickhouse-shard-urls.
+func (c *StoreConfig) shardURLs() []string {
+	var out []string
+	for _, u := range strings.Split(c.ClickHouseShardURLs, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // storeUnsupported is what the ClickHouse store does not offer that the
@@ -66,7 +80,12 @@ func (c *StoreConfig) bindFlags(fs *flag.FlagSet) {
 	}
 	str(&c.ClickHouseDatabase, "clickhouse-database", "TRACECOMB_CLICKHOUSE_DATABASE", "ClickHouse database of --store clickhouse, created when missing (empty: tracecomb)")
 	str(&c.ClickHouseCluster, "clickhouse-cluster", "TRACECOMB_CLICKHOUSE_CLUSTER",
-		"ClickHouse cluster (of the server's remote_servers) whose shards hold the tables, a trace on one shard (empty: the one server)")
+		"ClickHouse cluster (of the server's remote_servers) whose shards hold the traces, each trace on one shard, with --clickhouse-shard-urls (empty: the one server)")
+	fs.StringVar(&c.ClickHouseShardURLs, "clickhouse-shard-urls", "",
+		"with --clickhouse-cluster: the HTTP interface of a server of every shard, comma-separated; the tables are created and trimmed on each (env TRACECOMB_CLICKHOUSE_SHARD_URLS)")
+	if v, ok := os.LookupEnv("TRACECOMB_CLICKHOUSE_SHARD_URLS"); ok {
+		c.ClickHouseShardURLs = v
+	}
 }
 
 // validate checks the store flags.
@@ -74,7 +93,8 @@ func (c *StoreConfig) validate() []error {
 	var errs []error
 	switch c.Kind {
 	case "", StoreDuckDB:
-		for _, f := range []struct{ flag, v string }{{"--clickhouse-url", c.ClickHouseURL}, {"--clickhouse-database", c.ClickHouseDatabase}, {"--clickhouse-cluster", c.ClickHouseCluster}} {
+		for _, f := range []struct{ flag, v string }{{"--clickhouse-url", c.ClickHouseURL}, {"--clickhouse-database", c.ClickHouseDatabase},
+			{"--clickhouse-cluster", c.ClickHouseCluster}, {"--clickhouse-shard-urls", c.ClickHouseShardURLs}} {
 			if f.v != "" {
 				errs = append(errs, fmt.Errorf("%s is set but the store is duckdb: add --store clickhouse", f.flag))
 			}
@@ -87,11 +107,27 @@ func (c *StoreConfig) validate() []error {
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			errs = append(errs, errors.New("--clickhouse-url: want the HTTP interface's URL, http://host:8123 or https://host:8443"))
 		}
+		for _, su := range c.shardURLs() {
+			if u, err := url.Parse(su); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, errors.New("--clickhouse-shard-urls: want HTTP interfaces' URLs, http://host:8123,http://host2:8123"))
+				break
+			}
+		}
+		switch {
+		case c.ClickHouseCluster != "" && c.ClickHouseShardURLs == "":
+			errs = append(errs, errors.New("--clickhouse-cluster needs --clickhouse-shard-urls: the HTTP interface of a server of every shard"))
+		case c.ClickHouseCluster == "" && c.ClickHouseShardURLs != "":
+			errs = append(errs, errors.New("--clickhouse-shard-urls is set without --clickhouse-cluster"))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("--store %q: want duckdb or clickhouse", c.Kind))
 	}
 	return errs
 }
+
+// catalogRefresh is how often a node reads the ClickHouse store's catalog
+// again (clickhouse.Config.CatalogRefreshInterval).
+const catalogRefresh = 2 * time.Second
 
 // openClickHouse opens the ClickHouse store of cfg.Store.
 func openClickHouse(ctx context.Context, cfg Config, logger *slog.Logger) (store.Store, error) {
@@ -99,10 +135,14 @@ func openClickHouse(ctx context.Context, cfg Config, logger *slog.Logger) (store
 		URL:               cfg.Store.ClickHouseURL,
 		Database:          cfg.Store.ClickHouseDatabase,
 		Cluster:           cfg.Store.ClickHouseCluster,
+		ShardURLs:         cfg.Store.shardURLs(),
 		Retention:         store.Retention{MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize},
 		MaxDatasetColumns: cfg.MaxDatasetColumns,
 		MaxEnvColumns:     cfg.MaxEnvColumns,
-		Logger:            logger.With("component", "store"),
+		// Other tracecomb nodes may write the same database: their
+		// datasets and fields are seen within this.
+		CatalogRefreshInterval: catalogRefresh,
+		Logger:                 logger.With("component", "store"),
 	})
 	if err != nil {
 		return nil, err

@@ -56,7 +56,6 @@ type dsKey struct {
 // envCat is an environment's catalog.
 type envCat struct {
 	slug     string
-	nextDS   uint32
 	datasets map[string]*dsCat // live, by lowercase name
 	byID     map[uint32]*dsCat // live
 	// deleted lists the ids of deleted datasets, whose rows reads leave
@@ -79,7 +78,7 @@ type dsDel struct {
 }
 
 func newEnvCat(slug string) *envCat {
-	return &envCat{slug: slug, nextDS: 1, datasets: map[string]*dsCat{}, byID: map[uint32]*dsCat{},
+	return &envCat{slug: slug, datasets: map[string]*dsCat{}, byID: map[uint32]*dsCat{},
 		kinds: map[string]uint8{}, colDeletes: map[dsKey]uint64{}, byKeyDel: map[string][]dsDel{}}
 }
 
@@ -123,8 +122,8 @@ type catalog struct {
 func (c *catalog) env(slug string) *envCat { return c.envs[slug] }
 
 // loadCatalog reads the catalog tables, and the last Write sequence
-// number used.
-func (s *Store) loadCatalog(ctx context.Context) (*catalog, uint64, error) {
+// number used (0 without withSeq: reading it scans events' wseq).
+func (s *Store) loadCatalog(ctx context.Context, withSeq bool) (*catalog, uint64, error) {
 	cat := &catalog{envs: map[string]*envCat{}, overrides: map[string]store.Retention{}}
 	env := func(slug string) *envCat {
 		e := cat.envs[slug]
@@ -134,14 +133,17 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalog, uint64, error) {
 		}
 		return e
 	}
-	rows, err := s.c.rows(ctx, "SELECT env, id, name, slug, created_ns, deleted FROM datasets FINAL ORDER BY env, id")
+	// The newest version of each row, as FINAL would give: 18.16 fails
+	// FINAL through a Distributed table ("Cannot find column version in
+	// source stream") when the rows are on another shard.
+	rows, err := s.c.rows(ctx, "SELECT env, id, argMax(name, version), argMax(slug, version), argMax(created_ns, version), argMax(deleted, version) "+
+		"FROM datasets GROUP BY env, id ORDER BY env, id")
 	if err != nil {
 		return nil, 0, err
 	}
 	for _, r := range rows {
 		e := env(r[0].(string))
 		id := uint32(r[1].(int64))
-		e.nextDS = max(e.nextDS, id+1)
 		if r[5].(int64) != 0 {
 			e.deleted = append(e.deleted, id)
 			continue
@@ -151,7 +153,7 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalog, uint64, error) {
 		e.datasets[strings.ToLower(d.name)] = d
 		e.byID[id] = d
 	}
-	rows, err = s.c.rows(ctx, "SELECT env, ds, key, kind, created_ns, deleted FROM columns FINAL")
+	rows, err = s.c.rows(ctx, "SELECT env, ds, key, kind, argMax(created_ns, version), argMax(deleted, version) FROM columns GROUP BY env, ds, key, kind")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -214,7 +216,7 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalog, uint64, error) {
 	for _, r := range rows {
 		cat.aborted = append(cat.aborted, asUint(r[0]))
 	}
-	rows, err = s.c.rows(ctx, "SELECT env, max_age_ns, max_bytes, deleted FROM retention FINAL")
+	rows, err = s.c.rows(ctx, "SELECT env, argMax(max_age_ns, version), argMax(max_bytes, version), argMax(deleted, version) FROM retention GROUP BY env")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -222,6 +224,9 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalog, uint64, error) {
 		if r[3].(int64) == 0 {
 			cat.overrides[r[0].(string)] = store.Retention{MaxAge: time.Duration(r[1].(int64)), MaxBytes: r[2].(int64)}
 		}
+	}
+	if !withSeq {
+		return cat, 0, nil
 	}
 	rows, err = s.c.rows(ctx, "SELECT max(wseq) FROM events")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,9 +27,14 @@ type Config struct {
 	// Database holds the store's tables; created when missing. Default
 	// "tracecomb".
 	Database string
-	// Cluster names a ClickHouse cluster for ON CLUSTER DDL and replicated
-	// tables. Not supported yet: Open refuses a non-empty Cluster.
-	Cluster string
+	// Cluster names a cluster of the server's remote_servers: events,
+	// traces and xray_replaced become Distributed tables over a table on
+	// every shard, sharded by trace id (see the package comment).
+	// ShardURLs then lists the HTTP interface of a server of every shard
+	// (URL's server may be one): the store creates the tables and runs
+	// its mutations on each, since ON CLUSTER DDL needs ZooKeeper.
+	Cluster   string
+	ShardURLs []string
 	// Retention is every environment's retention unless SetRetention
 	// overrides it; zero keeps everything.
 	Retention store.Retention
@@ -42,6 +48,11 @@ type Config struct {
 	// CatalogFlushInterval is how often the datasets' and columns'
 	// last-written times are persisted. Default 5s; Close flushes too.
 	CatalogFlushInterval time.Duration
+	// CatalogRefreshInterval is how often the catalog is read again from
+	// the server (Refresh), for processes that share the database with
+	// other tracecomb processes; 0 (the default) never: one process
+	// writes the database.
+	CatalogRefreshInterval time.Duration
 	// MaxResultBytes bounds an answer the store reads whole (an aggregate
 	// query's groups, a trace selection); past it the query fails with
 	// store.ErrQueryTooLarge. Default 64 MiB.
@@ -91,8 +102,15 @@ type Store struct {
 
 	// wmu serialises Writes, deletes and retention changes: the catalog
 	// has one writer.
+	// shards and shardAdmins talk to a server of every shard of
+	// cfg.Cluster (scoped to the database, and not), shardURLs are their
+	// URLs without passwords; empty without a cluster.
+	shards, shardAdmins []*client
+	shardURLs           []string
+
 	wmu  sync.Mutex
 	wseq uint64 // the last Write sequence number used; under wmu
+	node uint64 // low bits of this process's sequence numbers, random
 
 	cmu sync.RWMutex // guards cat
 	cat *catalog
@@ -110,8 +128,8 @@ var _ store.Aggregator = (*Store)(nil)
 // the catalog.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg.setDefaults()
-	if cfg.Cluster != "" {
-		return nil, fmt.Errorf("clickhouse store: cluster %q: clusters are not supported yet", cfg.Cluster)
+	if cfg.Cluster != "" && len(cfg.ShardURLs) == 0 {
+		return nil, fmt.Errorf("clickhouse store: cluster %q: no shard URLs (the HTTP interface of a server of every shard)", cfg.Cluster)
 	}
 	if cfg.URL == "" {
 		return nil, errors.New("clickhouse store: no URL")
@@ -125,15 +143,36 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	c.maxAnswer = cfg.MaxResultBytes
-	s := &Store{cfg: cfg, c: c, admin: admin, stop: make(chan struct{})}
+	s := &Store{cfg: cfg, c: c, admin: admin, stop: make(chan struct{}), node: rand.Uint64N(256)}
+	if cfg.Cluster != "" {
+		// An INSERT into a Distributed table returns once every shard has
+		// its rows (not when they are queued on this server); the
+		// xray_replaced subquery of reads runs on each shard against its
+		// own rows, which are the rows of its traces.
+		c.settings.Set("insert_distributed_sync", "1")
+		c.settings.Set("distributed_product_mode", "local")
+		c.cluster = cfg.Cluster
+		for _, u := range cfg.ShardURLs {
+			sc, err := newClient(u, cfg.Database)
+			if err != nil {
+				s.closeClients()
+				return nil, err
+			}
+			sa, _ := newClient(u, "")
+			s.shards, s.shardAdmins, s.shardURLs = append(s.shards, sc), append(s.shardAdmins, sa), append(s.shardURLs, redacted(u))
+		}
+	}
 	if err := s.init(ctx); err != nil {
-		c.close()
-		admin.close()
+		s.closeClients()
 		return nil, fmt.Errorf("clickhouse store: open %s: %w", c.base.Redacted(), err)
 	}
 	s.done.Add(2)
 	go s.flushLoop()
 	go s.retentionLoop()
+	if cfg.CatalogRefreshInterval > 0 {
+		s.done.Add(1)
+		go s.refreshLoop()
+	}
 	return s, nil
 }
 
@@ -165,10 +204,21 @@ func (s *Store) init(ctx context.Context) error {
 		return err
 	}
 	s.dialect = sqlgen.ClickHouseWithout(missing...)
+	if s.cfg.Cluster != "" {
+		// Servers that can tell from a query's WHERE which shards hold its
+		// rows (a trace id) ask only those; 18.16 asks every shard.
+		rows, err := s.admin.rows(ctx, "SELECT count() FROM system.settings WHERE name = 'optimize_skip_unused_shards'")
+		if err != nil {
+			return err
+		}
+		if n, _ := rows[0][0].(int64); n == 1 {
+			s.c.settings.Set("optimize_skip_unused_shards", "1")
+		}
+	}
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	cat, wseq, err := s.loadCatalog(ctx)
+	cat, wseq, err := s.loadCatalog(ctx, true)
 	if err != nil {
 		return fmt.Errorf("load catalog: %w", err)
 	}
@@ -213,11 +263,14 @@ func (s *Store) Version() int64 { return s.version }
 
 // nextSeq returns the next Write sequence number. Callers hold wmu.
 // Sequence numbers are the Unix nanosecond time of the Write when that is
-// larger than the last one, so they keep growing across restarts.
+// larger than the last one, so they keep growing across restarts, with
+// their low 8 bits replaced by the process's node tag: two processes
+// writing one database collide only within the same 256 ns and with the
+// same tag (1 in 256).
 func (s *Store) nextSeq() uint64 {
-	n := uint64(max(time.Now().UnixNano(), 0))
+	n := uint64(max(time.Now().UnixNano(), 0))&^0xff | s.node
 	if n <= s.wseq {
-		n = s.wseq + 1
+		n = (s.wseq | 0xff + 1) | s.node
 	}
 	s.wseq = n
 	return n
@@ -227,6 +280,12 @@ func (s *Store) nextSeq() uint64 {
 func (s *Store) Healthy(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
+	}
+	if s.cfg.Cluster != "" {
+		// Every shard must answer for writes and reads to work.
+		if err := s.c.exec(ctx, "SELECT count() FROM cluster(?, system.one)", s.cfg.Cluster); err != nil {
+			return fmt.Errorf("clickhouse store: %w", err)
+		}
 	}
 	rows, err := s.c.rows(ctx, "SELECT free_space FROM system.disks WHERE name = 'default'")
 	if err != nil {
@@ -258,13 +317,22 @@ func (s *Store) Close() error {
 		err = s.flushTimes(ctx)
 		cancel()
 		s.wmu.Unlock()
-		s.c.close()
-		s.admin.close()
+		s.closeClients()
 		if err != nil {
 			err = fmt.Errorf("clickhouse store: close: %w", err)
 		}
 	})
 	return err
+}
+
+// closeClients closes every connection of the store.
+func (s *Store) closeClients() {
+	s.c.close()
+	s.admin.close()
+	for i := range s.shards {
+		s.shards[i].close()
+		s.shardAdmins[i].close()
+	}
 }
 
 func (s *Store) flushLoop() {

@@ -43,6 +43,10 @@ const (
 	codeTooManyParts        = 252
 	codeTooManySimultaneous = 202
 	codeCannotWriteToFile   = 75 // CANNOT_WRITE_TO_FILE_DESCRIPTOR, a full disk among others
+	// A Distributed table's query or INSERT could not reach a shard.
+	codeAllConnectionTriesFailed = 279
+	codeNetworkError             = 210
+	codeSocketTimeout            = 209
 )
 
 // Is maps ClickHouse's codes to the store's errors.
@@ -53,7 +57,8 @@ func (e *Error) Is(target error) bool {
 	case store.ErrQueryTooLarge:
 		return e.Code == codeMemoryLimitExceeded
 	case ErrUnavailable:
-		return e.Code == codeTooManyParts || e.Code == codeTimeoutExceeded || e.Code == codeTooManySimultaneous
+		return e.Code == codeTooManyParts || e.Code == codeTimeoutExceeded || e.Code == codeTooManySimultaneous ||
+			e.Code == codeAllConnectionTriesFailed || e.Code == codeNetworkError || e.Code == codeSocketTimeout
 	}
 	return false
 }
@@ -85,6 +90,9 @@ type client struct {
 	// maxAnswer bounds an answer read whole (rows, table); past it the
 	// query fails with store.ErrQueryTooLarge. 0: 64 MiB.
 	maxAnswer int64
+	// cluster, when set, names the cluster whose Distributed tables the
+	// queries read: a shard that cannot be reached is a *shardError.
+	cluster string
 }
 
 func newClient(rawURL, database string) (*client, error) {
@@ -151,6 +159,9 @@ func (c *client) request(ctx context.Context, query string, data io.Reader, extr
 		}
 		if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout {
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, e)
+		}
+		if c.cluster != "" {
+			return nil, asShardError(c.cluster, e)
 		}
 		return nil, e
 	}

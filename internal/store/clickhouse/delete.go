@@ -49,7 +49,7 @@ func (s *Store) DeleteDataset(ctx context.Context, env, dataset string) error {
 	e.deleted = append(e.deleted, d.id)
 	e.ncols -= d.nkeys
 	s.cmu.Unlock()
-	if err := s.c.exec(ctx, "ALTER TABLE events DELETE WHERE env = ? AND ds = ?", env, int64(d.id)); err != nil {
+	if err := s.alter(ctx, "events", "DELETE WHERE env = ? AND ds = ?", env, int64(d.id)); err != nil {
 		// The rows stay hidden; retention removes them with their partitions.
 		s.cfg.Logger.Warn("clickhouse store: start deleting a dataset's rows", "env", env, "dataset", d.name, "err", err)
 	}
@@ -133,7 +133,7 @@ func (s *Store) DeleteColumn(ctx context.Context, env, dataset, column string) e
 		args = append(args, column)
 	}
 	args = append(args, env, int64(d.id), wseq)
-	if err := s.c.exec(ctx, "ALTER TABLE events UPDATE "+strings.Join(sets, ", ")+" WHERE env = ? AND ds = ? AND wseq <= ?", args...); err != nil {
+	if err := s.alter(ctx, "events", "UPDATE "+strings.Join(sets, ", ")+" WHERE env = ? AND ds = ? AND wseq <= ?", args...); err != nil {
 		s.cfg.Logger.Warn("clickhouse store: start deleting a column's values", "env", env, "column", column, "err", err)
 	}
 	return nil

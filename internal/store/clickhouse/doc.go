@@ -6,8 +6,9 @@
 // start a clickhouse-server 18.16 of their own (server_test.go).
 //
 // Open(ctx, Config) takes the server's URL, a database name (created when
-// missing), retention defaults, column limits and a logger. Config.Cluster
-// (ON CLUSTER DDL, replicated tables) is not supported yet: Open refuses it.
+// missing), retention defaults, column limits and a logger; Config.Cluster
+// and Config.ShardURLs spread the traces over the shards of a cluster
+// (see Cluster below).
 //
 // # Talking to the server
 //
@@ -51,7 +52,7 @@
 //	          and folded by merges (AggregatingMergeTree ORDER BY (env,
 //	          trace_id)).
 //	datasets, columns, retention   the catalog, ReplacingMergeTree by a
-//	          version column (read with FINAL at Open); a deleted dataset
+//	          version column (the newest version read with argMax); a deleted dataset
 //	          or column is a newer row with deleted = 1.
 //	times     last-written times of datasets and columns (flushed every
 //	          Config.CatalogFlushInterval and on Close, as in the DuckDB
@@ -170,6 +171,48 @@
 // self-joins are outside the scope predicate; every other query reads
 // events with the environment, datasets and visibility as its scope.
 //
+// # Cluster (cluster.go)
+//
+// With Config.Cluster (a cluster of the server's remote_servers), events,
+// traces and xray_replaced are Distributed tables over events_local,
+// traces_local (filled by traces_mv from events_local) and
+// xray_replaced_local on every shard, sharded by cityHash64(trace_id): a
+// trace's rows, whichever Write brought them, are on one shard, and so
+// are its xray_replaced rows, which is why reads run their xray_replaced
+// subquery on each shard against its own rows (distributed_product_mode
+// = 'local'). The catalog tables are Distributed too, by cityHash64(env)
+// (aborted by wseq): every node sees one catalog whichever shard it
+// enters through. The catalog is read with argMax(…, version) per row
+// rather than FINAL, which 18.16 fails through a Distributed table when
+// the rows are on another shard.
+//
+// ON CLUSTER DDL needs ZooKeeper (18.16 without it: "DDL background
+// thread is not initialized"), so the store runs its DDL itself on a
+// server of every shard, Config.ShardURLs, and Open checks (by each
+// server's is_local row of system.clusters) that every shard of the
+// cluster has one; mutations (deletes, retention's DROP PARTITION) run
+// on each of them too, and retention reads system.parts of every shard
+// through cluster(…). The tables are MergeTree, not Replicated: a shard
+// is one server. Replicated*MergeTree needs ZooKeeper or Keeper, which
+// the tests here cannot run; it is not implemented.
+//
+// Every INSERT runs with insert_distributed_sync = 1: it returns once each
+// shard has written its rows, so an acknowledged Write is on its shards.
+// When a shard cannot be reached, the INSERT fails (18.16: code 210, the
+// shard's address in the message) after the other shards may have written
+// theirs; the Write is then aborted as any failed Write (its rows are
+// never read) and the error is ErrUnavailable naming the shard, so ingest
+// answers 503. Reads fail the same way (code 279, ALL_CONNECTION_TRIES_
+// FAILED): skip_unavailable_shards is left off, so a read never answers
+// from part of the cluster. Healthy fails while a shard is down.
+//
+// 18.16 has no optimize_skip_unused_shards: a trace-by-id read goes to
+// every shard (each looks the id up in its own trace index and only one
+// finds it); servers that have the setting get it set, and then ask only
+// the trace's shard. TestClusterConformance runs the conformance suites
+// on two shards; TestClusterShardsByTrace and TestClusterShardDown check
+// the placement and the failures.
+//
 // # What differs from the DuckDB store
 //
 //   - The server is separate: a Write or read may fail with
@@ -187,8 +230,21 @@
 //
 // # Known limits
 //
-//   - One tracecomb process per database: the catalog and the Write
-//     sequence are kept in that process's memory.
+//   - Several tracecomb processes may write one database (refresh.go):
+//     each keeps the catalog in memory, writes its changes to the catalog
+//     tables first, and reads them again every
+//     Config.CatalogRefreshInterval (Refresh), so a dataset or field one
+//     creates is seen by the others within that; until then a filter
+//     there does not see the new field. A new dataset's id is a hash of
+//     environment and name (probing past ids in use), so processes agree
+//     on it without talking; two names whose hashes meet, created by two
+//     processes within one refresh, would share an id. The column limits
+//     are checked against each process's catalog: processes creating
+//     columns at once may together pass them by what one refresh misses.
+//     Write sequence numbers carry a random 8-bit tag of the process in
+//     their low bits; two processes' Writes within the same 256 ns with
+//     the same tag would share one, and an abort of one would hide the
+//     other. TestClusterTwoWriters.
 //   - Aborted Writes are listed in every read's WHERE (wseq NOT IN …) for
 //     good: the list is expected to stay short (a Write aborts only when
 //     the server fails between its INSERTs).

@@ -97,7 +97,15 @@ func (s *Store) EnforceRetention(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	rows, err := s.c.rows(ctx, "SELECT partition, sum(bytes) FROM system.parts WHERE database = ? AND table = 'events' AND active GROUP BY partition", s.cfg.Database)
+	parts, err := s.system("parts")
+	if err != nil {
+		return err
+	}
+	mutations, err := s.system("mutations")
+	if err != nil {
+		return err
+	}
+	rows, err := s.c.rows(ctx, "SELECT partition, sum(bytes) FROM "+parts+" WHERE database = ? AND table = ? AND active GROUP BY partition", s.cfg.Database, s.local("events"))
 	if err != nil {
 		return err
 	}
@@ -148,7 +156,7 @@ func (s *Store) EnforceRetention(ctx context.Context) error {
 			quoteString(&lit, p.env)
 			lit.WriteString(", '" + p.day.Format("2006-01-02") + "')")
 			for _, t := range retainedTables {
-				if err := s.c.exec(ctx, "ALTER TABLE "+t+" DROP PARTITION "+lit.String()); err != nil {
+				if err := s.alter(ctx, t, "DROP PARTITION "+lit.String()); err != nil {
 					return fmt.Errorf("drop partition %s of %s: %w", lit.String(), t, err)
 				}
 			}
@@ -157,7 +165,7 @@ func (s *Store) EnforceRetention(ctx context.Context) error {
 	}
 	// The rows past MaxAge in the day that straddles it: one mutation at a
 	// time (a pass while one runs starts none).
-	rows, err = s.c.rows(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND table = 'events' AND NOT is_done", s.cfg.Database)
+	rows, err = s.c.rows(ctx, "SELECT count() FROM "+mutations+" WHERE database = ? AND table = ? AND NOT is_done", s.cfg.Database, s.local("events"))
 	if err != nil {
 		return err
 	}
@@ -175,7 +183,7 @@ func (s *Store) EnforceRetention(ctx context.Context) error {
 			return err
 		}
 		if n, _ := rows[0][0].(int64); n > 0 {
-			if err := s.c.exec(ctx, "ALTER TABLE events DELETE WHERE env = ? AND ts < ?", env, cut); err != nil {
+			if err := s.alter(ctx, "events", "DELETE WHERE env = ? AND ts < ?", env, cut); err != nil {
 				return err
 			}
 		}

@@ -25,8 +25,12 @@ const readColumns = "ts, ds, source, trace_id, span_id, parent_id, name, service
 
 // ddl returns the statements creating the schema, each idempotent. tableSettings
 // is appended to every MergeTree's SETTINGS (the durability settings of
-// versions that have them).
-func ddl(tableSettings string) []string {
+// versions that have them). With a cluster, events, traces and
+// xray_replaced are Distributed tables over tables of the same name with
+// _local appended on every shard (cluster.go), and so are the catalog
+// tables, created by the statements this returns when run on every
+// shard's server.
+func ddl(tableSettings, cluster, database string) []string {
 	set := func(extra string) string {
 		s := []string{}
 		if extra != "" {
@@ -40,11 +44,18 @@ func ddl(tableSettings string) []string {
 		}
 		return " SETTINGS " + strings.Join(s, ", ")
 	}
-	return []string{
-		`CREATE TABLE IF NOT EXISTS schema_version (version UInt32, applied_ns Int64) ENGINE = MergeTree ORDER BY version` + set(""),
+	// lt names a table sharded by trace in cluster mode.
+	lt := func(t string) string {
+		if cluster == "" {
+			return t
+		}
+		return t + "_local"
+	}
+	out := []string{
+		`CREATE TABLE IF NOT EXISTS ` + lt("schema_version") + ` (version UInt32, applied_ns Int64) ENGINE = MergeTree ORDER BY version` + set(""),
 		// One row per event. Partitions are (environment, day), so
 		// retention drops an environment's old days whole.
-		`CREATE TABLE IF NOT EXISTS events (
+		`CREATE TABLE IF NOT EXISTS ` + lt("events") + ` (
 			env String,
 			day Date,
 			ts Int64,
@@ -73,38 +84,46 @@ func ddl(tableSettings string) []string {
 		// The trace index: each trace's first and last event time per
 		// environment and day, kept up to date by traces_mv with every
 		// insert into events and folded by merges.
-		`CREATE TABLE IF NOT EXISTS traces (
+		`CREATE TABLE IF NOT EXISTS ` + lt("traces") + ` (
 			env String,
 			day Date,
 			trace_id FixedString(16),
 			min_ts AggregateFunction(min, Int64),
 			max_ts AggregateFunction(max, Int64)
 		) ENGINE = AggregatingMergeTree PARTITION BY (env, day) ORDER BY (env, trace_id)` + set("index_granularity = 1024"),
-		`CREATE MATERIALIZED VIEW IF NOT EXISTS traces_mv TO traces AS
+		`CREATE MATERIALIZED VIEW IF NOT EXISTS traces_mv TO ` + lt("traces") + ` AS
 			SELECT env, day, trace_id, minState(ts) AS min_ts, maxState(ts) AS max_ts
-			FROM events WHERE trace_id != unhex('00000000000000000000000000000000')
+			FROM ` + lt("events") + ` WHERE trace_id != unhex('00000000000000000000000000000000')
 			GROUP BY env, day, trace_id`,
-		// The catalog: the newest version of a row wins (FINAL on read).
-		`CREATE TABLE IF NOT EXISTS datasets (env String, id UInt32, name String, slug String, created_ns Int64, deleted UInt8, version UInt64)
+		// The catalog: the newest version of a row wins (argMax on read).
+		`CREATE TABLE IF NOT EXISTS ` + lt("datasets") + ` (env String, id UInt32, name String, slug String, created_ns Int64, deleted UInt8, version UInt64)
 			ENGINE = ReplacingMergeTree(version) ORDER BY (env, id)` + set(""),
-		`CREATE TABLE IF NOT EXISTS columns (env String, ds UInt32, key String, kind UInt8, created_ns Int64, deleted UInt8, version UInt64)
+		`CREATE TABLE IF NOT EXISTS ` + lt("columns") + ` (env String, ds UInt32, key String, kind UInt8, created_ns Int64, deleted UInt8, version UInt64)
 			ENGINE = ReplacingMergeTree(version) ORDER BY (env, ds, key, kind)` + set(""),
 		// A deleted column: rows of dataset ds written up to wseq lose key.
-		`CREATE TABLE IF NOT EXISTS column_deletes (env String, ds UInt32, key String, wseq UInt64)
+		`CREATE TABLE IF NOT EXISTS ` + lt("column_deletes") + ` (env String, ds UInt32, key String, wseq UInt64)
 			ENGINE = MergeTree ORDER BY (env, ds, key)` + set(""),
 		// Last-written times; kind 255 with key '' is the dataset's own.
-		`CREATE TABLE IF NOT EXISTS times (env String, ds UInt32, key String, kind UInt8, last_ns Int64)
+		`CREATE TABLE IF NOT EXISTS ` + lt("times") + ` (env String, ds UInt32, key String, kind UInt8, last_ns Int64)
 			ENGINE = ReplacingMergeTree(last_ns) ORDER BY (env, ds, key, kind)` + set(""),
-		`CREATE TABLE IF NOT EXISTS retention (env String, max_age_ns Int64, max_bytes Int64, deleted UInt8, version UInt64)
+		`CREATE TABLE IF NOT EXISTS ` + lt("retention") + ` (env String, max_age_ns Int64, max_bytes Int64, deleted UInt8, version UInt64)
 			ENGINE = ReplacingMergeTree(version) ORDER BY env` + set(""),
 		// X-Ray events replaced by a later form of the same segment (by the
 		// Write by_wseq): reads leave them out.
-		`CREATE TABLE IF NOT EXISTS xray_replaced (env String, day Date, trace_id FixedString(16), span_id FixedString(8), wseq UInt64, by_wseq UInt64)
+		`CREATE TABLE IF NOT EXISTS ` + lt("xray_replaced") + ` (env String, day Date, trace_id FixedString(16), span_id FixedString(8), wseq UInt64, by_wseq UInt64)
 			ENGINE = MergeTree PARTITION BY (env, day) ORDER BY (env, trace_id, span_id)` + set(""),
 		// Writes that failed after part of them was inserted: reads leave
 		// their rows out.
-		`CREATE TABLE IF NOT EXISTS aborted (wseq UInt64) ENGINE = MergeTree ORDER BY wseq` + set(""),
+		`CREATE TABLE IF NOT EXISTS ` + lt("aborted") + ` (wseq UInt64) ENGINE = MergeTree ORDER BY wseq` + set(""),
 	}
+	if cluster != "" {
+		// A trace's rows all go to one shard: the one its id hashes to.
+		for _, t := range distributedTables {
+			out = append(out, "CREATE TABLE IF NOT EXISTS "+t.name+" AS "+t.name+"_local ENGINE = Distributed("+
+				quoteIdent(cluster)+", "+quoteIdent(database)+", "+t.name+"_local, "+t.key+")")
+		}
+	}
+	return out
 }
 
 // migrate creates the database and the schema, and records the version.
@@ -127,9 +146,15 @@ func (s *Store) migrate(ctx context.Context) error {
 			return nil
 		}
 	}
-	for _, q := range ddl(s.tableSettings) {
-		if err := s.c.exec(ctx, q); err != nil {
-			return fmt.Errorf("create schema: %w", err)
+	if s.cfg.Cluster != "" {
+		if err := s.migrateShards(ctx); err != nil {
+			return err
+		}
+	} else {
+		for _, q := range ddl(s.tableSettings, "", s.cfg.Database) {
+			if err := s.c.exec(ctx, q); err != nil {
+				return fmt.Errorf("create schema: %w", err)
+			}
 		}
 	}
 	return s.c.exec(ctx, "INSERT INTO schema_version VALUES (?, ?)", int64(schemaVersion), s.cfg.Now().UnixNano())

@@ -67,6 +67,12 @@ func TestMain(m *testing.M) {
 	if sharedDir != "" {
 		_ = os.RemoveAll(sharedDir)
 	}
+	for _, c := range clusterSrv {
+		c.Stop()
+	}
+	if clusterDir != "" {
+		_ = os.RemoveAll(clusterDir)
+	}
 	os.Exit(code)
 }
 

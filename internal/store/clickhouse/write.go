@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,7 +72,6 @@ func hotKeys(e *model.Event, fn func(colKey)) {
 type envTxn struct {
 	e       *envCat // live (nil: a new environment); read-only until apply
 	slug    string
-	nextDS  uint32
 	newDS   map[string]*dsCat // by lowercase name
 	newCols map[*dsCat]map[colKey]bool
 	addKeys map[*dsCat]int // new distinct keys per dataset
@@ -95,6 +96,36 @@ func (t *envTxn) dataset(name string) *dsCat {
 		return t.e.datasets[strings.ToLower(name)]
 	}
 	return nil
+}
+
+// newID picks a new dataset's id: a hash of the environment and the
+// lowercase name, the next free one if the catalog has it (live or
+// deleted). Processes writing one database (a cluster's nodes) that know
+// the same catalog pick the same id for the same name without talking to
+// each other; two names whose hashes meet, created by two processes
+// before either read the other's, would share an id.
+func (t *envTxn) newID(name string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(t.slug))
+	h.Write([]byte{0})
+	h.Write([]byte(strings.ToLower(name)))
+	for id := h.Sum32(); ; id++ {
+		if id != 0 && !t.idTaken(id) {
+			return id
+		}
+	}
+}
+
+func (t *envTxn) idTaken(id uint32) bool {
+	for _, d := range t.newDS {
+		if d.id == id {
+			return true
+		}
+	}
+	if t.e == nil {
+		return false
+	}
+	return t.e.byID[id] != nil || slices.Contains(t.e.deleted, id)
 }
 
 func (t *envTxn) hasCol(d *dsCat, k colKey) bool {
@@ -214,10 +245,6 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 		if t == nil {
 			t = &envTxn{e: s.cat.env(b.Env), slug: b.Env, newDS: map[string]*dsCat{}, newCols: map[*dsCat]map[colKey]bool{},
 				addKeys: map[*dsCat]int{}, touched: map[*dsCat]map[colKey]bool{}, kinds: map[string]uint8{}}
-			t.nextDS = 1
-			if t.e != nil {
-				t.nextDS = t.e.nextDS
-			}
 			txns[b.Env] = t
 			order = append(order, t)
 		}
@@ -229,9 +256,8 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 				continue
 			}
 			if d == nil {
-				d = &dsCat{id: t.nextDS, name: e.Dataset, slug: store.Slug(e.Dataset), cols: map[colKey]*colTimes{}}
+				d = &dsCat{id: t.newID(e.Dataset), name: e.Dataset, slug: store.Slug(e.Dataset), cols: map[colKey]*colTimes{}}
 				d.times.created = now
-				t.nextDS++
 				t.newDS[strings.ToLower(e.Dataset)] = d
 			}
 			if t.touched[d] == nil {
@@ -337,7 +363,7 @@ func (s *Store) abort(wseq uint64) {
 		s.cfg.Logger.Warn("clickhouse store: record an aborted write", "wseq", wseq, "err", err)
 		return
 	}
-	if err := s.c.exec(ctx, "ALTER TABLE events DELETE WHERE wseq = ?", wseq); err != nil {
+	if err := s.alter(ctx, "events", "DELETE WHERE wseq = ?", wseq); err != nil {
 		s.cfg.Logger.Warn("clickhouse store: delete an aborted write's rows", "wseq", wseq, "err", err)
 	}
 }
@@ -355,7 +381,6 @@ func (s *Store) apply(order []*envTxn, now int64) {
 			e = newEnvCat(t.slug)
 			s.cat.envs[t.slug] = e
 		}
-		e.nextDS = max(e.nextDS, t.nextDS)
 		for _, d := range t.newDS {
 			e.datasets[strings.ToLower(d.name)] = d
 			e.byID[d.id] = d
