@@ -381,3 +381,67 @@ func BenchmarkRefresh(b *testing.B) {
 		}
 	}
 }
+
+// TestClusterRetention: retention by age drops the old days' partitions
+// on every shard (read through cluster(…, system.parts)) and deletes the
+// straddling day's old rows there; the recent traces stay whole.
+func TestClusterRetention(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	srv := sharedCluster(t)
+	s := openCluster(t, srv, Config{Now: func() time.Time { return now }, RetentionInterval: time.Hour})
+	ages := []time.Duration{5 * 24 * time.Hour, 3 * 24 * time.Hour, 13 * time.Hour, 11 * time.Hour, time.Hour}
+	var evs []model.Event
+	for a, age := range ages {
+		for tr := range 20 {
+			evs = append(evs, model.Event{Dataset: "svc", Time: now.Add(-age), TraceID: model.TraceID{13: 5, 14: byte(a), 15: byte(tr + 1)},
+				SpanID: model.SpanID{7: 1}, Name: "op", ServiceName: "svc", SampleRate: 1})
+		}
+	}
+	if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: evs}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRetention(ctx, "prod", &store.Retention{MaxAge: 10 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnforceRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, sv := range srv {
+		c, err := newClient(sv.URL, s.cfg.Database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := c.rows(ctx, "SELECT count(DISTINCT partition) FROM system.parts WHERE database = ? AND table = 'events_local' AND active", s.cfg.Database)
+		c.close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := rows[0][0].(int64); n > 1 {
+			t.Errorf("shard %d keeps %d day partitions, want the newest only", i+1, n)
+		}
+	}
+	for a, age := range ages {
+		want := 0
+		if age < 10*time.Hour {
+			want = 1
+		}
+		for tr := range 20 {
+			id := model.TraceID{13: 5, 14: byte(a), 15: byte(tr + 1)}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				got, err := s.Trace(ctx, "prod", id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) == want {
+					break
+				}
+				if time.Now().After(deadline) { // the straddling day's mutation
+					t.Fatalf("trace %v old: %d events, want %d", age, len(got), want)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+}

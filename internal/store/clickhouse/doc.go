@@ -210,8 +210,9 @@
 // every shard (each looks the id up in its own trace index and only one
 // finds it); servers that have the setting get it set, and then ask only
 // the trace's shard. TestClusterConformance runs the conformance suites
-// on two shards; TestClusterShardsByTrace and TestClusterShardDown check
-// the placement and the failures.
+// on two shards; TestClusterShardsByTrace, TestClusterShardDown and
+// TestClusterRetention check the placement, the failures and retention on
+// every shard.
 //
 // # What differs from the DuckDB store
 //
