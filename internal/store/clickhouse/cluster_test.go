@@ -445,3 +445,32 @@ func TestClusterRetention(t *testing.T) {
 		}
 	}
 }
+
+// FuzzShardError: any exception text of any code maps without panicking;
+// the network codes become ErrUnavailable naming an address found in the
+// text, the others stay as they are.
+func FuzzShardError(f *testing.F) {
+	f.Add(279, "DB::NetException: All connection tries failed. Log: \n\nCode: 210, e.displayText() = DB::NetException: Connection refused (127.0.0.1:9000)")
+	f.Add(210, "DB::NetException: Connection refused (127.0.0.1:46101): Insertion status:\nWrote 1 blocks")
+	f.Add(62, "Syntax error (x:1)")
+	f.Add(209, "Timeout exceeded while reading from socket ([::1]:9000, 300000 ms)")
+	f.Fuzz(func(t *testing.T, code int, msg string) {
+		e := &Error{Code: code, Message: msg}
+		err := asShardError("tc", e)
+		network := code == codeAllConnectionTriesFailed || code == codeNetworkError || code == codeSocketTimeout
+		var se *shardError
+		if errors.As(err, &se) != network || (network && !errors.Is(err, ErrUnavailable)) {
+			t.Fatalf("code %d: %v", code, err)
+		}
+		if network {
+			if se.addr != "" && !strings.Contains(msg, "("+se.addr+")") {
+				t.Fatalf("address %q not in %q", se.addr, msg)
+			}
+			if !strings.Contains(err.Error(), msg) {
+				t.Fatalf("the message is lost: %v", err)
+			}
+		} else if err != error(e) {
+			t.Fatalf("code %d changed: %v", code, err)
+		}
+	})
+}
