@@ -188,8 +188,8 @@ func otlpJSONSpans(service, id string, spanIDs ...string) string {
 // through its own shard) and one PostgreSQL state. Half of a trace's
 // spans and segments go to each node; either node reads the whole trace
 // through /api/traces/{id}, a Honeycomb query and BatchGetTraces. With a
-// shard stopped, ingest answers 503 (retryable) and a trace read fails
-// rather than answer with the half on the other shard.
+// shard stopped, ingest answers 503 (retryable) and a trace read answers
+// 503 naming the missing shard rather than the half on the other shard.
 func TestServeOnClickHouseCluster(t *testing.T) {
 	dir := t.TempDir()
 	shards, err := chtest.StartCluster("tc", []string{filepath.Join(dir, "s1"), filepath.Join(dir, "s2")})
@@ -266,11 +266,19 @@ func TestServeOnClickHouseCluster(t *testing.T) {
 	if code, _, _ := call(t, "POST", "http://"+a.addrs["http"]+"/v1/traces", key, body, false); code != 503 {
 		t.Fatalf("OTLP with a shard down: %d, want 503", code)
 	}
+	down := fmt.Sprint(shards[1].TCPPort)
 	for _, id := range ids {
-		var tr traceResponse
-		if code := getJSON(t, "http://"+a.addrs["http"]+"/api/traces/"+id, key, &tr); code == 200 {
-			t.Fatalf("/api/traces/%s with a shard down: 200 with %d events, want a failure", id, len(tr.Events))
+		code, got, _ := call(t, "GET", "http://"+a.addrs["http"]+"/api/traces/"+id, key, "", false)
+		if code != 503 || !strings.Contains(got, down) {
+			t.Fatalf("/api/traces/%s with a shard down: %d %s, want 503 naming the shard (port %s)", id, code, got, down)
 		}
+	}
+	// A Honeycomb query: 503 naming the shard, not a count of half.
+	base := "http://" + a.addrs["http"]
+	if code, got, q := call(t, "POST", base+"/1/queries/twonodes", key, `{"calculations":[{"op":"COUNT"}],"time_range":7200}`, false); code != 200 {
+		t.Errorf("creating a query with a shard down: %d %s", code, got)
+	} else if code, got, _ := call(t, "POST", base+"/1/query_results/twonodes", key, fmt.Sprintf(`{"query_id":%q}`, q["id"]), false); code != 503 || !strings.Contains(got, down) {
+		t.Errorf("running a query with a shard down: %d %s, want 503 naming the shard (port %s)", code, got, down)
 	}
 	if code, _, _ := call(t, "GET", "http://"+a.addrs["http"]+"/healthz", "", "", false); code != 503 {
 		t.Errorf("/healthz with a shard down: %d, want 503", code)

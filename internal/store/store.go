@@ -47,6 +47,12 @@ const TooManyColumnsMessage = "Dataset has too many columns."
 // Reads keep working meanwhile.
 var ErrNoSpace = errors.New("no space left on the store's disk")
 
+// ErrUnavailable means a part of the store (a database server, a shard of
+// a cluster) cannot be reached or cannot take the request now: retryable,
+// and nothing of a failed write is visible. The error's text names the
+// part; reads answer it with 503 rather than a partial answer.
+var ErrUnavailable = errors.New("the store is unavailable")
+
 // ErrQueryTooLarge means a read needed more memory than the store may use
 // (its memory limit): the same query will fail again, a narrower one (a
 // shorter time range, fewer groups) may not. Returned wrapped, with the

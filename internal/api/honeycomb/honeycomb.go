@@ -249,6 +249,11 @@ func (h *handler) traceFailed(ctx context.Context, w http.ResponseWriter, r *htt
 		msg := "reading this trace needs more memory than the store may use (--store-memory-limit): read one door's part of it (?door=xray or ?door=honeycomb), or raise the limit"
 		h.d.Logger.Warn("trace read past the store's memory limit", "err", err)
 		api.WriteError(w, http.StatusUnprocessableEntity, msg, api.ProblemItem{Field: "trace_id", Code: "too_large", Description: msg})
+	case errors.Is(err, store.ErrUnavailable):
+		// A server or shard of the store is down: never half a trace.
+		h.d.Logger.Warn("trace read while the store is unavailable", "err", err)
+		w.Header().Set("Retry-After", "5")
+		api.WriteError(w, http.StatusServiceUnavailable, "the trace cannot be read now: "+err.Error())
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		h.d.Logger.Warn("trace read past its time budget", "budget", h.d.TraceTimeout)
 		w.Header().Set("Retry-After", "5")

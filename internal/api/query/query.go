@@ -540,7 +540,8 @@ func (h *handler) getResult(w http.ResponseWriter, r *http.Request) {
 
 // runFailed answers a query run of a request that failed: nothing when
 // the client went away, 504 past the time budget of ctx, 422 naming field
-// when the store refused the query as too large, 500 otherwise.
+// when the store refused the query as too large, 503 naming what is
+// missing when the store is unavailable, 500 otherwise.
 func (h *handler) runFailed(w http.ResponseWriter, r *http.Request, ctx context.Context, field string, err error) {
 	e, ds := env(r), r.PathValue("dataset")
 	if r.Context().Err() != nil {
@@ -553,6 +554,13 @@ func (h *handler) runFailed(w http.ResponseWriter, r *http.Request, ctx context.
 		msg := fmt.Sprintf("the query ran past its time budget of %s (--query-timeout): narrow the time range, add filters, or group by fewer columns", h.d.QueryTimeout)
 		h.d.Logger.Warn("query past its time budget", "env", e, "dataset", ds, "budget", h.d.QueryTimeout)
 		api.WriteError(w, http.StatusGatewayTimeout, msg)
+		return
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		// A server or shard of the store is down: never a partial result.
+		h.d.Logger.Warn("query while the store is unavailable", "err", err, "env", e, "dataset", ds)
+		w.Header().Set("Retry-After", "5")
+		api.WriteError(w, http.StatusServiceUnavailable, "the query cannot run now: "+err.Error())
 		return
 	}
 	if errors.Is(err, store.ErrQueryTooLarge) {

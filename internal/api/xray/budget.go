@@ -56,6 +56,11 @@ func (o *traceOps) readError(parent, ctx context.Context, err error) error {
 	case errors.Is(err, store.ErrQueryTooLarge):
 		return &APIError{Status: http.StatusBadRequest, Code: CodeInvalidRequest,
 			Message: "This request needs more memory than the trace store may use (--store-memory-limit): " + narrow + "."}
+	case errors.Is(err, store.ErrUnavailable):
+		// A server or shard of the store is down: X-Ray's retryable
+		// answer, naming what is missing, never a partial one.
+		return &APIError{Status: http.StatusTooManyRequests, Code: CodeThrottled,
+			Message: "The trace store cannot be read now, retry later: " + err.Error()}
 	case parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return &APIError{Status: http.StatusTooManyRequests, Code: CodeThrottled,
 			Message: "This request ran past its time budget of " + o.d.QueryTimeout.String() + " (--xray-query-timeout) and was stopped: " + narrow + ", or retry later."}

@@ -25,7 +25,8 @@ import (
 // answered that it cannot take the request now (too many parts, a
 // timeout): retryable, nothing of the call was stored. Ingest answers it
 // with 503.
-var ErrUnavailable = errors.New("clickhouse unavailable")
+// It is store.ErrUnavailable, so that the API layers answer it with 503.
+var ErrUnavailable = store.ErrUnavailable
 
 // Error is an exception ClickHouse answered (its code and text).
 type Error struct {
