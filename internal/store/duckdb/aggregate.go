@@ -38,18 +38,11 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		Trace:      traceColumns(),
 	}
 	if len(q.Datasets) > 0 {
-		var ids []string
-		seen := map[int32]bool{}
-		for _, name := range q.Datasets {
-			if d := e.findDataset(name); d != nil && !seen[d.id] {
-				seen[d.id] = true
-				ids = append(ids, strconv.Itoa(int(d.id)))
-			}
-		}
-		if len(ids) == 0 {
+		scope, ok := e.datasetScope(q.Datasets)
+		if !ok {
 			return empty, nil
 		}
-		src.Scope = `"ds" IN (` + strings.Join(ids, ", ") + `)`
+		src.Scope = scope
 	}
 	budget := s.cfg.MaxResultBytes // for every statement of the query together
 	res, err := dialect.Aggregate(ctx, q, src, func(ctx context.Context, query string, args []any) ([][]any, error) {
@@ -60,6 +53,23 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		return empty, fmt.Errorf("duckdb store: %w", queryTooLarge(err))
 	}
 	return res, nil
+}
+
+// datasetScope is the predicate selecting the events of the named datasets
+// (by name in any casing, or slug); ok is false when none exists.
+func (e *envReg) datasetScope(names []string) (scope string, ok bool) {
+	var ids []string
+	seen := map[int32]bool{}
+	for _, name := range names {
+		if d := e.findDataset(name); d != nil && !seen[d.id] {
+			seen[d.id] = true
+			ids = append(ids, strconv.Itoa(int(d.id)))
+		}
+	}
+	if len(ids) == 0 {
+		return "", false
+	}
+	return `"ds" IN (` + strings.Join(ids, ", ") + `)`, true
 }
 
 // traceColumns is the trace structure relational fields read: a root

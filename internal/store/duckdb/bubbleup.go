@@ -65,18 +65,11 @@ func (s *Store) BubbleUpCounts(ctx context.Context, env string, q store.Aggregat
 	where.WriteString(`"ts" >= ? AND "ts" < ?`)
 	whereArgs = append(whereArgs, q.Start.UnixNano(), q.End.UnixNano())
 	if len(q.Datasets) > 0 {
-		var ids []string
-		seen := map[int32]bool{}
-		for _, name := range q.Datasets {
-			if d := e.findDataset(name); d != nil && !seen[d.id] {
-				seen[d.id] = true
-				ids = append(ids, strconv.Itoa(int(d.id)))
-			}
-		}
-		if len(ids) == 0 {
+		scope, ok := e.datasetScope(q.Datasets)
+		if !ok {
 			return out, nil
 		}
-		where.WriteString(` AND "ds" IN (` + strings.Join(ids, ", ") + `)`)
+		where.WriteString(" AND " + scope)
 	}
 	fsql, fargs, err := dialect.Where(q.Filters, q.Combination, resolve)
 	if err != nil {
