@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what the tests need on a fresh
-# machine first (Debian packages; npm packages through make web-test). The
-# tests start the servers they talk to themselves. Used by `make test` and CI.
+# machine first (Debian packages; libchdb through scripts/chdb.sh; npm packages
+# through make web-test). The tests start the servers they talk to themselves.
+# Used by `make test` and CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 export TRACECOMB_AWS_CLI=/usr/bin/aws
+# libchdb (current ClickHouse in-process; the ClickHouse store's tests run on
+# it too), cached outside the work tree.
+CHDB_LIB_PATH=$(./scripts/chdb.sh)
+export CHDB_LIB_PATH
 
 # --- static checks ---------------------------------------------------------
 log "gofmt"
