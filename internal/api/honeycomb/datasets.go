@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,7 +21,7 @@ import (
 // JSON expansion depth, delete protection) is a record of the state store:
 // kind honeycomb.dataset, scope the environment, key the slug. A dataset
 // created by the API with no events yet is that record alone.
-const kindDataset state.Kind = "honeycomb.dataset"
+const kindDataset = api.KindDataset
 
 // datasetRecord is a dataset's record in the state store.
 type datasetRecord struct {
@@ -101,42 +100,25 @@ func (v datasetView) json() datasetJSON {
 // listDatasets returns the environment's datasets: those of the store, in
 // its order, with their records, then those only recorded, by slug.
 func (h *handler) listDatasets(ctx context.Context, env string) ([]datasetView, error) {
-	ds, err := h.d.Store.Datasets(ctx, env)
+	all, err := api.Datasets(ctx, h.d.Store, h.d.State, env)
 	if err != nil {
 		return nil, err
 	}
-	recs := map[string]state.Record{}
-	if h.d.State != nil {
-		rs, err := h.d.State.List(ctx, kindDataset, env)
-		if err != nil {
-			return nil, err
+	out := make([]datasetView, 0, len(all))
+	for _, e := range all {
+		v := datasetView{stored: e.Stored, found: e.Found}
+		if e.Found {
+			v.rec = defaultDataset(e.Stored.Name, e.Stored.CreatedAt)
 		}
-		for _, r := range rs {
-			recs[r.Key] = r
-		}
-	}
-	out := make([]datasetView, 0, len(ds)+len(recs))
-	for _, d := range ds {
-		v := datasetView{stored: d, found: true, rec: defaultDataset(d.Name, d.CreatedAt)}
-		if r, ok := recs[d.Slug]; ok {
-			if err := json.Unmarshal(r.Value, &v.rec); err != nil {
+		if e.HasRecord {
+			if err := json.Unmarshal(e.Record.Value, &v.rec); err != nil {
 				return nil, err
 			}
-			v.version = r.Version
-			delete(recs, d.Slug)
+			v.version = e.Record.Version
 		}
 		out = append(out, v)
 	}
-	rest := make([]datasetView, 0, len(recs))
-	for _, r := range recs {
-		v := datasetView{version: r.Version}
-		if err := json.Unmarshal(r.Value, &v.rec); err != nil {
-			return nil, err
-		}
-		rest = append(rest, v)
-	}
-	sort.Slice(rest, func(i, j int) bool { return rest[i].slug() < rest[j].slug() })
-	return append(out, rest...), nil
+	return out, nil
 }
 
 // findView resolves a dataset named in a URL or a body by slug or,

@@ -42,7 +42,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -205,30 +204,23 @@ func env(r *http.Request) string {
 	return p.Env
 }
 
-// kindDatasetSetting is the state kind of the dataset records
-// internal/api/honeycomb's Datasets API keeps, keyed by slug: a dataset
-// made with POST /1/datasets exists before its first event.
-const kindDatasetSetting state.Kind = "honeycomb.dataset"
-
 // datasets lists the datasets of environment e: the store's and those
 // made with the Datasets API that have no events yet.
 func (h *handler) datasets(ctx context.Context, e string) ([]store.Dataset, error) {
-	list, err := h.d.Store.Datasets(ctx, e)
+	all, err := api.Datasets(ctx, h.d.Store, h.d.State, e)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := h.d.State.List(ctx, kindDatasetSetting, e)
-	if err != nil {
-		return nil, err
-	}
-	for _, rec := range recs {
-		if !slices.ContainsFunc(list, func(d store.Dataset) bool { return d.Slug == rec.Key }) {
+	list := make([]store.Dataset, 0, len(all))
+	for _, d := range all {
+		if !d.Found {
 			var v struct {
 				Name string `json:"name"`
 			}
-			_ = json.Unmarshal(rec.Value, &v)
-			list = append(list, store.Dataset{Name: v.Name, Slug: rec.Key})
+			_ = json.Unmarshal(d.Record.Value, &v)
+			d.Stored = store.Dataset{Name: v.Name, Slug: d.Record.Key}
 		}
+		list = append(list, d.Stored)
 	}
 	return list, nil
 }
