@@ -20,7 +20,6 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 
 	"github.com/tracecomb/tracecomb/internal/model"
-	"github.com/tracecomb/tracecomb/internal/model/modeltest"
 )
 
 // forwardAWSEnv makes the AWS SDK's default chain find creds, and
@@ -272,55 +271,8 @@ func BenchmarkForwardIngestPath(b *testing.B) {
 		io.Copy(io.Discard, r.Body) //nolint:errcheck
 	}))
 	defer target.Close()
-	for _, forward := range []bool{false, true} {
-		b.Run(map[bool]string{false: "off", true: "on"}[forward], func(b *testing.B) {
-			cfg := DefaultConfig()
-			cfg.DataDir = b.TempDir()
-			cfg.BootstrapKey = "bench-key-0123456789"
-			cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", "", "", ""
-			if forward {
-				cfg.ForwardHoneycomb, cfg.ForwardKey = target.URL, "k"
-			}
-			a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := a.Start(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			defer a.Shutdown(context.Background()) //nolint:errcheck
-			const spansPerRequest = 1000
-			bodies := make([][]byte, 8)
-			for i := range bodies {
-				bodies[i] = otlpRequest(modeltest.GenerateTraces(uint64(i+1), spansPerRequest/10))
-			}
-			url := "http://" + a.Addrs().HTTP + "/v1/traces"
-			client := &http.Client{Timeout: time.Minute}
-			b.SetParallelism(2)
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				i := 0
-				for pb.Next() {
-					req, _ := http.NewRequest("POST", url, bytes.NewReader(bodies[i%len(bodies)]))
-					req.Header.Set("Content-Type", "application/x-protobuf")
-					req.Header.Set("X-Honeycomb-Team", "bench-key-0123456789")
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body) //nolint:errcheck
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
-					i++
-				}
-			})
-			b.ReportMetric(float64(b.N*spansPerRequest)/time.Since(start).Seconds(), "spans/s")
-		})
-	}
+	b.Run("off", func(b *testing.B) { benchIngest(b, nil) })
+	b.Run("on", func(b *testing.B) {
+		benchIngest(b, func(cfg *Config) { cfg.ForwardHoneycomb, cfg.ForwardKey = target.URL, "k" })
+	})
 }

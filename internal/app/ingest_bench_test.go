@@ -69,10 +69,20 @@ func otlpRequest(events []model.Event) []byte {
 // OTLP/HTTP protobuf request → auth → decode → group-commit batcher →
 // DuckDB commit → 200, with 4 concurrent senders of 1,000-span requests.
 func BenchmarkIngestPath(b *testing.B) {
+	benchIngest(b, nil)
+}
+
+// benchIngest runs a tracecomb on the default configuration, changed by
+// set when not nil, and sends it OTLP/HTTP requests of 1,000 spans from
+// 2 × GOMAXPROCS senders, reporting spans/s.
+func benchIngest(b *testing.B, set func(*Config)) {
 	cfg := DefaultConfig()
 	cfg.DataDir = b.TempDir()
 	cfg.BootstrapKey = "bench-key-0123456789"
 	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.XRayAddr, cfg.UIAddr = "127.0.0.1:0", "", "", ""
+	if set != nil {
+		set(&cfg)
+	}
 	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
 	if err != nil {
 		b.Fatal(err)
@@ -88,7 +98,7 @@ func BenchmarkIngestPath(b *testing.B) {
 	}
 	url := "http://" + a.Addrs().HTTP + "/v1/traces"
 	client := &http.Client{Timeout: time.Minute}
-	b.SetParallelism(2) // 2 × GOMAXPROCS senders
+	b.SetParallelism(2)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
