@@ -109,15 +109,6 @@ type aggFuncs struct {
 func (d Dialect) agg() aggFuncs {
 	if d.Name == "clickhouse" {
 		f := d.clickhouseAgg()
-		if d.missing["quantileExactLow"] {
-			// The nearest rank, ceil(p·n) (rounded to 9 places so that
-			// p·n just above an integer is that integer), of the sorted
-			// non-null values; NULL without any. x appears once.
-			f.percentile = func(x string, p float64) string {
-				return "arrayMap(a_ -> if(length(a_) = 0, NULL, a_[toUInt64(greatest(1, ceil(round(" + ftoa(p) +
-					" * length(a_), 9))))]), [arraySort(groupArray(" + x + "))])[1]"
-			}
-		}
 		if d.missing["DateTime64"] {
 			f.unixSeconds, f.utcTime, f.timePart = legacyUnixSeconds, legacyUTCTime, legacyTimePart
 		}
@@ -136,8 +127,9 @@ func (d Dialect) agg() aggFuncs {
 // Time functions for ClickHouse without DateTime64 (before 20.1): a
 // DateTime has whole seconds from 1970 to 2106, so the fraction of a
 // parsed time is added from its text, and a time is formatted from its
-// parts (formatDateTime lacks conversions there). Each takes its operand
-// once, binding it to a lambda's parameter where it needs it twice.
+// parts (formatDateTime lacks conversions there; legacyTimePart serves
+// every version, DateTime64 too). Each takes its operand once, binding it
+// to a lambda's parameter where it needs it twice.
 
 func legacyUnixSeconds(x string) string {
 	return "arrayMap(v_ -> toFloat64(toUnixTimestamp(parseDateTimeBestEffortOrNull(upper(v_)))) + " +
@@ -212,7 +204,15 @@ func legacyTimePart(t string, conv byte) string {
 
 func (d Dialect) clickhouseAgg() aggFuncs {
 	return aggFuncs{
-		percentile:    func(x string, p float64) string { return "quantileExactLow(" + ftoa(p) + ")(" + x + ")" },
+		// The nearest rank, ceil(p·n) (rounded to 9 places so that p·n
+		// just above an integer is that integer), of the sorted non-null
+		// values; NULL without any. x appears once. Not quantileExactLow
+		// (20.8+): for levels other than 0.5 it takes the element at
+		// 0-based index floor(p·n), one rank higher when p·n is whole.
+		percentile: func(x string, p float64) string {
+			return "arrayMap(a_ -> if(length(a_) = 0, NULL, a_[toUInt64(greatest(1, ceil(round(" + ftoa(p) +
+				" * length(a_), 9))))]), [arraySort(groupArray(" + x + "))])[1]"
+		},
 		countDistinct: func(x string) string { return "ifNull(uniqExact(" + x + "), 0)" },
 		intDiv:        func(a, b string) string { return "intDiv(" + a + ", " + b + ")" },
 		floorInt:      func(x string) string { return "toInt64(floor(" + x + "))" },
@@ -223,20 +223,17 @@ func (d Dialect) clickhouseAgg() aggFuncs {
 		regValue:      func(x, re string, _ int) string { return "extract(" + x + ", " + re + ")" },
 		regCount:      func(x, re string) string { return "countMatches(" + x + ", " + re + ")" },
 		unixSeconds: func(x string) string {
-			return "(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull(" + x + ", 6, 'UTC')) / 1e6)"
+			// upper: current servers do not take a lowercase t or z.
+			return "(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull(upper(" + x + "), 6, 'UTC')) / 1e6)"
 		},
 		utcTime: func(x string) string {
 			return "fromUnixTimestamp64Micro(toInt64OrNull(toString(round(" + x + " * 1e6))), 'UTC')"
 		},
-		timePart: func(t string, conv byte) string {
-			switch conv {
-			case 'A':
-				return "dateName('weekday', " + t + ")"
-			case 'B':
-				return "dateName('month', " + t + ")"
-			}
-			return "formatDateTime(" + t + ", '%" + string(conv) + "', 'UTC')"
-		},
+		// From the time's parts, as without DateTime64: formatDateTime's
+		// conversions differ between versions (%M is the minute before
+		// 23.4 and the month's name since; 26.x has no %U and does not pad
+		// %e).
+		timePart: legacyTimePart,
 	}
 }
 
