@@ -93,3 +93,20 @@ bench: bench-bins ## full comparison; writes docs/benchmarks.md and docs/bench/t
 
 bench-quick: bench-bins ## small workload, one repetition, one line per ratio (under a minute once built)
 	cd bench && .cache/tcbench -quick -tracecomb .cache/tracecomb -jaeger .cache/jaeger $(BENCH_FLAGS)
+
+# tracecomb on a clickhouse-server 18.16 the harness starts (apt-get install
+# clickhouse-server): ingest on one and two nodes, queries and bytes per span
+# at 10M spans (about half an hour on 2 cores); writes the measured part of
+# docs/benchmarks.md's ClickHouse section. bench-clickhouse-quick prints a
+# small run's figures instead (about a minute). Neither needs Jaeger.
+.PHONY: bench-clickhouse bench-clickhouse-quick bench-tc-bins
+bench-tc-bins:
+	mkdir -p $(BENCH_CACHE)
+	$(GO) build -o $(BENCH_CACHE)/tracecomb ./cmd/tracecomb
+	cd bench && $(GO) build -o .cache/tcbench ./cmd/tcbench
+
+bench-clickhouse: bench-tc-bins ## ClickHouse store: 1 and 2 nodes, 10M spans; writes docs/benchmarks.md's ClickHouse section
+	cd bench && .cache/tcbench -clickhouse -tracecomb .cache/tracecomb -out ../docs/benchmarks.md $(BENCH_FLAGS)
+
+bench-clickhouse-quick: bench-tc-bins ## the ClickHouse scenario on a small workload, printed
+	cd bench && .cache/tcbench -clickhouse -quick -tracecomb .cache/tracecomb $(BENCH_FLAGS)

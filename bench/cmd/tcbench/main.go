@@ -6,7 +6,10 @@
 // a small workload and prints one line per ratio. A full run ends with the
 // retention scenario (retention.go: an hour of spans under an age limit, a
 // sustained stream under a size limit); -retention runs only that and, with
-// -out, replaces the report's retention section.
+// -out, replaces the report's retention section. -clickhouse runs only
+// the ClickHouse scenario (clickhouse.go: ingest on one and two tracecomb
+// nodes on one clickhouse-server, queries and bytes per span at -ch-spans)
+// and, with -out, replaces its measured part of the report.
 package main
 
 import (
@@ -49,7 +52,16 @@ func main() {
 	sizeMiB := flag.Int64("retention-size-mib", 256, "retention by size: tracecomb's --retention-size, in MiB")
 	flag.DurationVar(&rs.Hold, "retention-hold", 2*time.Minute, "retention by size: keep sending this long after the data directory reaches the limit")
 	flag.DurationVar(&rs.MaxRun, "retention-max", 8*time.Minute, "retention by size: stop sending after this long in any case")
+	chOnly := flag.Bool("clickhouse", false, "run only the ClickHouse scenario (clickhouse.go, tracecomb only); with -out, replace the measured part of the report's ClickHouse section")
+	cs := chSizes{TracesPerBatch: 50, DuckDB: true}
+	flag.IntVar(&cs.IngestSpans, "ch-ingest-spans", 1_000_000, "ClickHouse: spans of each ingest measurement (one node, two nodes, DuckDB)")
+	flag.IntVar(&cs.Spans, "ch-spans", 10_000_000, "ClickHouse: spans stored before the queries (loaded through the two nodes)")
+	flag.IntVar(&cs.Chunk, "ch-chunk", 500_000, "ClickHouse: spans generated at a time while loading to -ch-spans")
+	flag.IntVar(&cs.Queries, "ch-queries", 20, "ClickHouse: GROUP BY service queries at -ch-spans")
+	flag.IntVar(&cs.Concurrency, "ch-concurrency", 16, "ClickHouse: concurrent exporters per node (their requests reach ClickHouse as one INSERT per group commit)")
+	flag.BoolVar(&cs.Optimize, "ch-optimize", true, "ClickHouse: measure the bytes again after OPTIMIZE TABLE … FINAL")
 	flag.Parse()
+	cs.Lookups = *lookups
 	rs.MaxBytes = *sizeMiB << 20
 	systems = strings.Split(*only, ",")
 	keepDirs = *keep
@@ -63,6 +75,28 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *chOnly {
+		if *quick {
+			cs.IngestSpans, cs.Spans, cs.Chunk, cs.Lookups, cs.Queries = 50_000, 150_000, 50_000, 20, 3
+		}
+		r, err := runClickHouse(ctx, *tracecomb, cs)
+		if err != nil {
+			log.Fatal(err)
+		}
+		measured := chMarkdown(r, "cd bench && go run ./cmd/tcbench "+strings.Join(os.Args[1:], " "))
+		if *out == "" {
+			fmt.Print(measured)
+			return
+		}
+		md, err := os.ReadFile(*out)
+		if err != nil && !os.IsNotExist(err) {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*out, []byte(spliceClickHouse(string(md), measured)), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *retOnly {
 		r, err := runRetention(ctx, *tracecomb, rs, *conc, 50)
 		if err != nil {

@@ -290,28 +290,37 @@ func searchTracecomb(ctx context.Context, cl *http.Client, s *server, smp worklo
 		"time_range": 7200,
 		"limit":      20,
 	}
+	rows, note, err := honeycombQuery(ctx, cl, s, spec)
+	return len(rows) > 0, note, err
+}
+
+// honeycombQuery runs spec through the Query Data API (create the query,
+// create its result, poll the result until complete) and returns the
+// result's rows, each the "data" object of one group. A non-empty note
+// says the API is not there.
+func honeycombQuery(ctx context.Context, cl *http.Client, s *server, spec map[string]any) ([]map[string]any, string, error) {
 	code, _, body, err := post(ctx, cl, s.query+"/1/queries/__all__", s.headers, spec)
 	if err != nil {
-		return false, "", err
+		return nil, "", err
 	}
 	if code == http.StatusNotFound && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
-		return false, "Query Data API not served by this build", nil
+		return nil, "Query Data API not served by this build", nil
 	}
 	if code != http.StatusOK {
-		return false, "", fmt.Errorf("create query: %d %.300s", code, body)
+		return nil, "", fmt.Errorf("create query: %d %.300s", code, body)
 	}
 	var q struct {
 		ID string `json:"id"`
 	}
 	if err := json.Unmarshal(body, &q); err != nil || q.ID == "" {
-		return false, "", fmt.Errorf("create query: %.300s", body)
+		return nil, "", fmt.Errorf("create query: %.300s", body)
 	}
 	code, hdr, body, err := post(ctx, cl, s.query+"/1/query_results/__all__", s.headers, map[string]any{"query_id": q.ID, "disable_series": true})
 	if err != nil {
-		return false, "", err
+		return nil, "", err
 	}
 	if code != http.StatusCreated && code != http.StatusOK {
-		return false, "", fmt.Errorf("create result: %d %.300s", code, body)
+		return nil, "", fmt.Errorf("create result: %d %.300s", code, body)
 	}
 	loc := hdr.Get("Location")
 	var res struct {
@@ -322,27 +331,33 @@ func searchTracecomb(ctx context.Context, cl *http.Client, s *server, smp worklo
 	if loc == "" {
 		loc = "/1/query_results/__all__/" + res.ID
 	}
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 6000; i++ {
 		code, body, err = get(ctx, cl, s.query+loc, s.headers)
 		if err != nil {
-			return false, "", err
+			return nil, "", err
 		}
 		if code != http.StatusOK {
-			return false, "", fmt.Errorf("get result: %d %.300s", code, body)
+			return nil, "", fmt.Errorf("get result: %d %.300s", code, body)
 		}
 		var out struct {
 			Complete bool `json:"complete"`
 			Data     struct {
-				Results []json.RawMessage `json:"results"`
+				Results []struct {
+					Data map[string]any `json:"data"`
+				} `json:"results"`
 			} `json:"data"`
 		}
 		_ = json.Unmarshal(body, &out)
 		if out.Complete {
-			return len(out.Data.Results) > 0, "", nil
+			rows := make([]map[string]any, 0, len(out.Data.Results))
+			for _, r := range out.Data.Results {
+				rows = append(rows, r.Data)
+			}
+			return rows, "", nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return false, "", fmt.Errorf("result never complete")
+	return nil, "", fmt.Errorf("result never complete")
 }
 
 // xrayStep is one rate of the X-Ray UDP ramp.
