@@ -35,12 +35,14 @@ type Config struct {
 	// BatchEvents is how many spans are collected before the consumer is
 	// called (default 500).
 	BatchEvents int
+	// MaxBatchEvents caps the spans of one call of the consumer (default
+	// 10000). While the consumer works on a batch the next one keeps
+	// taking what arrives, up to this, so that a consumer whose call costs
+	// much the same for few spans as for many (a store commit) keeps up.
+	MaxBatchEvents int
 	// FlushInterval is the longest a received span waits for its batch to
 	// fill (default 100ms).
 	FlushInterval time.Duration
-	// QueueDocuments bounds the decoded documents waiting for the consumer;
-	// past it new documents are dropped and counted (default 10000).
-	QueueDocuments int
 	// QueueBytes bounds the memory of the decoded documents the daemon
 	// holds (queued, being batched, or with the consumer until it
 	// returns), estimated with ingest.EstimateBytes; past it new documents
@@ -62,8 +64,8 @@ func DefaultConfig() Config {
 		Env:            "test",
 		Readers:        2,
 		BatchEvents:    500,
+		MaxBatchEvents: 10000,
 		FlushInterval:  100 * time.Millisecond,
-		QueueDocuments: 10000,
 		QueueBytes:     DefaultQueueBytes,
 		ConsumeTimeout: 10 * time.Second,
 		SocketBuffer:   4 << 20,
@@ -90,8 +92,8 @@ func (c Config) withDefaults() Config {
 	if c.FlushInterval == 0 {
 		c.FlushInterval = d.FlushInterval
 	}
-	if c.QueueDocuments == 0 {
-		c.QueueDocuments = d.QueueDocuments
+	if c.MaxBatchEvents == 0 {
+		c.MaxBatchEvents = max(d.MaxBatchEvents, c.BatchEvents)
 	}
 	if c.QueueBytes == 0 {
 		c.QueueBytes = d.QueueBytes
@@ -112,8 +114,11 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("xray daemon: address %q: %w", c.Addr, err))
 	}
-	if c.Readers < 0 || c.BatchEvents < 0 || c.QueueDocuments < 0 || c.QueueBytes < 0 || c.SocketBuffer < 0 {
-		errs = append(errs, errors.New("xray daemon: readers, batch size, queue size and socket buffer must be positive"))
+	if c.Readers < 0 || c.BatchEvents < 0 || c.MaxBatchEvents < 0 || c.QueueBytes < 0 || c.SocketBuffer < 0 {
+		errs = append(errs, errors.New("xray daemon: readers, batch sizes, queue size and socket buffer must be positive"))
+	}
+	if c.MaxBatchEvents < c.BatchEvents {
+		errs = append(errs, fmt.Errorf("xray daemon: the largest batch (%d spans) is smaller than the batch size (%d)", c.MaxBatchEvents, c.BatchEvents))
 	}
 	if c.FlushInterval < 0 || c.ConsumeTimeout < 0 {
 		errs = append(errs, errors.New("xray daemon: flush interval and consume timeout must be positive"))
@@ -153,7 +158,7 @@ type Daemon struct {
 	mu      sync.Mutex
 	state   int // 0 new, 1 running, 2 stopped
 	conn    net.PacketConn
-	queue   chan queued
+	queue   *docQueue
 	readers sync.WaitGroup
 	done    chan struct{}
 	runCtx  context.Context
@@ -191,12 +196,12 @@ func NewDaemon(cfg Config, next ingest.Consumer, set Settings) (*Daemon, error) 
 		log:     log,
 		reject:  &LogLimiter{Every: time.Second},
 		drop:    &LogLimiter{Every: time.Second},
-		queue:   make(chan queued, cfg.QueueDocuments),
+		queue:   newDocQueue(),
 		done:    make(chan struct{}),
 		own:     ingest.NewBudget(cfg.QueueBytes),
 		pending: set.Pending,
 	}
-	d.m = newMetrics(func() float64 { return float64(len(d.queue)) }, func() float64 { return float64(d.own.Used()) })
+	d.m = newMetrics(func() float64 { return float64(d.queue.len()) }, func() float64 { return float64(d.own.Used()) })
 	if set.Registerer != nil {
 		if err := d.m.register(set.Registerer); err != nil {
 			return nil, fmt.Errorf("xray daemon: metrics: %w", err)
@@ -265,7 +270,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}
 	err := d.conn.Close()
 	d.readers.Wait()
-	close(d.queue)
+	d.queue.close()
 	select {
 	case <-d.done:
 	case <-ctx.Done():
@@ -342,56 +347,61 @@ func (d *Daemon) handle(p []byte) {
 		d.drop.Warn(d.log, "x-ray daemon: too much ingest waiting to be stored, segment dropped", "pending_bytes_limit", d.pending.Limit())
 		return
 	}
-	select {
-	case d.queue <- queued{events: events, own: own, pending: pending}:
-	default:
+	if !d.queue.push(queued{events: events, own: own, pending: pending}) {
+		// Shutdown closed the queue while this datagram was decoded.
 		own.Release()
 		pending.Release()
 		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
-		d.drop.Warn(d.log, "x-ray daemon: queue full, segment dropped", "queue", d.cfg.QueueDocuments)
 	}
 }
 
 // batch collects queued documents into batches for the consumer until the
-// queue is closed, then flushes what is left.
+// queue is closed and empty, flushing what is left at the end. A batch is
+// handed over once it holds Config.BatchEvents spans or its first span
+// waited Config.FlushInterval; it takes every document queued meanwhile,
+// up to Config.MaxBatchEvents spans, so that while the consumer works on
+// one batch the next grows. One batch is with the consumer at a time,
+// which keeps the order in which documents arrived.
 func (d *Daemon) batch() {
 	defer close(d.done)
 	var (
 		events []model.Event
 		docs   int
+		taken  []queued
+		due    bool // the first span of the batch waited FlushInterval
 		own    = d.own.NewReservation()
 		held   = d.pending.NewReservation()
 	)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	flush := func() {
-		timer.Stop()
-		if len(events) > 0 {
-			d.flush(events, docs, held)
-		}
-		held.Release()
-		own.Release()
-		events, docs = nil, 0
-	}
 	for {
-		select {
-		case q, ok := <-d.queue:
-			if !ok {
-				flush()
-				return
-			}
+		var drained bool
+		taken, drained = d.queue.take(taken[:0], d.cfg.MaxBatchEvents-len(events))
+		for i := range taken {
 			if len(events) == 0 {
 				timer.Reset(d.cfg.FlushInterval)
 			}
-			events = append(events, q.events...)
-			own.Absorb(q.own)
-			held.Absorb(q.pending)
+			events = append(events, taken[i].events...)
+			own.Absorb(taken[i].own)
+			held.Absorb(taken[i].pending)
 			docs++
-			if len(events) >= d.cfg.BatchEvents {
-				flush()
-			}
+		}
+		clear(taken)
+		if len(events) > 0 && (len(events) >= d.cfg.BatchEvents || due || drained) {
+			timer.Stop()
+			d.flush(events, docs, held)
+			held.Release()
+			own.Release()
+			events, docs, due = nil, 0, false
+			continue // more may have queued meanwhile
+		}
+		if drained {
+			return
+		}
+		select {
+		case <-d.queue.wake:
 		case <-timer.C:
-			flush()
+			due = true
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,7 +185,7 @@ func TestDaemonDelivers(t *testing.T) {
 
 func TestDaemonBatches(t *testing.T) {
 	s := newSink()
-	d := startDaemon(t, Config{BatchEvents: 10, FlushInterval: time.Hour}, s, Settings{})
+	d := startDaemon(t, Config{BatchEvents: 10, MaxBatchEvents: 10, FlushInterval: time.Hour}, s, Settings{})
 	c := dial(t, d)
 	for i := range 30 {
 		send(t, c, segment(spanID(i)))
@@ -349,28 +350,75 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// segmentBytes is what one segment(id) document holds on the budgets.
+func segmentBytes(t *testing.T) int64 {
+	t.Helper()
+	p := segment(spanID(0))
+	evs, err := Decode([]byte(p[strings.IndexByte(p, '\n')+1:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ingest.EstimateBytes(evs)
+}
+
 func TestDaemonSlowConsumer(t *testing.T) {
 	s := newSink()
 	s.block = make(chan struct{})
-	d := startDaemon(t, Config{BatchEvents: 1, QueueDocuments: 2}, s, Settings{})
+	per := segmentBytes(t)
+	d := startDaemon(t, Config{BatchEvents: 1, QueueBytes: 3 * per}, s, Settings{})
 	c := dial(t, d)
 	const n = 50
 	for i := range n {
 		send(t, c, segment(spanID(i)))
 	}
-	// One document is with the (blocked) consumer, up to two wait in the
-	// queue, and the rest are dropped: the readers kept reading meanwhile.
+	// Up to three documents fit in the queue's bytes, with the (blocked)
+	// consumer or waiting; the rest are dropped: the readers kept reading
+	// meanwhile.
 	dropped := func() float64 { return testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull)) }
-	eventually(t, "every datagram accounted for", func() bool {
-		return dropped()+float64(len(d.queue))+1 == n
-	})
-	if dropped := dropped(); dropped < n-3 {
-		t.Errorf("dropped %v of %d with a queue of 2", dropped, n)
+	eventually(t, "every datagram read", func() bool { return testutil.ToFloat64(d.m.received) == n })
+	eventually(t, "the queue's bytes used up", func() bool { return dropped() >= n-3 })
+	if used := d.own.Used(); used > 3*per || used < per {
+		t.Errorf("%d bytes held, want 1 to 3 documents of %d", used, per)
 	}
 	close(s.block)
 	eventually(t, "queued documents delivered", func() bool { return float64(len(s.events())) == n-dropped() })
 	send(t, c, segment("00000000000000fe"))
 	eventually(t, "a new segment after the stall", func() bool { _, ok := s.find("00000000000000fe"); return ok })
+}
+
+// TestDaemonBatchGrowsWhileConsumerBusy: what arrives while the consumer
+// works on a batch goes to it in one call, up to MaxBatchEvents, not in
+// calls of BatchEvents.
+func TestDaemonBatchGrowsWhileConsumerBusy(t *testing.T) {
+	s := newSink()
+	s.block = make(chan struct{})
+	per := segmentBytes(t)
+	// One reader keeps the order of the datagrams, which this checks too.
+	d := startDaemon(t, Config{Readers: 1, BatchEvents: 1, MaxBatchEvents: 20}, s, Settings{})
+	c := dial(t, d)
+	const n = 30
+	for i := range n {
+		send(t, c, segment(spanID(i)))
+	}
+	eventually(t, "every document queued or with the consumer", func() bool { return d.own.Used() == n*per })
+	close(s.block)
+	eventually(t, "every document delivered", func() bool { return len(s.events()) == n })
+	s.mu.Lock()
+	calls := slices.Clone(s.calls)
+	s.mu.Unlock()
+	if len(calls) > 3 {
+		t.Errorf("%d consumer calls for %d documents queued behind one", len(calls), n)
+	}
+	for i, call := range calls {
+		if len(call) > 20 {
+			t.Errorf("call %d has %d spans, more than MaxBatchEvents", i, len(call))
+		}
+	}
+	for i, e := range s.events() { // in the order sent
+		if e.SpanID.String() != spanID(i) {
+			t.Fatalf("span %d is %s, want %s", i, e.SpanID, spanID(i))
+		}
+	}
 }
 
 func TestDaemonConsumerError(t *testing.T) {
@@ -479,6 +527,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no port", Config{Addr: "localhost"}, false},
 		{"negative readers", Config{Readers: -1}, false},
 		{"negative interval", Config{FlushInterval: -time.Second}, false},
+		{"largest batch below the batch size", Config{BatchEvents: 100, MaxBatchEvents: 10}, false},
+		{"batch size above the default largest", Config{BatchEvents: 20000}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -513,18 +563,18 @@ func BenchmarkDaemonHandle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := NewDaemon(Config{QueueDocuments: 1}, nopConsumer, Settings{})
+	d, err := NewDaemon(Config{}, nopConsumer, Settings{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(p)))
+	var taken []queued
 	for b.Loop() {
 		d.handle(p)
-		select {
-		case q := <-d.queue:
+		taken, _ = d.queue.take(taken[:0], 1)
+		for _, q := range taken {
 			q.release()
-		default:
 		}
 	}
 }

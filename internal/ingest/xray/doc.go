@@ -121,16 +121,19 @@
 //
 // Daemon listens on UDP (127.0.0.1:2000 by default), reads with a 64 KiB
 // buffer in Config.Readers goroutines, decodes, and queues the spans in a
-// queue bounded in documents (Config.QueueDocuments) and in bytes
-// (Config.QueueBytes, and the pending budget shared with the other doors,
-// Settings.Pending); one batcher hands them to an ingest.Consumer for one
-// environment in batches of up to Config.BatchEvents spans or every
-// Config.FlushInterval, with their reservation on the pending budget. When
-// either bound is reached new documents are dropped and counted in
-// tracecomb_xray_segments_dropped_total (reason queue_full or
-// pending_full), as the X-Ray daemon drops segments when its buffer is
-// full; nothing waits for the consumer but the batcher. Within a batch
-// one span is kept per (trace id, span id) by X-Ray's rule
+// queue bounded in bytes (Config.QueueBytes, and the pending budget shared
+// with the other doors, Settings.Pending), not in documents; one batcher
+// hands them to an ingest.Consumer for one environment, one batch at a
+// time, with their reservation on the pending budget. A batch goes once it
+// holds Config.BatchEvents spans or its first span waited
+// Config.FlushInterval, and takes every document queued meanwhile up to
+// Config.MaxBatchEvents spans: while the consumer commits one batch the
+// next grows, so a consumer whose call costs much the same for few spans
+// as for many keeps up. When either byte bound is reached new documents
+// are dropped and counted in tracecomb_xray_segments_dropped_total (reason
+// queue_full or pending_full), as the X-Ray daemon drops segments when its
+// buffer is full; nothing waits for the consumer but the batcher. Within a
+// batch one span is kept per (trace id, span id) by X-Ray's rule
 // (xrayview.Dedupe): a complete form replaces an in-progress one, never the
 // other way round, and of a repeated document (SDKs do send some twice) the
 // later is sent. Shutdown stops reading and flushes what was received.

@@ -58,7 +58,7 @@ func TestDaemonQueueBoundedInBytes(t *testing.T) {
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	queued := len(d.queue)
+	queued := d.queue.len()
 	dropped := testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull))
 	if int64(queued) > queueBytes/per+1 || queued == 0 || float64(queued)+dropped != n {
 		t.Fatalf("%d documents of %d bytes queued under %d bytes, %v dropped of %d", queued, per, queueBytes, dropped, n)
@@ -67,8 +67,12 @@ func TestDaemonQueueBoundedInBytes(t *testing.T) {
 	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 3*queueBytes {
 		t.Errorf("the heap grew by %d MB holding a queue bounded at %d MB", grew>>20, queueBytes>>20)
 	}
-	for range queued {
-		(<-d.queue).release()
+	taken, _ := d.queue.take(nil, 1<<30)
+	if len(taken) != queued {
+		t.Fatalf("took %d documents of %d queued", len(taken), queued)
+	}
+	for _, q := range taken {
+		q.release()
 	}
 	if used := d.own.Used(); used != 0 {
 		t.Fatalf("%d bytes held with the queue empty", used)
