@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,9 +30,18 @@ type Config struct {
 	// Env is the environment every received segment is stored in; the
 	// daemon port has no keys (default "test").
 	Env string
-	// Readers is the number of goroutines reading and decoding datagrams
-	// (default 2, as the X-Ray daemon).
+	// Readers is the number of goroutines reading datagrams off the socket
+	// (default 2). They only copy each datagram into the datagram queue.
 	Readers int
+	// Decoders is the number of goroutines decoding queued datagrams
+	// (default 2).
+	Decoders int
+	// DatagramBytes bounds the memory of the datagrams read but not yet
+	// decoded (default 32 MiB: some 45,000 datagrams of a segment with a
+	// dozen annotations). It absorbs bursts that the decoders, or the
+	// consumer behind them, cannot keep up with; past it new datagrams are
+	// dropped and counted (reason queue_full).
+	DatagramBytes int64
 	// BatchEvents is how many spans are collected before the consumer is
 	// called (default 500).
 	BatchEvents int
@@ -45,10 +55,14 @@ type Config struct {
 	FlushInterval time.Duration
 	// QueueBytes bounds the memory of the decoded documents the daemon
 	// holds (queued, being batched, or with the consumer until it
-	// returns), estimated with ingest.EstimateBytes; past it new documents
-	// are dropped and counted, as the X-Ray daemon drops segments when its
-	// buffer is full (default 64 MiB). These bytes are also reserved on
-	// Settings.Pending, the budget shared with the other doors.
+	// returns), estimated with ingest.EstimateBytes (default 64 MiB). When
+	// it is used up the decoders wait for room, up to ConsumeTimeout, and
+	// the datagrams wait in their queue (DatagramBytes); a document that
+	// still finds no room is dropped and counted (queue_full), as the
+	// X-Ray daemon drops segments when its buffer is full. These bytes are
+	// also reserved on Settings.Pending, the budget shared with the other
+	// doors; a document that does not fit there is dropped at once
+	// (pending_full).
 	QueueBytes int64
 	// ConsumeTimeout bounds one call of the consumer (default 10s).
 	ConsumeTimeout time.Duration
@@ -63,6 +77,8 @@ func DefaultConfig() Config {
 		Addr:           "127.0.0.1:2000",
 		Env:            "test",
 		Readers:        2,
+		Decoders:       2,
+		DatagramBytes:  DefaultDatagramBytes,
 		BatchEvents:    500,
 		MaxBatchEvents: 10000,
 		FlushInterval:  100 * time.Millisecond,
@@ -75,6 +91,9 @@ func DefaultConfig() Config {
 // DefaultQueueBytes is the default Config.QueueBytes.
 const DefaultQueueBytes = 64 << 20
 
+// DefaultDatagramBytes is the default Config.DatagramBytes.
+const DefaultDatagramBytes = 32 << 20
+
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.Addr == "" {
@@ -85,6 +104,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Readers == 0 {
 		c.Readers = d.Readers
+	}
+	if c.Decoders == 0 {
+		c.Decoders = d.Decoders
+	}
+	if c.DatagramBytes == 0 {
+		c.DatagramBytes = d.DatagramBytes
 	}
 	if c.BatchEvents == 0 {
 		c.BatchEvents = d.BatchEvents
@@ -114,8 +139,8 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("xray daemon: address %q: %w", c.Addr, err))
 	}
-	if c.Readers < 0 || c.BatchEvents < 0 || c.MaxBatchEvents < 0 || c.QueueBytes < 0 || c.SocketBuffer < 0 {
-		errs = append(errs, errors.New("xray daemon: readers, batch sizes, queue size and socket buffer must be positive"))
+	if c.Readers < 0 || c.Decoders < 0 || c.BatchEvents < 0 || c.MaxBatchEvents < 0 || c.QueueBytes < 0 || c.DatagramBytes < 0 || c.SocketBuffer < 0 {
+		errs = append(errs, errors.New("xray daemon: readers, decoders, batch sizes, queue sizes and socket buffer must be positive"))
 	}
 	if c.MaxBatchEvents < c.BatchEvents {
 		errs = append(errs, fmt.Errorf("xray daemon: the largest batch (%d spans) is smaller than the batch size (%d)", c.MaxBatchEvents, c.BatchEvents))
@@ -155,15 +180,35 @@ type Daemon struct {
 	own     *ingest.Budget // Config.QueueBytes
 	pending *ingest.Budget // Settings.Pending
 
-	mu      sync.Mutex
-	state   int // 0 new, 1 running, 2 stopped
-	conn    net.PacketConn
-	queue   *docQueue
-	readers sync.WaitGroup
-	done    chan struct{}
-	runCtx  context.Context
-	stopRun context.CancelFunc
+	rawUsed atomic.Int64 // bytes of the datagrams in raw, bounded by Config.DatagramBytes
+	raw     *fifo[datagram]
+	queue   *fifo[queued]
+
+	mu       sync.Mutex
+	state    int // 0 new, 1 running, 2 stopped
+	conn     net.PacketConn
+	readers  sync.WaitGroup
+	decoders sync.WaitGroup
+	done     chan struct{}
+	runCtx   context.Context
+	stopRun  context.CancelFunc
 }
+
+// datagram is one datagram read and not yet decoded: p[:n] of a buffer
+// that holds size bytes on Daemon.rawUsed.
+type datagram struct {
+	p    *[]byte
+	size int64
+}
+
+// datagramOverhead is what a queued datagram costs beyond its buffer.
+const datagramOverhead = 64
+
+// smallDatagram is the size of the pooled datagram buffers; longer
+// datagrams get a buffer of their own.
+const smallDatagram = 2048
+
+var datagramPool = sync.Pool{New: func() any { b := make([]byte, 0, smallDatagram); return &b }}
 
 // queued is one decoded document and the bytes reserved for it.
 type queued struct {
@@ -196,12 +241,14 @@ func NewDaemon(cfg Config, next ingest.Consumer, set Settings) (*Daemon, error) 
 		log:     log,
 		reject:  &LogLimiter{Every: time.Second},
 		drop:    &LogLimiter{Every: time.Second},
-		queue:   newDocQueue(),
+		raw:     newFIFO[datagram](),
+		queue:   newFIFO[queued](),
 		done:    make(chan struct{}),
 		own:     ingest.NewBudget(cfg.QueueBytes),
 		pending: set.Pending,
 	}
-	d.m = newMetrics(func() float64 { return float64(d.queue.len()) }, func() float64 { return float64(d.own.Used()) })
+	d.m = newMetrics(func() float64 { return float64(d.queue.len()) }, func() float64 { return float64(d.own.Used()) },
+		func() float64 { return float64(d.rawUsed.Load()) })
 	if set.Registerer != nil {
 		if err := d.m.register(set.Registerer); err != nil {
 			return nil, fmt.Errorf("xray daemon: metrics: %w", err)
@@ -232,6 +279,10 @@ func (d *Daemon) Start(ctx context.Context) error {
 	for range d.cfg.Readers {
 		d.readers.Add(1)
 		go d.read(conn)
+	}
+	for range d.cfg.Decoders {
+		d.decoders.Add(1)
+		go d.decode()
 	}
 	go d.batch()
 	d.log.Info("x-ray daemon listening", "udp", conn.LocalAddr().String(), "env", d.cfg.Env)
@@ -270,7 +321,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}
 	err := d.conn.Close()
 	d.readers.Wait()
-	d.queue.close()
+	d.raw.close()
+	go func() {
+		d.decoders.Wait()
+		d.queue.close()
+	}()
 	select {
 	case <-d.done:
 	case <-ctx.Done():
@@ -291,7 +346,7 @@ func (d *Daemon) read(conn net.PacketConn) {
 	for {
 		n, _, err := conn.ReadFrom(buf)
 		if n > 0 {
-			d.handle(buf[:n])
+			d.receive(buf[:n])
 		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
@@ -304,15 +359,85 @@ func (d *Daemon) read(conn net.PacketConn) {
 	}
 }
 
-// handle decodes one datagram and queues its spans. It never blocks.
-func (d *Daemon) handle(p []byte) {
+// receive counts one datagram and queues a copy of it for the decoders,
+// or drops it when the datagram queue's bytes are used up. It never
+// blocks, so the readers keep the socket's buffer drained.
+func (d *Daemon) receive(p []byte) {
+	d.m.received.Inc()
+	var bp *[]byte
+	if len(p) <= smallDatagram {
+		bp = datagramPool.Get().(*[]byte)
+	} else {
+		b := make([]byte, 0, len(p))
+		bp = &b
+	}
+	size := int64(cap(*bp)) + datagramOverhead
+	// One datagram is taken even when it is larger than the bound.
+	if used := d.rawUsed.Add(size); used > d.cfg.DatagramBytes && used != size {
+		d.rawUsed.Add(-size)
+		d.putDatagram(bp)
+		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
+		d.drop.Warn(d.log, "x-ray daemon: datagram queue full, segment dropped", "datagram_bytes", d.cfg.DatagramBytes)
+		return
+	}
+	*bp = append((*bp)[:0], p...)
+	if !d.raw.push(datagram{p: bp, size: size}) {
+		d.rawUsed.Add(-size)
+		d.putDatagram(bp)
+		d.m.dropped.WithLabelValues(dropShutdown).Inc()
+	}
+}
+
+func (d *Daemon) putDatagram(bp *[]byte) {
+	if cap(*bp) == smallDatagram {
+		datagramPool.Put(bp)
+	}
+}
+
+func oneDatagram(*datagram) int { return 1 }
+
+// decode decodes queued datagrams until the datagram queue is closed and
+// empty. A decoder waits for room in the document queue (handle), so when
+// the consumer falls behind the datagrams wait in their queue, which
+// holds them in fewer bytes than their decoded spans take.
+func (d *Daemon) decode() {
+	defer d.decoders.Done()
+	var taken []datagram
+	for {
+		var drained bool
+		taken, drained = d.raw.take(taken[:0], 1, oneDatagram)
+		if len(taken) == 0 {
+			if drained {
+				return
+			}
+			d.raw.wait()
+			continue
+		}
+		g := taken[0]
+		taken[0] = datagram{}
+		if d.runCtx.Err() != nil {
+			// Shutdown gave up waiting: what is left is dropped, counted.
+			d.m.dropped.WithLabelValues(dropShutdown).Inc()
+		} else {
+			d.handle(d.runCtx, *g.p, d.cfg.ConsumeTimeout)
+		}
+		d.putDatagram(g.p)
+		d.rawUsed.Add(-g.size)
+	}
+}
+
+// handle decodes one datagram and queues its spans, waiting up to wait
+// for their bytes to fit in the queue (Config.QueueBytes); a document
+// that does not fit by then is dropped, and so is one that does not fit
+// in the pending budget shared with the other doors (Settings.Pending),
+// at once: then the whole server is behind.
+func (d *Daemon) handle(ctx context.Context, p []byte, wait time.Duration) {
 	defer func() {
 		if r := recover(); r != nil {
 			d.m.rejected.WithLabelValues(reasonInternal).Inc()
 			d.reject.Warn(d.log, "x-ray daemon: datagram crashed the decoder", "panic", fmt.Sprint(r))
 		}
 	}()
-	d.m.received.Inc()
 	doc, err := SplitDatagram(p)
 	if err != nil {
 		reason := err.(*DatagramError).Reason
@@ -334,8 +459,8 @@ func (d *Daemon) handle(p []byte) {
 		return
 	}
 	bytes := ingest.EstimateBytes(events)
-	own, ok := d.own.TryReserve(bytes)
-	if !ok {
+	own := d.own.NewReservation()
+	if !own.Grow(ctx, bytes, wait) {
 		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
 		d.drop.Warn(d.log, "x-ray daemon: queue full, segment dropped", "queue_bytes", d.cfg.QueueBytes)
 		return
@@ -348,12 +473,13 @@ func (d *Daemon) handle(p []byte) {
 		return
 	}
 	if !d.queue.push(queued{events: events, own: own, pending: pending}) {
-		// Shutdown closed the queue while this datagram was decoded.
 		own.Release()
 		pending.Release()
-		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
+		d.m.dropped.WithLabelValues(dropShutdown).Inc()
 	}
 }
+
+func queuedEvents(q *queued) int { return len(q.events) }
 
 // batch collects queued documents into batches for the consumer until the
 // queue is closed and empty, flushing what is left at the end. A batch is
@@ -376,7 +502,7 @@ func (d *Daemon) batch() {
 	timer.Stop()
 	for {
 		var drained bool
-		taken, drained = d.queue.take(taken[:0], d.cfg.MaxBatchEvents-len(events))
+		taken, drained = d.queue.take(taken[:0], d.cfg.MaxBatchEvents-len(events), queuedEvents)
 		for i := range taken {
 			if len(events) == 0 {
 				timer.Reset(d.cfg.FlushInterval)
@@ -400,6 +526,7 @@ func (d *Daemon) batch() {
 		}
 		select {
 		case <-d.queue.wake:
+		case <-d.queue.done:
 		case <-timer.C:
 			due = true
 		}

@@ -361,29 +361,42 @@ func segmentBytes(t *testing.T) int64 {
 	return ingest.EstimateBytes(evs)
 }
 
+// TestDaemonSlowConsumer: behind a stalled consumer, up to QueueBytes of
+// decoded documents wait, the decoders wait for room with one datagram
+// each, DatagramBytes of datagrams wait in their queue, and the rest are
+// dropped and counted: the readers keep reading. Every datagram is
+// accounted for, and what waited is delivered once the consumer is back.
 func TestDaemonSlowConsumer(t *testing.T) {
 	s := newSink()
 	s.block = make(chan struct{})
 	per := segmentBytes(t)
-	d := startDaemon(t, Config{BatchEvents: 1, QueueBytes: 3 * per}, s, Settings{})
+	const datagrams = 5 // in the datagram queue, the two being decoded included
+	d := startDaemon(t, Config{BatchEvents: 1, QueueBytes: 3 * per, Decoders: 2,
+		DatagramBytes: datagrams * (smallDatagram + datagramOverhead)}, s, Settings{})
 	c := dial(t, d)
 	const n = 50
 	for i := range n {
 		send(t, c, segment(spanID(i)))
 	}
-	// Up to three documents fit in the queue's bytes, with the (blocked)
-	// consumer or waiting; the rest are dropped: the readers kept reading
-	// meanwhile.
 	dropped := func() float64 { return testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull)) }
 	eventually(t, "every datagram read", func() bool { return testutil.ToFloat64(d.m.received) == n })
-	eventually(t, "the queue's bytes used up", func() bool { return dropped() >= n-3 })
+	eventually(t, "the queues' bytes used up", func() bool { return dropped() >= n-3-datagrams })
 	if used := d.own.Used(); used > 3*per || used < per {
-		t.Errorf("%d bytes held, want 1 to 3 documents of %d", used, per)
+		t.Errorf("%d bytes of documents held, want 1 to 3 documents of %d", used, per)
+	}
+	if used := d.rawUsed.Load(); used > datagrams*(smallDatagram+datagramOverhead) {
+		t.Errorf("%d bytes of datagrams held, more than the bound", used)
 	}
 	close(s.block)
 	eventually(t, "queued documents delivered", func() bool { return float64(len(s.events())) == n-dropped() })
+	if dropped := dropped(); dropped > n-4 {
+		t.Errorf("%v of %d dropped: the datagram queue held none", dropped, n)
+	}
 	send(t, c, segment("00000000000000fe"))
 	eventually(t, "a new segment after the stall", func() bool { _, ok := s.find("00000000000000fe"); return ok })
+	if used := d.rawUsed.Load(); used != 0 {
+		t.Errorf("%d bytes of datagrams held with the queue empty", used)
+	}
 }
 
 // TestDaemonBatchGrowsWhileConsumerBusy: what arrives while the consumer
@@ -393,8 +406,9 @@ func TestDaemonBatchGrowsWhileConsumerBusy(t *testing.T) {
 	s := newSink()
 	s.block = make(chan struct{})
 	per := segmentBytes(t)
-	// One reader keeps the order of the datagrams, which this checks too.
-	d := startDaemon(t, Config{Readers: 1, BatchEvents: 1, MaxBatchEvents: 20}, s, Settings{})
+	// One reader and one decoder keep the order of the datagrams, which
+	// this checks too.
+	d := startDaemon(t, Config{Readers: 1, Decoders: 1, BatchEvents: 1, MaxBatchEvents: 20}, s, Settings{})
 	c := dial(t, d)
 	const n = 30
 	for i := range n {
@@ -571,11 +585,73 @@ func BenchmarkDaemonHandle(b *testing.B) {
 	b.SetBytes(int64(len(p)))
 	var taken []queued
 	for b.Loop() {
-		d.handle(p)
-		taken, _ = d.queue.take(taken[:0], 1)
+		d.handle(context.Background(), p, 0)
+		taken, _ = d.queue.take(taken[:0], 1, queuedEvents)
 		for _, q := range taken {
 			q.release()
 		}
+	}
+}
+
+// annotatedDatagram is a segment with eleven string annotations, as the
+// bench harness sends (some 750 bytes).
+func annotatedDatagram(i int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"format": "json", "version": 1}`+"\n"+`{"name":"checkout-%d","id":"%016x","trace_id":"1-5759e988-%024x","start_time":1765100000.123456,"end_time":1765100000.138456,"annotations":{`, i%10, i+1, i+1)
+	for j := range 11 {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"app.attribute_%02d":"value-%d-%d-abcdefghijklmnop"`, j, i, j)
+	}
+	b.WriteString("}}")
+	return []byte(b.String())
+}
+
+// BenchmarkDaemonHandleAnnotated decodes and queues the bench harness's
+// datagram: the decoders' work per datagram.
+func BenchmarkDaemonHandleAnnotated(b *testing.B) {
+	p := annotatedDatagram(1)
+	d, err := NewDaemon(Config{}, nopConsumer, Settings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(p)))
+	var taken []queued
+	for b.Loop() {
+		d.handle(context.Background(), p, 0)
+		taken, _ = d.queue.take(taken[:0], 1, queuedEvents)
+		for _, q := range taken {
+			q.release()
+		}
+	}
+	if n := testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull)); n != 0 {
+		b.Fatalf("%v dropped", n)
+	}
+}
+
+// BenchmarkDaemonReceive queues a copy of a datagram for the decoders:
+// the readers' work per datagram besides the read itself.
+func BenchmarkDaemonReceive(b *testing.B) {
+	p := annotatedDatagram(1)
+	d, err := NewDaemon(Config{}, nopConsumer, Settings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(p)))
+	var taken []datagram
+	for b.Loop() {
+		d.receive(p)
+		taken, _ = d.raw.take(taken[:0], 1, oneDatagram)
+		for _, g := range taken {
+			d.putDatagram(g.p)
+			d.rawUsed.Add(-g.size)
+		}
+	}
+	if n := testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull)); n != 0 {
+		b.Fatalf("%v dropped", n)
 	}
 }
 

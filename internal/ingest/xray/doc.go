@@ -119,22 +119,39 @@
 //
 // # Daemon
 //
-// Daemon listens on UDP (127.0.0.1:2000 by default), reads with a 64 KiB
-// buffer in Config.Readers goroutines, decodes, and queues the spans in a
-// queue bounded in bytes (Config.QueueBytes, and the pending budget shared
-// with the other doors, Settings.Pending), not in documents; one batcher
-// hands them to an ingest.Consumer for one environment, one batch at a
-// time, with their reservation on the pending budget. A batch goes once it
-// holds Config.BatchEvents spans or its first span waited
-// Config.FlushInterval, and takes every document queued meanwhile up to
-// Config.MaxBatchEvents spans: while the consumer commits one batch the
-// next grows, so a consumer whose call costs much the same for few spans
-// as for many keeps up. When either byte bound is reached new documents
-// are dropped and counted in tracecomb_xray_segments_dropped_total (reason
-// queue_full or pending_full), as the X-Ray daemon drops segments when its
-// buffer is full; nothing waits for the consumer but the batcher. Within a
+// Daemon listens on UDP (127.0.0.1:2000 by default) and asks the kernel
+// for a 4 MiB receive buffer (Config.SocketBuffer; Linux grants at most
+// net.core.rmem_max). Config.Readers goroutines read with a 64 KiB buffer
+// and only copy each datagram into the datagram queue, bounded in bytes
+// (Config.DatagramBytes), so that the socket's buffer is drained even
+// when decoding or storing falls behind. Config.Decoders goroutines
+// decode the datagrams and queue the spans in the document queue, bounded
+// in bytes too (Config.QueueBytes); a decoder that finds it full waits
+// for room (up to Config.ConsumeTimeout), so a burst waits as datagrams,
+// which take a few times fewer bytes than their spans. The documents'
+// bytes are also reserved on the pending budget shared with the other
+// doors (Settings.Pending). Neither queue is bounded by a count.
+//
+// One batcher hands the spans to an ingest.Consumer for one environment,
+// one batch at a time, with their reservation on the pending budget. A
+// batch goes once it holds Config.BatchEvents spans or its first span
+// waited Config.FlushInterval, and takes every document queued meanwhile
+// up to Config.MaxBatchEvents spans: while the consumer commits one batch
+// the next grows, so a consumer whose call costs much the same for few
+// spans as for many keeps up.
+//
+// What does not fit is dropped and counted in
+// tracecomb_xray_segments_dropped_total, as the X-Ray daemon drops
+// segments when its buffer is full: reason queue_full (the datagram queue
+// is full, or a document waited for room in the document queue in vain),
+// pending_full (the shared pending budget is used up: dropped at once),
+// consumer_error (the consumer failed the batch) or shutdown (Shutdown's
+// deadline passed first). Datagrams the kernel drops because the socket's
+// buffer overflowed never reach the daemon and are not counted. Within a
 // batch one span is kept per (trace id, span id) by X-Ray's rule
-// (xrayview.Dedupe): a complete form replaces an in-progress one, never the
-// other way round, and of a repeated document (SDKs do send some twice) the
-// later is sent. Shutdown stops reading and flushes what was received.
+// (xrayview.Dedupe): a complete form replaces an in-progress one, never
+// the other way round, and of a repeated document (SDKs do send some
+// twice) the later is sent; with one reader and one decoder, documents
+// reach the consumer in the order they arrived. Shutdown stops reading
+// and flushes what was received.
 package xray

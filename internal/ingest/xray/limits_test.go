@@ -54,7 +54,7 @@ func TestDaemonQueueBoundedInBytes(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for range n {
-		d.handle(p)
+		d.handle(context.Background(), p, 0)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -67,7 +67,7 @@ func TestDaemonQueueBoundedInBytes(t *testing.T) {
 	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 3*queueBytes {
 		t.Errorf("the heap grew by %d MB holding a queue bounded at %d MB", grew>>20, queueBytes>>20)
 	}
-	taken, _ := d.queue.take(nil, 1<<30)
+	taken, _ := d.queue.take(nil, 1<<30, queuedEvents)
 	if len(taken) != queued {
 		t.Fatalf("took %d documents of %d queued", len(taken), queued)
 	}

@@ -15,6 +15,9 @@ const (
 	// with the other doors, is used up.
 	dropPendingFull = "pending_full"
 	dropConsumer    = "consumer_error" // the consumer returned an error
+	// dropShutdown: Shutdown's deadline passed before the datagram was
+	// decoded or queued.
+	dropShutdown = "shutdown"
 )
 
 type metrics struct {
@@ -25,9 +28,10 @@ type metrics struct {
 	refused  prometheus.Counter
 	queue    prometheus.GaugeFunc
 	bytes    prometheus.GaugeFunc
+	raw      prometheus.GaugeFunc
 }
 
-func newMetrics(queueLen, queueBytes func() float64) *metrics {
+func newMetrics(queueLen, queueBytes, rawBytes func() float64) *metrics {
 	m := &metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracecomb_xray_segments_received_total",
@@ -39,7 +43,7 @@ func newMetrics(queueLen, queueBytes func() float64) *metrics {
 		}, []string{"reason"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracecomb_xray_segments_dropped_total",
-			Help: "Valid segment documents lost because the consumer was too slow or failed, or because the queue's bytes or the pending ingest budget were used up.",
+			Help: "Datagrams and segment documents lost because the daemon's queues (datagrams, decoded documents) or the pending ingest budget were full, because the consumer failed, or because shutdown's deadline passed.",
 		}, []string{"reason"}),
 		spans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracecomb_xray_spans_consumed_total",
@@ -57,6 +61,10 @@ func newMetrics(queueLen, queueBytes func() float64) *metrics {
 			Name: "tracecomb_xray_queue_bytes",
 			Help: "Memory held by decoded segment documents not yet stored (estimated; bounded by --xray-queue-bytes).",
 		}, queueBytes),
+		raw: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tracecomb_xray_datagram_queue_bytes",
+			Help: "Memory held by datagrams received and not yet decoded (bounded by the daemon's datagram queue size, 32 MiB by default).",
+		}, rawBytes),
 	}
 	// Every reason shows up from the start, at zero.
 	for _, r := range []string{ReasonNoHeader, ReasonBadHeader, ReasonEmptyBody, reasonInternal} {
@@ -68,12 +76,13 @@ func newMetrics(queueLen, queueBytes func() float64) *metrics {
 	m.dropped.WithLabelValues(dropQueueFull)
 	m.dropped.WithLabelValues(dropConsumer)
 	m.dropped.WithLabelValues(dropPendingFull)
+	m.dropped.WithLabelValues(dropShutdown)
 	return m
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
 	var errs []error
-	for _, c := range []prometheus.Collector{m.received, m.rejected, m.dropped, m.spans, m.refused, m.queue, m.bytes} {
+	for _, c := range []prometheus.Collector{m.received, m.rejected, m.dropped, m.spans, m.refused, m.queue, m.bytes, m.raw} {
 		errs = append(errs, r.Register(c))
 	}
 	return errors.Join(errs...)
