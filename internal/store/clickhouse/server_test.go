@@ -73,6 +73,12 @@ func TestMain(m *testing.M) {
 	if clusterDir != "" {
 		_ = os.RemoveAll(clusterDir)
 	}
+	if chdbShared != nil {
+		chdbShared.Stop()
+	}
+	if chdbDir != "" {
+		_ = os.RemoveAll(chdbDir)
+	}
 	os.Exit(code)
 }
 

@@ -1,11 +1,23 @@
-// Package chtest starts throwaway clickhouse-server processes for tests:
-// Debian's clickhouse-server (18.16), its data and configuration in a
-// directory the caller gives, on free loopback ports, with the default
-// user and no password. Start runs one server; StartCluster runs several,
-// each one shard of a cluster that every server's remote_servers lists,
-// for Distributed tables (no ZooKeeper: ON CLUSTER DDL is not available).
-// A missing binary is an error naming the package to install; tests fail
-// on it rather than skip.
+// Package chtest starts throwaway ClickHouse servers for tests.
+//
+// Start and StartCluster run Debian's clickhouse-server (18.16) processes,
+// their data and configuration in a directory the caller gives, on free
+// loopback ports, with the default user and no password. Start runs one
+// server; StartCluster runs several, each one shard of a cluster that
+// every server's remote_servers lists, for Distributed tables (no
+// ZooKeeper: ON CLUSTER DDL is not available).
+//
+// StartChdb (chdb.go) runs a current ClickHouse, 26.7, in the test's own
+// process: libchdb, ClickHouse's engine as a shared library, loaded with
+// purego (no cgo) when first started, on one session per process. libchdb
+// has no network interface: the HTTP server in front of it is this
+// package's, carrying the part of ClickHouse's HTTP interface the store
+// uses (see StartChdb for what it does and does not carry). No
+// Distributed or Replicated tables there. scripts/chdb.sh installs the
+// library; CHDB_LIB_PATH or its cache directory locates it.
+//
+// A missing clickhouse-server or libchdb is an error naming what installs
+// it; tests fail on it rather than skip.
 package chtest
 
 import (
