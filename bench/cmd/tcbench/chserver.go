@@ -207,6 +207,47 @@ func parseParts(out string) ([]tableBytes, error) {
 	return tabs, sc.Err()
 }
 
+// chEvents are the server's counters of INSERTs (system.events).
+type chEvents struct {
+	Inserts, Delayed, DelayedMS, Rejected int64
+}
+
+// events reads the INSERT counters; a counter the server never raised
+// is absent and reads 0.
+func (s *chServer) events(ctx context.Context) (chEvents, error) {
+	out, err := s.query(ctx, "SELECT event, value FROM system.events WHERE event IN "+
+		"('InsertQuery', 'DelayedInserts', 'DelayedInsertsMilliseconds', 'RejectedInserts')")
+	if err != nil {
+		return chEvents{}, err
+	}
+	var e chEvents
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, v, ok := strings.Cut(l, "\t")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return chEvents{}, fmt.Errorf("system.events row %q: %w", l, err)
+		}
+		switch name {
+		case "InsertQuery":
+			e.Inserts = n
+		case "DelayedInserts":
+			e.Delayed = n
+		case "DelayedInsertsMilliseconds":
+			e.DelayedMS = n
+		case "RejectedInserts":
+			e.Rejected = n
+		}
+	}
+	return e, nil
+}
+
+func (e chEvents) minus(o chEvents) chEvents {
+	return chEvents{e.Inserts - o.Inserts, e.Delayed - o.Delayed, e.DelayedMS - o.DelayedMS, e.Rejected - o.Rejected}
+}
+
 // dataDir is where the server keeps database's tables.
 func (s *chServer) dataDir(database string) string {
 	return filepath.Join(s.dir, "data", "data", url.PathEscape(database))

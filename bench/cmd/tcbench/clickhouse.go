@@ -60,6 +60,7 @@ type chIngest struct {
 	Errored   int64
 	Pushbacks int64
 	FirstErr  string
+	CH        chEvents // the server's INSERT counters over the measurement
 }
 
 func (c chIngest) cores(cpu float64) float64 {
@@ -67,6 +68,14 @@ func (c chIngest) cores(cpu float64) float64 {
 		return 0
 	}
 	return cpu / c.Seconds
+}
+
+// perCPU is spans per CPU second of tracecomb and clickhouse-server.
+func (c chIngest) perCPU() float64 {
+	if c.CPUNodes+c.CPUServer == 0 {
+		return 0
+	}
+	return float64(c.Spans) / (c.CPUNodes + c.CPUServer)
 }
 
 // chBytes is one database's size.
@@ -153,6 +162,13 @@ func ingestNodes(ctx context.Context, label string, nodes []*server, batches []w
 		}
 		return nodesCPU, srv, cpuSeconds(os.Getpid())
 	}
+	var e0 chEvents
+	if ch != nil {
+		var err error
+		if e0, err = ch.events(ctx); err != nil {
+			return f, err
+		}
+	}
 	n0, s0, g0 := cpu()
 	t0 := time.Now()
 	results := make(chan loadgen.Result, len(nodes))
@@ -182,6 +198,13 @@ func ingestNodes(ctx context.Context, label string, nodes []*server, batches []w
 	f.Spans = accepted
 	f.SpansPS = float64(accepted) / f.Seconds
 	f.CPUNodes, f.CPUServer, f.CPUGen = n1-n0, s1-s0, g1-g0
+	if ch != nil {
+		e1, err := ch.events(ctx)
+		if err != nil {
+			return f, err
+		}
+		f.CH = e1.minus(e0)
+	}
 	return f, nil
 }
 
@@ -391,6 +414,10 @@ func loadTo(ctx context.Context, nodes []*server, ch *chServer, sz chSizes, stor
 		total.Rejected += f.Rejected
 		total.Errored += f.Errored
 		total.Pushbacks += f.Pushbacks
+		total.CH.Inserts += f.CH.Inserts
+		total.CH.Delayed += f.CH.Delayed
+		total.CH.DelayedMS += f.CH.DelayedMS
+		total.CH.Rejected += f.CH.Rejected
 		if total.FirstErr == "" {
 			total.FirstErr = f.FirstErr
 		}
@@ -428,10 +455,21 @@ func groupCountOK(rows []map[string]any, stored int64) bool {
 	return int64(sum) == stored
 }
 
-// chSize reads a database's parts and directory.
+// chSize reads a database's parts and directory, once the parts that
+// merges replaced are gone (up to 2 min), so the directory holds the
+// active parts only.
 func chSize(ctx context.Context, ch *chServer, db string) (chBytes, error) {
 	var b chBytes
 	var err error
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		n, err := ch.count(ctx, "SELECT count() FROM system.parts WHERE NOT active AND database = '"+db+"'")
+		if err != nil {
+			return b, err
+		}
+		if n == 0 {
+			break
+		}
+	}
 	if b.Spans, err = ch.count(ctx, "SELECT count() FROM "+db+".events"); err != nil {
 		return b, err
 	}
@@ -460,8 +498,8 @@ func chMarkdown(r *chReport, cmd string) string {
 	w("Spans/s from the first request until the store counts them all (ClickHouse: `count()` of the events table, so " +
 		"they are queryable; DuckDB: `tracecomb_events_stored_total`). CPU: user+system seconds of each process over the " +
 		"same time; cores = CPU s / wall s.\n\n")
-	w("| setup | spans/s | wall s | tracecomb CPU s (cores) | clickhouse-server CPU s (cores) | load generator CPU s (cores) | pushbacks | rejected | errored |\n")
-	w("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	w("| setup | spans/s | wall s | tracecomb CPU s (cores) | clickhouse-server CPU s (cores) | load generator CPU s (cores) | spans per CPU s of tracecomb + server | pushbacks | rejected | errored |\n")
+	w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	rows := []chIngest{r.One, r.Two}
 	if r.Sizes.DuckDB {
 		rows = append(rows, r.DuckDB)
@@ -471,8 +509,18 @@ func chMarkdown(r *chReport, cmd string) string {
 		if f.CPUServer > 0 {
 			srv = fmt.Sprintf("%.1f (%.2f)", f.CPUServer, f.cores(f.CPUServer))
 		}
-		w("| %s | %.0f | %.1f | %.1f (%.2f) | %s | %.1f (%.2f) | %d | %d | %d |\n", f.Label, f.SpansPS, f.Seconds,
-			f.CPUNodes, f.cores(f.CPUNodes), srv, f.CPUGen, f.cores(f.CPUGen), f.Pushbacks, f.Rejected, f.Errored)
+		w("| %s | %.0f | %.1f | %.1f (%.2f) | %s | %.1f (%.2f) | %.0f | %d | %d | %d |\n", f.Label, f.SpansPS, f.Seconds,
+			f.CPUNodes, f.cores(f.CPUNodes), srv, f.CPUGen, f.cores(f.CPUGen), f.perCPU(), f.Pushbacks, f.Rejected, f.Errored)
+	}
+	w("\nClickHouse's own counters over the same time (system.events): INSERT statements (tracecomb sends the events " +
+		"of one group commit in one INSERT, plus catalog rows), and INSERTs the server delayed or refused because a " +
+		"partition had too many parts for the merges to keep up (parts_to_delay_insert, parts_to_throw_insert).\n\n")
+	w("| setup | INSERTs | spans per INSERT | delayed INSERTs | delay total s | refused INSERTs |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, f := range append([]chIngest{r.One, r.Two}, r.Load) {
+		if f.CH.Inserts == 0 {
+			continue
+		}
+		w("| %s | %d | %.0f | %d | %.1f | %d |\n", f.Label, f.CH.Inserts, float64(f.Spans)/float64(f.CH.Inserts), f.CH.Delayed, float64(f.CH.DelayedMS)/1000, f.CH.Rejected)
 	}
 	if r.One.SpansPS > 0 {
 		w("\nTwo nodes / one node: **%.2f×** (the target for two nodes is ≥ 1.8×).\n", r.Two.SpansPS/r.One.SpansPS)
@@ -487,9 +535,9 @@ func chMarkdown(r *chReport, cmd string) string {
 	if r.Load.Spans > 0 {
 		w("Loaded through the OTLP/HTTP door of both nodes, %d spans after the two-node measurement, generated %d at a time "+
 			"while the previous ones were sent: %.0f spans/s over %s (tracecomb %.2f cores, clickhouse-server %.2f, load "+
-			"generator %.2f, including generating); %d pushbacks, %d rejected, %d errored.\n\n",
+			"generator %.2f, including generating; %.0f spans per CPU s of tracecomb + server); %d pushbacks, %d rejected, %d errored.\n\n",
 			r.Load.Spans, r.Sizes.Chunk, r.Load.SpansPS, fmtDur(time.Duration(r.Load.Seconds*float64(time.Second)).Round(time.Second)),
-			r.Load.cores(r.Load.CPUNodes), r.Load.cores(r.Load.CPUServer), r.Load.cores(r.Load.CPUGen),
+			r.Load.cores(r.Load.CPUNodes), r.Load.cores(r.Load.CPUServer), r.Load.cores(r.Load.CPUGen), r.Load.perCPU(),
 			r.Load.Pushbacks, r.Load.Rejected, r.Load.Errored)
 	}
 	w("| query (on the first node, one at a time, right after the load) | n | p50 ms | p99 ms | correct |\n|---|---:|---:|---:|---:|\n")

@@ -114,7 +114,7 @@ func TestChMarkdown(t *testing.T) {
 		BytesOpt: chBytes{Spans: 10_000, Tables: []tableBytes{{"events", 10_000, 1, 900_000, 4_000_000, 905_000}}, Dir: 950_000}, OptimizeTook: 3 * time.Second,
 	}
 	md := chMarkdown(r, "cd bench && go run ./cmd/tcbench -clickhouse")
-	for _, want := range []string{chBegin, chEnd, "| ClickHouse, one node | 500 | 2.0 | 1.0 (0.50) | 2.0 (1.00) | 0.2 (0.10) | 0 | 0 | 0 |",
+	for _, want := range []string{chBegin, chEnd, "| ClickHouse, one node | 500 | 2.0 | 1.0 (0.50) | 2.0 (1.00) | 0.2 (0.10) | 333 | 0 | 0 | 0 |",
 		"Two nodes / one node: **1.60×**", "| DuckDB, one node | 1000 | 1.0 | 0.9 (0.90) | n/a |", "| trace by id, `GET /api/traces/{id}` | 3 | 20.0 | 20.0 | 3 found",
 		"| 2 | 100 | 100 | 2 with 10 groups", "| ClickHouse, two nodes, as loaded, 10000 | 100.0 | 101.0 | 110.0 | 400.0 |",
 		"after OPTIMIZE … FINAL (3s), 10000 | 90.0 | 90.5 | 95.0 |", "| DuckDB, 1000 | | | 75.0 | |", "| events | 10000 | 1 | 900000 | 90.0 |", "9000 spans", "took 1m."} {
