@@ -8,8 +8,9 @@ import (
 )
 
 // TestAggregateConformance runs the aggregate suite against 18.16, which
-// takes the reduced dialect (sqlgen.ClickHouseWithout) for percentiles,
-// REG_COUNT, CONCURRENCY and the time functions.
+// takes the reduced dialect (sqlgen.ClickHouseWithout) for REG_COUNT,
+// CONCURRENCY and the time functions; TestChdbAggregateConformance runs
+// it against 26.7 with the full dialect.
 func TestAggregateConformance(t *testing.T) {
 	storetest.RunAggregate(t, func(t *testing.T) store.Store { return openTest(t, Config{}) })
 }

@@ -96,6 +96,14 @@ type Store struct {
 
 	version       int64  // VERSION_INTEGER, e.g. 18016001
 	tableSettings string // MergeTree settings for durability, by version
+	// ttl: the server takes TTL … DELETE WHERE (version ttlVersion and
+	// later), so retention by age sets a TTL on events (retention.go).
+	// ttlRule is the TTL this process last set and ttlSet whether it set
+	// one; ttlPending asks EnforceRetention to apply a changed TTL to the
+	// parts of the days that straddle the limit. Under wmu.
+	ttl                bool
+	ttlRule            string
+	ttlSet, ttlPending bool
 	// dialect is sqlgen's ClickHouse dialect, told which functions the
 	// server lacks.
 	dialect sqlgen.Dialect
@@ -223,13 +231,18 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("load catalog: %w", err)
 	}
 	s.cat, s.wseq = cat, wseq
+	if s.ttl = s.version >= ttlVersion; s.ttl {
+		if err := s.applyTTL(ctx); err != nil {
+			return fmt.Errorf("set the TTL of events: %w", err)
+		}
+	}
 	return nil
 }
 
 // missingFunctions lists what sqlgen.ClickHouseWithout needs to know:
 // the functions of the ClickHouse dialect this server lacks.
 func (s *Store) missingFunctions(ctx context.Context) ([]string, error) {
-	rows, err := s.admin.rows(ctx, "SELECT name FROM system.functions WHERE name IN ('quantileExactLow', 'countMatches', 'toUnixTimestamp64Micro')")
+	rows, err := s.admin.rows(ctx, "SELECT name FROM system.functions WHERE name IN ('countMatches', 'toUnixTimestamp64Micro')")
 	if err != nil {
 		return nil, err
 	}
@@ -240,10 +253,8 @@ func (s *Store) missingFunctions(ctx context.Context) ([]string, error) {
 		}
 	}
 	var missing []string
-	for _, f := range []string{"quantileExactLow", "countMatches"} {
-		if !have[f] {
-			missing = append(missing, f)
-		}
+	if !have["countMatches"] {
+		missing = append(missing, "countMatches")
 	}
 	if !have["toUnixTimestamp64Micro"] {
 		missing = append(missing, "DateTime64")

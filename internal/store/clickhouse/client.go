@@ -48,6 +48,7 @@ const (
 	codeAllConnectionTriesFailed = 279
 	codeNetworkError             = 210
 	codeSocketTimeout            = 209
+	codeBadArguments             = 36 // e.g. REMOVE TTL of a table without one
 )
 
 // Is maps ClickHouse's codes to the store's errors.

@@ -3,7 +3,13 @@
 // with the behaviour of the DuckDB store (package duckdb) and passing the
 // same conformance suites (storetest.RunAll, storetest.RunAggregate). It
 // runs on Debian's ClickHouse 18.16.1 and on current ClickHouse; the tests
-// start a clickhouse-server 18.16 of their own (server_test.go).
+// run the suites on both: on a clickhouse-server 18.16 of their own
+// (server_test.go) and on ClickHouse 26.7 as libchdb in the test process
+// behind chtest's own HTTP front (chdb_test.go; scripts/chdb.sh installs
+// it). That front is not ClickHouse's HTTP server: what 26.7 checks
+// there is the DDL, the queries and their answers, not the network
+// layer, and it runs no Distributed tables (the cluster tests run on
+// 18.16 only).
 //
 // Open(ctx, Config) takes the server's URL, a database name (created when
 // missing), retention defaults, column limits and a logger; Config.Cluster
@@ -33,9 +39,11 @@
 //
 // Every statement is CREATE … IF NOT EXISTS, run when the database has no
 // schema_version row of the current version; Open refuses a newer one.
-// Everything runs unchanged on 18.16 and 26.x: no LowCardinality (18.16
-// wants an experimental setting for it), DateTime64, Map, JSON, codecs,
-// TTL or skip indexes.
+// The statements run unchanged on 18.16 and 26.x: no LowCardinality
+// (18.16 wants an experimental setting for it), DateTime64, Map, JSON,
+// codecs or skip indexes. What differs by version is added by Open: the
+// MergeTree fsync settings (below) and, from 22.8, a TTL on events that
+// retention sets (see Retention).
 //
 //	events    one row per event: env, day Date, ts Int64 (Unix ns), ds
 //	          (dataset id), source, trace_id FixedString(16), span_id and
@@ -152,18 +160,36 @@
 // than MaxAge (ALTER TABLE … DROP PARTITION: the files go at once), and,
 // while an environment's active parts (its doors' parts with it) take
 // more than MaxBytes of ClickHouse's compressed bytes, its oldest days,
-// never its newest (TestRetentionBySize). The rows older than MaxAge in
-// the day that straddles the limit are deleted by a mutation, at most
-// one running at a time; until it is done a read of that range may still
-// see them (TestRetentionByAge). Retention by size is by whole days.
+// never its newest (TestRetentionBySize). Retention by size is by whole
+// days.
+//
+// The rows older than MaxAge in the day that straddles the limit: on
+// servers before 22.8 (18.16) they are deleted by a mutation, at most one
+// running at a time; until it is done a read of that range may still see
+// them (TestRetentionByAge). From 22.8 (tested on 26.7) events has a TTL
+// instead: a rule "toDateTime(intDiv(ts, 1000000000)) + INTERVAL MaxAge
+// DELETE WHERE …" per environment whose override has a MaxAge (its doors'
+// parts with it) and one for the rest when Config.Retention has one
+// (ttlRules). Open sets it and EnforceRetention sets it again when the
+// retentions changed (ALTER TABLE events MODIFY TTL, or REMOVE TTL when
+// none has a MaxAge), with materialize_ttl_after_modify = 0 so that a
+// change does not rewrite the whole table; the first pass after a change
+// (and after Open) runs ALTER TABLE … MATERIALIZE TTL IN PARTITION on the
+// straddling days' partitions only, a mutation rewriting those. The server
+// then deletes expired rows of new parts on insert and at merges
+// (merge_with_ttl_timeout, 4 h by default, between TTL merges of a
+// partition), so a row may outlive MaxAge by that much; whole days are
+// still dropped by EnforceRetention. The TTL follows the server's clock,
+// not Config.Now (TestChdbRetentionTTL).
 //
 // # Aggregates
 //
 // Aggregate compiles the query with sqlgen's ClickHouse dialect, told at
 // Open which functions the server lacks (sqlgen.ClickHouseWithout: 18.16
-// has no quantileExactLow, countMatches, window functions or DateTime64;
-// percentiles, REG_COUNT, CONCURRENCY, UNIX_TIMESTAMP and FORMAT_TIME are
-// then spelled with arrays and DateTime). 18.16 has no boolean type: a
+// has no countMatches, window functions or DateTime64; REG_COUNT,
+// CONCURRENCY, UNIX_TIMESTAMP and FORMAT_TIME are then spelled with
+// arrays and DateTime). Percentiles are the nearest rank of the sorted
+// values and FORMAT_TIME is built from the time's parts on every version. 18.16 has no boolean type: a
 // group value of type UInt8 (boolean attributes, error, comparisons,
 // EXISTS) is returned as a bool, which is why integers are bound typed.
 // A query with relational fields (root., parent., any., none.) reads a

@@ -3,8 +3,10 @@ package clickhouse
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,17 +153,42 @@ func (s *Store) EnforceRetention(ctx context.Context) error {
 			if !expired && !tooBig {
 				continue
 			}
-			var lit strings.Builder
-			lit.WriteString("(")
-			quoteString(&lit, p.env)
-			lit.WriteString(", '" + p.day.Format("2006-01-02") + "')")
+			lit := partitionLit(p.env, p.day)
 			for _, t := range retainedTables {
-				if err := s.alter(ctx, t, "DROP PARTITION "+lit.String()); err != nil {
-					return fmt.Errorf("drop partition %s of %s: %w", lit.String(), t, err)
+				if err := s.alter(ctx, t, "DROP PARTITION "+lit); err != nil {
+					return fmt.Errorf("drop partition %s of %s: %w", lit, t, err)
 				}
 			}
 			total -= p.bytes
 		}
+	}
+	if s.ttl {
+		// The rows past MaxAge in the day that straddles it go by the TTL;
+		// after the TTL changed, the parts of those days written before
+		// are rewritten with it once.
+		if err := s.applyTTL(ctx); err != nil {
+			return err
+		}
+		if !s.ttlPending {
+			return nil
+		}
+		for base, parts := range byBase {
+			r := rets[base]
+			if r.MaxAge <= 0 {
+				continue
+			}
+			cut := now.Add(-r.MaxAge)
+			for _, p := range parts {
+				if p.day.After(cut) || !p.day.Add(24*time.Hour).After(cut) {
+					continue
+				}
+				if err := s.alter(ctx, "events", "MATERIALIZE TTL IN PARTITION "+partitionLit(p.env, p.day)); err != nil {
+					return fmt.Errorf("materialize the TTL of %s: %w", partitionLit(p.env, p.day), err)
+				}
+			}
+		}
+		s.ttlPending = false
+		return nil
 	}
 	// The rows past MaxAge in the day that straddles it: one mutation at a
 	// time (a pass while one runs starts none).
@@ -188,6 +215,88 @@ func (s *Store) EnforceRetention(ctx context.Context) error {
 			}
 		}
 	}
+	return nil
+}
+
+// partitionLit is the literal of an (env, day) partition.
+func partitionLit(env string, day time.Time) string {
+	var lit strings.Builder
+	lit.WriteString("(")
+	quoteString(&lit, env)
+	lit.WriteString(", '" + day.Format("2006-01-02") + "')")
+	return lit.String()
+}
+
+// ttlVersion is the first server version (22.8) whose TTL the store
+// uses: TTL … DELETE WHERE, MATERIALIZE TTL IN PARTITION, REMOVE TTL and
+// a query's SETTINGS on ALTER. 18.16 has none of them.
+const ttlVersion = 22_008_000
+
+// ttlRules returns the TTL of events for the retentions: a rule per
+// environment whose override has a MaxAge (its door's part with it), and
+// one for the others when Config.Retention has one; "" when no
+// retention has a MaxAge. A row is deleted once its time is MaxAge old
+// by the server's clock.
+func ttlRules(def store.Retention, overrides map[string]store.Retention) string {
+	bases := make([]string, 0, len(overrides))
+	for b := range overrides {
+		bases = append(bases, b)
+	}
+	sort.Strings(bases)
+	var rules, conds []string
+	rule := func(age time.Duration, where string) string {
+		secs := max(int64(age/time.Second), 1)
+		return "toDateTime(intDiv(ts, 1000000000)) + INTERVAL " + strconv.FormatInt(secs, 10) + " SECOND DELETE" + where
+	}
+	for _, b := range bases {
+		var c strings.Builder
+		c.WriteString("(env = ")
+		quoteString(&c, b)
+		c.WriteString(" OR startsWith(env, ")
+		quoteString(&c, b+"/")
+		c.WriteString("))")
+		conds = append(conds, c.String())
+		if age := overrides[b].MaxAge; age > 0 {
+			rules = append(rules, rule(age, " WHERE "+c.String()))
+		}
+	}
+	if def.MaxAge > 0 {
+		where := ""
+		if len(conds) > 0 {
+			where = " WHERE NOT (" + strings.Join(conds, " OR ") + ")"
+		}
+		rules = append(rules, rule(def.MaxAge, where))
+	}
+	return strings.Join(rules, ", ")
+}
+
+// applyTTL sets the TTL of events to the current retentions' rules when
+// they differ from what this process set last (or it set none yet), with
+// materialize_ttl_after_modify = 0: the parts already written are not
+// rewritten (EnforceRetention rewrites those of the straddling days, and
+// whole days past MaxAge are dropped); new parts and merges apply it.
+// The caller holds wmu, or is Open.
+func (s *Store) applyTTL(ctx context.Context) error {
+	s.cmu.RLock()
+	rules := ttlRules(s.cfg.Retention, s.cat.overrides)
+	s.cmu.RUnlock()
+	if s.ttlSet && rules == s.ttlRule {
+		return nil
+	}
+	var err error
+	if rules == "" {
+		err = s.alter(ctx, "events", "REMOVE TTL")
+		var ce *Error
+		if errors.As(err, &ce) && ce.Code == codeBadArguments {
+			err = nil // the table had no TTL
+		}
+	} else {
+		err = s.alter(ctx, "events", "MODIFY TTL "+rules+" SETTINGS materialize_ttl_after_modify = 0")
+	}
+	if err != nil {
+		return err
+	}
+	s.ttlRule, s.ttlSet, s.ttlPending = rules, true, true
 	return nil
 }
 

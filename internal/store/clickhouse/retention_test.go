@@ -132,3 +132,26 @@ func TestRetentionBySize(t *testing.T) {
 		t.Errorf("prod's oldest day kept an event")
 	}
 }
+
+func TestTTLRules(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		def       store.Retention
+		overrides map[string]store.Retention
+		want      string
+	}{
+		{"none", store.Retention{}, nil, ""},
+		{"sizes only", store.Retention{MaxBytes: 1 << 30}, map[string]store.Retention{"a": {MaxBytes: 5}}, ""},
+		{"default", store.Retention{MaxAge: time.Hour}, nil,
+			"toDateTime(intDiv(ts, 1000000000)) + INTERVAL 3600 SECOND DELETE"},
+		{"overrides", store.Retention{MaxAge: 48 * time.Hour}, map[string]store.Retention{"p'x": {MaxAge: 90 * time.Minute}, "keep": {}},
+			"toDateTime(intDiv(ts, 1000000000)) + INTERVAL 5400 SECOND DELETE WHERE (env = 'p\\'x' OR startsWith(env, 'p\\'x/')), " +
+				"toDateTime(intDiv(ts, 1000000000)) + INTERVAL 172800 SECOND DELETE WHERE NOT ((env = 'keep' OR startsWith(env, 'keep/')) OR (env = 'p\\'x' OR startsWith(env, 'p\\'x/')))"},
+		{"override without default", store.Retention{}, map[string]store.Retention{"a": {MaxAge: time.Millisecond}},
+			"toDateTime(intDiv(ts, 1000000000)) + INTERVAL 1 SECOND DELETE WHERE (env = 'a' OR startsWith(env, 'a/'))"},
+	} {
+		if got := ttlRules(c.def, c.overrides); got != c.want {
+			t.Errorf("%s:\n got  %s\n want %s", c.name, got, c.want)
+		}
+	}
+}
