@@ -181,8 +181,12 @@ type Daemon struct {
 	pending *ingest.Budget // Settings.Pending
 
 	rawUsed atomic.Int64 // bytes of the datagrams in raw, bounded by Config.DatagramBytes
-	raw     *fifo[datagram]
-	queue   *fifo[queued]
+	// watchDrops: the kernel reports the socket's drops (SO_RXQ_OVFL);
+	// sockDrops is the highest total it reported.
+	watchDrops bool
+	sockDrops  atomic.Int64
+	raw        *fifo[datagram]
+	queue      *fifo[queued]
 
 	mu       sync.Mutex
 	state    int // 0 new, 1 running, 2 stopped
@@ -273,6 +277,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if u, ok := conn.(*net.UDPConn); ok && d.cfg.SocketBuffer > 0 {
 		_ = u.SetReadBuffer(d.cfg.SocketBuffer) // best effort: the kernel caps it
 	}
+	if u, ok := conn.(*net.UDPConn); ok {
+		d.watchDrops = watchSocketDrops(u)
+	}
 	d.conn = conn
 	d.state = 1
 	d.runCtx, d.stopRun = context.WithCancel(context.WithoutCancel(ctx))
@@ -343,8 +350,25 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 func (d *Daemon) read(conn net.PacketConn) {
 	defer d.readers.Done()
 	buf := make([]byte, ReadBufferSize)
+	u, _ := conn.(*net.UDPConn)
+	var oob []byte
+	if u != nil && d.watchDrops {
+		oob = make([]byte, socketDropsOOB)
+	}
 	for {
-		n, _, err := conn.ReadFrom(buf)
+		var (
+			n   int
+			err error
+		)
+		if oob != nil {
+			var oobn int
+			n, oobn, _, _, err = u.ReadMsgUDP(buf, oob)
+			if total, ok := socketDrops(oob[:oobn]); ok {
+				d.socketDropped(total)
+			}
+		} else {
+			n, _, err = conn.ReadFrom(buf)
+		}
 		if n > 0 {
 			d.receive(buf[:n])
 		}
@@ -385,6 +409,22 @@ func (d *Daemon) receive(p []byte) {
 		d.rawUsed.Add(-size)
 		d.putDatagram(bp)
 		d.m.dropped.WithLabelValues(dropShutdown).Inc()
+	}
+}
+
+// socketDropped counts the datagrams the kernel dropped, given the
+// socket's running total that came with a read.
+func (d *Daemon) socketDropped(total uint32) {
+	for {
+		seen := d.sockDrops.Load()
+		if int64(total) <= seen {
+			return
+		}
+		if d.sockDrops.CompareAndSwap(seen, int64(total)) {
+			d.m.dropped.WithLabelValues(dropSocketBuffer).Add(float64(int64(total) - seen))
+			d.drop.Warn(d.log, "x-ray daemon: the socket's receive buffer overflowed, datagrams dropped by the kernel", "socket_buffer", d.cfg.SocketBuffer)
+			return
+		}
 	}
 }
 

@@ -33,7 +33,7 @@ var nopConsumer = ingest.ConsumerFunc(func(context.Context, string, []model.Even
 // sumVec adds up a counter vector over every label value the daemon uses.
 func sumVec(t testing.TB, v *prometheus.CounterVec) float64 {
 	t.Helper()
-	labels := append([]string{ReasonNoHeader, ReasonBadHeader, ReasonEmptyBody, reasonInternal, dropQueueFull, dropConsumer, dropPendingFull}, ErrorCodes...)
+	labels := append([]string{ReasonNoHeader, ReasonBadHeader, ReasonEmptyBody, reasonInternal, dropQueueFull, dropConsumer, dropPendingFull, dropShutdown, dropSocketBuffer}, ErrorCodes...)
 	total := 0.0
 	for _, l := range labels {
 		total += testutil.ToFloat64(v.WithLabelValues(l))

@@ -145,9 +145,11 @@
 // segments when its buffer is full: reason queue_full (the datagram queue
 // is full, or a document waited for room in the document queue in vain),
 // pending_full (the shared pending budget is used up: dropped at once),
-// consumer_error (the consumer failed the batch) or shutdown (Shutdown's
-// deadline passed first). Datagrams the kernel drops because the socket's
-// buffer overflowed never reach the daemon and are not counted. Within a
+// consumer_error (the consumer failed the batch), shutdown (Shutdown's
+// deadline passed first) or socket_buffer: the kernel dropped datagrams
+// because the socket's receive buffer was full. Linux reports those with
+// the next datagram read (SO_RXQ_OVFL), so they are counted once another
+// datagram arrives; other systems do not report them. Within a
 // batch one span is kept per (trace id, span id) by X-Ray's rule
 // (xrayview.Dedupe): a complete form replaces an in-progress one, never
 // the other way round, and of a repeated document (SDKs do send some

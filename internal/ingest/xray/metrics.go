@@ -18,6 +18,9 @@ const (
 	// dropShutdown: Shutdown's deadline passed before the datagram was
 	// decoded or queued.
 	dropShutdown = "shutdown"
+	// dropSocketBuffer: the kernel dropped datagrams because the socket's
+	// receive buffer was full (counted where the kernel reports it).
+	dropSocketBuffer = "socket_buffer"
 )
 
 type metrics struct {
@@ -77,6 +80,7 @@ func newMetrics(queueLen, queueBytes, rawBytes func() float64) *metrics {
 	m.dropped.WithLabelValues(dropConsumer)
 	m.dropped.WithLabelValues(dropPendingFull)
 	m.dropped.WithLabelValues(dropShutdown)
+	m.dropped.WithLabelValues(dropSocketBuffer)
 	return m
 }
 
