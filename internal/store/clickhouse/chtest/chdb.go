@@ -115,7 +115,8 @@ type Chdb struct {
 // (SET) for that request only and reset to its default after it; the
 // answer is the query's output in its FORMAT (TabSeparated without one).
 // An exception answers HTTP 500 with ClickHouse's text ("Code: N.
-// DB::Exception: …") and the X-ClickHouse-Exception-Code header; current
+// DB::Exception: …") and the X-ClickHouse-Exception-Code header (a body
+// over 256 MiB answers 413); current
 // servers answer some codes with a 4xx status instead, which the store
 // does not tell apart. /ping answers "Ok.". Not carried: sessions,
 // query parameters (param_*), compression, progress headers, an
@@ -239,6 +240,10 @@ func (c *Chdb) run(query, format string) ([]byte, error) {
 	return append([]byte(nil), unsafe.Slice(p, n)...), nil
 }
 
+// maxBody bounds a request's body, which is held whole (an INSERT's rows
+// go to a file).
+const maxBody = 256 << 20
+
 // ServeHTTP answers a request as ClickHouse's HTTP interface does (see
 // StartChdb).
 func (c *Chdb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -254,9 +259,9 @@ func (c *Chdb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
 		return
 	}
 	params := r.URL.Query()
