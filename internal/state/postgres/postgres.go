@@ -44,6 +44,8 @@ type Config struct {
 	ReconnectDelay time.Duration
 	// PingInterval: how long the listening connection may be silent
 	// before it is checked (a server gone without closing it); 0: 15s.
+	// The check (a ping) may take PingInterval or 1s, whichever is
+	// longer.
 	PingInterval time.Duration
 }
 

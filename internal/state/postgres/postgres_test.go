@@ -702,7 +702,9 @@ func TestSilentConnection(t *testing.T) {
 	}
 	recv(t, ch, state.Change{Kind: "k", Key: "a"})
 	p.freeze()
-	time.Sleep(time.Second) // several pings and dials time out
+	// Longer than PingInterval and the ping's timeout (at least 1 s)
+	// together: the ping times out, and so do dials until the thaw.
+	time.Sleep(2500 * time.Millisecond)
 	if _, err := other.Put(ctx, state.Record{Kind: "k", Key: "b"}, state.AnyVersion); err != nil {
 		t.Fatal(err)
 	}

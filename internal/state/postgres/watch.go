@@ -136,7 +136,9 @@ func (s *Store) wait(ctx context.Context, conn *pgx.Conn) error {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		pctx, cancel := context.WithTimeout(ctx, s.cfg.PingInterval)
+		// As for dialling, at least a second: a busy machine's ping can
+		// take longer than a short interval without the server being gone.
+		pctx, cancel := context.WithTimeout(ctx, max(s.cfg.PingInterval, time.Second))
 		defer cancel()
 		return conn.Ping(pctx)
 	}
