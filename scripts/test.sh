@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { printf '\n== %s\n' "$*"; }
+log() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS"; }
 
 # The tests must leave the work tree as they found it (nothing written into
 # tracked or unignored paths); checked at the end.
