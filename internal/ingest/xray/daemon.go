@@ -1,6 +1,7 @@
 package xray
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +35,8 @@ type Config struct {
 	// (default 2). They only copy each datagram into the datagram queue.
 	Readers int
 	// Decoders is the number of goroutines decoding queued datagrams
-	// (default 2).
+	// (default 1: one decodes tens of thousands of datagrams a second, and
+	// leaves the other processors to the readers and the consumer).
 	Decoders int
 	// DatagramBytes bounds the memory of the datagrams read but not yet
 	// decoded (default 32 MiB: some 45,000 datagrams of a segment with a
@@ -46,9 +48,9 @@ type Config struct {
 	// called (default 500).
 	BatchEvents int
 	// MaxBatchEvents caps the spans of one call of the consumer (default
-	// 10000). While the consumer works on a batch the next one keeps
-	// taking what arrives, up to this, so that a consumer whose call costs
-	// much the same for few spans as for many (a store commit) keeps up.
+	// 5000). While the consumer works on a batch the next one keeps
+	// taking what arrives, up to this, so that what a call costs whatever
+	// its size (a store commit's fixed part) is paid once for many spans.
 	MaxBatchEvents int
 	// FlushInterval is the longest a received span waits for its batch to
 	// fill (default 100ms).
@@ -64,7 +66,11 @@ type Config struct {
 	// doors; a document that does not fit there is dropped at once
 	// (pending_full).
 	QueueBytes int64
-	// ConsumeTimeout bounds one call of the consumer (default 10s).
+	// ConsumeTimeout bounds one call of the consumer (default 1 minute:
+	// ingest.Batcher, the consumer tracecomb gives the daemon, may wait
+	// for the commit before its own, and bounds each at 30 s by default;
+	// a batch whose call times out is counted as dropped although the
+	// Batcher may still store it).
 	ConsumeTimeout time.Duration
 	// SocketBuffer is the kernel receive buffer asked for, in bytes, to
 	// absorb bursts (default 4 MiB; the kernel may grant less).
@@ -77,13 +83,13 @@ func DefaultConfig() Config {
 		Addr:           "127.0.0.1:2000",
 		Env:            "test",
 		Readers:        2,
-		Decoders:       2,
+		Decoders:       1,
 		DatagramBytes:  DefaultDatagramBytes,
 		BatchEvents:    500,
-		MaxBatchEvents: 10000,
+		MaxBatchEvents: 5000,
 		FlushInterval:  100 * time.Millisecond,
 		QueueBytes:     DefaultQueueBytes,
-		ConsumeTimeout: 10 * time.Second,
+		ConsumeTimeout: time.Minute,
 		SocketBuffer:   4 << 20,
 	}
 }
@@ -198,21 +204,15 @@ type Daemon struct {
 	stopRun  context.CancelFunc
 }
 
-// datagram is one datagram read and not yet decoded: p[:n] of a buffer
-// that holds size bytes on Daemon.rawUsed.
-type datagram struct {
-	p    *[]byte
-	size int64
-}
+// datagram is a copy of one datagram read and not yet decoded.
+type datagram []byte
 
-// datagramOverhead is what a queued datagram costs beyond its buffer.
+// datagramOverhead is what a queued datagram holds beyond its bytes: its
+// slot in the queue and the allocator's rounding.
 const datagramOverhead = 64
 
-// smallDatagram is the size of the pooled datagram buffers; longer
-// datagrams get a buffer of their own.
-const smallDatagram = 2048
-
-var datagramPool = sync.Pool{New: func() any { b := make([]byte, 0, smallDatagram); return &b }}
+// datagramSize is what a datagram of n bytes holds on Daemon.rawUsed.
+func datagramSize(n int) int64 { return int64(n) + datagramOverhead }
 
 // queued is one decoded document and the bytes reserved for it.
 type queued struct {
@@ -388,26 +388,16 @@ func (d *Daemon) read(conn net.PacketConn) {
 // blocks, so the readers keep the socket's buffer drained.
 func (d *Daemon) receive(p []byte) {
 	d.m.received.Inc()
-	var bp *[]byte
-	if len(p) <= smallDatagram {
-		bp = datagramPool.Get().(*[]byte)
-	} else {
-		b := make([]byte, 0, len(p))
-		bp = &b
-	}
-	size := int64(cap(*bp)) + datagramOverhead
+	size := datagramSize(len(p))
 	// One datagram is taken even when it is larger than the bound.
 	if used := d.rawUsed.Add(size); used > d.cfg.DatagramBytes && used != size {
 		d.rawUsed.Add(-size)
-		d.putDatagram(bp)
 		d.m.dropped.WithLabelValues(dropQueueFull).Inc()
 		d.drop.Warn(d.log, "x-ray daemon: datagram queue full, segment dropped", "datagram_bytes", d.cfg.DatagramBytes)
 		return
 	}
-	*bp = append((*bp)[:0], p...)
-	if !d.raw.push(datagram{p: bp, size: size}) {
+	if !d.raw.push(datagram(bytes.Clone(p))) {
 		d.rawUsed.Add(-size)
-		d.putDatagram(bp)
 		d.m.dropped.WithLabelValues(dropShutdown).Inc()
 	}
 }
@@ -425,12 +415,6 @@ func (d *Daemon) socketDropped(total uint32) {
 			d.drop.Warn(d.log, "x-ray daemon: the socket's receive buffer overflowed, datagrams dropped by the kernel", "socket_buffer", d.cfg.SocketBuffer)
 			return
 		}
-	}
-}
-
-func (d *Daemon) putDatagram(bp *[]byte) {
-	if cap(*bp) == smallDatagram {
-		datagramPool.Put(bp)
 	}
 }
 
@@ -454,15 +438,14 @@ func (d *Daemon) decode() {
 			continue
 		}
 		g := taken[0]
-		taken[0] = datagram{}
+		taken[0] = nil
 		if d.runCtx.Err() != nil {
 			// Shutdown gave up waiting: what is left is dropped, counted.
 			d.m.dropped.WithLabelValues(dropShutdown).Inc()
 		} else {
-			d.handle(d.runCtx, *g.p, d.cfg.ConsumeTimeout)
+			d.handle(d.runCtx, g, d.cfg.ConsumeTimeout)
 		}
-		d.putDatagram(g.p)
-		d.rawUsed.Add(-g.size)
+		d.rawUsed.Add(-datagramSize(len(g)))
 	}
 }
 

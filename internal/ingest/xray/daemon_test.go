@@ -372,7 +372,7 @@ func TestDaemonSlowConsumer(t *testing.T) {
 	per := segmentBytes(t)
 	const datagrams = 5 // in the datagram queue, the two being decoded included
 	d := startDaemon(t, Config{BatchEvents: 1, QueueBytes: 3 * per, Decoders: 2,
-		DatagramBytes: datagrams * (smallDatagram + datagramOverhead)}, s, Settings{})
+		DatagramBytes: datagrams * datagramSize(len(segment(spanID(0))))}, s, Settings{})
 	c := dial(t, d)
 	const n = 50
 	for i := range n {
@@ -384,7 +384,7 @@ func TestDaemonSlowConsumer(t *testing.T) {
 	if used := d.own.Used(); used > 3*per || used < per {
 		t.Errorf("%d bytes of documents held, want 1 to 3 documents of %d", used, per)
 	}
-	if used := d.rawUsed.Load(); used > datagrams*(smallDatagram+datagramOverhead) {
+	if used := d.rawUsed.Load(); used > datagrams*datagramSize(len(segment(spanID(0)))) {
 		t.Errorf("%d bytes of datagrams held, more than the bound", used)
 	}
 	close(s.block)
@@ -646,8 +646,7 @@ func BenchmarkDaemonReceive(b *testing.B) {
 		d.receive(p)
 		taken, _ = d.raw.take(taken[:0], 1, oneDatagram)
 		for _, g := range taken {
-			d.putDatagram(g.p)
-			d.rawUsed.Add(-g.size)
+			d.rawUsed.Add(-datagramSize(len(g)))
 		}
 	}
 	if n := testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull)); n != 0 {
