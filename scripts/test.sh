@@ -18,6 +18,7 @@ need=()
 [ -x /usr/bin/aws ] || need+=(awscli)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
+[ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
