@@ -35,6 +35,12 @@ type Config struct {
 	// its mutations on each, since ON CLUSTER DDL needs ZooKeeper.
 	Cluster   string
 	ShardURLs []string
+	// Replicated says the cluster's shards have replicas: the servers have
+	// ZooKeeper and the macros {shard} and {replica}, the cluster has
+	// internal_replication, and the tables are Replicated*MergeTree.
+	// ShardURLs then lists every replica of every shard (the tables are
+	// created on each; a mutation runs on one live replica of each shard).
+	Replicated bool
 	// Retention is every environment's retention unless SetRetention
 	// overrides it; zero keeps everything.
 	Retention store.Retention
@@ -115,6 +121,8 @@ type Store struct {
 	// URLs without passwords; empty without a cluster.
 	shards, shardAdmins []*client
 	shardURLs           []string
+	// shardOf is the shard number of each of shards (Replicated only).
+	shardOf []int64
 
 	wmu  sync.Mutex
 	wseq uint64 // the last Write sequence number used; under wmu
@@ -142,6 +150,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("clickhouse store: no URL")
 	}
+	if cfg.Replicated && cfg.Cluster == "" {
+		return nil, errors.New("clickhouse store: Replicated needs a Cluster (its shards' replicas)")
+	}
 	c, err := newClient(cfg.URL, cfg.Database)
 	if err != nil {
 		return nil, err
@@ -160,6 +171,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		c.settings.Set("insert_distributed_sync", "1")
 		c.settings.Set("distributed_product_mode", "local")
 		c.cluster = cfg.Cluster
+		if cfg.Replicated {
+			// Reads and INSERTs go to the first live replica of each shard
+			// in remote_servers order, so a read sees the Writes before it
+			// (replication to the others is asynchronous).
+			c.settings.Set("load_balancing", "in_order")
+		}
 		for _, u := range cfg.ShardURLs {
 			sc, err := newClient(u, cfg.Database)
 			if err != nil {
@@ -221,6 +238,18 @@ func (s *Store) init(ctx context.Context) error {
 		}
 		if n, _ := rows[0][0].(int64); n == 1 {
 			s.c.settings.Set("optimize_skip_unused_shards", "1")
+		}
+	}
+	if s.cfg.Replicated {
+		for i, sa := range s.shardAdmins {
+			rows, err := sa.rows(ctx, "SELECT DISTINCT shard_num FROM system.clusters WHERE cluster = ? AND is_local", s.cfg.Cluster)
+			if err != nil {
+				return fmt.Errorf("shard server %s: %w", s.shardURLs[i], err)
+			}
+			if len(rows) != 1 {
+				return fmt.Errorf("shard server %s: %d shards of cluster %q are local, want 1", s.shardURLs[i], len(rows), s.cfg.Cluster)
+			}
+			s.shardOf = append(s.shardOf, rows[0][0].(int64))
 		}
 	}
 	if err := s.migrate(ctx); err != nil {

@@ -37,12 +37,34 @@ func (s *Store) local(table string) string {
 
 // alter runs "ALTER TABLE <table> <rest>" where table's rows are: the one
 // server, or every shard's server (ALTER does not go through Distributed
-// tables, and without ZooKeeper there is no ON CLUSTER).
+// tables, and without ZooKeeper there is no ON CLUSTER); with replicas,
+// on one live replica of each shard, which replicates it.
 func (s *Store) alter(ctx context.Context, table, rest string, args ...any) error {
 	if s.cfg.Cluster == "" {
 		return s.c.exec(ctx, "ALTER TABLE "+table+" "+rest, args...)
 	}
 	var errs []error
+	if s.cfg.Replicated {
+		done := map[int64]bool{}
+		failed := map[int64][]error{}
+		for i, c := range s.shards {
+			n := s.shardOf[i]
+			if done[n] {
+				continue
+			}
+			if err := c.exec(ctx, "ALTER TABLE "+table+"_local "+rest, args...); err != nil {
+				failed[n] = append(failed[n], fmt.Errorf("replica %s: %w", s.shardURLs[i], err))
+				continue
+			}
+			done[n] = true
+		}
+		for n, es := range failed {
+			if !done[n] {
+				errs = append(errs, es...)
+			}
+		}
+		return errors.Join(errs...)
+	}
 	for i, c := range s.shards {
 		if err := c.exec(ctx, "ALTER TABLE "+table+"_local "+rest, args...); err != nil {
 			errs = append(errs, fmt.Errorf("shard server %s: %w", s.shardURLs[i], err))
@@ -75,7 +97,7 @@ func (s *Store) migrateShards(ctx context.Context) error {
 	for _, r := range rows {
 		want[r[0].(int64)] = fmt.Sprintf("%v:%v", r[1], r[2])
 	}
-	stmts := ddl(s.tableSettings, s.cfg.Cluster, s.cfg.Database)
+	stmts := ddl(s.tableSettings, s.cfg.Cluster, s.cfg.Database, s.cfg.Replicated)
 	run := func(admin, c *client) error {
 		if err := admin.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(s.cfg.Database)); err != nil {
 			return fmt.Errorf("create database: %w", err)

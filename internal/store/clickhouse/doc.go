@@ -218,9 +218,25 @@
 // server's is_local row of system.clusters) that every shard of the
 // cluster has one; mutations (deletes, retention's DROP PARTITION) run
 // on each of them too, and retention reads system.parts of every shard
-// through cluster(…). The tables are MergeTree, not Replicated: a shard
-// is one server. Replicated*MergeTree needs ZooKeeper or Keeper, which
-// the tests here cannot run; it is not implemented.
+// through cluster(…). The tables are MergeTree: a shard is one server.
+//
+// With Config.Replicated, a shard is several replicas: the servers have
+// ZooKeeper and the macros {shard} and {replica}, the cluster has
+// internal_replication, and every MergeTree is its Replicated form
+// (ReplicatedMergeTree('/clickhouse/tracecomb/<database>/<table>/{shard}',
+// '{replica}'), the Aggregating and Replacing ones likewise). ShardURLs
+// then lists every replica: the DDL still runs on each (no ON CLUSTER),
+// while a mutation runs on one live replica of each shard, which
+// replicates it. The client reads and writes with load_balancing =
+// 'in_order', so both go to the first live replica of each shard in
+// remote_servers order and a read sees the Writes before it; replication
+// to the other replicas is asynchronous, so after that replica dies the
+// last Writes it had not yet sent are missing until it returns (no
+// insert_quorum). TestReplicated runs ZooKeeper (Debian's zookeeper
+// package) and two 18.16 replicas of one shard: Replicated engines on
+// both, a Write replicated, one delete mutation reaching both, and reads
+// and writes through the second replica with the first killed. The
+// conformance suites do not run on replicas.
 //
 // Every INSERT runs with insert_distributed_sync = 1: it returns once each
 // shard has written its rows, so an acknowledged Write is on its shards.

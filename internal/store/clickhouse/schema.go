@@ -29,8 +29,11 @@ const readColumns = "ts, ds, source, trace_id, span_id, parent_id, name, service
 // xray_replaced are Distributed tables over tables of the same name with
 // _local appended on every shard (cluster.go), and so are the catalog
 // tables, created by the statements this returns when run on every
-// shard's server.
-func ddl(tableSettings, cluster, database string) []string {
+// shard's server. With replicated (a cluster whose shards have replicas),
+// every MergeTree is its Replicated form, kept in ZooKeeper under
+// /clickhouse/tracecomb/<database>/<table>/{shard} as replica {replica}
+// (the servers' macros).
+func ddl(tableSettings, cluster, database string, replicated bool) []string {
 	set := func(extra string) string {
 		s := []string{}
 		if extra != "" {
@@ -51,8 +54,27 @@ func ddl(tableSettings, cluster, database string) []string {
 		}
 		return t + "_local"
 	}
+	// engine is the MergeTree of kind (MergeTree, AggregatingMergeTree,
+	// ReplacingMergeTree) for table, with its parameters.
+	engine := func(kind, table, params string) string {
+		if !replicated {
+			if params == "" {
+				return kind
+			}
+			return kind + "(" + params + ")"
+		}
+		var b strings.Builder
+		b.WriteString("Replicated" + kind + "(")
+		quoteString(&b, "/clickhouse/tracecomb/"+database+"/"+table+"/{shard}")
+		b.WriteString(", '{replica}'")
+		if params != "" {
+			b.WriteString(", " + params)
+		}
+		b.WriteString(")")
+		return b.String()
+	}
 	out := []string{
-		`CREATE TABLE IF NOT EXISTS ` + lt("schema_version") + ` (version UInt32, applied_ns Int64) ENGINE = MergeTree ORDER BY version` + set(""),
+		`CREATE TABLE IF NOT EXISTS ` + lt("schema_version") + ` (version UInt32, applied_ns Int64) ENGINE = ` + engine("MergeTree", "schema_version", "") + ` ORDER BY version` + set(""),
 		// One row per event. Partitions are (environment, day), so
 		// retention drops an environment's old days whole.
 		`CREATE TABLE IF NOT EXISTS ` + lt("events") + ` (
@@ -80,7 +102,7 @@ func ddl(tableSettings, cluster, database string) []string {
 			i_k Array(String), i_v Array(Int64),
 			f_k Array(String), f_v Array(Float64),
 			b_k Array(String), b_v Array(UInt8)
-		) ENGINE = MergeTree PARTITION BY (env, day) ORDER BY (env, ts)` + set("index_granularity = 8192"),
+		) ENGINE = ` + engine("MergeTree", "events", "") + ` PARTITION BY (env, day) ORDER BY (env, ts)` + set("index_granularity = 8192"),
 		// The trace index: each trace's first and last event time per
 		// environment and day, kept up to date by traces_mv with every
 		// insert into events and folded by merges.
@@ -90,31 +112,31 @@ func ddl(tableSettings, cluster, database string) []string {
 			trace_id FixedString(16),
 			min_ts AggregateFunction(min, Int64),
 			max_ts AggregateFunction(max, Int64)
-		) ENGINE = AggregatingMergeTree PARTITION BY (env, day) ORDER BY (env, trace_id)` + set("index_granularity = 1024"),
+		) ENGINE = ` + engine("AggregatingMergeTree", "traces", "") + ` PARTITION BY (env, day) ORDER BY (env, trace_id)` + set("index_granularity = 1024"),
 		`CREATE MATERIALIZED VIEW IF NOT EXISTS traces_mv TO ` + lt("traces") + ` AS
 			SELECT env, day, trace_id, minState(ts) AS min_ts, maxState(ts) AS max_ts
 			FROM ` + lt("events") + ` WHERE trace_id != unhex('00000000000000000000000000000000')
 			GROUP BY env, day, trace_id`,
 		// The catalog: the newest version of a row wins (argMax on read).
 		`CREATE TABLE IF NOT EXISTS ` + lt("datasets") + ` (env String, id UInt32, name String, slug String, created_ns Int64, deleted UInt8, version UInt64)
-			ENGINE = ReplacingMergeTree(version) ORDER BY (env, id)` + set(""),
+			ENGINE = ` + engine("ReplacingMergeTree", "datasets", "version") + ` ORDER BY (env, id)` + set(""),
 		`CREATE TABLE IF NOT EXISTS ` + lt("columns") + ` (env String, ds UInt32, key String, kind UInt8, created_ns Int64, deleted UInt8, version UInt64)
-			ENGINE = ReplacingMergeTree(version) ORDER BY (env, ds, key, kind)` + set(""),
+			ENGINE = ` + engine("ReplacingMergeTree", "columns", "version") + ` ORDER BY (env, ds, key, kind)` + set(""),
 		// A deleted column: rows of dataset ds written up to wseq lose key.
 		`CREATE TABLE IF NOT EXISTS ` + lt("column_deletes") + ` (env String, ds UInt32, key String, wseq UInt64)
-			ENGINE = MergeTree ORDER BY (env, ds, key)` + set(""),
+			ENGINE = ` + engine("MergeTree", "column_deletes", "") + ` ORDER BY (env, ds, key)` + set(""),
 		// Last-written times; kind 255 with key '' is the dataset's own.
 		`CREATE TABLE IF NOT EXISTS ` + lt("times") + ` (env String, ds UInt32, key String, kind UInt8, last_ns Int64)
-			ENGINE = ReplacingMergeTree(last_ns) ORDER BY (env, ds, key, kind)` + set(""),
+			ENGINE = ` + engine("ReplacingMergeTree", "times", "last_ns") + ` ORDER BY (env, ds, key, kind)` + set(""),
 		`CREATE TABLE IF NOT EXISTS ` + lt("retention") + ` (env String, max_age_ns Int64, max_bytes Int64, deleted UInt8, version UInt64)
-			ENGINE = ReplacingMergeTree(version) ORDER BY env` + set(""),
+			ENGINE = ` + engine("ReplacingMergeTree", "retention", "version") + ` ORDER BY env` + set(""),
 		// X-Ray events replaced by a later form of the same segment (by the
 		// Write by_wseq): reads leave them out.
 		`CREATE TABLE IF NOT EXISTS ` + lt("xray_replaced") + ` (env String, day Date, trace_id FixedString(16), span_id FixedString(8), wseq UInt64, by_wseq UInt64)
-			ENGINE = MergeTree PARTITION BY (env, day) ORDER BY (env, trace_id, span_id)` + set(""),
+			ENGINE = ` + engine("MergeTree", "xray_replaced", "") + ` PARTITION BY (env, day) ORDER BY (env, trace_id, span_id)` + set(""),
 		// Writes that failed after part of them was inserted: reads leave
 		// their rows out.
-		`CREATE TABLE IF NOT EXISTS ` + lt("aborted") + ` (wseq UInt64) ENGINE = MergeTree ORDER BY wseq` + set(""),
+		`CREATE TABLE IF NOT EXISTS ` + lt("aborted") + ` (wseq UInt64) ENGINE = ` + engine("MergeTree", "aborted", "") + ` ORDER BY wseq` + set(""),
 	}
 	if cluster != "" {
 		// A trace's rows all go to one shard: the one its id hashes to.
@@ -151,7 +173,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 	} else {
-		for _, q := range ddl(s.tableSettings, "", s.cfg.Database) {
+		for _, q := range ddl(s.tableSettings, "", s.cfg.Database, false) {
 			if err := s.c.exec(ctx, q); err != nil {
 				return fmt.Errorf("create schema: %w", err)
 			}

@@ -7,6 +7,10 @@
 // every server's remote_servers lists, for Distributed tables (no
 // ZooKeeper: ON CLUSTER DDL is not available).
 //
+// StartZooKeeper (zookeeper.go) runs Debian's ZooKeeper, and
+// StartReplicas servers that are the replicas of a cluster's one shard,
+// for Replicated*MergeTree tables.
+//
 // StartChdb (chdb.go) runs a current ClickHouse, 26.7, in the test's own
 // process: libchdb, ClickHouse's engine as a shared library, loaded with
 // purego (no cgo) when first started, on one session per process. libchdb
@@ -16,8 +20,8 @@
 // Distributed or Replicated tables there. scripts/chdb.sh installs the
 // library; CHDB_LIB_PATH or its cache directory locates it.
 //
-// A missing clickhouse-server or libchdb is an error naming what installs
-// it; tests fail on it rather than skip.
+// A missing clickhouse-server, ZooKeeper or libchdb is an error naming
+// what installs it; tests fail on it rather than skip.
 package chtest
 
 import (
@@ -44,8 +48,13 @@ type Server struct {
 
 	cluster string
 	shards  []string // host:tcp_port of every shard, in remote_servers order
-	cmd     *exec.Cmd
-	done    chan struct{}
+	// replicas: shards holds the replicas of the cluster's one shard, and
+	// zk and replica are the ZooKeeper address and this server's
+	// {replica} macro (StartReplicas).
+	replicas    bool
+	zk, replica string
+	cmd         *exec.Cmd
+	done        chan struct{}
 }
 
 // binary finds clickhouse-server (Debian installs it in /usr/sbin).
@@ -112,19 +121,50 @@ const usersConfig = `<?xml version="1.0"?>
 `
 
 // remoteServers is the remote_servers section naming cluster with one
-// shard (of one replica) per address.
-func remoteServers(cluster string, shards []string) string {
+// shard (of one replica) per address, or with replicas one shard of a
+// replica per address.
+func remoteServers(cluster string, shards []string, replicas bool) string {
 	if cluster == "" {
 		return ""
 	}
 	var b strings.Builder
 	b.WriteString("  <remote_servers>\n    <" + cluster + ">\n")
+	if replicas {
+		b.WriteString("      <shard><internal_replication>true</internal_replication>\n")
+	}
 	for _, a := range shards {
 		host, port, _ := net.SplitHostPort(a)
-		fmt.Fprintf(&b, "      <shard><replica><host>%s</host><port>%s</port></replica></shard>\n", host, port)
+		if replicas {
+			fmt.Fprintf(&b, "        <replica><host>%s</host><port>%s</port></replica>\n", host, port)
+		} else {
+			fmt.Fprintf(&b, "      <shard><replica><host>%s</host><port>%s</port></replica></shard>\n", host, port)
+		}
+	}
+	if replicas {
+		b.WriteString("      </shard>\n")
 	}
 	b.WriteString("    </" + cluster + ">\n  </remote_servers>\n")
 	return b.String()
+}
+
+// zookeeperConfig is the zookeeper and macros sections of a replica.
+func zookeeperConfig(zk, replica string) string {
+	if zk == "" {
+		return ""
+	}
+	host, port, _ := net.SplitHostPort(zk)
+	return "  <zookeeper><node><host>" + host + "</host><port>" + port + "</port></node><session_timeout_ms>10000</session_timeout_ms></zookeeper>\n" +
+		"  <macros><shard>01</shard><replica>" + replica + "</replica></macros>\n" +
+		"  <interserver_http_host>127.0.0.1</interserver_http_host>\n"
+}
+
+// StartReplicas starts one server per directory, the replicas of the one
+// shard of cluster (internal_replication on, so a Distributed table
+// writes to one replica and replication copies), with ZooKeeper zk and
+// the macros {shard} = 01 and {replica} = r1, r2, … in the order of dirs.
+// On an error the servers already started are stopped.
+func StartReplicas(cluster string, zk *ZooKeeper, dirs []string) ([]*Server, error) {
+	return startCluster(cluster, dirs, zk.Addr)
 }
 
 // Start starts a server with its data in dir (created when missing; an
@@ -149,6 +189,12 @@ func Start(dir string) (*Server, error) {
 // remote_servers lists all of them, in the order of dirs. On an error the
 // servers already started are stopped.
 func StartCluster(cluster string, dirs []string) ([]*Server, error) {
+	return startCluster(cluster, dirs, "")
+}
+
+// startCluster starts the servers of StartCluster or, with a ZooKeeper
+// address, of StartReplicas.
+func startCluster(cluster string, dirs []string, zk string) ([]*Server, error) {
 	for _, r := range cluster {
 		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
 			return nil, fmt.Errorf("chtest: cluster name %q: letters, digits and underscores only", cluster)
@@ -165,6 +211,9 @@ func StartCluster(cluster string, dirs []string) ([]*Server, error) {
 	var out []*Server
 	for i, d := range dirs {
 		s := &Server{Dir: d, HTTPPort: ports[3*i], TCPPort: ports[3*i+1], InterserverPort: ports[3*i+2], cluster: cluster, shards: shards}
+		if zk != "" {
+			s.replicas, s.zk, s.replica = true, zk, "r"+strconv.Itoa(i+1)
+		}
 		if err := s.start(); err != nil {
 			for _, o := range out {
 				o.Stop()
@@ -188,7 +237,7 @@ func (s *Server) start() error {
 		}
 	}
 	cfg := filepath.Join(s.Dir, "config.xml")
-	conf := fmt.Appendf(nil, serverConfig, s.Dir, s.HTTPPort, s.TCPPort, s.InterserverPort, remoteServers(s.cluster, s.shards))
+	conf := fmt.Appendf(nil, serverConfig, s.Dir, s.HTTPPort, s.TCPPort, s.InterserverPort, remoteServers(s.cluster, s.shards, s.replicas)+zookeeperConfig(s.zk, s.replica))
 	if err := os.WriteFile(cfg, conf, 0o644); err != nil {
 		return err
 	}
