@@ -13,8 +13,9 @@
 //
 // Open(ctx, Config) takes the server's URL, a database name (created when
 // missing), retention defaults, column limits and a logger; Config.Cluster
-// and Config.ShardURLs spread the traces over the shards of a cluster
-// (see Cluster below).
+// and Config.ShardURLs spread the traces over the shards of a cluster,
+// and Config.Replicated keeps them on replicas of each shard (see Cluster
+// below).
 //
 // # Talking to the server
 //
@@ -180,7 +181,9 @@
 // (merge_with_ttl_timeout, 4 h by default, between TTL merges of a
 // partition), so a row may outlive MaxAge by that much; whole days are
 // still dropped by EnforceRetention. The TTL follows the server's clock,
-// not Config.Now (TestChdbRetentionTTL).
+// not Config.Now (TestChdbRetentionTTL). On a cluster these ALTERs run
+// on the shards' tables like the other mutations; no test runs a current
+// ClickHouse cluster.
 //
 // # Aggregates
 //
