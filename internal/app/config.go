@@ -56,12 +56,16 @@ type Config struct {
 	// and the X-Ray daemon's queue); MaxDecompressBytes bounds the bytes
 	// held by every request body being decompressed at once;
 	// MaxDecodedBytes bounds one OTLP request's decoded events;
-	// XRayQueueBytes bounds the X-Ray daemon's own queue.
+	// XRayQueueBytes bounds the X-Ray daemon's own queue;
+	// XRayDatagramBytes its datagrams not yet decoded; XRaySocketBuffer is
+	// the UDP receive buffer it asks the kernel for.
 	MaxPendingEvents   int
 	MaxPendingBytes    int64
 	MaxDecompressBytes int64
 	MaxDecodedBytes    int64
 	XRayQueueBytes     int64
+	XRayDatagramBytes  int64
+	XRaySocketBuffer   int64
 	// StoreMemoryLimit caps the embedded store's memory (DuckDB's
 	// memory_limit: its buffer pool and query state; beyond it DuckDB
 	// evicts pages and spills to disk).
@@ -153,6 +157,8 @@ func DefaultConfig() Config {
 		MaxDecompressBytes: ingest.DefaultMaxDecompressBytes,
 		MaxDecodedBytes:    otlp.DefaultMaxDecodedBytes,
 		XRayQueueBytes:     xray.DefaultQueueBytes,
+		XRayDatagramBytes:  xray.DefaultDatagramBytes,
+		XRaySocketBuffer:   int64(xray.DefaultConfig().SocketBuffer),
 		StoreMemoryLimit:   "256MB",
 		QueryTimeout:       10 * time.Second,
 		XRayQueryTimeout:   30 * time.Second,
@@ -282,7 +288,11 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	size(&c.MaxDecodedBytes, "max-decoded-bytes", "TRACECOMB_MAX_DECODED_BYTES",
 		"memory the events decoded from one OTLP request may take (resource attributes count once per span); beyond it the request gets 413")
 	size(&c.XRayQueueBytes, "xray-queue-bytes", "TRACECOMB_XRAY_QUEUE_BYTES",
-		"memory of the X-Ray daemon's decoded segments not yet stored; beyond it segments are dropped and counted")
+		"memory of the X-Ray daemon's decoded segments not yet stored; beyond it datagrams wait undecoded (--xray-datagram-bytes), then are dropped and counted")
+	size(&c.XRayDatagramBytes, "xray-datagram-bytes", "TRACECOMB_XRAY_DATAGRAM_BYTES",
+		"memory of the X-Ray daemon's datagrams received and not yet decoded; beyond it datagrams are dropped and counted")
+	size(&c.XRaySocketBuffer, "xray-socket-buffer", "TRACECOMB_XRAY_SOCKET_BUFFER",
+		"UDP receive buffer the X-Ray daemon asks the kernel for (Linux grants at most net.core.rmem_max); datagrams that overflow it are dropped by the kernel and counted")
 	if v, ok := os.LookupEnv("TRACECOMB_STORE_COLUMN_DENSITY"); ok {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			c.StoreColumnDensity = f
@@ -372,7 +382,7 @@ func (c *Config) Validate() error {
 	for _, l := range []struct {
 		name string
 		v    int64
-	}{{"--retention-compact-max-live", c.RetentionCompactMaxLive}, {"--max-pending-bytes", c.MaxPendingBytes}, {"--max-decompress-bytes", c.MaxDecompressBytes}, {"--max-decoded-bytes", c.MaxDecodedBytes}, {"--xray-queue-bytes", c.XRayQueueBytes}} {
+	}{{"--retention-compact-max-live", c.RetentionCompactMaxLive}, {"--max-pending-bytes", c.MaxPendingBytes}, {"--max-decompress-bytes", c.MaxDecompressBytes}, {"--max-decoded-bytes", c.MaxDecodedBytes}, {"--xray-queue-bytes", c.XRayQueueBytes}, {"--xray-datagram-bytes", c.XRayDatagramBytes}, {"--xray-socket-buffer", c.XRaySocketBuffer}} {
 		if l.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, got %d", l.name, l.v))
 		}

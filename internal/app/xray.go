@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -126,6 +127,8 @@ func (a *App) startXRayDaemon(ctx context.Context) error {
 	cfg.Addr = net.JoinHostPort(udpAddr.IP.String(), fmt.Sprint(udpAddr.Port))
 	cfg.Env = env
 	cfg.QueueBytes = a.cfg.XRayQueueBytes
+	cfg.DatagramBytes = a.cfg.XRayDatagramBytes
+	cfg.SocketBuffer = int(min(a.cfg.XRaySocketBuffer, math.MaxInt32))
 	d, err := xrayingest.NewDaemon(cfg, a.doorConsumer(model.DoorXRay), xrayingest.Settings{Logger: a.logger.With("door", "xray-udp"), Registerer: a.metrics,
 		Pending: a.batcher.Budget()})
 	if err != nil {

@@ -66,7 +66,7 @@ func newMetrics(queueLen, queueBytes, rawBytes func() float64) *metrics {
 		}, queueBytes),
 		raw: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tracecomb_xray_datagram_queue_bytes",
-			Help: "Memory held by datagrams received and not yet decoded (bounded by the daemon's datagram queue size, 32 MiB by default).",
+			Help: "Memory held by datagrams received and not yet decoded (bounded by --xray-datagram-bytes).",
 		}, rawBytes),
 	}
 	// Every reason shows up from the start, at zero.
