@@ -57,7 +57,7 @@ func main() {
 	flag.IntVar(&cs.IngestSpans, "ch-ingest-spans", 1_000_000, "ClickHouse: spans of each ingest measurement (one node, two nodes, DuckDB)")
 	flag.IntVar(&cs.Spans, "ch-spans", 10_000_000, "ClickHouse: spans stored before the queries (loaded through the two nodes)")
 	flag.IntVar(&cs.Chunk, "ch-chunk", 500_000, "ClickHouse: spans generated at a time while loading to -ch-spans")
-	flag.IntVar(&cs.Queries, "ch-queries", 20, "ClickHouse: GROUP BY service queries at -ch-spans")
+	flag.IntVar(&cs.Queries, "ch-queries", 10, "ClickHouse: GROUP BY service queries at -ch-spans")
 	flag.IntVar(&cs.Concurrency, "ch-concurrency", 64, "ClickHouse: concurrent exporters per node (their requests reach ClickHouse as one INSERT per group commit)")
 	flag.BoolVar(&cs.DuckDB, "ch-duckdb", true, "ClickHouse: measure tracecomb on DuckDB with the same ingest spans too")
 	flag.BoolVar(&cs.Optimize, "ch-optimize", true, "ClickHouse: measure the bytes again after OPTIMIZE TABLE … FINAL")

@@ -331,7 +331,7 @@ func honeycombQuery(ctx context.Context, cl *http.Client, s *server, spec map[st
 	if loc == "" {
 		loc = "/1/query_results/__all__/" + res.ID
 	}
-	for i := 0; i < 6000; i++ {
+	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); {
 		code, body, err = get(ctx, cl, s.query+loc, s.headers)
 		if err != nil {
 			return nil, "", err
