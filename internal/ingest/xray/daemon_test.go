@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -652,6 +653,54 @@ func BenchmarkDaemonReceive(b *testing.B) {
 	if n := testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull)); n != 0 {
 		b.Fatalf("%v dropped", n)
 	}
+}
+
+// BenchmarkDaemonUDP sends the harness's datagrams over loopback UDP as
+// fast as one sender can and waits until the consumer (which keeps
+// nothing) has them all, or they stop coming: the whole door without a
+// store, per datagram. lost/op is the share that did not arrive, whether
+// the kernel or the daemon dropped it.
+func BenchmarkDaemonUDP(b *testing.B) {
+	var got atomic.Int64
+	count := ingest.ConsumerFunc(func(_ context.Context, _ string, evs []model.Event) error {
+		got.Add(int64(len(evs)))
+		return nil
+	})
+	d, err := NewDaemon(Config{Addr: "127.0.0.1:0"}, count, Settings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer d.Shutdown(context.Background()) //nolint:errcheck
+	c, err := net.Dial("udp", d.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ps := make([][]byte, b.N)
+	for i := range ps {
+		ps[i] = annotatedDatagram(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := c.Write(ps[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	last, still := int64(-1), 0
+	for got.Load() < int64(b.N) && still < 20 {
+		if n := got.Load(); n == last {
+			still++
+		} else {
+			last, still = n, 0
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(int64(b.N)-got.Load())/float64(b.N), "lost/op")
 }
 
 // TestDaemonKeepsTheCompleteSegment: a segment sent in progress, then
