@@ -111,15 +111,17 @@ type Chdb struct {
 // the query parameter with the body appended (for an INSERT … FORMAT F
 // with a body, the body goes to a temporary file read with FROM INFILE,
 // since the C API takes the query as a C string); the database parameter
-// selects the database (USE); every other parameter is a setting applied
-// (SET) for that request only and reset to its default after it; the
-// answer is the query's output in its FORMAT (TabSeparated without one).
-// An exception answers HTTP 500 with ClickHouse's text ("Code: N.
-// DB::Exception: …") and the X-ClickHouse-Exception-Code header (a body
-// over 256 MiB answers 413); current
+// selects the database (USE, default when absent); default_format is the
+// format of an answer whose query names none (TabSeparated without it);
+// user and password are ignored (there are no users); param_* (query
+// parameters) answers NOT_IMPLEMENTED; every other parameter is a setting
+// applied (SET) for that request only and set back to the session's
+// default after it. The answer is the query's output in its FORMAT. An
+// exception answers HTTP 500 with ClickHouse's text ("Code: N.
+// DB::Exception: …") and the X-ClickHouse-Exception-Code header; current
 // servers answer some codes with a 4xx status instead, which the store
-// does not tell apart. /ping answers "Ok.". Not carried: sessions,
-// query parameters (param_*), compression, progress headers, an
+// does not tell apart. A body over 256 MiB answers 413. /ping answers
+// "Ok.". Not carried: sessions, compression, progress headers, an
 // exception after part of an answer was sent (the whole answer is
 // produced before it is sent), cancelling a running query.
 //
