@@ -156,6 +156,32 @@ func TestChdbRetentionTTL(t *testing.T) {
 			t.Errorf("dev lost event %d", n)
 		}
 	}
+	// Reopened, the store sets the same TTL without rewriting the
+	// straddling days again.
+	materializes := func() int64 {
+		rows, err := s.c.rows(ctx, "SELECT count() FROM system.mutations WHERE database = ? AND table = 'events' AND command LIKE '%MATERIALIZE TTL%'", s.cfg.Database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows[0][0].(int64)
+	}
+	n := materializes()
+	if n == 0 {
+		t.Fatal("no MATERIALIZE TTL mutation after the retention change")
+	}
+	s2, err := Open(ctx, s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.EnforceRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m := materializes(); m != n {
+		t.Errorf("reopening ran %d more MATERIALIZE TTL mutations", m-n)
+	}
 	// Written after the rule: the server deletes it (on insert or merge).
 	write(3, older, "prod", "dev")
 	if err := s.c.exec(ctx, "OPTIMIZE TABLE events FINAL"); err != nil {

@@ -261,8 +261,18 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	s.cat, s.wseq = cat, wseq
 	if s.ttl = s.version >= ttlVersion; s.ttl {
+		// A table with a TTL already had one set by an earlier Open: its
+		// straddling days are not rewritten again (see applyTTL).
+		rows, err := s.c.rows(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", s.cfg.Database, s.local("events"))
+		if err != nil {
+			return err
+		}
+		hadTTL := len(rows) == 1 && strings.Contains(fmt.Sprint(rows[0][0]), " TTL ")
 		if err := s.applyTTL(ctx); err != nil {
 			return fmt.Errorf("set the TTL of events: %w", err)
+		}
+		if hadTTL {
+			s.ttlPending = false
 		}
 	}
 	return nil

@@ -175,9 +175,13 @@
 // retentions changed (ALTER TABLE events MODIFY TTL, or REMOVE TTL when
 // none has a MaxAge), with materialize_ttl_after_modify = 0 so that a
 // change does not rewrite the whole table; the first pass after a change
-// (and after Open) runs ALTER TABLE … MATERIALIZE TTL IN PARTITION on the
-// straddling days' partitions only, a mutation rewriting those. The server
-// then deletes expired rows of new parts on insert and at merges
+// (and after an Open that found events without a TTL) runs ALTER TABLE …
+// MATERIALIZE TTL IN PARTITION on the straddling days' partitions only, a
+// mutation rewriting those. A retention changed while no tracecomb ran
+// (Config.Retention) is set at Open without that rewrite: the straddling
+// day's older parts lose their expired rows at their next merge, or with
+// the day. The server deletes expired rows of new parts on insert and at
+// merges
 // (merge_with_ttl_timeout, 4 h by default, between TTL merges of a
 // partition), so a row may outlive MaxAge by that much; whole days are
 // still dropped by EnforceRetention. The TTL follows the server's clock,
