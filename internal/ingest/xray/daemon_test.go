@@ -277,6 +277,45 @@ func TestDaemonShutdownDeadline(t *testing.T) {
 	<-d.done
 }
 
+// TestDaemonShutdownDeadlineCountsTheRest: when Shutdown's deadline
+// passes with datagrams still waiting (the consumer hangs), every one of
+// them is counted as dropped: with the consumer (consumer_error), waiting
+// for room (queue_full) or not yet decoded (shutdown).
+func TestDaemonShutdownDeadlineCountsTheRest(t *testing.T) {
+	s := newSink()
+	s.block = make(chan struct{}) // never released
+	per := segmentBytes(t)
+	d, err := NewDaemon(Config{Addr: "127.0.0.1:0", BatchEvents: 1, QueueBytes: 2 * per}, s, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, d)
+	const n = 20
+	for i := range n {
+		send(t, c, segment(spanID(i)))
+	}
+	eventually(t, "every datagram read", func() bool { return testutil.ToFloat64(d.m.received) == n })
+	eventually(t, "datagrams waiting undecoded", func() bool { return d.raw.len() > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := d.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the deadline", err)
+	}
+	<-d.done
+	if got := sumVec(t, d.m.dropped); got != n {
+		t.Errorf("%v of %d counted as dropped", got, n)
+	}
+	if got := testutil.ToFloat64(d.m.dropped.WithLabelValues(dropShutdown)); got == 0 {
+		t.Error("none counted as dropped at shutdown")
+	}
+	if d.own.Used() != 0 || d.rawUsed.Load() != 0 {
+		t.Errorf("%d bytes of documents and %d of datagrams still held", d.own.Used(), d.rawUsed.Load())
+	}
+}
+
 func TestDaemonRejects(t *testing.T) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex

@@ -129,9 +129,10 @@
 // queue, bounded in bytes too (Config.QueueBytes); a decoder that finds
 // it full waits for room (up to Config.ConsumeTimeout), so a burst waits
 // as datagrams, which take about half the bytes their decoded spans are
-// counted for (a 750-byte segment with eleven annotations: some 1,800). The documents'
-// bytes are also reserved on the pending budget shared with the other
-// doors (Settings.Pending). Neither queue is bounded by a count.
+// counted for (a 750-byte segment with eleven annotations: some 1,800).
+// The documents' bytes are also reserved on the pending budget shared
+// with the other doors (Settings.Pending). Neither queue is bounded by a
+// count.
 //
 // One batcher hands the spans to an ingest.Consumer for one environment,
 // one batch at a time, with their reservation on the pending budget. A
@@ -150,11 +151,24 @@
 // deadline passed first) or socket_buffer: the kernel dropped datagrams
 // because the socket's receive buffer was full. Linux reports those with
 // the next datagram read (SO_RXQ_OVFL), so they are counted once another
-// datagram arrives; other systems do not report them. Within a
+// datagram arrives, and they are not in
+// tracecomb_xray_segments_received_total, which counts the datagrams read;
+// other systems do not report them. Within a
 // batch one span is kept per (trace id, span id) by X-Ray's rule
 // (xrayview.Dedupe): a complete form replaces an in-progress one, never
 // the other way round, and of a repeated document (SDKs do send some
-// twice) the later is sent; with one reader and one decoder, documents
-// reach the consumer in the order they arrived. Shutdown stops reading
-// and flushes what was received.
+// twice) the later is sent; with Config.Readers and Config.Decoders at
+// 1, documents reach the consumer in the order they arrived. Shutdown
+// stops reading and flushes what was received.
+//
+// Measured with the bench harness's ramp (bench/cmd/tcbench: datagrams of
+// one segment with eleven annotations, 2 s per rate) against tracecomb
+// with its DuckDB store, on 2 cores shared with other work (load average
+// 5 to 17): at 20,000 datagrams a second every datagram was received and
+// none dropped in 4 runs of 4. Whether they are also stored within the
+// harness's 20 s is up to the store, which committed 1,300 to 2,500 X-Ray
+// spans a second depending on the load, most of its time in its look-up
+// of stored duplicates; it did in 2 runs of the 4. The door alone
+// (BenchmarkDaemonUDP, the sender included) takes 30 to 47 µs of the
+// machine per datagram.
 package xray
