@@ -126,13 +126,14 @@ func TestServeOnClickHouse(t *testing.T) {
 // the environment, and what Validate refuses.
 func TestStoreFlags(t *testing.T) {
 	t.Setenv("TRACECOMB_CLICKHOUSE_URL", "http://u:secret@ch:8123")
+	t.Setenv("TRACECOMB_CLICKHOUSE_REPLICATED", "true")
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.BindFlags(fs)
 	if err := fs.Parse([]string{"--store", "clickhouse", "--clickhouse-database", "db1", "--clickhouse-cluster", "c1", "--clickhouse-shard-urls", "http://a:8123, http://b:8123"}); err != nil {
 		t.Fatal(err)
 	}
-	want := StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://u:secret@ch:8123", ClickHouseDatabase: "db1", ClickHouseCluster: "c1", ClickHouseShardURLs: "http://a:8123, http://b:8123"}
+	want := StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://u:secret@ch:8123", ClickHouseDatabase: "db1", ClickHouseCluster: "c1", ClickHouseShardURLs: "http://a:8123, http://b:8123", ClickHouseReplicated: true}
 	if cfg.Store != want {
 		t.Fatalf("store config %+v, want %+v", cfg.Store, want)
 	}
@@ -157,6 +158,8 @@ func TestStoreFlags(t *testing.T) {
 		{StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://ch:8123", ClickHouseCluster: "c"}, "--clickhouse-cluster needs --clickhouse-shard-urls"},
 		{StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://ch:8123", ClickHouseShardURLs: "http://a:1"}, "--clickhouse-shard-urls is set without --clickhouse-cluster"},
 		{StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://ch:8123", ClickHouseCluster: "c", ClickHouseShardURLs: "a:1"}, "--clickhouse-shard-urls: want HTTP"},
+		{StoreConfig{Kind: StoreClickHouse, ClickHouseURL: "http://ch:8123", ClickHouseReplicated: true}, "--clickhouse-replicated is set without --clickhouse-cluster"},
+		{StoreConfig{Kind: StoreDuckDB, ClickHouseReplicated: true}, "--clickhouse-replicated is set but the store is duckdb"},
 	} {
 		cfg := DefaultConfig()
 		cfg.Store = c.store

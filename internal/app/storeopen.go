@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,12 @@ type StoreConfig struct {
 	// and ClickHouseShardURLs (comma-separated) the HTTP interface of a
 	// server of each of its shards (clickhouse.Config.Cluster, ShardURLs).
 	ClickHouseURL, ClickHouseDatabase, ClickHouseCluster, ClickHouseShardURLs string
+	// ClickHouseReplicated says the cluster's shards have replicas (the
+	// servers have ZooKeeper or Keeper and the {shard} and {replica}
+	// macros): the tables are Replicated*MergeTree, and
+	// ClickHouseShardURLs lists every replica of every shard
+	// (clickhouse.Config.Replicated).
+	ClickHouseReplicated bool
 }
 
 // shardURLs splits --clickhouse-shard-urls.
@@ -86,6 +93,11 @@ func (c *StoreConfig) bindFlags(fs *flag.FlagSet) {
 	if v, ok := os.LookupEnv("TRACECOMB_CLICKHOUSE_SHARD_URLS"); ok {
 		c.ClickHouseShardURLs = v
 	}
+	if v, ok := os.LookupEnv("TRACECOMB_CLICKHOUSE_REPLICATED"); ok {
+		c.ClickHouseReplicated, _ = strconv.ParseBool(v)
+	}
+	fs.BoolVar(&c.ClickHouseReplicated, "clickhouse-replicated", c.ClickHouseReplicated,
+		"with --clickhouse-cluster: the shards have replicas (ZooKeeper or Keeper, macros {shard} and {replica}); the tables are Replicated*MergeTree and --clickhouse-shard-urls lists every replica (env TRACECOMB_CLICKHOUSE_REPLICATED)")
 }
 
 // validate checks the store flags.
@@ -98,6 +110,9 @@ func (c *StoreConfig) validate() []error {
 			if f.v != "" {
 				errs = append(errs, fmt.Errorf("%s is set but the store is duckdb: add --store clickhouse", f.flag))
 			}
+		}
+		if c.ClickHouseReplicated {
+			errs = append(errs, errors.New("--clickhouse-replicated is set but the store is duckdb: add --store clickhouse"))
 		}
 	case StoreClickHouse:
 		u, err := url.Parse(c.ClickHouseURL)
@@ -118,6 +133,8 @@ func (c *StoreConfig) validate() []error {
 			errs = append(errs, errors.New("--clickhouse-cluster needs --clickhouse-shard-urls: the HTTP interface of a server of every shard"))
 		case c.ClickHouseCluster == "" && c.ClickHouseShardURLs != "":
 			errs = append(errs, errors.New("--clickhouse-shard-urls is set without --clickhouse-cluster"))
+		case c.ClickHouseCluster == "" && c.ClickHouseReplicated:
+			errs = append(errs, errors.New("--clickhouse-replicated is set without --clickhouse-cluster"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("--store %q: want duckdb or clickhouse", c.Kind))
@@ -136,6 +153,7 @@ func openClickHouse(ctx context.Context, cfg Config, logger *slog.Logger) (store
 		Database:          cfg.Store.ClickHouseDatabase,
 		Cluster:           cfg.Store.ClickHouseCluster,
 		ShardURLs:         cfg.Store.shardURLs(),
+		Replicated:        cfg.Store.ClickHouseReplicated,
 		Retention:         store.Retention{MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize},
 		MaxDatasetColumns: cfg.MaxDatasetColumns,
 		MaxEnvColumns:     cfg.MaxEnvColumns,
@@ -148,7 +166,7 @@ func openClickHouse(ctx context.Context, cfg Config, logger *slog.Logger) (store
 		return nil, err
 	}
 	logger.Info("store: ClickHouse", "url", redactURL(cfg.Store.ClickHouseURL), "database", cfg.Store.ClickHouseDatabase,
-		"cluster", cfg.Store.ClickHouseCluster, "server_version", st.Version())
+		"cluster", cfg.Store.ClickHouseCluster, "replicated", cfg.Store.ClickHouseReplicated, "server_version", st.Version())
 	logger.Warn(storeUnsupported)
 	return st, nil
 }
