@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/xml"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -11,10 +12,11 @@ import (
 )
 
 // TestScaleOutCompose: deploy/scale-out/compose.yaml parses, its three
-// tracecomb nodes run on the ClickHouse cluster and the PostgreSQL state
-// with settings serve accepts, only the load balancer publishes ports
-// (on the host's loopback), and the cluster configuration it mounts is
-// XML naming both shards. (Docker is not run here.)
+// tracecomb nodes run on the replicated ClickHouse cluster and the
+// PostgreSQL state with settings serve accepts, only the load balancer
+// publishes ports (on the host's loopback), and the cluster
+// configuration it mounts is XML naming two shards of two replicas with
+// internal replication, Keeper and the macros. (Docker is not run here.)
 func TestScaleOutCompose(t *testing.T) {
 	raw, err := os.ReadFile("../../deploy/scale-out/compose.yaml")
 	if err != nil {
@@ -41,8 +43,10 @@ func TestScaleOutCompose(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.StateURL = env["TRACECOMB_STATE_URL"]
 		cfg.Store = StoreConfig{Kind: env["TRACECOMB_STORE"], ClickHouseURL: env["TRACECOMB_CLICKHOUSE_URL"], ClickHouseDatabase: env["TRACECOMB_CLICKHOUSE_DATABASE"],
-			ClickHouseCluster: env["TRACECOMB_CLICKHOUSE_CLUSTER"], ClickHouseShardURLs: env["TRACECOMB_CLICKHOUSE_SHARD_URLS"]}
-		if cfg.Store.Kind != StoreClickHouse || cfg.Store.ClickHouseCluster != "tracecomb" || len(cfg.Store.shardURLs()) != 2 || cfg.StateURL == "" {
+			ClickHouseCluster: env["TRACECOMB_CLICKHOUSE_CLUSTER"], ClickHouseShardURLs: env["TRACECOMB_CLICKHOUSE_SHARD_URLS"],
+			ClickHouseReplicated: env["TRACECOMB_CLICKHOUSE_REPLICATED"] == "true"}
+		if cfg.Store.Kind != StoreClickHouse || cfg.Store.ClickHouseCluster != "tracecomb" || !cfg.Store.ClickHouseReplicated ||
+			len(cfg.Store.shardURLs()) != 4 || cfg.StateURL == "" {
 			t.Errorf("%s: store %+v, state %q", name, cfg.Store, cfg.StateURL)
 		}
 		if err := cfg.Validate(); err != nil {
@@ -57,7 +61,7 @@ func TestScaleOutCompose(t *testing.T) {
 			t.Errorf("the load balancer publishes %s beyond the host's loopback", p)
 		}
 	}
-	for _, name := range []string{"ch1", "ch2", "postgres"} {
+	for _, name := range []string{"ch1", "ch2", "ch3", "ch4", "keeper", "postgres"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("no service %s", name)
 		}
@@ -68,10 +72,31 @@ func TestScaleOutCompose(t *testing.T) {
 	}
 	var cl struct {
 		Shards []struct {
-			Host string `xml:"replica>host"`
+			Internal bool     `xml:"internal_replication"`
+			Hosts    []string `xml:"replica>host"`
 		} `xml:"remote_servers>tracecomb>shard"`
+		Keeper string `xml:"zookeeper>node>host"`
+		Shard  struct {
+			FromEnv string `xml:"from_env,attr"`
+		} `xml:"macros>shard"`
+		Replica struct {
+			FromEnv string `xml:"from_env,attr"`
+		} `xml:"macros>replica"`
 	}
-	if err := xml.Unmarshal(x, &cl); err != nil || len(cl.Shards) != 2 || cl.Shards[0].Host != "ch1" || cl.Shards[1].Host != "ch2" {
-		t.Errorf("cluster.xml: %+v, %v; want shards ch1 and ch2", cl, err)
+	if err := xml.Unmarshal(x, &cl); err != nil || len(cl.Shards) != 2 || strings.Join(cl.Shards[0].Hosts, ",") != "ch1,ch2" ||
+		strings.Join(cl.Shards[1].Hosts, ",") != "ch3,ch4" || !cl.Shards[0].Internal || !cl.Shards[1].Internal {
+		t.Errorf("cluster.xml: %+v, %v; want shards ch1,ch2 and ch3,ch4 with internal replication", cl, err)
+	}
+	if cl.Keeper != "keeper" || cl.Shard.FromEnv != "CH_SHARD" || cl.Replica.FromEnv != "CH_REPLICA" {
+		t.Errorf("cluster.xml: Keeper %q, macros from %q and %q", cl.Keeper, cl.Shard.FromEnv, cl.Replica.FromEnv)
+	}
+	// Each replica's macros: its shard in remote_servers, its own name.
+	for i, shard := range cl.Shards {
+		for _, h := range shard.Hosts {
+			env := c.Services[h].Environment
+			if env["CH_SHARD"] != fmt.Sprintf("%02d", i+1) || env["CH_REPLICA"] != h {
+				t.Errorf("%s: CH_SHARD %q, CH_REPLICA %q", h, env["CH_SHARD"], env["CH_REPLICA"])
+			}
+		}
 	}
 }
