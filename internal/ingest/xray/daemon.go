@@ -39,7 +39,7 @@ type Config struct {
 	// leaves the other processors to the readers and the consumer).
 	Decoders int
 	// DatagramBytes bounds the memory of the datagrams read but not yet
-	// decoded (default 32 MiB: some 45,000 datagrams of a segment with a
+	// decoded (default 32 MiB: some 40,000 datagrams of a segment with a
 	// dozen annotations). It absorbs bursts that the decoders, or the
 	// consumer behind them, cannot keep up with; past it new datagrams are
 	// dropped and counted (reason queue_full).
@@ -48,9 +48,10 @@ type Config struct {
 	// called (default 500).
 	BatchEvents int
 	// MaxBatchEvents caps the spans of one call of the consumer (default
-	// 5000). While the consumer works on a batch the next one keeps
-	// taking what arrives, up to this, so that what a call costs whatever
-	// its size (a store commit's fixed part) is paid once for many spans.
+	// 5000; the document that reaches it is taken whole). While the
+	// consumer works on a batch the next one keeps taking what arrives,
+	// up to this, so that what a call costs whatever its size (a store
+	// commit's fixed part) is paid once for many spans.
 	MaxBatchEvents int
 	// FlushInterval is the longest a received span waits for its batch to
 	// fill (default 100ms).
