@@ -633,8 +633,8 @@ func BenchmarkDaemonHandle(b *testing.B) {
 	}
 }
 
-// annotatedDatagram is a segment with eleven string annotations, as the
-// bench harness sends (some 750 bytes).
+// annotatedDatagram is a segment with eleven string annotations, like the
+// bench harness's but with longer values (732 bytes).
 func annotatedDatagram(i int) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, `{"format": "json", "version": 1}`+"\n"+`{"name":"checkout-%d","id":"%016x","trace_id":"1-5759e988-%024x","start_time":1765100000.123456,"end_time":1765100000.138456,"annotations":{`, i%10, i+1, i+1)

@@ -128,8 +128,9 @@
 // by default) decode the datagrams and queue the spans in the document
 // queue, bounded in bytes too (Config.QueueBytes); a decoder that finds
 // it full waits for room (up to Config.ConsumeTimeout), so a burst waits
-// as datagrams, which take about half the bytes their decoded spans are
-// counted for (a 750-byte segment with eleven annotations: some 1,800).
+// as datagrams, counted for a quarter or so of the bytes of their decoded
+// spans (the bench harness's 440-byte segment with eleven annotations:
+// 504 bytes against some 1,800).
 // The documents' bytes are also reserved on the pending budget shared
 // with the other doors (Settings.Pending). Neither queue is bounded by a
 // count.
