@@ -292,7 +292,7 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	size(&c.XRayDatagramBytes, "xray-datagram-bytes", "TRACECOMB_XRAY_DATAGRAM_BYTES",
 		"memory of the X-Ray daemon's datagrams received and not yet decoded; beyond it datagrams are dropped and counted")
 	size(&c.XRaySocketBuffer, "xray-socket-buffer", "TRACECOMB_XRAY_SOCKET_BUFFER",
-		"UDP receive buffer the X-Ray daemon asks the kernel for (Linux grants at most net.core.rmem_max); datagrams that overflow it are dropped by the kernel and counted")
+		"UDP receive buffer the X-Ray daemon asks the kernel for (Linux grants at most net.core.rmem_max without CAP_NET_ADMIN); datagrams that overflow it are dropped by the kernel and counted")
 	if v, ok := os.LookupEnv("TRACECOMB_STORE_COLUMN_DENSITY"); ok {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			c.StoreColumnDensity = f

@@ -75,7 +75,9 @@ type Config struct {
 	// Batcher may still store it).
 	ConsumeTimeout time.Duration
 	// SocketBuffer is the kernel receive buffer asked for, in bytes, to
-	// absorb bursts (default 4 MiB; the kernel may grant less).
+	// absorb bursts (default 4 MiB). Linux grants at most
+	// net.core.rmem_max unless the process has CAP_NET_ADMIN
+	// (SO_RCVBUFFORCE), and reserves twice the size for its bookkeeping.
 	SocketBuffer int
 }
 
@@ -276,10 +278,11 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("xray daemon: listen %s: %w", d.cfg.Addr, err)
 	}
-	if u, ok := conn.(*net.UDPConn); ok && d.cfg.SocketBuffer > 0 {
-		_ = u.SetReadBuffer(d.cfg.SocketBuffer) // best effort: the kernel caps it
-	}
+	sockBuf := 0
 	if u, ok := conn.(*net.UDPConn); ok {
+		if d.cfg.SocketBuffer > 0 {
+			sockBuf = setSocketBuffer(u, d.cfg.SocketBuffer) // best effort: the kernel may cap it
+		}
 		d.watchDrops = watchSocketDrops(u)
 	}
 	d.conn = conn
@@ -294,7 +297,8 @@ func (d *Daemon) Start(ctx context.Context) error {
 		go d.decode()
 	}
 	go d.batch()
-	d.log.Info("x-ray daemon listening", "udp", conn.LocalAddr().String(), "env", d.cfg.Env)
+	d.log.Info("x-ray daemon listening", "udp", conn.LocalAddr().String(), "env", d.cfg.Env,
+		"socket_buffer_asked", d.cfg.SocketBuffer, "socket_buffer_reported", sockBuf)
 	return nil
 }
 

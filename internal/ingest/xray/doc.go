@@ -121,7 +121,8 @@
 //
 // Daemon listens on UDP (127.0.0.1:2000 by default) and asks the kernel
 // for a 4 MiB receive buffer (Config.SocketBuffer; Linux grants at most
-// net.core.rmem_max). Config.Readers goroutines read with a 64 KiB buffer
+// net.core.rmem_max unless the process has CAP_NET_ADMIN; the size asked
+// and the size the kernel reports are logged). Config.Readers goroutines read with a 64 KiB buffer
 // and only copy each datagram into the datagram queue, bounded in bytes
 // (Config.DatagramBytes), so that the socket's buffer is drained even
 // when decoding or storing falls behind. Config.Decoders goroutines (one

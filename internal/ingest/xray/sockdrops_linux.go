@@ -43,3 +43,24 @@ func socketDrops(oob []byte) (n uint32, ok bool) {
 	}
 	return 0, false
 }
+
+// setSocketBuffer asks for a receive buffer of n bytes: past
+// net.core.rmem_max when the process may (CAP_NET_ADMIN, SO_RCVBUFFORCE),
+// else up to it (SO_RCVBUF). It returns the size the kernel reports,
+// which counts its own bookkeeping (twice what was granted), or 0 if it
+// cannot be read.
+func setSocketBuffer(c *net.UDPConn, n int) int {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		_ = c.SetReadBuffer(n)
+		return 0
+	}
+	got := 0
+	_ = raw.Control(func(fd uintptr) {
+		if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, n) != nil {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
+		}
+		got, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF)
+	})
+	return got
+}

@@ -5,6 +5,9 @@ package xray
 import (
 	"encoding/binary"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -100,4 +103,28 @@ func TestDaemonCountsSocketDrops(t *testing.T) {
 	}
 	conn.Close()
 	d.readers.Wait()
+}
+
+// TestSetSocketBuffer: asked for twice net.core.rmem_max, the socket gets
+// at least the cap (more with CAP_NET_ADMIN), and the kernel reports it
+// doubled.
+func TestSetSocketBuffer(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/net/core/rmem_max")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmemMax, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	got := setSocketBuffer(conn, 2*rmemMax)
+	if got < 2*rmemMax {
+		t.Errorf("asked for %d bytes (net.core.rmem_max %d), the kernel reports %d", 2*rmemMax, rmemMax, got)
+	}
+	t.Logf("asked for %d bytes (net.core.rmem_max %d), the kernel reports %d", 2*rmemMax, rmemMax, got)
 }
