@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -44,9 +43,25 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 		}
 		src.Scope = scope
 	}
+	// A query the search filter serves reads it and the events in one
+	// transaction, so both see the same writes.
+	var qr querier = h.db
+	if _, _, _, ok := searchTriple(e, q); ok && !s.noSearchFilter {
+		tx, err := h.db.BeginTx(ctx, nil)
+		if err != nil {
+			s.readFailed(err)
+			return empty, fmt.Errorf("duckdb store: %w", err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		if _, err := searchSource(ctx, tx, e, q, &src); err != nil {
+			s.readFailed(err)
+			return empty, fmt.Errorf("duckdb store: search filter: %w", queryTooLarge(err))
+		}
+		qr = tx
+	}
 	budget := s.cfg.MaxResultBytes // for every statement of the query together
 	res, err := dialect.Aggregate(ctx, q, src, func(ctx context.Context, query string, args []any) ([][]any, error) {
-		return queryRows(ctx, h.db, query, args, &budget)
+		return queryRows(ctx, qr, query, args, &budget)
 	})
 	if err != nil {
 		s.readFailed(err)
@@ -89,7 +104,7 @@ func traceColumns() *sqlgen.TraceColumns {
 // queryRows runs a statement and returns all its rows, taking their
 // estimated size from *budget; past it, it fails with
 // store.ErrQueryTooLarge.
-func queryRows(ctx context.Context, db *sql.DB, query string, args []any, budget *int64) ([][]any, error) {
+func queryRows(ctx context.Context, db querier, query string, args []any, budget *int64) ([][]any, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err

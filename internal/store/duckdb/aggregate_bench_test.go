@@ -20,9 +20,15 @@ var (
 	benchDir   = flag.String("bench.dir", "", "directory to keep the benchmark store in between runs (default: a new temporary directory)")
 )
 
-// benchStore opens a store holding *benchSpans synthetic spans, reusing
-// one from -bench.dir when it is there.
+// benchStore opens a store holding *benchSpans synthetic spans written
+// 200,000 at a time, reusing one from -bench.dir when it is there.
 func benchStore(b *testing.B) (*Store, time.Time, time.Time) {
+	b.Helper()
+	return benchStoreWrites(b, 20_000)
+}
+
+// benchStoreWrites is benchStore with perWrite traces per Write.
+func benchStoreWrites(b *testing.B, perWrite int) (*Store, time.Time, time.Time) {
 	b.Helper()
 	n := *benchSpans / modeltest.SpansPerTrace
 	start := modeltest.Epoch
@@ -32,7 +38,11 @@ func benchStore(b *testing.B) (*Store, time.Time, time.Time) {
 	if dir == "" {
 		dir = b.TempDir()
 	}
-	path := filepath.Join(dir, fmt.Sprintf("bench-%d.duckdb", n*modeltest.SpansPerTrace))
+	name := fmt.Sprintf("bench-%d.duckdb", n*modeltest.SpansPerTrace)
+	if perWrite != 20_000 {
+		name = fmt.Sprintf("bench-%d-w%d.duckdb", n*modeltest.SpansPerTrace, perWrite)
+	}
+	path := filepath.Join(dir, name)
 	done := path + ".complete"
 	_, err := os.Stat(done)
 	reuse := err == nil
@@ -51,7 +61,6 @@ func benchStore(b *testing.B) (*Store, time.Time, time.Time) {
 	}
 	t0 := time.Now()
 	g := modeltest.NewGenerator(1, start, step)
-	const perWrite = 20_000 // traces
 	buf := make([]model.Event, 0, perWrite*modeltest.SpansPerTrace)
 	for left := n; left > 0; {
 		buf = buf[:0]

@@ -21,6 +21,7 @@ import (
 // go test -run '^$' -bench . -duckdb.spans 1000000 measures at 1M spans.
 var fixtureSpans = flag.Int("duckdb.spans", 20000, "spans in the read benchmarks' fixture")
 var fixtureDensity = flag.Float64("duckdb.density", 0, "the fixture store's MinColumnDensity (0: the default; -1: a column per field)")
+var fixtureDir = flag.String("duckdb.dir", "", "directory keeping the read benchmarks' fixture between runs (default: a new temporary directory, removed after the run)")
 
 // gen produces the benchmark workload: traces of 10 spans across 10
 // services, 11 attributes per span drawn from 97 keys and 1000 values.
@@ -120,7 +121,7 @@ func benchWrite(b *testing.B, density float64) {
 
 type fixture struct {
 	s     *Store
-	dir   string
+	dir   string // removed after the run; "" when kept (-duckdb.dir)
 	ids   []model.TraceID
 	spans int
 	bytes int64
@@ -136,40 +137,63 @@ var (
 // size on disk after a checkpoint.
 func readFixture(b *testing.B) *fixture {
 	fixOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tracecomb-bench-")
+		dir, keep := *fixtureDir, true
+		if dir == "" {
+			d, err := os.MkdirTemp("", "tracecomb-bench-")
+			if err != nil {
+				fixErr = err
+				return
+			}
+			dir, keep = d, false
+		}
+		path := filepath.Join(dir, fmt.Sprintf("fixture-%d-%g.duckdb", *fixtureSpans, *fixtureDensity))
+		done := path + ".complete"
+		_, err := os.Stat(done)
+		reuse := keep && err == nil
+		if !reuse {
+			_ = os.Remove(path)
+			_ = os.Remove(path + ".wal")
+		}
+		s, err := Open(context.Background(), Config{Path: path, MinColumnDensity: *fixtureDensity}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			fixErr = err
 			return
 		}
-		s, err := Open(context.Background(), Config{Path: filepath.Join(dir, "bench.duckdb"), MinColumnDensity: *fixtureDensity}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			fixErr = err
-			return
+		f := &fixture{s: s}
+		if !keep {
+			f.dir = dir
 		}
-		f := &fixture{s: s, dir: dir}
 		g := newGen(2)
 		start := time.Now()
 		for f.spans < *fixtureSpans {
 			evs, ids := g.batch(min(5000, *fixtureSpans-f.spans))
-			if err := s.Write(context.Background(), []store.Batch{{Env: "bench", Events: evs}}); err != nil {
-				fixErr = err
-				return
+			if !reuse {
+				if err := s.Write(context.Background(), []store.Batch{{Env: "bench", Events: evs}}); err != nil {
+					fixErr = err
+					return
+				}
 			}
 			f.spans += len(evs)
 			f.ids = append(f.ids, ids...)
 		}
 		took := time.Since(start)
+		if keep && !reuse {
+			defer func() { _ = os.WriteFile(done, nil, 0o644) }()
+		}
 		if _, err := s.db.Exec("CHECKPOINT"); err != nil {
 			fixErr = err
 			return
 		}
-		_ = filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-			if err == nil && !fi.IsDir() {
+		for _, p := range []string{path, path + ".wal"} {
+			if fi, err := os.Stat(p); err == nil {
 				f.bytes += fi.Size()
 			}
-			return nil
-		})
-		fmt.Fprintf(os.Stderr, "fixture: %d spans written in %v (%.0f spans/s), %d bytes on disk, %.1f bytes/span\n",
+		}
+		verb := "written"
+		if reuse {
+			verb = "reused, ids generated"
+		}
+		fmt.Fprintf(os.Stderr, "fixture: %d spans "+verb+" in %v (%.0f spans/s), %d bytes on disk, %.1f bytes/span\n",
 			f.spans, took.Round(time.Millisecond), float64(f.spans)/took.Seconds(), f.bytes, float64(f.bytes)/float64(f.spans))
 		fix = f
 	})
@@ -183,7 +207,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if fix != nil {
 		_ = fix.s.Close()
-		_ = os.RemoveAll(fix.dir)
+		if fix.dir != "" {
+			_ = os.RemoveAll(fix.dir)
+		}
 	}
 	os.Exit(code)
 }
@@ -193,6 +219,7 @@ func BenchmarkTraceByID(b *testing.B) {
 	ctx := context.Background()
 	b.ReportMetric(float64(f.bytes)/float64(f.spans), "disk-bytes/span")
 	took := make([]time.Duration, 0, b.N)
+	cpu0 := processCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -208,6 +235,7 @@ func BenchmarkTraceByID(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,7 +34,8 @@ import (
 //	5  last-written times are a log, catalog_times (catalog.go), instead of
 //	   rewrites of datasets and dataset_columns; retention holds the
 //	   per-environment retention overrides (retention.go)
-const formatVersion = 5
+//	6  blooms_N, each environment's search filter (searchfilter.go)
+const formatVersion = 6
 
 // Config configures the DuckDB store.
 type Config struct {
@@ -188,6 +190,9 @@ func (c *Config) setDefaults() {
 type Store struct {
 	cfg Config
 	log *slog.Logger
+	// noSearchFilter makes Aggregate scan without the search filter
+	// (tests and benchmarks compare the two).
+	noSearchFilter bool
 
 	// hmu guards h, swapped and the handles' reference counts. h is the
 	// open database; readers take it with acquire. swapped is closed (and
@@ -344,7 +349,45 @@ func (s *Store) init(ctx context.Context, h *handle) error {
 		}
 		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", max(version, 4), "to", 5)
 	}
+	if version < 6 {
+		if err := s.upgradeTo6(ctx, s.reg.Load()); err != nil {
+			_ = wc.Close()
+			return fmt.Errorf("duckdb store: upgrade %s to format 6: %w", s.cfg.Path, err)
+		}
+		s.log.Info("duckdb store upgraded", "path", s.cfg.Path, "from", max(version, 5), "to", 6)
+	}
 	return nil
+}
+
+// upgradeTo6 gives every environment its search filter table holding one
+// sentinel row: the last wseq of its events so far, which have no filter
+// rows and are always read (searchfilter.go). Each environment's table
+// and row commit together, and an interrupted upgrade redoes them.
+func (s *Store) upgradeTo6(ctx context.Context, reg *registry) error {
+	for _, e := range reg.envs {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		t := e.bloomsTable()
+		steps := []string{
+			strings.Replace(bloomsDDL(t), "CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1),
+			`DELETE FROM ` + t,
+			`INSERT INTO ` + t + ` SELECT max(wseq), ` + strconv.FormatInt(math.MinInt64, 10) + `, ` + strconv.FormatInt(math.MaxInt64, 10) +
+				`, [-1]::BIGINT[] FROM ` + e.eventsTable() + ` HAVING count(*) > 0`,
+		}
+		for _, q := range steps {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE format SET version = 6`)
+	return err
 }
 
 // flushLoop persists the catalog's last-written times periodically.
@@ -423,7 +466,7 @@ func eventsDDL(e *envReg) []string {
 	for b := range tracesBuckets {
 		ddl = append(ddl, tracesDDL(e.tracesTable(b)))
 	}
-	return ddl
+	return append(ddl, bloomsDDL(e.bloomsTable()))
 }
 
 func tracesDDL(table string) string {

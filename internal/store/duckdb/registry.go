@@ -160,6 +160,9 @@ func newEnvReg(id int, slug string) *envReg {
 
 func (e *envReg) eventsTable() string { return "events_" + strconv.Itoa(e.id) }
 
+// bloomsTable is the environment's search filter (searchfilter.go).
+func (e *envReg) bloomsTable() string { return "blooms_" + strconv.Itoa(e.id) }
+
 // tracesBuckets is how many tables an environment's trace index is split
 // into, by traceBucket: a lookup scans one of them. DuckDB has no index
 // that pays here (an ART index on the trace id made the table 4× larger

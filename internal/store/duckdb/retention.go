@@ -463,7 +463,7 @@ func (s *Store) deleteExpired(ctx context.Context) (compact bool, err error) {
 }
 
 // deleteBefore deletes e's events older than cutoff (unix ns) and the
-// trace index rows of writes whose events all were.
+// trace index and search filter rows of writes whose events all were.
 func (s *Store) deleteBefore(ctx context.Context, e *envReg, cutoff int64) (int64, error) {
 	res, err := s.wc.ExecContext(ctx, `DELETE FROM `+e.eventsTable()+` WHERE ts < ?`, cutoff)
 	if err != nil {
@@ -477,6 +477,9 @@ func (s *Store) deleteBefore(ctx context.Context, e *envReg, cutoff int64) (int6
 		if _, err := s.wc.ExecContext(ctx, `DELETE FROM `+e.tracesTable(b)+` WHERE max_ts < ?`, cutoff); err != nil {
 			return n, err
 		}
+	}
+	if _, err := s.wc.ExecContext(ctx, `DELETE FROM `+e.bloomsTable()+` WHERE max_ts < ?`, cutoff); err != nil {
+		return n, err
 	}
 	return n, nil
 }
@@ -496,7 +499,7 @@ func envTables(e *envReg) []string {
 	for b := range tracesBuckets {
 		out = append(out, e.tracesTable(b))
 	}
-	return out
+	return append(out, e.bloomsTable())
 }
 
 // sizeNeeded is what a size limit bounds: what the file must hold for

@@ -490,8 +490,14 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 			}
 		}
 		items = byTrace(items)
-		if err := s.appendEvents(conn, e, items, w.slots, seq); err != nil {
+		var bloom searchBloom
+		if err := s.appendEvents(conn, e, items, w.slots, seq, &bloom); err != nil {
 			return err
+		}
+		if len(bloom.hashes) > 0 {
+			if err := exec(`INSERT INTO `+e.bloomsTable()+` VALUES (?, ?, ?, ?::BIGINT[])`, seq, bloom.lo, bloom.hi, bloom.bits()); err != nil {
+				return fmt.Errorf("write search filter: %w", err)
+			}
 		}
 		w.index = traceRows(items)
 		if all, n := s.idx.snapshot(e.id, w.index); n >= s.cfg.TraceIndexFlushRows {
@@ -729,8 +735,8 @@ func (s *Store) xrayRange(ctx context.Context, conn driverConn, e *envReg, keys 
 }
 
 // appendEvents appends the events with one Appender restricted to the
-// columns this write uses.
-func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []fieldSlot, seq int64) error {
+// columns this write uses, and adds their listed string values to bloom.
+func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []fieldSlot, seq int64, bloom *searchBloom) error {
 	// Which attribute columns and overflow lists does this write use?
 	var used []*attrCol
 	var ovUsed [4]bool
@@ -784,6 +790,9 @@ func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []f
 				kk := a.Value.Kind & 3
 				ovk[kk] = append(ovk[kk], sl.keyID)
 				ovv[kk] = append(ovv[kk], attrValue(a.Value))
+				if kk == model.KindString && ev.ServiceName != "" {
+					bloom.add(ev.ServiceName, sl.keyID, a.Value.Str, ev.Time.UnixNano())
+				}
 				continue
 			}
 			row[sl.pos] = attrValue(a.Value)
