@@ -96,7 +96,7 @@ bench-quick: bench-bins ## small workload, one repetition, one line per ratio (u
 
 # tracecomb on a clickhouse-server 18.16 the harness starts (apt-get install
 # clickhouse-server): ingest on one and two nodes, queries and bytes per span
-# at 10M spans (about half an hour on 2 cores); writes the measured part of
+# at 10M spans (about 20 minutes on 2 shared cores); writes the measured part of
 # docs/benchmarks.md's ClickHouse section. bench-clickhouse-quick prints a
 # small run's figures instead (about a minute). Neither needs Jaeger.
 .PHONY: bench-clickhouse bench-clickhouse-quick bench-tc-bins
