@@ -167,10 +167,12 @@
 // one segment with eleven annotations, 2 s per rate) against tracecomb
 // with its DuckDB store, on 2 cores shared with other work (load average
 // 5 to 17): at 20,000 datagrams a second every datagram was received and
-// none dropped in 4 runs of 4. Whether they are also stored within the
-// harness's 20 s is up to the store, which committed 1,300 to 2,500 X-Ray
-// spans a second depending on the load, most of its time in its look-up
-// of stored duplicates; it did in 2 runs of the 4. The door alone
+// none dropped in 7 runs of 7 (at 40,000 a second, in 2 of them).
+// Whether they are also stored within the harness's 20 s is up to the
+// store, which committed 1,300 to 2,600 X-Ray spans a second depending on
+// the load, most of its time in its look-up of stored duplicates; it did
+// in 5 runs of the 7. The process's peak RSS over the whole ramp, the
+// 40,000-a-second step included, was 340 to 512 MB. The door alone
 // (BenchmarkDaemonUDP, the sender included) takes 30 to 47 µs of the
 // machine per datagram.
 package xray
