@@ -22,9 +22,10 @@ export const screenshotDir = resolve(repoRoot, process.env.TRACECOMB_SCREENSHOTS
 
 const CHROMIUM = process.env.TRACECOMB_CHROMIUM ?? "/usr/bin/chromium";
 
-// startServer builds ./cmd/tracecomb (with the embedded UI as built) and
-// runs it on free ports; it resolves with the bound addresses from the
-// "tracecomb started" log line.
+// startServer runs ./cmd/tracecomb (with the embedded UI as built) on free
+// ports; it resolves with the bound addresses from the "tracecomb started"
+// log line. `npm test` builds the binary once into build/tracecomb and names
+// it in TRACECOMB_BIN; without TRACECOMB_BIN each server builds its own.
 export async function startServer({ key = "test-bootstrap-key-0123456789", uiAddr = "127.0.0.1:0", extraArgs = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "tracecomb-ui-"));
   // TRACECOMB_BIN runs a binary built beforehand instead of building one.
