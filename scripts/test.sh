@@ -36,23 +36,46 @@ export CHDB_LIB_PATH
 log "gofmt"
 bad=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$bad" ]; then echo "gofmt would change:"; echo "$bad"; exit 1; fi
-log "go vet"
-go vet ./...
-log "staticcheck"
-go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# The Go steps run in two lanes at once: `go test -race` (much of it
+# waiting on servers, clocks and child processes) beside go vet,
+# staticcheck, the fuzz smoke and the bench module. The second lane's output
+# is printed when both are done; either failing fails the run. The browser
+# tests come after both: `make web` writes internal/web/dist, which every Go
+# build embeds, so it must not run while Go builds do.
+lane2_log=$(mktemp)
+trap 'rm -f "$lane2_log"' EXIT
+(
+  set -euo pipefail
+  log "go vet"
+  go vet ./...
+  log "staticcheck"
+  go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+  # Every fuzz target, briefly (a failing input is saved and fails the run;
+  # `make fuzz` runs them longer).
+  log "fuzz targets, ${FUZZTIME:-2s} each"
+  ./scripts/fuzz.sh
+
+  # The benchmark harness is its own module (it builds Jaeger as a tool).
+  log "bench module: go vet, staticcheck, go test"
+  (cd bench && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -count=1 ./...)
+  log "second lane done"
+) >"$lane2_log" 2>&1 &
+lane2=$!
 
 # --- Go tests --------------------------------------------------------------
-log "go test -race"
-go test -race -timeout 20m -count=1 ./...
-
-# Every fuzz target, briefly (a failing input is saved and fails the run;
-# `make fuzz` runs them longer).
-log "fuzz targets, ${FUZZTIME:-2s} each"
-./scripts/fuzz.sh
-
-# The benchmark harness is its own module (it builds Jaeger as a tool).
-log "bench module: go vet, staticcheck, go test"
-(cd bench && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -count=1 ./...)
+log "go test -race (beside it: go vet, staticcheck, fuzz targets, bench module)"
+status=0
+go test -race -timeout 20m -count=1 ./... || status=$?
+log "go test -race done (exit $status); waiting for the second lane"
+lane2_status=0
+wait "$lane2" || lane2_status=$?
+cat "$lane2_log"
+if [ "$status" -ne 0 ] || [ "$lane2_status" -ne 0 ]; then
+  log "failed: go test -race exit $status, second lane exit $lane2_status"
+  exit 1
+fi
 
 # --- UI tests --------------------------------------------------------------
 if [ -f web/package.json ]; then
