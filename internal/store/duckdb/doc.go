@@ -296,9 +296,9 @@
 // reads every event's lists. The search filter (searchfilter.go) answers
 // which Writes may hold such an event: each Write adds one row to
 // blooms_N in its transaction, a blocked Bloom filter (10 bits per triple,
-// 4 bits in one 64-bit word, ~2% false positives) of its events' triples.
-// Aggregate reads the filter rows overlapping the query's range (a
-// statement over 500 rows for 1M spans: ~1.5 ms) and, when at most 64
+// 4 bits in one 64-bit word, 1.8% false positives measured; a BIT value
+// get_bit reads) of its events' triples. Aggregate reads the filter rows
+// overlapping the query's range (one statement) and, when at most 64
 // writes may match, runs the query over those writes only: a UNION ALL
 // of one "wseq = w" (or "wseq BETWEEN", for writes a few apart) branch per
 // write, whose zone maps skip the rest of the table. A single IN over the
@@ -312,12 +312,16 @@
 //
 // Measured over 1M spans written 2,000 per Write (BenchmarkSearch,
 // modeltest's workload: 70 string keys of 97, each on ~11% of spans; the
-// 50 searches find 6–18 traces each and read 10–27 writes): the filter
-// takes ~10 bytes per span; a search's statement costs ~29–40 ms of CPU
-// against ~105–130 ms for the scan of every event's lists. Each branch
-// costs ~1.3 ms whatever the write's size, so the cost follows the number
-// of candidate writes (the matching events' writes plus the false
-// positives), not the store's size.
+// 50 searches find 6–18 traces each and read 10–27 writes), three runs on
+// the shared 2-core machine: 54–58 ms of CPU per search and 59–62 ms p50
+// through the filter, against 125–135 ms of CPU and 172–252 ms p50 for
+// the scan of every event's lists; of that, the filter statement takes
+// 2.6–4.2 ms (500 rows), and the filter 9.9 bytes per span. Each branch costs ~1.3 ms
+// whatever the write's size, so a search's cost follows the number of
+// candidate writes (the matching events' writes plus the false positives),
+// not the store's size. A Write pays for it ~1.8 ms per 1,000 spans
+// (hashing 0.5, building 0.3, the INSERT 1 ms; BenchmarkWrite's profile),
+// ~18% of the Write's own CPU before its COMMIT.
 //
 // # Queries past the memory limit
 //

@@ -374,7 +374,7 @@ func (s *Store) upgradeTo6(ctx context.Context, reg *registry) error {
 			strings.Replace(bloomsDDL(t), "CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1),
 			`DELETE FROM ` + t,
 			`INSERT INTO ` + t + ` SELECT max(wseq), ` + strconv.FormatInt(math.MinInt64, 10) + `, ` + strconv.FormatInt(math.MaxInt64, 10) +
-				`, [-1]::BIGINT[] FROM ` + e.eventsTable() + ` HAVING count(*) > 0`,
+				`, unhex('FFFFFFFFFFFFFFFF')::BIT FROM ` + e.eventsTable() + ` HAVING count(*) > 0`,
 		}
 		for _, q := range steps {
 			if _, err := tx.ExecContext(ctx, q); err != nil {

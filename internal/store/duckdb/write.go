@@ -495,7 +495,7 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 			return err
 		}
 		if len(bloom.hashes) > 0 {
-			if err := exec(`INSERT INTO `+e.bloomsTable()+` VALUES (?, ?, ?, ?::BIGINT[])`, seq, bloom.lo, bloom.hi, bloom.bits()); err != nil {
+			if err := exec(`INSERT INTO `+e.bloomsTable()+` VALUES (?, ?, ?, ?::BLOB::BIT)`, seq, bloom.lo, bloom.hi, bloom.bits()); err != nil {
 				return fmt.Errorf("write search filter: %w", err)
 			}
 		}
