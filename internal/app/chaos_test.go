@@ -22,6 +22,7 @@ import (
 // after the last restart. A longer run: TRACECOMB_CHAOS_CYCLES=200
 // (docs/durability.md has its command and result).
 func TestChaosKill9(t *testing.T) {
+	t.Parallel() // its own data directory and processes; mostly waits on them
 	const key = "chaos-key-0123456789abcdef"
 	cycles := envInt("TRACECOMB_CHAOS_CYCLES", 20)
 	dir := t.TempDir()

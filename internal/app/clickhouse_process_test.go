@@ -194,6 +194,7 @@ func otlpJSONSpans(service, id string, spanIDs ...string) string {
 // shard stopped, ingest answers 503 (retryable) and a trace read answers
 // 503 naming the missing shard rather than the half on the other shard.
 func TestServeOnClickHouseCluster(t *testing.T) {
+	t.Parallel() // its own servers and processes; mostly waits on them
 	dir := t.TempDir()
 	shards, err := chtest.StartCluster("tc", []string{filepath.Join(dir, "s1"), filepath.Join(dir, "s2")})
 	if err != nil {

@@ -148,6 +148,7 @@ func storeMetrics(t *testing.T, base string) string {
 // every trace stored, answers writes 503 with Retry-After and /healthz
 // 503; once space is freed it writes again.
 func TestDiskFullServer(t *testing.T) {
+	t.Parallel() // its own data directory and processes; mostly waits on them
 	mnt := disktest.Tmpfs(t, "96m")
 	data := filepath.Join(mnt, "data")
 	flags := []string{"--bootstrap-key", diskFullKey, "--retention-size", "64MiB"}
