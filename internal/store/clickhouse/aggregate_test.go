@@ -12,5 +12,6 @@ import (
 // CONCURRENCY and the time functions; TestChdbAggregateConformance runs
 // it against 26.7 with the full dialect.
 func TestAggregateConformance(t *testing.T) {
+	t.Parallel() // the suites share no database; each waits mostly on its server
 	storetest.RunAggregate(t, func(t *testing.T) store.Store { return openTest(t, Config{}) })
 }

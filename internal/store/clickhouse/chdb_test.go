@@ -71,10 +71,12 @@ func TestChdbVersion(t *testing.T) {
 }
 
 func TestChdbConformance(t *testing.T) {
+	t.Parallel() // the suites share no database; each waits mostly on its server
 	storetest.RunAll(t, func(t *testing.T) store.Store { return openChdb(t, Config{}) })
 }
 
 func TestChdbAggregateConformance(t *testing.T) {
+	t.Parallel() // the suites share no database; each waits mostly on its server
 	storetest.RunAggregate(t, func(t *testing.T) store.Store { return openChdb(t, Config{}) })
 }
 

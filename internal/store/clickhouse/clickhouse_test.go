@@ -8,5 +8,6 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	t.Parallel() // the suites share no database; each waits mostly on its server
 	storetest.RunAll(t, func(t *testing.T) store.Store { return openTest(t, Config{}) })
 }

@@ -72,6 +72,7 @@ func openCluster(t testing.TB, srv []*chtest.Server, cfg Config) *Store {
 // TestClusterConformance: the store spread over two shards passes the
 // same conformance suites as on one server.
 func TestClusterConformance(t *testing.T) {
+	t.Parallel() // the suites share no database; each waits mostly on its server
 	srv := sharedCluster(t)
 	storetest.RunAll(t, func(t *testing.T) store.Store { return openCluster(t, srv, Config{}) })
 }
