@@ -617,6 +617,12 @@ func BenchmarkDaemonHandle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchHandle(b, p)
+}
+
+// benchHandle decodes and queues datagram p b.N times, taking each
+// queued document off again, and returns the daemon.
+func benchHandle(b *testing.B, p []byte) *Daemon {
 	d, err := NewDaemon(Config{}, nopConsumer, Settings{})
 	if err != nil {
 		b.Fatal(err)
@@ -631,6 +637,7 @@ func BenchmarkDaemonHandle(b *testing.B) {
 			q.release()
 		}
 	}
+	return d
 }
 
 // annotatedDatagram is a segment with eleven string annotations, like the
@@ -651,21 +658,7 @@ func annotatedDatagram(i int) []byte {
 // BenchmarkDaemonHandleAnnotated decodes and queues the bench harness's
 // datagram: the decoders' work per datagram.
 func BenchmarkDaemonHandleAnnotated(b *testing.B) {
-	p := annotatedDatagram(1)
-	d, err := NewDaemon(Config{}, nopConsumer, Settings{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(p)))
-	var taken []queued
-	for b.Loop() {
-		d.handle(context.Background(), p, 0)
-		taken, _ = d.queue.take(taken[:0], 1, queuedEvents)
-		for _, q := range taken {
-			q.release()
-		}
-	}
+	d := benchHandle(b, annotatedDatagram(1))
 	if n := testutil.ToFloat64(d.m.dropped.WithLabelValues(dropQueueFull)); n != 0 {
 		b.Fatalf("%v dropped", n)
 	}
