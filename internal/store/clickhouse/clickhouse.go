@@ -192,11 +192,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("clickhouse store: open %s: %w", c.base.Redacted(), err)
 	}
 	s.done.Add(2)
-	go s.flushLoop()
-	go s.retentionLoop()
+	go s.every(s.cfg.CatalogFlushInterval, 30*time.Second, "persist last-written times", s.flushTimesLocked)
+	go s.every(s.cfg.RetentionInterval, s.cfg.RetentionInterval, "retention", s.EnforceRetention)
 	if cfg.CatalogRefreshInterval > 0 {
 		s.done.Add(1)
-		go s.refreshLoop()
+		go s.every(s.cfg.CatalogRefreshInterval, 30*time.Second, "refresh the catalog", s.Refresh)
 	}
 	return s, nil
 }
@@ -385,24 +385,31 @@ func (s *Store) closeClients() {
 	}
 }
 
-func (s *Store) flushLoop() {
+// every runs fn every interval, each run bounded by timeout, until
+// Close; a failed run is logged as what and tried again at the next tick.
+func (s *Store) every(interval, timeout time.Duration, what string, fn func(context.Context) error) {
 	defer s.done.Done()
-	t := time.NewTicker(s.cfg.CatalogFlushInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.wmu.Lock()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := s.flushTimes(ctx); err != nil {
-				s.cfg.Logger.Warn("clickhouse store: persist last-written times", "err", err)
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			if err := fn(ctx); err != nil {
+				s.cfg.Logger.Warn("clickhouse store: "+what, "err", err)
 			}
 			cancel()
-			s.wmu.Unlock()
 		}
 	}
+}
+
+// flushTimesLocked persists the last-written times under the write lock.
+func (s *Store) flushTimesLocked(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.flushTimes(ctx)
 }
 
 // wrap adds the store's prefix to an error.

@@ -2,7 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"time"
 )
 
 // Several tracecomb processes may write one database (the nodes of a
@@ -66,23 +65,4 @@ func (s *Store) Refresh(ctx context.Context) error {
 	}
 	s.cat = cat
 	return nil
-}
-
-// refreshLoop runs Refresh every CatalogRefreshInterval until Close.
-func (s *Store) refreshLoop() {
-	defer s.done.Done()
-	t := time.NewTicker(s.cfg.CatalogRefreshInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := s.Refresh(ctx); err != nil {
-				s.cfg.Logger.Warn("clickhouse store: refresh the catalog", "err", err)
-			}
-			cancel()
-		}
-	}
 }

@@ -67,24 +67,6 @@ func (s *Store) SetRetention(ctx context.Context, env string, r *store.Retention
 	return nil
 }
 
-func (s *Store) retentionLoop() {
-	defer s.done.Done()
-	t := time.NewTicker(s.cfg.RetentionInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RetentionInterval)
-			if err := s.EnforceRetention(ctx); err != nil {
-				s.cfg.Logger.Warn("clickhouse store: retention", "err", err)
-			}
-			cancel()
-		}
-	}
-}
-
 // retainedTables are the tables partitioned by (env, day) that retention
 // trims.
 var retainedTables = []string{"events", "traces", "xray_replaced"}
