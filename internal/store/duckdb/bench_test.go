@@ -92,19 +92,22 @@ func dedupAttrs(attrs []model.Attr) []model.Attr {
 func BenchmarkWrite(b *testing.B) {
 	// lists: the default (this workload's fields are on 11% of events, so
 	// they stay in the overflow lists); columns: a column per field.
-	b.Run("lists", func(b *testing.B) { benchWrite(b, 0) })
-	b.Run("columns", func(b *testing.B) { benchWrite(b, -1) })
+	// batch: events per Write (the ingest path's group commits carry
+	// from a few hundred to tens of thousands).
+	for _, batch := range []int{1000, 10000, 50000} {
+		b.Run(fmt.Sprintf("lists/batch=%d", batch), func(b *testing.B) { benchWrite(b, 0, batch) })
+	}
+	b.Run("columns/batch=1000", func(b *testing.B) { benchWrite(b, -1, 1000) })
 }
 
-func benchWrite(b *testing.B, density float64) {
+func benchWrite(b *testing.B, density float64, batch int) {
 	s, err := Open(context.Background(), Config{Path: filepath.Join(b.TempDir(), "bench.duckdb"), MinColumnDensity: density}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
 	g := newGen(1)
-	const batch = 1000
-	batches := make([][]model.Event, 16)
+	batches := make([][]model.Event, max(2, 16000/batch))
 	for i := range batches {
 		batches[i], _ = g.batch(batch)
 	}
