@@ -125,6 +125,17 @@ func emitSignals(t *testing.T, protocol, endpoint, key, service string) sentSign
 // row.
 func signalQuery(t *testing.T, base, key, dataset, spec string) map[string]any {
 	t.Helper()
+	rows := doorQuery(t, base, key, dataset, spec, "")
+	if len(rows) == 0 {
+		t.Fatalf("query %s on %s: no results", spec, dataset)
+	}
+	return rows[0]
+}
+
+// doorQuery runs a query as signalQuery does, with the result request's
+// "doors" (a JSON list, or "" for none), and returns every result row.
+func doorQuery(t *testing.T, base, key, dataset, spec, doors string) []map[string]any {
+	t.Helper()
 	post := func(path, body string) (int, http.Header, []byte) {
 		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
 		req.Header.Set("X-Honeycomb-Team", key)
@@ -144,7 +155,11 @@ func signalQuery(t *testing.T, base, key, dataset, spec string) map[string]any {
 	if code != 200 || json.Unmarshal(body, &q) != nil || q.ID == "" {
 		t.Fatalf("create query on %s: %d %s", dataset, code, body)
 	}
-	code, hdr, body := post("/1/query_results/"+dataset, `{"query_id":"`+q.ID+`"}`)
+	result := `{"query_id":"` + q.ID + `"}`
+	if doors != "" {
+		result = `{"query_id":"` + q.ID + `","doors":` + doors + `}`
+	}
+	code, hdr, body := post("/1/query_results/"+dataset, result)
 	if code != http.StatusCreated {
 		t.Fatalf("create result: %d %s", code, body)
 	}
@@ -161,10 +176,11 @@ func signalQuery(t *testing.T, base, key, dataset, spec string) map[string]any {
 			t.Fatalf("get result: %d", code)
 		}
 		if r.Complete {
-			if len(r.Data.Results) == 0 {
-				t.Fatalf("query %s on %s: no results", spec, dataset)
+			rows := make([]map[string]any, len(r.Data.Results))
+			for i, x := range r.Data.Results {
+				rows[i] = x.Data
 			}
-			return r.Data.Results[0].Data
+			return rows
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -122,8 +122,9 @@ func joinedTrace(t *testing.T, base, key string, id model.TraceID, query string)
 // TestSigV4OTLPTracesReachXRay: the OTel SDK's OTLP/HTTP exporter, its
 // requests signed for X-Ray's OTLP endpoint (service xray) with a key pair
 // of the environment, sends a trace to the API door's /v1/traces. The X-Ray
-// API (aws-sdk-go-v2's client, signed too) returns it from BatchGetTraces
-// and GetTraceSummaries; Honeycomb's API does not see it.
+// API (aws-sdk-go-v2's client and the AWS CLI, signed too) returns it from
+// BatchGetTraces and GetTraceSummaries; Honeycomb's API does not see it
+// unless a query result asks for X-Ray's door.
 func TestSigV4OTLPTracesReachXRay(t *testing.T) {
 	a, key := testApp(t, t.TempDir())
 	base := "http://" + a.Addrs().HTTP
@@ -178,6 +179,30 @@ func TestSigV4OTLPTracesReachXRay(t *testing.T) {
 	}
 	if !slices.Equal(ids, []string{tid.XRay()}) {
 		t.Errorf("trace summaries %v, want %s", ids, tid.XRay())
+	}
+
+	// The AWS CLI, signing with the same key pair, reads it back too.
+	var cli struct {
+		Traces []struct {
+			Id       string
+			Segments []struct{ Document string }
+		}
+	}
+	runAWS(t, []string{"AWS_ACCESS_KEY_ID=" + creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey, "AWS_DEFAULT_REGION=us-east-1"},
+		base, &cli, "batch-get-traces", "--trace-ids", tid.XRay())
+	if len(cli.Traces) != 1 || cli.Traces[0].Id != tid.XRay() || len(cli.Traces[0].Segments) != len(got.Traces[0].Segments) {
+		t.Errorf("aws xray batch-get-traces: %+v, want the trace's %d segments", cli.Traces, len(got.Traces[0].Segments))
+	}
+
+	// A Honeycomb query reads it only when asked for X-Ray's door
+	// (tracecomb's "doors"); by default it reads Honeycomb's, which has
+	// nothing of it.
+	spec := `{"calculations":[{"op":"COUNT"}],"filters":[{"column":"trace.trace_id","op":"=","value":"` + tid.String() + `"}],"time_range":3600}`
+	if rows := doorQuery(t, base, key, "__all__", spec, `["xray"]`); len(rows) != 1 || rows[0]["COUNT"] != float64(2) {
+		t.Errorf("query over X-Ray's door: %v, want COUNT 2", rows)
+	}
+	if rows := doorQuery(t, base, key, "__all__", spec, ""); len(rows) > 1 || len(rows) == 1 && rows[0]["COUNT"] != float64(0) {
+		t.Errorf("query over Honeycomb's door: %v, want nothing", rows)
 	}
 
 	if marks := joinedTrace(t, base, key, tid, ""); marks["xray/otlp"] != 2 || len(marks) != 1 {

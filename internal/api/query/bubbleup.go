@@ -83,21 +83,11 @@ func (h *handler) bubbleUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := env(r)
-	doors := []model.Door{model.DoorHoneycomb}
-	if len(req.Doors) > 0 {
-		doors = doors[:0]
-		for i, name := range req.Doors {
-			d, ok := model.ParseDoor(name)
-			if !ok {
-				writeProblem(w, fmt.Sprintf("doors[%d]", i), "invalid", fmt.Sprintf("doors[%d]: must be \"honeycomb\" or \"xray\", got %q", i, name))
-				return
-			}
-			if !containsDoor(doors, d) {
-				doors = append(doors, d)
-			}
-		}
+	doors, ok := parseDoors(w, req.Doors)
+	if !ok {
+		return
 	}
-	ds, envs, ok := h.bubbleUpDatasets(w, r, e, doors)
+	ds, envs, ok := h.doorDatasets(w, r, e, doors)
 	if !ok {
 		return
 	}
@@ -178,6 +168,28 @@ func (h *handler) bubbleUp(w http.ResponseWriter, r *http.Request) {
 	api.WriteJSON(w, http.StatusOK, res)
 }
 
+// parseDoors reads a request's "doors": whose data it reads, by the
+// doors it was sent to (default: Honeycomb's). A name that is not a door
+// is a 422 naming it.
+func parseDoors(w http.ResponseWriter, names []string) ([]model.Door, bool) {
+	doors := []model.Door{model.DoorHoneycomb}
+	if len(names) == 0 {
+		return doors, true
+	}
+	doors = doors[:0]
+	for i, name := range names {
+		d, ok := model.ParseDoor(name)
+		if !ok {
+			writeProblem(w, fmt.Sprintf("doors[%d]", i), "invalid", fmt.Sprintf("doors[%d]: must be \"honeycomb\" or \"xray\", got %q", i, name))
+			return nil, false
+		}
+		if !containsDoor(doors, d) {
+			doors = append(doors, d)
+		}
+	}
+	return doors, true
+}
+
 func containsDoor(l []model.Door, d model.Door) bool {
 	for _, x := range l {
 		if x == d {
@@ -187,10 +199,10 @@ func containsDoor(l []model.Door, d model.Door) bool {
 	return false
 }
 
-// bubbleUpDatasets resolves {dataset} in each door's part of environment
-// e: the dataset's slug (or __all__) and the store environments that hold
+// doorDatasets resolves {dataset} in each door's part of environment e:
+// the dataset's slug (or __all__) and the store environments that hold
 // it. 404 when no door has it.
-func (h *handler) bubbleUpDatasets(w http.ResponseWriter, r *http.Request, e string, doors []model.Door) (string, []string, bool) {
+func (h *handler) doorDatasets(w http.ResponseWriter, r *http.Request, e string, doors []model.Door) (string, []string, bool) {
 	name := r.PathValue("dataset")
 	var envs []string
 	slug := ""

@@ -47,6 +47,7 @@ import (
 
 	"github.com/tracecomb/tracecomb/internal/api"
 	"github.com/tracecomb/tracecomb/internal/auth"
+	"github.com/tracecomb/tracecomb/internal/model"
 	"github.com/tracecomb/tracecomb/internal/query"
 	"github.com/tracecomb/tracecomb/internal/state"
 	"github.com/tracecomb/tracecomb/internal/store"
@@ -197,6 +198,9 @@ type storedResult struct {
 	Spec    json.RawMessage `json:"spec"`
 	Data    json.RawMessage `json:"data"`
 	At      time.Time       `json:"at"`
+	// Doors is set when the query read another door's part than
+	// Honeycomb's (resultRequest.Doors); the result says so.
+	Doors []string `json:"doors,omitempty"`
 }
 
 func env(r *http.Request) string {
@@ -399,15 +403,27 @@ type resultRequest struct {
 	QueryID       string `json:"query_id"`
 	DisableSeries bool   `json:"disable_series"`
 	Limit         *int   `json:"limit"`
+	// Doors is tracecomb's own: ["xray"] runs the query over what was
+	// sent to X-Ray's doors (the environment's X-Ray part) instead of
+	// Honeycomb's. One door per result: the two parts are not merged.
+	Doors []string `json:"doors"`
 }
 
 func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
-	ds, ok := h.checkDataset(w, r)
+	var req resultRequest
+	if !decodeInput(w, r, &req, "request body") {
+		return
+	}
+	doors, ok := parseDoors(w, req.Doors)
 	if !ok {
 		return
 	}
-	var req resultRequest
-	if !decodeInput(w, r, &req, "request body") {
+	if len(doors) > 1 {
+		writeProblem(w, "doors", "invalid", `doors: a query result reads one door's part: give "honeycomb" or "xray"`)
+		return
+	}
+	ds, envs, ok := h.doorDatasets(w, r, env(r), doors)
+	if !ok {
 		return
 	}
 	if req.QueryID == "" {
@@ -443,7 +459,7 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.d.QueryTimeout)
 	defer cancel()
-	data, err := query.Run(ctx, h.d.Store, e, plan, query.RunOptions{Dataset: ds, DisableSeries: req.DisableSeries, Limit: limit})
+	data, err := query.Run(ctx, h.d.Store, envs[0], plan, query.RunOptions{Dataset: ds, DisableSeries: req.DisableSeries, Limit: limit})
 	if err != nil {
 		h.runFailed(w, r, ctx, "query_id", err)
 		return
@@ -456,6 +472,9 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 	}
 	id := fmt.Sprintf("%08x", now.Unix()) + randomID(4)
 	res := storedResult{QueryID: req.QueryID, Dataset: r.PathValue("dataset"), Spec: spec.MarshalCanonical(), Data: dataJSON, At: now.UTC()}
+	if doors[0] != model.DoorHoneycomb {
+		res.Doors = []string{doors[0].String()}
+	}
 	v, err := json.Marshal(res)
 	if err != nil {
 		h.stateFailed(w, "encoding a result", err)
@@ -496,7 +515,7 @@ func (h *handler) resultJSON(id string, res storedResult) map[string]any {
 		spec = map[string]any{}
 	}
 	spec["id"] = res.QueryID
-	return map[string]any{
+	out := map[string]any{
 		"id":       id,
 		"complete": true,
 		"query":    spec,
@@ -506,6 +525,10 @@ func (h *handler) resultJSON(id string, res storedResult) map[string]any {
 			"graph_image_url": link + "&format=png",
 		},
 	}
+	if len(res.Doors) > 0 {
+		out["doors"] = res.Doors // tracecomb's own: whose data it read
+	}
+	return out
 }
 
 func (h *handler) getResult(w http.ResponseWriter, r *http.Request) {

@@ -180,3 +180,27 @@ func TestQueryTooLargeIs422(t *testing.T) {
 	}
 	createResultID(t, srv.URL, createQueryID(t, srv.URL, `{"calculations":[{"op":"COUNT"}],"time_range":60}`))
 }
+
+// TestResultDoors: a result's "doors" names one door; the result says
+// which one when it is X-Ray's, and says nothing for Honeycomb's, whose
+// results look as Honeycomb's do.
+func TestResultDoors(t *testing.T) {
+	url := apiServer(t, openState(t, t.TempDir()), apiquery.Deps{})
+	qid := createQueryID(t, url, `{"calculations":[{"op":"COUNT"}],"time_range":600}`)
+	for _, tc := range []struct {
+		doors     any
+		status    int
+		want, not string
+	}{
+		{doors: []string{"xray"}, status: 201, want: `"doors":["xray"]`},
+		{doors: []string{"honeycomb"}, status: 201, not: `"doors"`},
+		{doors: nil, status: 201, not: `"doors"`},
+		{doors: []string{"xray", "honeycomb"}, status: 422, want: "a query result reads one door's part"},
+		{doors: []string{"zipkin"}, status: 422, want: `doors[0]: must be \"honeycomb\" or \"xray\"`},
+	} {
+		code, _, body := do(t, "POST", url+"/1/query_results/__all__", map[string]any{"query_id": qid, "doors": tc.doors})
+		if code != tc.status || !strings.Contains(string(body), tc.want) || tc.not != "" && strings.Contains(string(body), tc.not) {
+			t.Errorf("doors %v: %d %s, want %d with %s", tc.doors, code, body, tc.status, tc.want)
+		}
+	}
+}
