@@ -54,6 +54,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	dataset := fs.String("d", query.AllDatasets, "dataset to query; __all__ is the whole environment")
 	fs.StringVar(dataset, "dataset", query.AllDatasets, "same as -d")
 	asJSON := fs.Bool("json", false, "print the query result as JSON")
+	door := fs.String("door", "honeycomb", "whose data to read: honeycomb (what was sent to Honeycomb's doors) or xray (what was sent to X-Ray's)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, cliUsage)
@@ -83,6 +84,9 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := spec.Validate(); err != nil {
 		return fmt.Errorf("invalid query: %w", err)
 	}
+	if *door != "honeycomb" && *door != "xray" {
+		return fmt.Errorf("--door must be honeycomb or xray, got %q", *door)
+	}
 	k := *key
 	if k == "" {
 		k = os.Getenv("HONEYCOMB_API_KEY")
@@ -96,7 +100,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	c := &client{base: strings.TrimRight(*endpoint, "/"), key: k, http: &http.Client{}}
-	raw, res, err := c.run(ctx, *dataset, &spec)
+	raw, res, err := c.run(ctx, *dataset, *door, &spec)
 	if err != nil {
 		return err
 	}
@@ -165,10 +169,19 @@ type Result struct {
 	Data     query.Data `json:"data"`
 }
 
-// run creates the query and a result, and polls the result until done.
-func (c *client) run(ctx context.Context, dataset string, spec *query.Spec) ([]byte, *Result, error) {
+// run creates the query and a result over door's part, and polls the
+// result until done. Over X-Ray's part the query is saved for the whole
+// environment (__all__): the dataset may exist only there, and a saved
+// query is the environment's.
+func (c *client) run(ctx context.Context, dataset, door string, spec *query.Spec) ([]byte, *Result, error) {
 	ds := url.PathEscape(dataset)
-	code, _, body, err := c.do(ctx, "POST", "/1/queries/"+ds, spec)
+	saveOn := ds
+	result := map[string]any{}
+	if door == "xray" {
+		saveOn = query.AllDatasets
+		result["doors"] = []string{door}
+	}
+	code, _, body, err := c.do(ctx, "POST", "/1/queries/"+saveOn, spec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -181,7 +194,8 @@ func (c *client) run(ctx context.Context, dataset string, spec *query.Spec) ([]b
 	if err := json.Unmarshal(body, &q); err != nil || q.ID == "" {
 		return nil, nil, fmt.Errorf("creating the query: no id in the answer %q", body)
 	}
-	code, hdr, body, err := c.do(ctx, "POST", "/1/query_results/"+ds, map[string]any{"query_id": q.ID})
+	result["query_id"] = q.ID
+	code, hdr, body, err := c.do(ctx, "POST", "/1/query_results/"+ds, result)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -54,7 +54,15 @@ func startAPI(t *testing.T) string {
 		e.TraceID[15], e.SpanID[7] = byte(i+1), byte(i+1)
 		evs = append(evs, e)
 	}
-	if err := st.Write(ctx, []store.Batch{{Env: "test", Events: evs}}); err != nil {
+	// Three spans sent to X-Ray's doors, in a dataset only X-Ray's part has.
+	var xr []model.Event
+	for i := 0; i < 3; i++ {
+		e := model.Event{Dataset: "xray-only", ServiceName: "xray-only", Time: base.Add(time.Duration(i) * time.Second),
+			Name: "GET /", DurationMs: 5, SampleRate: 1, Source: model.SourceOTLP}
+		e.TraceID[14], e.SpanID[6] = byte(i+1), byte(i+1)
+		xr = append(xr, e)
+	}
+	if err := st.Write(ctx, []store.Batch{{Env: "test", Events: evs}, {Env: store.DoorEnv("test", model.DoorXRay), Events: xr}}); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -102,6 +110,16 @@ func TestRunCLI(t *testing.T) {
 			t.Fatalf("no heatmap drawn:\n%s", s)
 		}
 	})
+	t.Run("X-Ray's door", func(t *testing.T) {
+		var out bytes.Buffer
+		args := []string{"--endpoint", url, "--key", cliKey, "--json", "--door", "xray", "-d", "xray-only", "COUNT LAST 2h"}
+		if err := queryclient.RunCLI(context.Background(), args, &out, &out); err != nil {
+			t.Fatal(err)
+		}
+		if s := out.String(); !strings.Contains(s, `"COUNT": 3`) || !strings.Contains(s, `"doors": [`) {
+			t.Fatalf("json output over X-Ray's door:\n%s", s)
+		}
+	})
 	t.Run("json", func(t *testing.T) {
 		var out bytes.Buffer
 		args := []string{"--endpoint", url, "--key", cliKey, "--json", "COUNT LAST 2h"}
@@ -127,6 +145,8 @@ func TestRunCLIErrors(t *testing.T) {
 		{"invalid", []string{"--key", "k", "COUNT LIMIT 5000"}, nil, "limit: must be between 1 and 1000"},
 		{"no key", []string{"--endpoint", url, "COUNT"}, map[string]string{"HONEYCOMB_API_KEY": "", "TRACECOMB_KEY": ""}, "no API key"},
 		{"wrong key", []string{"--endpoint", url, "--key", "nope", "COUNT"}, nil, "unknown API key"},
+		{"door", []string{"--key", "k", "--door", "zipkin", "COUNT"}, nil, "--door must be honeycomb or xray"},
+		{"X-Ray's dataset by Honeycomb's door", []string{"--endpoint", url, "--key", cliKey, "-d", "xray-only", "COUNT"}, nil, "Dataset not found (HTTP 404)"},
 		{"key from env", []string{"--endpoint", url, "-d", "missing", "COUNT"}, map[string]string{"HONEYCOMB_API_KEY": "", "TRACECOMB_KEY": cliKey}, "Dataset not found (HTTP 404)"},
 	}
 	for _, tc := range tests {
