@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what the tests need on a fresh
 # machine first (Debian packages; libchdb through scripts/chdb.sh; npm packages
-# through make web-test). The tests start the servers they talk to themselves.
+# through make web). The tests start the servers they talk to themselves.
 # Used by `make test` and CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,12 +37,20 @@ log "gofmt"
 bad=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$bad" ]; then echo "gofmt would change:"; echo "$bad"; exit 1; fi
 
+# The web UI is built first: `make web` writes internal/web/dist, which
+# every Go build embeds, so it must not run while Go builds do.
+have_web=0
+if [ -f web/package.json ]; then
+  have_web=1
+  log "web UI build"
+  make -s web
+fi
+
 # The Go steps run in two lanes at once: `go test -race` (much of it
 # waiting on servers, clocks and child processes) beside go vet,
-# staticcheck, the fuzz smoke and the bench module. The second lane's output
-# is printed when both are done; either failing fails the run. The browser
-# tests come after both: `make web` writes internal/web/dist, which every Go
-# build embeds, so it must not run while Go builds do.
+# staticcheck, the fuzz smoke, the bench module and then the browser tests.
+# The second lane's output is printed when both are done; either failing
+# fails the run.
 lane2_log=$(mktemp)
 trap 'rm -f "$lane2_log"' EXIT
 (
@@ -60,12 +68,18 @@ trap 'rm -f "$lane2_log"' EXIT
   # The benchmark harness is its own module (it builds Jaeger as a tool).
   log "bench module: go vet, staticcheck, go test"
   (cd bench && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -count=1 ./...)
+
+  # Browser tests: a real tracecomb binary, the OTel JS SDK, Chromium.
+  if [ "$have_web" -eq 1 ]; then
+    log "web UI tests"
+    (cd web && npm test)
+  fi
   log "second lane done"
 ) >"$lane2_log" 2>&1 &
 lane2=$!
 
 # --- Go tests --------------------------------------------------------------
-log "go test -race (beside it: go vet, staticcheck, fuzz targets, bench module)"
+log "go test -race (beside it: go vet, staticcheck, fuzz targets, bench module, browser tests)"
 status=0
 go test -race -timeout 20m -count=1 ./... || status=$?
 log "go test -race done (exit $status); waiting for the second lane"
@@ -77,10 +91,7 @@ if [ "$status" -ne 0 ] || [ "$lane2_status" -ne 0 ]; then
   exit 1
 fi
 
-# --- UI tests --------------------------------------------------------------
-if [ -f web/package.json ]; then
-  log "web UI tests"
-  make -s web-test
+if [ "$have_web" -eq 1 ]; then
   log "an unchanged UI is not rebuilt (make run builds it only when its sources changed)"
   if ! make -q internal/web/dist/.stamp; then
     echo "make run would rebuild the UI although no source of it changed"
