@@ -110,3 +110,12 @@ bench-clickhouse: bench-tc-bins ## ClickHouse store: 1 and 2 nodes, 10M spans; w
 
 bench-clickhouse-quick: bench-tc-bins ## the ClickHouse scenario on a small workload, printed
 	cd bench && .cache/tcbench -clickhouse -quick -tracecomb .cache/tracecomb $(BENCH_FLAGS)
+
+# One tracecomb node on the DuckDB store, bulk-loaded to 100M spans through the
+# store's Write (50,000 events at a time), then queried through its HTTP API;
+# writes the measured part of docs/benchmarks.md's scale section. Needs about
+# 13 GB free under $${TMPDIR:-/tmp} and 30-40 minutes on 2 cores; the data
+# directory is removed at the end. A quick check: BENCH_FLAGS=-scale-spans=1000000.
+.PHONY: bench-scale
+bench-scale: bench-tc-bins ## DuckDB store at 100M spans (bulk-loaded): load rate, bytes/span, queries; writes docs/benchmarks.md's scale section
+	cd bench && .cache/tcbench -scale -tracecomb .cache/tracecomb -out ../docs/benchmarks.md $(BENCH_FLAGS)

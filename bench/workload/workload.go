@@ -155,6 +155,13 @@ func (g *Generator) Traces(n int) (*coltracepb.ExportTraceServiceRequest, Sample
 	return req, sample
 }
 
+// StartEvery makes the traces of the following Traces calls start at
+// start, start+step, start+2·step, … in the order they are generated;
+// step 0 returns to traces starting within the last second.
+func (g *Generator) StartEvery(start time.Time, step time.Duration) {
+	g.next, g.step = start, step
+}
+
 // Window is the time the traces of one Batches call are spread over,
 // ending now: the timestamps of a steady stream, not of one burst.
 const Window = 30 * time.Minute

@@ -176,6 +176,36 @@ func TestBatchesSpreadOverWindow(t *testing.T) {
 	}
 }
 
+// StartEvery spaces the traces of successive Traces calls by its step,
+// and step 0 brings them back to the last second.
+func TestStartEvery(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	g := New(3)
+	g.now = func() time.Time { return now }
+	start := now.Add(-24 * time.Hour)
+	g.StartEvery(start, time.Second)
+	roots := func(req *coltracepb.ExportTraceServiceRequest) []time.Time {
+		var out []time.Time
+		for _, sp := range req.ResourceSpans[0].ScopeSpans[0].Spans { // svc-0: each trace's first span
+			out = append(out, time.Unix(0, int64(sp.StartTimeUnixNano)))
+		}
+		return out
+	}
+	a, _ := g.Traces(3)
+	b, _ := g.Traces(2)
+	got := append(roots(a), roots(b)...)
+	for i, ts := range got {
+		if want := start.Add(time.Duration(i) * time.Second); !ts.Equal(want) {
+			t.Errorf("trace %d starts at %v, want %v", i, ts, want)
+		}
+	}
+	g.StartEvery(time.Time{}, 0)
+	c, _ := g.Traces(1)
+	if ts := roots(c)[0]; ts.Before(now.Add(-time.Second)) || ts.After(now) {
+		t.Errorf("after StartEvery(0): trace starts at %v, want within the second before %v", ts, now)
+	}
+}
+
 // TestSignalBatches: the three encodings carry the same spans, item for
 // item: events with the span's Honeycomb fields and attributes, log
 // records with its trace context.

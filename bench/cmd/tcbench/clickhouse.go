@@ -619,23 +619,31 @@ const (
 // chBegin and chEnd of the ClickHouse section, or in a new section before
 // the Retention section (or Goals, or at the end) when md has none.
 func spliceClickHouse(md, measured string) string {
-	if i := strings.Index(md, chHeading); i >= 0 {
+	return spliceMeasured(md, chHeading, chBegin, chEnd, measured)
+}
+
+// spliceMeasured puts measured into md: in place of what lies between
+// begin and end of the section headed heading, after the section's text
+// when it has no such part, or in a new section before the Retention
+// section (or Goals, or at the end) when md has no such section.
+func spliceMeasured(md, heading, begin, end, measured string) string {
+	if i := strings.Index(md, heading); i >= 0 {
 		sec := md[i:]
-		if j := strings.Index(sec[len(chHeading):], "\n## "); j >= 0 {
-			sec = sec[:len(chHeading)+j+1]
+		if j := strings.Index(sec[len(heading):], "\n## "); j >= 0 {
+			sec = sec[:len(heading)+j+1]
 		}
-		if a := strings.Index(sec, chBegin); a >= 0 {
-			if e := strings.Index(sec[a:], chEnd); e >= 0 {
-				end := a + e + len(chEnd)
-				if end < len(sec) && sec[end] == '\n' {
-					end++
+		if a := strings.Index(sec, begin); a >= 0 {
+			if e := strings.Index(sec[a:], end); e >= 0 {
+				stop := a + e + len(end)
+				if stop < len(sec) && sec[stop] == '\n' {
+					stop++
 				}
-				return md[:i] + sec[:a] + measured + sec[end:] + md[i+len(sec):]
+				return md[:i] + sec[:a] + measured + sec[stop:] + md[i+len(sec):]
 			}
 		}
 		return md[:i] + strings.TrimRight(sec, "\n") + "\n\n" + measured + "\n" + md[i+len(sec):]
 	}
-	section := chHeading + "\n\n" + measured + "\n"
+	section := heading + "\n\n" + measured + "\n"
 	for _, anchor := range []string{"\n" + retentionHeading, "\n## Goals"} {
 		if i := strings.Index(md, anchor); i >= 0 {
 			return md[:i+1] + section + md[i+1:]

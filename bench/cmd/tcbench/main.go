@@ -9,7 +9,10 @@
 // -out, replaces the report's retention section. -clickhouse runs only
 // the ClickHouse scenario (clickhouse.go: ingest on one and two tracecomb
 // nodes on one clickhouse-server, queries and bytes per span at -ch-spans)
-// and, with -out, replaces its measured part of the report.
+// and, with -out, replaces its measured part of the report. -scale runs
+// only the scale scenario (scale.go: one node on DuckDB bulk-loaded to
+// -scale-spans through the store's Write, then queried over HTTP) and,
+// with -out, replaces its measured part of the report.
 package main
 
 import (
@@ -61,6 +64,17 @@ func main() {
 	flag.IntVar(&cs.Concurrency, "ch-concurrency", 64, "ClickHouse: concurrent exporters per node (their requests reach ClickHouse as one INSERT per group commit)")
 	flag.BoolVar(&cs.DuckDB, "ch-duckdb", true, "ClickHouse: measure tracecomb on DuckDB with the same ingest spans too")
 	flag.BoolVar(&cs.Optimize, "ch-optimize", true, "ClickHouse: measure the bytes again after OPTIMIZE TABLE … FINAL")
+	scaleOnly := flag.Bool("scale", false, "run only the scale scenario (scale.go: one node on DuckDB, bulk-loaded to -scale-spans, then queried over HTTP); with -out, replace the measured part of the report's scale section")
+	ss := scaleSizes{Samples: 100_000}
+	flag.IntVar(&ss.Spans, "scale-spans", 100_000_000, "scale: spans bulk-loaded into the store")
+	flag.IntVar(&ss.WriteEvents, "scale-write-events", 50_000, "scale: events per Store.Write of the bulk load")
+	flag.DurationVar(&ss.Window, "scale-window", 24*time.Hour, "scale: trace start times spread over this, ending when the load starts")
+	flag.IntVar(&ss.Lookups, "scale-lookups", 200, "scale: traces by id, ids drawn at random from the loaded traces")
+	flag.IntVar(&ss.Searches, "scale-searches", 50, "scale: service + attribute searches")
+	flag.IntVar(&ss.Queries, "scale-queries", 10, "scale: GROUP BY service queries")
+	flag.DurationVar(&ss.MaxLoad, "scale-max-load", 0, "scale: stop loading after this long and query what was loaded (0: load -scale-spans)")
+	flag.StringVar(&ss.MemoryLimit, "scale-memory-limit", "256MB", "scale: DuckDB memory limit of the loader and the node's --store-memory-limit (256MB is tracecomb's default)")
+	flag.StringVar(&ss.Dir, "scale-dir", "", "scale: directory to create the run's data directory in (default: the system's temporary directory)")
 	flag.Parse()
 	cs.Lookups = *lookups
 	rs.MaxBytes = *sizeMiB << 20
@@ -76,6 +90,28 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *scaleOnly {
+		if *quick {
+			ss.Spans, ss.Lookups, ss.Searches, ss.Queries = 200_000, 50, 20, 3
+		}
+		r, err := runScale(ctx, *tracecomb, ss)
+		if err != nil {
+			log.Fatal(err)
+		}
+		measured := scaleMarkdown(r, "cd bench && go run ./cmd/tcbench "+strings.Join(os.Args[1:], " "))
+		if *out == "" {
+			fmt.Print(measured)
+			return
+		}
+		md, err := os.ReadFile(*out)
+		if err != nil && !os.IsNotExist(err) {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*out, []byte(spliceScale(string(md), measured)), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *chOnly {
 		if *quick {
 			cs.IngestSpans, cs.Spans, cs.Chunk, cs.Lookups, cs.Queries = 50_000, 150_000, 50_000, 20, 3
