@@ -39,13 +39,23 @@ type BatcherConfig struct {
 	MaxPendingBytes int64
 	// MaxFlushEvents caps the events of one commit.
 	MaxFlushEvents int
+	// MaxFlushBytes caps the bytes of one commit (the requests' bytes on
+	// the pending budget); a single larger request is still committed,
+	// alone.
+	MaxFlushBytes int64
+	// MaxLinger bounds how long the writer waits after a commit for the
+	// requests it expects next (see Batcher) before it starts the next
+	// commit with fewer; it never waits longer than half the last
+	// commit took. Negative: never wait.
+	MaxLinger time.Duration
 	// FlushTimeout bounds one commit.
 	FlushTimeout time.Duration
 }
 
 // DefaultBatcherConfig returns the defaults.
 func DefaultBatcherConfig() BatcherConfig {
-	return BatcherConfig{MaxPendingEvents: 500_000, MaxPendingBytes: DefaultMaxPendingBytes, MaxFlushEvents: 50_000, FlushTimeout: 30 * time.Second}
+	return BatcherConfig{MaxPendingEvents: 500_000, MaxPendingBytes: DefaultMaxPendingBytes, MaxFlushEvents: 50_000,
+		MaxFlushBytes: 64 << 20, MaxLinger: 50 * time.Millisecond, FlushTimeout: 30 * time.Second}
 }
 
 // DefaultMaxPendingBytes is the default BatcherConfig.MaxPendingBytes.
@@ -57,6 +67,17 @@ const DefaultMaxPendingBytes = 256 << 20
 // goroutine calls the FlushFunc, which suits single-writer stores. Consume
 // returns only after the commit that holds its events, so a nil error
 // still means durable; many small requests cost one commit, not one each.
+//
+// A store's commit costs much the same for few events as for many, so the
+// writer lingers before a commit for the requests it expects: the senders
+// whose requests the last commit answered usually send their next at once
+// (an SDK's exporter, a collector's queue), so the next commit waits until
+// as many requests are queued as were queued when the last commit ended
+// plus those it answered, until MaxFlushEvents or MaxFlushBytes are
+// queued, or until min(MaxLinger, half the last commit's time) after it
+// ended, whichever comes first. Without it, a few senders split into
+// alternating commits of half of them each. A lone sender never waits:
+// one request is all the writer expects after answering it.
 type Batcher struct {
 	cfg    BatcherConfig
 	flush  FlushFunc
@@ -66,9 +87,14 @@ type Batcher struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	queue   []*pending
-	pending int // events in queue
+	pending int   // events in queue or being committed
+	queued  int   // events in queue
+	qbytes  int64 // bytes of the requests in queue
 	closed  bool
 	done    chan struct{}
+	// lingerFor is how long the writer may wait for the expected requests
+	// after a commit that took took (tests replace it).
+	lingerFor func(took time.Duration) time.Duration
 
 	mStored   prometheus.Counter
 	mRejected prometheus.Counter
@@ -95,6 +121,12 @@ func NewBatcher(cfg BatcherConfig, flush FlushFunc, logger *slog.Logger, reg pro
 	}
 	if cfg.MaxFlushEvents <= 0 {
 		cfg.MaxFlushEvents = def.MaxFlushEvents
+	}
+	if cfg.MaxFlushBytes <= 0 {
+		cfg.MaxFlushBytes = def.MaxFlushBytes
+	}
+	if cfg.MaxLinger == 0 {
+		cfg.MaxLinger = def.MaxLinger
 	}
 	if cfg.FlushTimeout <= 0 {
 		cfg.FlushTimeout = def.FlushTimeout
@@ -123,6 +155,7 @@ func NewBatcher(cfg BatcherConfig, flush FlushFunc, logger *slog.Logger, reg pro
 		}),
 	}
 	b.cond = sync.NewCond(&b.mu)
+	b.lingerFor = func(took time.Duration) time.Duration { return min(b.cfg.MaxLinger, took/2) }
 	if reg != nil {
 		reg.MustRegister(b.mStored, b.mRejected, b.mErrors, b.mLatency, b.mSize)
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -177,6 +210,8 @@ func (b *Batcher) Consume(ctx context.Context, env string, events []model.Event)
 	}
 	b.queue = append(b.queue, p)
 	b.pending += len(events)
+	b.queued += len(events)
+	b.qbytes += p.bytes
 	b.cond.Signal()
 	b.mu.Unlock()
 
@@ -192,6 +227,10 @@ func (b *Batcher) Consume(ctx context.Context, env string, events []model.Event)
 
 func (b *Batcher) run() {
 	defer close(b.done)
+	var (
+		expect int       // requests the next commit waits for
+		until  time.Time // and at most until then
+	)
 	for {
 		b.mu.Lock()
 		for len(b.queue) == 0 && !b.closed {
@@ -201,10 +240,13 @@ func (b *Batcher) run() {
 			b.mu.Unlock()
 			return
 		}
-		// Take requests up to MaxFlushEvents (at least one).
-		n, events := 0, 0
-		for n < len(b.queue) && (n == 0 || events+len(b.queue[n].events) <= b.cfg.MaxFlushEvents) {
+		b.linger(expect, until)
+		// Take requests up to MaxFlushEvents and MaxFlushBytes (at least one).
+		n, events, bytes := 0, 0, int64(0)
+		for n < len(b.queue) && (n == 0 || events+len(b.queue[n].events) <= b.cfg.MaxFlushEvents &&
+			bytes+b.queue[n].bytes <= b.cfg.MaxFlushBytes) {
 			events += len(b.queue[n].events)
+			bytes += b.queue[n].bytes
 			n++
 		}
 		batch := make([]*pending, n)
@@ -215,22 +257,41 @@ func (b *Batcher) run() {
 		if rest == 0 && cap(b.queue) > 1024 {
 			b.queue = nil // a burst's queue is not kept
 		}
+		b.queued -= events
+		b.qbytes -= bytes
 		b.mu.Unlock()
 
+		start := time.Now()
 		errs := b.commit(batch, events)
-
-		var bytes int64
-		for _, p := range batch {
-			bytes += p.bytes
-		}
 		b.budget.release(bytes)
+		end := time.Now()
 		b.mu.Lock()
 		b.pending -= events
+		expect = len(b.queue) + n
 		b.mu.Unlock()
+		until = end.Add(b.lingerFor(end.Sub(start)))
 		for i, p := range batch {
 			p.done <- errs[i]
 			batch[i] = nil
 		}
+	}
+}
+
+// linger waits, with b.mu held, until the queue holds expect requests,
+// MaxFlushEvents or MaxFlushBytes, until the time is past until, or until
+// Close.
+func (b *Batcher) linger(expect int, until time.Time) {
+	full := func() bool {
+		return b.closed || len(b.queue) >= expect || b.queued >= b.cfg.MaxFlushEvents || b.qbytes >= b.cfg.MaxFlushBytes
+	}
+	wait := time.Until(until)
+	if full() || wait <= 0 {
+		return
+	}
+	t := time.AfterFunc(wait, func() { b.mu.Lock(); b.cond.Broadcast(); b.mu.Unlock() })
+	defer t.Stop()
+	for !full() && time.Now().Before(until) {
+		b.cond.Wait()
 	}
 }
 

@@ -250,3 +250,143 @@ func BenchmarkBatcherConsume(b *testing.B) {
 		}
 	})
 }
+
+// TestBatcherLingersForAnsweredSenders: senders that send their next
+// request as soon as the last is answered share one commit, instead of
+// splitting into commits of whoever happened to be queued.
+func TestBatcherLingersForAnsweredSenders(t *testing.T) {
+	const senders, rounds = 4, 20
+	var mu sync.Mutex
+	var sizes []int
+	gate := make(chan struct{})
+	b := NewBatcher(BatcherConfig{}, func(_ context.Context, g []EnvEvents) error {
+		<-gate
+		n := 0
+		for _, e := range g {
+			n += len(e.Events)
+		}
+		mu.Lock()
+		sizes = append(sizes, n)
+		mu.Unlock()
+		return nil
+	}, nil, nil)
+	b.lingerFor = func(time.Duration) time.Duration { return time.Hour } // only the count or Close ends a wait
+	var finished atomic.Int64
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer finished.Add(1)
+			for range rounds {
+				if err := b.Consume(context.Background(), "x", events(1)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	// The first commit holds whoever came first; the others queue behind it.
+	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.pending == senders })
+	close(gate)
+	// The senders of the first commit finish a round before the others,
+	// whose last requests then wait for them: Close ends the wait.
+	waitUntil(func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		f := int(finished.Load())
+		return f > 0 && f+len(b.queue) == senders
+	})
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	if total != senders*rounds {
+		t.Fatalf("stored %d events, want %d", total, senders*rounds)
+	}
+	// The first commit, then one per round with every sender, and the
+	// last requests of those not in the first.
+	if len(sizes) > rounds+1 {
+		t.Fatalf("%d commits for %d rounds of %d senders (sizes %v); want every sender's request of a round in one", len(sizes), rounds, senders, sizes)
+	}
+}
+
+// TestBatcherLingerEnds: when fewer requests come than the writer
+// expects, the next commit starts anyway once the linger is over.
+func TestBatcherLingerEnds(t *testing.T) {
+	for _, linger := range []time.Duration{-1, 0} { // never, the default
+		gate := make(chan struct{})
+		b := NewBatcher(BatcherConfig{MaxLinger: linger}, func(context.Context, []EnvEvents) error { <-gate; return nil }, nil, nil)
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() { errs <- b.Consume(context.Background(), "x", events(1)) }()
+		}
+		waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.pending == 3 })
+		close(gate)
+		for range 3 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Three were answered; one comes back.
+		done := make(chan error)
+		go func() { done <- b.Consume(context.Background(), "x", events(1)) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("MaxLinger %v: a request still waits for others that never came", linger)
+		}
+		if err := b.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBatcherMaxFlushBytes: a commit takes requests up to MaxFlushBytes
+// of their pending bytes (a larger single request alone).
+func TestBatcherMaxFlushBytes(t *testing.T) {
+	one := EstimateBytes(events(10))
+	var mu sync.Mutex
+	var sizes []int
+	gate := make(chan struct{})
+	b := NewBatcher(BatcherConfig{MaxFlushBytes: 2 * one, MaxLinger: -1}, func(_ context.Context, g []EnvEvents) error {
+		<-gate
+		n := 0
+		for _, e := range g {
+			n += len(e.Events)
+		}
+		mu.Lock()
+		sizes = append(sizes, n)
+		mu.Unlock()
+		return nil
+	}, nil, nil)
+	defer b.Close(context.Background())
+	var wg sync.WaitGroup
+	for _, n := range []int{10, 10, 10, 10, 10, 30} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.Consume(context.Background(), "x", events(n)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.pending == 80 })
+	close(gate)
+	wg.Wait()
+	for _, n := range sizes {
+		if n > 20 && n != 30 {
+			t.Fatalf("commit sizes %v: a commit of %d events passed MaxFlushBytes (%d bytes, 20 events)", sizes, n, 2*one)
+		}
+	}
+	if len(sizes) < 4 {
+		t.Fatalf("commit sizes %v: want at least 4 commits", sizes)
+	}
+}
