@@ -74,14 +74,16 @@ screenshots: web ## the browser tests, writing their screenshots to docs/screens
 
 # --- benchmarks: tracecomb and Jaeger v2 side by side (bench/, its own module) ---
 # Jaeger is built from its Go module on first use (several minutes on 2 cores)
-# and cached in bench/.cache/.
+# and cached in bench/.cache/; its version and dependencies are pinned in
+# bench/jaeger/go.mod, a module of its own (the harness's module requires
+# tracecomb's, whose newer dependencies Jaeger does not build with).
 .PHONY: bench bench-quick bench-bins
 BENCH_CACHE := bench/.cache
 BENCH_FLAGS ?=
 
-$(BENCH_CACHE)/jaeger: bench/go.mod bench/go.sum
+$(BENCH_CACHE)/jaeger: bench/jaeger/go.mod bench/jaeger/go.sum
 	mkdir -p $(BENCH_CACHE)
-	cd bench && $(GO) build -o .cache/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
+	cd bench/jaeger && $(GO) build -o ../.cache/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
 
 bench-bins: $(BENCH_CACHE)/jaeger
 	$(GO) build -o $(BENCH_CACHE)/tracecomb ./cmd/tracecomb
@@ -114,8 +116,10 @@ bench-clickhouse-quick: bench-tc-bins ## the ClickHouse scenario on a small work
 # One tracecomb node on the DuckDB store, bulk-loaded to 100M spans through the
 # store's Write (50,000 events at a time), then queried through its HTTP API;
 # writes the measured part of docs/benchmarks.md's scale section. Needs about
-# 13 GB free under $${TMPDIR:-/tmp} and 30-40 minutes on 2 cores; the data
-# directory is removed at the end. A quick check: BENCH_FLAGS=-scale-spans=1000000.
+# 13 GB free in the temporary directory (or -scale-dir) and 30-40 minutes on 2
+# quiet cores; the data directory is removed at the end. A quick check:
+# BENCH_FLAGS=-scale-spans=1000000; on a busy machine, -scale-max-load=60m
+# stops the load after an hour and queries what was loaded.
 .PHONY: bench-scale
 bench-scale: bench-tc-bins ## DuckDB store at 100M spans (bulk-loaded): load rate, bytes/span, queries; writes docs/benchmarks.md's scale section
 	cd bench && .cache/tcbench -scale -tracecomb .cache/tracecomb -out ../docs/benchmarks.md $(BENCH_FLAGS)

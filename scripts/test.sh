@@ -65,7 +65,7 @@ trap 'rm -f "$lane2_log"' EXIT
   log "fuzz targets, ${FUZZTIME:-2s} each"
   ./scripts/fuzz.sh
 
-  # The benchmark harness is its own module (it builds Jaeger as a tool).
+  # The benchmark harness is its own module (Jaeger is built from another, bench/jaeger).
   log "bench module: go vet, staticcheck, go test"
   (cd bench && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -count=1 ./...)
 

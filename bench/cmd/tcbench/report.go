@@ -115,7 +115,7 @@ func markdown(r *report, plotRef string) string {
 			p("- %s: %s\n", k, v)
 		}
 	}
-	p("- Jaeger v2 is built from its Go module (`bench/go.mod` tool `github.com/jaegertracing/jaeger/cmd/jaeger`) and runs\n")
+	p("- Jaeger v2 is built from its Go module (`bench/jaeger/go.mod` tool `github.com/jaegertracing/jaeger/cmd/jaeger`) and runs\n")
 	p("  the OTLP receiver, the batch processor and the storage exporter, with memory storage and with Badger storage\n")
 	p("  (`ephemeral: false`, on the same disk as tracecomb's data directory).\n\n")
 	p("## Workload\n\n")
