@@ -72,6 +72,24 @@ func (ix *traceIndex) lookup(env int, tk traceKey) (traceRow, bool) {
 	return out, found
 }
 
+// lookupAll calls fn with every pending row of env whose trace is in
+// traces: one pass over the pending rows however many traces are asked.
+func (ix *traceIndex) lookupAll(env int, traces map[traceKey]struct{}, fn func(traceRow)) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	p := ix.pending[env]
+	if p == nil {
+		return
+	}
+	for b := range p {
+		for _, r := range p[b] {
+			if _, ok := traces[r.tk]; ok {
+				fn(r)
+			}
+		}
+	}
+}
+
 // reset drops every pending row (Open rebuilds them from the events).
 func (ix *traceIndex) reset() {
 	ix.mu.Lock()

@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -573,57 +573,233 @@ func dedupXRay(items []item) ([]item, []xrayKey) {
 // order): a stored event is deleted unless it is complete while its
 // incoming duplicate is in progress (xrayview.Prefer). It returns the keys
 // whose stored event stays, so that the incoming one is not written.
+//
+// Only the keys of traces the trace index knows (storedTraces: one
+// statement over the index tables, and the pending rows) are looked for
+// among the events, and only within their traces' time range
+// (xrayGroups).
 func (s *Store) replaceXRay(ctx context.Context, conn driverConn, exec func(string, ...any) error, e *envReg, items []item, keys []xrayKey) (map[xrayKey]bool, error) {
-	var inProgress map[xrayKey]bool
+	ranges, err := s.storedTraces(ctx, conn, e, keys)
+	if err != nil {
+		return nil, err
+	}
+	if len(ranges) == 0 {
+		return nil, nil // every trace is new to the store
+	}
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k xrayKey) bool {
+		_, ok := ranges[k.trace]
+		return !ok
+	})
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	var inProgress []xrayKey
 	for _, it := range items {
 		if it.ev.Source == model.SourceXRay && !it.ev.SpanID.IsZero() && xrayview.InProgress(it.ev) {
-			if inProgress == nil {
-				inProgress = map[xrayKey]bool{}
+			k := xrayKey{splitTrace(it.ev.TraceID), spanInt(it.ev.SpanID)}
+			if _, ok := ranges[k.trace]; ok {
+				inProgress = append(inProgress, k)
 			}
-			inProgress[xrayKey{splitTrace(it.ev.TraceID), spanInt(it.ev.SpanID)}] = true
 		}
 	}
 	var kept map[xrayKey]bool
 	if len(inProgress) > 0 {
-		var err error
-		if kept, err = s.storedComplete(ctx, conn, e, inProgress); err != nil {
+		if kept, err = s.storedComplete(ctx, conn, e, inProgress, ranges); err != nil {
 			return nil, err
 		}
 		if len(kept) > 0 {
-			keys = slices.DeleteFunc(slices.Clone(keys), func(k xrayKey) bool { return kept[k] })
+			keys = slices.DeleteFunc(keys, func(k xrayKey) bool { return kept[k] })
 		}
 	}
-	return kept, s.deleteXRay(ctx, conn, exec, e, keys)
+	return kept, deleteXRay(exec, e, keys, ranges)
 }
 
-// storedComplete returns those of keys whose stored X-Ray event is
-// complete (not marked xrayview.KeyInProgress).
-func (s *Store) storedComplete(ctx context.Context, conn driverConn, e *envReg, keys map[xrayKey]bool) (map[xrayKey]bool, error) {
+// tsRange is a time range of stored events, unix nanoseconds.
+type tsRange struct{ lo, hi int64 }
+
+// storedTraces returns the time range of the stored events of each of
+// keys' traces that has any, from the trace index: one statement joining
+// the traces' ids, passed as two BIGINT lists, with the index tables of
+// their buckets (bounded by the smallest and largest trace_hi, which X-Ray
+// ids start with their time, so the tables' zone maps skip old row
+// groups), and the pending rows in memory.
+func (s *Store) storedTraces(ctx context.Context, conn driverConn, e *envReg, keys []xrayKey) (map[traceKey]tsRange, error) {
+	seen := make(map[traceKey]struct{}, len(keys))
+	his := make([]int64, 0, len(keys))
+	los := make([]int64, 0, len(keys))
+	var buckets [tracesBuckets]bool
+	minHi, maxHi := keys[0].trace.hi, keys[0].trace.hi
+	for _, k := range keys {
+		if _, ok := seen[k.trace]; ok {
+			continue
+		}
+		seen[k.trace] = struct{}{}
+		his, los = append(his, k.trace.hi), append(los, k.trace.lo)
+		buckets[traceBucket(k.trace)] = true
+		minHi, maxHi = min(minHi, k.trace.hi), max(maxHi, k.trace.hi)
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT t.trace_hi, t.trace_lo, min(t.min_ts), max(t.max_ts) FROM (`)
+	n := 0
+	for b, ok := range buckets {
+		if !ok {
+			continue
+		}
+		if n > 0 {
+			q.WriteString(` UNION ALL `)
+		}
+		n++
+		q.WriteString(`SELECT trace_hi, trace_lo, min_ts, max_ts FROM ` + e.tracesTable(b) + ` WHERE trace_hi BETWEEN $3 AND $4`)
+	}
+	q.WriteString(`) t JOIN (SELECT unnest(` + bigintList("$1") + `) AS hi, unnest(` + bigintList("$2") + `) AS lo) k ON t.trace_hi = k.hi AND t.trace_lo = k.lo GROUP BY t.trace_hi, t.trace_lo`)
+	rows, err := conn.QueryContext(ctx, q.String(), []driver.NamedValue{
+		{Ordinal: 1, Value: bigintsParam(his)}, {Ordinal: 2, Value: bigintsParam(los)}, {Ordinal: 3, Value: minHi}, {Ordinal: 4, Value: maxHi},
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[traceKey]tsRange{}
+	vals := make([]driver.Value, 4)
+	for {
+		if err := rows.Next(vals); err != nil {
+			_ = rows.Close()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, err
+		}
+		out[traceKey{hi: vals[0].(int64), lo: vals[1].(int64)}] = tsRange{vals[2].(int64), vals[3].(int64)}
+	}
+	s.idx.lookupAll(e.id, seen, func(r traceRow) {
+		if have, ok := out[r.tk]; ok {
+			out[r.tk] = tsRange{min(have.lo, r.lo), max(have.hi, r.hi)}
+		} else {
+			out[r.tk] = tsRange{r.lo, r.hi}
+		}
+	})
+	return out, nil
+}
+
+// xrayGroupsMax is how many statements at most look for a write's keys
+// among the events (see xrayGroups).
+const xrayGroupsMax = 8
+
+// xrayKeyGroup is keys whose traces' stored events lie in one time range,
+// as the BIGINT lists that a statement joins with the events.
+type xrayKeyGroup struct {
+	tsRange
+	his, los, spans []int64
+}
+
+// xrayGroups splits keys, whose traces all have stored events (ranges),
+// into at most xrayGroupsMax groups by time: the traces' ranges sorted and
+// cut at the widest gaps between them, so that a statement's ts range does
+// not take in the events between traces stored far apart.
+func xrayGroups(keys []xrayKey, ranges map[traceKey]tsRange) []xrayKeyGroup {
+	sorted := slices.Clone(keys)
+	slices.SortFunc(sorted, func(a, b xrayKey) int {
+		ra, rb := ranges[a.trace], ranges[b.trace]
+		if ra.lo != rb.lo {
+			return cmpInt64(ra.lo, rb.lo)
+		}
+		return cmpInt64(ra.hi, rb.hi)
+	})
+	// gaps[i] is the time between the keys before i and the key at i.
+	type gap struct {
+		at   int
+		size int64
+	}
+	var gaps []gap
+	reach := ranges[sorted[0].trace].hi
+	for i := 1; i < len(sorted); i++ {
+		r := ranges[sorted[i].trace]
+		if r.lo > reach {
+			gaps = append(gaps, gap{i, r.lo - reach})
+		}
+		reach = max(reach, r.hi)
+	}
+	slices.SortFunc(gaps, func(a, b gap) int { return cmpInt64(b.size, a.size) })
+	cuts := []int{0}
+	for _, g := range gaps[:min(len(gaps), xrayGroupsMax-1)] {
+		cuts = append(cuts, g.at)
+	}
+	slices.Sort(cuts)
+	cuts = append(cuts, len(sorted))
+	out := make([]xrayKeyGroup, 0, len(cuts)-1)
+	for c := 0; c+1 < len(cuts); c++ {
+		part := sorted[cuts[c]:cuts[c+1]]
+		g := xrayKeyGroup{tsRange: ranges[part[0].trace]}
+		for _, k := range part {
+			r := ranges[k.trace]
+			g.lo, g.hi = min(g.lo, r.lo), max(g.hi, r.hi)
+			g.his, g.los, g.spans = append(g.his, k.trace.hi), append(g.los, k.trace.lo), append(g.spans, k.span)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// xrayKeysJoin is a group's keys as a table (k) and xrayKeysMatch the
+// condition that an events row (ev) has one of them; their parameters are
+// xrayKeyGroup.args.
+const (
+	xrayKeysJoin  = `(SELECT unnest(` + bigintsOfParam + `) AS hi, unnest(` + bigintsOfParam + `) AS lo, unnest(` + bigintsOfParam + `) AS sp) k`
+	xrayKeysMatch = `ev.ts BETWEEN ? AND ? AND ev.source = 1 AND ev.trace_hi = k.hi AND ev.trace_lo = k.lo AND ev.span_id = k.sp`
+)
+
+// args are the parameters of xrayKeysJoin and xrayKeysMatch, in order.
+func (g *xrayKeyGroup) args() []any {
+	return []any{bigintsParam(g.his), bigintsParam(g.los), bigintsParam(g.spans), g.lo, g.hi}
+}
+
+// bigintsOfParam is a BIGINT list passed as one VARCHAR parameter made by
+// bigintsParam (duckdb-go cannot bind a Go slice where DuckDB does not
+// know the parameter's type, as in unnest; and one string costs one cgo
+// call where a list costs some per element).
+const bigintsOfParam = `string_split(?, ',')::BIGINT[]`
+
+// bigintList is bigintsOfParam with a numbered parameter.
+func bigintList(param string) string { return `string_split(` + param + `, ',')::BIGINT[]` }
+
+// bigintsParam is vs as bigintsOfParam's parameter: decimal, comma-separated.
+func bigintsParam(vs []int64) string {
+	b := make([]byte, 0, 20*len(vs))
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return string(b)
+}
+
+// storedComplete returns those of keys (whose traces all have stored
+// events, ranges) whose stored X-Ray event is complete (not marked
+// xrayview.KeyInProgress).
+func (s *Store) storedComplete(ctx context.Context, conn driverConn, e *envReg, keys []xrayKey, ranges map[traceKey]tsRange) (map[xrayKey]bool, error) {
 	prog, pargs, err := dialect.Where([]store.Filter{{Column: xrayview.KeyInProgress, Op: store.OpEq, Value: model.Bool(true)}}, store.And, resolver(e))
 	if err != nil {
 		return nil, err
 	}
 	var out map[xrayKey]bool
-	all := slices.Collect(maps.Keys(keys))
-	const chunk = 500
-	for len(all) > 0 {
-		part := all[:min(chunk, len(all))]
-		all = all[len(part):]
-		lo, hi, found, err := s.xrayRange(ctx, conn, e, part)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			continue
-		}
-		cond, kargs := xrayKeysSQL(part)
-		args := append(append([]any{lo, hi}, pargs...), kargs...)
+	for _, g := range xrayGroups(keys, ranges) {
+		args := append(g.args(), pargs...)
 		nargs := make([]driver.NamedValue, len(args))
 		for i, a := range args {
 			nargs[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 		}
-		rows, err := conn.QueryContext(ctx, `SELECT trace_hi, trace_lo, span_id FROM `+e.eventsTable()+
-			` WHERE ts BETWEEN ? AND ? AND source = 1 AND NOT coalesce(`+prog+`, false) AND `+cond, nargs)
+		rows, err := conn.QueryContext(ctx, `SELECT ev.trace_hi, ev.trace_lo, ev.span_id FROM `+e.eventsTable()+` ev, `+xrayKeysJoin+
+			` WHERE `+xrayKeysMatch+` AND NOT coalesce(`+prog+`, false)`, nargs)
 		if err != nil {
 			return nil, err
 		}
@@ -645,93 +821,20 @@ func (s *Store) storedComplete(ctx context.Context, conn driverConn, e *envReg, 
 	return out, nil
 }
 
-// deleteXRay deletes stored X-Ray events with the given trace and span ids.
-func (s *Store) deleteXRay(ctx context.Context, conn driverConn, exec func(string, ...any) error, e *envReg, keys []xrayKey) error {
-	const chunk = 500
-	for len(keys) > 0 {
-		part := keys[:min(chunk, len(keys))]
-		keys = keys[len(part):]
-		lo, hi, found, err := s.xrayRange(ctx, conn, e, part)
-		if err != nil {
-			return err
-		}
-		if !found {
-			continue // none of these traces has stored events
-		}
-		cond, args := xrayKeysSQL(part)
-		if err := exec(`DELETE FROM `+e.eventsTable()+` WHERE ts BETWEEN ? AND ? AND source = 1 AND `+cond, append([]any{lo, hi}, args...)...); err != nil {
+// deleteXRay deletes the stored X-Ray events with the given trace and span
+// ids, whose traces all have stored events (ranges).
+func deleteXRay(exec func(string, ...any) error, e *envReg, keys []xrayKey, ranges map[traceKey]tsRange) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	for _, g := range xrayGroups(keys, ranges) {
+		// DuckDB numbers a DELETE's "?" parameters in another order.
+		if err := exec(`DELETE FROM `+e.eventsTable()+` AS ev USING (SELECT unnest(`+bigintList("$1")+`) AS hi, unnest(`+bigintList("$2")+`) AS lo, unnest(`+bigintList("$3")+`) AS sp) k`+
+			` WHERE ev.ts BETWEEN $4 AND $5 AND ev.source = 1 AND ev.trace_hi = k.hi AND ev.trace_lo = k.lo AND ev.span_id = k.sp`, g.args()...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// xrayKeysSQL is the condition that a row has one of keys' trace and span
-// ids, with its arguments.
-func xrayKeysSQL(keys []xrayKey) (string, []any) {
-	var b strings.Builder
-	args := make([]any, 0, 3*len(keys))
-	b.WriteString("(")
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(" OR ")
-		}
-		b.WriteString("(trace_hi = ? AND trace_lo = ? AND span_id = ?)")
-		args = append(args, k.trace.hi, k.trace.lo, k.span)
-	}
-	b.WriteString(")")
-	return b.String(), args
-}
-
-// xrayRange is the time range of the stored events of the traces of keys,
-// from the traces tables and the trace index, so that DuckDB's zone maps
-// skip the rest of the events table; found is false when none of these
-// traces has stored events.
-func (s *Store) xrayRange(ctx context.Context, conn driverConn, e *envReg, keys []xrayKey) (lo, hi int64, found bool, err error) {
-	var conds [tracesBuckets]strings.Builder
-	args := make([]driver.NamedValue, 0, 2*len(keys))
-	seen := map[traceKey]bool{}
-	for _, k := range keys {
-		if seen[k.trace] {
-			continue
-		}
-		seen[k.trace] = true
-		c := &conds[traceBucket(k.trace)]
-		if c.Len() > 0 {
-			c.WriteString(" OR ")
-		}
-		fmt.Fprintf(c, "(trace_hi = $%d AND trace_lo = $%d)", len(args)+1, len(args)+2)
-		args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: k.trace.hi},
-			driver.NamedValue{Ordinal: len(args) + 2, Value: k.trace.lo})
-	}
-	var union []string
-	for b := range conds {
-		if conds[b].Len() > 0 {
-			union = append(union, `SELECT min_ts, max_ts FROM `+e.tracesTable(b)+` WHERE `+conds[b].String())
-		}
-	}
-	rows, err := conn.QueryContext(ctx, `SELECT min(min_ts), max(max_ts) FROM (`+strings.Join(union, " UNION ALL ")+`)`, args)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	vals := make([]driver.Value, 2)
-	err = rows.Next(vals)
-	_ = rows.Close()
-	if err != nil {
-		return 0, 0, false, err
-	}
-	if found = vals[0] != nil; found {
-		lo, hi = vals[0].(int64), vals[1].(int64)
-	}
-	for tk := range seen {
-		if r, ok := s.idx.lookup(e.id, tk); ok {
-			if !found {
-				lo, hi, found = r.lo, r.hi, true
-			}
-			lo, hi = min(lo, r.lo), max(hi, r.hi)
-		}
-	}
-	return lo, hi, found, nil
 }
 
 // appendEvents appends the events with one Appender restricted to the
