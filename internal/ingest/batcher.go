@@ -12,7 +12,8 @@ import (
 	"github.com/tracecomb/tracecomb/internal/model"
 )
 
-// EnvEvents is one environment's share of a flush.
+// EnvEvents is one request's events in a flush, for one environment;
+// several groups of a flush may be of the same environment.
 type EnvEvents struct {
 	Env    string
 	Events []model.Event
@@ -295,22 +296,13 @@ func (b *Batcher) linger(expect int, until time.Time) {
 	}
 }
 
-// commit writes the batch in one flush and returns each request's
+// commit writes the batch in one flush, one group per request (its events
+// as the request gave them, not copied), and returns each request's
 // outcome: nil, the flush's error, or the refusals among its events.
 func (b *Batcher) commit(batch []*pending, events int) []error {
-	groups := make([]EnvEvents, 0, len(batch))
-	idx := make(map[string]int, 2)
-	type place struct{ group, offset int }
-	places := make([]place, len(batch))
+	groups := make([]EnvEvents, len(batch))
 	for j, p := range batch {
-		i, ok := idx[p.env]
-		if !ok {
-			i = len(groups)
-			idx[p.env] = i
-			groups = append(groups, EnvEvents{Env: p.env, Events: make([]model.Event, 0, len(p.events))})
-		}
-		places[j] = place{i, len(groups[i].Events)}
-		groups[i].Events = append(groups[i].Events, p.events...)
+		groups[j] = EnvEvents{Env: p.env, Events: p.events}
 	}
 	errs := make([]error, len(batch))
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.FlushTimeout)
@@ -330,9 +322,8 @@ func (b *Batcher) commit(batch []*pending, events int) []error {
 	refused := 0
 	for j, p := range batch {
 		var mine []Refusal
-		for _, r := range groups[places[j].group].Refused {
-			if k := r.Index - places[j].offset; k >= 0 && k < len(p.events) {
-				r.Index = k
+		for _, r := range groups[j].Refused {
+			if r.Index >= 0 && r.Index < len(p.events) {
 				mine = append(mine, r)
 			}
 		}

@@ -39,7 +39,9 @@ var jsonUnmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
 // DecodeProtobuf decodes a binary protobuf ExportTraceServiceRequest
 // within ri's memory bounds (see Convert). The events do not alias body.
 func DecodeProtobuf(body []byte, ri RequestInfo) (Result, error) {
-	req, form, err := decodeProtobufRequest(body, ri)
+	d := decoders.Get().(*wireDecoder)
+	defer d.release() // the events do not refer to the decoded form
+	req, form, err := d.request(body, ri)
 	if err != nil {
 		return Result{}, err
 	}

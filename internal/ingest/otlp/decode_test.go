@@ -601,3 +601,46 @@ func TestDecodeManyAttributes(t *testing.T) {
 		t.Errorf("wrong-typed hot fields: name %v, trace.span_id %v", name, sid)
 	}
 }
+
+// TestDecoderReuse: a decoder reused after reset (as DecodeProtobuf's
+// pooled ones are) decodes every request as a new decoder does, after
+// large, small and malformed requests alike.
+func TestDecoderReuse(t *testing.T) {
+	big := benchRequestProto(t, 20, 10, 11)
+	small := benchRequestProto(t, 1, 2, 3)
+	var seeds [][]byte
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := proto.Marshal(parseJSONRequest(t, b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, pb)
+	}
+	bodies := append([][]byte{big, small, big[:len(big)/2], big}, seeds...)
+	bodies = append(bodies, big[:len(big)-3], small, big)
+	d := new(wireDecoder)
+	for i, body := range bodies {
+		fresh, _, ferr := decodeProtobufRequest(body, RequestInfo{})
+		reused, _, rerr := d.request(body, RequestInfo{})
+		if (ferr == nil) != (rerr == nil) {
+			t.Fatalf("body %d: new decoder %v, reused %v", i, ferr, rerr)
+		}
+		if ferr == nil {
+			got, want := render(mustConvert(t, reused)), render(mustConvert(t, fresh))
+			if !bytes.Equal(got, want) {
+				t.Fatalf("body %d: reused decoder differs:\n got %s\nwant %s", i, got, want)
+			}
+		}
+		if n := d.reset(); n <= 0 {
+			t.Fatalf("body %d: reset kept %d bytes of chunks", i, n)
+		}
+	}
+}

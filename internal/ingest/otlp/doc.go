@@ -52,7 +52,8 @@
 // a request body into a Result (events, accepted and rejected span counts,
 // the partial-success message), Convert does the same for an already
 // decoded request. Binary protobuf is read by a hand-written wire decoder
-// (wire.go) that allocates per chunk of spans, not per field; the codec in
+// (wire.go) that allocates per chunk of spans, not per field, and whose
+// chunks DecodeProtobuf reuses from request to request; the codec in
 // GRPCServerOptions uses it for gRPC too. OTLP/JSON goes through protojson
 // after its hex ids are rewritten to base64 (jsonids.go).
 //

@@ -3,6 +3,7 @@ package otlp
 import (
 	"errors"
 	"math"
+	"sync"
 	"unsafe"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -18,7 +19,9 @@ import (
 // use proto.Unmarshal, which allocates every message, oneof wrapper and
 // string on its own. wireDecoder reads the protobuf wire format directly
 // into the same generated types, taking the structs from chunked slabs,
-// and every string as a substring of one copy of the body. The result
+// and every string as a substring of one copy of the body. DecodeProtobuf,
+// which drops the decoded form once it is converted, takes its decoder
+// from a pool: the slabs' chunks are zeroed and serve the next request. The result
 // means exactly what proto.Unmarshal would produce (FuzzDecodeProtobuf
 // checks that), except that strings are not checked for valid UTF-8:
 // like the OpenTelemetry Collector, tracecomb keeps such a span rather
@@ -111,25 +114,64 @@ func (d *wireDecoder) reserveMore() error {
 }
 
 // slab hands out pointers to zeroed values allocated in growing chunks,
-// adding the bytes of each chunk to *used.
-type slab[T any] struct{ buf []T }
+// adding the bytes of each chunk it takes into use to *used. A pooled
+// decoder's slabs keep their chunks for the next request (reset).
+type slab[T any] struct {
+	buf    []T   // the chunk in use
+	chunks [][]T // every chunk; chunks[:cur] are in use
+	cur    int
+}
 
 func (s *slab[T]) next(used *int64) *T {
 	if len(s.buf) == cap(s.buf) {
-		var zero T
-		n := min(max(2*cap(s.buf), 16), 4096)
-		s.buf = make([]T, 0, n)
-		*used += int64(n) * int64(unsafe.Sizeof(zero))
+		s.grow(used)
 	}
 	s.buf = s.buf[:len(s.buf)+1]
 	return &s.buf[len(s.buf)-1]
 }
 
-// ptrSlab hands out pointer slices carved from shared chunks.
-type ptrSlab[T any] struct{ buf []*T }
+func (s *slab[T]) grow(used *int64) {
+	var zero T
+	if s.cur < len(s.chunks) {
+		s.buf = s.chunks[s.cur][:0]
+	} else {
+		n := 16
+		if len(s.chunks) > 0 {
+			n = min(2*cap(s.chunks[len(s.chunks)-1]), 4096)
+		}
+		s.buf = make([]T, 0, n)
+		s.chunks = append(s.chunks, s.buf)
+	}
+	s.cur++
+	*used += int64(cap(s.buf)) * int64(unsafe.Sizeof(zero))
+}
+
+// reset zeroes the values handed out, keeping the chunks, and returns the
+// bytes the chunks take.
+func (s *slab[T]) reset() int64 {
+	var zero T
+	var n int64
+	for i, c := range s.chunks {
+		if i < s.cur-1 {
+			clear(c[:cap(c)])
+		}
+		n += int64(cap(c)) * int64(unsafe.Sizeof(zero))
+	}
+	clear(s.buf)
+	s.buf, s.cur = nil, 0
+	return n
+}
+
+// ptrSlab hands out pointer slices carved from shared chunks; a pooled
+// decoder's keep their chunks as slabs do.
+type ptrSlab[T any] struct {
+	buf    []*T
+	chunks [][]*T
+	cur    int
+}
 
 // take copies src into a slice from the slab with len and cap len(src),
-// adding the bytes of a new chunk to *used.
+// adding the bytes of a chunk it takes into use to *used.
 func (s *ptrSlab[T]) take(src []*T, used *int64) []*T {
 	n := len(src)
 	if n == 0 {
@@ -137,12 +179,35 @@ func (s *ptrSlab[T]) take(src []*T, used *int64) []*T {
 	}
 	if len(s.buf)+n > cap(s.buf) {
 		c := max(min(max(2*cap(s.buf), 64), 8192), n)
-		s.buf = make([]*T, 0, c)
-		*used += int64(c) * 8
+		switch {
+		case s.cur < len(s.chunks) && cap(s.chunks[s.cur]) >= n:
+			s.buf = s.chunks[s.cur][:0]
+		case s.cur < len(s.chunks):
+			s.buf = make([]*T, 0, c)
+			s.chunks[s.cur] = s.buf
+		default:
+			s.buf = make([]*T, 0, c)
+			s.chunks = append(s.chunks, s.buf)
+		}
+		s.cur++
+		*used += int64(cap(s.buf)) * 8
 	}
 	l := len(s.buf)
 	s.buf = append(s.buf, src...)
 	return s.buf[l : l+n : l+n]
+}
+
+func (s *ptrSlab[T]) reset() int64 {
+	var n int64
+	for i, c := range s.chunks {
+		if i < s.cur-1 {
+			clear(c[:cap(c)])
+		}
+		n += int64(cap(c)) * 8
+	}
+	clear(s.buf)
+	s.buf, s.cur = nil, 0
+	return n
 }
 
 // finish moves stack[start:] into a slab slice appended to dst and pops it.
@@ -231,7 +296,52 @@ func (d *wireDecoder) bytes(f *field) []byte {
 // reserved on ri.Reservation. The result's bytes fields alias body; its
 // strings do not.
 func decodeProtobufRequest(body []byte, ri RequestInfo) (*coltracepb.ExportTraceServiceRequest, int64, error) {
-	d := &wireDecoder{}
+	return new(wireDecoder).request(body, ri)
+}
+
+// decoders keeps trace decoders, with their slabs' chunks, between
+// requests whose decoded form is dropped once converted (DecodeProtobuf).
+var decoders = sync.Pool{New: func() any { return new(wireDecoder) }}
+
+// maxPooledBytes is the most slab memory a decoder keeps in the pool: one
+// that decoded a larger request is dropped.
+const maxPooledBytes = 8 << 20
+
+// release gives d back to the pool (reset); nothing it handed out may be
+// used after.
+func (d *wireDecoder) release() {
+	if d.reset() <= maxPooledBytes {
+		decoders.Put(d)
+	}
+}
+
+// reset zeroes every value d handed out, keeping its slabs' chunks for
+// the next request, and returns the bytes they take.
+func (d *wireDecoder) reset() int64 {
+	var n int64
+	for _, s := range []interface{ reset() int64 }{
+		&d.resourceSpans, &d.resources, &d.scopeSpans, &d.scopes, &d.spans, &d.events, &d.links, &d.statuses,
+		&d.kvs, &d.anys, &d.strVals, &d.intVals, &d.dblVals, &d.boolVals,
+		&d.rsPtrs, &d.ssPtrs, &d.spanPtrs, &d.evPtrs, &d.linkPtrs, &d.kvPtrs, &d.anyPtrs,
+	} {
+		n += s.reset()
+	}
+	// The stacks are empty after a decode but for an error's leftovers.
+	clear(d.rsStack[:cap(d.rsStack)])
+	clear(d.ssStack[:cap(d.ssStack)])
+	clear(d.spanStack[:cap(d.spanStack)])
+	clear(d.evStack[:cap(d.evStack)])
+	clear(d.linkStack[:cap(d.linkStack)])
+	clear(d.kvStack[:cap(d.kvStack)])
+	clear(d.anyStack[:cap(d.anyStack)])
+	d.rsStack, d.ssStack, d.spanStack, d.evStack = d.rsStack[:0], d.ssStack[:0], d.spanStack[:0], d.evStack[:0]
+	d.linkStack, d.kvStack, d.anyStack = d.linkStack[:0], d.kvStack[:0], d.anyStack[:0]
+	d.body, d.str, d.depth, d.used, d.reserved, d.limit, d.res = nil, "", 0, 0, 0, 0, nil
+	return n
+}
+
+// request decodes body as decodeProtobufRequest does, with d's slabs.
+func (d *wireDecoder) request(body []byte, ri RequestInfo) (*coltracepb.ExportTraceServiceRequest, int64, error) {
 	if err := d.init(body, ri); err != nil {
 		return nil, d.reserved, err
 	}
