@@ -43,7 +43,10 @@
 //
 // Failure bodies are a google.rpc.Status in the request's encoding; in JSON
 // exactly {"message":"..."}, as Honeycomb writes it. gRPC maps the same
-// cases to Unauthenticated, InvalidArgument and Unavailable (with RetryInfo).
+// cases to Unauthenticated, InvalidArgument and Unavailable (with RetryInfo);
+// an unreadable trace or logs request gets gRPC's own Internal ("grpc:
+// error unmarshalling request: ..."), whatever its key. Trace requests are
+// decoded once the key is checked, within the pending budget, as over HTTP.
 // Nothing reaches the consumer unless the key is valid, or (HTTP only) a
 // door in front of the handler verified the sender and put it in the
 // request's context (WithPrincipal), as the app does for SigV4-signed OTLP.

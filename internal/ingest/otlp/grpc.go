@@ -27,8 +27,10 @@ import (
 
 // GRPCServerOptions returns the options the gRPC server carrying the OTLP
 // services should have: the receive limit of cfg.MaxBodyBytes (applied to
-// the decompressed message) and a codec that reads trace and logs export
-// requests with the allocation-lean wire decoder, within
+// the decompressed message) and a codec that leaves trace export requests
+// for Export to decode (after authentication, within the request's share
+// of the pending budget, with DecodeProtobuf's pooled decoders) and reads
+// logs export requests with the allocation-lean wire decoder, within
 // cfg.MaxDecodedBytes (every other message goes to the standard protobuf
 // codec).
 func GRPCServerOptions(cfg Config) []grpc.ServerOption {
@@ -39,11 +41,12 @@ func GRPCServerOptions(cfg Config) []grpc.ServerOption {
 	}
 }
 
-// wireCodec decodes ExportTraceServiceRequest and ExportLogsServiceRequest
-// with the wire decoder and delegates everything else to base. A request
-// whose decoded form would pass ri's limit is not decoded: the codec marks
-// it refused (see markRefused) for Export to answer InvalidArgument with
-// the reason, where an unmarshalling error would be answered Internal.
+// wireCodec keeps an ExportTraceServiceRequest's bytes for Export to
+// decode (see keepBody), decodes ExportLogsServiceRequest with the wire
+// decoder and delegates everything else to base. A logs request whose
+// decoded form would pass ri's limit is not decoded: the codec marks it
+// refused (see markRefused) for Export to answer InvalidArgument with the
+// reason, where an unmarshalling error would be answered Internal.
 type wireCodec struct {
 	base encoding.CodecV2
 	ri   RequestInfo
@@ -54,16 +57,7 @@ func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marsh
 func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	switch req := v.(type) {
 	case *coltracepb.ExportTraceServiceRequest:
-		// Materialize copies: the request may alias it after data is freed.
-		parsed, _, err := decodeProtobufRequest(data.Materialize(), c.ri)
-		if tooLarge := (*DecodedTooLargeError)(nil); errors.As(err, &tooLarge) {
-			markRefused(req, err)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		req.ResourceSpans = parsed.ResourceSpans
+		keepBody(req, data)
 		return nil
 	case *collogspb.ExportLogsServiceRequest:
 		parsed, _, err := decodeLogsRequest(data.Materialize(), c.ri)
@@ -86,6 +80,66 @@ func (c wireCodec) Name() string { return c.base.Name() }
 // unknown field of an otherwise empty request, why it refused to decode it
 // (the wire decoder drops every unknown field, so a client cannot set it).
 const refusedField = protowire.MaxValidNumber
+
+// bodyField is the field number under which the codec leaves a trace
+// request's bytes, as the only unknown field of an otherwise empty
+// request, for Export to decode.
+const bodyField = protowire.MaxValidNumber - 1
+
+// keepBody sets req's unknown fields to data (copied once: the request
+// outlives data) under bodyField.
+func keepBody(req *coltracepb.ExportTraceServiceRequest, data mem.BufferSlice) {
+	n := data.Len()
+	b := protowire.AppendTag(make([]byte, 0, n+16), bodyField, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(n))
+	off := len(b)
+	b = b[:off+n]
+	data.CopyTo(b[off:])
+	req.ProtoReflect().SetUnknown(b)
+}
+
+// keptBody returns the bytes keepBody left on req, if req is otherwise
+// empty: a request decoded by another codec carries its spans.
+func keptBody(req *coltracepb.ExportTraceServiceRequest) ([]byte, bool) {
+	if len(req.ResourceSpans) > 0 {
+		return nil, false
+	}
+	u := req.ProtoReflect().GetUnknown()
+	num, typ, n := protowire.ConsumeTag(u)
+	if n <= 0 || num != bodyField || typ != protowire.BytesType {
+		return nil, false
+	}
+	v, k := protowire.ConsumeBytes(u[n:])
+	if k < 0 || n+k != len(u) {
+		return nil, false
+	}
+	return v, true
+}
+
+// unmarshalError is gRPC's own answer to a message its codec cannot read.
+func unmarshalError(err error) error {
+	return status.Errorf(codes.Internal, "grpc: error unmarshalling request: %v", err)
+}
+
+// malformed returns unmarshalError when body is not a trace export
+// request, as the codec's decoding once answered before anything else;
+// nil if it is one (too large or not).
+func malformed(body []byte, ri RequestInfo) error {
+	d := decoders.Get().(*wireDecoder)
+	defer d.release()
+	_, _, err := d.request(body, RequestInfo{MaxDecodedBytes: ri.MaxDecodedBytes})
+	if err == nil || isDecodeLimit(err) {
+		return nil
+	}
+	return unmarshalError(err)
+}
+
+// isDecodeLimit tells a decoding stopped by its memory bounds from a
+// malformed request.
+func isDecodeLimit(err error) bool {
+	var tooLarge *DecodedTooLargeError
+	return errors.As(err, &tooLarge) || errors.Is(err, ingest.ErrOverloaded)
+}
 
 func markRefused(m proto.Message, err error) {
 	b := protowire.AppendTag(nil, refusedField, protowire.BytesType)
@@ -133,14 +187,29 @@ func NewTraceService(cfg Config, deps Deps) (*TraceService, error) {
 	return &TraceService{r: r}, nil
 }
 
-// Export implements coltracepb.TraceServiceServer.
+// Export implements coltracepb.TraceServiceServer. A request that the
+// server's codec (GRPCServerOptions) left undecoded is decoded here, once
+// its sender is authenticated; a malformed one is answered as gRPC answers
+// a message its codec cannot read (Internal), before anything else.
 func (s *TraceService) Export(ctx context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
-	res, err := s.r.grpcExport(ctx, sigTraces, func(ri RequestInfo) (Result, error) {
+	convert := func(ri RequestInfo) (Result, error) {
 		if err := refusal(req); err != nil {
 			return Result{}, err
 		}
 		return Convert(req, ri)
-	})
+	}
+	var check func() error
+	if body, ok := keptBody(req); ok {
+		convert = func(ri RequestInfo) (Result, error) {
+			res, err := DecodeProtobuf(body, ri)
+			if err != nil && !isDecodeLimit(err) {
+				return Result{}, unmarshalError(err)
+			}
+			return res, err
+		}
+		check = func() error { return malformed(body, RequestInfo{MaxDecodedBytes: s.r.cfg.MaxDecodedBytes}) }
+	}
+	res, err := s.r.grpcExportChecked(ctx, sigTraces, convert, check)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +255,14 @@ func (s *MetricsService) Export(ctx context.Context, req *colmetricspb.ExportMet
 // metadata, convert, hand the events to the consumer, map failures to gRPC
 // codes, count the request and log a refusal.
 func (r *receiver) grpcExport(ctx context.Context, sig signalKind, convert func(RequestInfo) (Result, error)) (Result, error) {
-	res, err := r.grpcExportOnce(ctx, sig, convert)
+	return r.grpcExportChecked(ctx, sig, convert, nil)
+}
+
+// grpcExportChecked is grpcExport for a request not decoded yet: when the
+// sender is not authenticated, check (if not nil) tells whether the
+// request is malformed, which is answered first.
+func (r *receiver) grpcExportChecked(ctx context.Context, sig signalKind, convert func(RequestInfo) (Result, error), check func() error) (Result, error) {
+	res, err := r.grpcExportOnce(ctx, sig, convert, check)
 	c := status.Code(err)
 	r.m.requests.WithLabelValues(signals[sig].name, transportGRPC, c.String()).Inc()
 	if err != nil {
@@ -199,13 +275,18 @@ func (r *receiver) grpcExport(ctx context.Context, sig signalKind, convert func(
 	return res, err
 }
 
-func (r *receiver) grpcExportOnce(ctx context.Context, sig signalKind, convert func(RequestInfo) (Result, error)) (Result, error) {
+func (r *receiver) grpcExportOnce(ctx context.Context, sig signalKind, convert func(RequestInfo) (Result, error), check func() error) (Result, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	key := firstValue(md, auth.HeaderTeam)
 	if key == "" {
 		key = firstValue(md, headerHnyTeam)
 	}
 	principal, o, err := r.authenticate(ctx, key)
+	if o != outcomeOK && check != nil {
+		if err := check(); err != nil {
+			return Result{}, err
+		}
+	}
 	switch o {
 	case outcomeOK:
 	case outcomeUnauthorized:
@@ -217,7 +298,10 @@ func (r *receiver) grpcExportOnce(ctx context.Context, sig signalKind, convert f
 	held := r.pending.NewReservation()
 	defer held.Release()
 	res, err := convert(RequestInfo{Dataset: firstValue(md, headerDataset), MaxDecodedBytes: r.cfg.MaxDecodedBytes, Reservation: held})
+	var st interface{ GRPCStatus() *status.Status }
 	switch {
+	case errors.As(err, &st):
+		return Result{}, err
 	case errors.Is(err, ingest.ErrOverloaded):
 		return Result{}, r.unavailable(overloadedMessage(sig))
 	case err != nil:

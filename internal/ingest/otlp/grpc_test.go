@@ -1,9 +1,9 @@
 package otlp
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 
@@ -12,7 +12,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
@@ -27,20 +26,7 @@ import (
 // startGRPC serves the trace service on a free port and returns a client.
 func startGRPC(t *testing.T, cfg Config, deps Deps) coltracepb.TraceServiceClient {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	mustf(t, err, "listen")
-	s := grpc.NewServer(GRPCServerOptions(cfg)...)
-	RegisterGRPC(s, cfg, deps)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Serve(lis) }()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	mustf(t, err, "dial")
-	t.Cleanup(func() {
-		_ = conn.Close()
-		s.Stop()
-		<-done
-	})
-	return coltracepb.NewTraceServiceClient(conn)
+	return coltracepb.NewTraceServiceClient(startGRPCConn(t, cfg, deps))
 }
 
 func TestGRPCExport(t *testing.T) {
@@ -130,8 +116,9 @@ func TestGRPCMaxMessage(t *testing.T) {
 	}
 }
 
-// TestTraceCodec: the server codec reads trace requests like proto.Unmarshal
-// and hands other messages to the standard codec.
+// TestTraceCodec: the server codec keeps a trace request's bytes for
+// Export, which decodes them like proto.Unmarshal; other messages go to
+// the standard codec.
 func TestTraceCodec(t *testing.T) {
 	_, pbBody, _, _ := testBodies(t)
 	c := GRPCServerOptions(Config{})
@@ -139,14 +126,15 @@ func TestTraceCodec(t *testing.T) {
 		t.Fatalf("%d server options", len(c))
 	}
 	codec := wireCodec{base: encoding.GetCodecV2(grpcproto.Name)}
-	var got, want coltracepb.ExportTraceServiceRequest
-	mustf(t, codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(pbBody)}, &got), "codec")
-	mustf(t, proto.Unmarshal(pbBody, &want), "proto")
-	if !proto.Equal(&got, &want) {
-		t.Error("codec and proto.Unmarshal disagree")
+	var got coltracepb.ExportTraceServiceRequest
+	mustf(t, codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(pbBody[:10]), mem.SliceBuffer(pbBody[10:])}, &got), "codec")
+	if body, ok := keptBody(&got); !ok || !bytes.Equal(body, pbBody) {
+		t.Fatalf("codec kept %d bytes (%v), want the request's %d", len(body), ok, len(pbBody))
 	}
-	if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer([]byte{0xff, 0xff})}, &got); err == nil {
-		t.Error("garbage: want an error")
+	var want coltracepb.ExportTraceServiceRequest
+	mustf(t, proto.Unmarshal(pbBody, &want), "proto")
+	if _, ok := keptBody(&want); ok {
+		t.Error("a request decoded by another codec is taken for a kept body")
 	}
 	var st errdetails.RetryInfo
 	b, err := codec.Marshal(&errdetails.RetryInfo{})
@@ -155,4 +143,39 @@ func TestTraceCodec(t *testing.T) {
 	if codec.Name() != "proto" {
 		t.Errorf("name %q", codec.Name())
 	}
+
+	// Over a connection: the kept body decodes to what proto.Unmarshal
+	// reads, with the standard codec's answers to a malformed message.
+	rec := &recorder{}
+	conn := startGRPCConn(t, Config{}, newDeps(rec, nil))
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-honeycomb-team", goodKey)
+	if _, err := coltracepb.NewTraceServiceClient(conn).Export(ctx, &want); err != nil {
+		t.Fatal(err)
+	}
+	viaProto := mustConvert(t, &want)
+	if calls := rec.all(); len(calls) != 1 || len(calls[0].events) != len(viaProto.Events) {
+		t.Fatalf("consumer got %d calls, want 1 of %d events", len(calls), len(viaProto.Events))
+	}
+	garbage := []byte{0xff, 0xff}
+	for _, key := range []string{goodKey, "nope"} {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), "x-honeycomb-team", key)
+		var resp []byte
+		err := conn.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &garbage, &resp, grpc.ForceCodec(rawCodec{}))
+		if st := status.Convert(err); st.Code() != codes.Internal || !strings.HasPrefix(st.Message(), "grpc: error unmarshalling request: ") {
+			t.Errorf("garbage with key %q: %v %q, want Internal as gRPC answers an unreadable message", key, st.Code(), st.Message())
+		}
+	}
+	if len(rec.all()) != 1 {
+		t.Error("a malformed request reached the consumer")
+	}
 }
+
+// rawCodec sends bytes as they are.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) { return *(v.(*[]byte)), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	*(v.(*[]byte)) = append([]byte(nil), data...)
+	return nil
+}
+func (rawCodec) Name() string { return "proto" }

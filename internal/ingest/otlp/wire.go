@@ -179,8 +179,8 @@ func (s *ptrSlab[T]) take(src []*T, used *int64) []*T {
 	}
 	if len(s.buf)+n > cap(s.buf) {
 		c := max(min(max(2*cap(s.buf), 64), 8192), n)
-		switch {
-		case s.cur < len(s.chunks) && cap(s.chunks[s.cur]) >= n:
+		switch { // a kept chunk of the size a new one would have (the bytes counted stay the same)
+		case s.cur < len(s.chunks) && cap(s.chunks[s.cur]) == c:
 			s.buf = s.chunks[s.cur][:0]
 		case s.cur < len(s.chunks):
 			s.buf = make([]*T, 0, c)
