@@ -39,10 +39,60 @@ type traceIndex struct {
 	mu      sync.Mutex
 	pending map[int]*[tracesBuckets][]traceRow
 	counts  map[int]int
+	// filters are the Bloom filters of the environments' indexed trace
+	// ids, for those whose filter was loaded (tracefilter.go).
+	filters map[int]*traceFilter
 }
 
 func newTraceIndex() traceIndex {
-	return traceIndex{pending: map[int]*[tracesBuckets][]traceRow{}, counts: map[int]int{}}
+	return traceIndex{pending: map[int]*[tracesBuckets][]traceRow{}, counts: map[int]int{}, filters: map[int]*traceFilter{}}
+}
+
+// loaded reports whether env's trace filter is loaded.
+func (ix *traceIndex) loaded(env int) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.filters[env] != nil
+}
+
+// loadFilter makes env's trace filter from tables, the trace ids of its
+// index tables, and its pending rows.
+func (ix *traceIndex) loadFilter(env int, tables []traceKey) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	f := &traceFilter{}
+	for _, tk := range tables {
+		f.add(tk)
+	}
+	if p := ix.pending[env]; p != nil {
+		for b := range p {
+			for _, r := range p[b] {
+				f.add(r.tk)
+			}
+		}
+	}
+	ix.filters[env] = f
+}
+
+// dropFilters forgets every trace filter (a Write failed: what it left in
+// the database is not known for sure).
+func (ix *traceIndex) dropFilters() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	clear(ix.filters)
+}
+
+// mayHave calls keep with each trace of tks that env's loaded trace
+// filter may hold.
+func (ix *traceIndex) mayHave(env int, tks map[traceKey]struct{}, keep func(traceKey)) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	f := ix.filters[env]
+	for tk := range tks {
+		if f == nil || f.mayHave(tk) {
+			keep(tk)
+		}
+	}
 }
 
 // lookup folds the pending rows of a trace into r (lo/hi/ds bounds) and
@@ -96,6 +146,7 @@ func (ix *traceIndex) reset() {
 	defer ix.mu.Unlock()
 	ix.pending = map[int]*[tracesBuckets][]traceRow{}
 	ix.counts = map[int]int{}
+	ix.filters = map[int]*traceFilter{}
 }
 
 // add records a committed write's rows (flushed: the tables now hold every
@@ -103,6 +154,13 @@ func (ix *traceIndex) reset() {
 func (ix *traceIndex) add(env int, rows *[tracesBuckets][]traceRow, flushed bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if f := ix.filters[env]; f != nil && rows != nil {
+		for b := range rows {
+			for _, r := range rows[b] {
+				f.add(r.tk)
+			}
+		}
+	}
 	if flushed {
 		delete(ix.pending, env)
 		delete(ix.counts, env)
@@ -117,6 +175,13 @@ func (ix *traceIndex) add(env int, rows *[tracesBuckets][]traceRow, flushed bool
 		p[b] = append(p[b], rows[b]...)
 		ix.counts[env] += len(rows[b])
 	}
+}
+
+// pendingRows is how many rows of env are pending.
+func (ix *traceIndex) pendingRows(env int) int {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.counts[env]
 }
 
 // snapshot returns the pending rows of env merged with rows, and how many.

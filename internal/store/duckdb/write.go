@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -256,6 +257,7 @@ func (s *Store) Write(ctx context.Context, batches []store.Batch) error {
 		return nil
 	}
 	if err != nil {
+		s.idx.dropFilters()
 		return fmt.Errorf("duckdb store: write %d events: %w", n, s.writeFailed(err))
 	}
 	s.writable()
@@ -500,7 +502,12 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 			}
 		}
 		w.index = traceRows(items)
-		if all, n := s.idx.snapshot(e.id, w.index); n >= s.cfg.TraceIndexFlushRows {
+		n := s.idx.pendingRows(e.id)
+		for b := range w.index {
+			n += len(w.index[b])
+		}
+		if n >= s.cfg.TraceIndexFlushRows {
+			all, _ := s.idx.snapshot(e.id, w.index)
 			if err := flushIndex(ctx, conn, e, all, seq); err != nil {
 				return fmt.Errorf("write trace index: %w", err)
 			}
@@ -618,25 +625,37 @@ func (s *Store) replaceXRay(ctx context.Context, conn driverConn, exec func(stri
 type tsRange struct{ lo, hi int64 }
 
 // storedTraces returns the time range of the stored events of each of
-// keys' traces that has any, from the trace index: one statement joining
-// the traces' ids, passed as two BIGINT lists, with the index tables of
+// keys' traces that has any, from the trace index: of the traces its
+// filter may hold (tracefilter.go; loaded on first use), one statement
+// joins the ids, passed as two BIGINT lists, with the index tables of
 // their buckets (bounded by the smallest and largest trace_hi, which X-Ray
 // ids start with their time, so the tables' zone maps skip old row
-// groups), and the pending rows in memory.
+// groups), and the pending rows in memory are searched once.
 func (s *Store) storedTraces(ctx context.Context, conn driverConn, e *envReg, keys []xrayKey) (map[traceKey]tsRange, error) {
 	seen := make(map[traceKey]struct{}, len(keys))
-	his := make([]int64, 0, len(keys))
-	los := make([]int64, 0, len(keys))
-	var buckets [tracesBuckets]bool
-	minHi, maxHi := keys[0].trace.hi, keys[0].trace.hi
 	for _, k := range keys {
-		if _, ok := seen[k.trace]; ok {
-			continue
-		}
 		seen[k.trace] = struct{}{}
-		his, los = append(his, k.trace.hi), append(los, k.trace.lo)
-		buckets[traceBucket(k.trace)] = true
-		minHi, maxHi = min(minHi, k.trace.hi), max(maxHi, k.trace.hi)
+	}
+	if !s.idx.loaded(e.id) {
+		if err := s.loadTraceFilter(ctx, conn, e); err != nil {
+			return nil, fmt.Errorf("load trace filter: %w", err)
+		}
+	}
+	// Only the traces the filter may hold are looked up.
+	his := make([]int64, 0, len(seen))
+	los := make([]int64, 0, len(seen))
+	var buckets [tracesBuckets]bool
+	var minHi, maxHi int64
+	s.idx.mayHave(e.id, seen, func(tk traceKey) {
+		if len(his) == 0 {
+			minHi, maxHi = tk.hi, tk.hi
+		}
+		his, los = append(his, tk.hi), append(los, tk.lo)
+		buckets[traceBucket(tk)] = true
+		minHi, maxHi = min(minHi, tk.hi), max(maxHi, tk.hi)
+	})
+	if len(his) == 0 {
+		return nil, nil
 	}
 	var q strings.Builder
 	q.WriteString(`SELECT t.trace_hi, t.trace_lo, min(t.min_ts), max(t.max_ts) FROM (`)
@@ -678,6 +697,35 @@ func (s *Store) storedTraces(ctx context.Context, conn driverConn, e *envReg, ke
 		}
 	})
 	return out, nil
+}
+
+// loadTraceFilter fills e's trace filter from its index tables and
+// pending rows.
+func (s *Store) loadTraceFilter(ctx context.Context, conn driverConn, e *envReg) error {
+	start := time.Now()
+	union := make([]string, tracesBuckets)
+	for b := range union {
+		union[b] = `SELECT trace_hi, trace_lo FROM ` + e.tracesTable(b)
+	}
+	rows, err := conn.QueryContext(ctx, strings.Join(union, ` UNION ALL `), nil)
+	if err != nil {
+		return err
+	}
+	var tks []traceKey
+	vals := make([]driver.Value, 2)
+	for {
+		if err := rows.Next(vals); err != nil {
+			_ = rows.Close()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return err
+		}
+		tks = append(tks, traceKey{hi: vals[0].(int64), lo: vals[1].(int64)})
+	}
+	s.idx.loadFilter(e.id, tks)
+	s.log.Info("duckdb store: trace filter loaded", "env", e.slug, "index_rows", len(tks), "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // xrayGroupsMax is how many statements at most look for a write's keys
@@ -853,7 +901,22 @@ func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []f
 		}
 	}
 	slices.SortFunc(used, func(a, b *attrCol) int { return a.id - b.id })
-	cols := append(slices.Clone(hotColumns), "wseq")
+	// Hot columns NULL in every event of the write are left out: the
+	// Appender makes them NULL, and writing a NULL cell costs a cgo call.
+	var present uint16
+	for _, it := range items {
+		present |= hotPresent(it.ev)
+	}
+	var hotPos [hotCount]int
+	cols := make([]string, 0, hotCount+1+2*len(ovUsed)+len(used))
+	for i, c := range hotColumns {
+		hotPos[i] = -1
+		if present&(1<<i) != 0 {
+			hotPos[i] = len(cols)
+			cols = append(cols, c)
+		}
+	}
+	cols = append(cols, "wseq")
 	seqPos := len(cols) - 1
 	var ovIdx [4]int
 	for k, u := range ovUsed {
@@ -876,13 +939,20 @@ func (s *Store) appendEvents(conn driverConn, e *envReg, items []item, slots []f
 		return err
 	}
 	row := make([]driver.Value, len(cols))
+	var hot [hotCount]driver.Value
 	// The Appender copies every value into its chunk during AppendRow, so
 	// the overflow lists' buffers are reused from row to row.
 	var ovk, ovv [4][]any
 	for _, it := range items {
 		ev := it.ev
 		clear(row)
-		fillHot(row, ev, it.ds.id)
+		clear(hot[:])
+		fillHot(hot[:], ev, it.ds.id)
+		for i, p := range hotPos {
+			if p >= 0 {
+				row[p] = hot[i]
+			}
+		}
 		row[seqPos] = seq
 		for k := range ovk {
 			ovk[k], ovv[k] = ovk[k][:0], ovv[k][:0]
@@ -935,6 +1005,34 @@ func nullStr(s string) driver.Value {
 	return s
 }
 
+// hotCount is the number of hot columns.
+const hotCount = 16
+
+// hotPresent is the set of hot columns (bit i: hotColumns[i]) that fillHot
+// gives event e a value in.
+func hotPresent(e *model.Event) uint16 {
+	const always = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<4 | 1<<14 // ts, ds, source, trace_hi, trace_lo, sample_rate
+	m := uint16(always)
+	set := func(i int, ok bool) {
+		if ok {
+			m |= 1 << i
+		}
+	}
+	set(5, !e.SpanID.IsZero())
+	set(6, !e.ParentID.IsZero())
+	set(7, e.Name != "")
+	set(8, e.ServiceName != "")
+	set(9, e.IsSpan() || e.DurationMs != 0)
+	set(10, e.SpanKind != "")
+	set(11, e.IsSpan() || e.StatusCode != 0)
+	set(12, e.Error)
+	set(13, e.AnnotationType != "")
+	set(15, e.Doc != nil)
+	return m
+}
+
+// fillHot sets row[i] to event e's value of hotColumns[i], leaving the
+// NULL ones (see hotPresent) nil.
 func fillHot(row []driver.Value, e *model.Event, ds int32) {
 	var ts int64
 	if !e.Time.IsZero() {

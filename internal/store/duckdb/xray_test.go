@@ -53,6 +53,16 @@ func TestXRayReplaceMany(t *testing.T) {
 	if _, n := s.idx.snapshot(s.reg.Load().envs["x"].id, new([tracesBuckets][]traceRow)); n == 0 {
 		t.Fatal("no pending index rows: the test needs some")
 	}
+	// Before the crash, the trace filter was filled by the writes: a
+	// resent segment of the first one is found through it.
+	if !s.idx.loaded(s.reg.Load().envs["x"].id) {
+		t.Fatal("no trace filter loaded")
+	}
+	c2 := stored[0][2]
+	c2.Name = "c2"
+	if err := s.Write(ctx, []store.Batch{{Env: "x", Events: []model.Event{c2}}}); err != nil {
+		t.Fatal(err)
+	}
 	s.idx = newTraceIndex() // a crash: the pending index rows are lost
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -88,6 +98,7 @@ func TestXRayReplaceMany(t *testing.T) {
 	if len(got) != len(want) {
 		t.Fatalf("%d events stored, want %d", len(got), len(want))
 	}
+	want[c2.SpanID] = "c2"
 	for id, name := range want {
 		if got[id] != name {
 			t.Fatalf("span %s: %q, want %q", id, got[id], name)
@@ -157,5 +168,38 @@ func TestXRayGroups(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestTraceFilter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var f traceFilter
+	in := make([]traceKey, traceFilterSegment+1000) // two segments
+	for i := range in {
+		in[i] = traceKey{int64(rng.Uint64()), int64(rng.Uint64())}
+		f.add(in[i])
+	}
+	if len(f.segs) != 2 {
+		t.Fatalf("%d segments, want 2", len(f.segs))
+	}
+	for _, tk := range in {
+		if !f.mayHave(tk) {
+			t.Fatalf("%v added, not found", tk)
+		}
+	}
+	fp := 0
+	const probes = 100_000
+	for range probes {
+		if f.mayHave(traceKey{int64(rng.Uint64()), int64(rng.Uint64())}) {
+			fp++
+		}
+	}
+	// 16 bits and 4 probes per trace: 0.24% per full segment.
+	if rate := float64(fp) / probes; rate > 0.006 {
+		t.Fatalf("false positive rate %.4f", rate)
+	}
+	f.off = true
+	if !f.mayHave(traceKey{1, 2}) {
+		t.Fatal("a filter that is off must answer maybe")
 	}
 }

@@ -58,6 +58,15 @@ func BenchmarkXRayWrite(b *testing.B) {
 			b.Fatal(batches[0].Refused[0].Err)
 		}
 	}
+	// A first Write loads the store's trace filter (once per environment
+	// and process; tracefilter.go), outside the measured writes.
+	var warm []model.Event
+	for range perWrite {
+		warm = append(warm, g.segment())
+	}
+	start := time.Now()
+	write(b, warm)
+	b.Logf("first write, the trace filter loaded: %v", time.Since(start).Round(time.Millisecond))
 	run := func(b *testing.B, next func() []model.Event) {
 		b.ReportAllocs()
 		spans := 0
