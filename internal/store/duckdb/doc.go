@@ -111,40 +111,39 @@
 // The X-Ray replacements first ask the trace index which of the Write's
 // traces have stored events, and their time range. A Bloom filter of the
 // index's trace ids (tracefilter.go: 16 bits per trace, filled from the
-// index tables by an environment's first X-Ray Write after the database
-// is opened, then by every committed Write, dropped after a failed one)
-// leaves out the
-// traces the store has never seen, mostly all of them with the X-Ray
-// daemon's segments; for the others one statement joins the trace ids,
-// passed as lists, with the index tables of their buckets (bounded by the
-// ids' smallest and largest first half, which in X-Ray ids starts with
+// index tables by an environment's first X-Ray Write after the database is
+// opened, then by every committed Write, dropped after a failed one) leaves
+// out the traces the store has never seen, mostly all of them with the
+// X-Ray daemon's segments; for the others one statement joins the trace
+// ids, passed as lists, with the index tables of their buckets (bounded by
+// the ids' smallest and largest first half, which in X-Ray ids starts with
 // their time), and the pending rows in memory are searched once. Only the
 // keys of traces found are looked for in events_N, by a join with the key
 // lists in at most 8 statements, each bounded by the time range of its
-// traces (cut at the widest gaps between them). The
-// index is what Trace reads, complete after a crash (traceindex.go), so no
-// stored duplicate is missed. The look-up used to be, per 500 keys, a
-// chain of ORs over the index tables and then over the events: with the
-// X-Ray daemon benchmark's load it took most of the server's CPU.
-// BenchmarkXRayWrite (1,000 segments per Write into a store of 1M X-Ray
-// spans, three runs on the shared machine): a segment of a new trace each,
-// 2.5–3.4k → 11.9–17.5k spans/s (212–312 → 68–79 µs of CPU per span);
-// traces whose root comes with the next Write, 1.3–2.5k → 29.7–35.1k;
-// with a tenth of the previous Write resent, 1.5–2.3k → 25.2–38.4k (the
-// joins alone). The filter then took the first case from 57–60 to 44–54
-// µs of CPU per span (the filter disabled and enabled in one binary); its
-// false positives (0.24%) leave a statement over a few keys in most
-// Writes of 1,000 new traces, ~0.5 ms. Loading it took 0.35–0.44 s at 1M
-// spans (200k index rows).
+// traces (cut at the widest gaps between them). The index is what Trace
+// reads, complete after a crash (traceindex.go), so no stored duplicate is
+// missed. The look-up used to be, per 500 keys, a chain of ORs over the
+// index tables and then over the events: with the X-Ray daemon benchmark's
+// load it took most of the server's CPU. BenchmarkXRayWrite (1,000 segments
+// per Write into a store of 1M X-Ray spans, three runs on the shared
+// machine): a segment of a new trace each, 2.5–3.4k → 11.9–17.5k spans/s
+// (212–312 → 68–79 µs of CPU per span); traces whose root comes with the
+// next Write, 1.3–2.5k → 29.7–35.1k; with a tenth of the previous Write
+// resent, 1.5–2.3k → 25.2–38.4k (the joins alone). The filter then took the
+// first case from 57–60 to 44–54 µs of CPU per span (the filter disabled
+// and enabled in one binary); its false positives (0.24%) leave a statement
+// over a few keys in most Writes of 1,000 new traces, ~0.5 ms. Loading it
+// took 0.35–0.44 s at 1M spans (200k index rows).
 //
 // Events are appended with a duckdb-go Appender restricted to the columns
 // the write uses (the hot columns some event of the write has a value in,
 // the overflow lists in use, the attribute columns in use), inside the
-// transaction; an Appender appends into the
-// connection's open transaction, so ROLLBACK drops it too. The Appender
-// costs a cgo call per cell, NULLs included, which is one more reason to
-// keep sparse keys out of columns. (Lists appended as Go MAP values cost a
-// Go map per entry in the driver; two plain lists are 1.7× faster.)
+// transaction; an Appender appends into the connection's open transaction,
+// so ROLLBACK drops it too. The Appender costs a cgo call per string and
+// per NULL cell (numbers are written into its chunk directly), which is one
+// more reason to keep sparse keys out of columns. (Lists appended as Go MAP
+// values cost a Go map per entry in the driver; two plain lists are 1.7×
+// faster.)
 //
 // Where a Write's CPU goes (BenchmarkWrite/lists, 1,000 events per Write,
 // CPU profile): half in DuckDB's COMMIT (the WAL write and the
@@ -163,8 +162,9 @@
 // Write), so a Write that returned nil survives kill -9 and the WAL is
 // replayed on the next Open. DuckDB checkpoints the WAL into the database
 // file when it passes checkpoint_threshold (Config.CheckpointThreshold, 64
-// MB by default), inside a commit, which makes that one commit slow. On error the transaction rolls back and the
-// in-memory catalog copy is dropped with it.
+// MB by default), inside a commit, which makes that one commit slow. On
+// error the transaction rolls back and the in-memory catalog copy is
+// dropped with it.
 //
 // Last-written times of datasets and columns move in memory after every
 // Write's commit and are persisted by a background flush every
