@@ -39,8 +39,15 @@ var jsonUnmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
 // DecodeProtobuf decodes a binary protobuf ExportTraceServiceRequest
 // within ri's memory bounds (see Convert). The events do not alias body.
 func DecodeProtobuf(body []byte, ri RequestInfo) (Result, error) {
+	return decodeProtobuf(body, ri, false)
+}
+
+// decodeProtobuf is DecodeProtobuf; with owned, body must never change
+// again, and the events' strings are views of it instead of a copy.
+func decodeProtobuf(body []byte, ri RequestInfo, owned bool) (Result, error) {
 	d := decoders.Get().(*wireDecoder)
 	defer d.release() // the events do not refer to the decoded form
+	d.owned = owned
 	req, form, err := d.request(body, ri)
 	if err != nil {
 		return Result{}, err

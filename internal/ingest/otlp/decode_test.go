@@ -638,6 +638,14 @@ func TestDecoderReuse(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("body %d: reused decoder differs:\n got %s\nwant %s", i, got, want)
 			}
+			// A body handed over for good (gRPC's kept bytes) decodes the same.
+			owned, err := decodeProtobuf(bytes.Clone(body), RequestInfo{}, true)
+			if err != nil {
+				t.Fatalf("body %d owned: %v", i, err)
+			}
+			if got := render(owned); !bytes.Equal(got, want) {
+				t.Fatalf("body %d: decoding an owned body differs:\n got %s\nwant %s", i, got, want)
+			}
 		}
 		if n := d.reset(); n <= 0 {
 			t.Fatalf("body %d: reset kept %d bytes of chunks", i, n)

@@ -201,7 +201,7 @@ func (s *TraceService) Export(ctx context.Context, req *coltracepb.ExportTraceSe
 	var check func() error
 	if body, ok := keptBody(req); ok {
 		convert = func(ri RequestInfo) (Result, error) {
-			res, err := DecodeProtobuf(body, ri)
+			res, err := decodeProtobuf(body, ri, true) // the kept body is never written again
 			if err != nil && !isDecodeLimit(err) {
 				return Result{}, unmarshalError(err)
 			}

@@ -32,6 +32,10 @@ var errRecursion = errors.New("exceeded maximum recursion depth")
 type wireDecoder struct {
 	body []byte
 	str  string // string(body): strings are substrings of it
+	// owned: body never changes while the strings live, so str is a view
+	// of it rather than a copy (the bytes the copy would take are counted
+	// all the same: they are the body's, kept alive by the strings).
+	owned bool
 	// depth counts nested AnyValues, as proto.Unmarshal does.
 	depth int
 
@@ -85,7 +89,11 @@ func (d *wireDecoder) init(body []byte, ri RequestInfo) error {
 	if err := d.mem(); err != nil {
 		return err
 	}
-	d.str = string(body)
+	if d.owned {
+		d.str = unsafe.String(unsafe.SliceData(body), len(body))
+	} else {
+		d.str = string(body)
+	}
 	return nil
 }
 
@@ -336,7 +344,7 @@ func (d *wireDecoder) reset() int64 {
 	clear(d.anyStack[:cap(d.anyStack)])
 	d.rsStack, d.ssStack, d.spanStack, d.evStack = d.rsStack[:0], d.ssStack[:0], d.spanStack[:0], d.evStack[:0]
 	d.linkStack, d.kvStack, d.anyStack = d.linkStack[:0], d.kvStack[:0], d.anyStack[:0]
-	d.body, d.str, d.depth, d.used, d.reserved, d.limit, d.res = nil, "", 0, 0, 0, 0, nil
+	d.body, d.str, d.owned, d.depth, d.used, d.reserved, d.limit, d.res = nil, "", false, 0, 0, 0, 0, nil
 	return n
 }
 
