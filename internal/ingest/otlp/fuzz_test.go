@@ -2,13 +2,21 @@ package otlp
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tracecomb/tracecomb/internal/model"
@@ -174,4 +182,65 @@ func countSpans(events []model.Event) int {
 		}
 	}
 	return n
+}
+
+// FuzzGRPCTraceExport feeds message bytes through the server codec and
+// TraceService.Export, as a gRPC server does: a readable request stores
+// what DecodeProtobuf makes of the bytes; an unreadable one gets gRPC's
+// Internal whatever the key, and nothing is stored.
+func FuzzGRPCTraceExport(f *testing.F) {
+	_, pbSeeds := fuzzSeeds(f)
+	for _, s := range pbSeeds {
+		f.Add(s, true)
+	}
+	f.Add(pbSeeds[0], false)
+	f.Add([]byte{0xff, 0xff}, false)
+	f.Add([]byte{}, true)
+	f.Fuzz(func(t *testing.T, body []byte, withKey bool) {
+		rec := &recorder{}
+		cfg := Config{MaxDecodedBytes: 64 << 20}
+		svc, err := NewTraceService(cfg, newDeps(rec, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req coltracepb.ExportTraceServiceRequest
+		codec := wireCodec{base: encoding.GetCodecV2(grpcproto.Name), ri: RequestInfo{MaxDecodedBytes: cfg.MaxDecodedBytes}}
+		if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(bytes.Clone(body))}, &req); err != nil {
+			t.Fatalf("the codec refused a trace request: %v", err)
+		}
+		md := metadata.MD{}
+		if withKey {
+			md.Set("x-honeycomb-team", goodKey)
+		}
+		_, err = svc.Export(metadata.NewIncomingContext(context.Background(), md), &req)
+		want, werr := DecodeProtobuf(body, RequestInfo{MaxDecodedBytes: cfg.MaxDecodedBytes})
+		switch code := status.Code(err); {
+		case werr != nil && !isDecodeLimit(werr):
+			if code != codes.Internal || !strings.HasPrefix(status.Convert(err).Message(), "grpc: error unmarshalling request: ") {
+				t.Fatalf("unreadable request (%v): %v, want Internal", werr, err)
+			}
+		case !withKey:
+			if code != codes.Unauthenticated {
+				t.Fatalf("no key: %v, want Unauthenticated", err)
+			}
+		case werr != nil:
+			if code != codes.InvalidArgument {
+				t.Fatalf("request over the limit: %v, want InvalidArgument", err)
+			}
+		case err != nil:
+			t.Fatalf("readable request with a key: %v", err)
+		default:
+			var got []model.Event
+			for _, c := range rec.all() {
+				got = append(got, c.events...)
+			}
+			if g, w := render(Result{Events: got, Accepted: countSpans(got)}), render(Result{Events: want.Events, Accepted: countSpans(want.Events)}); !bytes.Equal(g, w) {
+				t.Fatalf("stored events differ from DecodeProtobuf's:\n got %s\nwant %s", g, w)
+			}
+			return
+		}
+		if len(rec.all()) != 0 {
+			t.Fatalf("%v but the consumer was called", err)
+		}
+	})
 }
