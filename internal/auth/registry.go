@@ -121,6 +121,11 @@ type Registry struct {
 	logger *slog.Logger
 	now    func() time.Time
 
+	// reloadMu orders reloads: each reads the state store and installs
+	// what it read under it, so a reload that read before a change
+	// cannot install its older records after one that read the change.
+	reloadMu sync.Mutex
+
 	mu     sync.RWMutex
 	data   fileData
 	byHash map[[32]byte]*KeyRecord // keys stored before salts, by their hash
@@ -583,6 +588,8 @@ func (r *Registry) Watch(ctx context.Context) {
 }
 
 func (r *Registry) reload(ctx context.Context) error {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
 	d, err := read(ctx, r.st.ListAll)
 	if err != nil {
 		return err
