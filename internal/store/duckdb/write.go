@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"encoding/binary"
@@ -748,9 +749,9 @@ func xrayGroups(keys []xrayKey, ranges map[traceKey]tsRange) []xrayKeyGroup {
 	slices.SortFunc(sorted, func(a, b xrayKey) int {
 		ra, rb := ranges[a.trace], ranges[b.trace]
 		if ra.lo != rb.lo {
-			return cmpInt64(ra.lo, rb.lo)
+			return cmp.Compare(ra.lo, rb.lo)
 		}
-		return cmpInt64(ra.hi, rb.hi)
+		return cmp.Compare(ra.hi, rb.hi)
 	})
 	// gaps[i] is the time between the keys before i and the key at i.
 	type gap struct {
@@ -766,7 +767,7 @@ func xrayGroups(keys []xrayKey, ranges map[traceKey]tsRange) []xrayKeyGroup {
 		}
 		reach = max(reach, r.hi)
 	}
-	slices.SortFunc(gaps, func(a, b gap) int { return cmpInt64(b.size, a.size) })
+	slices.SortFunc(gaps, func(a, b gap) int { return cmp.Compare(b.size, a.size) })
 	cuts := []int{0}
 	for _, g := range gaps[:min(len(gaps), xrayGroupsMax-1)] {
 		cuts = append(cuts, g.at)
@@ -785,16 +786,6 @@ func xrayGroups(keys []xrayKey, ranges map[traceKey]tsRange) []xrayKeyGroup {
 		out = append(out, g)
 	}
 	return out
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // xrayKeysJoin is a group's keys as a table (k) and xrayKeysMatch the

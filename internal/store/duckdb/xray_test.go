@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
@@ -144,13 +145,13 @@ func TestXRayGroups(t *testing.T) {
 		}
 		want := slices.Clone(keys[:n])
 		cmp := func(a, b xrayKey) int {
-			if c := cmpInt64(a.trace.hi, b.trace.hi); c != 0 {
+			if c := cmp.Compare(a.trace.hi, b.trace.hi); c != 0 {
 				return c
 			}
-			if c := cmpInt64(a.trace.lo, b.trace.lo); c != 0 {
+			if c := cmp.Compare(a.trace.lo, b.trace.lo); c != 0 {
 				return c
 			}
-			return cmpInt64(a.span, b.span)
+			return cmp.Compare(a.span, b.span)
 		}
 		slices.SortFunc(want, cmp)
 		slices.SortFunc(seen, cmp)
