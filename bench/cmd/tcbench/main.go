@@ -98,18 +98,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		measured := scaleMarkdown(r, "cd bench && go run ./cmd/tcbench "+strings.Join(os.Args[1:], " "))
-		if *out == "" {
-			fmt.Print(measured)
-			return
-		}
-		md, err := os.ReadFile(*out)
-		if err != nil && !os.IsNotExist(err) {
-			log.Fatal(err)
-		}
-		if err := os.WriteFile(*out, []byte(spliceScale(string(md), measured)), 0o644); err != nil {
-			log.Fatal(err)
-		}
+		writeMeasured(*out, scaleMarkdown(r, "cd bench && go run ./cmd/tcbench "+strings.Join(os.Args[1:], " ")), spliceScale)
 		return
 	}
 	if *chOnly {
@@ -120,18 +109,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		measured := chMarkdown(r, "cd bench && go run ./cmd/tcbench "+strings.Join(os.Args[1:], " "))
-		if *out == "" {
-			fmt.Print(measured)
-			return
-		}
-		md, err := os.ReadFile(*out)
-		if err != nil && !os.IsNotExist(err) {
-			log.Fatal(err)
-		}
-		if err := os.WriteFile(*out, []byte(spliceClickHouse(string(md), measured)), 0o644); err != nil {
-			log.Fatal(err)
-		}
+		writeMeasured(*out, chMarkdown(r, "cd bench && go run ./cmd/tcbench "+strings.Join(os.Args[1:], " ")), spliceClickHouse)
 		return
 	}
 	if *retOnly {
@@ -355,4 +333,20 @@ func versions(tcBin, jBin string) map[string]string {
 		}
 	}
 	return v
+}
+
+// writeMeasured prints a scenario's measured section, or with out splices
+// it into that report (splice puts it between the section's markers).
+func writeMeasured(out, measured string, splice func(report, measured string) string) {
+	if out == "" {
+		fmt.Print(measured)
+		return
+	}
+	md, err := os.ReadFile(out)
+	if err != nil && !os.IsNotExist(err) {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(out, []byte(splice(string(md), measured)), 0o644); err != nil {
+		log.Fatal(err)
+	}
 }
