@@ -93,7 +93,7 @@ bench: bench-bins ## full comparison; writes docs/benchmarks.md and docs/bench/t
 	cd bench && .cache/tcbench -tracecomb .cache/tracecomb -jaeger .cache/jaeger \
 		-out ../docs/benchmarks.md -plot ../docs/bench/throughput.svg -plot-ref bench/throughput.svg $(BENCH_FLAGS)
 
-bench-quick: bench-bins ## small workload, one repetition, one line per ratio (under a minute once built)
+bench-quick: bench-bins ## small workload (100k spans over HTTP), one repetition, one line per ratio (about a minute once built)
 	cd bench && .cache/tcbench -quick -tracecomb .cache/tracecomb -jaeger .cache/jaeger $(BENCH_FLAGS)
 
 # tracecomb on a clickhouse-server 18.16 the harness starts (apt-get install
