@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -256,20 +257,9 @@ func BenchmarkBatcherConsume(b *testing.B) {
 // splitting into commits of whoever happened to be queued.
 func TestBatcherLingersForAnsweredSenders(t *testing.T) {
 	const senders, rounds = 4, 20
-	var mu sync.Mutex
-	var sizes []int
+	var rec commitSizes
 	gate := make(chan struct{})
-	b := NewBatcher(BatcherConfig{}, func(_ context.Context, g []EnvEvents) error {
-		<-gate
-		n := 0
-		for _, e := range g {
-			n += len(e.Events)
-		}
-		mu.Lock()
-		sizes = append(sizes, n)
-		mu.Unlock()
-		return nil
-	}, nil, nil)
+	b := NewBatcher(BatcherConfig{}, rec.flush(gate), nil, nil)
 	b.lingerFor = func(time.Duration) time.Duration { return time.Hour } // only the count or Close ends a wait
 	var finished atomic.Int64
 	var wg sync.WaitGroup
@@ -301,6 +291,7 @@ func TestBatcherLingersForAnsweredSenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	wg.Wait()
+	sizes := rec.get()
 	total := 0
 	for _, n := range sizes {
 		total += n
@@ -353,20 +344,9 @@ func TestBatcherLingerEnds(t *testing.T) {
 // of their pending bytes (a larger single request alone).
 func TestBatcherMaxFlushBytes(t *testing.T) {
 	one := EstimateBytes(events(10))
-	var mu sync.Mutex
-	var sizes []int
+	var rec commitSizes
 	gate := make(chan struct{})
-	b := NewBatcher(BatcherConfig{MaxFlushBytes: 2 * one, MaxLinger: -1}, func(_ context.Context, g []EnvEvents) error {
-		<-gate
-		n := 0
-		for _, e := range g {
-			n += len(e.Events)
-		}
-		mu.Lock()
-		sizes = append(sizes, n)
-		mu.Unlock()
-		return nil
-	}, nil, nil)
+	b := NewBatcher(BatcherConfig{MaxFlushBytes: 2 * one, MaxLinger: -1}, rec.flush(gate), nil, nil)
 	defer b.Close(context.Background())
 	var wg sync.WaitGroup
 	for _, n := range []int{10, 10, 10, 10, 10, 30} {
@@ -381,6 +361,7 @@ func TestBatcherMaxFlushBytes(t *testing.T) {
 	waitUntil(func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.pending == 80 })
 	close(gate)
 	wg.Wait()
+	sizes := rec.get()
 	for _, n := range sizes {
 		if n > 20 && n != 30 {
 			t.Fatalf("commit sizes %v: a commit of %d events passed MaxFlushBytes (%d bytes, 20 events)", sizes, n, 2*one)
@@ -389,4 +370,31 @@ func TestBatcherMaxFlushBytes(t *testing.T) {
 	if len(sizes) < 4 {
 		t.Fatalf("commit sizes %v: want at least 4 commits", sizes)
 	}
+}
+
+// commitSizes records how many events each commit of a batcher held;
+// flush is its FlushFunc, each commit waiting until gate is closed.
+type commitSizes struct {
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (c *commitSizes) flush(gate <-chan struct{}) FlushFunc {
+	return func(_ context.Context, g []EnvEvents) error {
+		<-gate
+		n := 0
+		for _, e := range g {
+			n += len(e.Events)
+		}
+		c.mu.Lock()
+		c.sizes = append(c.sizes, n)
+		c.mu.Unlock()
+		return nil
+	}
+}
+
+func (c *commitSizes) get() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sizes)
 }
