@@ -221,15 +221,11 @@ func ingestNodes(ctx context.Context, label string, nodes []*server, batches []w
 
 func runClickHouse(ctx context.Context, bin string, sz chSizes) (*chReport, error) {
 	rep := &chReport{Sizes: sz, Machine: readMachine(), Started: time.Now(), LoadBefore: loadavg(), Versions: versions(bin, "")}
-	root, err := os.MkdirTemp("", "tcbench-ch-")
+	root, removeRoot, err := scenarioDir("", "tcbench-ch-")
 	if err != nil {
 		return nil, err
 	}
-	if keepDirs {
-		log.Printf("kept %s", root)
-	} else {
-		defer os.RemoveAll(root)
-	}
+	defer removeRoot()
 	ch, err := startClickHouse(ctx, filepath.Join(root, "clickhouse"))
 	if err != nil {
 		return nil, err

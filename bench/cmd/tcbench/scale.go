@@ -297,15 +297,11 @@ func groupSpec(from, to time.Time) map[string]any {
 
 func runScale(ctx context.Context, bin string, sz scaleSizes) (*scaleReport, error) {
 	rep := &scaleReport{Sizes: sz, Machine: readMachine(), Started: time.Now(), LoadBefore: loadavg(), Versions: versions(bin, "")}
-	root, err := os.MkdirTemp(sz.Dir, "tcbench-scale-")
+	root, removeRoot, err := scenarioDir(sz.Dir, "tcbench-scale-")
 	if err != nil {
 		return nil, err
 	}
-	if keepDirs {
-		log.Printf("kept %s", root)
-	} else {
-		defer os.RemoveAll(root)
-	}
+	defer removeRoot()
 	if rep.FreeBefore, err = freeBytes(root); err != nil {
 		return nil, err
 	}
@@ -516,4 +512,19 @@ func scaleMarkdown(r *scaleReport, cmd string) string {
 // md has none.
 func spliceScale(md, measured string) string {
 	return spliceMeasured(md, scaleHeading, scaleBegin, scaleEnd, measured)
+}
+
+// scenarioDir makes a scenario's working directory under parent (the
+// system's temporary directory when ""); remove removes it, unless -keep,
+// which logs where it is kept.
+func scenarioDir(parent, prefix string) (root string, remove func(), err error) {
+	root, err = os.MkdirTemp(parent, prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	if keepDirs {
+		log.Printf("kept %s", root)
+		return root, func() {}, nil
+	}
+	return root, func() { os.RemoveAll(root) }, nil
 }
