@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -29,6 +30,54 @@ type handle struct {
 	refs    int
 	closing bool
 	drained chan struct{}
+	// stmts are the prepared statements of the hot reads, by their text.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+// maxHandleStmts is the most prepared statements a handle keeps.
+const maxHandleStmts = 256
+
+// query runs a read statement through a prepared statement kept on the
+// handle (preparing is about half of a small statement's fixed cost
+// through database/sql: ~80 of ~165 µs for SELECT 1), or, once
+// maxHandleStmts are kept, directly. DuckDB binds a prepared statement
+// again when the catalog changed since (a column added to the table).
+func (h *handle) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := h.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return h.db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// stmt returns the handle's prepared statement of query, preparing it the
+// first time; nil when the handle keeps no more.
+func (h *handle) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	h.stmtMu.Lock()
+	st, full := h.stmts[query], len(h.stmts) >= maxHandleStmts
+	h.stmtMu.Unlock()
+	if st != nil || full {
+		return st, nil
+	}
+	st, err := h.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	h.stmtMu.Lock()
+	defer h.stmtMu.Unlock()
+	if prev := h.stmts[query]; prev != nil {
+		_ = st.Close()
+		return prev, nil
+	}
+	if h.stmts == nil {
+		h.stmts = map[string]*sql.Stmt{}
+	}
+	h.stmts[query] = st
+	return st, nil
 }
 
 // drainWait is how long a swap lets readers of the old handle finish
@@ -73,6 +122,12 @@ func (s *Store) openHandle(ctx context.Context, readOnly bool) (*handle, error) 
 // close closes the instance; callers made sure no connection is in use.
 func (h *handle) close() error {
 	h.cancel()
+	h.stmtMu.Lock()
+	for _, st := range h.stmts {
+		_ = st.Close()
+	}
+	h.stmts = nil
+	h.stmtMu.Unlock()
 	return h.db.Close()
 }
 

@@ -194,8 +194,8 @@ func (s *Store) trace(ctx context.Context, env string, id model.TraceID) ([]mode
 	pend, inMem := s.idx.lookup(e.id, tk)
 	var lo, hi sql.NullInt64
 	var dsMin, dsMax sql.NullInt32
-	err = h.db.QueryRowContext(ctx, `SELECT min(min_ts), max(max_ts), min(ds), max(ds) FROM `+e.tracesTable(traceBucket(tk))+
-		` WHERE trace_hi = ? AND trace_lo = ?`, tk.hi, tk.lo).Scan(&lo, &hi, &dsMin, &dsMax)
+	err = scanRow(h.query(ctx, `SELECT min(min_ts), max(max_ts), min(ds), max(ds) FROM `+e.tracesTable(traceBucket(tk))+
+		` WHERE trace_hi = ? AND trace_lo = ?`, tk.hi, tk.lo))(&lo, &hi, &dsMin, &dsMax)
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("duckdb store: trace %s: %w", id, queryTooLarge(err))
@@ -223,7 +223,7 @@ func (s *Store) trace(ctx context.Context, env string, id model.TraceID) ([]mode
 	list, attrs := selectList(e, dss)
 	// Ordered here, not by ORDER BY: sorting in DuckDB made the query
 	// ~1.6 ms slower at 1M spans.
-	rows, err := h.db.QueryContext(ctx, `SELECT rowid, `+list+` FROM `+e.eventsTable()+
+	rows, err := h.query(ctx, `SELECT rowid, `+list+` FROM `+e.eventsTable()+
 		` WHERE ts BETWEEN ? AND ? AND trace_hi = ? AND trace_lo = ?`, lo.Int64, hi.Int64, tk.hi, tk.lo)
 	release()
 	if err != nil {
@@ -258,6 +258,27 @@ func (s *Store) trace(ctx context.Context, env string, id model.TraceID) ([]mode
 		out[i] = got[i].ev
 	}
 	return out, nil
+}
+
+// scanRow returns a function scanning the first row of rows (a statement
+// of one row) into dest and closing rows; err is the statement's error.
+func scanRow(rows *sql.Rows, err error) func(dest ...any) error {
+	return func(dest ...any) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return sql.ErrNoRows
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		return rows.Close()
+	}
 }
 
 // maxTraceIDTerms is the most trace ids a scan matches term by term.

@@ -99,3 +99,50 @@ func TestTraceIndexStateFailure(t *testing.T) {
 		t.Fatalf("after the rebuild: %d index rows (want one per trace, %d), indexed up to %d (want 3)", n, len(ids), seq.Int64)
 	}
 }
+
+// TestTracePreparedAcrossColumns reads a trace through the handle's
+// prepared statements, then makes the events table change under them (a
+// new attribute column, dense from the start, in another dataset; a new
+// overflow type) and reads it and a trace of the new rows again: DuckDB
+// must bind the kept statements again, and every value must come back.
+func TestTracePreparedAcrossColumns(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, Config{MinColumnEvents: 1})
+	ev := func(id byte, ds string, attrs ...model.Attr) model.Event {
+		return model.Event{Dataset: ds, ServiceName: ds, Time: time.Unix(int64(100+int(id)), 0).UTC(), TraceID: model.TraceID{15: id},
+			SpanID: model.SpanID{id}, Name: "op", SampleRate: 1, Attrs: attrs}
+	}
+	write := func(evs ...model.Event) {
+		t.Helper()
+		if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(id byte, want string) {
+		t.Helper()
+		for range 2 { // the second read runs the kept statements
+			evs, err := s.Trace(ctx, "prod", model.TraceID{15: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != 1 || fmt.Sprint(evs[0].Attrs) != want {
+				t.Fatalf("trace %d: %d events %v, want %s", id, len(evs), evs, want)
+			}
+		}
+	}
+	write(ev(1, "a", model.Attr{Key: "k", Value: model.Str("v1")}))
+	read(1, fmt.Sprint([]model.Attr{{Key: "k", Value: model.Str("v1")}}))
+	kept := len(s.h.stmts)
+	if kept == 0 {
+		t.Fatal("no statement kept")
+	}
+	write(ev(2, "b", model.Attr{Key: "dense", Value: model.Str("d")}, model.Attr{Key: "n", Value: model.Int(7)}))
+	if e := s.reg.Load().envs["prod"]; len(e.byKey["dense"]) == 0 {
+		t.Fatal("no column for the dense key")
+	}
+	read(1, fmt.Sprint([]model.Attr{{Key: "k", Value: model.Str("v1")}}))
+	read(2, fmt.Sprint([]model.Attr{{Key: "dense", Value: model.Str("d")}, {Key: "n", Value: model.Int(7)}}))
+	if len(s.h.stmts) <= kept {
+		t.Fatalf("%d statements kept, had %d", len(s.h.stmts), kept)
+	}
+}
