@@ -226,6 +226,16 @@ func (t *memTx) Keys(kind Kind, scope string) ([]string, error) {
 	return recordKeys(rs), err
 }
 
+func (t *memTx) Count(kind Kind, scope string) (int, error) {
+	rs, err := t.List(kind, scope)
+	return len(rs), err
+}
+
+func (t *memTx) FirstKeys(kind Kind, scope string, n int) ([]string, error) {
+	rs, err := t.List(kind, scope)
+	return recordKeys(rs[:max(0, min(n, len(rs)))]), err
+}
+
 // check compares the current version with the expected one.
 func (t *memTx) check(k recordKey, ifVersion int64) (int64, error) {
 	var cur int64

@@ -127,7 +127,12 @@ func list(ctx context.Context, q querier, kind Kind, scope *string) ([]Record, e
 }
 
 func keys(ctx context.Context, q querier, kind Kind, scope string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT key FROM records WHERE kind = ? AND scope = ? ORDER BY key`, string(kind), scope)
+	return firstKeys(ctx, q, kind, scope, -1)
+}
+
+// firstKeys returns the first n keys (all when n < 0).
+func firstKeys(ctx context.Context, q querier, kind Kind, scope string, n int) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT key FROM records WHERE kind = ? AND scope = ? ORDER BY key LIMIT ?`, string(kind), scope, n)
 	if err != nil {
 		return nil, fmt.Errorf("state: keys %s: %w", kind, err)
 	}
@@ -212,6 +217,18 @@ func (t *fileTx) List(kind Kind, scope string) ([]Record, error) {
 
 func (t *fileTx) Keys(kind Kind, scope string) ([]string, error) {
 	return keys(t.ctx, t.tx, kind, scope)
+}
+
+func (t *fileTx) Count(kind Kind, scope string) (int, error) {
+	var n int
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM records WHERE kind = ? AND scope = ?`, string(kind), scope).Scan(&n); err != nil {
+		return 0, fmt.Errorf("state: count %s: %w", kind, err)
+	}
+	return n, nil
+}
+
+func (t *fileTx) FirstKeys(kind Kind, scope string, n int) ([]string, error) {
+	return firstKeys(t.ctx, t.tx, kind, scope, max(n, 0))
 }
 
 // check compares the stored version with the expected one.

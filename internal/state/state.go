@@ -101,6 +101,12 @@ type Tx interface {
 	Get(kind Kind, scope, key string) (Record, error)
 	List(kind Kind, scope string) ([]Record, error)
 	Keys(kind Kind, scope string) ([]string, error)
+	// Count is len(Keys(kind, scope)) without reading the keys: the
+	// check of a per-scope limit.
+	Count(kind Kind, scope string) (int, error)
+	// FirstKeys is the first n of Keys(kind, scope) (all when fewer):
+	// pruning the oldest of records keyed in time order.
+	FirstKeys(kind Kind, scope string, n int) ([]string, error)
 	Put(r Record, ifVersion int64) (int64, error)
 	Delete(kind Kind, scope, key string, ifVersion int64) error
 	// DeleteScope deletes every record of scope (of every kind but those

@@ -192,11 +192,11 @@ func (h *handler) createMarker(w http.ResponseWriter, r *http.Request) {
 	}
 	full := false
 	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
-		all, err := tx.Keys(kindMarker, env(r))
+		n, err := tx.Count(kindMarker, env(r))
 		if err != nil {
 			return err
 		}
-		if full = len(all) >= h.d.MaxMarkers; full {
+		if full = n >= h.d.MaxMarkers; full {
 			return nil
 		}
 		_, err = tx.Put(state.Record{Kind: kindMarker, Scope: env(r), Key: markerKey(markerDataset(r), mk.ID), Value: v}, state.MustNotExist)

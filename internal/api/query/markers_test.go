@@ -22,7 +22,7 @@ import (
 
 // apiServer is the query API with d's settings over st for environment
 // "test", every key accepted.
-func apiServer(t *testing.T, st state.Store, d apiquery.Deps) string {
+func apiServer(t testing.TB, st state.Store, d apiquery.Deps) string {
 	t.Helper()
 	mux := http.NewServeMux()
 	d.Auth = auth.AuthenticatorFunc(func(context.Context, string) (auth.Principal, error) {
@@ -45,7 +45,7 @@ func apiServer(t *testing.T, st state.Store, d apiquery.Deps) string {
 	return srv.URL
 }
 
-func openState(t *testing.T, dir string) *state.FileStore {
+func openState(t testing.TB, dir string) *state.FileStore {
 	t.Helper()
 	st, err := state.OpenFile(dir)
 	if err != nil {

@@ -347,11 +347,11 @@ func (h *handler) createQuery(w http.ResponseWriter, r *http.Request) {
 		if _, err := tx.Get(kindQuery, e, id); err == nil || !errors.Is(err, state.ErrNotFound) {
 			return err // saved before (equal specs share an id), or a failure
 		}
-		ids, err := tx.Keys(kindQuery, e)
+		n, err := tx.Count(kindQuery, e)
 		if err != nil {
 			return err
 		}
-		if full = len(ids) >= h.d.MaxQueries; full {
+		if full = n >= h.d.MaxQueries; full {
 			return nil
 		}
 		_, err = tx.Put(state.Record{Kind: kindQuery, Scope: e, Key: id, Value: spec.MarshalCanonical()}, state.MustNotExist)
@@ -481,20 +481,8 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = h.d.State.Update(r.Context(), func(tx state.Tx) error {
-		// Results past their time, and the oldest beyond the number
-		// kept, give way to the new one.
-		ids, err := tx.Keys(kindResult, e)
-		if err != nil {
+		if err := h.pruneResults(tx, e, now); err != nil {
 			return err
-		}
-		expired := fmt.Sprintf("%08x", now.Add(-h.d.ResultTTL).Unix())
-		for n, old := range ids {
-			if old >= expired && len(ids)-n < h.d.MaxResults {
-				break
-			}
-			if err := tx.Delete(kindResult, e, old, state.AnyVersion); err != nil {
-				return err
-			}
 		}
 		_, err = tx.Put(state.Record{Kind: kindResult, Scope: e, Key: id, Value: v}, state.MustNotExist)
 		return err
@@ -505,6 +493,38 @@ func (h *handler) createResult(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/1/query_results/"+res.Dataset+"/"+id)
 	api.WriteJSON(w, http.StatusCreated, h.resultJSON(id, res))
+}
+
+// pruneResults deletes, before a new result is saved, the results past
+// their time and the oldest beyond the number kept. Result ids begin with
+// their creation time, so the oldest come first: it reads only the first
+// few keys, not all of them.
+func (h *handler) pruneResults(tx state.Tx, e string, now time.Time) error {
+	n, err := tx.Count(kindResult, e)
+	if err != nil {
+		return err
+	}
+	expired := fmt.Sprintf("%08x", now.Add(-h.d.ResultTTL).Unix())
+	for {
+		excess := n + 1 - h.d.MaxResults // to delete for the new one to fit
+		batch := max(excess, 0) + 32
+		old, err := tx.FirstKeys(kindResult, e, batch)
+		if err != nil {
+			return err
+		}
+		for i, k := range old {
+			if k >= expired && i >= excess {
+				return nil
+			}
+			if err := tx.Delete(kindResult, e, k, state.AnyVersion); err != nil {
+				return err
+			}
+			n--
+		}
+		if len(old) < batch {
+			return nil
+		}
+	}
 }
 
 func (h *handler) resultJSON(id string, res storedResult) map[string]any {

@@ -34,7 +34,7 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func createQueryID(t *testing.T, url string, spec string) string {
+func createQueryID(t testing.TB, url string, spec string) string {
 	t.Helper()
 	code, _, body := do(t, "POST", url+"/1/queries/__all__", spec)
 	var q struct{ ID string }
@@ -44,7 +44,7 @@ func createQueryID(t *testing.T, url string, spec string) string {
 	return q.ID
 }
 
-func createResultID(t *testing.T, url, queryID string) string {
+func createResultID(t testing.TB, url, queryID string) string {
 	t.Helper()
 	code, _, body := do(t, "POST", url+"/1/query_results/__all__", map[string]any{"query_id": queryID})
 	var r struct{ ID string }
@@ -81,13 +81,17 @@ func TestQueriesAndResultsSurviveRestart(t *testing.T) {
 }
 
 // TestResultsExpire: a result is gone after ResultTTL, and creating new
-// ones removes those past their time.
+// ones removes those past their time (more of them than one look-up of
+// the oldest reads).
 func TestResultsExpire(t *testing.T) {
 	clk := &clock{t: time.Now()}
 	st := openState(t, t.TempDir())
 	url := apiServer(t, st, apiquery.Deps{Now: clk.Now, ResultTTL: time.Hour})
 	qid := createQueryID(t, url, `{"calculations":[{"op":"COUNT"}]}`)
 	rid := createResultID(t, url, qid)
+	for range 70 {
+		createResultID(t, url, qid)
+	}
 	clk.Add(59 * time.Minute)
 	if code, _, body := do(t, "GET", url+"/1/query_results/__all__/"+rid, nil); code != 200 {
 		t.Fatalf("before the TTL: %d %s", code, body)

@@ -397,11 +397,11 @@ func (h *handler) resolveTrigger(tx state.Tx, e string, t *Trigger, in triggerIn
 		}
 		t.QueryID = queryID(e, &spec)
 		if _, err := tx.Get(kindQuery, e, t.QueryID); errors.Is(err, state.ErrNotFound) {
-			ids, err := tx.Keys(kindQuery, e)
+			n, err := tx.Count(kindQuery, e)
 			if err != nil {
 				return err
 			}
-			if len(ids) >= h.d.MaxQueries {
+			if n >= h.d.MaxQueries {
 				return badField("query", "an environment holds at most %d queries", h.d.MaxQueries)
 			}
 			if _, err := tx.Put(state.Record{Kind: kindQuery, Scope: e, Key: t.QueryID, Value: spec.MarshalCanonical()}, state.MustNotExist); err != nil {

@@ -274,14 +274,24 @@ func list(ctx context.Context, q querier, lock bool, kind state.Kind, scope *str
 }
 
 func keys(ctx context.Context, q querier, lock bool, kind state.Kind, scope string) ([]string, error) {
+	return firstKeys(ctx, q, lock, kind, scope, -1)
+}
+
+// firstKeys returns the first n keys (all when n < 0).
+func firstKeys(ctx context.Context, q querier, lock bool, kind state.Kind, scope string, n int) ([]string, error) {
 	if !storable(string(kind), scope) {
 		return nil, nil
 	}
 	sql := qKeys
+	args := []any{string(kind), scope}
+	if n >= 0 {
+		sql += ` LIMIT $3`
+		args = append(args, n)
+	}
 	if lock {
 		sql += forUpdate
 	}
-	rows, err := q.Query(ctx, sql, string(kind), scope)
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, wrap(ctx, "keys "+string(kind), err)
 	}
@@ -450,6 +460,23 @@ func (t *tx) List(kind state.Kind, scope string) ([]state.Record, error) {
 
 func (t *tx) Keys(kind state.Kind, scope string) ([]string, error) {
 	return keys(t.ctx, t.tx, true, kind, scope)
+}
+
+// Count locks the rows it counts, as Keys does (FOR UPDATE is not allowed
+// with an aggregate, so the lock is taken in a subquery).
+func (t *tx) Count(kind state.Kind, scope string) (int, error) {
+	if !storable(string(kind), scope) {
+		return 0, nil
+	}
+	var n int
+	if err := t.tx.QueryRow(t.ctx, `SELECT count(*) FROM (`+qKeys+forUpdate+`) AS k`, string(kind), scope).Scan(&n); err != nil {
+		return 0, wrap(t.ctx, "count "+string(kind), err)
+	}
+	return n, nil
+}
+
+func (t *tx) FirstKeys(kind state.Kind, scope string, n int) ([]string, error) {
+	return firstKeys(t.ctx, t.tx, true, kind, scope, max(n, 0))
 }
 
 func (t *tx) Put(r state.Record, ifVersion int64) (int64, error) {

@@ -134,6 +134,20 @@ func testScopes(t *testing.T, open func() state.Store) {
 		if err != nil || fmt.Sprint(ks) != "[b c]" {
 			return fmt.Errorf("keys in a transaction miss its writes: %v, %v", ks, err)
 		}
+		if n, err := tx.Count(kind, "prod"); err != nil || n != 2 {
+			return fmt.Errorf("count in a transaction: %d, %v; want 2", n, err)
+		}
+		if n, err := tx.Count(kind, "none"); err != nil || n != 0 {
+			return fmt.Errorf("count of an empty scope: %d, %v", n, err)
+		}
+		for _, c := range []struct {
+			n    int
+			want string
+		}{{0, "[]"}, {1, "[b]"}, {2, "[b c]"}, {5, "[b c]"}} {
+			if ks, err := tx.FirstKeys(kind, "prod", c.n); err != nil || fmt.Sprint(ks) != c.want {
+				return fmt.Errorf("first %d keys: %v, %v; want %s", c.n, ks, err, c.want)
+			}
+		}
 		return nil
 	})
 	if err != nil {
