@@ -53,7 +53,7 @@ func (s *Store) Aggregate(ctx context.Context, env string, q store.AggregateQuer
 			return empty, fmt.Errorf("duckdb store: %w", err)
 		}
 		defer func() { _ = tx.Rollback() }()
-		if _, err := searchSource(ctx, tx, e, q, &src); err != nil {
+		if _, err := s.searchSource(ctx, tx, e, q, &src); err != nil {
 			s.readFailed(err)
 			return empty, fmt.Errorf("duckdb store: search filter: %w", queryTooLarge(err))
 		}

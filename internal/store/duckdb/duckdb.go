@@ -133,6 +133,11 @@ type Config struct {
 	// fails with store.ErrQueryTooLarge. Default 64 MiB: DuckDB's memory
 	// limit bounds the work, this bounds what it hands back.
 	MaxResultBytes int64
+	// SearchFilterCacheBytes bounds the search filter rows (one per Write,
+	// ~14 bytes per span of the benchmark workload) kept in memory so a
+	// search finds its candidate writes without asking blooms_N (see
+	// bloomcache.go). Default 64 MiB; negative: none are kept.
+	SearchFilterCacheBytes int64
 }
 
 func (c *Config) setDefaults() {
@@ -180,6 +185,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxResultBytes <= 0 {
 		c.MaxResultBytes = 64 << 20
+	}
+	if c.SearchFilterCacheBytes == 0 {
+		c.SearchFilterCacheBytes = 64 << 20
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -250,7 +258,10 @@ type Store struct {
 	wakeRet      chan struct{}
 	stats        storeStats
 	// idx holds trace index rows not yet in the index tables.
-	idx       traceIndex
+	idx traceIndex
+	// blooms caches the newest rows of the search filter tables (nil when
+	// Config.SearchFilterCacheBytes is negative).
+	blooms    *bloomCache
 	stopFlush chan struct{}
 	flushDone chan struct{}
 
@@ -287,7 +298,8 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	s := &Store{cfg: cfg, log: logger, keyStats: map[string]*keyStats{}, idx: newTraceIndex(),
 		swapped: make(chan struct{}), dirty: map[dirtyRef]struct{}{},
 		stats: storeStats{deleted: map[string]int64{}}, grownBytes: map[string]int64{}, wakeRet: make(chan struct{}, 1),
-		kick: make(chan struct{}, 1)}
+		blooms: newBloomCache(cfg.SearchFilterCacheBytes),
+		kick:   make(chan struct{}, 1)}
 	removeCompactLeftovers(cfg.Path)
 	h, _, err := s.openEither(ctx)
 	if err != nil {

@@ -481,6 +481,7 @@ func (s *Store) deleteBefore(ctx context.Context, e *envReg, cutoff int64) (int6
 	if _, err := s.wc.ExecContext(ctx, `DELETE FROM `+e.bloomsTable()+` WHERE max_ts < ?`, cutoff); err != nil {
 		return n, err
 	}
+	s.blooms.dropBefore(e.id, cutoff)
 	return n, nil
 }
 

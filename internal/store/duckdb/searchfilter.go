@@ -186,44 +186,48 @@ func searchTriple(e *envReg, q store.AggregateQuery) (service string, key int32,
 }
 
 // searchSource narrows src to the writes that may hold q's triple: ok is
-// false when the filter cannot serve q or would not pay.
-func searchSource(ctx context.Context, qr querier, e *envReg, q store.AggregateQuery, src *sqlgen.AggSource) (bool, error) {
+// false when the filter cannot serve q or would not pay. The rows of the
+// filter cached in memory (bloomCache) are checked there; only older ones
+// are asked of blooms_N.
+func (s *Store) searchSource(ctx context.Context, qr querier, e *envReg, q store.AggregateQuery, src *sqlgen.AggSource) (bool, error) {
 	service, key, value, ok := searchTriple(e, q)
 	if !ok {
 		return false, nil
 	}
-	// The probe is written into the statement (numbers only): as
-	// parameters, a list index computed from them made DuckDB take
-	// 65–275 ms instead of ~2 ms over 500 rows.
-	word, pos := bloomProbe(searchHash(service, key, value))
-	base := `(` + strconv.FormatInt(word, 10) + ` % (bit_length(bits) // 64)) * 64 + `
-	var probe []string
-	for _, i := range pos {
-		probe = append(probe, `get_bit(bits, (`+base+strconv.Itoa(i)+`)::INTEGER) = 1`)
-	}
-	rows, err := qr.QueryContext(ctx, `SELECT wseq, min_ts = `+strconv.FormatInt(math.MinInt64, 10)+` FROM `+e.bloomsTable()+
-		` WHERE max_ts >= ? AND min_ts < ? AND `+strings.Join(probe, " AND ")+
-		` LIMIT `+strconv.Itoa(maxSearchWrites+1), q.Start.UnixNano(), q.End.UnixNano())
-	if err != nil {
+	h := searchHash(service, key, value)
+	start, end := q.Start.UnixNano(), q.End.UnixNano()
+	if err := s.blooms.load(ctx, qr, e.id, e.bloomsTable()); err != nil {
 		return false, err
 	}
-	defer rows.Close()
 	var seqs []int64
 	old := int64(math.MinInt64)
-	for rows.Next() {
-		var w int64
-		var sentinel bool
-		if err := rows.Scan(&w, &sentinel); err != nil {
+	below := int64(math.MaxInt64) // rows of writes before it are asked of blooms_N
+	if c, ok := s.blooms.probe(e.id, start, end, h, maxSearchWrites); ok {
+		seqs, old, below = c.seqs, c.old, c.below
+	}
+	if below != math.MinInt64 && len(seqs) <= maxSearchWrites {
+		rows, err := qr.QueryContext(ctx, `SELECT wseq, min_ts = `+strconv.FormatInt(math.MinInt64, 10)+` FROM `+e.bloomsTable()+
+			` WHERE wseq < ? AND max_ts >= ? AND min_ts < ? AND `+bloomProbeSQL(h)+
+			` LIMIT `+strconv.Itoa(maxSearchWrites+1), below, start, end)
+		if err != nil {
 			return false, err
 		}
-		if sentinel {
-			old = max(old, w)
-		} else {
-			seqs = append(seqs, w)
+		defer rows.Close()
+		for rows.Next() {
+			var w int64
+			var sentinel bool
+			if err := rows.Scan(&w, &sentinel); err != nil {
+				return false, err
+			}
+			if sentinel {
+				old = max(old, w)
+			} else {
+				seqs = append(seqs, w)
+			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return false, err
+		if err := rows.Err(); err != nil {
+			return false, err
+		}
 	}
 	if len(seqs) > maxSearchWrites {
 		return false, nil

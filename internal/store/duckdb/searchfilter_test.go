@@ -1,8 +1,10 @@
 package duckdb
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -179,7 +181,7 @@ func TestSearchFilterAggregate(t *testing.T) {
 			},
 		}
 		src := sqlgen.AggSource{Table: e.eventsTable()}
-		ok, err := searchSource(ctx, s.db, e, q, &src)
+		ok, err := s.searchSource(ctx, s.db, e, q, &src)
 		if err != nil || !ok {
 			t.Fatalf("%v: search filter not used (%v)", tr, err)
 		}
@@ -207,5 +209,181 @@ func TestSearchFilterAggregate(t *testing.T) {
 	}
 	if narrowed < len(triples)/2 {
 		t.Fatalf("only %d of %d searches read fewer than 6 of the 12 writes", narrowed, len(triples))
+	}
+}
+
+// TestBloomCache checks the cache of search filter rows on its own:
+// probing, the budget (oldest rows of the largest environment dropped,
+// from moving past them) and retention's drops.
+func TestBloomCache(t *testing.T) {
+	row := func(w int64, triples ...string) bloomRow {
+		var b searchBloom
+		for _, v := range triples {
+			b.add("svc", 1, v, w*10)
+		}
+		return bloomRow{wseq: w, lo: w * 10, hi: w*10 + 5, bits: b.bits()}
+	}
+	h := func(v string) uint64 { return searchHash("svc", 1, v) }
+	c := newBloomCache(10 * (8 + bloomRowOverhead))
+	if _, ok := c.probe(1, 0, 1000, h("a"), 64); ok {
+		t.Fatal("probe of an environment never loaded answered")
+	}
+	c.add(1, row(1, "a")) // not loaded: not kept
+	c.envs[1] = &envBlooms{loaded: true, from: math.MinInt64}
+	for w := int64(1); w <= 8; w++ {
+		v := "b"
+		if w%2 == 0 {
+			v = "a"
+		}
+		c.add(1, row(w, v))
+	}
+	res, ok := c.probe(1, 0, 1000, h("a"), 64)
+	if !ok || fmt.Sprint(res.seqs) != "[2 4 6 8]" || res.below != math.MinInt64 || res.old != math.MinInt64 {
+		t.Fatalf("probe a: %+v %v", res, ok)
+	}
+	// Time range: writes 3..5 span [30, 55].
+	if res, _ := c.probe(1, 30, 50, h("a"), 64); fmt.Sprint(res.seqs) != "[4]" {
+		t.Fatalf("probe a in [30, 50): %v", res.seqs)
+	}
+	// The limit: one past it is reported, so the caller knows.
+	if res, _ := c.probe(1, 0, 1000, h("a"), 2); len(res.seqs) != 3 {
+		t.Fatalf("probe with limit 2: %v", res.seqs)
+	}
+	// Another environment's rows push the budget: the largest drops its
+	// oldest rows.
+	c.envs[2] = &envBlooms{loaded: true, from: math.MinInt64}
+	for w := int64(9); w <= 12; w++ {
+		c.add(2, row(w, "a"))
+	}
+	if c.bytes > c.maxBytes {
+		t.Fatalf("%d bytes cached, budget %d", c.bytes, c.maxBytes)
+	}
+	res, _ = c.probe(1, 0, 1000, h("a"), 64)
+	if res.below != 3 || fmt.Sprint(res.seqs) != "[4 6 8]" {
+		t.Fatalf("after eviction: %+v", res)
+	}
+	c.dropBefore(1, 60)
+	res, _ = c.probe(1, 0, 1000, h("a"), 64)
+	if fmt.Sprint(res.seqs) != "[6 8]" {
+		t.Fatalf("after dropBefore: %+v", res)
+	}
+	// A sentinel row stands for old writes and always matches.
+	c.envs[3] = &envBlooms{loaded: true, from: math.MinInt64}
+	c.add(3, bloomRow{wseq: 4, lo: math.MinInt64, hi: math.MaxInt64, bits: []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
+	if res, _ := c.probe(3, 0, 1000, h("zzz"), 64); res.old != 4 || len(res.seqs) != 0 {
+		t.Fatalf("sentinel: %+v", res)
+	}
+	c.forget()
+	if _, ok := c.probe(1, 0, 1000, h("a"), 64); ok || c.bytes != 0 {
+		t.Fatal("forget left rows")
+	}
+}
+
+// TestSearchFilterCache runs searches with the search filter's rows
+// cached whole, cached in part (the older ones asked of blooms_N) and not
+// cached, over writes made before and after the cache was loaded, and
+// compares each with the counts made from the written events; it also
+// checks that the cached bits are the stored ones.
+func TestSearchFilterCache(t *testing.T) {
+	ctx := context.Background()
+	g := modeltest.NewGenerator(4, modeltest.Epoch, time.Millisecond)
+	var writes [][]model.Event
+	for range 16 {
+		var evs []model.Event
+		for range 10 {
+			evs = g.Trace(evs)
+		}
+		writes = append(writes, evs)
+	}
+	// ~1.2 KB of bits per write: 3 writes' rows fit in 4 KiB.
+	for _, budget := range []int64{0, 4 << 10, -1} {
+		t.Run(fmt.Sprint(budget), func(t *testing.T) {
+			s := openTest(t, Config{SearchFilterCacheBytes: budget})
+			search := func(svc, key, val string) map[string]float64 {
+				t.Helper()
+				q := store.AggregateQuery{
+					Start: modeltest.Epoch, End: modeltest.Epoch.Add(time.Hour),
+					Calcs: []store.Calc{{Op: store.CalcCount}}, Breakdowns: []string{model.FieldTraceID},
+					Filters: []store.Filter{
+						{Column: model.FieldServiceName, Op: store.OpEq, Value: model.Str(svc)},
+						{Column: key, Op: store.OpEq, Value: model.Str(val)},
+					},
+				}
+				res, err := s.Aggregate(ctx, "prod", q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]float64{}
+				for _, r := range res.Rows {
+					got[r.Group[0].(string)] = r.Values[0].Num
+				}
+				return got
+			}
+			check := func(upto int) {
+				t.Helper()
+				rng := rand.New(rand.NewPCG(7, uint64(upto)))
+				for range 12 {
+					ev := writes[rng.IntN(upto)][rng.IntN(len(writes[0]))]
+					var a model.Attr
+					for _, x := range ev.Attrs {
+						if x.Value.Kind == model.KindString {
+							a = x
+							break
+						}
+					}
+					if a.Key == "" {
+						continue
+					}
+					want := map[string]float64{}
+					for _, w := range writes[:upto] {
+						for _, x := range w {
+							if x.ServiceName != ev.ServiceName {
+								continue
+							}
+							for _, y := range x.Attrs {
+								if y.Key == a.Key && y.Value.Kind == model.KindString && y.Value.Str == a.Value.Str {
+									want[x.TraceID.String()]++
+								}
+							}
+						}
+					}
+					if got := search(ev.ServiceName, a.Key, a.Value.Str); fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Fatalf("%s %s=%s after %d writes: got %v, want %v", ev.ServiceName, a.Key, a.Value.Str, upto, got, want)
+					}
+				}
+			}
+			for _, w := range writes[:8] {
+				if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: w}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check(8) // loads the cache
+			for _, w := range writes[8:] {
+				if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: w}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check(16) // the later writes' rows came with their commits
+			e := s.reg.Load().envs["prod"]
+			if s.blooms == nil {
+				return
+			}
+			eb := s.blooms.envs[e.id]
+			if eb == nil || !eb.loaded || len(eb.rows) == 0 {
+				t.Fatal("the cache holds nothing")
+			}
+			if budget > 0 && (eb.from <= 1 || s.blooms.bytes > budget) {
+				t.Fatalf("budget %d: %d bytes cached from write %d", budget, s.blooms.bytes, eb.from)
+			}
+			for _, r := range eb.rows {
+				var bits []byte
+				if err := s.db.QueryRow(`SELECT bits::BLOB FROM `+e.bloomsTable()+` WHERE wseq = ?`, r.wseq).Scan(&bits); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(bits, r.bits) {
+					t.Fatalf("write %d: cached bits differ from the stored ones", r.wseq)
+				}
+			}
+		})
 	}
 }

@@ -75,6 +75,8 @@ type envWrite struct {
 	// write's transaction put every pending row in the index tables.
 	index        *[tracesBuckets][]traceRow
 	indexFlushed bool
+	// bloom is this write's search filter row, if it has one.
+	bloom *bloomRow
 	// slots are the distinct fields of this write; slotOf indexes them.
 	slots  []fieldSlot
 	slotOf map[colKey]int32
@@ -281,6 +283,9 @@ func (s *Store) published(reg *registry, writes []*envWrite, now int64) {
 	s.wseq++
 	for _, w := range writes {
 		s.idx.add(w.env.id, w.index, w.indexFlushed)
+		if w.bloom != nil {
+			s.blooms.add(w.env.id, *w.bloom)
+		}
 		s.grown(w.env.slug, w.bytes)
 	}
 	s.markDirty(refs)
@@ -498,9 +503,11 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 			return err
 		}
 		if len(bloom.hashes) > 0 {
-			if err := exec(`INSERT INTO `+e.bloomsTable()+` VALUES (?, ?, ?, ?::BLOB::BIT)`, seq, bloom.lo, bloom.hi, bloom.bits()); err != nil {
+			r := &bloomRow{wseq: seq, lo: bloom.lo, hi: bloom.hi, bits: bloom.bits()}
+			if err := exec(`INSERT INTO `+e.bloomsTable()+` VALUES (?, ?, ?, ?::BLOB::BIT)`, r.wseq, r.lo, r.hi, r.bits); err != nil {
 				return fmt.Errorf("write search filter: %w", err)
 			}
+			w.bloom = r
 		}
 		w.index = traceRows(items)
 		n := s.idx.pendingRows(e.id)
