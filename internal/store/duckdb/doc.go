@@ -95,8 +95,24 @@
 // maps) on ts skip all but a few row groups. It selects only the attribute
 // columns of the trace's datasets (Scan likewise with ScanQuery.Datasets)
 // and orders the rows in Go; it reads only the overflow lists of value
-// types the environment uses. Measured (BenchmarkTraceByID): 4.2 ms p50 at
-// 1M spans and at 10M.
+// types the environment uses. Both statements run through prepared
+// statements kept on the handle (handle.query; DuckDB binds one again
+// when a column was added since). Measured (BenchmarkTraceByID, 1M spans,
+// three runs back to back on the shared machine): 2.52–2.78 ms p50 before
+// the prepared statements, 2.16–2.23 ms after. Of that, the index
+// statement takes ~0.42 ms (0.6 unprepared) and the events statement
+// ~1.4–1.55 ms: ~0.5 ms finding the rows (the same statement counting
+// them), ~0.55 ms decoding the overflow lists of the rows' vector (DuckDB
+// decodes the whole vector's list entries, ~11 per row, to hand back a
+// few rows) and ~0.4 ms the other 16 columns.
+//
+// Tried and not kept (same fixture): one statement taking the time range
+// from the index in a join (DuckDB runs a nested loop join and scans
+// trace_hi and trace_lo of every row group: 2.3 ms at 1M, growing with
+// the store); rows by rowid range (3.2 ms: no zone maps on rowid) or
+// rowid list (2.4 ms); wseq = w instead of the ts range (~10% faster,
+// would need the write's number in the index rows); threads = 1 (~15%
+// faster here, but a global setting every other query shares).
 //
 // # Writes and durability
 //
