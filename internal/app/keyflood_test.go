@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,6 +144,45 @@ func keyFloodSpan(t *testing.T, tr uint64, i int, keys []string) []byte {
 	return b
 }
 
+// keyFloodWideSpan is keyFloodSpan with n attributes named
+// flood.key_<first+j> (seven digits) for j = 0…n-1: the attributes are
+// appended to the span's encoding in the wire format (fields may come in
+// any order), much faster than marshalling the KeyValue messages.
+func keyFloodWideSpan(t *testing.T, tr uint64, i, first, n int) []byte {
+	t.Helper()
+	b := keyFloodSpan(t, tr, i, nil)
+	var name, value, kv []byte
+	for j := range n {
+		digits := strconv.AppendInt(nil, int64(first+j), 10)
+		name = append(append(append(name[:0], "flood.key_"...), "0000000"[min(len(digits), 7):]...), digits...)
+		value = protowire.AppendTag(value[:0], 3, protowire.VarintType) // AnyValue.int_value
+		value = protowire.AppendVarint(value, uint64(j))
+		kv = protowire.AppendTag(kv[:0], 1, protowire.BytesType) // KeyValue.key
+		kv = protowire.AppendBytes(kv, name)
+		kv = protowire.AppendTag(kv, 2, protowire.BytesType) // KeyValue.value
+		kv = protowire.AppendBytes(kv, value)
+		b = protowire.AppendTag(b, 9, protowire.BytesType) // Span.attributes
+		b = protowire.AppendBytes(b, kv)
+	}
+	return b
+}
+
+// TestKeyFloodWideSpan: keyFloodWideSpan's span is keyFloodSpan's with
+// the same keys.
+func TestKeyFloodWideSpan(t *testing.T) {
+	var wide, want tracepb.Span
+	if err := proto.Unmarshal(keyFloodWideSpan(t, 7, 3, 999_998, 3), &wide); err != nil {
+		t.Fatal(err)
+	}
+	if err := proto.Unmarshal(keyFloodSpan(t, 7, 3, []string{"flood.key_0999998", "flood.key_0999999", "flood.key_1000000"}), &want); err != nil {
+		t.Fatal(err)
+	}
+	wide.StartTimeUnixNano, wide.EndTimeUnixNano = want.StartTimeUnixNano, want.EndTimeUnixNano
+	if !proto.Equal(&wide, &want) {
+		t.Fatalf("keyFloodWideSpan:\n%v\nwant\n%v", &wide, &want)
+	}
+}
+
 // columnNames returns the names /1/columns lists for a dataset (404: none).
 func columnNames(t *testing.T, base, key, dataset string) []string {
 	t.Helper()
@@ -190,12 +230,8 @@ func TestKeyFloodDoesNotSlowOtherEnvironments(t *testing.T) {
 	for x := range floodExports {
 		spans := make([][]byte, floodSpans)
 		for i := range spans {
-			names := make([]string, keysPerSpan)
-			for j := range names {
-				names[j] = fmt.Sprintf("flood.key_%07d", k)
-				k++
-			}
-			spans[i] = keyFloodSpan(t, uint64(1_000_000+x), i, names)
+			spans[i] = keyFloodWideSpan(t, uint64(1_000_000+x), i, k, keysPerSpan)
+			k += keysPerSpan
 		}
 		flood = append(flood, otlpSpans(t, "spam", spans))
 	}
