@@ -74,7 +74,8 @@ func (w *testLogWriter) Write(p []byte) (int, error) {
 
 // sendWithSDK sends one trace (a server span with a client child and an
 // error grandchild carrying a span event) through the official OTel SDK,
-// configured only by the three environment variables the lesson sets.
+// configured only by the three environment variables the lesson sets
+// (t.Setenv: not in a parallel test).
 func sendWithSDK(t *testing.T, protocol, endpoint, key, service string) trace.SpanContext {
 	t.Helper()
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
@@ -98,6 +99,40 @@ func sendWithSDK(t *testing.T, protocol, endpoint, key, service string) trace.Sp
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sendSDKTrace(t, protocol, exp, res)
+}
+
+// sendWithSDKOptions sends sendWithSDK's trace with the endpoint, the key
+// and the service name given to the SDK as options instead of environment
+// variables, so that parallel tests can send (t.Setenv cannot run in
+// them). For tests about something else than how the SDK is configured
+// (TestOTelSDKEndToEnd covers the lesson's variables).
+func sendWithSDKOptions(t *testing.T, protocol, endpoint, key, service string) trace.SpanContext {
+	t.Helper()
+	ctx := context.Background()
+	headers := map[string]string{"x-honeycomb-team": key}
+	var exp sdktrace.SpanExporter
+	var err error
+	switch protocol {
+	case "http/protobuf":
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint+"/v1/traces"), otlptracehttp.WithHeaders(headers))
+	case "grpc":
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL(endpoint), otlptracegrpc.WithHeaders(headers))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := resource.New(ctx, resource.WithAttributes(attribute.String("service.name", service)), resource.WithTelemetrySDK())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sendSDKTrace(t, protocol, exp, res)
+}
+
+// sendSDKTrace sends sendWithSDK's trace through exp with the resource res.
+func sendSDKTrace(t *testing.T, protocol string, exp sdktrace.SpanExporter, res *resource.Resource) trace.SpanContext {
+	t.Helper()
+	ctx := context.Background()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	tr := tp.Tracer("tracecomb/app_test")
 	ctx, root := tr.Start(ctx, "GET /api/activities/home", trace.WithSpanKind(trace.SpanKindServer),

@@ -61,6 +61,7 @@ func batchGetTrace(t *testing.T, daemon, id string, want int) []string {
 // the spans acknowledged before a kill -9 of tracecomb are all there
 // after a restart on the same ClickHouse database.
 func TestServeOnClickHouse(t *testing.T) {
+	t.Parallel() // its own servers and processes; mostly waits on them
 	ch := startClickHouse(t)
 	dir := t.TempDir()
 	const key = "clickhouse-key-0123456789"
@@ -75,7 +76,7 @@ func TestServeOnClickHouse(t *testing.T) {
 		if i == 1 {
 			protocol, endpoint = "grpc", "http://"+p.addrs["otlp_grpc"]
 		}
-		ids = append(ids, sendWithSDK(t, protocol, endpoint, key, "chshop").TraceID().String())
+		ids = append(ids, sendWithSDKOptions(t, protocol, endpoint, key, "chshop").TraceID().String())
 	}
 	// X-Ray segments on the daemon door.
 	now := time.Now()
@@ -108,7 +109,7 @@ func TestServeOnClickHouse(t *testing.T) {
 	check(base, "http://"+p.addrs["xray"], "before the kill")
 
 	// More acknowledged spans, then kill -9.
-	ids = append(ids, sendWithSDK(t, "http/protobuf", base, key, "chshop").TraceID().String())
+	ids = append(ids, sendWithSDKOptions(t, "http/protobuf", base, key, "chshop").TraceID().String())
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

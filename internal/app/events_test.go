@@ -101,6 +101,7 @@ func TestLibhoneyGo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 35,000 events")
 	}
+	t.Parallel() // its own server, in-process
 	a, key := testApp(t, t.TempDir())
 	base := "http://" + a.Addrs().HTTP
 	t.Run("json", func(t *testing.T) { libhoneyGoSend(t, base, key, "libhoney-go", 25_000, false) })

@@ -221,6 +221,7 @@ func TestForwardSurvivesKill9AndShutdownWhileTheTargetIsDown(t *testing.T) {
 // unchanged to a second tracecomb process, which checks the key and the
 // Events API's limits.
 func TestForwardKill9MidRequestCountsTheDuplicates(t *testing.T) {
+	t.Parallel() // its own processes; mostly waits on them
 	const key, targetKey = "forward-source-key-0123456789", "forward-target-key-0123456789"
 	target := startProc(t, t.TempDir(), "--bootstrap-key", targetKey)
 	targetBase := "http://" + target.addrs["http"]

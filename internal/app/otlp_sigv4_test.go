@@ -126,6 +126,7 @@ func joinedTrace(t *testing.T, base, key string, id model.TraceID, query string)
 // BatchGetTraces and GetTraceSummaries; Honeycomb's API does not see it
 // unless a query result asks for X-Ray's door.
 func TestSigV4OTLPTracesReachXRay(t *testing.T) {
+	t.Parallel() // its own process; mostly waits on it and the AWS CLI
 	a, key := testApp(t, t.TempDir())
 	base := "http://" + a.Addrs().HTTP
 	creds := awsPair(t, a, "test")

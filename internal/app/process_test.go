@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -24,28 +25,54 @@ import (
 
 var (
 	binOnce sync.Once
+	binDir  string
 	binPath string
 	binErr  error
 )
 
-func tracecombBinary(t *testing.T) string {
-	t.Helper()
+// buildTracecomb builds the binary, once.
+func buildTracecomb() {
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "tracecomb-bin-")
 		if err != nil {
 			binErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "tracecomb")
+		binDir, binPath = dir, filepath.Join(dir, "tracecomb")
 		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/tracecomb").CombinedOutput()
 		if err != nil {
 			binErr = &buildError{out}
 		}
 	})
+}
+
+func tracecombBinary(t *testing.T) string {
+	t.Helper()
+	buildTracecomb()
 	if binErr != nil {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// TestMain starts building the binary at once when every test of the
+// package runs (no -run), so that the build goes on while the tests that
+// run in-process do, and removes it at the end.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	background := false
+	if f := flag.Lookup("test.run"); f == nil || f.Value.String() == "" {
+		background = true
+		go buildTracecomb()
+	}
+	code := m.Run()
+	if background {
+		buildTracecomb() // waits for the build if it still runs
+	}
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
 // syncBuffer is a bytes.Buffer safe to read while the process writes it.
@@ -137,11 +164,12 @@ func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
 }
 
 func TestKill9AfterAckLosesNothing(t *testing.T) {
+	t.Parallel() // its own data directory and processes; mostly waits on them
 	dir := t.TempDir()
 	p := startProc(t, dir, "--bootstrap-key", "durable-key-0123456789")
 	base := "http://" + p.addrs["http"]
 	// The SDK's Shutdown returns after the server answered 200 to the export.
-	sc := sendWithSDK(t, "http/protobuf", base, "durable-key-0123456789", "durable")
+	sc := sendWithSDKOptions(t, "http/protobuf", base, "durable-key-0123456789", "durable")
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -155,9 +183,10 @@ func TestKill9AfterAckLosesNothing(t *testing.T) {
 }
 
 func TestSIGTERMFlushesAndExitsZero(t *testing.T) {
+	t.Parallel() // its own data directory and processes; mostly waits on them
 	dir := t.TempDir()
 	p := startProc(t, dir, "--bootstrap-key", "term-key-0123456789")
-	sc := sendWithSDK(t, "grpc", "http://"+p.addrs["otlp_grpc"], "term-key-0123456789", "term")
+	sc := sendWithSDKOptions(t, "grpc", "http://"+p.addrs["otlp_grpc"], "term-key-0123456789", "term")
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +223,7 @@ func TestSIGTERMFlushesAndExitsZero(t *testing.T) {
 }
 
 func TestFirstStartPrintsKeyOnceAndKeysCommands(t *testing.T) {
+	t.Parallel() // its own data directory and processes; mostly waits on them
 	dir := t.TempDir()
 	p := startProc(t, dir)
 	// The banner is printed just before the "started" log line; its copy
@@ -287,12 +317,13 @@ func TestBadFlagsFailFast(t *testing.T) {
 // exits 0 within --shutdown-timeout (plus a margin for the process to
 // go) of SIGTERM, and every span it acknowledged is stored after restart.
 func TestShutdownWithSlowClients(t *testing.T) {
+	t.Parallel() // its own data directory and processes; mostly waits on them
 	const key = "slow-key-0123456789"
 	const timeout = 10 * time.Second
 	dir := t.TempDir()
 	p := startProc(t, dir, "--bootstrap-key", key, "--shutdown-timeout", timeout.String())
 	base := "http://" + p.addrs["http"]
-	sc := sendWithSDK(t, "http/protobuf", base, key, "slow")
+	sc := sendWithSDKOptions(t, "http/protobuf", base, key, "slow")
 
 	var mu sync.Mutex
 	acked := []string{sc.TraceID().String()} // trace ids of acknowledged exports
@@ -373,6 +404,7 @@ func TestShutdownWithSlowClients(t *testing.T) {
 // leave the API door, /healthz included, answering: each door may hold
 // only its share of the descriptors.
 func TestIdleConnectionsCannotTakeDoorsDown(t *testing.T) {
+	t.Parallel() // its own process; mostly waits on it
 	dir := t.TempDir()
 	bin := tracecombBinary(t)
 	cmd := exec.Command("sh", "-c", `ulimit -n 512 && exec "$0" "$@"`, bin, "serve", "--data-dir", dir, "--log-format", "json",

@@ -15,6 +15,7 @@ import (
 // SDKs' GetSamplingTargets through the daemon door), get quotas that sum
 // to 10, not 10 per node.
 func TestSharedReservoir(t *testing.T) {
+	t.Parallel() // its own PostgreSQL server; mostly waits on it
 	pg, err := pgtest.Start()
 	if err != nil {
 		t.Fatal(err)

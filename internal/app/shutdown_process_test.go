@@ -90,6 +90,7 @@ func grpcExport(t *testing.T, addr, key string) error {
 // Retry-After rather than dropped; tracecomb then exits 0 with what it
 // acknowledged stored and nothing it refused.
 func TestShutdownStopsIngestFirst(t *testing.T) {
+	t.Parallel() // its own data directory and processes; mostly waits on them
 	const key = "ingest-first-key-0123456789"
 	dir := t.TempDir()
 	// --shutdown-timeout 25s: a grace of 5 s for ingest, during which the

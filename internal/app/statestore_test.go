@@ -71,6 +71,7 @@ func TestStateURL(t *testing.T) {
 // PostgreSQL state: a key the keys command creates there works on both,
 // and once revoked stops working on both.
 func TestSharedState(t *testing.T) {
+	t.Parallel() // its own PostgreSQL server; mostly waits on it
 	pg, err := pgtest.Start()
 	if err != nil {
 		t.Fatal(err)

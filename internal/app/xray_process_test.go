@@ -61,6 +61,7 @@ func sendSegment(t *testing.T, addr string, doc map[string]any) {
 // tracecomb: unsigned on the daemon door, SigV4-signed on the API door with
 // a key pair from `tracecomb keys create --aws`.
 func TestLessonXRayCommandsAgainstTheBinary(t *testing.T) {
+	t.Parallel() // its own process; mostly waits on it and the AWS CLI
 	dir := t.TempDir()
 	p := startProc(t, dir, "--bootstrap-key", "xray-key-0123456789")
 	daemon := "http://" + p.addrs["xray"]
@@ -219,6 +220,7 @@ func TestLessonXRayCommandsAgainstTheBinary(t *testing.T) {
 // daemon of another host: segments it receives reach the server, and
 // sampling calls pass through to it.
 func TestDaemonCommandForwardsToServer(t *testing.T) {
+	t.Parallel() // its own processes; mostly waits on them
 	dir := t.TempDir()
 	p := startProc(t, dir, "--bootstrap-key", "fwd-key-0123456789")
 
