@@ -110,6 +110,7 @@ func (l *lesson) startBackend(t *testing.T, env ...string) {
 }
 
 func TestLessonEndToEnd(t *testing.T) {
+	t.Parallel() // its own tracecomb and backend processes; mostly waits on them
 	l := startTracecomb(t)
 	l.startBackend(t)
 	base, httpAddr, backend := l.base, l.httpAddr, l.backend

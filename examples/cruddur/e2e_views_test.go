@@ -29,6 +29,7 @@ import (
 // Sampled=?). Then X-Ray's API must count exactly those, and Honeycomb's
 // must count every request once, neither seeing the other's data.
 func TestLessonViewsCountWhatEachServiceWould(t *testing.T) {
+	t.Parallel() // its own tracecomb and backend processes; mostly waits on them
 	l := startTracecomb(t)
 	ctx := t.Context()
 	xc := l.xrayClient()

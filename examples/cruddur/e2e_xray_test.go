@@ -50,6 +50,7 @@ func awsCLI() string {
 // TestLessonXRay runs the lesson's X-Ray steps (bin/ scripts and the aws
 // CLI) against tracecomb's daemon door while the backend sends segments.
 func TestLessonXRay(t *testing.T) {
+	t.Parallel() // its own tracecomb and backend processes; mostly waits on them
 	l := startTracecomb(t)
 
 	// The lesson's group and rule, with the scripts the README shows.
@@ -220,6 +221,7 @@ func TestLessonXRay(t *testing.T) {
 // a child of the OpenTelemetry server span, each event marked with the
 // door it was sent to and its encoding.
 func TestJoinedView(t *testing.T) {
+	t.Parallel() // its own tracecomb and backend processes; mostly waits on them
 	l := startTracecomb(t)
 	// The request carries no X-Amzn-Trace-Id (the bridge derives one), so
 	// X-Ray's rules decide: this one samples everything, and before the
