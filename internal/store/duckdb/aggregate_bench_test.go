@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 var (
 	benchSpans = flag.Int("bench.spans", 1_000_000, "spans in the aggregate benchmarks' store")
 	benchDir   = flag.String("bench.dir", "", "directory to keep the benchmark store in between runs (default: a new temporary directory)")
+	benchBloom = flag.Int("bench.filterbits", 0, "the benchmark store's Config.SearchFilterBitsPerItem (0: the default)")
 )
 
 // benchStore opens a store holding *benchSpans synthetic spans written
@@ -42,6 +44,9 @@ func benchStoreWrites(b *testing.B, perWrite int) (*Store, time.Time, time.Time)
 	if perWrite != 20_000 {
 		name = fmt.Sprintf("bench-%d-w%d.duckdb", n*modeltest.SpansPerTrace, perWrite)
 	}
+	if *benchBloom > 0 {
+		name = strings.TrimSuffix(name, ".duckdb") + fmt.Sprintf("-b%d.duckdb", *benchBloom)
+	}
 	path := filepath.Join(dir, name)
 	done := path + ".complete"
 	_, err := os.Stat(done)
@@ -51,7 +56,7 @@ func benchStoreWrites(b *testing.B, perWrite int) (*Store, time.Time, time.Time)
 		_ = os.Remove(path + ".wal")
 	}
 	ctx := context.Background()
-	s, err := Open(ctx, Config{Path: path}, slog.New(slog.DiscardHandler))
+	s, err := Open(ctx, Config{Path: path, SearchFilterBitsPerItem: *benchBloom}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

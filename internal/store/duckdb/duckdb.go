@@ -138,6 +138,14 @@ type Config struct {
 	// search finds its candidate writes without asking blooms_N (see
 	// bloomcache.go). Default 64 MiB; negative: none are kept.
 	SearchFilterCacheBytes int64
+	// SearchFilterBitsPerItem is the search filter's size per (service,
+	// key, value) triple of a Write (searchfilter.go). Default 10 (1.8%
+	// false positives, ~10–14 bytes per span of the benchmark workloads);
+	// 16 makes 0.5%, which at 1M spans of 2,000 per Write cut
+	// BenchmarkSearch's CPU per search from 38–47 to 28–42 ms (two rounds
+	// back to back, loaded machine) for 6 more bytes per span.
+	// Rows of any size are read alike, so it may change between runs.
+	SearchFilterBitsPerItem int
 }
 
 func (c *Config) setDefaults() {
@@ -185,6 +193,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxResultBytes <= 0 {
 		c.MaxResultBytes = 64 << 20
+	}
+	if c.SearchFilterBitsPerItem <= 0 {
+		c.SearchFilterBitsPerItem = bloomBitsPerItem
+	}
+	if c.SearchFilterBitsPerItem > 64 {
+		c.SearchFilterBitsPerItem = 64
 	}
 	if c.SearchFilterCacheBytes == 0 {
 		c.SearchFilterCacheBytes = 64 << 20

@@ -23,7 +23,7 @@ func TestSearchBloom(t *testing.T) {
 	for i := range n {
 		b.add(fmt.Sprint("svc-", i%10), int32(i%97), fmt.Sprint("value-", i), int64(i))
 	}
-	bits := b.bits()
+	bits := b.bits(bloomBitsPerItem)
 	if want := 8 * ((n*bloomBitsPerItem + 63) / 64); len(bits) != want {
 		t.Fatalf("%d words, want %d", len(bits), want)
 	}
@@ -221,7 +221,7 @@ func TestBloomCache(t *testing.T) {
 		for _, v := range triples {
 			b.add("svc", 1, v, w*10)
 		}
-		return bloomRow{wseq: w, lo: w * 10, hi: w*10 + 5, bits: b.bits()}
+		return bloomRow{wseq: w, lo: w * 10, hi: w*10 + 5, bits: b.bits(bloomBitsPerItem)}
 	}
 	h := func(v string) uint64 { return searchHash("svc", 1, v) }
 	c := newBloomCache(10 * (8 + bloomRowOverhead))
@@ -358,6 +358,9 @@ func TestSearchFilterCache(t *testing.T) {
 				}
 			}
 			check(8) // loads the cache
+			// Later filters with more bits per triple: rows of both sizes
+			// are probed alike.
+			s.cfg.SearchFilterBitsPerItem = 16
 			for _, w := range writes[8:] {
 				if err := s.Write(ctx, []store.Batch{{Env: "prod", Events: w}}); err != nil {
 					t.Fatal(err)

@@ -503,7 +503,7 @@ func (s *Store) writeTx(ctx context.Context, conn driverConn, writes []*envWrite
 			return err
 		}
 		if len(bloom.hashes) > 0 {
-			r := &bloomRow{wseq: seq, lo: bloom.lo, hi: bloom.hi, bits: bloom.bits()}
+			r := &bloomRow{wseq: seq, lo: bloom.lo, hi: bloom.hi, bits: bloom.bits(s.cfg.SearchFilterBitsPerItem)}
 			if err := exec(`INSERT INTO `+e.bloomsTable()+` VALUES (?, ?, ?, ?::BLOB::BIT)`, r.wseq, r.lo, r.hi, r.bits); err != nil {
 				return fmt.Errorf("write search filter: %w", err)
 			}
