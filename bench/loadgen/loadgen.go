@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tracecomb/tracecomb/bench/workload"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
@@ -28,6 +27,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tracecomb/tracecomb/bench/workload"
 )
 
 // Outcome of one export call.
@@ -184,6 +185,10 @@ type Config struct {
 	SpansPerSecond float64
 	// Tick is the width of one Timeline bucket; default 250 ms.
 	Tick time.Duration
+	// Origin is when Timeline's first bucket starts; default when Run
+	// starts. Runs one after another given the same Origin have timelines
+	// on one time axis, to be added up.
+	Origin time.Time
 	// MaxRetries of one batch after pushback before it counts as
 	// rejected; default 200.
 	MaxRetries int
@@ -215,9 +220,13 @@ func Run(ctx context.Context, exp Exporter, batches []workload.Batch, cfg Config
 	var mu sync.Mutex
 	var timeline []int64
 	start := time.Now()
+	origin := cfg.Origin
+	if origin.IsZero() || origin.After(start) {
+		origin = start
+	}
 	record := func(n int64) {
 		accepted.Add(n)
-		b := int(time.Since(start) / cfg.Tick)
+		b := int(time.Since(origin) / cfg.Tick)
 		mu.Lock()
 		for len(timeline) <= b {
 			timeline = append(timeline, 0)

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracecomb/tracecomb/bench/workload"
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tracecomb/tracecomb/bench/workload"
 )
 
 // TestRunCounts drives Run against a server that pushes back on every
@@ -122,5 +123,36 @@ func TestRunOtherSignals(t *testing.T) {
 	lg := Run(context.Background(), exp, sig.Logs, Config{Concurrency: 2})
 	if lg.Errored != 0 || lg.Accepted != 200-2*int64(len(sig.Logs)) {
 		t.Errorf("logs: accepted %d rejected %d errored %d (%v)", lg.Accepted, lg.Rejected, lg.Errored, lg.FirstErr)
+	}
+}
+
+// TestRunOrigin: a Run given an earlier Origin puts its spans in the
+// buckets after it, none before it started.
+func TestRunOrigin(t *testing.T) {
+	batches, _, err := workload.New(2).Batches(200, 10) // 2 batches of 100 spans
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	exp := NewHTTP(srv.URL, nil)
+	defer exp.Close()
+	tick := 10 * time.Millisecond
+	res := Run(context.Background(), exp, batches, Config{Concurrency: 1, Tick: tick, Origin: time.Now().Add(-50 * tick)})
+	if res.Accepted != 200 {
+		t.Fatalf("accepted %d, want 200", res.Accepted)
+	}
+	if len(res.Timeline) <= 50 {
+		t.Fatalf("timeline of %d buckets, want more than the 50 before Run started", len(res.Timeline))
+	}
+	var sum int64
+	for i, n := range res.Timeline {
+		if i < 50 && n != 0 {
+			t.Errorf("bucket %d (before Run started) holds %d spans", i, n)
+		}
+		sum += n
+	}
+	if sum != res.Accepted {
+		t.Errorf("timeline sums to %d, accepted %d", sum, res.Accepted)
 	}
 }

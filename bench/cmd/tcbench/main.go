@@ -38,7 +38,8 @@ func main() {
 	plotRef := flag.String("plot-ref", "bench/throughput.svg", "the SVG's path as the report links it")
 	quick := flag.Bool("quick", false, "small workload, one repetition; print the ratios")
 	spans := flag.Int("spans", 800_000, "spans sent over OTLP/HTTP per system and repetition")
-	grpcSpans := flag.Int("grpc-spans", 200_000, "spans sent over OTLP/gRPC after the HTTP ones")
+	grpcSpans := flag.Int("grpc-spans", 200_000, "spans sent over OTLP/gRPC, in slices interleaved with the HTTP ones")
+	sliceSpans := flag.Int("slice-spans", 50_000, "spans of one slice of HTTP or gRPC batches; the slices of the two protocols are interleaved")
 	reps := flag.Int("reps", 3, "repetitions")
 	lookups := flag.Int("lookups", 100, "trace-by-id lookups per run")
 	searches := flag.Int("searches", 30, "searches per run")
@@ -81,7 +82,7 @@ func main() {
 	systems = strings.Split(*only, ",")
 	keepDirs = *keep
 
-	sz := sizes{HTTPSpans: *spans, GRPCSpans: *grpcSpans, Reps: *reps, Lookups: *lookups, Searches: *searches,
+	sz := sizes{HTTPSpans: *spans, GRPCSpans: *grpcSpans, SliceSpans: *sliceSpans, Reps: *reps, Lookups: *lookups, Searches: *searches,
 		Concurrency: *conc, TracesPerBatch: 50, SignalSpans: *signalSpans,
 		XRayRates: []float64{1000, 2000, 5000, 10000, 20000, 40000}, XRayStep: 2 * time.Second}
 	if *quick {
@@ -89,7 +90,7 @@ func main() {
 		// 20,000 spans Jaeger's memory store spent 13 CPU s per 100k
 		// spans, 2.3-3.2 in larger runs), small enough for under two
 		// minutes once built.
-		sz = sizes{HTTPSpans: 100_000, GRPCSpans: 25_000, Reps: 1, Lookups: 50, Searches: 10, Concurrency: *conc,
+		sz = sizes{HTTPSpans: 100_000, GRPCSpans: 25_000, SliceSpans: *sliceSpans, Reps: 1, Lookups: 50, Searches: 10, Concurrency: *conc,
 			TracesPerBatch: 50, SignalSpans: 20_000, XRayRates: []float64{2000, 5000, 10000, 20000}, XRayStep: 300 * time.Millisecond}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -46,13 +46,16 @@ type runFigures struct {
 
 type sizes struct {
 	HTTPSpans, GRPCSpans int
-	Reps                 int
-	Lookups, Searches    int
-	XRayRates            []float64
-	XRayStep             time.Duration
-	Concurrency          int
-	TracesPerBatch       int
-	SignalSpans          int // spans sent as each signal by runSignals
+	// SliceSpans: the HTTP and gRPC spans are sent in slices of about this
+	// many, interleaved (see interleave).
+	SliceSpans        int
+	Reps              int
+	Lookups, Searches int
+	XRayRates         []float64
+	XRayStep          time.Duration
+	Concurrency       int
+	TracesPerBatch    int
+	SignalSpans       int // spans sent as each signal by runSignals
 }
 
 // workloadSet is the encoded workload, the same bytes for every system.
@@ -108,27 +111,41 @@ func runSystem(ctx context.Context, s *server, w *workloadSet, sz sizes) (runFig
 	cfg := loadgen.Config{Concurrency: sz.Concurrency, Tick: f.Tick}
 
 	cpu0 := cpuSeconds(s.pid())
-	t0 := time.Now()
-	r := loadgen.Run(ctx, hexp, w.http, cfg)
-	f.DoorSpansPS = float64(r.Accepted) / r.Elapsed.Seconds()
-	stored, err := waitStored(ctx, s, r.Accepted, 120*time.Second)
-	if err != nil {
-		return f, err
+	var (
+		stored    int64
+		acc       [2]int64         // spans accepted over HTTP, gRPC
+		took      [2]time.Duration // from each slice's first request until its spans were stored
+		doorHTTP  time.Duration    // HTTP sending time only
+		firstErrs [2]error
+	)
+	cfg.Origin = time.Now()
+	for _, sl := range interleave(w.http, w.grpc, sz.SliceSpans) {
+		exp, p := loadgen.Exporter(hexp), 0
+		if sl.grpc {
+			exp, p = gexp, 1
+		}
+		t0 := time.Now()
+		r := loadgen.Run(ctx, exp, sl.batches, cfg)
+		stored, err = waitStored(ctx, s, stored+r.Accepted, 120*time.Second)
+		if err != nil {
+			return f, err
+		}
+		acc[p] += r.Accepted
+		took[p] += time.Since(t0)
+		if !sl.grpc {
+			doorHTTP += r.Elapsed
+		}
+		f.Timeline = addTimeline(f.Timeline, r.Timeline)
+		f.Rejected, f.Errored, f.Pushbacks = f.Rejected+r.Rejected, f.Errored+r.Errored, f.Pushbacks+r.Pushbacks
+		if firstErrs[p] == nil {
+			firstErrs[p] = r.FirstErr
+		}
 	}
-	f.HTTPSpansPS = float64(r.Accepted) / time.Since(t0).Seconds()
-	f.Timeline = r.Timeline
-	t1 := time.Now()
-	g := loadgen.Run(ctx, gexp, w.grpc, cfg)
-	stored, err = waitStored(ctx, s, stored+g.Accepted, 120*time.Second)
-	if err != nil {
-		return f, err
-	}
-	f.GRPCSpansPS = float64(g.Accepted) / time.Since(t1).Seconds()
+	f.HTTPSpansPS, f.GRPCSpansPS, f.DoorSpansPS = perSecond(acc[0], took[0]), perSecond(acc[1], took[1]), perSecond(acc[0], doorHTTP)
 	cpu := cpuSeconds(s.pid()) - cpu0
 	f.Spans = stored
 	f.CPUPer100k = cpu / float64(stored) * 1e5
-	f.Rejected, f.Errored, f.Pushbacks = r.Rejected+g.Rejected, r.Errored+g.Errored, r.Pushbacks+g.Pushbacks
-	for _, e := range []error{r.FirstErr, g.FirstErr} {
+	for _, e := range firstErrs {
 		if e != nil && f.FirstErr == "" {
 			f.FirstErr = e.Error()
 		}
@@ -182,6 +199,68 @@ func runSystem(ctx context.Context, s *server, w *workloadSet, sz sizes) (runFig
 		f.DiskApparent = float64(app) / float64(f.Spans)
 	}
 	return f, nil
+}
+
+// ingestSlice is consecutive batches sent over one protocol.
+type ingestSlice struct {
+	grpc    bool
+	batches []workload.Batch
+}
+
+// interleave cuts the HTTP and gRPC batches into slices of about
+// sliceSpans spans each and orders them so that either protocol's slices
+// are spread evenly over the ingest (the k-th of n at (k+½)/n of it). The
+// store grows while it ingests, and a larger store commits more slowly
+// (DuckDB also checkpoints inside the commit that takes its WAL past
+// 64 MB, about every 140,000 spans here, and the checkpoint takes longer
+// as the file grows): sent one protocol after the other, the second would
+// be measured on the larger store, with the costlier checkpoints.
+func interleave(http, grpc []workload.Batch, sliceSpans int) []ingestSlice {
+	cut := func(bs []workload.Batch, isGRPC bool) []ingestSlice {
+		var out []ingestSlice
+		for len(bs) > 0 {
+			n, spans := 0, 0
+			for n < len(bs) && (n == 0 || spans+bs[n].Spans <= sliceSpans) {
+				spans += bs[n].Spans
+				n++
+			}
+			out = append(out, ingestSlice{grpc: isGRPC, batches: bs[:n]})
+			bs = bs[n:]
+		}
+		return out
+	}
+	h, g := cut(http, false), cut(grpc, true)
+	out := make([]ingestSlice, 0, len(h)+len(g))
+	for i, j := 0, 0; i < len(h) || j < len(g); {
+		// Take gRPC's next slice when its position, (j+½)/len(g), comes
+		// before HTTP's, (i+½)/len(h).
+		if j < len(g) && (i == len(h) || (2*j+1)*len(h) < (2*i+1)*len(g)) {
+			out = append(out, g[j])
+			j++
+		} else {
+			out = append(out, h[i])
+			i++
+		}
+	}
+	return out
+}
+
+func perSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// addTimeline adds b's buckets to a's (both from the same origin).
+func addTimeline(a, b []int64) []int64 {
+	for len(a) < len(b) {
+		a = append(a, 0)
+	}
+	for i, n := range b {
+		a[i] += n
+	}
+	return a
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracecomb/tracecomb/bench/workload"
 )
 
 func TestMedianAndPercentile(t *testing.T) {
@@ -170,5 +173,73 @@ func TestKeepHandSections(t *testing.T) {
 	}
 	if got := keepHandSections("", fresh); got != fresh {
 		t.Fatal("nothing to keep changed the file")
+	}
+}
+
+// TestInterleave: slices of about the size asked, every batch once and in
+// order, either protocol's slices spread over the run.
+func TestInterleave(t *testing.T) {
+	mk := func(n int) []workload.Batch {
+		bs := make([]workload.Batch, n)
+		for i := range bs {
+			bs[i] = workload.Batch{Spans: 500, Body: make([]byte, 1)}
+		}
+		return bs
+	}
+	for _, tc := range []struct {
+		name        string
+		http, grpc  int // batches
+		slice       int // spans
+		wantPattern string
+	}{
+		{"full run", 1600, 400, 50_000, "HHGHHHHGHHHHGHHHHGHH"},
+		{"quick", 200, 50, 50_000, "HGH"},
+		{"gRPC heavier", 100, 800, 50_000, "GGGGHGGGG"},
+		{"uneven last slice", 5, 3, 1000, "HGHGH"},
+		{"no gRPC", 4, 0, 1000, "HH"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, g := mk(tc.http), mk(tc.grpc)
+			got := interleave(h, g, tc.slice)
+			var pattern strings.Builder
+			var sent [2][]workload.Batch
+			for _, sl := range got {
+				p := 0
+				if sl.grpc {
+					p = 1
+					pattern.WriteByte('G')
+				} else {
+					pattern.WriteByte('H')
+				}
+				spans := 0
+				for _, b := range sl.batches {
+					spans += b.Spans
+				}
+				if len(sl.batches) == 0 || spans > max(tc.slice, 500) {
+					t.Errorf("slice of %d batches, %d spans (slices of %d asked)", len(sl.batches), spans, tc.slice)
+				}
+				sent[p] = append(sent[p], sl.batches...)
+			}
+			if pattern.String() != tc.wantPattern {
+				t.Errorf("order %s, want %s", pattern.String(), tc.wantPattern)
+			}
+			for p, want := range [][]workload.Batch{h, g} {
+				if len(sent[p]) != len(want) {
+					t.Fatalf("protocol %d: %d batches sent, want %d", p, len(sent[p]), len(want))
+				}
+				for i := range want {
+					if &sent[p][i].Body[0] != &want[i].Body[0] {
+						t.Fatalf("protocol %d: batch %d out of order", p, i)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestAddTimeline(t *testing.T) {
+	got := addTimeline(addTimeline(nil, []int64{1, 2}), []int64{0, 0, 5})
+	if !slices.Equal(got, []int64{1, 2, 5}) {
+		t.Errorf("got %v", got)
 	}
 }
