@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -388,5 +389,58 @@ func TestSearchFilterCache(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// FuzzSearchBloom builds a filter of arbitrary triples at an arbitrary
+// size and checks that each is held, and probes arbitrary bytes (what a
+// cached row holds is what blooms_N handed back) without failing.
+func FuzzSearchBloom(f *testing.F) {
+	f.Add("svc", int32(3), "value-001", uint8(10), []byte{0xff, 0, 1})
+	f.Add("", int32(-1), "", uint8(0), []byte{})
+	f.Fuzz(func(t *testing.T, svc string, key int32, value string, perItem uint8, raw []byte) {
+		var b searchBloom
+		for i := range 5 {
+			b.add(svc, key+int32(i), value, int64(i))
+		}
+		bits := b.bits(int(perItem%64) + 1)
+		if len(bits) == 0 || len(bits)%8 != 0 {
+			t.Fatalf("%d bytes of filter", len(bits))
+		}
+		for i := range 5 {
+			if !mayHold(bits, searchHash(svc, key+int32(i), value)) {
+				t.Fatalf("triple %d added but not held", i)
+			}
+		}
+		mayHold(raw, searchHash(svc, key, value))
+		c := newBloomCache(1 << 20)
+		c.envs[1] = &envBlooms{loaded: true, from: math.MinInt64}
+		c.add(1, bloomRow{wseq: 1, lo: 0, hi: 10, bits: raw})
+		c.add(1, bloomRow{wseq: 2, lo: 0, hi: 10, bits: bits})
+		res, ok := c.probe(1, 0, 11, searchHash(svc, key, value), 64)
+		if !ok || !slices.Contains(res.seqs, 2) {
+			t.Fatalf("probe: %+v %v", res, ok)
+		}
+	})
+}
+
+// BenchmarkBloomCacheProbe checks 500 cached rows of 2,000 spans' triples
+// each (1M spans of BenchmarkSearch's store), as a search does.
+func BenchmarkBloomCacheProbe(b *testing.B) {
+	c := newBloomCache(1 << 30)
+	c.envs[1] = &envBlooms{loaded: true, from: math.MinInt64}
+	for w := range int64(500) {
+		var sb searchBloom
+		for i := range 20_000 {
+			sb.add(fmt.Sprint("svc-", i%10), int32(i%97), fmt.Sprint("value-", w, "-", i), w)
+		}
+		c.add(1, bloomRow{wseq: w, lo: w, hi: w, bits: sb.bits(bloomBitsPerItem)})
+	}
+	h := searchHash("svc-3", 42, "value-7")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := c.probe(1, 0, 1000, h, maxSearchWrites); !ok {
+			b.Fatal("not loaded")
+		}
 	}
 }
