@@ -138,7 +138,6 @@ func amplifying(t *testing.T, resAttrs, spans int) []byte {
 // a 313 GiB allocation) get a permanent 413 saying why, with the peak
 // RSS under 512 MB.
 func TestLimitsAmplificationRequest(t *testing.T) {
-	t.Parallel() // its own process, whose memory it bounds
 	p := startProc(t, t.TempDir(), "--bootstrap-key", limitsKey)
 	url := "http://" + p.addrs["http"] + "/v1/traces"
 	client := &http.Client{Timeout: time.Minute}
@@ -186,7 +185,6 @@ const boundConcurrentBombs = 512 << 20
 // when the decompression budget has no room for it in time, a retryable
 // 503 with Retry-After; the peak RSS stays under the documented bound.
 func TestLimitsConcurrentGzipBombs(t *testing.T) {
-	t.Parallel() // its own process, whose memory it bounds
 	p := startProc(t, t.TempDir(), "--bootstrap-key", limitsKey)
 	bomb := gzipBomb(t, 200)
 	t.Logf("bomb: %d KB inflating to 200 MiB", len(bomb)>>10)
@@ -264,7 +262,6 @@ const boundBurst = 1152 << 20
 // to 3.0 GB): every request is stored or told to retry (429 with
 // Retry-After), and the peak RSS stays under the documented bound.
 func TestLimitsBurstOfLargeOTLPRequests(t *testing.T) {
-	t.Parallel() // its own process, whose memory it bounds
 	p := startProc(t, t.TempDir(), "--bootstrap-key", limitsKey)
 	body := largeRequest(t, 10_000)
 	url := "http://" + p.addrs["http"] + "/v1/traces"
@@ -333,7 +330,6 @@ const boundXRayFlood = 448 << 20
 // documented bound, and what cannot be held is dropped and counted in
 // tracecomb_xray_segments_dropped_total, as the X-Ray daemon drops.
 func TestLimitsXRayUDPFlood(t *testing.T) {
-	t.Parallel() // its own process, whose memory it bounds
 	p := startProc(t, t.TempDir(), "--bootstrap-key", limitsKey, "--metrics-public")
 	datagrams := make([][]byte, 64)
 	for i := range datagrams {
