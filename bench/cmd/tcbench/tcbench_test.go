@@ -243,3 +243,35 @@ func TestAddTimeline(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// TestGoals: each goal says yes or no from the medians' ratio or bound,
+// and n/a when a figure is missing.
+func TestGoals(t *testing.T) {
+	r := &report{Runs: map[string][]runFigures{
+		"tracecomb":     {{HTTPSpansPS: 1300, GRPCSpansPS: 900, CPUPer100k: 2, ByIDP50: 2, ByIDP99: 3, SearchP50: 1, DiskPerSpan: 45, PeakRSSMB: 600}},
+		"jaeger-memory": {{HTTPSpansPS: 1000, GRPCSpansPS: 1000, CPUPer100k: 2.5}},
+		"jaeger-badger": {{ByIDP50: 1.5, ByIDP99: 3, SearchP50: 2}},
+	}}
+	r.XRay = []xrayStep{{Rate: 10000, ReceivedAll: true, StoredAll: true}, {Rate: 20000, ReceivedAll: true, StoredAll: true}}
+	want := map[string]string{
+		"ingest OTLP/HTTP (until stored) ≥ 1.2× Jaeger memory": "yes",
+		"ingest OTLP/gRPC (until stored) ≥ 1.2× Jaeger memory": "no",
+		"CPU per 100k spans ≤ 1.0× Jaeger memory":              "yes",
+		"trace by id p50 ≤ 1.0× Jaeger Badger":                 "no",
+		"trace by id p99 ≤ 1.0× Jaeger Badger":                 "yes",
+		"search service+attribute p50 ≤ 1.0× Jaeger Badger":    "yes",
+		"search service+attribute p99 ≤ 1.0× Jaeger Badger":    "n/a",
+		"disk per span (allocated) ≤ 50.00 bytes":              "yes",
+		"peak RSS (VmHWM) ≤ 512.0 MB":                          "no",
+		"X-Ray UDP datagrams/s without loss ≥ 20000":           "yes",
+	}
+	got := goals(r)
+	if len(got) != len(want) {
+		t.Fatalf("%d goals, want %d: %v", len(got), len(want), got)
+	}
+	for _, g := range got {
+		if w, ok := want[g.name]; !ok || g.met != w {
+			t.Errorf("goal %q: met %q (measured %s), want %q", g.name, g.met, g.measured, w)
+		}
+	}
+}
