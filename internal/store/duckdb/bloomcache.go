@@ -237,32 +237,51 @@ func compareInt64(a, b int64) int {
 	return 0
 }
 
-// readBlooms reads a search filter table's rows, newest first, until
-// maxBytes; from is the oldest wseq read when it stopped early
-// (math.MinInt64 when it read every row).
+// readBlooms reads a search filter table's newest rows, as many as fit
+// maxBytes; from is the oldest wseq read when it left rows out
+// (math.MinInt64 when it read every row). It finds where to start from
+// the rows' sizes first (sorting the rows' bits by wseq would hold them
+// all in DuckDB's memory at once), then reads the rows from there.
 func readBlooms(ctx context.Context, qr querier, table string, maxBytes int64) (rows []bloomRow, from int64, err error) {
-	rs, err := qr.QueryContext(ctx, `SELECT wseq, min_ts, max_ts, bits::BLOB FROM `+table+` ORDER BY wseq DESC`)
+	from = math.MinInt64
+	err = func() error {
+		rs, err := qr.QueryContext(ctx, `SELECT wseq, bit_length(bits) // 8 FROM `+table+` ORDER BY wseq DESC`)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		var n int64
+		for rs.Next() {
+			var w, size int64
+			if err := rs.Scan(&w, &size); err != nil {
+				return err
+			}
+			if n += size + bloomRowOverhead; n > maxBytes {
+				from = w + 1
+				break
+			}
+		}
+		return rs.Err()
+	}()
+	if err != nil {
+		return nil, 0, err
+	}
+	rs, err := qr.QueryContext(ctx, `SELECT wseq, min_ts, max_ts, bits::BLOB FROM `+table+` WHERE wseq >= ?`, from)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rs.Close()
-	from = math.MinInt64
-	var n int64
 	for rs.Next() {
 		var r bloomRow
 		if err := rs.Scan(&r.wseq, &r.lo, &r.hi, &r.bits); err != nil {
 			return nil, 0, err
-		}
-		if n += r.size(); n > maxBytes {
-			from = r.wseq + 1
-			break
 		}
 		rows = append(rows, r)
 	}
 	if err := rs.Err(); err != nil {
 		return nil, 0, err
 	}
-	slices.Reverse(rows)
+	slices.SortFunc(rows, func(a, b bloomRow) int { return compareInt64(a.wseq, b.wseq) })
 	return rows, from, nil
 }
 
