@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"math"
@@ -212,7 +213,7 @@ func (c *bloomCache) load(ctx context.Context, qr querier, env int, table string
 	// Rows of writes committed while loading are in eb.rows, some of them
 	// in loaded too.
 	all := append(loaded, eb.rows...)
-	slices.SortFunc(all, func(a, b bloomRow) int { return compareInt64(a.wseq, b.wseq) })
+	slices.SortFunc(all, func(a, b bloomRow) int { return cmp.Compare(a.wseq, b.wseq) })
 	all = slices.CompactFunc(all, func(a, b bloomRow) bool { return a.wseq == b.wseq })
 	from = max(from, eb.from)
 	all = slices.DeleteFunc(all, func(r bloomRow) bool { return r.wseq < from })
@@ -225,16 +226,6 @@ func (c *bloomCache) load(ctx context.Context, qr querier, env int, table string
 	eb.loading, eb.loaded = false, true
 	c.evict()
 	return nil
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // readBlooms reads a search filter table's newest rows, as many as fit
@@ -281,7 +272,7 @@ func readBlooms(ctx context.Context, qr querier, table string, maxBytes int64) (
 	if err := rs.Err(); err != nil {
 		return nil, 0, err
 	}
-	slices.SortFunc(rows, func(a, b bloomRow) int { return compareInt64(a.wseq, b.wseq) })
+	slices.SortFunc(rows, func(a, b bloomRow) int { return cmp.Compare(a.wseq, b.wseq) })
 	return rows, from, nil
 }
 

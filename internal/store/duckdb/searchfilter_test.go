@@ -194,14 +194,7 @@ func TestSearchFilterAggregate(t *testing.T) {
 		}
 		for _, scan := range []bool{false, true} {
 			s.noSearchFilter = scan
-			res, err := s.Aggregate(ctx, "prod", q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]float64{}
-			for _, r := range res.Rows {
-				got[r.Group[0].(string)] = r.Values[0].Num
-			}
+			got := countByGroup(t, s, q)
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("%v (scan %v): got %v, want %v", tr, scan, got, want)
 			}
@@ -310,15 +303,7 @@ func TestSearchFilterCache(t *testing.T) {
 						{Column: key, Op: store.OpEq, Value: model.Str(val)},
 					},
 				}
-				res, err := s.Aggregate(ctx, "prod", q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := map[string]float64{}
-				for _, r := range res.Rows {
-					got[r.Group[0].(string)] = r.Values[0].Num
-				}
-				return got
+				return countByGroup(t, s, q)
 			}
 			check := func(upto int) {
 				t.Helper()
@@ -443,4 +428,19 @@ func BenchmarkBloomCacheProbe(b *testing.B) {
 			b.Fatal("not loaded")
 		}
 	}
+}
+
+// countByGroup runs q (one breakdown, one calculation) in environment
+// prod and returns its rows as group → value.
+func countByGroup(t *testing.T, s *Store, q store.AggregateQuery) map[string]float64 {
+	t.Helper()
+	res, err := s.Aggregate(context.Background(), "prod", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, r := range res.Rows {
+		got[r.Group[0].(string)] = r.Values[0].Num
+	}
+	return got
 }
