@@ -80,8 +80,19 @@ lane2=$!
 
 # --- Go tests --------------------------------------------------------------
 log "go test -race (beside it: go vet, staticcheck, fuzz targets, bench module, browser tests)"
+# go test starts the packages' test binaries in the order they are listed
+# (each once the builds before it are done) and runs -p jobs, builds and
+# test binaries alike, at a time. The packages whose tests take longest
+# come first, so that they start early rather than after every package
+# before them in ./... order, and none is left running alone at the end.
+# -p 3: much of their time is spent waiting on servers, child processes
+# and clocks, so a third job builds and runs the short packages meanwhile;
+# -parallel 4 lets up to four of a package's parallel tests (t.Parallel:
+# tests running their own processes and servers) wait at once.
+longest=(./internal/store/duckdb ./internal/app ./internal/store/clickhouse ./internal/api/xray
+  ./examples/cruddur ./internal/api/query ./internal/state/postgres)
 status=0
-go test -race -timeout 20m -count=1 ./... || status=$?
+go test -race -timeout 20m -count=1 -p 3 -parallel 4 "${longest[@]}" ./... || status=$?
 log "go test -race done (exit $status); waiting for the second lane"
 lane2_status=0
 wait "$lane2" || lane2_status=$?
