@@ -11,7 +11,7 @@ build:
 	go build -o bin/tracecomb ./cmd/tracecomb
 
 fuzz: ## every fuzz target for FUZZTIME each (default 1m); make test runs them for 2s
-	FUZZTIME=$${FUZZTIME:-1m} FUZZJOBS=$${FUZZJOBS:-1} ./scripts/fuzz.sh
+	FUZZTIME=$${FUZZTIME:-1m} FUZZJOBS=$${FUZZJOBS:-1} FUZZWORKERS=$${FUZZWORKERS:-$$(nproc)} ./scripts/fuzz.sh
 
 # The Week 2 lesson without Docker: tracecomb in place of Honeycomb and the
 # X-Ray daemon, and the Cruddur backend sending to it

@@ -3,8 +3,11 @@
 # as `make test` does; `make fuzz` runs them longer), FUZZJOBS packages at a
 # time (default 2: a 2 s smoke run of each target is mostly waiting on the
 # build and the clock, so two at once halve the wall time; `make fuzz` runs
-# one at a time, each with the whole machine). A failing input is saved
-# under the package's testdata/fuzz/ and fails the run.
+# one at a time, each with the whole machine), each target with
+# FUZZWORKERS workers (default 1: the smoke runs beside `go test -race` and
+# competes with it for the cores; `make fuzz` uses one per core). A
+# failing input is saved under the package's testdata/fuzz/ and fails the
+# run.
 #
 # Each package's fuzz-instrumented test binary is built once (`go test -c
 # -fuzz`, the build `go test -fuzz` does) and run for each of its targets
@@ -15,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export FUZZTIME="${FUZZTIME:-2s}"
 jobs="${FUZZJOBS:-2}"
+export FUZZWORKERS="${FUZZWORKERS:-1}"
 # "dir name" lines, one a target.
 mapfile -t targets < <(git grep -n '^func Fuzz[A-Za-z0-9_]*(f \*testing.F)' -- '*_test.go' |
   sed -E 's#^(.*)/[^/]+_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]*).*#\1 \2#' | sort -u)
@@ -48,7 +52,7 @@ fuzz_pkg() {
     report+=$(printf '  %-60s %s' "$pkg" "$name")$'\n'
     for try in 1 2; do
       if (cd "$dir" && "$bin" -test.paniconexit0 -test.timeout 10m -test.run '^$' \
-        -test.fuzz "^${name}\$" -test.fuzztime "$FUZZTIME" \
+        -test.fuzz "^${name}\$" -test.fuzztime "$FUZZTIME" -test.parallel "$FUZZWORKERS" \
         -test.fuzzcachedir "$FUZZCACHE/$importpath") >"$out" 2>&1; then
         break
       fi
